@@ -1,0 +1,68 @@
+#pragma once
+// Parameters of one cell of the 2RC equivalent-circuit model with a lumped thermal model
+// (REF-CELL-1 in spec/reference-problems.md). SI units; current > 0 discharges.
+#include "safetwin/battery/ocv_table.hpp"
+#include "safetwin/battery/param_surface.hpp"
+
+namespace safetwin::battery {
+
+constexpr double kZeroCelsiusK = 273.15;
+constexpr double kReferenceTempK = 298.15;  // 25 °C: where constant resistances are given
+
+struct CellLimits {
+  double voltage_min_v = 2.5;
+  double voltage_max_v = 4.2;
+  double temp_max_k = 45.0 + kZeroCelsiusK;
+  double temp_min_k = -20.0 + kZeroCelsiusK;
+  double charge_current_max_a = 15.0;     // magnitude of the most negative current allowed
+  double discharge_current_max_a = 25.0;  // the most positive current allowed
+};
+
+struct CellParams {
+  double capacity_ah = 5.15;
+  double coulombic_efficiency = 1.0;
+  OcvTable ocv = OcvTable::lgm50_chen2020();
+  // A constant resistance is its value at 25 °C and is scaled by the Arrhenius factor
+  // exp(arrhenius_k * (1/T - 1/298.15)); a constant capacitance scales inversely, so the time
+  // constant R·C stays fixed. A table over (SOC, T) already holds the temperature dependence and is
+  // used as it is.
+  ParamSurface r0_ohm = ParamSurface::constant(0.021);
+  ParamSurface r1_ohm = ParamSurface::constant(0.0075);
+  ParamSurface c1_f = ParamSurface::constant(1733.0);
+  ParamSurface r2_ohm = ParamSurface::constant(0.023);
+  ParamSurface c2_f = ParamSurface::constant(5652.0);
+  double arrhenius_k = 2000.0;
+  double heat_capacity_j_per_k = 52.0;
+  double heat_transfer_w_per_k = 0.3;
+  double ambient_temp_k = 25.0 + kZeroCelsiusK;
+  CellLimits limits{};
+
+  // REF-CELL-1: the LG M50 reference cell of the reference problems.
+  static CellParams ref_cell_1();
+  // Throws std::invalid_argument naming the first bad field (e.g. "CellParams.r0_ohm").
+  void validate() const;
+};
+
+// Manufacturing spread and ageing of one cell, as factors on the parameters above.
+struct CellScaling {
+  double capacity_factor = 1.0;     // capacity fade (ageing) times spread: Q = capacity_ah * factor
+  double resistance_factor = 1.0;   // resistance growth (ageing): scales R0, R1, R2 (time constants kept)
+  double r0_factor = 1.0;           // cell-to-cell spread of R0 alone
+  void validate(const std::string& owner) const;
+};
+
+// Resistances and time constants of one cell at one operating point.
+struct CellCoefficients {
+  double r0_ohm;
+  double r1_ohm;
+  double r2_ohm;
+  double tau1_s;
+  double tau2_s;
+};
+
+// Evaluates the parameter surfaces at (soc, temp_k), with Arrhenius scaling of constant
+// resistances and the cell's scaling factors. No allocation, no exception.
+[[nodiscard]] CellCoefficients coefficients(const CellParams& p, const CellScaling& s, double soc,
+                                            double temp_k) noexcept;
+
+}  // namespace safetwin::battery

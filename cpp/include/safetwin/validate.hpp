@@ -1,0 +1,27 @@
+#pragma once
+// Validation helpers for construction and configuration calls (never the step path): a refused
+// value throws std::invalid_argument whose message names the field, the value and the limit.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace safetwin {
+
+[[noreturn]] void throw_invalid(const std::string& field, double value, const std::string& limit);
+[[noreturn]] void throw_invalid(const std::string& field, const std::string& what);
+
+inline void require_finite(const std::string& field, double value) {
+  if (!std::isfinite(value)) throw_invalid(field, value, "must be finite");
+}
+inline void require_positive(const std::string& field, double value) {
+  if (!(std::isfinite(value) && value > 0.0)) throw_invalid(field, value, "must be finite and > 0");
+}
+inline void require_non_negative(const std::string& field, double value) {
+  if (!(std::isfinite(value) && value >= 0.0)) throw_invalid(field, value, "must be finite and >= 0");
+}
+inline void require_in_range(const std::string& field, double value, double lo, double hi) {
+  if (!(value >= lo && value <= hi))
+    throw_invalid(field, value, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+}  // namespace safetwin

@@ -1,0 +1,252 @@
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "bindings.hpp"
+#include "safetwin/battery/pack.hpp"
+#include "safetwin/control/cccv_charger.hpp"
+
+namespace safetwin::bindings {
+
+using namespace safetwin::battery;
+
+namespace {
+
+std::vector<double> to_vector(const DoubleArray& a, const char* name) {
+  if (a.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be a 1-D array");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+py::dict simulate(Pack& pack, const DoubleArray& current_a, double dt_s) {
+  if (current_a.ndim() != 1) throw std::invalid_argument("current_a must be a 1-D array");
+  const auto n = static_cast<std::size_t>(current_a.size());
+  check_profile_arguments(current_a.data(), n, dt_s);
+  const auto m = static_cast<py::ssize_t>(pack.cells());
+  const auto rows = static_cast<py::ssize_t>(n);
+  DoubleArray pack_v(rows), cell_v({rows, m}), cell_t({rows, m}), cell_soc({rows, m}), cell_i({rows, m});
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = pack.simulate(current_a.data(), n, dt_s, pack_v.mutable_data(), cell_v.mutable_data(),
+                       cell_t.mutable_data(), cell_soc.mutable_data(), cell_i.mutable_data());
+  }
+  raise_on_error(st, "Pack.simulate");
+  py::dict out;
+  out["pack_voltage_v"] = pack_v;
+  out["cell_voltage_v"] = cell_v;
+  out["cell_temp_k"] = cell_t;
+  out["cell_soc"] = cell_soc;
+  out["cell_current_a"] = cell_i;
+  return out;
+}
+
+}  // namespace
+
+void bind_battery(py::module_& m) {
+  py::class_<OcvTable>(m, "OcvTable", "Open-circuit voltage over SOC (linear interpolation, clamped)")
+      .def(py::init([](const DoubleArray& soc, const DoubleArray& ocv_v) {
+             return OcvTable(to_vector(soc, "soc"), to_vector(ocv_v, "ocv_v"));
+           }),
+           py::arg("soc"), py::arg("ocv_v"))
+      .def_static("lgm50_chen2020", &OcvTable::lgm50_chen2020, "The reference LG M50 table (compiled in)")
+      .def("voltage_v", &OcvTable::voltage_v, py::arg("soc"), "OCV in V at soc (clamped outside the table)")
+      .def("slope_v", &OcvTable::slope_v, py::arg("soc"), "dOCV/dSOC in V (end slope outside the table)")
+      .def("soc_at_voltage", &OcvTable::soc_at_voltage, py::arg("voltage_v"), "SOC of a rested voltage")
+      .def_property_readonly("soc", [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.soc().data()); })
+      .def_property_readonly("ocv_v", [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.ocv_v().data()); })
+      .def("__len__", &OcvTable::size);
+
+  py::class_<ParamSurface>(m, "ParamSurface", "A cell parameter: a constant or a table over (SOC, temperature in K)")
+      .def(py::init(&ParamSurface::constant), py::arg("value"))
+      .def_static("constant", &ParamSurface::constant, py::arg("value"))
+      .def_static("table",
+                  [](const DoubleArray& soc, const DoubleArray& temp_k, const DoubleArray& values, const std::string& name) {
+                    if (values.ndim() != 2 || values.shape(0) != soc.size() || values.shape(1) != temp_k.size())
+                      throw std::invalid_argument(name + ".values must have shape (len(soc), len(temp_k))");
+                    return ParamSurface::table(to_vector(soc, "soc"), to_vector(temp_k, "temp_k"),
+                                               std::vector<double>(values.data(), values.data() + values.size()), name);
+                  },
+                  py::arg("soc"), py::arg("temp_k"), py::arg("values"), py::arg("name") = "table")
+      .def("at", &ParamSurface::at, py::arg("soc"), py::arg("temp_k"))
+      .def_property_readonly("is_constant", &ParamSurface::is_constant);
+  py::implicitly_convertible<double, ParamSurface>();
+
+  py::class_<CellLimits>(m, "CellLimits", "Operating limits of a cell (SI units)")
+      .def(py::init<>())
+      .def_readwrite("voltage_min_v", &CellLimits::voltage_min_v)
+      .def_readwrite("voltage_max_v", &CellLimits::voltage_max_v)
+      .def_readwrite("temp_max_k", &CellLimits::temp_max_k)
+      .def_readwrite("temp_min_k", &CellLimits::temp_min_k)
+      .def_readwrite("charge_current_max_a", &CellLimits::charge_current_max_a)
+      .def_readwrite("discharge_current_max_a", &CellLimits::discharge_current_max_a);
+
+  py::class_<CellParams>(m, "CellParams", "2RC equivalent-circuit + lumped thermal parameters (SI units)")
+      .def(py::init<>())
+      .def_static("ref_cell_1", &CellParams::ref_cell_1, "REF-CELL-1 (LG M50, reference problems)")
+      .def("validate", &CellParams::validate, "Raises ValueError naming the first bad field")
+      .def_readwrite("capacity_ah", &CellParams::capacity_ah)
+      .def_readwrite("coulombic_efficiency", &CellParams::coulombic_efficiency)
+      .def_readwrite("ocv", &CellParams::ocv)
+      .def_readwrite("r0_ohm", &CellParams::r0_ohm)
+      .def_readwrite("r1_ohm", &CellParams::r1_ohm)
+      .def_readwrite("c1_f", &CellParams::c1_f)
+      .def_readwrite("r2_ohm", &CellParams::r2_ohm)
+      .def_readwrite("c2_f", &CellParams::c2_f)
+      .def_readwrite("arrhenius_k", &CellParams::arrhenius_k)
+      .def_readwrite("heat_capacity_j_per_k", &CellParams::heat_capacity_j_per_k)
+      .def_readwrite("heat_transfer_w_per_k", &CellParams::heat_transfer_w_per_k)
+      .def_readwrite("ambient_temp_k", &CellParams::ambient_temp_k)
+      .def_readwrite("limits", &CellParams::limits);
+
+  py::class_<CellState>(m, "CellState", "State of one cell: SOC, RC voltages in V, temperature in K")
+      .def(py::init([](double soc, double v1_v, double v2_v, double temp_k) { return CellState{soc, v1_v, v2_v, temp_k}; }),
+           py::arg("soc") = 0.5, py::arg("v1_v") = 0.0, py::arg("v2_v") = 0.0, py::arg("temp_k") = kReferenceTempK)
+      .def_readwrite("soc", &CellState::soc)
+      .def_readwrite("v1_v", &CellState::v1_v)
+      .def_readwrite("v2_v", &CellState::v2_v)
+      .def_readwrite("temp_k", &CellState::temp_k)
+      .def("__repr__", [](const CellState& s) {
+        return "CellState(soc=" + std::to_string(s.soc) + ", v1_v=" + std::to_string(s.v1_v) +
+               ", v2_v=" + std::to_string(s.v2_v) + ", temp_k=" + std::to_string(s.temp_k) + ")";
+      });
+
+  py::class_<CellScaling>(m, "CellScaling", "Ageing and spread factors of one cell")
+      .def(py::init([](double capacity_factor, double resistance_factor, double r0_factor) {
+             return CellScaling{capacity_factor, resistance_factor, r0_factor};
+           }),
+           py::arg("capacity_factor") = 1.0, py::arg("resistance_factor") = 1.0, py::arg("r0_factor") = 1.0)
+      .def_readwrite("capacity_factor", &CellScaling::capacity_factor)
+      .def_readwrite("resistance_factor", &CellScaling::resistance_factor)
+      .def_readwrite("r0_factor", &CellScaling::r0_factor);
+
+  py::class_<SpreadConfig>(m, "SpreadConfig", "Cell-to-cell spread, uniform in [1-rel, 1+rel], seeded")
+      .def(py::init([](double capacity_rel, double r0_rel, std::uint64_t seed) { return SpreadConfig{capacity_rel, r0_rel, seed}; }),
+           py::arg("capacity_rel") = 0.0, py::arg("r0_rel") = 0.0, py::arg("seed") = 0)
+      .def_readwrite("capacity_rel", &SpreadConfig::capacity_rel)
+      .def_readwrite("r0_rel", &SpreadConfig::r0_rel)
+      .def_readwrite("seed", &SpreadConfig::seed);
+
+  py::class_<PackConfig>(m, "PackConfig", "Ns series groups of Np parallel cells")
+      .def(py::init([](int series, int parallel, CellParams cell, SpreadConfig spread, CellState initial) {
+             return PackConfig{series, parallel, std::move(cell), spread, initial};
+           }),
+           py::arg("series") = 1, py::arg("parallel") = 1, py::arg("cell") = CellParams::ref_cell_1(),
+           py::arg("spread") = SpreadConfig{}, py::arg("initial") = CellState{})
+      .def_readwrite("series", &PackConfig::series)
+      .def_readwrite("parallel", &PackConfig::parallel)
+      .def_readwrite("cell", &PackConfig::cell)
+      .def_readwrite("spread", &PackConfig::spread)
+      .def_readwrite("initial", &PackConfig::initial);
+
+  py::class_<Pack>(m, "Pack", "Battery pack plant: per-cell 2RC + thermal, Kirchhoff split in parallel groups")
+      .def(py::init<PackConfig>(), py::arg("config"))
+      .def("step",
+           [](Pack& p, double current_a, double dt_s) {
+             check_step_arguments(current_a, dt_s);
+             raise_on_error(p.step(current_a, dt_s), "Pack.step");
+           },
+           py::arg("current_a"), py::arg("dt_s"), "One step under the pack current in A (> 0 discharges)")
+      .def("simulate", &simulate, py::arg("current_a"), py::arg("dt_s"),
+           "Simulates a current profile in C++; returns arrays (row k = time k)")
+      .def_property_readonly("series", &Pack::series)
+      .def_property_readonly("parallel", &Pack::parallel)
+      .def_property_readonly("cells", &Pack::cells)
+      .def_property_readonly("params", &Pack::params)
+      .def_property_readonly("states", &Pack::states)
+      .def_property_readonly("scaling", &Pack::scaling)
+      .def("set_state", &Pack::set_state, py::arg("cell"), py::arg("state"))
+      .def("set_all_states", &Pack::set_all_states, py::arg("state"))
+      .def("set_scaling", &Pack::set_scaling, py::arg("cell"), py::arg("scaling"))
+      .def("set_leak_resistance", &Pack::set_leak_resistance, py::arg("cell"), py::arg("ohm"))
+      .def("leak_resistance", &Pack::leak_resistance, py::arg("cell"))
+      .def("set_cooling_factor", &Pack::set_cooling_factor, py::arg("cell"), py::arg("factor"))
+      .def_property("contactor_closed", &Pack::contactor_closed, &Pack::set_contactor_closed)
+      .def("set_ambient_temp_k", &Pack::set_ambient_temp_k, py::arg("temp_k"))
+      .def_property_readonly("cell_voltage_v", [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_voltage_v().data()); })
+      .def_property_readonly("cell_current_a", [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_current_a().data()); })
+      .def_property_readonly("cell_temp_k", [](const Pack& p) {
+        DoubleArray a(py::ssize_t(p.cells()));
+        for (std::size_t j = 0; j < p.cells(); ++j) a.mutable_at(py::ssize_t(j)) = p.states()[j].temp_k;
+        return a;
+      })
+      .def_property_readonly("cell_soc", [](const Pack& p) {
+        DoubleArray a(py::ssize_t(p.cells()));
+        for (std::size_t j = 0; j < p.cells(); ++j) a.mutable_at(py::ssize_t(j)) = p.states()[j].soc;
+        return a;
+      })
+      .def_property_readonly("pack_voltage_v", &Pack::pack_voltage_v)
+      .def("cell_voltage_at", &Pack::cell_voltage_at, py::arg("cell"), py::arg("cell_current_a"));
+
+  py::class_<Cell>(m, "Cell", "One cell (a 1s1p pack)")
+      .def(py::init<CellParams, CellState>(), py::arg("params") = CellParams::ref_cell_1(), py::arg("initial") = CellState{})
+      .def("step",
+           [](Cell& c, double current_a, double dt_s) {
+             check_step_arguments(current_a, dt_s);
+             double v = 0.0;
+             raise_on_error(c.step(current_a, dt_s, &v), "Cell.step");
+             return v;
+           },
+           py::arg("current_a"), py::arg("dt_s"), "One step; returns the terminal voltage in V at the step's start")
+      .def("simulate", [](Cell& c, const DoubleArray& i, double dt) { return simulate(c.pack(), i, dt); },
+           py::arg("current_a"), py::arg("dt_s"))
+      .def_property("state", &Cell::state, &Cell::set_state)
+      .def("voltage_v", &Cell::voltage_v, py::arg("current_a"), "Terminal voltage in V under current_a, no step")
+      .def_property_readonly("pack", py::overload_cast<>(&Cell::pack), py::return_value_policy::reference_internal);
+
+  // The baseline CC-CV charger lives in control/ but is the plant's standard charge profile.
+  using control::CcCvCharger;
+  using control::CcCvConfig;
+  py::class_<CcCvConfig>(m, "CcCvConfig", "CC-CV charger settings (currents are magnitudes in A)")
+      .def(py::init([](double charge_current_a, double cv_voltage_v, double cutoff_current_a, double resistance_ohm) {
+             CcCvConfig c{charge_current_a, cv_voltage_v, cutoff_current_a, resistance_ohm};
+             c.validate();
+             return c;
+           }),
+           py::arg("charge_current_a") = 5.15, py::arg("cv_voltage_v") = 4.2, py::arg("cutoff_current_a") = 0.2575,
+           py::arg("resistance_ohm") = 0.021)
+      .def_readwrite("charge_current_a", &CcCvConfig::charge_current_a)
+      .def_readwrite("cv_voltage_v", &CcCvConfig::cv_voltage_v)
+      .def_readwrite("cutoff_current_a", &CcCvConfig::cutoff_current_a)
+      .def_readwrite("resistance_ohm", &CcCvConfig::resistance_ohm);
+  py::class_<CcCvCharger>(m, "CcCvCharger", "Constant-current / constant-voltage charger on the highest cell voltage")
+      .def(py::init<CcCvConfig>(), py::arg("config"))
+      .def("current_a", &CcCvCharger::current_a, py::arg("max_cell_voltage_v"),
+           "Pack current in A (<= 0) for the next step from the last step's highest cell voltage")
+      .def_property_readonly("phase", [](const CcCvCharger& c) {
+        switch (c.phase()) {
+          case control::CcCvPhase::constant_current: return "cc";
+          case control::CcCvPhase::constant_voltage: return "cv";
+          case control::CcCvPhase::done: return "done";
+        }
+        return "done";
+      });
+  m.def("run_cccv",
+        [](Pack& pack, const CcCvConfig& config, double dt_s, std::size_t max_steps) {
+          check_step_arguments(0.0, dt_s);
+          CcCvCharger charger(config);
+          const auto m_cells = static_cast<py::ssize_t>(pack.cells());
+          const auto rows = static_cast<py::ssize_t>(max_steps);
+          DoubleArray i(rows), pack_v(rows), cell_v({rows, m_cells}), cell_t({rows, m_cells}), cell_soc({rows, m_cells});
+          std::size_t steps = 0;
+          Status st;
+          {
+            py::gil_scoped_release release;
+            st = control::run_cccv(pack, charger, dt_s, max_steps, &steps, i.mutable_data(), pack_v.mutable_data(),
+                                   cell_v.mutable_data(), cell_t.mutable_data(), cell_soc.mutable_data());
+          }
+          raise_on_error(st, "run_cccv");
+          const auto n = static_cast<py::ssize_t>(steps);
+          py::dict out;
+          py::slice rows_taken(0, n, 1);
+          out["current_a"] = i[rows_taken];
+          out["pack_voltage_v"] = pack_v[rows_taken];
+          out["cell_voltage_v"] = cell_v[rows_taken];
+          out["cell_temp_k"] = cell_t[rows_taken];
+          out["cell_soc"] = cell_soc[rows_taken];
+          return out;
+        },
+        py::arg("pack"), py::arg("config"), py::arg("dt_s"), py::arg("max_steps"),
+        "Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step");
+}
+
+}  // namespace safetwin::bindings

@@ -1,0 +1,20 @@
+#include "bindings.hpp"
+
+namespace safetwin::bindings {
+
+void bind_common(py::module_& m) {
+  py::enum_<Status>(m, "Status", "Status code of a step of the core")
+      .value("ok", Status::ok)
+      .value("invalid_argument", Status::invalid_argument)
+      .value("non_finite_input", Status::non_finite_input)
+      .value("not_initialised", Status::not_initialised)
+      .value("max_iterations", Status::max_iterations)
+      .value("primal_infeasible", Status::primal_infeasible)
+      .value("dual_infeasible", Status::dual_infeasible)
+      .value("numerical_error", Status::numerical_error)
+      .value("fallback", Status::fallback)
+      .value("rejected", Status::rejected)
+      .value("deadline_missed", Status::deadline_missed);
+}
+
+}  // namespace safetwin::bindings

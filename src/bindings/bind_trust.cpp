@@ -1,0 +1,7 @@
+#include "bindings.hpp"
+
+namespace safetwin::bindings {
+
+void bind_trust(py::module_& /*m*/) {}
+
+}  // namespace safetwin::bindings
