@@ -272,7 +272,9 @@ class Ekf {
  private:
   // Symmetrise, then check health; on failure fall back to the last healthy covariance.
   Status finish_covariance(const StateVector& x) noexcept {
-    p_ = 0.5 * (p_ + p_.transpose());
+    // Into a temporary first: p_ = p_ + p_.transpose() would alias (Eigen writes while it reads).
+    const StateMatrix sym = 0.5 * (p_ + p_.transpose());
+    p_ = sym;
     if (x.allFinite() && is_positive_definite(p_)) {
       healthy_p_ = p_;
       return Status::ok;
