@@ -17,7 +17,6 @@
 //  - Covariance health: after predict and update, P must be finite and positive definite (a
 //    Cholesky factorisation succeeds). Otherwise P is re-initialised from the last healthy
 //    covariance, the report is flagged covariance_recovered and the call returns numerical_error.
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <array>
 #include <cmath>
@@ -26,6 +25,7 @@
 #include <string>
 
 #include "safetwin/estimation/chi_square.hpp"
+#include "safetwin/estimation/small_cholesky.hpp"
 #include "safetwin/status.hpp"
 #include "safetwin/validate.hpp"
 
@@ -212,16 +212,21 @@ class Ekf {
     if (fused == 0) return Status::ok;
 
     // Skipped channels have zero rows in hm: S is block diagonal, their gain columns are zero.
-    const MeasMatrix s = hm * p_ * hm.transpose() + MeasMatrix(r_eff.asDiagonal());
-    const Eigen::LLT<MeasMatrix> llt(s);
-    if (llt.info() != Eigen::Success) {
+    // P Hm' is P H' with the columns of skipped channels zeroed (no second product).
+    Eigen::Matrix<double, NX, NZ> phm = pht;
+    for (int i = 0; i < NZ; ++i)
+      if (!(report_.channel.flags[i] & channel_flag::used)) phm.col(i).setZero();
+    MeasMatrix s = hm * phm;
+    s.diagonal() += r_eff;
+    MeasMatrix l, s_inv;
+    if (!cholesky_factor<NZ>(s, l)) {
       report_.flags |= filter_flag::innovation_singular;
       return Status::numerical_error;
     }
-    // K = P H' S^-1, computed as the solution of S K' = H P.
-    GainMatrix k = llt.solve(hm * p_).transpose();
+    spd_inverse<NZ>(l, s_inv);
+    GainMatrix k = phm * s_inv;  // K = P H' S^-1 (S symmetric positive definite, checked above)
     if (gain_row_mask != nullptr) k = gain_row_mask->asDiagonal() * k;
-    report_.nis = y.dot(llt.solve(y));
+    report_.nis = y.dot(s_inv * y);
     const StateVector x_prior = x_;
     x_ += k * y;
     const StateMatrix ikh = StateMatrix::Identity() - k * hm;
@@ -264,9 +269,7 @@ class Ekf {
   }
 
   [[nodiscard]] static bool is_positive_definite(const StateMatrix& p) noexcept {
-    if (!p.allFinite()) return false;
-    const Eigen::LLT<StateMatrix> llt(p);
-    return llt.info() == Eigen::Success;
+    return p.allFinite() && estimation::is_positive_definite<NX>(p);
   }
 
  private:
