@@ -253,3 +253,26 @@ def test_missing_samples_in_a_log_are_skipped_not_fatal():
     assert np.all(np.isfinite(out["soc"]))
     # soc_sigma grows while the voltage is missing
     assert out["soc_sigma"][109] > out["soc_sigma"][99]
+
+
+def test_joint_capacity_learns_at_rest_only_and_towards_the_truth():
+    """Joint estimation on the own plant: 1C discharges of 600 s with 600 s rests; the estimator
+    starts at capacity x 0.9. Capacity moves only near rest (the documented excitation rule), in
+    the right direction, within its bounds; R0 (no current steps except the switching) stays bounded."""
+    cur = np.concatenate([np.r_[np.full(600, 5.15), np.zeros(600)] for _ in range(4)])
+    cell = battery.Cell(battery.CellParams.ref_cell_1(), battery.CellState(soc=0.95))
+    sim = cell.simulate(cur, 1.0)
+    rng = np.random.default_rng(2)
+    n = len(cur)
+    cfg = estimation.make_config(soc0=0.95, estimate_params=True, capacity_factor0=0.9)
+    out = estimation.run(np.arange(n, dtype=float), cur + I_SIGMA * rng.standard_normal(n),
+                         voltage_a_v=sim["cell_voltage_v"][:, 0] + V_SIGMA * rng.standard_normal(n),
+                         temperature_k=sim["cell_temp_k"][:, 0] + T_SIGMA * rng.standard_normal(n), config=cfg)
+    cap = out["capacity_ah"]
+    under_load = np.flatnonzero(cur > cfg.capacity_rest_current_a)
+    # no capacity update under load: unchanged from the row before
+    assert np.all(cap[under_load[under_load > 0]] == cap[under_load[under_load > 0] - 1])
+    truth = 5.15
+    assert abs(cap[-1] - truth) < 0.6 * abs(cap[0] - truth)  # moved at least 40 % of the way
+    assert cap.max() <= truth * 1.02  # without overshooting
+    assert np.all(np.abs(out["soc"] - sim["cell_soc"][:, 0])[300:] < 0.02)

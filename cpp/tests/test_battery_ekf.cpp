@@ -262,6 +262,8 @@ TEST_CASE("joint estimation: parameters move only when excited and stay in their
     REQUIRE(ekf.step(5.0, Measurement::voltage_temperature(v, t), 1.0) == Status::ok);
     CHECK(ekf.r0_factor() == 1.3);
     CHECK_FALSE(ekf.r0_excited());
+    CHECK(ekf.capacity_factor() == 1.0);  // under load: the capacity waits for a rest
+    CHECK_FALSE(ekf.capacity_excited());
   }
   // Current steps: R0 learns towards the plant's.
   for (int k = 100; k < 1500; ++k) {

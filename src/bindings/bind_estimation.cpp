@@ -235,7 +235,7 @@ void bind_estimation(py::module_& m) {
   ST_FIELD(r0_factor_sigma0); ST_FIELD(capacity_factor_sigma0); ST_FIELD(r0_factor_rw_per_sqrt_s);
   ST_FIELD(capacity_factor_rw_per_sqrt_s); ST_FIELD(r0_factor_min); ST_FIELD(r0_factor_max);
   ST_FIELD(capacity_factor_min); ST_FIELD(capacity_factor_max); ST_FIELD(r0_excitation_a);
-  ST_FIELD(capacity_excitation_a); ST_FIELD(capacity_soc_sigma_max);
+  ST_FIELD(capacity_rest_current_a); ST_FIELD(capacity_throughput_ah); ST_FIELD(capacity_soc_sigma_max);
 #undef ST_FIELD
 
   py::class_<BatteryEkf>(m, "BatteryEkf", "EKF of one cell: state [SOC, v1, v2, T], optional R0/capacity factors")

@@ -45,7 +45,8 @@ void BatteryEkfConfig::validate() const {
   require_non_negative(o + "r0_factor_rw_per_sqrt_s", r0_factor_rw_per_sqrt_s);
   require_non_negative(o + "capacity_factor_rw_per_sqrt_s", capacity_factor_rw_per_sqrt_s);
   require_non_negative(o + "r0_excitation_a", r0_excitation_a);
-  require_non_negative(o + "capacity_excitation_a", capacity_excitation_a);
+  require_non_negative(o + "capacity_rest_current_a", capacity_rest_current_a);
+  require_non_negative(o + "capacity_throughput_ah", capacity_throughput_ah);
   require_positive(o + "capacity_soc_sigma_max", capacity_soc_sigma_max);
 }
 
@@ -111,6 +112,7 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
   Status result = Status::ok;
   if (has_previous_) {
     const double i_prev = previous_current_a_;
+    throughput_ah_ += std::abs(i_prev) * dt_s / 3600.0;
     const Status st = ekf.predict([&](const X& x, X& xn, M& f, M& q) noexcept {
       X g;
       battery_transition<nx>(cell, x, i_prev, dt_s, xn, f, g);
@@ -164,7 +166,8 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
   if constexpr (nx == ParamIdx::size) {
     // Excitation rule (header): parameter rows of the gain only when the data excite them.
     r0_excited_ = has_previous_ && std::abs(current_a - previous_current_a_) >= c.r0_excitation_a;
-    capacity_excited_ = std::abs(current_a) >= c.capacity_excitation_a &&
+    capacity_excited_ = std::abs(current_a) <= c.capacity_rest_current_a &&
+                        throughput_ah_ >= c.capacity_throughput_ah &&
                         std::sqrt(ekf.covariance()(StateIdx::soc, StateIdx::soc)) <= c.capacity_soc_sigma_max;
     X mask = X::Ones();
     mask[ParamIdx::r0_factor] = r0_excited_ ? 1.0 : 0.0;
@@ -208,6 +211,7 @@ void BatteryEkf::reset(double soc0) {
   config_.soc0 = soc0;
   has_previous_ = false;
   r0_excited_ = capacity_excited_ = false;
+  throughput_ah_ = 0.0;
 }
 
 void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix& p) {
@@ -222,6 +226,7 @@ void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix
   ekf6_.reset(x6, p6);
   has_previous_ = false;
   r0_excited_ = capacity_excited_ = false;
+  throughput_ah_ = 0.0;
 }
 
 battery::StateVector BatteryEkf::state() const noexcept {

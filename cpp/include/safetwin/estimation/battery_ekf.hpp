@@ -20,8 +20,12 @@
 // the Joseph form keeps P correct for such a gain):
 //   r0_factor        when the current changed by >= r0_excitation_a since the previous sample
 //                    (a current step moves the voltage by R0·ΔI before the RC pairs can follow);
-//   capacity_factor  when |current| >= capacity_excitation_a and the SOC is already known
-//                    (soc_sigma <= capacity_soc_sigma_max): charge throughput against a known SOC.
+//   capacity_factor  when the cell is near rest (|current| <= capacity_rest_current_a), at least
+//                    capacity_throughput_ah has been moved since the start (or reset), and the SOC
+//                    is known (soc_sigma <= capacity_soc_sigma_max). The charge moved builds the
+//                    SOC-capacity covariance; the near-rest voltage, where the OCV table holds and
+//                    the model's overpotential error is small, then tells the two apart. Under load
+//                    the model's voltage error would otherwise be read as a capacity error.
 #include <array>
 #include <cstdint>
 
@@ -102,7 +106,8 @@ struct BatteryEkfConfig {
   double capacity_factor_min = 0.5;
   double capacity_factor_max = 1.5;
   double r0_excitation_a = 0.5;
-  double capacity_excitation_a = 0.5;
+  double capacity_rest_current_a = 0.26;  // about C/20 for REF-CELL-1
+  double capacity_throughput_ah = 0.5;    // about 10 % SOC
   double capacity_soc_sigma_max = 0.03;
 
   // Throws std::invalid_argument naming the first bad field ("BatteryEkfConfig.soc_sigma0").
@@ -175,6 +180,7 @@ class BatteryEkf {
   double previous_current_a_ = 0.0;
   bool r0_excited_ = false;
   bool capacity_excited_ = false;
+  double throughput_ah_ = 0.0;  // charge moved since construction/reset (for the capacity rule)
   Eigen::Matrix<double, kChannelCount, 1> r_gate_;  // per-sample measurement variances (gate)
   Eigen::Matrix<double, kChannelCount, 1> r_step_;  // variances of the update at the cached inflation
   double cached_inflation_ = 1.0;
