@@ -9,6 +9,7 @@ import sys
 COMMANDS = [
     "safetwin.commands.simulate",
     "safetwin.commands.estimate",
+    "safetwin.commands.charge",
 ]
 
 
