@@ -130,3 +130,17 @@ def test_bad_options(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["estimate", str(DATA), "--soc0", "1.5", "-o", str(tmp_path / "o.csv")]) == 2
     assert "--soc0 = 1.5" in capsys.readouterr().err
+
+
+def test_default_soc0_from_a_later_rest_counts_the_charge_back(tmp_path):
+    """The log starts under load (SOC 0.8 on the plant), rests after 600 s for 900 s: the initial
+    guess is the rested OCV's SOC plus the charge drawn before it."""
+    current = np.r_[np.full(600, 5.15), np.zeros(900)]
+    cell = battery.Cell(battery.CellParams.ref_cell_1(), battery.CellState(soc=0.8))
+    sim = cell.simulate(current, 1.0)
+    log = tmp_path / "log.csv"
+    write_log(log, np.arange(1500.0), current, sim["cell_voltage_v"][:, 0], sim["cell_temp_k"][:, 0] - 273.15)
+    from safetwin.commands.estimate import initial_soc, read_log
+    soc0 = initial_soc(read_log(str(log)), battery.CellParams.ref_cell_1())
+    # 600 s after the load stops the slow RC pair (tau2 = 130 s) holds about 1 mV: within 0.5 %
+    assert soc0 == pytest.approx(0.8, abs=0.005)

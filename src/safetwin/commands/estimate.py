@@ -14,7 +14,8 @@ from safetwin.battery import ZERO_CELSIUS_K, CellParams
 
 REQUIRED = ("t_s", "current_a", "voltage_v", "temperature_c")
 OUTPUT = ("t_s", "soc", "soc_sigma", "v1_v", "v2_v", "temperature_c", "r0_ohm", "capacity_ah", "nis", "rejected")
-REST_CURRENT_C = 0.01  # |I| <= C/100 counts as rested for the initial SOC guess
+REST_CURRENT_C = 0.01  # |I| <= C/100 counts as rest for the initial SOC guess
+REST_S = 600.0         # ... for this long (about 5 x tau2: RC voltages relaxed), unless the log starts at rest
 
 HELP = """\
 Estimate the state of charge (and optionally R0 and capacity) of one cell from a measured log,
@@ -25,8 +26,9 @@ Current > 0 discharges. Time steps may be irregular: each row is predicted with 
 A missing or non-finite value (empty field, nan) is a skipped update of that channel (a missing
 current holds the previous one); the tool says how many rows had one.
 
-Initial SOC: --soc0, or from the first row's voltage through the OCV table (if the log starts
-under load, the voltage is first corrected by R0 * current).
+Initial SOC: --soc0, or from the first rested voltage through the OCV table: the first row after
+600 s within C/100 (or the first row if the log starts at rest), with the charge drawn before it
+counted back to the start. A log that never rests uses the first row's voltage + R0 * current.
 
 Output CSV columns: t_s,soc,soc_sigma,v1_v,v2_v,temperature_c,r0_ohm,capacity_ah,nis,rejected
 (soc_sigma: the filter's standard deviation of SOC; nis: normalised innovation squared of the
@@ -94,15 +96,32 @@ def read_log(path: str) -> dict:
 
 
 def initial_soc(log: dict, cell: CellParams) -> float:
-    v0, i0 = log["voltage_v"][0], log["current_a"][0]
+    """SOC at the log's first row from the first rested voltage: the first row whose current has
+    stayed within C/100 for REST_S seconds (or the first row, if the log starts at rest), through
+    the OCV table, with the charge drawn before that row counted back. A log that never rests
+    falls back to the first row's voltage corrected by R0 * current (with a warning)."""
+    t, i, v = log["t_s"], log["current_a"], log["voltage_v"]
+    limit = REST_CURRENT_C * cell.capacity_ah
+    quiet = np.isfinite(i) & (np.abs(i) <= limit) & np.isfinite(v)
+    start = None  # first row of the present quiet run
+    for k in range(len(t)):
+        if not quiet[k]:
+            start = None
+            continue
+        if start is None:
+            start = k
+        if k == 0 or t[k] - t[start] >= REST_S:
+            # charge drawn before row k (zero-order hold, as the estimator predicts)
+            drawn_as = float(np.nansum(i[:k] * np.diff(t[:k + 1]))) if k > 0 else 0.0
+            return estimation.soc_from_rested_voltage(v[k], cell) + drawn_as / (3600.0 * cell.capacity_ah)
+    v0, i0 = v[0], i[0]
     if not (np.isfinite(v0) and np.isfinite(i0)):
-        raise ValueError("the first row has no voltage or current to guess the initial SOC from: give --soc0")
-    if abs(i0) > REST_CURRENT_C * cell.capacity_ah:
-        r0 = cell.r0_ohm.at(0.5, 298.15)
-        print(f"safetwin estimate: warning: the log starts under load ({i0:.3g} A); initial SOC from "
-              f"V + R0*I = {v0 + r0 * i0:.4f} V", file=sys.stderr)
-        v0 = v0 + r0 * i0
-    return estimation.soc_from_rested_voltage(v0, cell)
+        raise ValueError("the log never rests and its first row has no voltage or current to guess the "
+                         "initial SOC from: give --soc0")
+    r0 = cell.r0_ohm.at(0.5, 298.15)
+    print(f"safetwin estimate: warning: the log never rests; initial SOC from the first row's "
+          f"V + R0*I = {v0 + r0 * i0:.4f} V (give --soc0 if you know better)", file=sys.stderr)
+    return estimation.soc_from_rested_voltage(v0 + r0 * i0, cell)
 
 
 def run(args: argparse.Namespace) -> int:
