@@ -129,7 +129,7 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
   return d;
 }
 
-void pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& voltage_a_v, const OptArray& voltage_b_v,
+Status pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& voltage_a_v, const OptArray& voltage_b_v,
                const OptArray& temperature_k, double dt_s) {
   const auto g = static_cast<py::ssize_t>(p.size());
   const py::ssize_t nc = current_a.size();
@@ -144,6 +144,7 @@ void pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& v
     for (py::ssize_t i = 0; i < nc; ++i) require_finite_arg("current_a", current_a.data()[i]);
     raise_on_error(st, "PackEstimator.step");
   }
+  return st;  // ok, or numerical_error when a group's covariance was recovered (see that group's report)
 }
 
 DoubleArray pack_column(const PackEstimator& p, int which) {
@@ -295,7 +296,8 @@ void bind_estimation(py::module_& m) {
       .def(py::init<const std::vector<BatteryEkfConfig>&>(), py::arg("per_group"))
       .def("step", &pack_step, py::arg("current_a"), py::arg("voltage_a_v") = py::none(),
            py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(), py::arg("dt_s") = 1.0,
-           "One sample of every group: arrays of one value per group (current_a: scalar or per group)")
+           "One sample of every group: arrays of one value per group (current_a: scalar or per group). "
+           "Returns Status.ok, or Status.numerical_error if a group recovered its covariance.")
       .def("run", &run_pack, py::arg("t_s"), py::arg("current_a"), py::arg("voltage_a_v") = py::none(),
            py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(),
            "Replays a pack log (rows = samples, columns = groups) in C++; dict of (n, groups) arrays")
