@@ -302,6 +302,23 @@ TEST_CASE("pack estimator: the same numbers as separate cell estimators; a refus
       CHECK(pack.group(j).covariance() == cells[j].covariance());
     }
   }
+  // The Measurement-array overload gives the same numbers as the column arrays.
+  PackEstimator by_struct(per);
+  PackEstimator by_columns(per);
+  Status statuses[3];
+  for (int k = 0; k < 50; ++k) {
+    const double i[3] = {1.0, 2.0, -3.0};  // one current per group
+    const double va[3] = {3.6, 3.7, 3.8};
+    Measurement z[3];
+    for (int j = 0; j < 3; ++j) z[j] = Measurement::voltage_temperature(va[j], 298.15);
+    const double tk[3] = {298.15, 298.15, 298.15};
+    REQUIRE(by_struct.step(i, 3, z, 3, 1.0, statuses) == Status::ok);
+    REQUIRE(by_columns.step(i, 3, va, nullptr, tk, 3, 1.0) == Status::ok);
+    for (int j = 0; j < 3; ++j) {
+      CHECK(statuses[j] == Status::ok);
+      CHECK(by_struct.group(j).state() == by_columns.group(j).state());
+    }
+  }
   double soc[3], sigma[3];
   pack.read(soc, sigma, nullptr, nullptr, nullptr, nullptr);
   for (int j = 0; j < 3; ++j) {
