@@ -158,7 +158,8 @@ def test_covariance_stays_spd_under_random_valid_input(seed, current_scale, dt_m
     for k in range(n):
         status = ekf.step(current[k], volt[k], temp[k], dt_s=dt[k])
         assert status == battery_status_ok()
-        p = ekf.covariance
+        p = ekf.full_covariance  # 4x4, or 6x6 with the parameter states
+        assert p.shape == ((6, 6) if joint else (4, 4))
         assert np.all(np.isfinite(p))
         assert np.array_equal(p, p.T)
         np.linalg.cholesky(p)  # raises LinAlgError unless positive definite

@@ -271,6 +271,16 @@ void bind_estimation(py::module_& m) {
         const Eigen::Matrix<double, 4, 4, Eigen::RowMajor> p = e.covariance();
         return DoubleArray({4, 4}, p.data());
       })
+      .def_property_readonly("full_state", [](const BatteryEkf& e) {
+        DoubleArray a(e.full_size());
+        e.full_estimate(a.mutable_data(), nullptr);
+        return a;
+      }, "the whole state: [SOC, v1, v2, T] (+ [r0_factor, capacity_factor] with joint estimation)")
+      .def_property_readonly("full_covariance", [](const BatteryEkf& e) {
+        DoubleArray a({e.full_size(), e.full_size()});
+        e.full_estimate(nullptr, a.mutable_data());
+        return a;
+      })
       .def_property_readonly("soc", &BatteryEkf::soc)
       .def_property_readonly("soc_sigma", &BatteryEkf::soc_sigma)
       .def_property_readonly("r0_factor", &BatteryEkf::r0_factor)

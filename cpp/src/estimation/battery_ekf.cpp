@@ -238,6 +238,17 @@ battery::StateMatrix BatteryEkf::covariance() const noexcept {
                 : ekf4_.covariance();
 }
 
+void BatteryEkf::full_estimate(double* x, double* p_row_major) const noexcept {
+  const auto copy = [&](const auto& e) {
+    const int n = static_cast<int>(e.state().size());
+    for (int i = 0; i < n; ++i) {
+      if (x != nullptr) x[i] = e.state()[i];
+      for (int j = 0; j < n && p_row_major != nullptr; ++j) p_row_major[i * n + j] = e.covariance()(i, j);
+    }
+  };
+  if (joint_) copy(ekf6_); else copy(ekf4_);
+}
+
 double BatteryEkf::soc_sigma() const noexcept {
   const double v = joint_ ? ekf6_.covariance()(StateIdx::soc, StateIdx::soc) : ekf4_.covariance()(StateIdx::soc, StateIdx::soc);
   return std::sqrt(v);

@@ -140,6 +140,11 @@ class BatteryEkf {
   // Estimate.
   [[nodiscard]] battery::StateVector state() const noexcept;
   [[nodiscard]] battery::StateMatrix covariance() const noexcept;  // the [SOC, v1, v2, T] block
+  // Size of the filter's whole state: 4, or 6 with joint estimation (ParamIdx).
+  [[nodiscard]] int full_size() const noexcept { return joint_ ? ParamIdx::size : battery::StateIdx::size; }
+  // The whole state and covariance, row-major into caller arrays of full_size() and
+  // full_size()^2 values (either pointer may be null).
+  void full_estimate(double* x, double* p_row_major) const noexcept;
   [[nodiscard]] double soc() const noexcept { return state()[battery::StateIdx::soc]; }
   [[nodiscard]] double soc_sigma() const noexcept;
   [[nodiscard]] double r0_factor() const noexcept;
