@@ -10,7 +10,8 @@
 //  - Missing samples: a channel not in the valid mask (or with a non-finite value) is skipped.
 //    Skipping is exact: its row of H is zeroed, so its column of K is zero.
 //  - Per-channel chi-square gate: channel i is rejected when y_i^2 / S_ii exceeds the 1-dof
-//    quantile of the configured probability (precomputed at construction). The report says which
+//    quantile of the configured probability (precomputed at construction); S_ii may use its own
+//    measurement variance (r_gate). The report says which
 //    channel was gated and why (flags), with its innovation, variance and normalised innovation.
 //  - Noise scaling per channel, R_eff = R * s with s >= 1 (one entry point: set_noise_scale).
 //  - Covariance health: after predict and update, P must be finite and positive definite (a
@@ -141,12 +142,16 @@ class Ekf {
   // Measurement update. obs(x, z_pred, H) -> bool fills the predicted measurement and its
   // Jacobian. valid: bit i set when channel i holds a sample. gain_row_mask (optional): 1 keeps
   // row j of the gain, 0 holds state j (its value does not move; Joseph form keeps P right).
-  // Returns ok when the update ran (whether or not channels were gated: see report()),
-  // numerical_error when the model or the covariance failed (then x is unchanged and P is the
-  // last healthy one).
+  // r_step (optional): this step's base variances instead of the configured R (e.g. when they
+  // depend on the step size); r_gate (optional): base variances used in the gate's S_ii instead
+  // (e.g. the per-sample error where r_step is inflated for time-correlated errors). The noise
+  // scales apply to both. Returns ok when the update ran (whether or not channels were gated: see
+  // report()), numerical_error when the model or the covariance failed (then x is unchanged and P
+  // is the last healthy one).
   template <class Obs>
   [[nodiscard]] Status update(const MeasVector& z, ChannelMask valid, Obs&& obs,
-                              const StateVector* gain_row_mask = nullptr) noexcept {
+                              const StateVector* gain_row_mask = nullptr, const MeasVector* r_step = nullptr,
+                              const MeasVector* r_gate = nullptr) noexcept {
     report_.channel = ChannelReport<NZ>{};
     report_.nis = 0.0;
     report_.fused = 0;
@@ -156,7 +161,8 @@ class Ekf {
       report_.flags |= filter_flag::model_failed;
       return Status::numerical_error;
     }
-    const MeasVector r_eff = r_.cwiseProduct(scale_);
+    const MeasVector r_eff = (r_step != nullptr ? *r_step : r_).cwiseProduct(scale_);
+    const MeasVector r_gate_eff = r_gate != nullptr ? MeasVector(r_gate->cwiseProduct(scale_)) : r_eff;
     const Eigen::Matrix<double, NX, NZ> pht = p_ * h.transpose();
     // Per-channel gate on the marginal innovation variance S_ii = H_i P H_i' + R_ii.
     MeasVector y = MeasVector::Zero();
@@ -173,11 +179,12 @@ class Ekf {
         continue;
       }
       const double yi = z[i] - zp[i];
-      const double si = h.row(i).dot(pht.col(i)) + r_eff[i];
+      const double hph = h.row(i).dot(pht.col(i));
+      const double si = hph + r_eff[i];
       ch.innovation[i] = yi;
       ch.innovation_variance[i] = si;
       ch.nis[i] = yi * yi / si;
-      if (!(ch.nis[i] <= quantile_[0])) {
+      if (!(yi * yi / (hph + r_gate_eff[i]) <= quantile_[0])) {
         ch.flags[i] = channel_flag::gated;
         continue;
       }
