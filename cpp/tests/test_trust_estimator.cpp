@@ -36,6 +36,7 @@ BatteryEkfConfig two_node_config() {
   c.soc0 = 0.6;
   c.voltage_a_sigma_v = 0.002;
   c.voltage_b_sigma_v = 0.02;
+  c.voltage_model_sigma_v = 0.0;  // the data come from the estimator's own model
   return c;
 }
 
@@ -60,9 +61,11 @@ struct Bench {
 };
 }  // namespace
 
-TEST_CASE("nominal channel variances equal the filter's own: S(s) - S(1) = (s - 1) R") {
-  const BatteryEkfConfig c = two_node_config();
-  const auto r = nominal_channel_variances(c);
+TEST_CASE("nominal channel variances equal the filter's own: S(s) - S(1) = (s - 1) R_update") {
+  BatteryEkfConfig c = two_node_config();
+  c.voltage_model_sigma_v = 0.01;  // with model error and its correlation inflation at dt = 1 s
+  c.voltage_model_correlation_s = 300.0;
+  const EstimatorTrust t(TrustConfig{}, 2, {ChannelNodes{0, 1, 0}}, {c});
   BatteryEkf plain(c);
   Bench b;
   double i = 0.0;
@@ -75,8 +78,12 @@ TEST_CASE("nominal channel variances equal the filter's own: S(s) - S(1) = (s - 
   REQUIRE(scaled.step(i, z, 1.0) == Status::ok);
   for (Channel ch : {Channel::voltage_a, Channel::voltage_b, Channel::temperature}) {
     const double diff = scaled.innovation_variance(ch) - plain.innovation_variance(ch);
-    CHECK(diff == doctest::Approx(6.0 * r[static_cast<int>(ch)]).epsilon(1e-9));
+    CHECK(diff == doctest::Approx(6.0 * t.update_variance(0, ch, 1.0)).epsilon(1e-9));
   }
+  // The per-sample variance is the update variance without the inflation (dt >= correlation).
+  CHECK(t.update_variance(0, Channel::voltage_a, 300.0) == t.sample_variance(0, Channel::voltage_a));
+  CHECK(t.update_variance(0, Channel::voltage_a, 1.0) ==
+        doctest::Approx(t.sample_variance(0, Channel::voltage_a) + 0.01 * 0.01 * 299.0).epsilon(1e-12));
 }
 
 TEST_CASE("failed attestation inflates the node's channels within 3 cycles; clean attestation restores them") {
@@ -147,7 +154,8 @@ TEST_CASE("residual is normalised with the nominal variance, not the inflated on
   REQUIRE(s > 100.0);
   const double expected = ekf.innovation(Channel::voltage_a) /
                           std::sqrt(ekf.innovation_variance(Channel::voltage_a) -
-                                    (s - 1.0) * trust.nominal_variance(0, Channel::voltage_a));
+                                    s * trust.update_variance(0, Channel::voltage_a, 1.0) +
+                                    trust.sample_variance(0, Channel::voltage_a));
   REQUIRE(trust.step(att.data(), 2, ekf) == Status::ok);
   CHECK(trust.node_residual(0) == doctest::Approx(expected).epsilon(1e-12));
 }

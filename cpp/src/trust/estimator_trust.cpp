@@ -26,7 +26,8 @@ int node_of(const ChannelNodes& m, Channel c) noexcept {
 }  // namespace
 
 std::array<double, estimation::kChannelCount> nominal_channel_variances(const estimation::BatteryEkfConfig& c) noexcept {
-  // Mirrors BatteryEkf's construction of R (battery_ekf.cpp); checked by test_trust_estimator.
+  // Mirrors BatteryEkf's per-sample R (battery_ekf.cpp, measurement_variance(c, 1)); checked by
+  // test_trust_estimator against the filter's own innovation variances.
   const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
   const double common_v2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v + r0_noise_v * r0_noise_v;
   return {c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2, c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2,
@@ -47,23 +48,36 @@ EstimatorTrust::EstimatorTrust(const TrustConfig& config, std::size_t nodes, std
         throw_invalid("map[" + std::to_string(g) + "].channel " + std::to_string(static_cast<int>(c)), n,
                       "node index must be in [0, " + std::to_string(nodes) + ") or -1");
     }
-    r_nominal_.push_back(nominal_channel_variances(estimator_configs[estimator_configs.size() == 1 ? 0 : g]));
+    const auto& ec = estimator_configs[estimator_configs.size() == 1 ? 0 : g];
+    r_sample_.push_back(nominal_channel_variances(ec));
+    model_var_.push_back(ec.voltage_model_sigma_v * ec.voltage_model_sigma_v);
+    model_corr_s_.push_back(ec.voltage_model_correlation_s);
   }
   z_.fill(std::numeric_limits<double>::quiet_NaN());
 }
 
-double EstimatorTrust::nominal_variance(std::size_t group, Channel c) const noexcept {
-  return r_nominal_[group][static_cast<std::size_t>(c)];
+double model_error_inflation(double correlation_s, double dt_s) noexcept {
+  return std::fmax(1.0, correlation_s / dt_s);
 }
 
-void EstimatorTrust::accumulate(const BatteryEkf& ekf, std::size_t group) noexcept {
+double EstimatorTrust::sample_variance(std::size_t group, Channel c) const noexcept {
+  return r_sample_[group][static_cast<std::size_t>(c)];
+}
+
+double EstimatorTrust::update_variance(std::size_t group, Channel c, double dt_s) const noexcept {
+  const double r = sample_variance(group, c);
+  if (c == Channel::temperature) return r;
+  return r + model_var_[group] * (model_error_inflation(model_corr_s_[group], dt_s) - 1.0);
+}
+
+void EstimatorTrust::accumulate(const BatteryEkf& ekf, std::size_t group, double dt_s) noexcept {
   for (Channel c : kChannels) {
     const int node = node_of(map_[group], c);
     if (node == kNoNode) continue;
     const std::uint8_t f = ekf.flags(c);
     if ((f & (cf::used | cf::gated)) == 0) continue;  // missing / non-finite / not evaluated
     const double s = ekf.noise_scale(c);
-    const double s0 = ekf.innovation_variance(c) - (s - 1.0) * nominal_variance(group, c);
+    const double s0 = ekf.innovation_variance(c) - s * update_variance(group, c, dt_s) + sample_variance(group, c);
     const double y = ekf.innovation(c);
     if (!(s0 > 0.0) || !std::isfinite(y)) continue;
     zsum_[static_cast<std::size_t>(node)] += y / std::sqrt(s0);
@@ -100,10 +114,12 @@ bool valid_verdicts(const Attestation* v, std::size_t n) noexcept {
 }
 }  // namespace
 
-Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, estimation::PackEstimator& est) noexcept {
-  if (est.size() != map_.size() || count != state_.nodes() || !valid_verdicts(verdicts, count))
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, estimation::PackEstimator& est,
+                            double last_dt_s) noexcept {
+  if (est.size() != map_.size() || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
+      !(std::isfinite(last_dt_s) && last_dt_s > 0.0))
     return Status::invalid_argument;
-  for (std::size_t g = 0; g < map_.size(); ++g) accumulate(est.group(g), g);
+  for (std::size_t g = 0; g < map_.size(); ++g) accumulate(est.group(g), g, last_dt_s);
   const Status st = cycle(verdicts, count);
   if (st != Status::ok || !weighting_) return st;
   Status out = Status::ok;
@@ -114,9 +130,11 @@ Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, esti
   return out;
 }
 
-Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf& ekf) noexcept {
-  if (map_.size() != 1 || count != state_.nodes() || !valid_verdicts(verdicts, count)) return Status::invalid_argument;
-  accumulate(ekf, 0);
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf& ekf, double last_dt_s) noexcept {
+  if (map_.size() != 1 || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
+      !(std::isfinite(last_dt_s) && last_dt_s > 0.0))
+    return Status::invalid_argument;
+  accumulate(ekf, 0, last_dt_s);
   const Status st = cycle(verdicts, count);
   if (st != Status::ok || !weighting_) return st;
   return apply(ekf, 0);

@@ -34,7 +34,8 @@ Status trusted_replay(estimation::BatteryEkf& ekf, EstimatorTrust& trust, const 
   TrustedReplaySummary sum;
   for (std::size_t k = 0; k < in.n; ++k) {
     const auto* verdicts = reinterpret_cast<const Attestation*>(in.attestation + k * nodes);
-    (void)trust.step(verdicts, nodes, ekf);  // inputs checked above: cannot be refused
+    const double last_dt_s = k < 2 ? 1.0 : in.t_s[k - 1] - in.t_s[k - 2];  // dt of the step whose residuals are read
+    (void)trust.step(verdicts, nodes, ekf, last_dt_s);  // inputs checked above: cannot be refused
     estimation::Measurement z;
     take(in.voltage_a_v, k, z.voltage_a_v, z.voltage_a_valid);
     take(in.voltage_b_v, k, z.voltage_b_v, z.voltage_b_valid);
