@@ -19,6 +19,9 @@
 //   The posterior is clamped to [trust_min, 1 - trust_min] so that recovery time stays bounded.
 // Noise scale: s = 1 / max(trust, trust_eps) >= 1, so R_eff = R / trust: a node at trust 0.01 is
 // heard as if its noise variance were 100 times larger (the EKF's set_noise_scale takes s >= 1).
+// trust_eps is small (1e-6: s up to 1e6) on purpose: a precise node (2 mV) must be inflated far
+// beyond its honest redundant peer's noise (tens of mV or more) before the estimator stops
+// leaning on it; with eps = 1e-3 a distrusted 2 mV node still outweighs a 150 mV one.
 //
 // Events: a node is distrusted when trust < distrust_threshold (the monitor's derate event).
 // Timing: step() once per estimator cycle, before the estimator's step; verdicts come from the
@@ -46,7 +49,7 @@ struct TrustConfig {
   CusumConfig cusum{};                  // its false_alarm_rate is P(alarm | good)
   int max_cycles_without_verdict = 10;  // silent cycles tolerated before silence counts as fail
   double trust_min = 1e-9;              // posterior clamp
-  double trust_eps = 1e-3;              // noise scale s = 1 / max(trust, trust_eps) <= 1 / trust_eps
+  double trust_eps = 1e-6;              // noise scale s = 1 / max(trust, trust_eps) <= 1 / trust_eps
   double distrust_threshold = 0.1;      // trust below this: node distrusted (monitor event)
   void validate() const;                // throws std::invalid_argument naming the field
 };
