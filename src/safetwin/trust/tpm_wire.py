@@ -52,43 +52,58 @@ class WireError(ValueError):
         self.kind = kind
 
 
+_U8, _U16, _U32, _U64 = (struct.Struct(f) for f in (">B", ">H", ">I", ">Q"))
+
+
 class _Reader:
-    """Bounds-checked big-endian reader over an immutable buffer."""
+    """Bounds-checked big-endian reader over an immutable buffer (struct.unpack_from: no copies
+    until a TPM2B payload is taken)."""
+
+    __slots__ = ("_data", "_pos", "_len")
 
     def __init__(self, data: bytes) -> None:
-        self._data = memoryview(data)
+        self._data = data
         self._pos = 0
+        self._len = len(data)
+
+    def _need(self, n: int, field: str) -> None:
+        if self._pos + n > self._len:
+            raise WireError(
+                f"{field}: needs {n} bytes at offset {self._pos}, only {self._len - self._pos} left (truncated)",
+                "truncated")
 
     def take(self, n: int, field: str) -> bytes:
-        if n < 0 or self._pos + n > len(self._data):
-            raise WireError(
-                f"{field}: needs {n} bytes at offset {self._pos}, "
-                f"only {len(self._data) - self._pos} left (truncated)", "truncated"
-            )
-        out = bytes(self._data[self._pos:self._pos + n])
+        self._need(n, field)
+        out = self._data[self._pos:self._pos + n]
         self._pos += n
         return out
 
+    def _int(self, st: struct.Struct, field: str) -> int:
+        self._need(st.size, field)
+        (value,) = st.unpack_from(self._data, self._pos)
+        self._pos += st.size
+        return value
+
     def u8(self, field: str) -> int:
-        return self.take(1, field)[0]
+        return self._int(_U8, field)
 
     def u16(self, field: str) -> int:
-        return struct.unpack(">H", self.take(2, field))[0]
+        return self._int(_U16, field)
 
     def u32(self, field: str) -> int:
-        return struct.unpack(">I", self.take(4, field))[0]
+        return self._int(_U32, field)
 
     def u64(self, field: str) -> int:
-        return struct.unpack(">Q", self.take(8, field))[0]
+        return self._int(_U64, field)
 
     def tpm2b(self, field: str, max_size: int) -> bytes:
-        size = self.u16(field + ".size")
+        size = self._int(_U16, field + ".size")
         if size > max_size:
             raise WireError(f"{field}.size = {size}: exceeds maximum {max_size}", "oversized")
         return self.take(size, field + ".buffer")
 
     def finish(self, what: str) -> None:
-        left = len(self._data) - self._pos
+        left = self._len - self._pos
         if left:
             raise WireError(f"{what}: {left} trailing bytes after the structure (oversized)", "oversized")
 
@@ -157,7 +172,7 @@ def parse_attest(data: bytes) -> QuoteAttest:
     Magic and type are parsed, not checked here (the verifier names them as failed checks)."""
     if len(data) > MAX_ATTEST_BYTES:
         raise WireError(f"attest size = {len(data)}: exceeds maximum {MAX_ATTEST_BYTES}", "oversized")
-    r = _Reader(data)
+    r = _Reader(bytes(data))
     magic = r.u32("magic")
     st_type = r.u16("type")
     if st_type != TPM_ST_ATTEST_QUOTE:
@@ -208,7 +223,7 @@ class EcdsaSignature:
 def parse_signature(data: bytes) -> EcdsaSignature:
     if len(data) > MAX_SIGNATURE_BYTES:
         raise WireError(f"signature size = {len(data)}: exceeds maximum {MAX_SIGNATURE_BYTES}", "oversized")
-    r = _Reader(data)
+    r = _Reader(bytes(data))
     sig_alg = r.u16("signature.sigAlg")
     if sig_alg != TPM_ALG_ECDSA:
         raise WireError(f"signature.sigAlg = {sig_alg:#06x}: only TPM_ALG_ECDSA {TPM_ALG_ECDSA:#06x}")
@@ -243,7 +258,7 @@ class EccPublic:
 
 def parse_ecc_public(data: bytes) -> EccPublic:
     """Parse the TPMT_PUBLIC of a P-256 ECDSA key; refuse any other kind of key."""
-    r = _Reader(data)
+    r = _Reader(bytes(data))
     kind = r.u16("public.type")
     if kind != TPM_ALG_ECC:
         raise WireError(f"public.type = {kind:#06x}: expected TPM_ALG_ECC {TPM_ALG_ECC:#06x}")
