@@ -111,3 +111,37 @@ def test_attacker_with_valid_key_keeps_passing_and_rounds_follow_every_s():
     assert np.all(log.codes[rounds] == CODE_PASS)
     with pytest.raises(ValueError, match="unknown nodes"):
         run_attestation(t, ["pack"], [atk])
+
+
+def test_twin_aware_injection_feeds_the_twin_what_it_expects():
+    from safetwin import _core as core
+    from safetwin.trust.attacks import TwinAwareInjection
+
+    params = battery.CellParams.ref_cell_1()
+    n = 1500
+    t = np.arange(float(n))
+    current = np.where((t // 60) % 2 == 0, 2.0, 0.5)
+    truth = battery.Cell(params, battery.CellState(soc=0.7)).simulate(current, 1.0)
+    rng = np.random.default_rng(4)
+    va = truth["cell_voltage_v"][:, 0] + 0.002 * rng.standard_normal(n)
+    cfg = core.BatteryEkfConfig()
+    cfg.soc0 = 0.7
+    cfg.voltage_model_sigma_v = 0.0
+    pre = battery.Cell(params, battery.CellState(soc=0.7))
+    pre.simulate(current[:300], 1.0)
+    atk = TwinAwareInjection("cmu", start_s=300.0, soc_offset=0.015, ramp_s=1000.0, twin_config=cfg)
+    out = atk.apply(t, va, current_a=current, state0=pre.state, params=params)
+    np.testing.assert_array_equal(out[:300], va[:300])
+    # The twin, run on the attacked stream, believes the fake SOC ...
+    ekf = core.BatteryEkf(cfg)
+    res = ekf.run(t, current, out)
+    soc_true = truth["cell_soc"][:, 0]
+    assert res["soc"][-1] - soc_true[-1] == pytest.approx(0.015, abs=0.003)
+    # ... while its innovations on the attacked channel keep the honest noise's statistics: the
+    # bias stays below the push limit (0.4 sigma) and the gate never fires.
+    innovation = res["innovation_v"][300:]
+    assert abs(np.mean(innovation)) < 0.4 * 0.002
+    assert np.std(innovation) == pytest.approx(0.002, rel=0.15)
+    assert res["gated"][300:].sum() == 0
+    with pytest.raises(ValueError, match="must see the twin"):
+        TwinAwareInjection("cmu", start_s=0.0, twin_config=cfg).apply(t, va, current_a=current, state0=pre.state)

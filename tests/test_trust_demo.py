@@ -4,6 +4,7 @@ weighting and stays below 3 % with it, and the trust event is raised. Plus the C
 import json
 
 import pytest
+from scipy.stats import poisson
 
 from safetwin.cli import main
 from safetwin.trust.demo import DemoConfig, run_attack_demo
@@ -15,11 +16,21 @@ def demo():
 
 
 def test_chi_square_detector_alone_stays_silent(demo):
-    # Same sensor noise with and without the attack: the attack adds no detector alarm, so the
-    # alarms seen are the detector's own false alarms (about 1e-4 per channel and sample).
-    without = demo.summaries["without_trust"]
-    assert without.detector_alarms <= demo.clean_detector_alarms
-    assert demo.clean_detector_alarms <= 5  # 7200 samples x 3 channels x 1e-4 = 2.2 expected
+    # The per-channel chi-square gate (probability 0.9999) alarms about 1e-4 per channel and
+    # sample on an honest sensor. Under the attack its alarm count stays within that false-alarm
+    # budget: below the 99.9 % Poisson quantile of the expected count (an attack it noticed would
+    # show as a count far above it: the open-loop run below).
+    budget = poisson.ppf(0.999, demo.expected_false_alarms)
+    assert demo.expected_false_alarms == pytest.approx(7200 * 3 * 1e-4)
+    assert demo.clean_detector_alarms <= budget
+    assert demo.summaries["without_trust"].detector_alarms <= budget
+
+
+def test_open_loop_injection_is_seen_by_the_detector():
+    """The contrast: an attacker without a copy of the twin ramps the SOC too fast for the filter
+    and the gate rejects the attacked channel for most of the attack."""
+    r = run_attack_demo(DemoConfig(duration_s=2400.0, ramp_s=1200.0, soc_offset=0.2, closed_loop=False))
+    assert r.summaries["without_trust"].detector_alarms > 10 * poisson.ppf(0.999, r.expected_false_alarms)
 
 
 def test_soc_error_without_trust_exceeds_10_percent(demo):

@@ -153,6 +153,61 @@ class StealthyInjection(Attack):
         out[idx] += np.interp(soc + delta, ocv.soc, ocv.ocv_v) - np.interp(soc, ocv.soc, ocv.ocv_v)
 
 
+@dataclass(frozen=True)
+class TwinAwareInjection(StealthyInjection):
+    """The closed-loop form of the stealthy injection (Mo and Sinopoli's attack on a Kalman
+    filter): the attacker also holds a copy of the twin's estimator (its configuration
+    ``twin_config``, a ``BatteryEkfConfig``), runs it on everything it reads on the bus, and sends
+    at each sample exactly what the twin expects to measure, h(x_pred), plus the real sensor's own
+    noise, plus a small push (at most ``max_push_sigma`` of the channel's sigma) toward the fake
+    SOC trajectory. The twin's innovation on the attacked channel is then the honest noise plus a
+    bias far below anything a chi-square test sees, while the open-loop form leaves a lag bias.
+
+    Context for :meth:`apply`: ``current_a``, ``state0`` (the cell state at ``start_s``),
+    ``voltage_b_v`` and ``temperature_k`` (the other streams the twin gets), optionally ``params``.
+    """
+
+    twin_config: object = None
+    max_push_sigma: float = 0.4
+    gain: float = 1.0
+
+    def _inject(self, t, out, mask, current_a=None, state0=None, params=None, voltage_b_v=None,
+                temperature_k=None, **_):
+        from safetwin import _core as core
+
+        if self.twin_config is None or current_a is None or state0 is None:
+            raise ValueError("TwinAwareInjection needs twin_config, current_a and state0")
+        idx = np.flatnonzero(mask)
+        k0 = int(idx[0])
+        if k0 == 0:
+            raise ValueError(f"start_s = {self.start_s}: the attacker must see the twin before it attacks")
+        params = params if params is not None else core.CellParams.ref_cell_1()
+        i = np.asarray(current_a, dtype=float)
+        vb = None if voltage_b_v is None else np.asarray(voltage_b_v, dtype=float)
+        temp = None if temperature_k is None else np.asarray(temperature_k, dtype=float)
+        dt_s = float(t[idx[1]] - t[idx[0]]) if idx.size > 1 else 1.0
+        # The attacker's model of the true cell, and the fake SOC it wants the twin to believe.
+        truth = core.Cell(params, state0).simulate(i[idx], dt_s)
+        soc_true, v_true = truth["cell_soc"][:, 0], truth["cell_voltage_v"][:, 0]
+        target = soc_true + self.soc_offset * np.clip((t[idx] - self.start_s) / self.ramp_s, 0.0, 1.0)
+        # The twin's copy, in step with the twin on everything before the attack.
+        twin = core.BatteryEkf(self.twin_config)
+        twin.run(t[:k0], i[:k0], out[:k0], None if vb is None else vb[:k0], None if temp is None else temp[:k0])
+        max_push = self.max_push_sigma * self.twin_config.voltage_a_sigma_v
+        # Sequential by nature (each sample depends on the twin's reaction to the previous one).
+        for j, k in enumerate(idx):
+            x = twin.state
+            cell = core.Cell(params, core.CellState(soc=x[0], v1_v=x[1], v2_v=x[2], temp_k=x[3]))
+            cell.step(float(i[k - 1]), float(t[k] - t[k - 1]))  # the twin's prediction (zero-order hold)
+            expected = cell.voltage_v(float(i[k]))
+            soc_pred = cell.state.soc
+            push = self.gain * params.ocv.slope_v(soc_pred) * (target[j] - soc_pred)
+            y = expected + (out[k] - v_true[j]) + float(np.clip(push, -max_push, max_push))
+            out[k] = y
+            twin.step(float(i[k]), voltage_a_v=y, temperature_k=None if temp is None else float(temp[k]),
+                      voltage_b_v=None if vb is None else float(vb[k]), dt_s=float(t[k] - t[k - 1]))
+
+
 def attack_node_streams(t: np.ndarray, streams: dict, attacks: list, context: Optional[dict] = None) -> dict:
     """Apply every attack to its node's stream: ``streams`` maps node -> 1-D array."""
     out = {k: np.asarray(v, dtype=float).copy() for k, v in streams.items()}
