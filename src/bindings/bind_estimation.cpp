@@ -217,6 +217,7 @@ void bind_estimation(py::module_& m) {
   m.attr("CHANNEL_MISSING") = channel_flag::missing;
   m.attr("CHANNEL_NON_FINITE") = channel_flag::non_finite;
   m.attr("CHANNEL_GATED") = channel_flag::gated;
+  m.attr("CHANNEL_GATE_RESET") = channel_flag::gate_reset;
   m.attr("FILTER_COVARIANCE_RECOVERED") = filter_flag::covariance_recovered;
   m.attr("FILTER_MODEL_FAILED") = filter_flag::model_failed;
   m.attr("FILTER_INNOVATION_SINGULAR") = filter_flag::innovation_singular;
@@ -230,7 +231,7 @@ void bind_estimation(py::module_& m) {
   ST_FIELD(v_rc_sigma0_v); ST_FIELD(temp_sigma0_k); ST_FIELD(current_sigma_a); ST_FIELD(soc_rw_per_sqrt_s);
   ST_FIELD(v_rc_rw_v_per_sqrt_s); ST_FIELD(temp_rw_k_per_sqrt_s); ST_FIELD(voltage_a_sigma_v);
   ST_FIELD(voltage_b_sigma_v); ST_FIELD(voltage_model_sigma_v); ST_FIELD(voltage_model_correlation_s); ST_FIELD(temperature_sigma_k);
-  ST_FIELD(gate_probability); ST_FIELD(estimate_params); ST_FIELD(r0_factor0); ST_FIELD(capacity_factor0);
+  ST_FIELD(gate_probability); ST_FIELD(gate_reset_after); ST_FIELD(estimate_params); ST_FIELD(r0_factor0); ST_FIELD(capacity_factor0);
   ST_FIELD(r0_factor_sigma0); ST_FIELD(capacity_factor_sigma0); ST_FIELD(r0_factor_rw_per_sqrt_s);
   ST_FIELD(capacity_factor_rw_per_sqrt_s); ST_FIELD(r0_factor_min); ST_FIELD(r0_factor_max);
   ST_FIELD(capacity_factor_min); ST_FIELD(capacity_factor_max); ST_FIELD(r0_excitation_a);

@@ -8,6 +8,8 @@ import sys
 # Each module defines register(subparsers) and sets a ``func`` default that runs the command.
 COMMANDS = [
     "safetwin.commands.simulate",
+    "safetwin.commands.estimate",
+    "safetwin.commands.charge",
     "safetwin.commands.attack_demo",
 ]
 

@@ -84,6 +84,7 @@ BatteryMpc::BatteryMpc(BatteryMpcConfig config, QpSolver* solver)
                  &ocv_slope_, &vbar_})
     *v = Vec::Zero(nm + 1);
   plan_ = Vec::Zero(nm);
+  jac_ = Mat::Zero(nm + 1, 8);
   pred_ = Vec::Zero(2 * nm);
   margin_ = Vec::Zero(2 * nm);
   offset_ = Vec::Zero(2 * nm);
@@ -198,31 +199,37 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
   }
 
   // 2. Condensed rows. Row k (V[k], k < n) and row n + k - 1 (T[k], k >= 1) in I[j]: the
-  // sensitivity of the state to I[j], propagated by the Jacobians A_k (SOC row is exact).
+  // sensitivity of the state to I[j], propagated by the Jacobians A_k (the SOC row is exact:
+  // d SOC / d I = -c whatever the step). The Jacobian entries depend on k only: computed once.
+  for (int k = 0; k < n; ++k) {
+    const double ik = inom_[k];
+    const double g1 = v1_[k] / r1_[k], g2 = v2_[k] / r2_[k];
+    jac_(k, 0) = a1_[k];                                   // dv1'/dv1
+    jac_(k, 1) = dr1_[k] * (1.0 - a1_[k]) * ik;            // dv1'/dT
+    jac_(k, 2) = a2_[k];
+    jac_(k, 3) = dr2_[k] * (1.0 - a2_[k]) * ik;
+    jac_(k, 4) = 2.0 * beta * g1;                          // dT'/dv1
+    jac_(k, 5) = 2.0 * beta * g2;
+    jac_(k, 6) = 1.0 + beta * (ik * ik * dr0_[k] - g1 * g1 * dr1_[k] - g2 * g2 * dr2_[k] - ha);  // dT'/dT
+    jac_(k, 7) = -dr0_[k] * ik;                            // dV/dT
+  }
   auto A = A_.topLeftCorner(2 * n, n);
   A.setZero();
   for (int j = 0; j < n; ++j) {
-    const double i = inom_[j];
     // B_j = d x[j+1] / d I[j]
-    double ss = -c, s1 = r1_[j] * (1.0 - a1_[j]), s2 = r2_[j] * (1.0 - a2_[j]);
-    double st = beta * 2.0 * i * r0_[j];
+    const double ss = -c;
+    double s1 = r1_[j] * (1.0 - a1_[j]), s2 = r2_[j] * (1.0 - a2_[j]);
+    double st = beta * 2.0 * inom_[j] * r0_[j];
     A(j, j) = -r0_[j] * i_scale_;  // V[j] = ... - R0 I[j]
-    (void)i;
     for (int k = j + 1; k <= n; ++k) {
       A(n + k - 1, j) = st * i_scale_;
-      if (k < n) {
-        const double ik = inom_[k];
-        A(k, j) = (ocv_slope_[k] * ss - s1 - s2 - dr0_[k] * ik * st) * i_scale_;
-        // x[k+1] sensitivity = A_k * x[k] sensitivity
-        const double n1 = a1_[k] * s1 + dr1_[k] * (1.0 - a1_[k]) * ik * st;
-        const double n2 = a2_[k] * s2 + dr2_[k] * (1.0 - a2_[k]) * ik * st;
-        const double nt = 2.0 * beta * (v1_[k] / r1_[k] * s1 + v2_[k] / r2_[k] * s2) +
-                          (1.0 + beta * (ik * ik * dr0_[k] - v1_[k] * v1_[k] * dr1_[k] / (r1_[k] * r1_[k]) -
-                                         v2_[k] * v2_[k] * dr2_[k] / (r2_[k] * r2_[k]) - ha)) * st;
-        s1 = n1, s2 = n2, st = nt;
-      }
+      if (k == n) break;
+      A(k, j) = (ocv_slope_[k] * ss - s1 - s2 + jac_(k, 7) * st) * i_scale_;
+      const double n1 = jac_(k, 0) * s1 + jac_(k, 1) * st;
+      const double n2 = jac_(k, 2) * s2 + jac_(k, 3) * st;
+      st = jac_(k, 4) * s1 + jac_(k, 5) * s2 + jac_(k, 6) * st;
+      s1 = n1, s2 = n2;
     }
-    (void)ss;
   }
 
   // 3. Chance margins: variance of V[k], T[k] from P through the state-transition Jacobians.
@@ -231,7 +238,7 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
     for (int k = 0; k <= n; ++k) {
       if (k < n) {
         Eigen::Matrix<double, 1, 4> cv;
-        cv << ocv_slope_[k], -1.0, -1.0, -dr0_[k] * inom_[k];
+        cv << ocv_slope_[k], -1.0, -1.0, jac_(k, 7);
         const Eigen::Matrix<double, 1, 4> row = cv * phi;
         margin_[k] = chance_margin(chance_q_, row * P * row.transpose());
       }
@@ -240,17 +247,15 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
         margin_[n + k - 1] = chance_margin(chance_q_, row * P * row.transpose());
       }
       if (k == n) break;
-      const double ik = inom_[k];
       battery::StateMatrix jac = battery::StateMatrix::Zero();
       jac(0, 0) = 1.0;
-      jac(1, 1) = a1_[k];
-      jac(1, 3) = dr1_[k] * (1.0 - a1_[k]) * ik;
-      jac(2, 2) = a2_[k];
-      jac(2, 3) = dr2_[k] * (1.0 - a2_[k]) * ik;
-      jac(3, 1) = 2.0 * beta * v1_[k] / r1_[k];
-      jac(3, 2) = 2.0 * beta * v2_[k] / r2_[k];
-      jac(3, 3) = 1.0 + beta * (ik * ik * dr0_[k] - v1_[k] * v1_[k] * dr1_[k] / (r1_[k] * r1_[k]) -
-                                v2_[k] * v2_[k] * dr2_[k] / (r2_[k] * r2_[k]) - ha);
+      jac(1, 1) = jac_(k, 0);
+      jac(1, 3) = jac_(k, 1);
+      jac(2, 2) = jac_(k, 2);
+      jac(2, 3) = jac_(k, 3);
+      jac(3, 1) = jac_(k, 4);
+      jac(3, 2) = jac_(k, 5);
+      jac(3, 3) = jac_(k, 6);
       phi = jac * phi;
     }
   } else {
@@ -259,11 +264,10 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
 
   // 4. Right-hand sides: limit - margin - (nominal - row * nominal input).
   const double vmax = cell.limits.voltage_max_v, tmax = cell.limits.temp_max_k;
+  offset_.head(2 * n).noalias() = A * inom_.head(n);
   for (int r = 0; r < 2 * n; ++r) {
-    double ax = 0.0;
-    for (int j = 0; j < n; ++j) ax += A(r, j) * inom_[j];
     const double nominal = r < n ? vbar_[r] : temp_[r - n + 1];
-    offset_[r] = nominal - ax / i_scale_;
+    offset_[r] = nominal - offset_[r] / i_scale_;
     upper_[r] = (r < n ? vmax : tmax) - margin_[r] - offset_[r];
   }
 }

@@ -28,7 +28,8 @@ DenseQpSolver::DenseQpSolver(int n_max, int m_max, DenseQpSettings settings)
   dr_ = Vec::Ones(m_max);
   R_ = Mat::Zero(n_max, n_max);
   Rinv_ = Mat::Zero(n_max, n_max);
-  As_ = RowMat::Zero(m_max, n_max);
+  As_ = Mat::Zero(m_max, n_max);
+  rnorm_ = Vec::Zero(m_max);
   fs_ = Vec::Zero(n_max);
   lbs_ = Vec::Zero(n_max);
   ubs_ = Vec::Zero(n_max);
@@ -47,7 +48,7 @@ DenseQpSolver::DenseQpSolver(int n_max, int m_max, DenseQpSettings settings)
   free_ = Eigen::VectorXi::Zero(n_max);
   lambda_ = Vec::Zero(nc);
   Mf_ = Mat::Zero(n_max, n_max);
-  L_ = Mat::Zero(n_max, n_max);
+  L_ = RowMat::Zero(n_max, n_max);
   D_ = Vec::Zero(n_max);
   lstar_ = Vec::Zero(n_max);
   dir_ = Vec::Zero(n_max);
@@ -98,13 +99,8 @@ void DenseQpSolver::transformed_row(int c, double* out) noexcept {
   }
   const int i = c < 2 * n + m ? c - 2 * n : c - 2 * n - m;
   const double s = c < 2 * n + m ? 1.0 : -1.0;
-  const double* a = As_.data() + static_cast<std::size_t>(i) * As_.cols();
-  for (int j = 0; j < n; ++j) {
-    double acc = 0.0;
-    const double* col = Rinv_.data() + static_cast<std::size_t>(j) * Rinv_.rows();
-    for (int k = 0; k <= j; ++k) acc += col[k] * a[k];
-    out[j] = s * acc;
-  }
+  for (int j = 0; j < n; ++j) g_[j] = As_(i, j);  // the row, gathered once
+  for (int j = 0; j < n; ++j) out[j] = s * Rinv_.col(j).head(j + 1).dot(g_.head(j + 1));
 }
 
 // ---- setup --------------------------------------------------------------------------------------
@@ -154,17 +150,23 @@ QpStatus DenseQpSolver::scale_data(const QpData& qp) noexcept {
     ubs_[i] = qp.ub[i] / dx_[i];
     if (qp.lb[i] > qp.ub[i] || qp.lb[i] == kInf || qp.ub[i] == -kInf) return QpStatus::primal_infeasible;
   }
+  obj_const_ = 0.0;
+  // Column-wise pass (contiguous in the column-major input): scale the columns, sum the squares.
+  rnorm_.head(m).setZero();
+  for (int j = 0; j < n; ++j) {
+    const double* a = qp.A + static_cast<std::size_t>(j) * qp.lda;
+    for (int i = 0; i < m; ++i) {
+      const double v = a[i] * dx_[j];
+      As_(i, j) = v;
+      rnorm_[i] += v * v;
+    }
+  }
   for (int i = 0; i < m; ++i) {
     const double rho = qp.soft_penalty == nullptr ? kInf : qp.soft_penalty[i];
-    if (!(rho > 0.0) || std::isnan(qp.lower[i]) || std::isnan(qp.upper[i])) return QpStatus::invalid_input;
-    double* row = As_.data() + static_cast<std::size_t>(i) * As_.cols();
-    double norm2 = 0.0;
-    for (int j = 0; j < n; ++j) {
-      const double a = qp.A[static_cast<std::size_t>(j) * qp.lda + i];
-      if (!std::isfinite(a)) return QpStatus::invalid_input;
-      row[j] = a * dx_[j];
-      norm2 += row[j] * row[j];
-    }
+    const double norm2 = rnorm_[i];
+    // A NaN or inf anywhere in the row shows in its norm.
+    if (!(rho > 0.0) || std::isnan(qp.lower[i]) || std::isnan(qp.upper[i]) || !std::isfinite(norm2))
+      return QpStatus::invalid_input;
     const bool hard = !std::isfinite(rho);
     if (qp.lower[i] > qp.upper[i] || qp.lower[i] == kInf || qp.upper[i] == -kInf)
       return hard ? QpStatus::primal_infeasible : QpStatus::invalid_input;
@@ -172,20 +174,23 @@ QpStatus DenseQpSolver::scale_data(const QpData& qp) noexcept {
       // A zero row is a constant: a hard one either holds or makes the problem infeasible; a
       // soft one adds a constant to the objective. Either way it can never become active.
       if (hard && (qp.lower[i] > 0.0 || qp.upper[i] < 0.0)) return QpStatus::primal_infeasible;
+      if (!hard) obj_const_ += rho * (std::max(0.0, qp.lower[i]) + std::max(0.0, -qp.upper[i]));
       dr_[i] = 1.0;
+      rnorm_[i] = 1.0;
       los_[i] = -kInf;
       ups_[i] = kInf;
       rhos_[i] = rho;
       continue;
     }
     const double r = settings_.scale ? std::sqrt(norm2) : 1.0;
-    if (settings_.scale)
-      for (int j = 0; j < n; ++j) row[j] /= r;
     dr_[i] = r;
+    rnorm_[i] = 1.0 / r;
     los_[i] = qp.lower[i] / r;
     ups_[i] = qp.upper[i] / r;
     rhos_[i] = rho * r;
   }
+  if (settings_.scale)
+    for (int j = 0; j < n; ++j) As_.col(j).head(m).array() *= rnorm_.head(m).array();
   return QpStatus::optimal;
 }
 
@@ -197,11 +202,7 @@ bool DenseQpSolver::ldl_append(int c, double lambda) noexcept {
   double gamma = 0.0;
   for (int j = 0; j < n; ++j) gamma += mc_[j] * mc_[j];
   for (int p = 0; p < k; ++p) g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
-  for (int p = 0; p < k; ++p) {
-    double s = g_[p];
-    for (int q = 0; q < p; ++q) s -= L_(p, q) * g_[q];
-    g_[p] = s;  // y
-  }
+  for (int p = 1; p < k; ++p) g_[p] -= L_.row(p).head(p).dot(g_.head(p));  // y = L^-1 g
   double pivot = gamma;
   for (int p = 0; p < k; ++p) {
     const double l = g_[p] / D_[p];
@@ -209,7 +210,7 @@ bool DenseQpSolver::ldl_append(int c, double lambda) noexcept {
     dir_[p] = l;
   }
   if (!(pivot > settings_.dependence_tolerance * gamma) || k >= n) return false;
-  for (int p = 0; p < k; ++p) L_(k, p) = dir_[p];
+  L_.row(k).head(k) = dir_.head(k).transpose();
   L_(k, k) = 1.0;
   D_[k] = pivot;
   Mf_.col(k).head(n) = mc_.head(n);
@@ -256,18 +257,16 @@ void DenseQpSolver::ldl_remove(int pos) noexcept {
 }
 
 void DenseQpSolver::solve_free(double* b) const noexcept {
+  // L is row-major: the forward solve takes row dots, the backward one row axpys.
   const int k = nf_;
-  for (int p = 0; p < k; ++p) {
-    double s = b[p];
-    for (int q = 0; q < p; ++q) s -= L_(p, q) * b[q];
-    b[p] = s;
-  }
-  for (int p = 0; p < k; ++p) b[p] /= D_[p];
-  for (int p = k - 1; p >= 0; --p) {
-    double s = b[p];
-    for (int q = p + 1; q < k; ++q) s -= L_(q, p) * b[q];
-    b[p] = s;
-  }
+  Eigen::Map<Vec> x(b, k);
+  for (int p = 1; p < k; ++p) x[p] -= L_.row(p).head(p).dot(x.head(p));
+  x.array() /= D_.head(k).array();
+  solve_lt(x);
+}
+
+void DenseQpSolver::solve_lt(Eigen::Ref<Vec> x) const noexcept {
+  for (int p = static_cast<int>(x.size()) - 1; p > 0; --p) x.head(p) -= x[p] * L_.row(p).head(p).transpose();
 }
 
 // ---- primal iterate -----------------------------------------------------------------------------
@@ -446,11 +445,7 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
     state_[enter] = kFree;  // in limbo until appended or sent to a bound
     while (!ldl_append(enter, lam_e)) {
       // dir_ holds l = D^-1 L^-1 g; alpha = L^-T l solves G_FF alpha = M_F' m_c.
-      for (int p = nf_ - 1; p >= 0; --p) {
-        double s = dir_[p];
-        for (int q = p + 1; q < nf_; ++q) s -= L_(q, p) * dir_[q];
-        dir_[p] = s;
-      }
+      solve_lt(dir_.head(nf_));
       const double sigma = from == kAtPenalty ? -1.0 : 1.0;
       double tmax = sigma > 0.0 ? rho_e - lam_e : lam_e;  // own multiplier to its bound
       int blk = -1;                                        // -1: the entering one blocks
@@ -522,7 +517,17 @@ void DenseQpSolver::write_solution(const QpData& qp, QpSolution& sol, QpStatus s
   }
   sol.iterations = iters;
   sol.status = st;
-  sol.objective = qp_objective(qp, sol.x.data());
+  // Objective from the scaled data (the scaling leaves its value unchanged): 1/2 |R x|^2 + f'x
+  // plus the penalties of the violated soft rows.
+  double obj = fs_.head(n).dot(xs_.head(n));
+  for (int i = 0; i < n; ++i) {
+    const double rx = R_.row(i).segment(i, n - i).dot(xs_.segment(i, n - i));
+    obj += 0.5 * rx * rx;
+  }
+  for (int i = 0; i < m; ++i)
+    if (std::isfinite(rhos_[i])) obj += rhos_[i] * (std::max(0.0, ax_[i] - ups_[i]) + std::max(0.0, los_[i] - ax_[i]));
+  sol.objective = obj + obj_const_;
+  (void)qp;
 }
 
 }  // namespace safetwin::control

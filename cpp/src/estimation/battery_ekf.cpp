@@ -30,6 +30,7 @@ void BatteryEkfConfig::validate() const {
   require_positive(o + "temperature_sigma_k", temperature_sigma_k);
   if (!(gate_probability > 0.0 && gate_probability <= 1.0))
     throw_invalid(o + "gate_probability", gate_probability, "must be in (0, 1] (1: no gate)");
+  if (gate_reset_after < 0) throw_invalid(o + "gate_reset_after", gate_reset_after, "must be >= 0 (0: never)");
   require_positive(o + "r0_factor_min", r0_factor_min);
   if (!(r0_factor_max >= r0_factor_min && std::isfinite(r0_factor_max)))
     throw_invalid(o + "r0_factor_max", r0_factor_max, "must be finite and >= r0_factor_min = " + std::to_string(r0_factor_min));
@@ -85,6 +86,7 @@ typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
   }
   e.r = measurement_variance(c, 1.0);
   e.gate_probability = c.gate_probability;
+  e.gate_reset_after = c.gate_reset_after;
   return e;
 }
 

@@ -147,6 +147,7 @@ class BatteryMpc final : public Controller {
   // Nominal trajectory (N + 1 points) and linearisation.
   Vec inom_;                       // nominal currents (A)
   Vec soc_, v1_, v2_, temp_, r0_, r1_, r2_, dr0_, dr1_, dr2_, a1_, a2_, ocv_slope_, vbar_;
+  Mat jac_;                        // per step: the nonzero Jacobian entries (see linearise)
   Vec plan_, pred_, margin_, offset_;
   BatteryMpcStep last_;
 };

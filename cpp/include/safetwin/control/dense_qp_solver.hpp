@@ -78,6 +78,7 @@ class DenseQpSolver final : public QpSolver {
   [[nodiscard]] bool ldl_append(int c, double lambda) noexcept;  // false: dependent
   void ldl_remove(int pos) noexcept;
   void solve_free(double* rhs_in_out) const noexcept;     // G_FF^-1 in place (length nf_)
+  void solve_lt(Eigen::Ref<Vec> x) const noexcept;        // L^-T in place
   void update_primal() noexcept;                          // x from the multipliers
   void write_solution(const QpData& qp, QpSolution& sol, QpStatus st, int iters) noexcept;
 
@@ -93,7 +94,9 @@ class DenseQpSolver final : public QpSolver {
   Vec dr_;        // row scaling: row_scaled = row .* dx / dr
   Mat R_;         // upper Cholesky factor of the scaled H
   Mat Rinv_;      // R^-1 (upper triangular)
-  RowMat As_;     // scaled rows (m x n), row-major: rows are read one at a time
+  Mat As_;        // scaled rows (m x n)
+  Vec rnorm_;     // scratch: row norms, then their inverses
+  double obj_const_ = 0.0;  // penalty of violated zero soft rows (constant)
   Vec fs_, lbs_, ubs_, los_, ups_, rhos_;
   Vec x0_;        // unconstrained minimiser -H^-1 f (scaled)
   Vec ax0_;       // A x0 (scaled rows)
@@ -109,7 +112,7 @@ class DenseQpSolver final : public QpSolver {
   Eigen::VectorXi free_;   // constraint index of each free position
   Vec lambda_;             // multiplier of each constraint (all 2n + 2m)
   Mat Mf_;                 // columns m_c of the free constraints (n x n_max)
-  Mat L_;                  // unit lower factor (n_max x n_max)
+  RowMat L_;               // unit lower factor (n_max x n_max), row-major: solves read rows
   Vec D_;                  // pivots
   Vec lstar_, dir_;
   int nf_ = 0;

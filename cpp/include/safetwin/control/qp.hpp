@@ -27,7 +27,8 @@ enum class QpStatus : std::uint8_t {
   primal_infeasible,   // the hard constraints admit no point
   dual_infeasible,     // unbounded (only a solver that accepts a semidefinite H can say so)
   numerical_error,     // H not positive definite to working precision, or a breakdown
-  invalid_input,       // sizes out of range, NaN in the data, lb > ub with NaN, ...
+  invalid_input,       // sizes out of range, NaN in the data, an empty soft interval, ...
+  solver_error,        // the solver itself failed: a hook raised, or returned a result of the wrong shape
 };
 
 [[nodiscard]] constexpr const char* to_string(QpStatus s) noexcept {
@@ -38,6 +39,7 @@ enum class QpStatus : std::uint8_t {
     case QpStatus::dual_infeasible: return "dual_infeasible";
     case QpStatus::numerical_error: return "numerical_error";
     case QpStatus::invalid_input: return "invalid_input";
+    case QpStatus::solver_error: return "solver_error";
   }
   return "unknown";
 }
@@ -51,6 +53,7 @@ enum class QpStatus : std::uint8_t {
     case QpStatus::dual_infeasible: return Status::dual_infeasible;
     case QpStatus::numerical_error: return Status::numerical_error;
     case QpStatus::invalid_input: return Status::invalid_argument;
+    case QpStatus::solver_error: return Status::numerical_error;
   }
   return Status::numerical_error;
 }

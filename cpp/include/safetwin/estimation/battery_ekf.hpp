@@ -72,7 +72,7 @@ struct BatteryEkfConfig {
   double current_sigma_a = 0.02;
   double soc_rw_per_sqrt_s = 5e-5;
   double v_rc_rw_v_per_sqrt_s = 1e-4;
-  double temp_rw_k_per_sqrt_s = 0.02;
+  double temp_rw_k_per_sqrt_s = 0.1;
 
   // Measurement noise (standard deviations). voltage_model_sigma_v is the model's own voltage
   // error (a 2RC model against a real cell or a DFN model: tens of mV), added to both voltage
@@ -87,6 +87,7 @@ struct BatteryEkfConfig {
   double voltage_model_correlation_s = 300.0;
   double temperature_sigma_k = 0.2;
   double gate_probability = 0.9999;  // per-channel chi-square gate; 1 turns it off
+  int gate_reset_after = 10;         // consecutive gated samples before one is fused (ekf.hpp); 0: never
 
   // Joint estimation of the R0 growth factor and the capacity factor.
   bool estimate_params = false;
