@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
+    CHANNEL_GATE_RESET,
     CHANNEL_GATED,
     CHANNEL_MISSING,
     CHANNEL_NON_FINITE,
