@@ -31,6 +31,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     MonitorConfig,
     MonitorVerdict,
     Severity,
+    Status,
     Supervisor,
     SupervisorConfig,
     SupervisorVerdict,
