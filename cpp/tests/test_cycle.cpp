@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+
 #include <cmath>
 #include <limits>
 
@@ -56,12 +57,21 @@ CycleMeasurements sample(double t, double v, double temp_k, double i) {
 }  // namespace
 
 TEST_CASE("an always-max-charge law on the reference plant stays inside V and T limits") {
-  battery::Cell plant(battery::CellParams::ref_cell_1(), battery::CellState{0.55, 0.0, 0.0, 298.15});
+  // At 25 °C ambient the voltage limit binds; at 40 °C ambient the temperature limit binds first.
+  for (const double ambient_k : {298.15, 313.15}) {
+  CAPTURE(ambient_k);
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
+  cell.ambient_temp_k = ambient_k;
+  battery::Cell plant(cell, battery::CellState{0.55, 0.0, 0.0, ambient_k});
   MaxCharge law;
-  ControlCycle cyc(config(0.55), &law);
+  CycleConfig cfg = config(0.55);
+  cfg.estimator.cell = cfg.cbf.cell = cfg.supervisor.cell = cell;
+  cfg.estimator.temp0_k = ambient_k;
+  ControlCycle cyc(cfg, &law);
   CycleStatus st;
   double i = 0.0, v = plant.voltage_v(0.0), temp = plant.state().temp_k;
   double v_max = 0.0, t_max = 0.0, min_i = 0.0;
+  int t_active = 0;
   int modified = 0;
   for (int k = 0; k < 3000; ++k) {
     (void)cyc.step(sample(k, v, temp, i), 1.0, st);
@@ -73,6 +83,7 @@ TEST_CASE("an always-max-charge law on the reference plant stays inside V and T 
     t_max = std::max(t_max, temp);
     min_i = std::min(min_i, i);
     if (st.cbf.modified) ++modified;
+    if (st.cbf.active & safety::bit(safety::Barrier::temp_max)) ++t_active;
   }
   MESSAGE("max V = ", v_max, " V, max T = ", t_max - battery::kZeroCelsiusK, " C, final SOC ", plant.state().soc);
   CHECK(v_max <= 4.2 + 0.005);
@@ -80,6 +91,8 @@ TEST_CASE("an always-max-charge law on the reference plant stays inside V and T 
   CHECK(min_i == -15.0);        // the request passed while it was safe
   CHECK(modified > 1000);       // and was cut for most of the run
   CHECK(plant.state().soc > 0.9);
+  if (ambient_k > 300.0) CHECK(t_active > 100);  // the temperature barrier did the work
+  }
 }
 
 TEST_CASE("a NaN measurement leads to SAFE_STOP within the same cycle") {
