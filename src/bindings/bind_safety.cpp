@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "safetwin/control/controller.hpp"
+#include "safetwin/cycle/control_cycle.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
@@ -49,6 +51,71 @@ int invariant_of(const InvariantMonitor& m, const py::object& key) {
 
 // Runs the monitor over a whole trace: times (n,), values (n, signals). Returns per-sample
 // active flags and values of every invariant and the highest active severity.
+// Trampoline: a control law written in Python takes the controller's place in the C++ cycle.
+// Python's compute(inp) returns the requested current (float), None (no output this cycle: the
+// supervisor's deadline logic takes over) or a Status. An exception in the law is reported through
+// sys.unraisablehook and counts as a failed output (numerical_error); it never crosses the cycle.
+class PyController : public control::Controller {
+ public:
+  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
+    py::gil_scoped_acquire gil;
+    try {
+      py::function f = py::get_override(static_cast<const control::Controller*>(this), "compute");
+      if (!f) return Status::not_initialised;
+      py::object r = f(in);
+      if (r.is_none()) return Status::deadline_missed;
+      if (py::isinstance<Status>(r)) return r.cast<Status>();
+      out.current_a = r.cast<double>();
+      out.iterations = 0;
+      return Status::ok;
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("safetwin Controller.compute");
+      return Status::numerical_error;
+    } catch (...) {
+      return Status::numerical_error;
+    }
+  }
+  void reset() noexcept override {
+    py::gil_scoped_acquire gil;
+    try {
+      py::function f = py::get_override(static_cast<const control::Controller*>(this), "reset");
+      if (f) f();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("safetwin Controller.reset");
+    } catch (...) {
+    }
+  }
+};
+
+void bind_controller_interface(py::module_& m) {
+  // bind_control may already have registered these (it runs first); then its registration stands.
+  if (!py::detail::get_type_info(typeid(control::ControllerInput))) {
+    py::class_<control::ControllerInput>(m, "ControllerInput", "What a controller sees each cycle")
+        .def(py::init<>())
+        .def_readwrite("time_s", &control::ControllerInput::time_s)
+        .def_readwrite("dt_s", &control::ControllerInput::dt_s)
+        .def_readwrite("x", &control::ControllerInput::x)
+        .def_readwrite("P", &control::ControllerInput::P)
+        .def_readwrite("last_current_a", &control::ControllerInput::last_current_a)
+        .def_readwrite("current_min_a", &control::ControllerInput::current_min_a)
+        .def_readwrite("current_max_a", &control::ControllerInput::current_max_a);
+  }
+  if (!py::detail::get_type_info(typeid(control::Controller))) {
+    py::class_<control::Controller, PyController>(
+        m, "Controller",
+        "Base of a control law for ControlCycle: subclass it, call super().__init__(), define "
+        "compute(self, inp) -> float | None | Status")
+        .def(py::init<>())
+        .def("compute", [](control::Controller& c, const control::ControllerInput& in) -> py::object {
+          control::ControllerOutput out;
+          const Status st = c.compute(in, out);
+          if (st != Status::ok) return py::cast(st);
+          return py::float_(out.current_a);
+        })
+        .def("reset", &control::Controller::reset);
+  }
+}
+
 py::dict run_monitor(InvariantMonitor& m, const DoubleArray& times, const DoubleArray& values) {
   const auto ns = static_cast<py::ssize_t>(m.signal_count());
   const auto ni = static_cast<py::ssize_t>(m.invariant_count());
@@ -90,6 +157,8 @@ py::dict run_monitor(InvariantMonitor& m, const DoubleArray& times, const Double
 }
 
 }  // namespace
+
+void bind_cycle(py::module_& m);
 
 void bind_safety(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(MonitorEvent, time_s, value, limit, invariant, severity, kind);
@@ -252,6 +321,98 @@ void bind_safety(py::module_& m) {
            py::arg("margin_v") = 0.0, py::arg("margin_k") = 0.0)
       .def("transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
            "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
+
+  bind_controller_interface(m);
+  bind_cycle(m);
+}
+
+void bind_cycle(py::module_& m) {
+  using namespace safetwin::cycle;
+  py::class_<CycleMeasurements>(m, "CycleMeasurements", "One sample of the interval just ended (SI units)")
+      .def(py::init([](double time_s, double voltage_a_v, double voltage_b_v, double temperature_k, double current_a,
+                       bool voltage_a_valid, bool voltage_b_valid, bool temperature_valid) {
+             return CycleMeasurements{time_s, voltage_a_v, voltage_b_v, temperature_k, current_a,
+                                      voltage_a_valid, voltage_b_valid, temperature_valid};
+           }),
+           py::arg("time_s"), py::arg("voltage_a_v"), py::arg("voltage_b_v"), py::arg("temperature_k"),
+           py::arg("current_a"), py::arg("voltage_a_valid") = true, py::arg("voltage_b_valid") = true,
+           py::arg("temperature_valid") = true)
+      .def_readwrite("time_s", &CycleMeasurements::time_s)
+      .def_readwrite("voltage_a_v", &CycleMeasurements::voltage_a_v)
+      .def_readwrite("voltage_b_v", &CycleMeasurements::voltage_b_v)
+      .def_readwrite("temperature_k", &CycleMeasurements::temperature_k)
+      .def_readwrite("current_a", &CycleMeasurements::current_a)
+      .def_readwrite("voltage_a_valid", &CycleMeasurements::voltage_a_valid)
+      .def_readwrite("voltage_b_valid", &CycleMeasurements::voltage_b_valid)
+      .def_readwrite("temperature_valid", &CycleMeasurements::temperature_valid);
+
+  py::class_<CycleConfig> cc(m, "CycleConfig", "Configuration of the control cycle");
+  cc.def(py::init<>())
+      .def_readwrite("cbf", &CycleConfig::cbf)
+      .def_readwrite("supervisor", &CycleConfig::supervisor)
+      .def_readwrite("monitor", &CycleConfig::monitor)
+      .def("validate", &CycleConfig::validate);
+  // The estimator's whole configuration when bind_estimation registered BatteryEkfConfig; the
+  // initial-estimate fields below work either way.
+  cc.def_readwrite("estimator", &CycleConfig::estimator);
+  cc.def_property("soc0", [](const CycleConfig& c) { return c.estimator.soc0; },
+                  [](CycleConfig& c, double v) { c.estimator.soc0 = v; })
+      .def_property("soc_sigma0", [](const CycleConfig& c) { return c.estimator.soc_sigma0; },
+                    [](CycleConfig& c, double v) { c.estimator.soc_sigma0 = v; })
+      .def_property("temp0_k", [](const CycleConfig& c) { return c.estimator.temp0_k; },
+                    [](CycleConfig& c, double v) { c.estimator.temp0_k = v; })
+      .def_property("cell", [](const CycleConfig& c) { return c.cbf.cell; },
+                    [](CycleConfig& c, const battery::CellParams& p) {
+                      c.estimator.cell = p;  // one model for the estimator, the filter and the supervisor
+                      c.cbf.cell = p;
+                      c.supervisor.cell = p;
+                    });
+
+  py::class_<CycleStatus>(m, "CycleStatus", "What one cycle step decided")
+      .def_readonly("status", &CycleStatus::status)
+      .def_readonly("command_a", &CycleStatus::command_a)
+      .def_readonly("contactor_closed", &CycleStatus::contactor_closed)
+      .def_readonly("mode", &CycleStatus::mode)
+      .def_readonly("requested_a", &CycleStatus::requested_a)
+      .def_readonly("estimator_status", &CycleStatus::estimator_status)
+      .def_readonly("controller_status", &CycleStatus::controller_status)
+      .def_readonly("supervisor_status", &CycleStatus::supervisor_status)
+      .def_readonly("x", &CycleStatus::x)
+      .def_readonly("P", &CycleStatus::P)
+      .def_readonly("cbf", &CycleStatus::cbf)
+      .def_readonly("monitor", &CycleStatus::monitor)
+      .def_readonly("supervisor", &CycleStatus::supervisor);
+
+  py::enum_<estimation::Channel>(m, "CycleChannel", "Measurement channel of the estimator (noise scale target)")
+      .value("voltage_a", estimation::Channel::voltage_a)
+      .value("voltage_b", estimation::Channel::voltage_b)
+      .value("temperature", estimation::Channel::temperature);
+
+  py::class_<ControlCycle>(m, "ControlCycle",
+                           "estimator -> controller -> CBF filter -> supervisor/monitor, one step per period")
+      .def(py::init<CycleConfig, control::Controller*>(), py::arg("config"), py::arg("controller") = nullptr,
+           py::keep_alive<1, 3>())
+      .def("set_controller", &ControlCycle::set_controller, py::arg("controller"), py::keep_alive<1, 2>())
+      .def("step", [](ControlCycle& c, const CycleMeasurements& meas, double dt_s) {
+             CycleStatus out;
+             (void)c.step(meas, dt_s, out);  // the status is in out.status; a step never raises
+             return out;
+           }, py::arg("measurements"), py::arg("dt_s"))
+      .def("set_noise_scale", [](ControlCycle& c, estimation::Channel ch, double s) {
+             raise_on_error(c.set_noise_scale(ch, s), "ControlCycle.set_noise_scale(s=" + std::to_string(s) + ", must be >= 1)");
+           }, py::arg("channel"), py::arg("scale"))
+      .def("noise_scale", [](const ControlCycle& c, estimation::Channel ch) { return c.estimator().noise_scale(ch); })
+      .def("signal_index", &ControlCycle::signal_index)
+      .def("set_signal", [](ControlCycle& c, const py::object& key, double value) {
+             const int i = py::isinstance<py::str>(key) ? c.signal_index(key.cast<std::string>()) : key.cast<int>();
+             if (i < 0) throw std::invalid_argument("unknown signal '" + py::str(key).cast<std::string>() + "'");
+             raise_on_error(c.set_signal(i, value), "ControlCycle.set_signal");
+           }, py::arg("signal"), py::arg("value"))
+      .def("reset", &ControlCycle::reset, py::arg("time_s"))
+      .def_property_readonly("mode", [](const ControlCycle& c) { return c.supervisor().mode(); })
+      .def("events", [](const ControlCycle& c) { return log_array(c.monitor().events()); })
+      .def("transitions", [](const ControlCycle& c) { return log_array(c.supervisor().transitions()); })
+      .def("invariant_name", [](const ControlCycle& c, int i) { return c.monitor().spec(i).name; });
 }
 
 }  // namespace safetwin::bindings
