@@ -159,3 +159,26 @@ def test_refused_run_names_the_sample():
     mon = safety.MonitorDefinition(["x"], [safety.Invariant("r", "x", hi=1.0)]).build()
     with pytest.raises(ValueError, match=r"times\[2\]"):
         mon.run(np.array([0.0, 1.0, 1.0]), np.zeros((3, 1)))
+
+
+def test_cli_monitor_on_a_simulated_trace(tmp_path):
+    from safetwin import cli
+    trace = tmp_path / "trace.csv"
+    assert cli.main(["simulate", "--profile", "cc", "--current", "-15", "--duration", "400", "--soc0", "0.5",
+                     "-o", str(trace)]) == 0
+    inv = tmp_path / "inv.toml"
+    inv.write_text('signals = ["voltage_v"]\n[[tiered]]\nname = "v"\nsignal = "voltage_v"\nside = "hi"\n'
+                   'operating = 4.2\nrecommended = 4.25\nmaximum = 4.3\nset_count = 2\n')
+    out = tmp_path / "events.csv"
+    code = cli.main(["monitor", str(trace), "--invariants", str(inv), "-o", str(out)])
+    rows = list(__import__("csv").DictReader(open(out)))
+    data = np.loadtxt(trace, delimiter=",", skiprows=1)
+    t, volts = data[:, 0], data[:, 2]
+    # 3C into the cell from SOC 0.5: the voltage rises through every tier and stays above. Each
+    # tier sets at the second sample above its limit (set_count = 2) and never clears.
+    for tier, limit in (("v.operating", 4.2), ("v.recommended", 4.25), ("v.maximum", 4.3)):
+        above = np.flatnonzero(volts > limit)
+        assert len(above) > 2 and np.all(np.diff(above) == 1)
+        events = [r for r in rows if r["invariant"] == tier]
+        assert [(float(r["time_s"]), r["kind"]) for r in events] == [(t[above[1]], "set")]
+    assert code == 1  # a stop-severity invariant was set
