@@ -143,3 +143,27 @@ def test_python_monitor_definition_and_trust_signal_drive_the_mode():
     cyc.reset(4.5)
     cyc.set_signal("trust_node_a", 1.0)
     assert cyc.step(m(5, 30.0), 1.0).mode == safety.Mode.NORMAL
+
+
+def test_losing_trust_in_the_voltage_sensors_widens_the_margin():
+    """The trust layer's noise scale inflates the estimator's covariance; the filter's margin follows."""
+    def run(scale):
+        law = MaxCharge()
+        cell = battery.CellParams.ref_cell_1()
+        plant = battery.Cell(cell, battery.CellState(soc=0.3))
+        cyc = cycle.make_cycle(law, soc0=0.3, soc_sigma0=0.05)
+        i, v, margins = 0.0, plant.voltage_v(0.0), []
+        for k in range(400):
+            if k == 100:
+                cyc.set_noise_scale(cycle.CycleChannel.voltage_a, scale)
+                cyc.set_noise_scale(cycle.CycleChannel.voltage_b, scale)
+            t = plant.state.temp_k
+            st = cyc.step(cycle.CycleMeasurements(float(k), v, v, t, i), 1.0)
+            margins.append(st.cbf.margin_v)
+            i = st.command_a
+            v = plant.step(i, 1.0)
+        return np.array(margins)
+    trusted, distrusted = run(1.0), run(1e4)
+    np.testing.assert_array_equal(trusted[:100], distrusted[:100])
+    assert distrusted[399] > 2.0 * trusted[399]
+    assert trusted[99] < 0.5 * trusted[0]  # with trust, the margin shrinks as the estimate converges
