@@ -10,6 +10,10 @@
 #include "safetwin/cycle/control_cycle.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
+#if __has_include("safetwin/control/battery_mpc.hpp")
+#include "safetwin/control/battery_mpc.hpp"
+#define SAFETWIN_BENCH_HAS_MPC 1
+#endif
 
 using namespace safetwin;
 
@@ -110,5 +114,18 @@ int main() {
     cycle::ControlCycle cyc(c, &law);
     bench::report("cycle_constant_law", time_cycle(cyc, 0.2));
   }
+
+#ifdef SAFETWIN_BENCH_HAS_MPC
+  // Whole cycle with the MPC-FC controller at N = 30 (the cycle's own cost is the difference).
+  {
+    control::BatteryMpcConfig mc;
+    mc.horizon = 30;
+    control::BatteryMpc mpc(mc);
+    cycle::CycleConfig c;
+    c.estimator.soc0 = 0.1;
+    cycle::ControlCycle cyc(c, &mpc);
+    bench::report("cycle_mpc_n30", time_cycle(cyc, 0.1));
+  }
+#endif
   return 0;
 }
