@@ -26,9 +26,11 @@ void BatteryEkfConfig::validate() const {
   require_positive(o + "voltage_a_sigma_v", voltage_a_sigma_v);
   require_positive(o + "voltage_b_sigma_v", voltage_b_sigma_v);
   require_non_negative(o + "voltage_model_sigma_v", voltage_model_sigma_v);
+  require_non_negative(o + "voltage_model_correlation_s", voltage_model_correlation_s);
   require_positive(o + "temperature_sigma_k", temperature_sigma_k);
   if (!(gate_probability > 0.0 && gate_probability <= 1.0))
     throw_invalid(o + "gate_probability", gate_probability, "must be in (0, 1] (1: no gate)");
+  if (gate_reset_after < 0) throw_invalid(o + "gate_reset_after", gate_reset_after, "must be >= 0 (0: never)");
   require_positive(o + "r0_factor_min", r0_factor_min);
   if (!(r0_factor_max >= r0_factor_min && std::isfinite(r0_factor_max)))
     throw_invalid(o + "r0_factor_max", r0_factor_max, "must be finite and >= r0_factor_min = " + std::to_string(r0_factor_min));
@@ -48,6 +50,19 @@ void BatteryEkfConfig::validate() const {
 }
 
 namespace {
+
+// Measurement variances of the three channels. The current sensor's noise reaches the voltage
+// through R0 (at 25 degC, mid SOC). correlation_factor multiplies the model-error variance.
+Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c, double correlation_factor) {
+  const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
+  const double common_v2 =
+      c.voltage_model_sigma_v * c.voltage_model_sigma_v * correlation_factor + r0_noise_v * r0_noise_v;
+  Eigen::Matrix<double, kChannelCount, 1> r;
+  r[static_cast<int>(Channel::voltage_a)] = c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2;
+  r[static_cast<int>(Channel::voltage_b)] = c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2;
+  r[static_cast<int>(Channel::temperature)] = c.temperature_sigma_k * c.temperature_sigma_k;
+  return r;
+}
 
 // Filter settings of the NX-state filter from the battery configuration.
 template <int NX>
@@ -69,13 +84,9 @@ typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
     e.p0(ParamIdx::r0_factor, ParamIdx::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
     e.p0(ParamIdx::capacity_factor, ParamIdx::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
   }
-  // The current sensor's noise reaches the voltage through R0 (at 25 degC, mid SOC) as well.
-  const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
-  const double common_v2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v + r0_noise_v * r0_noise_v;
-  e.r[static_cast<int>(Channel::voltage_a)] = c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2;
-  e.r[static_cast<int>(Channel::voltage_b)] = c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2;
-  e.r[static_cast<int>(Channel::temperature)] = c.temperature_sigma_k * c.temperature_sigma_k;
+  e.r = measurement_variance(c, 1.0);
   e.gate_probability = c.gate_probability;
+  e.gate_reset_after = c.gate_reset_after;
   return e;
 }
 
@@ -85,7 +96,9 @@ BatteryEkf::BatteryEkf(BatteryEkfConfig config)
     : config_((config.validate(), std::move(config))),
       joint_(config_.estimate_params),
       ekf4_(ekf_config<StateIdx::size>(config_)),
-      ekf6_(ekf_config<ParamIdx::size>(config_)) {}
+      ekf6_(ekf_config<ParamIdx::size>(config_)),
+      r_gate_(measurement_variance(config_, 1.0)),
+      r_step_(r_gate_) {}
 
 template <class E>
 Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept {
@@ -137,6 +150,16 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
     return true;
   };
 
+  // Inflated variance for the update when dt is shorter than the model error's correlation time.
+  const double inflation = std::max(1.0, c.voltage_model_correlation_s / dt_s);
+  if (inflation != cached_inflation_) {
+    cached_inflation_ = inflation;
+    r_step_ = r_gate_;
+    const double m2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v * (inflation - 1.0);
+    r_step_[idx(Channel::voltage_a)] += m2;
+    r_step_[idx(Channel::voltage_b)] += m2;
+  }
+
   Status st = Status::ok;
   if constexpr (nx == ParamIdx::size) {
     // Excitation rule (header): parameter rows of the gain only when the data excite them.
@@ -146,7 +169,7 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
     X mask = X::Ones();
     mask[ParamIdx::r0_factor] = r0_excited_ ? 1.0 : 0.0;
     mask[ParamIdx::capacity_factor] = capacity_excited_ ? 1.0 : 0.0;
-    st = ekf.update(zv, valid, obs, &mask);
+    st = ekf.update(zv, valid, obs, &mask, &r_step_, &r_gate_);
     // Bounds: project the parameter means back into their physical range.
     const X& x = ekf.state();
     (void)ekf.set_state_component(ParamIdx::r0_factor,
@@ -154,7 +177,7 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
     (void)ekf.set_state_component(ParamIdx::capacity_factor,
                                   std::clamp(x[ParamIdx::capacity_factor], c.capacity_factor_min, c.capacity_factor_max));
   } else {
-    st = ekf.update(zv, valid, obs);
+    st = ekf.update(zv, valid, obs, nullptr, &r_step_, &r_gate_);
   }
   has_previous_ = true;
   previous_current_a_ = current_a;

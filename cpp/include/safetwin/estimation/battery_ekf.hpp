@@ -70,17 +70,24 @@ struct BatteryEkfConfig {
   // voltage channels' R through R0); the random walks cover what the model does not (current
   // bias, capacity and RC mismatch, heat exchange), as densities per sqrt(s).
   double current_sigma_a = 0.02;
-  double soc_rw_per_sqrt_s = 2e-5;
+  double soc_rw_per_sqrt_s = 5e-5;
   double v_rc_rw_v_per_sqrt_s = 1e-4;
-  double temp_rw_k_per_sqrt_s = 0.02;
+  double temp_rw_k_per_sqrt_s = 0.1;
 
   // Measurement noise (standard deviations). voltage_model_sigma_v is the model's own voltage
-  // error, added in quadrature to both voltage channels (0 when the data come from this model).
+  // error (a 2RC model against a real cell or a DFN model: tens of mV), added to both voltage
+  // channels. That error is not white: it stays for minutes (voltage_model_correlation_s), so N
+  // samples within that time carry about one sample's information about SOC. The update inflates
+  // its variance accordingly, sigma^2 * max(1, correlation / dt) (variance inflation for
+  // time-correlated errors); the gate uses the per-sample variance sigma^2. Set it to 0 when
+  // the data come from this very model.
   double voltage_a_sigma_v = 0.002;
   double voltage_b_sigma_v = 0.002;
-  double voltage_model_sigma_v = 0.0;
+  double voltage_model_sigma_v = 0.03;
+  double voltage_model_correlation_s = 300.0;
   double temperature_sigma_k = 0.2;
   double gate_probability = 0.9999;  // per-channel chi-square gate; 1 turns it off
+  int gate_reset_after = 10;         // consecutive gated samples before one is fused (ekf.hpp); 0: never
 
   // Joint estimation of the R0 growth factor and the capacity factor.
   bool estimate_params = false;
@@ -168,6 +175,9 @@ class BatteryEkf {
   double previous_current_a_ = 0.0;
   bool r0_excited_ = false;
   bool capacity_excited_ = false;
+  Eigen::Matrix<double, kChannelCount, 1> r_gate_;  // per-sample measurement variances (gate)
+  Eigen::Matrix<double, kChannelCount, 1> r_step_;  // variances of the update at the cached inflation
+  double cached_inflation_ = 1.0;
 };
 
 }  // namespace safetwin::estimation

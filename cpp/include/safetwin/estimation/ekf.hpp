@@ -10,7 +10,8 @@
 //  - Missing samples: a channel not in the valid mask (or with a non-finite value) is skipped.
 //    Skipping is exact: its row of H is zeroed, so its column of K is zero.
 //  - Per-channel chi-square gate: channel i is rejected when y_i^2 / S_ii exceeds the 1-dof
-//    quantile of the configured probability (precomputed at construction). The report says which
+//    quantile of the configured probability (precomputed at construction); S_ii may use its own
+//    measurement variance (r_gate). The report says which
 //    channel was gated and why (flags), with its innovation, variance and normalised innovation.
 //  - Noise scaling per channel, R_eff = R * s with s >= 1 (one entry point: set_noise_scale).
 //  - Covariance health: after predict and update, P must be finite and positive definite (a
@@ -36,6 +37,8 @@ constexpr std::uint8_t used = 1u << 0;        // the measurement was fused
 constexpr std::uint8_t missing = 1u << 1;     // not in the valid mask: skipped (no innovation)
 constexpr std::uint8_t non_finite = 1u << 2;  // marked valid but NaN/inf: skipped (no innovation)
 constexpr std::uint8_t gated = 1u << 3;       // rejected by the chi-square gate (innovation reported)
+constexpr std::uint8_t gate_reset = 1u << 4;  // fused although outside the gate: the channel had been
+                                              // gated gate_reset_after times in a row (lock-out recovery)
 }  // namespace channel_flag
 
 // Filter-level flags of the last call (a bit set).
@@ -86,6 +89,11 @@ class Ekf {
     StateMatrix p0 = StateMatrix::Identity();
     MeasVector r = MeasVector::Ones();  // measurement noise variance of each channel (diagonal R)
     double gate_probability = 0.9999;   // chi-square gate per channel; 1 turns the gate off
+    // Lock-out recovery: after this many consecutive gated samples of a channel, its next sample
+    // is fused whatever its innovation (flagged gate_reset), so that an estimate that has drifted
+    // out of the gate can come back (as PX4's EKF resets after a run of failed checks). A single
+    // outlier stays rejected. 0: never (a channel may then stay locked out).
+    int gate_reset_after = 0;
   };
 
   // Validates (x0 finite, p0 symmetric positive definite, r > 0, probability in (0, 1]) and
@@ -95,6 +103,8 @@ class Ekf {
     for (int i = 0; i < NZ; ++i) require_positive("Ekf.r[" + std::to_string(i) + "]", c.r[i]);
     check_covariance("Ekf.p0", c.p0);
     for (int d = 1; d <= NZ; ++d) quantile_[d - 1] = chi_square_quantile(c.gate_probability, d);
+    if (c.gate_reset_after < 0) throw_invalid("Ekf.gate_reset_after", c.gate_reset_after, "must be >= 0");
+    gate_reset_after_ = c.gate_reset_after;
     gate_probability_ = c.gate_probability;
     x_ = c.x0;
     p_ = 0.5 * (c.p0 + c.p0.transpose());
@@ -119,6 +129,7 @@ class Ekf {
     p_ = 0.5 * (p + p.transpose());
     healthy_p_ = p_;
     report_ = UpdateReport<NZ>{};
+    gated_run_.fill(0);
   }
 
   // Time update. model(x, x_next, F, Q) -> bool fills the predicted state, its Jacobian and the
@@ -141,12 +152,16 @@ class Ekf {
   // Measurement update. obs(x, z_pred, H) -> bool fills the predicted measurement and its
   // Jacobian. valid: bit i set when channel i holds a sample. gain_row_mask (optional): 1 keeps
   // row j of the gain, 0 holds state j (its value does not move; Joseph form keeps P right).
-  // Returns ok when the update ran (whether or not channels were gated: see report()),
-  // numerical_error when the model or the covariance failed (then x is unchanged and P is the
-  // last healthy one).
+  // r_step (optional): this step's base variances instead of the configured R (e.g. when they
+  // depend on the step size); r_gate (optional): base variances used in the gate's S_ii instead
+  // (e.g. the per-sample error where r_step is inflated for time-correlated errors). The noise
+  // scales apply to both. Returns ok when the update ran (whether or not channels were gated: see
+  // report()), numerical_error when the model or the covariance failed (then x is unchanged and P
+  // is the last healthy one).
   template <class Obs>
   [[nodiscard]] Status update(const MeasVector& z, ChannelMask valid, Obs&& obs,
-                              const StateVector* gain_row_mask = nullptr) noexcept {
+                              const StateVector* gain_row_mask = nullptr, const MeasVector* r_step = nullptr,
+                              const MeasVector* r_gate = nullptr) noexcept {
     report_.channel = ChannelReport<NZ>{};
     report_.nis = 0.0;
     report_.fused = 0;
@@ -156,7 +171,8 @@ class Ekf {
       report_.flags |= filter_flag::model_failed;
       return Status::numerical_error;
     }
-    const MeasVector r_eff = r_.cwiseProduct(scale_);
+    const MeasVector r_eff = (r_step != nullptr ? *r_step : r_).cwiseProduct(scale_);
+    const MeasVector r_gate_eff = r_gate != nullptr ? MeasVector(r_gate->cwiseProduct(scale_)) : r_eff;
     const Eigen::Matrix<double, NX, NZ> pht = p_ * h.transpose();
     // Per-channel gate on the marginal innovation variance S_ii = H_i P H_i' + R_ii.
     MeasVector y = MeasVector::Zero();
@@ -173,15 +189,21 @@ class Ekf {
         continue;
       }
       const double yi = z[i] - zp[i];
-      const double si = h.row(i).dot(pht.col(i)) + r_eff[i];
+      const double hph = h.row(i).dot(pht.col(i));
+      const double si = hph + r_eff[i];
       ch.innovation[i] = yi;
       ch.innovation_variance[i] = si;
       ch.nis[i] = yi * yi / si;
-      if (!(ch.nis[i] <= quantile_[0])) {
-        ch.flags[i] = channel_flag::gated;
-        continue;
+      if (!(yi * yi / (hph + r_gate_eff[i]) <= quantile_[0])) {
+        if (gate_reset_after_ == 0 || gated_run_[i] < gate_reset_after_) {
+          ch.flags[i] = channel_flag::gated;
+          ++gated_run_[i];
+          continue;
+        }
+        ch.flags[i] = channel_flag::gate_reset;
       }
-      ch.flags[i] = channel_flag::used;
+      gated_run_[i] = 0;
+      ch.flags[i] |= channel_flag::used;
       y[i] = yi;
       hm.row(i) = h.row(i);
       ++fused;
@@ -250,7 +272,9 @@ class Ekf {
  private:
   // Symmetrise, then check health; on failure fall back to the last healthy covariance.
   Status finish_covariance(const StateVector& x) noexcept {
-    p_ = 0.5 * (p_ + p_.transpose());
+    // Into a temporary first: p_ = p_ + p_.transpose() would alias (Eigen writes while it reads).
+    const StateMatrix sym = 0.5 * (p_ + p_.transpose());
+    p_ = sym;
     if (x.allFinite() && is_positive_definite(p_)) {
       healthy_p_ = p_;
       return Status::ok;
@@ -266,6 +290,8 @@ class Ekf {
   MeasVector r_;
   MeasVector scale_;
   std::array<double, NZ> quantile_{};
+  std::array<int, NZ> gated_run_{};  // consecutive gated samples per channel
+  int gate_reset_after_ = 0;
   double gate_probability_ = 1.0;
   UpdateReport<NZ> report_{};
 };
