@@ -47,7 +47,8 @@ def closed_loop(law, steps, *, soc0=0.5, ambient_c=25.0, seed=0, monitor=None, h
     cell.ambient_temp_k = ambient_c + C0
     plant = battery.Cell(cell, battery.CellState(soc=soc0, temp_k=ambient_c + C0))
     cyc = cycle.make_cycle(law, cell=cell, soc0=soc0 - 0.03, soc_sigma0=0.05, temp0_k=ambient_c + C0,
-                           monitor=monitor, hold_max_s=hold_max_s)
+                           monitor=monitor, hold_max_s=hold_max_s,
+                           voltage_model_sigma_v=0.0)  # the plant is the estimator's own model
     rng = np.random.default_rng(seed)
     i_prev, v_prev, t_prev = 0.0, plant.voltage_v(0.0), plant.state.temp_k
     rows = []
@@ -151,7 +152,7 @@ def test_losing_trust_in_the_voltage_sensors_widens_the_margin():
         law = MaxCharge()
         cell = battery.CellParams.ref_cell_1()
         plant = battery.Cell(cell, battery.CellState(soc=0.3))
-        cyc = cycle.make_cycle(law, soc0=0.3, soc_sigma0=0.05)
+        cyc = cycle.make_cycle(law, soc0=0.3, soc_sigma0=0.05, voltage_model_sigma_v=0.0)
         i, v, margins = 0.0, plant.voltage_v(0.0), []
         for k in range(400):
             if k == 100:

@@ -112,6 +112,7 @@ int main() {
     ConstantCharge law;
     cycle::CycleConfig c;
     c.estimator.soc0 = 0.2;
+    c.estimator.voltage_model_sigma_v = 0.0;
     safety::InvariantSpec s;
     s.name = "v_always";
     s.signal = "voltage_a_v";
@@ -131,6 +132,7 @@ int main() {
     control::BatteryMpc mpc(mc);
     cycle::CycleConfig c;
     c.estimator.soc0 = 0.1;
+    c.estimator.voltage_model_sigma_v = 0.0;
     cycle::ControlCycle cyc(c, &mpc);
     bench::report("cycle_mpc_n30", time_cycle(cyc, mpc, 0.1, 0.79));
   }

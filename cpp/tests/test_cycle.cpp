@@ -39,6 +39,7 @@ CycleConfig config(double soc0) {
   CycleConfig c;
   c.estimator.soc0 = soc0;
   c.estimator.soc_sigma0 = 0.05;
+  c.estimator.voltage_model_sigma_v = 0.0;  // the plant is the estimator's own model
   c.supervisor.hold_max_s = 3.0;
   return c;
 }

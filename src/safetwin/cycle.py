@@ -32,13 +32,23 @@ BUILTIN_SIGNALS = ("voltage_a_v", "voltage_b_v", "temperature_k", "current_a", "
 
 def make_cycle(controller: Controller | None = None, *, cell=None, soc0: float = 0.5, soc_sigma0: float = 0.05,
                temp0_k: float = 298.15, monitor: MonitorDefinition | None = None,
-               hold_max_s: float | None = None, derate_factor: float | None = None) -> ControlCycle:
+               hold_max_s: float | None = None, derate_factor: float | None = None,
+               **estimator) -> ControlCycle:
     """A cycle on one cell model (REF-CELL-1 unless ``cell`` is given) with an optional monitor
-    definition; its signals may name the built-in ones (BUILTIN_SIGNALS) and extra ones (trust values)."""
+    definition; its signals may name the built-in ones (BUILTIN_SIGNALS) and extra ones (trust values).
+    Further keyword arguments set fields of the estimator's BatteryEkfConfig (for example
+    ``voltage_model_sigma_v=0.0`` when the plant is the estimator's own model)."""
     cfg = CycleConfig()
     if cell is not None:
         cfg.cell = cell
     cfg.soc0, cfg.soc_sigma0, cfg.temp0_k = soc0, soc_sigma0, temp0_k
+    if estimator:
+        est = cfg.estimator
+        for name, value in estimator.items():
+            if not hasattr(est, name):
+                raise TypeError(f"make_cycle: unknown estimator setting {name!r}")
+            setattr(est, name, value)
+        cfg.estimator = est
     if monitor is not None:
         mc = monitor.config()
         mc.signals = [s for s in mc.signals if s not in BUILTIN_SIGNALS]  # the cycle adds these itself
