@@ -1,7 +1,418 @@
+// Bindings of the safety layer: invariant monitor, CBF filter, supervisor. Thin: numpy in and out;
+// loops over time (InvariantMonitor.run) run in C++ with the GIL released.
+#include <pybind11/eigen.h>
+#include <pybind11/stl.h>
+
+#include <vector>
+
 #include "bindings.hpp"
+#include "safetwin/control/controller.hpp"
+#include "safetwin/cycle/control_cycle.hpp"
+#include "safetwin/safety/cbf_filter.hpp"
+#include "safetwin/safety/monitor.hpp"
+#include "safetwin/safety/supervisor.hpp"
+
 
 namespace safetwin::bindings {
 
-void bind_safety(py::module_& /*m*/) {}
+using namespace safetwin::safety;
+
+namespace {
+
+template <class Record>
+py::array_t<Record> log_array(const EventLog<Record>& log) {
+  py::array_t<Record> out(static_cast<py::ssize_t>(log.size()));
+  log.copy_to(out.mutable_data(), log.size());
+  return out;
+}
+
+int signal_of(const InvariantMonitor& m, const py::object& key) {
+  if (py::isinstance<py::str>(key)) {
+    const auto name = key.cast<std::string>();
+    const int i = m.signal_index(name);
+    if (i < 0) throw std::invalid_argument("unknown signal '" + name + "'");
+    return i;
+  }
+  return key.cast<int>();
+}
+
+int invariant_of(const InvariantMonitor& m, const py::object& key) {
+  if (py::isinstance<py::str>(key)) {
+    const auto name = key.cast<std::string>();
+    const int i = m.invariant_index(name);
+    if (i < 0) throw std::invalid_argument("unknown invariant '" + name + "'");
+    return i;
+  }
+  const int i = key.cast<int>();
+  if (i < 0 || static_cast<std::size_t>(i) >= m.invariant_count())
+    throw std::invalid_argument("invariant index " + std::to_string(i) + " out of range");
+  return i;
+}
+
+// Runs the monitor over a whole trace: times (n,), values (n, signals). Returns per-sample
+// active flags and values of every invariant and the highest active severity.
+// Trampoline: a control law written in Python takes the controller's place in the C++ cycle.
+// Python's compute(inp) returns the requested current (float), None (no output this cycle: the
+// supervisor's deadline logic takes over) or a Status. An exception in the law is reported through
+// sys.unraisablehook and counts as a failed output (numerical_error); it never crosses the cycle.
+class PyController : public control::Controller {
+ public:
+  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
+    py::gil_scoped_acquire gil;
+    try {
+      py::function f = py::get_override(static_cast<const control::Controller*>(this), "compute");
+      if (!f) return Status::not_initialised;
+      py::object r = f(in);
+      if (r.is_none()) return Status::deadline_missed;
+      if (py::isinstance<Status>(r)) return r.cast<Status>();
+      out.current_a = r.cast<double>();
+      out.iterations = 0;
+      return Status::ok;
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("safetwin Controller.compute");
+      return Status::numerical_error;
+    } catch (...) {
+      return Status::numerical_error;
+    }
+  }
+  void reset() noexcept override {
+    py::gil_scoped_acquire gil;
+    try {
+      py::function f = py::get_override(static_cast<const control::Controller*>(this), "reset");
+      if (f) f();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("safetwin Controller.reset");
+    } catch (...) {
+    }
+  }
+};
+
+void bind_controller_interface(py::module_& m) {
+  // bind_control may already have registered these (it runs first); then its registration stands.
+  if (!py::detail::get_type_info(typeid(control::ControllerInput))) {
+    py::class_<control::ControllerInput>(m, "ControllerInput", "What a controller sees each cycle")
+        .def(py::init<>())
+        .def_readwrite("time_s", &control::ControllerInput::time_s)
+        .def_readwrite("dt_s", &control::ControllerInput::dt_s)
+        .def_readwrite("x", &control::ControllerInput::x)
+        .def_readwrite("P", &control::ControllerInput::P)
+        .def_readwrite("last_current_a", &control::ControllerInput::last_current_a)
+        .def_readwrite("current_min_a", &control::ControllerInput::current_min_a)
+        .def_readwrite("current_max_a", &control::ControllerInput::current_max_a);
+  }
+  if (!py::detail::get_type_info(typeid(control::Controller))) {
+    py::class_<control::Controller, PyController>(
+        m, "Controller",
+        "Base of a control law for ControlCycle: subclass it, call super().__init__(), define "
+        "compute(self, inp) -> float | None | Status")
+        .def(py::init<>())
+        .def("compute", [](control::Controller& c, const control::ControllerInput& in) -> py::object {
+          control::ControllerOutput out;
+          const Status st = c.compute(in, out);
+          if (st != Status::ok) return py::cast(st);
+          return py::float_(out.current_a);
+        })
+        .def("reset", &control::Controller::reset);
+  }
+}
+
+py::dict run_monitor(InvariantMonitor& m, const DoubleArray& times, const DoubleArray& values) {
+  const auto ns = static_cast<py::ssize_t>(m.signal_count());
+  const auto ni = static_cast<py::ssize_t>(m.invariant_count());
+  if (times.ndim() != 1) throw std::invalid_argument("times must be a 1-D array");
+  const py::ssize_t n = times.shape(0);
+  if (values.ndim() != 2 || values.shape(0) != n || values.shape(1) != ns)
+    throw std::invalid_argument("values must have shape (len(times), " + std::to_string(ns) + ")");
+  py::array_t<bool> active({n, ni});
+  DoubleArray value({n, ni});
+  py::array_t<std::uint8_t> level(n);
+  Status st = Status::ok;
+  py::ssize_t k = 0;
+  {
+    py::gil_scoped_release release;
+    const double* t = times.data();
+    const double* v = values.data();
+    bool* a = active.mutable_data();
+    double* val = value.mutable_data();
+    std::uint8_t* lv = level.mutable_data();
+    for (; k < n; ++k) {
+      for (py::ssize_t j = 0; j < ns; ++j) (void)m.set(static_cast<int>(j), v[k * ns + j]);
+      st = m.check(t[k]);
+      if (st != Status::ok) break;
+      for (py::ssize_t i = 0; i < ni; ++i) {
+        a[k * ni + i] = m.active(static_cast<int>(i));
+        val[k * ni + i] = m.last_value(static_cast<int>(i));
+      }
+      lv[k] = static_cast<std::uint8_t>(m.verdict().max_active);
+    }
+  }
+  if (st != Status::ok)
+    throw std::invalid_argument("InvariantMonitor.run refused sample " + std::to_string(k) + " (times[" +
+                                std::to_string(k) + "]): " + to_string(st));
+  py::dict out;
+  out["active"] = active;
+  out["value"] = value;
+  out["max_active"] = level;
+  return out;
+}
+
+}  // namespace
+
+void bind_cycle(py::module_& m);
+
+void bind_safety(py::module_& m) {
+  PYBIND11_NUMPY_DTYPE(MonitorEvent, time_s, value, limit, invariant, severity, kind);
+  PYBIND11_NUMPY_DTYPE(Transition, time_s, invariant, from, to, cause);
+  py::enum_<Severity>(m, "Severity")
+      .value("none", Severity::none).value("warning", Severity::warning)
+      .value("derate", Severity::derate).value("stop", Severity::stop);
+  py::enum_<InvariantKind>(m, "InvariantKind")
+      .value("range", InvariantKind::range).value("rate", InvariantKind::rate)
+      .value("finite", InvariantKind::finite).value("nis_window", InvariantKind::nis_window)
+      .value("always_within", InvariantKind::always_within)
+      .value("eventually_within", InvariantKind::eventually_within);
+  py::enum_<EventKind>(m, "EventKind")
+      .value("set", EventKind::set).value("cleared", EventKind::cleared).value("reset", EventKind::reset);
+
+  py::class_<InvariantSpec>(m, "InvariantSpec", "One invariant over one named signal (see safetwin.safety.Invariant)")
+      .def(py::init<>())
+      .def_readwrite("name", &InvariantSpec::name)
+      .def_readwrite("signal", &InvariantSpec::signal)
+      .def_readwrite("kind", &InvariantSpec::kind)
+      .def_readwrite("lo", &InvariantSpec::lo)
+      .def_readwrite("hi", &InvariantSpec::hi)
+      .def_readwrite("window_s", &InvariantSpec::window_s)
+      .def_readwrite("severity", &InvariantSpec::severity)
+      .def_readwrite("set_count", &InvariantSpec::set_count)
+      .def_readwrite("clear_count", &InvariantSpec::clear_count);
+
+  py::class_<MonitorConfig>(m, "MonitorConfig")
+      .def(py::init([](std::vector<std::string> signals, std::vector<InvariantSpec> invariants, double sample_period_s,
+                       std::size_t event_capacity) {
+             return MonitorConfig{std::move(signals), std::move(invariants), sample_period_s, event_capacity};
+           }),
+           py::arg("signals"), py::arg("invariants"), py::arg("sample_period_s") = 1.0, py::arg("event_capacity") = 256)
+      .def_readwrite("signals", &MonitorConfig::signals)
+      .def_readwrite("invariants", &MonitorConfig::invariants)
+      .def_readwrite("sample_period_s", &MonitorConfig::sample_period_s)
+      .def_readwrite("event_capacity", &MonitorConfig::event_capacity)
+      .def("validate", &MonitorConfig::validate, "Raises ValueError naming the invariant or field");
+
+  py::class_<MonitorVerdict>(m, "MonitorVerdict")
+      .def_readonly("max_active", &MonitorVerdict::max_active)
+      .def_readonly("active", &MonitorVerdict::active)
+      .def_readonly("newly_set", &MonitorVerdict::newly_set)
+      .def_readonly("newly_cleared", &MonitorVerdict::newly_cleared)
+      .def_readonly("violated_samples", &MonitorVerdict::violated_samples)
+      .def_readonly("first_set", &MonitorVerdict::first_set);
+
+  py::class_<InvariantMonitor>(m, "InvariantMonitor", "Runtime invariant monitor (checks run in C++)")
+      .def(py::init<MonitorConfig>(), py::arg("config"))
+      .def("signal_index", &InvariantMonitor::signal_index)
+      .def("invariant_index", &InvariantMonitor::invariant_index)
+      .def_property_readonly("signals", &InvariantMonitor::signal_names)
+      .def_property_readonly("invariant_count", &InvariantMonitor::invariant_count)
+      .def("set", [](InvariantMonitor& mon, const py::object& key, double value) {
+             raise_on_error(mon.set(signal_of(mon, key), value), "InvariantMonitor.set");
+           }, py::arg("signal"), py::arg("value"))
+      .def("check", [](InvariantMonitor& mon, double time_s) {
+             raise_on_error(mon.check(time_s), "InvariantMonitor.check");
+             return mon.verdict();
+           }, py::arg("time_s"))
+      .def("run", &run_monitor, py::arg("times"), py::arg("values"),
+           "Checks a whole trace (values: one column per signal); returns active, value, max_active arrays")
+      .def_property_readonly("verdict", &InvariantMonitor::verdict)
+      .def("active", [](const InvariantMonitor& mon, const py::object& k) { return mon.active(invariant_of(mon, k)); })
+      .def("latched", [](const InvariantMonitor& mon, const py::object& k) { return mon.latched(invariant_of(mon, k)); })
+      .def("last_value", [](const InvariantMonitor& mon, const py::object& k) { return mon.last_value(invariant_of(mon, k)); })
+      .def("spec", [](const InvariantMonitor& mon, const py::object& k) { return mon.spec(invariant_of(mon, k)); })
+      .def("reset", [](InvariantMonitor& mon, const py::object& k, double time_s) {
+             raise_on_error(mon.reset(invariant_of(mon, k), time_s), "InvariantMonitor.reset");
+           }, py::arg("invariant"), py::arg("time_s"))
+      .def("reset_all", &InvariantMonitor::reset_all, py::arg("time_s"))
+      .def("clear", &InvariantMonitor::clear)
+      .def("events", [](const InvariantMonitor& mon) { return log_array(mon.events()); },
+           "Events oldest first: structured array (time_s, value, limit, invariant, severity, kind)")
+      .def_property_readonly("events_dropped", [](const InvariantMonitor& mon) { return mon.events().dropped(); });
+
+  py::enum_<Barrier>(m, "Barrier")
+      .value("voltage_max", Barrier::voltage_max).value("voltage_min", Barrier::voltage_min)
+      .value("temp_max", Barrier::temp_max).value("soc_max", Barrier::soc_max).value("soc_min", Barrier::soc_min)
+      .value("current_charge", Barrier::current_charge).value("current_discharge", Barrier::current_discharge);
+
+  py::class_<CbfConfig>(m, "CbfConfig", "CBF safety filter configuration (model, SOC window, class-K gains, margins)")
+      .def(py::init<>())
+      .def_readwrite("cell", &CbfConfig::cell)
+      .def_readwrite("scaling", &CbfConfig::scaling)
+      .def_readwrite("soc_min", &CbfConfig::soc_min)
+      .def_readwrite("soc_max", &CbfConfig::soc_max)
+      .def_readwrite("gamma", &CbfConfig::gamma)
+      .def_readwrite("confidence_sigma", &CbfConfig::confidence_sigma)
+      .def_readwrite("model_error_v", &CbfConfig::model_error_v)
+      .def_readwrite("model_error_k", &CbfConfig::model_error_k)
+      .def_readwrite("model_error_soc", &CbfConfig::model_error_soc)
+      .def("validate", &CbfConfig::validate);
+
+  py::class_<CbfVerdict>(m, "CbfVerdict", "What the filter decided")
+      .def_readonly("status", &CbfVerdict::status)
+      .def_readonly("requested_a", &CbfVerdict::requested_a)
+      .def_readonly("current_a", &CbfVerdict::current_a)
+      .def_readonly("modified", &CbfVerdict::modified)
+      .def_readonly("active", &CbfVerdict::active)
+      .def_readonly("conflict", &CbfVerdict::conflict)
+      .def_readonly("lo_a", &CbfVerdict::lo_a)
+      .def_readonly("hi_a", &CbfVerdict::hi_a)
+      .def_readonly("barrier_lo_a", &CbfVerdict::barrier_lo_a)
+      .def_readonly("barrier_hi_a", &CbfVerdict::barrier_hi_a)
+      .def_readonly("margin_v", &CbfVerdict::margin_v)
+      .def_readonly("margin_k", &CbfVerdict::margin_k)
+      .def_readonly("margin_soc", &CbfVerdict::margin_soc)
+      .def_property_readonly("active_barriers", [](const CbfVerdict& v) {
+        std::vector<Barrier> out;
+        for (int b = 0; b < kBarrierCount; ++b) if (v.active & (1u << b)) out.push_back(static_cast<Barrier>(b));
+        return out;
+      })
+      .def_property_readonly("conflicting_barriers", [](const CbfVerdict& v) {
+        std::vector<Barrier> out;
+        for (int b = 0; b < kBarrierCount; ++b) if (v.conflict & (1u << b)) out.push_back(static_cast<Barrier>(b));
+        return out;
+      });
+
+  py::class_<CbfFilter>(m, "CbfFilter", "CBF safety filter: the current closest to the request that keeps every barrier")
+      .def(py::init<CbfConfig>(), py::arg("config") = CbfConfig{})
+      .def("filter", [](const CbfFilter& f, const battery::StateVector& x, const battery::StateMatrix& P,
+                        double requested_a, double dt_s, double current_scale) {
+             CbfVerdict v;
+             (void)f.filter(x, P, requested_a, dt_s, current_scale, v);
+             return v;
+           }, py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0)
+      .def_property_readonly("config", &CbfFilter::config);
+
+  py::enum_<Mode>(m, "Mode")
+      .value("NORMAL", Mode::normal).value("DERATED", Mode::derated).value("SAFE_STOP", Mode::safe_stop);
+  py::enum_<TransitionCause>(m, "TransitionCause")
+      .value("monitor", TransitionCause::monitor).value("non_finite_input", TransitionCause::non_finite_input)
+      .value("deadline", TransitionCause::deadline).value("reset", TransitionCause::reset);
+
+  py::class_<SupervisorConfig>(m, "SupervisorConfig")
+      .def(py::init<>())
+      .def_readwrite("cell", &SupervisorConfig::cell)
+      .def_readwrite("scaling", &SupervisorConfig::scaling)
+      .def_readwrite("derate_factor", &SupervisorConfig::derate_factor)
+      .def_readwrite("hold_max_s", &SupervisorConfig::hold_max_s)
+      .def_readwrite("horizon_steps", &SupervisorConfig::horizon_steps)
+      .def_readwrite("predictive_check", &SupervisorConfig::predictive_check)
+      .def_readwrite("log_capacity", &SupervisorConfig::log_capacity)
+      .def("validate", &SupervisorConfig::validate);
+
+  py::class_<SupervisorVerdict>(m, "SupervisorVerdict")
+      .def_readonly("mode", &SupervisorVerdict::mode)
+      .def_readonly("current_a", &SupervisorVerdict::current_a)
+      .def_readonly("contactor_closed", &SupervisorVerdict::contactor_closed)
+      .def_readonly("holding", &SupervisorVerdict::holding)
+      .def_readonly("predictive_refused", &SupervisorVerdict::predictive_refused)
+      .def_readonly("missing_for_s", &SupervisorVerdict::missing_for_s);
+
+  py::class_<Supervisor>(m, "Supervisor")
+      .def(py::init<SupervisorConfig>(), py::arg("config") = SupervisorConfig{})
+      .def_property_readonly("mode", &Supervisor::mode)
+      .def_property_readonly("current_scale", &Supervisor::current_scale)
+      .def("predict_safe", &Supervisor::predict_safe, py::arg("x"), py::arg("current_a"), py::arg("dt_s"),
+           py::arg("margin_v") = 0.0, py::arg("margin_k") = 0.0)
+      .def("transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
+           "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
+
+  bind_controller_interface(m);
+  bind_cycle(m);
+}
+
+void bind_cycle(py::module_& m) {
+  using namespace safetwin::cycle;
+  py::class_<CycleMeasurements>(m, "CycleMeasurements", "One sample of the interval just ended (SI units)")
+      .def(py::init([](double time_s, double voltage_a_v, double voltage_b_v, double temperature_k, double current_a,
+                       bool voltage_a_valid, bool voltage_b_valid, bool temperature_valid) {
+             return CycleMeasurements{time_s, voltage_a_v, voltage_b_v, temperature_k, current_a,
+                                      voltage_a_valid, voltage_b_valid, temperature_valid};
+           }),
+           py::arg("time_s"), py::arg("voltage_a_v"), py::arg("voltage_b_v"), py::arg("temperature_k"),
+           py::arg("current_a"), py::arg("voltage_a_valid") = true, py::arg("voltage_b_valid") = true,
+           py::arg("temperature_valid") = true)
+      .def_readwrite("time_s", &CycleMeasurements::time_s)
+      .def_readwrite("voltage_a_v", &CycleMeasurements::voltage_a_v)
+      .def_readwrite("voltage_b_v", &CycleMeasurements::voltage_b_v)
+      .def_readwrite("temperature_k", &CycleMeasurements::temperature_k)
+      .def_readwrite("current_a", &CycleMeasurements::current_a)
+      .def_readwrite("voltage_a_valid", &CycleMeasurements::voltage_a_valid)
+      .def_readwrite("voltage_b_valid", &CycleMeasurements::voltage_b_valid)
+      .def_readwrite("temperature_valid", &CycleMeasurements::temperature_valid);
+
+  py::class_<CycleConfig> cc(m, "CycleConfig", "Configuration of the control cycle");
+  cc.def(py::init<>())
+      .def_readwrite("cbf", &CycleConfig::cbf)
+      .def_readwrite("supervisor", &CycleConfig::supervisor)
+      .def_readwrite("monitor", &CycleConfig::monitor)
+      .def("validate", &CycleConfig::validate);
+  // The estimator's whole configuration when bind_estimation registered BatteryEkfConfig; the
+  // initial-estimate fields below work either way.
+  cc.def_readwrite("estimator", &CycleConfig::estimator);
+  cc.def_property("soc0", [](const CycleConfig& c) { return c.estimator.soc0; },
+                  [](CycleConfig& c, double v) { c.estimator.soc0 = v; })
+      .def_property("soc_sigma0", [](const CycleConfig& c) { return c.estimator.soc_sigma0; },
+                    [](CycleConfig& c, double v) { c.estimator.soc_sigma0 = v; })
+      .def_property("temp0_k", [](const CycleConfig& c) { return c.estimator.temp0_k; },
+                    [](CycleConfig& c, double v) { c.estimator.temp0_k = v; })
+      .def_property("cell", [](const CycleConfig& c) { return c.cbf.cell; },
+                    [](CycleConfig& c, const battery::CellParams& p) {
+                      c.estimator.cell = p;  // one model for the estimator, the filter and the supervisor
+                      c.cbf.cell = p;
+                      c.supervisor.cell = p;
+                    });
+
+  py::class_<CycleStatus>(m, "CycleStatus", "What one cycle step decided")
+      .def_readonly("status", &CycleStatus::status)
+      .def_readonly("command_a", &CycleStatus::command_a)
+      .def_readonly("contactor_closed", &CycleStatus::contactor_closed)
+      .def_readonly("mode", &CycleStatus::mode)
+      .def_readonly("requested_a", &CycleStatus::requested_a)
+      .def_readonly("estimator_status", &CycleStatus::estimator_status)
+      .def_readonly("controller_status", &CycleStatus::controller_status)
+      .def_readonly("supervisor_status", &CycleStatus::supervisor_status)
+      .def_readonly("x", &CycleStatus::x)
+      .def_readonly("P", &CycleStatus::P)
+      .def_readonly("cbf", &CycleStatus::cbf)
+      .def_readonly("monitor", &CycleStatus::monitor)
+      .def_readonly("supervisor", &CycleStatus::supervisor);
+
+  py::enum_<estimation::Channel>(m, "CycleChannel", "Measurement channel of the estimator (noise scale target)")
+      .value("voltage_a", estimation::Channel::voltage_a)
+      .value("voltage_b", estimation::Channel::voltage_b)
+      .value("temperature", estimation::Channel::temperature);
+
+  py::class_<ControlCycle>(m, "ControlCycle",
+                           "estimator -> controller -> CBF filter -> supervisor/monitor, one step per period")
+      .def(py::init<CycleConfig, control::Controller*>(), py::arg("config"), py::arg("controller") = nullptr,
+           py::keep_alive<1, 3>())
+      .def("set_controller", &ControlCycle::set_controller, py::arg("controller"), py::keep_alive<1, 2>())
+      .def("step", [](ControlCycle& c, const CycleMeasurements& meas, double dt_s) {
+             CycleStatus out;
+             (void)c.step(meas, dt_s, out);  // the status is in out.status; a step never raises
+             return out;
+           }, py::arg("measurements"), py::arg("dt_s"))
+      .def("set_noise_scale", [](ControlCycle& c, estimation::Channel ch, double s) {
+             raise_on_error(c.set_noise_scale(ch, s), "ControlCycle.set_noise_scale(s=" + std::to_string(s) + ", must be >= 1)");
+           }, py::arg("channel"), py::arg("scale"))
+      .def("noise_scale", [](const ControlCycle& c, estimation::Channel ch) { return c.estimator().noise_scale(ch); })
+      .def("signal_index", &ControlCycle::signal_index)
+      .def("set_signal", [](ControlCycle& c, const py::object& key, double value) {
+             const int i = py::isinstance<py::str>(key) ? c.signal_index(key.cast<std::string>()) : key.cast<int>();
+             if (i < 0) throw std::invalid_argument("unknown signal '" + py::str(key).cast<std::string>() + "'");
+             raise_on_error(c.set_signal(i, value), "ControlCycle.set_signal");
+           }, py::arg("signal"), py::arg("value"))
+      .def("reset", &ControlCycle::reset, py::arg("time_s"))
+      .def_property_readonly("mode", [](const ControlCycle& c) { return c.supervisor().mode(); })
+      .def("events", [](const ControlCycle& c) { return log_array(c.monitor().events()); })
+      .def("transitions", [](const ControlCycle& c) { return log_array(c.supervisor().transitions()); })
+      .def("invariant_name", [](const ControlCycle& c, int i) { return c.monitor().spec(i).name; });
+}
 
 }  // namespace safetwin::bindings

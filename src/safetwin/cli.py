@@ -10,6 +10,7 @@ COMMANDS = [
     "safetwin.commands.simulate",
     "safetwin.commands.estimate",
     "safetwin.commands.charge",
+    "safetwin.commands.monitor",
 ]
 
 

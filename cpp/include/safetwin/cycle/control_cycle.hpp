@@ -1,0 +1,121 @@
+#pragma once
+// One control cycle of the core: estimator -> controller -> CBF filter -> supervisor/monitor
+// (DESIGN.md, "One control cycle"), behind a single step() that allocates nothing and never throws.
+//
+// Timing contract: step() is called once per period dt_s. Its measurements are the sample of the
+// interval that just ended, taken under the current that flowed in it (CycleMeasurements::current_a,
+// the previous command): the estimator fuses that sample (BatteryEkf's convention: a sample's
+// voltage is taken under that sample's current, the current held to the next sample), then the
+// cycle predicts the estimate over that interval to now with the same model, and the controller,
+// the filter and the supervisor decide the command held over the next dt_s from that prediction.
+//
+// Per step, in this order:
+//   1. a non-finite measurement (a valid channel, the current, the time) or dt -> SAFE_STOP now
+//   2. estimator step (BatteryEkf), prediction to now (x, P)
+//   3. monitor signals (built-in and external, e.g. trust values) and check; supervisor mode
+//   4. controller (skipped in SAFE_STOP); a non-ok status or non-finite request counts as a missing
+//      output: the supervisor holds the last command for at most hold_max_s, then SAFE_STOP
+//   5. CBF filter at the mode's current scale (margin from P), supervisor predictive check, release
+// The monitor sees this step's measurements and estimate and the previous step's request/command.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "safetwin/battery/state_idx.hpp"
+#include "safetwin/control/controller.hpp"
+#include "safetwin/estimation/battery_ekf.hpp"
+#include "safetwin/safety/cbf_filter.hpp"
+#include "safetwin/safety/monitor.hpp"
+#include "safetwin/safety/supervisor.hpp"
+#include "safetwin/status.hpp"
+
+namespace safetwin::cycle {
+
+struct CycleMeasurements {
+  double time_s = 0.0;
+  double voltage_a_v = 0.0;       // cell voltage, first measuring node
+  double voltage_b_v = 0.0;       // the same cell, redundant node
+  double temperature_k = 0.0;
+  double current_a = 0.0;         // measured cell current in the interval (> 0 discharges)
+  bool voltage_a_valid = true;
+  bool voltage_b_valid = true;
+  bool temperature_valid = true;
+};
+
+// Signals the cycle writes to the monitor every step (names usable in MonitorConfig invariants).
+enum class CycleSignal : int {
+  voltage_a_v = 0, voltage_b_v, temperature_k, current_a,   // this step's measurements
+  soc, soc_sigma, temp_est_k, voltage_est_v,                // estimate now (voltage at zero current)
+  nis, controller_ok, request_a, command_a,                 // joint NIS, previous step's outputs
+  count
+};
+[[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
+
+struct CycleConfig {
+  estimation::BatteryEkfConfig estimator{};
+  safety::CbfConfig cbf{};
+  safety::SupervisorConfig supervisor{};
+  // Invariants over the built-in signals (CycleSignal names, added automatically) and over any
+  // extra signals listed here (trust values, ...), written with ControlCycle::set_signal.
+  safety::MonitorConfig monitor{};
+  void validate() const;  // throws std::invalid_argument naming the field
+};
+
+struct CycleStatus {
+  Status status = Status::not_initialised;  // ok, or the first non-ok of the step's parts
+  double command_a = 0.0;                  // released cell current (finite; 0 in SAFE_STOP)
+  bool contactor_closed = false;
+  safety::Mode mode = safety::Mode::normal;
+  double requested_a = 0.0;                // the controller's request (NaN if none)
+  Status estimator_status = Status::not_initialised;
+  Status controller_status = Status::not_initialised;
+  Status supervisor_status = Status::not_initialised;
+  battery::StateVector x = battery::StateVector::Zero();  // estimate now
+  battery::StateMatrix P = battery::StateMatrix::Zero();
+  safety::CbfVerdict cbf{};
+  safety::MonitorVerdict monitor{};
+  safety::SupervisorVerdict supervisor{};
+};
+
+class ControlCycle {
+ public:
+  // controller: any control::Controller (the MPC, a C++ law, a Python law through the binding's
+  // trampoline); not owned, may be null (then every output counts as missing). Throws on bad config.
+  ControlCycle(CycleConfig config, control::Controller* controller);
+  ControlCycle(const ControlCycle&) = delete;
+  ControlCycle& operator=(const ControlCycle&) = delete;
+
+  [[nodiscard]] Status step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept;
+
+  void set_controller(control::Controller* controller) noexcept { controller_ = controller; }
+  // The trust layer's entry points: a channel's measurement-noise scale (s >= 1) forwarded to the
+  // estimator, and any monitor signal (by index from signal_index) for the next step's check.
+  [[nodiscard]] Status set_noise_scale(estimation::Channel channel, double s) noexcept;
+  [[nodiscard]] Status set_signal(int signal, double value) noexcept;
+  [[nodiscard]] int signal_index(const std::string& name) const noexcept { return monitor_.signal_index(name); }
+  // Explicit reset: clears the monitor's latched/active invariants, supervisor back to NORMAL.
+  void reset(double time_s) noexcept;
+
+  [[nodiscard]] const safety::InvariantMonitor& monitor() const noexcept { return monitor_; }
+  [[nodiscard]] const safety::Supervisor& supervisor() const noexcept { return supervisor_; }
+  [[nodiscard]] const estimation::BatteryEkf& estimator() const noexcept { return estimator_; }
+  [[nodiscard]] estimation::BatteryEkf& estimator() noexcept { return estimator_; }
+  [[nodiscard]] const safety::CbfFilter& filter() const noexcept { return filter_; }
+  [[nodiscard]] const CycleConfig& config() const noexcept { return config_; }
+
+ private:
+  static safety::MonitorConfig with_builtin_signals(safety::MonitorConfig m);
+
+  CycleConfig config_;
+  estimation::BatteryEkf estimator_;
+  safety::CbfFilter filter_;
+  safety::Supervisor supervisor_;
+  safety::InvariantMonitor monitor_;
+  control::Controller* controller_;
+  std::array<int, static_cast<std::size_t>(CycleSignal::count)> builtin_{};
+  double last_request_a_ = 0.0;
+  double last_command_a_ = 0.0;
+  bool last_controller_ok_ = true;
+};
+
+}  // namespace safetwin::cycle

@@ -1,0 +1,93 @@
+#pragma once
+// Discrete-time control barrier function (CBF) safety filter on the twin's model (REF-CELL-1 2RC +
+// lumped thermal, spec/reference-problems.md). The decision variable is the scalar cell current I
+// (> 0 discharges), so every barrier condition is a set of currents: an interval. The filter
+// intersects the intervals and returns the current closest to the request inside the intersection,
+// exactly and in closed form (no QP solver is needed or used for a scalar input).
+//
+// Barriers h(x) >= 0, each tightened by a margin m (uncertainty + model error) and required in the
+// discrete-time CBF form  h(x[k+1]) - m >= (1 - gamma) (h(x[k]) - m),  0 < gamma <= 1:
+//   voltage_max   h = V_max - V(x, I)   plus the output now: V[k](I) <= V_max - m_v
+//   voltage_min   h = V(x, I) - V_min   plus V[k](I) >= V_min + m_v
+//   temp_max      h = T_max - T         (T[k+1] quadratic in I through I^2 R0)
+//   soc_max       h = soc_max - SOC,    soc_min  h = SOC - soc_min
+//   current_charge / current_discharge  the input bounds, scaled by the supervisor's derating
+// V[k+1](I) uses OCV(SOC[k+1]) exactly (piecewise linear, solved segment by segment) and the
+// resistances/time constants evaluated at x[k], as the plant's step does.
+//
+// Margins: m_v = kappa * sqrt(g' P g) + model_error_v with g = dV/dx (g at k and at k+1, the larger),
+// m_k = kappa * sqrt(P_TT) + model_error_k, m_soc = kappa * sqrt(P_ss) + model_error_soc: they shrink
+// as the estimate grows certain and grow with P (a sensor losing trust inflates P).
+//
+// Fail closed: no current in every interval (conflict), a non-finite input or margin -> current 0
+// (the defined safe action), Status::fallback or non_finite_input, and the conflicting barriers.
+// filter() allocates nothing and never throws.
+#include <array>
+#include <cstdint>
+
+#include "safetwin/battery/cell_params.hpp"
+#include "safetwin/battery/state_idx.hpp"
+#include "safetwin/status.hpp"
+
+namespace safetwin::safety {
+
+enum class Barrier : std::uint8_t {
+  voltage_max = 0,
+  voltage_min,
+  temp_max,
+  soc_max,
+  soc_min,
+  current_charge,
+  current_discharge,
+};
+constexpr int kBarrierCount = 7;
+[[nodiscard]] const char* to_string(Barrier b) noexcept;
+[[nodiscard]] constexpr std::uint32_t bit(Barrier b) noexcept { return 1u << static_cast<unsigned>(b); }
+
+struct CbfConfig {
+  battery::CellParams cell = battery::CellParams::ref_cell_1();  // model and limits (V, T, I)
+  battery::CellScaling scaling{};
+  double soc_min = 0.0;
+  double soc_max = 1.0;
+  // Class-K gains (the fraction of the remaining distance to the boundary a step may use).
+  std::array<double, kBarrierCount> gamma{0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 1.0};
+  double confidence_sigma = 3.0;     // kappa
+  double model_error_v = 0.002;      // model-error bounds added to the margins
+  double model_error_k = 0.05;
+  double model_error_soc = 0.0;
+  void validate() const;             // throws std::invalid_argument naming the field
+};
+
+struct CbfVerdict {
+  Status status = Status::not_initialised;  // ok, fallback (conflict), non_finite_input, invalid_argument
+  double requested_a = 0.0;
+  double current_a = 0.0;       // the filtered current: always finite
+  bool modified = false;        // current_a != requested_a
+  std::uint32_t active = 0;     // barriers whose bound the result sits on (when modified)
+  std::uint32_t conflict = 0;   // barriers whose intervals do not intersect (status fallback)
+  double lo_a = 0.0;            // the safe interval [lo_a, hi_a] (lo_a > hi_a: empty)
+  double hi_a = 0.0;
+  std::array<double, kBarrierCount> barrier_lo_a{};  // each barrier's own interval
+  std::array<double, kBarrierCount> barrier_hi_a{};
+  double margin_v = 0.0;
+  double margin_k = 0.0;
+  double margin_soc = 0.0;
+};
+
+class CbfFilter {
+ public:
+  explicit CbfFilter(CbfConfig config);
+
+  // x: estimate [SOC, v1_v, v2_v, temp_k]; P: its covariance; requested_a: the controller's cell
+  // current; dt_s: the step; current_scale in [0, 1]: derating of the current limits.
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
+                              double requested_a, double dt_s, double current_scale,
+                              CbfVerdict& out) const noexcept;
+
+  [[nodiscard]] const CbfConfig& config() const noexcept { return config_; }
+
+ private:
+  CbfConfig config_;
+};
+
+}  // namespace safetwin::safety

@@ -1,0 +1,114 @@
+#pragma once
+// Safety supervisor: owns the operating mode and releases the command.
+//
+//   NORMAL     current limits as configured
+//   DERATED    current limits scaled by derate_factor (a derate-severity invariant is active)
+//   SAFE_STOP  zero current, contactor open; left only by an explicit reset()
+//
+// Transitions happen only on monitor verdicts (an invariant set or cleared), on the two checks the
+// supervisor owns itself (a non-finite measurement, a missed controller deadline) and on reset();
+// every transition is logged (time, from, to, cause, invariant).
+//
+// Per cycle, after the monitor check (timing contract of ControlCycle::step):
+//   1. on_monitor(time, verdict)            mode from the monitor
+//   2. arbitrate(time, output_ok, request)  deadline: a missing or failed controller output is
+//      replaced by the last released command for at most hold_max_s, then SAFE_STOP
+//   3. (the caller filters the request with the CBF at current_scale())
+//   4. release(x, cbf verdict, dt)          predictive check of the filtered command over
+//      horizon_steps with the twin's model (the command for one step, then zero current, the
+//      filter's safe action); a command whose prediction leaves the safe set is replaced by zero
+// Nothing on these calls allocates or throws.
+#include <cstdint>
+
+#include "safetwin/battery/cell_params.hpp"
+#include "safetwin/battery/state_idx.hpp"
+#include "safetwin/safety/cbf_filter.hpp"
+#include "safetwin/safety/event_log.hpp"
+#include "safetwin/safety/monitor.hpp"
+#include "safetwin/status.hpp"
+
+namespace safetwin::safety {
+
+enum class Mode : std::uint8_t { normal = 0, derated = 1, safe_stop = 2 };
+[[nodiscard]] const char* to_string(Mode m) noexcept;
+
+enum class TransitionCause : std::uint8_t {
+  monitor = 1,           // an invariant was set or cleared
+  non_finite_input = 2,  // a measurement was NaN or infinite
+  deadline = 3,          // the controller's output was missing for longer than hold_max_s
+  reset = 4,             // explicit reset
+};
+[[nodiscard]] const char* to_string(TransitionCause c) noexcept;
+
+struct Transition {
+  double time_s;
+  std::int32_t invariant;  // the monitor invariant that caused it, or -1
+  std::uint8_t from;       // Mode
+  std::uint8_t to;         // Mode
+  std::uint8_t cause;      // TransitionCause
+};
+
+struct SupervisorConfig {
+  battery::CellParams cell = battery::CellParams::ref_cell_1();  // the model of the predictive check
+  battery::CellScaling scaling{};
+  double derate_factor = 0.5;   // in [0, 1]
+  double hold_max_s = 2.0;      // longest hold of the last command without a controller output
+  int horizon_steps = 10;       // predictive check length, 1..10000
+  bool predictive_check = true;
+  std::size_t log_capacity = 64;
+  void validate() const;        // throws std::invalid_argument naming the field
+};
+
+struct SupervisorVerdict {
+  Mode mode = Mode::normal;
+  double current_a = 0.0;         // the released command (always finite)
+  bool contactor_closed = true;
+  bool holding = false;           // the request was the held last command (controller output missing)
+  bool predictive_refused = false;
+  double missing_for_s = 0.0;     // time since the last good controller output
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(SupervisorConfig config);
+
+  void on_monitor(double time_s, const MonitorVerdict& v) noexcept;
+  void force_stop(double time_s, TransitionCause cause) noexcept;
+  // Back to NORMAL (logged); the deadline clock restarts at time_s.
+  void reset(double time_s) noexcept;
+
+  // Deadline check. output_ok: the controller returned ok with a finite request in time.
+  // Writes the request to filter (fresh or held); returns deadline_missed when SAFE_STOP was
+  // entered because the hold time ran out (the request is then 0).
+  [[nodiscard]] Status arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept;
+
+  // Predictive check and release of the filtered command. Fills out; returns ok, rejected (the
+  // prediction left the safe set: zero released) or the CBF's own non-ok status (zero released).
+  [[nodiscard]] Status release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
+                               SupervisorVerdict& out) noexcept;
+
+  // Prediction of the command held for one step then zero: true when every step stays inside
+  // [V_min + m_v, V_max - m_v], T <= T_max - m_k and SOC in [0, 1].
+  [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
+                                  double margin_v, double margin_k) const noexcept;
+
+  [[nodiscard]] Mode mode() const noexcept { return mode_; }
+  [[nodiscard]] double current_scale() const noexcept;
+  [[nodiscard]] double last_command_a() const noexcept { return last_command_a_; }
+  [[nodiscard]] const EventLog<Transition>& transitions() const noexcept { return log_; }
+  [[nodiscard]] const SupervisorConfig& config() const noexcept { return config_; }
+
+ private:
+  void go(double time_s, Mode to, TransitionCause cause, int invariant) noexcept;
+
+  SupervisorConfig config_;
+  Mode mode_ = Mode::normal;
+  double last_command_a_ = 0.0;
+  double last_good_s_ = 0.0;
+  bool has_good_ = false;
+  bool holding_ = false;
+  double missing_for_s_ = 0.0;
+  EventLog<Transition> log_;
+};
+
+}  // namespace safetwin::safety

@@ -1,0 +1,189 @@
+#include "safetwin/cycle/control_cycle.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "safetwin/estimation/battery_model.hpp"
+#include "safetwin/validate.hpp"
+
+namespace safetwin::cycle {
+
+using battery::StateIdx;
+
+const char* signal_name(CycleSignal s) noexcept {
+  switch (s) {
+    case CycleSignal::voltage_a_v: return "voltage_a_v";
+    case CycleSignal::voltage_b_v: return "voltage_b_v";
+    case CycleSignal::temperature_k: return "temperature_k";
+    case CycleSignal::current_a: return "current_a";
+    case CycleSignal::soc: return "soc";
+    case CycleSignal::soc_sigma: return "soc_sigma";
+    case CycleSignal::temp_est_k: return "temp_est_k";
+    case CycleSignal::voltage_est_v: return "voltage_est_v";
+    case CycleSignal::nis: return "nis";
+    case CycleSignal::controller_ok: return "controller_ok";
+    case CycleSignal::request_a: return "request_a";
+    case CycleSignal::command_a: return "command_a";
+    case CycleSignal::count: break;
+  }
+  return "unknown";
+}
+
+safety::MonitorConfig ControlCycle::with_builtin_signals(safety::MonitorConfig m) {
+  for (int s = static_cast<int>(CycleSignal::count) - 1; s >= 0; --s) {
+    const std::string name = signal_name(static_cast<CycleSignal>(s));
+    if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.insert(m.signals.begin(), name);
+  }
+  return m;
+}
+
+void CycleConfig::validate() const {
+  estimator.validate();
+  cbf.validate();
+  supervisor.validate();
+  {
+    safety::MonitorConfig m = monitor;
+    for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s) {
+      const std::string name = signal_name(static_cast<CycleSignal>(s));
+      if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.push_back(name);
+    }
+    m.validate();
+  }
+}
+
+ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
+    : config_((config.validate(), std::move(config))),
+      estimator_(config_.estimator),
+      filter_(config_.cbf),
+      supervisor_(config_.supervisor),
+      monitor_(with_builtin_signals(config_.monitor)),
+      controller_(controller) {
+  for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
+    builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
+}
+
+Status ControlCycle::set_noise_scale(estimation::Channel channel, double s) noexcept {
+  return estimator_.set_noise_scale(channel, s);
+}
+
+Status ControlCycle::set_signal(int signal, double value) noexcept { return monitor_.set(signal, value); }
+
+void ControlCycle::reset(double time_s) noexcept {
+  monitor_.reset_all(time_s);
+  supervisor_.reset(time_s);
+}
+
+Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.requested_a = nan;
+  out.estimator_status = out.controller_status = out.supervisor_status = Status::not_initialised;
+  out.cbf = safety::CbfVerdict{};
+  out.x = estimator_.state();  // replaced by the prediction to now when the estimator runs
+  out.P = estimator_.covariance();
+  Status first = Status::ok;
+  const auto note = [&first](Status s) { if (first == Status::ok && s != Status::ok) first = s; };
+  const auto sig = [this](CycleSignal s, double v) { (void)monitor_.set(builtin_[static_cast<std::size_t>(s)], v); };
+
+  // 1. Non-finite input: SAFE_STOP within this cycle, fail closed.
+  const bool finite = std::isfinite(m.time_s) && std::isfinite(dt_s) && std::isfinite(m.current_a) &&
+                      (!m.voltage_a_valid || std::isfinite(m.voltage_a_v)) &&
+                      (!m.voltage_b_valid || std::isfinite(m.voltage_b_v)) &&
+                      (!m.temperature_valid || std::isfinite(m.temperature_k));
+  if (!finite) {
+    supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
+    note(Status::non_finite_input);
+  } else if (!(dt_s > 0.0)) {
+    supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
+    note(Status::invalid_argument);
+  }
+
+  // 2. Estimator, then the prediction over the interval just measured to now.
+  if (first == Status::ok) {
+    estimation::Measurement z;
+    z.voltage_a_v = m.voltage_a_v;
+    z.voltage_b_v = m.voltage_b_v;
+    z.temperature_k = m.temperature_k;
+    z.voltage_a_valid = m.voltage_a_valid;
+    z.voltage_b_valid = m.voltage_b_valid;
+    z.temperature_valid = m.temperature_valid;
+    out.estimator_status = estimator_.step(m.current_a, z, dt_s);
+    note(out.estimator_status);
+    const battery::StateVector xs = estimator_.state();
+    const battery::StateMatrix Ps = estimator_.covariance();
+    battery::StateVector xn, g;
+    battery::StateMatrix F;
+    const estimation::BatteryEkfConfig& ec = config_.estimator;
+    estimation::battery_transition<StateIdx::size>(ec.cell, xs, m.current_a, dt_s, xn, F, g);
+    out.x = xn;
+    out.P = F * Ps * F.transpose() + (ec.current_sigma_a * ec.current_sigma_a) * (g * g.transpose());
+    out.P(StateIdx::soc, StateIdx::soc) += ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt_s;
+    out.P(StateIdx::v_rc1, StateIdx::v_rc1) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
+    out.P(StateIdx::v_rc2, StateIdx::v_rc2) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
+    out.P(StateIdx::temp, StateIdx::temp) += ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt_s;
+  }
+
+  // 3. Monitor and mode.
+  sig(CycleSignal::voltage_a_v, m.voltage_a_valid ? m.voltage_a_v : nan);
+  sig(CycleSignal::voltage_b_v, m.voltage_b_valid ? m.voltage_b_v : nan);
+  sig(CycleSignal::temperature_k, m.temperature_valid ? m.temperature_k : nan);
+  sig(CycleSignal::current_a, m.current_a);
+  sig(CycleSignal::soc, out.x[StateIdx::soc]);
+  sig(CycleSignal::soc_sigma, std::sqrt(std::max(out.P(StateIdx::soc, StateIdx::soc), 0.0)));
+  sig(CycleSignal::temp_est_k, out.x[StateIdx::temp]);
+  sig(CycleSignal::voltage_est_v, config_.estimator.cell.ocv.voltage_v(out.x[StateIdx::soc]) -
+                                      out.x[StateIdx::v_rc1] - out.x[StateIdx::v_rc2]);
+  sig(CycleSignal::nis, first == Status::ok ? estimator_.nis() : nan);
+  sig(CycleSignal::controller_ok, last_controller_ok_ ? 1.0 : 0.0);
+  sig(CycleSignal::request_a, last_request_a_);
+  sig(CycleSignal::command_a, last_command_a_);
+  const Status mon = monitor_.check(m.time_s);
+  if (mon != Status::ok) {
+    // A monitor that cannot check (time not increasing) is a failed check: fail closed.
+    supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
+    note(mon);
+  } else {
+    supervisor_.on_monitor(m.time_s, monitor_.verdict());
+  }
+  out.monitor = monitor_.verdict();
+
+  // 4. Controller and deadline.
+  double request = 0.0;
+  if (first == Status::ok && supervisor_.mode() != safety::Mode::safe_stop) {
+    control::ControllerInput in;
+    in.time_s = m.time_s;
+    in.dt_s = dt_s;
+    in.x = out.x;
+    in.P = out.P;
+    in.last_current_a = last_command_a_;
+    const double scale = supervisor_.current_scale();
+    in.current_min_a = -config_.cbf.cell.limits.charge_current_max_a * scale;
+    in.current_max_a = config_.cbf.cell.limits.discharge_current_max_a * scale;
+    control::ControllerOutput co;
+    out.controller_status = controller_ != nullptr ? controller_->compute(in, co) : Status::not_initialised;
+    const bool ok = out.controller_status == Status::ok && std::isfinite(co.current_a);
+    out.requested_a = ok ? co.current_a : nan;
+    last_controller_ok_ = ok;
+    last_request_a_ = ok ? co.current_a : 0.0;
+    note(out.controller_status);
+    const Status arb = supervisor_.arbitrate(m.time_s, ok, co.current_a, &request);
+    note(arb);
+  }
+
+  // 5. Filter, predictive check, release.
+  if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
+    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale(), out.cbf);
+  } else {
+    out.cbf.status = Status::fallback;
+  }
+  out.supervisor_status = supervisor_.release(out.x, out.cbf, dt_s, out.supervisor);
+  out.command_a = out.supervisor.current_a;
+  out.contactor_closed = out.supervisor.contactor_closed;
+  out.mode = supervisor_.mode();
+  last_command_a_ = out.command_a;
+  if (out.mode != safety::Mode::safe_stop) note(out.supervisor_status == Status::rejected ? Status::ok : out.supervisor_status);
+  out.status = first;
+  return out.status;
+}
+
+}  // namespace safetwin::cycle

@@ -1,0 +1,221 @@
+#include "safetwin/safety/cbf_filter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "safetwin/validate.hpp"
+
+namespace safetwin::safety {
+
+using battery::StateIdx;
+
+const char* to_string(Barrier b) noexcept {
+  switch (b) {
+    case Barrier::voltage_max: return "voltage_max";
+    case Barrier::voltage_min: return "voltage_min";
+    case Barrier::temp_max: return "temp_max";
+    case Barrier::soc_max: return "soc_max";
+    case Barrier::soc_min: return "soc_min";
+    case Barrier::current_charge: return "current_charge";
+    case Barrier::current_discharge: return "current_discharge";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The current I at which OCV(soc - c*I) - k*I = rhs, with c > 0, k > 0 and the OCV table rising:
+// the left side falls strictly with I, so the root is unique. The table is piecewise linear (and
+// constant beyond its ends, as OcvTable::voltage_v clamps), so the root is found exactly by walking
+// the segments from I = 0 towards it: each segment is one linear equation. NaN if not found.
+double ocv_root(const battery::OcvTable& table, double soc, double c, double k, double rhs) noexcept {
+  const auto& S = table.soc();
+  const auto& V = table.ocv_v();
+  const std::size_t n = S.size();
+  double I = 0.0;
+  double u = soc;                       // SOC at the end of the step for current I
+  double f = table.voltage_v(soc) - rhs;  // left minus right side at I
+  if (f == 0.0) return 0.0;
+  const bool up = f > 0.0;              // f > 0: the root lies at larger I (u falls)
+  for (std::size_t it = 0; it < n + 3; ++it) {
+    double s = 0.0, du = kInf;          // slope of the OCV on the side of u we move to, room there
+    if (up) {
+      if (u > S[n - 1]) { du = u - S[n - 1]; }
+      else if (u > S[0]) {
+        const std::size_t j = static_cast<std::size_t>(std::lower_bound(S.begin(), S.end(), u) - S.begin()) - 1;
+        s = (V[j + 1] - V[j]) / (S[j + 1] - S[j]);
+        du = u - S[j];
+      }
+    } else {
+      if (u < S[0]) { du = S[0] - u; }
+      else if (u < S[n - 1]) {
+        const std::size_t j = static_cast<std::size_t>(std::upper_bound(S.begin(), S.end(), u) - S.begin()) - 1;
+        s = (V[j + 1] - V[j]) / (S[j + 1] - S[j]);
+        du = S[j + 1] - u;
+      }
+    }
+    const double rate = c * s + k;      // |df/dI| on this piece
+    const double di = std::abs(f) / rate;
+    if (di * c <= du) return up ? I + di : I - di;
+    const double step = du / c;
+    I += up ? step : -step;
+    u += up ? -du : du;
+    f += up ? -rate * step : rate * step;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
+void CbfConfig::validate() const {
+  cell.validate();
+  scaling.validate("CbfConfig.scaling");
+  const auto& v = cell.ocv.ocv_v();
+  for (std::size_t i = 0; i + 1 < v.size(); ++i)
+    if (!(v[i + 1] > v[i]))
+      throw_invalid("CbfConfig.cell.ocv", v[i + 1], "must rise strictly with SOC (segment " + std::to_string(i) + ")");
+  require_in_range("CbfConfig.soc_min", soc_min, 0.0, 1.0);
+  require_in_range("CbfConfig.soc_max", soc_max, 0.0, 1.0);
+  if (!(soc_max > soc_min)) throw_invalid("CbfConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
+  for (int b = 0; b < kBarrierCount; ++b) {
+    const double g = gamma[static_cast<std::size_t>(b)];
+    if (!(g > 0.0 && g <= 1.0))
+      throw_invalid(std::string("CbfConfig.gamma[") + to_string(static_cast<Barrier>(b)) + "]", g, "must be in (0, 1]");
+  }
+  require_non_negative("CbfConfig.confidence_sigma", confidence_sigma);
+  require_non_negative("CbfConfig.model_error_v", model_error_v);
+  require_non_negative("CbfConfig.model_error_k", model_error_k);
+  require_non_negative("CbfConfig.model_error_soc", model_error_soc);
+}
+
+CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(config))) {}
+
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                         double dt_s, double current_scale, CbfVerdict& out) const noexcept {
+  out = CbfVerdict{};
+  out.requested_a = requested_a;
+  out.current_a = 0.0;
+  if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
+      !std::isfinite(current_scale)) {
+    out.status = Status::non_finite_input;
+    out.modified = requested_a != 0.0;
+    return out.status;
+  }
+  if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0)) {
+    out.status = Status::invalid_argument;
+    out.modified = requested_a != 0.0;
+    return out.status;
+  }
+  const CbfConfig& cf = config_;
+  const battery::CellParams& p = cf.cell;
+  const double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
+  const battery::CellCoefficients co = battery::coefficients(p, cf.scaling, soc, T);
+  const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
+  const double b1 = co.r1_ohm * (1.0 - a1), b2 = co.r2_ohm * (1.0 - a2);
+  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * cf.scaling.capacity_factor);
+  const double ocv = p.ocv.voltage_v(soc);
+  const double emf = ocv - v1 - v2;  // V[k] at I = 0
+
+  // Margins from the covariance: the spread of V now and after the step, of T and of SOC.
+  const double slope = p.ocv.slope_v(soc);
+  battery::StateVector g0, g1;
+  g0 << slope, -1.0, -1.0, 0.0;
+  g1 << slope, -a1, -a2, 0.0;
+  const double var_v = std::max(g0.dot(P * g0), g1.dot(P * g1));
+  const double kappa = cf.confidence_sigma;
+  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + cf.model_error_v;
+  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + cf.model_error_k;
+  out.margin_soc = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
+  if (var_v < 0.0 || P(StateIdx::temp, StateIdx::temp) < 0.0 || P(StateIdx::soc, StateIdx::soc) < 0.0) {
+    out.status = Status::invalid_argument;  // not a covariance: the margin cannot be trusted
+    out.modified = requested_a != 0.0;
+    return out.status;
+  }
+
+  auto& lo = out.barrier_lo_a;
+  auto& hi = out.barrier_hi_a;
+  lo.fill(-kInf);
+  hi.fill(kInf);
+  const auto G = [&](Barrier b) { return cf.gamma[static_cast<std::size_t>(b)]; };
+  const auto B = [](Barrier b) { return static_cast<std::size_t>(b); };
+
+  // V[k+1](I) - (1-gamma) V[k](I) = OCV(soc - cI) - kI + base, with k = gamma*R0 + b1 + b2 > 0.
+  const auto next_voltage_root = [&](double gamma, double bound) {
+    const double k = gamma * co.r0_ohm + b1 + b2;
+    const double base = -a1 * v1 - a2 * v2 - (1.0 - gamma) * emf;
+    return ocv_root(p.ocv, soc, c, k, gamma * bound - base);
+  };
+  {  // voltage_max: V[k](I) <= V_max - m and the CBF condition on V[k+1]: both lower bounds on I.
+    const double vmax = p.limits.voltage_max_v - out.margin_v;
+    const double now = (emf - vmax) / co.r0_ohm;
+    const double next = next_voltage_root(G(Barrier::voltage_max), vmax);
+    lo[B(Barrier::voltage_max)] = std::max(now, next);
+  }
+  {  // voltage_min: upper bounds on I.
+    const double vmin = p.limits.voltage_min_v + out.margin_v;
+    const double now = (emf - vmin) / co.r0_ohm;
+    const double next = next_voltage_root(G(Barrier::voltage_min), vmin);
+    hi[B(Barrier::voltage_min)] = std::min(now, next);
+  }
+  {  // temp_max: dt/C_th (R0 I^2 + q) <= gamma (T_max - m - T)  ->  I^2 <= r.
+    const double q = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
+    const double r = (G(Barrier::temp_max) * (p.limits.temp_max_k - out.margin_k - T) * p.heat_capacity_j_per_k / dt_s - q) / co.r0_ohm;
+    if (r >= 0.0) {
+      lo[B(Barrier::temp_max)] = -std::sqrt(r);
+      hi[B(Barrier::temp_max)] = std::sqrt(r);
+    } else {
+      lo[B(Barrier::temp_max)] = kInf;   // empty: no current keeps the condition
+      hi[B(Barrier::temp_max)] = -kInf;
+    }
+  }
+  // SOC window: SOC[k+1] = SOC - cI.
+  lo[B(Barrier::soc_max)] = -G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c;
+  hi[B(Barrier::soc_min)] = G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c;
+  // Input bounds (derated by the supervisor).
+  lo[B(Barrier::current_charge)] = -p.limits.charge_current_max_a * current_scale;
+  hi[B(Barrier::current_discharge)] = p.limits.discharge_current_max_a * current_scale;
+
+  double lo_all = -kInf, hi_all = kInf;
+  bool nan = false;
+  for (int b = 0; b < kBarrierCount; ++b) {
+    const auto i = static_cast<std::size_t>(b);
+    if (std::isnan(lo[i]) || std::isnan(hi[i])) nan = true;
+    lo_all = std::max(lo_all, lo[i]);
+    hi_all = std::min(hi_all, hi[i]);
+  }
+  out.lo_a = lo_all;
+  out.hi_a = hi_all;
+  if (nan) {
+    out.status = Status::numerical_error;
+    out.modified = requested_a != 0.0;
+    out.lo_a = out.hi_a = 0.0;
+    return out.status;
+  }
+  if (!(lo_all <= hi_all)) {
+    // Conflict: report every barrier that excludes the other side's tightest bound (or is empty).
+    for (int b = 0; b < kBarrierCount; ++b) {
+      const auto i = static_cast<std::size_t>(b);
+      if (lo[i] > hi[i] || lo[i] > hi_all || hi[i] < lo_all) out.conflict |= 1u << static_cast<unsigned>(b);
+    }
+    out.status = Status::fallback;
+    out.current_a = 0.0;
+    out.modified = requested_a != 0.0;
+    return out.status;
+  }
+  out.current_a = std::min(std::max(requested_a, lo_all), hi_all);
+  out.modified = out.current_a != requested_a;
+  if (out.modified) {
+    for (int b = 0; b < kBarrierCount; ++b) {
+      const auto i = static_cast<std::size_t>(b);
+      if (lo[i] == out.current_a || hi[i] == out.current_a) out.active |= 1u << static_cast<unsigned>(b);
+    }
+  }
+  out.status = Status::ok;
+  return out.status;
+}
+
+}  // namespace safetwin::safety

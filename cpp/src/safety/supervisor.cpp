@@ -1,0 +1,158 @@
+#include "safetwin/safety/supervisor.hpp"
+
+#include <cmath>
+
+#include "safetwin/validate.hpp"
+
+namespace safetwin::safety {
+
+using battery::StateIdx;
+
+const char* to_string(Mode m) noexcept {
+  switch (m) {
+    case Mode::normal: return "NORMAL";
+    case Mode::derated: return "DERATED";
+    case Mode::safe_stop: return "SAFE_STOP";
+  }
+  return "unknown";
+}
+
+const char* to_string(TransitionCause c) noexcept {
+  switch (c) {
+    case TransitionCause::monitor: return "monitor";
+    case TransitionCause::non_finite_input: return "non_finite_input";
+    case TransitionCause::deadline: return "deadline";
+    case TransitionCause::reset: return "reset";
+  }
+  return "unknown";
+}
+
+void SupervisorConfig::validate() const {
+  cell.validate();
+  scaling.validate("SupervisorConfig.scaling");
+  require_in_range("SupervisorConfig.derate_factor", derate_factor, 0.0, 1.0);
+  require_non_negative("SupervisorConfig.hold_max_s", hold_max_s);
+  if (horizon_steps < 1 || horizon_steps > 10000)
+    throw_invalid("SupervisorConfig.horizon_steps", horizon_steps, "must be in [1, 10000]");
+  if (log_capacity == 0) throw_invalid("SupervisorConfig.log_capacity", 0.0, "must be >= 1");
+}
+
+Supervisor::Supervisor(SupervisorConfig config)
+    : config_((config.validate(), std::move(config))), log_(config_.log_capacity) {}
+
+double Supervisor::current_scale() const noexcept {
+  switch (mode_) {
+    case Mode::normal: return 1.0;
+    case Mode::derated: return config_.derate_factor;
+    case Mode::safe_stop: return 0.0;
+  }
+  return 0.0;
+}
+
+void Supervisor::go(double time_s, Mode to, TransitionCause cause, int invariant) noexcept {
+  if (to == mode_) return;
+  log_.push(Transition{time_s, invariant, static_cast<std::uint8_t>(mode_), static_cast<std::uint8_t>(to),
+                       static_cast<std::uint8_t>(cause)});
+  mode_ = to;
+}
+
+void Supervisor::on_monitor(double time_s, const MonitorVerdict& v) noexcept {
+  if (mode_ == Mode::safe_stop) return;  // left only by reset()
+  if (v.max_active == Severity::stop) go(time_s, Mode::safe_stop, TransitionCause::monitor, v.first_set);
+  else if (v.max_active == Severity::derate) go(time_s, Mode::derated, TransitionCause::monitor, v.first_set);
+  else if (mode_ == Mode::derated) go(time_s, Mode::normal, TransitionCause::monitor, -1);
+}
+
+void Supervisor::force_stop(double time_s, TransitionCause cause) noexcept {
+  go(time_s, Mode::safe_stop, cause, -1);
+  last_command_a_ = 0.0;
+}
+
+void Supervisor::reset(double time_s) noexcept {
+  go(time_s, Mode::normal, TransitionCause::reset, -1);
+  last_good_s_ = time_s;
+  has_good_ = true;
+  holding_ = false;
+  missing_for_s_ = 0.0;
+}
+
+Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept {
+  if (output_ok && std::isfinite(requested_a)) {
+    last_good_s_ = time_s;
+    has_good_ = true;
+    holding_ = false;
+    missing_for_s_ = 0.0;
+    *request_a = requested_a;
+    return Status::ok;
+  }
+  if (!has_good_) {  // never had an output: the hold starts now
+    last_good_s_ = time_s;
+    has_good_ = true;
+  }
+  missing_for_s_ = time_s - last_good_s_;
+  if (missing_for_s_ > config_.hold_max_s) {
+    force_stop(time_s, TransitionCause::deadline);
+    holding_ = false;
+    *request_a = 0.0;
+    return Status::deadline_missed;
+  }
+  holding_ = true;
+  *request_a = last_command_a_;
+  return Status::ok;
+}
+
+bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
+                              double margin_k) const noexcept {
+  const battery::CellParams& p = config_.cell;
+  const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
+  const double tmax = p.limits.temp_max_k - margin_k;
+  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * config_.scaling.capacity_factor);
+  double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
+  for (int k = 0; k < config_.horizon_steps; ++k) {
+    const double I = (k == 0) ? current_a : 0.0;
+    const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, soc, T);
+    const double v = p.ocv.voltage_v(soc) - co.r0_ohm * I - v1 - v2;
+    if (!(v <= vmax && v >= vmin && T <= tmax && soc >= 0.0 && soc <= 1.0)) {
+      // At k = 0 with zero current the state itself is outside: nothing this command changes.
+      if (!(k == 0 && I == 0.0)) return false;
+    }
+    const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
+    const double heat = I * I * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm -
+                        p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
+    soc -= c * I;
+    v1 = a1 * v1 + co.r1_ohm * (1.0 - a1) * I;
+    v2 = a2 * v2 + co.r2_ohm * (1.0 - a2) * I;
+    T += dt_s / p.heat_capacity_j_per_k * heat;
+  }
+  const double v_end = p.ocv.voltage_v(soc) - v1 - v2;
+  return T <= tmax && v_end <= vmax && v_end >= vmin && std::isfinite(T);
+}
+
+Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
+                           SupervisorVerdict& out) noexcept {
+  out.mode = mode_;
+  out.holding = holding_;
+  out.missing_for_s = missing_for_s_;
+  out.predictive_refused = false;
+  Status st = Status::ok;
+  double command = 0.0;
+  if (mode_ == Mode::safe_stop) {
+    command = 0.0;
+  } else if (cbf.status != Status::ok || !std::isfinite(cbf.current_a)) {
+    command = 0.0;  // the filter's defined safe action
+    st = cbf.status == Status::ok ? Status::numerical_error : cbf.status;
+  } else if (config_.predictive_check && cbf.current_a != 0.0 &&
+             !predict_safe(x, cbf.current_a, dt_s, cbf.margin_v, cbf.margin_k)) {
+    command = 0.0;
+    out.predictive_refused = true;
+    st = Status::rejected;
+  } else {
+    command = cbf.current_a;
+  }
+  out.current_a = command;
+  out.contactor_closed = mode_ != Mode::safe_stop;
+  last_command_a_ = command;
+  return st;
+}
+
+}  // namespace safetwin::safety

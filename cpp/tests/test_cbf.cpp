@@ -1,0 +1,166 @@
+// CBF safety filter checked against the plant model itself (battery::Cell) as the independent side.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "alloc_counter.hpp"
+#include "safetwin/battery/pack.hpp"
+#include "safetwin/safety/cbf_filter.hpp"
+
+using namespace safetwin;
+using namespace safetwin::safety;
+using battery::StateIdx;
+
+namespace {
+
+battery::StateVector state(double soc, double v1, double v2, double temp_c) {
+  battery::StateVector x;
+  x << soc, v1, v2, temp_c + battery::kZeroCelsiusK;
+  return x;
+}
+
+// The plant with the filter's frozen-coefficient view made exact: no Arrhenius change over a step.
+CbfConfig exact_config() {
+  CbfConfig c;
+  c.cell.arrhenius_k = 0.0;
+  return c;
+}
+
+battery::Cell plant(const CbfConfig& c, const battery::StateVector& x) {
+  return battery::Cell(c.cell, battery::CellState{x[0], x[1], x[2], x[3]});
+}
+
+}  // namespace
+
+TEST_CASE("a safe request passes unchanged") {
+  CbfFilter f(exact_config());
+  CbfVerdict v;
+  const auto x = state(0.5, 0.0, 0.0, 25.0);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -5.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == -5.0);
+  CHECK_FALSE(v.modified);
+  CHECK(v.active == 0);
+}
+
+TEST_CASE("near V_max the charge current is cut to the voltage bound, checked on the plant") {
+  const CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  CbfVerdict v;
+  const auto x = state(0.93, -0.05, -0.10, 30.0);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, v) == Status::ok);
+  REQUIRE(v.modified);
+  CHECK(v.current_a > -15.0);
+  CHECK((v.active & bit(Barrier::voltage_max)) != 0);
+  const double vmax = cfg.cell.limits.voltage_max_v - v.margin_v;
+  CHECK(v.margin_v == doctest::Approx(cfg.model_error_v));
+  auto cell = plant(cfg, x);
+  const double v_now = cell.voltage_v(v.current_a);
+  REQUIRE(cell.step(v.current_a, 1.0) == Status::ok);
+  const double v_next = cell.voltage_v(v.current_a);
+  const double g = cfg.gamma[0];
+  CHECK(v_now <= vmax + 1e-12);
+  CHECK(vmax - v_next >= (1.0 - g) * (vmax - v_now) - 1e-12);
+  // On the bound: one of the two conditions holds with equality (up to rounding).
+  const double slack = std::min(vmax - v_now, (vmax - v_next) - (1.0 - g) * (vmax - v_now));
+  CHECK(std::abs(slack) < 1e-12);
+}
+
+TEST_CASE("the temperature barrier is the exact root of the quadratic heating") {
+  const CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  CbfVerdict v;
+  const auto x = state(0.3, 0.1, 0.3, 44.0);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, v) == Status::ok);
+  CHECK((v.active & bit(Barrier::temp_max)) != 0);
+  auto cell = plant(cfg, x);
+  REQUIRE(cell.step(v.current_a, 1.0) == Status::ok);
+  const double tmax = cfg.cell.limits.temp_max_k - v.margin_k;
+  const double lhs = tmax - cell.state().temp_k;
+  const double rhs = (1.0 - cfg.gamma[2]) * (tmax - x[3]);
+  CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
+  CHECK(v.barrier_lo_a[2] == doctest::Approx(-v.barrier_hi_a[2]));
+}
+
+TEST_CASE("the margin grows with the covariance and shrinks with it") {
+  CbfFilter f(exact_config());
+  const auto x = state(0.93, -0.05, -0.10, 30.0);
+  CbfVerdict tight, loose;
+  battery::StateMatrix P = battery::StateMatrix::Zero();
+  P(0, 0) = 1e-6;
+  P(1, 1) = 1e-6;
+  REQUIRE(f.filter(x, P, -15.0, 1.0, 1.0, tight) == Status::ok);
+  P *= 100.0;
+  REQUIRE(f.filter(x, P, -15.0, 1.0, 1.0, loose) == Status::ok);
+  CHECK(loose.margin_v > tight.margin_v);
+  CHECK(loose.current_a > tight.current_a);  // less charge current allowed when less certain
+  CHECK(loose.margin_v - 0.002 == doctest::Approx(10.0 * (tight.margin_v - 0.002)));
+}
+
+TEST_CASE("conflicting barriers give zero current and name them") {
+  CbfFilter f(exact_config());
+  CbfVerdict v;
+  // Above T_max with the RC pairs still heating: no current keeps the temperature condition.
+  const auto x = state(0.5, 0.2, 0.4, 46.0);
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -3.0, 1.0, 1.0, v) == Status::fallback);
+  CHECK(v.current_a == 0.0);
+  CHECK((v.conflict & bit(Barrier::temp_max)) != 0);
+  // Over V_max at rest and under V_min's reach at once is impossible; instead squeeze the SOC
+  // window shut: soc_max barrier needs discharge, the derated discharge bound forbids it.
+  CbfConfig c = exact_config();
+  c.soc_max = 0.5;
+  CbfFilter g(c);
+  CHECK(g.filter(state(0.6, 0, 0, 25), battery::StateMatrix::Zero(), 0.0, 1.0, 0.0, v) == Status::fallback);
+  CHECK(v.current_a == 0.0);
+  // soc_max needs about 927 A of discharge: every upper bound (derated to 0 A, V_min, T_max) excludes it.
+  CHECK(v.conflict == (bit(Barrier::soc_max) | bit(Barrier::current_discharge) | bit(Barrier::voltage_min) |
+                       bit(Barrier::temp_max)));
+}
+
+TEST_CASE("non-finite input gives zero current and says so") {
+  CbfFilter f(exact_config());
+  CbfVerdict v;
+  auto x = state(0.5, 0, 0, 25);
+  x[1] = std::numeric_limits<double>::quiet_NaN();
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -3.0, 1.0, 1.0, v) == Status::non_finite_input);
+  CHECK(v.current_a == 0.0);
+  CHECK(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), std::nan(""), 1.0, 1.0, v) == Status::non_finite_input);
+  CHECK(v.current_a == 0.0);
+  CHECK(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), 1.0, -1.0, 1.0, v) == Status::invalid_argument);
+  CHECK(v.current_a == 0.0);
+}
+
+TEST_CASE("derating scales the current limits") {
+  CbfFilter f(exact_config());
+  CbfVerdict v;
+  REQUIRE(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), -15.0, 1.0, 0.5, v) == Status::ok);
+  CHECK(v.current_a == -7.5);
+  CHECK(v.active == bit(Barrier::current_charge));
+}
+
+TEST_CASE("bad configuration is refused naming the field") {
+  CbfConfig c;
+  c.gamma[2] = 0.0;
+  CHECK_THROWS_WITH_AS(CbfFilter{c}, doctest::Contains("CbfConfig.gamma[temp_max]"), std::invalid_argument);
+  CbfConfig d;
+  d.soc_max = 0.1;
+  d.soc_min = 0.2;
+  CHECK_THROWS_WITH_AS(CbfFilter{d}, doctest::Contains("CbfConfig.soc_max"), std::invalid_argument);
+}
+
+TEST_CASE("the filter step allocates nothing") {
+  CbfFilter f(CbfConfig{});
+  CbfVerdict v;
+  battery::StateMatrix P = battery::StateMatrix::Identity() * 1e-6;
+  double sum = 0.0;
+  const long n = test::count_allocations([&] {
+    for (int k = 0; k < 100000; ++k) {
+      const auto x = state(0.01 * (k % 100), 0.001 * (k % 7), 0.002 * (k % 11), 20.0 + 0.3 * (k % 90));
+      (void)f.filter(x, P, -20.0 + 0.001 * k, 1.0, 1.0, v);
+      sum += v.current_a;
+    }
+  });
+  CHECK(n == 0);
+  CHECK(std::isfinite(sum));
+}

@@ -1,0 +1,211 @@
+// The control cycle in closed loop on the reference plant (battery::Cell), with C++ controllers:
+// an unsafe law (always the maximum charge current), a NaN measurement, a late controller, and the
+// allocation count of the step.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+
+#include <cmath>
+#include <limits>
+
+#include "alloc_counter.hpp"
+#include "safetwin/battery/pack.hpp"
+#include "safetwin/cycle/control_cycle.hpp"
+
+using namespace safetwin;
+using namespace safetwin::cycle;
+
+namespace {
+
+struct MaxCharge final : control::Controller {
+  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
+    out.current_a = -15.0;  // ignores every limit on purpose
+    (void)in;
+    return Status::ok;
+  }
+};
+
+// Answers in time until late_from_s, then reports that it missed its deadline.
+struct LateAfter final : control::Controller {
+  double late_from_s;
+  explicit LateAfter(double t) : late_from_s(t) {}
+  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
+    out.current_a = -2.0;
+    return in.time_s < late_from_s ? Status::ok : Status::deadline_missed;
+  }
+};
+
+CycleConfig config(double soc0) {
+  CycleConfig c;
+  c.estimator.soc0 = soc0;
+  c.estimator.soc_sigma0 = 0.05;
+  c.supervisor.hold_max_s = 3.0;
+  return c;
+}
+
+// The plant's sample of the interval it just stepped: the voltage under that interval's current.
+CycleMeasurements sample(double t, double v, double temp_k, double i) {
+  CycleMeasurements m;
+  m.time_s = t;
+  m.voltage_a_v = v;
+  m.voltage_b_v = v;
+  m.temperature_k = temp_k;
+  m.current_a = i;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("an always-max-charge law on the reference plant stays inside V and T limits") {
+  // At 25 °C ambient the voltage limit binds; at 40 °C ambient the temperature limit binds first.
+  for (const double ambient_k : {298.15, 313.15}) {
+  CAPTURE(ambient_k);
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
+  cell.ambient_temp_k = ambient_k;
+  battery::Cell plant(cell, battery::CellState{0.55, 0.0, 0.0, ambient_k});
+  MaxCharge law;
+  CycleConfig cfg = config(0.55);
+  cfg.estimator.cell = cfg.cbf.cell = cfg.supervisor.cell = cell;
+  cfg.estimator.temp0_k = ambient_k;
+  ControlCycle cyc(cfg, &law);
+  CycleStatus st;
+  double i = 0.0, v = plant.voltage_v(0.0), temp = plant.state().temp_k;
+  double v_max = 0.0, t_max = 0.0, min_i = 0.0;
+  int t_active = 0;
+  int modified = 0;
+  for (int k = 0; k < 3000; ++k) {
+    (void)cyc.step(sample(k, v, temp, i), 1.0, st);
+    REQUIRE(st.mode == safety::Mode::normal);
+    i = st.command_a;
+    temp = plant.state().temp_k;
+    REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
+    v_max = std::max(v_max, v);
+    t_max = std::max(t_max, temp);
+    min_i = std::min(min_i, i);
+    if (st.cbf.modified) ++modified;
+    if (st.cbf.active & safety::bit(safety::Barrier::temp_max)) ++t_active;
+  }
+  MESSAGE("max V = ", v_max, " V, max T = ", t_max - battery::kZeroCelsiusK, " C, final SOC ", plant.state().soc);
+  CHECK(v_max <= 4.2 + 0.005);
+  CHECK(t_max <= 45.0 + battery::kZeroCelsiusK + 0.1);
+  CHECK(min_i == -15.0);        // the request passed while it was safe
+  CHECK(modified > 1000);       // and was cut for most of the run
+  CHECK(plant.state().soc > 0.9);
+  if (ambient_k > 300.0) CHECK(t_active > 100);  // the temperature barrier did the work
+  }
+}
+
+TEST_CASE("a NaN measurement leads to SAFE_STOP within the same cycle") {
+  MaxCharge law;
+  ControlCycle cyc(config(0.5), &law);
+  CycleStatus st;
+  battery::Cell plant(battery::CellParams::ref_cell_1(), battery::CellState{0.5, 0.0, 0.0, 298.15});
+  const double v = plant.voltage_v(0.0);
+  for (int k = 0; k < 5; ++k) REQUIRE(cyc.step(sample(k, v, 298.15, 0.0), 1.0, st) == Status::ok);
+  CHECK(st.command_a != 0.0);
+  auto bad = sample(5, std::numeric_limits<double>::quiet_NaN(), 298.15, 0.0);
+  CHECK(cyc.step(bad, 1.0, st) == Status::non_finite_input);
+  CHECK(st.mode == safety::Mode::safe_stop);
+  CHECK(st.command_a == 0.0);
+  CHECK_FALSE(st.contactor_closed);
+  const auto& tr = cyc.supervisor().transitions();
+  REQUIRE(tr.size() == 1);
+  CHECK(tr[0].time_s == 5.0);
+  CHECK(tr[0].cause == static_cast<std::uint8_t>(safety::TransitionCause::non_finite_input));
+  // Stays stopped on good data until an explicit reset.
+  CHECK(cyc.step(sample(6, v, 298.15, 0.0), 1.0, st) == Status::ok);
+  CHECK(st.mode == safety::Mode::safe_stop);
+  cyc.reset(6.5);
+  CHECK(cyc.step(sample(7, v, 298.15, 0.0), 1.0, st) == Status::ok);
+  CHECK(st.mode == safety::Mode::normal);
+  CHECK(st.command_a == -15.0);
+}
+
+TEST_CASE("a late controller: the last command is held for hold_max_s, then SAFE_STOP") {
+  LateAfter law(10.0);
+  ControlCycle cyc(config(0.5), &law);
+  CycleStatus st;
+  battery::Cell plant(battery::CellParams::ref_cell_1(), battery::CellState{0.5, 0.0, 0.0, 298.15});
+  double i = 0.0, v = plant.voltage_v(0.0);
+  for (int k = 0; k <= 13; ++k) {
+    (void)cyc.step(sample(k, v, plant.state().temp_k, i), 1.0, st);
+    if (k < 10) {
+      CHECK(st.controller_status == Status::ok);
+      CHECK(st.command_a == -2.0);
+    } else if (k <= 13) {  // late at 10, 11, 12, 13 s: 13 - 9 = 4 s > 3 s at k = 13
+      CHECK(st.controller_status == Status::deadline_missed);
+      if (k <= 12) {
+        CHECK(st.mode == safety::Mode::normal);
+        CHECK(st.supervisor.holding);
+        CHECK(st.command_a == -2.0);
+      } else {
+        CHECK(st.mode == safety::Mode::safe_stop);
+        CHECK(st.command_a == 0.0);
+      }
+    }
+    i = st.command_a;
+    REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
+  }
+  CHECK(cyc.supervisor().transitions()[0].cause == static_cast<std::uint8_t>(safety::TransitionCause::deadline));
+}
+
+TEST_CASE("monitor events drive the mode: a derate invariant on the measured temperature") {
+  CycleConfig c = config(0.5);
+  safety::InvariantSpec hot;
+  hot.name = "temp_recommended";
+  hot.signal = "temperature_k";
+  hot.hi = 40.0 + battery::kZeroCelsiusK;
+  hot.severity = safety::Severity::derate;
+  hot.set_count = 2;
+  c.monitor.invariants.push_back(hot);
+  c.monitor.signals = {"trust_node_a"};  // an external signal, written by the trust layer
+  safety::InvariantSpec trust;
+  trust.name = "trust_a_low";
+  trust.signal = "trust_node_a";
+  trust.lo = 0.5;
+  trust.severity = safety::Severity::stop;
+  c.monitor.invariants.push_back(trust);
+  MaxCharge law;
+  ControlCycle cyc(c, &law);
+  CycleStatus st;
+  const int trust_idx = cyc.signal_index("trust_node_a");
+  REQUIRE(trust_idx >= 0);
+  REQUIRE(cyc.set_signal(trust_idx, 1.0) == Status::ok);
+  const double v = 3.7;
+  (void)cyc.step(sample(0, v, 314.0, 0.0), 1.0, st);
+  (void)cyc.step(sample(1, v, 314.0, 0.0), 1.0, st);
+  CHECK(st.mode == safety::Mode::derated);
+  CHECK(st.command_a >= -7.5);  // derated charge limit 15 A * 0.5
+  REQUIRE(cyc.set_noise_scale(estimation::Channel::voltage_a, 4.0) == Status::ok);
+  CHECK(cyc.estimator().noise_scale(estimation::Channel::voltage_a) == 4.0);
+  REQUIRE(cyc.set_signal(trust_idx, 0.2) == Status::ok);
+  (void)cyc.step(sample(2, v, 300.0, 0.0), 1.0, st);
+  CHECK(st.mode == safety::Mode::safe_stop);
+  CHECK(cyc.supervisor().transitions()[1].invariant == cyc.monitor().invariant_index("trust_a_low"));
+}
+
+TEST_CASE("the cycle step allocates nothing") {
+  MaxCharge law;
+  CycleConfig c = config(0.5);
+  safety::InvariantSpec s;
+  s.name = "v_always";
+  s.signal = "voltage_a_v";
+  s.kind = safety::InvariantKind::always_within;
+  s.hi = 4.25;
+  s.window_s = 10.0;
+  c.monitor.invariants.push_back(s);
+  ControlCycle cyc(c, &law);
+  CycleStatus st;
+  battery::Cell plant(battery::CellParams::ref_cell_1(), battery::CellState{0.5, 0.0, 0.0, 298.15});
+  double i = 0.0, v = plant.voltage_v(0.0);
+  int k = 0;
+  const long n = test::count_allocations([&] {
+    for (; k < 5000; ++k) {
+      (void)cyc.step(sample(k, v, plant.state().temp_k, i), 1.0, st);
+      i = st.command_a;
+      (void)plant.step(i, 1.0, &v);
+    }
+  });
+  CHECK(n == 0);
+  CHECK(st.mode == safety::Mode::normal);
+}

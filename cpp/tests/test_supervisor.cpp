@@ -1,0 +1,126 @@
+// Safety supervisor: mode transitions, deadline hold, predictive check.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "alloc_counter.hpp"
+#include "safetwin/safety/supervisor.hpp"
+
+using namespace safetwin;
+using namespace safetwin::safety;
+
+namespace {
+MonitorVerdict level(Severity s, int first = -1) {
+  MonitorVerdict v;
+  v.max_active = s;
+  v.active = s == Severity::none ? 0 : 1;
+  v.first_set = first;
+  return v;
+}
+CbfVerdict ok_cbf(double current) {
+  CbfVerdict c;
+  c.status = Status::ok;
+  c.current_a = current;
+  c.margin_v = 0.002;
+  c.margin_k = 0.05;
+  return c;
+}
+battery::StateVector rest(double soc, double temp_c = 25.0) {
+  battery::StateVector x;
+  x << soc, 0.0, 0.0, temp_c + battery::kZeroCelsiusK;
+  return x;
+}
+}  // namespace
+
+TEST_CASE("modes follow the monitor; SAFE_STOP is left only by reset; every transition logged") {
+  Supervisor s(SupervisorConfig{});
+  s.on_monitor(1.0, level(Severity::warning));
+  CHECK(s.mode() == Mode::normal);
+  s.on_monitor(2.0, level(Severity::derate, 4));
+  CHECK(s.mode() == Mode::derated);
+  CHECK(s.current_scale() == 0.5);
+  s.on_monitor(3.0, level(Severity::none));
+  CHECK(s.mode() == Mode::normal);
+  s.on_monitor(4.0, level(Severity::stop, 7));
+  CHECK(s.mode() == Mode::safe_stop);
+  s.on_monitor(5.0, level(Severity::none));
+  CHECK(s.mode() == Mode::safe_stop);
+  SupervisorVerdict out;
+  CHECK(s.release(rest(0.5), ok_cbf(-3.0), 1.0, out) == Status::ok);
+  CHECK(out.current_a == 0.0);
+  CHECK_FALSE(out.contactor_closed);
+  s.reset(6.0);
+  CHECK(s.mode() == Mode::normal);
+  const auto& log = s.transitions();
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].time_s == 2.0);
+  CHECK(log[0].to == static_cast<std::uint8_t>(Mode::derated));
+  CHECK(log[0].invariant == 4);
+  CHECK(log[1].to == static_cast<std::uint8_t>(Mode::normal));
+  CHECK(log[2].invariant == 7);
+  CHECK(log[2].cause == static_cast<std::uint8_t>(TransitionCause::monitor));
+  CHECK(log[3].cause == static_cast<std::uint8_t>(TransitionCause::reset));
+}
+
+TEST_CASE("a missing controller output holds the last command for hold_max_s, then SAFE_STOP") {
+  SupervisorConfig c;
+  c.hold_max_s = 3.0;
+  Supervisor s(c);
+  double req = 0.0;
+  SupervisorVerdict out;
+  REQUIRE(s.arbitrate(0.0, true, -4.0, &req) == Status::ok);
+  REQUIRE(s.release(rest(0.5), ok_cbf(req), 1.0, out) == Status::ok);
+  CHECK(out.current_a == -4.0);
+  for (int k = 1; k <= 3; ++k) {  // missing at 1, 2, 3 s: held (3 s is not more than hold_max_s)
+    REQUIRE(s.arbitrate(k, false, std::nan(""), &req) == Status::ok);
+    CHECK(req == -4.0);
+    REQUIRE(s.release(rest(0.5), ok_cbf(req), 1.0, out) == Status::ok);
+    CHECK(out.holding);
+    CHECK(s.mode() == Mode::normal);
+  }
+  CHECK(s.arbitrate(4.0, false, 0.0, &req) == Status::deadline_missed);
+  CHECK(req == 0.0);
+  CHECK(s.mode() == Mode::safe_stop);
+  CHECK(s.transitions()[0].cause == static_cast<std::uint8_t>(TransitionCause::deadline));
+  CHECK(s.transitions()[0].time_s == 4.0);
+}
+
+TEST_CASE("the predictive check refuses a command whose prediction leaves the safe set") {
+  Supervisor s(SupervisorConfig{});
+  SupervisorVerdict out;
+  // A step of 25 A at 44.9 °C heats the cell by dt/C_th * 25^2 * R0 = 0.25 K: over T_max.
+  CHECK(s.release(rest(0.5, 44.9), ok_cbf(25.0), 1.0, out) == Status::rejected);
+  CHECK(out.predictive_refused);
+  CHECK(out.current_a == 0.0);
+  CHECK(s.release(rest(0.5, 30.0), ok_cbf(25.0), 1.0, out) == Status::ok);
+  CHECK(out.current_a == 25.0);
+  CbfVerdict bad = ok_cbf(0.0);
+  bad.status = Status::fallback;
+  CHECK(s.release(rest(0.5), bad, 1.0, out) == Status::fallback);
+  CHECK(out.current_a == 0.0);
+}
+
+TEST_CASE("bad configuration is refused naming the field") {
+  SupervisorConfig c;
+  c.derate_factor = 1.5;
+  CHECK_THROWS_WITH_AS(Supervisor{c}, doctest::Contains("SupervisorConfig.derate_factor"), std::invalid_argument);
+  SupervisorConfig d;
+  d.horizon_steps = 0;
+  CHECK_THROWS_WITH_AS(Supervisor{d}, doctest::Contains("SupervisorConfig.horizon_steps"), std::invalid_argument);
+}
+
+TEST_CASE("the supervisor's calls allocate nothing") {
+  Supervisor s(SupervisorConfig{});
+  SupervisorVerdict out;
+  double req = 0.0;
+  const long n = test::count_allocations([&] {
+    for (int k = 0; k < 20000; ++k) {
+      s.on_monitor(k, level(k % 50 == 0 ? Severity::derate : Severity::none));
+      (void)s.arbitrate(k, k % 3 != 0, -2.0, &req);
+      (void)s.release(rest(0.5), ok_cbf(req), 1.0, out);
+      if (s.mode() == Mode::safe_stop) s.reset(k);
+    }
+  });
+  CHECK(n == 0);
+}

@@ -1,0 +1,141 @@
+"""The safety layer: invariant monitor, CBF safety filter and supervisor (all running in C++).
+
+Invariants are defined here, as dataclasses or in a TOML file, and handed to the C++
+``InvariantMonitor``; a definition is checked when it is made, by the core's own validation, and a
+refused one raises ``ValueError`` naming the invariant. Limits come in tiers as in production BMSs:
+``tiered()`` makes one invariant per tier (operating limit -> warning, recommended safety limit ->
+derate, maximum safety limit -> stop).
+
+Temporal invariants (``always_within``, ``eventually_within``) have RTAMT's discrete-time STL
+semantics for ``always[0,T]`` / ``eventually[0,T]`` of ``lo <= x <= hi``, evaluated with a delay of
+T (equivalently ``historically[0,T]`` / ``once[0,T]`` at the present sample, as RTAMT's online
+monitor after ``pastify()``); see cpp/include/safetwin/safety/monitor.hpp.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safetwin._core import (  # noqa: F401  (re-exported API)
+    Barrier,
+    CbfConfig,
+    CbfFilter,
+    CbfVerdict,
+    EventKind,
+    InvariantKind,
+    InvariantMonitor,
+    InvariantSpec,
+    Mode,
+    MonitorConfig,
+    MonitorVerdict,
+    Severity,
+    Status,
+    Supervisor,
+    SupervisorConfig,
+    SupervisorVerdict,
+    TransitionCause,
+)
+
+KINDS = {k: getattr(InvariantKind, k) for k in
+         ("range", "rate", "finite", "nis_window", "always_within", "eventually_within")}
+SEVERITIES = {s: getattr(Severity, s) for s in ("warning", "derate", "stop")}
+TIERS = (("operating", "warning"), ("recommended", "derate"), ("maximum", "stop"))
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """One invariant over one named signal; limits in the signal's SI unit, windows in s."""
+
+    name: str
+    signal: str
+    kind: str = "range"
+    lo: float = -math.inf
+    hi: float = math.inf
+    window_s: float = 0.0
+    severity: str = "warning"
+    set_count: int = 1
+    clear_count: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"invariant '{self.name}': kind = {self.kind!r} must be one of {sorted(KINDS)}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"invariant '{self.name}': severity = {self.severity!r} must be one of "
+                             f"{sorted(SEVERITIES)}")
+        # Everything but the signal list and the sample period is checked now, by the core itself
+        # (a window is a whole number of periods of itself).
+        period = self.window_s if (isinstance(self.window_s, (int, float)) and self.window_s > 0) else 1.0
+        MonitorConfig([self.signal], [self.to_spec()], period).validate()
+
+    def to_spec(self) -> InvariantSpec:
+        s = InvariantSpec()
+        s.name, s.signal, s.kind = self.name, self.signal, KINDS[self.kind]
+        s.lo, s.hi, s.window_s = float(self.lo), float(self.hi), float(self.window_s)
+        s.severity = SEVERITIES[self.severity]
+        s.set_count, s.clear_count = int(self.set_count), int(self.clear_count)
+        return s
+
+
+def tiered(name: str, signal: str, *, side: str, operating: float, recommended: float, maximum: float,
+           set_count: int = 1, clear_count: int = 1) -> list[Invariant]:
+    """Three range invariants, one per tier: ``<name>.operating`` (warning), ``.recommended``
+    (derate), ``.maximum`` (stop). side "hi": x <= limit; "lo": x >= limit. The tiers must widen."""
+    if side not in ("hi", "lo"):
+        raise ValueError(f"tiered '{name}': side = {side!r} must be 'hi' or 'lo'")
+    limits = (operating, recommended, maximum)
+    widening = all(a <= b for a, b in zip(limits, limits[1:])) if side == "hi" else \
+        all(a >= b for a, b in zip(limits, limits[1:]))
+    if not widening:
+        raise ValueError(f"tiered '{name}': limits {limits} must widen from operating to maximum")
+    return [Invariant(f"{name}.{tier}", signal, "range",
+                      lo=limit if side == "lo" else -math.inf, hi=limit if side == "hi" else math.inf,
+                      severity=sev, set_count=set_count, clear_count=clear_count)
+            for (tier, sev), limit in zip(TIERS, limits)]
+
+
+@dataclass
+class MonitorDefinition:
+    """Signals (their order is their index in the core) and invariants; validated on construction."""
+
+    signals: list[str]
+    invariants: list[Invariant] = field(default_factory=list)
+    sample_period_s: float = 1.0
+    event_capacity: int = 256
+
+    def __post_init__(self):
+        self.config().validate()
+
+    def config(self) -> MonitorConfig:
+        return MonitorConfig(list(self.signals), [i.to_spec() for i in self.invariants],
+                             float(self.sample_period_s), int(self.event_capacity))
+
+    def build(self) -> InvariantMonitor:
+        return InvariantMonitor(self.config())
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> "MonitorDefinition":
+        """Reads a file path, or TOML text when ``source`` contains a newline (see load_toml)."""
+        text = source if isinstance(source, str) and "\n" in source else Path(source).read_text()
+        return cls.from_dict(tomllib.loads(text))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MonitorDefinition":
+        known = {"signals", "sample_period_s", "event_capacity", "invariant", "tiered"}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"monitor definition: unknown keys {sorted(unknown)} (known: {sorted(known)})")
+        invariants = [Invariant(**entry) for entry in d.get("invariant", [])]
+        for entry in d.get("tiered", []):
+            invariants += tiered(**entry)
+        return cls(list(d.get("signals", [])), invariants, d.get("sample_period_s", 1.0),
+                   d.get("event_capacity", 256))
+
+
+def event_records(monitor: InvariantMonitor) -> list[dict]:
+    """The monitor's events, oldest first, as records with names instead of indices."""
+    names = [monitor.spec(i).name for i in range(monitor.invariant_count)]
+    return [dict(time_s=float(e["time_s"]), invariant=names[e["invariant"]], value=float(e["value"]),
+                 limit=float(e["limit"]), severity=Severity(int(e["severity"])).name,
+                 kind=EventKind(int(e["kind"])).name) for e in monitor.events()]

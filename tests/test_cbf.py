@@ -1,0 +1,141 @@
+"""CBF safety filter over thousands of random states and requests (hypothesis), checked by an
+independent implementation of the barrier conditions in numpy/scipy: the REF-CELL-1 equations from
+spec/reference-problems.md, numpy.interp for the OCV and scipy's brentq for the voltage roots."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+
+from safetwin import battery, safety
+
+CELL = battery.CellParams.ref_cell_1()
+TABLE = battery.reference_ocv_table()
+SOC_AXIS, OCV_AXIS = np.asarray(TABLE.soc), np.asarray(TABLE.ocv_v)
+CFG = safety.CbfConfig()
+FILTER = safety.CbfFilter(CFG)
+GAMMA = list(CFG.gamma)  # voltage_max, voltage_min, temp_max, soc_max, soc_min, currents
+# Floating-point evaluation differences between the filter's segment walk and numpy/brentq: the
+# conditions are compared with this slack (V, K and SOC units), six orders below the 5 mV spec.
+TOL = 1e-9
+
+
+def ocv(soc):
+    return float(np.interp(soc, SOC_AXIS, OCV_AXIS))
+
+
+def model(x, dt):
+    """Coefficients of one step at x (resistances at T[k] by Arrhenius, as the plant's step)."""
+    soc, v1, v2, T = x
+    arr = math.exp(CELL.arrhenius_k * (1.0 / T - 1.0 / 298.15))
+    r0, r1, r2 = 0.021 * arr, 0.0075 * arr, 0.023 * arr
+    a1, a2 = math.exp(-dt / (0.0075 * 1733.0)), math.exp(-dt / (0.023 * 5652.0))
+    c = dt / (3600.0 * CELL.capacity_ah)
+    return r0, r1, r2, a1, a2, c
+
+
+def margins(x, P, dt):
+    r0, r1, r2, a1, a2, c = model(x, dt)
+    i = int(np.clip(np.searchsorted(SOC_AXIS, x[0], side="right") - 1, 0, len(SOC_AXIS) - 2))
+    s = (OCV_AXIS[i + 1] - OCV_AXIS[i]) / (SOC_AXIS[i + 1] - SOC_AXIS[i])
+    g0, g1 = np.array([s, -1, -1, 0.0]), np.array([s, -a1, -a2, 0.0])
+    k = CFG.confidence_sigma
+    mv = k * math.sqrt(max(g0 @ P @ g0, g1 @ P @ g1)) + CFG.model_error_v
+    return mv, k * math.sqrt(P[3, 3]) + CFG.model_error_k, k * math.sqrt(P[0, 0]) + CFG.model_error_soc
+
+
+def slacks(x, I, P, dt, scale):
+    """Slack of every barrier condition at current I (>= 0: kept), in the order of safety.Barrier."""
+    soc, v1, v2, T = x
+    r0, r1, r2, a1, a2, c = model(x, dt)
+    mv, mk, ms = margins(x, P, dt)
+    v_now = ocv(soc) - r0 * I - v1 - v2
+    v_next = ocv(soc - c * I) - r0 * I - (a1 * v1 + r1 * (1 - a1) * I) - (a2 * v2 + r2 * (1 - a2) * I)
+    T_next = T + dt / CELL.heat_capacity_j_per_k * (I * I * r0 + v1 ** 2 / r1 + v2 ** 2 / r2
+                                                    - CELL.heat_transfer_w_per_k * (T - CELL.ambient_temp_k))
+    soc_next = soc - c * I
+    L = CELL.limits
+    hv, hl = L.voltage_max_v - mv, L.voltage_min_v + mv
+    tm = L.temp_max_k - mk
+    return [
+        min(hv - v_now, (hv - v_next) - (1 - GAMMA[0]) * (hv - v_now)),
+        min(v_now - hl, (v_next - hl) - (1 - GAMMA[1]) * (v_now - hl)),
+        (tm - T_next) - (1 - GAMMA[2]) * (tm - T),
+        (CFG.soc_max - ms - soc_next) - (1 - GAMMA[3]) * (CFG.soc_max - ms - soc),
+        (soc_next - CFG.soc_min - ms) - (1 - GAMMA[4]) * (soc - CFG.soc_min - ms),
+        I + L.charge_current_max_a * scale,
+        L.discharge_current_max_a * scale - I,
+    ]
+
+
+def safe_interval(x, P, dt, scale):
+    """Each barrier's set of currents, found independently: voltage slacks are monotone in I
+    (brentq on a bracket), the temperature one is a quadratic, the rest linear."""
+    lo, hi = -1e4, 1e4
+    f = lambda b: (lambda I: slacks(x, I, P, dt, scale)[b])  # noqa: E731
+    bounds = []
+    for b, rising in ((0, True), (1, False), (3, True), (4, False), (5, True), (6, False)):
+        g = f(b)
+        if g(lo) * g(hi) > 0:
+            bounds.append((-math.inf, math.inf) if g(0.0) >= 0 else (math.inf, -math.inf))
+            continue
+        root = brentq(g, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=500)
+        bounds.append((root, math.inf) if rising else (-math.inf, root))
+    # temperature: slack = a - d*I^2 with d > 0
+    a, d = slacks(x, 0.0, P, dt, scale)[2], slacks(x, 0.0, P, dt, scale)[2] - slacks(x, 1.0, P, dt, scale)[2]
+    bounds.append((-math.sqrt(a / d), math.sqrt(a / d)) if a >= 0 else (math.inf, -math.inf))
+    return max(b[0] for b in bounds), min(b[1] for b in bounds)
+
+
+states = st.tuples(
+    st.floats(0.0, 1.0), st.floats(-0.3, 0.3), st.floats(-0.6, 0.6), st.floats(263.15, 333.15))
+covariances = st.lists(st.floats(-3e-2, 3e-2), min_size=16, max_size=16).map(
+    lambda v: (lambda L: L @ L.T)(np.array(v).reshape(4, 4) * np.array([0.1, 1.0, 1.0, 10.0])[:, None]))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(x=states, P=covariances, request=st.floats(-40.0, 40.0), dt=st.sampled_from([0.1, 1.0, 5.0]),
+       scale=st.floats(0.0, 1.0))
+def test_filtered_current_keeps_every_barrier_or_none_exists(x, P, request, dt, scale):
+    x = np.array(x)
+    v = FILTER.filter(x, P, request, dt, scale)
+    assert math.isfinite(v.current_a)
+    lo, hi = safe_interval(x, P, dt, scale)
+    if v.status == safety.Status.ok:
+        # kept: every condition holds at the filtered current
+        assert min(slacks(x, v.current_a, P, dt, scale)) >= -TOL
+        # closest: the request clamped into the independently found interval
+        assert v.current_a == pytest.approx(min(max(request, lo), hi), abs=1e-7)
+        if min(slacks(x, request, P, dt, scale)) > TOL:
+            assert v.current_a == request and not v.modified
+    else:
+        assert v.status == safety.Status.fallback
+        assert v.current_a == 0.0 and v.conflict != 0
+        assert lo > hi - 1e-7  # the independent intervals do not intersect either
+
+
+@settings(max_examples=1000, deadline=None)
+@given(x=states, request=st.floats(-40.0, 40.0))
+def test_safe_request_passes_unchanged(x, request):
+    x = np.array(x)
+    P = np.diag([1e-6, 1e-6, 1e-6, 0.01])
+    v = FILTER.filter(x, P, request, 1.0, 1.0)
+    if min(slacks(x, request, P, 1.0, 1.0)) > TOL:
+        assert v.current_a == request
+        assert not v.modified and v.active == 0
+
+
+def test_margin_follows_the_covariance():
+    x = np.array([0.9, -0.02, -0.05, 300.0])
+    m = [FILTER.filter(x, np.eye(4) * s, -15.0, 1.0).margin_v for s in (1e-8, 1e-6, 1e-4)]
+    assert m[0] < m[1] < m[2]
+    assert m[0] == pytest.approx(margins(x, np.eye(4) * 1e-8, 1.0)[0], rel=1e-12)
+
+
+def test_non_finite_and_conflict_give_zero():
+    v = FILTER.filter(np.array([0.5, math.nan, 0.0, 300.0]), np.zeros((4, 4)), -5.0, 1.0)
+    assert v.current_a == 0.0 and v.status == safety.Status.non_finite_input
+    hot = FILTER.filter(np.array([0.5, 0.2, 0.4, 320.0]), np.zeros((4, 4)), -5.0, 1.0)
+    assert hot.current_a == 0.0 and safety.Barrier.temp_max in hot.conflicting_barriers
