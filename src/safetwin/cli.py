@@ -11,6 +11,7 @@ COMMANDS = [
     "safetwin.commands.estimate",
     "safetwin.commands.charge",
     "safetwin.commands.monitor",
+    "safetwin.commands.attack_demo",
 ]
 
 
