@@ -383,10 +383,14 @@ void bind_cycle(py::module_& m) {
       .def_readonly("monitor", &CycleStatus::monitor)
       .def_readonly("supervisor", &CycleStatus::supervisor);
 
-  py::enum_<estimation::Channel>(m, "CycleChannel", "Measurement channel of the estimator (noise scale target)")
-      .value("voltage_a", estimation::Channel::voltage_a)
-      .value("voltage_b", estimation::Channel::voltage_b)
-      .value("temperature", estimation::Channel::temperature);
+  // The estimator's channel enum (bind_estimation registers it; registered here only without it).
+  if (!py::detail::get_type_info(typeid(estimation::Channel))) {
+    py::enum_<estimation::Channel>(m, "Channel", "Measurement channel of the estimator (noise scale target)")
+        .value("voltage_a", estimation::Channel::voltage_a)
+        .value("voltage_b", estimation::Channel::voltage_b)
+        .value("temperature", estimation::Channel::temperature);
+  }
+  m.attr("CycleChannel") = py::detail::get_type_handle(typeid(estimation::Channel), true);
 
   py::class_<ControlCycle>(m, "ControlCycle",
                            "estimator -> controller -> CBF filter -> supervisor/monitor, one step per period")

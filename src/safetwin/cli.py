@@ -12,6 +12,7 @@ COMMANDS = [
     "safetwin.commands.charge",
     "safetwin.commands.monitor",
     "safetwin.commands.attack_demo",
+    "safetwin.commands.demo",
 ]
 
 
