@@ -24,11 +24,15 @@ echo "== C++ core: build and ctest"
 cmake -S . -B build/cpp -DSAFETWIN_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/cpp -j "$(nproc)"
 ctest --test-dir build/cpp --output-on-failure
-echo "== C++ consumer example against the installed core"
+echo "== C++ examples against the installed core"
 cmake --install build/cpp --prefix build/install >/dev/null
-cmake -S examples/cpp_consumer -B build/consumer -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
-cmake --build build/consumer -j "$(nproc)"
-./build/consumer/cpp_consumer
+for dir in examples/*/; do
+  [ -f "$dir/CMakeLists.txt" ] || continue
+  name=$(basename "$dir")
+  cmake -S "$dir" -B "build/examples/$name" -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
+  cmake --build "build/examples/$name" -j "$(nproc)"
+  "./build/examples/$name/$name"
+done
 
 # --- The Python package with its test extras, then pytest.
 echo "== Python package and pytest"

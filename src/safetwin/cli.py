@@ -10,8 +10,9 @@ COMMANDS = [
     "safetwin.commands.simulate",
     "safetwin.commands.estimate",
     "safetwin.commands.charge",
-    "safetwin.commands.attack_demo",
     "safetwin.commands.monitor",
+    "safetwin.commands.attack_demo",
+    "safetwin.commands.demo",
 ]
 
 

@@ -114,30 +114,39 @@ bool valid_verdicts(const Attestation* v, std::size_t n) noexcept {
 }
 }  // namespace
 
-Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, estimation::PackEstimator& est,
-                            double last_dt_s) noexcept {
-  if (est.size() != map_.size() || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
+template <class GroupEkf>
+Status EstimatorTrust::step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups,
+                                   GroupEkf&& ekf, double last_dt_s) noexcept {
+  if (groups != map_.size() || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
       !(std::isfinite(last_dt_s) && last_dt_s > 0.0))
     return Status::invalid_argument;
-  for (std::size_t g = 0; g < map_.size(); ++g) accumulate(est.group(g), g, last_dt_s);
+  for (std::size_t g = 0; g < groups; ++g) accumulate(ekf(g), g, last_dt_s);
   const Status st = cycle(verdicts, count);
   if (st != Status::ok || !weighting_) return st;
   Status out = Status::ok;
-  for (std::size_t g = 0; g < map_.size(); ++g) {
-    const Status a = apply(est.group(g), g);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const Status a = apply(ekf(g), g);
     if (a != Status::ok && out == Status::ok) out = a;
   }
   return out;
 }
 
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, estimation::PackEstimator& est,
+                            double last_dt_s) noexcept {
+  return step_groups(verdicts, count, est.size(), [&est](std::size_t g) -> BatteryEkf& { return est.group(g); },
+                     last_dt_s);
+}
+
 Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf& ekf, double last_dt_s) noexcept {
-  if (map_.size() != 1 || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
-      !(std::isfinite(last_dt_s) && last_dt_s > 0.0))
-    return Status::invalid_argument;
-  accumulate(ekf, 0, last_dt_s);
-  const Status st = cycle(verdicts, count);
-  if (st != Status::ok || !weighting_) return st;
-  return apply(ekf, 0);
+  return step_groups(verdicts, count, 1, [&ekf](std::size_t) -> BatteryEkf& { return ekf; }, last_dt_s);
+}
+
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf* const* ekfs,
+                            std::size_t groups, double last_dt_s) noexcept {
+  if (ekfs == nullptr) return Status::invalid_argument;
+  for (std::size_t g = 0; g < groups; ++g)
+    if (ekfs[g] == nullptr) return Status::invalid_argument;
+  return step_groups(verdicts, count, groups, [ekfs](std::size_t g) -> BatteryEkf& { return *ekfs[g]; }, last_dt_s);
 }
 
 }  // namespace safetwin::trust

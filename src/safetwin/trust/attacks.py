@@ -216,3 +216,30 @@ def attack_node_streams(t: np.ndarray, streams: dict, attacks: list, context: Op
             raise ValueError(f"attack on node {atk.node!r}: no such stream (have {sorted(out)})")
         out[atk.node] = atk.apply(t, out[atk.node], **(context or {}).get(atk.node, {}))
     return out
+
+
+class OnlineStealthyInjection:
+    """:class:`StealthyInjection` computed sample by sample, for closed-loop benches where the
+    current is not known in advance (the controller reacts to the faked readings).
+
+    The attacker's copy of the cell starts from ``state0`` at ``attack.start_s`` and is stepped
+    with each sample's current; :meth:`offset_v` returns what to add to the node's reading of the
+    sample taken at ``t_s`` under ``current_a`` (0 outside the attack window).
+    """
+
+    def __init__(self, attack: StealthyInjection, state0, params=None):
+        from safetwin import battery
+
+        self.attack = attack
+        self._params = params if params is not None else battery.CellParams.ref_cell_1()
+        self._cell = battery.Cell(self._params, state0)
+
+    def offset_v(self, t_s: float, current_a: float, dt_s: float) -> float:
+        atk = self.attack
+        if not atk.start_s <= t_s < atk.stop_s:
+            return 0.0
+        soc = self._cell.state.soc
+        delta = atk.soc_offset * min(max((t_s - atk.start_s) / atk.ramp_s, 0.0), 1.0)
+        ocv = self._params.ocv
+        self._cell.step(current_a, dt_s)
+        return ocv.voltage_v(soc + delta) - ocv.voltage_v(soc)

@@ -18,6 +18,7 @@
 //   5. CBF filter at the mode's current scale (margin from P), supervisor predictive check, release
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -88,6 +89,11 @@ class ControlCycle {
   [[nodiscard]] Status step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept;
 
   void set_controller(control::Controller* controller) noexcept { controller_ = controller; }
+  // The command actually applied when it differs from this cycle's own (a PackCycle applies the
+  // most conservative of its groups' commands): the next step's controller and monitor see it.
+  void set_applied_command(double current_a) noexcept {
+    if (std::isfinite(current_a)) last_command_a_ = current_a;
+  }
   // The trust layer's entry points: a channel's measurement-noise scale (s >= 1) forwarded to the
   // estimator, and any monitor signal (by index from signal_index) for the next step's check.
   [[nodiscard]] Status set_noise_scale(estimation::Channel channel, double s) noexcept;

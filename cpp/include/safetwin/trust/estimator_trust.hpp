@@ -57,6 +57,9 @@ class EstimatorTrust {
                             double last_dt_s = 1.0) noexcept;
   [[nodiscard]] Status step(const Attestation* verdicts, std::size_t count, estimation::BatteryEkf& ekf,
                             double last_dt_s = 1.0) noexcept;
+  // The same for estimators held elsewhere (a PackCycle's groups): ekfs[g] for g < groups.
+  [[nodiscard]] Status step(const Attestation* verdicts, std::size_t count, estimation::BatteryEkf* const* ekfs,
+                            std::size_t groups, double last_dt_s = 1.0) noexcept;
 
   [[nodiscard]] const TrustState& state() const noexcept { return state_; }
   [[nodiscard]] std::size_t nodes() const noexcept { return state_.nodes(); }
@@ -72,6 +75,9 @@ class EstimatorTrust {
   void accumulate(const estimation::BatteryEkf& ekf, std::size_t group, double dt_s) noexcept;
   Status apply(estimation::BatteryEkf& ekf, std::size_t group) noexcept;
   Status cycle(const Attestation* verdicts, std::size_t count) noexcept;
+  template <class GroupEkf>
+  Status step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups, GroupEkf&& ekf,
+                     double last_dt_s) noexcept;
 
   TrustState state_;
   std::vector<ChannelNodes> map_;
