@@ -142,7 +142,7 @@ class OsqpHook(QpSolver):
         if qp.x_warm is not None:
             slack = np.maximum(0.0, np.asarray(qp.A)[sq.soft] @ qp.x_warm - np.asarray(qp.upper)[sq.soft])
             self._prob.warm_start(x=np.concatenate([qp.x_warm, slack]), y=self._y)
-        res = self._prob.solve()
+        res = self._prob.solve(raise_error=False)
         status = {osqp.SolverStatus.OSQP_SOLVED: QpStatus.optimal,
                   osqp.SolverStatus.OSQP_MAX_ITER_REACHED: QpStatus.max_iterations,
                   osqp.SolverStatus.OSQP_PRIMAL_INFEASIBLE: QpStatus.primal_infeasible,
