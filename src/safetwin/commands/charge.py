@@ -120,15 +120,16 @@ def plot(trace: dict, path: str) -> None:
 
 @contextlib.contextmanager
 def quiet_native_stdout(enabled: bool):
-    """Sends file descriptor 1 to /dev/null: native solvers (qpOASES) print banners there, which
-    would break the one-JSON-object contract of --json."""
+    """Silences stdout, at the file-descriptor level and in Python (CasADi routes qpOASES's banner
+    through Python's sys.stdout, other native code writes to fd 1): anything there would break the
+    one-JSON-object contract of --json."""
     if not enabled:
         yield
         return
     sys.stdout.flush()
     saved = os.dup(1)
     try:
-        with open(os.devnull, "w") as null:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
             os.dup2(null.fileno(), 1)
             yield
     finally:

@@ -15,9 +15,11 @@ Hooks shipped here (extra ``solvers``): ``OsqpHook`` (osqp directly: set up once
 and vectors updated in place and warm-started), ``CvxpyHook`` (any cvxpy QP solver, parameters
 updated in place), ``CasadiHook`` (CasADi's ``conic`` interface: qpOASES, OSQP, HiGHS, ...),
 ``DaqpHook`` (DAQP, the dual active-set anchor), and ``CallableHook`` (any function of a QpProblem).
+Each records ``solver_time_s``: the wall time of its last library call alone (benchmarks).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -132,6 +134,7 @@ class OsqpHook(QpSolver):
         l = np.concatenate([sq.l, sq.zl])
         u = np.concatenate([sq.u, sq.zu])
         key = _structure_key(qp)
+        t0 = time.perf_counter()
         if key != self._key:
             self._prob = osqp.OSQP()
             self._prob.setup(sparse.triu(sparse.csc_matrix(sq.P), format="csc"), sq.q, Amat, l, u, **self.settings)
@@ -142,7 +145,8 @@ class OsqpHook(QpSolver):
         if qp.x_warm is not None:
             slack = np.maximum(0.0, np.asarray(qp.A)[sq.soft] @ qp.x_warm - np.asarray(qp.upper)[sq.soft])
             self._prob.warm_start(x=np.concatenate([qp.x_warm, slack]), y=self._y)
-        res = self._prob.solve()
+        res = self._prob.solve(raise_error=False)
+        self.solver_time_s = time.perf_counter() - t0
         status = {osqp.SolverStatus.OSQP_SOLVED: QpStatus.optimal,
                   osqp.SolverStatus.OSQP_MAX_ITER_REACHED: QpStatus.max_iterations,
                   osqp.SolverStatus.OSQP_PRIMAL_INFEASIBLE: QpStatus.primal_infeasible,
@@ -219,7 +223,9 @@ class CvxpyHook(QpSolver):
         self._lb.value = finite(np.asarray(qp.lb))
         if qp.x_warm is not None:
             self._x.value = np.asarray(qp.x_warm)
+        t0 = time.perf_counter()
         self._prob.solve(solver=self.solver, warm_start=True, **self.options)
+        self.solver_time_s = time.perf_counter() - t0
         st = self._prob.status
         status = {cp.OPTIMAL: QpStatus.optimal, cp.INFEASIBLE: QpStatus.primal_infeasible,
                   cp.UNBOUNDED: QpStatus.dual_infeasible,
@@ -264,7 +270,9 @@ class CasadiHook(QpSolver):
         if qp.x_warm is not None:
             slack = np.maximum(0.0, np.asarray(qp.A)[sq.soft] @ qp.x_warm - np.asarray(qp.upper)[sq.soft])
             args["x0"] = np.concatenate([qp.x_warm, slack])
+        t0 = time.perf_counter()
         sol = self._solver(**args)
+        self.solver_time_s = time.perf_counter() - t0
         stats = self._solver.stats()
         status = QpStatus.optimal if stats.get("success", False) else QpStatus.numerical_error
         iters = int(stats.get("iter_count", stats.get("n_iter", 0)) or 0)
@@ -300,7 +308,9 @@ class DaqpHook(QpSolver):
         kw = dict(self.settings)
         if self._lam is not None:
             kw["dual_start"] = self._lam
+        t0 = time.perf_counter()
         x, _, exitflag, info = daqp.solve(sq.P, sq.q, sq.C, bupper, blower, sense, **kw)
+        self.solver_time_s = time.perf_counter() - t0
         status = {1: QpStatus.optimal, 2: QpStatus.optimal, -1: QpStatus.primal_infeasible,
                   -4: QpStatus.max_iterations}.get(int(exitflag), QpStatus.numerical_error)
         if status == QpStatus.optimal:
