@@ -49,6 +49,16 @@ def _sna_raw(sig) -> int | None:
     return None
 
 
+def ordered_signals(message) -> list:
+    """The table's signal order: plain signals by start bit, then each multiplexer value's signals
+    by start bit (cantools' own order groups by position instead). hil_encode/hil_decode index
+    their arrays in this order."""
+    def key(sig):
+        mux = min(sig.multiplexer_ids) if sig.multiplexer_ids else -1
+        return (mux, sig.start)
+    return sorted(message.signals, key=key)
+
+
 def _table_sources(db) -> tuple[str, str]:
     msgs = list(db.messages)
     max_sig = max(len(m.signals) for m in msgs)
@@ -81,7 +91,7 @@ def _table_sources(db) -> tuple[str, str]:
          '#include "safetwin_hil.h"', '#include "safetwin_hil_table.h"', ""]
     for m in msgs:
         mn = camel_to_snake_case(m.name)
-        sigs = m.signals
+        sigs = ordered_signals(m)
         c.append(f"static const char *const {mn}_names[] = {{")
         c.append("    " + ", ".join(f'"{s.name}"' for s in sigs) + "};")
         c.append(f"static const double {mn}_min[] = {{" + ", ".join(repr(float(s.minimum)) for s in sigs) + "};")
@@ -91,7 +101,7 @@ def _table_sources(db) -> tuple[str, str]:
     c.append("const hil_message_info_t hil_messages[HIL_N_MESSAGES] = {")
     for m in msgs:
         mn = camel_to_snake_case(m.name)
-        mux = next((i for i, s in enumerate(m.signals) if s.is_multiplexer), -1)
+        mux = next((i for i, s in enumerate(ordered_signals(m)) if s.is_multiplexer), -1)
         c.append(f'    {{{m.frame_id}u, "{m.name}", {m.length}u, {len(m.signals)}u, {mux}, {mn}_names, {mn}_min, {mn}_max, {mn}_sna}},')
     c.append("};")
     c.append("")
@@ -113,7 +123,7 @@ def _table_sources(db) -> tuple[str, str]:
         c.append("{")
         c.append(f"    struct {pre}_t s;")
         c.append("    memset(&s, 0, sizeof(s));")
-        for i, sig in enumerate(m.signals):
+        for i, sig in enumerate(ordered_signals(m)):
             sn = camel_to_snake_case(sig.name)
             sel = ""
             if sig.multiplexer_ids is not None:
@@ -140,7 +150,7 @@ def _table_sources(db) -> tuple[str, str]:
         c.append(f"    struct {pre}_t s;")
         c.append(f"    const int rc = {pre}_unpack(&s, src, size);")
         c.append("    if (rc != 0) return rc;")
-        for i, sig in enumerate(m.signals):
+        for i, sig in enumerate(ordered_signals(m)):
             sn = camel_to_snake_case(sig.name)
             val = f"{pre}_{sn}_decode(s.{sn})"
             sna = _sna_raw(sig)

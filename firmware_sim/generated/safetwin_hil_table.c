@@ -33,19 +33,19 @@ static const double load_request_max[] = {255.0, 15.0, 327.67, 2.0};
 static const uint8_t load_request_sna[] = {0, 0, 1, 1};
 
 static const char *const cell_v_a_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "CELL_V_A_MUX", "CELL_V_001", "CELL_V_004", "CELL_V_007", "CELL_V_010", "CELL_V_013", "CELL_V_016", "CELL_V_019", "CELL_V_022", "CELL_V_025", "CELL_V_028", "CELL_V_031", "CELL_V_034", "CELL_V_037", "CELL_V_040", "CELL_V_043", "CELL_V_046", "CELL_V_002", "CELL_V_005", "CELL_V_008", "CELL_V_011", "CELL_V_014", "CELL_V_017", "CELL_V_020", "CELL_V_023", "CELL_V_026", "CELL_V_029", "CELL_V_032", "CELL_V_035", "CELL_V_038", "CELL_V_041", "CELL_V_044", "CELL_V_047", "CELL_V_003", "CELL_V_006", "CELL_V_009", "CELL_V_012", "CELL_V_015", "CELL_V_018", "CELL_V_021", "CELL_V_024", "CELL_V_027", "CELL_V_030", "CELL_V_033", "CELL_V_036", "CELL_V_039", "CELL_V_042", "CELL_V_045", "CELL_V_048"};
+    "E2E_CRC", "E2E_COUNTER", "CELL_V_A_MUX", "CELL_V_001", "CELL_V_002", "CELL_V_003", "CELL_V_004", "CELL_V_005", "CELL_V_006", "CELL_V_007", "CELL_V_008", "CELL_V_009", "CELL_V_010", "CELL_V_011", "CELL_V_012", "CELL_V_013", "CELL_V_014", "CELL_V_015", "CELL_V_016", "CELL_V_017", "CELL_V_018", "CELL_V_019", "CELL_V_020", "CELL_V_021", "CELL_V_022", "CELL_V_023", "CELL_V_024", "CELL_V_025", "CELL_V_026", "CELL_V_027", "CELL_V_028", "CELL_V_029", "CELL_V_030", "CELL_V_031", "CELL_V_032", "CELL_V_033", "CELL_V_034", "CELL_V_035", "CELL_V_036", "CELL_V_037", "CELL_V_038", "CELL_V_039", "CELL_V_040", "CELL_V_041", "CELL_V_042", "CELL_V_043", "CELL_V_044", "CELL_V_045", "CELL_V_046", "CELL_V_047", "CELL_V_048"};
 static const double cell_v_a_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
 static const double cell_v_a_max[] = {255.0, 15.0, 15.0, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534};
 static const uint8_t cell_v_a_sna[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 static const char *const cell_v_b_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "CELL_V_B_MUX", "CELL_V_049", "CELL_V_052", "CELL_V_055", "CELL_V_058", "CELL_V_061", "CELL_V_064", "CELL_V_067", "CELL_V_070", "CELL_V_073", "CELL_V_076", "CELL_V_079", "CELL_V_082", "CELL_V_085", "CELL_V_088", "CELL_V_091", "CELL_V_094", "CELL_V_050", "CELL_V_053", "CELL_V_056", "CELL_V_059", "CELL_V_062", "CELL_V_065", "CELL_V_068", "CELL_V_071", "CELL_V_074", "CELL_V_077", "CELL_V_080", "CELL_V_083", "CELL_V_086", "CELL_V_089", "CELL_V_092", "CELL_V_095", "CELL_V_051", "CELL_V_054", "CELL_V_057", "CELL_V_060", "CELL_V_063", "CELL_V_066", "CELL_V_069", "CELL_V_072", "CELL_V_075", "CELL_V_078", "CELL_V_081", "CELL_V_084", "CELL_V_087", "CELL_V_090", "CELL_V_093", "CELL_V_096"};
+    "E2E_CRC", "E2E_COUNTER", "CELL_V_B_MUX", "CELL_V_049", "CELL_V_050", "CELL_V_051", "CELL_V_052", "CELL_V_053", "CELL_V_054", "CELL_V_055", "CELL_V_056", "CELL_V_057", "CELL_V_058", "CELL_V_059", "CELL_V_060", "CELL_V_061", "CELL_V_062", "CELL_V_063", "CELL_V_064", "CELL_V_065", "CELL_V_066", "CELL_V_067", "CELL_V_068", "CELL_V_069", "CELL_V_070", "CELL_V_071", "CELL_V_072", "CELL_V_073", "CELL_V_074", "CELL_V_075", "CELL_V_076", "CELL_V_077", "CELL_V_078", "CELL_V_079", "CELL_V_080", "CELL_V_081", "CELL_V_082", "CELL_V_083", "CELL_V_084", "CELL_V_085", "CELL_V_086", "CELL_V_087", "CELL_V_088", "CELL_V_089", "CELL_V_090", "CELL_V_091", "CELL_V_092", "CELL_V_093", "CELL_V_094", "CELL_V_095", "CELL_V_096"};
 static const double cell_v_b_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
 static const double cell_v_b_max[] = {255.0, 15.0, 15.0, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534, 6.5534};
 static const uint8_t cell_v_b_sna[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 static const char *const cell_t_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "CELL_T_MUX", "CELL_T_001", "CELL_T_007", "CELL_T_013", "CELL_T_019", "CELL_T_025", "CELL_T_031", "CELL_T_037", "CELL_T_043", "CELL_T_049", "CELL_T_055", "CELL_T_061", "CELL_T_067", "CELL_T_073", "CELL_T_079", "CELL_T_085", "CELL_T_091", "CELL_T_002", "CELL_T_008", "CELL_T_014", "CELL_T_020", "CELL_T_026", "CELL_T_032", "CELL_T_038", "CELL_T_044", "CELL_T_050", "CELL_T_056", "CELL_T_062", "CELL_T_068", "CELL_T_074", "CELL_T_080", "CELL_T_086", "CELL_T_092", "CELL_T_003", "CELL_T_009", "CELL_T_015", "CELL_T_021", "CELL_T_027", "CELL_T_033", "CELL_T_039", "CELL_T_045", "CELL_T_051", "CELL_T_057", "CELL_T_063", "CELL_T_069", "CELL_T_075", "CELL_T_081", "CELL_T_087", "CELL_T_093", "CELL_T_004", "CELL_T_010", "CELL_T_016", "CELL_T_022", "CELL_T_028", "CELL_T_034", "CELL_T_040", "CELL_T_046", "CELL_T_052", "CELL_T_058", "CELL_T_064", "CELL_T_070", "CELL_T_076", "CELL_T_082", "CELL_T_088", "CELL_T_094", "CELL_T_005", "CELL_T_011", "CELL_T_017", "CELL_T_023", "CELL_T_029", "CELL_T_035", "CELL_T_041", "CELL_T_047", "CELL_T_053", "CELL_T_059", "CELL_T_065", "CELL_T_071", "CELL_T_077", "CELL_T_083", "CELL_T_089", "CELL_T_095", "CELL_T_006", "CELL_T_012", "CELL_T_018", "CELL_T_024", "CELL_T_030", "CELL_T_036", "CELL_T_042", "CELL_T_048", "CELL_T_054", "CELL_T_060", "CELL_T_066", "CELL_T_072", "CELL_T_078", "CELL_T_084", "CELL_T_090", "CELL_T_096"};
+    "E2E_CRC", "E2E_COUNTER", "CELL_T_MUX", "CELL_T_001", "CELL_T_002", "CELL_T_003", "CELL_T_004", "CELL_T_005", "CELL_T_006", "CELL_T_007", "CELL_T_008", "CELL_T_009", "CELL_T_010", "CELL_T_011", "CELL_T_012", "CELL_T_013", "CELL_T_014", "CELL_T_015", "CELL_T_016", "CELL_T_017", "CELL_T_018", "CELL_T_019", "CELL_T_020", "CELL_T_021", "CELL_T_022", "CELL_T_023", "CELL_T_024", "CELL_T_025", "CELL_T_026", "CELL_T_027", "CELL_T_028", "CELL_T_029", "CELL_T_030", "CELL_T_031", "CELL_T_032", "CELL_T_033", "CELL_T_034", "CELL_T_035", "CELL_T_036", "CELL_T_037", "CELL_T_038", "CELL_T_039", "CELL_T_040", "CELL_T_041", "CELL_T_042", "CELL_T_043", "CELL_T_044", "CELL_T_045", "CELL_T_046", "CELL_T_047", "CELL_T_048", "CELL_T_049", "CELL_T_050", "CELL_T_051", "CELL_T_052", "CELL_T_053", "CELL_T_054", "CELL_T_055", "CELL_T_056", "CELL_T_057", "CELL_T_058", "CELL_T_059", "CELL_T_060", "CELL_T_061", "CELL_T_062", "CELL_T_063", "CELL_T_064", "CELL_T_065", "CELL_T_066", "CELL_T_067", "CELL_T_068", "CELL_T_069", "CELL_T_070", "CELL_T_071", "CELL_T_072", "CELL_T_073", "CELL_T_074", "CELL_T_075", "CELL_T_076", "CELL_T_077", "CELL_T_078", "CELL_T_079", "CELL_T_080", "CELL_T_081", "CELL_T_082", "CELL_T_083", "CELL_T_084", "CELL_T_085", "CELL_T_086", "CELL_T_087", "CELL_T_088", "CELL_T_089", "CELL_T_090", "CELL_T_091", "CELL_T_092", "CELL_T_093", "CELL_T_094", "CELL_T_095", "CELL_T_096"};
 static const double cell_t_min[] = {0.0, 0.0, 0.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0, -40.0};
 static const double cell_t_max[] = {255.0, 15.0, 15.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0};
 static const uint8_t cell_t_sna[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -371,372 +371,372 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
             s.cell_v_001 = safetwin_hil_cell_v_a_cell_v_001_encode(v);
         }
     }
-    if (s.cell_v_a_mux == 1) {
-        const double v = phys[4];
-        if (isnan(v)) s.cell_v_004 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[4] && v <= cell_v_a_max[4])) return -ERANGE;
-            s.cell_v_004 = safetwin_hil_cell_v_a_cell_v_004_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 2) {
-        const double v = phys[5];
-        if (isnan(v)) s.cell_v_007 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[5] && v <= cell_v_a_max[5])) return -ERANGE;
-            s.cell_v_007 = safetwin_hil_cell_v_a_cell_v_007_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 3) {
-        const double v = phys[6];
-        if (isnan(v)) s.cell_v_010 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[6] && v <= cell_v_a_max[6])) return -ERANGE;
-            s.cell_v_010 = safetwin_hil_cell_v_a_cell_v_010_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 4) {
-        const double v = phys[7];
-        if (isnan(v)) s.cell_v_013 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[7] && v <= cell_v_a_max[7])) return -ERANGE;
-            s.cell_v_013 = safetwin_hil_cell_v_a_cell_v_013_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 5) {
-        const double v = phys[8];
-        if (isnan(v)) s.cell_v_016 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[8] && v <= cell_v_a_max[8])) return -ERANGE;
-            s.cell_v_016 = safetwin_hil_cell_v_a_cell_v_016_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 6) {
-        const double v = phys[9];
-        if (isnan(v)) s.cell_v_019 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[9] && v <= cell_v_a_max[9])) return -ERANGE;
-            s.cell_v_019 = safetwin_hil_cell_v_a_cell_v_019_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 7) {
-        const double v = phys[10];
-        if (isnan(v)) s.cell_v_022 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[10] && v <= cell_v_a_max[10])) return -ERANGE;
-            s.cell_v_022 = safetwin_hil_cell_v_a_cell_v_022_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 8) {
-        const double v = phys[11];
-        if (isnan(v)) s.cell_v_025 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[11] && v <= cell_v_a_max[11])) return -ERANGE;
-            s.cell_v_025 = safetwin_hil_cell_v_a_cell_v_025_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 9) {
-        const double v = phys[12];
-        if (isnan(v)) s.cell_v_028 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[12] && v <= cell_v_a_max[12])) return -ERANGE;
-            s.cell_v_028 = safetwin_hil_cell_v_a_cell_v_028_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 10) {
-        const double v = phys[13];
-        if (isnan(v)) s.cell_v_031 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[13] && v <= cell_v_a_max[13])) return -ERANGE;
-            s.cell_v_031 = safetwin_hil_cell_v_a_cell_v_031_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 11) {
-        const double v = phys[14];
-        if (isnan(v)) s.cell_v_034 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[14] && v <= cell_v_a_max[14])) return -ERANGE;
-            s.cell_v_034 = safetwin_hil_cell_v_a_cell_v_034_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 12) {
-        const double v = phys[15];
-        if (isnan(v)) s.cell_v_037 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[15] && v <= cell_v_a_max[15])) return -ERANGE;
-            s.cell_v_037 = safetwin_hil_cell_v_a_cell_v_037_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 13) {
-        const double v = phys[16];
-        if (isnan(v)) s.cell_v_040 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[16] && v <= cell_v_a_max[16])) return -ERANGE;
-            s.cell_v_040 = safetwin_hil_cell_v_a_cell_v_040_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 14) {
-        const double v = phys[17];
-        if (isnan(v)) s.cell_v_043 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[17] && v <= cell_v_a_max[17])) return -ERANGE;
-            s.cell_v_043 = safetwin_hil_cell_v_a_cell_v_043_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 15) {
-        const double v = phys[18];
-        if (isnan(v)) s.cell_v_046 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[18] && v <= cell_v_a_max[18])) return -ERANGE;
-            s.cell_v_046 = safetwin_hil_cell_v_a_cell_v_046_encode(v);
-        }
-    }
     if (s.cell_v_a_mux == 0) {
-        const double v = phys[19];
+        const double v = phys[4];
         if (isnan(v)) s.cell_v_002 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[19] && v <= cell_v_a_max[19])) return -ERANGE;
+            if (!(v >= cell_v_a_min[4] && v <= cell_v_a_max[4])) return -ERANGE;
             s.cell_v_002 = safetwin_hil_cell_v_a_cell_v_002_encode(v);
         }
     }
-    if (s.cell_v_a_mux == 1) {
-        const double v = phys[20];
-        if (isnan(v)) s.cell_v_005 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[20] && v <= cell_v_a_max[20])) return -ERANGE;
-            s.cell_v_005 = safetwin_hil_cell_v_a_cell_v_005_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 2) {
-        const double v = phys[21];
-        if (isnan(v)) s.cell_v_008 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[21] && v <= cell_v_a_max[21])) return -ERANGE;
-            s.cell_v_008 = safetwin_hil_cell_v_a_cell_v_008_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 3) {
-        const double v = phys[22];
-        if (isnan(v)) s.cell_v_011 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[22] && v <= cell_v_a_max[22])) return -ERANGE;
-            s.cell_v_011 = safetwin_hil_cell_v_a_cell_v_011_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 4) {
-        const double v = phys[23];
-        if (isnan(v)) s.cell_v_014 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[23] && v <= cell_v_a_max[23])) return -ERANGE;
-            s.cell_v_014 = safetwin_hil_cell_v_a_cell_v_014_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 5) {
-        const double v = phys[24];
-        if (isnan(v)) s.cell_v_017 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[24] && v <= cell_v_a_max[24])) return -ERANGE;
-            s.cell_v_017 = safetwin_hil_cell_v_a_cell_v_017_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 6) {
-        const double v = phys[25];
-        if (isnan(v)) s.cell_v_020 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[25] && v <= cell_v_a_max[25])) return -ERANGE;
-            s.cell_v_020 = safetwin_hil_cell_v_a_cell_v_020_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 7) {
-        const double v = phys[26];
-        if (isnan(v)) s.cell_v_023 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[26] && v <= cell_v_a_max[26])) return -ERANGE;
-            s.cell_v_023 = safetwin_hil_cell_v_a_cell_v_023_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 8) {
-        const double v = phys[27];
-        if (isnan(v)) s.cell_v_026 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[27] && v <= cell_v_a_max[27])) return -ERANGE;
-            s.cell_v_026 = safetwin_hil_cell_v_a_cell_v_026_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 9) {
-        const double v = phys[28];
-        if (isnan(v)) s.cell_v_029 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[28] && v <= cell_v_a_max[28])) return -ERANGE;
-            s.cell_v_029 = safetwin_hil_cell_v_a_cell_v_029_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 10) {
-        const double v = phys[29];
-        if (isnan(v)) s.cell_v_032 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[29] && v <= cell_v_a_max[29])) return -ERANGE;
-            s.cell_v_032 = safetwin_hil_cell_v_a_cell_v_032_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 11) {
-        const double v = phys[30];
-        if (isnan(v)) s.cell_v_035 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[30] && v <= cell_v_a_max[30])) return -ERANGE;
-            s.cell_v_035 = safetwin_hil_cell_v_a_cell_v_035_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 12) {
-        const double v = phys[31];
-        if (isnan(v)) s.cell_v_038 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[31] && v <= cell_v_a_max[31])) return -ERANGE;
-            s.cell_v_038 = safetwin_hil_cell_v_a_cell_v_038_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 13) {
-        const double v = phys[32];
-        if (isnan(v)) s.cell_v_041 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[32] && v <= cell_v_a_max[32])) return -ERANGE;
-            s.cell_v_041 = safetwin_hil_cell_v_a_cell_v_041_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 14) {
-        const double v = phys[33];
-        if (isnan(v)) s.cell_v_044 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[33] && v <= cell_v_a_max[33])) return -ERANGE;
-            s.cell_v_044 = safetwin_hil_cell_v_a_cell_v_044_encode(v);
-        }
-    }
-    if (s.cell_v_a_mux == 15) {
-        const double v = phys[34];
-        if (isnan(v)) s.cell_v_047 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_a_min[34] && v <= cell_v_a_max[34])) return -ERANGE;
-            s.cell_v_047 = safetwin_hil_cell_v_a_cell_v_047_encode(v);
-        }
-    }
     if (s.cell_v_a_mux == 0) {
-        const double v = phys[35];
+        const double v = phys[5];
         if (isnan(v)) s.cell_v_003 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[35] && v <= cell_v_a_max[35])) return -ERANGE;
+            if (!(v >= cell_v_a_min[5] && v <= cell_v_a_max[5])) return -ERANGE;
             s.cell_v_003 = safetwin_hil_cell_v_a_cell_v_003_encode(v);
         }
     }
     if (s.cell_v_a_mux == 1) {
-        const double v = phys[36];
+        const double v = phys[6];
+        if (isnan(v)) s.cell_v_004 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[6] && v <= cell_v_a_max[6])) return -ERANGE;
+            s.cell_v_004 = safetwin_hil_cell_v_a_cell_v_004_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 1) {
+        const double v = phys[7];
+        if (isnan(v)) s.cell_v_005 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[7] && v <= cell_v_a_max[7])) return -ERANGE;
+            s.cell_v_005 = safetwin_hil_cell_v_a_cell_v_005_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 1) {
+        const double v = phys[8];
         if (isnan(v)) s.cell_v_006 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[36] && v <= cell_v_a_max[36])) return -ERANGE;
+            if (!(v >= cell_v_a_min[8] && v <= cell_v_a_max[8])) return -ERANGE;
             s.cell_v_006 = safetwin_hil_cell_v_a_cell_v_006_encode(v);
         }
     }
     if (s.cell_v_a_mux == 2) {
-        const double v = phys[37];
+        const double v = phys[9];
+        if (isnan(v)) s.cell_v_007 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[9] && v <= cell_v_a_max[9])) return -ERANGE;
+            s.cell_v_007 = safetwin_hil_cell_v_a_cell_v_007_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 2) {
+        const double v = phys[10];
+        if (isnan(v)) s.cell_v_008 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[10] && v <= cell_v_a_max[10])) return -ERANGE;
+            s.cell_v_008 = safetwin_hil_cell_v_a_cell_v_008_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 2) {
+        const double v = phys[11];
         if (isnan(v)) s.cell_v_009 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[37] && v <= cell_v_a_max[37])) return -ERANGE;
+            if (!(v >= cell_v_a_min[11] && v <= cell_v_a_max[11])) return -ERANGE;
             s.cell_v_009 = safetwin_hil_cell_v_a_cell_v_009_encode(v);
         }
     }
     if (s.cell_v_a_mux == 3) {
-        const double v = phys[38];
+        const double v = phys[12];
+        if (isnan(v)) s.cell_v_010 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[12] && v <= cell_v_a_max[12])) return -ERANGE;
+            s.cell_v_010 = safetwin_hil_cell_v_a_cell_v_010_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 3) {
+        const double v = phys[13];
+        if (isnan(v)) s.cell_v_011 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[13] && v <= cell_v_a_max[13])) return -ERANGE;
+            s.cell_v_011 = safetwin_hil_cell_v_a_cell_v_011_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 3) {
+        const double v = phys[14];
         if (isnan(v)) s.cell_v_012 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[38] && v <= cell_v_a_max[38])) return -ERANGE;
+            if (!(v >= cell_v_a_min[14] && v <= cell_v_a_max[14])) return -ERANGE;
             s.cell_v_012 = safetwin_hil_cell_v_a_cell_v_012_encode(v);
         }
     }
     if (s.cell_v_a_mux == 4) {
-        const double v = phys[39];
+        const double v = phys[15];
+        if (isnan(v)) s.cell_v_013 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[15] && v <= cell_v_a_max[15])) return -ERANGE;
+            s.cell_v_013 = safetwin_hil_cell_v_a_cell_v_013_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 4) {
+        const double v = phys[16];
+        if (isnan(v)) s.cell_v_014 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[16] && v <= cell_v_a_max[16])) return -ERANGE;
+            s.cell_v_014 = safetwin_hil_cell_v_a_cell_v_014_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 4) {
+        const double v = phys[17];
         if (isnan(v)) s.cell_v_015 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[39] && v <= cell_v_a_max[39])) return -ERANGE;
+            if (!(v >= cell_v_a_min[17] && v <= cell_v_a_max[17])) return -ERANGE;
             s.cell_v_015 = safetwin_hil_cell_v_a_cell_v_015_encode(v);
         }
     }
     if (s.cell_v_a_mux == 5) {
-        const double v = phys[40];
+        const double v = phys[18];
+        if (isnan(v)) s.cell_v_016 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[18] && v <= cell_v_a_max[18])) return -ERANGE;
+            s.cell_v_016 = safetwin_hil_cell_v_a_cell_v_016_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 5) {
+        const double v = phys[19];
+        if (isnan(v)) s.cell_v_017 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[19] && v <= cell_v_a_max[19])) return -ERANGE;
+            s.cell_v_017 = safetwin_hil_cell_v_a_cell_v_017_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 5) {
+        const double v = phys[20];
         if (isnan(v)) s.cell_v_018 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[40] && v <= cell_v_a_max[40])) return -ERANGE;
+            if (!(v >= cell_v_a_min[20] && v <= cell_v_a_max[20])) return -ERANGE;
             s.cell_v_018 = safetwin_hil_cell_v_a_cell_v_018_encode(v);
         }
     }
     if (s.cell_v_a_mux == 6) {
-        const double v = phys[41];
+        const double v = phys[21];
+        if (isnan(v)) s.cell_v_019 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[21] && v <= cell_v_a_max[21])) return -ERANGE;
+            s.cell_v_019 = safetwin_hil_cell_v_a_cell_v_019_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 6) {
+        const double v = phys[22];
+        if (isnan(v)) s.cell_v_020 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[22] && v <= cell_v_a_max[22])) return -ERANGE;
+            s.cell_v_020 = safetwin_hil_cell_v_a_cell_v_020_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 6) {
+        const double v = phys[23];
         if (isnan(v)) s.cell_v_021 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[41] && v <= cell_v_a_max[41])) return -ERANGE;
+            if (!(v >= cell_v_a_min[23] && v <= cell_v_a_max[23])) return -ERANGE;
             s.cell_v_021 = safetwin_hil_cell_v_a_cell_v_021_encode(v);
         }
     }
     if (s.cell_v_a_mux == 7) {
-        const double v = phys[42];
+        const double v = phys[24];
+        if (isnan(v)) s.cell_v_022 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[24] && v <= cell_v_a_max[24])) return -ERANGE;
+            s.cell_v_022 = safetwin_hil_cell_v_a_cell_v_022_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 7) {
+        const double v = phys[25];
+        if (isnan(v)) s.cell_v_023 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[25] && v <= cell_v_a_max[25])) return -ERANGE;
+            s.cell_v_023 = safetwin_hil_cell_v_a_cell_v_023_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 7) {
+        const double v = phys[26];
         if (isnan(v)) s.cell_v_024 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[42] && v <= cell_v_a_max[42])) return -ERANGE;
+            if (!(v >= cell_v_a_min[26] && v <= cell_v_a_max[26])) return -ERANGE;
             s.cell_v_024 = safetwin_hil_cell_v_a_cell_v_024_encode(v);
         }
     }
     if (s.cell_v_a_mux == 8) {
-        const double v = phys[43];
+        const double v = phys[27];
+        if (isnan(v)) s.cell_v_025 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[27] && v <= cell_v_a_max[27])) return -ERANGE;
+            s.cell_v_025 = safetwin_hil_cell_v_a_cell_v_025_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 8) {
+        const double v = phys[28];
+        if (isnan(v)) s.cell_v_026 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[28] && v <= cell_v_a_max[28])) return -ERANGE;
+            s.cell_v_026 = safetwin_hil_cell_v_a_cell_v_026_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 8) {
+        const double v = phys[29];
         if (isnan(v)) s.cell_v_027 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[43] && v <= cell_v_a_max[43])) return -ERANGE;
+            if (!(v >= cell_v_a_min[29] && v <= cell_v_a_max[29])) return -ERANGE;
             s.cell_v_027 = safetwin_hil_cell_v_a_cell_v_027_encode(v);
         }
     }
     if (s.cell_v_a_mux == 9) {
-        const double v = phys[44];
+        const double v = phys[30];
+        if (isnan(v)) s.cell_v_028 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[30] && v <= cell_v_a_max[30])) return -ERANGE;
+            s.cell_v_028 = safetwin_hil_cell_v_a_cell_v_028_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 9) {
+        const double v = phys[31];
+        if (isnan(v)) s.cell_v_029 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[31] && v <= cell_v_a_max[31])) return -ERANGE;
+            s.cell_v_029 = safetwin_hil_cell_v_a_cell_v_029_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 9) {
+        const double v = phys[32];
         if (isnan(v)) s.cell_v_030 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[44] && v <= cell_v_a_max[44])) return -ERANGE;
+            if (!(v >= cell_v_a_min[32] && v <= cell_v_a_max[32])) return -ERANGE;
             s.cell_v_030 = safetwin_hil_cell_v_a_cell_v_030_encode(v);
         }
     }
     if (s.cell_v_a_mux == 10) {
-        const double v = phys[45];
+        const double v = phys[33];
+        if (isnan(v)) s.cell_v_031 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[33] && v <= cell_v_a_max[33])) return -ERANGE;
+            s.cell_v_031 = safetwin_hil_cell_v_a_cell_v_031_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 10) {
+        const double v = phys[34];
+        if (isnan(v)) s.cell_v_032 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[34] && v <= cell_v_a_max[34])) return -ERANGE;
+            s.cell_v_032 = safetwin_hil_cell_v_a_cell_v_032_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 10) {
+        const double v = phys[35];
         if (isnan(v)) s.cell_v_033 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[45] && v <= cell_v_a_max[45])) return -ERANGE;
+            if (!(v >= cell_v_a_min[35] && v <= cell_v_a_max[35])) return -ERANGE;
             s.cell_v_033 = safetwin_hil_cell_v_a_cell_v_033_encode(v);
         }
     }
     if (s.cell_v_a_mux == 11) {
-        const double v = phys[46];
+        const double v = phys[36];
+        if (isnan(v)) s.cell_v_034 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[36] && v <= cell_v_a_max[36])) return -ERANGE;
+            s.cell_v_034 = safetwin_hil_cell_v_a_cell_v_034_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 11) {
+        const double v = phys[37];
+        if (isnan(v)) s.cell_v_035 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[37] && v <= cell_v_a_max[37])) return -ERANGE;
+            s.cell_v_035 = safetwin_hil_cell_v_a_cell_v_035_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 11) {
+        const double v = phys[38];
         if (isnan(v)) s.cell_v_036 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[46] && v <= cell_v_a_max[46])) return -ERANGE;
+            if (!(v >= cell_v_a_min[38] && v <= cell_v_a_max[38])) return -ERANGE;
             s.cell_v_036 = safetwin_hil_cell_v_a_cell_v_036_encode(v);
         }
     }
     if (s.cell_v_a_mux == 12) {
-        const double v = phys[47];
+        const double v = phys[39];
+        if (isnan(v)) s.cell_v_037 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[39] && v <= cell_v_a_max[39])) return -ERANGE;
+            s.cell_v_037 = safetwin_hil_cell_v_a_cell_v_037_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 12) {
+        const double v = phys[40];
+        if (isnan(v)) s.cell_v_038 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[40] && v <= cell_v_a_max[40])) return -ERANGE;
+            s.cell_v_038 = safetwin_hil_cell_v_a_cell_v_038_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 12) {
+        const double v = phys[41];
         if (isnan(v)) s.cell_v_039 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[47] && v <= cell_v_a_max[47])) return -ERANGE;
+            if (!(v >= cell_v_a_min[41] && v <= cell_v_a_max[41])) return -ERANGE;
             s.cell_v_039 = safetwin_hil_cell_v_a_cell_v_039_encode(v);
         }
     }
     if (s.cell_v_a_mux == 13) {
-        const double v = phys[48];
+        const double v = phys[42];
+        if (isnan(v)) s.cell_v_040 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[42] && v <= cell_v_a_max[42])) return -ERANGE;
+            s.cell_v_040 = safetwin_hil_cell_v_a_cell_v_040_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 13) {
+        const double v = phys[43];
+        if (isnan(v)) s.cell_v_041 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[43] && v <= cell_v_a_max[43])) return -ERANGE;
+            s.cell_v_041 = safetwin_hil_cell_v_a_cell_v_041_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 13) {
+        const double v = phys[44];
         if (isnan(v)) s.cell_v_042 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[48] && v <= cell_v_a_max[48])) return -ERANGE;
+            if (!(v >= cell_v_a_min[44] && v <= cell_v_a_max[44])) return -ERANGE;
             s.cell_v_042 = safetwin_hil_cell_v_a_cell_v_042_encode(v);
         }
     }
     if (s.cell_v_a_mux == 14) {
-        const double v = phys[49];
+        const double v = phys[45];
+        if (isnan(v)) s.cell_v_043 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[45] && v <= cell_v_a_max[45])) return -ERANGE;
+            s.cell_v_043 = safetwin_hil_cell_v_a_cell_v_043_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 14) {
+        const double v = phys[46];
+        if (isnan(v)) s.cell_v_044 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[46] && v <= cell_v_a_max[46])) return -ERANGE;
+            s.cell_v_044 = safetwin_hil_cell_v_a_cell_v_044_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 14) {
+        const double v = phys[47];
         if (isnan(v)) s.cell_v_045 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_a_min[49] && v <= cell_v_a_max[49])) return -ERANGE;
+            if (!(v >= cell_v_a_min[47] && v <= cell_v_a_max[47])) return -ERANGE;
             s.cell_v_045 = safetwin_hil_cell_v_a_cell_v_045_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 15) {
+        const double v = phys[48];
+        if (isnan(v)) s.cell_v_046 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[48] && v <= cell_v_a_max[48])) return -ERANGE;
+            s.cell_v_046 = safetwin_hil_cell_v_a_cell_v_046_encode(v);
+        }
+    }
+    if (s.cell_v_a_mux == 15) {
+        const double v = phys[49];
+        if (isnan(v)) s.cell_v_047 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_a_min[49] && v <= cell_v_a_max[49])) return -ERANGE;
+            s.cell_v_047 = safetwin_hil_cell_v_a_cell_v_047_encode(v);
         }
     }
     if (s.cell_v_a_mux == 15) {
@@ -759,52 +759,52 @@ static int decode_cell_v_a(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_cell_v_a_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_v_a_cell_v_a_mux_decode(s.cell_v_a_mux);
     phys[3] = ((s.cell_v_a_mux == 0) ? (s.cell_v_001 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_001_decode(s.cell_v_001)) : NAN);
-    phys[4] = ((s.cell_v_a_mux == 1) ? (s.cell_v_004 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_004_decode(s.cell_v_004)) : NAN);
-    phys[5] = ((s.cell_v_a_mux == 2) ? (s.cell_v_007 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_007_decode(s.cell_v_007)) : NAN);
-    phys[6] = ((s.cell_v_a_mux == 3) ? (s.cell_v_010 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_010_decode(s.cell_v_010)) : NAN);
-    phys[7] = ((s.cell_v_a_mux == 4) ? (s.cell_v_013 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_013_decode(s.cell_v_013)) : NAN);
-    phys[8] = ((s.cell_v_a_mux == 5) ? (s.cell_v_016 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_016_decode(s.cell_v_016)) : NAN);
-    phys[9] = ((s.cell_v_a_mux == 6) ? (s.cell_v_019 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_019_decode(s.cell_v_019)) : NAN);
-    phys[10] = ((s.cell_v_a_mux == 7) ? (s.cell_v_022 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_022_decode(s.cell_v_022)) : NAN);
-    phys[11] = ((s.cell_v_a_mux == 8) ? (s.cell_v_025 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_025_decode(s.cell_v_025)) : NAN);
-    phys[12] = ((s.cell_v_a_mux == 9) ? (s.cell_v_028 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_028_decode(s.cell_v_028)) : NAN);
-    phys[13] = ((s.cell_v_a_mux == 10) ? (s.cell_v_031 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_031_decode(s.cell_v_031)) : NAN);
-    phys[14] = ((s.cell_v_a_mux == 11) ? (s.cell_v_034 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_034_decode(s.cell_v_034)) : NAN);
-    phys[15] = ((s.cell_v_a_mux == 12) ? (s.cell_v_037 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_037_decode(s.cell_v_037)) : NAN);
-    phys[16] = ((s.cell_v_a_mux == 13) ? (s.cell_v_040 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_040_decode(s.cell_v_040)) : NAN);
-    phys[17] = ((s.cell_v_a_mux == 14) ? (s.cell_v_043 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_043_decode(s.cell_v_043)) : NAN);
-    phys[18] = ((s.cell_v_a_mux == 15) ? (s.cell_v_046 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_046_decode(s.cell_v_046)) : NAN);
-    phys[19] = ((s.cell_v_a_mux == 0) ? (s.cell_v_002 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_002_decode(s.cell_v_002)) : NAN);
-    phys[20] = ((s.cell_v_a_mux == 1) ? (s.cell_v_005 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_005_decode(s.cell_v_005)) : NAN);
-    phys[21] = ((s.cell_v_a_mux == 2) ? (s.cell_v_008 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_008_decode(s.cell_v_008)) : NAN);
-    phys[22] = ((s.cell_v_a_mux == 3) ? (s.cell_v_011 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_011_decode(s.cell_v_011)) : NAN);
-    phys[23] = ((s.cell_v_a_mux == 4) ? (s.cell_v_014 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_014_decode(s.cell_v_014)) : NAN);
-    phys[24] = ((s.cell_v_a_mux == 5) ? (s.cell_v_017 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_017_decode(s.cell_v_017)) : NAN);
-    phys[25] = ((s.cell_v_a_mux == 6) ? (s.cell_v_020 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_020_decode(s.cell_v_020)) : NAN);
-    phys[26] = ((s.cell_v_a_mux == 7) ? (s.cell_v_023 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_023_decode(s.cell_v_023)) : NAN);
-    phys[27] = ((s.cell_v_a_mux == 8) ? (s.cell_v_026 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_026_decode(s.cell_v_026)) : NAN);
-    phys[28] = ((s.cell_v_a_mux == 9) ? (s.cell_v_029 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_029_decode(s.cell_v_029)) : NAN);
-    phys[29] = ((s.cell_v_a_mux == 10) ? (s.cell_v_032 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_032_decode(s.cell_v_032)) : NAN);
-    phys[30] = ((s.cell_v_a_mux == 11) ? (s.cell_v_035 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_035_decode(s.cell_v_035)) : NAN);
-    phys[31] = ((s.cell_v_a_mux == 12) ? (s.cell_v_038 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_038_decode(s.cell_v_038)) : NAN);
-    phys[32] = ((s.cell_v_a_mux == 13) ? (s.cell_v_041 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_041_decode(s.cell_v_041)) : NAN);
-    phys[33] = ((s.cell_v_a_mux == 14) ? (s.cell_v_044 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_044_decode(s.cell_v_044)) : NAN);
-    phys[34] = ((s.cell_v_a_mux == 15) ? (s.cell_v_047 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_047_decode(s.cell_v_047)) : NAN);
-    phys[35] = ((s.cell_v_a_mux == 0) ? (s.cell_v_003 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_003_decode(s.cell_v_003)) : NAN);
-    phys[36] = ((s.cell_v_a_mux == 1) ? (s.cell_v_006 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_006_decode(s.cell_v_006)) : NAN);
-    phys[37] = ((s.cell_v_a_mux == 2) ? (s.cell_v_009 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_009_decode(s.cell_v_009)) : NAN);
-    phys[38] = ((s.cell_v_a_mux == 3) ? (s.cell_v_012 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_012_decode(s.cell_v_012)) : NAN);
-    phys[39] = ((s.cell_v_a_mux == 4) ? (s.cell_v_015 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_015_decode(s.cell_v_015)) : NAN);
-    phys[40] = ((s.cell_v_a_mux == 5) ? (s.cell_v_018 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_018_decode(s.cell_v_018)) : NAN);
-    phys[41] = ((s.cell_v_a_mux == 6) ? (s.cell_v_021 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_021_decode(s.cell_v_021)) : NAN);
-    phys[42] = ((s.cell_v_a_mux == 7) ? (s.cell_v_024 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_024_decode(s.cell_v_024)) : NAN);
-    phys[43] = ((s.cell_v_a_mux == 8) ? (s.cell_v_027 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_027_decode(s.cell_v_027)) : NAN);
-    phys[44] = ((s.cell_v_a_mux == 9) ? (s.cell_v_030 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_030_decode(s.cell_v_030)) : NAN);
-    phys[45] = ((s.cell_v_a_mux == 10) ? (s.cell_v_033 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_033_decode(s.cell_v_033)) : NAN);
-    phys[46] = ((s.cell_v_a_mux == 11) ? (s.cell_v_036 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_036_decode(s.cell_v_036)) : NAN);
-    phys[47] = ((s.cell_v_a_mux == 12) ? (s.cell_v_039 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_039_decode(s.cell_v_039)) : NAN);
-    phys[48] = ((s.cell_v_a_mux == 13) ? (s.cell_v_042 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_042_decode(s.cell_v_042)) : NAN);
-    phys[49] = ((s.cell_v_a_mux == 14) ? (s.cell_v_045 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_045_decode(s.cell_v_045)) : NAN);
+    phys[4] = ((s.cell_v_a_mux == 0) ? (s.cell_v_002 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_002_decode(s.cell_v_002)) : NAN);
+    phys[5] = ((s.cell_v_a_mux == 0) ? (s.cell_v_003 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_003_decode(s.cell_v_003)) : NAN);
+    phys[6] = ((s.cell_v_a_mux == 1) ? (s.cell_v_004 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_004_decode(s.cell_v_004)) : NAN);
+    phys[7] = ((s.cell_v_a_mux == 1) ? (s.cell_v_005 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_005_decode(s.cell_v_005)) : NAN);
+    phys[8] = ((s.cell_v_a_mux == 1) ? (s.cell_v_006 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_006_decode(s.cell_v_006)) : NAN);
+    phys[9] = ((s.cell_v_a_mux == 2) ? (s.cell_v_007 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_007_decode(s.cell_v_007)) : NAN);
+    phys[10] = ((s.cell_v_a_mux == 2) ? (s.cell_v_008 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_008_decode(s.cell_v_008)) : NAN);
+    phys[11] = ((s.cell_v_a_mux == 2) ? (s.cell_v_009 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_009_decode(s.cell_v_009)) : NAN);
+    phys[12] = ((s.cell_v_a_mux == 3) ? (s.cell_v_010 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_010_decode(s.cell_v_010)) : NAN);
+    phys[13] = ((s.cell_v_a_mux == 3) ? (s.cell_v_011 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_011_decode(s.cell_v_011)) : NAN);
+    phys[14] = ((s.cell_v_a_mux == 3) ? (s.cell_v_012 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_012_decode(s.cell_v_012)) : NAN);
+    phys[15] = ((s.cell_v_a_mux == 4) ? (s.cell_v_013 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_013_decode(s.cell_v_013)) : NAN);
+    phys[16] = ((s.cell_v_a_mux == 4) ? (s.cell_v_014 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_014_decode(s.cell_v_014)) : NAN);
+    phys[17] = ((s.cell_v_a_mux == 4) ? (s.cell_v_015 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_015_decode(s.cell_v_015)) : NAN);
+    phys[18] = ((s.cell_v_a_mux == 5) ? (s.cell_v_016 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_016_decode(s.cell_v_016)) : NAN);
+    phys[19] = ((s.cell_v_a_mux == 5) ? (s.cell_v_017 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_017_decode(s.cell_v_017)) : NAN);
+    phys[20] = ((s.cell_v_a_mux == 5) ? (s.cell_v_018 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_018_decode(s.cell_v_018)) : NAN);
+    phys[21] = ((s.cell_v_a_mux == 6) ? (s.cell_v_019 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_019_decode(s.cell_v_019)) : NAN);
+    phys[22] = ((s.cell_v_a_mux == 6) ? (s.cell_v_020 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_020_decode(s.cell_v_020)) : NAN);
+    phys[23] = ((s.cell_v_a_mux == 6) ? (s.cell_v_021 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_021_decode(s.cell_v_021)) : NAN);
+    phys[24] = ((s.cell_v_a_mux == 7) ? (s.cell_v_022 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_022_decode(s.cell_v_022)) : NAN);
+    phys[25] = ((s.cell_v_a_mux == 7) ? (s.cell_v_023 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_023_decode(s.cell_v_023)) : NAN);
+    phys[26] = ((s.cell_v_a_mux == 7) ? (s.cell_v_024 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_024_decode(s.cell_v_024)) : NAN);
+    phys[27] = ((s.cell_v_a_mux == 8) ? (s.cell_v_025 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_025_decode(s.cell_v_025)) : NAN);
+    phys[28] = ((s.cell_v_a_mux == 8) ? (s.cell_v_026 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_026_decode(s.cell_v_026)) : NAN);
+    phys[29] = ((s.cell_v_a_mux == 8) ? (s.cell_v_027 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_027_decode(s.cell_v_027)) : NAN);
+    phys[30] = ((s.cell_v_a_mux == 9) ? (s.cell_v_028 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_028_decode(s.cell_v_028)) : NAN);
+    phys[31] = ((s.cell_v_a_mux == 9) ? (s.cell_v_029 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_029_decode(s.cell_v_029)) : NAN);
+    phys[32] = ((s.cell_v_a_mux == 9) ? (s.cell_v_030 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_030_decode(s.cell_v_030)) : NAN);
+    phys[33] = ((s.cell_v_a_mux == 10) ? (s.cell_v_031 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_031_decode(s.cell_v_031)) : NAN);
+    phys[34] = ((s.cell_v_a_mux == 10) ? (s.cell_v_032 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_032_decode(s.cell_v_032)) : NAN);
+    phys[35] = ((s.cell_v_a_mux == 10) ? (s.cell_v_033 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_033_decode(s.cell_v_033)) : NAN);
+    phys[36] = ((s.cell_v_a_mux == 11) ? (s.cell_v_034 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_034_decode(s.cell_v_034)) : NAN);
+    phys[37] = ((s.cell_v_a_mux == 11) ? (s.cell_v_035 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_035_decode(s.cell_v_035)) : NAN);
+    phys[38] = ((s.cell_v_a_mux == 11) ? (s.cell_v_036 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_036_decode(s.cell_v_036)) : NAN);
+    phys[39] = ((s.cell_v_a_mux == 12) ? (s.cell_v_037 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_037_decode(s.cell_v_037)) : NAN);
+    phys[40] = ((s.cell_v_a_mux == 12) ? (s.cell_v_038 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_038_decode(s.cell_v_038)) : NAN);
+    phys[41] = ((s.cell_v_a_mux == 12) ? (s.cell_v_039 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_039_decode(s.cell_v_039)) : NAN);
+    phys[42] = ((s.cell_v_a_mux == 13) ? (s.cell_v_040 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_040_decode(s.cell_v_040)) : NAN);
+    phys[43] = ((s.cell_v_a_mux == 13) ? (s.cell_v_041 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_041_decode(s.cell_v_041)) : NAN);
+    phys[44] = ((s.cell_v_a_mux == 13) ? (s.cell_v_042 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_042_decode(s.cell_v_042)) : NAN);
+    phys[45] = ((s.cell_v_a_mux == 14) ? (s.cell_v_043 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_043_decode(s.cell_v_043)) : NAN);
+    phys[46] = ((s.cell_v_a_mux == 14) ? (s.cell_v_044 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_044_decode(s.cell_v_044)) : NAN);
+    phys[47] = ((s.cell_v_a_mux == 14) ? (s.cell_v_045 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_045_decode(s.cell_v_045)) : NAN);
+    phys[48] = ((s.cell_v_a_mux == 15) ? (s.cell_v_046 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_046_decode(s.cell_v_046)) : NAN);
+    phys[49] = ((s.cell_v_a_mux == 15) ? (s.cell_v_047 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_047_decode(s.cell_v_047)) : NAN);
     phys[50] = ((s.cell_v_a_mux == 15) ? (s.cell_v_048 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_048_decode(s.cell_v_048)) : NAN);
     return 0;
 }
@@ -845,372 +845,372 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
             s.cell_v_049 = safetwin_hil_cell_v_b_cell_v_049_encode(v);
         }
     }
-    if (s.cell_v_b_mux == 1) {
-        const double v = phys[4];
-        if (isnan(v)) s.cell_v_052 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[4] && v <= cell_v_b_max[4])) return -ERANGE;
-            s.cell_v_052 = safetwin_hil_cell_v_b_cell_v_052_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 2) {
-        const double v = phys[5];
-        if (isnan(v)) s.cell_v_055 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[5] && v <= cell_v_b_max[5])) return -ERANGE;
-            s.cell_v_055 = safetwin_hil_cell_v_b_cell_v_055_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 3) {
-        const double v = phys[6];
-        if (isnan(v)) s.cell_v_058 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[6] && v <= cell_v_b_max[6])) return -ERANGE;
-            s.cell_v_058 = safetwin_hil_cell_v_b_cell_v_058_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 4) {
-        const double v = phys[7];
-        if (isnan(v)) s.cell_v_061 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[7] && v <= cell_v_b_max[7])) return -ERANGE;
-            s.cell_v_061 = safetwin_hil_cell_v_b_cell_v_061_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 5) {
-        const double v = phys[8];
-        if (isnan(v)) s.cell_v_064 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[8] && v <= cell_v_b_max[8])) return -ERANGE;
-            s.cell_v_064 = safetwin_hil_cell_v_b_cell_v_064_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 6) {
-        const double v = phys[9];
-        if (isnan(v)) s.cell_v_067 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[9] && v <= cell_v_b_max[9])) return -ERANGE;
-            s.cell_v_067 = safetwin_hil_cell_v_b_cell_v_067_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 7) {
-        const double v = phys[10];
-        if (isnan(v)) s.cell_v_070 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[10] && v <= cell_v_b_max[10])) return -ERANGE;
-            s.cell_v_070 = safetwin_hil_cell_v_b_cell_v_070_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 8) {
-        const double v = phys[11];
-        if (isnan(v)) s.cell_v_073 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[11] && v <= cell_v_b_max[11])) return -ERANGE;
-            s.cell_v_073 = safetwin_hil_cell_v_b_cell_v_073_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 9) {
-        const double v = phys[12];
-        if (isnan(v)) s.cell_v_076 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[12] && v <= cell_v_b_max[12])) return -ERANGE;
-            s.cell_v_076 = safetwin_hil_cell_v_b_cell_v_076_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 10) {
-        const double v = phys[13];
-        if (isnan(v)) s.cell_v_079 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[13] && v <= cell_v_b_max[13])) return -ERANGE;
-            s.cell_v_079 = safetwin_hil_cell_v_b_cell_v_079_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 11) {
-        const double v = phys[14];
-        if (isnan(v)) s.cell_v_082 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[14] && v <= cell_v_b_max[14])) return -ERANGE;
-            s.cell_v_082 = safetwin_hil_cell_v_b_cell_v_082_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 12) {
-        const double v = phys[15];
-        if (isnan(v)) s.cell_v_085 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[15] && v <= cell_v_b_max[15])) return -ERANGE;
-            s.cell_v_085 = safetwin_hil_cell_v_b_cell_v_085_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 13) {
-        const double v = phys[16];
-        if (isnan(v)) s.cell_v_088 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[16] && v <= cell_v_b_max[16])) return -ERANGE;
-            s.cell_v_088 = safetwin_hil_cell_v_b_cell_v_088_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 14) {
-        const double v = phys[17];
-        if (isnan(v)) s.cell_v_091 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[17] && v <= cell_v_b_max[17])) return -ERANGE;
-            s.cell_v_091 = safetwin_hil_cell_v_b_cell_v_091_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 15) {
-        const double v = phys[18];
-        if (isnan(v)) s.cell_v_094 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[18] && v <= cell_v_b_max[18])) return -ERANGE;
-            s.cell_v_094 = safetwin_hil_cell_v_b_cell_v_094_encode(v);
-        }
-    }
     if (s.cell_v_b_mux == 0) {
-        const double v = phys[19];
+        const double v = phys[4];
         if (isnan(v)) s.cell_v_050 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[19] && v <= cell_v_b_max[19])) return -ERANGE;
+            if (!(v >= cell_v_b_min[4] && v <= cell_v_b_max[4])) return -ERANGE;
             s.cell_v_050 = safetwin_hil_cell_v_b_cell_v_050_encode(v);
         }
     }
-    if (s.cell_v_b_mux == 1) {
-        const double v = phys[20];
-        if (isnan(v)) s.cell_v_053 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[20] && v <= cell_v_b_max[20])) return -ERANGE;
-            s.cell_v_053 = safetwin_hil_cell_v_b_cell_v_053_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 2) {
-        const double v = phys[21];
-        if (isnan(v)) s.cell_v_056 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[21] && v <= cell_v_b_max[21])) return -ERANGE;
-            s.cell_v_056 = safetwin_hil_cell_v_b_cell_v_056_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 3) {
-        const double v = phys[22];
-        if (isnan(v)) s.cell_v_059 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[22] && v <= cell_v_b_max[22])) return -ERANGE;
-            s.cell_v_059 = safetwin_hil_cell_v_b_cell_v_059_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 4) {
-        const double v = phys[23];
-        if (isnan(v)) s.cell_v_062 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[23] && v <= cell_v_b_max[23])) return -ERANGE;
-            s.cell_v_062 = safetwin_hil_cell_v_b_cell_v_062_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 5) {
-        const double v = phys[24];
-        if (isnan(v)) s.cell_v_065 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[24] && v <= cell_v_b_max[24])) return -ERANGE;
-            s.cell_v_065 = safetwin_hil_cell_v_b_cell_v_065_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 6) {
-        const double v = phys[25];
-        if (isnan(v)) s.cell_v_068 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[25] && v <= cell_v_b_max[25])) return -ERANGE;
-            s.cell_v_068 = safetwin_hil_cell_v_b_cell_v_068_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 7) {
-        const double v = phys[26];
-        if (isnan(v)) s.cell_v_071 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[26] && v <= cell_v_b_max[26])) return -ERANGE;
-            s.cell_v_071 = safetwin_hil_cell_v_b_cell_v_071_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 8) {
-        const double v = phys[27];
-        if (isnan(v)) s.cell_v_074 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[27] && v <= cell_v_b_max[27])) return -ERANGE;
-            s.cell_v_074 = safetwin_hil_cell_v_b_cell_v_074_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 9) {
-        const double v = phys[28];
-        if (isnan(v)) s.cell_v_077 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[28] && v <= cell_v_b_max[28])) return -ERANGE;
-            s.cell_v_077 = safetwin_hil_cell_v_b_cell_v_077_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 10) {
-        const double v = phys[29];
-        if (isnan(v)) s.cell_v_080 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[29] && v <= cell_v_b_max[29])) return -ERANGE;
-            s.cell_v_080 = safetwin_hil_cell_v_b_cell_v_080_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 11) {
-        const double v = phys[30];
-        if (isnan(v)) s.cell_v_083 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[30] && v <= cell_v_b_max[30])) return -ERANGE;
-            s.cell_v_083 = safetwin_hil_cell_v_b_cell_v_083_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 12) {
-        const double v = phys[31];
-        if (isnan(v)) s.cell_v_086 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[31] && v <= cell_v_b_max[31])) return -ERANGE;
-            s.cell_v_086 = safetwin_hil_cell_v_b_cell_v_086_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 13) {
-        const double v = phys[32];
-        if (isnan(v)) s.cell_v_089 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[32] && v <= cell_v_b_max[32])) return -ERANGE;
-            s.cell_v_089 = safetwin_hil_cell_v_b_cell_v_089_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 14) {
-        const double v = phys[33];
-        if (isnan(v)) s.cell_v_092 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[33] && v <= cell_v_b_max[33])) return -ERANGE;
-            s.cell_v_092 = safetwin_hil_cell_v_b_cell_v_092_encode(v);
-        }
-    }
-    if (s.cell_v_b_mux == 15) {
-        const double v = phys[34];
-        if (isnan(v)) s.cell_v_095 = (uint16_t)(65535ll);
-        else {
-            if (!(v >= cell_v_b_min[34] && v <= cell_v_b_max[34])) return -ERANGE;
-            s.cell_v_095 = safetwin_hil_cell_v_b_cell_v_095_encode(v);
-        }
-    }
     if (s.cell_v_b_mux == 0) {
-        const double v = phys[35];
+        const double v = phys[5];
         if (isnan(v)) s.cell_v_051 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[35] && v <= cell_v_b_max[35])) return -ERANGE;
+            if (!(v >= cell_v_b_min[5] && v <= cell_v_b_max[5])) return -ERANGE;
             s.cell_v_051 = safetwin_hil_cell_v_b_cell_v_051_encode(v);
         }
     }
     if (s.cell_v_b_mux == 1) {
-        const double v = phys[36];
+        const double v = phys[6];
+        if (isnan(v)) s.cell_v_052 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[6] && v <= cell_v_b_max[6])) return -ERANGE;
+            s.cell_v_052 = safetwin_hil_cell_v_b_cell_v_052_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 1) {
+        const double v = phys[7];
+        if (isnan(v)) s.cell_v_053 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[7] && v <= cell_v_b_max[7])) return -ERANGE;
+            s.cell_v_053 = safetwin_hil_cell_v_b_cell_v_053_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 1) {
+        const double v = phys[8];
         if (isnan(v)) s.cell_v_054 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[36] && v <= cell_v_b_max[36])) return -ERANGE;
+            if (!(v >= cell_v_b_min[8] && v <= cell_v_b_max[8])) return -ERANGE;
             s.cell_v_054 = safetwin_hil_cell_v_b_cell_v_054_encode(v);
         }
     }
     if (s.cell_v_b_mux == 2) {
-        const double v = phys[37];
+        const double v = phys[9];
+        if (isnan(v)) s.cell_v_055 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[9] && v <= cell_v_b_max[9])) return -ERANGE;
+            s.cell_v_055 = safetwin_hil_cell_v_b_cell_v_055_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 2) {
+        const double v = phys[10];
+        if (isnan(v)) s.cell_v_056 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[10] && v <= cell_v_b_max[10])) return -ERANGE;
+            s.cell_v_056 = safetwin_hil_cell_v_b_cell_v_056_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 2) {
+        const double v = phys[11];
         if (isnan(v)) s.cell_v_057 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[37] && v <= cell_v_b_max[37])) return -ERANGE;
+            if (!(v >= cell_v_b_min[11] && v <= cell_v_b_max[11])) return -ERANGE;
             s.cell_v_057 = safetwin_hil_cell_v_b_cell_v_057_encode(v);
         }
     }
     if (s.cell_v_b_mux == 3) {
-        const double v = phys[38];
+        const double v = phys[12];
+        if (isnan(v)) s.cell_v_058 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[12] && v <= cell_v_b_max[12])) return -ERANGE;
+            s.cell_v_058 = safetwin_hil_cell_v_b_cell_v_058_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 3) {
+        const double v = phys[13];
+        if (isnan(v)) s.cell_v_059 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[13] && v <= cell_v_b_max[13])) return -ERANGE;
+            s.cell_v_059 = safetwin_hil_cell_v_b_cell_v_059_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 3) {
+        const double v = phys[14];
         if (isnan(v)) s.cell_v_060 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[38] && v <= cell_v_b_max[38])) return -ERANGE;
+            if (!(v >= cell_v_b_min[14] && v <= cell_v_b_max[14])) return -ERANGE;
             s.cell_v_060 = safetwin_hil_cell_v_b_cell_v_060_encode(v);
         }
     }
     if (s.cell_v_b_mux == 4) {
-        const double v = phys[39];
+        const double v = phys[15];
+        if (isnan(v)) s.cell_v_061 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[15] && v <= cell_v_b_max[15])) return -ERANGE;
+            s.cell_v_061 = safetwin_hil_cell_v_b_cell_v_061_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 4) {
+        const double v = phys[16];
+        if (isnan(v)) s.cell_v_062 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[16] && v <= cell_v_b_max[16])) return -ERANGE;
+            s.cell_v_062 = safetwin_hil_cell_v_b_cell_v_062_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 4) {
+        const double v = phys[17];
         if (isnan(v)) s.cell_v_063 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[39] && v <= cell_v_b_max[39])) return -ERANGE;
+            if (!(v >= cell_v_b_min[17] && v <= cell_v_b_max[17])) return -ERANGE;
             s.cell_v_063 = safetwin_hil_cell_v_b_cell_v_063_encode(v);
         }
     }
     if (s.cell_v_b_mux == 5) {
-        const double v = phys[40];
+        const double v = phys[18];
+        if (isnan(v)) s.cell_v_064 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[18] && v <= cell_v_b_max[18])) return -ERANGE;
+            s.cell_v_064 = safetwin_hil_cell_v_b_cell_v_064_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 5) {
+        const double v = phys[19];
+        if (isnan(v)) s.cell_v_065 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[19] && v <= cell_v_b_max[19])) return -ERANGE;
+            s.cell_v_065 = safetwin_hil_cell_v_b_cell_v_065_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 5) {
+        const double v = phys[20];
         if (isnan(v)) s.cell_v_066 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[40] && v <= cell_v_b_max[40])) return -ERANGE;
+            if (!(v >= cell_v_b_min[20] && v <= cell_v_b_max[20])) return -ERANGE;
             s.cell_v_066 = safetwin_hil_cell_v_b_cell_v_066_encode(v);
         }
     }
     if (s.cell_v_b_mux == 6) {
-        const double v = phys[41];
+        const double v = phys[21];
+        if (isnan(v)) s.cell_v_067 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[21] && v <= cell_v_b_max[21])) return -ERANGE;
+            s.cell_v_067 = safetwin_hil_cell_v_b_cell_v_067_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 6) {
+        const double v = phys[22];
+        if (isnan(v)) s.cell_v_068 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[22] && v <= cell_v_b_max[22])) return -ERANGE;
+            s.cell_v_068 = safetwin_hil_cell_v_b_cell_v_068_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 6) {
+        const double v = phys[23];
         if (isnan(v)) s.cell_v_069 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[41] && v <= cell_v_b_max[41])) return -ERANGE;
+            if (!(v >= cell_v_b_min[23] && v <= cell_v_b_max[23])) return -ERANGE;
             s.cell_v_069 = safetwin_hil_cell_v_b_cell_v_069_encode(v);
         }
     }
     if (s.cell_v_b_mux == 7) {
-        const double v = phys[42];
+        const double v = phys[24];
+        if (isnan(v)) s.cell_v_070 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[24] && v <= cell_v_b_max[24])) return -ERANGE;
+            s.cell_v_070 = safetwin_hil_cell_v_b_cell_v_070_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 7) {
+        const double v = phys[25];
+        if (isnan(v)) s.cell_v_071 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[25] && v <= cell_v_b_max[25])) return -ERANGE;
+            s.cell_v_071 = safetwin_hil_cell_v_b_cell_v_071_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 7) {
+        const double v = phys[26];
         if (isnan(v)) s.cell_v_072 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[42] && v <= cell_v_b_max[42])) return -ERANGE;
+            if (!(v >= cell_v_b_min[26] && v <= cell_v_b_max[26])) return -ERANGE;
             s.cell_v_072 = safetwin_hil_cell_v_b_cell_v_072_encode(v);
         }
     }
     if (s.cell_v_b_mux == 8) {
-        const double v = phys[43];
+        const double v = phys[27];
+        if (isnan(v)) s.cell_v_073 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[27] && v <= cell_v_b_max[27])) return -ERANGE;
+            s.cell_v_073 = safetwin_hil_cell_v_b_cell_v_073_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 8) {
+        const double v = phys[28];
+        if (isnan(v)) s.cell_v_074 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[28] && v <= cell_v_b_max[28])) return -ERANGE;
+            s.cell_v_074 = safetwin_hil_cell_v_b_cell_v_074_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 8) {
+        const double v = phys[29];
         if (isnan(v)) s.cell_v_075 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[43] && v <= cell_v_b_max[43])) return -ERANGE;
+            if (!(v >= cell_v_b_min[29] && v <= cell_v_b_max[29])) return -ERANGE;
             s.cell_v_075 = safetwin_hil_cell_v_b_cell_v_075_encode(v);
         }
     }
     if (s.cell_v_b_mux == 9) {
-        const double v = phys[44];
+        const double v = phys[30];
+        if (isnan(v)) s.cell_v_076 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[30] && v <= cell_v_b_max[30])) return -ERANGE;
+            s.cell_v_076 = safetwin_hil_cell_v_b_cell_v_076_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 9) {
+        const double v = phys[31];
+        if (isnan(v)) s.cell_v_077 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[31] && v <= cell_v_b_max[31])) return -ERANGE;
+            s.cell_v_077 = safetwin_hil_cell_v_b_cell_v_077_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 9) {
+        const double v = phys[32];
         if (isnan(v)) s.cell_v_078 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[44] && v <= cell_v_b_max[44])) return -ERANGE;
+            if (!(v >= cell_v_b_min[32] && v <= cell_v_b_max[32])) return -ERANGE;
             s.cell_v_078 = safetwin_hil_cell_v_b_cell_v_078_encode(v);
         }
     }
     if (s.cell_v_b_mux == 10) {
-        const double v = phys[45];
+        const double v = phys[33];
+        if (isnan(v)) s.cell_v_079 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[33] && v <= cell_v_b_max[33])) return -ERANGE;
+            s.cell_v_079 = safetwin_hil_cell_v_b_cell_v_079_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 10) {
+        const double v = phys[34];
+        if (isnan(v)) s.cell_v_080 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[34] && v <= cell_v_b_max[34])) return -ERANGE;
+            s.cell_v_080 = safetwin_hil_cell_v_b_cell_v_080_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 10) {
+        const double v = phys[35];
         if (isnan(v)) s.cell_v_081 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[45] && v <= cell_v_b_max[45])) return -ERANGE;
+            if (!(v >= cell_v_b_min[35] && v <= cell_v_b_max[35])) return -ERANGE;
             s.cell_v_081 = safetwin_hil_cell_v_b_cell_v_081_encode(v);
         }
     }
     if (s.cell_v_b_mux == 11) {
-        const double v = phys[46];
+        const double v = phys[36];
+        if (isnan(v)) s.cell_v_082 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[36] && v <= cell_v_b_max[36])) return -ERANGE;
+            s.cell_v_082 = safetwin_hil_cell_v_b_cell_v_082_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 11) {
+        const double v = phys[37];
+        if (isnan(v)) s.cell_v_083 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[37] && v <= cell_v_b_max[37])) return -ERANGE;
+            s.cell_v_083 = safetwin_hil_cell_v_b_cell_v_083_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 11) {
+        const double v = phys[38];
         if (isnan(v)) s.cell_v_084 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[46] && v <= cell_v_b_max[46])) return -ERANGE;
+            if (!(v >= cell_v_b_min[38] && v <= cell_v_b_max[38])) return -ERANGE;
             s.cell_v_084 = safetwin_hil_cell_v_b_cell_v_084_encode(v);
         }
     }
     if (s.cell_v_b_mux == 12) {
-        const double v = phys[47];
+        const double v = phys[39];
+        if (isnan(v)) s.cell_v_085 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[39] && v <= cell_v_b_max[39])) return -ERANGE;
+            s.cell_v_085 = safetwin_hil_cell_v_b_cell_v_085_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 12) {
+        const double v = phys[40];
+        if (isnan(v)) s.cell_v_086 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[40] && v <= cell_v_b_max[40])) return -ERANGE;
+            s.cell_v_086 = safetwin_hil_cell_v_b_cell_v_086_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 12) {
+        const double v = phys[41];
         if (isnan(v)) s.cell_v_087 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[47] && v <= cell_v_b_max[47])) return -ERANGE;
+            if (!(v >= cell_v_b_min[41] && v <= cell_v_b_max[41])) return -ERANGE;
             s.cell_v_087 = safetwin_hil_cell_v_b_cell_v_087_encode(v);
         }
     }
     if (s.cell_v_b_mux == 13) {
-        const double v = phys[48];
+        const double v = phys[42];
+        if (isnan(v)) s.cell_v_088 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[42] && v <= cell_v_b_max[42])) return -ERANGE;
+            s.cell_v_088 = safetwin_hil_cell_v_b_cell_v_088_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 13) {
+        const double v = phys[43];
+        if (isnan(v)) s.cell_v_089 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[43] && v <= cell_v_b_max[43])) return -ERANGE;
+            s.cell_v_089 = safetwin_hil_cell_v_b_cell_v_089_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 13) {
+        const double v = phys[44];
         if (isnan(v)) s.cell_v_090 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[48] && v <= cell_v_b_max[48])) return -ERANGE;
+            if (!(v >= cell_v_b_min[44] && v <= cell_v_b_max[44])) return -ERANGE;
             s.cell_v_090 = safetwin_hil_cell_v_b_cell_v_090_encode(v);
         }
     }
     if (s.cell_v_b_mux == 14) {
-        const double v = phys[49];
+        const double v = phys[45];
+        if (isnan(v)) s.cell_v_091 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[45] && v <= cell_v_b_max[45])) return -ERANGE;
+            s.cell_v_091 = safetwin_hil_cell_v_b_cell_v_091_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 14) {
+        const double v = phys[46];
+        if (isnan(v)) s.cell_v_092 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[46] && v <= cell_v_b_max[46])) return -ERANGE;
+            s.cell_v_092 = safetwin_hil_cell_v_b_cell_v_092_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 14) {
+        const double v = phys[47];
         if (isnan(v)) s.cell_v_093 = (uint16_t)(65535ll);
         else {
-            if (!(v >= cell_v_b_min[49] && v <= cell_v_b_max[49])) return -ERANGE;
+            if (!(v >= cell_v_b_min[47] && v <= cell_v_b_max[47])) return -ERANGE;
             s.cell_v_093 = safetwin_hil_cell_v_b_cell_v_093_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 15) {
+        const double v = phys[48];
+        if (isnan(v)) s.cell_v_094 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[48] && v <= cell_v_b_max[48])) return -ERANGE;
+            s.cell_v_094 = safetwin_hil_cell_v_b_cell_v_094_encode(v);
+        }
+    }
+    if (s.cell_v_b_mux == 15) {
+        const double v = phys[49];
+        if (isnan(v)) s.cell_v_095 = (uint16_t)(65535ll);
+        else {
+            if (!(v >= cell_v_b_min[49] && v <= cell_v_b_max[49])) return -ERANGE;
+            s.cell_v_095 = safetwin_hil_cell_v_b_cell_v_095_encode(v);
         }
     }
     if (s.cell_v_b_mux == 15) {
@@ -1233,52 +1233,52 @@ static int decode_cell_v_b(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_cell_v_b_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_v_b_cell_v_b_mux_decode(s.cell_v_b_mux);
     phys[3] = ((s.cell_v_b_mux == 0) ? (s.cell_v_049 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_049_decode(s.cell_v_049)) : NAN);
-    phys[4] = ((s.cell_v_b_mux == 1) ? (s.cell_v_052 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_052_decode(s.cell_v_052)) : NAN);
-    phys[5] = ((s.cell_v_b_mux == 2) ? (s.cell_v_055 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_055_decode(s.cell_v_055)) : NAN);
-    phys[6] = ((s.cell_v_b_mux == 3) ? (s.cell_v_058 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_058_decode(s.cell_v_058)) : NAN);
-    phys[7] = ((s.cell_v_b_mux == 4) ? (s.cell_v_061 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_061_decode(s.cell_v_061)) : NAN);
-    phys[8] = ((s.cell_v_b_mux == 5) ? (s.cell_v_064 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_064_decode(s.cell_v_064)) : NAN);
-    phys[9] = ((s.cell_v_b_mux == 6) ? (s.cell_v_067 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_067_decode(s.cell_v_067)) : NAN);
-    phys[10] = ((s.cell_v_b_mux == 7) ? (s.cell_v_070 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_070_decode(s.cell_v_070)) : NAN);
-    phys[11] = ((s.cell_v_b_mux == 8) ? (s.cell_v_073 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_073_decode(s.cell_v_073)) : NAN);
-    phys[12] = ((s.cell_v_b_mux == 9) ? (s.cell_v_076 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_076_decode(s.cell_v_076)) : NAN);
-    phys[13] = ((s.cell_v_b_mux == 10) ? (s.cell_v_079 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_079_decode(s.cell_v_079)) : NAN);
-    phys[14] = ((s.cell_v_b_mux == 11) ? (s.cell_v_082 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_082_decode(s.cell_v_082)) : NAN);
-    phys[15] = ((s.cell_v_b_mux == 12) ? (s.cell_v_085 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_085_decode(s.cell_v_085)) : NAN);
-    phys[16] = ((s.cell_v_b_mux == 13) ? (s.cell_v_088 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_088_decode(s.cell_v_088)) : NAN);
-    phys[17] = ((s.cell_v_b_mux == 14) ? (s.cell_v_091 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_091_decode(s.cell_v_091)) : NAN);
-    phys[18] = ((s.cell_v_b_mux == 15) ? (s.cell_v_094 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_094_decode(s.cell_v_094)) : NAN);
-    phys[19] = ((s.cell_v_b_mux == 0) ? (s.cell_v_050 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_050_decode(s.cell_v_050)) : NAN);
-    phys[20] = ((s.cell_v_b_mux == 1) ? (s.cell_v_053 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_053_decode(s.cell_v_053)) : NAN);
-    phys[21] = ((s.cell_v_b_mux == 2) ? (s.cell_v_056 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_056_decode(s.cell_v_056)) : NAN);
-    phys[22] = ((s.cell_v_b_mux == 3) ? (s.cell_v_059 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_059_decode(s.cell_v_059)) : NAN);
-    phys[23] = ((s.cell_v_b_mux == 4) ? (s.cell_v_062 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_062_decode(s.cell_v_062)) : NAN);
-    phys[24] = ((s.cell_v_b_mux == 5) ? (s.cell_v_065 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_065_decode(s.cell_v_065)) : NAN);
-    phys[25] = ((s.cell_v_b_mux == 6) ? (s.cell_v_068 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_068_decode(s.cell_v_068)) : NAN);
-    phys[26] = ((s.cell_v_b_mux == 7) ? (s.cell_v_071 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_071_decode(s.cell_v_071)) : NAN);
-    phys[27] = ((s.cell_v_b_mux == 8) ? (s.cell_v_074 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_074_decode(s.cell_v_074)) : NAN);
-    phys[28] = ((s.cell_v_b_mux == 9) ? (s.cell_v_077 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_077_decode(s.cell_v_077)) : NAN);
-    phys[29] = ((s.cell_v_b_mux == 10) ? (s.cell_v_080 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_080_decode(s.cell_v_080)) : NAN);
-    phys[30] = ((s.cell_v_b_mux == 11) ? (s.cell_v_083 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_083_decode(s.cell_v_083)) : NAN);
-    phys[31] = ((s.cell_v_b_mux == 12) ? (s.cell_v_086 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_086_decode(s.cell_v_086)) : NAN);
-    phys[32] = ((s.cell_v_b_mux == 13) ? (s.cell_v_089 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_089_decode(s.cell_v_089)) : NAN);
-    phys[33] = ((s.cell_v_b_mux == 14) ? (s.cell_v_092 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_092_decode(s.cell_v_092)) : NAN);
-    phys[34] = ((s.cell_v_b_mux == 15) ? (s.cell_v_095 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_095_decode(s.cell_v_095)) : NAN);
-    phys[35] = ((s.cell_v_b_mux == 0) ? (s.cell_v_051 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_051_decode(s.cell_v_051)) : NAN);
-    phys[36] = ((s.cell_v_b_mux == 1) ? (s.cell_v_054 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_054_decode(s.cell_v_054)) : NAN);
-    phys[37] = ((s.cell_v_b_mux == 2) ? (s.cell_v_057 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_057_decode(s.cell_v_057)) : NAN);
-    phys[38] = ((s.cell_v_b_mux == 3) ? (s.cell_v_060 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_060_decode(s.cell_v_060)) : NAN);
-    phys[39] = ((s.cell_v_b_mux == 4) ? (s.cell_v_063 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_063_decode(s.cell_v_063)) : NAN);
-    phys[40] = ((s.cell_v_b_mux == 5) ? (s.cell_v_066 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_066_decode(s.cell_v_066)) : NAN);
-    phys[41] = ((s.cell_v_b_mux == 6) ? (s.cell_v_069 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_069_decode(s.cell_v_069)) : NAN);
-    phys[42] = ((s.cell_v_b_mux == 7) ? (s.cell_v_072 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_072_decode(s.cell_v_072)) : NAN);
-    phys[43] = ((s.cell_v_b_mux == 8) ? (s.cell_v_075 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_075_decode(s.cell_v_075)) : NAN);
-    phys[44] = ((s.cell_v_b_mux == 9) ? (s.cell_v_078 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_078_decode(s.cell_v_078)) : NAN);
-    phys[45] = ((s.cell_v_b_mux == 10) ? (s.cell_v_081 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_081_decode(s.cell_v_081)) : NAN);
-    phys[46] = ((s.cell_v_b_mux == 11) ? (s.cell_v_084 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_084_decode(s.cell_v_084)) : NAN);
-    phys[47] = ((s.cell_v_b_mux == 12) ? (s.cell_v_087 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_087_decode(s.cell_v_087)) : NAN);
-    phys[48] = ((s.cell_v_b_mux == 13) ? (s.cell_v_090 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_090_decode(s.cell_v_090)) : NAN);
-    phys[49] = ((s.cell_v_b_mux == 14) ? (s.cell_v_093 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_093_decode(s.cell_v_093)) : NAN);
+    phys[4] = ((s.cell_v_b_mux == 0) ? (s.cell_v_050 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_050_decode(s.cell_v_050)) : NAN);
+    phys[5] = ((s.cell_v_b_mux == 0) ? (s.cell_v_051 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_051_decode(s.cell_v_051)) : NAN);
+    phys[6] = ((s.cell_v_b_mux == 1) ? (s.cell_v_052 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_052_decode(s.cell_v_052)) : NAN);
+    phys[7] = ((s.cell_v_b_mux == 1) ? (s.cell_v_053 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_053_decode(s.cell_v_053)) : NAN);
+    phys[8] = ((s.cell_v_b_mux == 1) ? (s.cell_v_054 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_054_decode(s.cell_v_054)) : NAN);
+    phys[9] = ((s.cell_v_b_mux == 2) ? (s.cell_v_055 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_055_decode(s.cell_v_055)) : NAN);
+    phys[10] = ((s.cell_v_b_mux == 2) ? (s.cell_v_056 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_056_decode(s.cell_v_056)) : NAN);
+    phys[11] = ((s.cell_v_b_mux == 2) ? (s.cell_v_057 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_057_decode(s.cell_v_057)) : NAN);
+    phys[12] = ((s.cell_v_b_mux == 3) ? (s.cell_v_058 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_058_decode(s.cell_v_058)) : NAN);
+    phys[13] = ((s.cell_v_b_mux == 3) ? (s.cell_v_059 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_059_decode(s.cell_v_059)) : NAN);
+    phys[14] = ((s.cell_v_b_mux == 3) ? (s.cell_v_060 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_060_decode(s.cell_v_060)) : NAN);
+    phys[15] = ((s.cell_v_b_mux == 4) ? (s.cell_v_061 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_061_decode(s.cell_v_061)) : NAN);
+    phys[16] = ((s.cell_v_b_mux == 4) ? (s.cell_v_062 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_062_decode(s.cell_v_062)) : NAN);
+    phys[17] = ((s.cell_v_b_mux == 4) ? (s.cell_v_063 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_063_decode(s.cell_v_063)) : NAN);
+    phys[18] = ((s.cell_v_b_mux == 5) ? (s.cell_v_064 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_064_decode(s.cell_v_064)) : NAN);
+    phys[19] = ((s.cell_v_b_mux == 5) ? (s.cell_v_065 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_065_decode(s.cell_v_065)) : NAN);
+    phys[20] = ((s.cell_v_b_mux == 5) ? (s.cell_v_066 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_066_decode(s.cell_v_066)) : NAN);
+    phys[21] = ((s.cell_v_b_mux == 6) ? (s.cell_v_067 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_067_decode(s.cell_v_067)) : NAN);
+    phys[22] = ((s.cell_v_b_mux == 6) ? (s.cell_v_068 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_068_decode(s.cell_v_068)) : NAN);
+    phys[23] = ((s.cell_v_b_mux == 6) ? (s.cell_v_069 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_069_decode(s.cell_v_069)) : NAN);
+    phys[24] = ((s.cell_v_b_mux == 7) ? (s.cell_v_070 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_070_decode(s.cell_v_070)) : NAN);
+    phys[25] = ((s.cell_v_b_mux == 7) ? (s.cell_v_071 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_071_decode(s.cell_v_071)) : NAN);
+    phys[26] = ((s.cell_v_b_mux == 7) ? (s.cell_v_072 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_072_decode(s.cell_v_072)) : NAN);
+    phys[27] = ((s.cell_v_b_mux == 8) ? (s.cell_v_073 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_073_decode(s.cell_v_073)) : NAN);
+    phys[28] = ((s.cell_v_b_mux == 8) ? (s.cell_v_074 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_074_decode(s.cell_v_074)) : NAN);
+    phys[29] = ((s.cell_v_b_mux == 8) ? (s.cell_v_075 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_075_decode(s.cell_v_075)) : NAN);
+    phys[30] = ((s.cell_v_b_mux == 9) ? (s.cell_v_076 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_076_decode(s.cell_v_076)) : NAN);
+    phys[31] = ((s.cell_v_b_mux == 9) ? (s.cell_v_077 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_077_decode(s.cell_v_077)) : NAN);
+    phys[32] = ((s.cell_v_b_mux == 9) ? (s.cell_v_078 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_078_decode(s.cell_v_078)) : NAN);
+    phys[33] = ((s.cell_v_b_mux == 10) ? (s.cell_v_079 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_079_decode(s.cell_v_079)) : NAN);
+    phys[34] = ((s.cell_v_b_mux == 10) ? (s.cell_v_080 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_080_decode(s.cell_v_080)) : NAN);
+    phys[35] = ((s.cell_v_b_mux == 10) ? (s.cell_v_081 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_081_decode(s.cell_v_081)) : NAN);
+    phys[36] = ((s.cell_v_b_mux == 11) ? (s.cell_v_082 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_082_decode(s.cell_v_082)) : NAN);
+    phys[37] = ((s.cell_v_b_mux == 11) ? (s.cell_v_083 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_083_decode(s.cell_v_083)) : NAN);
+    phys[38] = ((s.cell_v_b_mux == 11) ? (s.cell_v_084 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_084_decode(s.cell_v_084)) : NAN);
+    phys[39] = ((s.cell_v_b_mux == 12) ? (s.cell_v_085 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_085_decode(s.cell_v_085)) : NAN);
+    phys[40] = ((s.cell_v_b_mux == 12) ? (s.cell_v_086 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_086_decode(s.cell_v_086)) : NAN);
+    phys[41] = ((s.cell_v_b_mux == 12) ? (s.cell_v_087 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_087_decode(s.cell_v_087)) : NAN);
+    phys[42] = ((s.cell_v_b_mux == 13) ? (s.cell_v_088 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_088_decode(s.cell_v_088)) : NAN);
+    phys[43] = ((s.cell_v_b_mux == 13) ? (s.cell_v_089 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_089_decode(s.cell_v_089)) : NAN);
+    phys[44] = ((s.cell_v_b_mux == 13) ? (s.cell_v_090 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_090_decode(s.cell_v_090)) : NAN);
+    phys[45] = ((s.cell_v_b_mux == 14) ? (s.cell_v_091 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_091_decode(s.cell_v_091)) : NAN);
+    phys[46] = ((s.cell_v_b_mux == 14) ? (s.cell_v_092 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_092_decode(s.cell_v_092)) : NAN);
+    phys[47] = ((s.cell_v_b_mux == 14) ? (s.cell_v_093 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_093_decode(s.cell_v_093)) : NAN);
+    phys[48] = ((s.cell_v_b_mux == 15) ? (s.cell_v_094 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_094_decode(s.cell_v_094)) : NAN);
+    phys[49] = ((s.cell_v_b_mux == 15) ? (s.cell_v_095 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_095_decode(s.cell_v_095)) : NAN);
     phys[50] = ((s.cell_v_b_mux == 15) ? (s.cell_v_096 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_096_decode(s.cell_v_096)) : NAN);
     return 0;
 }
@@ -1319,148 +1319,148 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
             s.cell_t_001 = safetwin_hil_cell_t_cell_t_001_encode(v);
         }
     }
-    if (s.cell_t_mux == 1) {
-        const double v = phys[4];
-        if (isnan(v)) s.cell_t_007 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[4] && v <= cell_t_max[4])) return -ERANGE;
-            s.cell_t_007 = safetwin_hil_cell_t_cell_t_007_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 2) {
-        const double v = phys[5];
-        if (isnan(v)) s.cell_t_013 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[5] && v <= cell_t_max[5])) return -ERANGE;
-            s.cell_t_013 = safetwin_hil_cell_t_cell_t_013_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 3) {
-        const double v = phys[6];
-        if (isnan(v)) s.cell_t_019 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[6] && v <= cell_t_max[6])) return -ERANGE;
-            s.cell_t_019 = safetwin_hil_cell_t_cell_t_019_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 4) {
-        const double v = phys[7];
-        if (isnan(v)) s.cell_t_025 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[7] && v <= cell_t_max[7])) return -ERANGE;
-            s.cell_t_025 = safetwin_hil_cell_t_cell_t_025_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 5) {
-        const double v = phys[8];
-        if (isnan(v)) s.cell_t_031 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[8] && v <= cell_t_max[8])) return -ERANGE;
-            s.cell_t_031 = safetwin_hil_cell_t_cell_t_031_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 6) {
-        const double v = phys[9];
-        if (isnan(v)) s.cell_t_037 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[9] && v <= cell_t_max[9])) return -ERANGE;
-            s.cell_t_037 = safetwin_hil_cell_t_cell_t_037_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 7) {
-        const double v = phys[10];
-        if (isnan(v)) s.cell_t_043 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[10] && v <= cell_t_max[10])) return -ERANGE;
-            s.cell_t_043 = safetwin_hil_cell_t_cell_t_043_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 8) {
-        const double v = phys[11];
-        if (isnan(v)) s.cell_t_049 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[11] && v <= cell_t_max[11])) return -ERANGE;
-            s.cell_t_049 = safetwin_hil_cell_t_cell_t_049_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 9) {
-        const double v = phys[12];
-        if (isnan(v)) s.cell_t_055 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[12] && v <= cell_t_max[12])) return -ERANGE;
-            s.cell_t_055 = safetwin_hil_cell_t_cell_t_055_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 10) {
-        const double v = phys[13];
-        if (isnan(v)) s.cell_t_061 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[13] && v <= cell_t_max[13])) return -ERANGE;
-            s.cell_t_061 = safetwin_hil_cell_t_cell_t_061_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 11) {
-        const double v = phys[14];
-        if (isnan(v)) s.cell_t_067 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[14] && v <= cell_t_max[14])) return -ERANGE;
-            s.cell_t_067 = safetwin_hil_cell_t_cell_t_067_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 12) {
-        const double v = phys[15];
-        if (isnan(v)) s.cell_t_073 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[15] && v <= cell_t_max[15])) return -ERANGE;
-            s.cell_t_073 = safetwin_hil_cell_t_cell_t_073_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 13) {
-        const double v = phys[16];
-        if (isnan(v)) s.cell_t_079 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[16] && v <= cell_t_max[16])) return -ERANGE;
-            s.cell_t_079 = safetwin_hil_cell_t_cell_t_079_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 14) {
-        const double v = phys[17];
-        if (isnan(v)) s.cell_t_085 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[17] && v <= cell_t_max[17])) return -ERANGE;
-            s.cell_t_085 = safetwin_hil_cell_t_cell_t_085_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 15) {
-        const double v = phys[18];
-        if (isnan(v)) s.cell_t_091 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[18] && v <= cell_t_max[18])) return -ERANGE;
-            s.cell_t_091 = safetwin_hil_cell_t_cell_t_091_encode(v);
-        }
-    }
     if (s.cell_t_mux == 0) {
-        const double v = phys[19];
+        const double v = phys[4];
         if (isnan(v)) s.cell_t_002 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[19] && v <= cell_t_max[19])) return -ERANGE;
+            if (!(v >= cell_t_min[4] && v <= cell_t_max[4])) return -ERANGE;
             s.cell_t_002 = safetwin_hil_cell_t_cell_t_002_encode(v);
         }
     }
+    if (s.cell_t_mux == 0) {
+        const double v = phys[5];
+        if (isnan(v)) s.cell_t_003 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[5] && v <= cell_t_max[5])) return -ERANGE;
+            s.cell_t_003 = safetwin_hil_cell_t_cell_t_003_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 0) {
+        const double v = phys[6];
+        if (isnan(v)) s.cell_t_004 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[6] && v <= cell_t_max[6])) return -ERANGE;
+            s.cell_t_004 = safetwin_hil_cell_t_cell_t_004_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 0) {
+        const double v = phys[7];
+        if (isnan(v)) s.cell_t_005 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[7] && v <= cell_t_max[7])) return -ERANGE;
+            s.cell_t_005 = safetwin_hil_cell_t_cell_t_005_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 0) {
+        const double v = phys[8];
+        if (isnan(v)) s.cell_t_006 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[8] && v <= cell_t_max[8])) return -ERANGE;
+            s.cell_t_006 = safetwin_hil_cell_t_cell_t_006_encode(v);
+        }
+    }
     if (s.cell_t_mux == 1) {
-        const double v = phys[20];
+        const double v = phys[9];
+        if (isnan(v)) s.cell_t_007 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[9] && v <= cell_t_max[9])) return -ERANGE;
+            s.cell_t_007 = safetwin_hil_cell_t_cell_t_007_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 1) {
+        const double v = phys[10];
         if (isnan(v)) s.cell_t_008 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[20] && v <= cell_t_max[20])) return -ERANGE;
+            if (!(v >= cell_t_min[10] && v <= cell_t_max[10])) return -ERANGE;
             s.cell_t_008 = safetwin_hil_cell_t_cell_t_008_encode(v);
         }
     }
+    if (s.cell_t_mux == 1) {
+        const double v = phys[11];
+        if (isnan(v)) s.cell_t_009 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[11] && v <= cell_t_max[11])) return -ERANGE;
+            s.cell_t_009 = safetwin_hil_cell_t_cell_t_009_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 1) {
+        const double v = phys[12];
+        if (isnan(v)) s.cell_t_010 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[12] && v <= cell_t_max[12])) return -ERANGE;
+            s.cell_t_010 = safetwin_hil_cell_t_cell_t_010_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 1) {
+        const double v = phys[13];
+        if (isnan(v)) s.cell_t_011 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[13] && v <= cell_t_max[13])) return -ERANGE;
+            s.cell_t_011 = safetwin_hil_cell_t_cell_t_011_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 1) {
+        const double v = phys[14];
+        if (isnan(v)) s.cell_t_012 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[14] && v <= cell_t_max[14])) return -ERANGE;
+            s.cell_t_012 = safetwin_hil_cell_t_cell_t_012_encode(v);
+        }
+    }
     if (s.cell_t_mux == 2) {
-        const double v = phys[21];
+        const double v = phys[15];
+        if (isnan(v)) s.cell_t_013 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[15] && v <= cell_t_max[15])) return -ERANGE;
+            s.cell_t_013 = safetwin_hil_cell_t_cell_t_013_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 2) {
+        const double v = phys[16];
         if (isnan(v)) s.cell_t_014 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[21] && v <= cell_t_max[21])) return -ERANGE;
+            if (!(v >= cell_t_min[16] && v <= cell_t_max[16])) return -ERANGE;
             s.cell_t_014 = safetwin_hil_cell_t_cell_t_014_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 2) {
+        const double v = phys[17];
+        if (isnan(v)) s.cell_t_015 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[17] && v <= cell_t_max[17])) return -ERANGE;
+            s.cell_t_015 = safetwin_hil_cell_t_cell_t_015_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 2) {
+        const double v = phys[18];
+        if (isnan(v)) s.cell_t_016 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[18] && v <= cell_t_max[18])) return -ERANGE;
+            s.cell_t_016 = safetwin_hil_cell_t_cell_t_016_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 2) {
+        const double v = phys[19];
+        if (isnan(v)) s.cell_t_017 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[19] && v <= cell_t_max[19])) return -ERANGE;
+            s.cell_t_017 = safetwin_hil_cell_t_cell_t_017_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 2) {
+        const double v = phys[20];
+        if (isnan(v)) s.cell_t_018 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[20] && v <= cell_t_max[20])) return -ERANGE;
+            s.cell_t_018 = safetwin_hil_cell_t_cell_t_018_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 3) {
+        const double v = phys[21];
+        if (isnan(v)) s.cell_t_019 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[21] && v <= cell_t_max[21])) return -ERANGE;
+            s.cell_t_019 = safetwin_hil_cell_t_cell_t_019_encode(v);
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1471,148 +1471,148 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
             s.cell_t_020 = safetwin_hil_cell_t_cell_t_020_encode(v);
         }
     }
-    if (s.cell_t_mux == 4) {
-        const double v = phys[23];
-        if (isnan(v)) s.cell_t_026 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[23] && v <= cell_t_max[23])) return -ERANGE;
-            s.cell_t_026 = safetwin_hil_cell_t_cell_t_026_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 5) {
-        const double v = phys[24];
-        if (isnan(v)) s.cell_t_032 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[24] && v <= cell_t_max[24])) return -ERANGE;
-            s.cell_t_032 = safetwin_hil_cell_t_cell_t_032_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 6) {
-        const double v = phys[25];
-        if (isnan(v)) s.cell_t_038 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[25] && v <= cell_t_max[25])) return -ERANGE;
-            s.cell_t_038 = safetwin_hil_cell_t_cell_t_038_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 7) {
-        const double v = phys[26];
-        if (isnan(v)) s.cell_t_044 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[26] && v <= cell_t_max[26])) return -ERANGE;
-            s.cell_t_044 = safetwin_hil_cell_t_cell_t_044_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 8) {
-        const double v = phys[27];
-        if (isnan(v)) s.cell_t_050 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[27] && v <= cell_t_max[27])) return -ERANGE;
-            s.cell_t_050 = safetwin_hil_cell_t_cell_t_050_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 9) {
-        const double v = phys[28];
-        if (isnan(v)) s.cell_t_056 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[28] && v <= cell_t_max[28])) return -ERANGE;
-            s.cell_t_056 = safetwin_hil_cell_t_cell_t_056_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 10) {
-        const double v = phys[29];
-        if (isnan(v)) s.cell_t_062 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[29] && v <= cell_t_max[29])) return -ERANGE;
-            s.cell_t_062 = safetwin_hil_cell_t_cell_t_062_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 11) {
-        const double v = phys[30];
-        if (isnan(v)) s.cell_t_068 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[30] && v <= cell_t_max[30])) return -ERANGE;
-            s.cell_t_068 = safetwin_hil_cell_t_cell_t_068_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 12) {
-        const double v = phys[31];
-        if (isnan(v)) s.cell_t_074 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[31] && v <= cell_t_max[31])) return -ERANGE;
-            s.cell_t_074 = safetwin_hil_cell_t_cell_t_074_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 13) {
-        const double v = phys[32];
-        if (isnan(v)) s.cell_t_080 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[32] && v <= cell_t_max[32])) return -ERANGE;
-            s.cell_t_080 = safetwin_hil_cell_t_cell_t_080_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 14) {
-        const double v = phys[33];
-        if (isnan(v)) s.cell_t_086 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[33] && v <= cell_t_max[33])) return -ERANGE;
-            s.cell_t_086 = safetwin_hil_cell_t_cell_t_086_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 15) {
-        const double v = phys[34];
-        if (isnan(v)) s.cell_t_092 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[34] && v <= cell_t_max[34])) return -ERANGE;
-            s.cell_t_092 = safetwin_hil_cell_t_cell_t_092_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 0) {
-        const double v = phys[35];
-        if (isnan(v)) s.cell_t_003 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[35] && v <= cell_t_max[35])) return -ERANGE;
-            s.cell_t_003 = safetwin_hil_cell_t_cell_t_003_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 1) {
-        const double v = phys[36];
-        if (isnan(v)) s.cell_t_009 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[36] && v <= cell_t_max[36])) return -ERANGE;
-            s.cell_t_009 = safetwin_hil_cell_t_cell_t_009_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 2) {
-        const double v = phys[37];
-        if (isnan(v)) s.cell_t_015 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[37] && v <= cell_t_max[37])) return -ERANGE;
-            s.cell_t_015 = safetwin_hil_cell_t_cell_t_015_encode(v);
-        }
-    }
     if (s.cell_t_mux == 3) {
-        const double v = phys[38];
+        const double v = phys[23];
         if (isnan(v)) s.cell_t_021 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[38] && v <= cell_t_max[38])) return -ERANGE;
+            if (!(v >= cell_t_min[23] && v <= cell_t_max[23])) return -ERANGE;
             s.cell_t_021 = safetwin_hil_cell_t_cell_t_021_encode(v);
         }
     }
+    if (s.cell_t_mux == 3) {
+        const double v = phys[24];
+        if (isnan(v)) s.cell_t_022 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[24] && v <= cell_t_max[24])) return -ERANGE;
+            s.cell_t_022 = safetwin_hil_cell_t_cell_t_022_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 3) {
+        const double v = phys[25];
+        if (isnan(v)) s.cell_t_023 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[25] && v <= cell_t_max[25])) return -ERANGE;
+            s.cell_t_023 = safetwin_hil_cell_t_cell_t_023_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 3) {
+        const double v = phys[26];
+        if (isnan(v)) s.cell_t_024 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[26] && v <= cell_t_max[26])) return -ERANGE;
+            s.cell_t_024 = safetwin_hil_cell_t_cell_t_024_encode(v);
+        }
+    }
     if (s.cell_t_mux == 4) {
-        const double v = phys[39];
+        const double v = phys[27];
+        if (isnan(v)) s.cell_t_025 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[27] && v <= cell_t_max[27])) return -ERANGE;
+            s.cell_t_025 = safetwin_hil_cell_t_cell_t_025_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 4) {
+        const double v = phys[28];
+        if (isnan(v)) s.cell_t_026 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[28] && v <= cell_t_max[28])) return -ERANGE;
+            s.cell_t_026 = safetwin_hil_cell_t_cell_t_026_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 4) {
+        const double v = phys[29];
         if (isnan(v)) s.cell_t_027 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[39] && v <= cell_t_max[39])) return -ERANGE;
+            if (!(v >= cell_t_min[29] && v <= cell_t_max[29])) return -ERANGE;
             s.cell_t_027 = safetwin_hil_cell_t_cell_t_027_encode(v);
         }
     }
+    if (s.cell_t_mux == 4) {
+        const double v = phys[30];
+        if (isnan(v)) s.cell_t_028 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[30] && v <= cell_t_max[30])) return -ERANGE;
+            s.cell_t_028 = safetwin_hil_cell_t_cell_t_028_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 4) {
+        const double v = phys[31];
+        if (isnan(v)) s.cell_t_029 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[31] && v <= cell_t_max[31])) return -ERANGE;
+            s.cell_t_029 = safetwin_hil_cell_t_cell_t_029_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 4) {
+        const double v = phys[32];
+        if (isnan(v)) s.cell_t_030 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[32] && v <= cell_t_max[32])) return -ERANGE;
+            s.cell_t_030 = safetwin_hil_cell_t_cell_t_030_encode(v);
+        }
+    }
     if (s.cell_t_mux == 5) {
-        const double v = phys[40];
+        const double v = phys[33];
+        if (isnan(v)) s.cell_t_031 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[33] && v <= cell_t_max[33])) return -ERANGE;
+            s.cell_t_031 = safetwin_hil_cell_t_cell_t_031_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 5) {
+        const double v = phys[34];
+        if (isnan(v)) s.cell_t_032 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[34] && v <= cell_t_max[34])) return -ERANGE;
+            s.cell_t_032 = safetwin_hil_cell_t_cell_t_032_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 5) {
+        const double v = phys[35];
         if (isnan(v)) s.cell_t_033 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[40] && v <= cell_t_max[40])) return -ERANGE;
+            if (!(v >= cell_t_min[35] && v <= cell_t_max[35])) return -ERANGE;
             s.cell_t_033 = safetwin_hil_cell_t_cell_t_033_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 5) {
+        const double v = phys[36];
+        if (isnan(v)) s.cell_t_034 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[36] && v <= cell_t_max[36])) return -ERANGE;
+            s.cell_t_034 = safetwin_hil_cell_t_cell_t_034_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 5) {
+        const double v = phys[37];
+        if (isnan(v)) s.cell_t_035 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[37] && v <= cell_t_max[37])) return -ERANGE;
+            s.cell_t_035 = safetwin_hil_cell_t_cell_t_035_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 5) {
+        const double v = phys[38];
+        if (isnan(v)) s.cell_t_036 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[38] && v <= cell_t_max[38])) return -ERANGE;
+            s.cell_t_036 = safetwin_hil_cell_t_cell_t_036_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 6) {
+        const double v = phys[39];
+        if (isnan(v)) s.cell_t_037 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[39] && v <= cell_t_max[39])) return -ERANGE;
+            s.cell_t_037 = safetwin_hil_cell_t_cell_t_037_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 6) {
+        const double v = phys[40];
+        if (isnan(v)) s.cell_t_038 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[40] && v <= cell_t_max[40])) return -ERANGE;
+            s.cell_t_038 = safetwin_hil_cell_t_cell_t_038_encode(v);
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1623,148 +1623,148 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
             s.cell_t_039 = safetwin_hil_cell_t_cell_t_039_encode(v);
         }
     }
-    if (s.cell_t_mux == 7) {
-        const double v = phys[42];
-        if (isnan(v)) s.cell_t_045 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[42] && v <= cell_t_max[42])) return -ERANGE;
-            s.cell_t_045 = safetwin_hil_cell_t_cell_t_045_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 8) {
-        const double v = phys[43];
-        if (isnan(v)) s.cell_t_051 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[43] && v <= cell_t_max[43])) return -ERANGE;
-            s.cell_t_051 = safetwin_hil_cell_t_cell_t_051_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 9) {
-        const double v = phys[44];
-        if (isnan(v)) s.cell_t_057 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[44] && v <= cell_t_max[44])) return -ERANGE;
-            s.cell_t_057 = safetwin_hil_cell_t_cell_t_057_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 10) {
-        const double v = phys[45];
-        if (isnan(v)) s.cell_t_063 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[45] && v <= cell_t_max[45])) return -ERANGE;
-            s.cell_t_063 = safetwin_hil_cell_t_cell_t_063_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 11) {
-        const double v = phys[46];
-        if (isnan(v)) s.cell_t_069 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[46] && v <= cell_t_max[46])) return -ERANGE;
-            s.cell_t_069 = safetwin_hil_cell_t_cell_t_069_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 12) {
-        const double v = phys[47];
-        if (isnan(v)) s.cell_t_075 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[47] && v <= cell_t_max[47])) return -ERANGE;
-            s.cell_t_075 = safetwin_hil_cell_t_cell_t_075_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 13) {
-        const double v = phys[48];
-        if (isnan(v)) s.cell_t_081 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[48] && v <= cell_t_max[48])) return -ERANGE;
-            s.cell_t_081 = safetwin_hil_cell_t_cell_t_081_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 14) {
-        const double v = phys[49];
-        if (isnan(v)) s.cell_t_087 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[49] && v <= cell_t_max[49])) return -ERANGE;
-            s.cell_t_087 = safetwin_hil_cell_t_cell_t_087_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 15) {
-        const double v = phys[50];
-        if (isnan(v)) s.cell_t_093 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[50] && v <= cell_t_max[50])) return -ERANGE;
-            s.cell_t_093 = safetwin_hil_cell_t_cell_t_093_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 0) {
-        const double v = phys[51];
-        if (isnan(v)) s.cell_t_004 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[51] && v <= cell_t_max[51])) return -ERANGE;
-            s.cell_t_004 = safetwin_hil_cell_t_cell_t_004_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 1) {
-        const double v = phys[52];
-        if (isnan(v)) s.cell_t_010 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[52] && v <= cell_t_max[52])) return -ERANGE;
-            s.cell_t_010 = safetwin_hil_cell_t_cell_t_010_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 2) {
-        const double v = phys[53];
-        if (isnan(v)) s.cell_t_016 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[53] && v <= cell_t_max[53])) return -ERANGE;
-            s.cell_t_016 = safetwin_hil_cell_t_cell_t_016_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 3) {
-        const double v = phys[54];
-        if (isnan(v)) s.cell_t_022 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[54] && v <= cell_t_max[54])) return -ERANGE;
-            s.cell_t_022 = safetwin_hil_cell_t_cell_t_022_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 4) {
-        const double v = phys[55];
-        if (isnan(v)) s.cell_t_028 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[55] && v <= cell_t_max[55])) return -ERANGE;
-            s.cell_t_028 = safetwin_hil_cell_t_cell_t_028_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 5) {
-        const double v = phys[56];
-        if (isnan(v)) s.cell_t_034 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[56] && v <= cell_t_max[56])) return -ERANGE;
-            s.cell_t_034 = safetwin_hil_cell_t_cell_t_034_encode(v);
-        }
-    }
     if (s.cell_t_mux == 6) {
-        const double v = phys[57];
+        const double v = phys[42];
         if (isnan(v)) s.cell_t_040 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[57] && v <= cell_t_max[57])) return -ERANGE;
+            if (!(v >= cell_t_min[42] && v <= cell_t_max[42])) return -ERANGE;
             s.cell_t_040 = safetwin_hil_cell_t_cell_t_040_encode(v);
         }
     }
+    if (s.cell_t_mux == 6) {
+        const double v = phys[43];
+        if (isnan(v)) s.cell_t_041 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[43] && v <= cell_t_max[43])) return -ERANGE;
+            s.cell_t_041 = safetwin_hil_cell_t_cell_t_041_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 6) {
+        const double v = phys[44];
+        if (isnan(v)) s.cell_t_042 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[44] && v <= cell_t_max[44])) return -ERANGE;
+            s.cell_t_042 = safetwin_hil_cell_t_cell_t_042_encode(v);
+        }
+    }
     if (s.cell_t_mux == 7) {
-        const double v = phys[58];
+        const double v = phys[45];
+        if (isnan(v)) s.cell_t_043 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[45] && v <= cell_t_max[45])) return -ERANGE;
+            s.cell_t_043 = safetwin_hil_cell_t_cell_t_043_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 7) {
+        const double v = phys[46];
+        if (isnan(v)) s.cell_t_044 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[46] && v <= cell_t_max[46])) return -ERANGE;
+            s.cell_t_044 = safetwin_hil_cell_t_cell_t_044_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 7) {
+        const double v = phys[47];
+        if (isnan(v)) s.cell_t_045 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[47] && v <= cell_t_max[47])) return -ERANGE;
+            s.cell_t_045 = safetwin_hil_cell_t_cell_t_045_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 7) {
+        const double v = phys[48];
         if (isnan(v)) s.cell_t_046 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[58] && v <= cell_t_max[58])) return -ERANGE;
+            if (!(v >= cell_t_min[48] && v <= cell_t_max[48])) return -ERANGE;
             s.cell_t_046 = safetwin_hil_cell_t_cell_t_046_encode(v);
         }
     }
+    if (s.cell_t_mux == 7) {
+        const double v = phys[49];
+        if (isnan(v)) s.cell_t_047 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[49] && v <= cell_t_max[49])) return -ERANGE;
+            s.cell_t_047 = safetwin_hil_cell_t_cell_t_047_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 7) {
+        const double v = phys[50];
+        if (isnan(v)) s.cell_t_048 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[50] && v <= cell_t_max[50])) return -ERANGE;
+            s.cell_t_048 = safetwin_hil_cell_t_cell_t_048_encode(v);
+        }
+    }
     if (s.cell_t_mux == 8) {
-        const double v = phys[59];
+        const double v = phys[51];
+        if (isnan(v)) s.cell_t_049 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[51] && v <= cell_t_max[51])) return -ERANGE;
+            s.cell_t_049 = safetwin_hil_cell_t_cell_t_049_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 8) {
+        const double v = phys[52];
+        if (isnan(v)) s.cell_t_050 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[52] && v <= cell_t_max[52])) return -ERANGE;
+            s.cell_t_050 = safetwin_hil_cell_t_cell_t_050_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 8) {
+        const double v = phys[53];
+        if (isnan(v)) s.cell_t_051 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[53] && v <= cell_t_max[53])) return -ERANGE;
+            s.cell_t_051 = safetwin_hil_cell_t_cell_t_051_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 8) {
+        const double v = phys[54];
         if (isnan(v)) s.cell_t_052 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[59] && v <= cell_t_max[59])) return -ERANGE;
+            if (!(v >= cell_t_min[54] && v <= cell_t_max[54])) return -ERANGE;
             s.cell_t_052 = safetwin_hil_cell_t_cell_t_052_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 8) {
+        const double v = phys[55];
+        if (isnan(v)) s.cell_t_053 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[55] && v <= cell_t_max[55])) return -ERANGE;
+            s.cell_t_053 = safetwin_hil_cell_t_cell_t_053_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 8) {
+        const double v = phys[56];
+        if (isnan(v)) s.cell_t_054 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[56] && v <= cell_t_max[56])) return -ERANGE;
+            s.cell_t_054 = safetwin_hil_cell_t_cell_t_054_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 9) {
+        const double v = phys[57];
+        if (isnan(v)) s.cell_t_055 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[57] && v <= cell_t_max[57])) return -ERANGE;
+            s.cell_t_055 = safetwin_hil_cell_t_cell_t_055_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 9) {
+        const double v = phys[58];
+        if (isnan(v)) s.cell_t_056 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[58] && v <= cell_t_max[58])) return -ERANGE;
+            s.cell_t_056 = safetwin_hil_cell_t_cell_t_056_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 9) {
+        const double v = phys[59];
+        if (isnan(v)) s.cell_t_057 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[59] && v <= cell_t_max[59])) return -ERANGE;
+            s.cell_t_057 = safetwin_hil_cell_t_cell_t_057_encode(v);
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1775,148 +1775,148 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
             s.cell_t_058 = safetwin_hil_cell_t_cell_t_058_encode(v);
         }
     }
-    if (s.cell_t_mux == 10) {
-        const double v = phys[61];
-        if (isnan(v)) s.cell_t_064 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[61] && v <= cell_t_max[61])) return -ERANGE;
-            s.cell_t_064 = safetwin_hil_cell_t_cell_t_064_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 11) {
-        const double v = phys[62];
-        if (isnan(v)) s.cell_t_070 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[62] && v <= cell_t_max[62])) return -ERANGE;
-            s.cell_t_070 = safetwin_hil_cell_t_cell_t_070_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 12) {
-        const double v = phys[63];
-        if (isnan(v)) s.cell_t_076 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[63] && v <= cell_t_max[63])) return -ERANGE;
-            s.cell_t_076 = safetwin_hil_cell_t_cell_t_076_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 13) {
-        const double v = phys[64];
-        if (isnan(v)) s.cell_t_082 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[64] && v <= cell_t_max[64])) return -ERANGE;
-            s.cell_t_082 = safetwin_hil_cell_t_cell_t_082_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 14) {
-        const double v = phys[65];
-        if (isnan(v)) s.cell_t_088 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[65] && v <= cell_t_max[65])) return -ERANGE;
-            s.cell_t_088 = safetwin_hil_cell_t_cell_t_088_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 15) {
-        const double v = phys[66];
-        if (isnan(v)) s.cell_t_094 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[66] && v <= cell_t_max[66])) return -ERANGE;
-            s.cell_t_094 = safetwin_hil_cell_t_cell_t_094_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 0) {
-        const double v = phys[67];
-        if (isnan(v)) s.cell_t_005 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[67] && v <= cell_t_max[67])) return -ERANGE;
-            s.cell_t_005 = safetwin_hil_cell_t_cell_t_005_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 1) {
-        const double v = phys[68];
-        if (isnan(v)) s.cell_t_011 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[68] && v <= cell_t_max[68])) return -ERANGE;
-            s.cell_t_011 = safetwin_hil_cell_t_cell_t_011_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 2) {
-        const double v = phys[69];
-        if (isnan(v)) s.cell_t_017 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[69] && v <= cell_t_max[69])) return -ERANGE;
-            s.cell_t_017 = safetwin_hil_cell_t_cell_t_017_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 3) {
-        const double v = phys[70];
-        if (isnan(v)) s.cell_t_023 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[70] && v <= cell_t_max[70])) return -ERANGE;
-            s.cell_t_023 = safetwin_hil_cell_t_cell_t_023_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 4) {
-        const double v = phys[71];
-        if (isnan(v)) s.cell_t_029 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[71] && v <= cell_t_max[71])) return -ERANGE;
-            s.cell_t_029 = safetwin_hil_cell_t_cell_t_029_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 5) {
-        const double v = phys[72];
-        if (isnan(v)) s.cell_t_035 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[72] && v <= cell_t_max[72])) return -ERANGE;
-            s.cell_t_035 = safetwin_hil_cell_t_cell_t_035_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 6) {
-        const double v = phys[73];
-        if (isnan(v)) s.cell_t_041 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[73] && v <= cell_t_max[73])) return -ERANGE;
-            s.cell_t_041 = safetwin_hil_cell_t_cell_t_041_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 7) {
-        const double v = phys[74];
-        if (isnan(v)) s.cell_t_047 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[74] && v <= cell_t_max[74])) return -ERANGE;
-            s.cell_t_047 = safetwin_hil_cell_t_cell_t_047_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 8) {
-        const double v = phys[75];
-        if (isnan(v)) s.cell_t_053 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[75] && v <= cell_t_max[75])) return -ERANGE;
-            s.cell_t_053 = safetwin_hil_cell_t_cell_t_053_encode(v);
-        }
-    }
     if (s.cell_t_mux == 9) {
-        const double v = phys[76];
+        const double v = phys[61];
         if (isnan(v)) s.cell_t_059 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[76] && v <= cell_t_max[76])) return -ERANGE;
+            if (!(v >= cell_t_min[61] && v <= cell_t_max[61])) return -ERANGE;
             s.cell_t_059 = safetwin_hil_cell_t_cell_t_059_encode(v);
         }
     }
+    if (s.cell_t_mux == 9) {
+        const double v = phys[62];
+        if (isnan(v)) s.cell_t_060 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[62] && v <= cell_t_max[62])) return -ERANGE;
+            s.cell_t_060 = safetwin_hil_cell_t_cell_t_060_encode(v);
+        }
+    }
     if (s.cell_t_mux == 10) {
-        const double v = phys[77];
+        const double v = phys[63];
+        if (isnan(v)) s.cell_t_061 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[63] && v <= cell_t_max[63])) return -ERANGE;
+            s.cell_t_061 = safetwin_hil_cell_t_cell_t_061_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 10) {
+        const double v = phys[64];
+        if (isnan(v)) s.cell_t_062 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[64] && v <= cell_t_max[64])) return -ERANGE;
+            s.cell_t_062 = safetwin_hil_cell_t_cell_t_062_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 10) {
+        const double v = phys[65];
+        if (isnan(v)) s.cell_t_063 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[65] && v <= cell_t_max[65])) return -ERANGE;
+            s.cell_t_063 = safetwin_hil_cell_t_cell_t_063_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 10) {
+        const double v = phys[66];
+        if (isnan(v)) s.cell_t_064 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[66] && v <= cell_t_max[66])) return -ERANGE;
+            s.cell_t_064 = safetwin_hil_cell_t_cell_t_064_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 10) {
+        const double v = phys[67];
         if (isnan(v)) s.cell_t_065 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[77] && v <= cell_t_max[77])) return -ERANGE;
+            if (!(v >= cell_t_min[67] && v <= cell_t_max[67])) return -ERANGE;
             s.cell_t_065 = safetwin_hil_cell_t_cell_t_065_encode(v);
         }
     }
+    if (s.cell_t_mux == 10) {
+        const double v = phys[68];
+        if (isnan(v)) s.cell_t_066 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[68] && v <= cell_t_max[68])) return -ERANGE;
+            s.cell_t_066 = safetwin_hil_cell_t_cell_t_066_encode(v);
+        }
+    }
     if (s.cell_t_mux == 11) {
-        const double v = phys[78];
+        const double v = phys[69];
+        if (isnan(v)) s.cell_t_067 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[69] && v <= cell_t_max[69])) return -ERANGE;
+            s.cell_t_067 = safetwin_hil_cell_t_cell_t_067_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 11) {
+        const double v = phys[70];
+        if (isnan(v)) s.cell_t_068 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[70] && v <= cell_t_max[70])) return -ERANGE;
+            s.cell_t_068 = safetwin_hil_cell_t_cell_t_068_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 11) {
+        const double v = phys[71];
+        if (isnan(v)) s.cell_t_069 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[71] && v <= cell_t_max[71])) return -ERANGE;
+            s.cell_t_069 = safetwin_hil_cell_t_cell_t_069_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 11) {
+        const double v = phys[72];
+        if (isnan(v)) s.cell_t_070 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[72] && v <= cell_t_max[72])) return -ERANGE;
+            s.cell_t_070 = safetwin_hil_cell_t_cell_t_070_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 11) {
+        const double v = phys[73];
         if (isnan(v)) s.cell_t_071 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[78] && v <= cell_t_max[78])) return -ERANGE;
+            if (!(v >= cell_t_min[73] && v <= cell_t_max[73])) return -ERANGE;
             s.cell_t_071 = safetwin_hil_cell_t_cell_t_071_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 11) {
+        const double v = phys[74];
+        if (isnan(v)) s.cell_t_072 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[74] && v <= cell_t_max[74])) return -ERANGE;
+            s.cell_t_072 = safetwin_hil_cell_t_cell_t_072_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 12) {
+        const double v = phys[75];
+        if (isnan(v)) s.cell_t_073 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[75] && v <= cell_t_max[75])) return -ERANGE;
+            s.cell_t_073 = safetwin_hil_cell_t_cell_t_073_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 12) {
+        const double v = phys[76];
+        if (isnan(v)) s.cell_t_074 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[76] && v <= cell_t_max[76])) return -ERANGE;
+            s.cell_t_074 = safetwin_hil_cell_t_cell_t_074_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 12) {
+        const double v = phys[77];
+        if (isnan(v)) s.cell_t_075 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[77] && v <= cell_t_max[77])) return -ERANGE;
+            s.cell_t_075 = safetwin_hil_cell_t_cell_t_075_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 12) {
+        const double v = phys[78];
+        if (isnan(v)) s.cell_t_076 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[78] && v <= cell_t_max[78])) return -ERANGE;
+            s.cell_t_076 = safetwin_hil_cell_t_cell_t_076_encode(v);
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1927,148 +1927,148 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
             s.cell_t_077 = safetwin_hil_cell_t_cell_t_077_encode(v);
         }
     }
-    if (s.cell_t_mux == 13) {
-        const double v = phys[80];
-        if (isnan(v)) s.cell_t_083 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[80] && v <= cell_t_max[80])) return -ERANGE;
-            s.cell_t_083 = safetwin_hil_cell_t_cell_t_083_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 14) {
-        const double v = phys[81];
-        if (isnan(v)) s.cell_t_089 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[81] && v <= cell_t_max[81])) return -ERANGE;
-            s.cell_t_089 = safetwin_hil_cell_t_cell_t_089_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 15) {
-        const double v = phys[82];
-        if (isnan(v)) s.cell_t_095 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[82] && v <= cell_t_max[82])) return -ERANGE;
-            s.cell_t_095 = safetwin_hil_cell_t_cell_t_095_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 0) {
-        const double v = phys[83];
-        if (isnan(v)) s.cell_t_006 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[83] && v <= cell_t_max[83])) return -ERANGE;
-            s.cell_t_006 = safetwin_hil_cell_t_cell_t_006_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 1) {
-        const double v = phys[84];
-        if (isnan(v)) s.cell_t_012 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[84] && v <= cell_t_max[84])) return -ERANGE;
-            s.cell_t_012 = safetwin_hil_cell_t_cell_t_012_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 2) {
-        const double v = phys[85];
-        if (isnan(v)) s.cell_t_018 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[85] && v <= cell_t_max[85])) return -ERANGE;
-            s.cell_t_018 = safetwin_hil_cell_t_cell_t_018_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 3) {
-        const double v = phys[86];
-        if (isnan(v)) s.cell_t_024 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[86] && v <= cell_t_max[86])) return -ERANGE;
-            s.cell_t_024 = safetwin_hil_cell_t_cell_t_024_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 4) {
-        const double v = phys[87];
-        if (isnan(v)) s.cell_t_030 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[87] && v <= cell_t_max[87])) return -ERANGE;
-            s.cell_t_030 = safetwin_hil_cell_t_cell_t_030_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 5) {
-        const double v = phys[88];
-        if (isnan(v)) s.cell_t_036 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[88] && v <= cell_t_max[88])) return -ERANGE;
-            s.cell_t_036 = safetwin_hil_cell_t_cell_t_036_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 6) {
-        const double v = phys[89];
-        if (isnan(v)) s.cell_t_042 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[89] && v <= cell_t_max[89])) return -ERANGE;
-            s.cell_t_042 = safetwin_hil_cell_t_cell_t_042_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 7) {
-        const double v = phys[90];
-        if (isnan(v)) s.cell_t_048 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[90] && v <= cell_t_max[90])) return -ERANGE;
-            s.cell_t_048 = safetwin_hil_cell_t_cell_t_048_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 8) {
-        const double v = phys[91];
-        if (isnan(v)) s.cell_t_054 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[91] && v <= cell_t_max[91])) return -ERANGE;
-            s.cell_t_054 = safetwin_hil_cell_t_cell_t_054_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 9) {
-        const double v = phys[92];
-        if (isnan(v)) s.cell_t_060 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[92] && v <= cell_t_max[92])) return -ERANGE;
-            s.cell_t_060 = safetwin_hil_cell_t_cell_t_060_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 10) {
-        const double v = phys[93];
-        if (isnan(v)) s.cell_t_066 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[93] && v <= cell_t_max[93])) return -ERANGE;
-            s.cell_t_066 = safetwin_hil_cell_t_cell_t_066_encode(v);
-        }
-    }
-    if (s.cell_t_mux == 11) {
-        const double v = phys[94];
-        if (isnan(v)) s.cell_t_072 = (uint8_t)(255ll);
-        else {
-            if (!(v >= cell_t_min[94] && v <= cell_t_max[94])) return -ERANGE;
-            s.cell_t_072 = safetwin_hil_cell_t_cell_t_072_encode(v);
-        }
-    }
     if (s.cell_t_mux == 12) {
-        const double v = phys[95];
+        const double v = phys[80];
         if (isnan(v)) s.cell_t_078 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[95] && v <= cell_t_max[95])) return -ERANGE;
+            if (!(v >= cell_t_min[80] && v <= cell_t_max[80])) return -ERANGE;
             s.cell_t_078 = safetwin_hil_cell_t_cell_t_078_encode(v);
         }
     }
     if (s.cell_t_mux == 13) {
-        const double v = phys[96];
+        const double v = phys[81];
+        if (isnan(v)) s.cell_t_079 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[81] && v <= cell_t_max[81])) return -ERANGE;
+            s.cell_t_079 = safetwin_hil_cell_t_cell_t_079_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 13) {
+        const double v = phys[82];
+        if (isnan(v)) s.cell_t_080 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[82] && v <= cell_t_max[82])) return -ERANGE;
+            s.cell_t_080 = safetwin_hil_cell_t_cell_t_080_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 13) {
+        const double v = phys[83];
+        if (isnan(v)) s.cell_t_081 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[83] && v <= cell_t_max[83])) return -ERANGE;
+            s.cell_t_081 = safetwin_hil_cell_t_cell_t_081_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 13) {
+        const double v = phys[84];
+        if (isnan(v)) s.cell_t_082 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[84] && v <= cell_t_max[84])) return -ERANGE;
+            s.cell_t_082 = safetwin_hil_cell_t_cell_t_082_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 13) {
+        const double v = phys[85];
+        if (isnan(v)) s.cell_t_083 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[85] && v <= cell_t_max[85])) return -ERANGE;
+            s.cell_t_083 = safetwin_hil_cell_t_cell_t_083_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 13) {
+        const double v = phys[86];
         if (isnan(v)) s.cell_t_084 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[96] && v <= cell_t_max[96])) return -ERANGE;
+            if (!(v >= cell_t_min[86] && v <= cell_t_max[86])) return -ERANGE;
             s.cell_t_084 = safetwin_hil_cell_t_cell_t_084_encode(v);
         }
     }
     if (s.cell_t_mux == 14) {
-        const double v = phys[97];
+        const double v = phys[87];
+        if (isnan(v)) s.cell_t_085 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[87] && v <= cell_t_max[87])) return -ERANGE;
+            s.cell_t_085 = safetwin_hil_cell_t_cell_t_085_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 14) {
+        const double v = phys[88];
+        if (isnan(v)) s.cell_t_086 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[88] && v <= cell_t_max[88])) return -ERANGE;
+            s.cell_t_086 = safetwin_hil_cell_t_cell_t_086_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 14) {
+        const double v = phys[89];
+        if (isnan(v)) s.cell_t_087 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[89] && v <= cell_t_max[89])) return -ERANGE;
+            s.cell_t_087 = safetwin_hil_cell_t_cell_t_087_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 14) {
+        const double v = phys[90];
+        if (isnan(v)) s.cell_t_088 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[90] && v <= cell_t_max[90])) return -ERANGE;
+            s.cell_t_088 = safetwin_hil_cell_t_cell_t_088_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 14) {
+        const double v = phys[91];
+        if (isnan(v)) s.cell_t_089 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[91] && v <= cell_t_max[91])) return -ERANGE;
+            s.cell_t_089 = safetwin_hil_cell_t_cell_t_089_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 14) {
+        const double v = phys[92];
         if (isnan(v)) s.cell_t_090 = (uint8_t)(255ll);
         else {
-            if (!(v >= cell_t_min[97] && v <= cell_t_max[97])) return -ERANGE;
+            if (!(v >= cell_t_min[92] && v <= cell_t_max[92])) return -ERANGE;
             s.cell_t_090 = safetwin_hil_cell_t_cell_t_090_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 15) {
+        const double v = phys[93];
+        if (isnan(v)) s.cell_t_091 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[93] && v <= cell_t_max[93])) return -ERANGE;
+            s.cell_t_091 = safetwin_hil_cell_t_cell_t_091_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 15) {
+        const double v = phys[94];
+        if (isnan(v)) s.cell_t_092 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[94] && v <= cell_t_max[94])) return -ERANGE;
+            s.cell_t_092 = safetwin_hil_cell_t_cell_t_092_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 15) {
+        const double v = phys[95];
+        if (isnan(v)) s.cell_t_093 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[95] && v <= cell_t_max[95])) return -ERANGE;
+            s.cell_t_093 = safetwin_hil_cell_t_cell_t_093_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 15) {
+        const double v = phys[96];
+        if (isnan(v)) s.cell_t_094 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[96] && v <= cell_t_max[96])) return -ERANGE;
+            s.cell_t_094 = safetwin_hil_cell_t_cell_t_094_encode(v);
+        }
+    }
+    if (s.cell_t_mux == 15) {
+        const double v = phys[97];
+        if (isnan(v)) s.cell_t_095 = (uint8_t)(255ll);
+        else {
+            if (!(v >= cell_t_min[97] && v <= cell_t_max[97])) return -ERANGE;
+            s.cell_t_095 = safetwin_hil_cell_t_cell_t_095_encode(v);
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2091,100 +2091,100 @@ static int decode_cell_t(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_cell_t_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_t_cell_t_mux_decode(s.cell_t_mux);
     phys[3] = ((s.cell_t_mux == 0) ? (s.cell_t_001 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_001_decode(s.cell_t_001)) : NAN);
-    phys[4] = ((s.cell_t_mux == 1) ? (s.cell_t_007 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_007_decode(s.cell_t_007)) : NAN);
-    phys[5] = ((s.cell_t_mux == 2) ? (s.cell_t_013 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_013_decode(s.cell_t_013)) : NAN);
-    phys[6] = ((s.cell_t_mux == 3) ? (s.cell_t_019 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_019_decode(s.cell_t_019)) : NAN);
-    phys[7] = ((s.cell_t_mux == 4) ? (s.cell_t_025 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_025_decode(s.cell_t_025)) : NAN);
-    phys[8] = ((s.cell_t_mux == 5) ? (s.cell_t_031 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_031_decode(s.cell_t_031)) : NAN);
-    phys[9] = ((s.cell_t_mux == 6) ? (s.cell_t_037 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_037_decode(s.cell_t_037)) : NAN);
-    phys[10] = ((s.cell_t_mux == 7) ? (s.cell_t_043 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_043_decode(s.cell_t_043)) : NAN);
-    phys[11] = ((s.cell_t_mux == 8) ? (s.cell_t_049 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_049_decode(s.cell_t_049)) : NAN);
-    phys[12] = ((s.cell_t_mux == 9) ? (s.cell_t_055 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_055_decode(s.cell_t_055)) : NAN);
-    phys[13] = ((s.cell_t_mux == 10) ? (s.cell_t_061 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_061_decode(s.cell_t_061)) : NAN);
-    phys[14] = ((s.cell_t_mux == 11) ? (s.cell_t_067 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_067_decode(s.cell_t_067)) : NAN);
-    phys[15] = ((s.cell_t_mux == 12) ? (s.cell_t_073 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_073_decode(s.cell_t_073)) : NAN);
-    phys[16] = ((s.cell_t_mux == 13) ? (s.cell_t_079 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_079_decode(s.cell_t_079)) : NAN);
-    phys[17] = ((s.cell_t_mux == 14) ? (s.cell_t_085 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_085_decode(s.cell_t_085)) : NAN);
-    phys[18] = ((s.cell_t_mux == 15) ? (s.cell_t_091 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_091_decode(s.cell_t_091)) : NAN);
-    phys[19] = ((s.cell_t_mux == 0) ? (s.cell_t_002 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_002_decode(s.cell_t_002)) : NAN);
-    phys[20] = ((s.cell_t_mux == 1) ? (s.cell_t_008 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_008_decode(s.cell_t_008)) : NAN);
-    phys[21] = ((s.cell_t_mux == 2) ? (s.cell_t_014 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_014_decode(s.cell_t_014)) : NAN);
+    phys[4] = ((s.cell_t_mux == 0) ? (s.cell_t_002 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_002_decode(s.cell_t_002)) : NAN);
+    phys[5] = ((s.cell_t_mux == 0) ? (s.cell_t_003 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_003_decode(s.cell_t_003)) : NAN);
+    phys[6] = ((s.cell_t_mux == 0) ? (s.cell_t_004 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_004_decode(s.cell_t_004)) : NAN);
+    phys[7] = ((s.cell_t_mux == 0) ? (s.cell_t_005 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_005_decode(s.cell_t_005)) : NAN);
+    phys[8] = ((s.cell_t_mux == 0) ? (s.cell_t_006 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_006_decode(s.cell_t_006)) : NAN);
+    phys[9] = ((s.cell_t_mux == 1) ? (s.cell_t_007 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_007_decode(s.cell_t_007)) : NAN);
+    phys[10] = ((s.cell_t_mux == 1) ? (s.cell_t_008 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_008_decode(s.cell_t_008)) : NAN);
+    phys[11] = ((s.cell_t_mux == 1) ? (s.cell_t_009 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_009_decode(s.cell_t_009)) : NAN);
+    phys[12] = ((s.cell_t_mux == 1) ? (s.cell_t_010 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_010_decode(s.cell_t_010)) : NAN);
+    phys[13] = ((s.cell_t_mux == 1) ? (s.cell_t_011 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_011_decode(s.cell_t_011)) : NAN);
+    phys[14] = ((s.cell_t_mux == 1) ? (s.cell_t_012 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_012_decode(s.cell_t_012)) : NAN);
+    phys[15] = ((s.cell_t_mux == 2) ? (s.cell_t_013 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_013_decode(s.cell_t_013)) : NAN);
+    phys[16] = ((s.cell_t_mux == 2) ? (s.cell_t_014 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_014_decode(s.cell_t_014)) : NAN);
+    phys[17] = ((s.cell_t_mux == 2) ? (s.cell_t_015 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_015_decode(s.cell_t_015)) : NAN);
+    phys[18] = ((s.cell_t_mux == 2) ? (s.cell_t_016 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_016_decode(s.cell_t_016)) : NAN);
+    phys[19] = ((s.cell_t_mux == 2) ? (s.cell_t_017 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_017_decode(s.cell_t_017)) : NAN);
+    phys[20] = ((s.cell_t_mux == 2) ? (s.cell_t_018 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_018_decode(s.cell_t_018)) : NAN);
+    phys[21] = ((s.cell_t_mux == 3) ? (s.cell_t_019 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_019_decode(s.cell_t_019)) : NAN);
     phys[22] = ((s.cell_t_mux == 3) ? (s.cell_t_020 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_020_decode(s.cell_t_020)) : NAN);
-    phys[23] = ((s.cell_t_mux == 4) ? (s.cell_t_026 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_026_decode(s.cell_t_026)) : NAN);
-    phys[24] = ((s.cell_t_mux == 5) ? (s.cell_t_032 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_032_decode(s.cell_t_032)) : NAN);
-    phys[25] = ((s.cell_t_mux == 6) ? (s.cell_t_038 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_038_decode(s.cell_t_038)) : NAN);
-    phys[26] = ((s.cell_t_mux == 7) ? (s.cell_t_044 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_044_decode(s.cell_t_044)) : NAN);
-    phys[27] = ((s.cell_t_mux == 8) ? (s.cell_t_050 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_050_decode(s.cell_t_050)) : NAN);
-    phys[28] = ((s.cell_t_mux == 9) ? (s.cell_t_056 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_056_decode(s.cell_t_056)) : NAN);
-    phys[29] = ((s.cell_t_mux == 10) ? (s.cell_t_062 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_062_decode(s.cell_t_062)) : NAN);
-    phys[30] = ((s.cell_t_mux == 11) ? (s.cell_t_068 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_068_decode(s.cell_t_068)) : NAN);
-    phys[31] = ((s.cell_t_mux == 12) ? (s.cell_t_074 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_074_decode(s.cell_t_074)) : NAN);
-    phys[32] = ((s.cell_t_mux == 13) ? (s.cell_t_080 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_080_decode(s.cell_t_080)) : NAN);
-    phys[33] = ((s.cell_t_mux == 14) ? (s.cell_t_086 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_086_decode(s.cell_t_086)) : NAN);
-    phys[34] = ((s.cell_t_mux == 15) ? (s.cell_t_092 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_092_decode(s.cell_t_092)) : NAN);
-    phys[35] = ((s.cell_t_mux == 0) ? (s.cell_t_003 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_003_decode(s.cell_t_003)) : NAN);
-    phys[36] = ((s.cell_t_mux == 1) ? (s.cell_t_009 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_009_decode(s.cell_t_009)) : NAN);
-    phys[37] = ((s.cell_t_mux == 2) ? (s.cell_t_015 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_015_decode(s.cell_t_015)) : NAN);
-    phys[38] = ((s.cell_t_mux == 3) ? (s.cell_t_021 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_021_decode(s.cell_t_021)) : NAN);
-    phys[39] = ((s.cell_t_mux == 4) ? (s.cell_t_027 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_027_decode(s.cell_t_027)) : NAN);
-    phys[40] = ((s.cell_t_mux == 5) ? (s.cell_t_033 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_033_decode(s.cell_t_033)) : NAN);
+    phys[23] = ((s.cell_t_mux == 3) ? (s.cell_t_021 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_021_decode(s.cell_t_021)) : NAN);
+    phys[24] = ((s.cell_t_mux == 3) ? (s.cell_t_022 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_022_decode(s.cell_t_022)) : NAN);
+    phys[25] = ((s.cell_t_mux == 3) ? (s.cell_t_023 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_023_decode(s.cell_t_023)) : NAN);
+    phys[26] = ((s.cell_t_mux == 3) ? (s.cell_t_024 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_024_decode(s.cell_t_024)) : NAN);
+    phys[27] = ((s.cell_t_mux == 4) ? (s.cell_t_025 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_025_decode(s.cell_t_025)) : NAN);
+    phys[28] = ((s.cell_t_mux == 4) ? (s.cell_t_026 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_026_decode(s.cell_t_026)) : NAN);
+    phys[29] = ((s.cell_t_mux == 4) ? (s.cell_t_027 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_027_decode(s.cell_t_027)) : NAN);
+    phys[30] = ((s.cell_t_mux == 4) ? (s.cell_t_028 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_028_decode(s.cell_t_028)) : NAN);
+    phys[31] = ((s.cell_t_mux == 4) ? (s.cell_t_029 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_029_decode(s.cell_t_029)) : NAN);
+    phys[32] = ((s.cell_t_mux == 4) ? (s.cell_t_030 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_030_decode(s.cell_t_030)) : NAN);
+    phys[33] = ((s.cell_t_mux == 5) ? (s.cell_t_031 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_031_decode(s.cell_t_031)) : NAN);
+    phys[34] = ((s.cell_t_mux == 5) ? (s.cell_t_032 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_032_decode(s.cell_t_032)) : NAN);
+    phys[35] = ((s.cell_t_mux == 5) ? (s.cell_t_033 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_033_decode(s.cell_t_033)) : NAN);
+    phys[36] = ((s.cell_t_mux == 5) ? (s.cell_t_034 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_034_decode(s.cell_t_034)) : NAN);
+    phys[37] = ((s.cell_t_mux == 5) ? (s.cell_t_035 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_035_decode(s.cell_t_035)) : NAN);
+    phys[38] = ((s.cell_t_mux == 5) ? (s.cell_t_036 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_036_decode(s.cell_t_036)) : NAN);
+    phys[39] = ((s.cell_t_mux == 6) ? (s.cell_t_037 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_037_decode(s.cell_t_037)) : NAN);
+    phys[40] = ((s.cell_t_mux == 6) ? (s.cell_t_038 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_038_decode(s.cell_t_038)) : NAN);
     phys[41] = ((s.cell_t_mux == 6) ? (s.cell_t_039 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_039_decode(s.cell_t_039)) : NAN);
-    phys[42] = ((s.cell_t_mux == 7) ? (s.cell_t_045 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_045_decode(s.cell_t_045)) : NAN);
-    phys[43] = ((s.cell_t_mux == 8) ? (s.cell_t_051 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_051_decode(s.cell_t_051)) : NAN);
-    phys[44] = ((s.cell_t_mux == 9) ? (s.cell_t_057 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_057_decode(s.cell_t_057)) : NAN);
-    phys[45] = ((s.cell_t_mux == 10) ? (s.cell_t_063 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_063_decode(s.cell_t_063)) : NAN);
-    phys[46] = ((s.cell_t_mux == 11) ? (s.cell_t_069 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_069_decode(s.cell_t_069)) : NAN);
-    phys[47] = ((s.cell_t_mux == 12) ? (s.cell_t_075 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_075_decode(s.cell_t_075)) : NAN);
-    phys[48] = ((s.cell_t_mux == 13) ? (s.cell_t_081 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_081_decode(s.cell_t_081)) : NAN);
-    phys[49] = ((s.cell_t_mux == 14) ? (s.cell_t_087 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_087_decode(s.cell_t_087)) : NAN);
-    phys[50] = ((s.cell_t_mux == 15) ? (s.cell_t_093 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_093_decode(s.cell_t_093)) : NAN);
-    phys[51] = ((s.cell_t_mux == 0) ? (s.cell_t_004 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_004_decode(s.cell_t_004)) : NAN);
-    phys[52] = ((s.cell_t_mux == 1) ? (s.cell_t_010 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_010_decode(s.cell_t_010)) : NAN);
-    phys[53] = ((s.cell_t_mux == 2) ? (s.cell_t_016 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_016_decode(s.cell_t_016)) : NAN);
-    phys[54] = ((s.cell_t_mux == 3) ? (s.cell_t_022 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_022_decode(s.cell_t_022)) : NAN);
-    phys[55] = ((s.cell_t_mux == 4) ? (s.cell_t_028 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_028_decode(s.cell_t_028)) : NAN);
-    phys[56] = ((s.cell_t_mux == 5) ? (s.cell_t_034 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_034_decode(s.cell_t_034)) : NAN);
-    phys[57] = ((s.cell_t_mux == 6) ? (s.cell_t_040 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_040_decode(s.cell_t_040)) : NAN);
-    phys[58] = ((s.cell_t_mux == 7) ? (s.cell_t_046 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_046_decode(s.cell_t_046)) : NAN);
-    phys[59] = ((s.cell_t_mux == 8) ? (s.cell_t_052 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_052_decode(s.cell_t_052)) : NAN);
+    phys[42] = ((s.cell_t_mux == 6) ? (s.cell_t_040 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_040_decode(s.cell_t_040)) : NAN);
+    phys[43] = ((s.cell_t_mux == 6) ? (s.cell_t_041 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_041_decode(s.cell_t_041)) : NAN);
+    phys[44] = ((s.cell_t_mux == 6) ? (s.cell_t_042 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_042_decode(s.cell_t_042)) : NAN);
+    phys[45] = ((s.cell_t_mux == 7) ? (s.cell_t_043 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_043_decode(s.cell_t_043)) : NAN);
+    phys[46] = ((s.cell_t_mux == 7) ? (s.cell_t_044 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_044_decode(s.cell_t_044)) : NAN);
+    phys[47] = ((s.cell_t_mux == 7) ? (s.cell_t_045 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_045_decode(s.cell_t_045)) : NAN);
+    phys[48] = ((s.cell_t_mux == 7) ? (s.cell_t_046 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_046_decode(s.cell_t_046)) : NAN);
+    phys[49] = ((s.cell_t_mux == 7) ? (s.cell_t_047 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_047_decode(s.cell_t_047)) : NAN);
+    phys[50] = ((s.cell_t_mux == 7) ? (s.cell_t_048 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_048_decode(s.cell_t_048)) : NAN);
+    phys[51] = ((s.cell_t_mux == 8) ? (s.cell_t_049 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_049_decode(s.cell_t_049)) : NAN);
+    phys[52] = ((s.cell_t_mux == 8) ? (s.cell_t_050 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_050_decode(s.cell_t_050)) : NAN);
+    phys[53] = ((s.cell_t_mux == 8) ? (s.cell_t_051 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_051_decode(s.cell_t_051)) : NAN);
+    phys[54] = ((s.cell_t_mux == 8) ? (s.cell_t_052 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_052_decode(s.cell_t_052)) : NAN);
+    phys[55] = ((s.cell_t_mux == 8) ? (s.cell_t_053 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_053_decode(s.cell_t_053)) : NAN);
+    phys[56] = ((s.cell_t_mux == 8) ? (s.cell_t_054 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_054_decode(s.cell_t_054)) : NAN);
+    phys[57] = ((s.cell_t_mux == 9) ? (s.cell_t_055 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_055_decode(s.cell_t_055)) : NAN);
+    phys[58] = ((s.cell_t_mux == 9) ? (s.cell_t_056 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_056_decode(s.cell_t_056)) : NAN);
+    phys[59] = ((s.cell_t_mux == 9) ? (s.cell_t_057 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_057_decode(s.cell_t_057)) : NAN);
     phys[60] = ((s.cell_t_mux == 9) ? (s.cell_t_058 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_058_decode(s.cell_t_058)) : NAN);
-    phys[61] = ((s.cell_t_mux == 10) ? (s.cell_t_064 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_064_decode(s.cell_t_064)) : NAN);
-    phys[62] = ((s.cell_t_mux == 11) ? (s.cell_t_070 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_070_decode(s.cell_t_070)) : NAN);
-    phys[63] = ((s.cell_t_mux == 12) ? (s.cell_t_076 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_076_decode(s.cell_t_076)) : NAN);
-    phys[64] = ((s.cell_t_mux == 13) ? (s.cell_t_082 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_082_decode(s.cell_t_082)) : NAN);
-    phys[65] = ((s.cell_t_mux == 14) ? (s.cell_t_088 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_088_decode(s.cell_t_088)) : NAN);
-    phys[66] = ((s.cell_t_mux == 15) ? (s.cell_t_094 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_094_decode(s.cell_t_094)) : NAN);
-    phys[67] = ((s.cell_t_mux == 0) ? (s.cell_t_005 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_005_decode(s.cell_t_005)) : NAN);
-    phys[68] = ((s.cell_t_mux == 1) ? (s.cell_t_011 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_011_decode(s.cell_t_011)) : NAN);
-    phys[69] = ((s.cell_t_mux == 2) ? (s.cell_t_017 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_017_decode(s.cell_t_017)) : NAN);
-    phys[70] = ((s.cell_t_mux == 3) ? (s.cell_t_023 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_023_decode(s.cell_t_023)) : NAN);
-    phys[71] = ((s.cell_t_mux == 4) ? (s.cell_t_029 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_029_decode(s.cell_t_029)) : NAN);
-    phys[72] = ((s.cell_t_mux == 5) ? (s.cell_t_035 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_035_decode(s.cell_t_035)) : NAN);
-    phys[73] = ((s.cell_t_mux == 6) ? (s.cell_t_041 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_041_decode(s.cell_t_041)) : NAN);
-    phys[74] = ((s.cell_t_mux == 7) ? (s.cell_t_047 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_047_decode(s.cell_t_047)) : NAN);
-    phys[75] = ((s.cell_t_mux == 8) ? (s.cell_t_053 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_053_decode(s.cell_t_053)) : NAN);
-    phys[76] = ((s.cell_t_mux == 9) ? (s.cell_t_059 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_059_decode(s.cell_t_059)) : NAN);
-    phys[77] = ((s.cell_t_mux == 10) ? (s.cell_t_065 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_065_decode(s.cell_t_065)) : NAN);
-    phys[78] = ((s.cell_t_mux == 11) ? (s.cell_t_071 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_071_decode(s.cell_t_071)) : NAN);
+    phys[61] = ((s.cell_t_mux == 9) ? (s.cell_t_059 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_059_decode(s.cell_t_059)) : NAN);
+    phys[62] = ((s.cell_t_mux == 9) ? (s.cell_t_060 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_060_decode(s.cell_t_060)) : NAN);
+    phys[63] = ((s.cell_t_mux == 10) ? (s.cell_t_061 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_061_decode(s.cell_t_061)) : NAN);
+    phys[64] = ((s.cell_t_mux == 10) ? (s.cell_t_062 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_062_decode(s.cell_t_062)) : NAN);
+    phys[65] = ((s.cell_t_mux == 10) ? (s.cell_t_063 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_063_decode(s.cell_t_063)) : NAN);
+    phys[66] = ((s.cell_t_mux == 10) ? (s.cell_t_064 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_064_decode(s.cell_t_064)) : NAN);
+    phys[67] = ((s.cell_t_mux == 10) ? (s.cell_t_065 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_065_decode(s.cell_t_065)) : NAN);
+    phys[68] = ((s.cell_t_mux == 10) ? (s.cell_t_066 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_066_decode(s.cell_t_066)) : NAN);
+    phys[69] = ((s.cell_t_mux == 11) ? (s.cell_t_067 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_067_decode(s.cell_t_067)) : NAN);
+    phys[70] = ((s.cell_t_mux == 11) ? (s.cell_t_068 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_068_decode(s.cell_t_068)) : NAN);
+    phys[71] = ((s.cell_t_mux == 11) ? (s.cell_t_069 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_069_decode(s.cell_t_069)) : NAN);
+    phys[72] = ((s.cell_t_mux == 11) ? (s.cell_t_070 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_070_decode(s.cell_t_070)) : NAN);
+    phys[73] = ((s.cell_t_mux == 11) ? (s.cell_t_071 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_071_decode(s.cell_t_071)) : NAN);
+    phys[74] = ((s.cell_t_mux == 11) ? (s.cell_t_072 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_072_decode(s.cell_t_072)) : NAN);
+    phys[75] = ((s.cell_t_mux == 12) ? (s.cell_t_073 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_073_decode(s.cell_t_073)) : NAN);
+    phys[76] = ((s.cell_t_mux == 12) ? (s.cell_t_074 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_074_decode(s.cell_t_074)) : NAN);
+    phys[77] = ((s.cell_t_mux == 12) ? (s.cell_t_075 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_075_decode(s.cell_t_075)) : NAN);
+    phys[78] = ((s.cell_t_mux == 12) ? (s.cell_t_076 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_076_decode(s.cell_t_076)) : NAN);
     phys[79] = ((s.cell_t_mux == 12) ? (s.cell_t_077 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_077_decode(s.cell_t_077)) : NAN);
-    phys[80] = ((s.cell_t_mux == 13) ? (s.cell_t_083 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_083_decode(s.cell_t_083)) : NAN);
-    phys[81] = ((s.cell_t_mux == 14) ? (s.cell_t_089 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_089_decode(s.cell_t_089)) : NAN);
-    phys[82] = ((s.cell_t_mux == 15) ? (s.cell_t_095 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_095_decode(s.cell_t_095)) : NAN);
-    phys[83] = ((s.cell_t_mux == 0) ? (s.cell_t_006 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_006_decode(s.cell_t_006)) : NAN);
-    phys[84] = ((s.cell_t_mux == 1) ? (s.cell_t_012 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_012_decode(s.cell_t_012)) : NAN);
-    phys[85] = ((s.cell_t_mux == 2) ? (s.cell_t_018 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_018_decode(s.cell_t_018)) : NAN);
-    phys[86] = ((s.cell_t_mux == 3) ? (s.cell_t_024 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_024_decode(s.cell_t_024)) : NAN);
-    phys[87] = ((s.cell_t_mux == 4) ? (s.cell_t_030 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_030_decode(s.cell_t_030)) : NAN);
-    phys[88] = ((s.cell_t_mux == 5) ? (s.cell_t_036 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_036_decode(s.cell_t_036)) : NAN);
-    phys[89] = ((s.cell_t_mux == 6) ? (s.cell_t_042 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_042_decode(s.cell_t_042)) : NAN);
-    phys[90] = ((s.cell_t_mux == 7) ? (s.cell_t_048 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_048_decode(s.cell_t_048)) : NAN);
-    phys[91] = ((s.cell_t_mux == 8) ? (s.cell_t_054 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_054_decode(s.cell_t_054)) : NAN);
-    phys[92] = ((s.cell_t_mux == 9) ? (s.cell_t_060 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_060_decode(s.cell_t_060)) : NAN);
-    phys[93] = ((s.cell_t_mux == 10) ? (s.cell_t_066 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_066_decode(s.cell_t_066)) : NAN);
-    phys[94] = ((s.cell_t_mux == 11) ? (s.cell_t_072 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_072_decode(s.cell_t_072)) : NAN);
-    phys[95] = ((s.cell_t_mux == 12) ? (s.cell_t_078 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_078_decode(s.cell_t_078)) : NAN);
-    phys[96] = ((s.cell_t_mux == 13) ? (s.cell_t_084 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_084_decode(s.cell_t_084)) : NAN);
-    phys[97] = ((s.cell_t_mux == 14) ? (s.cell_t_090 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_090_decode(s.cell_t_090)) : NAN);
+    phys[80] = ((s.cell_t_mux == 12) ? (s.cell_t_078 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_078_decode(s.cell_t_078)) : NAN);
+    phys[81] = ((s.cell_t_mux == 13) ? (s.cell_t_079 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_079_decode(s.cell_t_079)) : NAN);
+    phys[82] = ((s.cell_t_mux == 13) ? (s.cell_t_080 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_080_decode(s.cell_t_080)) : NAN);
+    phys[83] = ((s.cell_t_mux == 13) ? (s.cell_t_081 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_081_decode(s.cell_t_081)) : NAN);
+    phys[84] = ((s.cell_t_mux == 13) ? (s.cell_t_082 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_082_decode(s.cell_t_082)) : NAN);
+    phys[85] = ((s.cell_t_mux == 13) ? (s.cell_t_083 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_083_decode(s.cell_t_083)) : NAN);
+    phys[86] = ((s.cell_t_mux == 13) ? (s.cell_t_084 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_084_decode(s.cell_t_084)) : NAN);
+    phys[87] = ((s.cell_t_mux == 14) ? (s.cell_t_085 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_085_decode(s.cell_t_085)) : NAN);
+    phys[88] = ((s.cell_t_mux == 14) ? (s.cell_t_086 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_086_decode(s.cell_t_086)) : NAN);
+    phys[89] = ((s.cell_t_mux == 14) ? (s.cell_t_087 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_087_decode(s.cell_t_087)) : NAN);
+    phys[90] = ((s.cell_t_mux == 14) ? (s.cell_t_088 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_088_decode(s.cell_t_088)) : NAN);
+    phys[91] = ((s.cell_t_mux == 14) ? (s.cell_t_089 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_089_decode(s.cell_t_089)) : NAN);
+    phys[92] = ((s.cell_t_mux == 14) ? (s.cell_t_090 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_090_decode(s.cell_t_090)) : NAN);
+    phys[93] = ((s.cell_t_mux == 15) ? (s.cell_t_091 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_091_decode(s.cell_t_091)) : NAN);
+    phys[94] = ((s.cell_t_mux == 15) ? (s.cell_t_092 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_092_decode(s.cell_t_092)) : NAN);
+    phys[95] = ((s.cell_t_mux == 15) ? (s.cell_t_093 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_093_decode(s.cell_t_093)) : NAN);
+    phys[96] = ((s.cell_t_mux == 15) ? (s.cell_t_094 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_094_decode(s.cell_t_094)) : NAN);
+    phys[97] = ((s.cell_t_mux == 15) ? (s.cell_t_095 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_095_decode(s.cell_t_095)) : NAN);
     phys[98] = ((s.cell_t_mux == 15) ? (s.cell_t_096 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_096_decode(s.cell_t_096)) : NAN);
     return 0;
 }

@@ -55,10 +55,16 @@ Status ControlStep::compute(const Measurements& m, double /*dt_s*/, Command& out
   // Temperature derating: full current up to T_max - span, none at T_max.
   const double derate = std::clamp((lim.temp_max_k - t_max) / config_.derate_span_k, 0.0, 1.0);
   const double cold = t_max < lim.temp_min_k ? 0.0 : 1.0;
-  out.current_min_a = v_max < lim.voltage_max_v ? -lim.charge_current_max_a * np * derate * cold : 0.0;
-  out.current_max_a = v_min > lim.voltage_min_v ? lim.discharge_current_max_a * np * derate : 0.0;
-  out.derated = derate < 1.0 || cold == 0.0 || out.current_min_a == 0.0 || out.current_max_a == 0.0;
-
+  // Voltage limits as a one-step barrier on the ohmic model: V_next = V_now - R (I_next - I_now)
+  // must stay inside [V_min, V_max] for the highest and the lowest cell.
+  const double r = config_.resistance_ohm / np;
+  const double i_now = m.pack_current_a;
+  const double i_min_v = std::min(0.0, i_now - (lim.voltage_max_v - v_max) / r);
+  const double i_max_v = std::max(0.0, i_now + (v_min - lim.voltage_min_v) / r);
+  out.current_min_a = std::max(-lim.charge_current_max_a * np * derate * cold, i_min_v);
+  out.current_max_a = std::min(lim.discharge_current_max_a * np * derate, i_max_v);
+  out.derated = derate < 1.0 || cold == 0.0 || out.current_min_a > -lim.charge_current_max_a * np ||
+                out.current_max_a < lim.discharge_current_max_a * np;
   double request = 0.0;
   switch (m.request_mode) {
     case RequestMode::charge: {

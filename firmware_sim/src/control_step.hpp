@@ -3,8 +3,10 @@
 //
 // Now: the CC-CV charger of the core (control::CcCvCharger) on the highest cell voltage when the
 // vehicle asks to charge, the vehicle's demand when it drives, and a limits layer that holds every
-// request inside the cell limits (voltage window, temperature derating, current limits per cell
-// times the parallel count). A missing measurement makes the allowed range {0} (fail closed).
+// request inside the cell limits: current limits per cell times the parallel count, temperature
+// derating, and the voltage window as a one-step barrier on the ohmic model (the next highest cell
+// voltage V_now - R (I_next - I_now) stays <= V_max, the lowest >= V_min). A missing measurement
+// makes the allowed range {0} (fail closed).
 // Called once per control cycle; compute() allocates nothing and never throws.
 #include "measurements.hpp"
 #include "safetwin/battery/cell_params.hpp"

@@ -78,7 +78,7 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
     case SAFETWIN_HIL_CELL_V_A_FRAME_ID: el = &cell_v_el_[static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_V_B_FRAME_ID: el = &cell_v_el_[16 + static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_T_FRAME_ID: el = &cell_t_el_[static_cast<std::size_t>(phys[2])]; break;
-    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: el = &attest_el_; break;
+    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: el = &attest_el_[std::min<std::size_t>(static_cast<std::size_t>(phys[2]), 5)]; break;
     default: return;  // our own output frames echoed back: not ours to check
   }
   const hil_e2e_status_t st =

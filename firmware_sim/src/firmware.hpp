@@ -132,7 +132,8 @@ class Firmware {
   std::array<double, kMaxCells> rx_cell_t_k_{};
   std::array<Element, 32> cell_v_el_{};   // CELL_V_A mux 0..15, CELL_V_B mux 0..15
   std::array<Element, 16> cell_t_el_{};
-  Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{}, attest_el_{};
+  std::array<Element, 6> attest_el_{};    // one per digest fragment
+  Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{};
   double rx_pack_i_ = 0.0, rx_pack_v_ = 0.0, rx_req_i_ = 0.0;
   int rx_req_mode_ = 0;
   bool rx_contactor_ = false;
