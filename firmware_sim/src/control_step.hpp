@@ -22,7 +22,7 @@ struct ControlStepConfig {
   double cv_voltage_v = 4.2;
   double cutoff_current_a = 0.2575;
   double resistance_ohm = 0.021;      // per cell, for the CV law
-  double derate_span_k = 5.0;         // current allowed falls linearly to 0 over the last span below T_max
+  double derate_span_k = 10.0;        // current allowed falls linearly to 0 over the last span below T_max
   void validate() const;              // throws std::invalid_argument naming the field
 };
 

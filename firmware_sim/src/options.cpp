@@ -60,6 +60,8 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cv_voltage_v = to_double(k, v); }}},
       {"cutoff-current-a", {"end-of-charge current, A (default 0.2575)",
                             [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cutoff_current_a = to_double(k, v); }}},
+      {"derate-span-k", {"charge/discharge current falls to 0 over this span below T_max, K (default 10)",
+                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.derate_span_k = to_double(k, v); }}},
       {"plant-heartbeat-timeout-s", {"SAFE_STOP after this long without a plant heartbeat, s (default 0.1)",
                                      [](Options& o, const std::string& k, const std::string& v) { o.firmware.plant_heartbeat_timeout_s = to_double(k, v); }}},
       {"meas-loss-timeout-s", {"SAFE_STOP after measurements missing this long, s (default 1)",

@@ -66,7 +66,7 @@ cdef extern from "hil_wire.h":
 
 # Settable keys: FirmwareConfig fields (and control.* ones flattened), same names as the
 # executable's --flags with '_' for '-'.
-CONFIG_KEYS = ("series", "parallel", "charge_current_a", "cv_voltage_v", "cutoff_current_a",
+CONFIG_KEYS = ("series", "parallel", "charge_current_a", "cv_voltage_v", "cutoff_current_a", "derate_span_k",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
                "stuck_time_s", "imbalance_v", "imbalance_time_s")
 
@@ -82,6 +82,7 @@ cdef class InProcessFirmware:
             elif key == "charge_current_a": c.control.charge_current_a = value
             elif key == "cv_voltage_v": c.control.cv_voltage_v = value
             elif key == "cutoff_current_a": c.control.cutoff_current_a = value
+            elif key == "derate_span_k": c.control.derate_span_k = value
             elif key == "plant_heartbeat_timeout_s": c.plant_heartbeat_timeout_s = value
             elif key == "meas_loss_timeout_s": c.meas_loss_timeout_s = value
             elif key == "meas_max_age_cycles": c.meas_max_age_cycles = value

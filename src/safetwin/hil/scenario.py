@@ -76,7 +76,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
              "peak_current_a": _f(0.0, 327.0), "regen_current_a": _f(0.0, 327.0),
              "profile": (("constant", "drive"), None, None, True)},
     "firmware": {"charge_current_a": _f(0.0, 327.0, False), "cv_voltage_v": _f(0.0, 6.0, False),
-                 "cutoff_current_a": _f(0.0, 327.0), "plant_heartbeat_timeout_s": _f(0.0, 60.0, False),
+                 "cutoff_current_a": _f(0.0, 327.0), "derate_span_k": _f(0.0, 100.0, False),
+                 "plant_heartbeat_timeout_s": _f(0.0, 60.0, False),
                  "meas_loss_timeout_s": _f(0.0, 600.0, False), "meas_max_age_cycles": _i(0, 1000),
                  "e2e_max_delta": _i(1, 14), "stuck_time_s": _f(0.0, 3600.0, False),
                  "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False)},
@@ -244,9 +245,11 @@ def load_scenario(path: str | Path) -> Scenario:
         if vals["at_s"] >= duration:
             raise ScenarioError(file, f"{where}at_s", f"{vals['at_s']} is impossible: the scenario ends at "
                                 f"duration_s = {duration}")
-        for ck in ("cell",):
-            if ck in vals and vals[ck] >= series:
-                raise ScenarioError(file, f"{where}{ck}", f"{vals[ck]} is impossible: the pack has cells 0..{series - 1}")
+        if "cell" in vals and vals["cell"] >= series:
+            raise ScenarioError(file, f"{where}cell", f"{vals['cell']} is impossible: the pack has cells 0..{series - 1}")
+        for c in vals.get("cells", []):
+            if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < series:
+                raise ScenarioError(file, f"{where}cells", f"{c!r} is impossible: the pack has cells 0..{series - 1}")
         for name in vals.get("frames", []):
             from safetwin.hil.link import PLANT_FRAMES
             if name not in PLANT_FRAMES:
