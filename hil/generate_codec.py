@@ -5,8 +5,8 @@ Two pairs of files land in firmware_sim/generated/, both headed "generated, do n
 - safetwin_hil.{h,c}: cantools' own C generator (pack/unpack of every message, per-signal
   encode/decode). The firmware (C++) calls it by name.
 - safetwin_hil_table.{h,c}: a table over the same messages with one generic entry point per
-  direction, hil_encode/hil_decode, taking physical values as a double array in the DBC's signal
-  order. The Cython codec of the harness wraps this, so the plant side packs through exactly the
+  direction, hil_encode/hil_decode, taking physical values as a double array (order:
+  ordered_signals()); they pack and unpack through cantools' generated functions. The Cython codec of the harness wraps this, so the plant side packs through exactly the
   generated code the firmware unpacks with.
 
 Signal-not-available: a measurement signal whose all-ones raw value (most negative for signed
@@ -139,7 +139,9 @@ def _table_sources(db) -> tuple[str, str]:
                 c.append("        {")
                 c.append("            if (isnan(v)) return -EINVAL;")
             c.append(f"            if (!(v >= {mn}_min[{i}] && v <= {mn}_max[{i}])) return -ERANGE;")
-            c.append(f"            s.{sn} = {pre}_{sn}_encode(v);")
+            # phys -> raw exactly as cantools' Python encoder: round half to even (rint in the
+            # default rounding mode) of (v - offset) / scale, so both sides agree on ties too.
+            c.append(f"            s.{sn} = ({CodeGenSignal(sig).type_name})rint((v - ({float(sig.offset)!r})) / ({float(sig.scale)!r}));")
             c.append("        }")
             c.append("    }")
         c.append(f"    return {pre}_pack(dst, &s, size);")

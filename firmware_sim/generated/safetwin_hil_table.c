@@ -131,7 +131,7 @@ static int encode_plant_tick(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_tick_min[0] && v <= plant_tick_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_plant_tick_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -139,7 +139,7 @@ static int encode_plant_tick(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_tick_min[1] && v <= plant_tick_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_plant_tick_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -147,7 +147,7 @@ static int encode_plant_tick(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_tick_min[2] && v <= plant_tick_max[2])) return -ERANGE;
-            s.tick_seq = safetwin_hil_plant_tick_tick_seq_encode(v);
+            s.tick_seq = (uint32_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -155,7 +155,7 @@ static int encode_plant_tick(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_tick_min[3] && v <= plant_tick_max[3])) return -ERANGE;
-            s.tick_dt = safetwin_hil_plant_tick_tick_dt_encode(v);
+            s.tick_dt = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     return safetwin_hil_plant_tick_pack(dst, &s, size);
@@ -182,7 +182,7 @@ static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_heartbeat_min[0] && v <= plant_heartbeat_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_plant_heartbeat_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -190,7 +190,7 @@ static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_heartbeat_min[1] && v <= plant_heartbeat_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_plant_heartbeat_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -198,7 +198,7 @@ static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_heartbeat_min[2] && v <= plant_heartbeat_max[2])) return -ERANGE;
-            s.plant_time = safetwin_hil_plant_heartbeat_plant_time_encode(v);
+            s.plant_time = (uint32_t)rint((v - (0.0)) / (0.001));
         }
     }
     {
@@ -206,7 +206,7 @@ static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= plant_heartbeat_min[3] && v <= plant_heartbeat_max[3])) return -ERANGE;
-            s.plant_contactor_closed = safetwin_hil_plant_heartbeat_plant_contactor_closed_encode(v);
+            s.plant_contactor_closed = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_plant_heartbeat_pack(dst, &s, size);
@@ -233,7 +233,7 @@ static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= pack_meas_min[0] && v <= pack_meas_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_pack_meas_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -241,7 +241,7 @@ static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= pack_meas_min[1] && v <= pack_meas_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_pack_meas_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -249,7 +249,7 @@ static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.pack_current = (int16_t)(-32768ll);
         else {
             if (!(v >= pack_meas_min[2] && v <= pack_meas_max[2])) return -ERANGE;
-            s.pack_current = safetwin_hil_pack_meas_pack_current_encode(v);
+            s.pack_current = (int16_t)rint((v - (0.0)) / (0.01));
         }
     }
     {
@@ -257,7 +257,7 @@ static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.pack_voltage = (uint16_t)(65535ll);
         else {
             if (!(v >= pack_meas_min[3] && v <= pack_meas_max[3])) return -ERANGE;
-            s.pack_voltage = safetwin_hil_pack_meas_pack_voltage_encode(v);
+            s.pack_voltage = (uint16_t)rint((v - (0.0)) / (0.01));
         }
     }
     {
@@ -265,7 +265,7 @@ static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= pack_meas_min[4] && v <= pack_meas_max[4])) return -ERANGE;
-            s.contactor_closed = safetwin_hil_pack_meas_contactor_closed_encode(v);
+            s.contactor_closed = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_pack_meas_pack(dst, &s, size);
@@ -293,7 +293,7 @@ static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= load_request_min[0] && v <= load_request_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_load_request_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -301,7 +301,7 @@ static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= load_request_min[1] && v <= load_request_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_load_request_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -309,7 +309,7 @@ static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.req_current = (int16_t)(-32768ll);
         else {
             if (!(v >= load_request_min[2] && v <= load_request_max[2])) return -ERANGE;
-            s.req_current = safetwin_hil_load_request_req_current_encode(v);
+            s.req_current = (int16_t)rint((v - (0.0)) / (0.01));
         }
     }
     {
@@ -317,7 +317,7 @@ static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.req_mode = (uint8_t)(3ll);
         else {
             if (!(v >= load_request_min[3] && v <= load_request_max[3])) return -ERANGE;
-            s.req_mode = safetwin_hil_load_request_req_mode_encode(v);
+            s.req_mode = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_load_request_pack(dst, &s, size);
@@ -344,7 +344,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_a_min[0] && v <= cell_v_a_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_cell_v_a_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -352,7 +352,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_a_min[1] && v <= cell_v_a_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_cell_v_a_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -360,7 +360,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_a_min[2] && v <= cell_v_a_max[2])) return -ERANGE;
-            s.cell_v_a_mux = safetwin_hil_cell_v_a_cell_v_a_mux_encode(v);
+            s.cell_v_a_mux = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.cell_v_a_mux == 0) {
@@ -368,7 +368,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_001 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[3] && v <= cell_v_a_max[3])) return -ERANGE;
-            s.cell_v_001 = safetwin_hil_cell_v_a_cell_v_001_encode(v);
+            s.cell_v_001 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 0) {
@@ -376,7 +376,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_002 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[4] && v <= cell_v_a_max[4])) return -ERANGE;
-            s.cell_v_002 = safetwin_hil_cell_v_a_cell_v_002_encode(v);
+            s.cell_v_002 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 0) {
@@ -384,7 +384,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_003 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[5] && v <= cell_v_a_max[5])) return -ERANGE;
-            s.cell_v_003 = safetwin_hil_cell_v_a_cell_v_003_encode(v);
+            s.cell_v_003 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 1) {
@@ -392,7 +392,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_004 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[6] && v <= cell_v_a_max[6])) return -ERANGE;
-            s.cell_v_004 = safetwin_hil_cell_v_a_cell_v_004_encode(v);
+            s.cell_v_004 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 1) {
@@ -400,7 +400,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_005 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[7] && v <= cell_v_a_max[7])) return -ERANGE;
-            s.cell_v_005 = safetwin_hil_cell_v_a_cell_v_005_encode(v);
+            s.cell_v_005 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 1) {
@@ -408,7 +408,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_006 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[8] && v <= cell_v_a_max[8])) return -ERANGE;
-            s.cell_v_006 = safetwin_hil_cell_v_a_cell_v_006_encode(v);
+            s.cell_v_006 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 2) {
@@ -416,7 +416,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_007 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[9] && v <= cell_v_a_max[9])) return -ERANGE;
-            s.cell_v_007 = safetwin_hil_cell_v_a_cell_v_007_encode(v);
+            s.cell_v_007 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 2) {
@@ -424,7 +424,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_008 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[10] && v <= cell_v_a_max[10])) return -ERANGE;
-            s.cell_v_008 = safetwin_hil_cell_v_a_cell_v_008_encode(v);
+            s.cell_v_008 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 2) {
@@ -432,7 +432,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_009 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[11] && v <= cell_v_a_max[11])) return -ERANGE;
-            s.cell_v_009 = safetwin_hil_cell_v_a_cell_v_009_encode(v);
+            s.cell_v_009 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 3) {
@@ -440,7 +440,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_010 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[12] && v <= cell_v_a_max[12])) return -ERANGE;
-            s.cell_v_010 = safetwin_hil_cell_v_a_cell_v_010_encode(v);
+            s.cell_v_010 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 3) {
@@ -448,7 +448,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_011 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[13] && v <= cell_v_a_max[13])) return -ERANGE;
-            s.cell_v_011 = safetwin_hil_cell_v_a_cell_v_011_encode(v);
+            s.cell_v_011 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 3) {
@@ -456,7 +456,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_012 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[14] && v <= cell_v_a_max[14])) return -ERANGE;
-            s.cell_v_012 = safetwin_hil_cell_v_a_cell_v_012_encode(v);
+            s.cell_v_012 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 4) {
@@ -464,7 +464,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_013 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[15] && v <= cell_v_a_max[15])) return -ERANGE;
-            s.cell_v_013 = safetwin_hil_cell_v_a_cell_v_013_encode(v);
+            s.cell_v_013 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 4) {
@@ -472,7 +472,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_014 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[16] && v <= cell_v_a_max[16])) return -ERANGE;
-            s.cell_v_014 = safetwin_hil_cell_v_a_cell_v_014_encode(v);
+            s.cell_v_014 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 4) {
@@ -480,7 +480,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_015 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[17] && v <= cell_v_a_max[17])) return -ERANGE;
-            s.cell_v_015 = safetwin_hil_cell_v_a_cell_v_015_encode(v);
+            s.cell_v_015 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 5) {
@@ -488,7 +488,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_016 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[18] && v <= cell_v_a_max[18])) return -ERANGE;
-            s.cell_v_016 = safetwin_hil_cell_v_a_cell_v_016_encode(v);
+            s.cell_v_016 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 5) {
@@ -496,7 +496,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_017 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[19] && v <= cell_v_a_max[19])) return -ERANGE;
-            s.cell_v_017 = safetwin_hil_cell_v_a_cell_v_017_encode(v);
+            s.cell_v_017 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 5) {
@@ -504,7 +504,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_018 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[20] && v <= cell_v_a_max[20])) return -ERANGE;
-            s.cell_v_018 = safetwin_hil_cell_v_a_cell_v_018_encode(v);
+            s.cell_v_018 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 6) {
@@ -512,7 +512,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_019 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[21] && v <= cell_v_a_max[21])) return -ERANGE;
-            s.cell_v_019 = safetwin_hil_cell_v_a_cell_v_019_encode(v);
+            s.cell_v_019 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 6) {
@@ -520,7 +520,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_020 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[22] && v <= cell_v_a_max[22])) return -ERANGE;
-            s.cell_v_020 = safetwin_hil_cell_v_a_cell_v_020_encode(v);
+            s.cell_v_020 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 6) {
@@ -528,7 +528,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_021 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[23] && v <= cell_v_a_max[23])) return -ERANGE;
-            s.cell_v_021 = safetwin_hil_cell_v_a_cell_v_021_encode(v);
+            s.cell_v_021 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 7) {
@@ -536,7 +536,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_022 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[24] && v <= cell_v_a_max[24])) return -ERANGE;
-            s.cell_v_022 = safetwin_hil_cell_v_a_cell_v_022_encode(v);
+            s.cell_v_022 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 7) {
@@ -544,7 +544,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_023 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[25] && v <= cell_v_a_max[25])) return -ERANGE;
-            s.cell_v_023 = safetwin_hil_cell_v_a_cell_v_023_encode(v);
+            s.cell_v_023 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 7) {
@@ -552,7 +552,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_024 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[26] && v <= cell_v_a_max[26])) return -ERANGE;
-            s.cell_v_024 = safetwin_hil_cell_v_a_cell_v_024_encode(v);
+            s.cell_v_024 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 8) {
@@ -560,7 +560,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_025 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[27] && v <= cell_v_a_max[27])) return -ERANGE;
-            s.cell_v_025 = safetwin_hil_cell_v_a_cell_v_025_encode(v);
+            s.cell_v_025 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 8) {
@@ -568,7 +568,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_026 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[28] && v <= cell_v_a_max[28])) return -ERANGE;
-            s.cell_v_026 = safetwin_hil_cell_v_a_cell_v_026_encode(v);
+            s.cell_v_026 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 8) {
@@ -576,7 +576,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_027 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[29] && v <= cell_v_a_max[29])) return -ERANGE;
-            s.cell_v_027 = safetwin_hil_cell_v_a_cell_v_027_encode(v);
+            s.cell_v_027 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 9) {
@@ -584,7 +584,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_028 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[30] && v <= cell_v_a_max[30])) return -ERANGE;
-            s.cell_v_028 = safetwin_hil_cell_v_a_cell_v_028_encode(v);
+            s.cell_v_028 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 9) {
@@ -592,7 +592,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_029 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[31] && v <= cell_v_a_max[31])) return -ERANGE;
-            s.cell_v_029 = safetwin_hil_cell_v_a_cell_v_029_encode(v);
+            s.cell_v_029 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 9) {
@@ -600,7 +600,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_030 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[32] && v <= cell_v_a_max[32])) return -ERANGE;
-            s.cell_v_030 = safetwin_hil_cell_v_a_cell_v_030_encode(v);
+            s.cell_v_030 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 10) {
@@ -608,7 +608,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_031 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[33] && v <= cell_v_a_max[33])) return -ERANGE;
-            s.cell_v_031 = safetwin_hil_cell_v_a_cell_v_031_encode(v);
+            s.cell_v_031 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 10) {
@@ -616,7 +616,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_032 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[34] && v <= cell_v_a_max[34])) return -ERANGE;
-            s.cell_v_032 = safetwin_hil_cell_v_a_cell_v_032_encode(v);
+            s.cell_v_032 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 10) {
@@ -624,7 +624,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_033 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[35] && v <= cell_v_a_max[35])) return -ERANGE;
-            s.cell_v_033 = safetwin_hil_cell_v_a_cell_v_033_encode(v);
+            s.cell_v_033 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 11) {
@@ -632,7 +632,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_034 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[36] && v <= cell_v_a_max[36])) return -ERANGE;
-            s.cell_v_034 = safetwin_hil_cell_v_a_cell_v_034_encode(v);
+            s.cell_v_034 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 11) {
@@ -640,7 +640,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_035 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[37] && v <= cell_v_a_max[37])) return -ERANGE;
-            s.cell_v_035 = safetwin_hil_cell_v_a_cell_v_035_encode(v);
+            s.cell_v_035 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 11) {
@@ -648,7 +648,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_036 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[38] && v <= cell_v_a_max[38])) return -ERANGE;
-            s.cell_v_036 = safetwin_hil_cell_v_a_cell_v_036_encode(v);
+            s.cell_v_036 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 12) {
@@ -656,7 +656,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_037 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[39] && v <= cell_v_a_max[39])) return -ERANGE;
-            s.cell_v_037 = safetwin_hil_cell_v_a_cell_v_037_encode(v);
+            s.cell_v_037 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 12) {
@@ -664,7 +664,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_038 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[40] && v <= cell_v_a_max[40])) return -ERANGE;
-            s.cell_v_038 = safetwin_hil_cell_v_a_cell_v_038_encode(v);
+            s.cell_v_038 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 12) {
@@ -672,7 +672,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_039 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[41] && v <= cell_v_a_max[41])) return -ERANGE;
-            s.cell_v_039 = safetwin_hil_cell_v_a_cell_v_039_encode(v);
+            s.cell_v_039 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 13) {
@@ -680,7 +680,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_040 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[42] && v <= cell_v_a_max[42])) return -ERANGE;
-            s.cell_v_040 = safetwin_hil_cell_v_a_cell_v_040_encode(v);
+            s.cell_v_040 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 13) {
@@ -688,7 +688,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_041 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[43] && v <= cell_v_a_max[43])) return -ERANGE;
-            s.cell_v_041 = safetwin_hil_cell_v_a_cell_v_041_encode(v);
+            s.cell_v_041 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 13) {
@@ -696,7 +696,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_042 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[44] && v <= cell_v_a_max[44])) return -ERANGE;
-            s.cell_v_042 = safetwin_hil_cell_v_a_cell_v_042_encode(v);
+            s.cell_v_042 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 14) {
@@ -704,7 +704,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_043 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[45] && v <= cell_v_a_max[45])) return -ERANGE;
-            s.cell_v_043 = safetwin_hil_cell_v_a_cell_v_043_encode(v);
+            s.cell_v_043 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 14) {
@@ -712,7 +712,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_044 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[46] && v <= cell_v_a_max[46])) return -ERANGE;
-            s.cell_v_044 = safetwin_hil_cell_v_a_cell_v_044_encode(v);
+            s.cell_v_044 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 14) {
@@ -720,7 +720,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_045 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[47] && v <= cell_v_a_max[47])) return -ERANGE;
-            s.cell_v_045 = safetwin_hil_cell_v_a_cell_v_045_encode(v);
+            s.cell_v_045 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 15) {
@@ -728,7 +728,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_046 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[48] && v <= cell_v_a_max[48])) return -ERANGE;
-            s.cell_v_046 = safetwin_hil_cell_v_a_cell_v_046_encode(v);
+            s.cell_v_046 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 15) {
@@ -736,7 +736,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_047 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[49] && v <= cell_v_a_max[49])) return -ERANGE;
-            s.cell_v_047 = safetwin_hil_cell_v_a_cell_v_047_encode(v);
+            s.cell_v_047 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_a_mux == 15) {
@@ -744,7 +744,7 @@ static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_048 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_a_min[50] && v <= cell_v_a_max[50])) return -ERANGE;
-            s.cell_v_048 = safetwin_hil_cell_v_a_cell_v_048_encode(v);
+            s.cell_v_048 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     return safetwin_hil_cell_v_a_pack(dst, &s, size);
@@ -818,7 +818,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_b_min[0] && v <= cell_v_b_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_cell_v_b_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -826,7 +826,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_b_min[1] && v <= cell_v_b_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_cell_v_b_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -834,7 +834,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_v_b_min[2] && v <= cell_v_b_max[2])) return -ERANGE;
-            s.cell_v_b_mux = safetwin_hil_cell_v_b_cell_v_b_mux_encode(v);
+            s.cell_v_b_mux = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.cell_v_b_mux == 0) {
@@ -842,7 +842,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_049 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[3] && v <= cell_v_b_max[3])) return -ERANGE;
-            s.cell_v_049 = safetwin_hil_cell_v_b_cell_v_049_encode(v);
+            s.cell_v_049 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 0) {
@@ -850,7 +850,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_050 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[4] && v <= cell_v_b_max[4])) return -ERANGE;
-            s.cell_v_050 = safetwin_hil_cell_v_b_cell_v_050_encode(v);
+            s.cell_v_050 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 0) {
@@ -858,7 +858,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_051 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[5] && v <= cell_v_b_max[5])) return -ERANGE;
-            s.cell_v_051 = safetwin_hil_cell_v_b_cell_v_051_encode(v);
+            s.cell_v_051 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 1) {
@@ -866,7 +866,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_052 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[6] && v <= cell_v_b_max[6])) return -ERANGE;
-            s.cell_v_052 = safetwin_hil_cell_v_b_cell_v_052_encode(v);
+            s.cell_v_052 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 1) {
@@ -874,7 +874,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_053 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[7] && v <= cell_v_b_max[7])) return -ERANGE;
-            s.cell_v_053 = safetwin_hil_cell_v_b_cell_v_053_encode(v);
+            s.cell_v_053 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 1) {
@@ -882,7 +882,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_054 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[8] && v <= cell_v_b_max[8])) return -ERANGE;
-            s.cell_v_054 = safetwin_hil_cell_v_b_cell_v_054_encode(v);
+            s.cell_v_054 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 2) {
@@ -890,7 +890,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_055 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[9] && v <= cell_v_b_max[9])) return -ERANGE;
-            s.cell_v_055 = safetwin_hil_cell_v_b_cell_v_055_encode(v);
+            s.cell_v_055 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 2) {
@@ -898,7 +898,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_056 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[10] && v <= cell_v_b_max[10])) return -ERANGE;
-            s.cell_v_056 = safetwin_hil_cell_v_b_cell_v_056_encode(v);
+            s.cell_v_056 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 2) {
@@ -906,7 +906,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_057 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[11] && v <= cell_v_b_max[11])) return -ERANGE;
-            s.cell_v_057 = safetwin_hil_cell_v_b_cell_v_057_encode(v);
+            s.cell_v_057 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 3) {
@@ -914,7 +914,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_058 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[12] && v <= cell_v_b_max[12])) return -ERANGE;
-            s.cell_v_058 = safetwin_hil_cell_v_b_cell_v_058_encode(v);
+            s.cell_v_058 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 3) {
@@ -922,7 +922,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_059 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[13] && v <= cell_v_b_max[13])) return -ERANGE;
-            s.cell_v_059 = safetwin_hil_cell_v_b_cell_v_059_encode(v);
+            s.cell_v_059 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 3) {
@@ -930,7 +930,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_060 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[14] && v <= cell_v_b_max[14])) return -ERANGE;
-            s.cell_v_060 = safetwin_hil_cell_v_b_cell_v_060_encode(v);
+            s.cell_v_060 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 4) {
@@ -938,7 +938,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_061 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[15] && v <= cell_v_b_max[15])) return -ERANGE;
-            s.cell_v_061 = safetwin_hil_cell_v_b_cell_v_061_encode(v);
+            s.cell_v_061 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 4) {
@@ -946,7 +946,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_062 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[16] && v <= cell_v_b_max[16])) return -ERANGE;
-            s.cell_v_062 = safetwin_hil_cell_v_b_cell_v_062_encode(v);
+            s.cell_v_062 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 4) {
@@ -954,7 +954,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_063 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[17] && v <= cell_v_b_max[17])) return -ERANGE;
-            s.cell_v_063 = safetwin_hil_cell_v_b_cell_v_063_encode(v);
+            s.cell_v_063 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 5) {
@@ -962,7 +962,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_064 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[18] && v <= cell_v_b_max[18])) return -ERANGE;
-            s.cell_v_064 = safetwin_hil_cell_v_b_cell_v_064_encode(v);
+            s.cell_v_064 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 5) {
@@ -970,7 +970,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_065 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[19] && v <= cell_v_b_max[19])) return -ERANGE;
-            s.cell_v_065 = safetwin_hil_cell_v_b_cell_v_065_encode(v);
+            s.cell_v_065 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 5) {
@@ -978,7 +978,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_066 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[20] && v <= cell_v_b_max[20])) return -ERANGE;
-            s.cell_v_066 = safetwin_hil_cell_v_b_cell_v_066_encode(v);
+            s.cell_v_066 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 6) {
@@ -986,7 +986,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_067 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[21] && v <= cell_v_b_max[21])) return -ERANGE;
-            s.cell_v_067 = safetwin_hil_cell_v_b_cell_v_067_encode(v);
+            s.cell_v_067 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 6) {
@@ -994,7 +994,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_068 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[22] && v <= cell_v_b_max[22])) return -ERANGE;
-            s.cell_v_068 = safetwin_hil_cell_v_b_cell_v_068_encode(v);
+            s.cell_v_068 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 6) {
@@ -1002,7 +1002,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_069 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[23] && v <= cell_v_b_max[23])) return -ERANGE;
-            s.cell_v_069 = safetwin_hil_cell_v_b_cell_v_069_encode(v);
+            s.cell_v_069 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 7) {
@@ -1010,7 +1010,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_070 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[24] && v <= cell_v_b_max[24])) return -ERANGE;
-            s.cell_v_070 = safetwin_hil_cell_v_b_cell_v_070_encode(v);
+            s.cell_v_070 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 7) {
@@ -1018,7 +1018,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_071 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[25] && v <= cell_v_b_max[25])) return -ERANGE;
-            s.cell_v_071 = safetwin_hil_cell_v_b_cell_v_071_encode(v);
+            s.cell_v_071 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 7) {
@@ -1026,7 +1026,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_072 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[26] && v <= cell_v_b_max[26])) return -ERANGE;
-            s.cell_v_072 = safetwin_hil_cell_v_b_cell_v_072_encode(v);
+            s.cell_v_072 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 8) {
@@ -1034,7 +1034,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_073 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[27] && v <= cell_v_b_max[27])) return -ERANGE;
-            s.cell_v_073 = safetwin_hil_cell_v_b_cell_v_073_encode(v);
+            s.cell_v_073 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 8) {
@@ -1042,7 +1042,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_074 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[28] && v <= cell_v_b_max[28])) return -ERANGE;
-            s.cell_v_074 = safetwin_hil_cell_v_b_cell_v_074_encode(v);
+            s.cell_v_074 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 8) {
@@ -1050,7 +1050,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_075 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[29] && v <= cell_v_b_max[29])) return -ERANGE;
-            s.cell_v_075 = safetwin_hil_cell_v_b_cell_v_075_encode(v);
+            s.cell_v_075 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 9) {
@@ -1058,7 +1058,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_076 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[30] && v <= cell_v_b_max[30])) return -ERANGE;
-            s.cell_v_076 = safetwin_hil_cell_v_b_cell_v_076_encode(v);
+            s.cell_v_076 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 9) {
@@ -1066,7 +1066,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_077 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[31] && v <= cell_v_b_max[31])) return -ERANGE;
-            s.cell_v_077 = safetwin_hil_cell_v_b_cell_v_077_encode(v);
+            s.cell_v_077 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 9) {
@@ -1074,7 +1074,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_078 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[32] && v <= cell_v_b_max[32])) return -ERANGE;
-            s.cell_v_078 = safetwin_hil_cell_v_b_cell_v_078_encode(v);
+            s.cell_v_078 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 10) {
@@ -1082,7 +1082,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_079 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[33] && v <= cell_v_b_max[33])) return -ERANGE;
-            s.cell_v_079 = safetwin_hil_cell_v_b_cell_v_079_encode(v);
+            s.cell_v_079 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 10) {
@@ -1090,7 +1090,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_080 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[34] && v <= cell_v_b_max[34])) return -ERANGE;
-            s.cell_v_080 = safetwin_hil_cell_v_b_cell_v_080_encode(v);
+            s.cell_v_080 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 10) {
@@ -1098,7 +1098,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_081 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[35] && v <= cell_v_b_max[35])) return -ERANGE;
-            s.cell_v_081 = safetwin_hil_cell_v_b_cell_v_081_encode(v);
+            s.cell_v_081 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 11) {
@@ -1106,7 +1106,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_082 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[36] && v <= cell_v_b_max[36])) return -ERANGE;
-            s.cell_v_082 = safetwin_hil_cell_v_b_cell_v_082_encode(v);
+            s.cell_v_082 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 11) {
@@ -1114,7 +1114,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_083 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[37] && v <= cell_v_b_max[37])) return -ERANGE;
-            s.cell_v_083 = safetwin_hil_cell_v_b_cell_v_083_encode(v);
+            s.cell_v_083 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 11) {
@@ -1122,7 +1122,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_084 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[38] && v <= cell_v_b_max[38])) return -ERANGE;
-            s.cell_v_084 = safetwin_hil_cell_v_b_cell_v_084_encode(v);
+            s.cell_v_084 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 12) {
@@ -1130,7 +1130,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_085 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[39] && v <= cell_v_b_max[39])) return -ERANGE;
-            s.cell_v_085 = safetwin_hil_cell_v_b_cell_v_085_encode(v);
+            s.cell_v_085 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 12) {
@@ -1138,7 +1138,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_086 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[40] && v <= cell_v_b_max[40])) return -ERANGE;
-            s.cell_v_086 = safetwin_hil_cell_v_b_cell_v_086_encode(v);
+            s.cell_v_086 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 12) {
@@ -1146,7 +1146,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_087 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[41] && v <= cell_v_b_max[41])) return -ERANGE;
-            s.cell_v_087 = safetwin_hil_cell_v_b_cell_v_087_encode(v);
+            s.cell_v_087 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 13) {
@@ -1154,7 +1154,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_088 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[42] && v <= cell_v_b_max[42])) return -ERANGE;
-            s.cell_v_088 = safetwin_hil_cell_v_b_cell_v_088_encode(v);
+            s.cell_v_088 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 13) {
@@ -1162,7 +1162,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_089 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[43] && v <= cell_v_b_max[43])) return -ERANGE;
-            s.cell_v_089 = safetwin_hil_cell_v_b_cell_v_089_encode(v);
+            s.cell_v_089 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 13) {
@@ -1170,7 +1170,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_090 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[44] && v <= cell_v_b_max[44])) return -ERANGE;
-            s.cell_v_090 = safetwin_hil_cell_v_b_cell_v_090_encode(v);
+            s.cell_v_090 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 14) {
@@ -1178,7 +1178,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_091 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[45] && v <= cell_v_b_max[45])) return -ERANGE;
-            s.cell_v_091 = safetwin_hil_cell_v_b_cell_v_091_encode(v);
+            s.cell_v_091 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 14) {
@@ -1186,7 +1186,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_092 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[46] && v <= cell_v_b_max[46])) return -ERANGE;
-            s.cell_v_092 = safetwin_hil_cell_v_b_cell_v_092_encode(v);
+            s.cell_v_092 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 14) {
@@ -1194,7 +1194,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_093 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[47] && v <= cell_v_b_max[47])) return -ERANGE;
-            s.cell_v_093 = safetwin_hil_cell_v_b_cell_v_093_encode(v);
+            s.cell_v_093 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 15) {
@@ -1202,7 +1202,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_094 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[48] && v <= cell_v_b_max[48])) return -ERANGE;
-            s.cell_v_094 = safetwin_hil_cell_v_b_cell_v_094_encode(v);
+            s.cell_v_094 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 15) {
@@ -1210,7 +1210,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_095 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[49] && v <= cell_v_b_max[49])) return -ERANGE;
-            s.cell_v_095 = safetwin_hil_cell_v_b_cell_v_095_encode(v);
+            s.cell_v_095 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     if (s.cell_v_b_mux == 15) {
@@ -1218,7 +1218,7 @@ static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_v_096 = (uint16_t)(65535ll);
         else {
             if (!(v >= cell_v_b_min[50] && v <= cell_v_b_max[50])) return -ERANGE;
-            s.cell_v_096 = safetwin_hil_cell_v_b_cell_v_096_encode(v);
+            s.cell_v_096 = (uint16_t)rint((v - (0.0)) / (0.0001));
         }
     }
     return safetwin_hil_cell_v_b_pack(dst, &s, size);
@@ -1292,7 +1292,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_t_min[0] && v <= cell_t_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_cell_t_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -1300,7 +1300,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_t_min[1] && v <= cell_t_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_cell_t_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -1308,7 +1308,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= cell_t_min[2] && v <= cell_t_max[2])) return -ERANGE;
-            s.cell_t_mux = safetwin_hil_cell_t_cell_t_mux_encode(v);
+            s.cell_t_mux = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1316,7 +1316,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_001 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[3] && v <= cell_t_max[3])) return -ERANGE;
-            s.cell_t_001 = safetwin_hil_cell_t_cell_t_001_encode(v);
+            s.cell_t_001 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1324,7 +1324,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_002 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[4] && v <= cell_t_max[4])) return -ERANGE;
-            s.cell_t_002 = safetwin_hil_cell_t_cell_t_002_encode(v);
+            s.cell_t_002 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1332,7 +1332,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_003 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[5] && v <= cell_t_max[5])) return -ERANGE;
-            s.cell_t_003 = safetwin_hil_cell_t_cell_t_003_encode(v);
+            s.cell_t_003 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1340,7 +1340,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_004 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[6] && v <= cell_t_max[6])) return -ERANGE;
-            s.cell_t_004 = safetwin_hil_cell_t_cell_t_004_encode(v);
+            s.cell_t_004 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1348,7 +1348,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_005 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[7] && v <= cell_t_max[7])) return -ERANGE;
-            s.cell_t_005 = safetwin_hil_cell_t_cell_t_005_encode(v);
+            s.cell_t_005 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 0) {
@@ -1356,7 +1356,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_006 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[8] && v <= cell_t_max[8])) return -ERANGE;
-            s.cell_t_006 = safetwin_hil_cell_t_cell_t_006_encode(v);
+            s.cell_t_006 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1364,7 +1364,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_007 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[9] && v <= cell_t_max[9])) return -ERANGE;
-            s.cell_t_007 = safetwin_hil_cell_t_cell_t_007_encode(v);
+            s.cell_t_007 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1372,7 +1372,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_008 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[10] && v <= cell_t_max[10])) return -ERANGE;
-            s.cell_t_008 = safetwin_hil_cell_t_cell_t_008_encode(v);
+            s.cell_t_008 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1380,7 +1380,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_009 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[11] && v <= cell_t_max[11])) return -ERANGE;
-            s.cell_t_009 = safetwin_hil_cell_t_cell_t_009_encode(v);
+            s.cell_t_009 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1388,7 +1388,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_010 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[12] && v <= cell_t_max[12])) return -ERANGE;
-            s.cell_t_010 = safetwin_hil_cell_t_cell_t_010_encode(v);
+            s.cell_t_010 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1396,7 +1396,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_011 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[13] && v <= cell_t_max[13])) return -ERANGE;
-            s.cell_t_011 = safetwin_hil_cell_t_cell_t_011_encode(v);
+            s.cell_t_011 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 1) {
@@ -1404,7 +1404,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_012 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[14] && v <= cell_t_max[14])) return -ERANGE;
-            s.cell_t_012 = safetwin_hil_cell_t_cell_t_012_encode(v);
+            s.cell_t_012 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1412,7 +1412,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_013 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[15] && v <= cell_t_max[15])) return -ERANGE;
-            s.cell_t_013 = safetwin_hil_cell_t_cell_t_013_encode(v);
+            s.cell_t_013 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1420,7 +1420,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_014 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[16] && v <= cell_t_max[16])) return -ERANGE;
-            s.cell_t_014 = safetwin_hil_cell_t_cell_t_014_encode(v);
+            s.cell_t_014 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1428,7 +1428,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_015 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[17] && v <= cell_t_max[17])) return -ERANGE;
-            s.cell_t_015 = safetwin_hil_cell_t_cell_t_015_encode(v);
+            s.cell_t_015 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1436,7 +1436,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_016 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[18] && v <= cell_t_max[18])) return -ERANGE;
-            s.cell_t_016 = safetwin_hil_cell_t_cell_t_016_encode(v);
+            s.cell_t_016 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1444,7 +1444,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_017 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[19] && v <= cell_t_max[19])) return -ERANGE;
-            s.cell_t_017 = safetwin_hil_cell_t_cell_t_017_encode(v);
+            s.cell_t_017 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 2) {
@@ -1452,7 +1452,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_018 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[20] && v <= cell_t_max[20])) return -ERANGE;
-            s.cell_t_018 = safetwin_hil_cell_t_cell_t_018_encode(v);
+            s.cell_t_018 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1460,7 +1460,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_019 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[21] && v <= cell_t_max[21])) return -ERANGE;
-            s.cell_t_019 = safetwin_hil_cell_t_cell_t_019_encode(v);
+            s.cell_t_019 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1468,7 +1468,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_020 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[22] && v <= cell_t_max[22])) return -ERANGE;
-            s.cell_t_020 = safetwin_hil_cell_t_cell_t_020_encode(v);
+            s.cell_t_020 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1476,7 +1476,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_021 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[23] && v <= cell_t_max[23])) return -ERANGE;
-            s.cell_t_021 = safetwin_hil_cell_t_cell_t_021_encode(v);
+            s.cell_t_021 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1484,7 +1484,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_022 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[24] && v <= cell_t_max[24])) return -ERANGE;
-            s.cell_t_022 = safetwin_hil_cell_t_cell_t_022_encode(v);
+            s.cell_t_022 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1492,7 +1492,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_023 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[25] && v <= cell_t_max[25])) return -ERANGE;
-            s.cell_t_023 = safetwin_hil_cell_t_cell_t_023_encode(v);
+            s.cell_t_023 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 3) {
@@ -1500,7 +1500,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_024 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[26] && v <= cell_t_max[26])) return -ERANGE;
-            s.cell_t_024 = safetwin_hil_cell_t_cell_t_024_encode(v);
+            s.cell_t_024 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1508,7 +1508,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_025 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[27] && v <= cell_t_max[27])) return -ERANGE;
-            s.cell_t_025 = safetwin_hil_cell_t_cell_t_025_encode(v);
+            s.cell_t_025 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1516,7 +1516,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_026 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[28] && v <= cell_t_max[28])) return -ERANGE;
-            s.cell_t_026 = safetwin_hil_cell_t_cell_t_026_encode(v);
+            s.cell_t_026 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1524,7 +1524,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_027 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[29] && v <= cell_t_max[29])) return -ERANGE;
-            s.cell_t_027 = safetwin_hil_cell_t_cell_t_027_encode(v);
+            s.cell_t_027 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1532,7 +1532,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_028 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[30] && v <= cell_t_max[30])) return -ERANGE;
-            s.cell_t_028 = safetwin_hil_cell_t_cell_t_028_encode(v);
+            s.cell_t_028 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1540,7 +1540,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_029 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[31] && v <= cell_t_max[31])) return -ERANGE;
-            s.cell_t_029 = safetwin_hil_cell_t_cell_t_029_encode(v);
+            s.cell_t_029 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 4) {
@@ -1548,7 +1548,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_030 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[32] && v <= cell_t_max[32])) return -ERANGE;
-            s.cell_t_030 = safetwin_hil_cell_t_cell_t_030_encode(v);
+            s.cell_t_030 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1556,7 +1556,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_031 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[33] && v <= cell_t_max[33])) return -ERANGE;
-            s.cell_t_031 = safetwin_hil_cell_t_cell_t_031_encode(v);
+            s.cell_t_031 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1564,7 +1564,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_032 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[34] && v <= cell_t_max[34])) return -ERANGE;
-            s.cell_t_032 = safetwin_hil_cell_t_cell_t_032_encode(v);
+            s.cell_t_032 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1572,7 +1572,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_033 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[35] && v <= cell_t_max[35])) return -ERANGE;
-            s.cell_t_033 = safetwin_hil_cell_t_cell_t_033_encode(v);
+            s.cell_t_033 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1580,7 +1580,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_034 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[36] && v <= cell_t_max[36])) return -ERANGE;
-            s.cell_t_034 = safetwin_hil_cell_t_cell_t_034_encode(v);
+            s.cell_t_034 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1588,7 +1588,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_035 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[37] && v <= cell_t_max[37])) return -ERANGE;
-            s.cell_t_035 = safetwin_hil_cell_t_cell_t_035_encode(v);
+            s.cell_t_035 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 5) {
@@ -1596,7 +1596,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_036 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[38] && v <= cell_t_max[38])) return -ERANGE;
-            s.cell_t_036 = safetwin_hil_cell_t_cell_t_036_encode(v);
+            s.cell_t_036 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1604,7 +1604,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_037 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[39] && v <= cell_t_max[39])) return -ERANGE;
-            s.cell_t_037 = safetwin_hil_cell_t_cell_t_037_encode(v);
+            s.cell_t_037 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1612,7 +1612,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_038 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[40] && v <= cell_t_max[40])) return -ERANGE;
-            s.cell_t_038 = safetwin_hil_cell_t_cell_t_038_encode(v);
+            s.cell_t_038 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1620,7 +1620,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_039 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[41] && v <= cell_t_max[41])) return -ERANGE;
-            s.cell_t_039 = safetwin_hil_cell_t_cell_t_039_encode(v);
+            s.cell_t_039 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1628,7 +1628,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_040 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[42] && v <= cell_t_max[42])) return -ERANGE;
-            s.cell_t_040 = safetwin_hil_cell_t_cell_t_040_encode(v);
+            s.cell_t_040 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1636,7 +1636,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_041 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[43] && v <= cell_t_max[43])) return -ERANGE;
-            s.cell_t_041 = safetwin_hil_cell_t_cell_t_041_encode(v);
+            s.cell_t_041 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 6) {
@@ -1644,7 +1644,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_042 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[44] && v <= cell_t_max[44])) return -ERANGE;
-            s.cell_t_042 = safetwin_hil_cell_t_cell_t_042_encode(v);
+            s.cell_t_042 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1652,7 +1652,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_043 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[45] && v <= cell_t_max[45])) return -ERANGE;
-            s.cell_t_043 = safetwin_hil_cell_t_cell_t_043_encode(v);
+            s.cell_t_043 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1660,7 +1660,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_044 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[46] && v <= cell_t_max[46])) return -ERANGE;
-            s.cell_t_044 = safetwin_hil_cell_t_cell_t_044_encode(v);
+            s.cell_t_044 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1668,7 +1668,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_045 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[47] && v <= cell_t_max[47])) return -ERANGE;
-            s.cell_t_045 = safetwin_hil_cell_t_cell_t_045_encode(v);
+            s.cell_t_045 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1676,7 +1676,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_046 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[48] && v <= cell_t_max[48])) return -ERANGE;
-            s.cell_t_046 = safetwin_hil_cell_t_cell_t_046_encode(v);
+            s.cell_t_046 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1684,7 +1684,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_047 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[49] && v <= cell_t_max[49])) return -ERANGE;
-            s.cell_t_047 = safetwin_hil_cell_t_cell_t_047_encode(v);
+            s.cell_t_047 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 7) {
@@ -1692,7 +1692,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_048 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[50] && v <= cell_t_max[50])) return -ERANGE;
-            s.cell_t_048 = safetwin_hil_cell_t_cell_t_048_encode(v);
+            s.cell_t_048 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1700,7 +1700,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_049 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[51] && v <= cell_t_max[51])) return -ERANGE;
-            s.cell_t_049 = safetwin_hil_cell_t_cell_t_049_encode(v);
+            s.cell_t_049 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1708,7 +1708,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_050 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[52] && v <= cell_t_max[52])) return -ERANGE;
-            s.cell_t_050 = safetwin_hil_cell_t_cell_t_050_encode(v);
+            s.cell_t_050 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1716,7 +1716,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_051 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[53] && v <= cell_t_max[53])) return -ERANGE;
-            s.cell_t_051 = safetwin_hil_cell_t_cell_t_051_encode(v);
+            s.cell_t_051 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1724,7 +1724,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_052 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[54] && v <= cell_t_max[54])) return -ERANGE;
-            s.cell_t_052 = safetwin_hil_cell_t_cell_t_052_encode(v);
+            s.cell_t_052 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1732,7 +1732,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_053 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[55] && v <= cell_t_max[55])) return -ERANGE;
-            s.cell_t_053 = safetwin_hil_cell_t_cell_t_053_encode(v);
+            s.cell_t_053 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 8) {
@@ -1740,7 +1740,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_054 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[56] && v <= cell_t_max[56])) return -ERANGE;
-            s.cell_t_054 = safetwin_hil_cell_t_cell_t_054_encode(v);
+            s.cell_t_054 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1748,7 +1748,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_055 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[57] && v <= cell_t_max[57])) return -ERANGE;
-            s.cell_t_055 = safetwin_hil_cell_t_cell_t_055_encode(v);
+            s.cell_t_055 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1756,7 +1756,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_056 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[58] && v <= cell_t_max[58])) return -ERANGE;
-            s.cell_t_056 = safetwin_hil_cell_t_cell_t_056_encode(v);
+            s.cell_t_056 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1764,7 +1764,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_057 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[59] && v <= cell_t_max[59])) return -ERANGE;
-            s.cell_t_057 = safetwin_hil_cell_t_cell_t_057_encode(v);
+            s.cell_t_057 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1772,7 +1772,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_058 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[60] && v <= cell_t_max[60])) return -ERANGE;
-            s.cell_t_058 = safetwin_hil_cell_t_cell_t_058_encode(v);
+            s.cell_t_058 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1780,7 +1780,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_059 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[61] && v <= cell_t_max[61])) return -ERANGE;
-            s.cell_t_059 = safetwin_hil_cell_t_cell_t_059_encode(v);
+            s.cell_t_059 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 9) {
@@ -1788,7 +1788,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_060 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[62] && v <= cell_t_max[62])) return -ERANGE;
-            s.cell_t_060 = safetwin_hil_cell_t_cell_t_060_encode(v);
+            s.cell_t_060 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1796,7 +1796,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_061 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[63] && v <= cell_t_max[63])) return -ERANGE;
-            s.cell_t_061 = safetwin_hil_cell_t_cell_t_061_encode(v);
+            s.cell_t_061 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1804,7 +1804,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_062 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[64] && v <= cell_t_max[64])) return -ERANGE;
-            s.cell_t_062 = safetwin_hil_cell_t_cell_t_062_encode(v);
+            s.cell_t_062 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1812,7 +1812,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_063 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[65] && v <= cell_t_max[65])) return -ERANGE;
-            s.cell_t_063 = safetwin_hil_cell_t_cell_t_063_encode(v);
+            s.cell_t_063 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1820,7 +1820,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_064 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[66] && v <= cell_t_max[66])) return -ERANGE;
-            s.cell_t_064 = safetwin_hil_cell_t_cell_t_064_encode(v);
+            s.cell_t_064 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1828,7 +1828,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_065 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[67] && v <= cell_t_max[67])) return -ERANGE;
-            s.cell_t_065 = safetwin_hil_cell_t_cell_t_065_encode(v);
+            s.cell_t_065 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 10) {
@@ -1836,7 +1836,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_066 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[68] && v <= cell_t_max[68])) return -ERANGE;
-            s.cell_t_066 = safetwin_hil_cell_t_cell_t_066_encode(v);
+            s.cell_t_066 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1844,7 +1844,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_067 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[69] && v <= cell_t_max[69])) return -ERANGE;
-            s.cell_t_067 = safetwin_hil_cell_t_cell_t_067_encode(v);
+            s.cell_t_067 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1852,7 +1852,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_068 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[70] && v <= cell_t_max[70])) return -ERANGE;
-            s.cell_t_068 = safetwin_hil_cell_t_cell_t_068_encode(v);
+            s.cell_t_068 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1860,7 +1860,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_069 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[71] && v <= cell_t_max[71])) return -ERANGE;
-            s.cell_t_069 = safetwin_hil_cell_t_cell_t_069_encode(v);
+            s.cell_t_069 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1868,7 +1868,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_070 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[72] && v <= cell_t_max[72])) return -ERANGE;
-            s.cell_t_070 = safetwin_hil_cell_t_cell_t_070_encode(v);
+            s.cell_t_070 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1876,7 +1876,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_071 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[73] && v <= cell_t_max[73])) return -ERANGE;
-            s.cell_t_071 = safetwin_hil_cell_t_cell_t_071_encode(v);
+            s.cell_t_071 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 11) {
@@ -1884,7 +1884,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_072 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[74] && v <= cell_t_max[74])) return -ERANGE;
-            s.cell_t_072 = safetwin_hil_cell_t_cell_t_072_encode(v);
+            s.cell_t_072 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1892,7 +1892,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_073 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[75] && v <= cell_t_max[75])) return -ERANGE;
-            s.cell_t_073 = safetwin_hil_cell_t_cell_t_073_encode(v);
+            s.cell_t_073 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1900,7 +1900,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_074 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[76] && v <= cell_t_max[76])) return -ERANGE;
-            s.cell_t_074 = safetwin_hil_cell_t_cell_t_074_encode(v);
+            s.cell_t_074 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1908,7 +1908,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_075 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[77] && v <= cell_t_max[77])) return -ERANGE;
-            s.cell_t_075 = safetwin_hil_cell_t_cell_t_075_encode(v);
+            s.cell_t_075 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1916,7 +1916,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_076 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[78] && v <= cell_t_max[78])) return -ERANGE;
-            s.cell_t_076 = safetwin_hil_cell_t_cell_t_076_encode(v);
+            s.cell_t_076 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1924,7 +1924,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_077 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[79] && v <= cell_t_max[79])) return -ERANGE;
-            s.cell_t_077 = safetwin_hil_cell_t_cell_t_077_encode(v);
+            s.cell_t_077 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 12) {
@@ -1932,7 +1932,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_078 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[80] && v <= cell_t_max[80])) return -ERANGE;
-            s.cell_t_078 = safetwin_hil_cell_t_cell_t_078_encode(v);
+            s.cell_t_078 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1940,7 +1940,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_079 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[81] && v <= cell_t_max[81])) return -ERANGE;
-            s.cell_t_079 = safetwin_hil_cell_t_cell_t_079_encode(v);
+            s.cell_t_079 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1948,7 +1948,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_080 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[82] && v <= cell_t_max[82])) return -ERANGE;
-            s.cell_t_080 = safetwin_hil_cell_t_cell_t_080_encode(v);
+            s.cell_t_080 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1956,7 +1956,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_081 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[83] && v <= cell_t_max[83])) return -ERANGE;
-            s.cell_t_081 = safetwin_hil_cell_t_cell_t_081_encode(v);
+            s.cell_t_081 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1964,7 +1964,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_082 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[84] && v <= cell_t_max[84])) return -ERANGE;
-            s.cell_t_082 = safetwin_hil_cell_t_cell_t_082_encode(v);
+            s.cell_t_082 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1972,7 +1972,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_083 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[85] && v <= cell_t_max[85])) return -ERANGE;
-            s.cell_t_083 = safetwin_hil_cell_t_cell_t_083_encode(v);
+            s.cell_t_083 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 13) {
@@ -1980,7 +1980,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_084 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[86] && v <= cell_t_max[86])) return -ERANGE;
-            s.cell_t_084 = safetwin_hil_cell_t_cell_t_084_encode(v);
+            s.cell_t_084 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -1988,7 +1988,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_085 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[87] && v <= cell_t_max[87])) return -ERANGE;
-            s.cell_t_085 = safetwin_hil_cell_t_cell_t_085_encode(v);
+            s.cell_t_085 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -1996,7 +1996,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_086 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[88] && v <= cell_t_max[88])) return -ERANGE;
-            s.cell_t_086 = safetwin_hil_cell_t_cell_t_086_encode(v);
+            s.cell_t_086 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -2004,7 +2004,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_087 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[89] && v <= cell_t_max[89])) return -ERANGE;
-            s.cell_t_087 = safetwin_hil_cell_t_cell_t_087_encode(v);
+            s.cell_t_087 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -2012,7 +2012,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_088 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[90] && v <= cell_t_max[90])) return -ERANGE;
-            s.cell_t_088 = safetwin_hil_cell_t_cell_t_088_encode(v);
+            s.cell_t_088 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -2020,7 +2020,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_089 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[91] && v <= cell_t_max[91])) return -ERANGE;
-            s.cell_t_089 = safetwin_hil_cell_t_cell_t_089_encode(v);
+            s.cell_t_089 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 14) {
@@ -2028,7 +2028,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_090 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[92] && v <= cell_t_max[92])) return -ERANGE;
-            s.cell_t_090 = safetwin_hil_cell_t_cell_t_090_encode(v);
+            s.cell_t_090 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2036,7 +2036,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_091 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[93] && v <= cell_t_max[93])) return -ERANGE;
-            s.cell_t_091 = safetwin_hil_cell_t_cell_t_091_encode(v);
+            s.cell_t_091 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2044,7 +2044,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_092 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[94] && v <= cell_t_max[94])) return -ERANGE;
-            s.cell_t_092 = safetwin_hil_cell_t_cell_t_092_encode(v);
+            s.cell_t_092 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2052,7 +2052,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_093 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[95] && v <= cell_t_max[95])) return -ERANGE;
-            s.cell_t_093 = safetwin_hil_cell_t_cell_t_093_encode(v);
+            s.cell_t_093 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2060,7 +2060,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_094 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[96] && v <= cell_t_max[96])) return -ERANGE;
-            s.cell_t_094 = safetwin_hil_cell_t_cell_t_094_encode(v);
+            s.cell_t_094 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2068,7 +2068,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_095 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[97] && v <= cell_t_max[97])) return -ERANGE;
-            s.cell_t_095 = safetwin_hil_cell_t_cell_t_095_encode(v);
+            s.cell_t_095 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     if (s.cell_t_mux == 15) {
@@ -2076,7 +2076,7 @@ static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cell_t_096 = (uint8_t)(255ll);
         else {
             if (!(v >= cell_t_min[98] && v <= cell_t_max[98])) return -ERANGE;
-            s.cell_t_096 = safetwin_hil_cell_t_cell_t_096_encode(v);
+            s.cell_t_096 = (uint8_t)rint((v - (-40.0)) / (0.5));
         }
     }
     return safetwin_hil_cell_t_pack(dst, &s, size);
@@ -2198,7 +2198,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[0] && v <= attest_digest_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_attest_digest_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2206,7 +2206,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[1] && v <= attest_digest_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_attest_digest_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2214,7 +2214,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[2] && v <= attest_digest_max[2])) return -ERANGE;
-            s.attest_frag = safetwin_hil_attest_digest_attest_frag_encode(v);
+            s.attest_frag = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 0) {
@@ -2222,7 +2222,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[3] && v <= attest_digest_max[3])) return -ERANGE;
-            s.attest_bytes_0 = safetwin_hil_attest_digest_attest_bytes_0_encode(v);
+            s.attest_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 1) {
@@ -2230,7 +2230,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[4] && v <= attest_digest_max[4])) return -ERANGE;
-            s.attest_bytes_1 = safetwin_hil_attest_digest_attest_bytes_1_encode(v);
+            s.attest_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 2) {
@@ -2238,7 +2238,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[5] && v <= attest_digest_max[5])) return -ERANGE;
-            s.attest_bytes_2 = safetwin_hil_attest_digest_attest_bytes_2_encode(v);
+            s.attest_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 3) {
@@ -2246,7 +2246,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[6] && v <= attest_digest_max[6])) return -ERANGE;
-            s.attest_bytes_3 = safetwin_hil_attest_digest_attest_bytes_3_encode(v);
+            s.attest_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 4) {
@@ -2254,7 +2254,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[7] && v <= attest_digest_max[7])) return -ERANGE;
-            s.attest_bytes_4 = safetwin_hil_attest_digest_attest_bytes_4_encode(v);
+            s.attest_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     if (s.attest_frag == 5) {
@@ -2262,7 +2262,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= attest_digest_min[8] && v <= attest_digest_max[8])) return -ERANGE;
-            s.attest_bytes_5 = safetwin_hil_attest_digest_attest_bytes_5_encode(v);
+            s.attest_bytes_5 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_attest_digest_pack(dst, &s, size);
@@ -2294,7 +2294,7 @@ static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_tick_ack_min[0] && v <= fw_tick_ack_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_fw_tick_ack_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2302,7 +2302,7 @@ static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_tick_ack_min[1] && v <= fw_tick_ack_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_fw_tick_ack_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2310,7 +2310,7 @@ static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_tick_ack_min[2] && v <= fw_tick_ack_max[2])) return -ERANGE;
-            s.ack_seq = safetwin_hil_fw_tick_ack_ack_seq_encode(v);
+            s.ack_seq = (uint32_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2318,7 +2318,7 @@ static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_tick_ack_min[3] && v <= fw_tick_ack_max[3])) return -ERANGE;
-            s.cycle_time = safetwin_hil_fw_tick_ack_cycle_time_encode(v);
+            s.cycle_time = (uint16_t)rint((v - (0.0)) / (1e-06));
         }
     }
     return safetwin_hil_fw_tick_ack_pack(dst, &s, size);
@@ -2345,7 +2345,7 @@ static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_command_min[0] && v <= fw_command_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_fw_command_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2353,7 +2353,7 @@ static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_command_min[1] && v <= fw_command_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_fw_command_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2361,7 +2361,7 @@ static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.current_cmd = (int16_t)(-32768ll);
         else {
             if (!(v >= fw_command_min[2] && v <= fw_command_max[2])) return -ERANGE;
-            s.current_cmd = safetwin_hil_fw_command_current_cmd_encode(v);
+            s.current_cmd = (int16_t)rint((v - (0.0)) / (0.01));
         }
     }
     {
@@ -2369,7 +2369,7 @@ static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_command_min[3] && v <= fw_command_max[3])) return -ERANGE;
-            s.contactor_req = safetwin_hil_fw_command_contactor_req_encode(v);
+            s.contactor_req = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2377,7 +2377,7 @@ static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.cmd_mode = (uint8_t)(3ll);
         else {
             if (!(v >= fw_command_min[4] && v <= fw_command_max[4])) return -ERANGE;
-            s.cmd_mode = safetwin_hil_fw_command_cmd_mode_encode(v);
+            s.cmd_mode = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_fw_command_pack(dst, &s, size);
@@ -2405,7 +2405,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[0] && v <= fw_status_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_fw_status_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2413,7 +2413,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[1] && v <= fw_status_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_fw_status_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2421,7 +2421,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.fw_mode = (uint8_t)(3ll);
         else {
             if (!(v >= fw_status_min[2] && v <= fw_status_max[2])) return -ERANGE;
-            s.fw_mode = safetwin_hil_fw_status_fw_mode_encode(v);
+            s.fw_mode = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2429,7 +2429,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[3] && v <= fw_status_max[3])) return -ERANGE;
-            s.fault_flags = safetwin_hil_fw_status_fault_flags_encode(v);
+            s.fault_flags = (uint16_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2437,7 +2437,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         if (isnan(v)) s.est_soc = (uint8_t)(255ll);
         else {
             if (!(v >= fw_status_min[4] && v <= fw_status_max[4])) return -ERANGE;
-            s.est_soc = safetwin_hil_fw_status_est_soc_encode(v);
+            s.est_soc = (uint8_t)rint((v - (0.0)) / (0.5));
         }
     }
     {
@@ -2445,7 +2445,7 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[5] && v <= fw_status_max[5])) return -ERANGE;
-            s.e2_e_errors = safetwin_hil_fw_status_e2_e_errors_encode(v);
+            s.e2_e_errors = (uint16_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_fw_status_pack(dst, &s, size);
@@ -2474,7 +2474,7 @@ static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_event_min[0] && v <= fw_event_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_fw_event_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2482,7 +2482,7 @@ static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_event_min[1] && v <= fw_event_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_fw_event_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2490,7 +2490,7 @@ static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_event_min[2] && v <= fw_event_max[2])) return -ERANGE;
-            s.event_code = safetwin_hil_fw_event_event_code_encode(v);
+            s.event_code = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2498,7 +2498,7 @@ static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_event_min[3] && v <= fw_event_max[3])) return -ERANGE;
-            s.event_cycle = safetwin_hil_fw_event_event_cycle_encode(v);
+            s.event_cycle = (uint32_t)rint((v - (0.0)) / (1.0));
         }
     }
     return safetwin_hil_fw_event_pack(dst, &s, size);
@@ -2525,7 +2525,7 @@ static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_heartbeat_min[0] && v <= fw_heartbeat_max[0])) return -ERANGE;
-            s.e2_e_crc = safetwin_hil_fw_heartbeat_e2_e_crc_encode(v);
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2533,7 +2533,7 @@ static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_heartbeat_min[1] && v <= fw_heartbeat_max[1])) return -ERANGE;
-            s.e2_e_counter = safetwin_hil_fw_heartbeat_e2_e_counter_encode(v);
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2541,7 +2541,7 @@ static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_heartbeat_min[2] && v <= fw_heartbeat_max[2])) return -ERANGE;
-            s.fw_uptime = safetwin_hil_fw_heartbeat_fw_uptime_encode(v);
+            s.fw_uptime = (uint32_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
@@ -2549,7 +2549,7 @@ static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_heartbeat_min[3] && v <= fw_heartbeat_max[3])) return -ERANGE;
-            s.fw_jitter = safetwin_hil_fw_heartbeat_fw_jitter_encode(v);
+            s.fw_jitter = (uint16_t)rint((v - (0.0)) / (1e-06));
         }
     }
     return safetwin_hil_fw_heartbeat_pack(dst, &s, size);

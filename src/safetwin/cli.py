@@ -8,6 +8,7 @@ import sys
 # Each module defines register(subparsers) and sets a ``func`` default that runs the command.
 COMMANDS = [
     "safetwin.commands.simulate",
+    "safetwin.commands.hil",
 ]
 
 

@@ -187,7 +187,8 @@ cdef class PlantFrameEncoder:
 
     @property
     def frames_per_cycle(self):
-        return 5 + (self.n_cells + 2) // 3 + (self.n_cells + 5) // 6
+        # heartbeat, pack, load request, tick + cell voltages (3 per frame) + temperatures (6 per frame)
+        return 4 + (self.n_cells + 2) // 3 + (self.n_cells + 5) // 6
 
     cdef int _put(self, uint8_t *out, int n, int msg, int mux, double *phys) except -1:
         cdef uint8_t buf[8]
