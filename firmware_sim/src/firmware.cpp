@@ -161,8 +161,9 @@ void Firmware::report_timing(double cycle_time_s, double jitter_s, bool deadline
 void Firmware::supervise(double dt_s) noexcept {
   const std::size_t n = meas_.n_cells;
   // Heartbeat watchdog.
+  // Timeouts compare with a 1 ns allowance: a float sum of dt_s must not trip a cycle early.
   hb_age_s_ = fresh(hb_el_) ? 0.0 : hb_age_s_ + dt_s;
-  const bool hb_lost = hb_age_s_ > config_.plant_heartbeat_timeout_s;
+  const bool hb_lost = hb_age_s_ > config_.plant_heartbeat_timeout_s + 1e-9;
   set_fault(Fault::plant_heartbeat_lost, hb_lost);
   if (hb_lost) safe_stop_latched_ = true;
 
@@ -187,7 +188,7 @@ void Firmware::supervise(double dt_s) noexcept {
   set_fault(Fault::pack_meas_missing, pack_missing);
   const bool any_missing = v_missing || t_missing || pack_missing;
   meas_missing_s_ = any_missing ? meas_missing_s_ + dt_s : 0.0;
-  if (meas_missing_s_ > config_.meas_loss_timeout_s) safe_stop_latched_ = true;
+  if (meas_missing_s_ > config_.meas_loss_timeout_s + 1e-9) safe_stop_latched_ = true;
 
   // Plausibility on what is there.
   const auto& lim = config_.control.limits;
@@ -203,7 +204,7 @@ void Firmware::supervise(double dt_s) noexcept {
     ++nv;
     const bool same = v == last_v_[j] && std::fabs(meas_.pack_current_a) > config_.stuck_min_current_a;
     stuck_s_[j] = same ? stuck_s_[j] + dt_s : 0.0;
-    if (stuck_s_[j] >= config_.stuck_time_s) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
+    if (stuck_s_[j] >= config_.stuck_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
     last_v_[j] = v;
   }
   const bool ov = v_max > lim.voltage_max_v + config_.over_voltage_margin_v;
@@ -216,7 +217,7 @@ void Firmware::supervise(double dt_s) noexcept {
     const double mean = v_sum / static_cast<double>(nv);
     const bool apart = std::max(v_max - mean, mean - v_min) > config_.imbalance_v;
     imbalance_s_ = apart ? imbalance_s_ + dt_s : 0.0;
-    if (imbalance_s_ >= config_.imbalance_time_s) latched_ |= 1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u);
+    if (imbalance_s_ >= config_.imbalance_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u);
   }
   set_fault(Fault::sensor_stuck, latched_ & (1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u)));
   set_fault(Fault::cell_imbalance, latched_ & (1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u)));

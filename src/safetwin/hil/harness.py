@@ -204,7 +204,7 @@ class Bench:
         v_true = np.array([pack.cell_voltage_at(j, 0.0) for j in range(n)])
         i_true = 0.0
         cmd, contactor_req = 0.0, True
-        fw_silent_s = 0.0
+        fw_silent = 0
         watchdog_open = False
         started: set[int] = set()
         ended: set[int] = set()
@@ -263,8 +263,9 @@ class Bench:
                                if code <= 16 else str(code), "code": code, "fw_cycle": cyc})
 
             # 4. plant-side watchdog and contactor
-            fw_silent_s = 0.0 if ans.heartbeat else fw_silent_s + dt
-            if not watchdog_open and fw_silent_s > sc.plant["fw_heartbeat_timeout_s"]:
+            # silent cycles counted as integers: a float sum of dt would trip a cycle early
+            fw_silent = 0 if ans.heartbeat else fw_silent + 1
+            if not watchdog_open and fw_silent * dt > sc.plant["fw_heartbeat_timeout_s"] + 1e-9:
                 watchdog_open = True
                 events.append({"t_s": t, "source": "plant", "event": "FW_HEARTBEAT_LOST_CONTACTOR_OPEN"})
             want_closed = contactor_req and not watchdog_open
