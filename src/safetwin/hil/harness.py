@@ -181,7 +181,7 @@ class Bench:
         steps = int(round(self.duration_s / dt))
         pack = make_pack(sc)
         n = pack.series
-        sensors = PackSensors(sc.sensors, sc.seed)
+        sensors = PackSensors(sc.sensors, sc.seed, n)
         enc = _codec.PlantFrameEncoder(n)
         dec = AnswerDecoder()
         link = LinkFaults(sc.faults, sc.seed)
@@ -202,6 +202,8 @@ class Bench:
         fault_times: list[tuple[str, float]] = [(f.type, f.at_s) for f in sc.faults]
 
         v_true = np.array([pack.cell_voltage_at(j, 0.0) for j in range(n)])
+        tk = np.asarray(pack.cell_temp_k)
+        hb_loss = [f for f in sc.faults if f.type == "plant_heartbeat_loss"]
         i_true = 0.0
         cmd, contactor_req = 0.0, True
         fw_silent = 0
@@ -226,10 +228,10 @@ class Bench:
                     ended.add(idx)
                     self._end_fault(f, pack, sensors)
                     events.append({"t_s": t, "source": "harness", "event": f"end {f.type}"})
-            hb = not any(f.type == "plant_heartbeat_loss" and f.active(t) for f in sc.faults)
+            hb = not any(f.active(t) for f in hb_loss)
 
             # 2. sensors and frames
-            temp_c = np.array([s.temp_k for s in pack.states]) - zero_c
+            temp_c = tk - zero_c
             mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
             closed = pack.contactor_closed
             body = enc.encode(k + 1, dt, t, closed, mv, mt, mi, mpv, float(req_i[k]), req_mode,
@@ -292,10 +294,10 @@ class Bench:
             tr["cell_v_max"][k] = v_true.max()
             tr["cell_v_min"][k] = v_true.min()
             tr["cell_t_max_c"][k] = tk.max() - zero_c
-            tr["soc_mean"][k] = soc.mean()
+            tr["soc_mean"][k] = soc.sum() / n
             tr["soc_min"][k] = soc.min()
             tr["soc_max"][k] = soc.max()
-            tr["meas_v_max"][k] = np.nanmax(mv) if np.isfinite(mv).any() else np.nan
+            tr["meas_v_max"][k] = mv.max()  # NaN when a reading is missing
             tr["answered"][k] = float(answered)
             tr["fw_cycle_time_s"][k] = ans.cycle_time_s if ans.cycle_time_s is not None else np.nan
             if k % stride == 0:
