@@ -76,6 +76,8 @@ def test_bad_profile_and_config_are_refused():
         battery.Pack(battery.PackConfig(parallel=0))
     with pytest.raises(ValueError, match="OcvTable.soc"):
         battery.OcvTable(np.array([0.0, 0.5, 0.4]), np.array([3.0, 3.5, 3.6]))
+    with pytest.raises(ValueError, match="OcvTable.ocv_v"):
+        battery.OcvTable(np.array([0.0, 1.0]), np.array([3.0]))  # mismatched lengths
     with pytest.raises(ValueError, match="at least 2"):
         battery.OcvTable(np.array([0.0]), np.array([3.0]))
     p = battery.CellParams.ref_cell_1()
@@ -84,3 +86,12 @@ def test_bad_profile_and_config_are_refused():
         battery.Cell(p)
     with pytest.raises(ValueError, match="soc"):
         battery.Cell(battery.CellParams.ref_cell_1(), battery.CellState(soc=1.5))
+
+
+def test_thermal_steady_state_is_ambient_plus_joule_heat_over_ha():
+    p = battery.CellParams.ref_cell_1()
+    p.arrhenius_k = 0.0
+    p.capacity_ah = 1e9  # hold the SOC: the resistances are constant anyway
+    cell = battery.Cell(p, battery.CellState(soc=0.5))
+    out = cell.simulate(np.full(20000, -6.0), 1.0)
+    assert out["cell_temp_k"][-1, 0] == pytest.approx(298.15 + 36.0 * (0.021 + 0.0075 + 0.023) / 0.3, rel=1e-9)

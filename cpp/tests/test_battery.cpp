@@ -239,3 +239,36 @@ TEST_CASE("the pack step allocates nothing") {
   });
   CHECK(n == 0);
 }
+
+TEST_CASE("ageing: capacity fade and resistance growth scale the model") {
+  PackConfig cfg;
+  cfg.parallel = 1;
+  cfg.series = 2;
+  cfg.initial = {0.5, 0.0, 0.0, kReferenceTempK};
+  Pack pack(cfg);
+  pack.set_scaling(1, CellScaling{0.8, 1.5, 1.0});  // 80 % capacity, 150 % resistance
+  REQUIRE(pack.step(10.0, 1.0) == Status::ok);
+  const double dsoc_new = 0.5 - pack.states()[0].soc, dsoc_aged = 0.5 - pack.states()[1].soc;
+  CHECK(dsoc_aged == doctest::Approx(dsoc_new / 0.8).epsilon(1e-12));
+  const double ocv = pack.params().ocv.voltage_v(0.5);
+  CHECK(ocv - pack.cell_voltage_v()[0] == doctest::Approx(0.021 * 10.0).epsilon(1e-12));
+  CHECK(ocv - pack.cell_voltage_v()[1] == doctest::Approx(1.5 * 0.021 * 10.0).epsilon(1e-12));
+  // the time constants are kept: v1 after one step is R1 (1 - exp(-dt/tau1)) I, scaled by 1.5
+  CHECK(pack.states()[1].v1_v == doctest::Approx(1.5 * pack.states()[0].v1_v).epsilon(1e-12));
+  CHECK_THROWS_WITH_AS(pack.set_scaling(0, CellScaling{0.0, 1.0, 1.0}), doctest::Contains("capacity_factor"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(pack.set_scaling(5, CellScaling{}), doctest::Contains("cell"), std::invalid_argument);
+}
+
+TEST_CASE("R0 given as a table over SOC and temperature is used as it is (no Arrhenius)") {
+  CellParams p = CellParams::ref_cell_1();
+  // R0(soc, T) = 0.02 + 0.01 soc - 0.0001 (T - 298.15): bilinear interpolation reproduces it exactly
+  std::vector<double> soc{0.0, 1.0}, temp{273.15, 323.15}, v;
+  for (double s : soc)
+    for (double T : temp) v.push_back(0.02 + 0.01 * s - 0.0001 * (T - 298.15));
+  p.r0_ohm = ParamSurface::table(soc, temp, v, "r0");
+  Cell cell(p, CellState{0.3, 0.0, 0.0, 303.15});
+  double volts = 0.0;
+  REQUIRE(cell.step(-8.0, 1.0, &volts) == Status::ok);
+  const double r0 = 0.02 + 0.003 - 0.0005;
+  CHECK(volts - p.ocv.voltage_v(0.3) == doctest::Approx(8.0 * r0).epsilon(1e-12));
+}

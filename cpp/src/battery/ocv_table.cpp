@@ -66,7 +66,7 @@ double OcvTable::voltage_v(double soc) const noexcept {
   if (soc <= soc_.front()) return ocv_.front();
   if (soc >= soc_.back()) return ocv_.back();
   const std::size_t i = segment(soc);
-  const double w = (soc - soc_[i]) / (soc_[i + 1] - soc_[i]);
+  const double w = uniform_ ? (soc - soc_[i]) * inv_step_ : (soc - soc_[i]) / (soc_[i + 1] - soc_[i]);
   return ocv_[i] + w * (ocv_[i + 1] - ocv_[i]);
 }
 

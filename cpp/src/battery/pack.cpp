@@ -68,7 +68,26 @@ Pack::Pack(PackConfig config)
   cell_current_.assign(n, 0.0);
   coeff_.assign(n, CellCoefficients{});
   emf_v_.assign(n, 0.0);
+  constant_params_ = params_.r0_ohm.is_constant() && params_.r1_ohm.is_constant() &&
+                     params_.c1_f.is_constant() && params_.r2_ohm.is_constant() && params_.c2_f.is_constant();
+  base_.assign(n, CellCoefficients{});
+  for (std::size_t i = 0; i < n; ++i) update_base(i);
   for (std::size_t i = 0; i < n; ++i) cell_voltage_[i] = cell_voltage_at(i, 0.0);
+}
+
+void Pack::update_base(std::size_t cell) noexcept {
+  base_[cell] = coefficients(params_, scaling_[cell], 0.5, kReferenceTempK);
+}
+
+CellCoefficients Pack::cell_coefficients(std::size_t cell) const noexcept {
+  const CellState& x = states_[cell];
+  if (!constant_params_) return coefficients(params_, scaling_[cell], x.soc, x.temp_k);
+  const double arrhenius = std::exp(params_.arrhenius_k * (1.0 / x.temp_k - 1.0 / kReferenceTempK));
+  CellCoefficients c = base_[cell];
+  c.r0_ohm *= arrhenius;
+  c.r1_ohm *= arrhenius;
+  c.r2_ohm *= arrhenius;
+  return c;
 }
 
 Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexcept {
@@ -79,6 +98,11 @@ Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexce
   const double charge_per_as = params_.coulombic_efficiency * dt_s / (3600.0 * params_.capacity_ah);
   const double dt_per_cth = dt_s / params_.heat_capacity_j_per_k;
   double pack_voltage = 0.0;
+  if (constant_params_ && dt_s != cached_dt_s_) {
+    cached_a1_ = std::exp(-dt_s / base_[0].tau1_s);
+    cached_a2_ = std::exp(-dt_s / base_[0].tau2_s);
+    cached_dt_s_ = dt_s;
+  }
 
   for (std::size_t g = 0; g < static_cast<std::size_t>(series_); ++g) {
     const std::size_t first = g * np;
@@ -87,7 +111,7 @@ Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexce
     double sum_ge = 0.0, sum_g = 0.0;
     for (std::size_t j = first; j < first + np; ++j) {
       const CellState& x = states_[j];
-      coeff_[j] = coefficients(params_, scaling_[j], x.soc, x.temp_k);
+      coeff_[j] = cell_coefficients(j);
       emf_v_[j] = params_.ocv.voltage_v(x.soc) - x.v1_v - x.v2_v;
       const double g0 = 1.0 / coeff_[j].r0_ohm;
       sum_ge += g0 * emf_v_[j];
@@ -102,8 +126,8 @@ Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexce
       const double i_cell = (emf_v_[j] - v_group) / c.r0_ohm;  // through the cell's own circuit
       cell_voltage_[j] = v_group;
       cell_current_[j] = i_cell - v_group * leak_conductance_s_[j];  // at the cell's terminals
-      const double a1 = std::exp(-dt_s / c.tau1_s);
-      const double a2 = std::exp(-dt_s / c.tau2_s);
+      const double a1 = constant_params_ ? cached_a1_ : std::exp(-dt_s / c.tau1_s);
+      const double a2 = constant_params_ ? cached_a2_ : std::exp(-dt_s / c.tau2_s);
       const double heat_w = i_cell * i_cell * c.r0_ohm + x.v1_v * x.v1_v / c.r1_ohm +
                             x.v2_v * x.v2_v / c.r2_ohm +
                             v_group * v_group * leak_conductance_s_[j] -
@@ -151,7 +175,7 @@ Status Pack::simulate(const double* current_a, std::size_t n, double dt_s, doubl
 
 double Pack::cell_voltage_at(std::size_t cell, double cell_current_a) const noexcept {
   const CellState& x = states_[cell];
-  const CellCoefficients c = coefficients(params_, scaling_[cell], x.soc, x.temp_k);
+  const CellCoefficients c = cell_coefficients(cell);
   return params_.ocv.voltage_v(x.soc) - c.r0_ohm * cell_current_a - x.v1_v - x.v2_v;
 }
 
@@ -176,6 +200,7 @@ void Pack::set_scaling(std::size_t cell, const CellScaling& scaling) {
   check_cell(cell, "set_scaling");
   scaling.validate("CellScaling");
   scaling_[cell] = scaling;
+  update_base(cell);
 }
 
 void Pack::set_leak_resistance(std::size_t cell, double ohm) {

@@ -51,8 +51,7 @@ ParamSurface ParamSurface::table(std::vector<double> soc, std::vector<double> te
   return s;
 }
 
-double ParamSurface::at(double soc, double temp_k) const noexcept {
-  if (soc_.empty()) return values_[0];
+double ParamSurface::interpolate(double soc, double temp_k) const noexcept {
   std::size_t i = 0, j = 0;
   double wi = 0.0, wj = 0.0;
   locate(soc_, soc, i, wi);

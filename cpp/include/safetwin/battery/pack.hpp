@@ -106,6 +106,15 @@ class Pack {
   std::vector<CellCoefficients> coeff_;      // scratch for one step, sized at construction
   std::vector<double> emf_v_;                // scratch: OCV - v1 - v2 per cell
   double pack_voltage_ = 0.0;
+  // Fast path for constant parameters (REF-CELL-1): per-cell resistances at 25 °C are kept, so a
+  // cell-step costs one Arrhenius exp, and exp(-dt/tau) is computed once per step size.
+  [[nodiscard]] CellCoefficients cell_coefficients(std::size_t cell) const noexcept;
+  void update_base(std::size_t cell) noexcept;
+  bool constant_params_ = false;
+  std::vector<CellCoefficients> base_;       // per cell at 25 °C (constant parameters only)
+  double cached_dt_s_ = 0.0;
+  double cached_a1_ = 0.0;
+  double cached_a2_ = 0.0;
 };
 
 // One cell: a 1s1p pack, with the single-cell accessors a test bench wants.

@@ -17,7 +17,9 @@ class ParamSurface {
   static ParamSurface table(std::vector<double> soc, std::vector<double> temp_k,
                             std::vector<double> values, const std::string& name = "table");
 
-  [[nodiscard]] double at(double soc, double temp_k) const noexcept;
+  [[nodiscard]] double at(double soc, double temp_k) const noexcept {
+    return soc_.empty() ? values_[0] : interpolate(soc, temp_k);
+  }
   [[nodiscard]] bool is_constant() const noexcept { return values_.size() == 1 && soc_.empty(); }
   [[nodiscard]] double min_value() const noexcept;
   [[nodiscard]] double max_value() const noexcept;
@@ -27,6 +29,8 @@ class ParamSurface {
   [[nodiscard]] const std::vector<double>& values() const noexcept { return values_; }
 
  private:
+  [[nodiscard]] double interpolate(double soc, double temp_k) const noexcept;
+
   std::vector<double> soc_;
   std::vector<double> temp_;
   std::vector<double> values_{0.0};

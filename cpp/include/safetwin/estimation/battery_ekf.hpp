@@ -1,0 +1,182 @@
+#pragma once
+// SOC / state estimator of one cell (or one parallel group seen as one cell): an extended Kalman
+// filter (ekf.hpp) over the 2RC + thermal model (battery_model.hpp), optionally estimating the R0
+// growth factor and the capacity factor jointly.
+//
+// Inputs per sample: the measured current (A, > 0 discharges) and a Measurement with three
+// channels, in this order, each with its own valid flag and base noise:
+//   voltage_a    terminal voltage from the cell-monitoring node (V)
+//   voltage_b    the same cell's voltage from a second, redundant node (V)
+//   temperature  cell temperature (K)
+// Timing: call step() once per sample, at any (irregular) interval dt_s since the previous one.
+// step() predicts from the previous sample to this one under the previous sample's current
+// (zero-order hold, as the plant), then updates with this sample's measurement taken under this
+// sample's current. The first step after construction/reset has no previous sample: it only
+// updates (the initial estimate is the state at the first sample's time).
+//
+// Joint parameter estimation (estimate_params): x = [SOC, v1, v2, T, r0_factor, capacity_factor],
+// the parameters a slow random walk, projected back into their bounds after every update. They
+// are updated only when the data excite them (their rows of the Kalman gain are zero otherwise;
+// the Joseph form keeps P correct for such a gain):
+//   r0_factor        when the current changed by >= r0_excitation_a since the previous sample
+//                    (a current step moves the voltage by R0·ΔI before the RC pairs can follow);
+//   capacity_factor  when |current| >= capacity_excitation_a and the SOC is already known
+//                    (soc_sigma <= capacity_soc_sigma_max): charge throughput against a known SOC.
+#include <array>
+#include <cstdint>
+
+#include "safetwin/battery/cell_params.hpp"
+#include "safetwin/battery/state_idx.hpp"
+#include "safetwin/estimation/battery_model.hpp"
+#include "safetwin/estimation/ekf.hpp"
+#include "safetwin/status.hpp"
+
+namespace safetwin::estimation {
+
+enum class Channel : int { voltage_a = 0, voltage_b = 1, temperature = 2 };
+constexpr int kChannelCount = 3;
+
+struct Measurement {
+  double voltage_a_v = 0.0;
+  double voltage_b_v = 0.0;
+  double temperature_k = 0.0;
+  bool voltage_a_valid = false;
+  bool voltage_b_valid = false;
+  bool temperature_valid = false;
+
+  // The common case: one voltage node and a temperature sensor.
+  static Measurement voltage_temperature(double voltage_v, double temperature_k) noexcept {
+    Measurement m;
+    m.voltage_a_v = voltage_v;
+    m.temperature_k = temperature_k;
+    m.voltage_a_valid = m.temperature_valid = true;
+    return m;
+  }
+};
+
+struct BatteryEkfConfig {
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
+
+  // Initial estimate (state at the first sample) and its standard deviations.
+  double soc0 = 0.5;
+  double v1_0_v = 0.0;
+  double v2_0_v = 0.0;
+  double temp0_k = battery::kReferenceTempK;
+  double soc_sigma0 = 0.2;
+  double v_rc_sigma0_v = 0.01;
+  double temp_sigma0_k = 1.0;
+
+  // Process noise. The current sensor's noise enters Q through the input Jacobian df/dI (and the
+  // voltage channels' R through R0); the random walks cover what the model does not (current
+  // bias, capacity and RC mismatch, heat exchange), as densities per sqrt(s).
+  double current_sigma_a = 0.02;
+  double soc_rw_per_sqrt_s = 5e-5;
+  double v_rc_rw_v_per_sqrt_s = 1e-4;
+  double temp_rw_k_per_sqrt_s = 0.02;
+
+  // Measurement noise (standard deviations). voltage_model_sigma_v is the model's own voltage
+  // error (a 2RC model against a real cell or a DFN model: tens of mV), added to both voltage
+  // channels. That error is not white: it stays for minutes (voltage_model_correlation_s), so N
+  // samples within that time carry about one sample's information about SOC. The update inflates
+  // its variance accordingly, sigma^2 * max(1, correlation / dt) (variance inflation for
+  // time-correlated errors); the gate uses the per-sample variance sigma^2. Set it to 0 when
+  // the data come from this very model.
+  double voltage_a_sigma_v = 0.002;
+  double voltage_b_sigma_v = 0.002;
+  double voltage_model_sigma_v = 0.03;
+  double voltage_model_correlation_s = 300.0;
+  double temperature_sigma_k = 0.2;
+  double gate_probability = 0.9999;  // per-channel chi-square gate; 1 turns it off
+
+  // Joint estimation of the R0 growth factor and the capacity factor.
+  bool estimate_params = false;
+  double r0_factor0 = 1.0;
+  double capacity_factor0 = 1.0;
+  double r0_factor_sigma0 = 0.2;
+  double capacity_factor_sigma0 = 0.1;
+  double r0_factor_rw_per_sqrt_s = 1e-4;
+  double capacity_factor_rw_per_sqrt_s = 1e-5;
+  double r0_factor_min = 0.5;
+  double r0_factor_max = 3.0;
+  double capacity_factor_min = 0.5;
+  double capacity_factor_max = 1.5;
+  double r0_excitation_a = 0.5;
+  double capacity_excitation_a = 0.5;
+  double capacity_soc_sigma_max = 0.03;
+
+  // Throws std::invalid_argument naming the first bad field ("BatteryEkfConfig.soc_sigma0").
+  void validate() const;
+};
+
+class BatteryEkf {
+ public:
+  using Report = UpdateReport<kChannelCount>;
+
+  explicit BatteryEkf(BatteryEkfConfig config);  // validates; throws std::invalid_argument
+
+  // One sample: predict over dt_s (skipped on the first step), update with z. Refuses a
+  // non-finite current or dt_s (non_finite_input) and dt_s <= 0 (invalid_argument), leaving the
+  // filter unchanged. Returns numerical_error when the covariance failed its health check (the
+  // last healthy covariance was restored; report().flags says so). Gated channels do not make the
+  // step fail: see report() / flags().
+  [[nodiscard]] Status step(double current_a, const Measurement& z, double dt_s) noexcept;
+
+  // R_eff = R * s for one channel (s >= 1): the sensor-trust layer's single entry point.
+  // Refuses s < 1 (invalid_argument) and NaN/inf (non_finite_input), leaving the scale unchanged.
+  [[nodiscard]] Status set_noise_scale(Channel channel, double s) noexcept;
+  [[nodiscard]] double noise_scale(Channel channel) const noexcept;
+
+  // Re-initialise from the configured initial estimate with another SOC (throws on bad input).
+  void reset(double soc0);
+  // Re-initialise the battery state and its covariance (parameters keep their initial values).
+  void reset(const battery::StateVector& x, const battery::StateMatrix& p);
+
+  // Estimate.
+  [[nodiscard]] battery::StateVector state() const noexcept;
+  [[nodiscard]] battery::StateMatrix covariance() const noexcept;  // the [SOC, v1, v2, T] block
+  [[nodiscard]] double soc() const noexcept { return state()[battery::StateIdx::soc]; }
+  [[nodiscard]] double soc_sigma() const noexcept;
+  [[nodiscard]] double r0_factor() const noexcept;
+  [[nodiscard]] double capacity_factor() const noexcept;
+  [[nodiscard]] double r0_factor_sigma() const noexcept;        // 0 without joint estimation
+  [[nodiscard]] double capacity_factor_sigma() const noexcept;  // 0 without joint estimation
+  [[nodiscard]] double r0_ohm() const noexcept;       // estimated R0 at the estimated SOC and T
+  [[nodiscard]] double capacity_ah() const noexcept;  // estimated capacity
+  [[nodiscard]] bool estimates_params() const noexcept { return joint_; }
+
+  // The last step's update, per channel and joint.
+  [[nodiscard]] const Report& report() const noexcept;
+  [[nodiscard]] double innovation(Channel c) const noexcept { return report().channel.innovation[idx(c)]; }
+  [[nodiscard]] double innovation_variance(Channel c) const noexcept {
+    return report().channel.innovation_variance[idx(c)];
+  }
+  [[nodiscard]] double nis(Channel c) const noexcept { return report().channel.nis[idx(c)]; }
+  [[nodiscard]] std::uint8_t flags(Channel c) const noexcept { return report().channel.flags[idx(c)]; }
+  [[nodiscard]] double nis() const noexcept { return report().nis; }  // joint, report().fused dof
+  [[nodiscard]] bool r0_excited() const noexcept { return r0_excited_; }
+  [[nodiscard]] bool capacity_excited() const noexcept { return capacity_excited_; }
+  [[nodiscard]] double gate_threshold() const noexcept;  // per-channel (1-dof) NIS limit
+
+  [[nodiscard]] const BatteryEkfConfig& config() const noexcept { return config_; }
+
+ private:
+  using Ekf4 = Ekf<battery::StateIdx::size, kChannelCount>;
+  using Ekf6 = Ekf<ParamIdx::size, kChannelCount>;
+  static constexpr int idx(Channel c) noexcept { return static_cast<int>(c); }
+  template <class E>
+  Status step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept;
+
+  BatteryEkfConfig config_;
+  bool joint_;
+  Ekf4 ekf4_;  // the filter in use when !joint_
+  Ekf6 ekf6_;  // the filter in use when joint_
+  bool has_previous_ = false;
+  double previous_current_a_ = 0.0;
+  bool r0_excited_ = false;
+  bool capacity_excited_ = false;
+  Eigen::Matrix<double, kChannelCount, 1> r_gate_;  // per-sample measurement variances (gate)
+  Eigen::Matrix<double, kChannelCount, 1> r_step_;  // variances of the update at the cached inflation
+  double cached_inflation_ = 1.0;
+};
+
+}  // namespace safetwin::estimation

@@ -1,0 +1,386 @@
+#include "safetwin/control/battery_mpc.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "safetwin/validate.hpp"
+
+namespace safetwin::control {
+
+using battery::StateIdx;
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Each constant Hessian gets its own id, so a solver shared by several MPCs never reuses a
+// factor that belongs to another problem.
+std::uint64_t next_hessian_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+bool all_constant(const battery::CellParams& p) {
+  return p.r0_ohm.is_constant() && p.r1_ohm.is_constant() && p.r2_ohm.is_constant() &&
+         p.c1_f.is_constant() && p.c2_f.is_constant();
+}
+}  // namespace
+
+void BatteryMpcConfig::validate() const {
+  if (max_horizon < 1 || max_horizon > 1000)
+    throw_invalid("BatteryMpcConfig.max_horizon", max_horizon, "must be in [1, 1000]");
+  if (horizon < 1 || horizon > max_horizon)
+    throw_invalid("BatteryMpcConfig.horizon", horizon,
+                  "must be in [1, max_horizon = " + std::to_string(max_horizon) + "]");
+  require_positive("BatteryMpcConfig.dt_s", dt_s);
+  require_in_range("BatteryMpcConfig.soc_target", soc_target, 0.0, 1.0);
+  require_positive("BatteryMpcConfig.soc_weight", soc_weight);
+  require_positive("BatteryMpcConfig.rate_weight", rate_weight);
+  require_non_negative("BatteryMpcConfig.proximal_weight", proximal_weight);
+  require_positive("BatteryMpcConfig.voltage_penalty", voltage_penalty);
+  require_positive("BatteryMpcConfig.temperature_penalty", temperature_penalty);
+  require_finite("BatteryMpcConfig.current_min_a", current_min_a);
+  require_finite("BatteryMpcConfig.current_max_a", current_max_a);
+  if (current_max_a > 0.0)
+    throw_invalid("BatteryMpcConfig.current_max_a", current_max_a,
+                  "must be <= 0 (a charging MPC: it has no minimum-voltage rows)");
+  if (!(current_min_a < current_max_a))
+    throw_invalid("BatteryMpcConfig.current_min_a", current_min_a,
+                  "must be < current_max_a = " + std::to_string(current_max_a));
+  if (chance_form != ChanceForm::gaussian && chance_form != ChanceForm::cantelli)
+    throw_invalid("BatteryMpcConfig.chance_form", static_cast<double>(chance_form), "must be gaussian or cantelli");
+  if (!(chance_alpha > 0.0 && chance_alpha <= 0.5))
+    throw_invalid("BatteryMpcConfig.chance_alpha", chance_alpha, "must be in (0, 0.5]");
+  if (linearisations < 1 || linearisations > 5)
+    throw_invalid("BatteryMpcConfig.linearisations", linearisations, "must be in [1, 5]");
+  if (cold_start_linearisations < 1 || cold_start_linearisations > 50)
+    throw_invalid("BatteryMpcConfig.cold_start_linearisations", cold_start_linearisations, "must be in [1, 50]");
+  qp.validate();
+  cell.validate();
+}
+
+BatteryMpc::BatteryMpc(BatteryMpcConfig config) : BatteryMpc(std::move(config), nullptr) {}
+
+BatteryMpc::BatteryMpc(BatteryMpcConfig config, QpSolver* solver)
+    : config_((config.validate(), std::move(config))),
+      builtin_(config_.max_horizon, 2 * config_.max_horizon, config_.qp),
+      solver_(solver != nullptr ? solver : &builtin_),
+      n_(config_.horizon),
+      chance_q_(chance_multiplier(config_.chance_form, config_.chance_alpha)) {
+  const int nm = config_.max_horizon;
+  H_ = Vec::Zero(static_cast<Eigen::Index>(nm) * nm);
+  A_ = Mat::Zero(2 * nm, nm);
+  f_ = Vec::Zero(nm);
+  lb_ = Vec::Zero(nm);
+  ub_ = Vec::Zero(nm);
+  lower_ = Vec::Constant(2 * nm, -kInf);
+  upper_ = Vec::Zero(2 * nm);
+  rho_ = Vec::Zero(2 * nm);
+  sol_.resize(nm, 2 * nm);
+  warm_.resize(nm, 2 * nm);
+  for (Vec* v : {&inom_, &soc_, &v1_, &v2_, &temp_, &r0_, &r1_, &r2_, &dr0_, &dr1_, &dr2_, &a1_, &a2_,
+                 &ocv_slope_, &vbar_})
+    *v = Vec::Zero(nm + 1);
+  plan_ = Vec::Zero(nm);
+  pred_ = Vec::Zero(2 * nm);
+  margin_ = Vec::Zero(2 * nm);
+  offset_ = Vec::Zero(2 * nm);
+  const auto& c = config_.cell;
+  soc_per_as_ = c.coulombic_efficiency * config_.dt_s / (3600.0 * c.capacity_ah);
+  i_scale_ = std::max({std::abs(config_.current_min_a), std::abs(config_.current_max_a), 1e-3});
+  build_hessian();
+}
+
+void BatteryMpc::set_horizon(int n) {
+  if (n < 1 || n > config_.max_horizon)
+    throw_invalid("BatteryMpc.horizon", n, "must be in [1, max_horizon = " + std::to_string(config_.max_horizon) + "]");
+  config_.horizon = n;
+  n_ = n;
+  build_hessian();
+  reset();
+}
+
+void BatteryMpc::set_solver(QpSolver* solver) noexcept {
+  solver_ = solver != nullptr ? solver : &builtin_;
+  warm_valid_ = false;  // another solver: its warm start starts afresh (the plan stays)
+}
+
+void BatteryMpc::reset() noexcept {
+  have_plan_ = false;
+  warm_valid_ = false;
+  plan_.setZero();
+}
+
+// The constant part: H of the SOC tracking and rate terms, in the scaled variable I / i_scale.
+void BatteryMpc::build_hessian() noexcept {
+  const int n = n_;
+  const double ws = config_.soc_weight, wr = config_.rate_weight, c = soc_per_as_;
+  Eigen::Map<Mat> H(H_.data(), n, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      // SOC[k] = SOC0 - c * sum_{j<k} I[j]: sum_k (sum_{j<k} I_j)^2 couples i, j in N - max(i, j) terms.
+      double h = 2.0 * ws * c * c * static_cast<double>(n - std::max(i, j));
+      if (i == j) h += 2.0 * wr * (i == n - 1 ? 1.0 : 2.0) + 2.0 * config_.proximal_weight;
+      if (std::abs(i - j) == 1) h -= 2.0 * wr;
+      H(i, j) = h * i_scale_ * i_scale_;
+    }
+  obj_scale_ = H.diagonal().maxCoeff();
+  H /= obj_scale_;
+  hessian_id_ = next_hessian_id();
+  for (int k = 0; k < n; ++k) {
+    rho_[k] = config_.voltage_penalty / obj_scale_;
+    rho_[n + k] = config_.temperature_penalty / obj_scale_;
+  }
+  qp_.n = n;
+  qp_.m = 2 * n;
+  qp_.H = H_.data();
+  qp_.f = f_.data();
+  qp_.A = A_.data();
+  qp_.lda = static_cast<int>(A_.rows());
+  qp_.lower = lower_.data();
+  qp_.upper = upper_.data();
+  qp_.lb = lb_.data();
+  qp_.ub = ub_.data();
+  qp_.soft_penalty = rho_.data();
+  qp_.hessian_id = hessian_id_;
+}
+
+void BatteryMpc::build_linear_term(double soc0, double last_current_a) noexcept {
+  const int n = n_;
+  const double ws = config_.soc_weight, wr = config_.rate_weight, c = soc_per_as_;
+  const double e = soc0 - config_.soc_target;
+  const double s = i_scale_ / obj_scale_;
+  for (int j = 0; j < n; ++j) f_[j] = -2.0 * ws * c * e * static_cast<double>(n - j) * s;
+  f_[0] += -2.0 * wr * last_current_a * s;
+  for (int j = 0; j < n; ++j) f_[j] += -2.0 * config_.proximal_weight * inom_[j] * s;
+}
+
+void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateMatrix& P, bool use_p) noexcept {
+  const int n = n_;
+  const auto& cell = config_.cell;
+  const double dt = config_.dt_s, c = soc_per_as_;
+  const double beta = dt / cell.heat_capacity_j_per_k, ha = cell.heat_transfer_w_per_k;
+  const bool arrhenius_only = all_constant(cell);
+  const battery::CellScaling unit{};
+
+  // 1. Nominal trajectory under inom_ with the nonlinear model, and its coefficients.
+  double s = x0[StateIdx::soc], v1 = x0[StateIdx::v_rc1], v2 = x0[StateIdx::v_rc2], t = x0[StateIdx::temp];
+  for (int k = 0; k <= n; ++k) {
+    const battery::CellCoefficients co = battery::coefficients(cell, unit, s, t);
+    soc_[k] = s, v1_[k] = v1, v2_[k] = v2, temp_[k] = t;
+    r0_[k] = co.r0_ohm, r1_[k] = co.r1_ohm, r2_[k] = co.r2_ohm;
+    if (arrhenius_only) {  // R(T) = R25 exp(E (1/T - 1/T25)): dR/dT = -E/T^2 R
+      const double g = -cell.arrhenius_k / (t * t);
+      dr0_[k] = g * co.r0_ohm, dr1_[k] = g * co.r1_ohm, dr2_[k] = g * co.r2_ohm;
+    } else {  // tables: central difference over 1 K
+      const battery::CellCoefficients hi = battery::coefficients(cell, unit, s, t + 0.5);
+      const battery::CellCoefficients lo = battery::coefficients(cell, unit, s, t - 0.5);
+      dr0_[k] = hi.r0_ohm - lo.r0_ohm, dr1_[k] = hi.r1_ohm - lo.r1_ohm, dr2_[k] = hi.r2_ohm - lo.r2_ohm;
+    }
+    if (k == 0 || !arrhenius_only) {
+      a1_[k] = std::exp(-dt / co.tau1_s);
+      a2_[k] = std::exp(-dt / co.tau2_s);
+    } else {  // constant time constants
+      a1_[k] = a1_[0];
+      a2_[k] = a2_[0];
+    }
+    ocv_slope_[k] = cell.ocv.slope_v(s);
+    if (k == n) break;
+    const double i = inom_[k];
+    vbar_[k] = cell.ocv.voltage_v(s) - co.r0_ohm * i - v1 - v2;
+    const double heat = i * i * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
+    s -= c * i;
+    v1 = a1_[k] * v1 + co.r1_ohm * (1.0 - a1_[k]) * i;
+    v2 = a2_[k] * v2 + co.r2_ohm * (1.0 - a2_[k]) * i;
+    t += beta * heat;
+  }
+
+  // 2. Condensed rows. Row k (V[k], k < n) and row n + k - 1 (T[k], k >= 1) in I[j]: the
+  // sensitivity of the state to I[j], propagated by the Jacobians A_k (SOC row is exact).
+  auto A = A_.topLeftCorner(2 * n, n);
+  A.setZero();
+  for (int j = 0; j < n; ++j) {
+    const double i = inom_[j];
+    // B_j = d x[j+1] / d I[j]
+    double ss = -c, s1 = r1_[j] * (1.0 - a1_[j]), s2 = r2_[j] * (1.0 - a2_[j]);
+    double st = beta * 2.0 * i * r0_[j];
+    A(j, j) = -r0_[j] * i_scale_;  // V[j] = ... - R0 I[j]
+    (void)i;
+    for (int k = j + 1; k <= n; ++k) {
+      A(n + k - 1, j) = st * i_scale_;
+      if (k < n) {
+        const double ik = inom_[k];
+        A(k, j) = (ocv_slope_[k] * ss - s1 - s2 - dr0_[k] * ik * st) * i_scale_;
+        // x[k+1] sensitivity = A_k * x[k] sensitivity
+        const double n1 = a1_[k] * s1 + dr1_[k] * (1.0 - a1_[k]) * ik * st;
+        const double n2 = a2_[k] * s2 + dr2_[k] * (1.0 - a2_[k]) * ik * st;
+        const double nt = 2.0 * beta * (v1_[k] / r1_[k] * s1 + v2_[k] / r2_[k] * s2) +
+                          (1.0 + beta * (ik * ik * dr0_[k] - v1_[k] * v1_[k] * dr1_[k] / (r1_[k] * r1_[k]) -
+                                         v2_[k] * v2_[k] * dr2_[k] / (r2_[k] * r2_[k]) - ha)) * st;
+        s1 = n1, s2 = n2, st = nt;
+      }
+    }
+    (void)ss;
+  }
+
+  // 3. Chance margins: variance of V[k], T[k] from P through the state-transition Jacobians.
+  if (use_p) {
+    battery::StateMatrix phi = battery::StateMatrix::Identity();
+    for (int k = 0; k <= n; ++k) {
+      if (k < n) {
+        Eigen::Matrix<double, 1, 4> cv;
+        cv << ocv_slope_[k], -1.0, -1.0, -dr0_[k] * inom_[k];
+        const Eigen::Matrix<double, 1, 4> row = cv * phi;
+        margin_[k] = chance_margin(chance_q_, row * P * row.transpose());
+      }
+      if (k >= 1) {
+        const Eigen::Matrix<double, 1, 4> row = phi.row(StateIdx::temp);
+        margin_[n + k - 1] = chance_margin(chance_q_, row * P * row.transpose());
+      }
+      if (k == n) break;
+      const double ik = inom_[k];
+      battery::StateMatrix jac = battery::StateMatrix::Zero();
+      jac(0, 0) = 1.0;
+      jac(1, 1) = a1_[k];
+      jac(1, 3) = dr1_[k] * (1.0 - a1_[k]) * ik;
+      jac(2, 2) = a2_[k];
+      jac(2, 3) = dr2_[k] * (1.0 - a2_[k]) * ik;
+      jac(3, 1) = 2.0 * beta * v1_[k] / r1_[k];
+      jac(3, 2) = 2.0 * beta * v2_[k] / r2_[k];
+      jac(3, 3) = 1.0 + beta * (ik * ik * dr0_[k] - v1_[k] * v1_[k] * dr1_[k] / (r1_[k] * r1_[k]) -
+                                v2_[k] * v2_[k] * dr2_[k] / (r2_[k] * r2_[k]) - ha);
+      phi = jac * phi;
+    }
+  } else {
+    margin_.head(2 * n).setZero();
+  }
+
+  // 4. Right-hand sides: limit - margin - (nominal - row * nominal input).
+  const double vmax = cell.limits.voltage_max_v, tmax = cell.limits.temp_max_k;
+  for (int r = 0; r < 2 * n; ++r) {
+    double ax = 0.0;
+    for (int j = 0; j < n; ++j) ax += A(r, j) * inom_[j];
+    const double nominal = r < n ? vbar_[r] : temp_[r - n + 1];
+    offset_[r] = nominal - ax / i_scale_;
+    upper_[r] = (r < n ? vmax : tmax) - margin_[r] - offset_[r];
+  }
+}
+
+void BatteryMpc::shift_warm_start() noexcept {
+  // The previous plan moved one step ahead: entry k takes entry k + 1, the last one repeats.
+  const int n = n_;
+  warm_.n = n;
+  warm_.m = 2 * n;
+  for (int j = 0; j < n; ++j) {
+    const int from = std::min(j + 1, n - 1);
+    warm_.x[j] = sol_.x[from];
+    warm_.z[j] = sol_.z[from];
+    warm_.bound_state[static_cast<std::size_t>(j)] = sol_.bound_state[static_cast<std::size_t>(from)];
+  }
+  for (int block = 0; block < 2; ++block)
+    for (int k = 0; k < n; ++k) {
+      const int from = block * n + std::min(k + 1, n - 1);
+      warm_.y[block * n + k] = sol_.y[from];
+      warm_.row_state[static_cast<std::size_t>(block * n + k)] = sol_.row_state[static_cast<std::size_t>(from)];
+    }
+}
+
+Status BatteryMpc::fallback(ControllerOutput& out, Status why, double lb, double ub) noexcept {
+  // The shifted previous plan (its next entry) clipped to the bounds, else zero clipped to them.
+  double i = 0.0;
+  if (have_plan_ && n_ > 1) i = plan_[1];
+  if (have_plan_) {
+    for (int j = 0; j + 1 < n_; ++j) plan_[j] = plan_[j + 1];
+  }
+  if (lb <= ub) i = std::clamp(i, lb, ub);
+  if (!std::isfinite(i)) i = 0.0;
+  warm_valid_ = false;  // the solver's last output is not a solution
+  out.current_a = i;
+  last_.status = why;
+  return why;
+}
+
+Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noexcept {
+  last_ = BatteryMpcStep{};
+  out.iterations = 0;
+  const int n = n_;
+  // Limits in force: the config's intersected with the supervisor's.
+  if (std::isnan(in.current_min_a) || std::isnan(in.current_max_a)) {
+    out.current_a = 0.0;
+    return last_.status = Status::non_finite_input;
+  }
+  const double lb = std::max(config_.current_min_a, in.current_min_a);
+  const double ub = std::min(config_.current_max_a, in.current_max_a);
+  last_.current_lb_a = lb;
+  last_.current_ub_a = ub;
+  if (!(lb <= ub)) {  // nothing the MPC may ask for: the supervisor's range alone decides
+    out.current_a = in.current_min_a <= in.current_max_a ? std::clamp(0.0, in.current_min_a, in.current_max_a) : 0.0;
+    if (!std::isfinite(out.current_a)) out.current_a = 0.0;
+    return last_.status = Status::invalid_argument;
+  }
+  if (!in.x.allFinite() || !in.P.allFinite() || !std::isfinite(in.last_current_a) || !std::isfinite(in.dt_s))
+    return fallback(out, Status::non_finite_input, lb, ub);
+  if (std::abs(in.dt_s - config_.dt_s) > 1e-9 * config_.dt_s || !(in.x[StateIdx::temp] > 0.0))
+    return fallback(out, Status::invalid_argument, lb, ub);
+  const bool use_p = !in.P.isZero(0.0);
+
+  // Nominal inputs: the shifted previous plan, or the last current held.
+  for (int j = 0; j < n; ++j) {
+    const double i = have_plan_ ? plan_[std::min(j + 1, n - 1)] : in.last_current_a;
+    inom_[j] = std::clamp(i, lb, ub);
+  }
+  for (int j = 0; j < n; ++j) {
+    lb_[j] = lb / i_scale_;
+    ub_[j] = ub / i_scale_;
+  }
+  if (warm_valid_) shift_warm_start();
+  const QpSolution* warm = warm_valid_ ? &warm_ : nullptr;
+
+  // Cold start: the nominal plan is a guess (the last current held), so iterate the
+  // linearisation until the plan settles; afterwards the shifted plan is a good nominal.
+  const int max_lin = have_plan_ ? config_.linearisations : std::max(config_.linearisations, config_.cold_start_linearisations);
+  QpStatus st = QpStatus::optimal;
+  for (int it = 0; it < max_lin; ++it) {
+    build_linear_term(in.x[StateIdx::soc], in.last_current_a);
+    linearise(in.x, in.P, use_p);
+    st = solver_->solve(qp_, warm, sol_);
+    ++last_.linearisations;
+    last_.iterations += sol_.iterations;
+    last_.qp_status = st;
+    last_.objective = sol_.objective;
+    // Accept only a finite, bound-respecting optimal solution (a hook may return anything).
+    bool good = st == QpStatus::optimal && sol_.x.size() >= n;
+    for (int j = 0; good && j < n; ++j) {
+      const double x = sol_.x[j];
+      good = std::isfinite(x) && x >= lb_[j] - 1e-6 && x <= ub_[j] + 1e-6;
+    }
+    if (!good) {
+      out.iterations = last_.iterations;
+      if (st == QpStatus::optimal) last_.qp_status = QpStatus::numerical_error;
+      return fallback(out, Status::fallback, lb, ub);
+    }
+    double change = 0.0;
+    for (int j = 0; j < n; ++j) {
+      const double i = std::clamp(sol_.x[j] * i_scale_, lb, ub);
+      change = std::max(change, std::abs(i - inom_[j]));
+      inom_[j] = i;
+    }
+    if (!have_plan_ && it + 1 >= config_.linearisations && change < 1e-3) break;  // settled (1 mA)
+    if (it + 1 < max_lin) {  // the next QP starts from this one's working set
+      std::swap(warm_, sol_);
+      warm = &warm_;
+    }
+  }
+  for (int j = 0; j < n; ++j) plan_[j] = inom_[j];
+  auto A = A_.topLeftCorner(2 * n, n);
+  for (int r = 0; r < 2 * n; ++r) pred_[r] = A.row(r).dot(plan_.head(n)) / i_scale_ + offset_[r];
+  have_plan_ = true;
+  warm_valid_ = true;
+  out.current_a = plan_[0];
+  out.iterations = last_.iterations;
+  return last_.status = Status::ok;
+}
+
+}  // namespace safetwin::control

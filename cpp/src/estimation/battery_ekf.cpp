@@ -1,0 +1,263 @@
+#include "safetwin/estimation/battery_ekf.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "safetwin/validate.hpp"
+
+namespace safetwin::estimation {
+
+using battery::StateIdx;
+
+void BatteryEkfConfig::validate() const {
+  cell.validate();
+  const std::string o = "BatteryEkfConfig.";
+  require_finite(o + "soc0", soc0);
+  require_finite(o + "v1_0_v", v1_0_v);
+  require_finite(o + "v2_0_v", v2_0_v);
+  require_positive(o + "temp0_k", temp0_k);
+  require_positive(o + "soc_sigma0", soc_sigma0);
+  require_positive(o + "v_rc_sigma0_v", v_rc_sigma0_v);
+  require_positive(o + "temp_sigma0_k", temp_sigma0_k);
+  require_non_negative(o + "current_sigma_a", current_sigma_a);
+  require_non_negative(o + "soc_rw_per_sqrt_s", soc_rw_per_sqrt_s);
+  require_non_negative(o + "v_rc_rw_v_per_sqrt_s", v_rc_rw_v_per_sqrt_s);
+  require_non_negative(o + "temp_rw_k_per_sqrt_s", temp_rw_k_per_sqrt_s);
+  require_positive(o + "voltage_a_sigma_v", voltage_a_sigma_v);
+  require_positive(o + "voltage_b_sigma_v", voltage_b_sigma_v);
+  require_non_negative(o + "voltage_model_sigma_v", voltage_model_sigma_v);
+  require_non_negative(o + "voltage_model_correlation_s", voltage_model_correlation_s);
+  require_positive(o + "temperature_sigma_k", temperature_sigma_k);
+  if (!(gate_probability > 0.0 && gate_probability <= 1.0))
+    throw_invalid(o + "gate_probability", gate_probability, "must be in (0, 1] (1: no gate)");
+  require_positive(o + "r0_factor_min", r0_factor_min);
+  if (!(r0_factor_max >= r0_factor_min && std::isfinite(r0_factor_max)))
+    throw_invalid(o + "r0_factor_max", r0_factor_max, "must be finite and >= r0_factor_min = " + std::to_string(r0_factor_min));
+  require_positive(o + "capacity_factor_min", capacity_factor_min);
+  if (!(capacity_factor_max >= capacity_factor_min && std::isfinite(capacity_factor_max)))
+    throw_invalid(o + "capacity_factor_max", capacity_factor_max,
+                  "must be finite and >= capacity_factor_min = " + std::to_string(capacity_factor_min));
+  require_in_range(o + "r0_factor0", r0_factor0, r0_factor_min, r0_factor_max);
+  require_in_range(o + "capacity_factor0", capacity_factor0, capacity_factor_min, capacity_factor_max);
+  require_positive(o + "r0_factor_sigma0", r0_factor_sigma0);
+  require_positive(o + "capacity_factor_sigma0", capacity_factor_sigma0);
+  require_non_negative(o + "r0_factor_rw_per_sqrt_s", r0_factor_rw_per_sqrt_s);
+  require_non_negative(o + "capacity_factor_rw_per_sqrt_s", capacity_factor_rw_per_sqrt_s);
+  require_non_negative(o + "r0_excitation_a", r0_excitation_a);
+  require_non_negative(o + "capacity_excitation_a", capacity_excitation_a);
+  require_positive(o + "capacity_soc_sigma_max", capacity_soc_sigma_max);
+}
+
+namespace {
+
+// Measurement variances of the three channels. The current sensor's noise reaches the voltage
+// through R0 (at 25 degC, mid SOC). correlation_factor multiplies the model-error variance.
+Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c, double correlation_factor) {
+  const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
+  const double common_v2 =
+      c.voltage_model_sigma_v * c.voltage_model_sigma_v * correlation_factor + r0_noise_v * r0_noise_v;
+  Eigen::Matrix<double, kChannelCount, 1> r;
+  r[static_cast<int>(Channel::voltage_a)] = c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2;
+  r[static_cast<int>(Channel::voltage_b)] = c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2;
+  r[static_cast<int>(Channel::temperature)] = c.temperature_sigma_k * c.temperature_sigma_k;
+  return r;
+}
+
+// Filter settings of the NX-state filter from the battery configuration.
+template <int NX>
+typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
+  typename Ekf<NX, kChannelCount>::Config e;
+  e.x0.setZero();
+  e.x0[StateIdx::soc] = c.soc0;
+  e.x0[StateIdx::v_rc1] = c.v1_0_v;
+  e.x0[StateIdx::v_rc2] = c.v2_0_v;
+  e.x0[StateIdx::temp] = c.temp0_k;
+  e.p0.setZero();
+  e.p0(StateIdx::soc, StateIdx::soc) = c.soc_sigma0 * c.soc_sigma0;
+  e.p0(StateIdx::v_rc1, StateIdx::v_rc1) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
+  e.p0(StateIdx::v_rc2, StateIdx::v_rc2) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
+  e.p0(StateIdx::temp, StateIdx::temp) = c.temp_sigma0_k * c.temp_sigma0_k;
+  if constexpr (NX == ParamIdx::size) {
+    e.x0[ParamIdx::r0_factor] = c.r0_factor0;
+    e.x0[ParamIdx::capacity_factor] = c.capacity_factor0;
+    e.p0(ParamIdx::r0_factor, ParamIdx::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
+    e.p0(ParamIdx::capacity_factor, ParamIdx::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
+  }
+  e.r = measurement_variance(c, 1.0);
+  e.gate_probability = c.gate_probability;
+  return e;
+}
+
+}  // namespace
+
+BatteryEkf::BatteryEkf(BatteryEkfConfig config)
+    : config_((config.validate(), std::move(config))),
+      joint_(config_.estimate_params),
+      ekf4_(ekf_config<StateIdx::size>(config_)),
+      ekf6_(ekf_config<ParamIdx::size>(config_)),
+      r_gate_(measurement_variance(config_, 1.0)),
+      r_step_(r_gate_) {}
+
+template <class E>
+Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept {
+  constexpr int nx = E::StateVector::RowsAtCompileTime;
+  using X = typename E::StateVector;
+  using M = typename E::StateMatrix;
+  const BatteryEkfConfig& c = config_;
+  const battery::CellParams& cell = c.cell;
+
+  Status result = Status::ok;
+  if (has_previous_) {
+    const double i_prev = previous_current_a_;
+    const Status st = ekf.predict([&](const X& x, X& xn, M& f, M& q) noexcept {
+      X g;
+      battery_transition<nx>(cell, x, i_prev, dt_s, xn, f, g);
+      q = (c.current_sigma_a * c.current_sigma_a) * (g * g.transpose());
+      q(StateIdx::soc, StateIdx::soc) += c.soc_rw_per_sqrt_s * c.soc_rw_per_sqrt_s * dt_s;
+      q(StateIdx::v_rc1, StateIdx::v_rc1) += c.v_rc_rw_v_per_sqrt_s * c.v_rc_rw_v_per_sqrt_s * dt_s;
+      q(StateIdx::v_rc2, StateIdx::v_rc2) += c.v_rc_rw_v_per_sqrt_s * c.v_rc_rw_v_per_sqrt_s * dt_s;
+      q(StateIdx::temp, StateIdx::temp) += c.temp_rw_k_per_sqrt_s * c.temp_rw_k_per_sqrt_s * dt_s;
+      if constexpr (nx == ParamIdx::size) {
+        q(ParamIdx::r0_factor, ParamIdx::r0_factor) += c.r0_factor_rw_per_sqrt_s * c.r0_factor_rw_per_sqrt_s * dt_s;
+        q(ParamIdx::capacity_factor, ParamIdx::capacity_factor) +=
+            c.capacity_factor_rw_per_sqrt_s * c.capacity_factor_rw_per_sqrt_s * dt_s;
+      }
+      return true;
+    });
+    if (st != Status::ok) {
+      previous_current_a_ = current_a;
+      if (ekf.report().flags & filter_flag::model_failed) return st;  // nothing moved
+      result = st;  // covariance recovered: the state moved, go on with the update
+    }
+  }
+
+  typename E::MeasVector zv;
+  zv << z.voltage_a_v, z.voltage_b_v, z.temperature_k;
+  typename E::ChannelMask valid = 0;
+  if (z.voltage_a_valid) valid |= 1u << idx(Channel::voltage_a);
+  if (z.voltage_b_valid) valid |= 1u << idx(Channel::voltage_b);
+  if (z.temperature_valid) valid |= 1u << idx(Channel::temperature);
+  const auto obs = [&](const X& x, typename E::MeasVector& zp, typename E::ObsMatrix& h) noexcept {
+    Eigen::Matrix<double, 1, nx> dv;
+    const double v = battery_voltage<nx>(cell, x, current_a, dv);
+    zp << v, v, x[StateIdx::temp];
+    h.row(idx(Channel::voltage_a)) = dv;
+    h.row(idx(Channel::voltage_b)) = dv;
+    h.row(idx(Channel::temperature)).setZero();
+    h(idx(Channel::temperature), StateIdx::temp) = 1.0;
+    return true;
+  };
+
+  // Inflated variance for the update when dt is shorter than the model error's correlation time.
+  const double inflation = std::max(1.0, c.voltage_model_correlation_s / dt_s);
+  if (inflation != cached_inflation_) {
+    cached_inflation_ = inflation;
+    r_step_ = r_gate_;
+    const double m2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v * (inflation - 1.0);
+    r_step_[idx(Channel::voltage_a)] += m2;
+    r_step_[idx(Channel::voltage_b)] += m2;
+  }
+
+  Status st = Status::ok;
+  if constexpr (nx == ParamIdx::size) {
+    // Excitation rule (header): parameter rows of the gain only when the data excite them.
+    r0_excited_ = has_previous_ && std::abs(current_a - previous_current_a_) >= c.r0_excitation_a;
+    capacity_excited_ = std::abs(current_a) >= c.capacity_excitation_a &&
+                        std::sqrt(ekf.covariance()(StateIdx::soc, StateIdx::soc)) <= c.capacity_soc_sigma_max;
+    X mask = X::Ones();
+    mask[ParamIdx::r0_factor] = r0_excited_ ? 1.0 : 0.0;
+    mask[ParamIdx::capacity_factor] = capacity_excited_ ? 1.0 : 0.0;
+    st = ekf.update(zv, valid, obs, &mask, &r_step_, &r_gate_);
+    // Bounds: project the parameter means back into their physical range.
+    const X& x = ekf.state();
+    (void)ekf.set_state_component(ParamIdx::r0_factor,
+                                  std::clamp(x[ParamIdx::r0_factor], c.r0_factor_min, c.r0_factor_max));
+    (void)ekf.set_state_component(ParamIdx::capacity_factor,
+                                  std::clamp(x[ParamIdx::capacity_factor], c.capacity_factor_min, c.capacity_factor_max));
+  } else {
+    st = ekf.update(zv, valid, obs, nullptr, &r_step_, &r_gate_);
+  }
+  has_previous_ = true;
+  previous_current_a_ = current_a;
+  return st != Status::ok ? st : result;
+}
+
+Status BatteryEkf::step(double current_a, const Measurement& z, double dt_s) noexcept {
+  if (!std::isfinite(current_a) || !std::isfinite(dt_s)) return Status::non_finite_input;
+  if (!(dt_s > 0.0)) return Status::invalid_argument;
+  return joint_ ? step_impl(ekf6_, current_a, z, dt_s) : step_impl(ekf4_, current_a, z, dt_s);
+}
+
+Status BatteryEkf::set_noise_scale(Channel channel, double s) noexcept {
+  // Both filters carry the scale so that it survives a switch of mode; the checks are the same.
+  const Status st = ekf4_.set_noise_scale(idx(channel), s);
+  if (st != Status::ok) return st;
+  return ekf6_.set_noise_scale(idx(channel), s);
+}
+
+double BatteryEkf::noise_scale(Channel channel) const noexcept { return ekf4_.noise_scale(idx(channel)); }
+
+void BatteryEkf::reset(double soc0) {
+  require_finite("BatteryEkf.reset.soc0", soc0);
+  BatteryEkfConfig c = config_;
+  c.soc0 = soc0;
+  ekf4_.reset(ekf_config<StateIdx::size>(c).x0, ekf_config<StateIdx::size>(c).p0);
+  ekf6_.reset(ekf_config<ParamIdx::size>(c).x0, ekf_config<ParamIdx::size>(c).p0);
+  config_.soc0 = soc0;
+  has_previous_ = false;
+  r0_excited_ = capacity_excited_ = false;
+}
+
+void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix& p) {
+  Ekf4::check_covariance("BatteryEkf.reset.p", p);
+  for (int i = 0; i < StateIdx::size; ++i) require_finite("BatteryEkf.reset.x[" + std::to_string(i) + "]", x[i]);
+  const auto e6 = ekf_config<ParamIdx::size>(config_);
+  Ekf6::StateVector x6 = e6.x0;
+  Ekf6::StateMatrix p6 = e6.p0;
+  x6.head<StateIdx::size>() = x;
+  p6.topLeftCorner<StateIdx::size, StateIdx::size>() = p;
+  ekf4_.reset(x, p);
+  ekf6_.reset(x6, p6);
+  has_previous_ = false;
+  r0_excited_ = capacity_excited_ = false;
+}
+
+battery::StateVector BatteryEkf::state() const noexcept {
+  return joint_ ? battery::StateVector(ekf6_.state().head<StateIdx::size>()) : ekf4_.state();
+}
+
+battery::StateMatrix BatteryEkf::covariance() const noexcept {
+  return joint_ ? battery::StateMatrix(ekf6_.covariance().topLeftCorner<StateIdx::size, StateIdx::size>())
+                : ekf4_.covariance();
+}
+
+double BatteryEkf::soc_sigma() const noexcept {
+  const double v = joint_ ? ekf6_.covariance()(StateIdx::soc, StateIdx::soc) : ekf4_.covariance()(StateIdx::soc, StateIdx::soc);
+  return std::sqrt(v);
+}
+
+double BatteryEkf::r0_factor() const noexcept { return joint_ ? ekf6_.state()[ParamIdx::r0_factor] : 1.0; }
+double BatteryEkf::capacity_factor() const noexcept {
+  return joint_ ? ekf6_.state()[ParamIdx::capacity_factor] : 1.0;
+}
+double BatteryEkf::r0_factor_sigma() const noexcept {
+  return joint_ ? std::sqrt(ekf6_.covariance()(ParamIdx::r0_factor, ParamIdx::r0_factor)) : 0.0;
+}
+double BatteryEkf::capacity_factor_sigma() const noexcept {
+  return joint_ ? std::sqrt(ekf6_.covariance()(ParamIdx::capacity_factor, ParamIdx::capacity_factor)) : 0.0;
+}
+
+double BatteryEkf::r0_ohm() const noexcept {
+  const battery::StateVector x = state();
+  const battery::CellCoefficients k =
+      battery::coefficients(config_.cell, battery::CellScaling{}, x[StateIdx::soc], x[StateIdx::temp]);
+  return k.r0_ohm * r0_factor();
+}
+
+double BatteryEkf::capacity_ah() const noexcept { return config_.cell.capacity_ah * capacity_factor(); }
+
+const BatteryEkf::Report& BatteryEkf::report() const noexcept { return joint_ ? ekf6_.report() : ekf4_.report(); }
+
+double BatteryEkf::gate_threshold() const noexcept { return ekf4_.gate_threshold(1); }
+
+}  // namespace safetwin::estimation

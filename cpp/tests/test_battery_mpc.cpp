@@ -1,0 +1,388 @@
+// MPC-FC: the battery fast-charge MPC in closed loop on the REF-CELL-1 plant, its linearisation
+// against finite differences of the nonlinear model, chance-constraint margins, fallbacks, bad
+// input, and zero allocations per step.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "safetwin/battery/pack.hpp"
+#include "safetwin/control/battery_mpc.hpp"
+#include "safetwin/control/charge_loop.hpp"
+
+using namespace safetwin;
+using namespace safetwin::control;
+using battery::CellState;
+
+namespace {
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+constexpr double kT25 = 298.15;
+
+struct Trace {
+  std::vector<double> i, v, t, soc, time;
+  std::vector<int> iters;
+  std::vector<std::uint8_t> status;
+  ChargeLoopResult result;
+  explicit Trace(std::size_t n) : i(n), v(n), t(n), soc(n), time(n), iters(n), status(n) {}
+  ChargeTrace view() { return {i.data(), v.data(), t.data(), soc.data(), time.data(), iters.data(), status.data()}; }
+  double max_v() const { return *std::max_element(v.begin(), v.begin() + static_cast<long>(result.steps)); }
+  double max_t() const { return *std::max_element(t.begin(), t.begin() + static_cast<long>(result.steps)); }
+};
+
+Trace run_mpc_fc(BatteryMpc& mpc, const ChargeLoopConfig& lc = {}) {
+  battery::Cell cell(battery::CellParams::ref_cell_1(), CellState{0.10, 0.0, 0.0, kT25});
+  Trace tr(3600);
+  REQUIRE(run_charge_loop(cell, mpc, lc, 3600, tr.view(), &tr.result) == Status::ok);
+  return tr;
+}
+
+ControllerInput input_at(double soc, double temp_k, double last_a = 0.0) {
+  ControllerInput in;
+  in.x << soc, 0.0, 0.0, temp_k;
+  in.last_current_a = last_a;
+  in.current_min_a = -15.0;
+  in.current_max_a = 25.0;
+  return in;
+}
+
+// Nonlinear REF-CELL-1 prediction of V[k] (under I[k]) and T[k] for a current sequence.
+void simulate(const std::vector<double>& current, const battery::StateVector& x0, std::vector<double>& v,
+              std::vector<double>& t) {
+  battery::Cell cell(battery::CellParams::ref_cell_1(), CellState{x0[0], x0[1], x0[2], x0[3]});
+  v.assign(current.size(), 0.0);
+  t.assign(current.size() + 1, 0.0);
+  t[0] = x0[3];
+  for (std::size_t k = 0; k < current.size(); ++k) {
+    REQUIRE(cell.step(current[k], 1.0, &v[k]) == Status::ok);
+    t[k + 1] = cell.state().temp_k;
+  }
+}
+
+// A solver hook that fails in a chosen way (a test double of a misbehaving external solver).
+class BrokenSolver final : public QpSolver {
+ public:
+  enum class Mode { not_converged, nan_optimal, out_of_bounds };
+  explicit BrokenSolver(Mode m) : mode_(m) {}
+  QpStatus solve(const QpData& qp, const QpSolution*, QpSolution& sol) noexcept override {
+    sol.n = qp.n;
+    sol.m = qp.m;
+    for (int j = 0; j < qp.n; ++j)
+      sol.x[j] = mode_ == Mode::nan_optimal ? kNan : (mode_ == Mode::out_of_bounds ? qp.ub[j] + 1.0 : 0.0);
+    sol.status = mode_ == Mode::not_converged ? QpStatus::max_iterations : QpStatus::optimal;
+    return sol.status;
+  }
+  const char* name() const noexcept override { return "broken"; }
+
+ private:
+  Mode mode_;
+};
+}  // namespace
+
+TEST_CASE("MPC-FC closed loop: reaches SOC 0.79 within the voltage and temperature limits") {
+  BatteryMpc mpc(BatteryMpcConfig{});
+  const Trace tr = run_mpc_fc(mpc);
+  REQUIRE(tr.result.reached);
+  CHECK(tr.result.non_ok_steps == 0);
+  CHECK(tr.max_v() <= 4.2 + 0.005);
+  CHECK(tr.max_t() <= 45.0 + 273.15 + 0.1);
+  MESSAGE("t79 = " << tr.result.time_to_stop_s << " s, max V = " << tr.max_v() << " V, max T = "
+                   << tr.max_t() - 273.15 << " degC");
+  // Both limits are reached (the charge is limit-bound, not slack), and the first phase is the
+  // full 15 A: an MPC that is too timid would pass the limit checks too.
+  CHECK(tr.max_v() > 4.2 - 0.002);
+  CHECK(tr.max_t() > 45.0 + 273.15 - 0.05);
+  CHECK(tr.i[5] == doctest::Approx(-15.0));
+  // A 3C CC phase then thermal and voltage limits: faster than 1C CC-CV (about 3 000 s), slower
+  // than an unconstrained 15 A charge of 0.69 * 5.15 Ah (853 s).
+  CHECK(tr.result.time_to_stop_s > 853.0);
+  CHECK(tr.result.time_to_stop_s < 2000.0);
+  for (std::size_t k = 0; k < tr.result.steps; ++k) {
+    CHECK(tr.i[k] >= -15.0);
+    CHECK(tr.i[k] <= 0.0);
+  }
+  // The built-in solver factored the constant Hessian once for the whole charge.
+  CHECK(mpc.builtin_solver().factorisations() == 1);
+}
+
+TEST_CASE("the temperature limit is approached without oscillation (proximal correction)") {
+  BatteryMpc mpc(BatteryMpcConfig{});
+  const Trace tr = run_mpc_fc(mpc);
+  // Once the current first drops below 15 A it changes by less than 1 A per step: no bang-bang.
+  std::size_t first = 0;
+  while (first < tr.result.steps && tr.i[first] <= -14.999) ++first;
+  REQUIRE(first > 10);
+  double worst_jump = 0.0;
+  for (std::size_t k = first; k + 1 < tr.result.steps; ++k) worst_jump = std::max(worst_jump, std::abs(tr.i[k + 1] - tr.i[k]));
+  CHECK(worst_jump < 1.0);
+  CHECK(tr.max_t() <= 45.0 + 273.15 + 1e-6);
+
+  // Without the correction the same loop oscillates (the measurement the correction answers).
+  BatteryMpcConfig plain;
+  plain.proximal_weight = 0.0;
+  BatteryMpc raw(plain);
+  const Trace tr0 = run_mpc_fc(raw);
+  double raw_jump = 0.0;
+  for (std::size_t k = 0; k + 1 < tr0.result.steps; ++k) raw_jump = std::max(raw_jump, std::abs(tr0.i[k + 1] - tr0.i[k]));
+  CHECK(raw_jump > 3.0);
+  // Same target: the proximal term does not move the converged behaviour (t79 within 0.1 %).
+  CHECK(tr.result.time_to_stop_s == doctest::Approx(tr0.result.time_to_stop_s).epsilon(1e-3));
+}
+
+TEST_CASE("condensed voltage and temperature rows equal finite differences of the nonlinear model") {
+  BatteryMpcConfig cfg;
+  cfg.horizon = 12;
+  cfg.cold_start_linearisations = 1;  // keep the linearisation point: -10 A held
+  BatteryMpc mpc(cfg);
+  ControllerInput in = input_at(0.55, 310.0, -10.0);
+  in.x[1] = -0.05;
+  in.x[2] = -0.12;
+  ControllerOutput out;
+  REQUIRE(mpc.compute(in, out) == Status::ok);  // first call: linearised about -10 A held
+  const QpData& qp = mpc.last_qp();
+  const int n = qp.n;
+  REQUIRE(n == 12);
+  REQUIRE(qp.m == 24);
+  const double is = mpc.current_scale_a();
+  std::vector<double> nominal(n, -10.0), v0, t0, v1, t1;
+  simulate(nominal, in.x, v0, t0);
+  const double h = 1e-4;
+  double worst_v = 0.0, worst_t = 0.0;
+  for (int j = 0; j < n; ++j) {
+    std::vector<double> up = nominal, dn = nominal;
+    up[j] += h;
+    dn[j] -= h;
+    std::vector<double> vu, tu, vd, td;
+    simulate(up, in.x, vu, tu);
+    simulate(dn, in.x, vd, td);
+    for (int k = 0; k < n; ++k) {
+      const double dv = (vu[k] - vd[k]) / (2 * h);
+      const double dt = (tu[k + 1] - td[k + 1]) / (2 * h);
+      const double av = qp.A[static_cast<std::size_t>(j) * qp.lda + k] / is;
+      const double at = qp.A[static_cast<std::size_t>(j) * qp.lda + n + k] / is;
+      worst_v = std::max(worst_v, std::abs(av - dv));
+      worst_t = std::max(worst_t, std::abs(at - dt));
+    }
+  }
+  // Rows are of order 1e-2 V/A and 1e-2 K/A; the differences are round-off of the differences.
+  CHECK(worst_v < 1e-7);
+  CHECK(worst_t < 1e-7);
+  // Row offsets: at the nominal input the rows reproduce the nonlinear V and T exactly.
+  for (int k = 0; k < n; ++k) {
+    double av = 0.0, at = 0.0;
+    for (int j = 0; j < n; ++j) {
+      av += qp.A[static_cast<std::size_t>(j) * qp.lda + k] / is * nominal[j];
+      at += qp.A[static_cast<std::size_t>(j) * qp.lda + n + k] / is * nominal[j];
+    }
+    CHECK(4.2 - (qp.upper[k] - av) == doctest::Approx(v0[k]).epsilon(1e-12));
+    CHECK(318.15 - (qp.upper[n + k] - at) == doctest::Approx(t0[k + 1]).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("chance margins grow with the variance and shrink with alpha; Cantelli above Gaussian") {
+  CHECK(chance_multiplier(ChanceForm::gaussian, 0.05) == doctest::Approx(1.6448536269514722).epsilon(1e-13));
+  CHECK(chance_multiplier(ChanceForm::gaussian, 0.025) == doctest::Approx(1.959963984540054).epsilon(1e-13));
+  CHECK(chance_multiplier(ChanceForm::gaussian, 1e-6) == doctest::Approx(4.753424308822899).epsilon(1e-12));
+  CHECK(chance_multiplier(ChanceForm::gaussian, 0.5) == 0.0);
+  CHECK(chance_multiplier(ChanceForm::cantelli, 0.05) == doctest::Approx(std::sqrt(19.0)));
+  CHECK_THROWS_WITH_AS((void)chance_multiplier(ChanceForm::gaussian, 0.0), doctest::Contains("alpha"), std::invalid_argument);
+  CHECK_THROWS_AS((void)chance_multiplier(ChanceForm::cantelli, 0.7), std::invalid_argument);
+
+  auto margins = [](ChanceForm form, double alpha, double var_scale) {
+    BatteryMpcConfig cfg;
+    cfg.horizon = 10;
+    cfg.cold_start_linearisations = 1;  // linearised about -10 A held
+    cfg.chance_form = form;
+    cfg.chance_alpha = alpha;
+    BatteryMpc mpc(cfg);
+    ControllerInput in = input_at(0.5, 310.0, -10.0);
+    in.P.diagonal() << 1e-4, 1e-5, 1e-5, 0.04;
+    in.P *= var_scale;
+    ControllerOutput out;
+    REQUIRE(mpc.compute(in, out) == Status::ok);
+    return std::vector<double>(mpc.margin_voltage_v(), mpc.margin_voltage_v() + 20);
+  };
+  const auto base = margins(ChanceForm::gaussian, 0.05, 1.0);
+  const auto tighter_alpha = margins(ChanceForm::gaussian, 0.01, 1.0);
+  const auto looser_alpha = margins(ChanceForm::gaussian, 0.2, 1.0);
+  const auto more_var = margins(ChanceForm::gaussian, 0.05, 4.0);
+  const auto cantelli = margins(ChanceForm::cantelli, 0.05, 1.0);
+  for (int r = 0; r < 20; ++r) {
+    CHECK(base[r] > 0.0);
+    CHECK(tighter_alpha[r] > base[r]);
+    CHECK(looser_alpha[r] < base[r]);
+    CHECK(more_var[r] == doctest::Approx(2.0 * base[r]));  // margin ~ sqrt(variance)
+    CHECK(cantelli[r] > base[r]);
+  }
+  // V[0] at the estimate: variance c P c' with c = [dOCV/dSOC, -1, -1, -dR0/dT I].
+  const battery::CellParams cell = battery::CellParams::ref_cell_1();
+  const double slope = cell.ocv.slope_v(0.5);
+  const double r0 = battery::coefficients(cell, {}, 0.5, 310.0).r0_ohm;
+  const double dr0 = -2000.0 / (310.0 * 310.0) * r0;
+  const double var = slope * slope * 1e-4 + 1e-5 + 1e-5 + (dr0 * 10.0) * (dr0 * 10.0) * 0.04;
+  CHECK(base[0] == doctest::Approx(1.6448536269514722 * std::sqrt(var)).epsilon(1e-10));
+  // T[1] depends on T[0] through the cooling/Arrhenius Jacobian only: its margin is about 0.2 K * q.
+  CHECK(base[10] == doctest::Approx(1.6448536269514722 * 0.2).epsilon(0.02));
+}
+
+TEST_CASE("a tighter chance constraint keeps the closed loop further from the limits") {
+  BatteryMpcConfig cfg;
+  cfg.chance_alpha = 0.01;
+  BatteryMpc mpc(cfg);
+  ChargeLoopConfig lc;
+  lc.covariance.diagonal() << 1e-6, 1e-6, 1e-6, 0.25;  // sigma_T = 0.5 K
+  const Trace tr = run_mpc_fc(mpc, lc);
+  REQUIRE(tr.result.reached);
+  // q(0.01) * 0.5 K = 1.16 K of margin on the temperature rows (P is held constant here).
+  CHECK(tr.max_t() < 318.15 - 1.0);
+  CHECK(tr.max_t() > 318.15 - 1.3);
+}
+
+TEST_CASE("derated current limits of the supervisor are honoured on every call") {
+  BatteryMpc mpc(BatteryMpcConfig{});
+  ControllerOutput out;
+  for (double limit : {-15.0, -7.5, -2.0, -0.5, 0.0}) {
+    ControllerInput in = input_at(0.2, kT25);
+    in.current_min_a = limit;
+    REQUIRE(mpc.compute(in, out) == Status::ok);
+    CHECK(out.current_a >= limit - 1e-12);
+    CHECK(out.current_a <= 0.0);
+    CHECK(out.current_a == doctest::Approx(limit).epsilon(1e-6));  // far from target: full allowed charge
+  }
+  ControllerInput in = input_at(0.2, kT25);
+  in.current_max_a = -3.0;  // a forced minimum charge
+  REQUIRE(mpc.compute(in, out) == Status::ok);
+  CHECK(out.current_a <= -3.0);
+}
+
+TEST_CASE("bad input gives a status and a finite fallback, never NaN") {
+  BatteryMpc mpc(BatteryMpcConfig{});
+  ControllerOutput out;
+  // Establish a plan first.
+  REQUIRE(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::ok);
+  const double planned_next = mpc.plan_a()[1];
+  ControllerInput bad = input_at(0.3, kT25, -15.0);
+  bad.x[0] = kNan;
+  CHECK(mpc.compute(bad, out) == Status::non_finite_input);
+  CHECK(std::isfinite(out.current_a));
+  CHECK(out.current_a == doctest::Approx(planned_next));  // shifted previous plan
+  bad = input_at(0.3, kT25);
+  bad.P(3, 3) = std::numeric_limits<double>::infinity();
+  CHECK(mpc.compute(bad, out) == Status::non_finite_input);
+  CHECK(std::isfinite(out.current_a));
+  bad = input_at(0.3, kT25);
+  bad.last_current_a = kNan;
+  CHECK(mpc.compute(bad, out) == Status::non_finite_input);
+  bad = input_at(0.3, kT25);
+  bad.current_min_a = kNan;
+  CHECK(mpc.compute(bad, out) == Status::non_finite_input);
+  CHECK(out.current_a == 0.0);
+  bad = input_at(0.3, kT25);
+  bad.dt_s = 2.0;
+  CHECK(mpc.compute(bad, out) == Status::invalid_argument);
+  bad = input_at(0.3, -5.0);
+  CHECK(mpc.compute(bad, out) == Status::invalid_argument);
+  // Inconsistent limits: the MPC's charge range and a discharge-only window do not meet.
+  bad = input_at(0.3, kT25);
+  bad.current_min_a = 1.0;
+  bad.current_max_a = 2.0;
+  CHECK(mpc.compute(bad, out) == Status::invalid_argument);
+  CHECK(out.current_a == 1.0);  // inside the supervisor's window, the smallest magnitude
+  bad.current_min_a = 2.0;
+  bad.current_max_a = 1.0;
+  CHECK(mpc.compute(bad, out) == Status::invalid_argument);
+  CHECK(out.current_a == 0.0);
+  // And the MPC recovers on good input.
+  CHECK(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::ok);
+}
+
+TEST_CASE("a solver hook that fails leads to the fallback with its status") {
+  for (auto mode : {BrokenSolver::Mode::not_converged, BrokenSolver::Mode::nan_optimal,
+                    BrokenSolver::Mode::out_of_bounds}) {
+    BrokenSolver broken(mode);
+    BatteryMpc mpc(BatteryMpcConfig{});
+    ControllerOutput out;
+    REQUIRE(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::ok);
+    std::vector<double> plan(mpc.plan_a(), mpc.plan_a() + 30);
+    mpc.set_solver(&broken);
+    ControllerInput in = input_at(0.3, kT25, -15.0);
+    in.current_min_a = -12.0;  // the fallback is clipped to the bounds in force
+    CHECK(mpc.compute(in, out) == Status::fallback);
+    CHECK(out.current_a == std::clamp(plan[1], -12.0, 0.0));
+    CHECK(mpc.last_step().status == Status::fallback);
+    // A second failure walks the shifted plan on.
+    CHECK(mpc.compute(in, out) == Status::fallback);
+    CHECK(out.current_a == std::clamp(plan[2], -12.0, 0.0));
+  }
+  // No plan yet: zero current.
+  BrokenSolver broken(BrokenSolver::Mode::not_converged);
+  BatteryMpc mpc(BatteryMpcConfig{}, &broken);
+  ControllerOutput out;
+  CHECK(mpc.compute(input_at(0.3, kT25), out) == Status::fallback);
+  CHECK(out.current_a == 0.0);
+}
+
+TEST_CASE("configuration is validated, the horizon bounded by max_horizon") {
+  BatteryMpcConfig c;
+  c.horizon = 121;
+  CHECK_THROWS_WITH_AS(BatteryMpc{c}, doctest::Contains("BatteryMpcConfig.horizon"), std::invalid_argument);
+  c = BatteryMpcConfig{};
+  c.chance_alpha = 0.0;
+  CHECK_THROWS_WITH_AS(BatteryMpc{c}, doctest::Contains("BatteryMpcConfig.chance_alpha"), std::invalid_argument);
+  c = BatteryMpcConfig{};
+  c.current_max_a = 5.0;
+  CHECK_THROWS_WITH_AS(BatteryMpc{c}, doctest::Contains("BatteryMpcConfig.current_max_a"), std::invalid_argument);
+  c = BatteryMpcConfig{};
+  c.soc_weight = kNan;
+  CHECK_THROWS_WITH_AS(BatteryMpc{c}, doctest::Contains("BatteryMpcConfig.soc_weight"), std::invalid_argument);
+  BatteryMpc mpc(BatteryMpcConfig{});
+  CHECK_THROWS_WITH_AS(mpc.set_horizon(121), doctest::Contains("max_horizon = 120"), std::invalid_argument);
+  CHECK(mpc.horizon() == 30);  // unchanged after the refused call
+  mpc.set_horizon(60);
+  CHECK(mpc.horizon() == 60);
+  CHECK(mpc.last_qp().n == 60);
+}
+
+TEST_CASE("the MPC step allocates nothing and is deterministic") {
+  BatteryMpc mpc(BatteryMpcConfig{});
+  battery::Cell cell(battery::CellParams::ref_cell_1(), CellState{0.10, 0.0, 0.0, kT25});
+  ControllerInput in = input_at(0.1, kT25);
+  in.P.diagonal() << 1e-6, 1e-6, 1e-6, 0.01;  // chance margins on the path too
+  ControllerOutput out;
+  REQUIRE(mpc.compute(in, out) == Status::ok);
+  std::vector<double> currents;
+  currents.reserve(700);
+  double max_t = 0.0;
+  const long allocs = safetwin::test::count_allocations([&] {
+    for (int k = 0; k < 700; ++k) {  // through the 15 A phase and onto the thermal limit
+      const auto& s = cell.state();
+      in.x << s.soc, s.v1_v, s.v2_v, s.temp_k;
+      in.last_current_a = out.current_a;
+      (void)mpc.compute(in, out);
+      (void)cell.step(out.current_a, 1.0);
+      currents.push_back(out.current_a);
+      max_t = std::max(max_t, cell.state().temp_k);
+    }
+  });
+  CHECK(allocs == 0);
+  CHECK(max_t > 318.15 - 0.5);  // the thermal phase was exercised
+  // Same inputs, same outputs, bit for bit.
+  BatteryMpc again(BatteryMpcConfig{});
+  battery::Cell cell2(battery::CellParams::ref_cell_1(), CellState{0.10, 0.0, 0.0, kT25});
+  ControllerInput in2 = input_at(0.1, kT25);
+  in2.P = in.P;
+  ControllerOutput out2;
+  REQUIRE(again.compute(in2, out2) == Status::ok);
+  for (int k = 0; k < 700; ++k) {
+    const auto& s = cell2.state();
+    in2.x << s.soc, s.v1_v, s.v2_v, s.temp_k;
+    in2.last_current_a = out2.current_a;
+    (void)again.compute(in2, out2);
+    (void)cell2.step(out2.current_a, 1.0);
+    REQUIRE(out2.current_a == currents[static_cast<std::size_t>(k)]);
+  }
+}
