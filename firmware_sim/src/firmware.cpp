@@ -21,7 +21,9 @@ constexpr int kFirstMuxed = 3;
 void FirmwareConfig::validate() const {
   if (series < 1 || series > static_cast<int>(kMaxCells))
     throw_invalid("FirmwareConfig.series", series, "must be in [1, 96] (the cells the DBC carries)");
-  control.validate();
+  ControlStepConfig c = control;
+  c.series = series;
+  c.validate();
   require_positive("FirmwareConfig.plant_heartbeat_timeout_s", plant_heartbeat_timeout_s);
   require_positive("FirmwareConfig.meas_loss_timeout_s", meas_loss_timeout_s);
   if (meas_max_age_cycles < 0) throw_invalid("FirmwareConfig.meas_max_age_cycles", meas_max_age_cycles, "must be >= 0");
@@ -35,7 +37,16 @@ void FirmwareConfig::validate() const {
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
 }
 
-Firmware::Firmware(const FirmwareConfig& config) : config_((config.validate(), config)), control_(config.control) {
+namespace {
+ControlStepConfig control_config(const FirmwareConfig& c) {
+  ControlStepConfig cc = c.control;
+  cc.series = c.series;  // one estimator per cell channel
+  return cc;
+}
+}  // namespace
+
+Firmware::Firmware(const FirmwareConfig& config)
+    : config_((config.validate(), config)), control_(control_config(config)) {
   meas_.n_cells = static_cast<std::size_t>(config_.series);
   rx_cell_v_.fill(NAN);
   rx_cell_t_k_.fill(NAN);
@@ -242,6 +253,8 @@ Status Firmware::run_cycle(double dt_s) noexcept {
   // The control-cycle call: one place.
   const Status st = control_.compute(meas_, dt_s, command_);
   const bool missing = st == Status::non_finite_input;
+  // The controller's own fallbacks (an MPC that did not converge acts on its last plan) are not
+  // faults of the cycle: the limits above still bound the command. Reported in FW_STATUS later.
   set_fault(Fault::controller_fault, st != Status::ok && !missing);
   const bool hold = latched_ != 0 || st != Status::ok;
   if (safe_stop_latched_ || hold || !std::isfinite(command_.current_a)) {
@@ -296,7 +309,10 @@ void Firmware::build_outputs(bool with_ack) noexcept {
   emit(SAFETWIN_HIL_FW_COMMAND_FRAME_ID);
   phys[2] = static_cast<double>(mode_);
   phys[3] = flags_;
-  phys[4] = NAN;  // EST_SOC: no estimator in this control step yet
+  const double soc_pct = control_.report().soc_mean * 100.0;
+  phys[4] = control_.report().estimator == Status::not_initialised || !std::isfinite(soc_pct)
+                ? NAN
+                : std::clamp(std::round(soc_pct * 2.0) / 2.0, 0.0, 100.0);  // 0.5 % resolution
   phys[5] = std::min<std::uint32_t>(e2e_errors_, 65535u);
   emit(SAFETWIN_HIL_FW_STATUS_FRAME_ID);
   for (std::size_t k = 0; k < n_events_; ++k) {

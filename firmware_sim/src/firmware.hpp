@@ -99,6 +99,7 @@ class Firmware {
   [[nodiscard]] std::uint32_t e2e_errors() const noexcept { return e2e_errors_; }
   [[nodiscard]] const Measurements& measurements() const noexcept { return meas_; }
   [[nodiscard]] const FirmwareConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const ControlReport& control_report() const noexcept { return control_.report(); }
 
  private:
   struct Element {  // one data element's receiver state and the cycle its value arrived for

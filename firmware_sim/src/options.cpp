@@ -54,6 +54,18 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
                   [](Options& o, const std::string& k, const std::string& v) { o.firmware.series = to_int(k, v); }}},
       {"parallel", {"cells per parallel group (default 1)",
                     [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.parallel = to_int(k, v); }}},
+      {"controller", {"charge controller: mpc (MPC-FC on the estimate, default) or cccv",
+                      [](Options& o, const std::string& k, const std::string& v) {
+                        if (v == "mpc") o.firmware.control.controller = ControllerKind::mpc;
+                        else if (v == "cccv") o.firmware.control.controller = ControllerKind::cccv;
+                        else throw std::invalid_argument(k + " = '" + v + "': mpc or cccv");
+                      }}},
+      {"controller-period-s", {"the charge controller's period, s (default 1, the MPC-FC step)",
+                               [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.controller_period_s = to_double(k, v); }}},
+      {"soc-target", {"MPC target SOC, 0..1 (default 0.8)",
+                      [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.soc_target = to_double(k, v); }}},
+      {"horizon", {"MPC horizon in controller periods (default 30)",
+                   [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.horizon = to_int(k, v); }}},
       {"charge-current-a", {"CC-CV charge current per pack, A (default 5.15)",
                             [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.charge_current_a = to_double(k, v); }}},
       {"cv-voltage-v", {"CV set-point of the highest cell, V (default 4.2)",

@@ -141,6 +141,39 @@ TEST_CASE("a lockstep cycle over a 96-cell pack allocates nothing") {
   CHECK(fw.e2e_errors() == 0);
 }
 
+TEST_CASE("charging through the estimator and the MPC allocates nothing either") {
+  for (const ControllerKind kind : {ControllerKind::mpc, ControllerKind::cccv}) {
+    FirmwareConfig cfg;
+    cfg.series = 96;
+    cfg.control.controller = kind;
+    Firmware fw(cfg);
+    Plant plant(96);
+    plant.req_mode = 1;
+    plant.req_i = -15.0;
+    plant.cell_v = 3.6;
+    std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+    long allocs = 0;
+    double first_cmd = NAN;
+    for (std::uint32_t seq = 1; seq < 300; ++seq) {
+      const std::size_t n = plant.cycle(seq, 1.0, buf.data());
+      const long a = safetwin::test::count_allocations([&] {
+        (void)fw.on_datagram(buf.data(), n);
+        (void)fw.lockstep_step();
+      });
+      if (seq > 1) allocs += a;
+      const Decoded d = decode(fw);
+      if (seq == 1) first_cmd = d.current_a;
+      plant.pack_i = d.current_a;  // the plant draws what is commanded
+      CHECK(d.current_a <= 0.0);
+      CHECK(d.current_a >= -15.0);
+    }
+    CHECK(allocs == 0);
+    CHECK(first_cmd < -1.0);  // a charge starts at once
+    CHECK(fw.control_report().estimator == safetwin::Status::ok);
+    CHECK(fw.control_report().soc_mean == doctest::Approx(0.2).epsilon(0.5));  // OCV(3.6 V) of the LG M50
+  }
+}
+
 TEST_CASE("a corrupted cell-voltage frame is a missing measurement: command 0 for that cycle") {
   FirmwareConfig cfg;
   cfg.series = 12;

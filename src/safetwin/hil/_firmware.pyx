@@ -20,7 +20,14 @@ cdef extern from "safetwin/battery/cell_params.hpp" namespace "safetwin::battery
         double discharge_current_max_a
 
 cdef extern from "control_step.hpp" namespace "safetwin::firmware":
+    cdef enum class ControllerKind:
+        mpc
+        cccv
     cdef cppclass ControlStepConfig:
+        ControllerKind controller
+        double controller_period_s
+        double soc_target
+        int horizon
         int parallel
         CellLimits limits
         double charge_current_a
@@ -66,7 +73,8 @@ cdef extern from "hil_wire.h":
 
 # Settable keys: FirmwareConfig fields (and control.* ones flattened), same names as the
 # executable's --flags with '_' for '-'.
-CONFIG_KEYS = ("series", "parallel", "charge_current_a", "cv_voltage_v", "cutoff_current_a", "derate_span_k",
+CONFIG_KEYS = ("series", "parallel", "controller", "controller_period_s", "soc_target", "horizon",
+               "charge_current_a", "cv_voltage_v", "cutoff_current_a", "derate_span_k",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
                "stuck_time_s", "imbalance_v", "imbalance_time_s")
 
@@ -83,6 +91,13 @@ cdef class InProcessFirmware:
             elif key == "cv_voltage_v": c.control.cv_voltage_v = value
             elif key == "cutoff_current_a": c.control.cutoff_current_a = value
             elif key == "derate_span_k": c.control.derate_span_k = value
+            elif key == "controller":
+                if value == "mpc": c.control.controller = ControllerKind.mpc
+                elif value == "cccv": c.control.controller = ControllerKind.cccv
+                else: raise ValueError(f"firmware config controller = {value!r}: mpc or cccv")
+            elif key == "controller_period_s": c.control.controller_period_s = value
+            elif key == "soc_target": c.control.soc_target = value
+            elif key == "horizon": c.control.horizon = value
             elif key == "plant_heartbeat_timeout_s": c.plant_heartbeat_timeout_s = value
             elif key == "meas_loss_timeout_s": c.meas_loss_timeout_s = value
             elif key == "meas_max_age_cycles": c.meas_max_age_cycles = value

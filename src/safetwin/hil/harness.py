@@ -193,7 +193,7 @@ class Bench:
         tr = {k: np.full(steps, np.nan) for k in (
             "t_s", "current_a", "command_a", "request_a", "contactor_closed", "fw_mode", "fw_flags",
             "pack_voltage_v", "cell_v_max", "cell_v_min", "cell_t_max_c", "soc_mean", "soc_min", "soc_max",
-            "meas_v_max", "answered", "fw_cycle_time_s")}
+            "meas_v_max", "answered", "fw_cycle_time_s", "fw_est_soc")}
         stride = max(1, math.ceil(steps * n / MAX_CELL_SAMPLES))
         rows = (steps + stride - 1) // stride
         cells = {"t_s": np.zeros(rows), "voltage_v": np.zeros((rows, n)), "temp_c": np.zeros((rows, n)),
@@ -300,6 +300,7 @@ class Bench:
             tr["meas_v_max"][k] = mv.max()  # NaN when a reading is missing
             tr["answered"][k] = float(answered)
             tr["fw_cycle_time_s"][k] = ans.cycle_time_s if ans.cycle_time_s is not None else np.nan
+            tr["fw_est_soc"][k] = ans.est_soc if ans.est_soc is not None else np.nan
             if k % stride == 0:
                 r = k // stride
                 cells["t_s"][r] = t

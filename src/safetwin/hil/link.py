@@ -81,6 +81,7 @@ class FirmwareAnswer:
     mode: int | None = None
     fault_flags: int | None = None
     e2e_errors_fw: int | None = None
+    est_soc: float | None = None  # the firmware's estimate of the mean SOC (0..1), None if not available
     heartbeat: bool = False
     jitter_s: float | None = None
     events: list[tuple[int, int]] = field(default_factory=list)  # (code, firmware cycle)
@@ -105,6 +106,7 @@ class AnswerDecoder:
                 ans.current_a, ans.contactor_request, ans.mode = v[2], v[3] != 0.0, int(v[4])
             elif can_id == FW_STATUS:
                 ans.mode, ans.fault_flags, ans.e2e_errors_fw = int(v[2]), int(v[3]), int(v[5])
+                ans.est_soc = None if v[4] != v[4] else v[4] / 100.0
             elif can_id == FW_EVENT:
                 ans.events.append((int(v[2]), int(v[3])))
             elif can_id == FW_HEARTBEAT:

@@ -11,7 +11,7 @@ from safetwin.hil.link import MODES
 
 SUMMARY_COLUMNS = ("t_s", "current_a", "command_a", "request_a", "contactor_closed", "fw_mode", "fw_flags",
                    "pack_voltage_v", "cell_v_max", "cell_v_min", "cell_t_max_c", "soc_mean", "soc_min", "soc_max",
-                   "meas_v_max", "answered", "fw_cycle_time_s")
+                   "meas_v_max", "answered", "fw_cycle_time_s", "fw_est_soc")
 
 
 def write_junit(result, path: Path) -> None:
@@ -76,7 +76,8 @@ def write_plot(result, path: Path) -> bool:
     ax[1].legend(loc="best")
     ax[2].plot(t, tr["cell_t_max_c"], color="tab:red")
     ax[2].set_ylabel("max temp (degC)")
-    ax[3].plot(t, tr["soc_mean"], label="mean SOC")
+    ax[3].plot(t, tr["soc_mean"], label="mean SOC (true)")
+    ax[3].plot(t, tr["fw_est_soc"], ":", label="mean SOC (firmware estimate)")
     ax[3].step(t, tr["fw_mode"] / 2.0, where="post", label="mode / 2 (" + ", ".join(MODES) + ")")
     ax[3].step(t, tr["contactor_closed"], where="post", label="contactor closed")
     ax[3].set_ylabel("SOC, mode")
