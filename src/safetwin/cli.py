@@ -13,6 +13,7 @@ COMMANDS = [
     "safetwin.commands.monitor",
     "safetwin.commands.attack_demo",
     "safetwin.commands.demo",
+    "safetwin.commands.hil",
 ]
 
 

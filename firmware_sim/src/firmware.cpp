@@ -1,0 +1,341 @@
+#include "firmware.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "hil_wire.h"
+#include "safetwin/validate.hpp"
+#include "safetwin_hil.h"
+#include "safetwin_hil_table.h"
+
+namespace safetwin::firmware {
+
+namespace {
+constexpr double kZeroCelsiusK = 273.15;
+// Signal positions in the DBC's signal order (the order of hil_messages[].signal_names): every
+// message starts with E2E_CRC, E2E_COUNTER, then (multiplexed messages) the multiplexer.
+constexpr int kFirstPayload = 2;
+constexpr int kFirstMuxed = 3;
+}  // namespace
+
+void FirmwareConfig::validate() const {
+  if (series < 1 || series > static_cast<int>(kMaxCells))
+    throw_invalid("FirmwareConfig.series", series, "must be in [1, 96] (the cells the DBC carries)");
+  ControlStepConfig c = control;
+  c.series = series;
+  c.validate();
+  require_positive("FirmwareConfig.plant_heartbeat_timeout_s", plant_heartbeat_timeout_s);
+  require_positive("FirmwareConfig.meas_loss_timeout_s", meas_loss_timeout_s);
+  if (meas_max_age_cycles < 0) throw_invalid("FirmwareConfig.meas_max_age_cycles", meas_max_age_cycles, "must be >= 0");
+  if (e2e_max_delta < 1 || e2e_max_delta > 14)
+    throw_invalid("FirmwareConfig.e2e_max_delta", e2e_max_delta, "must be in [1, 14]");
+  require_non_negative("FirmwareConfig.over_voltage_margin_v", over_voltage_margin_v);
+  require_non_negative("FirmwareConfig.over_temp_margin_k", over_temp_margin_k);
+  require_positive("FirmwareConfig.stuck_time_s", stuck_time_s);
+  require_non_negative("FirmwareConfig.stuck_min_current_a", stuck_min_current_a);
+  require_positive("FirmwareConfig.imbalance_v", imbalance_v);
+  require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
+}
+
+namespace {
+ControlStepConfig control_config(const FirmwareConfig& c) {
+  ControlStepConfig cc = c.control;
+  cc.series = c.series;  // one estimator per cell channel
+  return cc;
+}
+}  // namespace
+
+Firmware::Firmware(const FirmwareConfig& config)
+    : config_((config.validate(), config)), control_(control_config(config)) {
+  meas_.n_cells = static_cast<std::size_t>(config_.series);
+  rx_cell_v_.fill(NAN);
+  rx_cell_t_k_.fill(NAN);
+  last_v_.fill(NAN);
+}
+
+bool Firmware::fresh(const Element& e) const noexcept {
+  return e.valid && (cycle_ + 1 - e.stamp) <= static_cast<std::uint32_t>(config_.meas_max_age_cycles);
+}
+
+void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uint8_t len) noexcept {
+  const int index = hil_message_index(can_id);
+  if (index < 0 || data == nullptr) return;  // not a frame of the link: ignored, as on a shared bus
+  if (len != hil_messages[index].length) {
+    ++e2e_errors_;
+    e2e_error_pending_ = true;
+    return;
+  }
+  double phys[HIL_MAX_SIGNALS];
+  const bool crc_ok = data[0] == hil_e2e_crc(can_id, data, len);
+  if (!crc_ok || hil_decode(index, data, len, phys) != 0) {
+    ++e2e_errors_;
+    e2e_error_pending_ = true;
+    return;
+  }
+  Element* el = nullptr;
+  switch (can_id) {
+    case SAFETWIN_HIL_PLANT_TICK_FRAME_ID:
+      // A re-sent tick (the harness lost our answer) is not a repetition error: answer it again.
+      if (have_acked_ && static_cast<std::uint32_t>(phys[kFirstPayload]) == acked_seq_) {
+        tick_pending_ = true;
+        tick_seq_ = acked_seq_;
+        return;
+      }
+      el = &tick_el_;
+      break;
+    case SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID: el = &hb_el_; break;
+    case SAFETWIN_HIL_PACK_MEAS_FRAME_ID: el = &pack_el_; break;
+    case SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID: el = &load_el_; break;
+    case SAFETWIN_HIL_CELL_V_A_FRAME_ID: el = &cell_v_el_[static_cast<std::size_t>(phys[2])]; break;
+    case SAFETWIN_HIL_CELL_V_B_FRAME_ID: el = &cell_v_el_[16 + static_cast<std::size_t>(phys[2])]; break;
+    case SAFETWIN_HIL_CELL_T_FRAME_ID: el = &cell_t_el_[static_cast<std::size_t>(phys[2])]; break;
+    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: el = &attest_el_[std::min<std::size_t>(static_cast<std::size_t>(phys[2]), 5)]; break;
+    default: return;  // our own output frames echoed back: not ours to check
+  }
+  const hil_e2e_status_t st =
+      hil_e2e_check(&el->e2e, can_id, data, len, static_cast<std::uint8_t>(config_.e2e_max_delta));
+  if (!hil_e2e_valid(st)) {
+    ++e2e_errors_;
+    e2e_error_pending_ = true;
+    return;
+  }
+  el->valid = true;
+  el->stamp = cycle_ + 1;
+  switch (can_id) {
+    case SAFETWIN_HIL_PLANT_TICK_FRAME_ID:
+      tick_pending_ = true;
+      tick_seq_ = static_cast<std::uint32_t>(phys[kFirstPayload]);
+      tick_dt_s_ = phys[kFirstPayload + 1];
+      break;
+    case SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID: break;
+    case SAFETWIN_HIL_PACK_MEAS_FRAME_ID:
+      rx_pack_i_ = phys[kFirstPayload];
+      rx_pack_v_ = phys[kFirstPayload + 1];
+      rx_contactor_ = phys[kFirstPayload + 2] != 0.0;
+      break;
+    case SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID:
+      rx_req_i_ = phys[kFirstPayload];
+      rx_req_mode_ = static_cast<int>(phys[kFirstPayload + 1]);
+      break;
+    case SAFETWIN_HIL_CELL_V_A_FRAME_ID:
+    case SAFETWIN_HIL_CELL_V_B_FRAME_ID: {
+      const std::size_t mux = static_cast<std::size_t>(phys[2]);
+      const std::size_t base = (can_id == SAFETWIN_HIL_CELL_V_B_FRAME_ID ? 48u : 0u) + 3u * mux;
+      for (std::size_t k = 0; k < 3; ++k) rx_cell_v_[base + k] = phys[kFirstMuxed + 3 * mux + k];
+      break;
+    }
+    case SAFETWIN_HIL_CELL_T_FRAME_ID: {
+      const std::size_t mux = static_cast<std::size_t>(phys[2]);
+      for (std::size_t k = 0; k < 6; ++k) rx_cell_t_k_[6 * mux + k] = phys[kFirstMuxed + 6 * mux + k] + kZeroCelsiusK;
+      break;
+    }
+    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: {
+      const std::size_t frag = static_cast<std::size_t>(phys[2]);
+      auto raw = static_cast<std::uint64_t>(phys[kFirstMuxed + frag]);
+      for (std::size_t k = 0; k < 6 && 6 * frag + k < attest_digest_.size(); ++k, raw >>= 8)
+        attest_digest_[6 * frag + k] = static_cast<std::uint8_t>(raw & 0xFFu);
+      break;
+    }
+    default: break;
+  }
+}
+
+Status Firmware::on_datagram(const std::uint8_t* buf, std::size_t size) noexcept {
+  const int n = buf == nullptr ? -1 : hil_wire_count(buf, size);
+  if (n < 0) {
+    ++e2e_errors_;
+    e2e_error_pending_ = true;
+    return Status::invalid_argument;
+  }
+  for (int i = 0; i < n; ++i) {
+    std::uint32_t id = 0;
+    std::uint8_t len = 0;
+    const std::uint8_t* data = hil_wire_frame(buf, static_cast<std::size_t>(i), &id, &len);
+    on_frame(id & ~HIL_CAN_EFF_FLAG, data, len);
+  }
+  return Status::ok;
+}
+
+void Firmware::set_fault(Fault f, bool active) noexcept {
+  const auto code = static_cast<std::uint8_t>(f);
+  const auto bit = static_cast<std::uint16_t>(1u << (code - 1u));
+  if (active && !(flags_ & bit) && n_events_ < events_.size()) events_[n_events_++] = code;
+  flags_ = active ? static_cast<std::uint16_t>(flags_ | bit) : static_cast<std::uint16_t>(flags_ & ~bit);
+}
+
+void Firmware::report_timing(double cycle_time_s, double jitter_s, bool deadline_missed) noexcept {
+  last_cycle_time_s_ = cycle_time_s;
+  last_jitter_s_ = jitter_s;
+  deadline_miss_pending_ = deadline_miss_pending_ || deadline_missed;
+}
+
+void Firmware::supervise(double dt_s) noexcept {
+  const std::size_t n = meas_.n_cells;
+  // Heartbeat watchdog.
+  // Timeouts compare with a 1 ns allowance: a float sum of dt_s must not trip a cycle early.
+  hb_age_s_ = fresh(hb_el_) ? 0.0 : hb_age_s_ + dt_s;
+  const bool hb_lost = hb_age_s_ > config_.plant_heartbeat_timeout_s + 1e-9;
+  set_fault(Fault::plant_heartbeat_lost, hb_lost);
+  if (hb_lost) safe_stop_latched_ = true;
+
+  // Measurements: fresh and E2E-valid, or NaN.
+  bool v_missing = false, t_missing = false;
+  for (std::size_t j = 0; j < n; ++j) {
+    meas_.cell_voltage_v[j] = fresh(cell_v_el_[j / 3]) ? rx_cell_v_[j] : NAN;
+    meas_.cell_temp_k[j] = fresh(cell_t_el_[j / 6]) ? rx_cell_t_k_[j] : NAN;
+    v_missing = v_missing || !std::isfinite(meas_.cell_voltage_v[j]);
+    t_missing = t_missing || !std::isfinite(meas_.cell_temp_k[j]);
+  }
+  const bool pack_ok = fresh(pack_el_);
+  meas_.pack_current_a = pack_ok ? rx_pack_i_ : NAN;
+  meas_.pack_voltage_v = pack_ok ? rx_pack_v_ : NAN;
+  meas_.contactor_closed = pack_ok && rx_contactor_;
+  const bool load_ok = fresh(load_el_) && rx_req_mode_ >= 0 && rx_req_mode_ <= 2;
+  meas_.request_mode = load_ok ? static_cast<RequestMode>(rx_req_mode_) : RequestMode::idle;
+  meas_.request_current_a = load_ok ? rx_req_i_ : 0.0;
+  const bool pack_missing = !std::isfinite(meas_.pack_current_a) || !std::isfinite(meas_.pack_voltage_v);
+  set_fault(Fault::cell_voltage_missing, v_missing);
+  set_fault(Fault::cell_temp_missing, t_missing);
+  set_fault(Fault::pack_meas_missing, pack_missing);
+  const bool any_missing = v_missing || t_missing || pack_missing;
+  meas_missing_s_ = any_missing ? meas_missing_s_ + dt_s : 0.0;
+  if (meas_missing_s_ > config_.meas_loss_timeout_s + 1e-9) safe_stop_latched_ = true;
+
+  // Plausibility on what is there.
+  const auto& lim = config_.control.limits;
+  double v_max = -INFINITY, v_min = INFINITY, t_max = -INFINITY, v_sum = 0.0;
+  std::size_t nv = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double v = meas_.cell_voltage_v[j];
+    if (std::isfinite(meas_.cell_temp_k[j])) t_max = std::max(t_max, meas_.cell_temp_k[j]);
+    if (!std::isfinite(v)) continue;
+    v_max = std::max(v_max, v);
+    v_min = std::min(v_min, v);
+    v_sum += v;
+    ++nv;
+    const bool same = v == last_v_[j] && std::fabs(meas_.pack_current_a) > config_.stuck_min_current_a;
+    stuck_s_[j] = same ? stuck_s_[j] + dt_s : 0.0;
+    if (stuck_s_[j] >= config_.stuck_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
+    last_v_[j] = v;
+  }
+  const bool ov = v_max > lim.voltage_max_v + config_.over_voltage_margin_v;
+  const bool ot = t_max > lim.temp_max_k + config_.over_temp_margin_k;
+  set_fault(Fault::over_voltage, ov);
+  set_fault(Fault::under_voltage, v_min < lim.voltage_min_v - config_.over_voltage_margin_v);
+  set_fault(Fault::over_temp, ot);
+  if (ov || ot) safe_stop_latched_ = true;
+  if (nv > 1) {
+    const double mean = v_sum / static_cast<double>(nv);
+    const bool apart = std::max(v_max - mean, mean - v_min) > config_.imbalance_v;
+    imbalance_s_ = apart ? imbalance_s_ + dt_s : 0.0;
+    if (imbalance_s_ >= config_.imbalance_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u);
+  }
+  set_fault(Fault::sensor_stuck, latched_ & (1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u)));
+  set_fault(Fault::cell_imbalance, latched_ & (1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u)));
+  set_fault(Fault::e2e_error, e2e_error_pending_);
+  set_fault(Fault::deadline_missed, deadline_miss_pending_);
+  set_fault(Fault::tick_sequence, tick_out_of_order_);
+  e2e_error_pending_ = false;
+  deadline_miss_pending_ = false;
+}
+
+Status Firmware::run_cycle(double dt_s) noexcept {
+  n_events_ = 0;
+  if (!std::isfinite(dt_s) || !(dt_s > 0.0)) {
+    set_fault(Fault::controller_fault, true);
+    safe_stop_latched_ = true;
+    command_ = Command{};
+    mode_ = Mode::safe_stop;
+    ++cycle_;
+    return Status::invalid_argument;
+  }
+  supervise(dt_s);
+  // The control-cycle call: one place.
+  const Status st = control_.compute(meas_, dt_s, command_);
+  const bool missing = st == Status::non_finite_input;
+  // The controller's own fallbacks (an MPC that did not converge acts on its last plan) are not
+  // faults of the cycle: the limits above still bound the command. Reported in FW_STATUS later.
+  set_fault(Fault::controller_fault, st != Status::ok && !missing);
+  const bool hold = latched_ != 0 || st != Status::ok;
+  if (safe_stop_latched_ || hold || !std::isfinite(command_.current_a)) {
+    command_.current_a = 0.0;
+    command_.current_min_a = command_.current_max_a = 0.0;
+  }
+  mode_ = safe_stop_latched_ ? Mode::safe_stop
+          : (flags_ != 0 || command_.derated || hold) ? Mode::derated
+                                                       : Mode::normal;
+  ++cycle_;
+  return missing ? Status::ok : st;
+}
+
+Status Firmware::cycle(double dt_s) noexcept {
+  const Status st = run_cycle(dt_s);
+  build_outputs(false);
+  return st;
+}
+
+bool Firmware::lockstep_step() noexcept {
+  if (!tick_pending_) return false;
+  tick_pending_ = false;
+  if (have_acked_ && tick_seq_ == acked_seq_) return true;  // re-send the same answer
+  tick_out_of_order_ = have_acked_ && tick_seq_ != acked_seq_ + 1;
+  (void)run_cycle(tick_dt_s_);
+  have_acked_ = true;
+  acked_seq_ = tick_seq_;
+  build_outputs(true);
+  return true;
+}
+
+void Firmware::build_outputs(bool with_ack) noexcept {
+  n_out_ = 0;
+  double phys[HIL_MAX_SIGNALS];
+  auto emit = [&](std::uint32_t id) {
+    if (n_out_ >= out_.size()) return;
+    const int index = hil_message_index(id);
+    std::uint8_t& ctr = tx_counter_[id & 0xFFu];
+    phys[0] = 0.0;
+    phys[1] = ctr;
+    Frame& f = out_[n_out_];
+    if (hil_encode(index, phys, f.data, sizeof f.data) < 0) return;  // never on in-range values
+    hil_e2e_protect(id, f.data, sizeof f.data);
+    f.id = id;
+    ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
+    ++n_out_;
+  };
+  const double cmd = std::clamp(command_.current_a, -327.67, 327.67);
+  phys[2] = std::round(cmd * 100.0) / 100.0;
+  phys[3] = contactor_request() ? 1.0 : 0.0;
+  phys[4] = static_cast<double>(mode_);
+  emit(SAFETWIN_HIL_FW_COMMAND_FRAME_ID);
+  phys[2] = static_cast<double>(mode_);
+  phys[3] = flags_;
+  const double soc_pct = control_.report().soc_mean * 100.0;
+  phys[4] = control_.report().estimator == Status::not_initialised || !std::isfinite(soc_pct)
+                ? NAN
+                : std::clamp(std::round(soc_pct * 2.0) / 2.0, 0.0, 100.0);  // 0.5 % resolution
+  phys[5] = std::min<std::uint32_t>(e2e_errors_, 65535u);
+  emit(SAFETWIN_HIL_FW_STATUS_FRAME_ID);
+  for (std::size_t k = 0; k < n_events_; ++k) {
+    phys[2] = events_[k];
+    phys[3] = static_cast<double>(cycle_ + 1);
+    emit(SAFETWIN_HIL_FW_EVENT_FRAME_ID);
+  }
+  phys[2] = static_cast<double>(cycle_ + 1);
+  phys[3] = std::clamp(std::round(last_jitter_s_ * 1e6) / 1e6, 0.0, 0.065535);
+  emit(SAFETWIN_HIL_FW_HEARTBEAT_FRAME_ID);
+  if (with_ack) {
+    phys[2] = static_cast<double>(acked_seq_);
+    phys[3] = std::clamp(std::round(last_cycle_time_s_ * 1e6) / 1e6, 0.0, 0.065535);
+    emit(SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID);
+  }
+}
+
+std::size_t Firmware::output_datagram(std::uint8_t* buf, std::size_t cap) const noexcept {
+  const std::size_t size = HIL_WIRE_HEADER_BYTES + n_out_ * HIL_WIRE_FRAME_BYTES;
+  if (buf == nullptr || cap < size) return 0;
+  hil_wire_header(buf, static_cast<std::uint16_t>(n_out_));
+  for (std::size_t i = 0; i < n_out_; ++i) hil_wire_put_frame(buf, i, out_[i].id, out_[i].data, 8);
+  return size;
+}
+
+}  // namespace safetwin::firmware

@@ -1,0 +1,166 @@
+#pragma once
+// The firmware of the controller: the link layer (generated DBC codec + E2E checks on every frame),
+// the supervisor (heartbeat watchdog, measurement freshness, plausibility checks, mode
+// NORMAL / DERATED / SAFE_STOP, fault events) and the control step, behind two calls:
+//
+//   on_frame()/on_datagram()  any time: decode, check E2E, store the value with the cycle it
+//                             arrived for; a frame that fails its check only counts an error.
+//   cycle(dt_s)               once per control cycle (every period_s in real time, once per
+//                             PLANT_TICK in lockstep): supervise, control, build the output frames.
+//
+// Lockstep: a PLANT_TICK with sequence number s makes lockstep_step() run one cycle of the tick's
+// TICK_DT and answer FW_TICK_ACK(s); a repeated s (the harness re-sent a lost datagram) re-sends the
+// last outputs without running a cycle, so runs are deterministic and immune to datagram loss.
+//
+// Nothing here allocates, throws, reads a clock or does I/O after construction: time comes in as
+// dt_s, frames come in as bytes, outputs go out as bytes.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "control_step.hpp"
+#include "hil_e2e.h"
+#include "measurements.hpp"
+#include "safetwin/status.hpp"
+
+namespace safetwin::firmware {
+
+enum class Mode : std::uint8_t { normal = 0, derated = 1, safe_stop = 2 };
+
+// Fault codes of FW_EVENT.EVENT_CODE (hil/safetwin_hil.dbc); FAULT_FLAGS bit (code - 1).
+enum class Fault : std::uint8_t {
+  plant_heartbeat_lost = 1,
+  cell_voltage_missing = 2,
+  cell_temp_missing = 3,
+  pack_meas_missing = 4,
+  over_voltage = 5,
+  under_voltage = 6,
+  over_temp = 7,
+  sensor_stuck = 8,
+  cell_imbalance = 9,
+  e2e_error = 10,
+  deadline_missed = 11,
+  tick_sequence = 12,
+  controller_fault = 13,
+};
+
+struct FirmwareConfig {
+  int series = 96;                          // cell voltage / temperature channels (1..96)
+  ControlStepConfig control{};
+  double plant_heartbeat_timeout_s = 0.1;   // SAFE_STOP when no valid PLANT_HEARTBEAT for longer
+  double meas_loss_timeout_s = 1.0;         // SAFE_STOP when a measurement stays missing longer
+  int meas_max_age_cycles = 0;              // a value is fresh if it arrived at most this many cycles ago
+  int e2e_max_delta = 2;                    // alive-counter jump still accepted (frames lost in between)
+  double over_voltage_margin_v = 0.02;      // measured V_max + margin: over-voltage (sensor tolerance)
+  double over_temp_margin_k = 1.0;
+  double stuck_time_s = 5.0;                // a cell reading identical for this long under current: stuck
+  double stuck_min_current_a = 1.0;
+  double imbalance_v = 0.05;                // a cell this far from the pack mean for imbalance_time_s
+  double imbalance_time_s = 5.0;
+  void validate() const;                    // throws std::invalid_argument naming the field
+};
+
+struct Frame {
+  std::uint32_t id = 0;
+  std::uint8_t data[8] = {};
+};
+
+class Firmware {
+ public:
+  static constexpr std::size_t kMaxOutputFrames = 16;
+  static constexpr std::size_t kMaxEventsPerCycle = 8;
+
+  explicit Firmware(const FirmwareConfig& config);
+
+  void on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uint8_t len) noexcept;
+  // A whole datagram of the UDP framing (firmware_sim/link/hil_wire.h); invalid_argument if malformed.
+  [[nodiscard]] Status on_datagram(const std::uint8_t* buf, std::size_t size) noexcept;
+
+  // Runs one control cycle of dt_s and builds the outputs (without a tick acknowledgement).
+  [[nodiscard]] Status cycle(double dt_s) noexcept;
+  // Lockstep: if a new tick is pending, runs its cycle and appends FW_TICK_ACK; if the pending tick
+  // repeats the last one, keeps the outputs. Returns true when the outputs are to be sent.
+  bool lockstep_step() noexcept;
+  // Real time reports its measured timing; it goes into FW_TICK_ACK / FW_HEARTBEAT and a
+  // deadline miss raises DEADLINE_MISSED in the next cycle.
+  void report_timing(double cycle_time_s, double jitter_s, bool deadline_missed) noexcept;
+
+  // Outputs of the last cycle.
+  [[nodiscard]] std::size_t output_count() const noexcept { return n_out_; }
+  [[nodiscard]] const Frame& output(std::size_t i) const noexcept { return out_[i]; }
+  // The outputs as one datagram; returns its size, 0 if cap is too small.
+  [[nodiscard]] std::size_t output_datagram(std::uint8_t* buf, std::size_t cap) const noexcept;
+
+  [[nodiscard]] Mode mode() const noexcept { return mode_; }
+  [[nodiscard]] const Command& command() const noexcept { return command_; }
+  [[nodiscard]] bool contactor_request() const noexcept { return mode_ != Mode::safe_stop; }
+  [[nodiscard]] std::uint16_t fault_flags() const noexcept { return flags_; }
+  [[nodiscard]] std::uint32_t cycles() const noexcept { return cycle_; }
+  [[nodiscard]] std::uint32_t e2e_errors() const noexcept { return e2e_errors_; }
+  [[nodiscard]] const Measurements& measurements() const noexcept { return meas_; }
+  [[nodiscard]] const FirmwareConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const ControlReport& control_report() const noexcept { return control_.report(); }
+
+ private:
+  struct Element {  // one data element's receiver state and the cycle its value arrived for
+    hil_e2e_rx_state_t e2e{};
+    std::uint32_t stamp = 0;
+    bool valid = false;
+  };
+  void set_fault(Fault f, bool active) noexcept;
+  void supervise(double dt_s) noexcept;
+  void build_outputs(bool with_ack) noexcept;
+  [[nodiscard]] Status run_cycle(double dt_s) noexcept;
+  [[nodiscard]] bool fresh(const Element& e) const noexcept;
+
+  FirmwareConfig config_;
+  ControlStep control_;
+  Measurements meas_{};
+  Command command_{};
+  Mode mode_ = Mode::normal;
+  bool safe_stop_latched_ = false;
+  std::uint16_t flags_ = 0;
+  std::uint16_t latched_ = 0;  // faults that stay once raised (stuck sensor, imbalance)
+  std::uint32_t cycle_ = 0;    // cycles completed; frames received now are for cycle_ + 1
+  std::uint32_t e2e_errors_ = 0;
+  bool e2e_error_pending_ = false;
+  bool deadline_miss_pending_ = false;
+  double last_cycle_time_s_ = 0.0;
+  double last_jitter_s_ = 0.0;
+
+  // received values and their elements
+  std::array<double, kMaxCells> rx_cell_v_{};
+  std::array<double, kMaxCells> rx_cell_t_k_{};
+  std::array<Element, 32> cell_v_el_{};   // CELL_V_A mux 0..15, CELL_V_B mux 0..15
+  std::array<Element, 16> cell_t_el_{};
+  std::array<Element, 6> attest_el_{};    // one per digest fragment
+  Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{};
+  double rx_pack_i_ = 0.0, rx_pack_v_ = 0.0, rx_req_i_ = 0.0;
+  int rx_req_mode_ = 0;
+  bool rx_contactor_ = false;
+  std::array<std::uint8_t, 32> attest_digest_{};
+
+  // lockstep
+  bool tick_pending_ = false;
+  std::uint32_t tick_seq_ = 0;
+  double tick_dt_s_ = 0.0;
+  bool have_acked_ = false;
+  bool tick_out_of_order_ = false;
+  std::uint32_t acked_seq_ = 0;
+
+  // supervision timers
+  double hb_age_s_ = 0.0;
+  double meas_missing_s_ = 0.0;
+  std::array<double, kMaxCells> stuck_s_{};
+  std::array<double, kMaxCells> last_v_{};
+  double imbalance_s_ = 0.0;
+
+  // outputs
+  std::array<Frame, kMaxOutputFrames> out_{};
+  std::size_t n_out_ = 0;
+  std::array<std::uint8_t, kMaxEventsPerCycle> events_{};
+  std::size_t n_events_ = 0;
+  std::array<std::uint8_t, 256> tx_counter_{};  // alive counter per (frame id & 0xFF)
+};
+
+}  // namespace safetwin::firmware

@@ -1,0 +1,32 @@
+#pragma once
+// What the firmware knows about the pack at the start of a control cycle, after the link layer has
+// checked every frame: a value is either fresh and E2E-valid, or NaN (missing). SI units.
+#include <array>
+#include <cstddef>
+
+namespace safetwin::firmware {
+
+inline constexpr std::size_t kMaxCells = 96;  // what the DBC carries
+
+enum class RequestMode : unsigned char { idle = 0, charge = 1, drive = 2 };
+
+struct Measurements {
+  std::size_t n_cells = 0;                    // series groups in use
+  std::array<double, kMaxCells> cell_voltage_v{};  // NaN = missing
+  std::array<double, kMaxCells> cell_temp_k{};     // NaN = missing
+  double pack_current_a = 0.0;                // > 0 discharges; NaN = missing
+  double pack_voltage_v = 0.0;
+  bool contactor_closed = false;
+  RequestMode request_mode = RequestMode::idle;  // idle when the request frame is missing
+  double request_current_a = 0.0;
+};
+
+// What the control step decides each cycle.
+struct Command {
+  double current_a = 0.0;        // pack current command, > 0 discharges
+  double current_min_a = 0.0;    // the allowed range the command was held to
+  double current_max_a = 0.0;
+  bool derated = false;          // limits reduced below the cell's nominal range
+};
+
+}  // namespace safetwin::firmware

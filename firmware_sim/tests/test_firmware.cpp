@@ -1,0 +1,300 @@
+// The firmware logic without a process: frames in, one cycle, frames out. Zero allocations per
+// cycle, E2E rejection, watchdog boundaries, lockstep repetition, fail-closed commands.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "firmware.hpp"
+#include "hil_e2e.h"
+#include "hil_wire.h"
+#include "safetwin_hil.h"
+#include "safetwin_hil_table.h"
+
+using namespace safetwin::firmware;
+
+namespace {
+
+// The plant side in miniature: packs one cycle of frames with the generated table, as the
+// harness's Cython codec does.
+class Plant {
+ public:
+  explicit Plant(int n) : n_(n) {}
+  double cell_v = 3.7, cell_t_c = 25.0, pack_i = 0.0, req_i = 0.0;
+  int req_mode = 0;
+  bool heartbeat = true, tick = true;
+  int corrupt_cell_frame = -1;  // index of the cell-voltage frame to corrupt, -1 none
+
+  std::size_t cycle(std::uint32_t seq, double dt, std::uint8_t* buf) {
+    n_frames_ = 0;
+    double phys[HIL_MAX_SIGNALS];
+    if (heartbeat) {
+      phys[2] = seq * dt; phys[3] = 1;
+      put(SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID, 0, phys, buf);
+    }
+    phys[2] = pack_i; phys[3] = cell_v * n_; phys[4] = 1;
+    put(SAFETWIN_HIL_PACK_MEAS_FRAME_ID, 0, phys, buf);
+    phys[2] = req_i; phys[3] = req_mode;
+    put(SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID, 0, phys, buf);
+    for (int g = 0; g < (n_ + 2) / 3; ++g) {
+      for (double& p : phys) p = NAN;
+      phys[2] = g % 16;
+      for (int k = 0; k < 3; ++k)
+        if (g * 3 + k < n_) phys[3 + (g % 16) * 3 + k] = cell_v;
+      const std::size_t at = n_frames_;
+      put(g < 16 ? SAFETWIN_HIL_CELL_V_A_FRAME_ID : SAFETWIN_HIL_CELL_V_B_FRAME_ID, g, phys, buf);
+      if (g == corrupt_cell_frame) buf[HIL_WIRE_HEADER_BYTES + at * HIL_WIRE_FRAME_BYTES + 8 + 3] ^= 0x04;
+    }
+    for (int g = 0; g < (n_ + 5) / 6; ++g) {
+      for (double& p : phys) p = NAN;
+      phys[2] = g;
+      for (int k = 0; k < 6; ++k)
+        if (g * 6 + k < n_) phys[3 + g * 6 + k] = cell_t_c;
+      put(SAFETWIN_HIL_CELL_T_FRAME_ID, g, phys, buf);
+    }
+    if (tick) {
+      phys[2] = seq; phys[3] = dt;
+      put(SAFETWIN_HIL_PLANT_TICK_FRAME_ID, 0, phys, buf);
+    }
+    hil_wire_header(buf, static_cast<std::uint16_t>(n_frames_));
+    return HIL_WIRE_HEADER_BYTES + n_frames_ * HIL_WIRE_FRAME_BYTES;
+  }
+
+ private:
+  void put(std::uint32_t id, int mux, double* phys, std::uint8_t* buf) {
+    std::uint8_t data[8];
+    std::uint8_t& c = counters_[(id & 0xFFu) * 16u + static_cast<unsigned>(mux)];
+    phys[0] = 0;
+    phys[1] = c;
+    c = static_cast<std::uint8_t>((c + 1) & 0x0F);
+    REQUIRE(hil_encode(hil_message_index(id), phys, data, 8) == 8);
+    hil_e2e_protect(id, data, 8);
+    hil_wire_put_frame(buf, n_frames_++, id, data, 8);
+  }
+  int n_;
+  std::size_t n_frames_ = 0;
+  std::array<std::uint8_t, 256 * 16> counters_{};
+};
+
+struct Decoded {
+  double current_a = NAN;
+  int contactor = -1, mode = -1, flags = -1;
+  std::int64_t ack = -1;
+};
+
+Decoded decode(const Firmware& fw) {
+  Decoded d;
+  double phys[HIL_MAX_SIGNALS];
+  for (std::size_t i = 0; i < fw.output_count(); ++i) {
+    const Frame& f = fw.output(i);
+    REQUIRE(f.data[0] == hil_e2e_crc(f.id, f.data, 8));
+    REQUIRE(hil_decode(hil_message_index(f.id), f.data, 8, phys) == 0);
+    if (f.id == SAFETWIN_HIL_FW_COMMAND_FRAME_ID) {
+      d.current_a = phys[2];
+      d.contactor = static_cast<int>(phys[3]);
+    } else if (f.id == SAFETWIN_HIL_FW_STATUS_FRAME_ID) {
+      d.mode = static_cast<int>(phys[2]);
+      d.flags = static_cast<int>(phys[3]);
+    } else if (f.id == SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID) {
+      d.ack = static_cast<std::int64_t>(phys[2]);
+    }
+  }
+  return d;
+}
+
+constexpr int kBit(Fault f) { return 1 << (static_cast<int>(f) - 1); }
+
+}  // namespace
+
+TEST_CASE("a lockstep cycle over a 96-cell pack allocates nothing") {
+  FirmwareConfig cfg;
+  cfg.series = 96;
+  Firmware fw(cfg);
+  Plant plant(96);
+  plant.req_mode = 2;
+  plant.req_i = 10.0;
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES), out(HIL_WIRE_MAX_BYTES);
+  // warm-up, then count
+  std::size_t n = plant.cycle(1, 0.01, buf.data());
+  REQUIRE(fw.on_datagram(buf.data(), n) == safetwin::Status::ok);
+  REQUIRE(fw.lockstep_step());
+  long allocs = 0;
+  for (std::uint32_t seq = 2; seq < 5000; ++seq) {
+    n = plant.cycle(seq, 0.01, buf.data());
+    allocs += safetwin::test::count_allocations([&] {
+      (void)fw.on_datagram(buf.data(), n);
+      (void)fw.lockstep_step();
+      (void)fw.output_datagram(out.data(), out.size());
+    });
+  }
+  CHECK(allocs == 0);
+  const Decoded d = decode(fw);
+  CHECK(d.ack == 4999);
+  CHECK(d.current_a == doctest::Approx(10.0));
+  CHECK(d.flags == 0);
+  CHECK(fw.cycles() == 4999);
+  CHECK(fw.e2e_errors() == 0);
+}
+
+TEST_CASE("charging through the estimator and the MPC allocates nothing either") {
+  for (const ControllerKind kind : {ControllerKind::mpc, ControllerKind::cccv}) {
+    FirmwareConfig cfg;
+    cfg.series = 96;
+    cfg.control.controller = kind;
+    Firmware fw(cfg);
+    Plant plant(96);
+    plant.req_mode = 1;
+    plant.req_i = -15.0;
+    plant.cell_v = 3.6;
+    std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+    long allocs = 0;
+    double first_cmd = NAN;
+    for (std::uint32_t seq = 1; seq < 300; ++seq) {
+      const std::size_t n = plant.cycle(seq, 1.0, buf.data());
+      const long a = safetwin::test::count_allocations([&] {
+        (void)fw.on_datagram(buf.data(), n);
+        (void)fw.lockstep_step();
+      });
+      if (seq > 1) allocs += a;
+      const Decoded d = decode(fw);
+      if (seq == 1) first_cmd = d.current_a;
+      plant.pack_i = d.current_a;  // the plant draws what is commanded
+      CHECK(d.current_a <= 0.0);
+      CHECK(d.current_a >= -15.0);
+    }
+    CHECK(allocs == 0);
+    CHECK(first_cmd < -1.0);  // a charge starts at once
+    CHECK(fw.control_report().estimator == safetwin::Status::ok);
+    CHECK(fw.control_report().soc_mean == doctest::Approx(0.2).epsilon(0.5));  // OCV(3.6 V) of the LG M50
+  }
+}
+
+TEST_CASE("a corrupted cell-voltage frame is a missing measurement: command 0 for that cycle") {
+  FirmwareConfig cfg;
+  cfg.series = 12;
+  Firmware fw(cfg);
+  Plant plant(12);
+  plant.req_mode = 2;
+  plant.req_i = 5.0;
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+  for (std::uint32_t seq = 1; seq <= 3; ++seq) {
+    plant.corrupt_cell_frame = seq == 2 ? 1 : -1;
+    (void)fw.on_datagram(buf.data(), plant.cycle(seq, 0.1, buf.data()));
+    REQUIRE(fw.lockstep_step());
+    const Decoded d = decode(fw);
+    if (seq == 2) {
+      CHECK(d.current_a == 0.0);
+      CHECK((d.flags & kBit(Fault::cell_voltage_missing)) != 0);
+      CHECK((d.flags & kBit(Fault::e2e_error)) != 0);
+      CHECK(std::isnan(fw.measurements().cell_voltage_v[3]));
+      CHECK(fw.measurements().cell_voltage_v[2] == doctest::Approx(3.7));
+    } else {
+      CHECK(d.current_a == doctest::Approx(5.0));
+      CHECK(d.flags == 0);
+    }
+  }
+  CHECK(fw.e2e_errors() == 1);
+}
+
+TEST_CASE("plant heartbeat watchdog trips one cycle past its timeout, not at it") {
+  FirmwareConfig cfg;
+  cfg.series = 6;
+  cfg.plant_heartbeat_timeout_s = 0.05;
+  Firmware fw(cfg);
+  Plant plant(6);
+  plant.req_mode = 2;
+  plant.req_i = 3.0;
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+  std::uint32_t seq = 1;
+  (void)fw.on_datagram(buf.data(), plant.cycle(seq++, 0.01, buf.data()));
+  REQUIRE(fw.lockstep_step());
+  plant.heartbeat = false;
+  for (int silent = 1; silent <= 5; ++silent) {  // 5 x 10 ms = exactly the timeout: still alive
+    (void)fw.on_datagram(buf.data(), plant.cycle(seq++, 0.01, buf.data()));
+    REQUIRE(fw.lockstep_step());
+    CHECK(fw.mode() != Mode::safe_stop);
+    CHECK(decode(fw).current_a == doctest::Approx(3.0));
+  }
+  (void)fw.on_datagram(buf.data(), plant.cycle(seq++, 0.01, buf.data()));
+  REQUIRE(fw.lockstep_step());
+  const Decoded d = decode(fw);
+  CHECK(fw.mode() == Mode::safe_stop);
+  CHECK(d.current_a == 0.0);
+  CHECK(d.contactor == 0);
+  CHECK((d.flags & kBit(Fault::plant_heartbeat_lost)) != 0);
+  // latched: a heartbeat that comes back does not release SAFE_STOP
+  plant.heartbeat = true;
+  (void)fw.on_datagram(buf.data(), plant.cycle(seq++, 0.01, buf.data()));
+  REQUIRE(fw.lockstep_step());
+  CHECK(fw.mode() == Mode::safe_stop);
+  CHECK(decode(fw).current_a == 0.0);
+}
+
+TEST_CASE("a repeated tick re-sends the same answer without running a cycle") {
+  FirmwareConfig cfg;
+  cfg.series = 3;
+  Firmware fw(cfg);
+  Plant plant(3);
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES), a(HIL_WIRE_MAX_BYTES), b(HIL_WIRE_MAX_BYTES);
+  const std::size_t n = plant.cycle(1, 0.1, buf.data());
+  (void)fw.on_datagram(buf.data(), n);
+  REQUIRE(fw.lockstep_step());
+  const std::size_t na = fw.output_datagram(a.data(), a.size());
+  (void)fw.on_datagram(buf.data(), n);  // the harness lost our answer and re-sends the same datagram
+  REQUIRE(fw.lockstep_step());
+  const std::size_t nb = fw.output_datagram(b.data(), b.size());
+  CHECK(fw.cycles() == 1);
+  REQUIRE(na == nb);
+  CHECK(std::equal(a.begin(), a.begin() + static_cast<long>(na), b.begin()));
+  CHECK(decode(fw).ack == 1);
+  // no tick, no cycle
+  plant.tick = false;
+  (void)fw.on_datagram(buf.data(), plant.cycle(2, 0.1, buf.data()));
+  CHECK_FALSE(fw.lockstep_step());
+}
+
+TEST_CASE("over-voltage at the margin boundary") {
+  for (const double dv : {0.0199, 0.0201}) {
+    FirmwareConfig cfg;
+    cfg.series = 3;
+    Firmware fw(cfg);
+    Plant plant(3);
+    plant.cell_v = 4.2 + dv;
+    plant.req_mode = 1;
+    plant.req_i = -10.0;
+    std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+    (void)fw.on_datagram(buf.data(), plant.cycle(1, 1.0, buf.data()));
+    REQUIRE(fw.lockstep_step());
+    const Decoded d = decode(fw);
+    CHECK(d.current_a == 0.0);  // above V_max the barrier allows no charge in either case
+    CHECK((fw.mode() == Mode::safe_stop) == (dv > 0.02));
+  }
+}
+
+TEST_CASE("non-finite or non-positive dt fails closed") {
+  FirmwareConfig cfg;
+  cfg.series = 3;
+  Firmware fw(cfg);
+  CHECK(fw.cycle(NAN) == safetwin::Status::invalid_argument);
+  CHECK(fw.mode() == Mode::safe_stop);
+  CHECK(decode(fw).current_a == 0.0);
+  CHECK(fw.cycle(0.01) == safetwin::Status::ok);
+  CHECK(fw.mode() == Mode::safe_stop);
+}
+
+TEST_CASE("construction refuses bad configuration naming the field") {
+  FirmwareConfig cfg;
+  cfg.series = 97;
+  CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("FirmwareConfig.series = 97"), std::invalid_argument);
+  cfg = FirmwareConfig{};
+  cfg.plant_heartbeat_timeout_s = -1.0;
+  CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("FirmwareConfig.plant_heartbeat_timeout_s"), std::invalid_argument);
+  cfg = FirmwareConfig{};
+  cfg.control.cv_voltage_v = 4.3;
+  CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("ControlStepConfig.cv_voltage_v"), std::invalid_argument);
+}

@@ -1,0 +1,154 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+# distutils: language = c++
+"""The firmware of firmware_sim/ in-process: the same C++ Firmware class the executable runs (link
+layer, E2E checks, supervisor, control step), driven by datagrams without sockets. This is the
+in-process transport of lockstep runs: deterministic and as fast as the firmware itself."""
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libcpp cimport bool as cbool
+
+cdef extern from "safetwin/status.hpp" namespace "safetwin":
+    cdef enum class Status:
+        ok
+
+cdef extern from "safetwin/battery/cell_params.hpp" namespace "safetwin::battery":
+    cdef cppclass CellLimits:
+        double voltage_min_v
+        double voltage_max_v
+        double temp_max_k
+        double temp_min_k
+        double charge_current_max_a
+        double discharge_current_max_a
+
+cdef extern from "control_step.hpp" namespace "safetwin::firmware":
+    cdef enum class ControllerKind:
+        mpc
+        cccv
+    cdef cppclass ControlStepConfig:
+        ControllerKind controller
+        double controller_period_s
+        double soc_target
+        int horizon
+        int parallel
+        CellLimits limits
+        double charge_current_a
+        double cv_voltage_v
+        double cutoff_current_a
+        double resistance_ohm
+        double derate_span_k
+
+cdef extern from "firmware.hpp" namespace "safetwin::firmware":
+    cdef cppclass FirmwareConfig:
+        int series
+        ControlStepConfig control
+        double plant_heartbeat_timeout_s
+        double meas_loss_timeout_s
+        int meas_max_age_cycles
+        int e2e_max_delta
+        double over_voltage_margin_v
+        double over_temp_margin_k
+        double stuck_time_s
+        double stuck_min_current_a
+        double imbalance_v
+        double imbalance_time_s
+    cdef cppclass Command:
+        double current_a
+        double current_min_a
+        double current_max_a
+        cbool derated
+    cdef cppclass Firmware:
+        Firmware(const FirmwareConfig&) except +
+        Status on_datagram(const uint8_t*, size_t)
+        Status cycle(double)
+        cbool lockstep_step()
+        size_t output_datagram(uint8_t*, size_t)
+        const Command& command()
+        cbool contactor_request()
+        uint16_t fault_flags()
+        uint32_t cycles()
+        uint32_t e2e_errors()
+
+cdef extern from "hil_wire.h":
+    enum:
+        HIL_WIRE_MAX_BYTES
+
+# Settable keys: FirmwareConfig fields (and control.* ones flattened), same names as the
+# executable's --flags with '_' for '-'.
+CONFIG_KEYS = ("series", "parallel", "controller", "controller_period_s", "soc_target", "horizon",
+               "charge_current_a", "cv_voltage_v", "cutoff_current_a", "derate_span_k",
+               "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
+               "stuck_time_s", "imbalance_v", "imbalance_time_s")
+
+
+cdef class InProcessFirmware:
+    cdef Firmware* fw
+
+    def __cinit__(self, **config):
+        cdef FirmwareConfig c
+        for key, value in config.items():
+            if key == "series": c.series = value
+            elif key == "parallel": c.control.parallel = value
+            elif key == "charge_current_a": c.control.charge_current_a = value
+            elif key == "cv_voltage_v": c.control.cv_voltage_v = value
+            elif key == "cutoff_current_a": c.control.cutoff_current_a = value
+            elif key == "derate_span_k": c.control.derate_span_k = value
+            elif key == "controller":
+                if value == "mpc": c.control.controller = ControllerKind.mpc
+                elif value == "cccv": c.control.controller = ControllerKind.cccv
+                else: raise ValueError(f"firmware config controller = {value!r}: mpc or cccv")
+            elif key == "controller_period_s": c.control.controller_period_s = value
+            elif key == "soc_target": c.control.soc_target = value
+            elif key == "horizon": c.control.horizon = value
+            elif key == "plant_heartbeat_timeout_s": c.plant_heartbeat_timeout_s = value
+            elif key == "meas_loss_timeout_s": c.meas_loss_timeout_s = value
+            elif key == "meas_max_age_cycles": c.meas_max_age_cycles = value
+            elif key == "e2e_max_delta": c.e2e_max_delta = value
+            elif key == "stuck_time_s": c.stuck_time_s = value
+            elif key == "imbalance_v": c.imbalance_v = value
+            elif key == "imbalance_time_s": c.imbalance_time_s = value
+            else:
+                raise ValueError(f"firmware config {key!r}: unknown key (known: {', '.join(CONFIG_KEYS)})")
+        self.fw = new Firmware(c)
+
+    def __dealloc__(self):
+        del self.fw
+
+    def exchange(self, const uint8_t[::1] datagram):
+        """Delivers one datagram; returns the answer datagram if it carried a tick, else None."""
+        cdef uint8_t out[HIL_WIRE_MAX_BYTES]
+        cdef size_t n
+        self.fw.on_datagram(&datagram[0] if datagram.shape[0] else NULL, datagram.shape[0])
+        if not self.fw.lockstep_step():
+            return None
+        n = self.fw.output_datagram(out, HIL_WIRE_MAX_BYTES)
+        return bytes(out[:n])
+
+    def feed(self, const uint8_t[::1] datagram):
+        """Delivers a datagram without running a cycle (real-time style); False if it was malformed."""
+        return self.fw.on_datagram(&datagram[0] if datagram.shape[0] else NULL, datagram.shape[0]) == Status.ok
+
+    def cycle(self, double dt_s):
+        """Runs one free-running cycle; returns its output datagram."""
+        cdef uint8_t out[HIL_WIRE_MAX_BYTES]
+        self.fw.cycle(dt_s)
+        n = self.fw.output_datagram(out, HIL_WIRE_MAX_BYTES)
+        return bytes(out[:n])
+
+    @property
+    def current_a(self):
+        return self.fw.command().current_a
+
+    @property
+    def contactor_request(self):
+        return self.fw.contactor_request()
+
+    @property
+    def fault_flags(self):
+        return self.fw.fault_flags()
+
+    @property
+    def cycles(self):
+        return self.fw.cycles()
+
+    @property
+    def e2e_errors(self):
+        return self.fw.e2e_errors()

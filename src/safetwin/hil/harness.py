@@ -1,0 +1,369 @@
+"""The HIL harness: the battery plant (``safetwin.battery.Pack``) and its sensors on one side of
+the link, the firmware on the other, a scenario's faults in between.
+
+One cycle (lockstep; the harness owns time):
+  1. apply the faults due now (plant: cooling, internal short; sensors: stuck, offset;
+     link: frame loss / corruption / delay, plant heartbeat loss; firmware crash),
+  2. read the sensors of the plant's present state and pack one cycle of frames (Cython codec),
+  3. send them with PLANT_TICK(seq) and wait for FW_TICK_ACK(seq) (re-sending on time-out),
+  4. apply the command: the plant draws the commanded current while its contactor is closed; the
+     contactor opens when the firmware asks, or when the plant's own watchdog sees no firmware
+     heartbeat for ``plant.fw_heartbeat_timeout_s`` (until then the last command holds, as an
+     inverter holds its set-point),
+  5. step the plant by dt_s and log the true state.
+
+Real time (``transport="realtime"``): the firmware process runs its own fixed-rate loop; the
+harness paces itself on the wall clock at the same rate, sends measurements every period and
+applies the latest command it has received.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from safetwin import battery, profiles
+from safetwin.hil import _codec
+from safetwin.hil.link import (PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer,
+                               flag_names)
+from safetwin.hil.scenario import Scenario
+from safetwin.hil.sensors import PackSensors
+
+TRANSPORTS = ("inprocess", "udp", "realtime")
+MAX_CELL_SAMPLES = 2_000_000  # per-cell traces beyond this are decimated
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    transport: str
+    trace: dict[str, np.ndarray]
+    cell_trace: dict[str, np.ndarray]        # per-cell true state, rows at cell_trace["t_s"]
+    events: list[dict[str, Any]]             # firmware fault events and harness events, in time order
+    fault_times: list[tuple[str, float]]     # (fault type, injection time) of the scenario's faults
+    criteria: list[dict[str, Any]] = field(default_factory=list)
+    firmware_report: dict | None = None
+    wall_s: float = 0.0
+    retransmissions: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(c["passed"] for c in self.criteria)
+
+    @property
+    def simulated_s(self) -> float:
+        return float(len(self.trace["t_s"]) * self.scenario.dt_s)
+
+
+def make_pack(sc: Scenario) -> battery.Pack:
+    cell = battery.CellParams.ref_cell_1()
+    cell.ambient_temp_k = sc.ambient_c + battery.ZERO_CELSIUS_K
+    p = sc.pack
+    spread = battery.SpreadConfig(capacity_rel=p["spread_capacity_rel"], r0_rel=p["spread_r0_rel"],
+                                  seed=int(p["spread_seed"]))
+    init = battery.CellState(soc=sc.initial["soc"], temp_k=sc.initial["temp_c"] + battery.ZERO_CELSIUS_K)
+    return battery.Pack(battery.PackConfig(series=int(p["series"]), parallel=int(p["parallel"]), cell=cell,
+                                           spread=spread, initial=init))
+
+
+def load_profile(sc: Scenario, dt_s: float, steps: int) -> tuple[int, np.ndarray]:
+    """(REQ_MODE, REQ_CURRENT per step) of the scenario's [load]."""
+    ld = sc.load
+    mode = REQUEST_MODES[ld["mode"]]
+    if ld["mode"] == "drive" and ld["profile"] == "drive":
+        cur = profiles.drive_cycle(steps * dt_s, dt_s, seed=sc.seed, mean_current_a=ld["current_a"],
+                                   peak_current_a=ld.get("peak_current_a", 5 * abs(ld["current_a"])),
+                                   regen_current_a=ld.get("regen_current_a", 2 * abs(ld["current_a"])))
+        cur = np.resize(cur, steps)
+    else:
+        cur = np.full(steps, float(ld["current_a"]))
+    return mode, np.clip(cur, -327.67, 327.67)
+
+
+def firmware_options(sc: Scenario) -> dict[str, Any]:
+    return {"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]), **sc.firmware}
+
+
+class LinkFaults:
+    """Frame loss, corruption and delay on the plant -> firmware direction, per cycle, seeded."""
+
+    def __init__(self, faults, seed: int) -> None:
+        self.faults = [f for f in faults if f.type in ("frame_loss", "frame_corrupt", "frame_delay")]
+        self.rng = np.random.default_rng(seed + 7919)
+        self.delayed: list[tuple[int, bytes]] = []  # (release cycle, frame record)
+
+    @staticmethod
+    def _mask(ids: np.ndarray, names: list[str] | None) -> np.ndarray:
+        if not names:  # default: every frame but the tick (the simulator's clock, not a bus frame)
+            return ids != PLANT_TICK
+        return np.isin(ids, [PLANT_FRAMES[n] for n in names])
+
+    def apply(self, body: bytes, k: int, t_s: float) -> bytes:
+        if not self.faults and not self.delayed:
+            return body
+        rec = np.frombuffer(body, dtype=np.uint8).reshape(-1, 16).copy()
+        ids = rec[:, :4].copy().view("<u4")[:, 0]
+        keep = np.ones(len(rec), dtype=bool)
+        for f in self.faults:
+            if not f.active(t_s):
+                continue
+            hit = self._mask(ids, f.params.get("frames")) & keep
+            p = f.params.get("probability", 1.0)
+            if p < 1.0:
+                hit &= self.rng.random(len(rec)) < p
+            if f.type == "frame_loss":
+                keep &= ~hit
+            elif f.type == "frame_corrupt":
+                for r in np.flatnonzero(hit):
+                    byte = 8 + int(self.rng.integers(0, 8))
+                    rec[r, byte] ^= np.uint8(1 << int(self.rng.integers(0, 8)))
+            elif f.type == "frame_delay":
+                d = int(f.params.get("delay_cycles", 1))
+                for r in np.flatnonzero(hit):
+                    self.delayed.append((k + d, rec[r].tobytes()))
+                keep &= ~hit
+        # late frames go before this cycle's tick, which stays last
+        due = [r for (c, r) in self.delayed if c <= k]
+        self.delayed = [(c, r) for (c, r) in self.delayed if c > k]
+        is_tick = ids == PLANT_TICK
+        return rec[keep & ~is_tick].tobytes() + b"".join(due) + rec[keep & is_tick].tobytes()
+
+
+class Bench:
+    """Runs one scenario. ``transport``: "inprocess" (lockstep, firmware in this process),
+    "udp" (lockstep with the firmware_sim process over UDP), "realtime" (firmware_sim process at
+    ``rate_hz`` on the wall clock, UDP)."""
+
+    def __init__(self, scenario: Scenario, transport: str = "inprocess", firmware: str | None = None,
+                 rate_hz: float | None = None, duration_s: float | None = None,
+                 progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport = {transport!r}: one of {', '.join(TRANSPORTS)}")
+        self.sc = scenario
+        self.transport = transport
+        self.firmware_path = firmware
+        self.rate_hz = rate_hz
+        self.duration_s = duration_s if duration_s is not None else scenario.duration_s
+        self.progress = progress
+        self.answer_timeout_s = answer_timeout_s
+
+    def run(self) -> RunResult:
+        from safetwin.hil.criteria import evaluate
+        if self.transport == "inprocess":
+            from safetwin.hil.bus import InProcessBus
+            opts = firmware_options(self.sc)
+            bus = InProcessBus(**opts)
+            try:
+                result = self._run(bus, kill=bus.kill, alive=lambda: bus.alive, lockstep=True)
+            finally:
+                bus.shutdown()
+        else:
+            from safetwin.hil.firmware import FirmwareProcess
+            lockstep = self.transport == "udp"
+            opts = firmware_options(self.sc)
+            if not lockstep:
+                opts["rate_hz"] = self.rate_hz or (1.0 / self.sc.dt_s)
+            with FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts) as fp:
+                result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep)
+                report = fp.stop()
+            result.firmware_report = report
+        result.criteria = evaluate(result)
+        return result
+
+    # ------------------------------------------------------------------------------------------
+    def _run(self, bus, kill, alive, lockstep: bool) -> RunResult:
+        sc = self.sc
+        dt = sc.dt_s if lockstep else 1.0 / (self.rate_hz or (1.0 / sc.dt_s))
+        steps = int(round(self.duration_s / dt))
+        pack = make_pack(sc)
+        n = pack.series
+        sensors = PackSensors(sc.sensors, sc.seed, n)
+        enc = _codec.PlantFrameEncoder(n)
+        dec = AnswerDecoder()
+        link = LinkFaults(sc.faults, sc.seed)
+        req_mode, req_i = load_profile(sc, dt, steps)
+        digest = hashlib.sha256(f"safetwin sensor node, scenario {sc.name}".encode()).digest()
+        zero_c = battery.ZERO_CELSIUS_K
+
+        # traces
+        tr = {k: np.full(steps, np.nan) for k in (
+            "t_s", "current_a", "command_a", "request_a", "contactor_closed", "fw_mode", "fw_flags",
+            "pack_voltage_v", "cell_v_max", "cell_v_min", "cell_t_max_c", "soc_mean", "soc_min", "soc_max",
+            "meas_v_max", "answered", "fw_cycle_time_s", "fw_est_soc")}
+        stride = max(1, math.ceil(steps * n / MAX_CELL_SAMPLES))
+        rows = (steps + stride - 1) // stride
+        cells = {"t_s": np.zeros(rows), "voltage_v": np.zeros((rows, n)), "temp_c": np.zeros((rows, n)),
+                 "soc": np.zeros((rows, n))}
+        events: list[dict[str, Any]] = []
+        fault_times: list[tuple[str, float]] = [(f.type, f.at_s) for f in sc.faults]
+
+        v_true = np.array([pack.cell_voltage_at(j, 0.0) for j in range(n)])
+        tk = np.asarray(pack.cell_temp_k)
+        hb_loss = [f for f in sc.faults if f.type == "plant_heartbeat_loss"]
+        i_true = 0.0
+        cmd, contactor_req = 0.0, True
+        fw_silent = 0
+        watchdog_open = False
+        started: set[int] = set()
+        ended: set[int] = set()
+        retrans = 0
+        fw_mode, fw_flags = 0, 0
+        wall0 = time.perf_counter()
+        next_deadline = wall0
+        for k in range(steps):
+            t = k * dt
+            # 1. faults due now
+            for idx, f in enumerate(sc.faults):
+                if idx not in started and t >= f.at_s:
+                    started.add(idx)
+                    self._start_fault(f, pack, sensors, v_true)
+                    events.append({"t_s": t, "source": "harness", "event": f"inject {f.type}"})
+                    if f.type == "firmware_crash":
+                        kill()
+                if idx in started and idx not in ended and t >= f.at_s + f.duration_s:
+                    ended.add(idx)
+                    self._end_fault(f, pack, sensors)
+                    events.append({"t_s": t, "source": "harness", "event": f"end {f.type}"})
+            hb = not any(f.active(t) for f in hb_loss)
+
+            # 2. sensors and frames
+            temp_c = tk - zero_c
+            mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
+            closed = pack.contactor_closed
+            body = enc.encode(k + 1, dt, t, closed, mv, mt, mi, mpv, float(req_i[k]), req_mode,
+                              attest=digest if k % 100 == 0 else None, heartbeat=hb, tick=lockstep)
+            body = link.apply(body, k, t)
+            datagram = _codec.wire_pack(body)
+
+            # 3. exchange
+            ans = FirmwareAnswer()
+            if lockstep:
+                if alive():
+                    got, r = self._exchange(bus, datagram, k + 1, dec)
+                    retrans += r
+                    ans = got or ans
+            else:
+                bus.send_datagram(datagram)
+                while True:
+                    d = bus.recv_datagram(0.0)
+                    if d is None:
+                        break
+                    dec.decode(d, ans)
+            answered = ans.current_a is not None
+            if answered:
+                cmd, contactor_req = ans.current_a, bool(ans.contactor_request)
+            if ans.mode is not None:
+                fw_mode = ans.mode
+            if ans.fault_flags is not None:
+                fw_flags = ans.fault_flags
+            for code, cyc in ans.events:
+                events.append({"t_s": t, "source": "firmware", "event": flag_names(1 << (code - 1))[0]
+                               if code <= 16 else str(code), "code": code, "fw_cycle": cyc})
+
+            # 4. plant-side watchdog and contactor
+            # silent cycles counted as integers: a float sum of dt would trip a cycle early
+            fw_silent = 0 if ans.heartbeat else fw_silent + 1
+            if not watchdog_open and fw_silent * dt > sc.plant["fw_heartbeat_timeout_s"] + 1e-9:
+                watchdog_open = True
+                events.append({"t_s": t, "source": "plant", "event": "FW_HEARTBEAT_LOST_CONTACTOR_OPEN"})
+            want_closed = contactor_req and not watchdog_open
+            if pack.contactor_closed and not want_closed:
+                events.append({"t_s": t, "source": "plant", "event": "CONTACTOR_OPENED"})
+            if want_closed != pack.contactor_closed and not want_closed:
+                pack.contactor_closed = False
+            current = cmd if pack.contactor_closed else 0.0
+
+            # 5. plant step
+            pack.step(current, dt)
+            v_true = np.asarray(pack.cell_voltage_v)
+            i_true = current if pack.contactor_closed else 0.0
+            soc = np.asarray(pack.cell_soc)
+            tk = np.asarray(pack.cell_temp_k)
+            tr["t_s"][k] = t
+            tr["current_a"][k] = i_true
+            tr["command_a"][k] = cmd
+            tr["request_a"][k] = req_i[k]
+            tr["contactor_closed"][k] = float(pack.contactor_closed)
+            tr["fw_mode"][k] = fw_mode
+            tr["fw_flags"][k] = fw_flags
+            tr["pack_voltage_v"][k] = pack.pack_voltage_v
+            tr["cell_v_max"][k] = v_true.max()
+            tr["cell_v_min"][k] = v_true.min()
+            tr["cell_t_max_c"][k] = tk.max() - zero_c
+            tr["soc_mean"][k] = soc.sum() / n
+            tr["soc_min"][k] = soc.min()
+            tr["soc_max"][k] = soc.max()
+            tr["meas_v_max"][k] = mv.max()  # NaN when a reading is missing
+            tr["answered"][k] = float(answered)
+            tr["fw_cycle_time_s"][k] = ans.cycle_time_s if ans.cycle_time_s is not None else np.nan
+            tr["fw_est_soc"][k] = ans.est_soc if ans.est_soc is not None else np.nan
+            if k % stride == 0:
+                r = k // stride
+                cells["t_s"][r] = t
+                cells["voltage_v"][r] = v_true
+                cells["temp_c"][r] = tk - zero_c
+                cells["soc"][r] = soc
+            if self.progress and k % 1000 == 0:
+                self.progress(k / steps)
+            if not lockstep:
+                next_deadline += dt
+                while True:
+                    rest = next_deadline - time.perf_counter()
+                    if rest <= 0:
+                        break
+                    if rest > 0.002:
+                        time.sleep(rest - 0.0015)
+        wall = time.perf_counter() - wall0
+        return RunResult(scenario=sc, transport=self.transport, trace=tr, cell_trace=cells, events=events,
+                         fault_times=fault_times, wall_s=wall, retransmissions=retrans)
+
+    def _exchange(self, bus, datagram: bytes, seq: int, dec: AnswerDecoder) -> tuple[FirmwareAnswer | None, int]:
+        """Sends one cycle and waits for the answer with the same sequence number; re-sends the
+        identical datagram on time-out (the firmware answers a repeated tick without a new cycle)."""
+        retries = 0
+        for attempt in range(4):
+            bus.send_datagram(datagram)
+            end = time.monotonic() + self.answer_timeout_s
+            while True:
+                wait = end - time.monotonic()
+                d = bus.recv_datagram(max(wait, 0.0))
+                if d is None:
+                    break
+                try:
+                    ans = dec.decode(d)
+                except ValueError:
+                    continue  # not a batch of ours
+                if ans.ack_seq == seq:
+                    return ans, retries
+            retries += 1
+        return None, retries
+
+    @staticmethod
+    def _start_fault(f, pack, sensors, v_true) -> None:
+        p = f.params
+        if f.type == "cooling_failure":
+            for c in p.get("cells", range(pack.cells)):
+                pack.set_cooling_factor(int(c), p.get("factor", 0.0))
+        elif f.type == "internal_short":
+            pack.set_leak_resistance(p["cell"], p["resistance_ohm"])
+        elif f.type == "sensor_stuck":
+            sensors.stuck[p["cell"]] = p.get("value_v", float(v_true[p["cell"]]))
+        elif f.type == "sensor_offset":
+            sensors.offset[p["cell"]] = p["offset_v"]
+
+    @staticmethod
+    def _end_fault(f, pack, sensors) -> None:
+        p = f.params
+        if f.type == "cooling_failure":
+            for c in p.get("cells", range(pack.cells)):
+                pack.set_cooling_factor(int(c), 1.0)
+        elif f.type == "internal_short":
+            pack.set_leak_resistance(p["cell"], math.inf)
+        elif f.type == "sensor_stuck":
+            sensors.stuck.pop(p["cell"], None)
+        elif f.type == "sensor_offset":
+            sensors.offset.pop(p["cell"], None)

@@ -1,0 +1,154 @@
+"""The firmware never commands a current outside its limits, whatever arrives: random bytes,
+random frames with valid CRCs and random payloads, random valid-looking measurements. Fixed seeds.
+The in-process firmware is the same C++ as the executable; one test also fuzzes the process."""
+import math
+import socket
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cantools")
+
+from safetwin.hil import _codec  # noqa: E402
+from safetwin.hil._firmware import InProcessFirmware  # noqa: E402
+from safetwin.hil.firmware import FirmwareProcess, find_firmware  # noqa: E402
+from safetwin.hil.link import AnswerDecoder  # noqa: E402
+
+CHARGE_MAX_A, DISCHARGE_MAX_A = 15.0, 25.0  # REF-CELL-1 limits, one cell per group
+PLANT_IDS = [0x080, 0x0F0, 0x100, 0x101, 0x110, 0x111, 0x120, 0x130]
+
+
+def _tick(enc, seq, rng, v=None):
+    n = enc.n_cells
+    v = rng.uniform(2.0, 4.6, n) if v is None else v
+    return enc.encode(seq, 0.01, seq * 0.01, True, v, rng.uniform(-30, 80, n), rng.uniform(-300, 300),
+                      rng.uniform(0, 600), rng.uniform(-300, 300), int(rng.integers(0, 3)))
+
+
+def _check(answer_dg, dec):
+    a = dec.decode(answer_dg)
+    assert a.invalid_frames == 0
+    assert a.current_a is not None and math.isfinite(a.current_a)
+    assert -CHARGE_MAX_A <= a.current_a <= DISCHARGE_MAX_A
+    return a
+
+
+def test_random_bytes_never_move_the_command():
+    rng = np.random.default_rng(1)
+    fw = InProcessFirmware(series=12)
+    dec = AnswerDecoder()
+    enc = _codec.PlantFrameEncoder(12)
+    for k in range(2000):
+        n = int(rng.integers(0, 200))
+        junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        if rng.random() < 0.5 and n >= 8:  # a plausible header over random frames
+            m = min((n - 8) // 16, 128)
+            junk = b"STCN\x01\x00" + m.to_bytes(2, "little") + junk[8:8 + 16 * m]
+        assert fw.exchange(junk) is None  # no tick in junk: no cycle
+        assert fw.current_a == 0.0
+    assert fw.e2e_errors > 0
+    # a valid tick afterwards still gets a valid, in-limits answer
+    _check(fw.exchange(_codec.wire_pack(_tick(enc, 1, rng))), dec)
+
+
+def test_random_valid_measurements_keep_the_command_in_limits():
+    """Plausible random packs (inside the voltage window), random modes and demands: the command
+    moves, and never leaves [-15, 25] A; in drive mode it never exceeds the demand's magnitude."""
+    rng = np.random.default_rng(2)
+    # random cells are far apart: widen the imbalance check so that it does not latch a stop
+    fw = InProcessFirmware(series=24, imbalance_v=2.0)
+    dec = AnswerDecoder()
+    enc = _codec.PlantFrameEncoder(24)
+    seen = set()
+    for seq in range(1, 3001):
+        v = rng.uniform(3.0, 4.19, 24)
+        mode = int(rng.integers(0, 3))
+        req = float(rng.uniform(-300, 300))
+        body = enc.encode(seq, 0.01, seq * 0.01, True, v, rng.uniform(10, 40, 24), float(rng.uniform(-30, 30)),
+                          float(v.sum()), req, mode)
+        a = _check(fw.exchange(_codec.wire_pack(body)), dec)
+        if mode == 0:
+            assert a.current_a == 0.0
+        if mode == 2:
+            assert abs(a.current_a) <= abs(req) + 0.005
+        seen.add(round(a.current_a, 2))
+    assert len(seen) > 100  # the fuzz did drive the command around
+
+
+def test_random_frames_with_valid_crc_keep_the_command_in_limits():
+    """Random payloads under every plant ID, with correct CRCs (the E2E check cannot reject them):
+    whatever they decode to, the command stays inside the limits, and an over-voltage or
+    over-temperature among them ends in SAFE_STOP with the contactor open."""
+    rng = np.random.default_rng(5)
+    fw = InProcessFirmware(series=24, plant_heartbeat_timeout_s=10.0, meas_loss_timeout_s=10.0)
+    dec = AnswerDecoder()
+    enc = _codec.PlantFrameEncoder(24)
+    modes = set()
+    for seq in range(1, 2001):
+        v = rng.uniform(3.0, 4.19, 24)
+        body = enc.encode(seq, 0.01, seq * 0.01, True, v, rng.uniform(10, 40, 24), 0.0, float(v.sum()),
+                          float(rng.uniform(-300, 300)), int(rng.integers(0, 3)))
+        extra = []
+        for _ in range(int(rng.integers(0, 4)) if seq > 500 else 0):
+            can_id = int(rng.choice(PLANT_IDS[1:]))
+            data = bytearray(rng.integers(0, 256, 8, dtype=np.uint8).tobytes())
+            _codec.e2e_protect(can_id, data)
+            extra.append(_codec.wire_frame(can_id, bytes(data)))
+        a = _check(fw.exchange(_codec.wire_pack(b"".join(extra) + body)), dec)
+        modes.add(a.mode)
+        if a.mode == 2:
+            assert a.current_a == 0.0 and a.contactor_request is False
+    assert 2 in modes and len(modes) >= 2
+
+
+def test_valid_measurements_at_and_beyond_the_limits():
+    """Boundary: cells at exactly V_max may not be charged further; beyond the over-voltage margin
+    the firmware latches SAFE_STOP and opens the contactor."""
+    rng = np.random.default_rng(3)
+    fw = InProcessFirmware(series=12)
+    dec = AnswerDecoder()
+    enc = _codec.PlantFrameEncoder(12)
+
+    def cycle(seq, v, mode, req, i_meas=0.0):
+        body = enc.encode(seq, 1.0, seq, True, np.full(12, v), np.full(12, 25.0), i_meas, 12 * v, req, mode)
+        return _check(fw.exchange(_codec.wire_pack(body)), dec)
+
+    a = cycle(1, 4.2, 1, -15.0)   # at V_max, at rest: the barrier allows no charge current
+    assert a.current_a == 0.0 and a.mode == 1
+    a = cycle(2, 4.1, 2, 20.0)    # drive demand inside the limits passes through
+    assert a.current_a == pytest.approx(20.0)
+    a = cycle(3, 4.1, 2, 300.0)   # beyond the discharge limit: clamped
+    assert a.current_a == pytest.approx(DISCHARGE_MAX_A)
+    a = cycle(4, 4.2 + 0.0201, 1, -15.0)
+    assert a.mode == 2 and a.contactor_request is False and a.current_a == 0.0
+    a = cycle(5, 3.7, 2, 20.0)    # SAFE_STOP is latched
+    assert a.mode == 2 and a.current_a == 0.0
+    del rng
+
+
+def test_the_firmware_process_survives_fuzz_and_answers_in_limits():
+    rng = np.random.default_rng(4)
+    enc = _codec.PlantFrameEncoder(12)
+    dec = AnswerDecoder()
+    with FirmwareProcess(lockstep=True, executable=find_firmware(), series=12,
+                         plant_heartbeat_timeout_s=10.0) as fp:
+        for k in range(300):
+            junk = rng.integers(0, 256, int(rng.integers(1, 1500)), dtype=np.uint8).tobytes()
+            fp.bus.send_datagram(junk)
+        for seq in range(1, 51):
+            fp.bus.send_datagram(_codec.wire_pack(_tick(enc, seq, rng)))
+            while True:
+                dg = fp.bus.recv_datagram(5.0)
+                assert dg is not None, "the firmware stopped answering"
+                a = _check(dg, dec)
+                if a.ack_seq == seq:
+                    break
+        assert fp.alive
+        report = fp.stop()
+    assert report["bad_datagrams"] >= 250 and report["cycles"] == 50
+
+
+def test_loopback_socket_is_closed_after_the_process():
+    # FirmwareProcess frees its port: binding a fresh socket to 0 still works (no leak of sockets)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))

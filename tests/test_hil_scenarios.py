@@ -1,0 +1,113 @@
+"""Every shipped scenario in lockstep (firmware in-process), and the nominal, frame-loss and
+firmware-crash scenarios with the real firmware_sim process over UDP: each asserts its own
+criteria, and the UDP runs reproduce the in-process traces bit for bit (lockstep is deterministic)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("cantools")
+
+from safetwin.hil.firmware import find_firmware  # noqa: E402
+from safetwin.hil.harness import Bench  # noqa: E402
+from safetwin.hil.scenario import load_scenario, shipped_scenarios  # noqa: E402
+
+SCENARIOS = {p.stem: p for p in shipped_scenarios()}
+REQUIRED = {"nominal_fast_charge", "drive_cycle_discharge", "cooling_failure_charge", "voltage_sensor_stuck",
+            "frame_loss_burst", "plant_heartbeat_loss", "firmware_crash", "internal_short"}
+
+
+def _failed(result):
+    return [c["message"] for c in result.criteria if not c["passed"]]
+
+
+def test_the_issue_s_scenarios_are_shipped():
+    assert REQUIRED <= set(SCENARIOS)
+
+
+@pytest.fixture(scope="module")
+def inprocess_results():
+    return {name: Bench(load_scenario(path), "inprocess").run() for name, path in SCENARIOS.items()}
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_scenario_passes_its_criteria_in_lockstep(inprocess_results, name):
+    result = inprocess_results[name]
+    assert result.criteria, "a scenario without criteria proves nothing"
+    assert _failed(result) == []
+    assert len(result.trace["t_s"]) == result.scenario.steps
+
+
+def test_nominal_mpc_charge_tapers_to_its_target_and_raises_nothing(inprocess_results):
+    r = inprocess_results["nominal_fast_charge"]
+    tr = r.trace
+    # MPC-FC: the 3C limit at first, then held back by the thermal and voltage limits, tapering to
+    # nothing as the SOC reaches its 0.8 target; the plant's true SOC ends there (within 1 %).
+    assert tr["command_a"][:60].min() == pytest.approx(-15.0)
+    assert np.all(tr["command_a"] >= -15.0) and np.all(tr["command_a"] <= 0.0)
+    means = tr["command_a"][: tr["command_a"].size // 200 * 200].reshape(-1, 200).mean(axis=1)
+    assert means[-1] > means[len(means) // 2] > means[1]
+    assert abs(tr["command_a"][-1]) < 0.5
+    assert abs(tr["soc_mean"][-1] - 0.8) < 0.01
+    assert np.nanmax(tr["cell_v_max"]) <= 4.2
+    assert not [e for e in r.events if e["source"] == "firmware"]
+
+
+def test_firmware_soc_estimate_tracks_the_plant(inprocess_results):
+    """The firmware's EKF (FW_STATUS.EST_SOC, 0.5 % resolution) against the plant's true mean SOC."""
+    for name in ("nominal_fast_charge", "drive_cycle_discharge"):
+        tr = inprocess_results[name].trace
+        err = np.abs(tr["fw_est_soc"] - tr["soc_mean"])[10:]
+        assert np.nanmax(err) < 0.03, name
+        assert np.nanmean(err) < 0.01, name
+
+
+def test_detections_happen_after_the_fault_not_before(inprocess_results):
+    for name in ("voltage_sensor_stuck", "internal_short", "plant_heartbeat_loss"):
+        r = inprocess_results[name]
+        t_fault = r.fault_times[0][1]
+        before = r.trace["t_s"] < t_fault
+        assert np.all(np.nan_to_num(r.trace["fw_flags"][before]) == 0), name
+
+
+def test_firmware_crash_plant_holds_then_opens(inprocess_results):
+    r = inprocess_results["firmware_crash"]
+    tr = r.trace
+    t = tr["t_s"]
+    # the last command holds until the plant's watchdog (0.3 s) trips, then no current at all
+    after = t >= 60.0
+    assert np.all(tr["answered"][after] == 0)
+    opened = t[np.flatnonzero(tr["contactor_closed"] == 0)[0]]
+    assert 60.3 <= opened <= 60.5
+    assert np.all(tr["current_a"][t > opened] == 0.0)
+
+
+@pytest.fixture(scope="module")
+def firmware_exe():
+    return find_firmware()
+
+
+@pytest.mark.parametrize("name", ["nominal_fast_charge", "frame_loss_burst", "firmware_crash"])
+def test_udp_with_the_firmware_process_reproduces_lockstep(inprocess_results, firmware_exe, name):
+    result = Bench(load_scenario(SCENARIOS[name]), "udp", firmware=str(firmware_exe)).run()
+    assert _failed(result) == []
+    ref = inprocess_results[name].trace
+    for key, values in result.trace.items():
+        if key == "fw_cycle_time_s":
+            continue
+        np.testing.assert_array_equal(values, ref[key], err_msg=key)
+    if name != "firmware_crash":
+        rep = result.firmware_report
+        assert rep["cycles"] == result.scenario.steps and rep["bad_datagrams"] == 0
+
+
+def test_realtime_smoke_with_the_firmware_process(firmware_exe):
+    """2 s of the nominal charge at 100 Hz on the wall clock: the firmware answers and commands the
+    charge, the true cells stay in their limits (no timing assertion: the machine is shared)."""
+    sc = load_scenario(SCENARIOS["nominal_fast_charge"])
+    sc.firmware["plant_heartbeat_timeout_s"] = 1.0
+    result = Bench(sc, "realtime", firmware=str(firmware_exe), rate_hz=100.0, duration_s=2.0).run()
+    tr = result.trace
+    assert len(tr["t_s"]) == 200
+    assert -15.0 <= np.nanmin(tr["command_a"]) < -5.0
+    assert np.nanmax(tr["cell_v_max"]) < 4.2
+    rep = result.firmware_report
+    assert rep["mode"] == "realtime" and rep["cycles"] > 0 and rep["jitter"]["count"] == rep["cycles"]
