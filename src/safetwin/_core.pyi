@@ -1,0 +1,2584 @@
+"""
+safetwin C++ core (private: import from the safetwin package instead)
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TransitionCause', 'TrustConfig', 'TrustState', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
+class Attestation:
+    """
+    Attestation verdict of one node in one cycle
+    
+    Members:
+    
+      none : no round completed this cycle
+    
+      passed
+    
+      failed
+    """
+    __members__: typing.ClassVar[dict[str, Attestation]]  # value = {'none': <Attestation.none: 0>, 'passed': <Attestation.passed: 1>, 'failed': <Attestation.failed: 2>}
+    failed: typing.ClassVar[Attestation]  # value = <Attestation.failed: 2>
+    none: typing.ClassVar[Attestation]  # value = <Attestation.none: 0>
+    passed: typing.ClassVar[Attestation]  # value = <Attestation.passed: 1>
+    @typing.overload
+    def __eq__(self, other: Attestation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Attestation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Barrier:
+    """
+    Members:
+    
+      voltage_max
+    
+      voltage_min
+    
+      temp_max
+    
+      soc_max
+    
+      soc_min
+    
+      current_charge
+    
+      current_discharge
+    """
+    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>}
+    current_charge: typing.ClassVar[Barrier]  # value = <Barrier.current_charge: 5>
+    current_discharge: typing.ClassVar[Barrier]  # value = <Barrier.current_discharge: 6>
+    soc_max: typing.ClassVar[Barrier]  # value = <Barrier.soc_max: 3>
+    soc_min: typing.ClassVar[Barrier]  # value = <Barrier.soc_min: 4>
+    temp_max: typing.ClassVar[Barrier]  # value = <Barrier.temp_max: 2>
+    voltage_max: typing.ClassVar[Barrier]  # value = <Barrier.voltage_max: 0>
+    voltage_min: typing.ClassVar[Barrier]  # value = <Barrier.voltage_min: 1>
+    @typing.overload
+    def __eq__(self, other: Barrier) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Barrier) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class BatteryEkf:
+    """
+    EKF of one cell: state [SOC, v1, v2, T], optional R0/capacity factors
+    """
+    def __init__(self, config: BatteryEkfConfig = ...) -> None:
+        ...
+    def channel_nis(self, channel: Channel) -> float:
+        ...
+    def flags(self, channel: Channel) -> int:
+        ...
+    def innovation(self, channel: Channel) -> float:
+        ...
+    def innovation_variance(self, channel: Channel) -> float:
+        ...
+    def noise_scale(self, channel: Channel) -> float:
+        ...
+    def reset(self, soc0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def reset_state(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], p: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> None:
+        ...
+    def run(self, t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+        """
+        Replays a whole log in C++; returns a dict of arrays (row k: estimate after sample k)
+        """
+    def set_noise_scale(self, channel: Channel, s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        R_eff = R * s (s >= 1)
+        """
+    def step(self, current_a: typing.SupportsFloat | typing.SupportsIndex, voltage_a_v: typing.SupportsFloat | typing.SupportsIndex | None = None, temperature_k: typing.SupportsFloat | typing.SupportsIndex | None = None, voltage_b_v: typing.SupportsFloat | typing.SupportsIndex | None = None, dt_s: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Status:
+        """
+        One sample (predict over dt_s, then update). None = channel absent, NaN = missing sample. Returns Status.ok, or Status.numerical_error when the covariance was recovered.
+        """
+    @property
+    def capacity_ah(self) -> float:
+        ...
+    @property
+    def capacity_excited(self) -> bool:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @property
+    def capacity_factor_sigma(self) -> float:
+        ...
+    @property
+    def config(self) -> BatteryEkfConfig:
+        ...
+    @property
+    def covariance(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def estimates_params(self) -> bool:
+        ...
+    @property
+    def full_covariance(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def full_state(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        the whole state: [SOC, v1, v2, T] (+ [r0_factor, capacity_factor] with joint estimation)
+        """
+    @property
+    def gate_threshold(self) -> float:
+        ...
+    @property
+    def nis(self) -> float:
+        """
+        joint NIS of the last update
+        """
+    @property
+    def r0_excited(self) -> bool:
+        ...
+    @property
+    def r0_factor(self) -> float:
+        ...
+    @property
+    def r0_factor_sigma(self) -> float:
+        ...
+    @property
+    def r0_ohm(self) -> float:
+        ...
+    @property
+    def report(self) -> dict:
+        """
+        the last update: innovations, variances, NIS, flags
+        """
+    @property
+    def soc(self) -> float:
+        ...
+    @property
+    def soc_sigma(self) -> float:
+        ...
+    @property
+    def state(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class BatteryEkfConfig:
+    """
+    Settings of the battery EKF (SI units, sigmas are standard deviations)
+    """
+    cell: CellParams
+    estimate_params: bool
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def capacity_factor0(self) -> float:
+        ...
+    @capacity_factor0.setter
+    def capacity_factor0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_max(self) -> float:
+        ...
+    @capacity_factor_max.setter
+    def capacity_factor_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_min(self) -> float:
+        ...
+    @capacity_factor_min.setter
+    def capacity_factor_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_rw_per_sqrt_s(self) -> float:
+        ...
+    @capacity_factor_rw_per_sqrt_s.setter
+    def capacity_factor_rw_per_sqrt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_sigma0(self) -> float:
+        ...
+    @capacity_factor_sigma0.setter
+    def capacity_factor_sigma0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_rest_current_a(self) -> float:
+        ...
+    @capacity_rest_current_a.setter
+    def capacity_rest_current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_soc_sigma_max(self) -> float:
+        ...
+    @capacity_soc_sigma_max.setter
+    def capacity_soc_sigma_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_throughput_ah(self) -> float:
+        ...
+    @capacity_throughput_ah.setter
+    def capacity_throughput_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def current_sigma_a(self) -> float:
+        ...
+    @current_sigma_a.setter
+    def current_sigma_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gate_probability(self) -> float:
+        ...
+    @gate_probability.setter
+    def gate_probability(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gate_reset_after(self) -> int:
+        ...
+    @gate_reset_after.setter
+    def gate_reset_after(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_excitation_a(self) -> float:
+        ...
+    @r0_excitation_a.setter
+    def r0_excitation_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor0(self) -> float:
+        ...
+    @r0_factor0.setter
+    def r0_factor0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_max(self) -> float:
+        ...
+    @r0_factor_max.setter
+    def r0_factor_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_min(self) -> float:
+        ...
+    @r0_factor_min.setter
+    def r0_factor_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_rw_per_sqrt_s(self) -> float:
+        ...
+    @r0_factor_rw_per_sqrt_s.setter
+    def r0_factor_rw_per_sqrt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_sigma0(self) -> float:
+        ...
+    @r0_factor_sigma0.setter
+    def r0_factor_sigma0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc0(self) -> float:
+        ...
+    @soc0.setter
+    def soc0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_rw_per_sqrt_s(self) -> float:
+        ...
+    @soc_rw_per_sqrt_s.setter
+    def soc_rw_per_sqrt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_sigma0(self) -> float:
+        ...
+    @soc_sigma0.setter
+    def soc_sigma0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp0_k(self) -> float:
+        ...
+    @temp0_k.setter
+    def temp0_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_rw_k_per_sqrt_s(self) -> float:
+        ...
+    @temp_rw_k_per_sqrt_s.setter
+    def temp_rw_k_per_sqrt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_sigma0_k(self) -> float:
+        ...
+    @temp_sigma0_k.setter
+    def temp_sigma0_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temperature_sigma_k(self) -> float:
+        ...
+    @temperature_sigma_k.setter
+    def temperature_sigma_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v1_0_v(self) -> float:
+        ...
+    @v1_0_v.setter
+    def v1_0_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v2_0_v(self) -> float:
+        ...
+    @v2_0_v.setter
+    def v2_0_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v_rc_rw_v_per_sqrt_s(self) -> float:
+        ...
+    @v_rc_rw_v_per_sqrt_s.setter
+    def v_rc_rw_v_per_sqrt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v_rc_sigma0_v(self) -> float:
+        ...
+    @v_rc_sigma0_v.setter
+    def v_rc_sigma0_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_a_sigma_v(self) -> float:
+        ...
+    @voltage_a_sigma_v.setter
+    def voltage_a_sigma_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_b_sigma_v(self) -> float:
+        ...
+    @voltage_b_sigma_v.setter
+    def voltage_b_sigma_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_model_correlation_s(self) -> float:
+        ...
+    @voltage_model_correlation_s.setter
+    def voltage_model_correlation_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_model_sigma_v(self) -> float:
+        ...
+    @voltage_model_sigma_v.setter
+    def voltage_model_sigma_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class BatteryMpc(Controller):
+    """
+    MPC-FC: the battery fast-charge MPC of the core
+    """
+    def __init__(self, config: BatteryMpcConfig = ..., solver: QpSolver = None) -> None:
+        """
+        solver: None for the built-in solver, or a QpSolver hook (kept alive by the MPC)
+        """
+    def last_qp(self) -> QpProblem:
+        """
+        The scaled QP of the last compute() (decision variable I / current_scale_a)
+        """
+    def set_horizon(self, n: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_solver(self, solver: QpSolver) -> None:
+        """
+        None: the built-in solver
+        """
+    @property
+    def builtin_factorisations(self) -> int:
+        ...
+    @property
+    def chance_multiplier(self) -> float:
+        ...
+    @property
+    def config(self) -> BatteryMpcConfig:
+        ...
+    @property
+    def current_scale_a(self) -> float:
+        ...
+    @property
+    def horizon(self) -> int:
+        ...
+    @property
+    def last_step(self) -> BatteryMpcStep:
+        ...
+    @property
+    def margin_temp_k(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def margin_voltage_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def objective_scale(self) -> float:
+        ...
+    @property
+    def plan_a(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def predicted_temp_k(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def predicted_voltage_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class BatteryMpcConfig:
+    """
+    MPC-FC settings (SI units; see battery_mpc.hpp)
+    """
+    cell: CellParams
+    chance_form: ChanceForm
+    qp: DenseQpSettings
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def chance_alpha(self) -> float:
+        ...
+    @chance_alpha.setter
+    def chance_alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cold_start_linearisations(self) -> int:
+        ...
+    @cold_start_linearisations.setter
+    def cold_start_linearisations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def current_max_a(self) -> float:
+        ...
+    @current_max_a.setter
+    def current_max_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def current_min_a(self) -> float:
+        ...
+    @current_min_a.setter
+    def current_min_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dt_s(self) -> float:
+        ...
+    @dt_s.setter
+    def dt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def horizon(self) -> int:
+        ...
+    @horizon.setter
+    def horizon(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def linearisations(self) -> int:
+        ...
+    @linearisations.setter
+    def linearisations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_horizon(self) -> int:
+        ...
+    @max_horizon.setter
+    def max_horizon(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def proximal_weight(self) -> float:
+        ...
+    @proximal_weight.setter
+    def proximal_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def rate_weight(self) -> float:
+        ...
+    @rate_weight.setter
+    def rate_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_target(self) -> float:
+        ...
+    @soc_target.setter
+    def soc_target(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_weight(self) -> float:
+        ...
+    @soc_weight.setter
+    def soc_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temperature_penalty(self) -> float:
+        ...
+    @temperature_penalty.setter
+    def temperature_penalty(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_penalty(self) -> float:
+        ...
+    @voltage_penalty.setter
+    def voltage_penalty(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class BatteryMpcStep:
+    """
+    What the last BatteryMpc.compute() did
+    """
+    @property
+    def current_lb_a(self) -> float:
+        ...
+    @property
+    def current_ub_a(self) -> float:
+        ...
+    @property
+    def iterations(self) -> int:
+        ...
+    @property
+    def linearisations(self) -> int:
+        ...
+    @property
+    def objective(self) -> float:
+        ...
+    @property
+    def qp_status(self) -> QpStatus:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+class CbfConfig:
+    """
+    CBF safety filter configuration (model, SOC window, class-K gains, margins)
+    """
+    cell: CellParams
+    scaling: CellScaling
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def confidence_sigma(self) -> float:
+        ...
+    @confidence_sigma.setter
+    def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gamma(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+        ...
+    @gamma.setter
+    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(7)"]) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_soc(self) -> float:
+        ...
+    @model_error_soc.setter
+    def model_error_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_max(self) -> float:
+        ...
+    @soc_max.setter
+    def soc_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_min(self) -> float:
+        ...
+    @soc_min.setter
+    def soc_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CbfFilter:
+    """
+    CBF safety filter: the current closest to the request that keeps every barrier
+    """
+    def __init__(self, config: CbfConfig = ...) -> None:
+        ...
+    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> CbfVerdict:
+        ...
+    @property
+    def config(self) -> CbfConfig:
+        ...
+class CbfVerdict:
+    """
+    What the filter decided
+    """
+    @property
+    def active(self) -> int:
+        ...
+    @property
+    def active_barriers(self) -> list[Barrier]:
+        ...
+    @property
+    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+        ...
+    @property
+    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+        ...
+    @property
+    def conflict(self) -> int:
+        ...
+    @property
+    def conflicting_barriers(self) -> list[Barrier]:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @property
+    def hi_a(self) -> float:
+        ...
+    @property
+    def lo_a(self) -> float:
+        ...
+    @property
+    def margin_k(self) -> float:
+        ...
+    @property
+    def margin_soc(self) -> float:
+        ...
+    @property
+    def margin_v(self) -> float:
+        ...
+    @property
+    def modified(self) -> bool:
+        ...
+    @property
+    def requested_a(self) -> float:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+class CcCvCharger:
+    """
+    Constant-current / constant-voltage charger on the highest cell voltage
+    """
+    def __init__(self, config: CcCvConfig) -> None:
+        ...
+    def current_a(self, max_cell_voltage_v: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        Pack current in A (<= 0) for the next step from the last step's highest cell voltage
+        """
+    @property
+    def phase(self) -> str:
+        ...
+class CcCvConfig:
+    """
+    CC-CV charger settings (currents are magnitudes in A)
+    """
+    def __init__(self, charge_current_a: typing.SupportsFloat | typing.SupportsIndex = 5.15, cv_voltage_v: typing.SupportsFloat | typing.SupportsIndex = 4.2, cutoff_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.2575, resistance_ohm: typing.SupportsFloat | typing.SupportsIndex = 0.021) -> None:
+        ...
+    @property
+    def charge_current_a(self) -> float:
+        ...
+    @charge_current_a.setter
+    def charge_current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cutoff_current_a(self) -> float:
+        ...
+    @cutoff_current_a.setter
+    def cutoff_current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cv_voltage_v(self) -> float:
+        ...
+    @cv_voltage_v.setter
+    def cv_voltage_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def resistance_ohm(self) -> float:
+        ...
+    @resistance_ohm.setter
+    def resistance_ohm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Cell:
+    """
+    One cell (a 1s1p pack)
+    """
+    state: CellState
+    def __init__(self, params: CellParams = ..., initial: CellState = ...) -> None:
+        ...
+    def simulate(self, current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dt_s: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+        ...
+    def step(self, current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        One step; returns the terminal voltage in V at the step's start
+        """
+    def voltage_v(self, current_a: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        Terminal voltage in V under current_a, no step
+        """
+    @property
+    def pack(self) -> Pack:
+        ...
+class CellLimits:
+    """
+    Operating limits of a cell (SI units)
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def charge_current_max_a(self) -> float:
+        ...
+    @charge_current_max_a.setter
+    def charge_current_max_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def discharge_current_max_a(self) -> float:
+        ...
+    @discharge_current_max_a.setter
+    def discharge_current_max_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_max_k(self) -> float:
+        ...
+    @temp_max_k.setter
+    def temp_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_min_k(self) -> float:
+        ...
+    @temp_min_k.setter
+    def temp_min_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_max_v(self) -> float:
+        ...
+    @voltage_max_v.setter
+    def voltage_max_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_min_v(self) -> float:
+        ...
+    @voltage_min_v.setter
+    def voltage_min_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CellParams:
+    """
+    2RC equivalent-circuit + lumped thermal parameters (SI units)
+    """
+    c1_f: ParamSurface
+    c2_f: ParamSurface
+    limits: CellLimits
+    ocv: OcvTable
+    r0_ohm: ParamSurface
+    r1_ohm: ParamSurface
+    r2_ohm: ParamSurface
+    @staticmethod
+    def ref_cell_1() -> CellParams:
+        """
+        REF-CELL-1 (LG M50, reference problems)
+        """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def ambient_temp_k(self) -> float:
+        ...
+    @ambient_temp_k.setter
+    def ambient_temp_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def arrhenius_k(self) -> float:
+        ...
+    @arrhenius_k.setter
+    def arrhenius_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_ah(self) -> float:
+        ...
+    @capacity_ah.setter
+    def capacity_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def coulombic_efficiency(self) -> float:
+        ...
+    @coulombic_efficiency.setter
+    def coulombic_efficiency(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def heat_capacity_j_per_k(self) -> float:
+        ...
+    @heat_capacity_j_per_k.setter
+    def heat_capacity_j_per_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def heat_transfer_w_per_k(self) -> float:
+        ...
+    @heat_transfer_w_per_k.setter
+    def heat_transfer_w_per_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CellScaling:
+    """
+    Ageing and spread factors of one cell
+    """
+    def __init__(self, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, resistance_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @capacity_factor.setter
+    def capacity_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor(self) -> float:
+        ...
+    @r0_factor.setter
+    def r0_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def resistance_factor(self) -> float:
+        ...
+    @resistance_factor.setter
+    def resistance_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CellState:
+    """
+    State of one cell: SOC, RC voltages in V, temperature in K
+    """
+    def __init__(self, soc: typing.SupportsFloat | typing.SupportsIndex = 0.5, v1_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, v2_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def soc(self) -> float:
+        ...
+    @soc.setter
+    def soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_k(self) -> float:
+        ...
+    @temp_k.setter
+    def temp_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v1_v(self) -> float:
+        ...
+    @v1_v.setter
+    def v1_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v2_v(self) -> float:
+        ...
+    @v2_v.setter
+    def v2_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ChanceForm:
+    """
+    Form of the chance-constraint margin
+    
+    Members:
+    
+      gaussian
+    
+      cantelli
+    """
+    __members__: typing.ClassVar[dict[str, ChanceForm]]  # value = {'gaussian': <ChanceForm.gaussian: 0>, 'cantelli': <ChanceForm.cantelli: 1>}
+    cantelli: typing.ClassVar[ChanceForm]  # value = <ChanceForm.cantelli: 1>
+    gaussian: typing.ClassVar[ChanceForm]  # value = <ChanceForm.gaussian: 0>
+    @typing.overload
+    def __eq__(self, other: ChanceForm) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ChanceForm) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Channel:
+    """
+    Measurement channels of the battery estimator
+    
+    Members:
+    
+      voltage_a
+    
+      voltage_b
+    
+      temperature
+    """
+    __members__: typing.ClassVar[dict[str, Channel]]  # value = {'voltage_a': <Channel.voltage_a: 0>, 'voltage_b': <Channel.voltage_b: 1>, 'temperature': <Channel.temperature: 2>}
+    temperature: typing.ClassVar[Channel]  # value = <Channel.temperature: 2>
+    voltage_a: typing.ClassVar[Channel]  # value = <Channel.voltage_a: 0>
+    voltage_b: typing.ClassVar[Channel]  # value = <Channel.voltage_b: 1>
+    @typing.overload
+    def __eq__(self, other: Channel) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Channel) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ChannelNodes:
+    """
+    Node index behind each channel of one cell's estimator (-1: none)
+    """
+    def __init__(self, voltage_a: typing.SupportsInt | typing.SupportsIndex = 0, voltage_b: typing.SupportsInt | typing.SupportsIndex = 1, temperature: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def temperature(self) -> int:
+        ...
+    @temperature.setter
+    def temperature(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_a(self) -> int:
+        ...
+    @voltage_a.setter
+    def voltage_a(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_b(self) -> int:
+        ...
+    @voltage_b.setter
+    def voltage_b(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class ChargeLoopConfig:
+    """
+    Closed-loop charge: stop at soc_stop or max_time_s
+    """
+    def __init__(self, dt_s: typing.SupportsFloat | typing.SupportsIndex = 1.0, soc_stop: typing.SupportsFloat | typing.SupportsIndex = 0.79, max_time_s: typing.SupportsFloat | typing.SupportsIndex = 3600.0, covariance: typing.Any = None) -> None:
+        ...
+    @property
+    def covariance(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 4]"]:
+        ...
+    @covariance.setter
+    def covariance(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"]) -> None:
+        ...
+    @property
+    def dt_s(self) -> float:
+        ...
+    @dt_s.setter
+    def dt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_time_s(self) -> float:
+        ...
+    @max_time_s.setter
+    def max_time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_stop(self) -> float:
+        ...
+    @soc_stop.setter
+    def soc_stop(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ControlCycle:
+    """
+    estimator -> controller -> CBF filter -> supervisor/monitor, one step per period
+    """
+    def __init__(self, config: CycleConfig, controller: Controller = None) -> None:
+        ...
+    def events(self) -> numpy.typing.NDArray[...]:
+        ...
+    def invariant_name(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> str:
+        ...
+    def noise_scale(self, arg0: Channel) -> float:
+        ...
+    def reset(self, time_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_controller(self, controller: Controller) -> None:
+        ...
+    def set_noise_scale(self, channel: Channel, scale: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_signal(self, signal: typing.Any, value: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def signal_index(self, arg0: str) -> int:
+        ...
+    def step(self, measurements: CycleMeasurements, dt_s: typing.SupportsFloat | typing.SupportsIndex) -> CycleStatus:
+        ...
+    def transitions(self) -> numpy.typing.NDArray[...]:
+        ...
+    @property
+    def mode(self) -> Mode:
+        ...
+class Controller:
+    """
+    A controller of the control cycle. Subclass it in Python (call Controller.__init__) and define compute(self, inp) returning the current in A or (current, Status); C++ controllers (BatteryMpc) derive from it too.
+    """
+    def __init__(self) -> None:
+        ...
+    def compute(self, inp: ControllerInput) -> tuple[Status, ControllerOutput]:
+        """
+        Returns (Status, ControllerOutput)
+        """
+    def reset(self) -> None:
+        ...
+    @property
+    def last_error(self) -> str:
+        ...
+class ControllerInput:
+    """
+    What a controller sees each cycle (SI units, x = [SOC, v1, v2, T_K])
+    """
+    def __init__(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Any = None, last_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0, current_min_a: typing.SupportsFloat | typing.SupportsIndex = -15.0, current_max_a: typing.SupportsFloat | typing.SupportsIndex = 25.0, dt_s: typing.SupportsFloat | typing.SupportsIndex = 1.0, time_s: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def P(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 4]"]:
+        ...
+    @P.setter
+    def P(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"]) -> None:
+        ...
+    @property
+    def current_max_a(self) -> float:
+        ...
+    @current_max_a.setter
+    def current_max_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def current_min_a(self) -> float:
+        ...
+    @current_min_a.setter
+    def current_min_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dt_s(self) -> float:
+        ...
+    @dt_s.setter
+    def dt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def last_current_a(self) -> float:
+        ...
+    @last_current_a.setter
+    def last_current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_s(self) -> float:
+        ...
+    @time_s.setter
+    def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
+        ...
+    @x.setter
+    def x(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"]) -> None:
+        ...
+class ControllerOutput:
+    """
+    The requested current and the solver iterations
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @current_a.setter
+    def current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def iterations(self) -> int:
+        ...
+    @iterations.setter
+    def iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Cusum:
+    """
+    Two-sided CUSUM with restart after each alarm (h from the false-alarm rate)
+    """
+    def __init__(self, config: CusumConfig = ...) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def run(self, z: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.uint8]:
+        """
+        Alarms (uint8 0/1) for a whole sequence
+        """
+    def update(self, z: typing.SupportsFloat | typing.SupportsIndex) -> bool:
+        """
+        One sample; True on an alarm (then both sums restart)
+        """
+    @property
+    def g_neg(self) -> float:
+        ...
+    @property
+    def g_pos(self) -> float:
+        ...
+    @property
+    def h(self) -> float:
+        ...
+    @property
+    def k(self) -> float:
+        ...
+class CusumConfig:
+    """
+    Two-sided CUSUM on a normalised innovation
+    """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def false_alarm_rate(self) -> float:
+        """
+        alarms per sample while honest (1/ARL0)
+        """
+    @false_alarm_rate.setter
+    def false_alarm_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def shift_sigma(self) -> float:
+        """
+        mean shift to detect, in innovation sigmas (k = shift/2)
+        """
+    @shift_sigma.setter
+    def shift_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CycleConfig:
+    """
+    Configuration of the control cycle
+    """
+    cbf: CbfConfig
+    cell: CellParams
+    estimator: BatteryEkfConfig
+    monitor: MonitorConfig
+    supervisor: SupervisorConfig
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def soc0(self) -> float:
+        ...
+    @soc0.setter
+    def soc0(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_sigma0(self) -> float:
+        ...
+    @soc_sigma0.setter
+    def soc_sigma0(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp0_k(self) -> float:
+        ...
+    @temp0_k.setter
+    def temp0_k(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CycleMeasurements:
+    """
+    One sample of the interval just ended (SI units)
+    """
+    temperature_valid: bool
+    voltage_a_valid: bool
+    voltage_b_valid: bool
+    def __init__(self, time_s: typing.SupportsFloat | typing.SupportsIndex, voltage_a_v: typing.SupportsFloat | typing.SupportsIndex, voltage_b_v: typing.SupportsFloat | typing.SupportsIndex, temperature_k: typing.SupportsFloat | typing.SupportsIndex, current_a: typing.SupportsFloat | typing.SupportsIndex, voltage_a_valid: bool = True, voltage_b_valid: bool = True, temperature_valid: bool = True) -> None:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @current_a.setter
+    def current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temperature_k(self) -> float:
+        ...
+    @temperature_k.setter
+    def temperature_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_s(self) -> float:
+        ...
+    @time_s.setter
+    def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_a_v(self) -> float:
+        ...
+    @voltage_a_v.setter
+    def voltage_a_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_b_v(self) -> float:
+        ...
+    @voltage_b_v.setter
+    def voltage_b_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class CycleStatus:
+    """
+    What one cycle step decided
+    """
+    @property
+    def P(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 4]"]:
+        ...
+    @property
+    def cbf(self) -> CbfVerdict:
+        ...
+    @property
+    def command_a(self) -> float:
+        ...
+    @property
+    def contactor_closed(self) -> bool:
+        ...
+    @property
+    def controller_status(self) -> Status:
+        ...
+    @property
+    def estimator_status(self) -> Status:
+        ...
+    @property
+    def mode(self) -> Mode:
+        ...
+    @property
+    def monitor(self) -> MonitorVerdict:
+        ...
+    @property
+    def requested_a(self) -> float:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+    @property
+    def supervisor(self) -> SupervisorVerdict:
+        ...
+    @property
+    def supervisor_status(self) -> Status:
+        ...
+    @property
+    def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
+        ...
+class DenseQpSettings:
+    """
+    Settings of the built-in dense QP solver
+    """
+    scale: bool
+    def __init__(self, max_iterations: typing.SupportsInt | typing.SupportsIndex = 200, primal_tolerance: typing.SupportsFloat | typing.SupportsIndex = 1e-09, dependence_tolerance: typing.SupportsFloat | typing.SupportsIndex = 1e-11, scale: bool = True) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def dependence_tolerance(self) -> float:
+        ...
+    @dependence_tolerance.setter
+    def dependence_tolerance(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_iterations(self) -> int:
+        ...
+    @max_iterations.setter
+    def max_iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def primal_tolerance(self) -> float:
+        ...
+    @primal_tolerance.setter
+    def primal_tolerance(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class DenseQpSolver(QpSolver):
+    """
+    The built-in dense dual active-set QP solver (L1-soft rows inside, factor reused while hessian_id stays the same, no allocation per solve)
+    """
+    def __init__(self, n_max: typing.SupportsInt | typing.SupportsIndex, m_max: typing.SupportsInt | typing.SupportsIndex, settings: DenseQpSettings = ...) -> None:
+        ...
+    def solve(self, H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], A: typing.Any = None, lower: typing.Any = None, upper: typing.Any = None, lb: typing.Any = None, ub: typing.Any = None, soft_penalty: typing.Any = None, warm: QpSolution = None, hessian_id: typing.SupportsInt | typing.SupportsIndex = 0) -> QpSolution:
+        """
+        Solve min 1/2 x'Hx + f'x + sum soft_penalty_i dist(A_i x, [lower_i, upper_i]) s.t. lb <= x <= ub and the hard rows (soft_penalty inf, the default). warm: a previous QpSolution of the same size.
+        """
+    @property
+    def factorisations(self) -> int:
+        ...
+    @property
+    def m_max(self) -> int:
+        ...
+    @property
+    def n_max(self) -> int:
+        ...
+class EstimatorTrust:
+    """
+    Trust applied to BatteryEkf / PackEstimator noise scales
+    """
+    def __init__(self, config: TrustConfig, nodes: typing.SupportsInt | typing.SupportsIndex, map: collections.abc.Sequence[ChannelNodes], estimator_configs: collections.abc.Sequence[BatteryEkfConfig], weighting: bool = True) -> None:
+        ...
+    def node_residual(self, node: typing.SupportsInt | typing.SupportsIndex) -> float:
+        ...
+    @typing.overload
+    def step(self, attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], estimator: BatteryEkf) -> None:
+        ...
+    @typing.overload
+    def step(self, attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], estimator: PackEstimator) -> None:
+        ...
+    @property
+    def nodes(self) -> int:
+        ...
+    @property
+    def state(self) -> TrustState:
+        ...
+    @property
+    def weighting(self) -> bool:
+        ...
+class EventKind:
+    """
+    Members:
+    
+      set
+    
+      cleared
+    
+      reset
+    """
+    __members__: typing.ClassVar[dict[str, EventKind]]  # value = {'set': <EventKind.set: 1>, 'cleared': <EventKind.cleared: 2>, 'reset': <EventKind.reset: 3>}
+    cleared: typing.ClassVar[EventKind]  # value = <EventKind.cleared: 2>
+    reset: typing.ClassVar[EventKind]  # value = <EventKind.reset: 3>
+    set: typing.ClassVar[EventKind]  # value = <EventKind.set: 1>
+    @typing.overload
+    def __eq__(self, other: EventKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: EventKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class InvariantKind:
+    """
+    Members:
+    
+      range
+    
+      rate
+    
+      finite
+    
+      nis_window
+    
+      always_within
+    
+      eventually_within
+    """
+    __members__: typing.ClassVar[dict[str, InvariantKind]]  # value = {'range': <InvariantKind.range: 0>, 'rate': <InvariantKind.rate: 1>, 'finite': <InvariantKind.finite: 2>, 'nis_window': <InvariantKind.nis_window: 3>, 'always_within': <InvariantKind.always_within: 4>, 'eventually_within': <InvariantKind.eventually_within: 5>}
+    always_within: typing.ClassVar[InvariantKind]  # value = <InvariantKind.always_within: 4>
+    eventually_within: typing.ClassVar[InvariantKind]  # value = <InvariantKind.eventually_within: 5>
+    finite: typing.ClassVar[InvariantKind]  # value = <InvariantKind.finite: 2>
+    nis_window: typing.ClassVar[InvariantKind]  # value = <InvariantKind.nis_window: 3>
+    range: typing.ClassVar[InvariantKind]  # value = <InvariantKind.range: 0>
+    rate: typing.ClassVar[InvariantKind]  # value = <InvariantKind.rate: 1>
+    @typing.overload
+    def __eq__(self, other: InvariantKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: InvariantKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class InvariantMonitor:
+    """
+    Runtime invariant monitor (checks run in C++)
+    """
+    def __init__(self, config: MonitorConfig) -> None:
+        ...
+    def active(self, arg0: typing.Any) -> bool:
+        ...
+    def check(self, time_s: typing.SupportsFloat | typing.SupportsIndex) -> MonitorVerdict:
+        ...
+    def clear(self) -> None:
+        ...
+    def events(self) -> numpy.typing.NDArray[...]:
+        """
+        Events oldest first: structured array (time_s, value, limit, invariant, severity, kind)
+        """
+    def invariant_index(self, arg0: str) -> int:
+        ...
+    def last_value(self, arg0: typing.Any) -> float:
+        ...
+    def latched(self, arg0: typing.Any) -> bool:
+        ...
+    def reset(self, invariant: typing.Any, time_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def reset_all(self, time_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def run(self, times: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> dict:
+        """
+        Checks a whole trace (values: one column per signal); returns active, value, max_active arrays
+        """
+    def set(self, signal: typing.Any, value: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def signal_index(self, arg0: str) -> int:
+        ...
+    def spec(self, arg0: typing.Any) -> InvariantSpec:
+        ...
+    @property
+    def events_dropped(self) -> int:
+        ...
+    @property
+    def invariant_count(self) -> int:
+        ...
+    @property
+    def signals(self) -> list[str]:
+        ...
+    @property
+    def verdict(self) -> MonitorVerdict:
+        ...
+class InvariantSpec:
+    """
+    One invariant over one named signal (see safetwin.safety.Invariant)
+    """
+    kind: InvariantKind
+    name: str
+    severity: Severity
+    signal: str
+    def __init__(self) -> None:
+        ...
+    @property
+    def clear_count(self) -> int:
+        ...
+    @clear_count.setter
+    def clear_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hi(self) -> float:
+        ...
+    @hi.setter
+    def hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def lo(self) -> float:
+        ...
+    @lo.setter
+    def lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def set_count(self) -> int:
+        ...
+    @set_count.setter
+    def set_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def window_s(self) -> float:
+        ...
+    @window_s.setter
+    def window_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Mode:
+    """
+    Members:
+    
+      NORMAL
+    
+      DERATED
+    
+      SAFE_STOP
+    """
+    DERATED: typing.ClassVar[Mode]  # value = <Mode.DERATED: 1>
+    NORMAL: typing.ClassVar[Mode]  # value = <Mode.NORMAL: 0>
+    SAFE_STOP: typing.ClassVar[Mode]  # value = <Mode.SAFE_STOP: 2>
+    __members__: typing.ClassVar[dict[str, Mode]]  # value = {'NORMAL': <Mode.NORMAL: 0>, 'DERATED': <Mode.DERATED: 1>, 'SAFE_STOP': <Mode.SAFE_STOP: 2>}
+    @typing.overload
+    def __eq__(self, other: Mode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Mode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class MonitorConfig:
+    def __init__(self, signals: collections.abc.Sequence[str], invariants: collections.abc.Sequence[InvariantSpec], sample_period_s: typing.SupportsFloat | typing.SupportsIndex = 1.0, event_capacity: typing.SupportsInt | typing.SupportsIndex = 256) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the invariant or field
+        """
+    @property
+    def event_capacity(self) -> int:
+        ...
+    @event_capacity.setter
+    def event_capacity(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def invariants(self) -> list[InvariantSpec]:
+        ...
+    @invariants.setter
+    def invariants(self, arg0: collections.abc.Sequence[InvariantSpec]) -> None:
+        ...
+    @property
+    def sample_period_s(self) -> float:
+        ...
+    @sample_period_s.setter
+    def sample_period_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def signals(self) -> list[str]:
+        ...
+    @signals.setter
+    def signals(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+class MonitorVerdict:
+    @property
+    def active(self) -> int:
+        ...
+    @property
+    def first_set(self) -> int:
+        ...
+    @property
+    def max_active(self) -> Severity:
+        ...
+    @property
+    def newly_cleared(self) -> int:
+        ...
+    @property
+    def newly_set(self) -> int:
+        ...
+    @property
+    def violated_samples(self) -> int:
+        ...
+class NodeReport:
+    """
+    What the last trust step did to one node
+    """
+    @property
+    def alarm(self) -> bool:
+        ...
+    @property
+    def attestation_failed(self) -> bool:
+        ...
+    @property
+    def cycles_since_verdict(self) -> int:
+        ...
+    @property
+    def distrusted(self) -> bool:
+        ...
+    @property
+    def noise_scale(self) -> float:
+        ...
+    @property
+    def residual_missing(self) -> bool:
+        ...
+    @property
+    def trust(self) -> float:
+        ...
+class OcvTable:
+    """
+    Open-circuit voltage over SOC (linear interpolation, clamped)
+    """
+    @staticmethod
+    def lgm50_chen2020() -> OcvTable:
+        """
+        The reference LG M50 table (compiled in)
+        """
+    def __init__(self, soc: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], ocv_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def slope_v(self, soc: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        dOCV/dSOC in V (end slope outside the table)
+        """
+    def soc_at_voltage(self, voltage_v: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        SOC of a rested voltage
+        """
+    def voltage_v(self, soc: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        OCV in V at soc (clamped outside the table)
+        """
+    @property
+    def ocv_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def soc(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class Pack:
+    """
+    Battery pack plant: per-cell 2RC + thermal, Kirchhoff split in parallel groups
+    """
+    contactor_closed: bool
+    def __init__(self, config: PackConfig) -> None:
+        ...
+    def cell_voltage_at(self, cell: typing.SupportsInt | typing.SupportsIndex, cell_current_a: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        ...
+    def leak_resistance(self, cell: typing.SupportsInt | typing.SupportsIndex) -> float:
+        ...
+    def set_all_states(self, state: CellState) -> None:
+        ...
+    def set_ambient_temp_k(self, temp_k: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_cooling_factor(self, cell: typing.SupportsInt | typing.SupportsIndex, factor: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_leak_resistance(self, cell: typing.SupportsInt | typing.SupportsIndex, ohm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_scaling(self, cell: typing.SupportsInt | typing.SupportsIndex, scaling: CellScaling) -> None:
+        ...
+    def set_state(self, cell: typing.SupportsInt | typing.SupportsIndex, state: CellState) -> None:
+        ...
+    def simulate(self, current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dt_s: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+        """
+        Simulates a current profile in C++; returns arrays (row k = time k)
+        """
+    def step(self, current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        One step under the pack current in A (> 0 discharges)
+        """
+    @property
+    def cell_current_a(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def cell_soc(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def cell_temp_k(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def cell_voltage_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def cells(self) -> int:
+        ...
+    @property
+    def pack_voltage_v(self) -> float:
+        ...
+    @property
+    def parallel(self) -> int:
+        ...
+    @property
+    def params(self) -> CellParams:
+        ...
+    @property
+    def scaling(self) -> list[CellScaling]:
+        ...
+    @property
+    def series(self) -> int:
+        ...
+    @property
+    def states(self) -> list[CellState]:
+        ...
+class PackConfig:
+    """
+    Ns series groups of Np parallel cells
+    """
+    cell: CellParams
+    initial: CellState
+    spread: SpreadConfig
+    def __init__(self, series: typing.SupportsInt | typing.SupportsIndex = 1, parallel: typing.SupportsInt | typing.SupportsIndex = 1, cell: CellParams = ..., spread: SpreadConfig = ..., initial: CellState = ...) -> None:
+        ...
+    @property
+    def parallel(self) -> int:
+        ...
+    @parallel.setter
+    def parallel(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def series(self) -> int:
+        ...
+    @series.setter
+    def series(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class PackCycle:
+    """
+    One guarded control cycle per series group; the most conservative command
+    """
+    def __init__(self, config: PackCycleConfig, controllers: collections.abc.Sequence[Controller]) -> None:
+        ...
+    def group(self, g: typing.SupportsInt | typing.SupportsIndex) -> ControlCycle:
+        """
+        The ControlCycle of series group g
+        """
+    def group_status(self, g: typing.SupportsInt | typing.SupportsIndex) -> CycleStatus:
+        ...
+    def reset(self, time_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def step(self, time_s: typing.SupportsFloat | typing.SupportsIndex, pack_current_a: typing.SupportsFloat | typing.SupportsIndex, voltage_a_v: typing.Any, temperature_k: typing.Any, dt_s: typing.SupportsFloat | typing.SupportsIndex, voltage_b_v: typing.Any = None, attestation: typing.Any = None, voltage_a_valid: typing.Any = None, voltage_b_valid: typing.Any = None, temperature_valid: typing.Any = None) -> PackCycleStatus:
+        """
+        One period: the sample of the interval just ended (group voltages in V, hottest cell per group in K, measured pack current in A); attestation: one verdict per trust node (0 none, 1 passed, 2 failed)
+        """
+    def trust(self) -> list[float]:
+        """
+        Trust of each node (empty without trust)
+        """
+    @property
+    def groups(self) -> int:
+        ...
+class PackCycleConfig:
+    """
+    A pack cycle: series groups of parallel cells, one cycle per group
+    """
+    trust: PackTrustConfig
+    def __init__(self, series: typing.SupportsInt | typing.SupportsIndex = 1, parallel: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def cell(self) -> CycleConfig:
+        """
+        The per-cell CycleConfig every group runs
+        """
+    @cell.setter
+    def cell(self, arg0: CycleConfig) -> None:
+        ...
+    @property
+    def parallel(self) -> int:
+        ...
+    @parallel.setter
+    def parallel(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def series(self) -> int:
+        ...
+    @series.setter
+    def series(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class PackCycleStatus:
+    """
+    What one pack cycle step decided
+    """
+    @property
+    def command_a(self) -> float:
+        """
+        pack current to apply, A (> 0 discharges)
+        """
+    @property
+    def contactor_closed(self) -> bool:
+        ...
+    @property
+    def limiting_group(self) -> int:
+        ...
+    @property
+    def mode(self) -> Mode:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+class PackEstimator:
+    """
+    One BatteryEkf per cell / parallel group, stepped together
+    """
+    def __getitem__(self, index: typing.SupportsInt | typing.SupportsIndex) -> BatteryEkf:
+        ...
+    @typing.overload
+    def __init__(self, config: BatteryEkfConfig, groups: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @typing.overload
+    def __init__(self, per_group: collections.abc.Sequence[BatteryEkfConfig]) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def run(self, t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+        """
+        Replays a pack log (rows = samples, columns = groups) in C++; dict of (n, groups) arrays
+        """
+    def step(self, current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, dt_s: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Status:
+        """
+        One sample of every group: arrays of one value per group (current_a: scalar or per group). Returns Status.ok, or Status.numerical_error if a group recovered its covariance.
+        """
+    @property
+    def capacity_ah(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def nis(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def r0_ohm(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def size(self) -> int:
+        ...
+    @property
+    def soc(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def soc_sigma(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def temp_k(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def v1_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def v2_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class PackTrustConfig:
+    """
+    Trust weighting of the pack cycle's estimators
+    """
+    config: TrustConfig
+    enabled: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def channels(self) -> list:
+        """
+        Per group (voltage_a node, voltage_b node, temperature node); -1 = not weighted
+        """
+    @channels.setter
+    def channels(self, arg1: collections.abc.Sequence[typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"]]) -> None:
+        ...
+    @property
+    def nodes(self) -> int:
+        ...
+    @nodes.setter
+    def nodes(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weighting(self) -> bool:
+        """
+        False: trust reported, noise scales kept at 1
+        """
+    @weighting.setter
+    def weighting(self, arg0: bool) -> None:
+        ...
+class ParamSurface:
+    """
+    A cell parameter: a constant or a table over (SOC, temperature in K)
+    """
+    @staticmethod
+    def constant(value: typing.SupportsFloat | typing.SupportsIndex) -> ParamSurface:
+        ...
+    @staticmethod
+    def table(soc: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], temp_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], name: str = 'table') -> ParamSurface:
+        ...
+    def __init__(self, value: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def at(self, soc: typing.SupportsFloat | typing.SupportsIndex, temp_k: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        ...
+    @property
+    def is_constant(self) -> bool:
+        ...
+class QpProblem:
+    """
+    A QP handed to a Python solver hook (numpy copies): minimise 1/2 x'Hx + f'x + sum soft_penalty * dist(Ax, [lower, upper]) subject to lb <= x <= ub and the hard rows (soft_penalty = inf)
+    """
+    @property
+    def A(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def H(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def f(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def hessian_id(self) -> int:
+        """
+        same nonzero id: H unchanged since the last call
+        """
+    @property
+    def lb(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def lower(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def m(self) -> int:
+        ...
+    @property
+    def n(self) -> int:
+        ...
+    @property
+    def soft_penalty(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def ub(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def upper(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def x_warm(self) -> typing.Any:
+        """
+        warm start (shifted previous solution) or None
+        """
+    @property
+    def y_warm(self) -> typing.Any:
+        ...
+class QpSolution:
+    """
+    Solution of a QP: x, multipliers y (rows), z (bounds), status
+    """
+    @property
+    def bound_state(self) -> numpy.typing.NDArray[numpy.int8]:
+        ...
+    @property
+    def iterations(self) -> int:
+        ...
+    @property
+    def objective(self) -> float:
+        ...
+    @property
+    def row_state(self) -> numpy.typing.NDArray[numpy.int8]:
+        """
+        per row: 0 inactive, +-1 at upper/lower limit, +-2 soft row violated above/below
+        """
+    @property
+    def status(self) -> QpStatus:
+        ...
+    @property
+    def x(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def y(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def z(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class QpSolver:
+    """
+    A QP solver hook. Subclass it in Python (call QpSolver.__init__) and define solve(self, qp: QpProblem) returning x or (x, status, iterations).
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def last_error(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+class QpStatus:
+    """
+    What a QP solver concluded
+    
+    Members:
+    
+      optimal
+    
+      max_iterations
+    
+      primal_infeasible
+    
+      dual_infeasible
+    
+      numerical_error
+    
+      invalid_input
+    
+      solver_error
+    """
+    __members__: typing.ClassVar[dict[str, QpStatus]]  # value = {'optimal': <QpStatus.optimal: 0>, 'max_iterations': <QpStatus.max_iterations: 1>, 'primal_infeasible': <QpStatus.primal_infeasible: 2>, 'dual_infeasible': <QpStatus.dual_infeasible: 3>, 'numerical_error': <QpStatus.numerical_error: 4>, 'invalid_input': <QpStatus.invalid_input: 5>, 'solver_error': <QpStatus.solver_error: 6>}
+    dual_infeasible: typing.ClassVar[QpStatus]  # value = <QpStatus.dual_infeasible: 3>
+    invalid_input: typing.ClassVar[QpStatus]  # value = <QpStatus.invalid_input: 5>
+    max_iterations: typing.ClassVar[QpStatus]  # value = <QpStatus.max_iterations: 1>
+    numerical_error: typing.ClassVar[QpStatus]  # value = <QpStatus.numerical_error: 4>
+    optimal: typing.ClassVar[QpStatus]  # value = <QpStatus.optimal: 0>
+    primal_infeasible: typing.ClassVar[QpStatus]  # value = <QpStatus.primal_infeasible: 2>
+    solver_error: typing.ClassVar[QpStatus]  # value = <QpStatus.solver_error: 6>
+    @typing.overload
+    def __eq__(self, other: QpStatus) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: QpStatus) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Severity:
+    """
+    Members:
+    
+      none
+    
+      warning
+    
+      derate
+    
+      stop
+    """
+    __members__: typing.ClassVar[dict[str, Severity]]  # value = {'none': <Severity.none: 0>, 'warning': <Severity.warning: 1>, 'derate': <Severity.derate: 2>, 'stop': <Severity.stop: 3>}
+    derate: typing.ClassVar[Severity]  # value = <Severity.derate: 2>
+    none: typing.ClassVar[Severity]  # value = <Severity.none: 0>
+    stop: typing.ClassVar[Severity]  # value = <Severity.stop: 3>
+    warning: typing.ClassVar[Severity]  # value = <Severity.warning: 1>
+    @typing.overload
+    def __eq__(self, other: Severity) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Severity) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class SpreadConfig:
+    """
+    Cell-to-cell spread, uniform in [1-rel, 1+rel], seeded
+    """
+    def __init__(self, capacity_rel: typing.SupportsFloat | typing.SupportsIndex = 0.0, r0_rel: typing.SupportsFloat | typing.SupportsIndex = 0.0, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    @property
+    def capacity_rel(self) -> float:
+        ...
+    @capacity_rel.setter
+    def capacity_rel(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_rel(self) -> float:
+        ...
+    @r0_rel.setter
+    def r0_rel(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Status:
+    """
+    Status code of a step of the core
+    
+    Members:
+    
+      ok
+    
+      invalid_argument
+    
+      non_finite_input
+    
+      not_initialised
+    
+      max_iterations
+    
+      primal_infeasible
+    
+      dual_infeasible
+    
+      numerical_error
+    
+      fallback
+    
+      rejected
+    
+      deadline_missed
+    """
+    __members__: typing.ClassVar[dict[str, Status]]  # value = {'ok': <Status.ok: 0>, 'invalid_argument': <Status.invalid_argument: 1>, 'non_finite_input': <Status.non_finite_input: 2>, 'not_initialised': <Status.not_initialised: 3>, 'max_iterations': <Status.max_iterations: 4>, 'primal_infeasible': <Status.primal_infeasible: 5>, 'dual_infeasible': <Status.dual_infeasible: 6>, 'numerical_error': <Status.numerical_error: 7>, 'fallback': <Status.fallback: 8>, 'rejected': <Status.rejected: 9>, 'deadline_missed': <Status.deadline_missed: 10>}
+    deadline_missed: typing.ClassVar[Status]  # value = <Status.deadline_missed: 10>
+    dual_infeasible: typing.ClassVar[Status]  # value = <Status.dual_infeasible: 6>
+    fallback: typing.ClassVar[Status]  # value = <Status.fallback: 8>
+    invalid_argument: typing.ClassVar[Status]  # value = <Status.invalid_argument: 1>
+    max_iterations: typing.ClassVar[Status]  # value = <Status.max_iterations: 4>
+    non_finite_input: typing.ClassVar[Status]  # value = <Status.non_finite_input: 2>
+    not_initialised: typing.ClassVar[Status]  # value = <Status.not_initialised: 3>
+    numerical_error: typing.ClassVar[Status]  # value = <Status.numerical_error: 7>
+    ok: typing.ClassVar[Status]  # value = <Status.ok: 0>
+    primal_infeasible: typing.ClassVar[Status]  # value = <Status.primal_infeasible: 5>
+    rejected: typing.ClassVar[Status]  # value = <Status.rejected: 9>
+    @typing.overload
+    def __eq__(self, other: Status) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Status) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Supervisor:
+    def __init__(self, config: SupervisorConfig = ...) -> None:
+        ...
+    def predict_safe(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, margin_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, margin_k: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> bool:
+        ...
+    def transitions(self) -> numpy.typing.NDArray[...]:
+        """
+        Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)
+        """
+    @property
+    def current_scale(self) -> float:
+        ...
+    @property
+    def mode(self) -> Mode:
+        ...
+class SupervisorConfig:
+    cell: CellParams
+    predictive_check: bool
+    scaling: CellScaling
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def derate_factor(self) -> float:
+        ...
+    @derate_factor.setter
+    def derate_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hold_max_s(self) -> float:
+        ...
+    @hold_max_s.setter
+    def hold_max_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def horizon_steps(self) -> int:
+        ...
+    @horizon_steps.setter
+    def horizon_steps(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def log_capacity(self) -> int:
+        ...
+    @log_capacity.setter
+    def log_capacity(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class SupervisorVerdict:
+    @property
+    def contactor_closed(self) -> bool:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @property
+    def holding(self) -> bool:
+        ...
+    @property
+    def missing_for_s(self) -> float:
+        ...
+    @property
+    def mode(self) -> Mode:
+        ...
+    @property
+    def predictive_refused(self) -> bool:
+        ...
+class TransitionCause:
+    """
+    Members:
+    
+      monitor
+    
+      non_finite_input
+    
+      deadline
+    
+      reset
+    """
+    __members__: typing.ClassVar[dict[str, TransitionCause]]  # value = {'monitor': <TransitionCause.monitor: 1>, 'non_finite_input': <TransitionCause.non_finite_input: 2>, 'deadline': <TransitionCause.deadline: 3>, 'reset': <TransitionCause.reset: 4>}
+    deadline: typing.ClassVar[TransitionCause]  # value = <TransitionCause.deadline: 3>
+    monitor: typing.ClassVar[TransitionCause]  # value = <TransitionCause.monitor: 1>
+    non_finite_input: typing.ClassVar[TransitionCause]  # value = <TransitionCause.non_finite_input: 2>
+    reset: typing.ClassVar[TransitionCause]  # value = <TransitionCause.reset: 4>
+    @typing.overload
+    def __eq__(self, other: TransitionCause) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TransitionCause) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class TrustConfig:
+    """
+    Per-node Bayesian trust (two-state HMM filter), see trust_state.hpp
+    """
+    cusum: CusumConfig
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def distrust_threshold(self) -> float:
+        ...
+    @distrust_threshold.setter
+    def distrust_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_cycles_without_verdict(self) -> int:
+        ...
+    @max_cycles_without_verdict.setter
+    def max_cycles_without_verdict(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def p_alarm_compromised(self) -> float:
+        ...
+    @p_alarm_compromised.setter
+    def p_alarm_compromised(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def p_compromise(self) -> float:
+        ...
+    @p_compromise.setter
+    def p_compromise(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def p_pass_compromised(self) -> float:
+        ...
+    @p_pass_compromised.setter
+    def p_pass_compromised(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def p_pass_good(self) -> float:
+        ...
+    @p_pass_good.setter
+    def p_pass_good(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def p_recover(self) -> float:
+        ...
+    @p_recover.setter
+    def p_recover(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trust0(self) -> float:
+        ...
+    @trust0.setter
+    def trust0(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trust_eps(self) -> float:
+        ...
+    @trust_eps.setter
+    def trust_eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trust_min(self) -> float:
+        ...
+    @trust_min.setter
+    def trust_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class TrustState:
+    """
+    Trust of every sensor node, one step per cycle
+    """
+    def __init__(self, config: TrustConfig, nodes: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def all_distrusted(self, mask: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        ...
+    def distrusted(self, node: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        ...
+    def noise_scale(self, node: typing.SupportsInt | typing.SupportsIndex) -> float:
+        ...
+    def report(self, node: typing.SupportsInt | typing.SupportsIndex) -> NodeReport:
+        ...
+    def reset(self) -> None:
+        ...
+    def reset_node(self, node: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def run(self, attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], innovation_z: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+        """
+        Many cycles: (rows, nodes) arrays in; trust, noise_scale, alarm, distrusted out
+        """
+    def step(self, attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], innovation_z: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> None:
+        """
+        One cycle: verdict codes (0 none, 1 pass, 2 fail) and normalised innovations per node
+        """
+    def trust(self, node: typing.SupportsInt | typing.SupportsIndex) -> float:
+        ...
+    @property
+    def distrusted_mask(self) -> int:
+        ...
+    @property
+    def nodes(self) -> int:
+        ...
+def chance_multiplier(form: ChanceForm, alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    q(alpha): a limit holds with probability >= 1 - alpha when mean + q * std <= limit
+    """
+def chi_square_cdf(x: typing.SupportsFloat | typing.SupportsIndex, dof: typing.SupportsInt | typing.SupportsIndex) -> float:
+    ...
+def chi_square_quantile(probability: typing.SupportsFloat | typing.SupportsIndex, dof: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    Quantile of the chi-square distribution (the EKF gate threshold)
+    """
+def cusum_arl_one_sided(k: typing.SupportsFloat | typing.SupportsIndex, h: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def cusum_threshold(k: typing.SupportsFloat | typing.SupportsIndex, false_alarm_rate: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    h giving the two-sided false-alarm rate (Siegmund's approximation)
+    """
+def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def run_cccv(pack: Pack, config: CcCvConfig, dt_s: typing.SupportsFloat | typing.SupportsIndex, max_steps: typing.SupportsInt | typing.SupportsIndex) -> dict:
+    """
+    Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step
+    """
+def run_charge_loop(cell: Cell, controller: Controller, config: ChargeLoopConfig = ..., max_steps: typing.Any = None) -> dict:
+    """
+    Closed-loop charge of a Cell by any Controller (in C++; the GIL is released and retaken by Python hooks). Returns per-step arrays (current_a, voltage_v, temp_k and soc after the step, solve_time_s, iterations, status) and steps, reached, time_to_stop_s, non_ok_steps.
+    """
+def trusted_replay(ekf: BatteryEkf, trust: EstimatorTrust, t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+    """
+    Run a single-cell log through BatteryEkf with trust (verdict codes per row and node); returns arrays
+    """
+CHANNEL_GATED: int = 8
+CHANNEL_GATE_RESET: int = 16
+CHANNEL_MISSING: int = 2
+CHANNEL_NON_FINITE: int = 4
+CHANNEL_USED: int = 1
+FILTER_COVARIANCE_RECOVERED: int = 1
+FILTER_INNOVATION_SINGULAR: int = 4
+FILTER_MODEL_FAILED: int = 2
+CycleChannel = Channel
