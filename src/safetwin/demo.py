@@ -145,7 +145,6 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     tr["trust"] = np.full((n, len(NODES)), np.nan)
 
     command = 0.0
-    measured_current = 0.0
     cooling_failed = False
     for k in range(n):
         if not cooling_failed and t[k] >= cfg.cooling_failure_at_s:
@@ -167,7 +166,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
         va = v_group + rng.normal(0.0, cfg.voltage_a_sigma_v, groups)
         vb = v_group + rng.normal(0.0, cfg.voltage_b_sigma_v, groups)
         temp = temps_k.reshape(groups, cfg.parallel).max(axis=1) + rng.normal(0.0, cfg.temperature_sigma_k, groups)
-        measured_current = plant_current = command if plant.contactor_closed else 0.0
+        plant_current = command if plant.contactor_closed else 0.0
         measured_current = plant_current + rng.normal(0.0, cfg.current_sigma_a)
         if injector is not None:
             va[cfg.attack_group] += injector.offset_v(t[k], plant_current / cfg.parallel, cfg.dt_s)
