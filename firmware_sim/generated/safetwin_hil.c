@@ -6616,6 +6616,7 @@ int safetwin_hil_fw_event_pack(
     dst_p[4] |= pack_right_shift_u32(src_p->event_cycle, 8u, 0xffu);
     dst_p[5] |= pack_right_shift_u32(src_p->event_cycle, 16u, 0xffu);
     dst_p[6] |= pack_right_shift_u32(src_p->event_cycle, 24u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->event_cell, 0u, 0xffu);
 
     return (8);
 }
@@ -6636,6 +6637,7 @@ int safetwin_hil_fw_event_unpack(
     dst_p->event_cycle |= unpack_left_shift_u32(src_p[4], 8u, 0xffu);
     dst_p->event_cycle |= unpack_left_shift_u32(src_p[5], 16u, 0xffu);
     dst_p->event_cycle |= unpack_left_shift_u32(src_p[6], 24u, 0xffu);
+    dst_p->event_cell = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
 
     return (0);
 }
@@ -6733,6 +6735,26 @@ bool safetwin_hil_fw_event_event_cycle_is_in_range(uint32_t value)
 bool safetwin_hil_fw_event_event_cycle_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 4294967295.0));
+}
+
+uint8_t safetwin_hil_fw_event_event_cell_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_fw_event_event_cell_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_fw_event_event_cell_is_in_range(uint8_t value)
+{
+    return (value <= 96u);
+}
+
+bool safetwin_hil_fw_event_event_cell_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 96.0));
 }
 
 int safetwin_hil_fw_heartbeat_pack(

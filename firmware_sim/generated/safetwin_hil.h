@@ -120,6 +120,9 @@ extern "C" {
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DEADLINE_MISSED_CHOICE (11u)
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_TICK_SEQUENCE_CHOICE (12u)
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_CONTROLLER_FAULT_CHOICE (13u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SAFETY_DERATE_CHOICE (14u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SENSOR_DISTRUSTED_CHOICE (15u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SAFETY_STOP_CHOICE (16u)
 
 /* Frame Names. */
 #define SAFETWIN_HIL_PLANT_TICK_NAME "PLANT_TICK"
@@ -383,6 +386,7 @@ extern "C" {
 #define SAFETWIN_HIL_FW_EVENT_E2_E_COUNTER_NAME "E2E_COUNTER"
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_NAME "EVENT_CODE"
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CYCLE_NAME "EVENT_CYCLE"
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CELL_NAME "EVENT_CELL"
 #define SAFETWIN_HIL_FW_HEARTBEAT_E2_E_CRC_NAME "E2E_CRC"
 #define SAFETWIN_HIL_FW_HEARTBEAT_E2_E_COUNTER_NAME "E2E_COUNTER"
 #define SAFETWIN_HIL_FW_HEARTBEAT_FW_UPTIME_NAME "FW_UPTIME"
@@ -2184,7 +2188,7 @@ struct safetwin_hil_fw_status_t {
 /**
  * Signals in message FW_EVENT.
  *
- * A fault became active in cycle EVENT_CYCLE; FAULT_FLAGS bit (code - 1) stays set while it is active.
+ * A fault became active in cycle EVENT_CYCLE, in series cell EVENT_CELL (1..96; 0 = the pack); FAULT_FLAGS bit (code - 1) stays set while it is active. Codes 5-7 and 14-16 come from the guarded control cycle (invariant monitor, trust, supervisor).
  *
  * All signal values are as on the CAN bus.
  */
@@ -2216,6 +2220,13 @@ struct safetwin_hil_fw_event_t {
      * Offset: 0
      */
     uint32_t event_cycle;
+
+    /**
+     * Range: 0..96 (0..96 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t event_cell;
 };
 
 /**
@@ -12538,6 +12549,46 @@ bool safetwin_hil_fw_event_event_cycle_is_in_range(uint32_t value);
  * @return true if in range, false otherwise.
  */
 bool safetwin_hil_fw_event_event_cycle_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_fw_event_event_cell_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_fw_event_event_cell_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_fw_event_event_cell_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_fw_event_event_cell_is_in_phys_range(double value);
 
 /**
  * Pack message FW_HEARTBEAT.

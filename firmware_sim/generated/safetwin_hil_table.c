@@ -75,10 +75,10 @@ static const double fw_status_max[] = {255.0, 15.0, 2.0, 65535.0, 100.0, 65535.0
 static const uint8_t fw_status_sna[] = {0, 0, 1, 0, 1, 0};
 
 static const char *const fw_event_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "EVENT_CODE", "EVENT_CYCLE"};
-static const double fw_event_min[] = {0.0, 0.0, 0.0, 0.0};
-static const double fw_event_max[] = {255.0, 15.0, 255.0, 4294967295.0};
-static const uint8_t fw_event_sna[] = {0, 0, 0, 0};
+    "E2E_CRC", "E2E_COUNTER", "EVENT_CODE", "EVENT_CYCLE", "EVENT_CELL"};
+static const double fw_event_min[] = {0.0, 0.0, 0.0, 0.0, 0.0};
+static const double fw_event_max[] = {255.0, 15.0, 255.0, 4294967295.0, 96.0};
+static const uint8_t fw_event_sna[] = {0, 0, 0, 0, 1};
 
 static const char *const fw_heartbeat_names[] = {
     "E2E_CRC", "E2E_COUNTER", "FW_UPTIME", "FW_JITTER"};
@@ -98,7 +98,7 @@ const hil_message_info_t hil_messages[HIL_N_MESSAGES] = {
     {129u, "FW_TICK_ACK", 8u, 4u, -1, fw_tick_ack_names, fw_tick_ack_min, fw_tick_ack_max, fw_tick_ack_sna},
     {144u, "FW_COMMAND", 8u, 5u, -1, fw_command_names, fw_command_min, fw_command_max, fw_command_sna},
     {160u, "FW_STATUS", 8u, 6u, -1, fw_status_names, fw_status_min, fw_status_max, fw_status_sna},
-    {161u, "FW_EVENT", 8u, 4u, -1, fw_event_names, fw_event_min, fw_event_max, fw_event_sna},
+    {161u, "FW_EVENT", 8u, 5u, -1, fw_event_names, fw_event_min, fw_event_max, fw_event_sna},
     {241u, "FW_HEARTBEAT", 8u, 4u, -1, fw_heartbeat_names, fw_heartbeat_min, fw_heartbeat_max, fw_heartbeat_sna},
 };
 
@@ -2501,6 +2501,14 @@ static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
             s.event_cycle = (uint32_t)rint((v - (0.0)) / (1.0));
         }
     }
+    {
+        const double v = phys[4];
+        if (isnan(v)) s.event_cell = (uint8_t)(255ll);
+        else {
+            if (!(v >= fw_event_min[4] && v <= fw_event_max[4])) return -ERANGE;
+            s.event_cell = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
     return safetwin_hil_fw_event_pack(dst, &s, size);
 }
 
@@ -2513,6 +2521,7 @@ static int decode_fw_event(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_fw_event_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_event_event_code_decode(s.event_code);
     phys[3] = safetwin_hil_fw_event_event_cycle_decode(s.event_cycle);
+    phys[4] = (s.event_cell == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_event_event_cell_decode(s.event_cell));
     return 0;
 }
 

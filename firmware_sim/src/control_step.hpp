@@ -1,28 +1,32 @@
 #pragma once
-// The control-cycle call of the firmware, in one place: measurements in, pack current command out.
+// The control-cycle call of the firmware, in one place: measurements in, pack current command out,
+// through the core's guarded pack cycle (cycle::PackCycle: per series group an EKF, the
+// controller, the CBF filter, the invariant monitor and the supervisor; the pack takes the group
+// command closest to zero, safe for every group).
 //
 // Every cycle:
-//   1. estimator: estimation::PackEstimator, one BatteryEkf per series group (voltage +
-//      temperature channels, measured pack current / parallel as the group current); missing
-//      channels are NaN and not fused. Initialised from the first complete set of readings (OCV
-//      inversion of each group's rested voltage).
-//   2. controller (when the vehicle asks to charge), every controller_period_s:
-//      - "mpc"  (default): control::BatteryMpc (MPC-FC) on the limiting group (the highest
-//               estimated SOC), fed its estimate and covariance (chance-constrained margins);
-//      - "cccv": control::CcCvCharger on the highest measured cell voltage.
-//      When the vehicle drives, the request is its demand.
-//   3. limits (until the safety layer's ControlCycle replaces it): current limits per cell times
-//      the parallel count, temperature derating, and the voltage window as a one-step barrier on
-//      the ohmic model (the next highest cell voltage V_now - R (I_next - I_now) stays <= V_max, the
-//      lowest >= V_min). A missing measurement makes the allowed range {0} (fail closed).
+//   1. a missing measurement (NaN from the link layer) holds the command at 0 and the cycle is not
+//      stepped: its time accumulates into the next step's dt (fail closed; the firmware's
+//      supervisor goes to SAFE_STOP when the loss lasts). Until the first complete set of readings
+//      the estimators are not started: they start from the OCV of each group's rested voltage.
+//   2. the controllers: one per group, all sharing one charge law (firmware_sim/src/group_controller):
+//      - charge: the law (MPC-FC on the estimate and covariance of the limiting group, the highest
+//        estimated SOC, or CC-CV on the highest measured cell voltage) plans every
+//        controller_period_s on the limiting group; every other group asks for the most it may
+//        take, so its own CBF filter bounds the pack. The charger's available current bounds all.
+//      - drive: the vehicle's demand; idle: 0.
+//   3. PackCycle::step: CBF, supervisor (NORMAL / DERATED / SAFE_STOP from the monitor's
+//      invariants, safety_calibration.hpp) and the pack command.
 // compute() allocates nothing and never throws (everything is sized at construction).
+#include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "group_controller.hpp"
 #include "measurements.hpp"
+#include "safety_calibration.hpp"
 #include "safetwin/battery/cell_params.hpp"
-#include "safetwin/control/battery_mpc.hpp"
-#include "safetwin/control/cccv_charger.hpp"
-#include "safetwin/estimation/pack_estimator.hpp"
+#include "safetwin/cycle/pack_cycle.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::firmware {
@@ -33,6 +37,7 @@ struct ControlStepConfig {
   int series = 96;
   int parallel = 1;
   battery::CellLimits limits = battery::CellParams::ref_cell_1().limits;
+  double period_s = 0.01;             // the nominal cycle period: the monitor's sample period
   ControllerKind controller = ControllerKind::mpc;
   double controller_period_s = 1.0;   // the MPC's step (MPC-FC: 1 s); the request holds in between
   double soc_target = 0.8;            // MPC target SOC
@@ -40,47 +45,50 @@ struct ControlStepConfig {
   double charge_current_a = 5.15;     // CC-CV charge current magnitude per pack (1C of REF-CELL-1)
   double cv_voltage_v = 4.2;
   double cutoff_current_a = 0.2575;
-  double resistance_ohm = 0.021;      // per cell: the CV law and the voltage barrier
-  double derate_span_k = 10.0;        // current allowed falls linearly to 0 over the last span below T_max
+  double resistance_ohm = 0.021;      // per cell: the CV law's ohmic correction
+  SafetyCalibration safety{};         // monitor invariants, supervisor, trust
   void validate() const;              // throws std::invalid_argument naming the field
 };
 
 struct ControlReport {
   double soc_mean = 0.0;              // estimated, over groups
-  double soc_limiting = 0.0;          // of the group the controller follows
+  double soc_limiting = 0.0;          // of the group the charge law follows
   int limiting_group = -1;
-  Status estimator = Status::not_initialised;
-  Status controller = Status::not_initialised;
-  int iterations = 0;
+  bool started = false;               // the estimators have been initialised
+  Status cycle = Status::not_initialised;       // PackCycle::step's status
+  Status controller = Status::not_initialised;  // the charge law's last plan
+  int iterations = 0;                 // of the last MPC plan
+  safety::Mode mode = safety::Mode::normal;     // the pack cycle's (most severe of its groups)
 };
 
 class ControlStep {
  public:
   explicit ControlStep(const ControlStepConfig& config);
-  // One cycle: fills *out; returns Status::ok, or Status::non_finite_input when a measurement the
-  // law needs is missing (the command is then 0).
-  [[nodiscard]] Status compute(const Measurements& m, double dt_s, Command& out) noexcept;
-  void reset() noexcept;
+  ControlStep(const ControlStep&) = delete;
+  ControlStep& operator=(const ControlStep&) = delete;
+
+  // One cycle of dt_s: fills *out; returns Status::ok, Status::non_finite_input when a measurement
+  // is missing (the command is then 0 and the cycle not stepped), or the pack cycle's non-ok status.
+  // attestation: this cycle's verdict for the cell-monitor node (trust enabled), none otherwise.
+  [[nodiscard]] Status compute(const Measurements& m, double dt_s, trust::Attestation attestation,
+                               Command& out) noexcept;
   [[nodiscard]] const ControlReport& report() const noexcept { return report_; }
+  [[nodiscard]] const cycle::PackCycle& pack_cycle() const noexcept { return *cycle_; }
+  [[nodiscard]] const ControlStepConfig& config() const noexcept { return config_; }
 
  private:
-  void estimate(const Measurements& m, double dt_s) noexcept;
-  double charge_request(const Measurements& m, double v_max, double dt_s) noexcept;
+  void start(const Measurements& m) noexcept;
+  void select_limiting_group(const Measurements& m) noexcept;
 
   ControlStepConfig config_;
-  control::CcCvCharger charger_;
-  std::unique_ptr<control::BatteryMpc> mpc_;
-  std::unique_ptr<estimation::PackEstimator> estimator_;
-  battery::OcvTable ocv_;
-  bool charging_ = false;
-  bool estimator_ready_ = false;
-  double est_dt_s_ = 0.0;          // time since the estimator's last step
-  double since_control_s_ = 0.0;   // time since the controller's last call
-  double held_request_a_ = 0.0;
-  double last_pack_current_a_ = 0.0;
+  ChargeLaw law_;
+  PackRequest request_{};
+  std::vector<std::unique_ptr<GroupController>> controllers_;
+  std::unique_ptr<cycle::PackCycle> cycle_;
+  double time_s_ = 0.0;
+  double pending_dt_s_ = 0.0;   // time since the cycle's last step
   ControlReport report_{};
-  // scratch, sized at construction
-  std::vector<double> v_, t_, soc_, sigma_;
+  std::vector<double> v_, t_;   // scratch, sized at construction
 };
 
 }  // namespace safetwin::firmware

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "hil_wire.h"
 #include "safetwin/validate.hpp"
@@ -29,18 +30,25 @@ void FirmwareConfig::validate() const {
   if (meas_max_age_cycles < 0) throw_invalid("FirmwareConfig.meas_max_age_cycles", meas_max_age_cycles, "must be >= 0");
   if (e2e_max_delta < 1 || e2e_max_delta > 14)
     throw_invalid("FirmwareConfig.e2e_max_delta", e2e_max_delta, "must be in [1, 14]");
-  require_non_negative("FirmwareConfig.over_voltage_margin_v", over_voltage_margin_v);
-  require_non_negative("FirmwareConfig.over_temp_margin_k", over_temp_margin_k);
   require_positive("FirmwareConfig.stuck_time_s", stuck_time_s);
   require_non_negative("FirmwareConfig.stuck_min_current_a", stuck_min_current_a);
   require_positive("FirmwareConfig.imbalance_v", imbalance_v);
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
 }
 
+void set_attest_digest(FirmwareConfig& c, const std::string& key, const std::string& hex) {
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    throw std::invalid_argument(key + " = '" + hex + "': 64 hexadecimal digits (a SHA-256 digest)");
+  for (std::size_t i = 0; i < 32; ++i)
+    c.attest_expected[i] = static_cast<std::uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+  c.attest_check = true;
+}
+
 namespace {
 ControlStepConfig control_config(const FirmwareConfig& c) {
   ControlStepConfig cc = c.control;
-  cc.series = c.series;  // one estimator per cell channel
+  cc.series = c.series;  // one group of the pack cycle per cell channel
+  cc.safety.trust = c.attest_check;
   return cc;
 }
 }  // namespace
@@ -51,6 +59,9 @@ Firmware::Firmware(const FirmwareConfig& config)
   rx_cell_v_.fill(NAN);
   rx_cell_t_k_.fill(NAN);
   last_v_.fill(NAN);
+  const safety::InvariantMonitor& mon = control_.pack_cycle().group(0).monitor();
+  for (std::size_t i = 0; i < mon.invariant_count() && i < invariant_code_.size(); ++i)
+    invariant_code_[i] = static_cast<std::uint8_t>(invariant_event(mon.spec(static_cast<int>(i)).name));
 }
 
 bool Firmware::fresh(const Element& e) const noexcept {
@@ -134,6 +145,7 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
       auto raw = static_cast<std::uint64_t>(phys[kFirstMuxed + frag]);
       for (std::size_t k = 0; k < 6 && 6 * frag + k < attest_digest_.size(); ++k, raw >>= 8)
         attest_digest_[6 * frag + k] = static_cast<std::uint8_t>(raw & 0xFFu);
+      attest_fragments_ = static_cast<std::uint8_t>(attest_fragments_ | (1u << frag));
       break;
     }
     default: break;
@@ -156,11 +168,44 @@ Status Firmware::on_datagram(const std::uint8_t* buf, std::size_t size) noexcept
   return Status::ok;
 }
 
-void Firmware::set_fault(Fault f, bool active) noexcept {
+void Firmware::set_fault(Fault f, bool active, std::uint8_t cell) noexcept {
   const auto code = static_cast<std::uint8_t>(f);
   const auto bit = static_cast<std::uint16_t>(1u << (code - 1u));
-  if (active && !(flags_ & bit) && n_events_ < events_.size()) events_[n_events_++] = code;
+  if (active && !(flags_ & bit) && n_events_ < events_.size()) events_[n_events_++] = Event{code, cell};
   flags_ = active ? static_cast<std::uint16_t>(flags_ | bit) : static_cast<std::uint16_t>(flags_ & ~bit);
+}
+
+trust::Attestation Firmware::attestation_verdict() noexcept {
+  // A verdict needs all six fragments of one round, received (E2E-valid) in this cycle.
+  const bool complete = attest_fragments_ == 0x3Fu;
+  attest_fragments_ = 0;
+  if (!config_.attest_check || !complete) return trust::Attestation::none;
+  return attest_digest_ == config_.attest_expected ? trust::Attestation::pass : trust::Attestation::fail;
+}
+
+void Firmware::report_invariants() noexcept {
+  // Every invariant of the guarded cycle that became active in a group raises its FW_EVENT code with
+  // the group; the code's FAULT_FLAGS bit stays set while any group has one of its invariants active.
+  std::uint32_t any_code = 0;  // bit c: code c active somewhere
+  std::array<std::uint8_t, 33> first_cell{};  // per code: the first group (1-based) where it became active
+  const cycle::PackCycle& pc = control_.pack_cycle();
+  for (std::size_t g = 0; g < pc.groups(); ++g) {
+    const safety::InvariantMonitor& mon = pc.group(g).monitor();
+    std::uint32_t now = 0;
+    for (std::size_t i = 0; i < mon.invariant_count() && i < invariant_code_.size(); ++i) {
+      const std::uint8_t code = invariant_code_[i];
+      if (code == 0 || !mon.active(static_cast<int>(i))) continue;
+      now |= 1u << i;
+      any_code |= 1u << code;
+      if (!(invariant_active_[g] & (1u << i)) && first_cell[code] == 0) first_cell[code] = static_cast<std::uint8_t>(g + 1);
+    }
+    invariant_active_[g] = now;
+  }
+  for (const Fault f : {Fault::over_voltage, Fault::under_voltage, Fault::over_temp, Fault::safety_derate,
+                        Fault::sensor_distrusted}) {
+    const auto code = static_cast<std::uint8_t>(f);
+    set_fault(f, (any_code >> code) & 1u, first_cell[code]);
+  }
 }
 
 void Firmware::report_timing(double cycle_time_s, double jitter_s, bool deadline_missed) noexcept {
@@ -202,12 +247,11 @@ void Firmware::supervise(double dt_s) noexcept {
   if (meas_missing_s_ > config_.meas_loss_timeout_s + 1e-9) safe_stop_latched_ = true;
 
   // Plausibility on what is there.
-  const auto& lim = config_.control.limits;
-  double v_max = -INFINITY, v_min = INFINITY, t_max = -INFINITY, v_sum = 0.0;
+  // (The voltage and temperature limits are the guarded cycle's invariants, per group.)
+  double v_max = -INFINITY, v_min = INFINITY, v_sum = 0.0;
   std::size_t nv = 0;
   for (std::size_t j = 0; j < n; ++j) {
     const double v = meas_.cell_voltage_v[j];
-    if (std::isfinite(meas_.cell_temp_k[j])) t_max = std::max(t_max, meas_.cell_temp_k[j]);
     if (!std::isfinite(v)) continue;
     v_max = std::max(v_max, v);
     v_min = std::min(v_min, v);
@@ -218,12 +262,6 @@ void Firmware::supervise(double dt_s) noexcept {
     if (stuck_s_[j] >= config_.stuck_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
     last_v_[j] = v;
   }
-  const bool ov = v_max > lim.voltage_max_v + config_.over_voltage_margin_v;
-  const bool ot = t_max > lim.temp_max_k + config_.over_temp_margin_k;
-  set_fault(Fault::over_voltage, ov);
-  set_fault(Fault::under_voltage, v_min < lim.voltage_min_v - config_.over_voltage_margin_v);
-  set_fault(Fault::over_temp, ot);
-  if (ov || ot) safe_stop_latched_ = true;
   if (nv > 1) {
     const double mean = v_sum / static_cast<double>(nv);
     const bool apart = std::max(v_max - mean, mean - v_min) > config_.imbalance_v;
@@ -251,17 +289,24 @@ Status Firmware::run_cycle(double dt_s) noexcept {
   }
   supervise(dt_s);
   // The control-cycle call: one place.
-  const Status st = control_.compute(meas_, dt_s, command_);
+  const Status st = control_.compute(meas_, dt_s, attestation_verdict(), command_);
   const bool missing = st == Status::non_finite_input;
-  // The controller's own fallbacks (an MPC that did not converge acts on its last plan) are not
-  // faults of the cycle: the limits above still bound the command. Reported in FW_STATUS later.
-  set_fault(Fault::controller_fault, st != Status::ok && !missing);
-  const bool hold = latched_ != 0 || st != Status::ok;
-  if (safe_stop_latched_ || hold || !std::isfinite(command_.current_a)) {
+  if (!missing) report_invariants();
+  // A controller output the guarded cycle had to replace (held, then SAFE_STOP past its hold time).
+  bool holding = false;
+  for (std::size_t g = 0; g < control_.pack_cycle().groups() && !missing; ++g)
+    holding = holding || control_.pack_cycle().group_status(g).supervisor.holding;
+  set_fault(Fault::controller_fault, holding);
+  const bool cycle_stop = command_.mode == safety::Mode::safe_stop;
+  set_fault(Fault::safety_stop, cycle_stop);
+  // The guarded cycle's non-ok statuses (an MPC fallback, a CBF conflict) are handled inside it:
+  // its command is safe. A missing measurement or a latched pack-level fault holds 0 here.
+  const bool hold = latched_ != 0 || missing;
+  if (safe_stop_latched_ || cycle_stop || hold || !std::isfinite(command_.current_a)) {
     command_.current_a = 0.0;
     command_.current_min_a = command_.current_max_a = 0.0;
   }
-  mode_ = safe_stop_latched_ ? Mode::safe_stop
+  mode_ = (safe_stop_latched_ || cycle_stop) ? Mode::safe_stop
           : (flags_ != 0 || command_.derated || hold) ? Mode::derated
                                                        : Mode::normal;
   ++cycle_;
@@ -310,14 +355,15 @@ void Firmware::build_outputs(bool with_ack) noexcept {
   phys[2] = static_cast<double>(mode_);
   phys[3] = flags_;
   const double soc_pct = control_.report().soc_mean * 100.0;
-  phys[4] = control_.report().estimator == Status::not_initialised || !std::isfinite(soc_pct)
+  phys[4] = !control_.report().started || !std::isfinite(soc_pct)
                 ? NAN
                 : std::clamp(std::round(soc_pct * 2.0) / 2.0, 0.0, 100.0);  // 0.5 % resolution
   phys[5] = std::min<std::uint32_t>(e2e_errors_, 65535u);
   emit(SAFETWIN_HIL_FW_STATUS_FRAME_ID);
   for (std::size_t k = 0; k < n_events_; ++k) {
-    phys[2] = events_[k];
+    phys[2] = events_[k].code;
     phys[3] = static_cast<double>(cycle_ + 1);
+    phys[4] = events_[k].cell;
     emit(SAFETWIN_HIL_FW_EVENT_FRAME_ID);
   }
   phys[2] = static_cast<double>(cycle_ + 1);

@@ -1,7 +1,9 @@
 #pragma once
 // The firmware of the controller: the link layer (generated DBC codec + E2E checks on every frame),
-// the supervisor (heartbeat watchdog, measurement freshness, plausibility checks, mode
-// NORMAL / DERATED / SAFE_STOP, fault events) and the control step, behind two calls:
+// the firmware's own supervision of the link and of the pack as a whole (heartbeat watchdog,
+// measurement freshness, a stuck sensor, cell imbalance, attestation digest), and the control step
+// (control_step.hpp: the core's guarded pack cycle, whose invariant monitor and supervisor own the
+// limits and the mode), behind two calls:
 //
 //   on_frame()/on_datagram()  any time: decode, check E2E, store the value with the cycle it
 //                             arrived for; a frame that fails its check only counts an error.
@@ -17,6 +19,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "control_step.hpp"
 #include "hil_e2e.h"
@@ -42,7 +45,11 @@ enum class Fault : std::uint8_t {
   deadline_missed = 11,
   tick_sequence = 12,
   controller_fault = 13,
+  safety_derate = 14,       // a derate-tier invariant of the guarded cycle is active (EVENT_CELL: the group)
+  sensor_distrusted = 15,   // the cell-monitor node's trust fell below the threshold
+  safety_stop = 16,         // the guarded cycle's supervisor is in SAFE_STOP
 };
+// OVER_VOLTAGE, UNDER_VOLTAGE and OVER_TEMP are raised by the guarded cycle's stop-tier invariants.
 
 struct FirmwareConfig {
   int series = 96;                          // cell voltage / temperature channels (1..96)
@@ -51,14 +58,19 @@ struct FirmwareConfig {
   double meas_loss_timeout_s = 1.0;         // SAFE_STOP when a measurement stays missing longer
   int meas_max_age_cycles = 0;              // a value is fresh if it arrived at most this many cycles ago
   int e2e_max_delta = 2;                    // alive-counter jump still accepted (frames lost in between)
-  double over_voltage_margin_v = 0.02;      // measured V_max + margin: over-voltage (sensor tolerance)
-  double over_temp_margin_k = 1.0;
+  // Attestation of the cell-monitor node: the SHA-256 digest its ATTEST_DIGEST frames must carry.
+  // When set, every complete digest is a pass/fail verdict for the trust weighting (control.safety.trust).
+  bool attest_check = false;
+  std::array<std::uint8_t, 32> attest_expected{};
   double stuck_time_s = 5.0;                // a cell reading identical for this long under current: stuck
   double stuck_min_current_a = 1.0;
   double imbalance_v = 0.05;                // a cell this far from the pack mean for imbalance_time_s
   double imbalance_time_s = 5.0;
   void validate() const;                    // throws std::invalid_argument naming the field
 };
+
+// Sets the expected attestation digest from 64 hex digits (throws std::invalid_argument naming key).
+void set_attest_digest(FirmwareConfig& c, const std::string& key, const std::string& hex);
 
 struct Frame {
   std::uint32_t id = 0;
@@ -100,6 +112,7 @@ class Firmware {
   [[nodiscard]] const Measurements& measurements() const noexcept { return meas_; }
   [[nodiscard]] const FirmwareConfig& config() const noexcept { return config_; }
   [[nodiscard]] const ControlReport& control_report() const noexcept { return control_.report(); }
+  [[nodiscard]] const ControlStep& control() const noexcept { return control_; }
 
  private:
   struct Element {  // one data element's receiver state and the cycle its value arrived for
@@ -107,7 +120,9 @@ class Firmware {
     std::uint32_t stamp = 0;
     bool valid = false;
   };
-  void set_fault(Fault f, bool active) noexcept;
+  void set_fault(Fault f, bool active, std::uint8_t cell = 0) noexcept;
+  void report_invariants() noexcept;
+  [[nodiscard]] trust::Attestation attestation_verdict() noexcept;
   void supervise(double dt_s) noexcept;
   void build_outputs(bool with_ack) noexcept;
   [[nodiscard]] Status run_cycle(double dt_s) noexcept;
@@ -139,6 +154,7 @@ class Firmware {
   int rx_req_mode_ = 0;
   bool rx_contactor_ = false;
   std::array<std::uint8_t, 32> attest_digest_{};
+  std::uint8_t attest_fragments_ = 0;  // bit f: fragment f arrived in this cycle
 
   // lockstep
   bool tick_pending_ = false;
@@ -155,10 +171,18 @@ class Firmware {
   std::array<double, kMaxCells> last_v_{};
   double imbalance_s_ = 0.0;
 
+  // the guarded cycle's invariants: FW_EVENT code per invariant, active ones per group (bit i)
+  std::array<std::uint8_t, 32> invariant_code_{};
+  std::array<std::uint32_t, kMaxCells> invariant_active_{};
+
   // outputs
   std::array<Frame, kMaxOutputFrames> out_{};
   std::size_t n_out_ = 0;
-  std::array<std::uint8_t, kMaxEventsPerCycle> events_{};
+  struct Event {
+    std::uint8_t code;
+    std::uint8_t cell;  // 1-based series group, 0 = the pack
+  };
+  std::array<Event, kMaxEventsPerCycle> events_{};
   std::size_t n_events_ = 0;
   std::array<std::uint8_t, 256> tx_counter_{};  // alive counter per (frame id & 0xFF)
 };

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstddef>
 
+#include "safetwin/safety/supervisor.hpp"
+
 namespace safetwin::firmware {
 
 inline constexpr std::size_t kMaxCells = 96;  // what the DBC carries
@@ -24,9 +26,11 @@ struct Measurements {
 // What the control step decides each cycle.
 struct Command {
   double current_a = 0.0;        // pack current command, > 0 discharges
-  double current_min_a = 0.0;    // the allowed range the command was held to
+  double current_min_a = 0.0;    // the pack's safe interval this cycle (the CBF filters' intersection)
   double current_max_a = 0.0;
-  bool derated = false;          // limits reduced below the cell's nominal range
+  bool contactor_closed = true;  // the guarded cycle's contactor request
+  safety::Mode mode = safety::Mode::normal;  // the guarded cycle's mode (most severe group)
+  bool derated = false;          // mode != NORMAL
 };
 
 }  // namespace safetwin::firmware

@@ -37,7 +37,7 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
                       if (v != "true" && v != "false" && !v.empty()) throw std::invalid_argument(k + " = '" + v + "': true or false");
                       o.lockstep = v != "false";
                     }}},
-      {"rate-hz", {"real-time cycle rate, Hz (default 100)",
+      {"rate-hz", {"cycle rate, Hz (default 100); in lockstep the rate of the harness's ticks",
                    [](Options& o, const std::string& k, const std::string& v) {
                      o.rate_hz = to_double(k, v);
                      if (!(o.rate_hz > 0.0 && o.rate_hz <= 10000.0)) throw std::invalid_argument(k + " = " + v + ": must be in (0, 10000]");
@@ -72,8 +72,20 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cv_voltage_v = to_double(k, v); }}},
       {"cutoff-current-a", {"end-of-charge current, A (default 0.2575)",
                             [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cutoff_current_a = to_double(k, v); }}},
-      {"derate-span-k", {"charge/discharge current falls to 0 over this span below T_max, K (default 10)",
-                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.derate_span_k = to_double(k, v); }}},
+      {"temp-derate-k", {"monitor: derate when the hottest cell passes T_max minus this, K (default 3.5)",
+                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.temp_derate_k = to_double(k, v); }}},
+      {"temp-stop-k", {"monitor: SAFE_STOP when it passes T_max minus this, K (default 2)",
+                       [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.temp_stop_k = to_double(k, v); }}},
+      {"voltage-derate-v", {"monitor: derate when a cell is this far outside its voltage window, V (default 0.03)",
+                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.voltage_derate_v = to_double(k, v); }}},
+      {"voltage-stop-v", {"monitor: SAFE_STOP this far outside, V (default 0.06)",
+                          [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.voltage_stop_v = to_double(k, v); }}},
+      {"derate-factor", {"supervisor: current scale in DERATED, 0..1 (default 0.5)",
+                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.derate_factor = to_double(k, v); }}},
+      {"attest-sha256", {"expected SHA-256 digest of the cell-monitor node (64 hex digits); turns on its trust weighting",
+                         [](Options& o, const std::string& k, const std::string& v) { set_attest_digest(o.firmware, k, v); }}},
+      {"attest-timeout-s", {"no attestation verdict for this long counts as a failed one, s (default 30)",
+                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.attest_timeout_s = to_double(k, v); }}},
       {"plant-heartbeat-timeout-s", {"SAFE_STOP after this long without a plant heartbeat, s (default 0.1)",
                                      [](Options& o, const std::string& k, const std::string& v) { o.firmware.plant_heartbeat_timeout_s = to_double(k, v); }}},
       {"meas-loss-timeout-s", {"SAFE_STOP after measurements missing this long, s (default 1)",
@@ -181,6 +193,8 @@ Options parse_options(int argc, char** argv) {
   }
   // Real time: plant and firmware loops are not phase-locked, so a cycle may see no new frame.
   if (!o.lockstep && !age_set && o.firmware.meas_max_age_cycles == 0) o.firmware.meas_max_age_cycles = 2;
+  // The nominal period (the monitor's sample period): the rate's, in lockstep the harness's tick.
+  o.firmware.control.period_s = 1.0 / o.rate_hz;
   o.firmware.validate();
   return o;
 }

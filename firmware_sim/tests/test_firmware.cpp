@@ -1,5 +1,6 @@
 // The firmware logic without a process: frames in, one cycle, frames out. Zero allocations per
-// cycle, E2E rejection, watchdog boundaries, lockstep repetition, fail-closed commands.
+// cycle, E2E rejection, watchdog boundaries, lockstep repetition, fail-closed commands, the guarded
+// cycle's tiers and the attestation digest reaching FW_STATUS / FW_EVENT.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -29,6 +30,9 @@ class Plant {
   int req_mode = 0;
   bool heartbeat = true, tick = true;
   int corrupt_cell_frame = -1;  // index of the cell-voltage frame to corrupt, -1 none
+  int hot_cell = -1;            // this cell reads hot_cell_c instead of cell_t_c
+  double hot_cell_c = 25.0;
+  const std::uint8_t* digest = nullptr;  // sent as ATTEST_DIGEST when set
 
   std::size_t cycle(std::uint32_t seq, double dt, std::uint8_t* buf) {
     n_frames_ = 0;
@@ -54,8 +58,17 @@ class Plant {
       for (double& p : phys) p = NAN;
       phys[2] = g;
       for (int k = 0; k < 6; ++k)
-        if (g * 6 + k < n_) phys[3 + g * 6 + k] = cell_t_c;
+        if (g * 6 + k < n_) phys[3 + g * 6 + k] = g * 6 + k == hot_cell ? hot_cell_c : cell_t_c;
       put(SAFETWIN_HIL_CELL_T_FRAME_ID, g, phys, buf);
+    }
+    for (int frag = 0; digest != nullptr && frag < 6; ++frag) {
+      for (double& p : phys) p = NAN;
+      phys[2] = frag;
+      std::uint64_t raw = 0;
+      for (int k = 5; k >= 0; --k)
+        if (6 * frag + k < 32) raw = (raw << 8) | digest[6 * frag + k];
+      phys[3 + frag] = static_cast<double>(raw);
+      put(SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID, frag, phys, buf);
     }
     if (tick) {
       phys[2] = seq; phys[3] = dt;
@@ -85,6 +98,7 @@ struct Decoded {
   double current_a = NAN;
   int contactor = -1, mode = -1, flags = -1;
   std::int64_t ack = -1;
+  std::vector<std::pair<int, int>> events;  // (code, cell)
 };
 
 Decoded decode(const Firmware& fw) {
@@ -102,12 +116,28 @@ Decoded decode(const Firmware& fw) {
       d.flags = static_cast<int>(phys[3]);
     } else if (f.id == SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID) {
       d.ack = static_cast<std::int64_t>(phys[2]);
+    } else if (f.id == SAFETWIN_HIL_FW_EVENT_FRAME_ID) {
+      d.events.emplace_back(static_cast<int>(phys[2]), static_cast<int>(phys[4]));
     }
   }
   return d;
 }
 
 constexpr int kBit(Fault f) { return 1 << (static_cast<int>(f) - 1); }
+
+bool has_event(const Decoded& d, Fault f, int cell) {
+  for (const auto& [code, c] : d.events)
+    if (code == static_cast<int>(f) && c == cell) return true;
+  return false;
+}
+
+// One lockstep cycle: the plant's frames in, the firmware's answer decoded.
+Decoded step(Firmware& fw, Plant& plant, std::uint32_t seq, double dt) {
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+  REQUIRE(fw.on_datagram(buf.data(), plant.cycle(seq, dt, buf.data())) == safetwin::Status::ok);
+  REQUIRE(fw.lockstep_step());
+  return decode(fw);
+}
 
 }  // namespace
 
@@ -169,7 +199,11 @@ TEST_CASE("charging through the estimator and the MPC allocates nothing either")
     }
     CHECK(allocs == 0);
     CHECK(first_cmd < -1.0);  // a charge starts at once
-    CHECK(fw.control_report().estimator == safetwin::Status::ok);
+    CHECK(fw.control_report().started);
+    CHECK(fw.control_report().cycle == safetwin::Status::ok);
+    // The guarded cycle stays NORMAL (the firmware itself latches SENSOR_STUCK on this plant's
+    // constant voltages under current).
+    CHECK(fw.control_report().mode == safetwin::safety::Mode::normal);
     CHECK(fw.control_report().soc_mean == doctest::Approx(0.2).epsilon(0.5));  // OCV(3.6 V) of the LG M50
   }
 }
@@ -258,22 +292,106 @@ TEST_CASE("a repeated tick re-sends the same answer without running a cycle") {
   CHECK_FALSE(fw.lockstep_step());
 }
 
-TEST_CASE("over-voltage at the margin boundary") {
-  for (const double dv : {0.0199, 0.0201}) {
+TEST_CASE("the guarded cycle's voltage tiers: derate inside the stop margin, SAFE_STOP past it") {
+  // Cell 2 reads V_max + dv on every cycle; the monitor (sample period 1 s, debounce set_s = 2 s,
+  // two samples) derates at V_max + 0.03 V and stops at V_max + 0.06 V.
+  for (const double dv : {0.0599, 0.0601}) {
     FirmwareConfig cfg;
     cfg.series = 3;
+    cfg.control.period_s = 1.0;
     Firmware fw(cfg);
     Plant plant(3);
     plant.cell_v = 4.2 + dv;
     plant.req_mode = 1;
     plant.req_i = -10.0;
-    std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
-    (void)fw.on_datagram(buf.data(), plant.cycle(1, 1.0, buf.data()));
-    REQUIRE(fw.lockstep_step());
-    const Decoded d = decode(fw);
-    CHECK(d.current_a == 0.0);  // above V_max the barrier allows no charge in either case
-    CHECK((fw.mode() == Mode::safe_stop) == (dv > 0.02));
+    Decoded d;
+    bool derate_event = false, stop_event = false;
+    for (std::uint32_t seq = 1; seq <= 3; ++seq) {
+      d = step(fw, plant, seq, 1.0);
+      CHECK(d.current_a == 0.0);  // above V_max the CBF allows no charge in either case
+      derate_event = derate_event || has_event(d, Fault::safety_derate, 1);
+      stop_event = stop_event || has_event(d, Fault::over_voltage, 1);
+    }
+    CHECK(derate_event);  // raised once, with the first group in which it became active
+    CHECK(stop_event == (dv > 0.06));
+    CHECK((fw.mode() == Mode::safe_stop) == (dv > 0.06));
+    CHECK(((d.flags & kBit(Fault::safety_stop)) != 0) == (dv > 0.06));
+    CHECK(d.contactor == (dv > 0.06 ? 0 : 1));
   }
+}
+
+TEST_CASE("a hot cell derates the pack through the supervisor's current scale") {
+  // Cell 4 at 42 degC: past the derate tier (T_max - 3.5 K = 41.5 degC), below the stop tier (43 degC).
+  FirmwareConfig cfg;
+  cfg.series = 6;
+  cfg.control.period_s = 1.0;
+  Firmware fw(cfg);
+  Plant plant(6);
+  plant.req_mode = 2;
+  plant.req_i = 20.0;
+  plant.hot_cell = 4;
+  plant.hot_cell_c = 42.0;
+  Decoded d = step(fw, plant, 1, 1.0);
+  CHECK(d.current_a == doctest::Approx(20.0));  // debounce: one sample is not yet a derate
+  CHECK(fw.mode() == Mode::normal);
+  d = step(fw, plant, 2, 1.0);
+  CHECK(has_event(d, Fault::safety_derate, 5));
+  CHECK(fw.mode() == Mode::derated);
+  d = step(fw, plant, 3, 1.0);
+  // DERATED: the discharge limit 25 A scaled by derate_factor 0.5
+  CHECK(d.current_a > 0.0);
+  CHECK(d.current_a <= 12.5 + 0.005);
+  CHECK(d.mode == static_cast<int>(Mode::derated));
+  CHECK((d.flags & kBit(Fault::safety_derate)) != 0);
+}
+
+TEST_CASE("the attestation digest drives the cell monitor's trust: a wrong one stops the pack") {
+  std::array<std::uint8_t, 32> good{}, bad{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    good[i] = static_cast<std::uint8_t>(17 * i + 3);
+    bad[i] = good[i];
+  }
+  bad[31] ^= 0x01;  // the last byte travels in fragment 5
+  std::string hex;
+  for (const std::uint8_t b : good) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  for (const bool tampered : {false, true}) {
+    FirmwareConfig cfg;
+    cfg.series = 4;
+    cfg.control.period_s = 1.0;
+    set_attest_digest(cfg, "attest_sha256", hex);
+    Firmware fw(cfg);
+    Plant plant(4);
+    plant.req_mode = 2;
+    plant.req_i = 5.0;
+    bool distrusted = false;
+    Decoded d;
+    for (std::uint32_t seq = 1; seq <= 20; ++seq) {
+      plant.digest = seq % 5 == 1 ? (tampered && seq > 5 ? bad.data() : good.data()) : nullptr;
+      d = step(fw, plant, seq, 1.0);
+      distrusted = distrusted || has_event(d, Fault::sensor_distrusted, 1);
+    }
+    const double trust = fw.control().pack_cycle().trust()->state().trust(0);
+    if (tampered) {
+      // Two failed rounds: P(fail | good) = 0.001 against P(fail | compromised) = 0.5 each.
+      CHECK(trust < 0.01);
+      CHECK(distrusted);
+      CHECK(fw.mode() == Mode::safe_stop);  // no trusted voltage node left
+      CHECK(d.current_a == 0.0);
+    } else {
+      CHECK(trust > 0.9);
+      CHECK_FALSE(distrusted);
+      CHECK(fw.mode() == Mode::normal);
+      CHECK(d.current_a == doctest::Approx(5.0));
+    }
+  }
+  FirmwareConfig cfg;
+  CHECK_THROWS_WITH_AS(set_attest_digest(cfg, "attest_sha256", "abc"), doctest::Contains("attest_sha256 = 'abc'"),
+                       std::invalid_argument);
+  CHECK_FALSE(cfg.attest_check);
 }
 
 TEST_CASE("non-finite or non-positive dt fails closed") {

@@ -5,6 +5,7 @@ layer, E2E checks, supervisor, control step), driven by datagrams without socket
 in-process transport of lockstep runs: deterministic and as fast as the firmware itself."""
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libcpp cimport bool as cbool
+from libcpp.string cimport string
 
 cdef extern from "safetwin/status.hpp" namespace "safetwin":
     cdef enum class Status:
@@ -18,6 +19,15 @@ cdef extern from "safetwin/battery/cell_params.hpp" namespace "safetwin::battery
         double temp_min_k
         double charge_current_max_a
         double discharge_current_max_a
+
+cdef extern from "safety_calibration.hpp" namespace "safetwin::firmware":
+    cdef cppclass SafetyCalibration:
+        double temp_derate_k
+        double temp_stop_k
+        double voltage_derate_v
+        double voltage_stop_v
+        double derate_factor
+        double attest_timeout_s
 
 cdef extern from "control_step.hpp" namespace "safetwin::firmware":
     cdef enum class ControllerKind:
@@ -34,7 +44,8 @@ cdef extern from "control_step.hpp" namespace "safetwin::firmware":
         double cv_voltage_v
         double cutoff_current_a
         double resistance_ohm
-        double derate_span_k
+        double period_s
+        SafetyCalibration safety
 
 cdef extern from "firmware.hpp" namespace "safetwin::firmware":
     cdef cppclass FirmwareConfig:
@@ -44,8 +55,6 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         double meas_loss_timeout_s
         int meas_max_age_cycles
         int e2e_max_delta
-        double over_voltage_margin_v
-        double over_temp_margin_k
         double stuck_time_s
         double stuck_min_current_a
         double imbalance_v
@@ -67,14 +76,18 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         uint32_t cycles()
         uint32_t e2e_errors()
 
+cdef extern from "firmware.hpp" namespace "safetwin::firmware":
+    void set_attest_digest(FirmwareConfig&, const string&, const string&) except +
+
 cdef extern from "hil_wire.h":
     enum:
         HIL_WIRE_MAX_BYTES
 
 # Settable keys: FirmwareConfig fields (and control.* ones flattened), same names as the
 # executable's --flags with '_' for '-'.
-CONFIG_KEYS = ("series", "parallel", "controller", "controller_period_s", "soc_target", "horizon",
-               "charge_current_a", "cv_voltage_v", "cutoff_current_a", "derate_span_k",
+CONFIG_KEYS = ("series", "parallel", "rate_hz", "controller", "controller_period_s", "soc_target", "horizon",
+               "charge_current_a", "cv_voltage_v", "cutoff_current_a", "temp_derate_k", "temp_stop_k",
+               "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_sha256", "attest_timeout_s",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
                "stuck_time_s", "imbalance_v", "imbalance_time_s")
 
@@ -90,7 +103,16 @@ cdef class InProcessFirmware:
             elif key == "charge_current_a": c.control.charge_current_a = value
             elif key == "cv_voltage_v": c.control.cv_voltage_v = value
             elif key == "cutoff_current_a": c.control.cutoff_current_a = value
-            elif key == "derate_span_k": c.control.derate_span_k = value
+            elif key == "rate_hz":
+                if not value > 0: raise ValueError(f"firmware config rate_hz = {value!r}: must be > 0")
+                c.control.period_s = 1.0 / value
+            elif key == "temp_derate_k": c.control.safety.temp_derate_k = value
+            elif key == "temp_stop_k": c.control.safety.temp_stop_k = value
+            elif key == "voltage_derate_v": c.control.safety.voltage_derate_v = value
+            elif key == "voltage_stop_v": c.control.safety.voltage_stop_v = value
+            elif key == "derate_factor": c.control.safety.derate_factor = value
+            elif key == "attest_timeout_s": c.control.safety.attest_timeout_s = value
+            elif key == "attest_sha256": set_attest_digest(c, b"attest_sha256", str(value).encode())
             elif key == "controller":
                 if value == "mpc": c.control.controller = ControllerKind.mpc
                 elif value == "cccv": c.control.controller = ControllerKind.cccv

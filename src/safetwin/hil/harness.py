@@ -84,8 +84,20 @@ def load_profile(sc: Scenario, dt_s: float, steps: int) -> tuple[int, np.ndarray
     return mode, np.clip(cur, -327.67, 327.67)
 
 
-def firmware_options(sc: Scenario) -> dict[str, Any]:
-    return {"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]), **sc.firmware}
+def firmware_options(sc: Scenario, rate_hz: float | None = None) -> dict[str, Any]:
+    """The firmware's configuration for a scenario: its pack, its [firmware] table, the cycle rate
+    (the monitor's sample period: the scenario's dt in lockstep) and, when the scenario attests, the
+    digest the sensor node must carry."""
+    opts = {"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
+            "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware}
+    if sc.attestation["every_s"] > 0:
+        opts["attest_sha256"] = node_digest(sc).hex()
+    return opts
+
+
+def node_digest(sc: Scenario) -> bytes:
+    """The cell-monitor node's attestation digest (the golden measurement the firmware expects)."""
+    return hashlib.sha256(f"safetwin sensor node, scenario {sc.name}".encode()).digest()
 
 
 class LinkFaults:
@@ -164,9 +176,7 @@ class Bench:
         else:
             from safetwin.hil.firmware import FirmwareProcess
             lockstep = self.transport == "udp"
-            opts = firmware_options(self.sc)
-            if not lockstep:
-                opts["rate_hz"] = self.rate_hz or (1.0 / self.sc.dt_s)
+            opts = firmware_options(self.sc, None if lockstep else self.rate_hz)
             with FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts) as fp:
                 result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep)
                 report = fp.stop()
@@ -186,7 +196,10 @@ class Bench:
         dec = AnswerDecoder()
         link = LinkFaults(sc.faults, sc.seed)
         req_mode, req_i = load_profile(sc, dt, steps)
-        digest = hashlib.sha256(f"safetwin sensor node, scenario {sc.name}".encode()).digest()
+        digest = node_digest(sc)
+        tampered_digest = hashlib.sha256(digest + b" tampered").digest()
+        tampers = [f for f in sc.faults if f.type == "node_tampered"]
+        attest_every = max(1, round(sc.attestation["every_s"] / dt)) if sc.attestation["every_s"] > 0 else 0
         zero_c = battery.ZERO_CELSIUS_K
 
         # traces
@@ -235,7 +248,8 @@ class Bench:
             mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
             closed = pack.contactor_closed
             body = enc.encode(k + 1, dt, t, closed, mv, mt, mi, mpv, float(req_i[k]), req_mode,
-                              attest=digest if k % 100 == 0 else None, heartbeat=hb, tick=lockstep)
+                              attest=(tampered_digest if any(f.active(t) for f in tampers) else digest)
+                              if attest_every and k % attest_every == 0 else None, heartbeat=hb, tick=lockstep)
             body = link.apply(body, k, t)
             datagram = _codec.wire_pack(body)
 
@@ -260,9 +274,9 @@ class Bench:
                 fw_mode = ans.mode
             if ans.fault_flags is not None:
                 fw_flags = ans.fault_flags
-            for code, cyc in ans.events:
+            for code, cyc, cell in ans.events:
                 events.append({"t_s": t, "source": "firmware", "event": flag_names(1 << (code - 1))[0]
-                               if code <= 16 else str(code), "code": code, "fw_cycle": cyc})
+                               if code <= 16 else str(code), "code": code, "fw_cycle": cyc, "cell": cell})
 
             # 4. plant-side watchdog and contactor
             # silent cycles counted as integers: a float sum of dt would trip a cycle early

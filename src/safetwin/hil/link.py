@@ -108,7 +108,7 @@ class AnswerDecoder:
                 ans.mode, ans.fault_flags, ans.e2e_errors_fw = int(v[2]), int(v[3]), int(v[5])
                 ans.est_soc = None if v[4] != v[4] else v[4] / 100.0
             elif can_id == FW_EVENT:
-                ans.events.append((int(v[2]), int(v[3])))
+                ans.events.append((int(v[2]), int(v[3]), int(v[4])))
             elif can_id == FW_HEARTBEAT:
                 ans.heartbeat, ans.jitter_s = True, v[3]
             elif can_id == FW_TICK_ACK:

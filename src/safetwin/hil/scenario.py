@@ -15,6 +15,8 @@ Layout (see hil/scenarios/*.toml for complete examples):
               drive: mean demand), peak_current_a, regen_current_a, profile (constant|drive)
   [firmware]  flags of firmware_sim (charge_current_a, plant_heartbeat_timeout_s, ...)
   [plant]     fw_heartbeat_timeout_s (the plant opens its contactor when the firmware is silent)
+  [attestation] every_s: the cell-monitor node sends its SHA-256 attestation digest this often
+              (0, the default: never); the firmware then checks it and weights the node by trust
   [sensors.cell_voltage|cell_temp|pack_current|pack_voltage]  noise, bias, quantum, dropout
   [[faults]]  type, at_s, duration_s, and the type's own keys
   [criteria]  max_cell_voltage_v, min_cell_voltage_v, max_cell_temp_c, min_soc,
@@ -61,6 +63,7 @@ FAULT_TYPES: dict[str, dict[str, tuple]] = {
     "frame_delay": {"frames": (list, None, None, True), "delay_cycles": _i(1, 1000)},
     "plant_heartbeat_loss": {},
     "firmware_crash": {},
+    "node_tampered": {},  # the cell-monitor node's attestation digest no longer matches (its firmware changed)
 }
 COMMON_FAULT_KEYS = {"type": (tuple(FAULT_TYPES), None, None, True), "at_s": _f(0.0),
                      "duration_s": _f(0.0, math.inf, False)}
@@ -78,12 +81,16 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "firmware": {"controller": (("mpc", "cccv"), None, None, True), "controller_period_s": _f(0.0, 60.0, False),
                  "soc_target": _f(0.0, 1.0), "horizon": _i(1, 240),
                  "charge_current_a": _f(0.0, 327.0, False), "cv_voltage_v": _f(0.0, 6.0, False),
-                 "cutoff_current_a": _f(0.0, 327.0), "derate_span_k": _f(0.0, 100.0, False),
+                 "cutoff_current_a": _f(0.0, 327.0),
+                 "temp_derate_k": _f(0.0, 50.0, False), "temp_stop_k": _f(0.0, 50.0),
+                 "voltage_derate_v": _f(0.0, 1.0, False), "voltage_stop_v": _f(0.0, 1.0, False),
+                 "derate_factor": _f(0.0, 1.0), "attest_timeout_s": _f(0.0, 3600.0, False),
                  "plant_heartbeat_timeout_s": _f(0.0, 60.0, False),
                  "meas_loss_timeout_s": _f(0.0, 600.0, False), "meas_max_age_cycles": _i(0, 1000),
                  "e2e_max_delta": _i(1, 14), "stuck_time_s": _f(0.0, 3600.0, False),
                  "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False)},
     "plant": {"fw_heartbeat_timeout_s": _f(0.0, 60.0, False)},
+    "attestation": {"every_s": _f(0.0, 3600.0)},
     "criteria": {"max_cell_voltage_v": _f(0.0, 6.0), "min_cell_voltage_v": _f(0.0, 6.0),
                  "max_cell_temp_c": _f(-40.0, 150.0), "min_soc": _f(0.0, 1.0),
                  "max_charge_current_a": _f(0.0, 1000.0), "max_discharge_current_a": _f(0.0, 1000.0),
@@ -183,6 +190,7 @@ class Scenario:
     load: dict[str, Any]
     firmware: dict[str, Any]
     plant: dict[str, Any]
+    attestation: dict[str, Any]
     sensors: dict[str, dict[str, float]]
     faults: list[Fault]
     criteria: dict[str, Any]
@@ -293,6 +301,7 @@ def load_scenario(path: str | Path) -> Scenario:
                           **sec["pack"]},
                     initial=init, ambient_c=sec["ambient"].get("temp_c", init["temp_c"]), load=load,
                     firmware=sec["firmware"], plant={"fw_heartbeat_timeout_s": 0.5, **sec["plant"]},
+                    attestation={"every_s": 0.0, **sec["attestation"]},
                     sensors=sensors, faults=faults, criteria=crit)
 
 
