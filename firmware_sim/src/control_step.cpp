@@ -96,6 +96,7 @@ void ControlStep::select_limiting_group(const Measurements& m) noexcept {
     }
   }
   report_.limiting_group = best;
+  request_.limiting_group = best;
 }
 
 Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestation attestation, Command& out) noexcept {

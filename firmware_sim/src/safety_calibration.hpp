@@ -46,7 +46,10 @@ struct SafetyCalibration {
   double nis_max = 8.0;
   double derate_factor = 0.5;           // the supervisor's current scale in DERATED
   double hold_max_s = 2.5;
-  double soc_sigma0 = 0.05;             // the estimators' initial SOC sigma (OCV of a rested reading)              // longest hold of the last command without a controller output
+  // The estimators' initial SOC sigma: OCV of a rested reading. Its 3-sigma margin must stay below
+  // the SOC of a nearly empty pack, or the CBF's SOC barrier starts violated and refuses every
+  // current, the restoring charge included (its conflict fallback is zero current).
+  double soc_sigma0 = 0.02;              // longest hold of the last command without a controller output
   // Trust of the cell-monitor node (node 0, feeding every group's voltage channel), on when the
   // firmware knows the node's expected attestation digest.
   bool trust = false;

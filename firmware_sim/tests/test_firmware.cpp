@@ -200,6 +200,9 @@ TEST_CASE("charging through the estimator and the MPC allocates nothing either")
     CHECK(allocs == 0);
     CHECK(first_cmd < -1.0);  // a charge starts at once
     CHECK(fw.control_report().started);
+    CHECK(fw.control_report().limiting_group >= 0);
+    // the charge law planned (on the limiting group) and succeeded
+    CHECK(fw.control_report().controller == safetwin::Status::ok);
     CHECK(fw.control_report().cycle == safetwin::Status::ok);
     // The guarded cycle stays NORMAL (the firmware itself latches SENSOR_STUCK on this plant's
     // constant voltages under current).
@@ -415,4 +418,25 @@ TEST_CASE("construction refuses bad configuration naming the field") {
   cfg = FirmwareConfig{};
   cfg.control.cv_voltage_v = 4.3;
   CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("ControlStepConfig.cv_voltage_v"), std::invalid_argument);
+}
+
+TEST_CASE("a charge at 100 Hz starts within the first cycles (the law's period is not the cycle's)") {
+  FirmwareConfig cfg;
+  cfg.series = 4;
+  cfg.control.period_s = 0.01;
+  Firmware fw(cfg);
+  Plant plant(4);
+  plant.req_mode = 1;
+  plant.req_i = -15.0;
+  plant.cell_v = 3.4;
+  Decoded d;
+  for (std::uint32_t seq = 1; seq <= 10; ++seq) {
+    d = step(fw, plant, seq, 0.01);
+    const auto& gs = fw.control().pack_cycle().group_status(0);
+    INFO("seq " << seq << " law " << static_cast<int>(fw.control_report().controller) << " cycle "
+                << static_cast<int>(fw.control_report().cycle) << " req " << gs.requested_a << " cbf ["
+                << gs.cbf.lo_a << ", " << gs.cbf.hi_a << "] sup " << static_cast<int>(gs.supervisor_status)
+                << " pred " << gs.supervisor.predictive_refused << " hold " << gs.supervisor.holding);
+    CHECK(d.current_a < -1.0);
+  }
 }
