@@ -60,11 +60,12 @@ def slacks(x, I, P, dt, scale):
     hv, hl = L.voltage_max_v - mv, L.voltage_min_v + mv
     tm = L.temp_max_k - mk
     return [
-        min(hv - v_now, (hv - v_next) - (1 - GAMMA[0]) * (hv - v_now)),
-        min(v_now - hl, (v_next - hl) - (1 - GAMMA[1]) * (v_now - hl)),
+        # a voltage or SOC barrier never demands the opposite current: I >= 0 (resp. <= 0) keeps it
+        max(min(hv - v_now, (hv - v_next) - (1 - GAMMA[0]) * (hv - v_now)), I),
+        max(min(v_now - hl, (v_next - hl) - (1 - GAMMA[1]) * (v_now - hl)), -I),
         (tm - T_next) - (1 - GAMMA[2]) * (tm - T),
-        (CFG.soc_max - ms - soc_next) - (1 - GAMMA[3]) * (CFG.soc_max - ms - soc),
-        (soc_next - CFG.soc_min - ms) - (1 - GAMMA[4]) * (soc - CFG.soc_min - ms),
+        max((CFG.soc_max - ms - soc_next) - (1 - GAMMA[3]) * (CFG.soc_max - ms - soc), I),
+        max((soc_next - CFG.soc_min - ms) - (1 - GAMMA[4]) * (soc - CFG.soc_min - ms), -I),
         I + L.charge_current_max_a * scale,
         L.discharge_current_max_a * scale - I,
     ]

@@ -52,8 +52,10 @@ def test_random_bytes_never_move_the_command():
 
 
 def test_random_valid_measurements_keep_the_command_in_limits():
-    """Plausible random packs (inside the voltage window), random modes and demands: the command
-    moves, and never leaves [-15, 25] A; in drive mode it never exceeds the demand's magnitude."""
+    """Plausible random packs (every cell between about 15 % and 85 % SOC), random modes and
+    demands: the command moves, and never leaves [-15, 25] A; in drive mode it never exceeds the
+    demand's magnitude. (A pack with a nearly empty and a nearly full cell may move neither way:
+    the empty cell's CBF refuses discharge, the full one's refuses charge.)"""
     rng = np.random.default_rng(2)
     # random cells are far apart: widen the imbalance check so that it does not latch a stop
     fw = InProcessFirmware(series=24, imbalance_v=2.0)
@@ -61,7 +63,7 @@ def test_random_valid_measurements_keep_the_command_in_limits():
     enc = _codec.PlantFrameEncoder(24)
     seen = set()
     for seq in range(1, 3001):
-        v = rng.uniform(3.0, 4.19, 24)
+        v = rng.uniform(3.45, 4.05, 24)
         mode = int(rng.integers(0, 3))
         req = float(rng.uniform(-300, 300))
         body = enc.encode(seq, 0.01, seq * 0.01, True, v, rng.uniform(10, 40, 24), float(rng.uniform(-30, 30)),
@@ -77,8 +79,9 @@ def test_random_valid_measurements_keep_the_command_in_limits():
 
 def test_random_frames_with_valid_crc_keep_the_command_in_limits():
     """Random payloads under every plant ID, with correct CRCs (the E2E check cannot reject them):
-    whatever they decode to, the command stays inside the limits, and an over-voltage or
-    over-temperature among them ends in SAFE_STOP with the contactor open."""
+    whatever they decode to, the command stays inside the limits, and whenever the firmware is in
+    SAFE_STOP the command is 0 with the contactor open. (A single random over-voltage no longer
+    stops the pack: the guarded cycle's stop tiers are debounced; the stop path is tested below.)"""
     rng = np.random.default_rng(5)
     fw = InProcessFirmware(series=24, plant_heartbeat_timeout_s=10.0, meas_loss_timeout_s=10.0)
     dec = AnswerDecoder()
@@ -98,14 +101,15 @@ def test_random_frames_with_valid_crc_keep_the_command_in_limits():
         modes.add(a.mode)
         if a.mode == 2:
             assert a.current_a == 0.0 and a.contactor_request is False
-    assert 2 in modes and len(modes) >= 2
+    assert len(modes) >= 2  # the random frames did disturb the firmware (E2E errors: DERATED)
 
 
 def test_valid_measurements_at_and_beyond_the_limits():
-    """Boundary: cells at exactly V_max may not be charged further; beyond the over-voltage margin
-    the firmware latches SAFE_STOP and opens the contactor."""
+    """Boundary: cells at exactly V_max may not be charged further (the CBF, no fault); past the
+    stop tier (V_max + 60 mV) for the debounce time (2 s: two samples at 1 Hz) the guarded cycle
+    latches SAFE_STOP and the contactor opens."""
     rng = np.random.default_rng(3)
-    fw = InProcessFirmware(series=12)
+    fw = InProcessFirmware(series=12, rate_hz=1.0)
     dec = AnswerDecoder()
     enc = _codec.PlantFrameEncoder(12)
 
@@ -114,14 +118,19 @@ def test_valid_measurements_at_and_beyond_the_limits():
         return _check(fw.exchange(_codec.wire_pack(body)), dec)
 
     a = cycle(1, 4.2, 1, -15.0)   # at V_max, at rest: the barrier allows no charge current
-    assert a.current_a == 0.0 and a.mode == 1
+    assert a.current_a == 0.0 and a.mode == 0
     a = cycle(2, 4.1, 2, 20.0)    # drive demand inside the limits passes through
     assert a.current_a == pytest.approx(20.0)
     a = cycle(3, 4.1, 2, 300.0)   # beyond the discharge limit: clamped
     assert a.current_a == pytest.approx(DISCHARGE_MAX_A)
-    a = cycle(4, 4.2 + 0.0201, 1, -15.0)
+    a = cycle(4, 4.2 + 0.0599, 1, -15.0)  # inside the stop tier: DERATED (past the derate tier, 30 mV)
+    a = cycle(5, 4.2 + 0.0599, 1, -15.0)
+    assert a.mode == 1 and a.contactor_request is True and a.current_a == 0.0
+    a = cycle(6, 4.2 + 0.0601, 1, -15.0)
+    assert a.mode == 1  # one sample past the tier: debounced
+    a = cycle(7, 4.2 + 0.0601, 1, -15.0)
     assert a.mode == 2 and a.contactor_request is False and a.current_a == 0.0
-    a = cycle(5, 3.7, 2, 20.0)    # SAFE_STOP is latched
+    a = cycle(8, 3.7, 2, 20.0)    # SAFE_STOP is latched
     assert a.mode == 2 and a.current_a == 0.0
     del rng
 

@@ -48,10 +48,12 @@ TEST_CASE("near V_max the charge current is cut to the voltage bound, checked on
   const CbfConfig cfg = exact_config();
   CbfFilter f(cfg);
   CbfVerdict v;
-  const auto x = state(0.93, -0.05, -0.10, 30.0);
+  // At rest the cell is under V_max (OCV(0.93) = 4.10 V); 15 A of charge would push it over.
+  const auto x = state(0.93, -0.01, -0.02, 30.0);
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, v) == Status::ok);
   REQUIRE(v.modified);
   CHECK(v.current_a > -15.0);
+  CHECK(v.current_a < 0.0);
   CHECK((v.active & bit(Barrier::voltage_max)) != 0);
   const double vmax = cfg.cell.limits.voltage_max_v - v.margin_v;
   CHECK(v.margin_v == doctest::Approx(cfg.model_error_v));
@@ -85,7 +87,7 @@ TEST_CASE("the temperature barrier is the exact root of the quadratic heating") 
 
 TEST_CASE("the margin grows with the covariance and shrinks with it") {
   CbfFilter f(exact_config());
-  const auto x = state(0.93, -0.05, -0.10, 30.0);
+  const auto x = state(0.93, -0.01, -0.02, 30.0);
   CbfVerdict tight, loose;
   battery::StateMatrix P = battery::StateMatrix::Zero();
   P(0, 0) = 1e-6;
@@ -98,6 +100,23 @@ TEST_CASE("the margin grows with the covariance and shrinks with it") {
   CHECK(loose.margin_v - 0.002 == doctest::Approx(10.0 * (tight.margin_v - 0.002)));
 }
 
+TEST_CASE("a cell over V_max at rest is not discharged by the filter: it holds it at rest") {
+  // Charge polarisation (0.15 V) lifts the resting terminal voltage to 4.26 V: past the bound with
+  // no current at all. Recovery would take a discharge of about 13 A, which a charger cannot take
+  // and nobody asked for: the filter refuses any charge and keeps rest and discharge open.
+  CbfFilter f(exact_config());
+  CbfVerdict v;
+  const auto x = state(0.93, -0.05, -0.10, 30.0);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == 0.0);
+  CHECK(v.active == bit(Barrier::voltage_max));
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 0.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == 0.0);
+  CHECK_FALSE(v.modified);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 5.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == 5.0);
+}
+
 TEST_CASE("conflicting barriers give zero current and name them") {
   CbfFilter f(exact_config());
   CbfVerdict v;
@@ -106,16 +125,34 @@ TEST_CASE("conflicting barriers give zero current and name them") {
   CHECK(f.filter(x, battery::StateMatrix::Zero(), -3.0, 1.0, 1.0, v) == Status::fallback);
   CHECK(v.current_a == 0.0);
   CHECK((v.conflict & bit(Barrier::temp_max)) != 0);
-  // Over V_max at rest and under V_min's reach at once is impossible; instead squeeze the SOC
-  // window shut: soc_max barrier needs discharge, the derated discharge bound forbids it.
+}
+
+TEST_CASE("a SOC barrier inside its margin forbids going further in, and demands nothing") {
+  // SOC 0.6 above soc_max 0.5: the recovery condition alone would ask for about 927 A of discharge
+  // (conflict, zero current both ways). Instead: no charge, rest allowed, discharge as requested.
   CbfConfig c = exact_config();
   c.soc_max = 0.5;
   CbfFilter g(c);
-  CHECK(g.filter(state(0.6, 0, 0, 25), battery::StateMatrix::Zero(), 0.0, 1.0, 0.0, v) == Status::fallback);
+  CbfVerdict v;
+  const auto x = state(0.6, 0, 0, 25);
+  CHECK(g.filter(x, battery::StateMatrix::Zero(), -5.0, 1.0, 1.0, v) == Status::ok);
   CHECK(v.current_a == 0.0);
-  // soc_max needs about 927 A of discharge: every upper bound (derated to 0 A, V_min, T_max) excludes it.
-  CHECK(v.conflict == (bit(Barrier::soc_max) | bit(Barrier::current_discharge) | bit(Barrier::voltage_min) |
-                       bit(Barrier::temp_max)));
+  CHECK(v.active == bit(Barrier::soc_max));
+  CHECK(g.filter(x, battery::StateMatrix::Zero(), 5.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == 5.0);
+  CHECK_FALSE(v.modified);
+  // derated to no discharge at all: rest is still allowed (the interval holds 0), no conflict
+  CHECK(g.filter(x, battery::StateMatrix::Zero(), 5.0, 1.0, 0.0, v) == Status::ok);
+  CHECK(v.current_a == 0.0);
+  CHECK(v.conflict == 0);
+  // the empty side, mirrored: SOC 0.05 under soc_min 0.1 takes charge but no discharge
+  c = exact_config();
+  c.soc_min = 0.1;
+  CbfFilter e(c);
+  CHECK(e.filter(state(0.05, 0, 0, 25), battery::StateMatrix::Zero(), 3.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == 0.0);
+  CHECK(e.filter(state(0.05, 0, 0, 25), battery::StateMatrix::Zero(), -3.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == -3.0);
 }
 
 TEST_CASE("non-finite input gives zero current and says so") {

@@ -101,6 +101,26 @@ TEST_CASE("the predictive check refuses a command whose prediction leaves the sa
   CHECK(out.current_a == 0.0);
 }
 
+TEST_CASE("from outside the safe set, the check compares with resting: the way out passes") {
+  // A full cell at rest (SOC 1: OCV 4.2 V, at V_max) is outside the tightened voltage bound before
+  // any command. Resting is the reference: a discharge lowers the voltage (passes), a charge raises
+  // it further (refused), and so does a discharge big enough to heat it past T_max.
+  Supervisor s(SupervisorConfig{});
+  SupervisorVerdict out;
+  CbfVerdict discharge = ok_cbf(10.0);
+  discharge.margin_v = 0.01;
+  CHECK(s.release(rest(1.0), discharge, 1.0, out) == Status::ok);
+  CHECK(out.current_a == 10.0);
+  CbfVerdict charge = ok_cbf(-5.0);
+  charge.margin_v = 0.01;
+  CHECK(s.release(rest(1.0), charge, 1.0, out) == Status::rejected);
+  CHECK(out.current_a == 0.0);
+  CHECK(s.release(rest(1.0, 44.9), discharge, 1.0, out) == Status::ok);   // 10 A heats 0.04 K: inside
+  CbfVerdict hard = ok_cbf(25.0);
+  hard.margin_v = 0.01;
+  CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::rejected);  // 25 A: 0.25 K, past T_max
+}
+
 TEST_CASE("bad configuration is refused naming the field") {
   SupervisorConfig c;
   c.derate_factor = 1.5;

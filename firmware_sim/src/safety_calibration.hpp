@@ -46,10 +46,10 @@ struct SafetyCalibration {
   double nis_max = 8.0;
   double derate_factor = 0.5;           // the supervisor's current scale in DERATED
   double hold_max_s = 2.5;
-  // The estimators' initial SOC sigma: OCV of a rested reading. Its 3-sigma margin must stay below
-  // the SOC of a nearly empty pack, or the CBF's SOC barrier starts violated and refuses every
-  // current, the restoring charge included (its conflict fallback is zero current).
-  double soc_sigma0 = 0.02;              // longest hold of the last command without a controller output
+  // The estimators' initial SOC sigma: the OCV of a rested reading (a few %, not the filter's
+  // default ignorance, or the CBF's SOC margins would forbid discharging the lower half of the
+  // window and charging the upper half until the filter converged).
+  double soc_sigma0 = 0.05;              // longest hold of the last command without a controller output
   // Trust of the cell-monitor node (node 0, feeding every group's voltage channel), on when the
   // firmware knows the node's expected attestation digest.
   bool trust = false;

@@ -153,13 +153,13 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     const double vmax = p.limits.voltage_max_v - out.margin_v;
     const double now = (emf - vmax) / co.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_max), vmax);
-    lo[B(Barrier::voltage_max)] = std::max(now, next);
+    lo[B(Barrier::voltage_max)] = std::min(std::max(now, next), 0.0);  // never demands a discharge (header)
   }
   {  // voltage_min: upper bounds on I.
     const double vmin = p.limits.voltage_min_v + out.margin_v;
     const double now = (emf - vmin) / co.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_min), vmin);
-    hi[B(Barrier::voltage_min)] = std::min(now, next);
+    hi[B(Barrier::voltage_min)] = std::max(std::min(now, next), 0.0);  // never demands a charge
   }
   {  // temp_max: dt/C_th (R0 I^2 + q) <= gamma (T_max - m - T)  ->  I^2 <= r.
     const double q = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
@@ -173,8 +173,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     }
   }
   // SOC window: SOC[k+1] = SOC - cI.
-  lo[B(Barrier::soc_max)] = -G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c;
-  hi[B(Barrier::soc_min)] = G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c;
+  lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
+  hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c, 0.0);
   // Input bounds (derated by the supervisor).
   lo[B(Barrier::current_charge)] = -p.limits.charge_current_max_a * current_scale;
   hi[B(Barrier::current_discharge)] = p.limits.discharge_current_max_a * current_scale;

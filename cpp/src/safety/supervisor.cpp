@@ -1,5 +1,6 @@
 #include "safetwin/safety/supervisor.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "safetwin/validate.hpp"
@@ -107,25 +108,40 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
   const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
   const double tmax = p.limits.temp_max_k - margin_k;
   const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * config_.scaling.capacity_factor);
-  double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
-  for (int k = 0; k < config_.horizon_steps; ++k) {
-    const double I = (k == 0) ? current_a : 0.0;
-    const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, soc, T);
-    const double v = p.ocv.voltage_v(soc) - co.r0_ohm * I - v1 - v2;
-    if (!(v <= vmax && v >= vmin && T <= tmax && soc >= 0.0 && soc <= 1.0)) {
-      // At k = 0 with zero current the state itself is outside: nothing this command changes.
-      if (!(k == 0 && I == 0.0)) return false;
+  // Two predictions side by side: [0] the command for one step then zero, [1] zero throughout.
+  struct Track {
+    double soc, v1, v2, T;
+  };
+  Track tr[2];
+  tr[0] = tr[1] = Track{x[StateIdx::soc], x[StateIdx::v_rc1], x[StateIdx::v_rc2], x[StateIdx::temp]};
+  // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
+  const auto excess = [&](const Track& t, double v, double out[4]) {
+    out[0] = std::isnan(v) ? INFINITY : std::max(v - vmax, 0.0);
+    out[1] = std::isnan(v) ? INFINITY : std::max(vmin - v, 0.0);
+    out[2] = std::isnan(t.T) ? INFINITY : std::max(t.T - tmax, 0.0);
+    out[3] = std::isnan(t.soc) ? INFINITY : std::max({t.soc - 1.0, -t.soc, 0.0});
+  };
+  constexpr double kTol = 1e-12;  // the two tracks coincide after the first step up to rounding
+  for (int k = 0; k <= config_.horizon_steps; ++k) {
+    double e[2][4];
+    for (int j = 0; j < 2; ++j) {
+      Track& t = tr[j];
+      const double I = (j == 0 && k == 0) ? current_a : 0.0;
+      const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, t.soc, t.T);
+      excess(t, p.ocv.voltage_v(t.soc) - co.r0_ohm * I - t.v1 - t.v2, e[j]);
+      if (k == config_.horizon_steps) continue;
+      const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
+      const double heat = I * I * co.r0_ohm + t.v1 * t.v1 / co.r1_ohm + t.v2 * t.v2 / co.r2_ohm -
+                          p.heat_transfer_w_per_k * (t.T - p.ambient_temp_k);
+      t.soc -= c * I;
+      t.v1 = a1 * t.v1 + co.r1_ohm * (1.0 - a1) * I;
+      t.v2 = a2 * t.v2 + co.r2_ohm * (1.0 - a2) * I;
+      t.T += dt_s / p.heat_capacity_j_per_k * heat;
     }
-    const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
-    const double heat = I * I * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm -
-                        p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
-    soc -= c * I;
-    v1 = a1 * v1 + co.r1_ohm * (1.0 - a1) * I;
-    v2 = a2 * v2 + co.r2_ohm * (1.0 - a2) * I;
-    T += dt_s / p.heat_capacity_j_per_k * heat;
+    for (int b = 0; b < 4; ++b)
+      if (!(e[0][b] <= e[1][b] + kTol)) return false;
   }
-  const double v_end = p.ocv.voltage_v(soc) - v1 - v2;
-  return T <= tmax && v_end <= vmax && v_end >= vmin && std::isfinite(T);
+  return true;
 }
 
 Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,

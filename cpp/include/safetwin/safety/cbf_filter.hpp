@@ -11,6 +11,12 @@
 //   voltage_min   h = V(x, I) - V_min   plus V[k](I) >= V_min + m_v
 //   temp_max      h = T_max - T         (T[k+1] quadratic in I through I^2 R0)
 //   soc_max       h = soc_max - SOC,    soc_min  h = SOC - soc_min
+// Inside its margin a voltage or SOC barrier forbids going further out but never demands the
+// opposite current: a full cell (OCV at V_max, SOC within kappa sigma of 1) is normal operation, and
+// its filter must neither discharge it into a charger nor refuse the drive that leads out. So these
+// intervals always hold 0 and the way out (the recovery condition alone asks for tens to hundreds of
+// amperes, which either forces a current nobody asked for or conflicts and stops both directions).
+// The temperature barrier has no way out (any current heats): past its margin it conflicts -> 0.
 //   current_charge / current_discharge  the input bounds, scaled by the supervisor's derating
 // V[k+1](I) uses OCV(SOC[k+1]) exactly (piecewise linear, solved segment by segment) and the
 // resistances/time constants evaluated at x[k], as the plant's step does.

@@ -87,8 +87,12 @@ class Supervisor {
   [[nodiscard]] Status release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
                                SupervisorVerdict& out) noexcept;
 
-  // Prediction of the command held for one step then zero: true when every step stays inside
-  // [V_min + m_v, V_max - m_v], T <= T_max - m_k and SOC in [0, 1].
+  // Prediction of the command held for one step then zero, against resting (zero current, the
+  // defined safe action) from the same state: true when at every step the command's prediction
+  // exceeds none of [V_min + m_v, V_max - m_v], T <= T_max - m_k, SOC in [0, 1] by more than the
+  // resting one does. From inside the safe set that is "stays inside"; from outside it (a full cell
+  // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
+  // out does not.
   [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
                                   double margin_v, double margin_k) const noexcept;
 
