@@ -50,6 +50,9 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("[criteria]\nmax_cell_temp_c = \"45 degC\"\n", "criteria.max_cell_temp_c", "must be a number"),
     ("[[criteria.detect]]\nfault = \"SENSOR_STUCK\"\nwithin_s = 5\n", "criteria.detect[0]", "needs a [[faults]] entry"),
     ("[plant_model]\nx = 1\n", "plant_model", "unknown section (did you mean 'plant'?)"),
+    ("[[faults]]\ntype = \"node_tampered\"\nat_s = 5\n", "faults[0].type", "impossible without attestation"),
+    ("[attestation]\nevery_min = 1\n", "attestation.every_min", "wrong unit 'min'"),
+    ("[firmware]\ntemp_derate_k = 0\n", "firmware.temp_derate_k", "0 is impossible"),
 ])
 def test_bad_scenario_is_refused_with_file_key_and_reason(tmp_path, extra, key, reason):
     path = _write(tmp_path, BASE + extra)

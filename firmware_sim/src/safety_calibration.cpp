@@ -13,6 +13,8 @@ using safety::InvariantKind;
 using safety::InvariantSpec;
 using safety::Severity;
 
+constexpr double kMaxNisSamples = 6000.0;
+
 int samples(double seconds, double period_s) {
   return std::max(1, static_cast<int>(std::ceil(seconds / period_s - 1e-9)));
 }
@@ -93,10 +95,11 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   nis.signal = "nis";
   nis.kind = InvariantKind::nis_window;
   nis.hi = cal.nis_max;
-  nis.window_s = cal.nis_window_s;
+  // Each cell's monitor holds the window as a ring of samples: at most kMaxNisSamples of them (60 s
+  // at 100 Hz; at 1 kHz the window shortens to 6 s rather than take 46 MB for 96 cells).
+  nis.window_s = std::min(cal.nis_window_s, kMaxNisSamples * period_s);
   nis.severity = Severity::warning;
   m.invariants.push_back(nis);
-  // The monitor holds the window of the NIS invariant: as many samples as the window spans.
   m.event_capacity = 256;
 
   if (cal.trust) {

@@ -16,7 +16,7 @@
 //                 cooling_failure_charge.toml), so the stop must come before the cell limit.
 //   voltage high  warning V_max + voltage_warning_v, derate + voltage_derate_v, stop + voltage_stop_v
 //   voltage low   the same below V_min
-//   estimator     the mean NIS over nis_window_s above nis_max: warning (a model/sensor mismatch)
+//   estimator     the mean NIS over nis_window_s (at most 6000 samples) above nis_max: warning
 //   trust         (trust on) the cell monitor's trust below the distrust threshold: derate; no voltage
 //                 node trusted: stop
 // Debounce in seconds (converted to samples of period_s): set_s of net violation to set an

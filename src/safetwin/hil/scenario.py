@@ -268,6 +268,12 @@ def load_scenario(path: str | Path) -> Scenario:
         params = {k: v for k, v in vals.items() if k not in COMMON_FAULT_KEYS}
         faults.append(Fault(type=ftype, at_s=vals["at_s"], duration_s=vals.get("duration_s", math.inf), params=params))
 
+    attest_every = sec["attestation"].get("every_s", 0.0)
+    for i, f in enumerate(faults):
+        if f.type == "node_tampered" and not attest_every > 0:
+            raise ScenarioError(file, f"faults[{i}].type", "'node_tampered' is impossible without attestation: "
+                                "set [attestation] every_s > 0 (the node must send digests to fail them)")
+
     crit = sec["criteria"]
     detect = []
     for i, d in enumerate(crit.get("detect", [])):
