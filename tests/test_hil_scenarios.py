@@ -12,7 +12,8 @@ from safetwin.hil.scenario import load_scenario, shipped_scenarios  # noqa: E402
 
 SCENARIOS = {p.stem: p for p in shipped_scenarios()}
 REQUIRED = {"nominal_fast_charge", "drive_cycle_discharge", "cooling_failure_charge", "voltage_sensor_stuck",
-            "frame_loss_burst", "plant_heartbeat_loss", "firmware_crash", "internal_short", "sensor_node_tampered"}
+            "frame_loss_burst", "plant_heartbeat_loss", "firmware_crash", "internal_short", "sensor_node_tampered",
+            "stealthy_injection"}
 
 
 def _failed(result):
@@ -61,7 +62,8 @@ def test_firmware_soc_estimate_tracks_the_plant(inprocess_results):
 
 
 def test_detections_happen_after_the_fault_not_before(inprocess_results):
-    for name in ("voltage_sensor_stuck", "internal_short", "plant_heartbeat_loss", "sensor_node_tampered"):
+    for name in ("voltage_sensor_stuck", "internal_short", "plant_heartbeat_loss", "sensor_node_tampered",
+                 "stealthy_injection"):
         r = inprocess_results[name]
         t_fault = r.fault_times[0][1]
         before = r.trace["t_s"] < t_fault
@@ -139,3 +141,24 @@ def test_a_tampered_node_loses_trust_and_stops_the_pack(inprocess_results):
     stop = r.trace["t_s"] >= fw[1]["t_s"]
     assert np.all(r.trace["command_a"][stop] == 0.0)
     assert np.all(r.trace["fw_mode"][stop] == 2)
+
+
+def test_the_stealthy_injection_fakes_a_reading_the_trust_layer_then_refuses(inprocess_results):
+    """The attack library's injection moves the faked cell's reading away from the truth (by the
+    OCV difference of its SOC offset, ramped); the node's failing attestation takes its trust below
+    the threshold within two rounds, and the pack stops before the fake can matter."""
+    from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
+    from safetwin import battery
+    r = inprocess_results["stealthy_injection"]
+    fw = [e for e in r.events if e["source"] == "firmware"]
+    assert [e["event"] for e in fw[:2]] == ["SENSOR_DISTRUSTED", "SAFETY_STOP"]
+    assert 300.0 < fw[0]["t_s"] <= 310.0
+    # the injector on its own, against the OCV table: after the full ramp the offset is
+    # OCV(soc - 0.2) - OCV(soc) at the attacker's copy's SOC
+    atk = StealthyInjection(node="cell_monitor", start_s=0.0, soc_offset=-0.2, ramp_s=10.0)
+    state = battery.CellState(soc=0.6)
+    inj = OnlineStealthyInjection(atk, state)
+    offsets = [inj.offset_v(float(k), 0.0, 1.0) for k in range(12)]
+    ocv = battery.CellParams.ref_cell_1().ocv
+    assert offsets[0] == 0.0
+    assert offsets[11] == pytest.approx(ocv.voltage_v(0.4) - ocv.voltage_v(0.6), abs=1e-12)

@@ -198,7 +198,11 @@ class Bench:
         req_mode, req_i = load_profile(sc, dt, steps)
         digest = node_digest(sc)
         tampered_digest = hashlib.sha256(digest + b" tampered").digest()
-        tampers = [f for f in sc.faults if f.type == "node_tampered"]
+        # The node's digest stops matching when it is tampered with, or while an attack runs on it
+        # without the node's key (safetwin.trust.attacks: holds_valid_key).
+        tampers = [f for f in sc.faults if f.type == "node_tampered" or
+                   (f.type == "stealthy_injection" and not f.params.get("holds_valid_key", False))]
+        injectors: dict[int, Any] = {}  # fault index -> OnlineStealthyInjection, while it runs
         attest_every = max(1, round(sc.attestation["every_s"] / dt)) if sc.attestation["every_s"] > 0 else 0
         zero_c = battery.ZERO_CELSIUS_K
 
@@ -234,16 +238,22 @@ class Bench:
                 if idx not in started and t >= f.at_s:
                     started.add(idx)
                     self._start_fault(f, pack, sensors, v_true)
+                    if f.type == "stealthy_injection":
+                        injectors[idx] = self._injector(f, pack)
                     events.append({"t_s": t, "source": "harness", "event": f"inject {f.type}"})
                     if f.type == "firmware_crash":
                         kill()
                 if idx in started and idx not in ended and t >= f.at_s + f.duration_s:
                     ended.add(idx)
                     self._end_fault(f, pack, sensors)
+                    injectors.pop(idx, None)
                     events.append({"t_s": t, "source": "harness", "event": f"end {f.type}"})
             hb = not any(f.active(t) for f in hb_loss)
 
-            # 2. sensors and frames
+            # 2. sensors and frames (an attack fakes the reading of the interval that just ended)
+            for idx, inj in injectors.items():
+                cell = sc.faults[idx].params["cell"]
+                sensors.offset[cell] = inj.offset_v(t, i_true / pack.parallel, dt)
             temp_c = tk - zero_c
             mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
             closed = pack.contactor_closed
@@ -370,6 +380,19 @@ class Bench:
             sensors.offset[p["cell"]] = p["offset_v"]
 
     @staticmethod
+    def _injector(f, pack):
+        """The attack library's stealthy false-data injection on one cell's voltage reading: the
+        attacker runs a copy of the twin from the cell's true state and fakes readings consistent
+        with a SOC offset (safetwin.trust.attacks)."""
+        from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
+        p = f.params
+        attack = StealthyInjection(node="cell_monitor", start_s=f.at_s, stop_s=f.at_s + f.duration_s,
+                                   holds_valid_key=p.get("holds_valid_key", False),
+                                   soc_offset=p.get("soc_offset", -0.2), ramp_s=p.get("ramp_s", 600.0))
+        # the attacker's twin: REF-CELL-1, the model the firmware's estimator runs
+        return OnlineStealthyInjection(attack, pack.states[p["cell"] * pack.parallel])
+
+    @staticmethod
     def _end_fault(f, pack, sensors) -> None:
         p = f.params
         if f.type == "cooling_failure":
@@ -379,5 +402,5 @@ class Bench:
             pack.set_leak_resistance(p["cell"], math.inf)
         elif f.type == "sensor_stuck":
             sensors.stuck.pop(p["cell"], None)
-        elif f.type == "sensor_offset":
+        elif f.type in ("sensor_offset", "stealthy_injection"):
             sensors.offset.pop(p["cell"], None)

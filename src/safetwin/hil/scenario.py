@@ -64,6 +64,10 @@ FAULT_TYPES: dict[str, dict[str, tuple]] = {
     "plant_heartbeat_loss": {},
     "firmware_crash": {},
     "node_tampered": {},  # the cell-monitor node's attestation digest no longer matches (its firmware changed)
+    # safetwin.trust.attacks.StealthyInjection on one cell's reading; without the node's key its
+    # attestation fails too (with [attestation])
+    "stealthy_injection": {"cell": _i(0, 95), "soc_offset": _f(-1.0, 1.0), "ramp_s": _f(0.0, math.inf, False),
+                           "holds_valid_key": (bool, None, None, True)},
 }
 COMMON_FAULT_KEYS = {"type": (tuple(FAULT_TYPES), None, None, True), "at_s": _f(0.0),
                      "duration_s": _f(0.0, math.inf, False)}
