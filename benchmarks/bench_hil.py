@@ -127,9 +127,13 @@ def bench_lockstep(quick: bool) -> None:
             r = Bench(sc, transport).run()
             steps = len(r.trace["t_s"])
             per = r.wall_s / steps
+            fw = ""
+            if r.firmware_report:  # the process times its own cycles: decode, guarded pack cycle, encode
+                c = r.firmware_report["cycle_time"]
+                fw = f"; firmware's own cycle p50 {c['p50_us']:5.0f} us p99 {c['p99_us']:5.0f} us"
             print(f"  {transport:9s} dt = {dt:6.3f} s: {steps:6d} cycles in {r.wall_s:6.2f} s = {per * 1e6:7.1f} us/cycle, "
                   f"{r.simulated_s / r.wall_s:9.1f} simulated s per wall s "
-                  f"({'keeps up with' if per < dt else 'slower than'} {1 / dt:g} Hz)")
+                  f"({'keeps up with' if per < dt else 'slower than'} {1 / dt:g} Hz){fw}")
 
 
 def bench_realtime(seconds: float) -> None:

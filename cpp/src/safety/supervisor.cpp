@@ -113,7 +113,6 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
     double soc, v1, v2, T;
   };
   Track tr[2];
-  tr[0] = tr[1] = Track{x[StateIdx::soc], x[StateIdx::v_rc1], x[StateIdx::v_rc2], x[StateIdx::temp]};
   // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
   const auto excess = [&](const Track& t, double v, double out[4]) {
     out[0] = std::isnan(v) ? INFINITY : std::max(v - vmax, 0.0);
@@ -122,24 +121,34 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
     out[3] = std::isnan(t.soc) ? INFINITY : std::max({t.soc - 1.0, -t.soc, 0.0});
   };
   constexpr double kTol = 1e-12;  // the two tracks coincide after the first step up to rounding
-  for (int k = 0; k <= config_.horizon_steps; ++k) {
-    double e[2][4];
-    for (int j = 0; j < 2; ++j) {
-      Track& t = tr[j];
-      const double I = (j == 0 && k == 0) ? current_a : 0.0;
-      const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, t.soc, t.T);
-      excess(t, p.ocv.voltage_v(t.soc) - co.r0_ohm * I - t.v1 - t.v2, e[j]);
-      if (k == config_.horizon_steps) continue;
-      const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
-      const double heat = I * I * co.r0_ohm + t.v1 * t.v1 / co.r1_ohm + t.v2 * t.v2 / co.r2_ohm -
-                          p.heat_transfer_w_per_k * (t.T - p.ambient_temp_k);
-      t.soc -= c * I;
-      t.v1 = a1 * t.v1 + co.r1_ohm * (1.0 - a1) * I;
-      t.v2 = a2 * t.v2 + co.r2_ohm * (1.0 - a2) * I;
-      t.T += dt_s / p.heat_capacity_j_per_k * heat;
+  // tracks = 1: the command's prediction alone; inside the limits throughout, it passes. Otherwise
+  // tracks = 2 compares it with resting step by step (the common case costs one prediction).
+  for (int tracks = 1; tracks <= 2; ++tracks) {
+    tr[0] = tr[1] = Track{x[StateIdx::soc], x[StateIdx::v_rc1], x[StateIdx::v_rc2], x[StateIdx::temp]};
+    bool inside = true;
+    for (int k = 0; k <= config_.horizon_steps; ++k) {
+      double e[2][4] = {};
+      for (int j = 0; j < tracks; ++j) {
+        Track& t = tr[j];
+        const double I = (j == 0 && k == 0) ? current_a : 0.0;
+        const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, t.soc, t.T);
+        excess(t, p.ocv.voltage_v(t.soc) - co.r0_ohm * I - t.v1 - t.v2, e[j]);
+        if (k == config_.horizon_steps) continue;
+        const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
+        const double heat = I * I * co.r0_ohm + t.v1 * t.v1 / co.r1_ohm + t.v2 * t.v2 / co.r2_ohm -
+                            p.heat_transfer_w_per_k * (t.T - p.ambient_temp_k);
+        t.soc -= c * I;
+        t.v1 = a1 * t.v1 + co.r1_ohm * (1.0 - a1) * I;
+        t.v2 = a2 * t.v2 + co.r2_ohm * (1.0 - a2) * I;
+        t.T += dt_s / p.heat_capacity_j_per_k * heat;
+      }
+      for (int b = 0; b < 4; ++b) {
+        if (tracks == 1 && !(e[0][b] <= 0.0)) inside = false;
+        if (tracks == 2 && !(e[0][b] <= e[1][b] + kTol)) return false;
+      }
+      if (!inside) break;
     }
-    for (int b = 0; b < 4; ++b)
-      if (!(e[0][b] <= e[1][b] + kTol)) return false;
+    if (inside) return true;
   }
   return true;
 }
