@@ -113,6 +113,12 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
     double soc, v1, v2, T;
   };
   Track tr[2];
+  // Resistances and time constants at x over the whole horizon, as the CBF filter evaluates them:
+  // over a few steps SOC and temperature move too little to change them, and re-evaluating them
+  // (Arrhenius and RC exponentials) every step made this check most of the cycle's cost.
+  const battery::CellCoefficients co =
+      battery::coefficients(p, config_.scaling, x[StateIdx::soc], x[StateIdx::temp]);
+  const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
   // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
   const auto excess = [&](const Track& t, double v, double out[4]) {
     out[0] = std::isnan(v) ? INFINITY : std::max(v - vmax, 0.0);
@@ -131,10 +137,8 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
       for (int j = 0; j < tracks; ++j) {
         Track& t = tr[j];
         const double I = (j == 0 && k == 0) ? current_a : 0.0;
-        const battery::CellCoefficients co = battery::coefficients(p, config_.scaling, t.soc, t.T);
         excess(t, p.ocv.voltage_v(t.soc) - co.r0_ohm * I - t.v1 - t.v2, e[j]);
         if (k == config_.horizon_steps) continue;
-        const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
         const double heat = I * I * co.r0_ohm + t.v1 * t.v1 / co.r1_ohm + t.v2 * t.v2 / co.r2_ohm -
                             p.heat_transfer_w_per_k * (t.T - p.ambient_temp_k);
         t.soc -= c * I;

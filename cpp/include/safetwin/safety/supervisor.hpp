@@ -92,7 +92,7 @@ class Supervisor {
   // exceeds none of [V_min + m_v, V_max - m_v], T <= T_max - m_k, SOC in [0, 1] by more than the
   // resting one does. From inside the safe set that is "stays inside"; from outside it (a full cell
   // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
-  // out does not.
+  // out does not. The model's resistances and time constants are those at x for every step.
   [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
                                   double margin_v, double margin_k) const noexcept;
 
