@@ -99,3 +99,20 @@ def test_cli_exit_status_and_junit(tmp_path, capsys):
     bad = _write(tmp_path, BASE + "[criteria]\nmin_soc = 2\n")
     assert main(["hil", "run", "--lockstep", str(bad)]) == 2
     assert "criteria.min_soc: 2 is impossible" in capsys.readouterr().err
+
+
+def test_cli_events_csv_names_the_cell(tmp_path):
+    """A pack resting at 42 degC, past the derate tier (T_max - 3.5 K = 41.5 degC): the events CSV
+    has the firmware's SAFETY_DERATE with the cell it names (1-based), and the harness's own event
+    (a cooling failure at 5 s) with an empty cell."""
+    sc = BASE.replace("[initial]\nsoc = 0.5\n", "[initial]\nsoc = 0.5\ntemp_c = 42.0\n") + \
+        "[ambient]\ntemp_c = 42.0\n[[faults]]\ntype = \"cooling_failure\"\nat_s = 5\n"
+    path = tmp_path / "hot.toml"
+    path.write_text(sc)
+    out = tmp_path / "out"
+    assert main(["hil", "run", "--lockstep", "--no-plots", "-o", str(out), str(path)]) == 0
+    rows = [line.split(",") for line in (out / "hot.events.csv").read_text().splitlines()]
+    assert rows[0] == ["t_s", "source", "event", "cell"]
+    assert ["5", "harness", "inject cooling_failure", ""] in rows
+    derate = [r for r in rows if r[2] == "SAFETY_DERATE"]
+    assert derate and derate[0][1] == "firmware" and 1 <= int(derate[0][3]) <= 4

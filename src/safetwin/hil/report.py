@@ -51,9 +51,10 @@ def write_csv(result, path: Path) -> None:
 
 def write_events(result, path: Path) -> None:
     with open(path, "w") as f:
-        f.write("t_s,source,event\n")
+        # cell: the series cell a firmware event names (1-based; 0 = the pack; empty for the others)
+        f.write("t_s,source,event,cell\n")
         for e in result.events:
-            f.write(f"{e['t_s']:.6g},{e['source']},{e['event']}\n")
+            f.write(f"{e['t_s']:.6g},{e['source']},{e['event']},{e.get('cell', '')}\n")
 
 
 def write_plot(result, path: Path) -> bool:
