@@ -15,8 +15,10 @@
 //        controller_period_s on the limiting group; every other group asks for the most it may
 //        take, so its own CBF filter bounds the pack. The charger's available current bounds all.
 //      - drive: the vehicle's demand; idle: 0.
-//   3. PackCycle::step: CBF, supervisor (NORMAL / DERATED / SAFE_STOP from the monitor's
-//      invariants, safety_calibration.hpp) and the pack command.
+//   3. PackCycle::step: with trust on, first the cell monitor's trust from this cycle's attestation
+//      verdict and the voltage residuals, written as noise scales into every group's EKF; then per
+//      group the EKF, the controller, the CBF filter and the supervisor (NORMAL / DERATED /
+//      SAFE_STOP from the monitor's invariants, safety_calibration.hpp); then the pack command.
 // compute() allocates nothing and never throws (everything is sized at construction).
 #include <cstdint>
 #include <memory>
