@@ -20,7 +20,6 @@
 //      group the EKF, the controller, the CBF filter and the supervisor (NORMAL / DERATED /
 //      SAFE_STOP from the monitor's invariants, safety_calibration.hpp); then the pack command.
 // compute() allocates nothing and never throws (everything is sized at construction).
-#include <cstdint>
 #include <memory>
 #include <vector>
 
