@@ -216,8 +216,11 @@ class ClosedLoop {
   [[nodiscard]] std::size_t groups() const noexcept { return groups_; }
   [[nodiscard]] const LoopSummary& summary() const noexcept { return summary_; }
   [[nodiscard]] const battery::Pack& plant() const noexcept { return *plant_; }
+  // The cycle that ran (its monitor events, transitions, trust): one of the two is null.
   [[nodiscard]] const PackCycle* pack_cycle() const noexcept { return pack_cycle_.get(); }
+  [[nodiscard]] PackCycle* pack_cycle() noexcept { return pack_cycle_.get(); }
   [[nodiscard]] const ControlCycle* cell_cycle() const noexcept { return cell_cycle_.get(); }
+  [[nodiscard]] ControlCycle* cell_cycle() noexcept { return cell_cycle_.get(); }
 
   // Traces (row k = step k; empty at a lower TraceLevel). Per cell: steps x cells, row-major;
   // per group: steps x series.
