@@ -312,6 +312,8 @@ TEST_CASE("a NaN reading stops the pack in the step of its onset; the command st
   CHECK(std::isnan(loop.trace().voltage_a_v[25 * 4 + 2]));
   CHECK(loop.summary().first_safe_stop_s == 25.0);
   CHECK(loop.summary().first_mode_change_after_fault_s == 25.0);
+  CHECK(loop.summary().first_detection_s == 25.0);  // the stop on a non-finite reading is its detection
+  CHECK(loop.summary().first_detection_invariant == -1);
   CHECK(loop.summary().final_mode == safety::Mode::safe_stop);
   CHECK(loop.summary().nonfinite_commands == 0);
   for (std::size_t k = 26; k < 60; ++k) CHECK(loop.trace().applied_current_a[k] == 0.0);
@@ -446,4 +448,27 @@ TEST_CASE("a bad spec is refused naming the field; an external law needs one con
   ClosedLoop loop(spec, {&c, &c, &c, &c});
   REQUIRE(loop.run() == Status::ok);
   CHECK(loop.trace().requested_a[3] == -1.0);
+}
+
+TEST_CASE("detection: the first derate event after the onset names its group and invariant") {
+  LoopSpec spec = pack_spec(60.0);
+  safety::InvariantSpec hi;
+  hi.name = "voltage_a_high";
+  hi.signal = "voltage_a_v";
+  hi.kind = safety::InvariantKind::range;
+  hi.lo = 2.0;
+  hi.hi = 4.1;
+  hi.severity = safety::Severity::derate;
+  spec.cycle.cell.monitor.invariants = {hi};
+  spec.faults.push_back({FaultKind::voltage_offset, 30.0, 1e9, 2, 0, 0.6});  // group 2 reads 600 mV high
+  ClosedLoop loop(spec);
+  REQUIRE(loop.run() == Status::ok);
+  const LoopSummary& s = loop.summary();
+  CHECK(s.first_detection_s == 30.0);
+  CHECK(s.first_detection_group == 2);
+  CHECK(s.first_detection_invariant == 0);
+  CHECK(s.first_event_after_fault_s == 30.0);
+  CHECK(std::isnan(s.first_event_s) == false);
+  CHECK(s.events >= 1);
+  CHECK(s.first_mode_change_after_fault_s == 30.0);  // the supervisor derated on it
 }

@@ -519,6 +519,19 @@ void ClosedLoop::read_sensors(std::size_t k, double t) noexcept {
   }
 }
 
+void ClosedLoop::note_group(double t, std::size_t g, const CycleStatus& st,
+                            const safety::InvariantMonitor& monitor) noexcept {
+  LoopSummary& s = summary_;
+  if (st.mode != safety::Mode::safe_stop && st.controller_status != Status::ok) ++s.controller_failures;
+  const bool after_fault = !std::isnan(s.first_fault_s) && t >= s.first_fault_s;
+  if (!after_fault || !std::isnan(s.first_detection_s) || st.monitor.newly_set <= 0 || st.monitor.first_set < 0) return;
+  if (monitor.spec(st.monitor.first_set).severity >= safety::Severity::derate) {
+    s.first_detection_s = t;
+    s.first_detection_group = static_cast<int>(g);
+    s.first_detection_invariant = st.monitor.first_set;
+  }
+}
+
 double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexcept {
   const bool replaced = t >= replacement_s_;
   for (auto& law : laws_) law->at_step(k, t, replaced);
@@ -544,6 +557,7 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     requested = out.requested_a;
     newly_set = out.monitor.newly_set > 0;
     summary_.events += static_cast<std::size_t>(std::max(out.monitor.newly_set, 0));
+    note_group(t, 0, out, cell_cycle_->monitor());
   } else {
     PackMeasurements m;
     m.time_s = t;
@@ -566,9 +580,11 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     const std::size_t lg = out.limiting_group >= 0 ? static_cast<std::size_t>(out.limiting_group) : 0;
     requested = pack_cycle_->group_status(lg).requested_a;
     for (std::size_t g = 0; g < groups_; ++g) {
-      const int ns = pack_cycle_->group_status(g).monitor.newly_set;
+      const CycleStatus& gs = pack_cycle_->group_status(g);
+      const int ns = gs.monitor.newly_set;
       if (ns > 0) newly_set = true;
       summary_.events += static_cast<std::size_t>(std::max(ns, 0));
+      note_group(t, g, gs, pack_cycle_->group(g).monitor());
     }
   }
   LoopSummary& s = summary_;
@@ -580,6 +596,11 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
   if (mode != safety::Mode::normal) {
     first_time(s.first_mode_change_s, t);
     if (after_fault) first_time(s.first_mode_change_after_fault_s, t);
+    if (after_fault && std::isnan(s.first_detection_s)) {
+      s.first_detection_s = t;  // a mode change with no derate/stop event of its own this step
+      s.first_detection_group = -1;
+      s.first_detection_invariant = -1;
+    }
   }
   if (mode == safety::Mode::safe_stop) first_time(s.first_safe_stop_s, t);
   s.final_mode = mode;

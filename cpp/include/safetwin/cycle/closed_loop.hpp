@@ -188,6 +188,12 @@ struct LoopSummary {
   double first_mode_change_s = std::numeric_limits<double>::quiet_NaN();  // mode left NORMAL
   double first_mode_change_after_fault_s = std::numeric_limits<double>::quiet_NaN();
   double first_safe_stop_s = std::numeric_limits<double>::quiet_NaN();
+  // Detection of the first fault: the first derate or stop event set, or mode change out of NORMAL,
+  // at or after the first onset; the group and invariant index (-1: a mode change) that showed it.
+  double first_detection_s = std::numeric_limits<double>::quiet_NaN();
+  int first_detection_group = -1;
+  int first_detection_invariant = -1;
+  std::size_t controller_failures = 0;  // group steps outside SAFE_STOP whose controller status was not ok
   safety::Mode final_mode = safety::Mode::normal;
   std::size_t nonfinite_commands = 0;  // commands of the cycle that were not finite (0 A applied)
   std::size_t nonfinite_requests = 0;  // controller requests that were not finite (any group)
@@ -241,6 +247,7 @@ class ClosedLoop {
   void read_sensors(std::size_t k, double t) noexcept;
   void record_plant(std::size_t k, double t) noexcept;
   [[nodiscard]] double step_cycle(std::size_t k, double t, double measured_a) noexcept;
+  void note_group(double t, std::size_t g, const CycleStatus& st, const safety::InvariantMonitor& monitor) noexcept;
 
   LoopSpec spec_;
   std::size_t total_steps_ = 0;
