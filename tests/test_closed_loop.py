@@ -303,6 +303,7 @@ def test_a_python_law_that_raises_or_returns_nan_never_reaches_the_plant():
 
     res = loop.run(cell_spec(20.0, law=loop.controllers()), [Raises()])
     assert res.summary["nonfinite_commands"] == 0
+    assert res.summary["controller_failures"] >= 1
     assert res.summary["first_safe_stop_s"] <= 20.0
     res = loop.run(cell_spec(20.0, law=loop.non_finite()))
     assert res.summary["nonfinite_requests"] >= 1

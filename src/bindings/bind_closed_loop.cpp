@@ -48,6 +48,10 @@ py::dict summary_dict(const LoopSummary& s) {
   d["first_mode_change_s"] = s.first_mode_change_s;
   d["first_mode_change_after_fault_s"] = s.first_mode_change_after_fault_s;
   d["first_safe_stop_s"] = s.first_safe_stop_s;
+  d["first_detection_s"] = s.first_detection_s;
+  d["first_detection_group"] = s.first_detection_group;
+  d["first_detection_invariant"] = s.first_detection_invariant;
+  d["controller_failures"] = s.controller_failures;
   d["final_mode"] = s.final_mode;
   d["nonfinite_commands"] = s.nonfinite_commands;
   d["nonfinite_requests"] = s.nonfinite_requests;
