@@ -39,7 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from safetwin.commands import checks
     from safetwin.trust.demo import DemoConfig, plot, run_attack_demo
+
+    checks.number("--duration-s", args.duration_s, 0.0, 86400.0, "s", lo_open=True)
+    checks.number("--attack-start-s", args.attack_start_s, 0.0, args.duration_s, "s", hi_open=True,
+                  why="before the end of the run, --duration-s")
+    checks.number("--soc-offset", args.soc_offset, -1.0, 1.0, lo_open=True, hi_open=True)
+    checks.number("--ramp-s", args.ramp_s, 0.0, 86400.0, "s", lo_open=True)
+    if args.plot:
+        checks.output_file("--plot", args.plot)
 
     cfg = DemoConfig(duration_s=args.duration_s, attack_start_s=args.attack_start_s, soc_offset=args.soc_offset,
                      ramp_s=args.ramp_s, holds_valid_key=args.holds_valid_key, closed_loop=not args.open_loop,

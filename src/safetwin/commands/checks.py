@@ -123,7 +123,7 @@ def input_file(what: str, path: str, hint: str = "") -> Path:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
+        if len(head) < 8192 or exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
             raise ValueError(f"{what} {path}: is not UTF-8 text (byte {exc.start} is 0x{head[exc.start]:02x})") \
                 from None
     return p

@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from safetwin.commands import checks
+
+DURATION_MAX_S = 14400.0  # 4 h of the 4s2p pack: the charge is over long before
 
 DESCRIPTION = """\
 Fast-charge a 4s2p pack of REF-CELL-1 cells (LG M50 21700, with cell-to-cell spread) from 10 %
@@ -22,7 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object (stable keys)")
     p.add_argument("--no-plot", action="store_true", help="skip demo.png (no matplotlib needed)")
-    p.add_argument("--duration", type=float, default=None, help="simulated time, s (default 2400)")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help=f"simulated time, s, from the cooling failure + 60 s to {DURATION_MAX_S:g} (default 2400)")
+    p.add_argument("--duration", dest="duration_s", type=float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old spelling
     p.set_defaults(func=run)
 
 
@@ -69,9 +75,15 @@ def print_table(s: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     from safetwin import demo
 
-    cfg = demo.DemoConfig() if args.duration is None else demo.DemoConfig(duration_s=args.duration)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    cfg = demo.DemoConfig()
+    if args.duration_s is not None:
+        # the run must hold both announced faults and a minute after the last, or there is no demo
+        lo = cfg.cooling_failure_at_s + 60.0
+        checks.number("--duration-s", args.duration_s, lo, DURATION_MAX_S, "s",
+                      why=f"the attack comes at {cfg.attack_at_s:g} s, the cooling failure at "
+                          f"{cfg.cooling_failure_at_s:g} s")
+        cfg = demo.DemoConfig(duration_s=args.duration_s)
+    out = checks.output_dir("-o", args.output)
     result = demo.run(cfg, progress=None if args.json else _progress)
     demo.write_csv(out / "demo.csv", result.trace, cfg)
     files = {"csv": str(out / "demo.csv"), "png": None}

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+from safetwin.commands import checks
 
 HELP = """\
 Run a HIL scenario (a TOML file; see hil/scenarios/ and `safetwin hil list`): the battery plant
@@ -32,14 +35,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = r.add_mutually_exclusive_group()
     mode.add_argument("--lockstep", action="store_true", help="firmware in-process, lockstep")
     mode.add_argument("--realtime", action="store_true", help="firmware process on the wall clock")
-    r.add_argument("--rate-hz", type=float, default=None, help="--realtime: cycle rate (default 1/dt_s of the scenario)")
-    r.add_argument("--duration-s", type=float, default=None, help="override the scenario's duration")
+    r.add_argument("--rate-hz", type=float, default=None,
+                   help="--realtime: cycle rate, (0, 10000] Hz (default 1/dt_s of the scenario)")
+    r.add_argument("--duration-s", type=float, default=None,
+                   help="override the scenario's duration, (0, 86400] s as in the scenario file")
     r.add_argument("--firmware", default=None, help="path of firmware_sim (default: the packaged or built one)")
     r.add_argument("-o", "--out", default="hil_out", help="report directory (default hil_out)")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     r.set_defaults(func=run)
     ls = hsub.add_parser("list", help="list the shipped scenarios")
     ls.set_defaults(func=list_scenarios)
+
+
+def check_options(args: argparse.Namespace, scenarios: list) -> None:
+    """Every option against its limit, and the memory each run implies, before anything starts."""
+    from safetwin.hil import harness
+    from safetwin.hil.scenario import SCHEMA
+    _, lo, hi, _ = SCHEMA["scenario"]["duration_s"]
+    if args.duration_s is not None:
+        checks.number("--duration-s", args.duration_s, lo, hi, "s", lo_open=True, why="the scenario files' limit")
+    if args.rate_hz is not None:
+        if not args.realtime:
+            raise ValueError(f"--rate-hz = {args.rate_hz:g}: applies to --realtime only (lockstep runs at the "
+                             "scenario's dt_s)")
+        checks.number("--rate-hz", args.rate_hz, 0.0, harness.RATE_MAX_HZ, "Hz", lo_open=True,
+                      why="firmware_sim's limit")
+    if args.firmware is not None:
+        if args.lockstep:
+            raise ValueError(f"--firmware {args.firmware}: --lockstep runs the firmware in this process, "
+                             "not an executable")
+        fw = Path(args.firmware)
+        if not fw.is_file():
+            raise ValueError(f"--firmware {args.firmware}: " + ("is a folder" if fw.is_dir() else "does not exist")
+                             + " (the firmware_sim executable; default: the packaged one)")
+        if not os.access(fw, os.X_OK):
+            raise ValueError(f"--firmware {args.firmware}: is not executable")
+    checks.output_dir("-o", args.out)
+    transport = "realtime" if args.realtime else "inprocess"
+    for sc in scenarios:
+        duration = args.duration_s if args.duration_s is not None else sc.duration_s
+        checks.memory(f"{sc.path}: duration {duration:g} s at a step of "
+                      f"{harness.step_s(sc, transport, args.rate_hz):g} s",
+                      harness.trace_bytes(sc, duration, transport, args.rate_hz),
+                      "give a shorter --duration-s (or a larger dt_s in the scenario)")
 
 
 def list_scenarios(args: argparse.Namespace) -> int:
@@ -55,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
     from safetwin.hil.report import write_all
     from safetwin.hil.scenario import load_scenario
     transport = "inprocess" if args.lockstep else "realtime" if args.realtime else "udp"
+    for p in args.scenarios:
+        checks.input_file("scenario", p)
     scenarios = [load_scenario(p) for p in args.scenarios]  # all validated before anything runs
+    check_options(args, scenarios)
     failed = 0
     for sc in scenarios:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
@@ -65,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
         speed = result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf")
-        print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.0f}x real time), "
+        print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.3g}x real time), "
               f"{result.retransmissions} retransmissions")
         if result.firmware_report:
             fr = result.firmware_report
