@@ -38,6 +38,14 @@ counted back to the start. A log that never rests uses the first row's voltage +
 Output CSV columns: t_s,soc,soc_sigma,v1_v,v2_v,temperature_c,r0_ohm,capacity_ah,nis,rejected
 (soc_sigma: the filter's standard deviation of SOC; nis: normalised innovation squared of the
 row's update; rejected: channels the innovation gate refused, bit 1 = voltage, 4 = temperature).
+
+A log that cannot be of this cell in these units is refused with the likely cause: temperatures
+outside -40..120 degC (in K?), currents beyond 20x the cell's limits (in mA?), more charge moved
+than 1.5 capacities (time in ms?). Samples further apart than the cell's 13 s time constant warn.
+
+examples:
+  safetwin estimate examples/bench_log.csv -o soc.csv
+  safetwin estimate examples/bench_log.csv --soc0 0.1 --estimate-params -o soc_params.csv
 """
 
 

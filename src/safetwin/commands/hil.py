@@ -18,9 +18,14 @@ transports:
   --lockstep   the firmware's C++ code in this process, lockstep (fastest, deterministic)
   --realtime   start firmware_sim at --rate-hz on the wall clock; the harness paces itself too
 
-Writes to --out: SCENARIO.junit.xml (one test case per criterion), SCENARIO.csv (the whole run:
+Writes to the folder -o: SCENARIO.junit.xml (one test case per criterion), SCENARIO.csv (the whole run:
 true plant state, command, firmware mode and fault flags), SCENARIO.events.csv, SCENARIO.png.
-Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario file.
+Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario file or option.
+
+examples:
+  safetwin hil list
+  safetwin hil run --lockstep hil/scenarios/frame_loss_burst.toml -o hil_out
+  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 10 Hz
 """
 
 
@@ -40,8 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--duration-s", type=float, default=None,
                    help="override the scenario's duration, (0, 86400] s as in the scenario file")
     r.add_argument("--firmware", default=None, help="path of firmware_sim (default: the packaged or built one)")
-    r.add_argument("-o", "--out", default="hil_out", help="report directory (default hil_out)")
-    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("-o", "--output", default="hil_out", help="report folder (default hil_out)")
+    r.add_argument("--out", dest="output", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
+    r.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
+    r.add_argument("--no-plots", dest="no_plot", action="store_true", help=argparse.SUPPRESS)  # old spelling
     r.set_defaults(func=run)
     ls = hsub.add_parser("list", help="list the shipped scenarios")
     ls.set_defaults(func=list_scenarios)
@@ -70,7 +77,7 @@ def check_options(args: argparse.Namespace, scenarios: list) -> None:
                              + " (the firmware_sim executable; default: the packaged one)")
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
-    checks.output_dir("-o", args.out)
+    checks.output_dir("-o", args.output)
     transport = "realtime" if args.realtime else "inprocess"
     for sc in scenarios:
         duration = args.duration_s if args.duration_s is not None else sc.duration_s
@@ -102,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
         result = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
                        duration_s=args.duration_s).run()
-        paths = write_all(result, Path(args.out), plots=not args.no_plots)
+        paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
         speed = result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf")

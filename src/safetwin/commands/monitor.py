@@ -58,8 +58,9 @@ limits are numbers in the units of those columns. The time column must increase 
 exit status is 1 when a stop-severity invariant was set, 2 on a bad trace or TOML file.
 
 `safetwin monitor --example` prints a complete definition for a `safetwin simulate` trace (the
-package's monitor_cell.toml) to start from:
+package's monitor_cell.toml) to start from.
 
+examples:
   safetwin simulate -o cell.csv
   safetwin monitor --example > cell_limits.toml
   safetwin monitor cell.csv --invariants cell_limits.toml -o events.csv
