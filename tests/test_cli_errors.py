@@ -165,26 +165,48 @@ def test_demo_durations_without_the_faults(tmp_path, capsys, value):
 
 
 # ---------------------------------------------------------------------------- resource bounds
-def test_hil_memory_is_checked_before_anything_is_allocated(tmp_path, capsys):
-    """86 400 s at dt 1e-4 s are 8.6e8 steps: about 130 GiB of traces. Refused in the check, which
-    says how much, before the harness allocates a byte (the command returns at once)."""
+def test_hil_memory_is_checked_before_anything_is_allocated(tmp_path, capsys, monkeypatch):
+    """86 400 s at dt 1e-4 s are 8.6e8 steps: about 130 GiB of traces. Too much for memory, so the
+    trace columns would stream to disk; what stays in memory (the load profile, 14 GB) is still
+    more than half of 8 GiB: refused in the check, which says how much, before the harness
+    allocates a byte."""
+    from safetwin.commands import checks
+    from safetwin.hil.harness import spilled_bytes, trace_bytes
+    from safetwin.hil.scenario import load_scenario
+    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 8 * 2**30)
     text = NOMINAL.read_text().replace("dt_s = 1.0", "dt_s = 0.0001").replace("duration_s = 2400", "duration_s = 86400")
     sc = tmp_path / "long.toml"
     sc.write_text(text)
-    from safetwin.hil.harness import trace_bytes
-    from safetwin.hil.scenario import load_scenario
     need = trace_bytes(load_scenario(sc), 86400.0)
     steps = 86400 / 1e-4
     assert need == pytest.approx(8.0 * (steps * 20 + 3 * (2_000_000 + 12)))  # the arrays Bench._run makes
-    line = refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"], "GiB", "--duration-s")
-    assert f"{need / 2**30:.3g} GiB" in line
+    in_memory = need - spilled_bytes(load_scenario(sc), 86400.0)
+    assert in_memory == pytest.approx(8.0 * (steps * 2 + 3 * (2_000_000 + 12)))
+    line = refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"], "--duration-s")
+    assert f"needs {in_memory / 2**30:.3g} GiB for its traces, more than 50% of the 8 GiB available" in line
 
 
-def test_simulate_memory_is_checked_before_the_run(tmp_path, capsys):
-    # 3600 s at 1 ms on a 400s100p pack: 3.6e6 steps x 120 002 columns x 8 B x 2 (core + CSV copy)
+def test_simulate_size_is_checked_before_the_run(tmp_path, capsys):
+    """A long profile streams through the core in chunks, so memory holds only the profile; its
+    CSV must fit on disk: 3600 s at 1 ms on a 400s100p pack are 3.6e6 rows of 120 002 values,
+    about 6.3 TiB at 16 bytes a value. Refused before the file is opened."""
+    out = tmp_path / "x.csv"
     line = refused(capsys, ["simulate", "--profile", "cc", "--dt", "0.001", "--series", "400", "--parallel", "100",
-                            "-o", tmp_path / "x.csv"], "GiB")
-    assert f"{2 * 8.0 * 3.6e6 * (3 * 40000 + 2) / 2**30:.3g} GiB" in line
+                            "-o", out], "GiB on disk")
+    assert f"needs {16 * 3.6e6 * (3 * 40000 + 2) / 2**30:.3g} GiB on disk" in line
+    assert not out.exists()
+
+
+def test_simulate_streams_a_long_profile_in_chunks(tmp_path, monkeypatch):
+    """With chunks of 1000 steps the 3600-step drive cycle runs in 4 pieces; the CSV is the same
+    as the one-piece run's, bit for bit (the pack carries its state from piece to piece)."""
+    from safetwin.commands import simulate
+    argv = ["simulate", "--profile", "drive", "--soc0", "0.9", "--series", "2"]
+    assert main([*argv, "-o", str(tmp_path / "one.csv")]) == 0
+    monkeypatch.setattr(simulate, "CHUNK_VALUES", 1000 * (3 * 2 + 2))
+    assert simulate.chunk_steps(2) == 1000
+    assert main([*argv, "-o", str(tmp_path / "four.csv")]) == 0
+    assert (tmp_path / "four.csv").read_text() == (tmp_path / "one.csv").read_text()
 
 
 # ---------------------------------------------------------------------------- the shell's view
@@ -214,3 +236,29 @@ def test_the_console_script_prints_no_traceback_for_bad_input(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == "safetwin simulate: error: --dt = 0 s: must be in (0, 60] s\n"
+
+
+def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, monkeypatch):
+    """With (pretend) 200 kB of memory the 30 s real-time scenario's 300 steps do not fit: its trace
+    columns go to files in the report folder, and the reports are the same as from memory."""
+    from safetwin.commands import checks
+    sc = ROOT / "hil" / "scenarios" / "realtime_charge.toml"
+    assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "mem")]) == 0
+    assert "stream to disk" not in capsys.readouterr().out
+    # 300 steps: 8 B x (300 x 20 + 3 x 300 x 12 cells) = 134 kB of traces, 91 kB without the 18 columns
+    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 200_000)
+    assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "disk")]) == 0
+    assert f"its traces stream to disk in {tmp_path / 'disk'}" in capsys.readouterr().out
+    assert (tmp_path / "disk" / "realtime_charge.csv").read_text() == (tmp_path / "mem" / "realtime_charge.csv").read_text()
+
+
+def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
+    import numpy as np
+    from safetwin.hil.harness import Bench
+    from safetwin.hil.scenario import load_scenario
+    sc = load_scenario(ROOT / "hil" / "scenarios" / "realtime_charge.toml")
+    r = Bench(sc, "inprocess", duration_s=5.0, spill_dir=str(tmp_path)).run()
+    ref = Bench(sc, "inprocess", duration_s=5.0).run()
+    assert isinstance(r.trace["t_s"], np.memmap)
+    for k in ref.trace:
+        np.testing.assert_array_equal(r.trace[k], ref.trace[k], err_msg=k)

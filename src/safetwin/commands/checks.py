@@ -75,6 +75,20 @@ def available_memory_bytes() -> int:
         return 0
 
 
+def fits_in_memory(needed_bytes: float) -> bool:
+    avail = available_memory_bytes()
+    return not avail or needed_bytes <= MEMORY_SHARE * avail
+
+
+def disk(what: str, needed_bytes: float, folder: Path, hint: str) -> None:
+    """Refuses a run whose files would need more than 90 % of the free space in ``folder``."""
+    import shutil
+    free = shutil.disk_usage(folder).free
+    if needed_bytes > 0.9 * free:
+        raise ValueError(f"{what}: the run needs {needed_bytes / 2**30:.3g} GiB on disk in {folder} (traces and "
+                         f"reports), more than 90% of the {free / 2**30:.3g} GiB free there; {hint}")
+
+
 def memory(what: str, needed_bytes: float, hint: str) -> None:
     """Refuses a run whose traces would need more than MEMORY_SHARE of the available memory,
     before anything is allocated. ``what`` names the sizes the user gave, ``hint`` what to change."""

@@ -54,8 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=list_scenarios)
 
 
-def check_options(args: argparse.Namespace, scenarios: list) -> None:
-    """Every option against its limit, and the memory each run implies, before anything starts."""
+CSV_BYTES_PER_VALUE = 16  # a %.9g number and its comma in the run's CSV
+
+
+def check_options(args: argparse.Namespace, scenarios: list) -> dict:
+    """Every option against its limit, and the memory and disk each run implies, before anything
+    starts. Returns, per scenario path, the folder its traces spill to (None: in memory)."""
     from safetwin.hil import harness
     from safetwin.hil.scenario import SCHEMA
     _, lo, hi, _ = SCHEMA["scenario"]["duration_s"]
@@ -77,14 +81,28 @@ def check_options(args: argparse.Namespace, scenarios: list) -> None:
                              + " (the firmware_sim executable; default: the packaged one)")
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
-    checks.output_dir("-o", args.output)
+    out = checks.output_dir("-o", args.output)
     transport = "realtime" if args.realtime else "inprocess"
+    spill = {}
     for sc in scenarios:
         duration = args.duration_s if args.duration_s is not None else sc.duration_s
-        checks.memory(f"{sc.path}: duration {duration:g} s at a step of "
-                      f"{harness.step_s(sc, transport, args.rate_hz):g} s",
-                      harness.trace_bytes(sc, duration, transport, args.rate_hz),
-                      "give a shorter --duration-s (or a larger dt_s in the scenario)")
+        what = f"{sc.path}: duration {duration:g} s at a step of {harness.step_s(sc, transport, args.rate_hz):g} s"
+        hint = "give a shorter --duration-s (or a larger dt_s in the scenario)"
+        need = harness.trace_bytes(sc, duration, transport, args.rate_hz)
+        steps = duration / harness.step_s(sc, transport, args.rate_hz)
+        cells = int(sc.pack["series"])
+        per_cell = 3 * cells if steps * cells <= harness.MAX_CELL_SAMPLES else 0  # longer: decimated, not in the CSV
+        csv_bytes = steps * CSV_BYTES_PER_VALUE * (harness.TRACE_COLUMNS + per_cell)
+        if checks.fits_in_memory(need):
+            spill[sc.path] = None
+            checks.disk(what, csv_bytes, out, hint)
+            continue
+        # too long for memory: the trace columns stream to disk, beside the reports
+        on_disk = harness.spilled_bytes(sc, duration, transport, args.rate_hz)
+        checks.memory(what, need - on_disk, hint)
+        checks.disk(what, on_disk + csv_bytes, out, hint)
+        spill[sc.path] = str(out)
+    return spill
 
 
 def list_scenarios(args: argparse.Namespace) -> int:
@@ -103,12 +121,14 @@ def run(args: argparse.Namespace) -> int:
     for p in args.scenarios:
         checks.input_file("scenario", p)
     scenarios = [load_scenario(p) for p in args.scenarios]  # all validated before anything runs
-    check_options(args, scenarios)
+    spill = check_options(args, scenarios)
     failed = 0
     for sc in scenarios:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
+        if spill[sc.path]:
+            print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
         result = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
-                       duration_s=args.duration_s).run()
+                       duration_s=args.duration_s, spill_dir=spill[sc.path]).run()
         paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")

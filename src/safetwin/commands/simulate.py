@@ -127,47 +127,72 @@ def make_pack(args: argparse.Namespace) -> battery.Pack:
                                            spread=spread, initial=battery.CellState(soc=args.soc0, temp_k=temp_k)))
 
 
-def check_memory(steps: float, cells: int) -> None:
-    # the core's arrays (voltage, temperature, SOC per cell; pack voltage and current) and the CSV's copy
-    checks.memory("--duration-s / --dt / --series / --parallel", 2 * 8.0 * steps * (3 * cells + 2),
-                  "give a larger --dt or a shorter --duration-s")
+CHUNK_VALUES = 2**23  # values per chunk of the trace (64 MiB): a long profile streams to the CSV
+CSV_BYTES_PER_VALUE = 16  # a %.9g number and its comma
 
 
-def run_profile(pack: battery.Pack, args: argparse.Namespace) -> dict:
+def chunk_steps(cells: int) -> int:
+    return max(1, CHUNK_VALUES // (3 * cells + 2))
+
+
+def check_size(steps: float, cells: int, output: str) -> None:
+    """The profile (a few arrays of one value per step) must fit in memory, the CSV on disk."""
+    what = "--duration-s / --dt / --series / --parallel"
+    hint = "give a larger --dt or a shorter --duration-s"
+    checks.memory(what, 4 * 8.0 * steps, hint)
+    checks.disk(what, CSV_BYTES_PER_VALUE * steps * (3 * cells + 2), Path(output).resolve().parent, hint)
+
+
+def current_profile(pack: battery.Pack, args: argparse.Namespace) -> np.ndarray:
     cap = pack.params.capacity_ah * pack.parallel
+    if args.profile in ("cc", "drive"):
+        check_size(args.duration_s / args.dt, pack.cells, args.output)
+    if args.profile == "cc":
+        return profiles.constant_current(args.current, args.duration_s, args.dt)
+    if args.profile == "hppc":
+        return profiles.hppc(capacity_ah=cap, dt_s=args.dt)
+    if args.profile == "drive":
+        return profiles.drive_cycle(args.duration_s, args.dt, seed=args.seed,
+                                    mean_current_a=cap, peak_current_a=5 * cap, regen_current_a=2 * cap)
+    avail = checks.available_memory_bytes() or 2**34
+    current = profiles.load_csv(Path(args.profile), args.dt, max_samples=int(checks.MEMORY_SHARE * avail / 32))
+    if current.size == 0:
+        raise ValueError(f"--profile {args.profile}: the file spans less than one step of --dt {args.dt:g} s")
+    check_size(current.size, pack.cells, args.output)
+    check_pack_current(f"--profile {args.profile}", current, pack.parallel, pack.params.limits)
+    return current
+
+
+def traces(pack: battery.Pack, args: argparse.Namespace):
+    """An iterator of (first step, steps of the profile, trace) pieces of the run, in order: the
+    profile in chunks through the core (the pack keeps its state between calls, so the pieces are
+    the one run, bit for bit); CC-CV, a closed loop in the core, in one piece. Every size is
+    checked here, before the iterator is returned and before the output is opened."""
     if args.profile == "cccv":
+        cap = pack.params.capacity_ah * pack.parallel
         steps = int(CCCV_MAX_S / args.dt)
-        check_memory(steps, pack.cells)
+        checks.memory("--dt / --series / --parallel", 2 * 8.0 * steps * (3 * pack.cells + 2),
+                      "give a larger --dt")
+        check_size(steps, pack.cells, args.output)
         cfg = battery.CcCvConfig(charge_current_a=args.c_rate * cap, cv_voltage_v=pack.params.limits.voltage_max_v,
                                  cutoff_current_a=cap / 20.0, resistance_ohm=0.021 / pack.parallel)
-        return battery.run_cccv(pack, cfg, args.dt, steps)
-    if args.profile in ("cc", "drive"):
-        check_memory(args.duration_s / args.dt, pack.cells)
-    if args.profile == "cc":
-        current = profiles.constant_current(args.current, args.duration_s, args.dt)
-    elif args.profile == "hppc":
-        current = profiles.hppc(capacity_ah=cap, dt_s=args.dt)
-    elif args.profile == "drive":
-        current = profiles.drive_cycle(args.duration_s, args.dt, seed=args.seed,
-                                       mean_current_a=cap, peak_current_a=5 * cap, regen_current_a=2 * cap)
-    else:
-        path = Path(args.profile)
-        current = profiles.load_csv(path, args.dt, max_samples=_max_samples(pack.cells))
-        if current.size == 0:
-            raise ValueError(f"--profile {args.profile}: the file spans less than one step of --dt {args.dt:g} s")
-        check_pack_current(f"--profile {args.profile}", current, pack.parallel, pack.params.limits)
-    out = pack.simulate(current, args.dt)
-    out["current_a"] = current
-    return out
+        out = battery.run_cccv(pack, cfg, args.dt, steps)
+        return iter([(0, len(out["current_a"]), out)])
+    return _pieces(pack, current_profile(pack, args), args.dt)
 
 
-def _max_samples(cells: int) -> int:
-    avail = checks.available_memory_bytes() or 2**34
-    return int(checks.MEMORY_SHARE * avail / (2 * 8.0 * (3 * cells + 2)))
+def _pieces(pack: battery.Pack, current: np.ndarray, dt_s: float):
+    step = chunk_steps(pack.cells)
+    for k0 in range(0, len(current), step):
+        piece = current[k0:k0 + step]
+        out = pack.simulate(piece, dt_s)
+        out["current_a"] = piece
+        yield k0, len(current), out
 
 
-def find_cutoff(out: dict, lim: battery.CellLimits, dt_s: float) -> tuple[int, str] | None:
-    """(index of the first sample past a cut-off, why), or None if the profile stays inside."""
+def find_cutoff(out: dict, lim: battery.CellLimits, dt_s: float, k0: int = 0) -> tuple[int, str] | None:
+    """(index in ``out`` of the first sample past a cut-off, why), or None if the piece stays inside;
+    ``k0`` is the piece's first step (for the time in the message)."""
     v, soc = out["cell_voltage_v"], out["cell_soc"]
     tests = (
         (v < lim.voltage_min_v, v, "voltage", "V", f"< {lim.voltage_min_v:g} V, the cell's minimum"),
@@ -183,7 +208,7 @@ def find_cutoff(out: dict, lim: battery.CellLimits, dt_s: float) -> tuple[int, s
             k = int(rows[0])
             j = int(np.flatnonzero(mask[k])[0])
             first = (k, f"cell {j + 1} {name} {values[k, j]:.4g}{' ' + unit if unit else ''} {limit} "
-                        f"at t = {k * dt_s:g} s")
+                        f"at t = {(k0 + k) * dt_s:g} s")
     return first
 
 
@@ -191,32 +216,58 @@ def cut(out: dict, n: int) -> dict:
     return {k: (v[:n] if isinstance(v, np.ndarray) and v.ndim >= 1 else v) for k, v in out.items()}
 
 
-def write_csv(path: str, out: dict, dt_s: float, cells: int) -> None:
+def csv_header(cells: int) -> str:
+    if cells == 1:
+        return "t_s,current_a,voltage_v,temperature_c,soc"
+    names = ["t_s", "current_a", "pack_voltage_v"]
+    names += [f"voltage_v_{j + 1}" for j in range(cells)]
+    names += [f"temperature_c_{j + 1}" for j in range(cells)]
+    names += [f"soc_{j + 1}" for j in range(cells)]
+    return ",".join(names)
+
+
+def write_rows(f, out: dict, dt_s: float, cells: int, k0: int) -> None:
     n = len(out["current_a"])
-    t = np.arange(n) * dt_s
+    t = (k0 + np.arange(n)) * dt_s
     temp_c = out["cell_temp_k"] - battery.ZERO_CELSIUS_K
     if cells == 1:
-        header = "t_s,current_a,voltage_v,temperature_c,soc"
         cols = [t, out["current_a"], out["cell_voltage_v"][:, 0], temp_c[:, 0], out["cell_soc"][:, 0]]
     else:
-        names = ["t_s", "current_a", "pack_voltage_v"]
-        names += [f"voltage_v_{j + 1}" for j in range(cells)]
-        names += [f"temperature_c_{j + 1}" for j in range(cells)]
-        names += [f"soc_{j + 1}" for j in range(cells)]
-        header = ",".join(names)
         cols = [t, out["current_a"], out["pack_voltage_v"], *out["cell_voltage_v"].T, *temp_c.T, *out["cell_soc"].T]
-    np.savetxt(path, np.column_stack(cols), delimiter=",", header=header, comments="", fmt="%.9g")
+    np.savetxt(f, np.column_stack(cols), delimiter=",", fmt="%.9g")
 
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
     pack = make_pack(args)
-    out = run_profile(pack, args)
     lim = pack.params.limits
-    n_full = len(out["current_a"])
-    stop = find_cutoff(out, lim, args.dt)
-    if stop is not None and args.cutoff == "on":
-        out = cut(out, stop[0] + 1)  # the model is causal: the samples before the cut-off are unchanged
+    n = 0
+    n_full = 0
+    charge_as = 0.0
+    soc_first = soc_last = None
+    v_max, v_min, t_max = -np.inf, np.inf, -np.inf
+    stop = None
+    stopped = False
+    pieces = traces(pack, args)
+    with open(args.output, "w") as f:
+        f.write(csv_header(pack.cells) + "\n")
+        for k0, n_full, out in pieces:
+            here = find_cutoff(out, lim, args.dt, k0)
+            if here is not None and stop is None:
+                stop = (k0 + here[0], here[1])
+                if args.cutoff == "on":
+                    out = cut(out, here[0] + 1)  # the samples up to the first one past the cut-off
+                    stopped = True
+            write_rows(f, out, args.dt, pack.cells, k0)
+            n += len(out["current_a"])
+            charge_as += float(np.sum(out["current_a"])) * args.dt
+            soc_first = out["cell_soc"][0].mean() if soc_first is None else soc_first
+            soc_last = out["cell_soc"][-1].mean()
+            v_max, v_min = max(v_max, out["cell_voltage_v"].max()), min(v_min, out["cell_voltage_v"].min())
+            t_max = max(t_max, out["cell_temp_k"].max())
+            if stopped:
+                break
+    if stopped:
         why = f"cut-off: {stop[1]} (--cutoff off runs on)"
     elif stop is not None:
         print(f"safetwin simulate: warning: --cutoff off: the run goes on past {stop[1]}; the model is not "
@@ -224,18 +275,14 @@ def run(args: argparse.Namespace) -> int:
         why = f"end of the profile (--cutoff off; past a cut-off from t = {stop[0] * args.dt:g} s)"
     else:
         why = "end of the profile" if args.profile != "cccv" else "end of charge (current below C/20)"
-    write_csv(args.output, out, args.dt, pack.cells)
-    n = len(out["current_a"])
-    charge_ah = float(np.sum(out["current_a"])) * args.dt / 3600.0
-    soc = out["cell_soc"]
     print(f"safetwin simulate: {args.profile} on {pack.series}s{pack.parallel}p REF-CELL-1, dt = {args.dt:g} s")
     print(f"  duration            {n * args.dt:10.0f} s   (of {n_full * args.dt:.0f} s in the profile)")
     print(f"  stopped by          {why}")
-    print(f"  charge drawn        {charge_ah:10.3f} Ah  (pack; < 0: charged)")
-    print(f"  SOC                 {soc[0].mean():10.3f} -> {soc[-1].mean():.3f} (mean of cells)")
-    print(f"  max cell voltage    {out['cell_voltage_v'].max():10.4f} V   (limit {lim.voltage_max_v} V)")
-    print(f"  min cell voltage    {out['cell_voltage_v'].min():10.4f} V   (limit {lim.voltage_min_v} V)")
-    print(f"  max temperature     {out['cell_temp_k'].max() - battery.ZERO_CELSIUS_K:10.2f} degC "
+    print(f"  charge drawn        {charge_as / 3600.0:10.3f} Ah  (pack; < 0: charged)")
+    print(f"  SOC                 {soc_first:10.3f} -> {soc_last:.3f} (mean of cells)")
+    print(f"  max cell voltage    {v_max:10.4f} V   (limit {lim.voltage_max_v} V)")
+    print(f"  min cell voltage    {v_min:10.4f} V   (limit {lim.voltage_min_v} V)")
+    print(f"  max temperature     {t_max - battery.ZERO_CELSIUS_K:10.2f} degC "
           f"(limit {lim.temp_max_k - battery.ZERO_CELSIUS_K:.0f} degC)")
     print(f"  written             {args.output}")
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -50,6 +51,12 @@ def trace_bytes(sc: Scenario, duration_s: float, transport: str = "inprocess", r
     steps = duration_s / step_s(sc, transport, rate_hz)
     cells = int(sc.pack["series"])
     return 8.0 * (steps * (TRACE_COLUMNS + 2) + 3 * min(steps * cells, MAX_CELL_SAMPLES + cells))
+
+
+def spilled_bytes(sc: Scenario, duration_s: float, transport: str = "inprocess", rate_hz: float | None = None) -> float:
+    """The part of trace_bytes that goes to disk when the run spills (Bench(spill_dir=...)): the
+    summary columns; the load profile and the (capped) per-cell trace stay in memory."""
+    return 8.0 * TRACE_COLUMNS * duration_s / step_s(sc, transport, rate_hz)
 
 
 @dataclass
@@ -168,7 +175,8 @@ class Bench:
 
     def __init__(self, scenario: Scenario, transport: str = "inprocess", firmware: str | None = None,
                  rate_hz: float | None = None, duration_s: float | None = None,
-                 progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0) -> None:
+                 progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0,
+                 spill_dir: str | None = None) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport = {transport!r}: one of {', '.join(TRANSPORTS)}")
         if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
@@ -182,6 +190,15 @@ class Bench:
         self.duration_s = duration_s if duration_s is not None else scenario.duration_s
         self.progress = progress
         self.answer_timeout_s = answer_timeout_s
+        # A long run's trace columns live in (unlinked) files in this folder instead of in memory:
+        # the OS pages them out as the run goes and reads them back for the report.
+        self.spill_dir = spill_dir
+
+    def _column(self, steps: int) -> np.ndarray:
+        if self.spill_dir is None:
+            return np.full(steps, np.nan)
+        f = tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-")
+        return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
 
     def run(self) -> RunResult:
         from safetwin.hil.criteria import evaluate
@@ -227,7 +244,7 @@ class Bench:
         zero_c = battery.ZERO_CELSIUS_K
 
         # traces
-        tr = {k: np.full(steps, np.nan) for k in (
+        tr = {k: self._column(steps) for k in (
             "t_s", "current_a", "command_a", "request_a", "contactor_closed", "fw_mode", "fw_flags",
             "pack_voltage_v", "cell_v_max", "cell_v_min", "cell_t_max_c", "soc_mean", "soc_min", "soc_max",
             "meas_v_max", "answered", "fw_cycle_time_s", "fw_est_soc")}
