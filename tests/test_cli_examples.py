@@ -7,6 +7,7 @@ They run in one scratch folder holding links to the repository's hil/ and exampl
 examples name), in the order they appear, so that a later example can read what an earlier wrote."""
 from __future__ import annotations
 
+import csv
 import glob
 import re
 import shlex
@@ -14,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from safetwin.cli import build_parser, main
@@ -122,3 +124,36 @@ def test_the_monitor_help_toml_is_valid_and_runs(tmp_path, capsys):
     assert main(["simulate", "-o", str(trace)]) == 0
     assert main(["monitor", str(trace), "--invariants", str(toml), "-o", str(tmp_path / "e.csv")]) == 0
     assert "invariants" in capsys.readouterr().out
+
+
+def _first_run(mask: np.ndarray, length: int) -> int | None:
+    """Index of the sample that completes the first run of ``length`` consecutive True."""
+    run = 0
+    for k, m in enumerate(mask):
+        run = run + 1 if m else 0
+        if run == length:
+            return k
+    return None
+
+
+def test_the_hil_example_invariants_on_a_hil_run(tmp_path, capsys):
+    """`safetwin monitor --example hil` on the CSV of the cooling-failure scenario: the hottest
+    cell passes 40 degC; the operating tier (set_count 3) sets at the third consecutive sample above
+    it, computed here from the CSV; the limits the firmware holds (45 degC, 4.2 V) give no stop."""
+    scenario = ROOT / "hil" / "scenarios" / "cooling_failure_charge.toml"
+    assert main(["hil", "run", "--lockstep", "--no-plot", str(scenario), "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "--example", "hil"]) == 0
+    toml = tmp_path / "hil.toml"
+    toml.write_text(capsys.readouterr().out)
+    trace = tmp_path / "cooling_failure_charge.csv"
+    events = tmp_path / "events.csv"
+    assert main(["monitor", str(trace), "--invariants", str(toml), "-o", str(events)]) == 0  # no stop
+    data = np.genfromtxt(trace, delimiter=",", names=True)
+    rows = list(csv.DictReader(open(events)))
+    k = _first_run(data["cell_t_max_c"] > 40.0, 3)
+    assert k is not None
+    sets = [r for r in rows if r["invariant"] == "temperature_high.operating" and r["kind"] == "set"]
+    assert float(sets[0]["time_s"]) == pytest.approx(data["t_s"][k])
+    assert not [r for r in rows if r["severity"] == "stop"]
+    assert data["cell_t_max_c"].max() < 45.0

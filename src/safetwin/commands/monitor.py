@@ -20,8 +20,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# The shipped example definitions (package data), for users to start from.
-EXAMPLES = ("monitor_cell.toml",)
+# The shipped example definitions (package data), for users to start from: for the trace of
+# `safetwin simulate` (one cell) and for the run CSV of `safetwin hil run`.
+EXAMPLES = {"cell": "monitor_cell.toml", "hil": "monitor_hil.toml"}
 
 HELP = """\
 Check a recorded trace against invariants (range, rate, finite, NIS window, bounded always /
@@ -58,7 +59,8 @@ limits are numbers in the units of those columns. The time column must increase 
 exit status is 1 when a stop-severity invariant was set, 2 on a bad trace or TOML file.
 
 `safetwin monitor --example` prints a complete definition for a `safetwin simulate` trace (the
-package's monitor_cell.toml) to start from.
+package's monitor_cell.toml) to start from; `--example hil` one for the run CSV of `safetwin hil
+run` (monitor_hil.toml: the pack's extreme cells).
 
 examples:
   safetwin simulate -o cell.csv
@@ -72,16 +74,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", nargs="?", help="CSV trace with a header row (one column per signal and a time column)")
     p.add_argument("--invariants", help="TOML file of signals and invariants")
-    p.add_argument("--example", action="store_true",
-                   help="print the shipped example invariants (monitor_cell.toml) and exit")
+    p.add_argument("--example", nargs="?", const="cell", choices=tuple(EXAMPLES), default=None,
+                   help="print a shipped example definition and exit: cell (default, for a simulate "
+                        "trace) or hil (for a hil run CSV)")
     p.add_argument("--time-column", default="t_s", help="name of the time column, s (default t_s)")
     p.add_argument("-o", "--output", default="events.csv", help="events CSV (default events.csv)")
     p.set_defaults(func=run)
 
 
-def example_text(name: str = EXAMPLES[0]) -> str:
+def example_text(name: str = "cell") -> str:
     from importlib import resources
-    return (resources.files("safetwin") / "data" / name).read_text()
+    return (resources.files("safetwin") / "data" / EXAMPLES[name]).read_text()
 
 
 def _field_kind(annotation: object) -> type:
@@ -200,13 +203,19 @@ def _is_number(text: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     if args.example:
-        print(example_text(), end="")
+        print(example_text(args.example), end="")
         return 0
     if args.trace is None or args.invariants is None:
         raise ValueError("give a TRACE.csv and --invariants FILE.toml (or --example for a definition to start from)")
     definition = load_definition(args.invariants)
     checks.output_file("-o", args.output)
     times, values = read_trace(args.trace, [args.time_column, *definition.signals], args.time_column)
+    if len(times) > 1:
+        step = float(np.median(np.diff(times)))
+        if abs(step - definition.sample_period_s) > 0.01 * definition.sample_period_s:
+            print(f"safetwin monitor: warning: {args.trace}: the trace's time step is {step:g} s, the definition's "
+                  f"sample_period_s is {definition.sample_period_s:g} s ({args.invariants}); debounce counts are "
+                  "in samples", file=sys.stderr)
     monitor = definition.build()
     monitor.run(times, values)
     records = safety.event_records(monitor)
