@@ -245,6 +245,14 @@ def _copy_state(s) -> battery.CellState:
     return battery.CellState(soc=s.soc, v1_v=s.v1_v, v2_v=s.v2_v, temp_k=s.temp_k)
 
 
+def _rest(plant, steps: int, dt_s: float, parts_v: list, parts_t: list) -> None:
+    # Pack.simulate records the state before each step; the closed loop records it after each
+    # step: drop the first row and append the state after the last step, so both align in time.
+    r = plant.simulate(np.zeros(steps), dt_s)
+    parts_v.append(np.vstack([r["cell_voltage_v"][1:], plant.cell_voltage_v]))
+    parts_t.append(np.vstack([r["cell_temp_k"][1:], plant.cell_temp_k]))
+
+
 def _robustness(v: np.ndarray, temp_k: np.ndarray, lim) -> dict:
     """Minimum over time of the signed distance to each envelope limit, over every cell."""
     return {"voltage_max": float(lim.voltage_max_v - np.max(v)),
@@ -396,16 +404,12 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     parts_v, parts_t = [v_true[:k_cf]], [temp_true[:k_cf]]
     k = k_cf
     if fault in PLANT_FAULTS and k_onset > k:  # rest until the onset, then the fault
-        r = cf.simulate(np.zeros(k_onset - k), dt_s)
-        parts_v.append(r["cell_voltage_v"])
-        parts_t.append(r["cell_temp_k"])
+        _rest(cf, k_onset - k, dt_s, parts_v, parts_t)
         k = k_onset
     if fault in PLANT_FAULTS and k_onset < n:
         _break_plant(cf, fault, size, fault_cell)
     if k < n:
-        r = cf.simulate(np.zeros(n - k), dt_s)
-        parts_v.append(r["cell_voltage_v"])
-        parts_t.append(r["cell_temp_k"])
+        _rest(cf, n - k, dt_s, parts_v, parts_t)
     v_cf, temp_cf = np.concatenate(parts_v), np.concatenate(parts_t)
     rob_cf = _robustness(v_cf, temp_cf, lim)
     cf_first_violation_s = _first_violation(t, v_cf, temp_cf, lim)
