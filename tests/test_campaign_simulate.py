@@ -79,3 +79,56 @@ def test_the_same_sample_gives_the_same_record_and_another_sample_another():
     same = {k: v for k, v in a.items() if k not in drop}
     assert same == pytest.approx({k: v for k, v in b.items() if k not in drop}, nan_ok=True)
     assert a["min_cell_voltage_v"] != c["min_cell_voltage_v"]
+
+
+LAW_MODULE = '''
+from safetwin import cycle
+
+class HalfC(cycle.Controller):
+    def __init__(self, cell):
+        super().__init__()
+        self.one_c = cell.capacity_ah
+    def compute(self, inp):
+        return -0.5 * self.one_c
+
+def make(cell):
+    return HalfC(cell)
+'''
+
+
+def test_a_python_law_by_import_path_runs_guarded_in_every_group(tmp_path, monkeypatch):
+    (tmp_path / "campaign_law_half_c.py").write_text(LAW_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = simulate(dict(topology="2s1p", law="campaign_law_half_c:make", soc0=0.3), np.random.default_rng(0), 100.0, 1.0)
+    # 0.5C of REF-CELL-1 (5.15 Ah) in each cell of the series string, far from every barrier
+    assert r["max_charge_cell_current_a"] == pytest.approx(0.5 * CELL.capacity_ah, rel=1e-9)
+    from safetwin.campaign import spec
+    text = SMALL.replace('"mpc"', '"campaign_law_half_c:nope"')
+    with pytest.raises(spec.CampaignError, match="law.toml: variables.law: law = 'campaign_law_half_c:nope': cannot import"):
+        spec.loads(text, "law.toml")
+
+
+SMALL = """
+[campaign]
+family = "closed_loop"
+n = 24
+duration_s = 300.0
+[failure]
+event = "robust_voltage_max_v < 0"
+[variables.law]
+dist = "categorical"
+values = ["mpc"]
+"""
+
+
+def test_ci_sized_issue_13_campaign_never_commands_a_non_finite_current():
+    # DESIGN: non-finite inputs never reach an actuator command -- over every fault class and law
+    import dataclasses
+    from importlib import resources
+
+    from safetwin.campaign import engine, spec
+    c = spec.load(resources.files("safetwin") / "data" / "campaigns" / "off_nominal.toml")
+    r = engine.run(dataclasses.replace(c, n=24, duration_s=300.0))
+    assert r.summary["n_scenarios"] == 24
+    assert r.summary["nonfinite_commands"] == 0
+    assert sum(b["count"] for b in r.summary["by_fault"].values()) == 24

@@ -70,9 +70,27 @@ SAFE_LAWS = ("mpc", "cccv", "drive_cycle")
 UNSAFE_LAWS = ("const_3c", "bang_bang", "ignore_temperature", "faulty")
 LAWS = SAFE_LAWS + UNSAFE_LAWS
 
+
+def import_law(path: str):
+    """A control law by import path, ``package.module:factory``: ``factory(twin_cell_params)``
+    returns a ``safetwin.cycle.Controller`` (one is made per series group)."""
+    import importlib
+
+    module, _, attr = path.partition(":")
+    if not module or not attr:
+        raise ValueError(f"law = {path!r}: an import path reads 'package.module:factory'")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"law = {path!r}: cannot import ({exc})") from None
+    if not callable(factory):
+        raise ValueError(f"law = {path!r}: {attr} is not callable")
+    return factory
+
 TOPOLOGY = re.compile(r"^(cell|([1-9][0-9]?)s([1-9][0-9]?)p)$")
 
 # The variables a closed-loop campaign may sample or fix: (allowed values or (low, high)), default.
+# A law may also be an import path (see import_law).
 VARIABLES = {
     "topology": ("cell or NsMp", "cell"),
     "law": (LAWS, "mpc"),
@@ -196,7 +214,13 @@ def _make_laws(law: str, groups: int, twin: battery.CellParams, dt_s: float, n: 
                 raise RuntimeError("faulty law: deliberate failure")
             return -2.0 * one_c
         return [_Law(faulty) for _ in range(groups)]
-    raise ValueError(f"law = {law!r}: must be one of {list(LAWS)}")
+    if ":" in law:
+        factory = import_law(law)
+        laws = [factory(twin) for _ in range(groups)]
+        if not all(isinstance(c, Controller) for c in laws):
+            raise ValueError(f"law = {law!r}: the factory must return a safetwin.cycle.Controller")
+        return laws
+    raise ValueError(f"law = {law!r}: must be one of {list(LAWS)} or an import path 'module:factory'")
 
 
 def _cycle_config(twin: battery.CellParams, soc0_twin: float, temp0_k: float, with_trust: bool) -> CycleConfig:

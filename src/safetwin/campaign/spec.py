@@ -160,7 +160,13 @@ def _check_closed_loop_variable(where: str, name: str, dist_or_value, is_fixed: 
     if isinstance(allowed[0], str):  # a set of names
         if values is None:
             raise _err(where, f"{name} must be categorical or fixed (one of {list(allowed)})")
-        bad = [v for v in values if v not in allowed]
+        bad = [v for v in values if v not in allowed and not (name == "law" and isinstance(v, str) and ":" in v)]
+        for v in values:
+            if name == "law" and isinstance(v, str) and ":" in v:
+                try:
+                    sim.import_law(v)
+                except ValueError as exc:
+                    raise _err(where, str(exc)) from None
         if bad:
             raise _err(where, f"{name}: values {bad} unknown (known: {list(allowed)})")
         return
