@@ -55,15 +55,23 @@ def run(campaign, executor=None, out_dir: str | Path | None = None,
             meta = {"kind": "final" if final else "ce", "n": n, "proposal": params}
             if store is not None:
                 store.stage_meta(stage, meta)
-            tally = {"done": 0, "failures": 0, "sum_wf": 0.0}
+            tally = {"done": 0, "failures": 0, "sum_wf": 0.0, "sum_w2f": 0.0}
 
             def on_batch(recs, stage=stage, n=n, final=final, tally=tally):
                 tally["done"] += len(recs)
                 tally["failures"] += sum(r["failure"] for r in recs)
                 tally["sum_wf"] += sum(r["weight"] for r in recs if r["failure"])
+                tally["sum_w2f"] += sum(r["weight"] ** 2 for r in recs if r["failure"])
                 if progress is not None:
-                    progress({"stage": stage, "final": final, "done": tally["done"], "n": n,
-                              "failures": tally["failures"], "p": tally["sum_wf"] / max(tally["done"], 1)})
+                    k = tally["done"]
+                    p = tally["sum_wf"] / k
+                    if campaign.method == "mc":
+                        ci = estimators.wilson(tally["failures"], k)
+                    else:
+                        se = math.sqrt(max(tally["sum_w2f"] / k - p * p, 0.0) / max(k - 1, 1))
+                        ci = (max(0.0, p - estimators.Z95 * se), p + estimators.Z95 * se)
+                    progress({"stage": stage, "final": final, "done": k, "n": n,
+                              "failures": tally["failures"], "p": p, "ci95": ci})
 
             rows = execution.run_stage(executor, store, campaign, stage, params, n, on_batch, max_batches)
             total += len(rows)

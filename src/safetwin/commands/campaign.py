@@ -74,7 +74,7 @@ class _Progress:
             return
         kind = "final" if s["final"] else "CE"
         sys.stderr.write(f"\rstage {s['stage']} ({kind}): {s['done']}/{s['n']} samples, "
-                         f"{s['failures']} failures, p = {s['p']:.3g}   ")
+                         f"{s['failures']} failures, p = {s['p']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}]   ")
         sys.stderr.flush()
         if s["done"] >= s["n"]:
             sys.stderr.write("\n")
