@@ -158,6 +158,12 @@ TEST_CASE("pack: the runner equals PackCycle stepped by hand with trust and atte
   }
   spec.injection_a_v.assign(n * 4, 0.0);
   for (std::size_t k = 40; k < n; ++k) spec.injection_a_v[k * 4 + 1] = 1e-4 * double(k - 40);
+  spec.injection_temperature_k.assign(n * 4, 0.0);
+  spec.injection_current_a.assign(n, 0.0);
+  for (std::size_t k = 0; k < n; ++k) {
+    spec.injection_temperature_k[k * 4 + 3] = 0.01 * double(k);
+    spec.injection_current_a[k] = k % 2 == 0 ? 0.05 : -0.05;
+  }
   ClosedLoop loop(spec);
   REQUIRE(loop.run() == Status::ok);
 
@@ -178,11 +184,12 @@ TEST_CASE("pack: the runner equals PackCycle stepped by hand with trust and atte
       const double v = plant.cell_voltage_v()[2 * g];
       va[g] = v + 0.002 * z.normal(k * C + g) + spec.injection_a_v[k * 4 + g];
       vb[g] = v + 0.010 * z.normal(k * C + 4 + g);
-      temp[g] = std::max(before[2 * g].temp_k, before[2 * g + 1].temp_k) + 0.2 * z.normal(k * C + 8 + g);
+      temp[g] = std::max(before[2 * g].temp_k, before[2 * g + 1].temp_k) + 0.2 * z.normal(k * C + 8 + g) +
+                spec.injection_temperature_k[k * 4 + g];
     }
     PackMeasurements m;
     m.time_s = double(k);
-    m.pack_current_a = applied + 0.02 * z.normal(k * C + 12);
+    m.pack_current_a = applied + 0.02 * z.normal(k * C + 12) + spec.injection_current_a[k];
     m.voltage_a_v = va.data();
     m.voltage_b_v = vb.data();
     m.temperature_k = temp.data();

@@ -1,6 +1,7 @@
 #include "safetwin/cycle/closed_loop.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -196,6 +197,14 @@ void LoopSpec::validate(std::size_t external_controllers) const {
   };
   check_injection(injection_a_v, "injection_a_v");
   check_injection(injection_b_v, "injection_b_v");
+  check_injection(injection_temperature_k, "injection_temperature_k");
+  if (!injection_current_a.empty()) {
+    if (injection_current_a.size() != n)
+      throw_invalid("LoopSpec.injection_current_a", static_cast<double>(injection_current_a.size()),
+                    "needs one value per step (" + std::to_string(n) + ")");
+    for (std::size_t i = 0; i < n; ++i)
+      require_finite("LoopSpec.injection_current_a[" + std::to_string(i) + "]", injection_current_a[i]);
+  }
   if (!injection_b_v.empty() && !noise.voltage_b) throw_invalid("LoopSpec.injection_b_v", "given but the spec has no node b");
   if (!attestation.empty()) {
     if (!use_pack_cycle || !cycle.trust.enabled)
@@ -368,6 +377,8 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
     tr.status.assign(n, 0);
     tr.soc_est.assign(n * groups_, kNaN);
     tr.soc_sigma.assign(n * groups_, kNaN);
+    tr.temp_est_k.assign(n * groups_, kNaN);
+    tr.cycle_ns.assign(n, kNaN);
     if (spec_.use_pack_cycle && spec_.cycle.trust.enabled)
       tr.trust.assign(n * static_cast<std::size_t>(spec_.cycle.trust.nodes), kNaN);
   }
@@ -510,11 +521,15 @@ void ClosedLoop::read_sensors(std::size_t k, double t, double applied_a) noexcep
       if (f.kind == FaultKind::temperature_offset) add_t += f.value;
       if (f.kind == FaultKind::stealthy_injection) add += injection_v(i, t, applied_a, fresh_[i] != 0);
     }
-    double va = v_true + noise_a * noise_.normal(base + g) + add_a;
-    double vb = v_true + noise_b * noise_.normal(base + groups_ + g) + add_b;
-    double temp = t_true + nz.temperature_k * noise_.normal(base + 2 * groups_ + g) + add_t;
+    double va = v_true + noise_a * noise_.normal(base + g);
+    double vb = v_true + noise_b * noise_.normal(base + groups_ + g);
+    double temp = t_true + nz.temperature_k * noise_.normal(base + 2 * groups_ + g);
     if (!spec_.injection_a_v.empty()) va += spec_.injection_a_v[k * groups_ + g];
     if (!spec_.injection_b_v.empty()) vb += spec_.injection_b_v[k * groups_ + g];
+    if (!spec_.injection_temperature_k.empty()) temp += spec_.injection_temperature_k[k * groups_ + g];
+    va += add_a;
+    vb += add_b;
+    temp += add_t;
     std::uint8_t ok_a = 1, ok_b = nz.voltage_b ? 1 : 0, ok_t = 1;
     for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
       const FaultSpec& f = spec_.faults[i];
@@ -566,7 +581,7 @@ void ClosedLoop::note_group(double t, std::size_t g, const CycleStatus& st,
 double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexcept {
   const bool replaced = t >= replacement_s_;
   for (auto& law : laws_) law->at_step(k, t, replaced);
-  double command = 0.0, requested = kNaN;
+  double command = 0.0, requested = kNaN, cycle_ns = kNaN;
   bool contactor = true, newly_set = false;
   safety::Mode mode = safety::Mode::normal;
   Status status = Status::ok;
@@ -581,7 +596,9 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     m.voltage_b_valid = vb_ok_[0] != 0;
     m.temperature_valid = temp_ok_[0] != 0;
     CycleStatus& out = last_cell_status_;
+    const auto t0 = std::chrono::steady_clock::now();
     status = cell_cycle_->step(m, spec_.dt_s, out);
+    cycle_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     command = out.command_a;
     contactor = out.contactor_closed;
     mode = out.mode;
@@ -604,7 +621,9 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
       m.attestation = reinterpret_cast<const trust::Attestation*>(spec_.attestation.data() + k * nodes);
     }
     PackCycleStatus out;
+    const auto t0 = std::chrono::steady_clock::now();
     status = pack_cycle_->step(m, spec_.dt_s, out);
+    cycle_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     command = out.command_a;
     contactor = out.contactor_closed;
     mode = out.mode;
@@ -645,10 +664,12 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     trace_.requested_a[k] = requested;
     trace_.mode[k] = static_cast<std::uint8_t>(mode);
     trace_.status[k] = static_cast<std::uint8_t>(status);
+    trace_.cycle_ns[k] = cycle_ns;
     for (std::size_t g = 0; g < groups_; ++g) {
       const CycleStatus& gs = cell_cycle_ != nullptr ? last_cell_status_ : pack_cycle_->group_status(g);
       trace_.soc_est[k * groups_ + g] = gs.x(battery::StateIdx::soc);
       trace_.soc_sigma[k * groups_ + g] = std::sqrt(std::max(gs.P(battery::StateIdx::soc, battery::StateIdx::soc), 0.0));
+      trace_.temp_est_k[k * groups_ + g] = gs.x(battery::StateIdx::temp);
     }
     if (!trace_.trust.empty()) {
       const trust::TrustState& ts = pack_cycle_->trust()->state();
@@ -681,6 +702,7 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
     }
     record_plant(k, t);
     double measured = applied + spec_.noise.current_a * noise_.normal(static_cast<std::uint64_t>(k) * channels + 3 * groups_);
+    if (!spec_.injection_current_a.empty()) measured += spec_.injection_current_a[k];
     for (std::size_t i = 0; i < spec_.faults.size(); ++i)
       if (fault_active_[i] != 0 && spec_.faults[i].kind == FaultKind::current_offset) measured += spec_.faults[i].value;
     read_sensors(k, t, applied);

@@ -22,8 +22,9 @@
 // seed gives the same noise samples under any law, fault or replacement (the counterfactual run).
 //
 // Allocation: everything (plant, cycle, laws, traces) is allocated at construction; advance() and
-// run() allocate nothing and never throw. Deterministic: the same spec gives the same outputs bit
-// for bit.
+// run() allocate nothing and never throw (except Pack's setters at a few fault onsets, see the
+// test). Deterministic: the same spec gives the same outputs bit for bit (but the cycle times).
+// This is a bench, not a controller's step path: it reads the steady clock around each cycle step.
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -155,9 +156,13 @@ struct LoopSpec {
   SensorNoise noise{};
   std::uint64_t seed = 0;
   std::vector<FaultSpec> faults;
-  // Stealthy false-data injection: additive offsets in V, steps x series, row-major (empty: none).
+  // Additive offsets on the readings, steps x series row-major (current: steps), empty = none: a
+  // false-data injection computed beforehand, or noise drawn elsewhere. A reading is the truth,
+  // plus the runner's noise, plus these, plus the faults' offsets, in that order.
   std::vector<double> injection_a_v;
   std::vector<double> injection_b_v;
+  std::vector<double> injection_temperature_k;
+  std::vector<double> injection_current_a;
   // Attestation verdicts (trust::Attestation codes), steps x trust nodes, row-major (empty: none
   // every step). Only with a PackCycle that has trust.
   std::vector<std::uint8_t> attestation;
@@ -246,7 +251,8 @@ class ClosedLoop {
     std::vector<std::uint8_t> voltage_a_valid, voltage_b_valid, temperature_valid;
     std::vector<double> measured_current_a, applied_current_a, command_a, requested_a;
     std::vector<std::uint8_t> mode, status;
-    std::vector<double> soc_est, soc_sigma;  // the twin's estimate per group (steps x series)
+    std::vector<double> soc_est, soc_sigma, temp_est_k;  // the twin's estimate per group (steps x series)
+    std::vector<double> cycle_ns;  // wall time of each cycle step (steady clock: a bench figure)
     std::vector<double> trust;               // per trust node (steps x nodes; empty without trust)
   };
   [[nodiscard]] const Trace& trace() const noexcept { return trace_; }
