@@ -184,6 +184,7 @@ def test_hil_memory_is_checked_before_anything_is_allocated(tmp_path, capsys, mo
     assert in_memory == pytest.approx(8.0 * (steps * 2 + 3 * (2_000_000 + 12)))
     line = refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"], "--duration-s")
     assert f"needs {in_memory / 2**30:.3g} GiB for its traces, more than 50% of the 8 GiB available" in line
+    assert not (tmp_path / "o").exists()  # nothing made for a refused run
 
 
 def test_simulate_size_is_checked_before_the_run(tmp_path, capsys):

@@ -81,7 +81,7 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
                              + " (the firmware_sim executable; default: the packaged one)")
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
-    out = checks.output_dir("-o", args.output)
+    out = checks.output_dir("-o", args.output, create=False)  # made once everything else holds
     transport = "realtime" if args.realtime else "inprocess"
     spill = {}
     for sc in scenarios:
@@ -102,6 +102,7 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
         checks.memory(what, need - on_disk, hint)
         checks.disk(what, on_disk + csv_bytes, out, hint)
         spill[sc.path] = str(out)
+    checks.output_dir("-o", args.output)
     return spill
 
 
