@@ -263,3 +263,17 @@ def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
     assert isinstance(r.trace["t_s"], np.memmap)
     for k in ref.trace:
         np.testing.assert_array_equal(r.trace[k], ref.trace[k], err_msg=k)
+
+
+@pytest.mark.parametrize("argv,text", [
+    (["simulate", "--profile", "cc", "--current", "-1e6"], "--current = -1e+06 A is beyond 20x the cell's charge limit"),
+    (["simulate", "--temp-c", "-inf"], "--temp-c = -inf: must be a finite temperature in degC"),
+    (["simulate", "--profile", "cc", "--current", "nan"], "--current = nan: must be a finite number"),
+    (["charge", "--soc0", "-1e308"], "--soc0 = -1e+308: must be in [0, 0.79)"),
+])
+def test_negative_and_non_finite_values_reach_the_checks(tmp_path, capsys, argv, text):
+    """'-1e6' and '-inf' after an option are its value, not an unknown option (argparse alone
+    refuses them with 'expected one argument'); NaN is refused without a warning first."""
+    if argv[0] == "simulate":
+        argv = [*argv, "-o", str(tmp_path / "x.csv")]
+    refused(capsys, argv, text)
