@@ -277,3 +277,19 @@ def test_negative_and_non_finite_values_reach_the_checks(tmp_path, capsys, argv,
     if argv[0] == "simulate":
         argv = [*argv, "-o", str(tmp_path / "x.csv")]
     refused(capsys, argv, text)
+
+
+def test_a_firmware_that_does_not_start_is_one_line_and_closes_its_bus(tmp_path):
+    """A relative --firmware path is the file there (not a PATH lookup); when it exits at once, the
+    command says so in one line, exit 2, and the UDP bus the harness opened is shut down (python-can
+    would warn 'not properly shut down' when it is collected)."""
+    fw = tmp_path / "broken_fw"
+    fw.write_text("#!/bin/sh\necho 'firmware_sim: error: this build is broken' >&2\nexit 1\n")
+    fw.chmod(0o755)
+    scenario = ROOT / "hil" / "scenarios" / "realtime_charge.toml"
+    r = subprocess.run([sys.executable, "-W", "always", "-m", "safetwin.cli", "hil", "run", "--firmware", "./broken_fw",
+                        str(scenario), "--duration-s", "1", "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"safetwin hil: error: {scenario}: firmware_sim did not start: firmware_sim: error: this build is broken "
+        f"(executable: {fw})"]

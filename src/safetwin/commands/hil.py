@@ -81,6 +81,7 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
                              + " (the firmware_sim executable; default: the packaged one)")
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
+        args.firmware = str(fw.resolve())  # 'firmware_sim' alone would be looked up on PATH
     out = checks.output_dir("-o", args.output, create=False)  # made once everything else holds
     transport = "realtime" if args.realtime else "inprocess"
     spill = {}
@@ -128,8 +129,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
         if spill[sc.path]:
             print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
-        result = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
-                       duration_s=args.duration_s, spill_dir=spill[sc.path]).run()
+        bench = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
+                      duration_s=args.duration_s, spill_dir=spill[sc.path])
+        try:
+            result = bench.run()
+        except RuntimeError as exc:
+            if not str(exc).startswith("firmware_sim did not start"):  # safetwin.hil.firmware's refusal
+                raise
+            raise ValueError(f"{sc.path}: {exc} (executable: {args.firmware or 'the packaged firmware_sim'})") \
+                from None
         paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
