@@ -293,3 +293,10 @@ def test_a_firmware_that_does_not_start_is_one_line_and_closes_its_bus(tmp_path)
     assert r.stderr.strip().splitlines() == [
         f"safetwin hil: error: {scenario}: firmware_sim did not start: firmware_sim: error: this build is broken "
         f"(executable: {fw})"]
+
+
+def test_a_scenario_temperature_in_kelvin_is_named(tmp_path, capsys):
+    sc = tmp_path / "k.toml"
+    sc.write_text(NOMINAL.read_text().replace("[initial]\nsoc = 0.10\ntemp_c = 25", "[initial]\nsoc = 0.10\ntemp_c = 298.15"))
+    refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"],
+            "initial.temp_c: 298.15 is impossible: must be in [-40.0, 80.0] (298.15 looks like Kelvin: 25.00 degC)")
