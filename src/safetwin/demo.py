@@ -406,10 +406,13 @@ def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summar
     ax[4].legend(loc="upper left", fontsize=8, ncol=3)
     for g in range(cfg.series):
         ax[5].plot(t, 100 * (tr["soc_est"][:, g] - tr["soc_true"][:, g]), lw=1.0, label=f"group {g + 1}")
-    ax[5].fill_between(t, -300 * tr["soc_sigma"][:, g_att], 300 * tr["soc_sigma"][:, g_att], color="tab:orange",
-                       alpha=0.15, label=f"group {g_att + 1}: 3 sigma of the EKF")
+    for sign in (-1, 1):
+        ax[5].plot(t, sign * 300 * tr["soc_sigma"][:, g_att], color="tab:orange", ls=":", lw=1.0,
+                   label=f"group {g_att + 1}: +/-3 sigma of its EKF" if sign > 0 else None)
     worst = float(np.nanmax(np.abs(tr["soc_est"] - tr["soc_true"])[t >= cfg.attack_at_s])) * 100
-    ax[5].set_ylim(-max(2.0, 1.5 * worst), max(2.0, 1.5 * worst))  # the start's 5 % sigma would hide the errors
+    band = 300 * float(np.nanmax(tr["soc_sigma"][t >= cfg.attack_at_s, g_att]))
+    top = max(2.0, 1.5 * worst, 1.1 * band)  # from the attack on: the start's 5 % sigma would hide the errors
+    ax[5].set_ylim(-top, top)
     ax[5].set_ylabel("SOC estimate - true\n(% SOC)")
     ax[5].legend(loc="lower left", fontsize=8, ncol=5)
 
