@@ -621,7 +621,13 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     from_zero = fault == "none" or fault in AGEING_FAULTS or k_onset >= n or \
         (not math.isnan(first_violation_s) and first_violation_s < onset_s)
     k_cf = 0 if from_zero else k_onset
-    cf = loop.run(loop.with_zero_current(spec, time_s=float(k_cf * dt_s)), controllers=controllers).summary
+    cf_spec = loop.with_zero_current(spec, time_s=float(k_cf * dt_s))
+    cf_controllers = controllers
+    if k_cf == 0 and controllers is not None:
+        # 0 A from the start: the law's commands never reach the plant, so a built-in law (no MPC
+        # solves, no Python calls) gives the same counterfactual
+        cf_spec.law, cf_controllers = loop.constant(0.0), None
+    cf = loop.run(cf_spec, controllers=cf_controllers).summary
     rob_cf = {"voltage_max": cf["min_margin_voltage_max_v"], "voltage_min": cf["min_margin_voltage_min_v"],
               "temp_max": cf["min_margin_temp_max_k"]}
     cf_firsts = [cf["first_violation_voltage_max_s"], cf["first_violation_voltage_min_s"], cf["first_violation_temp_max_s"]]
