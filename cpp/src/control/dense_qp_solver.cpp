@@ -291,10 +291,17 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
     sol.status = st;
     return st;
   };
-  if (qp.n < 1 || qp.n > n_max_ || qp.m < 0 || qp.m > m_max_ || sol.x.size() < qp.n ||
-      sol.y.size() < qp.m || static_cast<int>(sol.row_state.size()) < qp.m ||
-      static_cast<int>(sol.bound_state.size()) < qp.n)
+  // Every array this call writes or reads must hold the problem: a caller-built QpSolution (or
+  // one sized for a smaller problem) is refused, never written past its end.
+  const auto holds = [](const QpSolution& s, int n, int m) {
+    return s.x.size() >= n && s.z.size() >= n && s.y.size() >= m && static_cast<int>(s.bound_state.size()) >= n &&
+           static_cast<int>(s.row_state.size()) >= m;
+  };
+  if (qp.n < 1 || qp.n > n_max_ || qp.m < 0 || qp.m > m_max_ || !holds(sol, qp.n, qp.m))
     return fail(QpStatus::invalid_input);
+  // A warm start of this problem's size (n, m) must hold it too; one of another size is ignored.
+  const bool warm_same_size = warm != nullptr && warm->n == qp.n && warm->m == qp.m;
+  if (warm_same_size && !holds(*warm, qp.n, qp.m)) return fail(QpStatus::invalid_input);
   if (qp.H == nullptr || qp.f == nullptr || qp.lb == nullptr || qp.ub == nullptr ||
       (qp.m > 0 && (qp.A == nullptr || qp.lda < qp.m || qp.lower == nullptr || qp.upper == nullptr)))
     return fail(QpStatus::invalid_input);
@@ -330,10 +337,7 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
   lambda_.head(nc).setZero();
   w_.head(n).setZero();
   nf_ = 0;
-  const bool use_warm = warm != nullptr && warm->n == n && warm->m == m &&
-                        static_cast<int>(warm->row_state.size()) >= m &&
-                        static_cast<int>(warm->bound_state.size()) >= n;
-  if (use_warm) {
+  if (warm_same_size) {
     // Soft rows at their penalty first (they enter w), then the equality set.
     for (int i = 0; i < m; ++i) {
       const ActiveState s = warm->row_state[static_cast<std::size_t>(i)];

@@ -51,7 +51,7 @@ class DenseQpSolver final : public QpSolver {
 
   // See QpSolver::solve. warm: its row_state / bound_state choose the starting working set and
   // its multipliers the starting point (clipped into the box); x is not used.
-  QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept override;
+  [[nodiscard]] QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept override;
   [[nodiscard]] const char* name() const noexcept override { return "builtin"; }
 
   [[nodiscard]] int n_max() const noexcept { return n_max_; }
