@@ -54,7 +54,9 @@ long count_allocations(F&& f) {
 
 #if defined(SAFETWIN_TEST_ASAN)
 // ASan calls the hook on every allocation of its allocator (malloc family and operator new).
-#include <sanitizer/allocator_interface.h>
+// Declared here: <sanitizer/allocator_interface.h> comes with clang, not with every GCC.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, std::size_t),
+                                                         void (*free_hook)(const volatile void*));
 namespace safetwin::test::detail {
 inline void on_malloc(const volatile void*, std::size_t) { count_one(); }
 inline void on_free(const volatile void*) {}

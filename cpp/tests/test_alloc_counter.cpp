@@ -131,9 +131,11 @@ TEST_CASE("aligned and posix_memalign blocks honour their alignment, bad alignme
   auto* c = new CacheLine{};
   CHECK(reinterpret_cast<std::uintptr_t>(c) % 64 == 0);
   delete c;
+#ifndef SAFETWIN_TEST_ASAN  // ASan's own posix_memalign reports a bad alignment as an error
   void* q = nullptr;
   CHECK(posix_memalign(&q, 24, 64) == EINVAL);  // not a power of two
   CHECK(q == nullptr);
+#endif
 }
 
 TEST_CASE("fixed-size Eigen expressions allocate nothing") {
