@@ -184,6 +184,7 @@ def test_hil_memory_is_checked_before_anything_is_allocated(tmp_path, capsys, mo
     assert in_memory == pytest.approx(8.0 * (steps * 2 + 3 * (2_000_000 + 12)))
     line = refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"], "--duration-s")
     assert f"needs {in_memory / 2**30:.3g} GiB for its traces, more than 50% of the 8 GiB available" in line
+    assert not (tmp_path / "o").exists()  # nothing made for a refused run
 
 
 def test_simulate_size_is_checked_before_the_run(tmp_path, capsys):
@@ -239,14 +240,14 @@ def test_the_console_script_prints_no_traceback_for_bad_input(tmp_path):
 
 
 def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, monkeypatch):
-    """With (pretend) 200 kB of memory the 30 s real-time scenario's 300 steps do not fit: its trace
+    """With (pretend) 100 kB of memory the 30 s real-time scenario's 150 steps do not fit: its trace
     columns go to files in the report folder, and the reports are the same as from memory."""
     from safetwin.commands import checks
     sc = ROOT / "hil" / "scenarios" / "realtime_charge.toml"
     assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "mem")]) == 0
     assert "stream to disk" not in capsys.readouterr().out
-    # 300 steps: 8 B x (300 x 20 + 3 x 300 x 12 cells) = 134 kB of traces, 91 kB without the 18 columns
-    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 200_000)
+    # 150 steps: 8 B x (150 x 20 + 3 x 150 x 12 cells) = 67 kB of traces, 46 kB without the 18 columns
+    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 100_000)
     assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "disk")]) == 0
     assert f"its traces stream to disk in {tmp_path / 'disk'}" in capsys.readouterr().out
     assert (tmp_path / "disk" / "realtime_charge.csv").read_text() == (tmp_path / "mem" / "realtime_charge.csv").read_text()
@@ -262,3 +263,40 @@ def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
     assert isinstance(r.trace["t_s"], np.memmap)
     for k in ref.trace:
         np.testing.assert_array_equal(r.trace[k], ref.trace[k], err_msg=k)
+
+
+@pytest.mark.parametrize("argv,text", [
+    (["simulate", "--profile", "cc", "--current", "-1e6"], "--current = -1e+06 A is beyond 20x the cell's charge limit"),
+    (["simulate", "--temp-c", "-inf"], "--temp-c = -inf: must be a finite temperature in degC"),
+    (["simulate", "--profile", "cc", "--current", "nan"], "--current = nan: must be a finite number"),
+    (["charge", "--soc0", "-1e308"], "--soc0 = -1e+308: must be in [0, 0.79)"),
+])
+def test_negative_and_non_finite_values_reach_the_checks(tmp_path, capsys, argv, text):
+    """'-1e6' and '-inf' after an option are its value, not an unknown option (argparse alone
+    refuses them with 'expected one argument'); NaN is refused without a warning first."""
+    if argv[0] == "simulate":
+        argv = [*argv, "-o", str(tmp_path / "x.csv")]
+    refused(capsys, argv, text)
+
+
+def test_a_firmware_that_does_not_start_is_one_line_and_closes_its_bus(tmp_path):
+    """A relative --firmware path is the file there (not a PATH lookup); when it exits at once, the
+    command says so in one line, exit 2, and the UDP bus the harness opened is shut down (python-can
+    would warn 'not properly shut down' when it is collected)."""
+    fw = tmp_path / "broken_fw"
+    fw.write_text("#!/bin/sh\necho 'firmware_sim: error: this build is broken' >&2\nexit 1\n")
+    fw.chmod(0o755)
+    scenario = ROOT / "hil" / "scenarios" / "realtime_charge.toml"
+    r = subprocess.run([sys.executable, "-W", "always", "-m", "safetwin.cli", "hil", "run", "--firmware", "./broken_fw",
+                        str(scenario), "--duration-s", "1", "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"safetwin hil: error: {scenario}: firmware_sim did not start: firmware_sim: error: this build is broken "
+        f"(executable: {fw})"]
+
+
+def test_a_scenario_temperature_in_kelvin_is_named(tmp_path, capsys):
+    sc = tmp_path / "k.toml"
+    sc.write_text(NOMINAL.read_text().replace("[initial]\nsoc = 0.10\ntemp_c = 25", "[initial]\nsoc = 0.10\ntemp_c = 298.15"))
+    refused(capsys, ["hil", "run", "--lockstep", sc, "-o", tmp_path / "o"],
+            "initial.temp_c: 298.15 is impossible: must be in [-40.0, 80.0] (298.15 looks like Kelvin: 25.00 degC)")

@@ -186,3 +186,25 @@ def test_charge_json_reports_zero_solver_failures_in_range(capsys):
     assert main(["charge", "--horizon", "180", "--duration-s", "20", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["solver_failures"] == 0 and res["horizon"] == 180
+
+
+def test_estimate_refuses_a_voltage_in_mv(tmp_path, capsys):
+    d = read_csv(BENCH_LOG)[:50]
+    log = tmp_path / "mv.csv"
+    log.write_text("t_s,current_a,voltage_v,temperature_c\n" +
+                   "".join(f"{r['t_s']},{r['current_a']},{r['voltage_v'] * 1000},{r['temperature_c']}\n" for r in d))
+    assert main(["estimate", str(log), "-o", str(tmp_path / "o.csv")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"column voltage_v reaches {d['voltage_v'].min() * 1000:g} V" in line  # the first value out and "is the voltage in mV?" in line
+
+
+def test_a_spreadsheet_s_byte_order_mark_is_read_and_a_semicolon_named(tmp_path, capsys):
+    text = BENCH_LOG.read_text()
+    (tmp_path / "bom.csv").write_text("\ufeff" + text)
+    assert main(["estimate", str(tmp_path / "bom.csv"), "--soc0", "0.1", "-o", str(tmp_path / "a.csv")]) == 0
+    assert main(["estimate", str(BENCH_LOG), "--soc0", "0.1", "-o", str(tmp_path / "b.csv")]) == 0
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    capsys.readouterr()
+    (tmp_path / "semi.csv").write_text(text.replace(",", ";"))
+    assert main(["estimate", str(tmp_path / "semi.csv"), "-o", str(tmp_path / "c.csv")]) == 2
+    assert "the file must be comma-separated, not ';'" in one_error_line(capsys.readouterr().err)

@@ -81,7 +81,7 @@ def load_csv(path: str | Path, dt_s: float, max_samples: int | None = None) -> n
     and the column; ``max_samples`` refuses a resampled profile longer than that, before it is made."""
     _check_positive("dt_s", dt_s)
     path = Path(path)
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(f)
         fields = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = fields

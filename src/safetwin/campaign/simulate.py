@@ -118,7 +118,7 @@ RECORD_FIELDS = (
     "violated", "avoidable", "unavoidable", "avoidable_sides", "unavoidable_sides", "first_violation_s",
     "cf_first_violation_s", "unavoidable_lead_s", "detect_s", "detect_delay_s", "first_event", "final_mode",
     "safe_stop", "safe_stop_s", "false_stop", "nonfinite_commands", "controller_failures",
-    "current_limit_exceeded", "wall_s")
+    "current_limit_exceeded", "engine", "wall_s")
 SIDES = ("voltage_max", "voltage_min", "temp_max")
 
 
@@ -139,7 +139,7 @@ def _fault_size(fault: str, severity: float) -> float:
         "voltage_offset": -0.15 + 0.30 * s,           # V, -150 .. +150 mV
         "voltage_drift": (-0.2 + 0.4 * s) * 1e-3,     # V/s, -0.2 .. +0.2 mV/s
         "voltage_noise": 2.0 + 8.0 * s,               # noise x2 .. x10
-        "temperature_stuck_low": 5.0 * s,             # K below the reading at the onset
+        "temperature_stuck_low": 5.0 * s,             # reads the ambient minus 0 .. 5 K
         "stealthy_injection": -(0.05 + 0.25 * s),     # SOC offset the attacker wants believed
         "capacity_fade": 1.0 - 0.30 * s,              # capacity factor 1 .. 0.7
         "r0_growth": 1.0 + 1.0 * s,                   # R0 factor 1 .. 2
@@ -197,7 +197,10 @@ def _make_laws(law: str, groups: int, twin: battery.CellParams, dt_s: float, n: 
     if law == "drive_cycle":
         demand = profiles.drive_cycle(n * dt_s, dt_s, seed=int(rng.integers(2**31)), mean_current_a=5.0,
                                       peak_current_a=25.0, regen_current_a=10.0)
-        return [_Law(lambda inp: float(demand[min(int(round(inp.time_s / dt_s)), n - 1)])) for _ in range(groups)]
+        laws = [_Law(lambda inp: float(demand[min(int(round(inp.time_s / dt_s)), n - 1)])) for _ in range(groups)]
+        for law_ in laws:
+            law_.profile_a = demand  # the core runner takes it as a built-in profile law
+        return laws
     if law == "const_3c":
         return [_Law(lambda inp: -3.0 * one_c) for _ in range(groups)]
     if law == "bang_bang":
@@ -290,8 +293,30 @@ def _first_violation(t: np.ndarray, v: np.ndarray, temp_k: np.ndarray, lim) -> f
     return float(t[idx[0]]) if idx.size else math.nan
 
 
-def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: float) -> dict:
-    """Runs one scenario (its variables, see VARIABLES) and returns its record (RECORD_FIELDS)."""
+def runner_available() -> bool:
+    """The core's closed-loop runner (safetwin.loop) is built into this installation."""
+    try:
+        import safetwin.loop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# Which loop runs a sample by default: "python" until the core runner's path has been checked
+# against this loop on an installed build (see tests/test_campaign_simulate.py).
+DEFAULT_ENGINE = "python"
+
+
+def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: float,
+             engine: str = DEFAULT_ENGINE) -> dict:
+    """Runs one scenario (its variables, see VARIABLES) and returns its record (RECORD_FIELDS).
+
+    engine: "core" (the closed-loop runner, one C++ call per run), "python" (the loop over the
+    core's step calls, the benchmark's baseline), "auto": the runner when it is built in, except
+    for a stealthy injection (its offsets follow the closed loop's current, sample by sample: the
+    runner takes precomputed offsets only)."""
+    if engine not in ("auto", "core", "python"):
+        raise ValueError(f"engine = {engine!r}: must be 'auto', 'core' or 'python'")
     wall0 = time.perf_counter()
     sc = {name: scenario.get(name, default) for name, (_, default) in VARIABLES.items()}
     series, parallel = parse_topology(sc["topology"])
@@ -326,6 +351,13 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     laws = _make_laws(law, series, twin, dt_s, n, rng, readings)
     soc0_twin = float(np.clip(sc["soc0"] + sc["soc0_error"], 0.01, 0.99))
     ccfg = _cycle_config(twin, soc0_twin, ambient_k, pack)
+    use_core = engine == "core" or (engine == "auto" and fault != "stealthy_injection" and runner_available())
+    if use_core:
+        if fault == "stealthy_injection":
+            raise ValueError("engine = 'core': a stealthy injection runs on the Python loop only")
+        m = _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group,
+                      fault_cell, spread, ambient_k, truth, state0, ccfg, laws, int(rng.integers(2**63)))
+        return _record(m, fault_group, lim, onset_s, fault, law, dt_s, wall0)
     if pack:
         pc = PackCycleConfig(series, parallel)
         pc.cell = ccfg
@@ -353,7 +385,7 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     controller_failures = 0
     safe_stop_s = math.nan
     injector = None
-    stuck_v = stuck_t = math.nan
+    stuck_v = math.nan
     snapshot = None
     for k in range(n):
         if k == k_onset:
@@ -388,8 +420,7 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
             elif fault == "voltage_nan":
                 va[g] = math.nan
             elif fault == "temperature_stuck_low":
-                stuck_t = temp[g] - size if math.isnan(stuck_t) else stuck_t
-                temp[g] = stuck_t
+                temp[g] = ambient_k - size
             elif fault == "stealthy_injection":
                 va[g] += injector.offset_v(t[k], plant_current / parallel, dt_s)
             va_valid[g] = fault != "voltage_dropout"
@@ -438,13 +469,27 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     rob_cf = _robustness(v_cf, temp_cf, lim)
     cf_first_violation_s = _first_violation(t, v_cf, temp_cf, lim)
 
+    m = {"rob": rob, "rob_cf": rob_cf, "first_violation_s": first_violation_s,
+         "cf_first_violation_s": cf_first_violation_s, "k_cf": k_cf, "groups_of": groups_of,
+         "charge_max": float(max(0.0, -np.min(i_true))), "discharge_max": float(max(0.0, np.max(i_true))),
+         "max_v": float(v_true.max()), "min_v": float(v_true.min()), "max_t_k": float(temp_true.max()),
+         "final_mode": final_mode, "safe_stop_s": safe_stop_s, "nonfinite": nonfinite,
+         "controller_failures": controller_failures, "engine": "python"}
+    return _record(m, fault_group, lim, onset_s, fault, law, dt_s, wall0)
+
+
+def _record(m: dict, fault_group: int, lim, onset_s: float, fault: str, law: str, dt_s: float, wall0: float) -> dict:
+    """The record of a run (RECORD_FIELDS) from its measured quantities, whichever loop ran it."""
+    rob, rob_cf = m["rob"], m["rob_cf"]
+    first_violation_s, cf_first_violation_s = m["first_violation_s"], m["cf_first_violation_s"]
+    safe_stop_s = m["safe_stop_s"]
     violated = [s for s in SIDES if rob[s] < 0]
     avoidable = [s for s in violated if rob_cf[s] >= 0]
     unavoidable = [s for s in violated if rob_cf[s] < 0]
 
     # Detection: the first derate/stop event or mode change out of NORMAL at or after the onset.
     detect_s, first_event = math.inf, ""
-    for g, cyc in enumerate(groups_of):
+    for g, cyc in enumerate(m["groups_of"]):
         for e in cyc.events():
             if (int(e["kind"]) == int(EventKind.set) and int(e["severity"]) >= int(Severity.derate)
                     and e["time_s"] >= onset_s and e["time_s"] < detect_s):
@@ -454,8 +499,7 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
                 detect_s, first_event = float(tr["time_s"]), f"mode.{Mode(int(tr['to'])).name}"
     detected = fault != "none" and math.isfinite(detect_s)
 
-    charge_max = float(max(0.0, -np.min(i_true)))
-    discharge_max = float(max(0.0, np.max(i_true)))
+    charge_max, discharge_max = m["charge_max"], m["discharge_max"]
     safe_stop = not math.isnan(safe_stop_s)
     return {
         "fault_group": fault_group,
@@ -463,11 +507,11 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
         "robust_temp_max_k": rob["temp_max"],
         "robust_charge_current_a": lim.charge_current_max_a - charge_max,
         "robust_discharge_current_a": lim.discharge_current_max_a - discharge_max,
-        "max_cell_voltage_v": float(v_true.max()), "min_cell_voltage_v": float(v_true.min()),
-        "max_cell_temp_c": float(temp_true.max() - ZERO_C),
+        "max_cell_voltage_v": m["max_v"], "min_cell_voltage_v": m["min_v"],
+        "max_cell_temp_c": m["max_t_k"] - ZERO_C,
         "max_charge_cell_current_a": charge_max, "max_discharge_cell_current_a": discharge_max,
         "cf_robust_voltage_max_v": rob_cf["voltage_max"], "cf_robust_voltage_min_v": rob_cf["voltage_min"],
-        "cf_robust_temp_max_k": rob_cf["temp_max"], "cf_from_s": float(k_cf * dt_s),
+        "cf_robust_temp_max_k": rob_cf["temp_max"], "cf_from_s": float(m["k_cf"] * dt_s),
         "violated": bool(violated), "avoidable": bool(avoidable), "unavoidable": bool(unavoidable),
         "avoidable_sides": ",".join(avoidable), "unavoidable_sides": ",".join(unavoidable),
         "first_violation_s": first_violation_s, "cf_first_violation_s": cf_first_violation_s,
@@ -476,10 +520,104 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
         "detect_s": detect_s if detected else math.nan,
         "detect_delay_s": detect_s - onset_s if detected else math.nan,
         "first_event": first_event if detected else "",
-        "final_mode": final_mode, "safe_stop": safe_stop, "safe_stop_s": safe_stop_s,
+        "final_mode": m["final_mode"], "safe_stop": safe_stop, "safe_stop_s": safe_stop_s,
         "false_stop": bool(safe_stop and fault == "none" and law in SAFE_LAWS),
-        "nonfinite_commands": nonfinite, "controller_failures": controller_failures,
+        "nonfinite_commands": int(m["nonfinite"]), "controller_failures": int(m["controller_failures"]),
         "current_limit_exceeded": bool(charge_max > lim.charge_current_max_a + CURRENT_SLACK_A
                                        or discharge_max > lim.discharge_current_max_a + CURRENT_SLACK_A),
+        "engine": m["engine"],
         "wall_s": time.perf_counter() - wall0,
     }
+
+
+def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group, fault_cell,
+              spread, ambient_k, truth, state0, ccfg, laws, noise_seed: int) -> dict:
+    """The same scenario on the core's closed-loop runner (safetwin.loop): one C++ call for the
+    run and one for its counterfactual at 0 A (the same seed: the same noise samples)."""
+    from safetwin import loop
+
+    pack = (series, parallel) != (1, 1)
+    one_c = truth.capacity_ah
+    plant_cfg = battery.PackConfig(series=series, parallel=parallel, cell=truth,
+                                   spread=battery.SpreadConfig(capacity_rel=spread[0], r0_rel=spread[1], seed=spread[2])
+                                   if pack else battery.SpreadConfig(), initial=state0)
+    ageing = {}
+    if fault in AGEING_FAULTS:  # the runner's scaling replaces the spread: multiply it in here
+        scaling = battery.Pack(plant_cfg).scaling
+        key = "capacity_factor" if fault == "capacity_fade" else "r0_factor"
+        ageing = {"capacity_factor": [s.capacity_factor for s in scaling],
+                  "resistance_factor": [s.resistance_factor for s in scaling],
+                  "r0_factor": [s.r0_factor for s in scaling]}
+        ageing[key] = [v * size for v in ageing[key]]
+    controllers = None
+    if law == "cccv":
+        spec_law = loop.cccv(CcCvConfig(charge_current_a=one_c))
+    elif law == "const_3c":
+        spec_law = loop.constant(-3.0 * one_c)
+    elif law == "bang_bang":
+        spec_law = loop.bang_bang(-3.0 * one_c, 120.0)
+    elif law == "drive_cycle":
+        spec_law = loop.profile(laws[0].profile_a)
+    else:  # the MPC, the faulty law, a law by import path: the cycle's own controllers
+        spec_law, controllers = loop.controllers(), laws
+    faults = []
+    if fault != "none" and fault not in AGEING_FAULTS and k_onset < n:
+        g, on = fault_group, float(t[k_onset])
+        kind, value, target = {
+            "internal_short": ("internal_short", 1.0 / size, fault_cell),
+            "cooling_loss": ("cooling_loss", size, -1),
+            "voltage_stuck": ("voltage_stuck", math.nan, g),
+            "voltage_offset": ("voltage_offset", size, g),
+            "voltage_drift": ("voltage_drift", size, g),
+            "voltage_noise": ("voltage_noise", size, g),
+            "voltage_dropout": ("voltage_dropout", 1.0, g),
+            "voltage_nan": ("voltage_nan", 0.0, g),
+            "temperature_stuck_low": ("temperature_stuck", ambient_k - size, g),
+        }.get(fault, (None, 0.0, 0))
+        if kind is not None:
+            faults.append(loop.fault(kind, on, target=target, node="a", value=value))
+    attestation = None
+    if pack:
+        cyc = PackCycleConfig(series, parallel)
+        cyc.cell = ccfg
+        trust = cyc.trust
+        trust.enabled, trust.weighting, trust.nodes = True, True, len(NODES)
+        cyc.trust = trust
+        if fault == "node_tampered" and k_onset < n:
+            attestation = run_attestation(t, NODES, [Bias(node=NODES[0], start_s=onset_s, offset=0.0)],
+                                          every_s=ATTEST_EVERY_S).codes
+        else:
+            attestation = _honest_attestation(n, dt_s)
+    else:
+        cyc = ccfg
+    noise = loop.SensorNoise()
+    noise.voltage_a_v, noise.voltage_b_v = VOLTAGE_A_SIGMA_V, VOLTAGE_B_SIGMA_V
+    noise.temperature_k, noise.current_a = TEMPERATURE_SIGMA_K, CURRENT_SIGMA_A
+    spec = loop.make_spec(duration_s=n * dt_s, dt_s=dt_s, cycle=cyc, plant=plant_cfg, law=spec_law, noise=noise,
+                          seed=noise_seed, faults=faults, attestation=attestation, trace="none", **ageing)
+    res = loop.run(spec, controllers=controllers)
+    s = res.summary
+    lim = truth.limits
+    rob = {"voltage_max": s["min_margin_voltage_max_v"], "voltage_min": s["min_margin_voltage_min_v"],
+           "temp_max": s["min_margin_temp_max_k"]}
+    firsts = [s["first_violation_voltage_max_s"], s["first_violation_voltage_min_s"], s["first_violation_temp_max_s"]]
+    first_violation_s = min((v for v in firsts if not math.isnan(v)), default=math.nan)
+    from_zero = fault == "none" or fault in AGEING_FAULTS or k_onset >= n or \
+        (not math.isnan(first_violation_s) and first_violation_s < onset_s)
+    k_cf = 0 if from_zero else k_onset
+    cf = loop.run(loop.with_zero_current(spec, time_s=float(k_cf * dt_s)), controllers=controllers).summary
+    rob_cf = {"voltage_max": cf["min_margin_voltage_max_v"], "voltage_min": cf["min_margin_voltage_min_v"],
+              "temp_max": cf["min_margin_temp_max_k"]}
+    cf_firsts = [cf["first_violation_voltage_max_s"], cf["first_violation_voltage_min_s"], cf["first_violation_temp_max_s"]]
+    cycle = res.cycle
+    groups_of = [cycle.group(g) for g in range(series)] if pack else [cycle]
+    final_mode = s["final_mode"]
+    return {"rob": rob, "rob_cf": rob_cf, "first_violation_s": first_violation_s,
+            "cf_first_violation_s": min((v for v in cf_firsts if not math.isnan(v)), default=math.nan),
+            "k_cf": k_cf, "groups_of": groups_of,
+            "charge_max": float(max(0.0, lim.charge_current_max_a - s["min_margin_charge_current_a"])),
+            "discharge_max": float(max(0.0, lim.discharge_current_max_a - s["min_margin_discharge_current_a"])),
+            "max_v": float(s["max_voltage_v"]), "min_v": float(s["min_voltage_v"]), "max_t_k": float(s["max_temp_k"]),
+            "final_mode": final_mode.name if hasattr(final_mode, "name") else str(final_mode),
+            "safe_stop_s": float(s["first_safe_stop_s"]), "nonfinite": s["nonfinite_commands"],
+            "controller_failures": s["controller_failures"], "engine": "core"}

@@ -19,6 +19,7 @@ REST_CURRENT_C = 0.01  # |I| <= C/100 counts as rest for the initial SOC guess
 REST_S = 600.0         # ... for this long (about 5 x tau2: RC voltages relaxed), unless the log starts at rest
 CURRENT_FACTOR_MAX = 20.0  # beyond 20x the cell's current limits: a unit slip (mA), not a measurement
 CHARGE_SWING_MAX = 1.5     # the charge a log moves in and out, in capacities: beyond it SOC leaves 0..1
+VOLTAGE_MAX_V = 6.0        # no lithium-ion cell reads above this: a pack voltage or mV
 
 HELP = """\
 Estimate the state of charge (and optionally R0 and capacity) of one cell from a measured log,
@@ -71,7 +72,7 @@ def _parse(value: str) -> float:
 def read_log(path: str) -> dict:
     """Reads the required columns as float arrays; raises ValueError naming what is wrong."""
     file = checks.input_file("log file", path)
-    with file.open(newline="") as f:
+    with file.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
@@ -79,7 +80,8 @@ def read_log(path: str) -> dict:
         names = [h.strip() for h in header]
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(names)})")
+            hint = " (the file must be comma-separated, not ';')" if len(names) == 1 and ";" in names[0] else ""
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(names)}){hint}")
         idx = {c: names.index(c) for c in REQUIRED}
         cols = {c: [] for c in REQUIRED}
         for line, row in enumerate(reader, start=2):
@@ -115,6 +117,12 @@ def check_plausible(path: str, log: dict, cell: CellParams) -> None:
             raise ValueError(f"{path}: column temperature_c reaches {value:g} degC, outside "
                              f"[{checks.TEMP_MIN_C:g}, {checks.TEMP_MAX_C:g}] degC{checks.kelvin_hint(value)}")
     lim = cell.limits
+    volts = log["voltage_v"][np.isfinite(log["voltage_v"])]
+    for value in (volts.min(), volts.max()) if volts.size else ():
+        if not 0.0 <= value <= VOLTAGE_MAX_V:
+            hint = ": is the voltage in mV?" if value > 100 else ": a cell voltage is positive" if value < 0 else ""
+            raise ValueError(f"{path}: column voltage_v reaches {value:g} V, outside [0, {VOLTAGE_MAX_V:g}] V for a "
+                             f"cell{hint}")
     current = log["current_a"][np.isfinite(log["current_a"])]
     for value, limit, side in ((current.max(initial=0.0), lim.discharge_current_max_a, "discharge"),
                                (-current.min(initial=0.0), lim.charge_current_max_a, "charge")):
@@ -175,7 +183,10 @@ def run(args: argparse.Namespace) -> int:
     checks.output_file("-o", args.output)
     if args.soc0 is not None and not (0.0 <= args.soc0 <= 1.0):
         raise ValueError(f"--soc0 = {args.soc0}: must be in [0, 1]")
-    soc0 = args.soc0 if args.soc0 is not None else initial_soc(log, cell)
+    try:
+        soc0 = args.soc0 if args.soc0 is not None else initial_soc(log, cell)
+    except ValueError as exc:
+        raise ValueError(f"{args.log}: {exc}") from None
     temp_k = log["temperature_c"] + ZERO_CELSIUS_K
     finite_t = temp_k[np.isfinite(temp_k)]
     cfg = estimation.make_config(cell=cell, soc0=soc0, estimate_params=bool(args.estimate_params),

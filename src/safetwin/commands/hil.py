@@ -25,7 +25,7 @@ Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario
 examples:
   safetwin hil list
   safetwin hil run --lockstep hil/scenarios/frame_loss_burst.toml -o hil_out
-  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 10 Hz
+  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 5 Hz
 """
 
 
@@ -81,7 +81,8 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
                              + " (the firmware_sim executable; default: the packaged one)")
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
-    out = checks.output_dir("-o", args.output)
+        args.firmware = str(fw.resolve())  # 'firmware_sim' alone would be looked up on PATH
+    out = checks.output_dir("-o", args.output, create=False)  # made once everything else holds
     transport = "realtime" if args.realtime else "inprocess"
     spill = {}
     for sc in scenarios:
@@ -102,6 +103,7 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
         checks.memory(what, need - on_disk, hint)
         checks.disk(what, on_disk + csv_bytes, out, hint)
         spill[sc.path] = str(out)
+    checks.output_dir("-o", args.output)
     return spill
 
 
@@ -127,8 +129,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
         if spill[sc.path]:
             print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
-        result = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
-                       duration_s=args.duration_s, spill_dir=spill[sc.path]).run()
+        bench = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
+                      duration_s=args.duration_s, spill_dir=spill[sc.path])
+        try:
+            result = bench.run()
+        except RuntimeError as exc:
+            if not str(exc).startswith("firmware_sim did not start"):  # safetwin.hil.firmware's refusal
+                raise
+            raise ValueError(f"{sc.path}: {exc} (executable: {args.firmware or 'the packaged firmware_sim'})") \
+                from None
         paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")

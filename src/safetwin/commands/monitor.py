@@ -157,14 +157,15 @@ def read_trace(path: str, columns: list[str], time_column: str) -> tuple[np.ndar
     """(times, values) of the named columns; refuses an empty file, no rows, ragged rows, text,
     non-finite or non-increasing times, naming the line."""
     checks.input_file("trace", path)
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
             raise ValueError(f"{path}: the file is empty (expected a header row with {', '.join(columns)})")
         missing = [c for c in columns if c not in header]
         if missing:
-            raise ValueError(f"{path}: columns {missing} not found (columns: {header})")
+            hint = " (the file must be comma-separated, not ';')" if len(header) == 1 and ";" in header[0] else ""
+            raise ValueError(f"{path}: columns {missing} not found (columns: {header}){hint}")
         idx = [header.index(c) for c in columns]
         rows = []
         for row in reader:

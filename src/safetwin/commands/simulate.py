@@ -93,6 +93,7 @@ def check_options(args: argparse.Namespace) -> None:
     if args.profile in ("cc", "drive"):
         checks.number("--duration-s", args.duration_s, args.dt, math.inf, "s", why="at least one step of --dt")
     if args.profile == "cc":
+        checks.number("--current", args.current, unit="A")
         check_pack_current("--current", np.array([args.current]), args.parallel, lim)
 
 

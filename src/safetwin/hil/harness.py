@@ -214,9 +214,13 @@ class Bench:
             from safetwin.hil.firmware import FirmwareProcess
             lockstep = self.transport == "udp"
             opts = firmware_options(self.sc, None if lockstep else self.rate_hz)
-            with FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts) as fp:
+            fp = FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts)
+            try:  # not `with`: a firmware that fails to start must still close the bus start() opened
+                fp.start()
                 result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep)
                 report = fp.stop()
+            finally:
+                fp.__exit__(None, None, None)  # stop() again (a no-op after the first) and the temp folder
             result.firmware_report = report
         result.criteria = evaluate(result)
         return result

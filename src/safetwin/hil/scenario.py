@@ -167,7 +167,9 @@ def _check_value(file: Path, name: str, value: Any, spec: tuple) -> Any:
         raise ScenarioError(file, name, f"{value!r} is not finite")
     if (v < lo if lo_incl else v <= lo) or v > hi:
         lo_txt = "[" if lo_incl else "("
-        raise ScenarioError(file, name, f"{value!r} is impossible: must be in {lo_txt}{lo}, {hi}]")
+        kelvin = name.endswith("temp_c") and lo <= v - 273.15 <= hi  # a temperature typed in K
+        hint = f" ({value!r} looks like Kelvin: {v - 273.15:.2f} degC)" if kelvin else ""
+        raise ScenarioError(file, name, f"{value!r} is impossible: must be in {lo_txt}{lo}, {hi}]{hint}")
     return v
 
 
