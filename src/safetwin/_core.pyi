@@ -490,6 +490,14 @@ class BatteryMpcConfig:
     def chance_alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def cold_start_cccv(self) -> bool:
+        """
+        first call: the CC-CV-shaped nominal plan (True) or the last current held (False)
+        """
+    @cold_start_cccv.setter
+    def cold_start_cccv(self, arg0: bool) -> None:
+        ...
+    @property
     def cold_start_linearisations(self) -> int:
         ...
     @cold_start_linearisations.setter
