@@ -17,6 +17,7 @@ COMMANDS = [
     "safetwin.commands.demo",
     "safetwin.commands.hil",
     "safetwin.commands.firmware",
+    "safetwin.commands.diagnose",
 ]
 
 

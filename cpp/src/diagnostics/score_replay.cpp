@@ -9,15 +9,20 @@ using estimation::BatteryEkf;
 using estimation::Channel;
 using estimation::Measurement;
 
-Innovations innovations_of(const BatteryEkf& ekf) noexcept {
+Innovations innovations_of(const BatteryEkf& ekf, double dt_s) noexcept {
   const BatteryEkf::Report& r = ekf.report();
+  const estimation::BatteryEkfConfig& c = ekf.config();
+  const double inflation = dt_s > 0.0 ? std::max(1.0, c.voltage_model_correlation_s / dt_s) : 1.0;
+  const double m2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v * (inflation - 1.0);
   Innovations in;
-  for (int c = 0; c < kMaxScoreChannels; ++c) {
-    const std::uint8_t f = r.channel.flags[c];
-    in.evaluated[c] = (f & (estimation::channel_flag::used | estimation::channel_flag::gated)) != 0 &&
-                      r.channel.innovation_variance[c] > 0.0;
-    in.innovation[c] = r.channel.innovation[c];
-    in.variance[c] = r.channel.innovation_variance[c];
+  for (int ch = 0; ch < kMaxScoreChannels; ++ch) {
+    const std::uint8_t f = r.channel.flags[ch];
+    const auto channel = static_cast<Channel>(ch);
+    const bool voltage = channel == Channel::voltage_a || channel == Channel::voltage_b;
+    const double s = r.channel.innovation_variance[ch] - (voltage ? m2 * ekf.noise_scale(channel) : 0.0);
+    in.evaluated[ch] = (f & (estimation::channel_flag::used | estimation::channel_flag::gated)) != 0 && s > 0.0;
+    in.innovation[ch] = r.channel.innovation[ch];
+    in.variance[ch] = s;
   }
   return in;
 }
@@ -50,7 +55,7 @@ Status score_replay(BatteryEkf& ekf, AnomalyScore& score, const estimation::Repl
     const double dt = k > 0 ? in.t_s[k] - in.t_s[k - 1] : 1.0;
     (void)ekf.step(current, z, dt);  // a recovered covariance is no reason to stop scoring
     AnomalyResult r;
-    if (score.step(innovations_of(ekf), r) != Status::ok) r = AnomalyResult{score.score()};
+    if (score.step(innovations_of(ekf, dt), r) != Status::ok) r = AnomalyResult{score.score()};
     if (r.window_full) s.max_score = std::max(s.max_score, r.score);
     if (r.alarm_started) {
       if (s.alarm_events == 0) s.first_alarm = k;

@@ -12,8 +12,13 @@
 
 namespace safetwin::diagnostics {
 
-// Innovations of the estimator's last update: fused and gated channels count as evaluated.
-[[nodiscard]] Innovations innovations_of(const estimation::BatteryEkf& ekf) noexcept;
+// Innovations of the estimator's last update (a step of dt_s): fused and gated channels count as
+// evaluated. The variance is the per-sample one the innovation gate uses, H P H' + R: the update
+// itself inflates the voltage channels' model-error variance by correlation / dt (variance
+// inflation for time-correlated errors, battery_ekf.hpp), which would whiten a fault away; that
+// inflation (voltage_model_sigma_v^2 (max(1, correlation / dt) - 1), times the channel's trust
+// noise scale) is taken off again here.
+[[nodiscard]] Innovations innovations_of(const estimation::BatteryEkf& ekf, double dt_s) noexcept;
 
 struct ScoreReplayOutput {
   double* score = nullptr;         // n, may be null
