@@ -17,6 +17,7 @@ COMMANDS = [
     "safetwin.commands.demo",
     "safetwin.commands.hil",
     "safetwin.commands.firmware",
+    "safetwin.commands.campaign",
     "safetwin.commands.diagnose",
 ]
 
@@ -49,13 +50,33 @@ def _error_text(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """'--current -1e3' as '--current=-1e3': argparse takes '-1e3', '-inf' (unlike '-1000') for an
+    option of its own and would refuse the command with a puzzle about missing arguments."""
+    out: list[str] = []
+    for word in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and word.startswith("-") and _is_number(word):
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["firmware"]:  # every argument, --help included, is firmware_sim's
         argv = argv[1:]
         command, run = "firmware", lambda: importlib.import_module("safetwin.commands.firmware").forward(argv)
     else:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_attach_negative_values(argv))
         command, run = args.command, lambda: args.func(args)
     try:
         status = int(run() or 0)

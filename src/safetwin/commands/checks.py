@@ -75,6 +75,20 @@ def available_memory_bytes() -> int:
         return 0
 
 
+def fits_in_memory(needed_bytes: float) -> bool:
+    avail = available_memory_bytes()
+    return not avail or needed_bytes <= MEMORY_SHARE * avail
+
+
+def disk(what: str, needed_bytes: float, folder: Path, hint: str) -> None:
+    """Refuses a run whose files would need more than 90 % of the free space in ``folder``."""
+    import shutil
+    free = shutil.disk_usage(existing_ancestor(Path(folder))).free
+    if needed_bytes > 0.9 * free:
+        raise ValueError(f"{what}: the run needs {needed_bytes / 2**30:.3g} GiB on disk in {folder} (traces and "
+                         f"reports), more than 90% of the {free / 2**30:.3g} GiB free there; {hint}")
+
+
 def memory(what: str, needed_bytes: float, hint: str) -> None:
     """Refuses a run whose traces would need more than MEMORY_SHARE of the available memory,
     before anything is allocated. ``what`` names the sizes the user gave, ``hint`` what to change."""
@@ -84,15 +98,25 @@ def memory(what: str, needed_bytes: float, hint: str) -> None:
                          f"{MEMORY_SHARE:.0%} of the {avail / 2**30:.3g} GiB available; {hint}")
 
 
-def output_dir(option: str, path: str) -> Path:
-    """A folder for reports: it may exist (as a folder) or is created; a file in its place is refused."""
+def output_dir(option: str, path: str, create: bool = True) -> Path:
+    """A folder for reports: it may exist (as a folder) or is created (create=False: only checked,
+    for a command that has more to check before it writes); a file in its place is refused."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ValueError(f"{option} {path}: is an existing file, not a folder (give a folder for the reports)")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"{option} {path}: cannot create the folder ({exc.strerror})") from None
+    if create:
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{option} {path}: cannot create the folder ({exc.strerror})") from None
+    return p
+
+
+def existing_ancestor(path: Path) -> Path:
+    """The folder itself or, if it is still to be made, the nearest one above it that exists."""
+    p = path.resolve()
+    while not p.exists():
+        p = p.parent
     return p
 
 
@@ -123,7 +147,7 @@ def input_file(what: str, path: str, hint: str = "") -> Path:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
+        if len(head) < 8192 or exc.start < len(head) - 4:  # not just a character cut at the 8 KiB boundary
             raise ValueError(f"{what} {path}: is not UTF-8 text (byte {exc.start} is 0x{head[exc.start]:02x})") \
                 from None
     return p
