@@ -4,7 +4,12 @@ The design's rule: the threshold is the (1 - alpha) quantile of the score over s
 operation of the twin's own generative model, alpha a false-alarm rate per hour. One nominal run
 is one hour of one cell; its statistic is the largest score of the hour (with a full window), so
 the threshold at alpha is the (1 - alpha) quantile of the hourly maxima and a held-out nominal
-hour alarms with probability alpha.
+hour alarms with probability alpha. Where the runs hold fewer than 50 expected exceedances the
+quantile comes from a generalised Pareto fit to the upper 5 % (peaks over threshold,
+``threshold_for``): the order statistic alone would be too noisy (10 000 hours hold 10 at 1e-3).
+The rate is the nominal distribution's as a whole: a pack whose load mix differs (fewer drive
+cycles, say) sees its own rate, so calibrate on the mix it will see. One calibration serves every
+cell of a pack (the cells are exchangeable under it); a per-pack rate is about cells x alpha.
 
 What "nominal" spans (``NominalSpec``), each drawn per run from a seeded generator:
 - the plant against the twin: capacity and resistance spread, RC pairs and time constants, heat
@@ -206,14 +211,37 @@ def hourly_max_scores(seeds, spec: NominalSpec = NominalSpec(), settings: ScoreS
     return out
 
 
-def threshold_for(max_scores: np.ndarray, alpha_per_h: float, hours_per_run: float = 1.0) -> float:
-    """(1 - alpha) quantile of the hourly maxima (the next order statistic up: conservative)."""
+# Below this many expected exceedances the empirical quantile is too noisy; the tail is fitted.
+MIN_EMPIRICAL_EXCEEDANCES = 50
+POT_TAIL_FRACTION = 0.05
+
+
+def threshold_for(max_scores: np.ndarray, alpha_per_h: float, hours_per_run: float = 1.0) -> tuple:
+    """The (1 - alpha) quantile of the hourly maxima and how it was found: ``(threshold, method)``.
+
+    With at least MIN_EMPIRICAL_EXCEEDANCES expected exceedances (alpha n >= 50), the empirical
+    quantile (the next order statistic up: "empirical"). With fewer, the order statistic is too
+    noisy (its exceedance probability has a relative spread of 1/sqrt(alpha n)), so the tail is
+    fitted instead: peaks over the threshold u at the 95 % quantile, a generalised Pareto
+    distribution fitted by maximum likelihood (scipy.stats.genpareto) to the exceedances, and
+    the quantile u + GPD^-1(1 - alpha / 0.05) ("gpd_pot"; extreme-value theory).
+    """
+    x = np.asarray(max_scores, dtype=float)
+    alpha = alpha_per_h * hours_per_run  # per run
     if not (0 < alpha_per_h < 1):
         raise ValueError(f"alpha_per_h = {alpha_per_h!r}: must be in (0, 1)")
-    if len(max_scores) * alpha_per_h < 1:
-        raise ValueError(f"alpha_per_h = {alpha_per_h!r} needs at least {int(np.ceil(1 / alpha_per_h))} nominal "
-                         f"hours to calibrate; got {len(max_scores)}")
-    return float(np.quantile(np.asarray(max_scores) , 1.0 - alpha_per_h * hours_per_run, method="higher"))
+    if len(x) * alpha < 1:
+        raise ValueError(f"alpha_per_h = {alpha_per_h!r} needs at least {int(np.ceil(1 / alpha))} nominal "
+                         f"hours to calibrate; got {len(x)}")
+    if len(x) * alpha >= MIN_EMPIRICAL_EXCEEDANCES or alpha >= POT_TAIL_FRACTION:
+        return float(np.quantile(x, 1.0 - alpha, method="higher")), "empirical"
+    from scipy.stats import genpareto
+
+    u = float(np.quantile(x, 1.0 - POT_TAIL_FRACTION))
+    excess = x[x > u] - u
+    shape, _, scale = genpareto.fit(excess, floc=0.0)
+    p_u = excess.size / x.size
+    return float(u + genpareto.ppf(1.0 - alpha / p_u, shape, 0.0, scale)), "gpd_pot"
 
 
 def calibrate(hours: int, alphas_per_h=DEFAULT_ALPHAS_PER_H, seed0: int = 0, spec: NominalSpec = NominalSpec(),
@@ -224,6 +252,13 @@ def calibrate(hours: int, alphas_per_h=DEFAULT_ALPHAS_PER_H, seed0: int = 0, spe
         raise ValueError(f"hours = {hours!r}: must be an integer >= 1")
     runs = int(round(hours / spec.hours))
     scores = hourly_max_scores(range(seed0, seed0 + runs), spec, settings, workers, progress)
+    return calibration_from_scores(scores, alphas_per_h, seed0, spec, settings)
+
+
+def calibration_from_scores(scores, alphas_per_h, seed0: int, spec: NominalSpec, settings: ScoreSettings) -> dict:
+    """The calibration (JSON-ready) from the hourly maxima of runs seed0, seed0 + 1, ..."""
+    scores = np.asarray(scores, dtype=float)
+    found = {f"{a:g}": threshold_for(scores, a, spec.hours) for a in alphas_per_h}
     return {
         "version": CALIBRATION_VERSION,
         "kind": "safetwin anomaly-score calibration",
@@ -233,9 +268,10 @@ def calibrate(hours: int, alphas_per_h=DEFAULT_ALPHAS_PER_H, seed0: int = 0, spe
         "z2_cap": settings.z2_cap,
         "ekf": dict(settings.ekf),
         "dt_s": spec.dt_s,
-        "hours": runs * spec.hours,
+        "hours": len(scores) * spec.hours,
         "seed0": seed0,
-        "thresholds": {f"{a:g}": threshold_for(scores, a, spec.hours) for a in alphas_per_h},
+        "thresholds": {a: t for a, (t, _) in found.items()},
+        "threshold_method": {a: m for a, (_, m) in found.items()},
         "max_score_quantiles": {f"{q:g}": float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)},
         "nominal": asdict(spec),
     }
