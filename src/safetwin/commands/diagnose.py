@@ -32,6 +32,10 @@ time_s, estimate, ci95; classes not evaluated by this version say evaluated: fal
 
 `safetwin diagnose calibrate [-o FILE] [--hours N] [--seed S] [--workers N]` simulates N nominal
 hours (default 10000) and writes the calibration file.
+
+examples:
+  safetwin diagnose examples/bench_log.csv
+  safetwin diagnose examples/bench_log.csv --alpha 0.001 --json
 """
 
 DEFAULT_CALIBRATION = "anomaly_calibration.json"
