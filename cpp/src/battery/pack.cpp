@@ -121,6 +121,8 @@ Pack::Pack(PackConfig config)
   emf_v_.assign(n, 0.0);
   constant_params_ = params_.all_constant();
   base_.assign(n, {});
+  factors_.assign(n, ModelFactors<double>{});
+  x_.assign(n, {});
   for (std::size_t i = 0; i < n; ++i) update_base(i);
   for (std::size_t i = 0; i < n; ++i) cell_voltage_[i] = cell_voltage_at(i, 0.0);
 }
@@ -131,6 +133,7 @@ ModelFactors<double> Pack::factors(std::size_t cell) const noexcept {
 }
 
 void Pack::update_base(std::size_t cell) noexcept {
+  factors_[cell] = factors(cell);
   for (int side = 0; side < 2; ++side)
     base_[cell][static_cast<std::size_t>(side)] =
         rc_coefficients<3>(params_, 0.5, kReferenceTempK, side == 1, factors(cell));
@@ -151,18 +154,19 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
     }
     cached_dt_s_ = dt_s;
   }
-  double x[S::size], xn[S::size];
+  double xn[S::size];
   for (std::size_t g = 0; g < static_cast<std::size_t>(series_); ++g) {
     const std::size_t first = g * np;
     // Kirchhoff: every cell of the group sees the same terminal voltage V and the cell currents
     // (E_j - V)/R0_j plus the leak currents V*G_leak_j sum to the group current.
     double sum_ge = 0.0, sum_g = 0.0;
     for (std::size_t j = first; j < first + np; ++j) {
+      double* x = x_[j].data();
       to_array<S>(states_[j], x);
       if (constant_params_) {
         coeff_[j] = constant_coefficients_at(base_[j][side], arrhenius_factor(params_, x[S::temp]));
       } else {
-        coeff_[j] = widen(rc_coefficients<nrc>(params_, x[S::soc], x[S::temp], charging, factors(j)));
+        coeff_[j] = widen(rc_coefficients<nrc>(params_, x[S::soc], x[S::temp], charging, factors_[j]));
       }
       emf_v_[j] = emf_v<S>(params_, x, current);
       const double g0 = 1.0 / coeff_[j].r0_ohm;
@@ -184,8 +188,7 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
         a = rc_decay(c, dt_s);
       }
       const ThermalInputs th{cooling_factor_[j], v_group * v_group * leak_conductance_s_[j]};
-      to_array<S>(states_[j], x);
-      step_with<S>(params_, c, a, x, i_cell, dt_s, factors(j), th, xn);
+      step_with<S>(params_, c, a, x_[j].data(), i_cell, dt_s, factors_[j], th, xn);
       from_array<S>(xn, states_[j]);
     }
   }

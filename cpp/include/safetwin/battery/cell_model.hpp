@@ -11,7 +11,7 @@
 //   SOC'  = SOC - eta I dt / (3600 Q)                  Q = capacity_ah * capacity factor
 //   v_i'  = a_i v_i + R_i (1 - a_i) I,  a_i = exp(-dt / tau_i)   (exact discretisation)
 //   h'    = A_h h + (A_h - 1) sgn(I),   A_h = exp(-|I| gamma dt / (3600 Q))   (hysteresis)
-//   s'    = -sgn(I) if I != 0, else s   (-1 after discharge, +1 after charge)
+//   s'    = -sgn(I) if I != 0, else s   (-1 after discharge, +1 after charge; |I| <= 1 uA is 0)
 //   T'    = T + dt / C_th (I^2 R0 + sum v_i^2 / R_i - I T dU/dT + q_extra - hA c (T - T_amb))
 //   V     = OCV(SOC) + dU/dT (T - 298.15) + M h + M0 s_I - R0 I - sum v_i,  s_I = s' (the sign
 //           under the present current, s when I = 0)
@@ -145,9 +145,19 @@ SAFETWIN_MODEL_INLINE T open_circuit_voltage(const CellParams& p, const T& soc, 
   return ocv;
 }
 
-// The hysteresis sign under current I: -sgn(I), or the last sign s when I = 0.
+// Below this magnitude a current counts as zero for the hysteresis sign: the plant's current split
+// of a parallel group at rest leaves rounding residues of ~1e-16 A, which must not flip s.
+constexpr double kHysteresisRestCurrentA = 1e-6;
+
+// sgn(I) with the rest band above (0 inside it).
+SAFETWIN_MODEL_INLINE double current_sign(double current_a) noexcept {
+  return current_a > kHysteresisRestCurrentA ? 1.0 : current_a < -kHysteresisRestCurrentA ? -1.0 : 0.0;
+}
+
+// The hysteresis sign under current I: -sgn(I), or the last sign s at rest.
 SAFETWIN_MODEL_INLINE double hysteresis_sign_under(double current_a, double last_sign) noexcept {
-  return current_a > 0.0 ? -1.0 : current_a < 0.0 ? 1.0 : last_sign;
+  const double sgn = current_sign(current_a);
+  return sgn != 0.0 ? -sgn : last_sign;
 }
 
 // The cell's voltage at I = 0 except for the sign term, which takes the sign under `current_a`:
@@ -159,8 +169,9 @@ SAFETWIN_MODEL_INLINE T emf_v(const CellParams& p, const T* x, double current_a)
   if constexpr (S::hysteresis) {
     const HysteresisParams& hp = *p.hysteresis;
     v += hp.m_v * x[S::hyst];
-    if (current_a == 0.0) v += hp.m0_v * x[S::hyst_sign];  // at rest: the last sign (a state)
-    else v += hp.m0_v * hysteresis_sign_under(current_a, 0.0);
+    const double sgn = current_sign(current_a);
+    if (sgn == 0.0) v += hp.m0_v * x[S::hyst_sign];  // at rest: the last sign (a state)
+    else v += -hp.m0_v * sgn;
   }
   return v;
 }
@@ -194,11 +205,10 @@ SAFETWIN_MODEL_INLINE void step_with(const CellParams& p, const RcCoefficients<S
   }
   if (p.entropic_v_per_k) heat -= I * temp * surface_at(*p.entropic_v_per_k, x[S::soc], temp);
   if constexpr (S::hysteresis) {
-    const double i0 = value_of(I);
-    const double sgn = i0 > 0.0 ? 1.0 : i0 < 0.0 ? -1.0 : 0.0;
-    const T a_h = exp(-(sgn * I) * (p.hysteresis->gamma * dt_s) / q_as);  // sgn * I = |I|
+    const double sgn = current_sign(value_of(I));
+    const T a_h = exp(-(sgn * I) * (p.hysteresis->gamma * dt_s) / q_as);  // sgn * I = |I| (0 at rest)
     x_next[S::hyst] = a_h * x[S::hyst] + (a_h - 1.0) * sgn;
-    x_next[S::hyst_sign] = i0 != 0.0 ? T(-sgn) : x[S::hyst_sign];
+    x_next[S::hyst_sign] = sgn != 0.0 ? T(-sgn) : x[S::hyst_sign];
   }
   x_next[S::soc] = x[S::soc] - (p.coulombic_efficiency * dt_s) * I / q_as;
   x_next[S::temp] = temp + (dt_s / p.heat_capacity_j_per_k) * heat;

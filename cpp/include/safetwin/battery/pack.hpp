@@ -126,6 +126,8 @@ class Pack {
   [[nodiscard]] ModelFactors<double> factors(std::size_t cell) const noexcept;
   bool constant_params_ = false;
   std::vector<std::array<Coefficients, 2>> base_;  // per cell at 25 °C: [discharge, charge]
+  std::vector<ModelFactors<double>> factors_;      // per cell, from scaling_
+  std::vector<std::array<double, kMaxCellStateSize>> x_;  // scratch: the model's state array per cell
   double cached_dt_s_ = 0.0;
   std::array<std::array<double, 3>, 2> cached_a_{};  // exp(-dt/tau_i): [discharge, charge]
 };
