@@ -286,3 +286,29 @@ TEST_CASE("parameters that do not fit the structure are refused, naming the fiel
   p.r0_charge_ohm = ParamSurface::constant(-0.02);
   CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("CellParams.r0_charge_ohm"), std::invalid_argument);
 }
+
+TEST_CASE("step_coefficients give the CBF's and the supervisor's closed-form one-step model") {
+  // What safety/cbf_filter.cpp and supervisor.cpp compute inline today (coefficients at x, a_i, b_i,
+  // the SOC gain, the EMF, the heat without the I terms), from the one model, on an aged cell.
+  using S = RefStructure;
+  const CellParams p = CellParams::ref_cell_1();
+  const CellScaling sc{0.9, 1.1, 1.2};
+  const ModelFactors<double> f{sc.resistance_factor * sc.r0_factor, sc.capacity_factor, sc.resistance_factor};
+  const double x[4] = {0.42, 0.012, -0.03, 307.0}, dt = 1.0;
+  const StepCoefficients<2> k = step_coefficients<S>(p, x, dt, 5.0, f);
+  const CellCoefficients co = coefficients(p, sc, x[0], x[3]);
+  const double a1 = std::exp(-dt / co.tau1_s), a2 = std::exp(-dt / co.tau2_s);
+  CHECK(k.r0_ohm == doctest::Approx(co.r0_ohm).epsilon(1e-15));
+  CHECK(k.a[0] == doctest::Approx(a1).epsilon(1e-15));
+  CHECK(k.b[1] == doctest::Approx(co.r2_ohm * (1.0 - a2)).epsilon(1e-15));
+  CHECK(k.soc_per_a == doctest::Approx(dt / (3600.0 * 5.15 * 0.9)).epsilon(1e-15));
+  CHECK(k.emf_v == doctest::Approx(p.ocv.voltage_v(0.42) - 0.012 + 0.03).epsilon(1e-15));
+  CHECK(k.ocv_slope_v == p.ocv.slope_v(0.42));
+  CHECK(k.heat_const_w == doctest::Approx(0.012 * 0.012 / co.r1_ohm + 0.03 * 0.03 / co.r2_ohm - 0.3 * (307.0 - 298.15)).epsilon(1e-14));
+  // And the step they take with them is the model's step.
+  double xn[4];
+  step<S>(p, x, 5.0, dt, f, xn);
+  CHECK(xn[3] == doctest::Approx(x[3] + k.dt_per_cth * (25.0 * k.r0_ohm + k.heat_const_w)).epsilon(1e-15));
+  CHECK(xn[1] == doctest::Approx(k.a[0] * x[1] + k.b[0] * 5.0).epsilon(1e-15));
+  CHECK(xn[0] == doctest::Approx(x[0] - k.soc_per_a * 5.0).epsilon(1e-15));
+}
