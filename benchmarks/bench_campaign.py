@@ -30,25 +30,40 @@ def shipped(name: str) -> spec.Campaign:
 
 
 def per_scenario_cost(c: spec.Campaign, count: int) -> None:
+    """The same scenarios (stealthy injections aside: they run on the Python loop only) on the Python
+    loop and on the core's runner; the ratio of their medians per topology."""
+    from safetwin.campaign.simulate import runner_available
+
     prop = sampler.Proposal(c.variables, dict(c.variables))
     values = prop.draw(c.seed, 0, range(count))
-    times = {"cell": [], "pack": []}
+    engines = ("python", "core") if runner_available() else ("python",)
+    kinds = [(k, law) for k in ("cell", "pack") for law in ("built-in law", "controller")]
+    times = {(e, kind): [] for e in engines for kind in kinds}
     for i in range(count):
         sample = {**c.fixed, **{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in values.items()}}
-        rng = sampler.generator(c.seed, 0, i, sampler.EXOGENOUS_STREAM)
-        t0 = time.perf_counter()
-        simulate(sample, rng, c.duration_s, c.dt_s)
-        times["cell" if sample["topology"] == "cell" else "pack"].append(time.perf_counter() - t0)
-    print(f"1. per-scenario cost, {c.duration_s:.0f} s scenarios at dt {c.dt_s} s (includes the 0 A counterfactual)")
-    for kind, t in times.items():
+        if sample.get("fault") == "stealthy_injection":
+            continue
+        # the runner's built-in laws run in C++; the MPC and Python laws are controllers it calls
+        kind = ("cell" if sample["topology"] == "cell" else "pack",
+                "built-in law" if sample.get("law") in ("cccv", "const_3c", "bang_bang", "drive_cycle") else "controller")
+        for e in engines:
+            rng = sampler.generator(c.seed, 0, i, sampler.EXOGENOUS_STREAM)
+            t0 = time.perf_counter()
+            simulate(sample, rng, c.duration_s, c.dt_s, engine=e)
+            times[(e, kind)].append(time.perf_counter() - t0)
+    print(f"1. per-scenario cost, {c.duration_s:.0f} s scenarios at dt {c.dt_s} s (run and its 0 A counterfactual)")
+    for (e, kind), t in times.items():
         if t:
-            print(f"   python loop  {kind:4s}: {len(t):3d} scenarios, median {np.median(t) * 1e3:7.1f} ms, "
+            print(f"   {e:6s} {kind[0]:4s} {kind[1]:12s}: {len(t):3d} scenarios, median {np.median(t) * 1e3:7.1f} ms, "
                   f"worst {np.max(t) * 1e3:7.1f} ms")
-    try:
-        import safetwin.loop  # noqa: F401
-        print("   closed-loop runner: safetwin.loop is importable, but simulate() is not switched to it yet")
-    except ImportError:
-        print("   closed-loop runner: not on main yet (safetwin.loop missing) -> ratio n/a")
+    if "core" in engines:
+        for kind in kinds:
+            py, core = times[("python", kind)], times[("core", kind)]
+            if py and core:
+                print(f"   {kind[0]:4s} {kind[1]:12s}: python loop / core runner = {np.median(py) / np.median(core):.1f}x "
+                      f"(medians; goal >= 10x)")
+    else:
+        print("   closed-loop runner: not built into this installation (safetwin.loop) -> ratio n/a")
 
 
 def parallel_efficiency(c: spec.Campaign, n: int, rounds: int = 2) -> None:

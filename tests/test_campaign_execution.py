@@ -192,3 +192,18 @@ def test_cli_option_refusals(tmp_path, capsys):
     assert "--n = 0: must be an integer >= 1" in capsys.readouterr().err
     assert main(["campaign", "run", "no_such_campaign", "--workers", "0"]) == 2
     assert "no shipped campaign of that name" in capsys.readouterr().err
+
+
+def test_cli_runs_on_an_existing_scheduler(tmp_path, capsys):
+    from dask.distributed import LocalCluster
+
+    path = tmp_path / "c.toml"
+    path.write_text(SHORT.format(n=4, duration_s=100.0))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        assert main(["campaign", "run", str(path), "--scheduler", cluster.scheduler_address, "--json"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert main(["campaign", "run", str(path), "--workers", "0", "--json"]) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert remote["workers"] == 1
+    for key in ("n_scenarios", "p_failure", "ci95", "by_fault", "avoidable", "false_rejection_rate"):
+        assert remote[key] == local[key], key

@@ -240,14 +240,14 @@ def test_the_console_script_prints_no_traceback_for_bad_input(tmp_path):
 
 
 def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, monkeypatch):
-    """With (pretend) 200 kB of memory the 30 s real-time scenario's 300 steps do not fit: its trace
+    """With (pretend) 100 kB of memory the 30 s real-time scenario's 150 steps do not fit: its trace
     columns go to files in the report folder, and the reports are the same as from memory."""
     from safetwin.commands import checks
     sc = ROOT / "hil" / "scenarios" / "realtime_charge.toml"
     assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "mem")]) == 0
     assert "stream to disk" not in capsys.readouterr().out
-    # 300 steps: 8 B x (300 x 20 + 3 x 300 x 12 cells) = 134 kB of traces, 91 kB without the 18 columns
-    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 200_000)
+    # 150 steps: 8 B x (150 x 20 + 3 x 150 x 12 cells) = 67 kB of traces, 46 kB without the 18 columns
+    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 100_000)
     assert main(["hil", "run", "--lockstep", "--no-plot", str(sc), "-o", str(tmp_path / "disk")]) == 0
     assert f"its traces stream to disk in {tmp_path / 'disk'}" in capsys.readouterr().out
     assert (tmp_path / "disk" / "realtime_charge.csv").read_text() == (tmp_path / "mem" / "realtime_charge.csv").read_text()

@@ -25,7 +25,7 @@ Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario
 examples:
   safetwin hil list
   safetwin hil run --lockstep hil/scenarios/frame_loss_burst.toml -o hil_out
-  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 10 Hz
+  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 5 Hz
 """
 
 
