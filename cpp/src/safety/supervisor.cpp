@@ -78,6 +78,11 @@ void Supervisor::reset(double time_s) noexcept {
 }
 
 Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept {
+  if (request_a == nullptr) return Status::invalid_argument;
+  if (!std::isfinite(time_s)) {  // no clock, no deadline: refuse, hold nothing, change nothing
+    *request_a = 0.0;
+    return Status::non_finite_input;
+  }
   if (output_ok && std::isfinite(requested_a)) {
     last_good_s_ = time_s;
     has_good_ = true;
@@ -104,6 +109,10 @@ Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, 
 
 bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
                               double margin_k) const noexcept {
+  // A prediction from a non-finite state, step or margin proves nothing: not safe.
+  if (!x.allFinite() || !std::isfinite(current_a) || !std::isfinite(dt_s) || !(dt_s > 0.0) ||
+      !std::isfinite(margin_v) || !std::isfinite(margin_k))
+    return false;
   const battery::CellParams& p = config_.cell;
   const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
   const double tmax = p.limits.temp_max_k - margin_k;
@@ -167,6 +176,12 @@ Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf,
   double command = 0.0;
   if (mode_ == Mode::safe_stop) {
     command = 0.0;
+  } else if (!x.allFinite() || !std::isfinite(dt_s)) {
+    command = 0.0;  // the component refuses on its own, whoever calls it (not only ControlCycle)
+    st = Status::non_finite_input;
+  } else if (!(dt_s > 0.0)) {
+    command = 0.0;
+    st = Status::invalid_argument;
   } else if (cbf.status != Status::ok || !std::isfinite(cbf.current_a)) {
     command = 0.0;  // the filter's defined safe action
     st = cbf.status == Status::ok ? Status::numerical_error : cbf.status;

@@ -79,11 +79,13 @@ class Supervisor {
 
   // Deadline check. output_ok: the controller returned ok with a finite request in time.
   // Writes the request to filter (fresh or held); returns deadline_missed when SAFE_STOP was
-  // entered because the hold time ran out (the request is then 0).
+  // entered because the hold time ran out (the request is then 0). A non-finite time_s is refused
+  // (non_finite_input, request 0, nothing changed); a null request_a gives invalid_argument.
   [[nodiscard]] Status arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept;
 
   // Predictive check and release of the filtered command. Fills out; returns ok, rejected (the
   // prediction left the safe set: zero released) or the CBF's own non-ok status (zero released).
+  // A non-finite state or dt_s (non_finite_input) or dt_s <= 0 (invalid_argument) releases zero.
   [[nodiscard]] Status release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
                                SupervisorVerdict& out) noexcept;
 
@@ -93,6 +95,7 @@ class Supervisor {
   // resting one does. From inside the safe set that is "stays inside"; from outside it (a full cell
   // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
   // out does not. The model's resistances and time constants are those at x for every step.
+  // A non-finite x, current, dt_s or margin, or dt_s <= 0, is not safe (false).
   [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
                                   double margin_v, double margin_k) const noexcept;
 
