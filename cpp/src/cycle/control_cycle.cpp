@@ -74,6 +74,22 @@ void ControlCycle::reset(double time_s) noexcept {
   supervisor_.reset(time_s);
 }
 
+safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m) noexcept {
+  // The most conservative valid reading of each kind: the highest and the lowest of the redundant
+  // voltages, the (hottest) temperature. A node that reads wrong in the safe direction is outvoted
+  // by its peer; one that reads wrong in the unsafe direction derates (the plausibility check
+  // names it).
+  safety::MeasuredBounds b;
+  b.current_a = std::isfinite(m.current_a) ? m.current_a : 0.0;
+  const bool a = m.voltage_a_valid && std::isfinite(m.voltage_a_v), bv = m.voltage_b_valid && std::isfinite(m.voltage_b_v);
+  if (a || bv) {
+    b.voltage_max_v = a && bv ? std::max(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
+    b.voltage_min_v = a && bv ? std::min(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
+  }
+  if (m.temperature_valid && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
+  return b;
+}
+
 Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.requested_a = nan;
@@ -170,9 +186,9 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     note(arb);
   }
 
-  // 5. Filter, predictive check, release.
+  // 5. Filter (model- and measurement-based barriers), predictive check, release.
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
-    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale(), out.cbf);
+    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale(), measured_bounds(m), out.cbf);
   } else {
     out.cbf.status = Status::fallback;
   }

@@ -20,6 +20,9 @@ const char* to_string(Barrier b) noexcept {
     case Barrier::soc_min: return "soc_min";
     case Barrier::current_charge: return "current_charge";
     case Barrier::current_discharge: return "current_discharge";
+    case Barrier::measured_voltage_max: return "measured_voltage_max";
+    case Barrier::measured_voltage_min: return "measured_voltage_min";
+    case Barrier::measured_temp_max: return "measured_temp_max";
   }
   return "unknown";
 }
@@ -90,17 +93,26 @@ void CbfConfig::validate() const {
   require_non_negative("CbfConfig.model_error_v", model_error_v);
   require_non_negative("CbfConfig.model_error_k", model_error_k);
   require_non_negative("CbfConfig.model_error_soc", model_error_soc);
+  require_in_range("CbfConfig.measured_margin_v", measured_margin_v, 0.0, 0.5);
 }
 
 CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(config))) {}
 
 Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
                          double dt_s, double current_scale, CbfVerdict& out) const noexcept {
+  return filter(x, P, requested_a, dt_s, current_scale, MeasuredBounds{}, out);
+}
+
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                         double dt_s, double current_scale, const MeasuredBounds& measured,
+                         CbfVerdict& out) const noexcept {
   out = CbfVerdict{};
   out.requested_a = requested_a;
   out.current_a = 0.0;
   if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
-      !std::isfinite(current_scale)) {
+      !std::isfinite(current_scale) || !std::isfinite(measured.current_a) ||
+      std::isinf(measured.voltage_max_v) || std::isinf(measured.voltage_min_v) ||
+      std::isinf(measured.temperature_max_k)) {
     out.status = Status::non_finite_input;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -175,6 +187,33 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   // SOC window: SOC[k+1] = SOC - cI.
   lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
   hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c, 0.0);
+  // Measurement-based barriers (header): the most conservative valid readings, no state estimate.
+  if (cf.measured_limits) {
+    const double rs = co.r0_ohm + b1 + b2;  // the voltage change per ampere within one step
+    const double im = measured.current_a;
+    if (!std::isnan(measured.voltage_max_v)) {
+      const double room = p.limits.voltage_max_v - cf.measured_margin_v - measured.voltage_max_v;
+      lo[B(Barrier::measured_voltage_max)] = std::min(im - G(Barrier::measured_voltage_max) * room / rs, 0.0);
+    }
+    if (!std::isnan(measured.voltage_min_v)) {
+      const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_margin_v;
+      hi[B(Barrier::measured_voltage_min)] = std::max(im + G(Barrier::measured_voltage_min) * room / rs, 0.0);
+    }
+    if (!std::isnan(measured.temperature_max_k)) {
+      const double tm = measured.temperature_max_k;
+      const double q_in = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm +
+                          p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
+      const double r = (G(Barrier::measured_temp_max) * (p.limits.temp_max_k - out.margin_k - tm) *
+                            p.heat_capacity_j_per_k / dt_s - q_in) / co.r0_ohm;
+      if (r >= 0.0) {
+        lo[B(Barrier::measured_temp_max)] = -std::sqrt(r);
+        hi[B(Barrier::measured_temp_max)] = std::sqrt(r);
+      } else {
+        lo[B(Barrier::measured_temp_max)] = kInf;
+        hi[B(Barrier::measured_temp_max)] = -kInf;
+      }
+    }
+  }
   // Input bounds (derated by the supervisor).
   lo[B(Barrier::current_charge)] = -p.limits.charge_current_max_a * current_scale;
   hi[B(Barrier::current_discharge)] = p.limits.discharge_current_max_a * current_scale;

@@ -15,7 +15,8 @@
 //   3. monitor signals (built-in and external, e.g. trust values) and check; supervisor mode
 //   4. controller (skipped in SAFE_STOP); a non-ok status or non-finite request counts as a missing
 //      output: the supervisor holds the last command for at most hold_max_s, then SAFE_STOP
-//   5. CBF filter at the mode's current scale (margin from P), supervisor predictive check, release
+//   5. CBF filter at the mode's current scale (margin from P; its measurement-based barriers on the
+//      most conservative valid readings of this sample), supervisor predictive check, release
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
 #include <array>
 #include <cmath>
@@ -111,6 +112,7 @@ class ControlCycle {
 
  private:
   static safety::MonitorConfig with_builtin_signals(safety::MonitorConfig m);
+  static safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) noexcept;
 
   CycleConfig config_;
   estimation::BatteryEkf estimator_;
