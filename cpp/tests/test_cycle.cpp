@@ -162,6 +162,61 @@ TEST_CASE("off-nominal plant (R0 +50 %, capacity -20 %): the measured limits kee
   CHECK(with.mode == safety::Mode::normal);
 }
 
+TEST_CASE("plausibility: a node stuck low is named, DERATED, the higher reading governs; honest nodes raise nothing") {
+  // Node a freezes at its reading of t = 200 s while the cell charges on (the issue's case: a stuck
+  // at 4.06 V while b read 150 mV higher). Threshold 5 sqrt(2^2 + 2^2) mV = 14.1 mV, debounce 5 s.
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
+  for (const bool stuck : {false, true}) {
+    CAPTURE(stuck);
+    battery::Cell plant(cell, battery::CellState{0.70, 0.0, 0.0, 298.15});
+    CycleConfig cfg;
+    cfg.estimator.soc0 = 0.65;  // the twin is 5 % off: honest nodes must still raise nothing
+    cfg.estimator.soc_sigma0 = 0.05;
+    cfg.estimator.voltage_a_sigma_v = cfg.estimator.voltage_b_sigma_v = 0.002;
+    MaxCharge law;
+    ControlCycle cyc(cfg, &law);
+    const int inv_a = cyc.monitor().invariant_index("sensor.voltage_a_plausible");
+    const int inv_b = cyc.monitor().invariant_index("sensor.voltage_b_plausible");
+    REQUIRE(inv_a >= 0);
+    REQUIRE(inv_b >= 0);
+    CHECK(cyc.monitor().spec(inv_a).hi == doctest::Approx(5.0 * std::sqrt(8e-6)));
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> noise(0.0, 0.002);
+    CycleStatus st;
+    double i = 0.0, v = plant.voltage_v(0.0), va_stuck = 0.0, v_max = 0.0;
+    double set_at = -1.0, clear_gap_at = -1.0;  // first time the true gap exceeds threshold + 4 sigma
+    const double thr = cyc.monitor().spec(inv_a).hi, sigma_gap = std::sqrt(8e-6);
+    for (int k = 0; k < 1500; ++k) {
+      double va = v + noise(rng);
+      if (k == 60) va_stuck = va;
+      if (stuck && k >= 60) va = va_stuck;
+      if (stuck && k >= 60 && clear_gap_at < 0 && std::abs(va_stuck - v) > thr + 4.0 * sigma_gap) clear_gap_at = k;
+      CycleMeasurements m = sample(k, va, plant.state().temp_k, i);
+      m.voltage_b_v = v + noise(rng);
+      (void)cyc.step(m, 1.0, st);
+      if (set_at < 0 && cyc.monitor().active(inv_a)) set_at = k;
+      i = st.command_a;
+      REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
+      v_max = std::max(v_max, v);
+    }
+    MESSAGE("stuck = ", stuck, ": max true V ", v_max, " V, gap over threshold + 4 sigma at ", clear_gap_at,
+            " s, node a flagged at ", set_at, " s, final SOC ", plant.state().soc);
+    CHECK(v_max <= 4.2 + 0.001);
+    CHECK_FALSE(cyc.monitor().active(inv_b));  // the honest node is never named
+    if (stuck) {
+      REQUIRE(clear_gap_at > 0.0);
+      CHECK(set_at > 60.0);
+      CHECK(set_at <= clear_gap_at + 5.0 + 1.0);  // within the 5 s debounce of a clear disagreement
+      CHECK(st.mode == safety::Mode::derated);
+      CHECK(cyc.supervisor().transitions()[0].invariant == inv_a);
+    } else {
+      CHECK(set_at < 0.0);
+      CHECK(cyc.monitor().events().size() == 0);
+      CHECK(st.mode == safety::Mode::normal);
+    }
+  }
+}
+
 TEST_CASE("a NaN measurement leads to SAFE_STOP within the same cycle") {
   MaxCharge law;
   ControlCycle cyc(config(0.5), &law);

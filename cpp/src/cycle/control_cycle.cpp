@@ -25,15 +25,53 @@ const char* signal_name(CycleSignal s) noexcept {
     case CycleSignal::controller_ok: return "controller_ok";
     case CycleSignal::request_a: return "request_a";
     case CycleSignal::command_a: return "command_a";
+    case CycleSignal::plausibility_a_v: return "plausibility_a_v";
+    case CycleSignal::plausibility_b_v: return "plausibility_b_v";
     case CycleSignal::count: break;
   }
   return "unknown";
 }
 
-safety::MonitorConfig ControlCycle::with_builtin_signals(safety::MonitorConfig m) {
+namespace {
+double plausibility_threshold_v(const CycleConfig& c) noexcept {
+  const double sa = c.estimator.voltage_a_sigma_v, sb = c.estimator.voltage_b_sigma_v;
+  return c.plausibility.sigma_factor * std::sqrt(sa * sa + sb * sb) + c.plausibility.offset_v;
+}
+int samples_of(double seconds, double period_s) noexcept {
+  return std::max(1, static_cast<int>(std::ceil(seconds / period_s - 1e-9)));
+}
+}  // namespace
+
+void PlausibilityConfig::validate() const {
+  require_positive("PlausibilityConfig.sigma_factor", sigma_factor);
+  require_non_negative("PlausibilityConfig.offset_v", offset_v);
+  require_positive("PlausibilityConfig.debounce_s", debounce_s);
+  require_positive("PlausibilityConfig.clear_s", clear_s);
+  require_positive("PlausibilityConfig.baseline_s", baseline_s);
+  if (severity == safety::Severity::none || severity > safety::Severity::stop)
+    throw_invalid("PlausibilityConfig.severity", static_cast<double>(severity), "must be warning, derate or stop");
+}
+
+safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
+  safety::MonitorConfig m = c.monitor;
   for (int s = static_cast<int>(CycleSignal::count) - 1; s >= 0; --s) {
     const std::string name = signal_name(static_cast<CycleSignal>(s));
     if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.insert(m.signals.begin(), name);
+  }
+  if (c.plausibility.enabled) {
+    const double thr = plausibility_threshold_v(c);
+    for (const char* node : {"a", "b"}) {
+      safety::InvariantSpec s;
+      s.name = std::string("sensor.voltage_") + node + "_plausible";
+      s.signal = std::string("plausibility_") + node + "_v";
+      s.kind = safety::InvariantKind::range;
+      s.hi = thr;
+      s.clear_hi = 0.5 * thr;
+      s.severity = c.plausibility.severity;
+      s.set_count = samples_of(c.plausibility.debounce_s, m.sample_period_s);
+      s.clear_count = samples_of(c.plausibility.clear_s, m.sample_period_s);
+      m.invariants.push_back(s);
+    }
   }
   return m;
 }
@@ -42,14 +80,9 @@ void CycleConfig::validate() const {
   estimator.validate();
   cbf.validate();
   supervisor.validate();
-  {
-    safety::MonitorConfig m = monitor;
-    for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s) {
-      const std::string name = signal_name(static_cast<CycleSignal>(s));
-      if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.push_back(name);
-    }
-    m.validate();
-  }
+  plausibility.validate();
+  if (plausibility.enabled) require_positive("CycleConfig.monitor.sample_period_s", monitor.sample_period_s);
+  cycle_monitor_config(*this).validate();
 }
 
 ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
@@ -57,7 +90,7 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       estimator_(config_.estimator),
       filter_(config_.cbf),
       supervisor_(config_.supervisor),
-      monitor_(with_builtin_signals(config_.monitor)),
+      monitor_(cycle_monitor_config(config_)),
       controller_(controller) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
@@ -153,6 +186,31 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   sig(CycleSignal::controller_ok, last_controller_ok_ ? 1.0 : 0.0);
   sig(CycleSignal::request_a, last_request_a_);
   sig(CycleSignal::command_a, last_command_a_);
+  {  // Redundant-sensor plausibility (header): the disagreement, laid at the node that departed.
+    double pa = 0.0, pb = 0.0;
+    const bool both = m.voltage_a_valid && m.voltage_b_valid && std::isfinite(m.voltage_a_v) && std::isfinite(m.voltage_b_v);
+    const double ya = estimator_.innovation(estimation::Channel::voltage_a);
+    const double yb = estimator_.innovation(estimation::Channel::voltage_b);
+    if (both && config_.plausibility.enabled) {
+      const double d = std::abs(m.voltage_a_v - m.voltage_b_v);
+      if (first != Status::ok || !std::isfinite(ya) || !std::isfinite(yb) || !has_baseline_) {
+        pa = pb = d;  // the twin cannot vote (no innovations, no baseline yet): both are suspect
+      } else if (std::abs(ya - baseline_a_v_) >= std::abs(yb - baseline_b_v_)) {
+        pa = d;
+      } else {
+        pb = d;
+      }
+      // Each node's innovation level while the nodes agree: the twin's own error, common to both.
+      if (first == Status::ok && std::isfinite(ya) && std::isfinite(yb) && d <= 0.5 * plausibility_threshold_v(config_)) {
+        const double w = has_baseline_ ? 1.0 - std::exp(-dt_s / config_.plausibility.baseline_s) : 1.0;
+        baseline_a_v_ += w * (ya - baseline_a_v_);
+        baseline_b_v_ += w * (yb - baseline_b_v_);
+        has_baseline_ = true;
+      }
+    }
+    sig(CycleSignal::plausibility_a_v, pa);
+    sig(CycleSignal::plausibility_b_v, pb);
+  }
   const Status mon = monitor_.check(m.time_s);
   if (mon != Status::ok) {
     // A monitor that cannot check (time not increasing) is a failed check: fail closed.

@@ -18,6 +18,20 @@
 //   5. CBF filter at the mode's current scale (margin from P; its measurement-based barriers on the
 //      most conservative valid readings of this sample), supervisor predictive check, release
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
+//
+// Redundant-sensor plausibility (CycleConfig::plausibility): both voltage nodes read the same cell,
+// so every step their disagreement |V_a - V_b| is compared with their combined noise,
+// sigma_factor * sqrt(sigma_a^2 + sigma_b^2) (the estimator's channel sigmas). Two nodes cannot
+// outvote each other, so the twin is the third voter, but not on its absolute level (a twin with
+// a wrong SOC or R0 is off for both nodes alike): each node's innovation is compared with its own
+// baseline, its mean (time constant baseline_s) while the nodes agreed, and the disagreement is
+// laid at the node whose innovation departed further from it (the one that changed), written to
+// the monitor signal "plausibility_a_v" or "plausibility_b_v" (0 for the other and whenever a node
+// is missing). The cycle adds one invariant per node, "sensor.voltage_a_plausible" and
+// "sensor.voltage_b_plausible" (range, hi = the threshold, set after debounce_s, cleared after
+// clear_s back under half the threshold, severity derate): the event names the node, the mode is
+// DERATED, and the measurement-based barriers take the conservative reading of the two until it
+// clears (the highest for the upper voltage limit, the lowest for the lower).
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -49,9 +63,21 @@ enum class CycleSignal : int {
   voltage_a_v = 0, voltage_b_v, temperature_k, current_a,   // this step's measurements
   soc, soc_sigma, temp_est_k, voltage_est_v,                // estimate now (voltage at zero current)
   nis, controller_ok, request_a, command_a,                 // joint NIS, previous step's outputs
+  plausibility_a_v, plausibility_b_v,                       // node disagreement laid at a node (above)
   count
 };
 [[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
+
+struct PlausibilityConfig {
+  bool enabled = true;
+  double sigma_factor = 5.0;   // threshold = sigma_factor * sqrt(sigma_a^2 + sigma_b^2) + offset_v
+  double offset_v = 0.0;       // a known offset between the nodes' calibrations
+  double debounce_s = 5.0;     // disagreement this long (net, foxBMS-style counting) sets the event
+  double clear_s = 10.0;       // agreement this long (under half the threshold) clears it
+  double baseline_s = 60.0;    // time constant of each node's innovation baseline (above)
+  safety::Severity severity = safety::Severity::derate;
+  void validate() const;       // throws std::invalid_argument naming the field
+};
 
 struct CycleConfig {
   estimation::BatteryEkfConfig estimator{};
@@ -60,8 +86,13 @@ struct CycleConfig {
   // Invariants over the built-in signals (CycleSignal names, added automatically) and over any
   // extra signals listed here (trust values, ...), written with ControlCycle::set_signal.
   safety::MonitorConfig monitor{};
+  PlausibilityConfig plausibility{};
   void validate() const;  // throws std::invalid_argument naming the field
 };
+
+// The monitor configuration a cycle runs: `c.monitor` plus the built-in signals (CycleSignal) and
+// the plausibility invariants.
+[[nodiscard]] safety::MonitorConfig cycle_monitor_config(const CycleConfig& c);
 
 struct CycleStatus {
   Status status = Status::not_initialised;  // ok, or the first non-ok of the step's parts
@@ -111,7 +142,6 @@ class ControlCycle {
   [[nodiscard]] const CycleConfig& config() const noexcept { return config_; }
 
  private:
-  static safety::MonitorConfig with_builtin_signals(safety::MonitorConfig m);
   static safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) noexcept;
 
   CycleConfig config_;
@@ -124,6 +154,9 @@ class ControlCycle {
   double last_request_a_ = 0.0;
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
+  double baseline_a_v_ = 0.0;  // plausibility: each voltage node's innovation while the nodes agree
+  double baseline_b_v_ = 0.0;
+  bool has_baseline_ = false;
 };
 
 }  // namespace safetwin::cycle
