@@ -29,12 +29,12 @@ struct Constant final : control::Controller {
 struct Bench {
   battery::Pack plant;
   std::vector<double> va, vb, temp;
-  explicit Bench(double soc0)
+  explicit Bench(double soc0, double r0_spread = 0.10)
       : plant([&] {
           battery::PackConfig c;
           c.series = 4;
           c.parallel = 2;
-          c.spread = {0.03, 0.10, 11};
+          c.spread = {0.03, r0_spread, 11};
           c.initial = {soc0, 0.0, 0.0, 298.15};
           return c;
         }()),
@@ -93,6 +93,40 @@ TEST_CASE("an always-max-charge law per group: every cell of the pack stays insi
   CHECK(v_max <= 4.2 + 0.005);
   CHECK(t_max <= 45.0 + 273.15 + 0.1);
   CHECK(bench.plant.states()[0].soc > 0.85);  // it did charge
+}
+
+TEST_CASE("parallel groups: the worst cell's Kirchhoff share bounds the released current; no cell over its limit") {
+  CHECK(worst_cell_current_share(1, 0.3) == doctest::Approx(1.0));
+  CHECK(worst_cell_current_share(2, 0.3) == doctest::Approx(1.3));             // (1 + s) / 2 of the group, x2
+  CHECK(worst_cell_current_share(4, 0.2) == doctest::Approx(4.0 * 1.2 / 3.6));  // 1 at 0.8 R beside 3 at 1.2 R
+  CHECK(worst_cell_current_share(2, 0.0) == doctest::Approx(1.0));
+  // 4s2p with 30 % R0 spread (uniform in [0.7, 1.3] per cell), every group's law asking for the
+  // charge limit: with the even split assumed, the low-resistance cell of a group carries more than
+  // 15 A; with the configured spread none does.
+  double worst[2] = {0.0, 0.0};
+  for (int run = 0; run < 2; ++run) {
+    Bench bench(0.3, 0.30);
+    std::vector<Constant> laws(4, Constant(-15.0));
+    std::vector<control::Controller*> ptrs;
+    for (auto& l : laws) ptrs.push_back(&l);
+    PackCycleConfig c = config(0.3);
+    c.parallel_resistance_spread = run == 0 ? 0.0 : 0.3;
+    PackCycle pc(c, ptrs);
+    CHECK(pc.group(0).config().current_share == doctest::Approx(run == 0 ? 1.0 : 1.3));
+    PackCycleStatus st;
+    double i = 0.0;
+    REQUIRE(bench.plant.step(0.0, 1.0) == Status::ok);
+    for (int k = 0; k < 600; ++k) {
+      (void)pc.step(bench.sample(k, i), 1.0, st);
+      i = st.command_a;
+      REQUIRE(bench.plant.step(i, 1.0) == Status::ok);
+      for (std::size_t j = 0; j < 8; ++j) worst[run] = std::max(worst[run], -bench.plant.cell_current_a()[j]);
+    }
+  }
+  MESSAGE("largest cell charge current: even split assumed ", worst[0], " A, 30 % spread configured ", worst[1], " A");
+  CHECK(worst[0] > 15.5);
+  CHECK(worst[1] <= 15.0 + 1e-9);
+  CHECK(worst[1] > 13.0);  // the bound is the worst cell's, not a blanket derating
 }
 
 TEST_CASE("groups that disagree in sign get zero; a NaN in one group stops the pack in the same cycle") {

@@ -81,6 +81,8 @@ void CycleConfig::validate() const {
   cbf.validate();
   supervisor.validate();
   plausibility.validate();
+  if (!(current_share >= 1.0 && std::isfinite(current_share)))
+    throw_invalid("CycleConfig.current_share", current_share, "must be finite and >= 1");
   if (plausibility.enabled) require_positive("CycleConfig.monitor.sample_period_s", monitor.sample_period_s);
   cycle_monitor_config(*this).validate();
 }
@@ -230,7 +232,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     in.x = out.x;
     in.P = out.P;
     in.last_current_a = last_command_a_;
-    const double scale = supervisor_.current_scale();
+    const double scale = supervisor_.current_scale() / config_.current_share;
     in.current_min_a = -config_.cbf.cell.limits.charge_current_max_a * scale;
     in.current_max_a = config_.cbf.cell.limits.discharge_current_max_a * scale;
     control::ControllerOutput co;
@@ -246,7 +248,8 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
 
   // 5. Filter (model- and measurement-based barriers), predictive check, release.
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
-    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale(), measured_bounds(m), out.cbf);
+    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale() / config_.current_share,
+                         measured_bounds(m), out.cbf);
   } else {
     out.cbf.status = Status::fallback;
   }

@@ -87,6 +87,10 @@ struct CycleConfig {
   // extra signals listed here (trust values, ...), written with ControlCycle::set_signal.
   safety::MonitorConfig monitor{};
   PlausibilityConfig plausibility{};
+  // The largest multiple of the cycle's current (a parallel group's current / parallel) that one
+  // cell of the group may carry (>= 1; PackCycle sets it from the group's Kirchhoff split): the
+  // current limits of the filter and the controller are divided by it, so no cell exceeds them.
+  double current_share = 1.0;
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
