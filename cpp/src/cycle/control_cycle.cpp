@@ -93,7 +93,8 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       filter_(config_.cbf),
       supervisor_(config_.supervisor),
       monitor_(cycle_monitor_config(config_)),
-      controller_(controller) {
+      controller_(controller),
+      attribution_(config_.plausibility.baseline_s) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
 }
@@ -191,24 +192,15 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   {  // Redundant-sensor plausibility (header): the disagreement, laid at the node that departed.
     double pa = 0.0, pb = 0.0;
     const bool both = m.voltage_a_valid && m.voltage_b_valid && std::isfinite(m.voltage_a_v) && std::isfinite(m.voltage_b_v);
-    const double ya = estimator_.innovation(estimation::Channel::voltage_a);
-    const double yb = estimator_.innovation(estimation::Channel::voltage_b);
     if (both && config_.plausibility.enabled) {
       const double d = std::abs(m.voltage_a_v - m.voltage_b_v);
-      if (first != Status::ok || !std::isfinite(ya) || !std::isfinite(yb) || !has_baseline_) {
-        pa = pb = d;  // the twin cannot vote (no innovations, no baseline yet): both are suspect
-      } else if (std::abs(ya - baseline_a_v_) >= std::abs(yb - baseline_b_v_)) {
-        pa = d;
-      } else {
-        pb = d;
-      }
-      // Each node's innovation level while the nodes agree: the twin's own error, common to both.
-      if (first == Status::ok && std::isfinite(ya) && std::isfinite(yb) && d <= 0.5 * plausibility_threshold_v(config_)) {
-        const double w = has_baseline_ ? 1.0 - std::exp(-dt_s / config_.plausibility.baseline_s) : 1.0;
-        baseline_a_v_ += w * (ya - baseline_a_v_);
-        baseline_b_v_ += w * (yb - baseline_b_v_);
-        has_baseline_ = true;
-      }
+      const bool fused = first == Status::ok;  // without an update the twin cannot vote: both suspect
+      const trust::Suspect who = attribution_.update(
+          fused ? estimator_.innovation(estimation::Channel::voltage_a) : nan,
+          fused ? estimator_.innovation(estimation::Channel::voltage_b) : nan,
+          d <= 0.5 * plausibility_threshold_v(config_), dt_s);
+      if (who != trust::Suspect::b) pa = d;
+      if (who != trust::Suspect::a) pb = d;
     }
     sig(CycleSignal::plausibility_a_v, pa);
     sig(CycleSignal::plausibility_b_v, pb);

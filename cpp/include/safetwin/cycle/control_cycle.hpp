@@ -25,7 +25,8 @@
 // outvote each other, so the twin is the third voter, but not on its absolute level (a twin with
 // a wrong SOC or R0 is off for both nodes alike): each node's innovation is compared with its own
 // baseline, its mean (time constant baseline_s) while the nodes agreed, and the disagreement is
-// laid at the node whose innovation departed further from it (the one that changed), written to
+// laid at the node whose innovation departed further from it (the one that changed;
+// trust::NodeAttribution), written to
 // the monitor signal "plausibility_a_v" or "plausibility_b_v" (0 for the other and whenever a node
 // is missing). The cycle adds one invariant per node, "sensor.voltage_a_plausible" and
 // "sensor.voltage_b_plausible" (range, hi = the threshold, set after debounce_s, cleared after
@@ -44,6 +45,7 @@
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
 #include "safetwin/status.hpp"
+#include "safetwin/trust/node_attribution.hpp"
 
 namespace safetwin::cycle {
 
@@ -158,9 +160,7 @@ class ControlCycle {
   double last_request_a_ = 0.0;
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
-  double baseline_a_v_ = 0.0;  // plausibility: each voltage node's innovation while the nodes agree
-  double baseline_b_v_ = 0.0;
-  bool has_baseline_ = false;
+  trust::NodeAttribution attribution_;  // plausibility: which voltage node departed
 };
 
 }  // namespace safetwin::cycle
