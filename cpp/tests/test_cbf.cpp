@@ -261,3 +261,41 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   REQUIRE(g.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
   CHECK(v.current_a == -15.0);
 }
+
+TEST_CASE("adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (c - kappa sigma); learned error widens the margin") {
+  CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  TwinEstimate twin;
+  twin.r0_factor = 1.5;
+  twin.r0_factor_sigma = 0.1;
+  twin.capacity_factor = 0.8;
+  twin.capacity_factor_sigma = 0.02;
+  // The same cell given through the configuration: R0 x 1.8, Q x 0.74 (kappa = 3).
+  CbfConfig aged = cfg;
+  aged.scaling.r0_factor = 1.8;
+  aged.scaling.capacity_factor = 0.74;
+  CbfFilter g(aged);
+  const auto x = state(0.93, -0.01, -0.02, 30.0);
+  CbfVerdict a, b;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  REQUIRE(g.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, b) == Status::ok);
+  CHECK(a.current_a == doctest::Approx(b.current_a).epsilon(1e-12));
+  for (int i = 0; i < kBarrierCount; ++i) {
+    CHECK(a.barrier_lo_a[static_cast<std::size_t>(i)] == b.barrier_lo_a[static_cast<std::size_t>(i)]);
+    CHECK(a.barrier_hi_a[static_cast<std::size_t>(i)] == b.barrier_hi_a[static_cast<std::size_t>(i)]);
+  }
+  CbfVerdict nominal;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, nominal) == Status::ok);
+  CHECK(a.current_a > nominal.current_a);  // the aged twin allows less charge
+  // Learned model error: the margin is max(floor, learned); below the floor nothing changes.
+  twin = TwinEstimate{};
+  twin.model_error_v = 0.015;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  CHECK(a.margin_v == doctest::Approx(0.015));
+  twin.model_error_v = 0.001;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  CHECK(a.margin_v == doctest::Approx(cfg.model_error_v));
+  twin.model_error_v = -0.01;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::invalid_argument);
+  CHECK(a.current_a == 0.0);
+}

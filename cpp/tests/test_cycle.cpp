@@ -106,7 +106,14 @@ struct OffNominalRun {
   int measured_active = 0;
   safety::Mode mode = safety::Mode::normal;
 };
-OffNominalRun run_off_nominal(const battery::CellScaling& aged, double soc_true, double soc_twin, bool measured_limits,
+// Which safety mechanisms are on (each test isolates the one it is about).
+struct Mechanisms {
+  bool measured = true;        // CbfConfig::measured_limits
+  bool learn_error = true;     // CycleConfig::learn_model_error
+  bool adaptive = true;        // CycleConfig::adaptive_twin
+  bool estimate_params = false;
+};
+OffNominalRun run_off_nominal(const battery::CellScaling& aged, double soc_true, double soc_twin, Mechanisms on,
                               int steps, control::Controller& law, double ambient_k = 298.15, double cooling = 1.0) {
   battery::CellParams cell = battery::CellParams::ref_cell_1();
   cell.ambient_temp_k = ambient_k;
@@ -119,7 +126,10 @@ OffNominalRun run_off_nominal(const battery::CellScaling& aged, double soc_true,
   cfg.estimator.soc_sigma0 = 0.05;
   cfg.estimator.temp0_k = ambient_k;
   cfg.estimator.voltage_a_sigma_v = cfg.estimator.voltage_b_sigma_v = 0.002;
-  cfg.cbf.measured_limits = measured_limits;
+  cfg.cbf.measured_limits = on.measured;
+  cfg.learn_model_error = on.learn_error;
+  cfg.adaptive_twin = on.adaptive;
+  cfg.estimator.estimate_params = on.estimate_params;
   ControlCycle cyc(cfg, &law);
   std::mt19937_64 rng(12345);
   std::normal_distribution<double> noise(0.0, 0.002);
@@ -151,8 +161,9 @@ TEST_CASE("off-nominal plant (R0 +50 %, capacity -20 %): the measured limits kee
   aged.r0_factor = 1.5;
   aged.capacity_factor = 0.8;
   MaxCharge law;
-  const OffNominalRun with = run_off_nominal(aged, 0.6, 0.6, true, 2400, law);
-  const OffNominalRun without = run_off_nominal(aged, 0.6, 0.6, false, 2400, law);
+  Mechanisms only_measured{true, false, false, false}, none{false, false, false, false};
+  const OffNominalRun with = run_off_nominal(aged, 0.6, 0.6, only_measured, 2400, law);
+  const OffNominalRun without = run_off_nominal(aged, 0.6, 0.6, none, 2400, law);
   MESSAGE("aged plant: max V with measured limits ", with.v_max, " V, without ", without.v_max, " V; final SOC ",
           with.final_soc, " / ", without.final_soc);
   CHECK(without.v_max > 4.2 + 0.005);  // the mechanism is what holds the limit
@@ -160,6 +171,29 @@ TEST_CASE("off-nominal plant (R0 +50 %, capacity -20 %): the measured limits kee
   CHECK(with.measured_active > 100);
   CHECK(with.final_soc > 0.9);         // and the charge still goes on (CV-like taper), not a stop
   CHECK(with.mode == safety::Mode::normal);
+}
+
+TEST_CASE("margins from the twin's uncertainty: the learned model-error bound and the adaptive twin each hold V_max") {
+  // The same aged plant, the measured barriers off: only the model-based barriers act.
+  battery::CellScaling aged;
+  aged.r0_factor = 1.5;
+  aged.capacity_factor = 0.8;
+  MaxCharge law;
+  const OffNominalRun nominal = run_off_nominal(aged, 0.6, 0.6, {false, false, false, false}, 2400, law);
+  const OffNominalRun learned = run_off_nominal(aged, 0.6, 0.6, {false, true, false, false}, 2400, law);
+  const OffNominalRun adaptive = run_off_nominal(aged, 0.6, 0.6, {false, false, true, true}, 2400, law);
+  const OffNominalRun frozen = run_off_nominal(aged, 0.6, 0.6, {false, false, false, true}, 2400, law);
+  const OffNominalRun all = run_off_nominal(aged, 0.6, 0.6, Mechanisms{true, true, true, true}, 2400, law);
+  MESSAGE("aged plant, max true V: nominal margins ", nominal.v_max, ", learned model error ", learned.v_max,
+          ", adaptive twin ", adaptive.v_max, " (frozen ", frozen.v_max, "), all ", all.v_max,
+          "; final SOC ", learned.final_soc, " / ", adaptive.final_soc, " / ", all.final_soc);
+  CHECK(nominal.v_max > 4.2 + 0.005);
+  CHECK(learned.v_max <= 4.2 + 0.001);
+  CHECK(adaptive.v_max <= 4.2 + 0.001);
+  CHECK(frozen.v_max > adaptive.v_max + 0.01);  // the same estimator, its estimates not used
+  CHECK(all.v_max <= 4.2 + 0.001);
+  CHECK(all.final_soc > 0.85);
+  CHECK(all.mode == safety::Mode::normal);
 }
 
 TEST_CASE("plausibility: a node stuck low is named, DERATED, the higher reading governs; honest nodes raise nothing") {

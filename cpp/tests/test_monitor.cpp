@@ -9,6 +9,7 @@
 
 #include "alloc_counter.hpp"
 #include "safetwin/safety/monitor.hpp"
+#include "safetwin/safety/window_quantile.hpp"
 
 using namespace safetwin;
 using namespace safetwin::safety;
@@ -268,4 +269,25 @@ TEST_CASE("checking 50 invariants allocates nothing") {
   });
   CHECK(n == 0);
   CHECK(m.events().total() > 0);
+}
+
+TEST_CASE("window quantile: the order statistic's bin edge, over a sliding window") {
+  WindowQuantile q(100, 0.9, 1e-4, 2.0);
+  CHECK(std::isnan(q.quantile()));
+  for (int i = 1; i <= 100; ++i) q.push(i * 1e-3);  // 1 .. 100 mV
+  // k = 90: the 90th smallest is 90 mV; the bound is the upper edge of its bin (<= 13 % above).
+  CHECK(q.quantile() >= 0.090);
+  const double ratio = std::exp(std::log(2.0 / 1e-4) / 63.0);  // one bin: 12.8 %
+  CHECK(q.quantile() <= 0.090 * ratio + 1e-12);
+  for (int i = 0; i < 100; ++i) q.push(0.002);  // the window forgets the old samples
+  CHECK(q.quantile() >= 0.002);
+  CHECK(q.quantile() <= 0.002 * ratio + 1e-12);
+  q.push(std::nan(""));  // NaN counts as the ceiling: 1 of 100 does not move the 0.9 quantile
+  CHECK(q.quantile() <= 0.002 * ratio + 1e-12);
+  WindowQuantile top(10, 1.0, 1e-4, 2.0);
+  for (int i = 0; i < 9; ++i) top.push(0.001);
+  top.push(0.05);
+  CHECK(top.quantile() >= 0.05);  // q = 1: the maximum
+  const long n = test::count_allocations([&] { for (int i = 0; i < 1000; ++i) { q.push(i * 1e-5); (void)q.quantile(); } });
+  CHECK(n == 0);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -127,6 +128,77 @@ TEST_CASE("parallel groups: the worst cell's Kirchhoff share bounds the released
   CHECK(worst[0] > 15.5);
   CHECK(worst[1] <= 15.0 + 1e-9);
   CHECK(worst[1] > 13.0);  // the bound is the worst cell's, not a blanket derating
+}
+
+TEST_CASE("fault-free run, wrong twin (SOC -5 %, R0 +15 %, capacity -10 %), safe law, trust on: no stop") {
+  // The issue's false stops: both honest nodes got the same innovation from the wrong twin, both
+  // change detectors fired, both nodes were distrusted, "no trusted voltage node" stopped the pack.
+  int stops[2] = {0, 0};
+  double min_trust[2] = {1.0, 1.0};
+  for (int run = 0; run < 2; ++run) {
+    battery::PackConfig pcfg;
+    pcfg.series = 4;
+    pcfg.parallel = 2;
+    pcfg.spread = {0.03, 0.10, 11};
+    pcfg.initial = {0.3, 0.0, 0.0, 298.15};
+    battery::Pack plant(pcfg);
+    for (std::size_t j = 0; j < plant.cells(); ++j) {
+      battery::CellScaling s = plant.scaling()[j];
+      s.r0_factor *= 1.15;
+      s.capacity_factor *= 0.9;
+      plant.set_scaling(j, s);
+    }
+    PackCycleConfig c = config(0.25);
+    c.cell.estimator.voltage_a_sigma_v = 0.002;
+    c.cell.estimator.voltage_b_sigma_v = 0.010;
+    c.cell.estimator.voltage_model_sigma_v = 0.005;  // a twin that claims to be better than it is
+    c.cell.monitor.signals = {"trust_0", "trust_1", "trusted_voltage_nodes"};
+    safety::InvariantSpec none;
+    none.name = "trust.voltage_nodes";
+    none.signal = "trusted_voltage_nodes";
+    none.lo = 0.5;
+    none.severity = safety::Severity::stop;
+    c.cell.monitor.invariants.push_back(none);
+    c.trust.enabled = true;
+    c.trust.nodes = 2;
+    c.trust.config.cross_node_residual = run == 1;
+    std::vector<Constant> laws(4, Constant(-5.0));  // a moderate charge, 0.5C per cell per group
+    std::vector<control::Controller*> ptrs;
+    for (auto& l : laws) ptrs.push_back(&l);
+    PackCycle pc(c, ptrs);
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> n01(0.0, 1.0);
+    std::vector<double> va(4), vb(4), temp(4);
+    const std::vector<trust::Attestation> att(2, trust::Attestation::pass);
+    PackCycleStatus st;
+    double i = 0.0;
+    REQUIRE(plant.step(0.0, 1.0) == Status::ok);
+    for (int k = 0; k < 1800; ++k) {
+      for (std::size_t g = 0; g < 4; ++g) {
+        const double v = plant.cell_voltage_v()[2 * g];
+        va[g] = v + 0.002 * n01(rng);
+        vb[g] = v + 0.010 * n01(rng);
+        temp[g] = std::max(plant.states()[2 * g].temp_k, plant.states()[2 * g + 1].temp_k) + 0.2 * n01(rng);
+      }
+      PackMeasurements m;
+      m.time_s = k;
+      m.pack_current_a = i + 0.02 * n01(rng);
+      m.voltage_a_v = va.data();
+      m.voltage_b_v = vb.data();
+      m.temperature_k = temp.data();
+      m.attestation = k % 5 == 0 ? att.data() : nullptr;
+      (void)pc.step(m, 1.0, st);
+      if (st.mode == safety::Mode::safe_stop) ++stops[run];
+      for (std::size_t n = 0; n < 2; ++n) min_trust[run] = std::min(min_trust[run], pc.trust()->state().trust(n));
+      i = st.command_a;
+      REQUIRE(plant.step(i, 1.0) == Status::ok);
+    }
+  }
+  MESSAGE("steps in SAFE_STOP: residual against the twin ", stops[0], ", cross-node ", stops[1],
+          "; lowest trust ", min_trust[0], " / ", min_trust[1]);
+  CHECK(stops[0] > 0);   // the defect, reproduced
+  CHECK(stops[1] == 0);  // and gone
+  CHECK(min_trust[1] > 0.5);
 }
 
 TEST_CASE("groups that disagree in sign get zero; a NaN in one group stops the pack in the same cycle") {

@@ -81,6 +81,11 @@ void CycleConfig::validate() const {
   cbf.validate();
   supervisor.validate();
   plausibility.validate();
+  require_positive("CycleConfig.model_error_window_s", model_error_window_s);
+  if (!(model_error_quantile > 0.0 && model_error_quantile <= 1.0))
+    throw_invalid("CycleConfig.model_error_quantile", model_error_quantile, "must be in (0, 1]");
+  if (model_error_window_s / monitor.sample_period_s > 1e6)
+    throw_invalid("CycleConfig.model_error_window_s", model_error_window_s, "needs more than 1e6 samples");
   if (!(current_share >= 1.0 && std::isfinite(current_share)))
     throw_invalid("CycleConfig.current_share", current_share, "must be finite and >= 1");
   if (plausibility.enabled) require_positive("CycleConfig.monitor.sample_period_s", monitor.sample_period_s);
@@ -94,7 +99,11 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       supervisor_(config_.supervisor),
       monitor_(cycle_monitor_config(config_)),
       controller_(controller),
-      attribution_(config_.plausibility.baseline_s) {
+      attribution_(config_.plausibility.baseline_s),
+      voltage_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+                     config_.model_error_quantile, 1e-4, 2.0),
+      temp_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+                  config_.model_error_quantile, 1e-3, 50.0) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
 }
@@ -124,6 +133,35 @@ safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m)
   }
   if (m.temperature_valid && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
   return b;
+}
+
+void ControlCycle::update_twin() noexcept {
+  using estimation::Channel;
+  namespace cf = estimation::channel_flag;
+  if (config_.adaptive_twin && estimator_.estimates_params()) {
+    twin_.r0_factor = estimator_.r0_factor();
+    twin_.r0_factor_sigma = estimator_.r0_factor_sigma();
+    twin_.capacity_factor = estimator_.capacity_factor();
+    twin_.capacity_factor_sigma = estimator_.capacity_factor_sigma();
+  }
+  if (config_.learn_model_error) {
+    const auto error = [this](Channel c) {
+      const bool has = (estimator_.flags(c) & (cf::used | cf::gated)) != 0 && std::isfinite(estimator_.innovation(c));
+      return has ? std::abs(estimator_.innovation(c)) : std::numeric_limits<double>::infinity();
+    };
+    const double ev = std::min(error(Channel::voltage_a), error(Channel::voltage_b));
+    if (std::isfinite(ev)) {
+      voltage_error_.push(ev);
+      twin_.model_error_v = voltage_error_.quantile();
+    }
+    const double et = error(Channel::temperature);
+    if (std::isfinite(et)) {
+      temp_error_.push(et);
+      twin_.model_error_k = temp_error_.quantile();
+    }
+  }
+  // The supervisor's predictive check predicts with the same twin (refusal keeps its last one).
+  (void)supervisor_.set_twin(twin_, config_.cbf.confidence_sigma);
 }
 
 Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept {
@@ -173,7 +211,9 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     out.P(StateIdx::v_rc1, StateIdx::v_rc1) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
     out.P(StateIdx::v_rc2, StateIdx::v_rc2) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
     out.P(StateIdx::temp, StateIdx::temp) += ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt_s;
+    update_twin();
   }
+  out.twin = twin_;
 
   // 3. Monitor and mode.
   sig(CycleSignal::voltage_a_v, m.voltage_a_valid ? m.voltage_a_v : nan);
@@ -241,7 +281,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   // 5. Filter (model- and measurement-based barriers), predictive check, release.
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
     (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale() / config_.current_share,
-                         measured_bounds(m), out.cbf);
+                         measured_bounds(m), twin_, out.cbf);
   } else {
     out.cbf.status = Status::fallback;
   }

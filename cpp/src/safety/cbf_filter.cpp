@@ -103,21 +103,40 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   return filter(x, P, requested_a, dt_s, current_scale, MeasuredBounds{}, out);
 }
 
+battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
+                                          double kappa) noexcept {
+  battery::CellScaling s = base;
+  s.r0_factor *= twin.r0_factor + kappa * twin.r0_factor_sigma;
+  s.capacity_factor *= std::max(twin.capacity_factor - kappa * twin.capacity_factor_sigma, 0.05);
+  return s;
+}
+
 Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
                          double dt_s, double current_scale, const MeasuredBounds& measured,
                          CbfVerdict& out) const noexcept {
+  return filter(x, P, requested_a, dt_s, current_scale, measured, TwinEstimate{}, out);
+}
+
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                         double dt_s, double current_scale, const MeasuredBounds& measured,
+                         const TwinEstimate& twin, CbfVerdict& out) const noexcept {
   out = CbfVerdict{};
   out.requested_a = requested_a;
   out.current_a = 0.0;
   if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
       !std::isfinite(current_scale) || !std::isfinite(measured.current_a) ||
       std::isinf(measured.voltage_max_v) || std::isinf(measured.voltage_min_v) ||
-      std::isinf(measured.temperature_max_k)) {
+      std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
+      !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
+      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(twin.model_error_v) ||
+      !std::isfinite(twin.model_error_k)) {
     out.status = Status::non_finite_input;
     out.modified = requested_a != 0.0;
     return out.status;
   }
-  if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0)) {
+  if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0) ||
+      !(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
+      twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 || twin.model_error_k < 0.0) {
     out.status = Status::invalid_argument;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -125,10 +144,11 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const CbfConfig& cf = config_;
   const battery::CellParams& p = cf.cell;
   const double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
-  const battery::CellCoefficients co = battery::coefficients(p, cf.scaling, soc, T);
+  const battery::CellScaling scaling = conservative_scaling(cf.scaling, twin, cf.confidence_sigma);
+  const battery::CellCoefficients co = battery::coefficients(p, scaling, soc, T);
   const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
   const double b1 = co.r1_ohm * (1.0 - a1), b2 = co.r2_ohm * (1.0 - a2);
-  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * cf.scaling.capacity_factor);
+  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * scaling.capacity_factor);
   const double ocv = p.ocv.voltage_v(soc);
   const double emf = ocv - v1 - v2;  // V[k] at I = 0
 
@@ -139,8 +159,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   g1 << slope, -a1, -a2, 0.0;
   const double var_v = std::max(g0.dot(P * g0), g1.dot(P * g1));
   const double kappa = cf.confidence_sigma;
-  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + cf.model_error_v;
-  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + cf.model_error_k;
+  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + std::max(cf.model_error_v, twin.model_error_v);
+  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + std::max(cf.model_error_k, twin.model_error_k);
   out.margin_soc = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
   if (var_v < 0.0 || P(StateIdx::temp, StateIdx::temp) < 0.0 || P(StateIdx::soc, StateIdx::soc) < 0.0) {
     out.status = Status::invalid_argument;  // not a covariance: the margin cannot be trusted

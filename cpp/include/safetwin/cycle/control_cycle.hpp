@@ -16,7 +16,20 @@
 //   4. controller (skipped in SAFE_STOP); a non-ok status or non-finite request counts as a missing
 //      output: the supervisor holds the last command for at most hold_max_s, then SAFE_STOP
 //   5. CBF filter at the mode's current scale (margin from P; its measurement-based barriers on the
-//      most conservative valid readings of this sample), supervisor predictive check, release
+//      most conservative valid readings of this sample; the adaptive twin below), supervisor
+//      predictive check (the same twin), release
+//
+// The adaptive twin (CycleConfig::adaptive_twin): with the estimator's joint parameter estimation
+// on, the filter and the supervisor predict with its R0 and capacity factors, at the conservative
+// end of their posterior (CbfFilter, TwinEstimate); adaptive_twin = false freezes them at the
+// configured cell (certification runs). The learned model-error bound (learn_model_error): the
+// q-quantile (model_error_quantile) over the last model_error_window_s of the one-step prediction
+// errors the estimator sees, |voltage innovation| (the smaller of the two nodes', so that one
+// lying node does not set it) and |temperature innovation|, in a WindowQuantile. For errors that
+// are exchangeable over the window the next one exceeds it with probability at most
+// 1 - q + 1 / (n + 1) (n samples; 1.2 % per step at q = 0.99, 600 samples). It includes the
+// sensors' noise, so it is an upper bound on the twin's own error; the CbfConfig model_error_v /
+// model_error_k are its floor, and the filter adds the state's covariance on top.
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
 //
 // Redundant-sensor plausibility (CycleConfig::plausibility): both voltage nodes read the same cell,
@@ -44,6 +57,7 @@
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
+#include "safetwin/safety/window_quantile.hpp"
 #include "safetwin/status.hpp"
 #include "safetwin/trust/node_attribution.hpp"
 
@@ -93,6 +107,10 @@ struct CycleConfig {
   // cell of the group may carry (>= 1; PackCycle sets it from the group's Kirchhoff split): the
   // current limits of the filter and the controller are divided by it, so no cell exceeds them.
   double current_share = 1.0;
+  bool adaptive_twin = true;            // predict with the estimator's R0 / capacity (above)
+  bool learn_model_error = true;        // the learned model-error bound (above)
+  double model_error_window_s = 600.0;
+  double model_error_quantile = 0.99;
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
@@ -114,6 +132,7 @@ struct CycleStatus {
   safety::CbfVerdict cbf{};
   safety::MonitorVerdict monitor{};
   safety::SupervisorVerdict supervisor{};
+  safety::TwinEstimate twin{};             // the twin the filter and the supervisor predicted with
 };
 
 class ControlCycle {
@@ -149,6 +168,7 @@ class ControlCycle {
 
  private:
   static safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) noexcept;
+  void update_twin() noexcept;  // the adaptive twin and the learned model error, after the estimator
 
   CycleConfig config_;
   estimation::BatteryEkf estimator_;
@@ -161,6 +181,9 @@ class ControlCycle {
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
   trust::NodeAttribution attribution_;  // plausibility: which voltage node departed
+  safety::WindowQuantile voltage_error_;  // learned model-error bound (|voltage innovation|)
+  safety::WindowQuantile temp_error_;     // (|temperature innovation|)
+  safety::TwinEstimate twin_{};
 };
 
 }  // namespace safetwin::cycle

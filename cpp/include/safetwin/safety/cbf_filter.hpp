@@ -41,7 +41,17 @@
 // with no credit for cooling (it may have failed): q_rc the RC pairs' heat at the estimate, h_in the
 // heat flowing in from a hotter ambient. A NaN bound (no valid reading) drops its barrier.
 //
-// Margins: m_v = kappa * sqrt(g' P g) + model_error_v with g = dV/dx (g at k and at k+1, the larger),
+// The adaptive twin (TwinEstimate, per call): the estimator's joint estimates of the R0 factor f
+// and the capacity factor c with their posterior sigmas. The filter predicts with the conservative
+// end of each, R0 x (f + kappa sigma_f) and Q x max(c - kappa sigma_c, 0.05): a larger R0 raises
+// the voltage under charge and lowers it under discharge, heats more and widens the measured
+// barriers' step resistance; a smaller Q moves SOC faster. Every barrier is conservative in both,
+// so the margins shrink as the posterior narrows (the twin learns), and with no estimates (f = c =
+// 1, sigma 0) this is the configured cell. A learned model-error bound (TwinEstimate::model_error_v
+// / _k, a high quantile of the innovations, see ControlCycle) replaces the configured one when
+// larger: the configured model_error_v / _k are the floor.
+//
+// Margins: m_v = kappa * sqrt(g' P g) + max(model_error_v, learned) with g = dV/dx (g at k and at k+1, the larger),
 // m_k = kappa * sqrt(P_TT) + model_error_k, m_soc = kappa * sqrt(P_ss) + model_error_soc: they shrink
 // as the estimate grows certain and grow with P (a sensor losing trust inflates P).
 //
@@ -115,6 +125,20 @@ struct MeasuredBounds {
   double current_a = 0.0;
 };
 
+// The adaptive twin's parameters and learned model error for one call (defaults: the nominal cell).
+struct TwinEstimate {
+  double r0_factor = 1.0;
+  double r0_factor_sigma = 0.0;
+  double capacity_factor = 1.0;
+  double capacity_factor_sigma = 0.0;
+  double model_error_v = 0.0;  // learned bound on the one-step voltage error, V (0: none)
+  double model_error_k = 0.0;  // learned bound on the one-step temperature error, K
+};
+
+// The conservative scaling of the twin (header): R0 x (f + kappa sigma_f), Q x max(c - kappa sigma_c, 0.05).
+[[nodiscard]] battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
+                                                        double kappa) noexcept;
+
 class CbfFilter {
  public:
   explicit CbfFilter(CbfConfig config);
@@ -128,6 +152,11 @@ class CbfFilter {
   [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
                               double requested_a, double dt_s, double current_scale,
                               const MeasuredBounds& measured, CbfVerdict& out) const noexcept;
+  // ... and with the adaptive twin's parameters and learned model error (header).
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
+                              double requested_a, double dt_s, double current_scale,
+                              const MeasuredBounds& measured, const TwinEstimate& twin,
+                              CbfVerdict& out) const noexcept;
 
   [[nodiscard]] const CbfConfig& config() const noexcept { return config_; }
 

@@ -99,6 +99,12 @@ class Supervisor {
   [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
                                   double margin_v, double margin_k) const noexcept;
 
+  // The adaptive twin's parameters for the predictive check from now on (the same conservative
+  // scaling as the CBF filter's, conservative_scaling with kappa): ControlCycle sets it every step.
+  // A non-finite or non-positive estimate is refused (invalid_argument, the scaling kept).
+  [[nodiscard]] Status set_twin(const TwinEstimate& twin, double kappa) noexcept;
+  [[nodiscard]] const battery::CellScaling& model_scaling() const noexcept { return scaling_; }
+
   [[nodiscard]] Mode mode() const noexcept { return mode_; }
   [[nodiscard]] double current_scale() const noexcept;
   [[nodiscard]] double last_command_a() const noexcept { return last_command_a_; }
@@ -109,6 +115,7 @@ class Supervisor {
   void go(double time_s, Mode to, TransitionCause cause, int invariant) noexcept;
 
   SupervisorConfig config_;
+  battery::CellScaling scaling_;  // the model of the predictive check: config scaling x the twin's
   Mode mode_ = Mode::normal;
   double last_command_a_ = 0.0;
   double last_good_s_ = 0.0;
