@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
+__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
 class Attestation:
     """
     Attestation verdict of one node in one cycle
@@ -74,10 +74,19 @@ class Barrier:
       current_charge
     
       current_discharge
+    
+      measured_voltage_max
+    
+      measured_voltage_min
+    
+      measured_temp_max
     """
-    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>}
+    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>, 'measured_voltage_max': <Barrier.measured_voltage_max: 7>, 'measured_voltage_min': <Barrier.measured_voltage_min: 8>, 'measured_temp_max': <Barrier.measured_temp_max: 9>}
     current_charge: typing.ClassVar[Barrier]  # value = <Barrier.current_charge: 5>
     current_discharge: typing.ClassVar[Barrier]  # value = <Barrier.current_discharge: 6>
+    measured_temp_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_temp_max: 9>
+    measured_voltage_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_max: 7>
+    measured_voltage_min: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_min: 8>
     soc_max: typing.ClassVar[Barrier]  # value = <Barrier.soc_max: 3>
     soc_min: typing.ClassVar[Barrier]  # value = <Barrier.soc_min: 4>
     temp_max: typing.ClassVar[Barrier]  # value = <Barrier.temp_max: 2>
@@ -609,10 +618,24 @@ class CbfConfig:
     def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def gamma(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def gamma(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @gamma.setter
-    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(7)"]) -> None:
+    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(10)"]) -> None:
+        ...
+    @property
+    def measured_limits(self) -> bool:
+        """
+        the measurement-based barriers on the most conservative valid readings
+        """
+    @measured_limits.setter
+    def measured_limits(self, arg0: bool) -> None:
+        ...
+    @property
+    def measured_margin_v(self) -> float:
+        ...
+    @measured_margin_v.setter
+    def measured_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:
@@ -650,8 +673,10 @@ class CbfFilter:
     """
     def __init__(self, config: CbfConfig = ...) -> None:
         ...
-    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> CbfVerdict:
-        ...
+    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, measured_voltage_max_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_temperature_max_k: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> CbfVerdict:
+        """
+        The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers
+        """
     @property
     def config(self) -> CbfConfig:
         ...
@@ -666,10 +691,10 @@ class CbfVerdict:
     def active_barriers(self) -> list[Barrier]:
         ...
     @property
-    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
-    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
     def conflict(self) -> int:
@@ -1288,11 +1313,41 @@ class CycleConfig:
     cbf: CbfConfig
     cell: CellParams
     estimator: BatteryEkfConfig
+    learn_model_error: bool
     monitor: MonitorConfig
+    plausibility: PlausibilityConfig
     supervisor: SupervisorConfig
     def __init__(self) -> None:
         ...
     def validate(self) -> None:
+        ...
+    @property
+    def adaptive_twin(self) -> bool:
+        """
+        predict with the estimator's R0/capacity estimates (False freezes the configured cell)
+        """
+    @adaptive_twin.setter
+    def adaptive_twin(self, arg0: bool) -> None:
+        ...
+    @property
+    def current_share(self) -> float:
+        """
+        largest multiple of the cycle's per-cell current one cell of a parallel group may carry
+        """
+    @current_share.setter
+    def current_share(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_quantile(self) -> float:
+        ...
+    @model_error_quantile.setter
+    def model_error_quantile(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_window_s(self) -> float:
+        ...
+    @model_error_window_s.setter
+    def model_error_window_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def soc0(self) -> float:
@@ -1391,6 +1446,11 @@ class CycleStatus:
     @property
     def supervisor_status(self) -> Status:
         ...
+    @property
+    def twin(self) -> TwinEstimate:
+        """
+        the twin the filter and the supervisor predicted with
+        """
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
@@ -1745,6 +1805,22 @@ class InvariantSpec:
         ...
     @clear_count.setter
     def clear_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_hi(self) -> float:
+        """
+        clear band (hysteresis): NaN = hi
+        """
+    @clear_hi.setter
+    def clear_hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_lo(self) -> float:
+        """
+        clear band (hysteresis): NaN = lo
+        """
+    @clear_lo.setter
+    def clear_lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def hi(self) -> float:
@@ -2250,6 +2326,14 @@ class PackCycleConfig:
     def parallel(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def parallel_resistance_spread(self) -> float:
+        """
+        relative spread of the cells' resistances in a parallel group, [0, 1)
+        """
+    @parallel_resistance_spread.setter
+    def parallel_resistance_spread(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def series(self) -> int:
         ...
     @series.setter
@@ -2371,6 +2455,46 @@ class ParamSurface:
         ...
     @property
     def is_constant(self) -> bool:
+        ...
+class PlausibilityConfig:
+    """
+    Redundant voltage nodes compared every cycle (see control_cycle.hpp)
+    """
+    enabled: bool
+    severity: Severity
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def baseline_s(self) -> float:
+        ...
+    @baseline_s.setter
+    def baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_s(self) -> float:
+        ...
+    @clear_s.setter
+    def clear_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def debounce_s(self) -> float:
+        ...
+    @debounce_s.setter
+    def debounce_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def offset_v(self) -> float:
+        ...
+    @offset_v.setter
+    def offset_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def sigma_factor(self) -> float:
+        ...
+    @sigma_factor.setter
+    def sigma_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class QpProblem:
     """
@@ -2904,6 +3028,20 @@ class TrustConfig:
         Raises ValueError naming the first bad field
         """
     @property
+    def cross_node_baseline_s(self) -> float:
+        ...
+    @cross_node_baseline_s.setter
+    def cross_node_baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cross_node_residual(self) -> bool:
+        """
+        two voltage nodes of a cell: residual evidence from their difference, not from the twin
+        """
+    @cross_node_residual.setter
+    def cross_node_residual(self, arg0: bool) -> None:
+        ...
+    @property
     def distrust_threshold(self) -> float:
         ...
     @distrust_threshold.setter
@@ -2996,6 +3134,48 @@ class TrustState:
         ...
     @property
     def nodes(self) -> int:
+        ...
+class TwinEstimate:
+    """
+    The adaptive twin's parameters and learned model error for one step
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @capacity_factor.setter
+    def capacity_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_sigma(self) -> float:
+        ...
+    @capacity_factor_sigma.setter
+    def capacity_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor(self) -> float:
+        ...
+    @r0_factor.setter
+    def r0_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_sigma(self) -> float:
+        ...
+    @r0_factor_sigma.setter
+    def r0_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 def chance_multiplier(form: ChanceForm, alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
