@@ -161,7 +161,7 @@ def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, r
     hi_v = max(i_m + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_margin_v) / rs, 0.0)
     assert v.barrier_lo_a[int(B.measured_voltage_max)] == pytest.approx(lo_v, rel=1e-12, abs=1e-12)
     assert v.barrier_hi_a[int(B.measured_voltage_min)] == pytest.approx(hi_v, rel=1e-12, abs=1e-12)
-    r = (0.1 * (L.temp_max_k - CFG.model_error_k - tm) * CELL.heat_capacity_j_per_k / 1.0
+    r = (0.1 * (L.temp_max_k - CFG.measured_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0
          - CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)) / r0
     if r >= 0:
         assert v.barrier_hi_a[int(B.measured_temp_max)] == pytest.approx(math.sqrt(r), rel=1e-12)

@@ -244,7 +244,7 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   MeasuredBounds hot;
   hot.temperature_max_k = 44.2 + battery::kZeroCelsiusK;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, hot, v) == Status::ok);
-  const double i_t = std::sqrt(0.1 * (45.0 - 0.05 - 44.2) * 52.0 / r0);
+  const double i_t = std::sqrt(0.1 * (45.0 - 0.5 - 44.2) * 52.0 / r0);  // measured_margin_k = 0.5 K
   CHECK(v.current_a == doctest::Approx(-i_t).epsilon(1e-12));
   CHECK(v.active == bit(Barrier::measured_temp_max));
   // A NaN bound (no valid reading) drops its barrier; an infinite one is refused.

@@ -78,6 +78,7 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   // The filter keeps every group inside the operating temperature limit (the warning tier), as the
   // MPC plans to: the tiers above it are the monitor's, for what the twin did not foresee.
   c.cbf.cell.limits.temp_max_k = limits.temp_max_k - cal.temp_warning_k;
+  c.cbf.measured_temp_max_k = limits.temp_max_k;  // the measured hottest cell: the cell's own limit
   c.supervisor.cell.limits = limits;
   c.supervisor.derate_factor = cal.derate_factor;
   c.supervisor.hold_max_s = cal.hold_max_s;

@@ -261,6 +261,8 @@ void bind_safety(py::module_& m) {
       .def_readwrite("measured_limits", &CbfConfig::measured_limits,
                      "the measurement-based barriers on the most conservative valid readings")
       .def_readwrite("measured_margin_v", &CbfConfig::measured_margin_v)
+      .def_readwrite("measured_margin_k", &CbfConfig::measured_margin_k)
+      .def_readwrite("measured_temp_max_k", &CbfConfig::measured_temp_max_k, "NaN: the cell's temp_max_k")
       .def("validate", &CbfConfig::validate);
 
   py::class_<TwinEstimate>(m, "TwinEstimate", "The adaptive twin's parameters and learned model error for one step")

@@ -149,15 +149,19 @@ void ControlCycle::update_twin() noexcept {
       const bool has = (estimator_.flags(c) & (cf::used | cf::gated)) != 0 && std::isfinite(estimator_.innovation(c));
       return has ? std::abs(estimator_.innovation(c)) : std::numeric_limits<double>::infinity();
     };
+    // A quantile means something once the window holds 1 / (1 - q) samples (before that it is the
+    // maximum, the initial estimate's error included): until then the configured floor alone.
+    const double q = config_.model_error_quantile;
+    const std::size_t enough = q >= 1.0 ? 1 : static_cast<std::size_t>(std::ceil(1.0 / (1.0 - q) - 1e-9));
     const double ev = std::min(error(Channel::voltage_a), error(Channel::voltage_b));
     if (std::isfinite(ev)) {
       voltage_error_.push(ev);
-      twin_.model_error_v = voltage_error_.quantile();
+      twin_.model_error_v = voltage_error_.count() >= enough ? voltage_error_.quantile() : 0.0;
     }
     const double et = error(Channel::temperature);
     if (std::isfinite(et)) {
       temp_error_.push(et);
-      twin_.model_error_k = temp_error_.quantile();
+      twin_.model_error_k = temp_error_.count() >= enough ? temp_error_.quantile() : 0.0;
     }
   }
   // The supervisor's predictive check predicts with the same twin (refusal keeps its last one).

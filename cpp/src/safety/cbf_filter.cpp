@@ -94,6 +94,8 @@ void CbfConfig::validate() const {
   require_non_negative("CbfConfig.model_error_k", model_error_k);
   require_non_negative("CbfConfig.model_error_soc", model_error_soc);
   require_in_range("CbfConfig.measured_margin_v", measured_margin_v, 0.0, 0.5);
+  require_in_range("CbfConfig.measured_margin_k", measured_margin_k, 0.0, 10.0);
+  if (!std::isnan(measured_temp_max_k)) require_positive("CbfConfig.measured_temp_max_k", measured_temp_max_k);
 }
 
 CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(config))) {}
@@ -223,7 +225,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
       const double tm = measured.temperature_max_k;
       const double q_in = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm +
                           p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
-      const double r = (G(Barrier::measured_temp_max) * (p.limits.temp_max_k - out.margin_k - tm) *
+      const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
+      const double r = (G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) *
                             p.heat_capacity_j_per_k / dt_s - q_in) / co.r0_ohm;
       if (r >= 0.0) {
         lo[B(Barrier::measured_temp_max)] = -std::sqrt(r);

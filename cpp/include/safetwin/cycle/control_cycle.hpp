@@ -29,7 +29,9 @@
 // are exchangeable over the window the next one exceeds it with probability at most
 // 1 - q + 1 / (n + 1) (n samples; 1.2 % per step at q = 0.99, 600 samples). It includes the
 // sensors' noise, so it is an upper bound on the twin's own error; the CbfConfig model_error_v /
-// model_error_k are its floor, and the filter adds the state's covariance on top.
+// model_error_k are its floor (alone until the window holds 1 / (1 - q) samples: before that the
+// quantile is the maximum, the initial estimate's error included), and the filter adds the
+// state's covariance on top.
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
 //
 // Redundant-sensor plausibility (CycleConfig::plausibility): both voltage nodes read the same cell,

@@ -32,12 +32,13 @@
 //   measured_voltage_max   V_m + R_s (I_m - I) - (V_max - m) <= (1 - gamma)(V_m - (V_max - m))
 //                          ->  I >= I_m - gamma (V_max - m - V_m) / R_s
 //   measured_voltage_min   I <= I_m + gamma (V_m - V_min - m) / R_s
-// with m = measured_margin_v (the nodes' noise). Since the change of voltage a current change makes
+// with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a current change makes
 // is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
 // robust to resistance growth the twin has not learned. What is left of the distance absorbs the
 // drift of a held current (OCV and RC build-up, a few mV per step at 3C). Past the limit the bound
 // asks for less current than I_m, never for the opposite sign (as the model's voltage barriers).
-//   measured_temp_max      T_m + dt/C_th (R0 I^2 + q_rc + h_in) - (T_max - m_k) <= (1 - gamma)(...)
+//   measured_temp_max      T_m + dt/C_th (R0 I^2 + q_rc + h_in) - (T_max - m) <= (1 - gamma)(...)
+//                          with m = measured_margin_k and T_max = measured_temp_max_k
 // with no credit for cooling (it may have failed): q_rc the RC pairs' heat at the estimate, h_in the
 // heat flowing in from a hotter ambient. A NaN bound (no valid reading) drops its barrier.
 //
@@ -93,6 +94,11 @@ struct CbfConfig {
   std::array<double, kBarrierCount> gamma{0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 0.1};
   bool measured_limits = true;       // the measurement-based barriers (above)
   double measured_margin_v = 0.005;  // the voltage nodes' noise allowance, V
+  double measured_margin_k = 0.5;    // the temperature sensor's noise allowance, K
+  // The measured temperature's limit, K (NaN: cell.limits.temp_max_k). A filter that plans to a
+  // tightened limit (the firmware's operating tier) still lets the hottest measured cell go to the
+  // cell's own limit: past the planning limit the monitor derates, the measurement cuts off.
+  double measured_temp_max_k = std::numeric_limits<double>::quiet_NaN();
   double confidence_sigma = 3.0;     // kappa
   double model_error_v = 0.002;      // model-error bounds added to the margins
   double model_error_k = 0.05;
