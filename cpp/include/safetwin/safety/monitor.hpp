@@ -157,7 +157,7 @@ class InvariantMonitor {
   };
   // Raw condition of one invariant on this sample: returns true when violated and writes the
   // value and the limit the event reports.
-  bool evaluate(std::size_t i, double dt_s, double* value, double* limit) noexcept;
+  [[nodiscard]] bool evaluate(std::size_t i, double dt_s, double* value, double* limit) noexcept;
   // An active invariant's value back inside its clear band (false for NaN).
   [[nodiscard]] bool inside_clear_band(std::size_t i, double value) const noexcept;
   void log(double time_s, std::size_t i, double value, double limit, EventKind kind) noexcept;
