@@ -640,10 +640,24 @@ class CbfConfig:
     def measured_limits(self, arg0: bool) -> None:
         ...
     @property
+    def measured_margin_k(self) -> float:
+        ...
+    @measured_margin_k.setter
+    def measured_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def measured_margin_v(self) -> float:
         ...
     @measured_margin_v.setter
     def measured_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_temp_max_k(self) -> float:
+        """
+        NaN: the cell's temp_max_k
+        """
+    @measured_temp_max_k.setter
+    def measured_temp_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:
