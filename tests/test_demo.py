@@ -68,8 +68,13 @@ def test_the_cooling_failure_is_detected_and_answered(demo_run):
     the failure, keep every measured temperature under the derate tier and the cells under 45 degC."""
     s, trace, _ = demo_run
     c = s["cooling_failure"]
+    measured_max = s["limits"]["max_measured_temperature_c"]
+    assert c["held_under_derate_tier"] == (measured_max < s["limits"]["temperature_tiers_c"]["recommended"])
+    warm = [e for e in s["events"] if e["kind"] == "set" and e["invariant"].startswith("temperature")
+            and e["time_s"] >= c["at_s"]]
+    assert c["first_temperature_event_s"] == (warm[0]["time_s"] if warm else None)
     if c["detected_at_s"] is None:
-        assert s["limits"]["max_measured_temperature_c"] < s["limits"]["temperature_tiers_c"]["recommended"]
+        assert c["held_under_derate_tier"]
         assert s["limits"]["max_cell_temperature_c"] < 45.0
         assert s["limits"]["held"]
         return

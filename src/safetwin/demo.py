@@ -252,10 +252,13 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
     attacked_distrusted = _first_time(t, (trust[:, 0] < 0.1) & (t >= cfg.attack_at_s))
     cooling_events = [e for e in events if e["kind"] == "set" and e["time_s"] >= cfg.cooling_failure_at_s
                       and e["invariant"].startswith("temperature") and e["severity"] in ("derate", "stop")]
+    warm_events = [e for e in events if e["kind"] == "set" and e["time_s"] >= cfg.cooling_failure_at_s
+                   and e["invariant"].startswith("temperature")]
     max_v = float(np.nanmax(tr["cell_voltage_v"]))
     max_t = float(np.nanmax(tr["cell_temp_c"]))
     v_limit, t_limit = lim.voltage_max_v, lim.temp_max_k - ZERO_C
     tiers = tiers_c()
+    max_t_meas = float(np.nanmax(tr["temp_meas_c"]))
     reason = None
     if t80 is None:
         stops = [e for e in events if e["severity"] == "stop" and e["kind"] == "set"]
@@ -291,14 +294,18 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
             "held": bool(max_v <= v_limit + 0.005 and max_t <= t_limit + 0.1),
             # the monitor's temperature tiers on the measured temperature (warning, derate, stop)
             "temperature_tiers_c": tiers,
-            "max_measured_temperature_c": float(np.nanmax(tr["temp_meas_c"])),
+            "max_measured_temperature_c": max_t_meas,
         },
         "attack": {"node": NODES[0], "group": cfg.attack_group + 1, "at_s": cfg.attack_at_s,
                    "soc_offset": cfg.attack_soc_offset, "distrusted_at_s": attacked_distrusted},
         "cooling_failure": {"at_s": cfg.cooling_failure_at_s, "cooling_factor": cfg.cooling_factor,
                             "detected_at_s": cooling_events[0]["time_s"] if cooling_events else None,
                             # the severity of the first limit event after the failure: derate or stop
-                            "answer": cooling_events[0]["severity"] if cooling_events else None},
+                            "answer": cooling_events[0]["severity"] if cooling_events else None,
+                            # the first temperature event of any severity after the failure (a warning
+                            # when the filter keeps the pack under the derate tier), and whether it did
+                            "first_temperature_event_s": warm_events[0]["time_s"] if warm_events else None,
+                            "held_under_derate_tier": bool(max_t_meas < tiers["recommended"])},
         "trust": {name: {"final": float(trust[-1, i]), "min": float(np.nanmin(trust[:, i]))}
                   for i, name in enumerate(NODES)},
         "estimation": {"soc_rmse": float(np.sqrt(np.mean(err[after] ** 2))),
