@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class DemoResult:
 
 
 def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
-        progress: Optional[Callable[[float], None]] = None) -> DemoResult:
+        progress: Callable[[float], None] | None = None) -> DemoResult:
     """Runs the closed loop; returns the summary (stable keys, see ``summarise``) and the trace."""
     rng = np.random.default_rng(cfg.seed)
     cell = battery.CellParams.ref_cell_1()
@@ -133,7 +133,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     attack = StealthyInjection(node=NODES[0], start_s=cfg.attack_at_s, soc_offset=cfg.attack_soc_offset,
                                ramp_s=cfg.attack_ramp_s)
     verdicts = run_attestation(t, NODES, [attack], every_s=cfg.attest_every_s).codes
-    injector: Optional[OnlineStealthyInjection] = None
+    injector: OnlineStealthyInjection | None = None
 
     groups, cells = cfg.series, cfg.series * cfg.parallel
     tr = {k: np.full(n, np.nan) for k in ("command_a", "current_a", "cycle_us")}
@@ -192,7 +192,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     return DemoResult(summarise(cfg, cycle, cell, tr), tr)
 
 
-def _first_time(t: np.ndarray, mask: np.ndarray) -> Optional[float]:
+def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
     idx = np.flatnonzero(mask)
     return float(t[idx[0]]) if idx.size else None
 

@@ -28,8 +28,7 @@ import numpy as np
 
 from safetwin import battery, profiles
 from safetwin.hil import _codec
-from safetwin.hil.link import (PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer,
-                               flag_names)
+from safetwin.hil.link import PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer, flag_names
 from safetwin.hil.scenario import Scenario
 from safetwin.hil.sensors import PackSensors
 
@@ -349,7 +348,7 @@ class Bench:
         """Sends one cycle and waits for the answer with the same sequence number; re-sends the
         identical datagram on time-out (the firmware answers a repeated tick without a new cycle)."""
         retries = 0
-        for attempt in range(4):
+        for _attempt in range(4):
             bus.send_datagram(datagram)
             end = time.monotonic() + self.answer_timeout_s
             while True:
