@@ -9,7 +9,8 @@ import pytest
 from safetwin import battery, control
 from safetwin.cli import main
 
-KEYS = {"time_to_79_s", "max_voltage_v", "max_temperature_c", "violation", "solve_us", "solver", "horizon"}
+KEYS = {"time_to_79_s", "max_voltage_v", "max_temperature_c", "violation", "solve_us", "solver", "horizon",
+        "solver_failures"}
 
 
 def run_json(capsys, *argv):
@@ -57,7 +58,7 @@ def test_text_output_and_chance_tightening(capsys):
 
 
 @pytest.mark.parametrize("argv,msg", [(["--horizon", "0"], "--horizon"), (["--soc0", "0.9"], "--soc0"),
-                                      (["--alpha", "0.7"], "chance_alpha")])
+                                      (["--alpha", "0.7"], "--alpha = 0.7: must be in (0, 0.5]")])
 def test_refused_arguments(capsys, argv, msg):
     assert main(["charge", *argv]) == 2
     assert msg in capsys.readouterr().err

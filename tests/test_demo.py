@@ -90,7 +90,8 @@ def test_outputs_and_stable_keys(demo_run):
     s, _, out = demo_run
     assert (out / "demo.png").stat().st_size > 10_000
     assert set(s) == {"pack", "duration_s", "soc_start", "soc_end", "time_to_80_s", "reason_80_not_reached", "limits",
-                      "attack", "cooling_failure", "trust", "estimation", "cycle_time_us", "events", "mode_changes",
+                      "attack", "cooling_failure", "trust", "estimation", "cycle_time_us", "events", "event_summary",
+                      "mode_changes",
                       "output"}
     assert s["cycle_time_us"]["median"] > 0
 

@@ -165,8 +165,9 @@ def test_refused_run_names_the_sample():
 def test_cli_monitor_on_a_simulated_trace(tmp_path):
     from safetwin import cli
     trace = tmp_path / "trace.csv"
-    assert cli.main(["simulate", "--profile", "cc", "--current", "-15", "--duration", "400", "--soc0", "0.5",
-                     "-o", str(trace)]) == 0
+    # --cutoff off: the cell is driven past its 4.2 V limit on purpose, for the monitor to see it
+    assert cli.main(["simulate", "--profile", "cc", "--current", "-15", "--duration-s", "400", "--soc0", "0.5",
+                     "--cutoff", "off", "-o", str(trace)]) == 0
     inv = tmp_path / "inv.toml"
     inv.write_text('signals = ["voltage_v"]\n[[tiered]]\nname = "v"\nsignal = "voltage_v"\nside = "hi"\n'
                    'operating = 4.2\nrecommended = 4.25\nmaximum = 4.3\nset_count = 2\n')

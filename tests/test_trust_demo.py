@@ -75,4 +75,4 @@ def test_cli_plot_and_table(tmp_path, capsys):
 
 def test_cli_bad_argument_named(capsys):
     assert main(["attack-demo", "--attack-start-s", "9000", "--duration-s", "3600"]) == 2
-    assert "attack_start_s = 9000" in capsys.readouterr().err
+    assert "--attack-start-s = 9000 s" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
+__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
 class Attestation:
     """
     Attestation verdict of one node in one cycle
@@ -1074,6 +1074,51 @@ class ChargeLoopConfig:
     @soc_stop.setter
     def soc_stop(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class ClosedLoop:
+    """
+    Plant + sensors + faults + guarded cycle, a whole run in one C++ call
+    """
+    def __init__(self, spec: LoopSpec, controllers: collections.abc.Sequence[Controller] = []) -> None:
+        ...
+    def advance(self, steps: typing.SupportsInt | typing.SupportsIndex) -> Status:
+        ...
+    def run(self) -> Status:
+        """
+        Runs the remaining steps; returns the status (a refused plant step ends the run early)
+        """
+    def summary(self) -> dict:
+        """
+        The run's summary as a dict
+        """
+    def trace(self) -> dict:
+        """
+        The run's trace as numpy arrays (rows = steps run; empty below its TraceLevel)
+        """
+    @property
+    def cell_cycle(self) -> ControlCycle:
+        """
+        The ControlCycle that ran (None for a pack)
+        """
+    @property
+    def cells(self) -> int:
+        ...
+    @property
+    def groups(self) -> int:
+        ...
+    @property
+    def pack_cycle(self) -> PackCycle:
+        """
+        The PackCycle that ran (None for one cell)
+        """
+    @property
+    def plant(self) -> Pack:
+        ...
+    @property
+    def steps_done(self) -> int:
+        ...
+    @property
+    def total_steps(self) -> int:
+        ...
 class ControlCycle:
     """
     estimator -> controller -> CBF filter -> supervisor/monitor, one step per period
@@ -1466,6 +1511,120 @@ class EventKind:
     @property
     def value(self) -> int:
         ...
+class FaultKind:
+    """
+    A fault of a closed-loop run (see closed_loop.hpp for target/node/value)
+    
+    Members:
+    
+      internal_short
+    
+      cooling_loss
+    
+      connection_resistance
+    
+      voltage_stuck
+    
+      voltage_offset
+    
+      voltage_drift
+    
+      voltage_noise
+    
+      voltage_dropout
+    
+      voltage_nan
+    
+      temperature_stuck
+    
+      temperature_offset
+    
+      current_offset
+    """
+    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>}
+    connection_resistance: typing.ClassVar[FaultKind]  # value = <FaultKind.connection_resistance: 2>
+    cooling_loss: typing.ClassVar[FaultKind]  # value = <FaultKind.cooling_loss: 1>
+    current_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.current_offset: 11>
+    internal_short: typing.ClassVar[FaultKind]  # value = <FaultKind.internal_short: 0>
+    temperature_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_offset: 10>
+    temperature_stuck: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_stuck: 9>
+    voltage_drift: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_drift: 5>
+    voltage_dropout: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_dropout: 7>
+    voltage_nan: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_nan: 8>
+    voltage_noise: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_noise: 6>
+    voltage_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_offset: 4>
+    voltage_stuck: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_stuck: 3>
+    @typing.overload
+    def __eq__(self, other: FaultKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: FaultKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class FaultSpec:
+    """
+    A fault from onset_s to end_s on a cell (plant) or a group (sensor)
+    """
+    kind: FaultKind
+    def __init__(self, kind: FaultKind, onset_s: typing.SupportsFloat | typing.SupportsIndex, end_s: typing.SupportsFloat | typing.SupportsIndex = ..., target: typing.SupportsInt | typing.SupportsIndex = 0, node: typing.SupportsInt | typing.SupportsIndex = 0, value: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def end_s(self) -> float:
+        ...
+    @end_s.setter
+    def end_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def node(self) -> int:
+        ...
+    @node.setter
+    def node(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def onset_s(self) -> float:
+        ...
+    @onset_s.setter
+    def onset_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def target(self) -> int:
+        ...
+    @target.setter
+    def target(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def value(self) -> float:
+        ...
+    @value.setter
+    def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class InvariantKind:
     """
     Members:
@@ -1611,6 +1770,177 @@ class InvariantSpec:
     @window_s.setter
     def window_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class LawKind:
+    """
+    The control law of a closed-loop run
+    
+    Members:
+    
+      controllers
+    
+      constant
+    
+      profile
+    
+      bang_bang
+    
+      non_finite
+    
+      cccv
+    """
+    __members__: typing.ClassVar[dict[str, LawKind]]  # value = {'controllers': <LawKind.controllers: 0>, 'constant': <LawKind.constant: 1>, 'profile': <LawKind.profile: 2>, 'bang_bang': <LawKind.bang_bang: 3>, 'non_finite': <LawKind.non_finite: 4>, 'cccv': <LawKind.cccv: 5>}
+    bang_bang: typing.ClassVar[LawKind]  # value = <LawKind.bang_bang: 3>
+    cccv: typing.ClassVar[LawKind]  # value = <LawKind.cccv: 5>
+    constant: typing.ClassVar[LawKind]  # value = <LawKind.constant: 1>
+    controllers: typing.ClassVar[LawKind]  # value = <LawKind.controllers: 0>
+    non_finite: typing.ClassVar[LawKind]  # value = <LawKind.non_finite: 4>
+    profile: typing.ClassVar[LawKind]  # value = <LawKind.profile: 2>
+    @typing.overload
+    def __eq__(self, other: LawKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: LawKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class LawSpec:
+    """
+    A built-in law (per-cell currents, > 0 discharges) or the external controllers
+    """
+    cccv: CcCvConfig
+    kind: LawKind
+    def __init__(self) -> None:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @current_a.setter
+    def current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def period_s(self) -> float:
+        ...
+    @period_s.setter
+    def period_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def profile_a(self) -> list[float]:
+        ...
+    @profile_a.setter
+    def profile_a(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class LoopSpec:
+    """
+    Everything one closed-loop run needs (SI units; see closed_loop.hpp)
+    """
+    cycle: PackCycleConfig
+    law: LawSpec
+    noise: SensorNoise
+    plant: PackConfig
+    replacement: Replacement
+    trace: TraceLevel
+    use_pack_cycle: bool
+    def __copy__(self) -> LoopSpec:
+        ...
+    def __deepcopy__(self, memo: dict) -> LoopSpec:
+        ...
+    def __init__(self) -> None:
+        ...
+    @property
+    def ambient_k(self) -> float:
+        ...
+    @ambient_k.setter
+    def ambient_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def attestation(self) -> list[int]:
+        ...
+    @attestation.setter
+    def attestation(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def dt_s(self) -> float:
+        ...
+    @dt_s.setter
+    def dt_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def duration_s(self) -> float:
+        ...
+    @duration_s.setter
+    def duration_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def faults(self) -> list[FaultSpec]:
+        ...
+    @faults.setter
+    def faults(self, arg0: collections.abc.Sequence[FaultSpec]) -> None:
+        ...
+    @property
+    def injection_a_v(self) -> list[float]:
+        ...
+    @injection_a_v.setter
+    def injection_a_v(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def injection_b_v(self) -> list[float]:
+        ...
+    @injection_b_v.setter
+    def injection_b_v(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def scaling(self) -> list[CellScaling]:
+        ...
+    @scaling.setter
+    def scaling(self, arg0: collections.abc.Sequence[CellScaling]) -> None:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc0(self) -> list[float]:
+        ...
+    @soc0.setter
+    def soc0(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def steps(self) -> int:
+        ...
+    @property
+    def temp0_k(self) -> list[float]:
+        ...
+    @temp0_k.setter
+    def temp0_k(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
 class Mode:
     """
     Members:
@@ -1733,6 +2063,27 @@ class NodeReport:
         ...
     @property
     def trust(self) -> float:
+        ...
+class NoiseStream:
+    """
+    splitmix64 as a counter: bits(i) is the i-th output of the seeded stream
+    """
+    def __init__(self, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def bits(self, i: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def normal(self, i: typing.SupportsInt | typing.SupportsIndex) -> float:
+        """
+        Standard normal number i (Box-Muller on uniforms 2i, 2i+1)
+        """
+    def normals(self, start: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        Normal numbers start .. start+count-1 as an array
+        """
+    def uniform(self, i: typing.SupportsInt | typing.SupportsIndex) -> float:
+        ...
+    @property
+    def seed(self) -> int:
         ...
 class OcvTable:
     """
@@ -2172,6 +2523,59 @@ class QpStatus:
     @property
     def value(self) -> int:
         ...
+class Replacement:
+    """
+    The law from a time on (the counterfactual): a direct current or a built-in law
+    """
+    at_first_fault: bool
+    direct: bool
+    enabled: bool
+    law: LawSpec
+    def __init__(self) -> None:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @current_a.setter
+    def current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_s(self) -> float:
+        ...
+    @time_s.setter
+    def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class SensorNoise:
+    """
+    Standard deviations of the sensors' noise
+    """
+    voltage_b: bool
+    def __init__(self, voltage_a_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, voltage_b_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temperature_k: typing.SupportsFloat | typing.SupportsIndex = 0.0, current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0, voltage_b: bool = True) -> None:
+        ...
+    @property
+    def current_a(self) -> float:
+        ...
+    @current_a.setter
+    def current_a(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temperature_k(self) -> float:
+        ...
+    @temperature_k.setter
+    def temperature_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_a_v(self) -> float:
+        ...
+    @voltage_a_v.setter
+    def voltage_a_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_b_v(self) -> float:
+        ...
+    @voltage_b_v.setter
+    def voltage_b_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Severity:
     """
     Members:
@@ -2387,6 +2791,56 @@ class SupervisorVerdict:
     @property
     def predictive_refused(self) -> bool:
         ...
+class TraceLevel:
+    """
+    What a closed-loop run keeps per step
+    
+    Members:
+    
+      none
+    
+      extremes
+    
+      full
+    """
+    __members__: typing.ClassVar[dict[str, TraceLevel]]  # value = {'none': <TraceLevel.none: 0>, 'extremes': <TraceLevel.extremes: 1>, 'full': <TraceLevel.full: 2>}
+    extremes: typing.ClassVar[TraceLevel]  # value = <TraceLevel.extremes: 1>
+    full: typing.ClassVar[TraceLevel]  # value = <TraceLevel.full: 2>
+    none: typing.ClassVar[TraceLevel]  # value = <TraceLevel.none: 0>
+    @typing.overload
+    def __eq__(self, other: TraceLevel) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TraceLevel) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class TransitionCause:
     """
     Members:
@@ -2581,5 +3035,4 @@ CHANNEL_USED: int = 1
 FILTER_COVARIANCE_RECOVERED: int = 1
 FILTER_INNOVATION_SINGULAR: int = 4
 FILTER_MODEL_FAILED: int = 2
-ZERO_CELSIUS_K: float = 273.15
 CycleChannel = Channel

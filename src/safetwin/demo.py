@@ -38,6 +38,10 @@ from safetwin.trust.scenario import run_attestation
 
 ZERO_C = battery.ZERO_CELSIUS_K
 NODES = ("cell_monitor", "redundant_monitor")  # trust nodes 0 and 1: voltage_a and voltage_b
+CHATTER_SETS = 4  # an invariant set more often than this in one group is summarised in one line
+# units of the monitor's signals in the report (temperatures converted from K to degC)
+SIGNAL_UNITS = {"temperature_k": "degC", "voltage_b_v": "V", "voltage_a_v": "V", "nis": "1",
+                "trust_0": "1", "trust_1": "1", "trusted_voltage_nodes": "1"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     tr["mode"] = np.zeros(n, dtype=int)
     for k in ("cell_voltage_v", "cell_temp_c", "cell_soc"):
         tr[k] = np.full((n, cells), np.nan)
-    for k in ("soc_true", "soc_est", "soc_sigma", "voltage_a_v", "voltage_b_v"):
+    for k in ("soc_true", "soc_est", "soc_sigma", "voltage_a_v", "voltage_b_v", "temp_meas_c", "temp_est_c"):
         tr[k] = np.full((n, groups), np.nan)
     tr["trust"] = np.full((n, len(NODES)), np.nan)
 
@@ -171,6 +175,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
         if injector is not None:
             va[cfg.attack_group] += injector.offset_v(t[k], plant_current / cfg.parallel, cfg.dt_s)
         tr["voltage_a_v"][k], tr["voltage_b_v"][k] = va, vb
+        tr["temp_meas_c"][k] = temp - ZERO_C
         tr["current_a"][k] = plant_current
         # Controller side: one C++ call for the whole pack.
         t0 = time.perf_counter_ns()
@@ -184,6 +189,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
         for g in range(groups):
             gs = cycle.group_status(g)
             tr["soc_est"][k, g] = gs.x[0]
+            tr["temp_est_c"][k, g] = gs.x[3] - ZERO_C
             tr["soc_sigma"][k, g] = math.sqrt(max(gs.P[0, 0], 0.0))
         tr["soc_true"][k] = tr["cell_soc"][k].reshape(groups, cfg.parallel).mean(axis=1)
         if progress is not None and (k % 60 == 0 or k == n - 1):
@@ -197,20 +203,66 @@ def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
     return float(t[idx[0]]) if idx.size else None
 
 
+def _signal_of() -> dict:
+    """Invariant name -> the signal it watches (demo_monitor.toml)."""
+    return {inv.name: inv.signal for inv in monitor_definition().invariants}
+
+
+def _in_report_units(value: float, signal: str) -> float:
+    return value - ZERO_C if signal == "temperature_k" else value
+
+
+def tiers_c() -> dict:
+    """The demo monitor's temperature tiers in degC (demo_monitor.toml, 'temperature')."""
+    return {inv.name.split(".")[1]: inv.hi - ZERO_C for inv in monitor_definition().invariants
+            if inv.name.startswith("temperature.") and inv.signal == "temperature_k"}
+
+
+def collapse(events: list[dict]) -> list[dict]:
+    """The events with each chattering invariant (set more than CHATTER_SETS times in one group)
+    summarised in one record: how often it was set, between which times, its largest value."""
+    counts: dict[tuple, list[dict]] = {}
+    for e in events:
+        counts.setdefault((e["group"], e["invariant"]), []).append(e)
+    out, done = [], set()
+    for e in events:
+        key = (e["group"], e["invariant"])
+        run = counts[key]
+        sets = [r for r in run if r["kind"] == "set"]
+        if len(sets) <= CHATTER_SETS:
+            out.append(dict(e))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        out.append({"time_s": run[0]["time_s"], "group": e["group"], "invariant": e["invariant"],
+                    "severity": e["severity"], "kind": "chattering", "sets": len(sets),
+                    "first_s": run[0]["time_s"], "last_s": run[-1]["time_s"],
+                    "max_value": max(r["value"] for r in run), "limit": e["limit"], "unit": e["unit"],
+                    "still_set": run[-1]["kind"] == "set"})
+    return out
+
+
 def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: dict) -> dict:
-    """The summary with stable keys (the ``--json`` contract)."""
+    """The summary with stable keys (the ``--json`` contract). Groups are numbered from 1, as in
+    the text; values and limits of temperature events are in degC, as the limits."""
     t = tr["t_s"]
     lim = cell.limits
+    signal_of = _signal_of()
     events, transitions = [], []
     for g in range(cfg.series):
         cyc = cycle.group(g)
         for e in cyc.events():
-            events.append(dict(time_s=float(e["time_s"]), group=g, invariant=cyc.invariant_name(int(e["invariant"])),
+            name = cyc.invariant_name(int(e["invariant"]))
+            signal = signal_of.get(name, "")
+            events.append(dict(time_s=float(e["time_s"]), group=g + 1, invariant=name,
                                severity=Severity(int(e["severity"])).name,
                                kind=EventKind(int(e["kind"])).name,
-                               value=float(e["value"]), limit=float(e["limit"])))
+                               value=float(_in_report_units(float(e["value"]), signal)),
+                               limit=float(_in_report_units(float(e["limit"]), signal)),
+                               unit=SIGNAL_UNITS.get(signal, "")))
         for tr_ in cyc.transitions():
-            transitions.append(dict(time_s=float(tr_["time_s"]), group=g, **{
+            transitions.append(dict(time_s=float(tr_["time_s"]), group=g + 1, **{
                 "from": Mode(int(tr_["from"])).name, "to": Mode(int(tr_["to"])).name,
                 "cause": TransitionCause(int(tr_["cause"])).name}))
     events.sort(key=lambda e: (e["time_s"], e["group"]))
@@ -227,17 +279,27 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
     max_v = float(np.nanmax(tr["cell_voltage_v"]))
     max_t = float(np.nanmax(tr["cell_temp_c"]))
     v_limit, t_limit = lim.voltage_max_v, lim.temp_max_k - ZERO_C
+    tiers = tiers_c()
     reason = None
     if t80 is None:
         stops = [e for e in events if e["severity"] == "stop" and e["kind"] == "set"]
         if stops:
             e = stops[0]
-            reason = (f"SAFE_STOP at {e['time_s']:.0f} s: {e['invariant']} in group {e['group'] + 1} "
-                      f"({e['value'] - ZERO_C if e['invariant'].startswith('temperature') else e['value']:.2f} "
-                      f"beyond {e['limit'] - ZERO_C if e['invariant'].startswith('temperature') else e['limit']:.2f}); "
-                      f"the charge stopped at SOC {soc_mean[-1]:.3f}")
+            if e["invariant"] == "temperature.maximum":
+                reason = (f"SAFE_STOP at {e['time_s']:.0f} s: group {e['group']}'s measured temperature "
+                          f"{e['value']:.2f} degC passed the monitor's stop tier {e['limit']:.2f} degC "
+                          f"(temperature.maximum of demo_monitor.toml, below the cell's {t_limit:.1f} degC limit: "
+                          f"a cooled pack this warm has lost its cooling); the true cells peaked at {max_t:.2f} degC; "
+                          f"the charge stopped at SOC {soc_mean[-1]:.3f}")
+            else:
+                unit = f" {e['unit']}" if e["unit"] not in ("", "1") else ""
+                reason = (f"SAFE_STOP at {e['time_s']:.0f} s: {e['invariant']} in group {e['group']} "
+                          f"({e['value']:.4g}{unit} beyond {e['limit']:.4g}{unit}); "
+                          f"the charge stopped at SOC {soc_mean[-1]:.3f}")
         else:
             reason = f"SOC reached {soc_mean[-1]:.3f} in {cfg.duration_s:.0f} s under the limits in force"
+    failed = t >= cfg.cooling_failure_at_s
+    temp_err = np.abs(tr["temp_est_c"] - tr["temp_meas_c"])
     us = tr["cycle_us"]
     return {
         "pack": f"{cfg.series}s{cfg.parallel}p",
@@ -247,11 +309,15 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
         "time_to_80_s": t80,
         "reason_80_not_reached": reason,
         "limits": {
+            # the true plant state (the simulation's cells), not what the sensors read
             "max_cell_voltage_v": max_v, "voltage_limit_v": v_limit,
             "max_cell_temperature_c": max_t, "temperature_limit_c": t_limit,
             "held": bool(max_v <= v_limit + 0.005 and max_t <= t_limit + 0.1),
+            # the monitor's temperature tiers on the measured temperature (warning, derate, stop)
+            "temperature_tiers_c": tiers,
+            "max_measured_temperature_c": float(np.nanmax(tr["temp_meas_c"])),
         },
-        "attack": {"node": NODES[0], "group": cfg.attack_group, "at_s": cfg.attack_at_s,
+        "attack": {"node": NODES[0], "group": cfg.attack_group + 1, "at_s": cfg.attack_at_s,
                    "soc_offset": cfg.attack_soc_offset, "distrusted_at_s": attacked_distrusted},
         "cooling_failure": {"at_s": cfg.cooling_failure_at_s, "cooling_factor": cfg.cooling_factor,
                             "detected_at_s": cooling_events[0]["time_s"] if cooling_events else None,
@@ -261,9 +327,14 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
                   for i, name in enumerate(NODES)},
         "estimation": {"soc_rmse": float(np.sqrt(np.mean(err[after] ** 2))),
                        "soc_max_error": float(np.max(np.abs(err[after]))),
-                       "within_3_sigma": float(np.mean(np.abs(err) <= 3 * tr["soc_sigma"]))},
+                       "within_3_sigma": float(np.mean(np.abs(err) <= 3 * tr["soc_sigma"])),
+                       # the twin's thermal model assumes working cooling: after the failure its
+                       # temperature estimate falls behind the measurement
+                       "temperature_error_before_failure_k": float(np.max(temp_err[~failed])),
+                       "temperature_error_after_failure_k": float(np.max(temp_err[failed]))},
         "cycle_time_us": {"median": float(np.median(us)), "p99": float(np.percentile(us, 99)), "max": float(us.max())},
         "events": events,
+        "event_summary": collapse(events),
         "mode_changes": transitions,
     }
 
@@ -284,39 +355,141 @@ def write_csv(path: Path, tr: dict, cfg: DemoConfig) -> None:
     np.savetxt(path, np.column_stack(cols), delimiter=",", header=",".join(names), comments="", fmt="%.7g")
 
 
-def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams) -> None:
+def plot_end_s(summary: dict, cfg: DemoConfig) -> float:
+    """Where the time axis stops: 300 s after the last mode change (or the cooling failure)."""
+    last = max([m["time_s"] for m in summary["mode_changes"]] + [cfg.cooling_failure_at_s])
+    return min(cfg.duration_s, last + 300.0)
+
+
+def _rolling(x: np.ndarray, width: int, fn) -> np.ndarray:
+    pad = np.concatenate([np.full(width - 1, x[0]), x])
+    return fn(np.lib.stride_tricks.sliding_window_view(pad, width), axis=1)
+
+
+def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: Optional[dict] = None) -> None:
+    """demo.png: time in s as in the summary; true values solid, measured and estimated marked as
+    such; the monitor's tiers on the temperature panel; the attacked node's reading against the true
+    voltage of its group; trust as log-odds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = tr["t_s"] / 60.0
-    fig, ax = plt.subplots(6, 1, figsize=(10, 14), sharex=True)
-    ax[0].plot(t, tr["current_a"], label="pack current")
-    ax[0].set_ylabel("current (A)")
-    ax[1].plot(t, tr["cell_voltage_v"], lw=0.8)
-    ax[1].axhline(cell.limits.voltage_max_v, color="r", ls="--", label="V max")
+    summary = summary or summarise_for_plot(tr, cfg)
+    t = tr["t_s"]
+    t_end = plot_end_s(summary, cfg)
+    g_att = cfg.attack_group
+    stop_t = next((m["time_s"] for m in summary["mode_changes"] if m["to"] == "SAFE_STOP"), None)
+    fig, ax = plt.subplots(8, 1, figsize=(11, 21), sharex=True,
+                           gridspec_kw={"height_ratios": [1, 1.2, 1, 1.5, 1.1, 0.9, 1, 0.7]})
+
+    ax[0].plot(t, tr["current_a"], color="k", lw=1.2, label="pack current (2 cells in parallel share it)")
+    ax[0].axhline(-cell.limits.charge_current_max_a * cfg.parallel, color="r", ls="--", lw=0.8,
+                  label=f"charge limit {cell.limits.charge_current_max_a:g} A per cell")
+    ax[0].set_ylabel("pack current (A)\n< 0 charges")
+    ax[0].legend(loc="lower right", fontsize=8)
+
+    for j in range(tr["cell_voltage_v"].shape[1]):
+        ax[1].plot(t, tr["cell_voltage_v"][:, j], color="0.6", lw=0.7, label="true cell voltages (8 cells)" if j == 0 else None)
+    ax[1].axhline(cell.limits.voltage_max_v, color="r", ls="--", lw=0.8, label=f"V max {cell.limits.voltage_max_v:g} V")
     ax[1].set_ylabel("cell voltage (V)")
-    ax[2].plot(t, tr["cell_temp_c"], lw=0.8)
-    ax[2].axhline(cell.limits.temp_max_k - ZERO_C, color="r", ls="--", label="T max")
-    ax[2].set_ylabel("cell temperature (degC)")
+    ax[1].legend(loc="lower right", fontsize=8)
+
+    true_v = tr["cell_voltage_v"][:, g_att * cfg.parallel]
+    band = 2e3 * cfg.voltage_a_sigma_v
+    ax[2].fill_between(t, -band, band, color="tab:blue", alpha=0.12, label=f"cell_monitor noise (2 sigma, {band:g} mV)")
+    ax[2].plot(t, 1e3 * (tr["voltage_b_v"][:, g_att] - true_v), color="tab:orange", lw=0.5, alpha=0.7,
+               label="redundant_monitor reading - true (10 mV noise)")
+    ax[2].plot(t, 1e3 * (tr["voltage_a_v"][:, g_att] - true_v), color="tab:blue", lw=0.8,
+               label="cell_monitor reading - true (the attacked node)")
+    ax[2].set_ylabel(f"group {g_att + 1} voltage\nreading - true (mV)")
+    ax[2].legend(loc="lower left", fontsize=8)
+
+    for j in range(tr["cell_temp_c"].shape[1]):
+        ax[3].plot(t, tr["cell_temp_c"][:, j], color="0.55", lw=0.8, label="true cell temperatures" if j == 0 else None)
     for g in range(cfg.series):
-        line, = ax[3].plot(t, tr["soc_true"][:, g], lw=1.2, label=f"group {g + 1} truth")
-        ax[3].plot(t, tr["soc_est"][:, g], lw=0.8, ls="--", color=line.get_color())
-    ax[3].set_ylabel("SOC (truth, - - estimate)")
-    for i, name in enumerate(NODES):
-        ax[4].semilogy(t, np.maximum(tr["trust"][:, i], 1e-9), label=name)
-    ax[4].set_ylabel("trust")
-    ax[4].legend(loc="lower left")
-    ax[5].step(t, tr["mode"], where="post")
-    ax[5].set_yticks([0, 1, 2], ["NORMAL", "DERATED", "SAFE_STOP"])
-    ax[5].set_xlabel("time (min)")
+        ax[3].plot(t, tr["temp_meas_c"][:, g], lw=0.4, alpha=0.6, label="measured, hottest cell per group" if g == 0 else None,
+                   color="tab:purple")
+    tiers = summary["limits"]["temperature_tiers_c"]
+    for (name, value), color in zip(sorted(tiers.items(), key=lambda kv: kv[1]), ("gold", "orange", "red")):
+        sev = {"operating": "warning", "recommended": "derate", "maximum": "stop"}.get(name, name)
+        ax[3].axhline(value, color=color, ls=":", lw=1.2)
+        ax[3].text(t_end, value, f" {value:g} degC: {sev}", color=color, va="center", fontsize=8)
+    tmax = cell.limits.temp_max_k - ZERO_C
+    ax[3].axhline(tmax, color="r", ls="--", lw=0.8)
+    ax[3].text(t_end, tmax + 0.6, f" {tmax:g} degC: cell limit", color="r", va="center", fontsize=8)
+    ax[3].set_ylabel("temperature (degC)")
+    ax[3].legend(loc="upper left", fontsize=8)
+
+    for g in range(cfg.series):
+        line, = ax[4].plot(t, tr["soc_true"][:, g], lw=1.4, label=f"group {g + 1}")
+        ax[4].plot(t, tr["soc_est"][:, g], lw=1.0, ls=(0, (2, 2)), color=line.get_color())
+    ax[4].plot([], [], color="k", lw=1.4, label="true (solid)")
+    ax[4].plot([], [], color="k", lw=1.0, ls=(0, (2, 2)), label="EKF estimate (dashed)")
+    ax[4].set_ylabel("SOC")
+    ax[4].legend(loc="upper left", fontsize=8, ncol=3)
+    for g in range(cfg.series):
+        ax[5].plot(t, 100 * (tr["soc_est"][:, g] - tr["soc_true"][:, g]), lw=1.0, label=f"group {g + 1}")
+    for sign in (-1, 1):
+        ax[5].plot(t, sign * 300 * tr["soc_sigma"][:, g_att], color="tab:orange", ls=":", lw=1.0,
+                   label=f"group {g_att + 1}: +/-3 sigma of its EKF" if sign > 0 else None)
+    worst = float(np.nanmax(np.abs(tr["soc_est"] - tr["soc_true"])[t >= cfg.attack_at_s])) * 100
+    band = 300 * float(np.nanmax(tr["soc_sigma"][t >= cfg.attack_at_s, g_att]))
+    top = max(2.0, 1.5 * worst, 1.1 * band)  # from the attack on: the start's 5 % sigma would hide the errors
+    ax[5].set_ylim(-top, top)
+    ax[5].set_ylabel("SOC estimate - true\n(% SOC)")
+    ax[5].legend(loc="lower left", fontsize=8, ncol=5)
+
+    # Trust after an attestation round is a belief; it recovers between the node's failed quotes,
+    # so the raw trace zig-zags over decades. The band is its range over 30 s, the line its median.
+    width = max(1, int(round(30.0 / cfg.dt_s)))
+    for i, (name, color) in enumerate(zip(NODES, ("tab:blue", "tab:orange"))):
+        p = np.clip(tr["trust"][:, i], 1e-12, 1 - 1e-12)
+        odds = np.log10(p / (1 - p))
+        ax[6].fill_between(t, _rolling(odds, width, np.min), _rolling(odds, width, np.max), color=color, alpha=0.25)
+        ax[6].plot(t, _rolling(odds, width, np.median), color=color, lw=1.2, label=f"{name} (30 s median, range shaded)")
+    ax[6].axhline(np.log10(0.1 / 0.9), color="k", ls="--", lw=0.8, label="distrusted below trust 0.1")
+    ax[6].set_ylabel("trust, log10 odds\nlog10(p / (1 - p))")
+    ax[6].legend(loc="lower left", fontsize=8)
+
+    for g in range(cfg.series):
+        ax[7].step(t, _group_mode(summary, g + 1, t), where="post",
+                   lw=1.2, label=f"group {g + 1}", alpha=0.8)
+    ax[7].set_yticks([0, 1, 2], ["NORMAL", "DERATED", "SAFE_STOP"])
+    ax[7].set_xlabel("time (s)")
+    ax[7].legend(loc="upper left", fontsize=8, ncol=4)
+
+    marks = [(cfg.attack_at_s, "attack", "purple"), (cfg.cooling_failure_at_s, "cooling failure", "teal")]
+    if stop_t is not None:
+        marks.append((stop_t, "SAFE_STOP", "red"))
     for a in ax:
-        a.axvline(cfg.attack_at_s / 60, color="purple", ls=":", lw=1)
-        a.axvline(cfg.cooling_failure_at_s / 60, color="teal", ls=":", lw=1)
+        for x, _, color in marks:
+            a.axvline(x, color=color, ls=":", lw=1)
         a.grid(alpha=0.3)
-    ax[0].set_title(f"safetwin demo: {cfg.series}s{cfg.parallel}p fast charge; purple: stealthy attack on "
-                    f"{NODES[0]} (group {cfg.attack_group + 1}); teal: cooling failure")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+        a.set_xlim(0, t_end)
+    for x, label, color in marks:
+        ax[0].text(x, 1.02, label, color=color, transform=ax[0].get_xaxis_transform(), ha="center", fontsize=9)
+    fig.suptitle(f"safetwin demo: {cfg.series}s{cfg.parallel}p fast charge; stealthy attack on {NODES[0]}'s reading "
+                 f"of group {g_att + 1} at {cfg.attack_at_s:g} s, cooling failure at {cfg.cooling_failure_at_s:g} s",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.93, 0.98))
+    fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _group_mode(summary: dict, group: int, t: np.ndarray) -> np.ndarray:
+    """A group's mode at each time, from its mode changes (0 NORMAL, 1 DERATED, 2 SAFE_STOP)."""
+    level = {"NORMAL": 0, "DERATED": 1, "SAFE_STOP": 2}
+    mode = np.zeros_like(t)
+    for m in summary["mode_changes"]:
+        if m["group"] == group:
+            mode[t >= m["time_s"]] = level.get(m["to"], 0)
+    return mode + 0.03 * (group - 2.5)  # a hair apart, so that groups in the same mode stay visible
+
+
+def summarise_for_plot(tr: dict, cfg: DemoConfig) -> dict:
+    """The parts of the summary the plot needs when it is called without one (mode changes from the
+    pack's mode trace; the tiers from demo_monitor.toml)."""
+    changes = [{"time_s": float(tr["t_s"][k]), "group": g + 1, "to": Mode(int(tr["mode"][k])).name}
+               for k in np.flatnonzero(np.diff(tr["mode"], prepend=0)) for g in range(cfg.series)]
+    return {"mode_changes": changes, "limits": {"temperature_tiers_c": tiers_c()}}

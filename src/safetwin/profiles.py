@@ -75,28 +75,46 @@ def drive_cycle(duration_s: float = 1800.0, dt_s: float = 1.0, seed: int = 0,
     return np.clip(current, -regen_current_a, peak_current_a)
 
 
-def load_csv(path: str | Path, dt_s: float) -> np.ndarray:
+def load_csv(path: str | Path, dt_s: float, max_samples: int | None = None) -> np.ndarray:
     """A measured current profile from a CSV with columns t_s,current_a, resampled to dt_s with the
-    current held between rows (zero-order hold)."""
+    current held between rows (zero-order hold). A bad value is refused naming the file, the line
+    and the column; ``max_samples`` refuses a resampled profile longer than that, before it is made."""
     _check_positive("dt_s", dt_s)
     path = Path(path)
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(f)
-        fields = reader.fieldnames or []
+        fields = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = fields
         for col in ("t_s", "current_a"):
             if col not in fields:
                 raise ValueError(f"{path}: missing column {col!r} (found {fields})")
-        rows = [(float(r["t_s"]), float(r["current_a"])) for r in reader]
+        rows = []
+        for r in reader:
+            line = reader.line_num
+            values = []
+            for col in ("t_s", "current_a"):
+                text = r[col] if r[col] is not None else ""
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    raise ValueError(f"{path}, line {line}: column {col} = {text.strip()!r} is not a number") \
+                        from None
+            rows.append((line, *values))
     if len(rows) < 2:
         raise ValueError(f"{path}: needs at least 2 rows, found {len(rows)}")
-    t = np.array([r[0] for r in rows])
-    i = np.array([r[1] for r in rows])
+    lines = [r[0] for r in rows]
+    t = np.array([r[1] for r in rows])
+    i = np.array([r[2] for r in rows])
     if not np.all(np.isfinite(t)) or not np.all(np.isfinite(i)):
         bad = int(np.flatnonzero(~(np.isfinite(t) & np.isfinite(i)))[0])
-        raise ValueError(f"{path}: row {bad + 1} has a non-finite t_s or current_a")
+        raise ValueError(f"{path}, line {lines[bad]}: t_s or current_a is not finite")
     if np.any(np.diff(t) <= 0):
         bad = int(np.flatnonzero(np.diff(t) <= 0)[0])
-        raise ValueError(f"{path}: t_s must increase, row {bad + 2} has t_s = {t[bad + 1]} after {t[bad]}")
+        raise ValueError(f"{path}, line {lines[bad + 1]}: t_s must increase, t_s = {t[bad + 1]} after {t[bad]}")
+    samples = (t[-1] - t[0]) / dt_s
+    if max_samples is not None and samples > max_samples:
+        raise ValueError(f"{path}: {t[-1] - t[0]:g} s at dt = {dt_s:g} s are {samples:.3g} samples, more than "
+                         f"the {max_samples} that fit in memory: give a larger dt")
     grid = np.arange(t[0], t[-1], dt_s)
     idx = np.searchsorted(t, grid, side="right") - 1
     return i[idx]

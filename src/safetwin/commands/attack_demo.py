@@ -16,8 +16,15 @@ attestation (its measured boot changed). The same streams go through the battery
 
 Output: for each run the SOC RMSE and max error, the chi-square detector's alarms (samples where
 the EKF's per-channel NIS gate rejected a channel), the attacked node's final trust and the trust
-event. --json prints one JSON object {"with_trust": {...}, "without_trust": {...}} with the keys
+event. In the without_trust run the trust state is still computed alongside (from the same
+attestation verdicts and that run's own innovations) but nothing uses it: its value and the time
+it fell below the distrust threshold are shown in parentheses, for comparison; no derate follows.
+--json prints one JSON object {"with_trust": {...}, "without_trust": {...}} with the keys
 soc_rmse, soc_max_error, detector_alarms, trust.
+
+examples:
+  safetwin attack-demo --duration-s 1800 --ramp-s 1200
+  safetwin attack-demo --json
 """
 
 
@@ -39,7 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from safetwin.commands import checks
     from safetwin.trust.demo import DemoConfig, plot, run_attack_demo
+
+    checks.number("--duration-s", args.duration_s, 0.0, 86400.0, "s", lo_open=True)
+    checks.number("--attack-start-s", args.attack_start_s, 0.0, args.duration_s, "s", hi_open=True,
+                  why="before the end of the run, --duration-s")
+    checks.number("--soc-offset", args.soc_offset, -1.0, 1.0, lo_open=True, hi_open=True)
+    checks.number("--ramp-s", args.ramp_s, 0.0, 86400.0, "s", lo_open=True)
+    if args.plot:
+        checks.output_file("--plot", args.plot)
 
     cfg = DemoConfig(duration_s=args.duration_s, attack_start_s=args.attack_start_s, soc_offset=args.soc_offset,
                      ramp_s=args.ramp_s, holds_valid_key=args.holds_valid_key, closed_loop=not args.open_loop,
@@ -58,9 +74,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'run':<15}{'SOC RMSE %':>11}{'max err %':>11}{'detector':>10}{'cmu trust':>12}  trust event")
     for name in ("without_trust", "with_trust"):
         s = result.summaries[name]
-        event = (f"{s.trust_event_severity} at {s.trust_event_time_s:.0f} s" if s.trust_event else "none")
+        if name == "without_trust":  # computed alongside, applied to nothing
+            trust = f"({s.trust:.3g})"
+            event = (f"(below the threshold at {s.trust_event_time_s:.0f} s; not used in this run)"
+                     if s.trust_event else "(never below the threshold; not used in this run)")
+        else:
+            trust = f"{s.trust:.3g}"
+            event = f"{s.trust_event_severity} at {s.trust_event_time_s:.0f} s" if s.trust_event else "none"
         print(f"{name:<15}{100 * s.soc_rmse:>11.2f}{100 * s.soc_max_error:>11.2f}{s.detector_alarms:>10d}"
-              f"{s.trust:>12.3g}  {event}")
+              f"{trust:>12}  {event}")
     if args.plot:
         print(f"plot: {args.plot}")
     return 0

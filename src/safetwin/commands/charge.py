@@ -10,8 +10,9 @@ import sys
 import numpy as np
 
 from safetwin import battery, control
+from safetwin.commands import checks
 
-HELP = """\
+HELP_TEMPLATE = """\
 Run MPC-FC of the reference problems: fast-charge REF-CELL-1 (LG M50 21700, 2RC + thermal) from
 SOC 0.10 at 25 degC to SOC 0.79 with the C++ battery MPC (re-linearised every 1 s step, horizon
 N steps), under V <= 4.2 V and T <= 45 degC (soft, exact L1 penalty) and -15 A <= I <= 0.
@@ -21,21 +22,41 @@ dense active-set solver (default), or a Python hook: osqp, cvxpy (Clarabel), cas
 daqp. Printed: time to SOC 0.79, max voltage, max temperature, total violation (V*step + K*step)
 and the per-step solve time (the whole MPC step: linearisation, condensing, QP) median/p99/max.
 
+The horizon is limited to 1..{HORIZON_MAX} for every solver: from N = 197 on, the built-in solver
+does not converge on this problem (every step falls back and no current flows; measured from SOC
+0.10 at 25 degC), and the osqp hook did not finish 10 steps of N = 200 in 5 minutes.
+A step whose solve did not succeed is a solver failure; the summary counts them.
+
 --json prints one JSON object with the keys time_to_79_s (null if not reached), max_voltage_v,
-max_temperature_c, violation, solve_us {median, p99, max}, solver, horizon.
+max_temperature_c, violation, solve_us {{median, p99, max}}, solver, horizon, solver_failures
+(steps whose QP solve did not succeed: the MPC fell back or commanded nothing).
+
+examples:
+  safetwin charge
+  safetwin charge --horizon 10 --json
+  safetwin charge --soc0 0.3 --temp-c 10 --duration-s 1800
 """
 
 SOC_STOP = 0.79
+# The largest horizon whose solves succeed on MPC-FC (N = 197..1000 all fall back, measured): the
+# range the command accepts. The core's limit is higher; its dense QP stops converging first.
+HORIZON_MAX = 180
+HELP = HELP_TEMPLATE.format(HORIZON_MAX=HORIZON_MAX)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("charge", help="MPC-FC fast charge in closed loop (time to SOC 0.79, limits, solve time)",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--solver", default="builtin", choices=control.SOLVERS, help="QP solver (default builtin)")
-    p.add_argument("--horizon", type=int, default=30, metavar="N", help="MPC horizon in steps, 1..1000 (default 30)")
-    p.add_argument("--soc0", type=float, default=0.10, help="initial SOC (default 0.10)")
-    p.add_argument("--temp-c", type=float, default=25.0, help="initial and ambient temperature, degC (default 25)")
-    p.add_argument("--max-time", type=float, default=3600.0, help="stop after this many seconds (default 3600)")
+    p.add_argument("--horizon", type=int, default=30, metavar="N",
+                   help=f"MPC horizon in steps, 1..{HORIZON_MAX} (default 30)")
+    p.add_argument("--soc0", type=float, default=0.10, help=f"initial SOC, [0, {SOC_STOP}) (default 0.10)")
+    p.add_argument("--temp-c", type=float, default=25.0,
+                   help="initial and ambient temperature, degC, -40..120 (default 25)")
+    p.add_argument("--duration-s", type=float, default=3600.0,
+                   help="stop after this many seconds, (0, 86400] (default 3600)")
+    p.add_argument("--max-time", dest="duration_s", type=float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old spelling
     p.add_argument("--sigma-temp-k", type=float, default=0.0,
                    help="std of the temperature estimate, K: tightens the limits by chance constraints (default 0)")
     p.add_argument("--chance", default="gaussian", choices=("gaussian", "cantelli"), help="chance-constraint form")
@@ -46,12 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_charge(args: argparse.Namespace) -> dict:
-    if not 1 <= args.horizon <= 1000:
-        raise ValueError(f"--horizon = {args.horizon}: must be in [1, 1000]")
-    if not 0.0 <= args.soc0 < SOC_STOP:
-        raise ValueError(f"--soc0 = {args.soc0}: must be in [0, {SOC_STOP})")
-    if not (np.isfinite(args.sigma_temp_k) and args.sigma_temp_k >= 0.0):
-        raise ValueError(f"--sigma-temp-k = {args.sigma_temp_k}: must be finite and >= 0")
+    checks.number("--horizon", args.horizon, 1, HORIZON_MAX,
+                  why="from N = 197 on the QP solver does not converge on this problem")
+    checks.number("--soc0", args.soc0, 0.0, SOC_STOP, hi_open=True, why="the charge stops at SOC 0.79")
+    checks.temperature_c("--temp-c", args.temp_c)
+    checks.number("--duration-s", args.duration_s, 0.0, 86400.0, "s", lo_open=True)
+    checks.number("--sigma-temp-k", args.sigma_temp_k, 0.0, 50.0, "K")
+    checks.number("--alpha", args.alpha, 0.0, 0.5, lo_open=True)
     temp_k = args.temp_c + battery.ZERO_CELSIUS_K
     cell_params = battery.CellParams.ref_cell_1()
     cell_params.ambient_temp_k = temp_k
@@ -67,7 +89,7 @@ def run_charge(args: argparse.Namespace) -> dict:
     cell = battery.Cell(cell_params, battery.CellState(soc=args.soc0, temp_k=temp_k))
     cov = np.zeros((4, 4))
     cov[3, 3] = args.sigma_temp_k ** 2
-    loop = control.ChargeLoopConfig(dt_s=cfg.dt_s, soc_stop=SOC_STOP, max_time_s=args.max_time, covariance=cov)
+    loop = control.ChargeLoopConfig(dt_s=cfg.dt_s, soc_stop=SOC_STOP, max_time_s=args.duration_s, covariance=cov)
     trace = control.run_charge_loop(cell, mpc, loop)
     trace["limits"] = cell_params.limits
     trace["hook_error"] = hook.last_error if hook is not None else ""
@@ -87,6 +109,8 @@ def summary(trace: dict, solver: str, horizon: int) -> dict:
         "solve_us": {"median": float(np.median(us)), "p99": float(np.percentile(us, 99)), "max": float(us.max())},
         "solver": solver,
         "horizon": horizon,
+        # steps whose QP solve did not succeed (the MPC fell back, or commanded nothing)
+        "solver_failures": int(trace["non_ok_steps"]),
     }
 
 
@@ -139,6 +163,8 @@ def quiet_native_stdout(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plot:
+        checks.output_file("--plot", args.plot)
     with quiet_native_stdout(args.json):
         trace = run_charge(args)
     res = summary(trace, args.solver, args.horizon)
@@ -157,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
           f"{lim.temp_max_k - battery.ZERO_CELSIUS_K:.0f} degC)")
     print(f"  violation           {res['violation']:10.3g} V*step + K*step")
     print(f"  solve time / step   median {s['median']:.1f} us, p99 {s['p99']:.1f} us, max {s['max']:.1f} us")
-    print(f"  steps               {trace['steps']:10d} (not ok: {trace['non_ok_steps']})")
+    print(f"  steps               {trace['steps']:10d}")
+    print(f"  solver failures     {res['solver_failures']:10d}"
+          + ("  (steps whose solve did not succeed: the MPC fell back)" if res["solver_failures"] else ""))
     if trace["hook_error"]:
         print(f"  last hook error     {trace['hook_error']}")
     if args.plot:

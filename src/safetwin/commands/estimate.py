@@ -11,17 +11,23 @@ import numpy as np
 
 from safetwin import estimation
 from safetwin.battery import ZERO_CELSIUS_K, CellParams
+from safetwin.commands import checks
 
 REQUIRED = ("t_s", "current_a", "voltage_v", "temperature_c")
 OUTPUT = ("t_s", "soc", "soc_sigma", "v1_v", "v2_v", "temperature_c", "r0_ohm", "capacity_ah", "nis", "rejected")
 REST_CURRENT_C = 0.01  # |I| <= C/100 counts as rest for the initial SOC guess
 REST_S = 600.0         # ... for this long (about 5 x tau2: RC voltages relaxed), unless the log starts at rest
+CURRENT_FACTOR_MAX = 20.0  # beyond 20x the cell's current limits: a unit slip (mA), not a measurement
+CHARGE_SWING_MAX = 1.5     # the charge a log moves in and out, in capacities: beyond it SOC leaves 0..1
+VOLTAGE_MAX_V = 6.0        # no lithium-ion cell reads above this: a pack voltage or mV
 
 HELP = """\
 Estimate the state of charge (and optionally R0 and capacity) of one cell from a measured log,
 with the EKF of the safetwin core (REF-CELL-1 model: LG M50 21700, 2RC + lumped thermal).
 
 Input CSV: columns t_s,current_a,voltage_v,temperature_c (any order; other columns are ignored).
+The output of `safetwin simulate` for one cell is such a log, and so is the shipped example
+(examples/bench_log.csv: 1 h of a 1C discharge with rests, as a cycler records it).
 Current > 0 discharges. Time steps may be irregular: each row is predicted with its actual dt.
 A missing or non-finite value (empty field, nan) is a skipped update of that channel (a missing
 current holds the previous one); the tool says how many rows had one.
@@ -33,6 +39,14 @@ counted back to the start. A log that never rests uses the first row's voltage +
 Output CSV columns: t_s,soc,soc_sigma,v1_v,v2_v,temperature_c,r0_ohm,capacity_ah,nis,rejected
 (soc_sigma: the filter's standard deviation of SOC; nis: normalised innovation squared of the
 row's update; rejected: channels the innovation gate refused, bit 1 = voltage, 4 = temperature).
+
+A log that cannot be of this cell in these units is refused with the likely cause: temperatures
+outside -40..120 degC (in K?), currents beyond 20x the cell's limits (in mA?), more charge moved
+than 1.5 capacities (time in ms?). Samples further apart than the cell's 13 s time constant warn.
+
+examples:
+  safetwin estimate examples/bench_log.csv -o soc.csv
+  safetwin estimate examples/bench_log.csv --soc0 0.1 --estimate-params -o soc_params.csv
 """
 
 
@@ -57,10 +71,8 @@ def _parse(value: str) -> float:
 
 def read_log(path: str) -> dict:
     """Reads the required columns as float arrays; raises ValueError naming what is wrong."""
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"log file {path!r} does not exist")
-    with file.open(newline="") as f:
+    file = checks.input_file("log file", path)
+    with file.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
@@ -68,7 +80,8 @@ def read_log(path: str) -> dict:
         names = [h.strip() for h in header]
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(names)})")
+            hint = " (the file must be comma-separated, not ';')" if len(names) == 1 and ";" in names[0] else ""
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(names)}){hint}")
         idx = {c: names.index(c) for c in REQUIRED}
         cols = {c: [] for c in REQUIRED}
         for line, row in enumerate(reader, start=2):
@@ -93,6 +106,45 @@ def read_log(path: str) -> dict:
         raise ValueError(f"{path}: t_s must increase strictly; data row {k + 1} has t_s = {t[k]} "
                          f"after {t[k - 1]}")
     return out
+
+
+def check_plausible(path: str, log: dict, cell: CellParams) -> None:
+    """Refuses a log that cannot be of this cell in these units, naming the likely cause
+    (temperatures in K, currents in mA, times in ms); warns where a measured log may be odd."""
+    temp = log["temperature_c"][np.isfinite(log["temperature_c"])]
+    for value in (temp.min(), temp.max()) if temp.size else ():
+        if not checks.TEMP_MIN_C <= value <= checks.TEMP_MAX_C:
+            raise ValueError(f"{path}: column temperature_c reaches {value:g} degC, outside "
+                             f"[{checks.TEMP_MIN_C:g}, {checks.TEMP_MAX_C:g}] degC{checks.kelvin_hint(value)}")
+    lim = cell.limits
+    volts = log["voltage_v"][np.isfinite(log["voltage_v"])]
+    for value in (volts.min(), volts.max()) if volts.size else ():
+        if not 0.0 <= value <= VOLTAGE_MAX_V:
+            hint = ": is the voltage in mV?" if value > 100 else ": a cell voltage is positive" if value < 0 else ""
+            raise ValueError(f"{path}: column voltage_v reaches {value:g} V, outside [0, {VOLTAGE_MAX_V:g}] V for a "
+                             f"cell{hint}")
+    current = log["current_a"][np.isfinite(log["current_a"])]
+    for value, limit, side in ((current.max(initial=0.0), lim.discharge_current_max_a, "discharge"),
+                               (-current.min(initial=0.0), lim.charge_current_max_a, "charge")):
+        if value > CURRENT_FACTOR_MAX * limit:
+            raise ValueError(f"{path}: column current_a reaches {value if side == 'discharge' else -value:g} A, "
+                             f"beyond {CURRENT_FACTOR_MAX:g}x the cell's {side} limit of {limit:g} A: "
+                             "is the current in mA, or a pack current?")
+    t = log["t_s"]
+    i = np.where(np.isfinite(log["current_a"]), log["current_a"], 0.0)
+    drawn_ah = np.concatenate(([0.0], np.cumsum(i[:-1] * np.diff(t)))) / 3600.0
+    swing = float(drawn_ah.max() - drawn_ah.min())
+    if swing > CHARGE_SWING_MAX * cell.capacity_ah:
+        raise ValueError(f"{path}: the log moves {swing:.4g} Ah in or out of a {cell.capacity_ah:g} Ah cell "
+                         f"(more than {CHARGE_SWING_MAX:g}x its capacity, so its SOC would leave 0..1): is t_s "
+                         "in ms, or current_a in mA?")
+    if len(t) > 1:
+        tau1 = cell.r1_ohm.at(0.5, 298.15) * cell.c1_f.at(0.5, 298.15)
+        step = float(np.median(np.diff(t)))
+        if step > tau1:
+            print(f"safetwin estimate: warning: {path}: the median time step is {step:g} s, longer than the cell's "
+                  f"fast time constant ({tau1:.0f} s): the voltage updates cannot follow the RC dynamics "
+                  "(is t_s in ms?)", file=sys.stderr)
 
 
 def initial_soc(log: dict, cell: CellParams) -> float:
@@ -127,9 +179,14 @@ def initial_soc(log: dict, cell: CellParams) -> float:
 def run(args: argparse.Namespace) -> int:
     log = read_log(args.log)
     cell = CellParams.ref_cell_1()
+    check_plausible(args.log, log, cell)
+    checks.output_file("-o", args.output)
     if args.soc0 is not None and not (0.0 <= args.soc0 <= 1.0):
         raise ValueError(f"--soc0 = {args.soc0}: must be in [0, 1]")
-    soc0 = args.soc0 if args.soc0 is not None else initial_soc(log, cell)
+    try:
+        soc0 = args.soc0 if args.soc0 is not None else initial_soc(log, cell)
+    except ValueError as exc:
+        raise ValueError(f"{args.log}: {exc}") from None
     temp_k = log["temperature_c"] + ZERO_CELSIUS_K
     finite_t = temp_k[np.isfinite(temp_k)]
     cfg = estimation.make_config(cell=cell, soc0=soc0, estimate_params=bool(args.estimate_params),

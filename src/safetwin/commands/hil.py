@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+from safetwin.commands import checks
 
 HELP = """\
 Run a HIL scenario (a TOML file; see hil/scenarios/ and `safetwin hil list`): the battery plant
@@ -15,9 +18,14 @@ transports:
   --lockstep   the firmware's C++ code in this process, lockstep (fastest, deterministic)
   --realtime   start firmware_sim at --rate-hz on the wall clock; the harness paces itself too
 
-Writes to --out: SCENARIO.junit.xml (one test case per criterion), SCENARIO.csv (the whole run:
+Writes to the folder -o: SCENARIO.junit.xml (one test case per criterion), SCENARIO.csv (the whole run:
 true plant state, command, firmware mode and fault flags), SCENARIO.events.csv, SCENARIO.png.
-Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario file.
+Exit status: 0 when every criterion holds, 1 when one fails, 2 on a bad scenario file or option.
+
+examples:
+  safetwin hil list
+  safetwin hil run --lockstep hil/scenarios/frame_loss_burst.toml -o hil_out
+  safetwin hil run --realtime hil/scenarios/realtime_charge.toml     # 30 s on the wall clock, 5 Hz
 """
 
 
@@ -32,14 +40,71 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = r.add_mutually_exclusive_group()
     mode.add_argument("--lockstep", action="store_true", help="firmware in-process, lockstep")
     mode.add_argument("--realtime", action="store_true", help="firmware process on the wall clock")
-    r.add_argument("--rate-hz", type=float, default=None, help="--realtime: cycle rate (default 1/dt_s of the scenario)")
-    r.add_argument("--duration-s", type=float, default=None, help="override the scenario's duration")
+    r.add_argument("--rate-hz", type=float, default=None,
+                   help="--realtime: cycle rate, (0, 10000] Hz (default 1/dt_s of the scenario)")
+    r.add_argument("--duration-s", type=float, default=None,
+                   help="override the scenario's duration, (0, 86400] s as in the scenario file")
     r.add_argument("--firmware", default=None, help="path of firmware_sim (default: the packaged or built one)")
-    r.add_argument("-o", "--out", default="hil_out", help="report directory (default hil_out)")
-    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("-o", "--output", default="hil_out", help="report folder (default hil_out)")
+    r.add_argument("--out", dest="output", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
+    r.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
+    r.add_argument("--no-plots", dest="no_plot", action="store_true", help=argparse.SUPPRESS)  # old spelling
     r.set_defaults(func=run)
     ls = hsub.add_parser("list", help="list the shipped scenarios")
     ls.set_defaults(func=list_scenarios)
+
+
+CSV_BYTES_PER_VALUE = 16  # a %.9g number and its comma in the run's CSV
+
+
+def check_options(args: argparse.Namespace, scenarios: list) -> dict:
+    """Every option against its limit, and the memory and disk each run implies, before anything
+    starts. Returns, per scenario path, the folder its traces spill to (None: in memory)."""
+    from safetwin.hil import harness
+    from safetwin.hil.scenario import SCHEMA
+    _, lo, hi, _ = SCHEMA["scenario"]["duration_s"]
+    if args.duration_s is not None:
+        checks.number("--duration-s", args.duration_s, lo, hi, "s", lo_open=True, why="the scenario files' limit")
+    if args.rate_hz is not None:
+        if not args.realtime:
+            raise ValueError(f"--rate-hz = {args.rate_hz:g}: applies to --realtime only (lockstep runs at the "
+                             "scenario's dt_s)")
+        checks.number("--rate-hz", args.rate_hz, 0.0, harness.RATE_MAX_HZ, "Hz", lo_open=True,
+                      why="firmware_sim's limit")
+    if args.firmware is not None:
+        if args.lockstep:
+            raise ValueError(f"--firmware {args.firmware}: --lockstep runs the firmware in this process, "
+                             "not an executable")
+        fw = Path(args.firmware)
+        if not fw.is_file():
+            raise ValueError(f"--firmware {args.firmware}: " + ("is a folder" if fw.is_dir() else "does not exist")
+                             + " (the firmware_sim executable; default: the packaged one)")
+        if not os.access(fw, os.X_OK):
+            raise ValueError(f"--firmware {args.firmware}: is not executable")
+        args.firmware = str(fw.resolve())  # 'firmware_sim' alone would be looked up on PATH
+    out = checks.output_dir("-o", args.output, create=False)  # made once everything else holds
+    transport = "realtime" if args.realtime else "inprocess"
+    spill = {}
+    for sc in scenarios:
+        duration = args.duration_s if args.duration_s is not None else sc.duration_s
+        what = f"{sc.path}: duration {duration:g} s at a step of {harness.step_s(sc, transport, args.rate_hz):g} s"
+        hint = "give a shorter --duration-s (or a larger dt_s in the scenario)"
+        need = harness.trace_bytes(sc, duration, transport, args.rate_hz)
+        steps = duration / harness.step_s(sc, transport, args.rate_hz)
+        cells = int(sc.pack["series"])
+        per_cell = 3 * cells if steps * cells <= harness.MAX_CELL_SAMPLES else 0  # longer: decimated, not in the CSV
+        csv_bytes = steps * CSV_BYTES_PER_VALUE * (harness.TRACE_COLUMNS + per_cell)
+        if checks.fits_in_memory(need):
+            spill[sc.path] = None
+            checks.disk(what, csv_bytes, out, hint)
+            continue
+        # too long for memory: the trace columns stream to disk, beside the reports
+        on_disk = harness.spilled_bytes(sc, duration, transport, args.rate_hz)
+        checks.memory(what, need - on_disk, hint)
+        checks.disk(what, on_disk + csv_bytes, out, hint)
+        spill[sc.path] = str(out)
+    checks.output_dir("-o", args.output)
+    return spill
 
 
 def list_scenarios(args: argparse.Namespace) -> int:
@@ -55,17 +120,29 @@ def run(args: argparse.Namespace) -> int:
     from safetwin.hil.report import write_all
     from safetwin.hil.scenario import load_scenario
     transport = "inprocess" if args.lockstep else "realtime" if args.realtime else "udp"
+    for p in args.scenarios:
+        checks.input_file("scenario", p)
     scenarios = [load_scenario(p) for p in args.scenarios]  # all validated before anything runs
+    spill = check_options(args, scenarios)
     failed = 0
     for sc in scenarios:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
-        result = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
-                       duration_s=args.duration_s).run()
-        paths = write_all(result, Path(args.out), plots=not args.no_plots)
+        if spill[sc.path]:
+            print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
+        bench = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
+                      duration_s=args.duration_s, spill_dir=spill[sc.path])
+        try:
+            result = bench.run()
+        except RuntimeError as exc:
+            if not str(exc).startswith("firmware_sim did not start"):  # safetwin.hil.firmware's refusal
+                raise
+            raise ValueError(f"{sc.path}: {exc} (executable: {args.firmware or 'the packaged firmware_sim'})") \
+                from None
+        paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
         speed = result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf")
-        print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.0f}x real time), "
+        print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.3g}x real time), "
               f"{result.retransmissions} retransmissions")
         if result.firmware_report:
             fr = result.firmware_report

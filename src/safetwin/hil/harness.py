@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -34,6 +35,27 @@ from safetwin.hil.sensors import PackSensors
 
 TRANSPORTS = ("inprocess", "udp", "realtime")
 MAX_CELL_SAMPLES = 2_000_000  # per-cell traces beyond this are decimated
+TRACE_COLUMNS = 18            # float64 columns of the run's trace, one row per step (see Bench._run)
+RATE_MAX_HZ = 10_000.0        # firmware_sim's own limit of --rate-hz
+
+
+def step_s(sc: Scenario, transport: str, rate_hz: float | None) -> float:
+    """The plant's step: the scenario's dt_s in lockstep, the cycle period on the wall clock."""
+    return sc.dt_s if transport != "realtime" else 1.0 / (rate_hz or (1.0 / sc.dt_s))
+
+
+def trace_bytes(sc: Scenario, duration_s: float, transport: str = "inprocess", rate_hz: float | None = None) -> float:
+    """Memory the run's traces take (allocated before the first step): the summary columns and the
+    load profile every step, the per-cell trace up to MAX_CELL_SAMPLES samples."""
+    steps = duration_s / step_s(sc, transport, rate_hz)
+    cells = int(sc.pack["series"])
+    return 8.0 * (steps * (TRACE_COLUMNS + 2) + 3 * min(steps * cells, MAX_CELL_SAMPLES + cells))
+
+
+def spilled_bytes(sc: Scenario, duration_s: float, transport: str = "inprocess", rate_hz: float | None = None) -> float:
+    """The part of trace_bytes that goes to disk when the run spills (Bench(spill_dir=...)): the
+    summary columns; the load profile and the (capped) per-cell trace stay in memory."""
+    return 8.0 * TRACE_COLUMNS * duration_s / step_s(sc, transport, rate_hz)
 
 
 @dataclass
@@ -48,6 +70,7 @@ class RunResult:
     firmware_report: dict | None = None
     wall_s: float = 0.0
     retransmissions: int = 0
+    dt_s: float | None = None                # the plant's step: the scenario's dt_s, 1/rate_hz in real time
 
     @property
     def passed(self) -> bool:
@@ -55,7 +78,7 @@ class RunResult:
 
     @property
     def simulated_s(self) -> float:
-        return float(len(self.trace["t_s"]) * self.scenario.dt_s)
+        return float(len(self.trace["t_s"]) * (self.dt_s or self.scenario.dt_s))
 
 
 def make_pack(sc: Scenario) -> battery.Pack:
@@ -151,9 +174,14 @@ class Bench:
 
     def __init__(self, scenario: Scenario, transport: str = "inprocess", firmware: str | None = None,
                  rate_hz: float | None = None, duration_s: float | None = None,
-                 progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0) -> None:
+                 progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0,
+                 spill_dir: str | None = None) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport = {transport!r}: one of {', '.join(TRANSPORTS)}")
+        if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
+            raise ValueError(f"duration_s = {duration_s}: must be finite and > 0")
+        if rate_hz is not None and not (math.isfinite(rate_hz) and 0 < rate_hz <= RATE_MAX_HZ):
+            raise ValueError(f"rate_hz = {rate_hz}: must be in (0, {RATE_MAX_HZ:g}]")
         self.sc = scenario
         self.transport = transport
         self.firmware_path = firmware
@@ -161,6 +189,15 @@ class Bench:
         self.duration_s = duration_s if duration_s is not None else scenario.duration_s
         self.progress = progress
         self.answer_timeout_s = answer_timeout_s
+        # A long run's trace columns live in (unlinked) files in this folder instead of in memory:
+        # the OS pages them out as the run goes and reads them back for the report.
+        self.spill_dir = spill_dir
+
+    def _column(self, steps: int) -> np.ndarray:
+        if self.spill_dir is None:
+            return np.full(steps, np.nan)
+        f = tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-")
+        return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
 
     def run(self) -> RunResult:
         from safetwin.hil.criteria import evaluate
@@ -176,9 +213,13 @@ class Bench:
             from safetwin.hil.firmware import FirmwareProcess
             lockstep = self.transport == "udp"
             opts = firmware_options(self.sc, None if lockstep else self.rate_hz)
-            with FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts) as fp:
+            fp = FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts)
+            try:  # not `with`: a firmware that fails to start must still close the bus start() opened
+                fp.start()
                 result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep)
                 report = fp.stop()
+            finally:
+                fp.__exit__(None, None, None)  # stop() again (a no-op after the first) and the temp folder
             result.firmware_report = report
         result.criteria = evaluate(result)
         return result
@@ -186,7 +227,7 @@ class Bench:
     # ------------------------------------------------------------------------------------------
     def _run(self, bus, kill, alive, lockstep: bool) -> RunResult:
         sc = self.sc
-        dt = sc.dt_s if lockstep else 1.0 / (self.rate_hz or (1.0 / sc.dt_s))
+        dt = step_s(sc, "inprocess" if lockstep else "realtime", self.rate_hz)
         steps = int(round(self.duration_s / dt))
         pack = make_pack(sc)
         n = pack.series
@@ -206,7 +247,7 @@ class Bench:
         zero_c = battery.ZERO_CELSIUS_K
 
         # traces
-        tr = {k: np.full(steps, np.nan) for k in (
+        tr = {k: self._column(steps) for k in (
             "t_s", "current_a", "command_a", "request_a", "contactor_closed", "fw_mode", "fw_flags",
             "pack_voltage_v", "cell_v_max", "cell_v_min", "cell_t_max_c", "soc_mean", "soc_min", "soc_max",
             "meas_v_max", "answered", "fw_cycle_time_s", "fw_est_soc")}
@@ -342,7 +383,7 @@ class Bench:
                         time.sleep(rest - 0.0015)
         wall = time.perf_counter() - wall0
         return RunResult(scenario=sc, transport=self.transport, trace=tr, cell_trace=cells, events=events,
-                         fault_times=fault_times, wall_s=wall, retransmissions=retrans)
+                         fault_times=fault_times, wall_s=wall, retransmissions=retrans, dt_s=dt)
 
     def _exchange(self, bus, datagram: bytes, seq: int, dec: AnswerDecoder) -> tuple[FirmwareAnswer | None, int]:
         """Sends one cycle and waits for the answer with the same sequence number; re-sends the

@@ -83,7 +83,9 @@ SCHEMA: dict[str, dict[str, tuple]] = {
              "peak_current_a": _f(0.0, 327.0), "regen_current_a": _f(0.0, 327.0),
              "profile": (("constant", "drive"), None, None, True)},
     "firmware": {"controller": (("mpc", "cccv"), None, None, True), "controller_period_s": _f(0.0, 60.0, False),
-                 "soc_target": _f(0.0, 1.0), "horizon": _i(1, 240),
+                 # horizon: the firmware's own limit is 240, but from 165 on its MPC's QP does not
+                 # converge (CONTROLLER_FAULT, measured on nominal_fast_charge): the working range
+                 "soc_target": _f(0.0, 1.0), "horizon": _i(1, 160),
                  "charge_current_a": _f(0.0, 327.0, False), "cv_voltage_v": _f(0.0, 6.0, False),
                  "cutoff_current_a": _f(0.0, 327.0),
                  "temp_derate_k": _f(0.0, 50.0, False), "temp_stop_k": _f(0.0, 50.0),
@@ -165,7 +167,9 @@ def _check_value(file: Path, name: str, value: Any, spec: tuple) -> Any:
         raise ScenarioError(file, name, f"{value!r} is not finite")
     if (v < lo if lo_incl else v <= lo) or v > hi:
         lo_txt = "[" if lo_incl else "("
-        raise ScenarioError(file, name, f"{value!r} is impossible: must be in {lo_txt}{lo}, {hi}]")
+        kelvin = name.endswith("temp_c") and lo <= v - 273.15 <= hi  # a temperature typed in K
+        hint = f" ({value!r} looks like Kelvin: {v - 273.15:.2f} degC)" if kelvin else ""
+        raise ScenarioError(file, name, f"{value!r} is impossible: must be in {lo_txt}{lo}, {hi}]{hint}")
     return v
 
 

@@ -1,0 +1,171 @@
+"""Campaign engine benchmark (issue 14, "Performance"): prints medians, worst cases and ratios.
+
+1. Per-scenario cost of one closed-loop scenario of the issue-13 campaign: the Python loop over the
+   core's step calls (safetwin.campaign.simulate) and, when it is on main, the core's closed-loop
+   runner (safetwin.loop) on the same scenarios -- goal >= 10x.
+2. Parallel efficiency: scenarios/s on 1 and 2 Dask workers (LocalCluster, processes) -- goal >= 90 %.
+3. At P(failure) ~ 1e-4 (the closed-form family, exact P): the simulations crude MC needs for a
+   relative 95 % half-width of 20 %, (1.96 / 0.2)^2 (1 - p) / p, measured by one crude MC run of
+   that size, against the simulations CE-IS needs (CE stages + final stage) -- goal >= 100x fewer.
+
+    python benchmarks/bench_campaign.py [--scenarios 24] [--duration-s 1800] [--skip-mc]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import time
+from importlib import resources
+
+import numpy as np
+
+from safetwin.campaign import closed_form, engine, execution, sampler, spec
+from safetwin.campaign.simulate import simulate
+
+
+def shipped(name: str) -> spec.Campaign:
+    return spec.load(resources.files("safetwin") / "data" / "campaigns" / f"{name}.toml")
+
+
+def per_scenario_cost(c: spec.Campaign, count: int) -> None:
+    """The same scenarios (stealthy injections aside: they run on the Python loop only) on the Python
+    loop and on the core's runner; the ratio of their medians per topology."""
+    from safetwin.campaign.simulate import runner_available
+
+    prop = sampler.Proposal(c.variables, dict(c.variables))
+    values = prop.draw(c.seed, 0, range(count))
+    engines = ("python", "core") if runner_available() else ("python",)
+    times = {(e, kind): [] for e in engines for kind in ("cell", "pack")}
+    for i in range(count):
+        sample = {**c.fixed, **{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in values.items()}}
+        if sample.get("fault") == "stealthy_injection":
+            continue
+        kind = "cell" if sample["topology"] == "cell" else "pack"
+        for e in engines:
+            rng = sampler.generator(c.seed, 0, i, sampler.EXOGENOUS_STREAM)
+            t0 = time.perf_counter()
+            simulate(sample, rng, c.duration_s, c.dt_s, engine=e)
+            times[(e, kind)].append(time.perf_counter() - t0)
+    print(f"1. per-scenario cost, {c.duration_s:.0f} s scenarios at dt {c.dt_s} s (run and its 0 A counterfactual)")
+    for (e, kind), t in times.items():
+        if t:
+            print(f"   {e:6s} {kind:4s}: {len(t):3d} scenarios, median {np.median(t) * 1e3:7.1f} ms, "
+                  f"worst {np.max(t) * 1e3:7.1f} ms")
+    if "core" in engines:
+        for kind in ("cell", "pack"):
+            py, core = times[("python", kind)], times[("core", kind)]
+            if py and core:
+                print(f"   {kind}: python loop / core runner = {np.median(py) / np.median(core):.1f}x (medians; goal >= 10x)")
+    else:
+        print("   closed-loop runner: not built into this installation (safetwin.loop) -> ratio n/a")
+
+
+def parallel_efficiency(c: spec.Campaign, n: int, rounds: int = 2) -> None:
+    """Scenarios/s on warm workers (a first small campaign imports the package in each worker),
+    rounds alternating 1 and 2 workers; the machine's load is printed beside (a shared machine's
+    other processes take cores from both)."""
+    # the summary's tail fit (a bootstrap) is not part of the sampling throughput
+    c = dataclasses.replace(c, n=n, seed=c.seed + 1, batch_size=2, tail=None)
+    warm = dataclasses.replace(c, n=4, seed=c.seed + 2)
+    rates: dict = {1: [], 2: []}
+    burns: dict = {1: [], 2: []}
+    execs = {w: execution.DaskExecutor(workers=w) for w in (1, 2)}
+    try:
+        for w, ex in execs.items():
+            engine.run(warm, executor=ex)
+        for _ in range(rounds):
+            for w, ex in execs.items():
+                t0 = time.perf_counter()
+                engine.run(c, executor=ex)
+                rates[w].append(n / (time.perf_counter() - t0))
+                t0 = time.perf_counter()
+                ex.client.gather([ex.client.submit(_burn, i, pure=False) for i in range(8)])
+                burns[w].append(8 / (time.perf_counter() - t0))
+    finally:
+        for ex in execs.values():
+            ex.close()
+    r1, r2 = float(np.median(rates[1])), float(np.median(rates[2]))
+    b1, b2 = float(np.median(burns[1])), float(np.median(burns[2]))
+    print(f"2. parallel efficiency, {n} scenarios of {c.duration_s:.0f} s, median of {rounds} rounds: "
+          f"1 worker {r1:.2f} scenarios/s, 2 workers {r2:.2f} scenarios/s, efficiency {r2 / (2 * r1) * 100:.0f} % "
+          f"(goal >= 90 %); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"   control, a pure-Python CPU burn on the same workers: 1 worker {b1:.2f} tasks/s, 2 workers {b2:.2f} "
+          f"tasks/s, efficiency {b2 / (2 * b1) * 100:.0f} % (what the machine's load leaves to 2 processes)")
+
+
+def _burn(k: int) -> int:
+    s = 0
+    for i in range(2_000_000):
+        s += i
+    return k
+
+
+RARE = """
+[campaign]
+name = "rare"
+family = "closed_form"
+seed = 0
+n = 1000
+method = "ce-is"
+batch_size = 200000
+[failure]
+event = "soc0 > 0.98 and severity > 0.75"
+[ce]
+stage_n = 500
+[variables.soc0]
+dist = "uniform"
+low = 0.0
+high = 1.0
+[variables.severity]
+dist = "beta"
+a = 2.0
+b = 5.0
+low = 0.0
+high = 1.0
+"""
+
+
+def is_against_mc(skip_mc: bool) -> None:
+    c = spec.loads(RARE)
+    p = closed_form.exact_probability(c)
+    mc_needed = math.ceil((1.96 / 0.2) ** 2 * (1 - p) / p)
+    print(f"3. P(failure) = {p:.3e} exactly ({c.event.text})")
+    if not skip_mc:
+        t0 = time.perf_counter()
+        r = engine.run(dataclasses.replace(c, method="mc", n=mc_needed))
+        lo, hi = r.summary["ci95"]
+        print(f"   crude MC, {mc_needed} samples: p = {r.summary['p_failure']:.3e} [{lo:.3e}, {hi:.3e}], "
+              f"relative half-width {(hi - lo) / 2 / p * 100:.1f} % ({time.perf_counter() - t0:.0f} s)")
+    for n_final in (200, 400, 800, 1600):
+        halves, sims, covered = [], [], 0
+        for seed in range(20):
+            r = engine.run(dataclasses.replace(c, n=n_final, seed=seed))
+            lo, hi = r.summary["ci95"]
+            halves.append((hi - lo) / 2 / p)
+            sims.append(r.summary["n_scenarios"])
+            covered += lo <= p <= hi
+        med = float(np.median(halves))
+        print(f"   CE-IS final n {n_final:5d}: median simulations {np.median(sims):7.0f}, relative half-width "
+              f"median {med * 100:5.1f} % worst {max(halves) * 100:5.1f} %, covered {covered}/20")
+        if med <= 0.2:
+            print(f"   -> CE-IS reaches +-20 % with {np.median(sims):.0f} simulations, crude MC with {mc_needed}: "
+                  f"{mc_needed / np.median(sims):.0f}x fewer (goal >= 100x)")
+            break
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenarios", type=int, default=24, help="closed-loop scenarios per measurement")
+    ap.add_argument("--duration-s", type=float, default=1800.0)
+    ap.add_argument("--skip-mc", action="store_true", help="skip the long crude MC run of part 3")
+    args = ap.parse_args()
+    c = dataclasses.replace(shipped("off_nominal"), duration_s=args.duration_s)
+    per_scenario_cost(c, args.scenarios)
+    parallel_efficiency(c, 2 * args.scenarios)
+    is_against_mc(args.skip_mc)
+
+
+if __name__ == "__main__":
+    main()

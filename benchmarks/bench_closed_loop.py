@@ -1,0 +1,71 @@
+"""Per-scenario cost of the closed-loop runner (safetwin.loop, one C++ call) against the same loop
+stepped from Python through the bindings (tests/test_closed_loop.py's reference loop, which the
+tests show gives the same numbers bit for bit), on the same cycle and the same noise.
+
+Scenarios (600 s at 1 s unless --duration-s):
+  cell-mpc        one REF-CELL-1 cell on ControlCycle, the core's MPC (N = 10)
+  pack-mpc        4s2p on PackCycle with trust and attestation, one MPC per group (N = 10)
+  pack-const      4s2p on PackCycle, a constant 2C charge (built-in law in the runner; the same law
+                  as a Python Controller in the Python loop, as a campaign's unsafe laws are today)
+  pack-const-py   4s2p, the Python constant law in both (the trampoline's cost in the runner)
+
+Prints per scenario: median and worst wall time of each over --repeats runs and the ratio of the
+medians (goal: >= 10x).
+    python benchmarks/bench_closed_loop.py [--repeats 5] [--duration-s 600]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_closed_loop import Constant, cell_spec, mpcs, pack_spec, python_loop  # noqa: E402
+
+from safetwin import loop  # noqa: E402
+
+
+class PyConstant(Constant):
+    def compute(self, inp):
+        return self.current_a
+
+
+def scenarios(duration_s: float):
+    n = int(duration_s)
+    verdicts = np.zeros((n, 2), dtype=np.uint8)
+    verdicts[::5] = 1
+    yield ("cell-mpc", cell_spec(duration_s, law=loop.controllers()), lambda: mpcs(1), lambda: mpcs(1))
+    yield ("pack-mpc", pack_spec(duration_s, trust=True, law=loop.controllers(), attestation=verdicts),
+           lambda: mpcs(4), lambda: mpcs(4))
+    yield ("pack-const", pack_spec(duration_s, law=loop.constant(-2 * 5.15)), lambda: None,
+           lambda: [PyConstant(-2 * 5.15)] * 4)
+    yield ("pack-const-py", pack_spec(duration_s, law=loop.controllers()), lambda: [PyConstant(-2 * 5.15)] * 4,
+           lambda: [PyConstant(-2 * 5.15)] * 4)
+
+
+def timed(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--duration-s", type=float, default=600.0)
+    args = ap.parse_args()
+    print(f"{'scenario':<15} {'runner med/worst (ms)':>24} {'python med/worst (ms)':>24} {'ratio':>7}")
+    for name, spec, runner_ctl, python_ctl in scenarios(args.duration_s):
+        r = [timed(lambda: loop.run(spec, runner_ctl())) for _ in range(args.repeats)]
+        p = [timed(lambda: python_loop(spec, python_ctl())) for _ in range(args.repeats)]
+        rm, pm = np.median(r) * 1e3, np.median(p) * 1e3
+        print(f"{name:<15} {rm:>11.2f} / {max(r) * 1e3:>9.2f} {pm:>11.2f} / {max(p) * 1e3:>9.2f} {pm / rm:>6.1f}x")
+    print(f"({args.duration_s:.0f} steps per scenario; wall times include building the plant and the cycle)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""A campaign run: its stages (one for crude Monte Carlo; cross-entropy stages and a final stage
+for CE-IS), executed in batches, estimated, summarised.
+
+Each stage's proposal depends only on the records of the stages before it (sorted by index), so
+a resumed run recomputes the same proposals and the manifest checks that it did.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from safetwin.campaign import estimators, execution, report, sampler
+
+
+@dataclass
+class Result:
+    summary: dict
+    rows: list = field(repr=False)              # the final stage's records (the estimate's samples)
+    stages: list = field(default_factory=list)  # per stage: kind, n, level, proposal
+
+
+def _columns(rows: list, names) -> dict:
+    return {k: np.asarray([r[k] for r in rows], dtype=object if isinstance(rows[0][k], str) else None)
+            for k in names}
+
+
+def run(campaign, executor=None, out_dir: str | Path | None = None,
+        progress: Callable[[dict], None] | None = None, max_batches: int | None = None) -> Result:
+    """Runs (or resumes, from out_dir) the campaign; ``progress`` gets a dict after every batch."""
+    wall0 = time.perf_counter()
+    own = executor is None
+    executor = executor or execution.LocalExecutor()
+    store = None
+    if out_dir is not None:
+        store = execution.Store(Path(out_dir), {"campaign": campaign.name, "digest": campaign.digest,
+                                                "seed": campaign.seed, "method": campaign.method, "n": campaign.n,
+                                                "batch_size": campaign.batch_size})
+    tilted = dict(campaign.variables)
+    stages: list = []
+    total = 0
+    try:
+        stage = 0
+        while True:
+            final = campaign.method == "mc" or len(stages) >= campaign.ce.max_stages or \
+                (stages and stages[-1]["level"] == 0.0)
+            n = campaign.n if final else campaign.ce.stage_n
+            # the first CE stage samples p itself; the later ones and the final one the mixture
+            defensive = 1.0 if campaign.method == "mc" or stage == 0 else campaign.ce.defensive
+            params = sampler.Proposal(campaign.variables, tilted, defensive).params()
+            meta = {"kind": "final" if final else "ce", "n": n, "proposal": params}
+            if store is not None:
+                store.stage_meta(stage, meta)
+            tally = {"done": 0, "failures": 0, "sum_wf": 0.0, "sum_w2f": 0.0}
+
+            def on_batch(recs, stage=stage, n=n, final=final, tally=tally):
+                tally["done"] += len(recs)
+                tally["failures"] += sum(r["failure"] for r in recs)
+                tally["sum_wf"] += sum(r["weight"] for r in recs if r["failure"])
+                tally["sum_w2f"] += sum(r["weight"] ** 2 for r in recs if r["failure"])
+                if progress is not None:
+                    k = tally["done"]
+                    p = tally["sum_wf"] / k
+                    if campaign.method == "mc":
+                        ci = estimators.wilson(tally["failures"], k)
+                    else:
+                        se = math.sqrt(max(tally["sum_w2f"] / k - p * p, 0.0) / max(k - 1, 1))
+                        ci = (max(0.0, p - estimators.Z95 * se), p + estimators.Z95 * se)
+                    progress({"stage": stage, "final": final, "done": k, "n": n,
+                              "failures": tally["failures"], "p": p, "ci95": ci})
+
+            rows = execution.run_stage(executor, store, campaign, stage, params, n, on_batch, max_batches)
+            total += len(rows)
+            if len(rows) < n:
+                raise execution.Interrupted(f"stage {stage}: {len(rows)} of {n} samples done (partial run)")
+            if final:
+                stages.append({**meta, "level": 0.0})
+                break
+            cols = _columns(rows, list(tilted) + ["score", "log_p", "log_q"])
+            scores = cols["score"].astype(float)
+            log_w = cols["log_p"].astype(float) - cols["log_q"].astype(float)
+            tilted, level = estimators.ce_refit(campaign.variables, tilted, cols, scores, log_w,
+                                                  campaign.ce.rho, campaign.ce.smoothing)
+            stages.append({**meta, "level": level})
+            stage += 1
+    finally:
+        if own:
+            executor.close()
+    failure = np.array([r["failure"] for r in rows], dtype=bool)
+    log_w = np.array([r["log_p"] - r["log_q"] for r in rows])
+    est = estimators.monte_carlo(failure) if campaign.method == "mc" else estimators.importance(failure, log_w)
+    summary = report.summarise(campaign, rows, est, n_scenarios=total, stages=stages,
+                               wall_s=time.perf_counter() - wall0, workers=executor.workers)
+    return Result(summary, rows, stages)
