@@ -60,8 +60,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"{'scenario':<15} {'runner med/worst (ms)':>24} {'python med/worst (ms)':>24} {'ratio':>7}")
     for name, spec, runner_ctl, python_ctl in scenarios(args.duration_s):
-        r = [timed(lambda: loop.run(spec, runner_ctl())) for _ in range(args.repeats)]
-        p = [timed(lambda: python_loop(spec, python_ctl())) for _ in range(args.repeats)]
+        r = [timed(lambda s=spec, c=runner_ctl: loop.run(s, c())) for _ in range(args.repeats)]
+        p = [timed(lambda s=spec, c=python_ctl: python_loop(s, c())) for _ in range(args.repeats)]
         rm, pm = np.median(r) * 1e3, np.median(p) * 1e3
         print(f"{name:<15} {rm:>11.2f} / {max(r) * 1e3:>9.2f} {pm:>11.2f} / {max(p) * 1e3:>9.2f} {pm / rm:>6.1f}x")
     print(f"({args.duration_s:.0f} steps per scenario; wall times include building the plant and the cycle)")

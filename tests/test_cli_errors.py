@@ -255,6 +255,7 @@ def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, m
 
 def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
     import numpy as np
+
     from safetwin.hil.harness import Bench
     from safetwin.hil.scenario import load_scenario
     sc = load_scenario(ROOT / "hil" / "scenarios" / "realtime_charge.toml")

@@ -366,7 +366,7 @@ def _rolling(x: np.ndarray, width: int, fn) -> np.ndarray:
     return fn(np.lib.stride_tricks.sliding_window_view(pad, width), axis=1)
 
 
-def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: Optional[dict] = None) -> None:
+def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: dict | None = None) -> None:
     """demo.png: time in s as in the summary; true values solid, measured and estimated marked as
     such; the monitor's tiers on the temperature panel; the attacked node's reading against the true
     voltage of its group; trust as log-odds."""
