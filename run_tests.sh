@@ -27,6 +27,10 @@ fi
 # so the wheel's compile of the core (same flags, same system Eigen) is a cache hit of the C++
 # build's: the core is compiled once per run, and a re-run compiles only what changed. Ninja runs
 # one job per core. Set CCACHE_DIR to keep the cache elsewhere, CCACHE_DISABLE=1 to compile everything.
+# ccache hashes the compiler's name: the C++ build uses the compiler that scikit-build-core gives
+# the wheel build (Python's sysconfig CC/CXX, e.g. gcc/g++), so that the two share their hits.
+sysconfig_var() { "$PYTHON" -c "import sysconfig; print((sysconfig.get_config_var('$1') or '$2').split()[0])"; }
+export CC=${CC:-$(sysconfig_var CC cc)} CXX=${CXX:-$(sysconfig_var CXX c++)}
 export CCACHE_DIR=${CCACHE_DIR:-$PWD/build/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
