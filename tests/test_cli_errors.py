@@ -213,11 +213,11 @@ def test_simulate_streams_a_long_profile_in_chunks(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- the shell's view
 def test_a_closed_pipe_is_not_an_error():
     """`safetwin hil list | head`: the reader has gone before anything is written."""
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "hil", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 0
+    with subprocess.Popen([sys.executable, "-m", "safetwin.cli", "hil", "list"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err and err == ""
 
 

@@ -196,8 +196,9 @@ class Bench:
     def _column(self, steps: int) -> np.ndarray:
         if self.spill_dir is None:
             return np.full(steps, np.nan)
-        f = tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-")
-        return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
+        # The mapping keeps its own descriptor of the (unlinked) file: the file object can close now.
+        with tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-") as f:
+            return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
 
     def run(self) -> RunResult:
         from safetwin.hil.criteria import evaluate
