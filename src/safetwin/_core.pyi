@@ -6,7 +6,320 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+class AgeingCoefficients:
+    """
+    The four ageing-law coefficients at one stress
+    """
+    @property
+    def alpha_cap_per_day_pow(self) -> float:
+        ...
+    @property
+    def alpha_res_per_day_pow(self) -> float:
+        ...
+    @property
+    def beta_cap_per_ah_pow(self) -> float:
+        ...
+    @property
+    def beta_res_per_ah(self) -> float:
+        ...
+class AgeingModel:
+    """
+    Calendar + cycle ageing (Schmalstieg 2014) over the cell's OCV table
+    """
+    def __init__(self, params: AgeingParams = ..., ocv: OcvTable = ...) -> None:
+        ...
+    def advance(self, stress: AgeingStress, state: AgeingState) -> None:
+        """
+        Advances state (in place) over one interval
+        """
+    def age_many(self, duration_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], temp_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], soc_mean: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], throughput_ah: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dod: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], calendar_rate_factor: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, cycle_rate_factor: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+        """
+        Ages cells x intervals (2-D stress arrays) from fresh; dict of capacity_factor, resistance_factor
+        """
+    def coefficients(self, temp_k: typing.SupportsFloat | typing.SupportsIndex, soc_mean: typing.SupportsFloat | typing.SupportsIndex, dod: typing.SupportsFloat | typing.SupportsIndex) -> AgeingCoefficients:
+        ...
+    @property
+    def params(self) -> AgeingParams:
+        ...
+class AgeingParams:
+    """
+    Schmalstieg et al. 2014 (J. Power Sources 257:325) calendar + cycle ageing parameters
+    """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def cal_cap_activation_k(self) -> float:
+        ...
+    @cal_cap_activation_k.setter
+    def cal_cap_activation_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_scale(self) -> float:
+        ...
+    @cal_cap_scale.setter
+    def cal_cap_scale(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_v_offset(self) -> float:
+        ...
+    @cal_cap_v_offset.setter
+    def cal_cap_v_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_v_slope(self) -> float:
+        ...
+    @cal_cap_v_slope.setter
+    def cal_cap_v_slope(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_activation_k(self) -> float:
+        ...
+    @cal_res_activation_k.setter
+    def cal_res_activation_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_scale(self) -> float:
+        ...
+    @cal_res_scale.setter
+    def cal_res_scale(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_v_offset(self) -> float:
+        ...
+    @cal_res_v_offset.setter
+    def cal_res_v_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_v_slope(self) -> float:
+        ...
+    @cal_res_v_slope.setter
+    def cal_res_v_slope(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def calendar_rate_factor(self) -> float:
+        ...
+    @calendar_rate_factor.setter
+    def calendar_rate_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_ah(self) -> float:
+        ...
+    @capacity_ah.setter
+    def capacity_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_dod(self) -> float:
+        ...
+    @cyc_cap_dod.setter
+    def cyc_cap_dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_offset(self) -> float:
+        ...
+    @cyc_cap_offset.setter
+    def cyc_cap_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_v_center(self) -> float:
+        ...
+    @cyc_cap_v_center.setter
+    def cyc_cap_v_center(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_v_quad(self) -> float:
+        ...
+    @cyc_cap_v_quad.setter
+    def cyc_cap_v_quad(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_dod(self) -> float:
+        ...
+    @cyc_res_dod.setter
+    def cyc_res_dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_offset(self) -> float:
+        ...
+    @cyc_res_offset.setter
+    def cyc_res_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_v_center(self) -> float:
+        ...
+    @cyc_res_v_center.setter
+    def cyc_res_v_center(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_v_quad(self) -> float:
+        ...
+    @cyc_res_v_quad.setter
+    def cyc_res_v_quad(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cycle_rate_factor(self) -> float:
+        ...
+    @cycle_rate_factor.setter
+    def cycle_rate_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def reference_capacity_ah(self) -> float:
+        ...
+    @reference_capacity_ah.setter
+    def reference_capacity_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def throughput_exponent(self) -> float:
+        ...
+    @throughput_exponent.setter
+    def throughput_exponent(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_exponent(self) -> float:
+        ...
+    @time_exponent.setter
+    def time_exponent(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AgeingState:
+    """
+    Capacity fade and resistance growth terms (fractions)
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def cal_cap_fade(self) -> float:
+        ...
+    @cal_cap_fade.setter
+    def cal_cap_fade(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_growth(self) -> float:
+        ...
+    @cal_res_growth.setter
+    def cal_res_growth(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @property
+    def cyc_cap_fade(self) -> float:
+        ...
+    @cyc_cap_fade.setter
+    def cyc_cap_fade(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_growth(self) -> float:
+        ...
+    @cyc_res_growth.setter
+    def cyc_res_growth(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def elapsed_s(self) -> float:
+        ...
+    @elapsed_s.setter
+    def elapsed_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def resistance_factor(self) -> float:
+        ...
+    @property
+    def throughput_ah(self) -> float:
+        ...
+    @throughput_ah.setter
+    def throughput_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AgeingStress:
+    """
+    Aggregated stress of one interval (SI units)
+    """
+    def __init__(self, duration_s: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15, soc_mean: typing.SupportsFloat | typing.SupportsIndex = 0.5, throughput_ah: typing.SupportsFloat | typing.SupportsIndex = 0.0, dod: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def dod(self) -> float:
+        ...
+    @dod.setter
+    def dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def duration_s(self) -> float:
+        ...
+    @duration_s.setter
+    def duration_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_mean(self) -> float:
+        ...
+    @soc_mean.setter
+    def soc_mean(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_k(self) -> float:
+        ...
+    @temp_k.setter
+    def temp_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def throughput_ah(self) -> float:
+        ...
+    @throughput_ah.setter
+    def throughput_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AnomalyScore:
+    """
+    Online anomaly score of one cell (window mean of z^2)
+    """
+    def __init__(self, config: AnomalyScoreConfig = ...) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def set_threshold(self, threshold: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def step(self, innovation: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], variance: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], evaluated: collections.abc.Sequence[bool]) -> dict:
+        ...
+    @property
+    def config(self) -> AnomalyScoreConfig:
+        ...
+    @property
+    def score(self) -> float:
+        ...
+class AnomalyScoreConfig:
+    """
+    Sliding-window anomaly score settings
+    """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def channel_mask(self) -> int:
+        ...
+    @channel_mask.setter
+    def channel_mask(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def window_samples(self) -> int:
+        ...
+    @window_samples.setter
+    def window_samples(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def z2_cap(self) -> float:
+        ...
+    @z2_cap.setter
+    def z2_cap(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Attestation:
     """
     Attestation verdict of one node in one cycle
@@ -488,6 +801,14 @@ class BatteryMpcConfig:
         ...
     @chance_alpha.setter
     def chance_alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cold_start_cccv(self) -> bool:
+        """
+        first call: the CC-CV-shaped nominal plan (True) or the last current held (False)
+        """
+    @cold_start_cccv.setter
+    def cold_start_cccv(self, arg0: bool) -> None:
         ...
     @property
     def cold_start_linearisations(self) -> int:
@@ -1540,12 +1861,15 @@ class FaultKind:
       temperature_offset
     
       current_offset
+    
+      stealthy_injection
     """
-    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>}
+    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>, 'stealthy_injection': <FaultKind.stealthy_injection: 12>}
     connection_resistance: typing.ClassVar[FaultKind]  # value = <FaultKind.connection_resistance: 2>
     cooling_loss: typing.ClassVar[FaultKind]  # value = <FaultKind.cooling_loss: 1>
     current_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.current_offset: 11>
     internal_short: typing.ClassVar[FaultKind]  # value = <FaultKind.internal_short: 0>
+    stealthy_injection: typing.ClassVar[FaultKind]  # value = <FaultKind.stealthy_injection: 12>
     temperature_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_offset: 10>
     temperature_stuck: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_stuck: 9>
     voltage_drift: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_drift: 5>
@@ -1593,7 +1917,7 @@ class FaultSpec:
     A fault from onset_s to end_s on a cell (plant) or a group (sensor)
     """
     kind: FaultKind
-    def __init__(self, kind: FaultKind, onset_s: typing.SupportsFloat | typing.SupportsIndex, end_s: typing.SupportsFloat | typing.SupportsIndex = ..., target: typing.SupportsInt | typing.SupportsIndex = 0, node: typing.SupportsInt | typing.SupportsIndex = 0, value: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    def __init__(self, kind: FaultKind, onset_s: typing.SupportsFloat | typing.SupportsIndex, end_s: typing.SupportsFloat | typing.SupportsIndex = ..., target: typing.SupportsInt | typing.SupportsIndex = 0, node: typing.SupportsInt | typing.SupportsIndex = 0, value: typing.SupportsFloat | typing.SupportsIndex = 0.0, ramp_s: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
     @property
     def end_s(self) -> float:
@@ -1612,6 +1936,12 @@ class FaultSpec:
         ...
     @onset_s.setter
     def onset_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ramp_s(self) -> float:
+        ...
+    @ramp_s.setter
+    def ramp_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def target(self) -> int:
@@ -1913,6 +2243,18 @@ class LoopSpec:
         ...
     @injection_b_v.setter
     def injection_b_v(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def injection_current_a(self) -> list[float]:
+        ...
+    @injection_current_a.setter
+    def injection_current_a(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def injection_temperature_k(self) -> list[float]:
+        ...
+    @injection_temperature_k.setter
+    def injection_temperature_k(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
         ...
     @property
     def scaling(self) -> list[CellScaling]:
@@ -3023,6 +3365,10 @@ def run_charge_loop(cell: Cell, controller: Controller, config: ChargeLoopConfig
     """
     Closed-loop charge of a Cell by any Controller (in C++; the GIL is released and retaken by Python hooks). Returns per-step arrays (current_a, voltage_v, temp_k and soc after the step, solve_time_s, iterations, status) and steps, reached, time_to_stop_s, non_ok_steps.
     """
+def score_replay(t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, ekf_config: BatteryEkfConfig = ..., score_config: AnomalyScoreConfig = ...) -> dict:
+    """
+    Replays a log through a new BatteryEkf and AnomalyScore in C++; dict of arrays and the summary
+    """
 def trusted_replay(ekf: BatteryEkf, trust: EstimatorTrust, t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
     """
     Run a single-cell log through BatteryEkf with trust (verdict codes per row and node); returns arrays
@@ -3035,5 +3381,6 @@ CHANNEL_USED: int = 1
 FILTER_COVARIANCE_RECOVERED: int = 1
 FILTER_INNOVATION_SINGULAR: int = 4
 FILTER_MODEL_FAILED: int = 2
+MAX_SCORE_WINDOW: int = 3600
 ZERO_CELSIUS_K: float = 273.15
 CycleChannel = Channel
