@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -741,6 +741,10 @@ class BatteryMpc(Controller):
         """
         The scaled QP of the last compute() (decision variable I / current_scale_a)
         """
+    def set_estimated_factors(self, r0_factor: typing.SupportsFloat | typing.SupportsIndex, capacity_factor: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        The estimator's R0 and capacity factors for the prediction (adaptive twin)
+        """
     def set_horizon(self, n: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def set_solver(self, solver: QpSolver) -> None:
@@ -751,6 +755,9 @@ class BatteryMpc(Controller):
     def builtin_factorisations(self) -> int:
         ...
     @property
+    def capacity_factor_in_use(self) -> float:
+        ...
+    @property
     def chance_multiplier(self) -> float:
         ...
     @property
@@ -758,6 +765,14 @@ class BatteryMpc(Controller):
         ...
     @property
     def current_scale_a(self) -> float:
+        ...
+    @property
+    def estimates_frozen(self) -> bool:
+        """
+        True: the prediction uses the nominal cell (factors 1)
+        """
+    @estimates_frozen.setter
+    def estimates_frozen(self, arg1: bool) -> None:
         ...
     @property
     def horizon(self) -> int:
@@ -782,6 +797,9 @@ class BatteryMpc(Controller):
         ...
     @property
     def predicted_voltage_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def r0_factor_in_use(self) -> float:
         ...
 class BatteryMpcConfig:
     """
@@ -1132,15 +1150,23 @@ class CellLimits:
         ...
 class CellParams:
     """
-    2RC equivalent-circuit + lumped thermal parameters (SI units)
+    Equivalent-circuit (1-3 RC pairs, optional hysteresis) + lumped thermal parameters (SI units)
     """
     c1_f: ParamSurface
     c2_f: ParamSurface
+    c3_f: ParamSurface
+    entropic_v_per_k: safetwin._core.ParamSurface | None
+    hysteresis: safetwin._core.HysteresisParams | None
     limits: CellLimits
     ocv: OcvTable
+    r0_charge_ohm: safetwin._core.ParamSurface | None
     r0_ohm: ParamSurface
+    r1_charge_ohm: safetwin._core.ParamSurface | None
     r1_ohm: ParamSurface
+    r2_charge_ohm: safetwin._core.ParamSurface | None
     r2_ohm: ParamSurface
+    r3_charge_ohm: safetwin._core.ParamSurface | None
+    r3_ohm: ParamSurface
     @staticmethod
     def ref_cell_1() -> CellParams:
         """
@@ -1188,6 +1214,12 @@ class CellParams:
     @heat_transfer_w_per_k.setter
     def heat_transfer_w_per_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+    @property
+    def rc_pairs(self) -> int:
+        ...
+    @rc_pairs.setter
+    def rc_pairs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class CellScaling:
     """
     Ageing and spread factors of one cell
@@ -1214,11 +1246,23 @@ class CellScaling:
         ...
 class CellState:
     """
-    State of one cell: SOC, RC voltages in V, temperature in K
+    State of one cell: SOC, RC voltages in V, temperature in K, hysteresis h and s
     """
-    def __init__(self, soc: typing.SupportsFloat | typing.SupportsIndex = 0.5, v1_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, v2_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15) -> None:
+    def __init__(self, soc: typing.SupportsFloat | typing.SupportsIndex = 0.5, v1_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, v2_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15, v3_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, hysteresis: typing.SupportsFloat | typing.SupportsIndex = 0.0, hysteresis_sign: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    @property
+    def hysteresis(self) -> float:
+        ...
+    @hysteresis.setter
+    def hysteresis(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hysteresis_sign(self) -> float:
+        ...
+    @hysteresis_sign.setter
+    def hysteresis_sign(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def soc(self) -> float:
@@ -1243,6 +1287,12 @@ class CellState:
         ...
     @v2_v.setter
     def v2_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v3_v(self) -> float:
+        ...
+    @v3_v.setter
+    def v3_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class ChanceForm:
     """
@@ -1954,6 +2004,30 @@ class FaultSpec:
         ...
     @value.setter
     def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class HysteresisParams:
+    """
+    One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s
+    """
+    def __init__(self, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.0, m_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, m0_v: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def gamma(self) -> float:
+        ...
+    @gamma.setter
+    def gamma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m0_v(self) -> float:
+        ...
+    @m0_v.setter
+    def m0_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m_v(self) -> float:
+        ...
+    @m_v.setter
+    def m_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class InvariantKind:
     """
@@ -3339,6 +3413,10 @@ class TrustState:
     @property
     def nodes(self) -> int:
         ...
+def cell_state_names(rc_pairs: typing.SupportsInt | typing.SupportsIndex = 2, hysteresis: bool = False) -> list[str]:
+    """
+    The model's state names in order for a structure (the one spec, cell_structure.hpp)
+    """
 def chance_multiplier(form: ChanceForm, alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
     q(alpha): a limit holds with probability >= 1 - alpha when mean + q * std <= limit
@@ -3354,6 +3432,14 @@ def cusum_arl_one_sided(k: typing.SupportsFloat | typing.SupportsIndex, h: typin
 def cusum_threshold(k: typing.SupportsFloat | typing.SupportsIndex, false_alarm_rate: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
     h giving the two-sided false-alarm rate (Siegmund's approximation)
+    """
+def linearise_step(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> dict:
+    """
+    The one cell model's step from x under current_a over dt_s: {x_next, f = dx'/dx, g = dx'/dI, f_factor = dx'/d[r0_factor, capacity_factor]} (x in cell_state_names order)
+    """
+def linearise_voltage(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.SupportsFloat | typing.SupportsIndex, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> dict:
+    """
+    The one cell model's terminal voltage at x under current_a: {v, dv_dx, dv_di, dv_dfactor}
     """
 def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...

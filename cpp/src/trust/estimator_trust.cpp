@@ -26,12 +26,7 @@ int node_of(const ChannelNodes& m, Channel c) noexcept {
 }  // namespace
 
 std::array<double, estimation::kChannelCount> nominal_channel_variances(const estimation::BatteryEkfConfig& c) noexcept {
-  // Mirrors BatteryEkf's per-sample R (battery_ekf.cpp, measurement_variance(c, 1)); checked by
-  // test_trust_estimator against the filter's own innovation variances.
-  const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
-  const double common_v2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v + r0_noise_v * r0_noise_v;
-  return {c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2, c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2,
-          c.temperature_sigma_k * c.temperature_sigma_k};
+  return estimation::channel_variances(c);  // the filter's own formula, not a copy of it
 }
 
 EstimatorTrust::EstimatorTrust(const TrustConfig& config, std::size_t nodes, std::vector<ChannelNodes> map,
