@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -387,10 +387,19 @@ class Barrier:
       current_charge
     
       current_discharge
+    
+      measured_voltage_max
+    
+      measured_voltage_min
+    
+      measured_temp_max
     """
-    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>}
+    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>, 'measured_voltage_max': <Barrier.measured_voltage_max: 7>, 'measured_voltage_min': <Barrier.measured_voltage_min: 8>, 'measured_temp_max': <Barrier.measured_temp_max: 9>}
     current_charge: typing.ClassVar[Barrier]  # value = <Barrier.current_charge: 5>
     current_discharge: typing.ClassVar[Barrier]  # value = <Barrier.current_discharge: 6>
+    measured_temp_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_temp_max: 9>
+    measured_voltage_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_max: 7>
+    measured_voltage_min: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_min: 8>
     soc_max: typing.ClassVar[Barrier]  # value = <Barrier.soc_max: 3>
     soc_min: typing.ClassVar[Barrier]  # value = <Barrier.soc_min: 4>
     temp_max: typing.ClassVar[Barrier]  # value = <Barrier.temp_max: 2>
@@ -948,10 +957,38 @@ class CbfConfig:
     def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def gamma(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def gamma(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @gamma.setter
-    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(7)"]) -> None:
+    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(10)"]) -> None:
+        ...
+    @property
+    def measured_limits(self) -> bool:
+        """
+        the measurement-based barriers on the most conservative valid readings
+        """
+    @measured_limits.setter
+    def measured_limits(self, arg0: bool) -> None:
+        ...
+    @property
+    def measured_margin_k(self) -> float:
+        ...
+    @measured_margin_k.setter
+    def measured_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_margin_v(self) -> float:
+        ...
+    @measured_margin_v.setter
+    def measured_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_temp_max_k(self) -> float:
+        """
+        NaN: the cell's temp_max_k
+        """
+    @measured_temp_max_k.setter
+    def measured_temp_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:
@@ -989,8 +1026,10 @@ class CbfFilter:
     """
     def __init__(self, config: CbfConfig = ...) -> None:
         ...
-    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> CbfVerdict:
-        ...
+    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, measured_voltage_max_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_temperature_max_k: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> CbfVerdict:
+        """
+        The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers
+        """
     @property
     def config(self) -> CbfConfig:
         ...
@@ -1005,10 +1044,10 @@ class CbfVerdict:
     def active_barriers(self) -> list[Barrier]:
         ...
     @property
-    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
-    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
     def conflict(self) -> int:
@@ -1659,11 +1698,41 @@ class CycleConfig:
     cbf: CbfConfig
     cell: CellParams
     estimator: BatteryEkfConfig
+    learn_model_error: bool
     monitor: MonitorConfig
+    plausibility: PlausibilityConfig
     supervisor: SupervisorConfig
     def __init__(self) -> None:
         ...
     def validate(self) -> None:
+        ...
+    @property
+    def adaptive_twin(self) -> bool:
+        """
+        predict with the estimator's R0/capacity estimates (False freezes the configured cell)
+        """
+    @adaptive_twin.setter
+    def adaptive_twin(self, arg0: bool) -> None:
+        ...
+    @property
+    def current_share(self) -> float:
+        """
+        largest multiple of the cycle's per-cell current one cell of a parallel group may carry
+        """
+    @current_share.setter
+    def current_share(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_quantile(self) -> float:
+        ...
+    @model_error_quantile.setter
+    def model_error_quantile(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_window_s(self) -> float:
+        ...
+    @model_error_window_s.setter
+    def model_error_window_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def soc0(self) -> float:
@@ -1762,6 +1831,11 @@ class CycleStatus:
     @property
     def supervisor_status(self) -> Status:
         ...
+    @property
+    def twin(self) -> TwinEstimate:
+        """
+        the twin the filter and the supervisor predicted with
+        """
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
@@ -2149,6 +2223,22 @@ class InvariantSpec:
         ...
     @clear_count.setter
     def clear_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_hi(self) -> float:
+        """
+        clear band (hysteresis): NaN = hi
+        """
+    @clear_hi.setter
+    def clear_hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_lo(self) -> float:
+        """
+        clear band (hysteresis): NaN = lo
+        """
+    @clear_lo.setter
+    def clear_lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def hi(self) -> float:
@@ -2666,6 +2756,14 @@ class PackCycleConfig:
     def parallel(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def parallel_resistance_spread(self) -> float:
+        """
+        relative spread of the cells' resistances in a parallel group, [0, 1)
+        """
+    @parallel_resistance_spread.setter
+    def parallel_resistance_spread(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def series(self) -> int:
         ...
     @series.setter
@@ -2787,6 +2885,46 @@ class ParamSurface:
         ...
     @property
     def is_constant(self) -> bool:
+        ...
+class PlausibilityConfig:
+    """
+    Redundant voltage nodes compared every cycle (see control_cycle.hpp)
+    """
+    enabled: bool
+    severity: Severity
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def baseline_s(self) -> float:
+        ...
+    @baseline_s.setter
+    def baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_s(self) -> float:
+        ...
+    @clear_s.setter
+    def clear_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def debounce_s(self) -> float:
+        ...
+    @debounce_s.setter
+    def debounce_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def offset_v(self) -> float:
+        ...
+    @offset_v.setter
+    def offset_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def sigma_factor(self) -> float:
+        ...
+    @sigma_factor.setter
+    def sigma_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class QpProblem:
     """
@@ -3320,6 +3458,20 @@ class TrustConfig:
         Raises ValueError naming the first bad field
         """
     @property
+    def cross_node_baseline_s(self) -> float:
+        ...
+    @cross_node_baseline_s.setter
+    def cross_node_baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cross_node_residual(self) -> bool:
+        """
+        two voltage nodes of a cell: residual evidence from their difference, not from the twin
+        """
+    @cross_node_residual.setter
+    def cross_node_residual(self, arg0: bool) -> None:
+        ...
+    @property
     def distrust_threshold(self) -> float:
         ...
     @distrust_threshold.setter
@@ -3412,6 +3564,48 @@ class TrustState:
         ...
     @property
     def nodes(self) -> int:
+        ...
+class TwinEstimate:
+    """
+    The adaptive twin's parameters and learned model error for one step
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @capacity_factor.setter
+    def capacity_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_sigma(self) -> float:
+        ...
+    @capacity_factor_sigma.setter
+    def capacity_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor(self) -> float:
+        ...
+    @r0_factor.setter
+    def r0_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_sigma(self) -> float:
+        ...
+    @r0_factor_sigma.setter
+    def r0_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 def cell_state_names(rc_pairs: typing.SupportsInt | typing.SupportsIndex = 2, hysteresis: bool = False) -> list[str]:
     """
