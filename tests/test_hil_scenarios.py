@@ -151,8 +151,8 @@ def test_the_stealthy_injection_fakes_a_reading_the_trust_layer_then_refuses(inp
     """The attack library's injection moves the faked cell's reading away from the truth (by the
     OCV difference of its SOC offset, ramped); the node's failing attestation takes its trust below
     the threshold within two rounds, and the pack stops before the fake can matter."""
-    from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
     from safetwin import battery
+    from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
     r = inprocess_results["stealthy_injection"]
     fw = [e for e in r.events if e["source"] == "firmware"]
     assert [e["event"] for e in fw[:2]] == ["SENSOR_DISTRUSTED", "SAFETY_STOP"]

@@ -1,5 +1,6 @@
 """Invariant monitor from Python: definitions (dataclasses, TOML), hand-computed traces, and the
 temporal operators against RTAMT (test-only oracle) on random traces."""
+import csv
 import math
 
 import numpy as np
@@ -172,7 +173,8 @@ def test_cli_monitor_on_a_simulated_trace(tmp_path):
                    'operating = 4.2\nrecommended = 4.25\nmaximum = 4.3\nset_count = 2\n')
     out = tmp_path / "events.csv"
     code = cli.main(["monitor", str(trace), "--invariants", str(inv), "-o", str(out)])
-    rows = list(__import__("csv").DictReader(open(out)))
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
     data = np.loadtxt(trace, delimiter=",", skiprows=1)
     t, volts = data[:, 0], data[:, 2]
     # 3C into the cell from SOC 0.5: the voltage rises through every tier and stays above. Each

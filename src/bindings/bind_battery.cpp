@@ -115,6 +115,8 @@ py::dict linearise_voltage_py(const CellParams& cell, const DoubleArray& x, doub
 }  // namespace
 
 void bind_battery(py::module_& m) {
+  // The core's one Celsius offset, so that the Python edges convert with the same number.
+  m.attr("ZERO_CELSIUS_K") = kZeroCelsiusK;
   py::class_<OcvTable>(m, "OcvTable", "Open-circuit voltage over SOC (linear interpolation, clamped)")
       .def(py::init([](const DoubleArray& soc, const DoubleArray& ocv_v) {
              return OcvTable(to_vector(soc, "soc"), to_vector(ocv_v, "ocv_v"));

@@ -53,71 +53,6 @@ int invariant_of(const InvariantMonitor& m, const py::object& key) {
 
 // Runs the monitor over a whole trace: times (n,), values (n, signals). Returns per-sample
 // active flags and values of every invariant and the highest active severity.
-// Trampoline: a control law written in Python takes the controller's place in the C++ cycle.
-// Python's compute(inp) returns the requested current (float), None (no output this cycle: the
-// supervisor's deadline logic takes over) or a Status. An exception in the law is reported through
-// sys.unraisablehook and counts as a failed output (numerical_error); it never crosses the cycle.
-class PyController : public control::Controller {
- public:
-  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
-    py::gil_scoped_acquire gil;
-    try {
-      py::function f = py::get_override(static_cast<const control::Controller*>(this), "compute");
-      if (!f) return Status::not_initialised;
-      py::object r = f(in);
-      if (r.is_none()) return Status::deadline_missed;
-      if (py::isinstance<Status>(r)) return r.cast<Status>();
-      out.current_a = r.cast<double>();
-      out.iterations = 0;
-      return Status::ok;
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("safetwin Controller.compute");
-      return Status::numerical_error;
-    } catch (...) {
-      return Status::numerical_error;
-    }
-  }
-  void reset() noexcept override {
-    py::gil_scoped_acquire gil;
-    try {
-      py::function f = py::get_override(static_cast<const control::Controller*>(this), "reset");
-      if (f) f();
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("safetwin Controller.reset");
-    } catch (...) {
-    }
-  }
-};
-
-void bind_controller_interface(py::module_& m) {
-  // bind_control may already have registered these (it runs first); then its registration stands.
-  if (!py::detail::get_type_info(typeid(control::ControllerInput))) {
-    py::class_<control::ControllerInput>(m, "ControllerInput", "What a controller sees each cycle")
-        .def(py::init<>())
-        .def_readwrite("time_s", &control::ControllerInput::time_s)
-        .def_readwrite("dt_s", &control::ControllerInput::dt_s)
-        .def_readwrite("x", &control::ControllerInput::x)
-        .def_readwrite("P", &control::ControllerInput::P)
-        .def_readwrite("last_current_a", &control::ControllerInput::last_current_a)
-        .def_readwrite("current_min_a", &control::ControllerInput::current_min_a)
-        .def_readwrite("current_max_a", &control::ControllerInput::current_max_a);
-  }
-  if (!py::detail::get_type_info(typeid(control::Controller))) {
-    py::class_<control::Controller, PyController>(
-        m, "Controller",
-        "Base of a control law for ControlCycle: subclass it, call super().__init__(), define "
-        "compute(self, inp) -> float | None | Status")
-        .def(py::init<>())
-        .def("compute", [](control::Controller& c, const control::ControllerInput& in) -> py::object {
-          control::ControllerOutput out;
-          const Status st = c.compute(in, out);
-          if (st != Status::ok) return py::cast(st);
-          return py::float_(out.current_a);
-        })
-        .def("reset", &control::Controller::reset);
-  }
-}
-
 py::dict run_monitor(InvariantMonitor& m, const DoubleArray& times, const DoubleArray& values) {
   const auto ns = static_cast<py::ssize_t>(m.signal_count());
   const auto ni = static_cast<py::ssize_t>(m.invariant_count());
@@ -354,7 +289,6 @@ void bind_safety(py::module_& m) {
       .def("transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
            "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
 
-  bind_controller_interface(m);
   bind_cycle(m);
 }
 

@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
+    ZERO_CELSIUS_K,  # 273.15: the core's constant (cell_params.hpp), degC only at the edges
     CcCvCharger,
     CcCvConfig,
     Cell,
@@ -29,8 +30,6 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     linearise_voltage,
     run_cccv,
 )
-
-ZERO_CELSIUS_K = 273.15
 
 
 def reference_ocv_path():

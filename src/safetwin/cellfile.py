@@ -32,14 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from safetwin._core import CellParams, HysteresisParams, OcvTable, ParamSurface
+from safetwin._core import ZERO_CELSIUS_K, CellParams, HysteresisParams, OcvTable, ParamSurface
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the hil extra brings tomli on older Pythons
     import tomli as tomllib
 
-ZERO_CELSIUS_K = 273.15
 MAX_RC_PAIRS = 3
 _SECTIONS = {
     "cell": {"name", "capacity_ah", "coulombic_efficiency"},

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -117,7 +117,7 @@ class DemoResult:
 
 
 def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
-        progress: Optional[Callable[[float], None]] = None) -> DemoResult:
+        progress: Callable[[float], None] | None = None) -> DemoResult:
     """Runs the closed loop; returns the summary (stable keys, see ``summarise``) and the trace.
 
     The whole loop (plant, sensors, the attack and the cooling failure, the pack cycle) runs in
@@ -174,7 +174,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     return DemoResult(summarise(cfg, runner.pack_cycle, cell, tr), tr)
 
 
-def _first_time(t: np.ndarray, mask: np.ndarray) -> Optional[float]:
+def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
     idx = np.flatnonzero(mask)
     return float(t[idx[0]]) if idx.size else None
 
@@ -349,7 +349,7 @@ def _rolling(x: np.ndarray, width: int, fn) -> np.ndarray:
     return fn(np.lib.stride_tricks.sliding_window_view(pad, width), axis=1)
 
 
-def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: Optional[dict] = None) -> None:
+def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: dict | None = None) -> None:
     """demo.png: time in s as in the summary; true values solid, measured and estimated marked as
     such; the monitor's tiers on the temperature panel; the attacked node's reading against the true
     voltage of its group; trust as log-odds."""

@@ -14,9 +14,14 @@ monitor after ``pastify()``); see cpp/include/safetwin/safety/monitor.hpp.
 from __future__ import annotations
 
 import math
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.9/3.10: the same parser from PyPI (a dependency there, see pyproject.toml)
+    import tomli as tomllib
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
     Barrier,
@@ -143,13 +148,13 @@ class MonitorDefinition:
         return InvariantMonitor(self.config())
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> "MonitorDefinition":
+    def from_toml(cls, source: str | Path) -> MonitorDefinition:
         """Reads a file path, or TOML text when ``source`` contains a newline (see load_toml)."""
         text = source if isinstance(source, str) and "\n" in source else Path(source).read_text()
         return cls.from_dict(tomllib.loads(text))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MonitorDefinition":
+    def from_dict(cls, d: dict) -> MonitorDefinition:
         known = {"signals", "sample_period_s", "event_capacity", "invariant", "tiered"}
         unknown = set(d) - known
         if unknown:

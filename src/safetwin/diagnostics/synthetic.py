@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from safetwin._core import ZERO_CELSIUS_K
 from safetwin.diagnostics.ageing import age, cycling_stress
 from safetwin.diagnostics.prognostics import DegradationPrior
 
-ZERO_CELSIUS_K = 273.15
 SECONDS_PER_YEAR = 365.25 * 86400.0
 
 
