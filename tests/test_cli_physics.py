@@ -165,18 +165,21 @@ def test_charge_horizon_beyond_the_working_range_is_refused(capsys):
 
 
 def test_solver_failures_count_the_steps_that_did_not_solve():
-    """N = 200 (beyond the range): every step falls back, and solver_failures says so; the count
-    is that of the statuses that are not ok."""
+    """A QP capped at one iteration (and no CC-CV cold start to hand it a working set) cannot solve
+    this problem: every step falls back, and solver_failures says so; the count is that of the
+    statuses that are not ok. (N = 200 used to be such a case; the CC-CV cold start now solves it.)"""
     from safetwin.commands import charge
     cfg = control.BatteryMpcConfig()
-    cfg.max_horizon, cfg.horizon = 200, 200
+    qp = cfg.qp
+    qp.max_iterations = 1
+    cfg.qp, cfg.cold_start_cccv = qp, False
     cell_params = battery.CellParams.ref_cell_1()
     cell = battery.Cell(cell_params, battery.CellState(soc=0.1))
     trace = control.run_charge_loop(cell, control.BatteryMpc(cfg),
                                     control.ChargeLoopConfig(dt_s=1.0, soc_stop=0.79, max_time_s=5.0,
                                                              covariance=np.zeros((4, 4))))
     trace["limits"] = cell_params.limits
-    res = charge.summary(trace, "builtin", 200)
+    res = charge.summary(trace, "builtin", cfg.horizon)
     statuses = np.asarray(trace["status"])
     assert res["solver_failures"] == int(np.sum(statuses != 0)) == 5
     assert np.all(trace["current_a"] == 0.0)  # and no current flowed: the failure the field reports

@@ -1,5 +1,6 @@
 """`safetwin diagnose` and `safetwin diagnose calibrate` end to end through the CLI."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_diagnose_json_on_the_dfn_run(capsys):
 
 
 def test_diagnose_flags_an_injected_sensor_bias(tmp_path, capsys):
-    lines = open(DFN).read().splitlines()
+    lines = Path(DFN).read_text().splitlines()
     header = lines[0].split(",")
     iv = header.index("voltage_v")
     rows = []
