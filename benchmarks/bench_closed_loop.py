@@ -9,8 +9,9 @@ Scenarios (600 s at 1 s unless --duration-s):
                   as a Python Controller in the Python loop, as a campaign's unsafe laws are today)
   pack-const-py   4s2p, the Python constant law in both (the trampoline's cost in the runner)
 
-Prints per scenario: median and worst wall time of each over --repeats runs and the ratio of the
-medians (goal: >= 10x).
+Prints per scenario: median, worst and minimum wall time of each over --repeats runs and the
+ratios of the medians and of the minima (goal: >= 10x). With the MPC in the loop the ratio is
+bounded by the MPC's own solve time, which both loops pay.
     python benchmarks/bench_closed_loop.py [--repeats 5] [--duration-s 600]
 """
 from __future__ import annotations
@@ -58,13 +59,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--duration-s", type=float, default=600.0)
     args = ap.parse_args()
-    print(f"{'scenario':<15} {'runner med/worst (ms)':>24} {'python med/worst (ms)':>24} {'ratio':>7}")
+    print(f"{'scenario':<15} {'runner med/worst/min (ms)':>28} {'python med/worst/min (ms)':>28} "
+          f"{'ratio med':>9} {'ratio min':>9}")
     for name, spec, runner_ctl, python_ctl in scenarios(args.duration_s):
-        r = [timed(lambda: loop.run(spec, runner_ctl())) for _ in range(args.repeats)]
-        p = [timed(lambda: python_loop(spec, python_ctl())) for _ in range(args.repeats)]
-        rm, pm = np.median(r) * 1e3, np.median(p) * 1e3
-        print(f"{name:<15} {rm:>11.2f} / {max(r) * 1e3:>9.2f} {pm:>11.2f} / {max(p) * 1e3:>9.2f} {pm / rm:>6.1f}x")
-    print(f"({args.duration_s:.0f} steps per scenario; wall times include building the plant and the cycle)")
+        r = np.array([timed(lambda: loop.run(spec, runner_ctl())) for _ in range(args.repeats)]) * 1e3
+        p = np.array([timed(lambda: python_loop(spec, python_ctl())) for _ in range(args.repeats)]) * 1e3
+        print(f"{name:<15} {np.median(r):>10.2f} /{r.max():>7.2f} /{r.min():>7.2f} "
+              f"{np.median(p):>10.2f} /{p.max():>7.2f} /{p.min():>7.2f} "
+              f"{np.median(p) / np.median(r):>8.1f}x {p.min() / r.min():>8.1f}x")
+    print(f"({args.duration_s:.0f} steps per scenario; wall times include building the plant and the cycle; "
+          "on a shared machine the minimum is the uncontended cost)")
 
 
 if __name__ == "__main__":

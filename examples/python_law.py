@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from safetwin import battery, control, cycle
+from safetwin import battery, control, cycle, loop
 
 CELL = battery.CellParams.ref_cell_1()
 
@@ -28,25 +28,21 @@ class CcCvOnEstimate(cycle.Controller):
 
 
 def charge(controller, soc0: float = 0.10, max_s: int = 3600) -> dict:
-    """Closed loop on the reference cell until SOC 0.79: the cycle sees the plant's last sample."""
-    plant = battery.Cell(CELL, battery.CellState(soc=soc0))
+    """Closed loop on the reference cell until SOC 0.79, in one C++ call (safetwin.loop): the plant,
+    the estimator, the law (through its trampoline), the CBF filter and the supervisor."""
     cfg = cycle.CycleConfig()
     est = cfg.estimator
     est.soc0 = soc0 + 0.05          # a wrong first guess, corrected by the EKF
     est.voltage_model_sigma_v = 0.0  # the plant here is the twin's own model
     cfg.estimator = est
-    cyc = cycle.ControlCycle(cfg, controller)
-    command, volts = 0.0, plant.voltage_v(0.0)
-    max_v = max_t = 0.0
-    for k in range(max_s):
-        temp_k = plant.state.temp_k
-        st = cyc.step(cycle.CycleMeasurements(k, volts, volts, temp_k, command), 1.0)
-        command = st.command_a
-        volts = plant.step(command, 1.0)
-        max_v, max_t = max(max_v, volts), max(max_t, plant.state.temp_k)
-        if plant.state.soc >= 0.79:
-            return {"time_to_79_s": k + 1, "max_voltage_v": max_v, "max_temperature_c": max_t - 273.15}
-    return {"time_to_79_s": None, "max_voltage_v": max_v, "max_temperature_c": max_t - 273.15}
+    plant = battery.PackConfig(1, 1, CELL, battery.SpreadConfig(), battery.CellState(soc=soc0))
+    spec = loop.make_spec(duration_s=max_s, cycle=cfg, plant=plant, law=loop.controllers())
+    tr = loop.run(spec, [controller]).trace  # row k: the plant at k s, under the command of step k
+    soc, volts, temp_c = tr["cell_soc"][:, 0], tr["cell_voltage_v"][:, 0], tr["cell_temp_k"][:, 0] - 273.15
+    reached = np.flatnonzero(soc >= 0.79)
+    end = int(reached[0]) if reached.size else len(soc)
+    return {"time_to_79_s": end if reached.size else None,
+            "max_voltage_v": float(volts[:end].max()), "max_temperature_c": float(temp_c[:end + 1].max())}
 
 
 def main() -> None:

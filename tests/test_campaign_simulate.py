@@ -8,13 +8,19 @@ import pytest
 
 from safetwin import battery
 from safetwin.campaign import sampler
-from safetwin.campaign.simulate import simulate
+from safetwin.campaign.simulate import runner_available, simulate
 
 CELL = battery.CellParams.ref_cell_1()
+# Both loops must meet the same physics: the Python loop over the core's step calls, and the core's
+# closed-loop runner (safetwin.loop) where this installation has it built in.
+ENGINES = ["python", pytest.param("core", marks=pytest.mark.skipif(
+    not runner_available(), reason="the core's closed-loop runner is not built into this installation"))]
 
 
-def test_fault_free_counterfactual_is_the_resting_cell_at_its_ocv():
-    r = simulate(dict(topology="cell", law="mpc", soc0=0.3, ambient_c=25.0), np.random.default_rng(0), 600.0, 1.0)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fault_free_counterfactual_is_the_resting_cell_at_its_ocv(engine):
+    r = simulate(dict(topology="cell", law="mpc", soc0=0.3, ambient_c=25.0), np.random.default_rng(0), 600.0, 1.0, engine=engine)
+    assert r["engine"] == engine
     # 0 A from t = 0: the terminal voltage is OCV(soc0) all along (reference table), no heating
     ocv = np.loadtxt(str(battery.reference_ocv_path()), delimiter=",", skiprows=1)
     v_rest = float(np.interp(0.3, ocv[:, 0], ocv[:, 1]))
@@ -29,10 +35,11 @@ def test_fault_free_counterfactual_is_the_resting_cell_at_its_ocv():
     assert r["nonfinite_commands"] == 0 and not r["current_limit_exceeded"]
 
 
-def test_internal_short_is_unavoidable_and_its_heating_matches_a_lumped_model_by_hand():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_internal_short_is_unavoidable_and_its_heating_matches_a_lumped_model_by_hand(engine):
     onset = 100.0
     r = simulate(dict(topology="cell", law="mpc", fault="internal_short", severity=1.0, soc0=0.9, ambient_c=25.0,
-                      onset_s=onset), np.random.default_rng(3), 1800.0, 1.0)
+                      onset_s=onset), np.random.default_rng(3), 1800.0, 1.0, engine=engine)
     assert r["cf_from_s"] == onset and r["unavoidable"] and "temp_max" in r["unavoidable_sides"]
     # Hand model from the onset (the MPC's target 0.8 is below soc0: the cell rests until then):
     # C dT/dt = OCV I - h (T - T_amb), dsoc/dt = -I / 3600 Q, I = OCV / (R_leak + R_int), 1 ohm leak.
@@ -53,20 +60,23 @@ def test_internal_short_is_unavoidable_and_its_heating_matches_a_lumped_model_by
     assert r["detect_delay_s"] > 0 and r["first_event"].startswith("temperature")
 
 
-def test_a_nan_voltage_reading_stops_at_the_onset_and_never_reaches_the_command():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_nan_voltage_reading_stops_at_the_onset_and_never_reaches_the_command(engine):
     r = simulate(dict(topology="cell", law="cccv", fault="voltage_nan", soc0=0.3, onset_s=120.0),
-                 np.random.default_rng(1), 400.0, 1.0)
+                 np.random.default_rng(1), 400.0, 1.0, engine=engine)
     assert r["safe_stop"] and r["safe_stop_s"] == 120.0 and r["detect_delay_s"] == 0.0
     assert r["nonfinite_commands"] == 0 and r["final_mode"] == "SAFE_STOP"
 
 
-def test_pack_parallel_cells_split_the_group_current_by_their_resistances():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pack_parallel_cells_split_the_group_current_by_their_resistances(engine):
     # 4s2p under the MPC at full charge current: the cycle divides the group current evenly, the
     # plant splits it by R0 (spread 10 %), so one cell of a pair carries more than 15 A
-    r = simulate(dict(topology="4s2p", law="mpc", soc0=0.2, spread_r0_rel=0.10), np.random.default_rng(0), 300.0, 1.0)
+    r = simulate(dict(topology="4s2p", law="mpc", soc0=0.2, spread_r0_rel=0.10), np.random.default_rng(0), 300.0, 1.0,
+                 engine=engine)
     assert r["max_charge_cell_current_a"] > CELL.limits.charge_current_max_a
     assert r["current_limit_exceeded"]
-    one = simulate(dict(topology="cell", law="mpc", soc0=0.2), np.random.default_rng(0), 300.0, 1.0)
+    one = simulate(dict(topology="cell", law="mpc", soc0=0.2), np.random.default_rng(0), 300.0, 1.0, engine=engine)
     assert one["max_charge_cell_current_a"] <= CELL.limits.charge_current_max_a + 1e-9
 
 

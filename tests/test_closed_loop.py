@@ -11,6 +11,7 @@ from scipy import stats
 
 from safetwin import battery, control, cycle, loop
 from safetwin._core import PackCycle, PackCycleConfig
+from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
 
 C0 = battery.ZERO_CELSIUS_K
 MASK64 = (1 << 64) - 1
@@ -38,10 +39,11 @@ def box_muller(bits: list[int], i: int) -> float:
 # ---- the loop stepped by hand: the reference the runner must reproduce -------------------------
 
 def python_loop(spec: loop.LoopSpec, controllers) -> dict:
-    """Steps the plant, the sensors and the cycle from Python in the order of closed_loop.hpp.
-    Supports what the tests and the benchmark use: external controllers, the plant's per-cell
-    initial SOC, voltage offsets, internal shorts, injection offsets, attestation verdicts and the
-    direct replacement current."""
+    """Steps the plant, the sensors and the cycle from Python in the order of closed_loop.hpp, as
+    safetwin.demo does. Supports what the tests and the benchmark use: external controllers, the
+    plant's per-cell initial SOC, voltage offsets, internal shorts, cooling loss, the attack
+    library's online stealthy injection, injection offsets, attestation verdicts and the direct
+    replacement current."""
     n, dt = spec.steps, spec.dt_s
     S, P = spec.plant.series, spec.plant.parallel
     plant = battery.Pack(spec.plant)
@@ -61,11 +63,14 @@ def python_loop(spec: loop.LoopSpec, controllers) -> dict:
     first_fault = min((f.onset_s for f in faults), default=math.inf)
     repl_t = first_fault if spec.replacement.at_first_fault else spec.replacement.time_s
     active = [False] * len(faults)
+    injectors = {}
     command, closed = 0.0, True
     out = {k: np.zeros(n) for k in ("command_a", "applied_current_a", "measured_current_a")}
     out["voltage_a_v"] = np.zeros((n, S))
     out["cell_voltage_v"] = np.zeros((n, S * P))
     out["mode"] = np.zeros(n, dtype=np.uint8)
+    out["soc_est"] = np.zeros((n, S))
+    out["trust"] = np.zeros((n, spec.cycle.trust.nodes))
     for k in range(n):
         t = k * dt
         for i, f in enumerate(faults):
@@ -74,6 +79,16 @@ def python_loop(spec: loop.LoopSpec, controllers) -> dict:
                 active[i] = on
                 if f.kind == loop.FaultKind.internal_short:
                     plant.set_leak_resistance(f.target, 1.0 / f.value if on else math.inf)
+                if f.kind == loop.FaultKind.cooling_loss:
+                    for j in range(S * P) if f.target < 0 else [f.target]:
+                        plant.set_cooling_factor(j, f.value if on else 1.0)
+                if f.kind == loop.FaultKind.stealthy_injection and on:
+                    s0 = plant.states[f.target * P]
+                    injectors[i] = OnlineStealthyInjection(
+                        StealthyInjection(node="a", start_s=f.onset_s, stop_s=f.end_s, soc_offset=f.value,
+                                          ramp_s=f.ramp_s),
+                        battery.CellState(soc=s0.soc, v1_v=s0.v1_v, v2_v=s0.v2_v, temp_k=s0.temp_k),
+                        spec.cycle.cell.estimator.cell)
         applied = command if closed else 0.0
         if spec.replacement.enabled and spec.replacement.direct and t >= repl_t:
             applied = spec.replacement.current_a
@@ -87,11 +102,13 @@ def python_loop(spec: loop.LoopSpec, controllers) -> dict:
         for g in range(S):
             add_a = sum(f.value for i, f in enumerate(faults) if active[i] and f.target == g and f.node == 0
                         and f.kind == loop.FaultKind.voltage_offset)
-            va[g] = v[g * P] + nz.voltage_a_v * z[g] + add_a
+            for i, atk in injectors.items():
+                if active[i] and faults[i].target == g and faults[i].node == 0:
+                    add_a += atk.offset_v(t, applied / P, dt)
+            # truth + noise, + the exogenous offset arrays, + the faults' offsets (closed_loop.cpp's order)
+            va[g] = v[g * P] + nz.voltage_a_v * z[g] + (inj_a[k, g] if inj_a is not None else 0.0) + add_a
             vb[g] = v[g * P] + nz.voltage_b_v * z[S + g] + 0.0
             tk[g] = max(temps[g * P:(g + 1) * P]) + nz.temperature_k * z[2 * S + g] + 0.0
-            if inj_a is not None:
-                va[g] += inj_a[k, g]
         measured = applied + nz.current_a * z[3 * S]
         if pack:
             st = cyc.step(t, measured, va, tk, dt, voltage_b_v=vb,
@@ -105,6 +122,10 @@ def python_loop(spec: loop.LoopSpec, controllers) -> dict:
         out["voltage_a_v"][k] = va
         out["cell_voltage_v"][k] = v
         out["mode"][k] = int(st.mode)
+        gs = [cyc.group_status(g) for g in range(S)] if pack else [st]
+        out["soc_est"][k] = [x.x[0] for x in gs]
+        if verdicts is not None:
+            out["trust"][k] = cyc.trust()
     out["cell_soc"] = plant.cell_soc
     out["cycle"] = cyc
     return out
@@ -226,6 +247,31 @@ def test_pack_runner_equals_the_python_loop_with_mpc_trust_and_injection():
     assert tr["command_a"].min() < -5.0  # the MPC did charge
 
 
+def test_demo_like_pack_run_equals_the_python_loop_with_the_attack_library():
+    """safetwin demo's scenario in short: MPC per group, trust with attestation, the attack
+    library's online stealthy injection on node a of group 1 and a cooling failure; the runner's
+    fault is the same attack run in the loop, so both give the same numbers bit for bit."""
+    n = 400
+    verdicts = np.zeros((n, 2), dtype=np.uint8)
+    verdicts[::5] = 1
+    verdicts[100::5, 0] = 2
+    spec = pack_spec(float(n), trust=True, law=loop.controllers(), attestation=verdicts,
+                     faults=[loop.fault("stealthy_injection", 100.0, target=1, node="a", value=-0.25, ramp_s=200.0),
+                             loop.fault("cooling_loss", 200.0, target=-1, value=0.05)])
+    res = loop.run(spec, mpcs(4))
+    ref = python_loop(spec, mpcs(4))
+    tr = res.trace
+    np.testing.assert_array_equal(tr["voltage_a_v"], ref["voltage_a_v"])
+    np.testing.assert_array_equal(tr["command_a"], ref["command_a"])
+    np.testing.assert_array_equal(tr["soc_est"], ref["soc_est"])
+    np.testing.assert_array_equal(tr["trust"], ref["trust"])
+    np.testing.assert_array_equal(res.loop.plant.cell_soc, ref["cell_soc"])
+    offset = tr["voltage_a_v"][:, 1] - tr["cell_voltage_v"][:, 2] - 0.002 * np.array(
+        [loop.NoiseStream(spec.seed).normal(k * 13 + 1) for k in range(n)])
+    assert np.all(np.abs(offset[:100]) < 1e-14) and offset[-1] < -0.01  # the phantom SOC reads lower
+    assert tr["trust"].shape == (n, 2) and tr["trust"][-1, 0] < 0.1  # the attacked node lost its trust
+
+
 def test_zero_current_counterfactual_has_identical_noise_up_to_and_after_the_onset():
     spec = pack_spec(300.0, law=loop.constant(-10.0),
                      faults=[loop.fault("internal_short", 100.0, target=3, value=1 / 1.5)])
@@ -303,6 +349,7 @@ def test_a_python_law_that_raises_or_returns_nan_never_reaches_the_plant():
 
     res = loop.run(cell_spec(20.0, law=loop.controllers()), [Raises()])
     assert res.summary["nonfinite_commands"] == 0
+    assert res.summary["controller_failures"] >= 1
     assert res.summary["first_safe_stop_s"] <= 20.0
     res = loop.run(cell_spec(20.0, law=loop.non_finite()))
     assert res.summary["nonfinite_requests"] >= 1

@@ -61,7 +61,7 @@ def test_cvxpy_whole_problem_model_gives_the_same_move():
     from safetwin.control.prototypes import CvxpyMpc, MpcFcSettings
 
     proto = CvxpyMpc(MpcFcSettings(horizon=30))
-    ours = mpc(30, cold_start_linearisations=1)  # both linearise about the last current held
+    ours = mpc(30, cold_start_linearisations=1, cold_start_cccv=False)  # both linearise about the last current held
     for x, last in [((0.5, -0.05, -0.2, 317.0), -12.0), ((0.75, -0.08, -0.3, 315.0), -6.0),
                     ((0.3, -0.1, -0.3, 318.0), -15.0)]:
         inp = control.ControllerInput(np.array(x), last_current_a=last)
@@ -199,7 +199,7 @@ def test_chance_multipliers_and_margins_are_monotone():
         control.chance_multiplier(control.ChanceForm.gaussian, 0.6)
 
     def margins(alpha, scale, form=control.ChanceForm.gaussian):
-        m = mpc(10, chance_alpha=alpha, chance_form=form, cold_start_linearisations=1)
+        m = mpc(10, chance_alpha=alpha, chance_form=form, cold_start_linearisations=1, cold_start_cccv=False)
         P = np.diag([1e-4, 1e-5, 1e-5, 0.04]) * scale
         st, _ = m.compute(control.ControllerInput(np.array([0.5, 0.0, 0.0, 310.0]), P=P, last_current_a=-10.0))
         assert st == Status.ok

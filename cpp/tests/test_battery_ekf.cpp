@@ -373,3 +373,33 @@ TEST_CASE("replay: missing values are skipped parts of an update, irregular dt, 
   BatteryEkf fresh{BatteryEkfConfig{}};
   CHECK(replay(fresh, in, out, nullptr) == Status::invalid_argument);
 }
+
+TEST_CASE("reset_soc: the step-path restart, no allocation, no exception, the configured estimate") {
+  BatteryEkfConfig c;
+  c.estimate_params = true;  // both filters carry the reset, the 6-state one is in use
+  BatteryEkf ekf(c);
+  for (int k = 0; k < 50; ++k)
+    REQUIRE(ekf.step(2.0, Measurement::voltage_temperature(3.6, 300.0), 1.0) == Status::ok);
+  Status st = Status::not_initialised;
+  const long allocs = test::count_allocations([&] { st = ekf.reset_soc(0.42); });
+  CHECK(allocs == 0);
+  REQUIRE(st == Status::ok);
+  // The configured initial estimate with SOC 0.42, from the configuration's own numbers.
+  const battery::StateVector x = ekf.state();
+  CHECK(x[StateIdx::soc] == 0.42);
+  CHECK(x[StateIdx::v_rc1] == c.v1_0_v);
+  CHECK(x[StateIdx::v_rc2] == c.v2_0_v);
+  CHECK(x[StateIdx::temp] == c.temp0_k);
+  const battery::StateMatrix p = ekf.covariance();
+  CHECK(p(StateIdx::soc, StateIdx::soc) == doctest::Approx(c.soc_sigma0 * c.soc_sigma0));
+  CHECK(p(StateIdx::v_rc1, StateIdx::v_rc1) == doctest::Approx(c.v_rc_sigma0_v * c.v_rc_sigma0_v));
+  CHECK(p(StateIdx::temp, StateIdx::temp) == doctest::Approx(c.temp_sigma0_k * c.temp_sigma0_k));
+  CHECK(p(StateIdx::soc, StateIdx::temp) == 0.0);
+  CHECK(ekf.r0_factor() == c.r0_factor0);
+  CHECK(ekf.soc_sigma() == doctest::Approx(c.soc_sigma0));
+  // A NaN is refused and changes nothing; the throwing reset(double) says which field.
+  CHECK(ekf.reset_soc(kNan) == Status::non_finite_input);
+  CHECK(ekf.state() == x);
+  CHECK_THROWS_WITH_AS(ekf.reset(kNan), doctest::Contains("BatteryEkf.reset.soc0"), std::invalid_argument);
+  CHECK(ekf.state() == x);
+}

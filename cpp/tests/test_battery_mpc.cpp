@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -137,6 +138,7 @@ TEST_CASE("condensed voltage and temperature rows equal finite differences of th
   BatteryMpcConfig cfg;
   cfg.horizon = 12;
   cfg.cold_start_linearisations = 1;  // keep the linearisation point: -10 A held
+  cfg.cold_start_cccv = false;
   BatteryMpc mpc(cfg);
   ControllerInput in = input_at(0.55, 310.0, -10.0);
   in.x[1] = -0.05;
@@ -196,6 +198,7 @@ TEST_CASE("chance margins grow with the variance and shrink with alpha; Cantelli
     BatteryMpcConfig cfg;
     cfg.horizon = 10;
     cfg.cold_start_linearisations = 1;  // linearised about -10 A held
+    cfg.cold_start_cccv = false;
     cfg.chance_form = form;
     cfg.chance_alpha = alpha;
     BatteryMpc mpc(cfg);
@@ -326,6 +329,53 @@ TEST_CASE("a solver hook that fails leads to the fallback with its status") {
   CHECK(out.current_a == 0.0);
 }
 
+TEST_CASE("the built-in solver at its iteration cap: the MPC falls back, finite, within the bounds") {
+  // At SOC 0.3 with -15 A held, the nominal plan sits on the -15 A bound and the SOC term pulls
+  // every one of the 30 currents beyond it: 30 bounds must enter the working set. A cap of 5
+  // stops the first QP short of them.
+  BatteryMpcConfig c;
+  c.qp.max_iterations = 5;
+  c.cold_start_cccv = false;  // a cold first QP (the CC-CV start's working set needs no iteration)
+  BatteryMpc mpc(c);
+  ControllerOutput out;
+  CHECK(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::fallback);
+  CHECK(mpc.last_step().qp_status == QpStatus::max_iterations);
+  CHECK(mpc.last_step().iterations == 5);
+  CHECK(mpc.last_step().linearisations == 1);  // the failed QP ends the step
+  CHECK(out.current_a == 0.0);                 // no plan yet: zero, inside [-15, 0]
+  // Uncapped, the same first call plans the full charge current.
+  BatteryMpcConfig uncapped;
+  uncapped.cold_start_cccv = false;
+  BatteryMpc good(uncapped);
+  REQUIRE(good.compute(input_at(0.3, kT25, -15.0), out) == Status::ok);
+  CHECK(good.last_step().iterations >= 30);  // the 30 bounds entered
+  CHECK(out.current_a == doctest::Approx(-15.0));
+}
+
+TEST_CASE("the CC-CV cold start reaches the linearisations' fixed point in one QP") {
+  // Reference: the cold start from the last current held, re-linearised until the plan settles
+  // (change < 1 mA) within 50 QPs. The CC-CV-shaped start must give the same plan, the fixed
+  // point of the real-time iteration, with one QP. The cases are those where the reference does
+  // settle (near the SOC target and hot it needs more than 50 QPs: not a reference there).
+  const std::pair<double, double> cases[] = {{0.1, kT25}, {0.3, 283.15}, {0.3, kT25}, {0.5, 283.15}, {0.5, kT25},
+                                             {0.6, 283.15}};
+  for (const auto& [soc, temp_k] : cases) {
+    CAPTURE(soc);
+    CAPTURE(temp_k);
+    BatteryMpcConfig hold;
+    hold.cold_start_cccv = false;
+    hold.cold_start_linearisations = 50;
+    BatteryMpc ref(hold), mpc(BatteryMpcConfig{});
+    ControllerOutput a, b;
+    REQUIRE(ref.compute(input_at(soc, temp_k), a) == Status::ok);
+    REQUIRE(ref.last_step().linearisations < 50);  // settled
+    REQUIRE(mpc.compute(input_at(soc, temp_k), b) == Status::ok);
+    CHECK(mpc.last_step().linearisations == 1);
+    CHECK(ref.last_step().linearisations > 20);
+    for (int k = 0; k < 30; ++k) CHECK(mpc.plan_a()[k] == doctest::Approx(ref.plan_a()[k]).epsilon(1e-9));
+  }
+}
+
 TEST_CASE("configuration is validated, the horizon bounded by max_horizon") {
   BatteryMpcConfig c;
   c.horizon = 121;
@@ -353,10 +403,10 @@ TEST_CASE("the MPC step allocates nothing and is deterministic") {
   ControllerInput in = input_at(0.1, kT25);
   in.P.diagonal() << 1e-6, 1e-6, 1e-6, 0.01;  // chance margins on the path too
   ControllerOutput out;
-  REQUIRE(mpc.compute(in, out) == Status::ok);
   std::vector<double> currents;
   currents.reserve(700);
   double max_t = 0.0;
+  // Counted from the first call on: the cold start (no plan, several linearisations) included.
   const long allocs = safetwin::test::count_allocations([&] {
     for (int k = 0; k < 700; ++k) {  // through the 15 A phase and onto the thermal limit
       const auto& s = cell.state();
@@ -376,7 +426,6 @@ TEST_CASE("the MPC step allocates nothing and is deterministic") {
   ControllerInput in2 = input_at(0.1, kT25);
   in2.P = in.P;
   ControllerOutput out2;
-  REQUIRE(again.compute(in2, out2) == Status::ok);
   for (int k = 0; k < 700; ++k) {
     const auto& s = cell2.state();
     in2.x << s.soc, s.v1_v, s.v2_v, s.temp_k;

@@ -158,6 +158,12 @@ TEST_CASE("pack: the runner equals PackCycle stepped by hand with trust and atte
   }
   spec.injection_a_v.assign(n * 4, 0.0);
   for (std::size_t k = 40; k < n; ++k) spec.injection_a_v[k * 4 + 1] = 1e-4 * double(k - 40);
+  spec.injection_temperature_k.assign(n * 4, 0.0);
+  spec.injection_current_a.assign(n, 0.0);
+  for (std::size_t k = 0; k < n; ++k) {
+    spec.injection_temperature_k[k * 4 + 3] = 0.01 * double(k);
+    spec.injection_current_a[k] = k % 2 == 0 ? 0.05 : -0.05;
+  }
   ClosedLoop loop(spec);
   REQUIRE(loop.run() == Status::ok);
 
@@ -178,11 +184,12 @@ TEST_CASE("pack: the runner equals PackCycle stepped by hand with trust and atte
       const double v = plant.cell_voltage_v()[2 * g];
       va[g] = v + 0.002 * z.normal(k * C + g) + spec.injection_a_v[k * 4 + g];
       vb[g] = v + 0.010 * z.normal(k * C + 4 + g);
-      temp[g] = std::max(before[2 * g].temp_k, before[2 * g + 1].temp_k) + 0.2 * z.normal(k * C + 8 + g);
+      temp[g] = std::max(before[2 * g].temp_k, before[2 * g + 1].temp_k) + 0.2 * z.normal(k * C + 8 + g) +
+                spec.injection_temperature_k[k * 4 + g];
     }
     PackMeasurements m;
     m.time_s = double(k);
-    m.pack_current_a = applied + 0.02 * z.normal(k * C + 12);
+    m.pack_current_a = applied + 0.02 * z.normal(k * C + 12) + spec.injection_current_a[k];
     m.voltage_a_v = va.data();
     m.voltage_b_v = vb.data();
     m.temperature_k = temp.data();
@@ -421,6 +428,29 @@ TEST_CASE("no allocation in the loop, from the first step on") {
   CHECK(n == 0);
 }
 
+TEST_CASE("allocations only at the onsets of faults that reconfigure the plant through Pack's setters") {
+  // Pack::set_cooling_factor, set_scaling and set_state validate their argument with messages built
+  // as std::string (battery/pack.cpp): a bounded number of allocations at the onset step of a
+  // cooling loss, a connection resistance and a stealthy injection (whose attacker cell starts from
+  // the plant's state), none in any other step.
+  LoopSpec spec = pack_spec(200.0);
+  FaultSpec fdi{FaultKind::stealthy_injection, 100.0, 1e9, 1, 1, -0.1};
+  fdi.ramp_s = 50.0;
+  spec.faults = {{FaultKind::cooling_loss, 40.0, 1e9, -1, 0, 0.1},
+                 {FaultKind::connection_resistance, 70.0, 150.0, 3, 0, 0.01}, fdi};
+  ClosedLoop loop(spec);
+  for (std::size_t k = 0; k < 200; ++k) {
+    const long n = test::count_allocations([&] { (void)loop.advance(1); });
+    CAPTURE(k);
+    if (k == 40 || k == 70 || k == 100 || k == 150) {
+      CHECK(n <= 2 * 8);  // at most two strings per cell touched (cooling: every cell)
+    } else {
+      CHECK(n == 0);
+    }
+  }
+  CHECK(loop.summary().steps == 200);
+}
+
 TEST_CASE("a bad spec is refused naming the field; an external law needs one controller per group") {
   LoopSpec spec = pack_spec();
   spec.faults.push_back({FaultKind::voltage_offset, 10.0, 1e9, 7, 0, 0.1});
@@ -471,4 +501,32 @@ TEST_CASE("detection: the first derate event after the onset names its group and
   CHECK(std::isnan(s.first_event_s) == false);
   CHECK(s.events >= 1);
   CHECK(s.first_mode_change_after_fault_s == 30.0);  // the supervisor derated on it
+}
+
+TEST_CASE("a stealthy injection adds the OCV difference of the attacker's phantom SOC offset") {
+  LoopSpec spec = pack_spec(200.0);
+  spec.noise.voltage_a_v = 0.0;  // node a reads the truth plus the injection
+  FaultSpec f{FaultKind::stealthy_injection, 50.0, 1e9, 1, 0, -0.2};
+  f.ramp_s = 100.0;
+  spec.faults = {f};
+  ClosedLoop loop(spec);
+  REQUIRE(loop.run() == Status::ok);
+  const auto& tr = loop.trace();
+  // By hand: the attacker's cell from the true SOC of cell 2 at 50 s, stepped with the true
+  // per-cell current (the RC voltages only round the SOC path: compared to 1e-12 V).
+  battery::Cell attacker(spec.cycle.cell.estimator.cell, {tr.cell_soc[50 * 8 + 2], 0.0, 0.0, tr.cell_temp_k[50 * 8 + 2]});
+  const battery::OcvTable& ocv = spec.cycle.cell.estimator.cell.ocv;
+  for (std::size_t k = 0; k < 200; ++k) {
+    const double reading = tr.voltage_a_v[k * 4 + 1] - tr.cell_voltage_v[k * 8 + 2];
+    if (k < 50) {
+      CHECK(reading == 0.0);
+      continue;
+    }
+    const double soc = attacker.state().soc;
+    const double delta = -0.2 * std::min((double(k) - 50.0) / 100.0, 1.0);
+    REQUIRE(attacker.step(tr.applied_current_a[k] / 2.0, 1.0) == Status::ok);
+    CHECK(std::fabs(reading - (ocv.voltage_v(soc + delta) - ocv.voltage_v(soc))) < 1e-12);
+  }
+  // The phantom SOC 0.2 lower reads as a lower voltage: tens of mV once ramped in.
+  CHECK(tr.voltage_a_v[199 * 4 + 1] - tr.cell_voltage_v[199 * 8 + 2] < -0.02);
 }

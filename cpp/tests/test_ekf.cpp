@@ -288,3 +288,25 @@ TEST_CASE("predict and update allocate nothing") {
   });
   CHECK(n == 0);
 }
+
+TEST_CASE("try_reset: reset()'s checks as a status, the filter unchanged on refusal, no allocation") {
+  Ekf22 e(config22());
+  const V2 x = e.state();
+  const M2 p = e.covariance();
+  Status a = Status::ok, b = Status::ok, c = Status::ok, d = Status::not_initialised;
+  const long allocs = test::count_allocations([&] {
+    a = e.try_reset(V2(std::numeric_limits<double>::quiet_NaN(), 0.0), M2::Identity());
+    b = e.try_reset(V2(0.0, 0.0), (M2() << 1.0, 2.0, 2.0, 1.0).finished());  // indefinite (eigenvalues 3, -1)
+    c = e.try_reset(V2(0.0, 0.0), (M2() << 1.0, 0.5, 0.0, 1.0).finished());  // not symmetric
+  });
+  CHECK(allocs == 0);
+  CHECK(a == Status::non_finite_input);
+  CHECK(b == Status::invalid_argument);
+  CHECK(c == Status::invalid_argument);
+  CHECK(e.state() == x);
+  CHECK(e.covariance() == p);
+  d = e.try_reset(V2(1.5, -2.0), (M2() << 2.0, 0.5, 0.5, 1.0).finished());
+  CHECK(d == Status::ok);
+  CHECK(e.state() == V2(1.5, -2.0));
+  CHECK(e.covariance() == (M2() << 2.0, 0.5, 0.5, 1.0).finished());
+}

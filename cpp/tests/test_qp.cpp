@@ -279,3 +279,79 @@ TEST_CASE("construction refuses bad sizes and settings, naming the field") {
   CHECK_THROWS_WITH_AS(DenseQpSolver(2, 1, s), doctest::Contains("DenseQpSettings.max_iterations"),
                        std::invalid_argument);
 }
+
+TEST_CASE("a solution or warm start too small for the problem is refused, nothing written past it") {
+  DenseQpSolver solver(4, 2);
+  Problem p(2, 1);
+  p.f << -2.0, -2.0;
+  p.A << 1.0, 1.0;
+  p.upper << 2.0;
+  // A caller-built solution with every array but z sized: refused before anything is written.
+  QpSolution sol;
+  sol.x = Eigen::VectorXd::Constant(2, 7.0);
+  sol.y = Eigen::VectorXd::Constant(1, 7.0);
+  sol.row_state.assign(1, ActiveState::inactive);
+  sol.bound_state.assign(2, ActiveState::inactive);
+  CHECK(solver.solve(p.data(), nullptr, sol) == QpStatus::invalid_input);
+  CHECK(sol.status == QpStatus::invalid_input);
+  CHECK(sol.x[0] == 7.0);
+  CHECK(sol.y[0] == 7.0);
+  QpSolution empty;
+  CHECK(solver.solve(p.data(), nullptr, empty) == QpStatus::invalid_input);
+  sol.z = Eigen::VectorXd::Zero(2);
+  sol.row_state.clear();  // m = 1 row states needed
+  CHECK(solver.solve(p.data(), nullptr, sol) == QpStatus::invalid_input);
+
+  // The reference solve, then a warm start that claims this size but cannot hold it.
+  QpSolution good(2, 1), out(2, 1);
+  REQUIRE(solver.solve(p.data(), nullptr, good) == QpStatus::optimal);
+  QpSolution bad_warm = good;
+  bad_warm.z.resize(0);
+  CHECK(solver.solve(p.data(), &bad_warm, out) == QpStatus::invalid_input);
+  bad_warm = good;
+  bad_warm.y.resize(0);
+  CHECK(solver.solve(p.data(), &bad_warm, out) == QpStatus::invalid_input);
+  // A warm start of another problem size is ignored (documented): the cold result, bit for bit.
+  QpSolution other(4, 2);
+  other.n = 3;
+  other.m = 2;
+  REQUIRE(solver.solve(p.data(), &other, out) == QpStatus::optimal);
+  CHECK(out.x[0] == good.x[0]);
+  CHECK(out.x[1] == good.x[1]);
+  CHECK(out.iterations == good.iterations);
+  // The analytic solution (projection of (2, 2) onto x0 + x1 <= 2) once more, after the refusals.
+  CHECK(out.x[0] == doctest::Approx(1.0));
+  CHECK(out.y[0] == doctest::Approx(1.0));
+}
+
+TEST_CASE("the iteration cap: max_iterations, the iterate so far, finite, and the cap's count") {
+  // min sum_j (x_j - t_j)^2 / 2 on [-1, 1]^n with every target t_j > 1: separable, so each
+  // iteration adds one upper bound and leaves the others alone; the solver adds the most violated
+  // first, t_j = 2 + 0.1 j, i.e. j = n-1, n-2, ... The capped iterate is known exactly: the cap
+  // stops the loop right after the cap-th bound entered, before its multiplier was solved, so the
+  // last cap - 1 variables sit at 1 and the rest still at their targets.
+  const int n = 20, cap = 7;
+  DenseQpSettings s;
+  s.max_iterations = cap;
+  DenseQpSolver capped(n, 0, s), full(n, 0);
+  Problem p(n, 0);
+  for (int j = 0; j < n; ++j) p.f[j] = -(2.0 + 0.1 * j);
+  p.lb.setConstant(-1.0);
+  p.ub.setConstant(1.0);
+  QpSolution sol(n, 0);
+  CHECK(capped.solve(p.data(), nullptr, sol) == QpStatus::max_iterations);
+  CHECK(sol.status == QpStatus::max_iterations);
+  CHECK(sol.iterations == cap);
+  CHECK(sol.x.head(n).allFinite());
+  for (int j = 0; j < n; ++j) CHECK(sol.x[j] == doctest::Approx(j >= n - (cap - 1) ? 1.0 : 2.0 + 0.1 * j).epsilon(1e-12));
+  CHECK(to_status(sol.status) == Status::max_iterations);
+  // Uncapped it takes n iterations and reaches the corner.
+  QpSolution opt(n, 0);
+  REQUIRE(full.solve(p.data(), nullptr, opt) == QpStatus::optimal);
+  CHECK(opt.iterations == n);
+  for (int j = 0; j < n; ++j) CHECK(opt.x[j] == doctest::Approx(1.0));
+  // Warm-started from the optimum, the capped solver finishes within its cap (0 changes).
+  QpSolution warm(n, 0);
+  CHECK(capped.solve(p.data(), &opt, warm) == QpStatus::optimal);
+  CHECK(warm.iterations == 0);
+}

@@ -70,15 +70,18 @@ ControlStep::ControlStep(const ControlStepConfig& config)
       pack_cycle_config(config_.series, config_.parallel, config_.limits, config_.period_s, config_.safety), raw);
 }
 
-void ControlStep::start(const Measurements& m) noexcept {
+Status ControlStep::start(const Measurements& m) noexcept {
   // Start from the OCV of each group's first complete reading (the pack rests at power-up, or
   // nearly: the ohmic error of a small current is inside the filter's initial sigma).
   for (std::size_t g = 0; g < cycle_->groups(); ++g) {
     estimation::BatteryEkf& ekf = cycle_->group(g).estimator();
     const double soc0 = std::clamp(ekf.config().cell.ocv.soc_at_voltage(m.cell_voltage_v[g]), 0.0, 1.0);
-    ekf.reset(soc0);
+    // soc0 is finite (the reading was checked, the OCV inverse clamped), so this cannot refuse;
+    // if it did, the cycle would not start (fail closed) rather than run on a wrong estimate.
+    if (const Status st = ekf.reset_soc(soc0); st != Status::ok) return st;
   }
   report_.started = true;
+  return Status::ok;
 }
 
 void ControlStep::select_limiting_group(const Measurements& m) noexcept {
@@ -119,7 +122,13 @@ Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestati
     report_.cycle = Status::non_finite_input;
     return Status::non_finite_input;
   }
-  if (!report_.started) start(m);
+  if (!report_.started) {
+    if (const Status st = start(m); st != Status::ok) {
+      law_.stop();
+      report_.cycle = st;
+      return st;
+    }
+  }
 
   request_.mode = m.request_mode;
   request_.current_a = std::isfinite(m.request_current_a) ? m.request_current_a / np : 0.0;

@@ -78,7 +78,7 @@ class ControlStep {
   [[nodiscard]] const ControlStepConfig& config() const noexcept { return config_; }
 
  private:
-  void start(const Measurements& m) noexcept;
+  [[nodiscard]] Status start(const Measurements& m) noexcept;
   void select_limiting_group(const Measurements& m) noexcept;
 
   ControlStepConfig config_;

@@ -17,6 +17,22 @@ constexpr double kZeroCelsiusK = 273.15;
 // message starts with E2E_CRC, E2E_COUNTER, then (multiplexed messages) the multiplexer.
 constexpr int kFirstPayload = 2;
 constexpr int kFirstMuxed = 3;
+
+// Every decoded signal inside its declared DBC range [minimum, maximum] (NaN: not available, or a
+// signal of another multiplexer value). The decoder gives raw * factor + offset, which may miss a
+// limit by rounding; 1e-9 of the limit absorbs that and is far below one LSB of any signal whose
+// range is narrower than its raw field (the smallest is 1.5e-5 of the limit), so a raw value one
+// step outside the range is refused. A mux value outside its range would otherwise index past the
+// decoded signals (ATTEST_FRAG = 9 of [0, 5] read phys[12] of 9).
+bool in_declared_range(int index, const double* phys) noexcept {
+  const hil_message_info_t& msg = hil_messages[index];
+  for (int i = 0; i < msg.n_signals; ++i) {
+    const double v = phys[i], lo = msg.minimum[i], hi = msg.maximum[i];
+    if (std::isnan(v)) continue;
+    if (v < lo - 1e-9 * std::max(1.0, std::abs(lo)) || v > hi + 1e-9 * std::max(1.0, std::abs(hi))) return false;
+  }
+  return true;
+}
 }  // namespace
 
 void FirmwareConfig::validate() const {
@@ -78,7 +94,7 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
   }
   double phys[HIL_MAX_SIGNALS];
   const bool crc_ok = data[0] == hil_e2e_crc(can_id, data, len);
-  if (!crc_ok || hil_decode(index, data, len, phys) != 0) {
+  if (!crc_ok || hil_decode(index, data, len, phys) != 0 || !in_declared_range(index, phys)) {
     ++e2e_errors_;
     e2e_error_pending_ = true;
     return;
@@ -126,7 +142,8 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
       break;
     case SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID:
       rx_req_i_ = phys[kFirstPayload];
-      rx_req_mode_ = static_cast<int>(phys[kFirstPayload + 1]);
+      // SNA (NaN) is no valid mode: -1, never a NaN cast to int (undefined behaviour).
+      rx_req_mode_ = std::isnan(phys[kFirstPayload + 1]) ? -1 : static_cast<int>(phys[kFirstPayload + 1]);
       break;
     case SAFETWIN_HIL_CELL_V_A_FRAME_ID:
     case SAFETWIN_HIL_CELL_V_B_FRAME_ID: {

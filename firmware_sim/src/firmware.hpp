@@ -92,7 +92,7 @@ class Firmware {
   [[nodiscard]] Status cycle(double dt_s) noexcept;
   // Lockstep: if a new tick is pending, runs its cycle and appends FW_TICK_ACK; if the pending tick
   // repeats the last one, keeps the outputs. Returns true when the outputs are to be sent.
-  bool lockstep_step() noexcept;
+  [[nodiscard]] bool lockstep_step() noexcept;
   // Real time reports its measured timing; it goes into FW_TICK_ACK / FW_HEARTBEAT and a
   // deadline miss raises DEADLINE_MISSED in the next cycle.
   void report_timing(double cycle_time_s, double jitter_s, bool deadline_missed) noexcept;

@@ -39,7 +39,7 @@ struct ChargeLaw {
   int iterations = 0;
 
   // Called by the limiting group's controller once per cycle.
-  Status plan(const control::ControllerInput& in, const PackRequest& req, double& out_a) noexcept;
+  [[nodiscard]] Status plan(const control::ControllerInput& in, const PackRequest& req, double& out_a) noexcept;
   void stop() noexcept;  // the charge ended (idle, drive or a missing cycle): re-plan on the next charge
 };
 

@@ -48,6 +48,10 @@ py::dict summary_dict(const LoopSummary& s) {
   d["first_mode_change_s"] = s.first_mode_change_s;
   d["first_mode_change_after_fault_s"] = s.first_mode_change_after_fault_s;
   d["first_safe_stop_s"] = s.first_safe_stop_s;
+  d["first_detection_s"] = s.first_detection_s;
+  d["first_detection_group"] = s.first_detection_group;
+  d["first_detection_invariant"] = s.first_detection_invariant;
+  d["controller_failures"] = s.controller_failures;
   d["final_mode"] = s.final_mode;
   d["nonfinite_commands"] = s.nonfinite_commands;
   d["nonfinite_requests"] = s.nonfinite_requests;
@@ -84,6 +88,11 @@ py::dict trace_dict(const ClosedLoop& loop) {
   d["requested_a"] = rows(t.requested_a, n, 0);
   d["mode"] = rows(t.mode, n, 0);
   d["status"] = rows(t.status, n, 0);
+  d["soc_est"] = rows(t.soc_est, n, g);
+  d["soc_sigma"] = rows(t.soc_sigma, n, g);
+  d["temp_est_k"] = rows(t.temp_est_k, n, g);
+  d["cycle_ns"] = rows(t.cycle_ns, n, 0);
+  d["trust"] = rows(t.trust, n, t.trust.empty() ? 0 : t.trust.size() / loop.total_steps());
   return d;
 }
 
@@ -131,20 +140,22 @@ void bind_closed_loop(py::module_& m) {
       .value("voltage_nan", FaultKind::voltage_nan)
       .value("temperature_stuck", FaultKind::temperature_stuck)
       .value("temperature_offset", FaultKind::temperature_offset)
-      .value("current_offset", FaultKind::current_offset);
+      .value("current_offset", FaultKind::current_offset)
+      .value("stealthy_injection", FaultKind::stealthy_injection);
 
   py::class_<FaultSpec>(m, "FaultSpec", "A fault from onset_s to end_s on a cell (plant) or a group (sensor)")
-      .def(py::init([](FaultKind kind, double onset_s, double end_s, int target, int node, double value) {
-             return FaultSpec{kind, onset_s, end_s, target, node, value};
+      .def(py::init([](FaultKind kind, double onset_s, double end_s, int target, int node, double value, double ramp_s) {
+             return FaultSpec{kind, onset_s, end_s, target, node, value, ramp_s};
            }),
            py::arg("kind"), py::arg("onset_s"), py::arg("end_s") = std::numeric_limits<double>::infinity(),
-           py::arg("target") = 0, py::arg("node") = 0, py::arg("value") = 0.0)
+           py::arg("target") = 0, py::arg("node") = 0, py::arg("value") = 0.0, py::arg("ramp_s") = 0.0)
       .def_readwrite("kind", &FaultSpec::kind)
       .def_readwrite("onset_s", &FaultSpec::onset_s)
       .def_readwrite("end_s", &FaultSpec::end_s)
       .def_readwrite("target", &FaultSpec::target)
       .def_readwrite("node", &FaultSpec::node)
-      .def_readwrite("value", &FaultSpec::value);
+      .def_readwrite("value", &FaultSpec::value)
+      .def_readwrite("ramp_s", &FaultSpec::ramp_s);
 
   py::class_<SensorNoise>(m, "SensorNoise", "Standard deviations of the sensors' noise")
       .def(py::init([](double va, double vb, double t, double i, bool b) { return SensorNoise{va, vb, t, i, b}; }),
@@ -187,6 +198,8 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("faults", &LoopSpec::faults)
       .def_readwrite("injection_a_v", &LoopSpec::injection_a_v)
       .def_readwrite("injection_b_v", &LoopSpec::injection_b_v)
+      .def_readwrite("injection_temperature_k", &LoopSpec::injection_temperature_k)
+      .def_readwrite("injection_current_a", &LoopSpec::injection_current_a)
       .def_readwrite("attestation", &LoopSpec::attestation)
       .def_readwrite("replacement", &LoopSpec::replacement)
       .def_readwrite("trace", &LoopSpec::trace)

@@ -457,6 +457,8 @@ void bind_control(py::module_& m) {
       .def_readwrite("chance_alpha", &BatteryMpcConfig::chance_alpha)
       .def_readwrite("linearisations", &BatteryMpcConfig::linearisations)
       .def_readwrite("cold_start_linearisations", &BatteryMpcConfig::cold_start_linearisations)
+      .def_readwrite("cold_start_cccv", &BatteryMpcConfig::cold_start_cccv,
+                     "first call: the CC-CV-shaped nominal plan (True) or the last current held (False)")
       .def_readwrite("proximal_weight", &BatteryMpcConfig::proximal_weight)
       .def_readwrite("qp", &BatteryMpcConfig::qp)
       .def_readwrite("cell", &BatteryMpcConfig::cell)

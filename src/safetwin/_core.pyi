@@ -490,6 +490,14 @@ class BatteryMpcConfig:
     def chance_alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def cold_start_cccv(self) -> bool:
+        """
+        first call: the CC-CV-shaped nominal plan (True) or the last current held (False)
+        """
+    @cold_start_cccv.setter
+    def cold_start_cccv(self, arg0: bool) -> None:
+        ...
+    @property
     def cold_start_linearisations(self) -> int:
         ...
     @cold_start_linearisations.setter
@@ -1540,12 +1548,15 @@ class FaultKind:
       temperature_offset
     
       current_offset
+    
+      stealthy_injection
     """
-    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>}
+    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>, 'stealthy_injection': <FaultKind.stealthy_injection: 12>}
     connection_resistance: typing.ClassVar[FaultKind]  # value = <FaultKind.connection_resistance: 2>
     cooling_loss: typing.ClassVar[FaultKind]  # value = <FaultKind.cooling_loss: 1>
     current_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.current_offset: 11>
     internal_short: typing.ClassVar[FaultKind]  # value = <FaultKind.internal_short: 0>
+    stealthy_injection: typing.ClassVar[FaultKind]  # value = <FaultKind.stealthy_injection: 12>
     temperature_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_offset: 10>
     temperature_stuck: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_stuck: 9>
     voltage_drift: typing.ClassVar[FaultKind]  # value = <FaultKind.voltage_drift: 5>
@@ -1593,7 +1604,7 @@ class FaultSpec:
     A fault from onset_s to end_s on a cell (plant) or a group (sensor)
     """
     kind: FaultKind
-    def __init__(self, kind: FaultKind, onset_s: typing.SupportsFloat | typing.SupportsIndex, end_s: typing.SupportsFloat | typing.SupportsIndex = ..., target: typing.SupportsInt | typing.SupportsIndex = 0, node: typing.SupportsInt | typing.SupportsIndex = 0, value: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    def __init__(self, kind: FaultKind, onset_s: typing.SupportsFloat | typing.SupportsIndex, end_s: typing.SupportsFloat | typing.SupportsIndex = ..., target: typing.SupportsInt | typing.SupportsIndex = 0, node: typing.SupportsInt | typing.SupportsIndex = 0, value: typing.SupportsFloat | typing.SupportsIndex = 0.0, ramp_s: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
     @property
     def end_s(self) -> float:
@@ -1612,6 +1623,12 @@ class FaultSpec:
         ...
     @onset_s.setter
     def onset_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ramp_s(self) -> float:
+        ...
+    @ramp_s.setter
+    def ramp_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def target(self) -> int:
@@ -1913,6 +1930,18 @@ class LoopSpec:
         ...
     @injection_b_v.setter
     def injection_b_v(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def injection_current_a(self) -> list[float]:
+        ...
+    @injection_current_a.setter
+    def injection_current_a(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def injection_temperature_k(self) -> list[float]:
+        ...
+    @injection_temperature_k.setter
+    def injection_temperature_k(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
         ...
     @property
     def scaling(self) -> list[CellScaling]:

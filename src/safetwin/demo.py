@@ -8,13 +8,13 @@ reading of one group and a cooling failure. Two nodes measure every group voltag
 monitor, 2 mV, and a redundant monitor, 10 mV); both attest every few seconds with TPM-style
 quotes that a verifier checks; the compromised node's measured boot changes at the attack.
 
-The bench (plant, sensors, attack, attestation) runs here in Python; everything on the controller
-side runs in C++ through one ``PackCycle.step`` per period.
+The whole closed loop (plant, sensors, the attack in the loop, the cooling failure, the pack
+cycle) runs in C++ through the closed-loop runner (``safetwin.loop``); Python computes the
+attestation verdicts and the sensor noise beforehand and reports.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from safetwin import battery, control
+from safetwin import battery, control, loop
 from safetwin._core import (
     EventKind,
     Mode,
@@ -33,7 +33,7 @@ from safetwin._core import (
 )
 from safetwin.cycle import BUILTIN_SIGNALS
 from safetwin.safety import MonitorDefinition
-from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
+from safetwin.trust.attacks import StealthyInjection
 from safetwin.trust.scenario import run_attestation
 
 ZERO_C = battery.ZERO_CELSIUS_K
@@ -118,84 +118,60 @@ class DemoResult:
 
 def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
         progress: Optional[Callable[[float], None]] = None) -> DemoResult:
-    """Runs the closed loop; returns the summary (stable keys, see ``summarise``) and the trace."""
+    """Runs the closed loop; returns the summary (stable keys, see ``summarise``) and the trace.
+
+    The whole loop (plant, sensors, the attack and the cooling failure, the pack cycle) runs in
+    C++ through the closed-loop runner (``safetwin.loop``), 60 steps per call between progress
+    reports. The attack is the attack library's online stealthy injection run inside the loop;
+    the attestation verdicts are computed here beforehand; the sensor noise is drawn here from
+    numpy's generator (seed ``cfg.seed``) and handed over as additive arrays."""
     rng = np.random.default_rng(cfg.seed)
     cell = battery.CellParams.ref_cell_1()
     cell.heat_transfer_w_per_k = cfg.heat_transfer_w_per_k  # the twin knows the nominal cooling only
-    plant = battery.Pack(battery.PackConfig(
+    plant = battery.PackConfig(
         series=cfg.series, parallel=cfg.parallel, cell=cell,
         spread=battery.SpreadConfig(capacity_rel=0.03, r0_rel=0.10, seed=cfg.spread_seed),
-        initial=battery.CellState(soc=cfg.soc0)))
+        initial=battery.CellState(soc=cfg.soc0))
     mpc_cfg = control.BatteryMpcConfig()
     mpc_cfg.horizon = cfg.horizon
     mpc_cfg.cell = cell
     mpcs = [control.BatteryMpc(mpc_cfg) for _ in range(cfg.series)]
-    cycle = PackCycle(_cycle_config(cfg, cell, trust_weighting), mpcs)
 
     n = int(round(cfg.duration_s / cfg.dt_s))
     t = np.arange(n) * cfg.dt_s
     attack = StealthyInjection(node=NODES[0], start_s=cfg.attack_at_s, soc_offset=cfg.attack_soc_offset,
                                ramp_s=cfg.attack_ramp_s)
     verdicts = run_attestation(t, NODES, [attack], every_s=cfg.attest_every_s).codes
-    injector: Optional[OnlineStealthyInjection] = None
-
-    groups, cells = cfg.series, cfg.series * cfg.parallel
-    tr = {k: np.full(n, np.nan) for k in ("command_a", "current_a", "cycle_us")}
-    tr["mode"] = np.zeros(n, dtype=int)
-    for k in ("cell_voltage_v", "cell_temp_c", "cell_soc"):
-        tr[k] = np.full((n, cells), np.nan)
-    for k in ("soc_true", "soc_est", "soc_sigma", "voltage_a_v", "voltage_b_v", "temp_meas_c", "temp_est_c"):
-        tr[k] = np.full((n, groups), np.nan)
-    tr["trust"] = np.full((n, len(NODES)), np.nan)
-
-    command = 0.0
-    cooling_failed = False
-    for k in range(n):
-        if not cooling_failed and t[k] >= cfg.cooling_failure_at_s:
-            for j in range(cells):
-                plant.set_cooling_factor(j, cfg.cooling_factor)
-            cooling_failed = True
-        if injector is None and t[k] >= cfg.attack_at_s:
-            g0 = cfg.attack_group * cfg.parallel
-            injector = OnlineStealthyInjection(attack, plant.states[g0], cell)
-        # Plant: the interval k under the command of the previous cycle.
-        tr["cell_soc"][k] = plant.cell_soc
-        tr["cell_temp_c"][k] = plant.cell_temp_k - ZERO_C
-        temps_k = plant.cell_temp_k
-        plant.step(command, cfg.dt_s)
-        v_cells = plant.cell_voltage_v
-        tr["cell_voltage_v"][k] = v_cells
-        # Sensors: both monitors read each group's voltage, the hottest cell per group, the current.
-        v_group = v_cells[::cfg.parallel]
-        va = v_group + rng.normal(0.0, cfg.voltage_a_sigma_v, groups)
-        vb = v_group + rng.normal(0.0, cfg.voltage_b_sigma_v, groups)
-        temp = temps_k.reshape(groups, cfg.parallel).max(axis=1) + rng.normal(0.0, cfg.temperature_sigma_k, groups)
-        plant_current = command if plant.contactor_closed else 0.0
-        measured_current = plant_current + rng.normal(0.0, cfg.current_sigma_a)
-        if injector is not None:
-            va[cfg.attack_group] += injector.offset_v(t[k], plant_current / cfg.parallel, cfg.dt_s)
-        tr["voltage_a_v"][k], tr["voltage_b_v"][k] = va, vb
-        tr["temp_meas_c"][k] = temp - ZERO_C
-        tr["current_a"][k] = plant_current
-        # Controller side: one C++ call for the whole pack.
-        t0 = time.perf_counter_ns()
-        st = cycle.step(t[k], measured_current, va, temp, cfg.dt_s, voltage_b_v=vb, attestation=verdicts[k])
-        tr["cycle_us"][k] = (time.perf_counter_ns() - t0) / 1e3
-        command = st.command_a
-        plant.contactor_closed = st.contactor_closed
-        tr["command_a"][k] = command
-        tr["mode"][k] = int(st.mode)
-        tr["trust"][k] = cycle.trust()
-        for g in range(groups):
-            gs = cycle.group_status(g)
-            tr["soc_est"][k, g] = gs.x[0]
-            tr["temp_est_c"][k, g] = gs.x[3] - ZERO_C
-            tr["soc_sigma"][k, g] = math.sqrt(max(gs.P[0, 0], 0.0))
-        tr["soc_true"][k] = tr["cell_soc"][k].reshape(groups, cfg.parallel).mean(axis=1)
-        if progress is not None and (k % 60 == 0 or k == n - 1):
-            progress((k + 1) / n)
-    tr["t_s"] = t
-    return DemoResult(summarise(cfg, cycle, cell, tr), tr)
+    groups = cfg.series
+    # Both monitors read each group's voltage, the hottest cell per group, the current: per step
+    # the readings' noise in the order voltage a, voltage b, temperature (per group), current.
+    sigma = np.concatenate([np.full(groups, cfg.voltage_a_sigma_v), np.full(groups, cfg.voltage_b_sigma_v),
+                            np.full(groups, cfg.temperature_sigma_k), [cfg.current_sigma_a]])
+    noise = rng.standard_normal((n, 3 * groups + 1)) * sigma
+    spec = loop.make_spec(
+        duration_s=cfg.duration_s, dt_s=cfg.dt_s, cycle=_cycle_config(cfg, cell, trust_weighting), plant=plant,
+        law=loop.controllers(), noise=loop.SensorNoise(voltage_b=True),
+        faults=[loop.fault("stealthy_injection", cfg.attack_at_s, target=cfg.attack_group, node="a",
+                           value=cfg.attack_soc_offset, ramp_s=cfg.attack_ramp_s),
+                loop.fault("cooling_loss", cfg.cooling_failure_at_s, target=-1, value=cfg.cooling_factor)],
+        injection_a_v=noise[:, :groups], injection_b_v=noise[:, groups:2 * groups],
+        injection_temperature_k=noise[:, 2 * groups:3 * groups], injection_current_a=noise[:, 3 * groups],
+        attestation=verdicts)
+    runner = loop.ClosedLoop(spec, mpcs)
+    for k in range(0, n, 60):
+        runner.advance(60)
+        if progress is not None:
+            progress(min(k + 60, n) / n)
+    lt = runner.trace()
+    tr = {"t_s": t, "command_a": lt["command_a"], "current_a": lt["applied_current_a"],
+          "cycle_us": lt["cycle_ns"] / 1e3, "mode": lt["mode"].astype(int),
+          "cell_voltage_v": lt["cell_voltage_v"], "cell_temp_c": lt["cell_temp_k"] - ZERO_C,
+          "cell_soc": lt["cell_soc"], "soc_est": lt["soc_est"], "soc_sigma": lt["soc_sigma"],
+          "voltage_a_v": lt["voltage_a_v"], "voltage_b_v": lt["voltage_b_v"],
+          "temp_meas_c": lt["temperature_k"] - ZERO_C, "temp_est_c": lt["temp_est_k"] - ZERO_C,
+          "trust": lt["trust"]}
+    tr["soc_true"] = tr["cell_soc"].reshape(n, groups, cfg.parallel).mean(axis=2)
+    return DemoResult(summarise(cfg, runner.pack_cycle, cell, tr), tr)
 
 
 def _first_time(t: np.ndarray, mask: np.ndarray) -> Optional[float]:

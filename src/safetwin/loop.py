@@ -83,18 +83,21 @@ def controllers() -> LawSpec:
 
 
 def fault(kind: str, onset_s: float, end_s: float = math.inf, *, target: int = 0,
-          node: Union[int, str] = 0, value: float = 0.0) -> FaultSpec:
+          node: Union[int, str] = 0, value: float = 0.0, ramp_s: float = 0.0) -> FaultSpec:
     """A fault from ``onset_s`` to ``end_s``. ``target``: the cell (internal_short, cooling_loss
     with -1 = every cell, connection_resistance) or the series group (sensor faults); ``node``:
     0/"a" or 1/"b" for voltage faults; ``value``: conductance S, cooling factor, ohm, V, V/s, noise
-    gain, dropout probability, K or A by kind (NaN for a stuck reading = its value at the onset)."""
+    gain, dropout probability, K or A by kind (NaN for a stuck reading = its value at the onset);
+    for ``stealthy_injection`` the SOC offset the attacker wants believed, reached over ``ramp_s``
+    (``OnlineStealthyInjection`` of ``safetwin.trust.attacks``, run in the loop)."""
     if kind not in FAULT_KINDS:
         raise ValueError(f"fault kind {kind!r}: must be one of {', '.join(FAULT_KINDS)}")
     if isinstance(node, str):
         if node not in ("a", "b"):
             raise ValueError(f"fault node {node!r}: must be 'a', 'b', 0 or 1")
         node = 0 if node == "a" else 1
-    return FaultSpec(FaultKind.__members__[kind], float(onset_s), float(end_s), int(target), int(node), float(value))
+    return FaultSpec(FaultKind.__members__[kind], float(onset_s), float(end_s), int(target), int(node), float(value),
+                     float(ramp_s))
 
 
 def replacement(*, current_a: float = 0.0, law: Optional[LawSpec] = None,
@@ -133,14 +136,17 @@ def make_spec(*, duration_s: float, cycle: Union[CycleConfig, PackCycleConfig], 
               plant: Optional[PackConfig] = None, law: Optional[LawSpec] = None,
               capacity_factor=None, resistance_factor=None, r0_factor=None, soc0=None, temp0_k=None,
               ambient_k: Optional[float] = None, noise: Optional[SensorNoise] = None, seed: int = 0,
-              faults: Iterable[FaultSpec] = (), injection_a_v=None, injection_b_v=None, attestation=None,
+              faults: Iterable[FaultSpec] = (), injection_a_v=None, injection_b_v=None,
+              injection_temperature_k=None, injection_current_a=None, attestation=None,
               replacement: Optional[Replacement] = None, trace: str = "full") -> LoopSpec:
     """Builds a :class:`LoopSpec`. ``cycle``: a ``CycleConfig`` runs one cell on ``ControlCycle``,
     a ``PackCycleConfig`` a pack on ``PackCycle``. ``plant``: the TRUE plant (default: the twin's
     cell, 1 group per series group of the cycle); per-cell ``capacity_factor``, ``resistance_factor``,
     ``r0_factor`` (ageing and spread the twin does not know; scalars apply to every cell; given any,
-    they replace the plant's spread), ``soc0``, ``temp0_k``. ``injection_a_v/b_v``: additive
-    offsets (steps, series) from the attack library; ``attestation``: verdict codes (steps, nodes).
+    they replace the plant's spread), ``soc0``, ``temp0_k``. ``injection_a_v/b_v``,
+    ``injection_temperature_k`` (steps, series) and ``injection_current_a`` (steps,): additive
+    offsets on the readings (an attack computed beforehand, or noise drawn elsewhere), added after
+    the runner's own noise and before the faults; ``attestation``: verdict codes (steps, nodes).
     ``trace``: "full", "extremes" or "none"."""
     spec = LoopSpec()
     spec.duration_s, spec.dt_s = float(duration_s), float(dt_s)
@@ -179,6 +185,10 @@ def make_spec(*, duration_s: float, cycle: Union[CycleConfig, PackCycleConfig], 
         spec.injection_a_v = _rows(injection_a_v, steps, series, "injection_a_v")
     if injection_b_v is not None:
         spec.injection_b_v = _rows(injection_b_v, steps, series, "injection_b_v")
+    if injection_temperature_k is not None:
+        spec.injection_temperature_k = _rows(injection_temperature_k, steps, series, "injection_temperature_k")
+    if injection_current_a is not None:
+        spec.injection_current_a = _rows(np.reshape(injection_current_a, (-1, 1)), steps, 1, "injection_current_a")
     if attestation is not None:
         spec.attestation = _rows(attestation, steps, spec.cycle.trust.nodes, "attestation", dtype=np.uint8)
     if replacement is not None:

@@ -146,6 +146,10 @@ void BatteryMpc::build_hessian() noexcept {
   qp_.ub = ub_.data();
   qp_.soft_penalty = rho_.data();
   qp_.hessian_id = hessian_id_;
+  // The constant Hessian factored now, not in the first step's solve (its O(N^3) would be most of
+  // a cold start at N = 120). It cannot fail: H is positive definite by construction; if it did,
+  // the first solve would factor again and report it.
+  (void)builtin_.prepare(qp_);
 }
 
 void BatteryMpc::build_linear_term(double soc0, double last_current_a) noexcept {
@@ -291,6 +295,46 @@ void BatteryMpc::shift_warm_start() noexcept {
     }
 }
 
+void BatteryMpc::cccv_plan(const battery::StateVector& x0, double lb, double ub) noexcept {
+  const int n = n_;
+  const auto& cell = config_.cell;
+  const double dt = config_.dt_s, c = soc_per_as_;
+  const double beta = dt / cell.heat_capacity_j_per_k, ha = cell.heat_transfer_w_per_k;
+  const double vmax = cell.limits.voltage_max_v, tmax = cell.limits.temp_max_k;
+  const battery::CellScaling unit{};
+  warm_.n = n;
+  warm_.m = 2 * n;
+  double s = x0[StateIdx::soc], v1 = x0[StateIdx::v_rc1], v2 = x0[StateIdx::v_rc2], t = x0[StateIdx::temp];
+  for (int k = 0; k < n; ++k) {
+    const battery::CellCoefficients co = battery::coefficients(cell, unit, s, t);
+    // The most charge (the most negative current) that each limit allows at this step.
+    const double i_soc = (s - config_.soc_target) / c;                        // SOC[k+1] <= target
+    const double i_v = (cell.ocv.voltage_v(s) - v1 - v2 - vmax) / co.r0_ohm;  // V[k] <= V_max
+    const double heat_room = (tmax - t) / beta - v1 * v1 / co.r1_ohm - v2 * v2 / co.r2_ohm + ha * (t - cell.ambient_temp_k);
+    const double i_t = -std::sqrt(std::max(0.0, heat_room) / co.r0_ohm);    // T[k+1] <= T_max
+    const double limit = std::max({i_soc, i_v, i_t});
+    const double i = std::clamp(limit, lb, ub);
+    inom_[k] = std::isfinite(i) ? i : std::clamp(0.0, lb, ub);
+    // The working set of this plan: the bound it sits on, else the row that set it.
+    const auto ks = static_cast<std::size_t>(k);
+    warm_.bound_state[ks] = inom_[k] <= lb ? ActiveState::lower : (inom_[k] >= ub ? ActiveState::upper : ActiveState::inactive);
+    const bool interior = warm_.bound_state[ks] == ActiveState::inactive;
+    warm_.row_state[ks] = interior && limit == i_v ? ActiveState::upper : ActiveState::inactive;
+    warm_.row_state[static_cast<std::size_t>(n + k)] = interior && limit == i_t ? ActiveState::upper : ActiveState::inactive;
+    warm_.x[k] = inom_[k] / i_scale_;
+    warm_.z[k] = 0.0;
+    warm_.y[k] = warm_.y[n + k] = 0.0;
+    // The nonlinear model's step under it (as linearise's nominal trajectory).
+    const double ii = inom_[k];
+    const double a1 = std::exp(-dt / co.tau1_s), a2 = std::exp(-dt / co.tau2_s);
+    const double heat = ii * ii * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
+    s -= c * ii;
+    v1 = a1 * v1 + co.r1_ohm * (1.0 - a1) * ii;
+    v2 = a2 * v2 + co.r2_ohm * (1.0 - a2) * ii;
+    t += beta * heat;
+  }
+}
+
 Status BatteryMpc::fallback(ControllerOutput& out, Status why, double lb, double ub) noexcept {
   // The shifted previous plan (its next entry) clipped to the bounds, else zero clipped to them.
   double i = 0.0;
@@ -330,20 +374,26 @@ Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noe
     return fallback(out, Status::invalid_argument, lb, ub);
   const bool use_p = !in.P.isZero(0.0);
 
-  // Nominal inputs: the shifted previous plan, or the last current held.
-  for (int j = 0; j < n; ++j) {
-    const double i = have_plan_ ? plan_[std::min(j + 1, n - 1)] : in.last_current_a;
-    inom_[j] = std::clamp(i, lb, ub);
+  // Nominal inputs: the shifted previous plan; on a cold start the CC-CV-shaped plan (whose
+  // working set seeds the first QP) or the last current held.
+  const bool cccv = !have_plan_ && config_.cold_start_cccv;
+  if (cccv) {
+    cccv_plan(in.x, lb, ub);
+  } else {
+    for (int j = 0; j < n; ++j) {
+      const double i = have_plan_ ? plan_[std::min(j + 1, n - 1)] : in.last_current_a;
+      inom_[j] = std::clamp(i, lb, ub);
+    }
   }
   for (int j = 0; j < n; ++j) {
     lb_[j] = lb / i_scale_;
     ub_[j] = ub / i_scale_;
   }
   if (warm_valid_) shift_warm_start();
-  const QpSolution* warm = warm_valid_ ? &warm_ : nullptr;
+  const QpSolution* warm = warm_valid_ || cccv ? &warm_ : nullptr;
 
-  // Cold start: the nominal plan is a guess (the last current held), so iterate the
-  // linearisation until the plan settles; afterwards the shifted plan is a good nominal.
+  // Cold start: the nominal plan is a guess (CC-CV shaped, or the last current held), so iterate
+  // the linearisation until the plan settles; afterwards the shifted plan is a good nominal.
   const int max_lin = have_plan_ ? config_.linearisations : std::max(config_.linearisations, config_.cold_start_linearisations);
   QpStatus st = QpStatus::optimal;
   for (int it = 0; it < max_lin; ++it) {

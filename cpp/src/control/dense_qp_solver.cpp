@@ -28,6 +28,7 @@ DenseQpSolver::DenseQpSolver(int n_max, int m_max, DenseQpSettings settings)
   dr_ = Vec::Ones(m_max);
   R_ = Mat::Zero(n_max, n_max);
   Rinv_ = Mat::Zero(n_max, n_max);
+  Hinv_ = Mat::Zero(n_max, n_max);
   As_ = Mat::Zero(m_max, n_max);
   rnorm_ = Vec::Zero(m_max);
   fs_ = Vec::Zero(n_max);
@@ -138,6 +139,16 @@ bool DenseQpSolver::factor_hessian(const QpData& qp) noexcept {
       Rinv_(i, j) = -s / R_(i, i);
     }
   }
+  // H_s^-1 = R^-1 R^-T, column j of R^-1 at a time (rows 0..j are its nonzeros): the Gram entry
+  // of two bound constraints (m_c is a row of R^-1, see transformed_row) is one of its entries.
+  Hinv_.topLeftCorner(n, n).setZero();
+  for (int j = 0; j < n; ++j)
+    for (int k = 0; k <= j; ++k) {
+      const double rkj = Rinv_(k, j);
+      for (int i = 0; i <= k; ++i) Hinv_(i, k) += Rinv_(i, j) * rkj;
+    }
+  for (int k = 0; k < n; ++k)
+    for (int i = 0; i < k; ++i) Hinv_(k, i) = Hinv_(i, k);
   return true;
 }
 
@@ -201,7 +212,17 @@ bool DenseQpSolver::ldl_append(int c, double lambda) noexcept {
   const int n = n_, k = nf_;
   double gamma = 0.0;
   for (int j = 0; j < n; ++j) gamma += mc_[j] * mc_[j];
-  for (int p = 0; p < k; ++p) g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
+  if (c < 2 * n) {  // a bound: against another bound, m_c'm_d = +-(H_s^-1)_ij, O(1) instead of O(n)
+    const int i = c < n ? c : c - n;
+    const double sc = c < n ? 1.0 : -1.0;
+    for (int p = 0; p < k; ++p) {
+      const int d = free_[p];
+      if (d < 2 * n) g_[p] = sc * (d < n ? 1.0 : -1.0) * Hinv_(i, d < n ? d : d - n);
+      else g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
+    }
+  } else {
+    for (int p = 0; p < k; ++p) g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
+  }
   for (int p = 1; p < k; ++p) g_[p] -= L_.row(p).head(p).dot(g_.head(p));  // y = L^-1 g
   double pivot = gamma;
   for (int p = 0; p < k; ++p) {
@@ -283,6 +304,21 @@ void DenseQpSolver::update_primal() noexcept {
 
 // ---- the solve ----------------------------------------------------------------------------------
 
+QpStatus DenseQpSolver::prepare(const QpData& qp) noexcept {
+  if (qp.n < 1 || qp.n > n_max_ || qp.H == nullptr) return QpStatus::invalid_input;
+  if (have_factor_ && qp.hessian_id != 0 && qp.hessian_id == factorised_id_ && qp.n == factor_n_)
+    return QpStatus::optimal;  // the factor of this Hessian is in place
+  const int n = qp.n;
+  have_factor_ = false;
+  for (int i = 0; i < n * n; ++i)
+    if (!std::isfinite(qp.H[i])) return QpStatus::invalid_input;
+  have_factor_ = factor_hessian(qp);
+  ++factorisations_;
+  factorised_id_ = qp.hessian_id;
+  factor_n_ = n;
+  return have_factor_ ? QpStatus::optimal : QpStatus::numerical_error;
+}
+
 QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept {
   sol.iterations = 0;
   sol.n = qp.n;
@@ -291,30 +327,26 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
     sol.status = st;
     return st;
   };
-  if (qp.n < 1 || qp.n > n_max_ || qp.m < 0 || qp.m > m_max_ || sol.x.size() < qp.n ||
-      sol.y.size() < qp.m || static_cast<int>(sol.row_state.size()) < qp.m ||
-      static_cast<int>(sol.bound_state.size()) < qp.n)
+  // Every array this call writes or reads must hold the problem: a caller-built QpSolution (or
+  // one sized for a smaller problem) is refused, never written past its end.
+  const auto holds = [](const QpSolution& s, int n, int m) {
+    return s.x.size() >= n && s.z.size() >= n && s.y.size() >= m && static_cast<int>(s.bound_state.size()) >= n &&
+           static_cast<int>(s.row_state.size()) >= m;
+  };
+  if (qp.n < 1 || qp.n > n_max_ || qp.m < 0 || qp.m > m_max_ || !holds(sol, qp.n, qp.m))
     return fail(QpStatus::invalid_input);
+  // A warm start of this problem's size (n, m) must hold it too; one of another size is ignored.
+  const bool warm_same_size = warm != nullptr && warm->n == qp.n && warm->m == qp.m;
+  if (warm_same_size && !holds(*warm, qp.n, qp.m)) return fail(QpStatus::invalid_input);
   if (qp.H == nullptr || qp.f == nullptr || qp.lb == nullptr || qp.ub == nullptr ||
       (qp.m > 0 && (qp.A == nullptr || qp.lda < qp.m || qp.lower == nullptr || qp.upper == nullptr)))
     return fail(QpStatus::invalid_input);
 
   // Factor once per Hessian (hessian_id), else every call.
-  const bool reuse = have_factor_ && qp.hessian_id != 0 && qp.hessian_id == factorised_id_ && qp.n == n_;
+  if (const QpStatus f = prepare(qp); f != QpStatus::optimal) return fail(f);
   n_ = qp.n;
   m_ = qp.m;
   const int n = n_, m = m_;
-  if (!reuse) {
-    for (int i = 0; i < n * n; ++i)
-      if (!std::isfinite(qp.H[i])) {
-        have_factor_ = false;
-        return fail(QpStatus::invalid_input);
-      }
-    have_factor_ = factor_hessian(qp);
-    ++factorisations_;
-    factorised_id_ = qp.hessian_id;
-    if (!have_factor_) return fail(QpStatus::numerical_error);
-  }
   const QpStatus setup = scale_data(qp);
   if (setup != QpStatus::optimal) return fail(setup);
 
@@ -330,10 +362,7 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
   lambda_.head(nc).setZero();
   w_.head(n).setZero();
   nf_ = 0;
-  const bool use_warm = warm != nullptr && warm->n == n && warm->m == m &&
-                        static_cast<int>(warm->row_state.size()) >= m &&
-                        static_cast<int>(warm->bound_state.size()) >= n;
-  if (use_warm) {
+  if (warm_same_size) {
     // Soft rows at their penalty first (they enter w), then the equality set.
     for (int i = 0; i < m; ++i) {
       const ActiveState s = warm->row_state[static_cast<std::size_t>(i)];

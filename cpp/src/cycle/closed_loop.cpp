@@ -1,6 +1,7 @@
 #include "safetwin/cycle/closed_loop.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -19,7 +20,7 @@ bool is_sensor_fault(FaultKind k) noexcept {
   return k != FaultKind::internal_short && k != FaultKind::cooling_loss && k != FaultKind::connection_resistance;
 }
 bool is_voltage_fault(FaultKind k) noexcept {
-  return k >= FaultKind::voltage_stuck && k <= FaultKind::voltage_nan;
+  return (k >= FaultKind::voltage_stuck && k <= FaultKind::voltage_nan) || k == FaultKind::stealthy_injection;
 }
 
 void first_time(double& slot, double t) noexcept {
@@ -61,6 +62,7 @@ const char* to_string(FaultKind k) noexcept {
     case FaultKind::temperature_stuck: return "temperature_stuck";
     case FaultKind::temperature_offset: return "temperature_offset";
     case FaultKind::current_offset: return "current_offset";
+    case FaultKind::stealthy_injection: return "stealthy_injection";
     case FaultKind::count: break;
   }
   return "unknown";
@@ -175,6 +177,10 @@ void LoopSpec::validate(std::size_t external_controllers) const {
         break;
       case FaultKind::voltage_nan:
         break;
+      case FaultKind::stealthy_injection:
+        require_in_range(o + ".value", f.value, -1.0, 1.0);
+        require_non_negative(o + ".ramp_s", f.ramp_s);
+        break;
       default:
         require_finite(o + ".value", f.value);
     }
@@ -191,6 +197,14 @@ void LoopSpec::validate(std::size_t external_controllers) const {
   };
   check_injection(injection_a_v, "injection_a_v");
   check_injection(injection_b_v, "injection_b_v");
+  check_injection(injection_temperature_k, "injection_temperature_k");
+  if (!injection_current_a.empty()) {
+    if (injection_current_a.size() != n)
+      throw_invalid("LoopSpec.injection_current_a", static_cast<double>(injection_current_a.size()),
+                    "needs one value per step (" + std::to_string(n) + ")");
+    for (std::size_t i = 0; i < n; ++i)
+      require_finite("LoopSpec.injection_current_a[" + std::to_string(i) + "]", injection_current_a[i]);
+  }
   if (!injection_b_v.empty() && !noise.voltage_b) throw_invalid("LoopSpec.injection_b_v", "given but the spec has no node b");
   if (!attestation.empty()) {
     if (!use_pack_cycle || !cycle.trust.enabled)
@@ -334,7 +348,12 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
     cell_cycle_ = std::make_unique<ControlCycle>(spec_.cycle.cell, group_laws[0]);
 
   fault_active_.assign(spec_.faults.size(), 0);
+  fresh_.assign(spec_.faults.size(), 0);
   stuck_value_.assign(spec_.faults.size(), kNaN);
+  for (const auto& f : spec_.faults)
+    attacker_.push_back(f.kind == FaultKind::stealthy_injection
+                            ? std::make_unique<battery::Cell>(spec_.cycle.cell.estimator.cell)
+                            : nullptr);
   double first_fault = kInf;
   for (const auto& f : spec_.faults) first_fault = std::min(first_fault, f.onset_s);
   if (std::isfinite(first_fault)) summary_.first_fault_s = first_fault;
@@ -356,6 +375,12 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
     for (auto* v : {&tr.voltage_a_valid, &tr.voltage_b_valid, &tr.temperature_valid}) v->assign(n * groups_, 0);
     tr.mode.assign(n, 0);
     tr.status.assign(n, 0);
+    tr.soc_est.assign(n * groups_, kNaN);
+    tr.soc_sigma.assign(n * groups_, kNaN);
+    tr.temp_est_k.assign(n * groups_, kNaN);
+    tr.cycle_ns.assign(n, kNaN);
+    if (spec_.use_pack_cycle && spec_.cycle.trust.enabled)
+      tr.trust.assign(n * static_cast<std::size_t>(spec_.cycle.trust.nodes), kNaN);
   }
   summary_.status = Status::ok;
 }
@@ -370,6 +395,7 @@ void ClosedLoop::apply_faults(double t) noexcept {
     const bool on = t >= f.onset_s && t < f.end_s;
     if (on == (fault_active_[i] != 0)) continue;
     fault_active_[i] = on ? 1 : 0;
+    fresh_[i] = on ? 1 : 0;
     if (!on) stuck_value_[i] = kNaN;  // a stuck reading ends with its fault
     // Plant faults change the plant at their start and are restored at their end. The indices and
     // values were validated at construction, so the setters cannot refuse them here.
@@ -458,7 +484,22 @@ void ClosedLoop::record_plant(std::size_t k, double t) noexcept {
   }
 }
 
-void ClosedLoop::read_sensors(std::size_t k, double t) noexcept {
+double ClosedLoop::injection_v(std::size_t fault, double t, double applied_a, bool onset) noexcept {
+  const FaultSpec& f = spec_.faults[fault];
+  battery::Cell& cell = *attacker_[fault];
+  if (onset) {  // the attacker's copy starts from the true state of the group's first cell
+    battery::CellState s = before_[static_cast<std::size_t>(f.target) * parallel_];
+    cell.pack().set_state(0, s);  // a valid plant state: cannot be refused
+  }
+  const double soc = cell.state().soc;
+  const double ramp = f.ramp_s > 0.0 ? std::min(std::max((t - f.onset_s) / f.ramp_s, 0.0), 1.0) : 1.0;
+  const double delta = f.value * ramp;
+  (void)cell.step(applied_a / static_cast<double>(parallel_), spec_.dt_s);
+  const battery::OcvTable& ocv = cell.pack().params().ocv;
+  return ocv.voltage_v(soc + delta) - ocv.voltage_v(soc);
+}
+
+void ClosedLoop::read_sensors(std::size_t k, double t, double applied_a) noexcept {
   const std::size_t channels = 3 * groups_ + 1;
   const std::uint64_t base = static_cast<std::uint64_t>(k) * channels;
   const auto& v = plant_->cell_voltage_v();
@@ -478,12 +519,17 @@ void ClosedLoop::read_sensors(std::size_t k, double t) noexcept {
       if (f.kind == FaultKind::voltage_drift) add += f.value * (t - f.onset_s);
       if (f.kind == FaultKind::voltage_noise) (f.node == 0 ? noise_a : noise_b) *= f.value;
       if (f.kind == FaultKind::temperature_offset) add_t += f.value;
+      if (f.kind == FaultKind::stealthy_injection) add += injection_v(i, t, applied_a, fresh_[i] != 0);
     }
-    double va = v_true + noise_a * noise_.normal(base + g) + add_a;
-    double vb = v_true + noise_b * noise_.normal(base + groups_ + g) + add_b;
-    double temp = t_true + nz.temperature_k * noise_.normal(base + 2 * groups_ + g) + add_t;
+    double va = v_true + noise_a * noise_.normal(base + g);
+    double vb = v_true + noise_b * noise_.normal(base + groups_ + g);
+    double temp = t_true + nz.temperature_k * noise_.normal(base + 2 * groups_ + g);
     if (!spec_.injection_a_v.empty()) va += spec_.injection_a_v[k * groups_ + g];
     if (!spec_.injection_b_v.empty()) vb += spec_.injection_b_v[k * groups_ + g];
+    if (!spec_.injection_temperature_k.empty()) temp += spec_.injection_temperature_k[k * groups_ + g];
+    va += add_a;
+    vb += add_b;
+    temp += add_t;
     std::uint8_t ok_a = 1, ok_b = nz.voltage_b ? 1 : 0, ok_t = 1;
     for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
       const FaultSpec& f = spec_.faults[i];
@@ -535,7 +581,7 @@ void ClosedLoop::note_group(double t, std::size_t g, const CycleStatus& st,
 double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexcept {
   const bool replaced = t >= replacement_s_;
   for (auto& law : laws_) law->at_step(k, t, replaced);
-  double command = 0.0, requested = kNaN;
+  double command = 0.0, requested = kNaN, cycle_ns = kNaN;
   bool contactor = true, newly_set = false;
   safety::Mode mode = safety::Mode::normal;
   Status status = Status::ok;
@@ -549,8 +595,10 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     m.voltage_a_valid = va_ok_[0] != 0;
     m.voltage_b_valid = vb_ok_[0] != 0;
     m.temperature_valid = temp_ok_[0] != 0;
-    CycleStatus out;
+    CycleStatus& out = last_cell_status_;
+    const auto t0 = std::chrono::steady_clock::now();
     status = cell_cycle_->step(m, spec_.dt_s, out);
+    cycle_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     command = out.command_a;
     contactor = out.contactor_closed;
     mode = out.mode;
@@ -573,7 +621,9 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
       m.attestation = reinterpret_cast<const trust::Attestation*>(spec_.attestation.data() + k * nodes);
     }
     PackCycleStatus out;
+    const auto t0 = std::chrono::steady_clock::now();
     status = pack_cycle_->step(m, spec_.dt_s, out);
+    cycle_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     command = out.command_a;
     contactor = out.contactor_closed;
     mode = out.mode;
@@ -614,6 +664,18 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     trace_.requested_a[k] = requested;
     trace_.mode[k] = static_cast<std::uint8_t>(mode);
     trace_.status[k] = static_cast<std::uint8_t>(status);
+    trace_.cycle_ns[k] = cycle_ns;
+    for (std::size_t g = 0; g < groups_; ++g) {
+      const CycleStatus& gs = cell_cycle_ != nullptr ? last_cell_status_ : pack_cycle_->group_status(g);
+      trace_.soc_est[k * groups_ + g] = gs.x(battery::StateIdx::soc);
+      trace_.soc_sigma[k * groups_ + g] = std::sqrt(std::max(gs.P(battery::StateIdx::soc, battery::StateIdx::soc), 0.0));
+      trace_.temp_est_k[k * groups_ + g] = gs.x(battery::StateIdx::temp);
+    }
+    if (!trace_.trust.empty()) {
+      const trust::TrustState& ts = pack_cycle_->trust()->state();
+      const std::size_t nodes = ts.nodes();
+      for (std::size_t i = 0; i < nodes; ++i) trace_.trust[k * nodes + i] = ts.trust(i);
+    }
   }
   return command;
 }
@@ -640,9 +702,11 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
     }
     record_plant(k, t);
     double measured = applied + spec_.noise.current_a * noise_.normal(static_cast<std::uint64_t>(k) * channels + 3 * groups_);
+    if (!spec_.injection_current_a.empty()) measured += spec_.injection_current_a[k];
     for (std::size_t i = 0; i < spec_.faults.size(); ++i)
       if (fault_active_[i] != 0 && spec_.faults[i].kind == FaultKind::current_offset) measured += spec_.faults[i].value;
-    read_sensors(k, t);
+    read_sensors(k, t, applied);
+    std::fill(fresh_.begin(), fresh_.end(), 0);
     if (spec_.trace != TraceLevel::none) {
       trace_.applied_current_a[k] = applied;
       trace_.measured_current_a[k] = measured;

@@ -65,26 +65,33 @@ Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfCon
   return r;
 }
 
+// Initial estimate of the NX-state filter from the battery configuration, with SOC soc0.
+template <int NX>
+void initial_estimate(const BatteryEkfConfig& c, double soc0, typename Ekf<NX, kChannelCount>::StateVector& x0,
+                      typename Ekf<NX, kChannelCount>::StateMatrix& p0) noexcept {
+  x0.setZero();
+  x0[StateIdx::soc] = soc0;
+  x0[StateIdx::v_rc1] = c.v1_0_v;
+  x0[StateIdx::v_rc2] = c.v2_0_v;
+  x0[StateIdx::temp] = c.temp0_k;
+  p0.setZero();
+  p0(StateIdx::soc, StateIdx::soc) = c.soc_sigma0 * c.soc_sigma0;
+  p0(StateIdx::v_rc1, StateIdx::v_rc1) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
+  p0(StateIdx::v_rc2, StateIdx::v_rc2) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
+  p0(StateIdx::temp, StateIdx::temp) = c.temp_sigma0_k * c.temp_sigma0_k;
+  if constexpr (NX == ParamIdx::size) {
+    x0[ParamIdx::r0_factor] = c.r0_factor0;
+    x0[ParamIdx::capacity_factor] = c.capacity_factor0;
+    p0(ParamIdx::r0_factor, ParamIdx::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
+    p0(ParamIdx::capacity_factor, ParamIdx::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
+  }
+}
+
 // Filter settings of the NX-state filter from the battery configuration.
 template <int NX>
 typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
   typename Ekf<NX, kChannelCount>::Config e;
-  e.x0.setZero();
-  e.x0[StateIdx::soc] = c.soc0;
-  e.x0[StateIdx::v_rc1] = c.v1_0_v;
-  e.x0[StateIdx::v_rc2] = c.v2_0_v;
-  e.x0[StateIdx::temp] = c.temp0_k;
-  e.p0.setZero();
-  e.p0(StateIdx::soc, StateIdx::soc) = c.soc_sigma0 * c.soc_sigma0;
-  e.p0(StateIdx::v_rc1, StateIdx::v_rc1) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
-  e.p0(StateIdx::v_rc2, StateIdx::v_rc2) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
-  e.p0(StateIdx::temp, StateIdx::temp) = c.temp_sigma0_k * c.temp_sigma0_k;
-  if constexpr (NX == ParamIdx::size) {
-    e.x0[ParamIdx::r0_factor] = c.r0_factor0;
-    e.x0[ParamIdx::capacity_factor] = c.capacity_factor0;
-    e.p0(ParamIdx::r0_factor, ParamIdx::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
-    e.p0(ParamIdx::capacity_factor, ParamIdx::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
-  }
+  initial_estimate<NX>(c, c.soc0, e.x0, e.p0);
   e.r = measurement_variance(c, 1.0);
   e.gate_probability = c.gate_probability;
   e.gate_reset_after = c.gate_reset_after;
@@ -204,14 +211,27 @@ double BatteryEkf::noise_scale(Channel channel) const noexcept { return ekf4_.no
 
 void BatteryEkf::reset(double soc0) {
   require_finite("BatteryEkf.reset.soc0", soc0);
-  BatteryEkfConfig c = config_;
-  c.soc0 = soc0;
-  ekf4_.reset(ekf_config<StateIdx::size>(c).x0, ekf_config<StateIdx::size>(c).p0);
-  ekf6_.reset(ekf_config<ParamIdx::size>(c).x0, ekf_config<ParamIdx::size>(c).p0);
+  (void)reset_soc(soc0);  // cannot refuse a finite soc0: the rest was validated at construction
+}
+
+Status BatteryEkf::reset_soc(double soc0) noexcept {
+  if (!std::isfinite(soc0)) return Status::non_finite_input;
+  // The configuration's initial estimate with this SOC, built in place: a copy of the
+  // configuration would copy the cell's tables (heap).
+  Ekf4::StateVector x4;
+  Ekf4::StateMatrix p4;
+  Ekf6::StateVector x6;
+  Ekf6::StateMatrix p6;
+  initial_estimate<StateIdx::size>(config_, soc0, x4, p4);
+  initial_estimate<ParamIdx::size>(config_, soc0, x6, p6);
+  // Both covariances are the validated configuration's, so neither filter can refuse them.
+  if (const Status st = ekf4_.try_reset(x4, p4); st != Status::ok) return st;
+  if (const Status st = ekf6_.try_reset(x6, p6); st != Status::ok) return st;
   config_.soc0 = soc0;
   has_previous_ = false;
   r0_excited_ = capacity_excited_ = false;
   throughput_ah_ = 0.0;
+  return Status::ok;
 }
 
 void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix& p) {

@@ -29,6 +29,13 @@ def _columns(rows: list, names) -> dict:
             for k in names}
 
 
+def _engine(campaign) -> str:
+    if campaign.family != "closed_loop":
+        return "none"
+    from safetwin.campaign.simulate import runner_available
+    return "core" if runner_available() else "python"
+
+
 def run(campaign, executor=None, out_dir: str | Path | None = None,
         progress: Callable[[dict], None] | None = None, max_batches: int | None = None) -> Result:
     """Runs (or resumes, from out_dir) the campaign; ``progress`` gets a dict after every batch."""
@@ -39,7 +46,9 @@ def run(campaign, executor=None, out_dir: str | Path | None = None,
     if out_dir is not None:
         store = execution.Store(Path(out_dir), {"campaign": campaign.name, "digest": campaign.digest,
                                                 "seed": campaign.seed, "method": campaign.method, "n": campaign.n,
-                                                "batch_size": campaign.batch_size})
+                                                "batch_size": campaign.batch_size,
+                                                # the loop's noise generator differs: never mix engines
+                                                "engine": _engine(campaign)})
     tilted = dict(campaign.variables)
     stages: list = []
     total = 0

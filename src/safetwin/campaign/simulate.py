@@ -293,18 +293,32 @@ def _first_violation(t: np.ndarray, v: np.ndarray, temp_k: np.ndarray, lim) -> f
     return float(t[idx[0]]) if idx.size else math.nan
 
 
+@functools.lru_cache(maxsize=1)
 def runner_available() -> bool:
-    """The core's closed-loop runner (safetwin.loop) is built into this installation."""
+    """The core's closed-loop runner (safetwin.loop) is built into this installation, and its
+    Python face matches the compiled module (a fault spec can be made: a source tree newer than
+    its build is not mistaken for a runner)."""
     try:
-        import safetwin.loop  # noqa: F401
-    except ImportError:
+        from safetwin import loop
+
+        loop.fault("voltage_offset", 0.0)
+    except (ImportError, TypeError, AttributeError):
         return False
     return True
 
 
-# Which loop runs a sample by default: "python" until the core runner's path has been checked
-# against this loop on an installed build (see tests/test_campaign_simulate.py).
-DEFAULT_ENGINE = "python"
+@functools.lru_cache(maxsize=1)
+def _runner_has_stealthy_injection() -> bool:
+    from safetwin import loop
+
+    return "stealthy_injection" in loop.FAULT_KINDS
+
+
+# Which loop runs a sample by default: the core's runner where it is built in (checked against the
+# Python loop by tests/test_campaign_simulate.py on the same physics), the Python loop otherwise.
+# The record's "engine" field says which ran; the two draw their sensor noise from different
+# generators (numpy Philox here, splitmix64 in the runner), so one campaign folder holds one engine.
+DEFAULT_ENGINE = "auto"
 
 
 def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: float,
@@ -312,9 +326,8 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     """Runs one scenario (its variables, see VARIABLES) and returns its record (RECORD_FIELDS).
 
     engine: "core" (the closed-loop runner, one C++ call per run), "python" (the loop over the
-    core's step calls, the benchmark's baseline), "auto": the runner when it is built in, except
-    for a stealthy injection (its offsets follow the closed loop's current, sample by sample: the
-    runner takes precomputed offsets only)."""
+    core's step calls, the benchmark's baseline), "auto": the runner when it is built in (a
+    stealthy injection needs a runner that runs the attack in the loop; otherwise the Python loop)."""
     if engine not in ("auto", "core", "python"):
         raise ValueError(f"engine = {engine!r}: must be 'auto', 'core' or 'python'")
     wall0 = time.perf_counter()
@@ -351,10 +364,11 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     laws = _make_laws(law, series, twin, dt_s, n, rng, readings)
     soc0_twin = float(np.clip(sc["soc0"] + sc["soc0_error"], 0.01, 0.99))
     ccfg = _cycle_config(twin, soc0_twin, ambient_k, pack)
-    use_core = engine == "core" or (engine == "auto" and fault != "stealthy_injection" and runner_available())
+    use_core = engine == "core" or (engine == "auto" and runner_available() and
+                                    (fault != "stealthy_injection" or _runner_has_stealthy_injection()))
     if use_core:
-        if fault == "stealthy_injection":
-            raise ValueError("engine = 'core': a stealthy injection runs on the Python loop only")
+        if fault == "stealthy_injection" and not _runner_has_stealthy_injection():
+            raise ValueError("engine = 'core': this runner build has no stealthy_injection fault")
         m = _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group,
                       fault_cell, spread, ambient_k, truth, state0, ccfg, laws, int(rng.integers(2**63)))
         return _record(m, fault_group, lim, onset_s, fault, law, dt_s, wall0)
@@ -564,7 +578,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     if fault != "none" and fault not in AGEING_FAULTS and k_onset < n:
         g, on = fault_group, float(t[k_onset])
         kind, value, target = {
-            "internal_short": ("internal_short", 1.0 / size, fault_cell),
+            "internal_short": ("internal_short", 1.0 / size if fault == "internal_short" else 0.0, fault_cell),
             "cooling_loss": ("cooling_loss", size, -1),
             "voltage_stuck": ("voltage_stuck", math.nan, g),
             "voltage_offset": ("voltage_offset", size, g),
@@ -576,6 +590,8 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
         }.get(fault, (None, 0.0, 0))
         if kind is not None:
             faults.append(loop.fault(kind, on, target=target, node="a", value=value))
+        if fault == "stealthy_injection":  # the attack library's online injection, run in the loop
+            faults.append(loop.fault("stealthy_injection", on, target=g, node="a", value=size, ramp_s=600.0))
     attestation = None
     if pack:
         cyc = PackCycleConfig(series, parallel)
@@ -583,7 +599,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
         trust = cyc.trust
         trust.enabled, trust.weighting, trust.nodes = True, True, len(NODES)
         cyc.trust = trust
-        if fault == "node_tampered" and k_onset < n:
+        if fault in ("stealthy_injection", "node_tampered") and k_onset < n:  # node a fails attestation
             attestation = run_attestation(t, NODES, [Bias(node=NODES[0], start_s=onset_s, offset=0.0)],
                                           every_s=ATTEST_EVERY_S).codes
         else:
@@ -605,7 +621,13 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     from_zero = fault == "none" or fault in AGEING_FAULTS or k_onset >= n or \
         (not math.isnan(first_violation_s) and first_violation_s < onset_s)
     k_cf = 0 if from_zero else k_onset
-    cf = loop.run(loop.with_zero_current(spec, time_s=float(k_cf * dt_s)), controllers=controllers).summary
+    cf_spec = loop.with_zero_current(spec, time_s=float(k_cf * dt_s))
+    cf_controllers = controllers
+    if k_cf == 0 and controllers is not None:
+        # 0 A from the start: the law's commands never reach the plant, so a built-in law (no MPC
+        # solves, no Python calls) gives the same counterfactual
+        cf_spec.law, cf_controllers = loop.constant(0.0), None
+    cf = loop.run(cf_spec, controllers=cf_controllers).summary
     rob_cf = {"voltage_max": cf["min_margin_voltage_max_v"], "voltage_min": cf["min_margin_voltage_min_v"],
               "temp_max": cf["min_margin_temp_max_k"]}
     cf_firsts = [cf["first_violation_voltage_max_s"], cf["first_violation_voltage_min_s"], cf["first_violation_temp_max_s"]]
@@ -620,4 +642,5 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
             "max_v": float(s["max_voltage_v"]), "min_v": float(s["min_voltage_v"]), "max_t_k": float(s["max_temp_k"]),
             "final_mode": final_mode.name if hasattr(final_mode, "name") else str(final_mode),
             "safe_stop_s": float(s["first_safe_stop_s"]), "nonfinite": s["nonfinite_commands"],
-            "controller_failures": s["controller_failures"], "engine": "core"}
+            # -1: a runner build that does not count them yet
+            "controller_failures": s.get("controller_failures", -1), "engine": "core"}

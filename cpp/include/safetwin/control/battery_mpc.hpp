@@ -6,6 +6,13 @@
 // plugged in). Timing contract: compute() once per control period dt_s; it allocates nothing and
 // never throws.
 //
+// Worst case (what bounds one compute(), measured by benchmarks/bench_wcet.py): at most
+// `linearisations` QPs per call, `cold_start_linearisations` on the first call after construction
+// or reset(); each QP at most DenseQpSettings::max_iterations (200) working-set changes of the
+// built-in solver, each O(N^2), plus one O(N^2) linearisation; the constant Hessian is factored
+// at construction and set_horizon(), never in compute(). A QP stopped by its cap is not used:
+// compute() returns the fallback (status fallback, qp_status max_iterations).
+//
 // The QP, in the planned currents I[0..N-1] (A, > 0 discharges):
 //   min  sum_{k=1..N} w_soc (SOC[k] - target)^2 + sum_{k=0..N-1} w_rate (I[k] - I[k-1])^2
 //        + rho_v * sum_{k=0..N-1} max(0, V[k] - V_max + m_v[k])
@@ -58,7 +65,13 @@ struct BatteryMpcConfig {
   ChanceForm chance_form = ChanceForm::gaussian;
   double chance_alpha = 0.05;       // each limit holds with probability >= 1 - alpha
   int linearisations = 1;           // QPs per step: 1 = plain RTI; 2.. re-linearise about the last plan
-  int cold_start_linearisations = 8;  // at most, on the first call (no plan yet), until the plan settles
+  // At most, on the first call (no plan yet), until the plan settles (1 mA). From the CC-CV start
+  // 2 are as close to the settled plan as 8 were from the last current held (measured over SOC
+  // 0.7-0.79 and 10-35 degC at N = 30 and 120), and cost a quarter (benchmarks/bench_wcet.py).
+  int cold_start_linearisations = 2;
+  // The first call's nominal plan: true = the CC-CV-shaped plan (see compute()), whose working
+  // set also seeds the first QP; false = the last current held, with a cold QP.
+  bool cold_start_cccv = true;
   double proximal_weight = 1e-2;    // per A^2 per step on I[k] - nominal I[k] (see above); 0 = off
   DenseQpSettings qp{};             // settings of the built-in solver
   battery::CellParams cell = battery::CellParams::ref_cell_1();  // model and limits (V_max, T_max)
@@ -86,6 +99,12 @@ class BatteryMpc final : public Controller {
 
   // Reads the estimate x = [SOC, v1, v2, T], its covariance P, the last applied current and the
   // current limits in force (the supervisor derates by narrowing them: honoured every call).
+  // Cold start (no plan yet, after construction or reset()): the nominal plan is CC-CV shaped,
+  // the nonlinear model stepped over the horizon with, at each step, the most charge current
+  // that keeps the voltage, the next temperature and the SOC target (a greedy CC-CV with a
+  // thermal limit); the bounds and rows that bind in it seed the first QP's working set. That
+  // plan is close to the QP's, so the linearisations settle in a few warm-started QPs instead of
+  // a cold QP and up to cold_start_linearisations re-linearisations.
   // Returns ok with the first planned current; otherwise out.current_a is the fallback (the
   // shifted previous plan clipped to the bounds, else 0 clipped to them) and the status says why:
   // non_finite_input (NaN/inf in x, P or the last current), invalid_argument (dt_s differs from the
@@ -123,6 +142,8 @@ class BatteryMpc final : public Controller {
   void linearise(const battery::StateVector& x0, const battery::StateMatrix& P, bool use_p) noexcept;
   void build_linear_term(double soc0, double last_current_a) noexcept;
   void shift_warm_start() noexcept;
+  // The cold start's nominal plan into inom_ and its working set into warm_ (see compute()).
+  void cccv_plan(const battery::StateVector& x0, double lb, double ub) noexcept;
   [[nodiscard]] Status fallback(ControllerOutput& out, Status why, double lb, double ub) noexcept;
 
   BatteryMpcConfig config_;

@@ -37,7 +37,12 @@
 namespace safetwin::control {
 
 struct DenseQpSettings {
-  int max_iterations = 200;         // working-set changes per solve
+  // Working-set changes per solve: the bound on one solve's time. Each change costs O(n^2) (the
+  // LDL' update, the primal update and the O(n (n + m)) scan for the most violated constraint);
+  // a warm start adds the LDL' of its working set, O(k^3 / 6) for k constraints. At the cap the
+  // solve returns max_iterations with the last iterate (finite, not a solution). Measured at the
+  // MPC's size (n = 30, m = 60): benchmarks/bench_wcet.py.
+  int max_iterations = 200;
   double primal_tolerance = 1e-9;   // violation allowed, in units of the unit-norm scaled rows
   double dependence_tolerance = 1e-11;  // relative pivot below which a constraint is dependent
   bool scale = true;                // diagonal scaling of variables and rows (see above)
@@ -51,8 +56,13 @@ class DenseQpSolver final : public QpSolver {
 
   // See QpSolver::solve. warm: its row_state / bound_state choose the starting working set and
   // its multipliers the starting point (clipped into the box); x is not used.
-  QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept override;
+  [[nodiscard]] QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept override;
   [[nodiscard]] const char* name() const noexcept override { return "builtin"; }
+  // Factors qp's Hessian now unless the factor of the same nonzero hessian_id (and size) is in
+  // place; solve() does the same first. A caller with a constant Hessian calls it at setup (the
+  // MPC does, at construction) so that no step pays the O(n^3) factorisation. Returns optimal
+  // when the factor is ready, invalid_input (size, null or non-finite H) or numerical_error.
+  [[nodiscard]] QpStatus prepare(const QpData& qp) noexcept;
 
   [[nodiscard]] int n_max() const noexcept { return n_max_; }
   [[nodiscard]] int m_max() const noexcept { return m_max_; }
@@ -85,6 +95,7 @@ class DenseQpSolver final : public QpSolver {
   int n_max_, m_max_;
   DenseQpSettings settings_;
   std::uint64_t factorised_id_ = 0;
+  int factor_n_ = 0;  // size of the factored Hessian
   std::uint64_t factorisations_ = 0;
   bool have_factor_ = false;
 
@@ -94,6 +105,7 @@ class DenseQpSolver final : public QpSolver {
   Vec dr_;        // row scaling: row_scaled = row .* dx / dr
   Mat R_;         // upper Cholesky factor of the scaled H
   Mat Rinv_;      // R^-1 (upper triangular)
+  Mat Hinv_;      // R^-1 R^-T = the scaled H^-1: the Gram entries of pairs of bounds
   Mat As_;        // scaled rows (m x n)
   Vec rnorm_;     // scratch: row norms, then their inverses
   double obj_const_ = 0.0;  // penalty of violated zero soft rows (constant)

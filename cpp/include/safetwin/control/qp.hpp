@@ -111,7 +111,10 @@ class QpSolver {
   // Solves qp. warm may be null; when not null and of the same size, it seeds the solve (its
   // working sets and multipliers, or x, as the solver can use them). Writes sol and returns
   // sol.status. Must not throw; the built-in solver also does not allocate.
-  virtual QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept = 0;
+  // Sizes are checked on entry: sol (and a warm start with warm->n == qp.n, warm->m == qp.m)
+  // must hold n entries in x, z and bound_state and m in y and row_state, else invalid_input
+  // (nothing is written past an array's end). A warm start of another size is ignored.
+  [[nodiscard]] virtual QpStatus solve(const QpData& qp, const QpSolution* warm, QpSolution& sol) noexcept = 0;
   [[nodiscard]] virtual const char* name() const noexcept = 0;
 };
 

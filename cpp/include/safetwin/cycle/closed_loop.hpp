@@ -22,8 +22,9 @@
 // seed gives the same noise samples under any law, fault or replacement (the counterfactual run).
 //
 // Allocation: everything (plant, cycle, laws, traces) is allocated at construction; advance() and
-// run() allocate nothing and never throw. Deterministic: the same spec gives the same outputs bit
-// for bit.
+// run() allocate nothing and never throw (except Pack's setters at a few fault onsets, see the
+// test). Deterministic: the same spec gives the same outputs bit for bit (but the cycle times).
+// This is a bench, not a controller's step path: it reads the steady clock around each cycle step.
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -88,6 +89,7 @@ enum class FaultKind : std::uint8_t {
   temperature_stuck,      // sensor, group `target`: reads `value` K (NaN: its reading at onset)
   temperature_offset,     // sensor, group `target`: + `value` K
   current_offset,         // sensor: the measured current + `value` A
+  stealthy_injection,     // sensor, group `target`, node `node`: model-consistent false data (below)
   count
 };
 [[nodiscard]] const char* to_string(FaultKind k) noexcept;
@@ -95,6 +97,12 @@ enum class FaultKind : std::uint8_t {
 // A connection resistance is modelled as a higher R0 of the cell (r0_factor scaled by
 // 1 + value / R0(25 degC)): the parallel split and the branch voltage are exact, its Joule heat is
 // counted in the cell (the plant has no separate connector node) and it follows R0's Arrhenius law.
+//
+// A stealthy injection is the attack library's OnlineStealthyInjection (safetwin.trust.attacks)
+// in the loop: the attacker's copy of the twin's cell (the cycle's estimator cell) starts from the
+// group's first cell's true state at the onset and is stepped with the true per-cell current; the
+// reading gets OCV(soc + delta) - OCV(soc), delta = value * min((t - onset) / ramp_s, 1): the SOC
+// offset `value` the attacker wants the twin to believe, ramped in over ramp_s.
 struct FaultSpec {
   FaultKind kind = FaultKind::internal_short;
   double onset_s = 0.0;
@@ -102,6 +110,7 @@ struct FaultSpec {
   int target = 0;  // cell (plant faults) or series group (sensor faults)
   int node = 0;    // voltage faults: 0 = node a, 1 = node b
   double value = 0.0;
+  double ramp_s = 0.0;  // stealthy_injection: time to reach the SOC offset (0: at once)
 };
 
 struct SensorNoise {  // standard deviations
@@ -147,9 +156,13 @@ struct LoopSpec {
   SensorNoise noise{};
   std::uint64_t seed = 0;
   std::vector<FaultSpec> faults;
-  // Stealthy false-data injection: additive offsets in V, steps x series, row-major (empty: none).
+  // Additive offsets on the readings, steps x series row-major (current: steps), empty = none: a
+  // false-data injection computed beforehand, or noise drawn elsewhere. A reading is the truth,
+  // plus the runner's noise, plus these, plus the faults' offsets, in that order.
   std::vector<double> injection_a_v;
   std::vector<double> injection_b_v;
+  std::vector<double> injection_temperature_k;
+  std::vector<double> injection_current_a;
   // Attestation verdicts (trust::Attestation codes), steps x trust nodes, row-major (empty: none
   // every step). Only with a PackCycle that has trust.
   std::vector<std::uint8_t> attestation;
@@ -238,15 +251,19 @@ class ClosedLoop {
     std::vector<std::uint8_t> voltage_a_valid, voltage_b_valid, temperature_valid;
     std::vector<double> measured_current_a, applied_current_a, command_a, requested_a;
     std::vector<std::uint8_t> mode, status;
+    std::vector<double> soc_est, soc_sigma, temp_est_k;  // the twin's estimate per group (steps x series)
+    std::vector<double> cycle_ns;  // wall time of each cycle step (steady clock: a bench figure)
+    std::vector<double> trust;               // per trust node (steps x nodes; empty without trust)
   };
   [[nodiscard]] const Trace& trace() const noexcept { return trace_; }
 
  private:
   class Law;  // the built-in laws and the switch to the replacement, as control::Controller
   void apply_faults(double t) noexcept;
-  void read_sensors(std::size_t k, double t) noexcept;
+  void read_sensors(std::size_t k, double t, double applied_a) noexcept;
   void record_plant(std::size_t k, double t) noexcept;
   [[nodiscard]] double step_cycle(std::size_t k, double t, double measured_a) noexcept;
+  [[nodiscard]] double injection_v(std::size_t fault, double t, double applied_a, bool onset) noexcept;
   void note_group(double t, std::size_t g, const CycleStatus& st, const safety::InvariantMonitor& monitor) noexcept;
 
   LoopSpec spec_;
@@ -264,9 +281,12 @@ class ClosedLoop {
   std::vector<battery::CellState> before_;          // the plant's states at the start of the step
   std::vector<battery::CellScaling> base_scaling_;  // the plant's scaling before connection faults
   std::vector<std::uint8_t> fault_active_;          // per fault: started and not ended
+  std::vector<std::uint8_t> fresh_;                 // per fault: started in this step
   std::vector<double> stuck_value_;                 // per fault: the stuck reading
+  std::vector<std::unique_ptr<battery::Cell>> attacker_;  // per stealthy injection: the attacker's cell
   std::vector<double> va_, vb_, temp_;              // this step's readings per group
   std::vector<std::uint8_t> va_ok_, vb_ok_, temp_ok_;
+  CycleStatus last_cell_status_{};  // ControlCycle's status of the last step
   double command_a_ = 0.0;   // the cycle's last pack command
   bool contactor_closed_ = true;
   double replacement_s_ = std::numeric_limits<double>::infinity();

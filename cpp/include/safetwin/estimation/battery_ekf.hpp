@@ -134,6 +134,9 @@ class BatteryEkf {
 
   // Re-initialise from the configured initial estimate with another SOC (throws on bad input).
   void reset(double soc0);
+  // The same on a step path (a firmware starting its estimators from the first reading): no
+  // allocation, no exception; non_finite_input for a NaN/inf soc0, the filter then unchanged.
+  [[nodiscard]] Status reset_soc(double soc0) noexcept;
   // Re-initialise the battery state and its covariance (parameters keep their initial values).
   void reset(const battery::StateVector& x, const battery::StateMatrix& p);
 
@@ -175,7 +178,7 @@ class BatteryEkf {
   using Ekf6 = Ekf<ParamIdx::size, kChannelCount>;
   static constexpr int idx(Channel c) noexcept { return static_cast<int>(c); }
   template <class E>
-  Status step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept;
+  [[nodiscard]] Status step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept;
 
   BatteryEkfConfig config_;
   bool joint_;

@@ -121,15 +121,28 @@ class Ekf {
     if (!is_positive_definite(p)) throw_invalid(field, "must be positive definite");
   }
 
-  // Re-initialise (configuration call: validates, throws, leaves the filter unchanged on refusal).
+  // Re-initialise (configuration call: validates, throws naming the field, leaves the filter
+  // unchanged on refusal).
   void reset(const StateVector& x, const StateMatrix& p) {
     for (int i = 0; i < NX; ++i) require_finite("Ekf.reset.x[" + std::to_string(i) + "]", x[i]);
     check_covariance("Ekf.reset.p", p);
+    (void)try_reset(x, p);
+  }
+
+  // Re-initialise on a step path: the checks of reset() as a status, no allocation, no exception.
+  // non_finite_input for a NaN/inf in x or p, invalid_argument for a p that is not symmetric
+  // positive definite; the filter is unchanged on refusal.
+  [[nodiscard]] Status try_reset(const StateVector& x, const StateMatrix& p) noexcept {
+    if (!x.allFinite() || !p.allFinite()) return Status::non_finite_input;
+    const double tol = 1e-9 * std::max(1.0, p.cwiseAbs().maxCoeff());
+    if (!((p - p.transpose()).cwiseAbs().maxCoeff() <= tol) || !is_positive_definite(p))
+      return Status::invalid_argument;
     x_ = x;
     p_ = 0.5 * (p + p.transpose());
     healthy_p_ = p_;
     report_ = UpdateReport<NZ>{};
     gated_run_.fill(0);
+    return Status::ok;
   }
 
   // Time update. model(x, x_next, F, Q) -> bool fills the predicted state, its Jacobian and the
@@ -274,7 +287,7 @@ class Ekf {
 
  private:
   // Symmetrise, then check health; on failure fall back to the last healthy covariance.
-  Status finish_covariance(const StateVector& x) noexcept {
+  [[nodiscard]] Status finish_covariance(const StateVector& x) noexcept {
     // Into a temporary first: p_ = p_ + p_.transpose() would alias (Eigen writes while it reads).
     const StateMatrix sym = 0.5 * (p_ + p_.transpose());
     p_ = sym;

@@ -41,7 +41,7 @@ class PackEstimator {
   [[nodiscard]] BatteryEkf& at(std::size_t i);
 
  private:
-  Status check(const double* current_a, std::size_t current_count, std::size_t count, double dt_s) const noexcept;
+  [[nodiscard]] Status check(const double* current_a, std::size_t current_count, std::size_t count, double dt_s) const noexcept;
   std::vector<BatteryEkf> groups_;
 };
 

@@ -148,7 +148,7 @@ class InvariantMonitor {
   };
   // Raw condition of one invariant on this sample: returns true when violated and writes the
   // value and the limit the event reports.
-  bool evaluate(std::size_t i, double dt_s, double* value, double* limit) noexcept;
+  [[nodiscard]] bool evaluate(std::size_t i, double dt_s, double* value, double* limit) noexcept;
   void log(double time_s, std::size_t i, double value, double limit, EventKind kind) noexcept;
 
   std::vector<std::string> signals_;

@@ -33,7 +33,7 @@ class Cusum {
 
   // One sample. Returns true on an alarm (and restarts). A non-finite z is not a sample: the
   // sums stay unchanged and false is returned (the caller counts missing residuals).
-  bool update(double z) noexcept;
+  [[nodiscard]] bool update(double z) noexcept;
   void reset() noexcept { g_pos_ = g_neg_ = 0.0; }
 
   [[nodiscard]] double k() const noexcept { return k_; }

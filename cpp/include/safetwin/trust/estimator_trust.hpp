@@ -73,11 +73,11 @@ class EstimatorTrust {
 
  private:
   void accumulate(const estimation::BatteryEkf& ekf, std::size_t group, double dt_s) noexcept;
-  Status apply(estimation::BatteryEkf& ekf, std::size_t group) noexcept;
-  Status cycle(const Attestation* verdicts, std::size_t count) noexcept;
+  [[nodiscard]] Status apply(estimation::BatteryEkf& ekf, std::size_t group) noexcept;
+  [[nodiscard]] Status cycle(const Attestation* verdicts, std::size_t count) noexcept;
   template <class GroupEkf>
-  Status step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups, GroupEkf&& ekf,
-                     double last_dt_s) noexcept;
+  [[nodiscard]] Status step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups, GroupEkf&& ekf,
+                                   double last_dt_s) noexcept;
 
   TrustState state_;
   std::vector<ChannelNodes> map_;
