@@ -43,8 +43,9 @@ typedef enum {
   SAFETWIN_INTERNAL_ERROR = 65     /* an unexpected failure inside the core (a bug: report it) */
 } safetwin_status_t;
 
-/* "ok", "invalid_argument", ... (a static string; "unknown" for a value not listed above). */
-const char *safetwin_status_string(safetwin_status_t status);
+/* "ok", "invalid_argument", ... (a static string; "unknown" for a value not listed above). An int,
+ * as every value the caller hands in: C may hold any number in an enum, C++ may not. */
+const char *safetwin_status_string(int status);
 
 /* ---------------------------------------------------------------------------------------------
  * Cell model: REF-CELL-1 (2RC equivalent circuit + lumped thermal model) with its OCV table, and
@@ -173,12 +174,11 @@ typedef struct {
   double current_max_a; /* most positive current allowed now */
 } safetwin_controller_input_t;
 
-/* A control law in C: writes the requested cell current and returns SAFETWIN_OK, or returns
- * another status (the cycle then treats the output as missing: hold, then SAFE_STOP). Called from
+/* A control law in C: writes the requested cell current and returns SAFETWIN_OK (0), or returns
+ * any other value (the cycle then treats the output as missing: hold, then SAFE_STOP). Called from
  * safetwin_cycle_step on the caller's thread; it must not block. */
-typedef safetwin_status_t (*safetwin_control_law_fn)(void *user_data,
-                                                     const safetwin_controller_input_t *in,
-                                                     double *current_a);
+typedef int (*safetwin_control_law_fn)(void *user_data, const safetwin_controller_input_t *in,
+                                       double *current_a);
 
 typedef enum {
   SAFETWIN_CONTROLLER_MPC = 0,      /* the built-in fast-charge MPC (control::BatteryMpc) */
@@ -187,7 +187,7 @@ typedef enum {
 
 typedef struct {
   safetwin_ekf_config_t estimator;
-  safetwin_controller_kind_t controller;
+  int controller;            /* a safetwin_controller_kind_t; anything else is refused */
   /* SAFETWIN_CONTROLLER_MPC (BatteryMpcConfig; the MPC's model is the estimator's cell) */
   int mpc_horizon;
   double mpc_dt_s;          /* the cycle must then be stepped with this dt_s */

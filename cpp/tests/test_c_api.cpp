@@ -42,7 +42,7 @@ std::string cpp_message(const battery::CellParams& p) {
 }
 
 // The same law on both sides: charge at 8 A (a C callback and a C++ Controller).
-safetwin_status_t c_law(void* user, const safetwin_controller_input_t* in, double* current_a) {
+int c_law(void* user, const safetwin_controller_input_t* in, double* current_a) {
   ++*static_cast<int*>(user);
   *current_a = in->current_min_a > -8.0 ? in->current_min_a : -8.0;
   return SAFETWIN_OK;
@@ -53,7 +53,7 @@ struct CppLaw final : control::Controller {
     return Status::ok;
   }
 };
-safetwin_status_t refusing_law(void*, const safetwin_controller_input_t*, double*) { return SAFETWIN_FALLBACK; }
+int refusing_law(void*, const safetwin_controller_input_t*, double*) { return SAFETWIN_FALLBACK; }
 
 }  // namespace
 
@@ -78,6 +78,7 @@ TEST_CASE("defaults are the C++ defaults") {
   CHECK(SAFETWIN_NON_FINITE_INPUT == static_cast<int>(Status::non_finite_input));
   CHECK(SAFETWIN_DEADLINE_MISSED == static_cast<int>(Status::deadline_missed));
   CHECK(std::string(safetwin_status_string(SAFETWIN_OUT_OF_MEMORY)) == "out_of_memory");
+  CHECK(std::string(safetwin_status_string(1000)) == "unknown");
 }
 
 TEST_CASE("cell: same trajectory as battery::Cell, refused steps change nothing, no allocation") {
@@ -364,7 +365,7 @@ TEST_CASE("cycle: refused configurations name the field") {
   CHECK(safetwin_cycle_create(&c, &cyc, msg, sizeof msg) == SAFETWIN_INVALID_ARGUMENT);
   CHECK(std::string(msg).find("safetwin_cycle_config_t.law") == 0);
 
-  c.controller = static_cast<safetwin_controller_kind_t>(7);
+  c.controller = 7;
   CHECK(safetwin_cycle_create(&c, &cyc, msg, sizeof msg) == SAFETWIN_INVALID_ARGUMENT);
   CHECK(std::string(msg).find("safetwin_cycle_config_t.controller = 7") == 0);
 

@@ -17,7 +17,7 @@ typedef struct {
   double voltage_v;     /* latest measured voltage, written by the loop below */
 } cccv_law_t;
 
-static safetwin_status_t cccv(void *user, const safetwin_controller_input_t *in, double *current_a) {
+static int cccv(void *user, const safetwin_controller_input_t *in, double *current_a) {
   const cccv_law_t *law = (const cccv_law_t *)user;
   double i = in->last_current_a - (law->cv_voltage_v - law->voltage_v) / law->r0_ohm;
   if (i < law->cc_current_a) i = law->cc_current_a;  /* never more than the CC current */

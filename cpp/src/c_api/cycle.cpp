@@ -28,7 +28,7 @@ class CallbackLaw final : public control::Controller {
     c.current_min_a = in.current_min_a;
     c.current_max_a = in.current_max_a;
     double current_a = std::numeric_limits<double>::quiet_NaN();
-    const safetwin_status_t st = law_(user_data_, &c, &current_a);
+    const int st = law_(user_data_, &c, &current_a);
     out.current_a = current_a;
     out.iterations = 0;
     if (st != SAFETWIN_OK) return Status::rejected;  // the law declined: its output is missing
@@ -121,7 +121,7 @@ extern "C" safetwin_status_t safetwin_cycle_create(const safetwin_cycle_config_t
       controller = std::make_unique<c_api::CallbackLaw>(config->law, config->user_data);
     } else {
       throw std::invalid_argument("safetwin_cycle_config_t.controller = " +
-                                  std::to_string(static_cast<int>(config->controller)) +
+                                  std::to_string(config->controller) +
                                   ": must be SAFETWIN_CONTROLLER_MPC (0) or SAFETWIN_CONTROLLER_CALLBACK (1)");
     }
     return new safetwin_cycle(std::move(controller), std::move(cycle_config));

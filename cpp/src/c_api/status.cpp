@@ -102,7 +102,7 @@ safetwin_ekf_config_t to_c(const estimation::BatteryEkfConfig& p) noexcept {
 }  // namespace safetwin::c_api
 
 // Spelled out rather than forwarded to safetwin::to_string: the C numbers are fixed by the ABI.
-extern "C" const char* safetwin_status_string(safetwin_status_t status) {
+extern "C" const char* safetwin_status_string(int status) {
   switch (status) {
     case SAFETWIN_OK: return "ok";
     case SAFETWIN_INVALID_ARGUMENT: return "invalid_argument";
