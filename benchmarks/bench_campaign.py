@@ -77,7 +77,7 @@ def parallel_efficiency(c: spec.Campaign, n: int, rounds: int = 2) -> None:
     burns: dict = {1: [], 2: []}
     execs = {w: execution.DaskExecutor(workers=w) for w in (1, 2)}
     try:
-        for w, ex in execs.items():
+        for ex in execs.values():
             engine.run(warm, executor=ex)
         for _ in range(rounds):
             for w, ex in execs.items():

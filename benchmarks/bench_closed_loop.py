@@ -62,8 +62,8 @@ def main() -> None:
     print(f"{'scenario':<15} {'runner med/worst/min (ms)':>28} {'python med/worst/min (ms)':>28} "
           f"{'ratio med':>9} {'ratio min':>9}")
     for name, spec, runner_ctl, python_ctl in scenarios(args.duration_s):
-        r = np.array([timed(lambda: loop.run(spec, runner_ctl())) for _ in range(args.repeats)]) * 1e3
-        p = np.array([timed(lambda: python_loop(spec, python_ctl())) for _ in range(args.repeats)]) * 1e3
+        r = np.array([timed(lambda s=spec, c=runner_ctl: loop.run(s, c())) for _ in range(args.repeats)]) * 1e3
+        p = np.array([timed(lambda s=spec, c=python_ctl: python_loop(s, c())) for _ in range(args.repeats)]) * 1e3
         print(f"{name:<15} {np.median(r):>10.2f} /{r.max():>7.2f} /{r.min():>7.2f} "
               f"{np.median(p):>10.2f} /{p.max():>7.2f} /{p.min():>7.2f} "
               f"{np.median(p) / np.median(r):>8.1f}x {p.min() / r.min():>8.1f}x")

@@ -35,7 +35,6 @@ import time
 import numpy as np
 
 from safetwin import battery, control
-from safetwin._core import Status
 
 ALL_TOOLS = ("builtin-C++", "builtin-Py", "daqp", "osqp", "cvxpy-osqp", "casadi-ipopt")
 
@@ -82,7 +81,7 @@ def run_cpp(n, max_steps):
 def run_python_loop(n, max_steps):
     m, c = mpc(n), cell()
     inp = control.ControllerInput(np.zeros(4))
-    last, times, soc_prev = 0.0, [], c.state.soc
+    last, times = 0.0, []
     t79 = np.nan
     for k in range(max_steps):
         s = c.state  # a view of the live state: read it before the step
@@ -155,7 +154,7 @@ def main(argv=None):
     if args.quick:
         args.horizons, args.anchor_steps = [10, 30], 400
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    print(f"MPC-FC closed loop, REF-CELL-1, dt = 1 s, SOC 0.10 -> 0.79; times in microseconds per step")
+    print("MPC-FC closed loop, REF-CELL-1, dt = 1 s, SOC 0.10 -> 0.79; times in microseconds per step")
     summary = []
     for n in args.horizons:
         print(f"\nN = {n}")

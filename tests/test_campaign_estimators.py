@@ -86,7 +86,7 @@ def test_crude_mc_wilson_interval_covers_the_truth_in_93_to_97_percent_of_200_ca
 def test_wilson_interval_matches_statsmodels_formula_by_hand():
     # k = 3 of n = 40, z = 1.959964: centre (p + z^2/2n)/(1 + z^2/n), half z sqrt(p(1-p)/n + z^2/4n^2)/(1+z^2/n)
     z = stats.norm.ppf(0.975)
-    p, n = 3 / 40, 40
+    p = 3 / 40
     centre = (p + z * z / 80) / (1 + z * z / 40)
     half = z * math.sqrt(p * (1 - p) / 40 + z * z / (4 * 1600)) / (1 + z * z / 40)
     assert estimators.wilson(3, 40) == pytest.approx((centre - half, centre + half), rel=1e-12)

@@ -4,7 +4,6 @@ contract (JSON keys, refusals before anything runs)."""
 import dataclasses
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -123,7 +122,7 @@ def test_a_killed_cli_campaign_resumes_with_nothing_lost_or_counted_twice(tmp_pa
     path.write_text(SHORT.format(n=24, duration_s=300.0))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "safetwin.cli", "campaign", "run", str(path), "--workers", "0", "-o", str(out), "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # not read: no pipes left open
     deadline = time.monotonic() + 300
     while len(list((out / "stage_000").glob("batch_*.parquet"))) < 2 and proc.poll() is None:
         assert time.monotonic() < deadline

@@ -210,6 +210,10 @@ def test_wire_framing_round_trip_and_refusal():
             _codec.wire_unpack(bad)
 
 
+# The committed C is cantools 45.1's output (hil/generate_codec.py); Python 3.9 can only have
+# cantools 40.7, whose generator writes different C. The codec itself is checked on every version.
+@pytest.mark.skipif(int(cantools.__version__.split(".")[0]) < 45,
+                    reason=f"the committed codec is cantools 45's output; cantools {cantools.__version__} here")
 def test_generated_c_matches_a_fresh_regeneration(tmp_path):
     sys.path.insert(0, str(ROOT / "hil"))
     try:

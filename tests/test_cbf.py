@@ -140,3 +140,31 @@ def test_non_finite_and_conflict_give_zero():
     assert v.current_a == 0.0 and v.status == safety.Status.non_finite_input
     hot = FILTER.filter(np.array([0.5, 0.2, 0.4, 320.0]), np.zeros((4, 4)), -5.0, 1.0)
     assert hot.current_a == 0.0 and safety.Barrier.temp_max in hot.conflicting_barriers
+
+
+@settings(max_examples=300, deadline=None)
+@given(soc=st.floats(0.05, 0.95), v_hi=st.floats(3.0, 4.3), spread=st.floats(0.0, 0.2), i_m=st.floats(-15.0, 25.0),
+       t_c=st.floats(20.0, 44.9), request=st.floats(-15.0, 25.0))
+def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, request):
+    """The measurement-based barriers (cbf_filter.hpp) from the readings alone: the step resistance
+    R_s = R0 + R1 (1 - a1) + R2 (1 - a2) at x, gamma = 0.5 / 0.5 / 0.1, no cooling credit."""
+    x = np.array([soc, 0.0, 0.0, 298.15])
+    r0, r1, r2, a1, a2, c = model(x, 1.0)
+    rs = r0 + r1 * (1 - a1) + r2 * (1 - a2)
+    L = CELL.limits
+    v_lo = v_hi - spread
+    tm = t_c + 273.15
+    v = FILTER.filter(x, np.zeros((4, 4)), request, 1.0, 1.0, measured_voltage_max_v=v_hi, measured_voltage_min_v=v_lo,
+                      measured_temperature_max_k=tm, measured_current_a=i_m)
+    B = safety.Barrier
+    lo_v = min(i_m - 0.5 * (L.voltage_max_v - CFG.measured_margin_v - v_hi) / rs, 0.0)
+    hi_v = max(i_m + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_margin_v) / rs, 0.0)
+    assert v.barrier_lo_a[int(B.measured_voltage_max)] == pytest.approx(lo_v, rel=1e-12, abs=1e-12)
+    assert v.barrier_hi_a[int(B.measured_voltage_min)] == pytest.approx(hi_v, rel=1e-12, abs=1e-12)
+    r = (0.1 * (L.temp_max_k - CFG.measured_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0
+         - CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)) / r0
+    if r >= 0:
+        assert v.barrier_hi_a[int(B.measured_temp_max)] == pytest.approx(math.sqrt(r), rel=1e-12)
+    # The released current lies inside every measured barrier (or is the fallback 0).
+    if v.status == safety.Status.ok:
+        assert lo_v - 1e-12 <= v.current_a <= hi_v + 1e-12

@@ -1,13 +1,12 @@
 """What `safetwin demo` tells a user: groups numbered from 1 in the text and the JSON, temperature
-events in degC like the limits, chattering events collapsed (and counted right), the stop's cause
-named as measured against the true peak, no progress bar off a terminal, the plot's time axis."""
+events in degC like the limits, no chattering event (the monitor's hysteresis), the cooling
+failure held without a stop, no progress bar off a terminal, the plot's time axis."""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from safetwin import demo
@@ -51,46 +50,40 @@ def test_temperature_events_are_in_degc_at_the_tiers_of_the_monitor_file(run):
                                                                "maximum": 44.5})
 
 
-def test_chattering_events_are_collapsed_and_counted(run):
+def test_no_invariant_chatters_with_hysteresis(run):
+    """The monitor's clear thresholds (demo_monitor.toml): the consistency warning, which set and
+    cleared about 30 times a minute without them, sets at most once per group; nothing is collapsed."""
     s, text, _ = run
-    chatter = [e for e in s["event_summary"] if e["kind"] == "chattering"]
-    assert chatter, "the demo's consistency warning chatters until the monitor has hysteresis"
-    for c in chatter:
-        raw = [e for e in s["events"] if e["group"] == c["group"] and e["invariant"] == c["invariant"]]
-        sets = [e for e in raw if e["kind"] == "set"]
-        assert c["sets"] == len(sets) > demo.CHATTER_SETS
-        assert (c["first_s"], c["last_s"]) == (raw[0]["time_s"], raw[-1]["time_s"])
-        assert c["max_value"] == max(e["value"] for e in raw)
-        line = f"set {c['sets']} times between {c['first_s']:.0f} s and {c['last_s']:.0f} s"
-        assert line in text.stdout
-    # every other event is listed as it is, once
-    kept = [e for e in s["event_summary"] if e["kind"] != "chattering"]
-    collapsed = {(c["group"], c["invariant"]) for c in chatter}
-    assert kept == [e for e in s["events"] if (e["group"], e["invariant"]) not in collapsed]
+    assert not [e for e in s["event_summary"] if e["kind"] == "chattering"]
+    for g in range(1, demo.DemoConfig().series + 1):
+        sets = [e for e in s["events"] if e["group"] == g and e["invariant"] == "estimator.consistency"
+                and e["kind"] == "set"]
+        assert len(sets) <= 1
+    assert s["event_summary"] == s["events"]
     assert len(text.stdout.splitlines()) < 60
 
 
-def test_the_consistency_warnings_after_the_cooling_failure_are_explained(run):
+def test_the_consistency_warnings_come_after_the_cooling_failure(run):
     """They start after the failure, when the twin's temperature estimate falls behind the
-    measurement by kelvins (it assumes working cooling): a real inconsistency, said so."""
-    s, text, _ = run
-    chatter = [e for e in s["event_summary"] if e["kind"] == "chattering" and e["invariant"] == "estimator.consistency"]
-    assert all(c["first_s"] > s["cooling_failure"]["at_s"] for c in chatter)
+    measurement by kelvins (it assumes working cooling): a real inconsistency."""
+    s, _, _ = run
+    sets = [e for e in s["events"] if e["invariant"] == "estimator.consistency" and e["kind"] == "set"]
+    assert all(e["time_s"] > s["cooling_failure"]["at_s"] for e in sets)
     est = s["estimation"]
     assert est["temperature_error_after_failure_k"] > 3 * est["temperature_error_before_failure_k"]
-    assert "really inconsistent with its model" in text.stdout
 
 
-def test_the_stop_is_explained_measured_against_true(run):
+def test_the_cooling_failure_is_held_without_a_stop(run):
+    """The filter's margins grow with the twin's learned temperature error after the cooling
+    failure, so the charge goes on at a lower current under the monitor's stop tier: no SAFE_STOP,
+    and the reason 80 % was not reached (if it was not) says the limits in force held it back."""
     s, text, _ = run
-    assert s["time_to_80_s"] is None  # the shipped demo stops on temperature before 80 %
-    reason = s["reason_80_not_reached"]
-    stop = next(e for e in s["events"] if e["severity"] == "stop" and e["kind"] == "set")
-    assert reason.startswith(f"SAFE_STOP at {stop['time_s']:.0f} s: group {stop['group']}'s measured temperature "
-                             f"{stop['value']:.2f} degC passed the monitor's stop tier 44.50 degC")
-    assert "demo_monitor.toml" in reason
-    assert f"the true cells peaked at {s['limits']['max_cell_temperature_c']:.2f} degC" in reason
-    assert s["limits"]["max_measured_temperature_c"] >= stop["value"] - 1e-9
+    assert not [e for e in s["events"] if e["severity"] == "stop" and e["kind"] == "set"]
+    assert all(m["to"] != "SAFE_STOP" for m in s["mode_changes"])
+    assert s["limits"]["held"]
+    assert s["limits"]["max_measured_temperature_c"] < s["limits"]["temperature_tiers_c"]["maximum"]
+    if s["time_to_80_s"] is None:
+        assert s["reason_80_not_reached"].startswith("SOC reached")
     assert "(true, limit 45.0 degC)" in text.stdout
 
 
@@ -102,7 +95,7 @@ def test_no_progress_bar_off_a_terminal(run):
 def test_the_plot_stops_after_the_last_mode_change(run):
     s, _, out = run
     cfg = demo.DemoConfig()
-    last = max(m["time_s"] for m in s["mode_changes"])
+    last = max([m["time_s"] for m in s["mode_changes"]] + [cfg.cooling_failure_at_s])
     assert demo.plot_end_s(s, cfg) == min(cfg.duration_s, last + 300.0) < cfg.duration_s
     assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -115,7 +108,8 @@ def test_not_detected_is_said_in_words(capsys):
              "temperature_limit_c": 45.0, "held": True, "temperature_tiers_c": {"operating": 40.0},
              "max_measured_temperature_c": 30.2},
          "attack": {"node": "cell_monitor", "group": 2, "at_s": 300.0, "distrusted_at_s": None},
-         "cooling_failure": {"at_s": 600.0, "detected_at_s": None, "answer": None},
+         "cooling_failure": {"at_s": 600.0, "detected_at_s": None, "answer": None,
+                             "first_temperature_event_s": None, "held_under_derate_tier": False},
          "trust": {}, "estimation": {"soc_rmse": 0.01, "soc_max_error": 0.02, "within_3_sigma": 1.0,
                                      "temperature_error_before_failure_k": 0.1,
                                      "temperature_error_after_failure_k": 0.2},

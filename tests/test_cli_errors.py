@@ -213,11 +213,11 @@ def test_simulate_streams_a_long_profile_in_chunks(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- the shell's view
 def test_a_closed_pipe_is_not_an_error():
     """`safetwin hil list | head`: the reader has gone before anything is written."""
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "hil", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 0
+    with subprocess.Popen([sys.executable, "-m", "safetwin.cli", "hil", "list"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err and err == ""
 
 
@@ -255,6 +255,7 @@ def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, m
 
 def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
     import numpy as np
+
     from safetwin.hil.harness import Bench
     from safetwin.hil.scenario import load_scenario
     sc = load_scenario(ROOT / "hil" / "scenarios" / "realtime_charge.toml")

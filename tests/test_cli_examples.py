@@ -150,7 +150,8 @@ def test_the_hil_example_invariants_on_a_hil_run(tmp_path, capsys):
     events = tmp_path / "events.csv"
     assert main(["monitor", str(trace), "--invariants", str(toml), "-o", str(events)]) == 0  # no stop
     data = np.genfromtxt(trace, delimiter=",", names=True)
-    rows = list(csv.DictReader(open(events)))
+    with open(events, newline="") as f:
+        rows = list(csv.DictReader(f))
     k = _first_run(data["cell_t_max_c"] > 40.0, 3)
     assert k is not None
     sets = [r for r in rows if r["invariant"] == "temperature_high.operating" and r["kind"] == "set"]

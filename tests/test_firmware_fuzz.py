@@ -3,6 +3,7 @@ random frames with valid CRCs and random payloads, random valid-looking measurem
 The in-process firmware is the same C++ as the executable; one test also fuzzes the process."""
 import math
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def test_random_bytes_never_move_the_command():
     fw = InProcessFirmware(series=12)
     dec = AnswerDecoder()
     enc = _codec.PlantFrameEncoder(12)
-    for k in range(2000):
+    for _ in range(2000):
         n = int(rng.integers(0, 200))
         junk = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         if rng.random() < 0.5 and n >= 8:  # a plausible header over random frames
@@ -141,7 +142,7 @@ def test_the_firmware_process_survives_fuzz_and_answers_in_limits():
     dec = AnswerDecoder()
     with FirmwareProcess(lockstep=True, executable=find_firmware(), series=12,
                          plant_heartbeat_timeout_s=10.0) as fp:
-        for k in range(300):
+        for _ in range(300):
             junk = rng.integers(0, 256, int(rng.integers(1, 1500)), dtype=np.uint8).tobytes()
             fp.bus.send_datagram(junk)
         for seq in range(1, 51):
@@ -157,7 +158,19 @@ def test_the_firmware_process_survives_fuzz_and_answers_in_limits():
     assert report["bad_datagrams"] >= 250 and report["cycles"] == 50
 
 
-def test_loopback_socket_is_closed_after_the_process():
-    # FirmwareProcess frees its port: binding a fresh socket to 0 still works (no leak of sockets)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
+def test_the_firmware_process_frees_both_ports_and_its_files_when_stopped():
+    # After the context manager: the process has exited, the harness's socket is closed and the
+    # firmware's is released (both exact ports can be bound again: a UDP bind without SO_REUSEADDR
+    # fails with EADDRINUSE while any socket holds the port), and the temporary directory is gone.
+    with FirmwareProcess(lockstep=True, executable=find_firmware(), series=12) as fp:
+        harness_addr, firmware_addr = fp.bus.local, fp.bus.peer
+        assert fp.alive
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s, pytest.raises(OSError):
+            s.bind(firmware_addr)  # held by the running firmware
+        tmp_dir = Path(fp._tmp.name)
+    assert fp.proc.returncode is not None and not fp.alive
+    assert fp.bus is None and not tmp_dir.exists()
+    for addr in (harness_addr, firmware_addr):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(addr)
+            assert s.getsockname() == addr

@@ -117,13 +117,17 @@ def test_realtime_smoke_with_the_firmware_process(firmware_exe):
 
 def test_cooling_failure_is_caught_by_the_guarded_cycle_before_the_cell_limit(inprocess_results):
     """The CC-CV law knows nothing of temperature: the cells' CBF filters hold the operating limit
-    (40 degC) on the twin's nominal-cooling model, and when the lost cooling pushes a cell past the
-    derate tier (41.5 degC) the supervisor halves the current; no true cell reaches 45 degC."""
+    (40 degC) on the twin's model, with margins that grow with its learned temperature error after
+    the cooling is lost; if a cell still passes the derate tier (41.5 degC) the supervisor halves
+    the current. No true cell reaches 45 degC."""
     r = inprocess_results["cooling_failure_charge"]
     tr = r.trace
     fw = [e for e in r.events if e["source"] == "firmware"]
     derate = [e for e in fw if e["event"] == "SAFETY_DERATE"]
-    assert derate and derate[0]["t_s"] > 120.0 and 1 <= derate[0]["cell"] <= 12
+    if not derate:  # held under the derate tier by the filter alone
+        assert np.nanmax(tr["cell_t_max_c"]) < 41.5
+        return
+    assert derate[0]["t_s"] > 120.0 and 1 <= derate[0]["cell"] <= 12
     after = tr["t_s"] > derate[0]["t_s"] + 2.0
     assert np.nanmin(tr["command_a"][after]) >= -15.0 * 0.5 - 0.01  # DERATED: derate_factor 0.5
     assert np.nanmax(tr["cell_t_max_c"]) < 45.0
@@ -147,8 +151,8 @@ def test_the_stealthy_injection_fakes_a_reading_the_trust_layer_then_refuses(inp
     """The attack library's injection moves the faked cell's reading away from the truth (by the
     OCV difference of its SOC offset, ramped); the node's failing attestation takes its trust below
     the threshold within two rounds, and the pack stops before the fake can matter."""
-    from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
     from safetwin import battery
+    from safetwin.trust.attacks import OnlineStealthyInjection, StealthyInjection
     r = inprocess_results["stealthy_injection"]
     fw = [e for e in r.events if e["source"] == "firmware"]
     assert [e["event"] for e in fw[:2]] == ["SENSOR_DISTRUSTED", "SAFETY_STOP"]

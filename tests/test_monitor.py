@@ -1,5 +1,6 @@
 """Invariant monitor from Python: definitions (dataclasses, TOML), hand-computed traces, and the
 temporal operators against RTAMT (test-only oracle) on random traces."""
+import csv
 import math
 
 import numpy as np
@@ -172,7 +173,8 @@ def test_cli_monitor_on_a_simulated_trace(tmp_path):
                    'operating = 4.2\nrecommended = 4.25\nmaximum = 4.3\nset_count = 2\n')
     out = tmp_path / "events.csv"
     code = cli.main(["monitor", str(trace), "--invariants", str(inv), "-o", str(out)])
-    rows = list(__import__("csv").DictReader(open(out)))
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
     data = np.loadtxt(trace, delimiter=",", skiprows=1)
     t, volts = data[:, 0], data[:, 2]
     # 3C into the cell from SOC 0.5: the voltage rises through every tier and stays above. Each
@@ -183,3 +185,51 @@ def test_cli_monitor_on_a_simulated_trace(tmp_path):
         events = [r for r in rows if r["invariant"] == tier]
         assert [(float(r["time_s"]), r["kind"]) for r in events] == [(t[above[1]], "set")]
     assert code == 1  # a stop-severity invariant was set
+
+
+def test_hysteresis_sets_once_where_a_plain_limit_chatters():
+    """A reading hovering at its limit: without a clear threshold the warning sets and clears at
+    every crossing; with hysteresis it sets once and clears only back under the threshold."""
+    xs = [4.19, 4.215, 4.205, 4.212, 4.208, 4.211, 4.207, 4.195, 4.19]
+    t = np.arange(len(xs), dtype=float)
+    plain = safety.MonitorDefinition(["v"], safety.tiered("v", "v", side="hi", operating=4.21, recommended=4.23,
+                                                          maximum=4.26)).build()
+    plain.run(t, np.array(xs)[:, None])
+    held = safety.MonitorDefinition(["v"], safety.tiered("v", "v", side="hi", operating=4.21, recommended=4.23,
+                                                         maximum=4.26, hysteresis=0.01)).build()
+    out = held.run(t, np.array(xs)[:, None])
+    chatter = [(r["time_s"], r["kind"]) for r in safety.event_records(plain)]
+    assert chatter == [(1.0, "set"), (2.0, "cleared"), (3.0, "set"), (4.0, "cleared"), (5.0, "set"), (6.0, "cleared")]
+    # set at 4.215 (t = 1); 4.205 .. 4.207 lie above the clear threshold 4.20; 4.195 clears (t = 7).
+    assert [(r["time_s"], r["kind"]) for r in safety.event_records(held)] == [(1.0, "set"), (7.0, "cleared")]
+    assert out["active"][:, 0].astype(int).tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0]
+    inv = safety.tiered("v", "v", side="lo", operating=2.49, recommended=2.47, maximum=2.44, hysteresis=0.01)
+    assert [i.clear_lo for i in inv] == pytest.approx([2.50, 2.48, 2.45])
+    assert all(math.isnan(i.clear_hi) for i in inv)
+
+
+def test_limits_in_degc_reach_the_core_in_kelvin_and_events_come_back_in_degc():
+    d = safety.MonitorDefinition(["temperature_k"], safety.tiered(
+        "t", "temperature_k", side="hi", operating=40.0, recommended=42.5, maximum=44.5, hysteresis=1.0, unit="degC"))
+    mon = d.build()
+    assert mon.spec(0).hi == pytest.approx(313.15)
+    assert mon.spec(0).clear_hi == pytest.approx(312.15)
+    mon.run(np.array([0.0, 1.0, 2.0]), np.array([[310.0], [314.65], [311.0]]))
+    recs = safety.event_records(mon, d)
+    assert [(r["invariant"], r["kind"]) for r in recs] == [("t.operating", "set"), ("t.operating", "cleared")]
+    assert recs[0]["value"] == pytest.approx(41.5) and recs[0]["limit"] == pytest.approx(40.0)
+    assert safety.event_records(mon)[0]["value"] == pytest.approx(314.65)  # without the definition: the core's K
+    rate = safety.Invariant("dT", "temperature_k", kind="rate", hi=0.5, unit="degC")
+    assert rate.to_spec().hi == 0.5  # a rate has no offset: 1 degC/s = 1 K/s
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(hi=4.2, clear_hi=4.3), "clear_hi = 4.3 must be finite and <= hi = 4.2"),
+    (dict(kind="always_within", hi=1.0, window_s=2.0, clear_hi=0.5), "range, rate and nis_window"),
+    (dict(lo=0.0, hi=1.0, clear_lo=0.8, clear_hi=0.2), "empty clear band"),
+    (dict(hi=1.0, unit="F"), "unit = 'F' must be one of"),
+])
+def test_bad_clear_bands_and_units_refused_naming_the_invariant(kwargs, message):
+    with pytest.raises(ValueError, match="x_inv") as e:
+        safety.Invariant("x_inv", "x", **kwargs)
+    assert message in str(e.value)

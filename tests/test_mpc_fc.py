@@ -56,6 +56,23 @@ def test_time_to_079_matches_the_casadi_nonlinear_mpc():
     assert np.median(np.abs(ours["current_a"][:k] - ref["current_a"][:k])) < 0.05
 
 
+def test_casadi_equations_equal_the_cores_one_model():
+    """The NMPC's symbolic step and voltage (CasADi needs expressions) against the core's model."""
+    pytest.importorskip("casadi")
+    from safetwin.control.prototypes import CasadiNmpc, MpcFcSettings
+
+    nmpc = CasadiNmpc(MpcFcSettings(horizon=2))
+    cell = battery.CellParams.ref_cell_1()
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        x = np.array([rng.uniform(0.05, 0.95), rng.uniform(-0.1, 0.1), rng.uniform(-0.3, 0.3), rng.uniform(280, 320)])
+        i = rng.uniform(-15, 10)
+        step = battery.linearise_step(cell, x, i, 1.0)
+        np.testing.assert_allclose(np.ravel(nmpc.step_fn(x, i)), step["x_next"], rtol=1e-13, atol=1e-13)
+        v = battery.linearise_voltage(cell, x, i)["v"]
+        assert float(nmpc.voltage_fn(x, i)) == pytest.approx(v, abs=1e-12)
+
+
 def test_cvxpy_whole_problem_model_gives_the_same_move():
     pytest.importorskip("cvxpy")
     from safetwin.control.prototypes import CvxpyMpc, MpcFcSettings

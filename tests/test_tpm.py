@@ -9,7 +9,7 @@ import hashlib
 import struct
 
 import pytest
-from tpm2_pytss.types import TPMS_ATTEST, TPMT_SIGNATURE, TPM2B_PUBLIC
+from tpm2_pytss.types import TPM2B_PUBLIC, TPMS_ATTEST, TPMT_SIGNATURE
 
 from safetwin.trust import Check, Quote, SoftwareNode, Verifier, attest_node, golden_pcrs, reference_boot_log
 from safetwin.trust import tpm_wire as wire

@@ -30,8 +30,8 @@ GOLDEN_DIR = ROOT / "tests" / "golden"
 DFN_CSV = ROOT / "tests" / "data" / "dfn_lgm50_cccv_1c.csv"
 STRIDE = 10
 
-# Absolute tolerance by column name (a regular expression over the whole name, an optional _<index>
-# of a 2-D trace column after it); the first that matches wins, columns with no match compare exactly.
+# Absolute tolerance by column name (a regular expression over the whole name, then an optional
+# _max/_min and an optional _<index> of a 2-D trace column); the first that matches wins, columns with no match compare exactly.
 TOLERANCE = (
     (r"t_s", 1e-9),
     (r".*_v", 1e-6),
@@ -49,7 +49,7 @@ TOLERANCE = (
 def tolerance(column: str) -> float:
     """The absolute tolerance of a column (0 = compare exactly)."""
     for pattern, tol in TOLERANCE:
-        if re.fullmatch(pattern + r"(_\d+)?", column):
+        if re.fullmatch(pattern + r"(_max|_min)?(_\d+)?", column):
             return tol
     return 0.0
 

@@ -201,3 +201,101 @@ TEST_CASE("the filter step allocates nothing") {
   CHECK(n == 0);
   CHECK(std::isfinite(sum));
 }
+
+TEST_CASE("measurement-based barriers: hand-computed bounds from the most conservative readings") {
+  // The twin believes SOC 0.5 (OCV 3.7 V, far from the limits); the measurements say otherwise.
+  const CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  const auto x = state(0.5, 0.0, 0.0, 25.0);
+  const double r0 = 0.021, r1 = 0.0075, r2 = 0.023, tau1 = 0.0075 * 1733.0, tau2 = 0.023 * 5652.0;
+  const double rs = r0 + r1 * (1.0 - std::exp(-1.0 / tau1)) + r2 * (1.0 - std::exp(-1.0 / tau2));
+  CbfVerdict v;
+  MeasuredBounds mb;
+  mb.voltage_max_v = 4.18;  // the highest node, read under 5 A of charge
+  mb.voltage_min_v = 4.17;
+  mb.current_a = -5.0;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
+  const double lo = -5.0 - 0.5 * (4.2 - 0.005 - 4.18) / rs;  // I >= I_m - gamma (V_max - m - V_m) / R_s
+  CHECK(v.current_a == doctest::Approx(lo).epsilon(1e-12));
+  CHECK(v.active == bit(Barrier::measured_voltage_max));
+  // The same request without the readings passes: the twin alone sees no danger.
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, v) == Status::ok);
+  CHECK(v.current_a == -15.0);
+  // Past the limit the bound asks for less charge than I_m (gamma of the excess per step), never
+  // for a discharge.
+  mb.voltage_max_v = 4.25;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
+  CHECK(v.current_a == doctest::Approx(-5.0 - 0.5 * (4.2 - 0.005 - 4.25) / rs).epsilon(1e-12));
+  CHECK(v.current_a > -5.0);
+  mb.current_a = -0.5;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
+  CHECK(v.current_a == 0.0);
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 10.0, 1.0, 1.0, mb, v) == Status::ok);
+  CHECK(v.current_a == 10.0);  // the way out stays open
+  // Lower limit on the lowest node, under 20 A of discharge.
+  MeasuredBounds low;
+  low.voltage_max_v = 2.62;
+  low.voltage_min_v = 2.58;
+  low.current_a = 20.0;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, v) == Status::ok);
+  CHECK(v.current_a == doctest::Approx(20.0 + 0.5 * (2.58 - 2.5 - 0.005) / rs).epsilon(1e-12));
+  CHECK(v.active == bit(Barrier::measured_voltage_min));
+  // Hottest reading: I^2 <= (gamma (T_max - m_k - T_m) C_th / dt - q_in) / R0, no cooling credit.
+  MeasuredBounds hot;
+  hot.temperature_max_k = 44.2 + battery::kZeroCelsiusK;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, hot, v) == Status::ok);
+  const double i_t = std::sqrt(0.1 * (45.0 - 0.5 - 44.2) * 52.0 / r0);  // measured_margin_k = 0.5 K
+  CHECK(v.current_a == doctest::Approx(-i_t).epsilon(1e-12));
+  CHECK(v.active == bit(Barrier::measured_temp_max));
+  // A NaN bound (no valid reading) drops its barrier; an infinite one is refused.
+  MeasuredBounds none;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, none, v) == Status::ok);
+  CHECK(v.current_a == -15.0);
+  none.voltage_max_v = INFINITY;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, none, v) == Status::non_finite_input);
+  CHECK(v.current_a == 0.0);
+  // The switch turns them off.
+  CbfConfig off = cfg;
+  off.measured_limits = false;
+  CbfFilter g(off);
+  REQUIRE(g.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
+  CHECK(v.current_a == -15.0);
+}
+
+TEST_CASE("adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (c - kappa sigma); learned error widens the margin") {
+  CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  TwinEstimate twin;
+  twin.r0_factor = 1.5;
+  twin.r0_factor_sigma = 0.1;
+  twin.capacity_factor = 0.8;
+  twin.capacity_factor_sigma = 0.02;
+  // The same cell given through the configuration: R0 x 1.8, Q x 0.74 (kappa = 3).
+  CbfConfig aged = cfg;
+  aged.scaling.r0_factor = 1.8;
+  aged.scaling.capacity_factor = 0.74;
+  CbfFilter g(aged);
+  const auto x = state(0.93, -0.01, -0.02, 30.0);
+  CbfVerdict a, b;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  REQUIRE(g.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, b) == Status::ok);
+  CHECK(a.current_a == doctest::Approx(b.current_a).epsilon(1e-12));
+  for (int i = 0; i < kBarrierCount; ++i) {
+    CHECK(a.barrier_lo_a[static_cast<std::size_t>(i)] == b.barrier_lo_a[static_cast<std::size_t>(i)]);
+    CHECK(a.barrier_hi_a[static_cast<std::size_t>(i)] == b.barrier_hi_a[static_cast<std::size_t>(i)]);
+  }
+  CbfVerdict nominal;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, nominal) == Status::ok);
+  CHECK(a.current_a > nominal.current_a);  // the aged twin allows less charge
+  // Learned model error: the margin is max(floor, learned); below the floor nothing changes.
+  twin = TwinEstimate{};
+  twin.model_error_v = 0.015;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  CHECK(a.margin_v == doctest::Approx(0.015));
+  twin.model_error_v = 0.001;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
+  CHECK(a.margin_v == doctest::Approx(cfg.model_error_v));
+  twin.model_error_v = -0.01;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::invalid_argument);
+  CHECK(a.current_a == 0.0);
+}

@@ -9,6 +9,7 @@
 
 #include "alloc_counter.hpp"
 #include "safetwin/safety/monitor.hpp"
+#include "safetwin/safety/window_quantile.hpp"
 
 using namespace safetwin;
 using namespace safetwin::safety;
@@ -55,6 +56,50 @@ std::vector<int> run(InvariantMonitor& m, const std::vector<double>& xs, std::ve
 }
 
 }  // namespace
+
+TEST_CASE("hysteresis: an active invariant clears only back inside its clear band; hand-computed trace") {
+  // Set at x > 1.0, clear only at x <= 0.8 (clear_count 2). Without the band the same trace
+  // (hovering around the limit) would set and clear three times.
+  InvariantSpec s = spec("hi", InvariantKind::range, -kNoLimit, 1.0, 0, Severity::warning, 1, 2);
+  const std::vector<double> trace{0.5, 1.1, 0.95, 1.05, 0.9, 1.02, 0.99, 0.7, 0.75, 0.9};
+  auto plain = one(s);
+  CHECK(run(plain, trace) == std::vector<int>{0, 1, 1, 1, 1, 1, 1, 0, 0, 0});
+  auto chatter = one(spec("hi", InvariantKind::range, -kNoLimit, 1.0, 0, Severity::warning, 1, 1));
+  CHECK(run(chatter, trace) == std::vector<int>{0, 1, 0, 1, 0, 1, 0, 0, 0, 0});
+  CHECK(chatter.events().size() == 6);
+  s.clear_count = 1;
+  s.clear_hi = 0.8;
+  auto band = one(s);
+  // 0.95, 0.9, 0.99 are inside [lo, hi] but above the clear threshold: still active; 0.7 clears.
+  CHECK(run(band, trace) == std::vector<int>{0, 1, 1, 1, 1, 1, 1, 0, 0, 0});
+  REQUIRE(band.events().size() == 2);
+  CHECK(band.events()[1].time_s == 7.0);
+  CHECK(band.events()[1].kind == static_cast<std::uint8_t>(EventKind::cleared));
+  // The low side and the nis_window mean use the same band.
+  InvariantSpec lo = spec("lo", InvariantKind::range, 2.5, kNoLimit, 0, Severity::derate, 1, 1);
+  lo.clear_lo = 2.6;
+  auto m = one(lo);
+  CHECK(run(m, {2.7, 2.4, 2.55, 2.58, 2.61, 2.4}) == std::vector<int>{0, 1, 1, 1, 0, 1});
+  InvariantSpec nis = spec("nis", InvariantKind::nis_window, -kNoLimit, 8.0, 2.0, Severity::warning, 1, 1);
+  nis.clear_hi = 5.0;
+  auto n = one(nis);
+  // window means of 2 samples: -, 9, 7, 6, 4 -> set at 9, held at 7 and 6 (> 5), cleared at 4.
+  CHECK(run(n, {9, 9, 5, 7, 1}) == std::vector<int>{0, 1, 1, 1, 0});
+}
+
+TEST_CASE("a clear band outside the set limits, on a temporal kind or empty is refused naming it") {
+  InvariantSpec s = spec("v_hi", InvariantKind::range, -kNoLimit, 4.2);
+  s.clear_hi = 4.3;
+  CHECK_THROWS_WITH_AS(one(s), doctest::Contains("invariant 'v_hi': clear_hi = 4.3 must be finite and <= hi = 4.2"),
+                       std::invalid_argument);
+  InvariantSpec t = spec("t", InvariantKind::always_within, -kNoLimit, 1.0, 2.0);
+  t.clear_hi = 0.5;
+  CHECK_THROWS_WITH_AS(one(t), doctest::Contains("range, rate and nis_window"), std::invalid_argument);
+  InvariantSpec e = spec("e", InvariantKind::range, 0.0, 1.0);
+  e.clear_lo = 0.8;
+  e.clear_hi = 0.2;
+  CHECK_THROWS_WITH_AS(one(e), doctest::Contains("empty clear band"), std::invalid_argument);
+}
 
 TEST_CASE("debounce counts up on violations, down on good samples, clears after clear_count in a row") {
   auto m = one(spec("hi", InvariantKind::range, -kNoLimit, 1.0, 0, Severity::warning, 3, 2));
@@ -224,4 +269,25 @@ TEST_CASE("checking 50 invariants allocates nothing") {
   });
   CHECK(n == 0);
   CHECK(m.events().total() > 0);
+}
+
+TEST_CASE("window quantile: the order statistic's bin edge, over a sliding window") {
+  WindowQuantile q(100, 0.9, 1e-4, 2.0);
+  CHECK(std::isnan(q.quantile()));
+  for (int i = 1; i <= 100; ++i) q.push(i * 1e-3);  // 1 .. 100 mV
+  // k = 90: the 90th smallest is 90 mV; the bound is the upper edge of its bin (<= 13 % above).
+  CHECK(q.quantile() >= 0.090);
+  const double ratio = std::exp(std::log(2.0 / 1e-4) / 63.0);  // one bin: 12.8 %
+  CHECK(q.quantile() <= 0.090 * ratio + 1e-12);
+  for (int i = 0; i < 100; ++i) q.push(0.002);  // the window forgets the old samples
+  CHECK(q.quantile() >= 0.002);
+  CHECK(q.quantile() <= 0.002 * ratio + 1e-12);
+  q.push(std::nan(""));  // NaN counts as the ceiling: 1 of 100 does not move the 0.9 quantile
+  CHECK(q.quantile() <= 0.002 * ratio + 1e-12);
+  WindowQuantile top(10, 1.0, 1e-4, 2.0);
+  for (int i = 0; i < 9; ++i) top.push(0.001);
+  top.push(0.05);
+  CHECK(top.quantile() >= 0.05);  // q = 1: the maximum
+  const long n = test::count_allocations([&] { for (int i = 0; i < 1000; ++i) { q.push(i * 1e-5); (void)q.quantile(); } });
+  CHECK(n == 0);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -29,12 +30,12 @@ struct Constant final : control::Controller {
 struct Bench {
   battery::Pack plant;
   std::vector<double> va, vb, temp;
-  explicit Bench(double soc0)
+  explicit Bench(double soc0, double r0_spread = 0.10)
       : plant([&] {
           battery::PackConfig c;
           c.series = 4;
           c.parallel = 2;
-          c.spread = {0.03, 0.10, 11};
+          c.spread = {0.03, r0_spread, 11};
           c.initial = {soc0, 0.0, 0.0, 298.15};
           return c;
         }()),
@@ -93,6 +94,111 @@ TEST_CASE("an always-max-charge law per group: every cell of the pack stays insi
   CHECK(v_max <= 4.2 + 0.005);
   CHECK(t_max <= 45.0 + 273.15 + 0.1);
   CHECK(bench.plant.states()[0].soc > 0.85);  // it did charge
+}
+
+TEST_CASE("parallel groups: the worst cell's Kirchhoff share bounds the released current; no cell over its limit") {
+  CHECK(worst_cell_current_share(1, 0.3) == doctest::Approx(1.0));
+  CHECK(worst_cell_current_share(2, 0.3) == doctest::Approx(1.3));             // (1 + s) / 2 of the group, x2
+  CHECK(worst_cell_current_share(4, 0.2) == doctest::Approx(4.0 * 1.2 / 3.6));  // 1 at 0.8 R beside 3 at 1.2 R
+  CHECK(worst_cell_current_share(2, 0.0) == doctest::Approx(1.0));
+  // 4s2p with 30 % R0 spread (uniform in [0.7, 1.3] per cell), every group's law asking for the
+  // charge limit: with the even split assumed, the low-resistance cell of a group carries more than
+  // 15 A; with the configured spread none does.
+  double worst[2] = {0.0, 0.0};
+  for (int run = 0; run < 2; ++run) {
+    Bench bench(0.3, 0.30);
+    std::vector<Constant> laws(4, Constant(-15.0));
+    std::vector<control::Controller*> ptrs;
+    for (auto& l : laws) ptrs.push_back(&l);
+    PackCycleConfig c = config(0.3);
+    c.parallel_resistance_spread = run == 0 ? 0.0 : 0.3;
+    PackCycle pc(c, ptrs);
+    CHECK(pc.group(0).config().current_share == doctest::Approx(run == 0 ? 1.0 : 1.3));
+    PackCycleStatus st;
+    double i = 0.0;
+    REQUIRE(bench.plant.step(0.0, 1.0) == Status::ok);
+    for (int k = 0; k < 600; ++k) {
+      (void)pc.step(bench.sample(k, i), 1.0, st);
+      i = st.command_a;
+      REQUIRE(bench.plant.step(i, 1.0) == Status::ok);
+      for (std::size_t j = 0; j < 8; ++j) worst[run] = std::max(worst[run], -bench.plant.cell_current_a()[j]);
+    }
+  }
+  MESSAGE("largest cell charge current: even split assumed ", worst[0], " A, 30 % spread configured ", worst[1], " A");
+  CHECK(worst[0] > 15.5);
+  CHECK(worst[1] <= 15.0 + 1e-9);
+  CHECK(worst[1] > 13.0);  // the bound is the worst cell's, not a blanket derating
+}
+
+TEST_CASE("fault-free run, wrong twin (SOC -5 %, R0 +15 %, capacity -10 %), safe law, trust on: no stop") {
+  // The issue's false stops: both honest nodes got the same innovation from the wrong twin, both
+  // change detectors fired, both nodes were distrusted, "no trusted voltage node" stopped the pack.
+  int stops[2] = {0, 0};
+  double min_trust[2] = {1.0, 1.0};
+  for (int run = 0; run < 2; ++run) {
+    battery::PackConfig pcfg;
+    pcfg.series = 4;
+    pcfg.parallel = 2;
+    pcfg.spread = {0.03, 0.10, 11};
+    pcfg.initial = {0.3, 0.0, 0.0, 298.15};
+    battery::Pack plant(pcfg);
+    for (std::size_t j = 0; j < plant.cells(); ++j) {
+      battery::CellScaling s = plant.scaling()[j];
+      s.r0_factor *= 1.15;
+      s.capacity_factor *= 0.9;
+      plant.set_scaling(j, s);
+    }
+    PackCycleConfig c = config(0.25);
+    c.cell.estimator.voltage_a_sigma_v = 0.002;
+    c.cell.estimator.voltage_b_sigma_v = 0.010;
+    c.cell.estimator.voltage_model_sigma_v = 0.005;  // a twin that claims to be better than it is
+    c.cell.monitor.signals = {"trust_0", "trust_1", "trusted_voltage_nodes"};
+    safety::InvariantSpec none;
+    none.name = "trust.voltage_nodes";
+    none.signal = "trusted_voltage_nodes";
+    none.lo = 0.5;
+    none.severity = safety::Severity::stop;
+    c.cell.monitor.invariants.push_back(none);
+    c.trust.enabled = true;
+    c.trust.nodes = 2;
+    c.trust.config.cross_node_residual = run == 1;
+    std::vector<Constant> laws(4, Constant(-5.0));  // a moderate charge, 0.5C per cell per group
+    std::vector<control::Controller*> ptrs;
+    for (auto& l : laws) ptrs.push_back(&l);
+    PackCycle pc(c, ptrs);
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> n01(0.0, 1.0);
+    std::vector<double> va(4), vb(4), temp(4);
+    const std::vector<trust::Attestation> att(2, trust::Attestation::pass);
+    PackCycleStatus st;
+    double i = 0.0;
+    REQUIRE(plant.step(0.0, 1.0) == Status::ok);
+    for (int k = 0; k < 1800; ++k) {
+      for (std::size_t g = 0; g < 4; ++g) {
+        const double v = plant.cell_voltage_v()[2 * g];
+        va[g] = v + 0.002 * n01(rng);
+        vb[g] = v + 0.010 * n01(rng);
+        temp[g] = std::max(plant.states()[2 * g].temp_k, plant.states()[2 * g + 1].temp_k) + 0.2 * n01(rng);
+      }
+      PackMeasurements m;
+      m.time_s = k;
+      m.pack_current_a = i + 0.02 * n01(rng);
+      m.voltage_a_v = va.data();
+      m.voltage_b_v = vb.data();
+      m.temperature_k = temp.data();
+      m.attestation = k % 5 == 0 ? att.data() : nullptr;
+      (void)pc.step(m, 1.0, st);
+      if (st.mode == safety::Mode::safe_stop) ++stops[run];
+      for (std::size_t n = 0; n < 2; ++n) min_trust[run] = std::min(min_trust[run], pc.trust()->state().trust(n));
+      i = st.command_a;
+      REQUIRE(plant.step(i, 1.0) == Status::ok);
+    }
+  }
+  MESSAGE("steps in SAFE_STOP: residual against the twin ", stops[0], ", cross-node ", stops[1],
+          "; lowest trust ", min_trust[0], " / ", min_trust[1]);
+  CHECK(stops[0] > 0);   // the defect, reproduced
+  CHECK(stops[1] == 0);  // and gone
+  CHECK(min_trust[1] > 0.5);
 }
 
 TEST_CASE("groups that disagree in sign get zero; a NaN in one group stops the pack in the same cycle") {

@@ -121,6 +121,52 @@ TEST_CASE("from outside the safe set, the check compares with resting: the way o
   CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::rejected);  // 25 A: 0.25 K, past T_max
 }
 
+TEST_CASE("standalone, the supervisor refuses a non-finite state, dt or time: status, no command") {
+  const double nan = std::nan(""), inf = INFINITY;
+  SupervisorConfig c;
+  for (bool predictive : {true, false}) {  // the refusal must not depend on the predictive check
+    c.predictive_check = predictive;
+    Supervisor s(c);
+    SupervisorVerdict out;
+    double req = 1.0;
+    REQUIRE(s.arbitrate(0.0, true, -4.0, &req) == Status::ok);
+    REQUIRE(s.release(rest(0.5), ok_cbf(-4.0), 1.0, out) == Status::ok);
+    REQUIRE(out.current_a == -4.0);
+    battery::StateVector bad = rest(0.5);
+    bad[battery::StateIdx::soc] = nan;
+    CHECK(s.release(bad, ok_cbf(-4.0), 1.0, out) == Status::non_finite_input);
+    CHECK(out.current_a == 0.0);
+    bad = rest(0.5);
+    bad[battery::StateIdx::temp] = inf;
+    CHECK(s.release(bad, ok_cbf(-4.0), 1.0, out) == Status::non_finite_input);
+    CHECK(out.current_a == 0.0);
+    CHECK(s.release(rest(0.5), ok_cbf(-4.0), nan, out) == Status::non_finite_input);
+    CHECK(out.current_a == 0.0);
+    CHECK(s.release(rest(0.5), ok_cbf(-4.0), -1.0, out) == Status::invalid_argument);
+    CHECK(out.current_a == 0.0);
+    // arbitrate with no clock: refused, nothing held, the deadline clock untouched.
+    REQUIRE(s.release(rest(0.5), ok_cbf(-4.0), 1.0, out) == Status::ok);
+    req = 1.0;
+    CHECK(s.arbitrate(nan, true, -4.0, &req) == Status::non_finite_input);
+    CHECK(req == 0.0);
+    CHECK(s.arbitrate(inf, false, 0.0, &req) == Status::non_finite_input);
+    CHECK(req == 0.0);
+    CHECK(s.mode() == Mode::normal);  // a refused call changes no mode
+    CHECK(s.arbitrate(1.0, false, 0.0, &req) == Status::ok);  // the hold still counts from t = 0
+    CHECK(req == -4.0);
+    CHECK(s.arbitrate(2.0, true, -3.0, nullptr) == Status::invalid_argument);
+  }
+  Supervisor s(SupervisorConfig{});
+  CHECK_FALSE(s.predict_safe(rest(0.5), -1.0, nan, 0.002, 0.05));
+  CHECK_FALSE(s.predict_safe(rest(0.5), -1.0, 0.0, 0.002, 0.05));
+  CHECK_FALSE(s.predict_safe(rest(0.5), nan, 1.0, 0.002, 0.05));
+  CHECK_FALSE(s.predict_safe(rest(0.5), -1.0, 1.0, nan, 0.05));
+  battery::StateVector bad = rest(0.5);
+  bad[battery::StateIdx::v_rc1] = nan;
+  CHECK_FALSE(s.predict_safe(bad, -1.0, 1.0, 0.002, 0.05));
+  CHECK(s.predict_safe(rest(0.5), -1.0, 1.0, 0.002, 0.05));  // the same call with finite inputs passes
+}
+
 TEST_CASE("bad configuration is refused naming the field") {
   SupervisorConfig c;
   c.derate_factor = 1.5;

@@ -19,8 +19,9 @@ int samples(double seconds, double period_s) {
   return std::max(1, static_cast<int>(std::ceil(seconds / period_s - 1e-9)));
 }
 
+// hysteresis: the clear threshold lies this far inside the set limit (on its finite side).
 InvariantSpec range(const std::string& name, const std::string& signal, double lo, double hi, Severity sev,
-                    const SafetyCalibration& cal, double period_s) {
+                    const SafetyCalibration& cal, double period_s, double hysteresis = 0.0) {
   InvariantSpec s;
   s.name = name;
   s.signal = signal;
@@ -30,6 +31,10 @@ InvariantSpec range(const std::string& name, const std::string& signal, double l
   s.severity = sev;
   s.set_count = samples(cal.set_s, period_s);
   s.clear_count = samples(cal.clear_s, period_s);
+  if (hysteresis > 0.0) {
+    if (std::isfinite(lo)) s.clear_lo = lo + hysteresis;
+    if (std::isfinite(hi)) s.clear_hi = hi - hysteresis;
+  }
   return s;
 }
 
@@ -43,6 +48,8 @@ void SafetyCalibration::validate() const {
         std::isfinite(voltage_stop_v)))
     throw_invalid("SafetyCalibration.voltage_derate_v", voltage_derate_v,
                   "needs 0 <= voltage_warning_v < voltage_derate_v < voltage_stop_v (margins outside the voltage window)");
+  require_in_range("SafetyCalibration.temp_hysteresis_k", temp_hysteresis_k, 0.0, 10.0);
+  require_in_range("SafetyCalibration.voltage_hysteresis_v", voltage_hysteresis_v, 0.0, 0.5);
   require_positive("SafetyCalibration.set_s", set_s);
   require_positive("SafetyCalibration.clear_s", clear_s);
   require_positive("SafetyCalibration.nis_window_s", nis_window_s);
@@ -71,6 +78,7 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   // The filter keeps every group inside the operating temperature limit (the warning tier), as the
   // MPC plans to: the tiers above it are the monitor's, for what the twin did not foresee.
   c.cbf.cell.limits.temp_max_k = limits.temp_max_k - cal.temp_warning_k;
+  c.cbf.measured_temp_max_k = limits.temp_max_k;  // the measured hottest cell: the cell's own limit
   c.supervisor.cell.limits = limits;
   c.supervisor.derate_factor = cal.derate_factor;
   c.supervisor.hold_max_s = cal.hold_max_s;
@@ -80,15 +88,15 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   const double inf = safety::kNoLimit;
   const double t_max = limits.temp_max_k, v_max = limits.voltage_max_v, v_min = limits.voltage_min_v;
   m.invariants = {
-      range("temperature.operating", "temperature_k", -inf, t_max - cal.temp_warning_k, Severity::warning, cal, period_s),
-      range("temperature.recommended", "temperature_k", -inf, t_max - cal.temp_derate_k, Severity::derate, cal, period_s),
-      range("temperature.maximum", "temperature_k", -inf, t_max - cal.temp_stop_k, Severity::stop, cal, period_s),
-      range("voltage_high.operating", "voltage_a_v", -inf, v_max + cal.voltage_warning_v, Severity::warning, cal, period_s),
-      range("voltage_high.recommended", "voltage_a_v", -inf, v_max + cal.voltage_derate_v, Severity::derate, cal, period_s),
-      range("voltage_high.maximum", "voltage_a_v", -inf, v_max + cal.voltage_stop_v, Severity::stop, cal, period_s),
-      range("voltage_low.operating", "voltage_a_v", v_min - cal.voltage_warning_v, inf, Severity::warning, cal, period_s),
-      range("voltage_low.recommended", "voltage_a_v", v_min - cal.voltage_derate_v, inf, Severity::derate, cal, period_s),
-      range("voltage_low.maximum", "voltage_a_v", v_min - cal.voltage_stop_v, inf, Severity::stop, cal, period_s),
+      range("temperature.operating", "temperature_k", -inf, t_max - cal.temp_warning_k, Severity::warning, cal, period_s, cal.temp_hysteresis_k),
+      range("temperature.recommended", "temperature_k", -inf, t_max - cal.temp_derate_k, Severity::derate, cal, period_s, cal.temp_hysteresis_k),
+      range("temperature.maximum", "temperature_k", -inf, t_max - cal.temp_stop_k, Severity::stop, cal, period_s, cal.temp_hysteresis_k),
+      range("voltage_high.operating", "voltage_a_v", -inf, v_max + cal.voltage_warning_v, Severity::warning, cal, period_s, cal.voltage_hysteresis_v),
+      range("voltage_high.recommended", "voltage_a_v", -inf, v_max + cal.voltage_derate_v, Severity::derate, cal, period_s, cal.voltage_hysteresis_v),
+      range("voltage_high.maximum", "voltage_a_v", -inf, v_max + cal.voltage_stop_v, Severity::stop, cal, period_s, cal.voltage_hysteresis_v),
+      range("voltage_low.operating", "voltage_a_v", v_min - cal.voltage_warning_v, inf, Severity::warning, cal, period_s, cal.voltage_hysteresis_v),
+      range("voltage_low.recommended", "voltage_a_v", v_min - cal.voltage_derate_v, inf, Severity::derate, cal, period_s, cal.voltage_hysteresis_v),
+      range("voltage_low.maximum", "voltage_a_v", v_min - cal.voltage_stop_v, inf, Severity::stop, cal, period_s, cal.voltage_hysteresis_v),
   };
   InvariantSpec nis;
   nis.name = "estimator.consistency";

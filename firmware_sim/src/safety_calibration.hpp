@@ -16,6 +16,8 @@
 //                 cooling_failure_charge.toml), so the stop must come before the cell limit.
 //   voltage high  warning V_max + voltage_warning_v, derate + voltage_derate_v, stop + voltage_stop_v
 //   voltage low   the same below V_min
+//   hysteresis    each tier clears only once its value is temp_hysteresis_k / voltage_hysteresis_v
+//                 back inside its limit (the clear threshold), so a reading at a limit does not chatter
 //   estimator     the mean NIS over nis_window_s (at most 6000 samples) above nis_max: warning
 //   trust         (trust on) the cell monitor's trust below the distrust threshold: derate; no voltage
 //                 node trusted: stop
@@ -40,6 +42,8 @@ struct SafetyCalibration {
   double voltage_warning_v = 0.01;
   double voltage_derate_v = 0.03;
   double voltage_stop_v = 0.06;
+  double temp_hysteresis_k = 1.0;
+  double voltage_hysteresis_v = 0.01;
   double set_s = 2.0;
   double clear_s = 10.0;
   double nis_window_s = 60.0;

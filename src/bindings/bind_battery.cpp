@@ -1,8 +1,12 @@
 #include <pybind11/stl.h>
 
+#include <array>
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include "bindings.hpp"
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/pack.hpp"
 #include "safetwin/control/cccv_charger.hpp"
 
@@ -40,9 +44,79 @@ py::dict simulate(Pack& pack, const DoubleArray& current_a, double dt_s) {
   return out;
 }
 
+// The state array of a cell's structure from numpy, with the size checked against the structure.
+template <class S>
+std::array<double, S::size> state_of(const DoubleArray& x) {
+  if (x.ndim() != 1 || x.size() != S::size)
+    throw std::invalid_argument("x must be a 1-D array of " + std::to_string(S::size) +
+                                " states for this cell's structure (cell_state_names), got size " +
+                                std::to_string(x.size()));
+  std::array<double, S::size> a{};
+  for (int i = 0; i < S::size; ++i) {
+    a[static_cast<std::size_t>(i)] = x.at(i);
+    if (!std::isfinite(a[static_cast<std::size_t>(i)]))
+      throw std::invalid_argument(std::string("x[") + S::name(i) + "] must be finite");
+  }
+  return a;
+}
+
+void check_model_arguments(const CellParams& cell, double current_a, double dt_s) {
+  cell.validate();
+  if (!std::isfinite(current_a)) throw std::invalid_argument("current_a must be finite");
+  if (!(dt_s > 0.0) || !std::isfinite(dt_s)) throw std::invalid_argument("dt_s must be finite and > 0");
+}
+
+// The one model's step and its Jacobians (cell_model.hpp) for Python: the prototypes and the tests
+// call the core's equations instead of writing them again.
+py::dict linearise_step_py(const CellParams& cell, const DoubleArray& x, double current_a, double dt_s,
+                           double r0_factor, double capacity_factor) {
+  check_model_arguments(cell, current_a, dt_s);
+  py::dict out;
+  with_structure(cell, [&](auto st) {
+    using S = decltype(st);
+    const auto xa = state_of<S>(x);
+    StepLinearisation<S, 2> lin;
+    linearise_step<S, 2>(cell, xa.data(), current_a, dt_s, ModelFactors<double>{r0_factor, capacity_factor, 1.0}, lin);
+    DoubleArray xn(S::size), f({S::size, S::size}), g(S::size), ff({S::size, 2});
+    for (int r = 0; r < S::size; ++r) {
+      xn.mutable_at(r) = lin.x_next[r];
+      g.mutable_at(r) = lin.g[r];
+      for (int c = 0; c < S::size; ++c) f.mutable_at(r, c) = lin.f(r, c);
+      for (int c = 0; c < 2; ++c) ff.mutable_at(r, c) = lin.f_factor(r, c);
+    }
+    out["x_next"] = xn;
+    out["f"] = f;
+    out["g"] = g;
+    out["f_factor"] = ff;
+  });
+  return out;
+}
+
+py::dict linearise_voltage_py(const CellParams& cell, const DoubleArray& x, double current_a, double r0_factor,
+                              double capacity_factor) {
+  check_model_arguments(cell, current_a, 1.0);
+  py::dict out;
+  with_structure(cell, [&](auto st) {
+    using S = decltype(st);
+    const auto xa = state_of<S>(x);
+    VoltageLinearisation<S, 2> vl;
+    linearise_voltage<S, 2>(cell, xa.data(), current_a, ModelFactors<double>{r0_factor, capacity_factor, 1.0}, vl);
+    DoubleArray dv(S::size), df(2);
+    for (int c = 0; c < S::size; ++c) dv.mutable_at(c) = vl.dv_dx[c];
+    for (int c = 0; c < 2; ++c) df.mutable_at(c) = vl.dv_dfactor[c];
+    out["v"] = vl.v;
+    out["dv_dx"] = dv;
+    out["dv_di"] = vl.dv_di;
+    out["dv_dfactor"] = df;
+  });
+  return out;
+}
+
 }  // namespace
 
 void bind_battery(py::module_& m) {
+  // The core's one Celsius offset, so that the Python edges convert with the same number.
+  m.attr("ZERO_CELSIUS_K") = kZeroCelsiusK;
   py::class_<OcvTable>(m, "OcvTable", "Open-circuit voltage over SOC (linear interpolation, clamped)")
       .def(py::init([](const DoubleArray& soc, const DoubleArray& ocv_v) {
              return OcvTable(to_vector(soc, "soc"), to_vector(ocv_v, "ocv_v"));
@@ -67,7 +141,8 @@ void bind_battery(py::module_& m) {
                                                std::vector<double>(values.data(), values.data() + values.size()), name);
                   },
                   py::arg("soc"), py::arg("temp_k"), py::arg("values"), py::arg("name") = "table")
-      .def("at", &ParamSurface::at, py::arg("soc"), py::arg("temp_k"))
+      .def("at", static_cast<double (ParamSurface::*)(double, double) const noexcept>(&ParamSurface::at),
+           py::arg("soc"), py::arg("temp_k"))
       .def_property_readonly("is_constant", &ParamSurface::is_constant);
   py::implicitly_convertible<double, ParamSurface>();
 
@@ -80,7 +155,37 @@ void bind_battery(py::module_& m) {
       .def_readwrite("charge_current_max_a", &CellLimits::charge_current_max_a)
       .def_readwrite("discharge_current_max_a", &CellLimits::discharge_current_max_a);
 
-  py::class_<CellParams>(m, "CellParams", "2RC equivalent-circuit + lumped thermal parameters (SI units)")
+  py::class_<HysteresisParams>(m, "HysteresisParams", "One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s")
+      .def(py::init([](double gamma, double m_v, double m0_v) { return HysteresisParams{gamma, m_v, m0_v}; }),
+           py::arg("gamma") = 0.0, py::arg("m_v") = 0.0, py::arg("m0_v") = 0.0)
+      .def_readwrite("gamma", &HysteresisParams::gamma)
+      .def_readwrite("m_v", &HysteresisParams::m_v)
+      .def_readwrite("m0_v", &HysteresisParams::m0_v);
+
+  m.def("cell_state_names", [](int rc_pairs, bool hysteresis) {
+        std::vector<std::string> names;
+        CellParams p;
+        p.rc_pairs = rc_pairs;
+        if (hysteresis) p.hysteresis = HysteresisParams{};
+        if (rc_pairs < 1 || rc_pairs > 3) throw std::invalid_argument("rc_pairs must be 1, 2 or 3, got " + std::to_string(rc_pairs));
+        with_structure(p, [&](auto st) {
+          using S = decltype(st);
+          for (int i = 0; i < S::size; ++i) names.emplace_back(S::name(i));
+        });
+        return names;
+      },
+      py::arg("rc_pairs") = 2, py::arg("hysteresis") = false,
+      "The model's state names in order for a structure (the one spec, cell_structure.hpp)");
+
+  m.def("linearise_step", &linearise_step_py, py::arg("cell"), py::arg("x"), py::arg("current_a"), py::arg("dt_s"),
+        py::arg("r0_factor") = 1.0, py::arg("capacity_factor") = 1.0,
+        "The one cell model's step from x under current_a over dt_s: {x_next, f = dx'/dx, g = dx'/dI, "
+        "f_factor = dx'/d[r0_factor, capacity_factor]} (x in cell_state_names order)");
+  m.def("linearise_voltage", &linearise_voltage_py, py::arg("cell"), py::arg("x"), py::arg("current_a"),
+        py::arg("r0_factor") = 1.0, py::arg("capacity_factor") = 1.0,
+        "The one cell model's terminal voltage at x under current_a: {v, dv_dx, dv_di, dv_dfactor}");
+
+  py::class_<CellParams>(m, "CellParams", "Equivalent-circuit (1-3 RC pairs, optional hysteresis) + lumped thermal parameters (SI units)")
       .def(py::init<>())
       .def_static("ref_cell_1", &CellParams::ref_cell_1, "REF-CELL-1 (LG M50, reference problems)")
       .def("validate", &CellParams::validate, "Raises ValueError naming the first bad field")
@@ -92,22 +197,40 @@ void bind_battery(py::module_& m) {
       .def_readwrite("c1_f", &CellParams::c1_f)
       .def_readwrite("r2_ohm", &CellParams::r2_ohm)
       .def_readwrite("c2_f", &CellParams::c2_f)
+      .def_readwrite("rc_pairs", &CellParams::rc_pairs)
+      .def_readwrite("r3_ohm", &CellParams::r3_ohm)
+      .def_readwrite("c3_f", &CellParams::c3_f)
+      .def_readwrite("r0_charge_ohm", &CellParams::r0_charge_ohm)
+      .def_readwrite("r1_charge_ohm", &CellParams::r1_charge_ohm)
+      .def_readwrite("r2_charge_ohm", &CellParams::r2_charge_ohm)
+      .def_readwrite("r3_charge_ohm", &CellParams::r3_charge_ohm)
+      .def_readwrite("entropic_v_per_k", &CellParams::entropic_v_per_k)
+      .def_readwrite("hysteresis", &CellParams::hysteresis)
       .def_readwrite("arrhenius_k", &CellParams::arrhenius_k)
       .def_readwrite("heat_capacity_j_per_k", &CellParams::heat_capacity_j_per_k)
       .def_readwrite("heat_transfer_w_per_k", &CellParams::heat_transfer_w_per_k)
       .def_readwrite("ambient_temp_k", &CellParams::ambient_temp_k)
       .def_readwrite("limits", &CellParams::limits);
 
-  py::class_<CellState>(m, "CellState", "State of one cell: SOC, RC voltages in V, temperature in K")
-      .def(py::init([](double soc, double v1_v, double v2_v, double temp_k) { return CellState{soc, v1_v, v2_v, temp_k}; }),
-           py::arg("soc") = 0.5, py::arg("v1_v") = 0.0, py::arg("v2_v") = 0.0, py::arg("temp_k") = kReferenceTempK)
+  py::class_<CellState>(m, "CellState", "State of one cell: SOC, RC voltages in V, temperature in K, hysteresis h and s")
+      .def(py::init([](double soc, double v1_v, double v2_v, double temp_k, double v3_v, double hysteresis,
+                       double hysteresis_sign) {
+             return CellState{soc, v1_v, v2_v, temp_k, v3_v, hysteresis, hysteresis_sign};
+           }),
+           py::arg("soc") = 0.5, py::arg("v1_v") = 0.0, py::arg("v2_v") = 0.0, py::arg("temp_k") = kReferenceTempK,
+           py::arg("v3_v") = 0.0, py::arg("hysteresis") = 0.0, py::arg("hysteresis_sign") = 0.0)
       .def_readwrite("soc", &CellState::soc)
       .def_readwrite("v1_v", &CellState::v1_v)
       .def_readwrite("v2_v", &CellState::v2_v)
       .def_readwrite("temp_k", &CellState::temp_k)
+      .def_readwrite("v3_v", &CellState::v3_v)
+      .def_readwrite("hysteresis", &CellState::hysteresis)
+      .def_readwrite("hysteresis_sign", &CellState::hysteresis_sign)
       .def("__repr__", [](const CellState& s) {
         return "CellState(soc=" + std::to_string(s.soc) + ", v1_v=" + std::to_string(s.v1_v) +
-               ", v2_v=" + std::to_string(s.v2_v) + ", temp_k=" + std::to_string(s.temp_k) + ")";
+               ", v2_v=" + std::to_string(s.v2_v) + ", temp_k=" + std::to_string(s.temp_k) +
+               ", v3_v=" + std::to_string(s.v3_v) + ", hysteresis=" + std::to_string(s.hysteresis) +
+               ", hysteresis_sign=" + std::to_string(s.hysteresis_sign) + ")";
       });
 
   py::class_<CellScaling>(m, "CellScaling", "Ageing and spread factors of one cell")

@@ -480,6 +480,16 @@ void bind_control(py::module_& m) {
       .def("set_solver", &BatteryMpc::set_solver, py::arg("solver"), py::keep_alive<1, 2>(),
            "None: the built-in solver")
       .def("set_horizon", &BatteryMpc::set_horizon, py::arg("n"))
+      .def("set_estimated_factors",
+           [](BatteryMpc& c, double r0_factor, double capacity_factor) {
+             raise_on_error(c.set_estimated_factors(r0_factor, capacity_factor), "BatteryMpc.set_estimated_factors");
+           },
+           py::arg("r0_factor"), py::arg("capacity_factor"),
+           "The estimator's R0 and capacity factors for the prediction (adaptive twin)")
+      .def_property("estimates_frozen", &BatteryMpc::estimates_frozen, &BatteryMpc::set_estimates_frozen,
+                    "True: the prediction uses the nominal cell (factors 1)")
+      .def_property_readonly("r0_factor_in_use", &BatteryMpc::r0_factor_in_use)
+      .def_property_readonly("capacity_factor_in_use", &BatteryMpc::capacity_factor_in_use)
       .def_property_readonly("horizon", &BatteryMpc::horizon)
       .def_property_readonly("config", &BatteryMpc::config)
       .def_property_readonly("chance_multiplier", &BatteryMpc::chance_multiplier_value)

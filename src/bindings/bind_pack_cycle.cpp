@@ -70,6 +70,8 @@ void bind_pack_cycle(py::module_& m) {
       .def_readwrite("parallel", &PackCycleConfig::parallel)
       .def_readwrite("cell", &PackCycleConfig::cell, "The per-cell CycleConfig every group runs")
       .def_readwrite("trust", &PackCycleConfig::trust)
+      .def_readwrite("parallel_resistance_spread", &PackCycleConfig::parallel_resistance_spread,
+                     "relative spread of the cells' resistances in a parallel group, [0, 1)")
       .def("validate", &PackCycleConfig::validate);
 
   py::class_<PackCycleStatus>(m, "PackCycleStatus", "What one pack cycle step decided")

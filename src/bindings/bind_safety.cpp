@@ -3,11 +3,13 @@
 #include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <vector>
 
 #include "bindings.hpp"
 #include "safetwin/control/controller.hpp"
 #include "safetwin/cycle/control_cycle.hpp"
+
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
@@ -51,71 +53,6 @@ int invariant_of(const InvariantMonitor& m, const py::object& key) {
 
 // Runs the monitor over a whole trace: times (n,), values (n, signals). Returns per-sample
 // active flags and values of every invariant and the highest active severity.
-// Trampoline: a control law written in Python takes the controller's place in the C++ cycle.
-// Python's compute(inp) returns the requested current (float), None (no output this cycle: the
-// supervisor's deadline logic takes over) or a Status. An exception in the law is reported through
-// sys.unraisablehook and counts as a failed output (numerical_error); it never crosses the cycle.
-class PyController : public control::Controller {
- public:
-  Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
-    py::gil_scoped_acquire gil;
-    try {
-      py::function f = py::get_override(static_cast<const control::Controller*>(this), "compute");
-      if (!f) return Status::not_initialised;
-      py::object r = f(in);
-      if (r.is_none()) return Status::deadline_missed;
-      if (py::isinstance<Status>(r)) return r.cast<Status>();
-      out.current_a = r.cast<double>();
-      out.iterations = 0;
-      return Status::ok;
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("safetwin Controller.compute");
-      return Status::numerical_error;
-    } catch (...) {
-      return Status::numerical_error;
-    }
-  }
-  void reset() noexcept override {
-    py::gil_scoped_acquire gil;
-    try {
-      py::function f = py::get_override(static_cast<const control::Controller*>(this), "reset");
-      if (f) f();
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("safetwin Controller.reset");
-    } catch (...) {
-    }
-  }
-};
-
-void bind_controller_interface(py::module_& m) {
-  // bind_control may already have registered these (it runs first); then its registration stands.
-  if (!py::detail::get_type_info(typeid(control::ControllerInput))) {
-    py::class_<control::ControllerInput>(m, "ControllerInput", "What a controller sees each cycle")
-        .def(py::init<>())
-        .def_readwrite("time_s", &control::ControllerInput::time_s)
-        .def_readwrite("dt_s", &control::ControllerInput::dt_s)
-        .def_readwrite("x", &control::ControllerInput::x)
-        .def_readwrite("P", &control::ControllerInput::P)
-        .def_readwrite("last_current_a", &control::ControllerInput::last_current_a)
-        .def_readwrite("current_min_a", &control::ControllerInput::current_min_a)
-        .def_readwrite("current_max_a", &control::ControllerInput::current_max_a);
-  }
-  if (!py::detail::get_type_info(typeid(control::Controller))) {
-    py::class_<control::Controller, PyController>(
-        m, "Controller",
-        "Base of a control law for ControlCycle: subclass it, call super().__init__(), define "
-        "compute(self, inp) -> float | None | Status")
-        .def(py::init<>())
-        .def("compute", [](control::Controller& c, const control::ControllerInput& in) -> py::object {
-          control::ControllerOutput out;
-          const Status st = c.compute(in, out);
-          if (st != Status::ok) return py::cast(st);
-          return py::float_(out.current_a);
-        })
-        .def("reset", &control::Controller::reset);
-  }
-}
-
 py::dict run_monitor(InvariantMonitor& m, const DoubleArray& times, const DoubleArray& values) {
   const auto ns = static_cast<py::ssize_t>(m.signal_count());
   const auto ni = static_cast<py::ssize_t>(m.invariant_count());
@@ -184,7 +121,9 @@ void bind_safety(py::module_& m) {
       .def_readwrite("window_s", &InvariantSpec::window_s)
       .def_readwrite("severity", &InvariantSpec::severity)
       .def_readwrite("set_count", &InvariantSpec::set_count)
-      .def_readwrite("clear_count", &InvariantSpec::clear_count);
+      .def_readwrite("clear_count", &InvariantSpec::clear_count)
+      .def_readwrite("clear_lo", &InvariantSpec::clear_lo, "clear band (hysteresis): NaN = lo")
+      .def_readwrite("clear_hi", &InvariantSpec::clear_hi, "clear band (hysteresis): NaN = hi");
 
   py::class_<MonitorConfig>(m, "MonitorConfig")
       .def(py::init([](std::vector<std::string> signals, std::vector<InvariantSpec> invariants, double sample_period_s,
@@ -238,7 +177,10 @@ void bind_safety(py::module_& m) {
   py::enum_<Barrier>(m, "Barrier")
       .value("voltage_max", Barrier::voltage_max).value("voltage_min", Barrier::voltage_min)
       .value("temp_max", Barrier::temp_max).value("soc_max", Barrier::soc_max).value("soc_min", Barrier::soc_min)
-      .value("current_charge", Barrier::current_charge).value("current_discharge", Barrier::current_discharge);
+      .value("current_charge", Barrier::current_charge).value("current_discharge", Barrier::current_discharge)
+      .value("measured_voltage_max", Barrier::measured_voltage_max)
+      .value("measured_voltage_min", Barrier::measured_voltage_min)
+      .value("measured_temp_max", Barrier::measured_temp_max);
 
   py::class_<CbfConfig>(m, "CbfConfig", "CBF safety filter configuration (model, SOC window, class-K gains, margins)")
       .def(py::init<>())
@@ -251,7 +193,21 @@ void bind_safety(py::module_& m) {
       .def_readwrite("model_error_v", &CbfConfig::model_error_v)
       .def_readwrite("model_error_k", &CbfConfig::model_error_k)
       .def_readwrite("model_error_soc", &CbfConfig::model_error_soc)
+      .def_readwrite("measured_limits", &CbfConfig::measured_limits,
+                     "the measurement-based barriers on the most conservative valid readings")
+      .def_readwrite("measured_margin_v", &CbfConfig::measured_margin_v)
+      .def_readwrite("measured_margin_k", &CbfConfig::measured_margin_k)
+      .def_readwrite("measured_temp_max_k", &CbfConfig::measured_temp_max_k, "NaN: the cell's temp_max_k")
       .def("validate", &CbfConfig::validate);
+
+  py::class_<TwinEstimate>(m, "TwinEstimate", "The adaptive twin's parameters and learned model error for one step")
+      .def(py::init<>())
+      .def_readwrite("r0_factor", &TwinEstimate::r0_factor)
+      .def_readwrite("r0_factor_sigma", &TwinEstimate::r0_factor_sigma)
+      .def_readwrite("capacity_factor", &TwinEstimate::capacity_factor)
+      .def_readwrite("capacity_factor_sigma", &TwinEstimate::capacity_factor_sigma)
+      .def_readwrite("model_error_v", &TwinEstimate::model_error_v)
+      .def_readwrite("model_error_k", &TwinEstimate::model_error_k);
 
   py::class_<CbfVerdict>(m, "CbfVerdict", "What the filter decided")
       .def_readonly("status", &CbfVerdict::status)
@@ -281,11 +237,22 @@ void bind_safety(py::module_& m) {
   py::class_<CbfFilter>(m, "CbfFilter", "CBF safety filter: the current closest to the request that keeps every barrier")
       .def(py::init<CbfConfig>(), py::arg("config") = CbfConfig{})
       .def("filter", [](const CbfFilter& f, const battery::StateVector& x, const battery::StateMatrix& P,
-                        double requested_a, double dt_s, double current_scale) {
+                        double requested_a, double dt_s, double current_scale, double measured_voltage_max_v,
+                        double measured_voltage_min_v, double measured_temperature_max_k, double measured_current_a) {
              CbfVerdict v;
-             (void)f.filter(x, P, requested_a, dt_s, current_scale, v);
+             MeasuredBounds mb;
+             mb.voltage_max_v = measured_voltage_max_v;
+             mb.voltage_min_v = measured_voltage_min_v;
+             mb.temperature_max_k = measured_temperature_max_k;
+             mb.current_a = measured_current_a;
+             (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, v);
              return v;
-           }, py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0)
+           }, py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0,
+           py::arg("measured_voltage_max_v") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("measured_voltage_min_v") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("measured_temperature_max_k") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("measured_current_a") = 0.0,
+           "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers")
       .def_property_readonly("config", &CbfFilter::config);
 
   py::enum_<Mode>(m, "Mode")
@@ -322,7 +289,6 @@ void bind_safety(py::module_& m) {
       .def("transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
            "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
 
-  bind_controller_interface(m);
   bind_cycle(m);
 }
 
@@ -346,11 +312,31 @@ void bind_cycle(py::module_& m) {
       .def_readwrite("voltage_b_valid", &CycleMeasurements::voltage_b_valid)
       .def_readwrite("temperature_valid", &CycleMeasurements::temperature_valid);
 
+  py::class_<PlausibilityConfig>(m, "PlausibilityConfig",
+                                 "Redundant voltage nodes compared every cycle (see control_cycle.hpp)")
+      .def(py::init<>())
+      .def_readwrite("enabled", &PlausibilityConfig::enabled)
+      .def_readwrite("sigma_factor", &PlausibilityConfig::sigma_factor)
+      .def_readwrite("offset_v", &PlausibilityConfig::offset_v)
+      .def_readwrite("debounce_s", &PlausibilityConfig::debounce_s)
+      .def_readwrite("clear_s", &PlausibilityConfig::clear_s)
+      .def_readwrite("baseline_s", &PlausibilityConfig::baseline_s)
+      .def_readwrite("severity", &PlausibilityConfig::severity)
+      .def("validate", &PlausibilityConfig::validate);
+
   py::class_<CycleConfig> cc(m, "CycleConfig", "Configuration of the control cycle");
   cc.def(py::init<>())
       .def_readwrite("cbf", &CycleConfig::cbf)
       .def_readwrite("supervisor", &CycleConfig::supervisor)
       .def_readwrite("monitor", &CycleConfig::monitor)
+      .def_readwrite("plausibility", &CycleConfig::plausibility)
+      .def_readwrite("current_share", &CycleConfig::current_share,
+                     "largest multiple of the cycle's per-cell current one cell of a parallel group may carry")
+      .def_readwrite("adaptive_twin", &CycleConfig::adaptive_twin,
+                     "predict with the estimator's R0/capacity estimates (False freezes the configured cell)")
+      .def_readwrite("learn_model_error", &CycleConfig::learn_model_error)
+      .def_readwrite("model_error_window_s", &CycleConfig::model_error_window_s)
+      .def_readwrite("model_error_quantile", &CycleConfig::model_error_quantile)
       .def("validate", &CycleConfig::validate);
   // The estimator's whole configuration when bind_estimation registered BatteryEkfConfig; the
   // initial-estimate fields below work either way.
@@ -381,7 +367,8 @@ void bind_cycle(py::module_& m) {
       .def_readonly("P", &CycleStatus::P)
       .def_readonly("cbf", &CycleStatus::cbf)
       .def_readonly("monitor", &CycleStatus::monitor)
-      .def_readonly("supervisor", &CycleStatus::supervisor);
+      .def_readonly("supervisor", &CycleStatus::supervisor)
+      .def_readonly("twin", &CycleStatus::twin, "the twin the filter and the supervisor predicted with");
 
   // The estimator's channel enum (bind_estimation registers it; registered here only without it).
   if (!py::detail::get_type_info(typeid(estimation::Channel))) {

@@ -184,6 +184,9 @@ void bind_trust(py::module_& m) {
       .def_readwrite("trust_min", &TrustConfig::trust_min)
       .def_readwrite("trust_eps", &TrustConfig::trust_eps)
       .def_readwrite("distrust_threshold", &TrustConfig::distrust_threshold)
+      .def_readwrite("cross_node_residual", &TrustConfig::cross_node_residual,
+                     "two voltage nodes of a cell: residual evidence from their difference, not from the twin")
+      .def_readwrite("cross_node_baseline_s", &TrustConfig::cross_node_baseline_s)
       .def("validate", &TrustConfig::validate, "Raises ValueError naming the first bad field");
 
   py::class_<NodeReport>(m, "NodeReport", "What the last trust step did to one node")

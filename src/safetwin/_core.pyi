@@ -6,7 +6,320 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+class AgeingCoefficients:
+    """
+    The four ageing-law coefficients at one stress
+    """
+    @property
+    def alpha_cap_per_day_pow(self) -> float:
+        ...
+    @property
+    def alpha_res_per_day_pow(self) -> float:
+        ...
+    @property
+    def beta_cap_per_ah_pow(self) -> float:
+        ...
+    @property
+    def beta_res_per_ah(self) -> float:
+        ...
+class AgeingModel:
+    """
+    Calendar + cycle ageing (Schmalstieg 2014) over the cell's OCV table
+    """
+    def __init__(self, params: AgeingParams = ..., ocv: OcvTable = ...) -> None:
+        ...
+    def advance(self, stress: AgeingStress, state: AgeingState) -> None:
+        """
+        Advances state (in place) over one interval
+        """
+    def age_many(self, duration_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], temp_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], soc_mean: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], throughput_ah: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dod: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], calendar_rate_factor: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, cycle_rate_factor: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
+        """
+        Ages cells x intervals (2-D stress arrays) from fresh; dict of capacity_factor, resistance_factor
+        """
+    def coefficients(self, temp_k: typing.SupportsFloat | typing.SupportsIndex, soc_mean: typing.SupportsFloat | typing.SupportsIndex, dod: typing.SupportsFloat | typing.SupportsIndex) -> AgeingCoefficients:
+        ...
+    @property
+    def params(self) -> AgeingParams:
+        ...
+class AgeingParams:
+    """
+    Schmalstieg et al. 2014 (J. Power Sources 257:325) calendar + cycle ageing parameters
+    """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def cal_cap_activation_k(self) -> float:
+        ...
+    @cal_cap_activation_k.setter
+    def cal_cap_activation_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_scale(self) -> float:
+        ...
+    @cal_cap_scale.setter
+    def cal_cap_scale(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_v_offset(self) -> float:
+        ...
+    @cal_cap_v_offset.setter
+    def cal_cap_v_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_cap_v_slope(self) -> float:
+        ...
+    @cal_cap_v_slope.setter
+    def cal_cap_v_slope(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_activation_k(self) -> float:
+        ...
+    @cal_res_activation_k.setter
+    def cal_res_activation_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_scale(self) -> float:
+        ...
+    @cal_res_scale.setter
+    def cal_res_scale(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_v_offset(self) -> float:
+        ...
+    @cal_res_v_offset.setter
+    def cal_res_v_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_v_slope(self) -> float:
+        ...
+    @cal_res_v_slope.setter
+    def cal_res_v_slope(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def calendar_rate_factor(self) -> float:
+        ...
+    @calendar_rate_factor.setter
+    def calendar_rate_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_ah(self) -> float:
+        ...
+    @capacity_ah.setter
+    def capacity_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_dod(self) -> float:
+        ...
+    @cyc_cap_dod.setter
+    def cyc_cap_dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_offset(self) -> float:
+        ...
+    @cyc_cap_offset.setter
+    def cyc_cap_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_v_center(self) -> float:
+        ...
+    @cyc_cap_v_center.setter
+    def cyc_cap_v_center(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_cap_v_quad(self) -> float:
+        ...
+    @cyc_cap_v_quad.setter
+    def cyc_cap_v_quad(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_dod(self) -> float:
+        ...
+    @cyc_res_dod.setter
+    def cyc_res_dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_offset(self) -> float:
+        ...
+    @cyc_res_offset.setter
+    def cyc_res_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_v_center(self) -> float:
+        ...
+    @cyc_res_v_center.setter
+    def cyc_res_v_center(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_v_quad(self) -> float:
+        ...
+    @cyc_res_v_quad.setter
+    def cyc_res_v_quad(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cycle_rate_factor(self) -> float:
+        ...
+    @cycle_rate_factor.setter
+    def cycle_rate_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def reference_capacity_ah(self) -> float:
+        ...
+    @reference_capacity_ah.setter
+    def reference_capacity_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def throughput_exponent(self) -> float:
+        ...
+    @throughput_exponent.setter
+    def throughput_exponent(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_exponent(self) -> float:
+        ...
+    @time_exponent.setter
+    def time_exponent(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AgeingState:
+    """
+    Capacity fade and resistance growth terms (fractions)
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def cal_cap_fade(self) -> float:
+        ...
+    @cal_cap_fade.setter
+    def cal_cap_fade(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cal_res_growth(self) -> float:
+        ...
+    @cal_res_growth.setter
+    def cal_res_growth(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @property
+    def cyc_cap_fade(self) -> float:
+        ...
+    @cyc_cap_fade.setter
+    def cyc_cap_fade(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cyc_res_growth(self) -> float:
+        ...
+    @cyc_res_growth.setter
+    def cyc_res_growth(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def elapsed_s(self) -> float:
+        ...
+    @elapsed_s.setter
+    def elapsed_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def resistance_factor(self) -> float:
+        ...
+    @property
+    def throughput_ah(self) -> float:
+        ...
+    @throughput_ah.setter
+    def throughput_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AgeingStress:
+    """
+    Aggregated stress of one interval (SI units)
+    """
+    def __init__(self, duration_s: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15, soc_mean: typing.SupportsFloat | typing.SupportsIndex = 0.5, throughput_ah: typing.SupportsFloat | typing.SupportsIndex = 0.0, dod: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def dod(self) -> float:
+        ...
+    @dod.setter
+    def dod(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def duration_s(self) -> float:
+        ...
+    @duration_s.setter
+    def duration_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_mean(self) -> float:
+        ...
+    @soc_mean.setter
+    def soc_mean(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_k(self) -> float:
+        ...
+    @temp_k.setter
+    def temp_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def throughput_ah(self) -> float:
+        ...
+    @throughput_ah.setter
+    def throughput_ah(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AnomalyScore:
+    """
+    Online anomaly score of one cell (window mean of z^2)
+    """
+    def __init__(self, config: AnomalyScoreConfig = ...) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def set_threshold(self, threshold: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def step(self, innovation: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], variance: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], evaluated: collections.abc.Sequence[bool]) -> dict:
+        ...
+    @property
+    def config(self) -> AnomalyScoreConfig:
+        ...
+    @property
+    def score(self) -> float:
+        ...
+class AnomalyScoreConfig:
+    """
+    Sliding-window anomaly score settings
+    """
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ValueError naming the first bad field
+        """
+    @property
+    def channel_mask(self) -> int:
+        ...
+    @channel_mask.setter
+    def channel_mask(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def window_samples(self) -> int:
+        ...
+    @window_samples.setter
+    def window_samples(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def z2_cap(self) -> float:
+        ...
+    @z2_cap.setter
+    def z2_cap(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Attestation:
     """
     Attestation verdict of one node in one cycle
@@ -74,10 +387,19 @@ class Barrier:
       current_charge
     
       current_discharge
+    
+      measured_voltage_max
+    
+      measured_voltage_min
+    
+      measured_temp_max
     """
-    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>}
+    __members__: typing.ClassVar[dict[str, Barrier]]  # value = {'voltage_max': <Barrier.voltage_max: 0>, 'voltage_min': <Barrier.voltage_min: 1>, 'temp_max': <Barrier.temp_max: 2>, 'soc_max': <Barrier.soc_max: 3>, 'soc_min': <Barrier.soc_min: 4>, 'current_charge': <Barrier.current_charge: 5>, 'current_discharge': <Barrier.current_discharge: 6>, 'measured_voltage_max': <Barrier.measured_voltage_max: 7>, 'measured_voltage_min': <Barrier.measured_voltage_min: 8>, 'measured_temp_max': <Barrier.measured_temp_max: 9>}
     current_charge: typing.ClassVar[Barrier]  # value = <Barrier.current_charge: 5>
     current_discharge: typing.ClassVar[Barrier]  # value = <Barrier.current_discharge: 6>
+    measured_temp_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_temp_max: 9>
+    measured_voltage_max: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_max: 7>
+    measured_voltage_min: typing.ClassVar[Barrier]  # value = <Barrier.measured_voltage_min: 8>
     soc_max: typing.ClassVar[Barrier]  # value = <Barrier.soc_max: 3>
     soc_min: typing.ClassVar[Barrier]  # value = <Barrier.soc_min: 4>
     temp_max: typing.ClassVar[Barrier]  # value = <Barrier.temp_max: 2>
@@ -428,6 +750,10 @@ class BatteryMpc(Controller):
         """
         The scaled QP of the last compute() (decision variable I / current_scale_a)
         """
+    def set_estimated_factors(self, r0_factor: typing.SupportsFloat | typing.SupportsIndex, capacity_factor: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        The estimator's R0 and capacity factors for the prediction (adaptive twin)
+        """
     def set_horizon(self, n: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def set_solver(self, solver: QpSolver) -> None:
@@ -438,6 +764,9 @@ class BatteryMpc(Controller):
     def builtin_factorisations(self) -> int:
         ...
     @property
+    def capacity_factor_in_use(self) -> float:
+        ...
+    @property
     def chance_multiplier(self) -> float:
         ...
     @property
@@ -445,6 +774,14 @@ class BatteryMpc(Controller):
         ...
     @property
     def current_scale_a(self) -> float:
+        ...
+    @property
+    def estimates_frozen(self) -> bool:
+        """
+        True: the prediction uses the nominal cell (factors 1)
+        """
+    @estimates_frozen.setter
+    def estimates_frozen(self, arg1: bool) -> None:
         ...
     @property
     def horizon(self) -> int:
@@ -469,6 +806,9 @@ class BatteryMpc(Controller):
         ...
     @property
     def predicted_voltage_v(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def r0_factor_in_use(self) -> float:
         ...
 class BatteryMpcConfig:
     """
@@ -617,10 +957,38 @@ class CbfConfig:
     def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def gamma(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def gamma(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @gamma.setter
-    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(7)"]) -> None:
+    def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(10)"]) -> None:
+        ...
+    @property
+    def measured_limits(self) -> bool:
+        """
+        the measurement-based barriers on the most conservative valid readings
+        """
+    @measured_limits.setter
+    def measured_limits(self, arg0: bool) -> None:
+        ...
+    @property
+    def measured_margin_k(self) -> float:
+        ...
+    @measured_margin_k.setter
+    def measured_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_margin_v(self) -> float:
+        ...
+    @measured_margin_v.setter
+    def measured_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_temp_max_k(self) -> float:
+        """
+        NaN: the cell's temp_max_k
+        """
+    @measured_temp_max_k.setter
+    def measured_temp_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:
@@ -658,8 +1026,10 @@ class CbfFilter:
     """
     def __init__(self, config: CbfConfig = ...) -> None:
         ...
-    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> CbfVerdict:
-        ...
+    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, measured_voltage_max_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_temperature_max_k: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> CbfVerdict:
+        """
+        The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers
+        """
     @property
     def config(self) -> CbfConfig:
         ...
@@ -674,10 +1044,10 @@ class CbfVerdict:
     def active_barriers(self) -> list[Barrier]:
         ...
     @property
-    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_hi_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
-    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(7)"]:
+    def barrier_lo_a(self) -> typing.Annotated[list[float], "FixedSize(10)"]:
         ...
     @property
     def conflict(self) -> int:
@@ -819,15 +1189,23 @@ class CellLimits:
         ...
 class CellParams:
     """
-    2RC equivalent-circuit + lumped thermal parameters (SI units)
+    Equivalent-circuit (1-3 RC pairs, optional hysteresis) + lumped thermal parameters (SI units)
     """
     c1_f: ParamSurface
     c2_f: ParamSurface
+    c3_f: ParamSurface
+    entropic_v_per_k: safetwin._core.ParamSurface | None
+    hysteresis: safetwin._core.HysteresisParams | None
     limits: CellLimits
     ocv: OcvTable
+    r0_charge_ohm: safetwin._core.ParamSurface | None
     r0_ohm: ParamSurface
+    r1_charge_ohm: safetwin._core.ParamSurface | None
     r1_ohm: ParamSurface
+    r2_charge_ohm: safetwin._core.ParamSurface | None
     r2_ohm: ParamSurface
+    r3_charge_ohm: safetwin._core.ParamSurface | None
+    r3_ohm: ParamSurface
     @staticmethod
     def ref_cell_1() -> CellParams:
         """
@@ -875,6 +1253,12 @@ class CellParams:
     @heat_transfer_w_per_k.setter
     def heat_transfer_w_per_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+    @property
+    def rc_pairs(self) -> int:
+        ...
+    @rc_pairs.setter
+    def rc_pairs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class CellScaling:
     """
     Ageing and spread factors of one cell
@@ -901,11 +1285,23 @@ class CellScaling:
         ...
 class CellState:
     """
-    State of one cell: SOC, RC voltages in V, temperature in K
+    State of one cell: SOC, RC voltages in V, temperature in K, hysteresis h and s
     """
-    def __init__(self, soc: typing.SupportsFloat | typing.SupportsIndex = 0.5, v1_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, v2_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15) -> None:
+    def __init__(self, soc: typing.SupportsFloat | typing.SupportsIndex = 0.5, v1_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, v2_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_k: typing.SupportsFloat | typing.SupportsIndex = 298.15, v3_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, hysteresis: typing.SupportsFloat | typing.SupportsIndex = 0.0, hysteresis_sign: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    @property
+    def hysteresis(self) -> float:
+        ...
+    @hysteresis.setter
+    def hysteresis(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hysteresis_sign(self) -> float:
+        ...
+    @hysteresis_sign.setter
+    def hysteresis_sign(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def soc(self) -> float:
@@ -930,6 +1326,12 @@ class CellState:
         ...
     @v2_v.setter
     def v2_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v3_v(self) -> float:
+        ...
+    @v3_v.setter
+    def v3_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class ChanceForm:
     """
@@ -1296,11 +1698,41 @@ class CycleConfig:
     cbf: CbfConfig
     cell: CellParams
     estimator: BatteryEkfConfig
+    learn_model_error: bool
     monitor: MonitorConfig
+    plausibility: PlausibilityConfig
     supervisor: SupervisorConfig
     def __init__(self) -> None:
         ...
     def validate(self) -> None:
+        ...
+    @property
+    def adaptive_twin(self) -> bool:
+        """
+        predict with the estimator's R0/capacity estimates (False freezes the configured cell)
+        """
+    @adaptive_twin.setter
+    def adaptive_twin(self, arg0: bool) -> None:
+        ...
+    @property
+    def current_share(self) -> float:
+        """
+        largest multiple of the cycle's per-cell current one cell of a parallel group may carry
+        """
+    @current_share.setter
+    def current_share(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_quantile(self) -> float:
+        ...
+    @model_error_quantile.setter
+    def model_error_quantile(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_window_s(self) -> float:
+        ...
+    @model_error_window_s.setter
+    def model_error_window_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def soc0(self) -> float:
@@ -1399,6 +1831,11 @@ class CycleStatus:
     @property
     def supervisor_status(self) -> Status:
         ...
+    @property
+    def twin(self) -> TwinEstimate:
+        """
+        the twin the filter and the supervisor predicted with
+        """
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
@@ -1642,6 +2079,30 @@ class FaultSpec:
     @value.setter
     def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class HysteresisParams:
+    """
+    One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s
+    """
+    def __init__(self, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.0, m_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, m0_v: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def gamma(self) -> float:
+        ...
+    @gamma.setter
+    def gamma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m0_v(self) -> float:
+        ...
+    @m0_v.setter
+    def m0_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m_v(self) -> float:
+        ...
+    @m_v.setter
+    def m_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class InvariantKind:
     """
     Members:
@@ -1762,6 +2223,22 @@ class InvariantSpec:
         ...
     @clear_count.setter
     def clear_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_hi(self) -> float:
+        """
+        clear band (hysteresis): NaN = hi
+        """
+    @clear_hi.setter
+    def clear_hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_lo(self) -> float:
+        """
+        clear band (hysteresis): NaN = lo
+        """
+    @clear_lo.setter
+    def clear_lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def hi(self) -> float:
@@ -2279,6 +2756,14 @@ class PackCycleConfig:
     def parallel(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def parallel_resistance_spread(self) -> float:
+        """
+        relative spread of the cells' resistances in a parallel group, [0, 1)
+        """
+    @parallel_resistance_spread.setter
+    def parallel_resistance_spread(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def series(self) -> int:
         ...
     @series.setter
@@ -2400,6 +2885,46 @@ class ParamSurface:
         ...
     @property
     def is_constant(self) -> bool:
+        ...
+class PlausibilityConfig:
+    """
+    Redundant voltage nodes compared every cycle (see control_cycle.hpp)
+    """
+    enabled: bool
+    severity: Severity
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def baseline_s(self) -> float:
+        ...
+    @baseline_s.setter
+    def baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clear_s(self) -> float:
+        ...
+    @clear_s.setter
+    def clear_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def debounce_s(self) -> float:
+        ...
+    @debounce_s.setter
+    def debounce_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def offset_v(self) -> float:
+        ...
+    @offset_v.setter
+    def offset_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def sigma_factor(self) -> float:
+        ...
+    @sigma_factor.setter
+    def sigma_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class QpProblem:
     """
@@ -2933,6 +3458,20 @@ class TrustConfig:
         Raises ValueError naming the first bad field
         """
     @property
+    def cross_node_baseline_s(self) -> float:
+        ...
+    @cross_node_baseline_s.setter
+    def cross_node_baseline_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cross_node_residual(self) -> bool:
+        """
+        two voltage nodes of a cell: residual evidence from their difference, not from the twin
+        """
+    @cross_node_residual.setter
+    def cross_node_residual(self, arg0: bool) -> None:
+        ...
+    @property
     def distrust_threshold(self) -> float:
         ...
     @distrust_threshold.setter
@@ -3026,6 +3565,52 @@ class TrustState:
     @property
     def nodes(self) -> int:
         ...
+class TwinEstimate:
+    """
+    The adaptive twin's parameters and learned model error for one step
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def capacity_factor(self) -> float:
+        ...
+    @capacity_factor.setter
+    def capacity_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def capacity_factor_sigma(self) -> float:
+        ...
+    @capacity_factor_sigma.setter
+    def capacity_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor(self) -> float:
+        ...
+    @r0_factor.setter
+    def r0_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def r0_factor_sigma(self) -> float:
+        ...
+    @r0_factor_sigma.setter
+    def r0_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+def cell_state_names(rc_pairs: typing.SupportsInt | typing.SupportsIndex = 2, hysteresis: bool = False) -> list[str]:
+    """
+    The model's state names in order for a structure (the one spec, cell_structure.hpp)
+    """
 def chance_multiplier(form: ChanceForm, alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
     q(alpha): a limit holds with probability >= 1 - alpha when mean + q * std <= limit
@@ -3042,6 +3627,14 @@ def cusum_threshold(k: typing.SupportsFloat | typing.SupportsIndex, false_alarm_
     """
     h giving the two-sided false-alarm rate (Siegmund's approximation)
     """
+def linearise_step(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> dict:
+    """
+    The one cell model's step from x under current_a over dt_s: {x_next, f = dx'/dx, g = dx'/dI, f_factor = dx'/d[r0_factor, capacity_factor]} (x in cell_state_names order)
+    """
+def linearise_voltage(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.SupportsFloat | typing.SupportsIndex, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> dict:
+    """
+    The one cell model's terminal voltage at x under current_a: {v, dv_dx, dv_di, dv_dfactor}
+    """
 def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
 def run_cccv(pack: Pack, config: CcCvConfig, dt_s: typing.SupportsFloat | typing.SupportsIndex, max_steps: typing.SupportsInt | typing.SupportsIndex) -> dict:
@@ -3051,6 +3644,10 @@ def run_cccv(pack: Pack, config: CcCvConfig, dt_s: typing.SupportsFloat | typing
 def run_charge_loop(cell: Cell, controller: Controller, config: ChargeLoopConfig = ..., max_steps: typing.Any = None) -> dict:
     """
     Closed-loop charge of a Cell by any Controller (in C++; the GIL is released and retaken by Python hooks). Returns per-step arrays (current_a, voltage_v, temp_k and soc after the step, solve_time_s, iterations, status) and steps, reached, time_to_stop_s, non_ok_steps.
+    """
+def score_replay(t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, ekf_config: BatteryEkfConfig = ..., score_config: AnomalyScoreConfig = ...) -> dict:
+    """
+    Replays a log through a new BatteryEkf and AnomalyScore in C++; dict of arrays and the summary
     """
 def trusted_replay(ekf: BatteryEkf, trust: EstimatorTrust, t_s: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], attestation: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], voltage_a_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, voltage_b_v: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, temperature_k: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None) -> dict:
     """
@@ -3064,4 +3661,6 @@ CHANNEL_USED: int = 1
 FILTER_COVARIANCE_RECOVERED: int = 1
 FILTER_INNOVATION_SINGULAR: int = 4
 FILTER_MODEL_FAILED: int = 2
+MAX_SCORE_WINDOW: int = 3600
+ZERO_CELSIUS_K: float = 273.15
 CycleChannel = Channel

@@ -1,4 +1,5 @@
-"""The battery reference model (REF-CELL-1 2RC + thermal, packs) and current profiles.
+"""The battery model (the core's one cell model: 1-3 RC pairs, optional hysteresis, thermal; REF-CELL-1
+by default; cell files in ``safetwin.cellfile``), packs and current profiles.
 
 Everything steps in C++ (``safetwin._core``); this module re-exports it and adds the package's
 reference data. Units are SI (A, V, s, K); current > 0 discharges the cell.
@@ -10,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
+    ZERO_CELSIUS_K,  # 273.15: the core's constant (cell_params.hpp), degC only at the edges
     CcCvCharger,
     CcCvConfig,
     Cell,
@@ -17,15 +19,17 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     CellParams,
     CellScaling,
     CellState,
+    HysteresisParams,
     OcvTable,
     Pack,
     PackConfig,
     ParamSurface,
     SpreadConfig,
+    cell_state_names,
+    linearise_step,
+    linearise_voltage,
     run_cccv,
 )
-
-ZERO_CELSIUS_K = 273.15
 
 
 def reference_ocv_path():

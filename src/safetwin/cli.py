@@ -18,6 +18,7 @@ COMMANDS = [
     "safetwin.commands.hil",
     "safetwin.commands.firmware",
     "safetwin.commands.campaign",
+    "safetwin.commands.diagnose",
 ]
 
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -117,7 +117,7 @@ class DemoResult:
 
 
 def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
-        progress: Optional[Callable[[float], None]] = None) -> DemoResult:
+        progress: Callable[[float], None] | None = None) -> DemoResult:
     """Runs the closed loop; returns the summary (stable keys, see ``summarise``) and the trace.
 
     The whole loop (plant, sensors, the attack and the cooling failure, the pack cycle) runs in
@@ -174,7 +174,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     return DemoResult(summarise(cfg, runner.pack_cycle, cell, tr), tr)
 
 
-def _first_time(t: np.ndarray, mask: np.ndarray) -> Optional[float]:
+def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
     idx = np.flatnonzero(mask)
     return float(t[idx[0]]) if idx.size else None
 
@@ -252,10 +252,13 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
     attacked_distrusted = _first_time(t, (trust[:, 0] < 0.1) & (t >= cfg.attack_at_s))
     cooling_events = [e for e in events if e["kind"] == "set" and e["time_s"] >= cfg.cooling_failure_at_s
                       and e["invariant"].startswith("temperature") and e["severity"] in ("derate", "stop")]
+    warm_events = [e for e in events if e["kind"] == "set" and e["time_s"] >= cfg.cooling_failure_at_s
+                   and e["invariant"].startswith("temperature")]
     max_v = float(np.nanmax(tr["cell_voltage_v"]))
     max_t = float(np.nanmax(tr["cell_temp_c"]))
     v_limit, t_limit = lim.voltage_max_v, lim.temp_max_k - ZERO_C
     tiers = tiers_c()
+    max_t_meas = float(np.nanmax(tr["temp_meas_c"]))
     reason = None
     if t80 is None:
         stops = [e for e in events if e["severity"] == "stop" and e["kind"] == "set"]
@@ -291,14 +294,18 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
             "held": bool(max_v <= v_limit + 0.005 and max_t <= t_limit + 0.1),
             # the monitor's temperature tiers on the measured temperature (warning, derate, stop)
             "temperature_tiers_c": tiers,
-            "max_measured_temperature_c": float(np.nanmax(tr["temp_meas_c"])),
+            "max_measured_temperature_c": max_t_meas,
         },
         "attack": {"node": NODES[0], "group": cfg.attack_group + 1, "at_s": cfg.attack_at_s,
                    "soc_offset": cfg.attack_soc_offset, "distrusted_at_s": attacked_distrusted},
         "cooling_failure": {"at_s": cfg.cooling_failure_at_s, "cooling_factor": cfg.cooling_factor,
                             "detected_at_s": cooling_events[0]["time_s"] if cooling_events else None,
                             # the severity of the first limit event after the failure: derate or stop
-                            "answer": cooling_events[0]["severity"] if cooling_events else None},
+                            "answer": cooling_events[0]["severity"] if cooling_events else None,
+                            # the first temperature event of any severity after the failure (a warning
+                            # when the filter keeps the pack under the derate tier), and whether it did
+                            "first_temperature_event_s": warm_events[0]["time_s"] if warm_events else None,
+                            "held_under_derate_tier": bool(max_t_meas < tiers["recommended"])},
         "trust": {name: {"final": float(trust[-1, i]), "min": float(np.nanmin(trust[:, i]))}
                   for i, name in enumerate(NODES)},
         "estimation": {"soc_rmse": float(np.sqrt(np.mean(err[after] ** 2))),
@@ -342,7 +349,7 @@ def _rolling(x: np.ndarray, width: int, fn) -> np.ndarray:
     return fn(np.lib.stride_tricks.sliding_window_view(pad, width), axis=1)
 
 
-def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: Optional[dict] = None) -> None:
+def plot(path: Path, tr: dict, cfg: DemoConfig, cell: battery.CellParams, summary: dict | None = None) -> None:
     """demo.png: time in s as in the summary; true values solid, measured and estimated marked as
     such; the monitor's tiers on the temperature panel; the attacked node's reading against the true
     voltage of its group; trust as log-odds."""

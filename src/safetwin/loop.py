@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def controllers() -> LawSpec:
 
 
 def fault(kind: str, onset_s: float, end_s: float = math.inf, *, target: int = 0,
-          node: Union[int, str] = 0, value: float = 0.0, ramp_s: float = 0.0) -> FaultSpec:
+          node: int | str = 0, value: float = 0.0, ramp_s: float = 0.0) -> FaultSpec:
     """A fault from ``onset_s`` to ``end_s``. ``target``: the cell (internal_short, cooling_loss
     with -1 = every cell, connection_resistance) or the series group (sensor faults); ``node``:
     0/"a" or 1/"b" for voltage faults; ``value``: conductance S, cooling factor, ohm, V, V/s, noise
@@ -100,8 +100,8 @@ def fault(kind: str, onset_s: float, end_s: float = math.inf, *, target: int = 0
                      float(ramp_s))
 
 
-def replacement(*, current_a: float = 0.0, law: Optional[LawSpec] = None,
-                time_s: Optional[float] = None) -> Replacement:
+def replacement(*, current_a: float = 0.0, law: LawSpec | None = None,
+                time_s: float | None = None) -> Replacement:
     """From ``time_s`` (default: the first fault's onset) the plant gets ``current_a`` directly
     (pack current; the cycle keeps running on the same noise), or ``law`` replaces the cycle's
     controllers (still guarded by the cycle)."""
@@ -132,13 +132,13 @@ def _rows(values, steps: int, width: int, name: str, dtype=float) -> list:
     return a.ravel().tolist()
 
 
-def make_spec(*, duration_s: float, cycle: Union[CycleConfig, PackCycleConfig], dt_s: float = 1.0,
-              plant: Optional[PackConfig] = None, law: Optional[LawSpec] = None,
+def make_spec(*, duration_s: float, cycle: CycleConfig | PackCycleConfig, dt_s: float = 1.0,
+              plant: PackConfig | None = None, law: LawSpec | None = None,
               capacity_factor=None, resistance_factor=None, r0_factor=None, soc0=None, temp0_k=None,
-              ambient_k: Optional[float] = None, noise: Optional[SensorNoise] = None, seed: int = 0,
+              ambient_k: float | None = None, noise: SensorNoise | None = None, seed: int = 0,
               faults: Iterable[FaultSpec] = (), injection_a_v=None, injection_b_v=None,
               injection_temperature_k=None, injection_current_a=None, attestation=None,
-              replacement: Optional[Replacement] = None, trace: str = "full") -> LoopSpec:
+              replacement: Replacement | None = None, trace: str = "full") -> LoopSpec:
     """Builds a :class:`LoopSpec`. ``cycle``: a ``CycleConfig`` runs one cell on ``ControlCycle``,
     a ``PackCycleConfig`` a pack on ``PackCycle``. ``plant``: the TRUE plant (default: the twin's
     cell, 1 group per series group of the cycle); per-cell ``capacity_factor``, ``resistance_factor``,
@@ -199,7 +199,7 @@ def make_spec(*, duration_s: float, cycle: Union[CycleConfig, PackCycleConfig], 
     return spec
 
 
-def with_zero_current(spec: LoopSpec, *, current_a: float = 0.0, time_s: Optional[float] = None) -> LoopSpec:
+def with_zero_current(spec: LoopSpec, *, current_a: float = 0.0, time_s: float | None = None) -> LoopSpec:
     """The counterfactual of ``spec``: the same run (same seed, so the same noise samples) with the
     plant's current forced to ``current_a`` from ``time_s`` (default: the first fault's onset)."""
     out = copy.copy(spec)
@@ -219,7 +219,7 @@ class LoopResult:
         return self.loop.pack_cycle if self.loop.pack_cycle is not None else self.loop.cell_cycle
 
 
-def run(spec: LoopSpec, controllers: Optional[Sequence] = None) -> LoopResult:
+def run(spec: LoopSpec, controllers: Sequence | None = None) -> LoopResult:
     """Runs ``spec`` in C++ (the GIL released; a Python law takes it back for its compute()).
     ``controllers``: one per series group for ``law=controllers()`` (the same object may repeat);
     they are reset before the run. Raises ValueError naming the field of a refused spec."""

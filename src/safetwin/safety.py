@@ -14,9 +14,14 @@ monitor after ``pastify()``); see cpp/include/safetwin/safety/monitor.hpp.
 from __future__ import annotations
 
 import math
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.9/3.10: the same parser from PyPI (a dependency there, see pyproject.toml)
+    import tomli as tomllib
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
     Barrier,
@@ -42,6 +47,9 @@ KINDS = {k: getattr(InvariantKind, k) for k in
          ("range", "rate", "finite", "nis_window", "always_within", "eventually_within")}
 SEVERITIES = {s: getattr(Severity, s) for s in ("warning", "derate", "stop")}
 TIERS = (("operating", "warning"), ("recommended", "derate"), ("maximum", "stop"))
+# Units an invariant's limits may be written in, as (scale, offset) to the signal's SI unit. The core
+# checks SI signals; the definition converts its limits in and the events back out (edges in degC).
+UNITS = {"": (1.0, 0.0), "K": (1.0, 0.0), "degC": (1.0, 273.15), "V": (1.0, 0.0), "mV": (1e-3, 0.0), "A": (1.0, 0.0)}
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,13 @@ class Invariant:
     severity: str = "warning"
     set_count: int = 1
     clear_count: int = 1
+    clear_lo: float = math.nan   # hysteresis: an active invariant clears only back inside [clear_lo, clear_hi]
+    clear_hi: float = math.nan   # (NaN: the set limit on that side); range, rate and nis_window
+    unit: str = ""               # the unit of the limits above when it is not the signal's SI unit (UNITS)
 
     def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"invariant '{self.name}': unit = {self.unit!r} must be one of {sorted(UNITS)}")
         if self.kind not in KINDS:
             raise ValueError(f"invariant '{self.name}': kind = {self.kind!r} must be one of {sorted(KINDS)}")
         if self.severity not in SEVERITIES:
@@ -69,29 +82,49 @@ class Invariant:
         period = self.window_s if (isinstance(self.window_s, (int, float)) and self.window_s > 0) else 1.0
         MonitorConfig([self.signal], [self.to_spec()], period).validate()
 
+    def to_si(self, value: float) -> float:
+        """A limit of this invariant in the signal's SI unit (a rate has no offset: 1 degC/s = 1 K/s)."""
+        scale, offset = UNITS[self.unit]
+        return float(value) * scale + (0.0 if self.kind == "rate" else offset)
+
+    def from_si(self, value: float) -> float:
+        """A value the core reports (SI) in this invariant's unit (the reverse of to_si)."""
+        scale, offset = UNITS[self.unit]
+        return (float(value) - (0.0 if self.kind == "rate" else offset)) / scale
+
     def to_spec(self) -> InvariantSpec:
         s = InvariantSpec()
         s.name, s.signal, s.kind = self.name, self.signal, KINDS[self.kind]
-        s.lo, s.hi, s.window_s = float(self.lo), float(self.hi), float(self.window_s)
+        s.lo, s.hi, s.window_s = self.to_si(self.lo), self.to_si(self.hi), float(self.window_s)
+        s.clear_lo, s.clear_hi = self.to_si(self.clear_lo), self.to_si(self.clear_hi)
         s.severity = SEVERITIES[self.severity]
         s.set_count, s.clear_count = int(self.set_count), int(self.clear_count)
         return s
 
 
 def tiered(name: str, signal: str, *, side: str, operating: float, recommended: float, maximum: float,
-           set_count: int = 1, clear_count: int = 1) -> list[Invariant]:
+           set_count: int = 1, clear_count: int = 1, hysteresis: float = 0.0, unit: str = "") -> list[Invariant]:
     """Three range invariants, one per tier: ``<name>.operating`` (warning), ``.recommended``
-    (derate), ``.maximum`` (stop). side "hi": x <= limit; "lo": x >= limit. The tiers must widen."""
+    (derate), ``.maximum`` (stop). side "hi": x <= limit; "lo": x >= limit. The tiers must widen.
+    ``hysteresis`` (>= 0, in the limits' unit): a tier set at its limit clears only once the value is
+    back that far inside it (the clear threshold), so a reading hovering at a limit does not chatter."""
     if side not in ("hi", "lo"):
         raise ValueError(f"tiered '{name}': side = {side!r} must be 'hi' or 'lo'")
+    if not (isinstance(hysteresis, (int, float)) and math.isfinite(hysteresis) and hysteresis >= 0):
+        raise ValueError(f"tiered '{name}': hysteresis = {hysteresis!r} must be finite and >= 0")
     limits = (operating, recommended, maximum)
     widening = all(a <= b for a, b in zip(limits, limits[1:])) if side == "hi" else \
         all(a >= b for a, b in zip(limits, limits[1:]))
     if not widening:
         raise ValueError(f"tiered '{name}': limits {limits} must widen from operating to maximum")
+    def clear(limit: float, own_side: str) -> float:
+        if hysteresis == 0 or side != own_side:
+            return math.nan
+        return limit - hysteresis if side == "hi" else limit + hysteresis
     return [Invariant(f"{name}.{tier}", signal, "range",
                       lo=limit if side == "lo" else -math.inf, hi=limit if side == "hi" else math.inf,
-                      severity=sev, set_count=set_count, clear_count=clear_count)
+                      severity=sev, set_count=set_count, clear_count=clear_count,
+                      clear_lo=clear(limit, "lo"), clear_hi=clear(limit, "hi"), unit=unit)
             for (tier, sev), limit in zip(TIERS, limits)]
 
 
@@ -115,13 +148,13 @@ class MonitorDefinition:
         return InvariantMonitor(self.config())
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> "MonitorDefinition":
+    def from_toml(cls, source: str | Path) -> MonitorDefinition:
         """Reads a file path, or TOML text when ``source`` contains a newline (see load_toml)."""
         text = source if isinstance(source, str) and "\n" in source else Path(source).read_text()
         return cls.from_dict(tomllib.loads(text))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MonitorDefinition":
+    def from_dict(cls, d: dict) -> MonitorDefinition:
         known = {"signals", "sample_period_s", "event_capacity", "invariant", "tiered"}
         unknown = set(d) - known
         if unknown:
@@ -133,9 +166,26 @@ class MonitorDefinition:
                    d.get("event_capacity", 256))
 
 
-def event_records(monitor: InvariantMonitor) -> list[dict]:
-    """The monitor's events, oldest first, as records with names instead of indices."""
+def event_records(monitor: InvariantMonitor, definition: MonitorDefinition | None = None) -> list[dict]:
+    """The monitor's events, oldest first, as records with names instead of indices. With the
+    definition the monitor was built from, values and limits are in the units its invariants were
+    written in (degC for an invariant with unit "degC", not the core's K)."""
     names = [monitor.spec(i).name for i in range(monitor.invariant_count)]
-    return [dict(time_s=float(e["time_s"]), invariant=names[e["invariant"]], value=float(e["value"]),
-                 limit=float(e["limit"]), severity=Severity(int(e["severity"])).name,
-                 kind=EventKind(int(e["kind"])).name) for e in monitor.events()]
+    by_name = {inv.name: inv for inv in definition.invariants} if definition is not None else {}
+
+    def edge(name: str, v: float, robustness: bool) -> float:
+        inv = by_name.get(name)
+        if inv is None or not math.isfinite(v):
+            return float(v)
+        if robustness:  # temporal invariants report a robustness: a distance, scaled but not offset
+            return float(v) / UNITS[inv.unit][0]
+        return inv.from_si(v)
+
+    out = []
+    for e in monitor.events():
+        name = names[e["invariant"]]
+        temporal = name in by_name and by_name[name].kind in ("always_within", "eventually_within")
+        out.append(dict(time_s=float(e["time_s"]), invariant=name, value=edge(name, e["value"], temporal),
+                        limit=edge(name, e["limit"], temporal) if not temporal else float(e["limit"]),
+                        severity=Severity(int(e["severity"])).name, kind=EventKind(int(e["kind"])).name))
+    return out

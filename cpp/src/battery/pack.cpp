@@ -27,6 +27,57 @@ void check_state(const std::string& owner, const CellState& s) {
   require_finite(owner + ".v1_v", s.v1_v);
   require_finite(owner + ".v2_v", s.v2_v);
   require_positive(owner + ".temp_k", s.temp_k);
+  require_finite(owner + ".v3_v", s.v3_v);
+  require_in_range(owner + ".hysteresis", s.hysteresis, -1.0, 1.0);
+  if (!(s.hysteresis_sign == -1.0 || s.hysteresis_sign == 0.0 || s.hysteresis_sign == 1.0))
+    throw_invalid(owner + ".hysteresis_sign", s.hysteresis_sign, "must be -1, 0 or +1");
+}
+
+// CellState <-> the model's state array of structure S.
+template <class S>
+void to_array(const CellState& c, double* x) noexcept {
+  const double v[3] = {c.v1_v, c.v2_v, c.v3_v};
+  x[S::soc] = c.soc;
+  for (int i = 0; i < S::rc_pairs; ++i) x[S::v_rc(i)] = v[i];
+  if constexpr (S::hysteresis) {
+    x[S::hyst] = c.hysteresis;
+    x[S::hyst_sign] = c.hysteresis_sign;
+  }
+  x[S::temp] = c.temp_k;
+}
+
+template <class S>
+void from_array(const double* x, CellState& c) noexcept {
+  double* v[3] = {&c.v1_v, &c.v2_v, &c.v3_v};
+  c.soc = x[S::soc];
+  for (int i = 0; i < S::rc_pairs; ++i) *v[i] = x[S::v_rc(i)];
+  if constexpr (S::hysteresis) {
+    c.hysteresis = x[S::hyst];
+    c.hysteresis_sign = x[S::hyst_sign];
+  }
+  c.temp_k = x[S::temp];
+}
+
+template <int NRC>
+RcCoefficients<NRC> first_pairs(const RcCoefficients<3>& c) noexcept {
+  RcCoefficients<NRC> r;
+  r.r0_ohm = c.r0_ohm;
+  for (int i = 0; i < NRC; ++i) {
+    r.r_ohm[i] = c.r_ohm[i];
+    r.tau_s[i] = c.tau_s[i];
+  }
+  return r;
+}
+
+template <int NRC>
+RcCoefficients<3> widen(const RcCoefficients<NRC>& c) noexcept {
+  RcCoefficients<3> r;
+  r.r0_ohm = c.r0_ohm;
+  for (int i = 0; i < NRC; ++i) {
+    r.r_ohm[i] = c.r_ohm[i];
+    r.tau_s[i] = c.tau_s[i];
+  }
+  return r;
 }
 
 }  // namespace
@@ -66,53 +117,58 @@ Pack::Pack(PackConfig config)
   cooling_factor_.assign(n, 1.0);
   cell_voltage_.assign(n, 0.0);
   cell_current_.assign(n, 0.0);
-  coeff_.assign(n, CellCoefficients{});
+  coeff_.assign(n, Coefficients{});
   emf_v_.assign(n, 0.0);
-  constant_params_ = params_.r0_ohm.is_constant() && params_.r1_ohm.is_constant() &&
-                     params_.c1_f.is_constant() && params_.r2_ohm.is_constant() && params_.c2_f.is_constant();
-  base_.assign(n, CellCoefficients{});
+  constant_params_ = params_.all_constant();
+  base_.assign(n, {});
+  factors_.assign(n, ModelFactors<double>{});
+  x_.assign(n, {});
   for (std::size_t i = 0; i < n; ++i) update_base(i);
   for (std::size_t i = 0; i < n; ++i) cell_voltage_[i] = cell_voltage_at(i, 0.0);
 }
 
+ModelFactors<double> Pack::factors(std::size_t cell) const noexcept {
+  const CellScaling& s = scaling_[cell];
+  return ModelFactors<double>{s.resistance_factor * s.r0_factor, s.capacity_factor, s.resistance_factor};
+}
+
 void Pack::update_base(std::size_t cell) noexcept {
-  base_[cell] = coefficients(params_, scaling_[cell], 0.5, kReferenceTempK);
+  factors_[cell] = factors(cell);
+  for (int side = 0; side < 2; ++side)
+    base_[cell][static_cast<std::size_t>(side)] =
+        rc_coefficients<3>(params_, 0.5, kReferenceTempK, side == 1, factors(cell));
 }
 
-CellCoefficients Pack::cell_coefficients(std::size_t cell) const noexcept {
-  const CellState& x = states_[cell];
-  if (!constant_params_) return coefficients(params_, scaling_[cell], x.soc, x.temp_k);
-  const double arrhenius = std::exp(params_.arrhenius_k * (1.0 / x.temp_k - 1.0 / kReferenceTempK));
-  CellCoefficients c = base_[cell];
-  c.r0_ohm *= arrhenius;
-  c.r1_ohm *= arrhenius;
-  c.r2_ohm *= arrhenius;
-  return c;
-}
-
-Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexcept {
-  if (!std::isfinite(pack_current_a) || !std::isfinite(dt_s)) return Status::non_finite_input;
-  if (!(dt_s > 0.0)) return Status::invalid_argument;
-  const double current = contactor_closed_ ? pack_current_a : 0.0;
+template <class S>
+void Pack::step_structure(double current, double dt_s, double& pack_voltage) noexcept {
+  constexpr int nrc = S::rc_pairs;
   const auto np = static_cast<std::size_t>(parallel_);
-  const double charge_per_as = params_.coulombic_efficiency * dt_s / (3600.0 * params_.capacity_ah);
-  const double dt_per_cth = dt_s / params_.heat_capacity_j_per_k;
-  double pack_voltage = 0.0;
+  // The direction of every cell of a group is the group's (the charge-side surfaces and the
+  // hysteresis sign are chosen by it before the split is known).
+  const bool charging = current < 0.0;
+  const auto side = static_cast<std::size_t>(charging ? 1 : 0);
   if (constant_params_ && dt_s != cached_dt_s_) {
-    cached_a1_ = std::exp(-dt_s / base_[0].tau1_s);
-    cached_a2_ = std::exp(-dt_s / base_[0].tau2_s);
+    for (std::size_t d = 0; d < 2; ++d) {
+      const auto a = rc_decay(first_pairs<nrc>(base_[0][d]), dt_s);
+      for (int i = 0; i < nrc; ++i) cached_a_[d][static_cast<std::size_t>(i)] = a[static_cast<std::size_t>(i)];
+    }
     cached_dt_s_ = dt_s;
   }
-
+  double xn[S::size];
   for (std::size_t g = 0; g < static_cast<std::size_t>(series_); ++g) {
     const std::size_t first = g * np;
     // Kirchhoff: every cell of the group sees the same terminal voltage V and the cell currents
     // (E_j - V)/R0_j plus the leak currents V*G_leak_j sum to the group current.
     double sum_ge = 0.0, sum_g = 0.0;
     for (std::size_t j = first; j < first + np; ++j) {
-      const CellState& x = states_[j];
-      coeff_[j] = cell_coefficients(j);
-      emf_v_[j] = params_.ocv.voltage_v(x.soc) - x.v1_v - x.v2_v;
+      double* x = x_[j].data();
+      to_array<S>(states_[j], x);
+      if (constant_params_) {
+        coeff_[j] = constant_coefficients_at(base_[j][side], arrhenius_factor(params_, x[S::temp]));
+      } else {
+        coeff_[j] = widen(rc_coefficients<nrc>(params_, x[S::soc], x[S::temp], charging, factors_[j]));
+      }
+      emf_v_[j] = emf_v<S>(params_, x, current);
       const double g0 = 1.0 / coeff_[j].r0_ohm;
       sum_ge += g0 * emf_v_[j];
       sum_g += g0 + leak_conductance_s_[j];
@@ -121,24 +177,29 @@ Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexce
     pack_voltage += v_group;
 
     for (std::size_t j = first; j < first + np; ++j) {
-      CellState& x = states_[j];
-      const CellCoefficients& c = coeff_[j];
+      const RcCoefficients<nrc> c = first_pairs<nrc>(coeff_[j]);
       const double i_cell = (emf_v_[j] - v_group) / c.r0_ohm;  // through the cell's own circuit
       cell_voltage_[j] = v_group;
       cell_current_[j] = i_cell - v_group * leak_conductance_s_[j];  // at the cell's terminals
-      const double a1 = constant_params_ ? cached_a1_ : std::exp(-dt_s / c.tau1_s);
-      const double a2 = constant_params_ ? cached_a2_ : std::exp(-dt_s / c.tau2_s);
-      const double heat_w = i_cell * i_cell * c.r0_ohm + x.v1_v * x.v1_v / c.r1_ohm +
-                            x.v2_v * x.v2_v / c.r2_ohm +
-                            v_group * v_group * leak_conductance_s_[j] -
-                            params_.heat_transfer_w_per_k * cooling_factor_[j] *
-                                (x.temp_k - params_.ambient_temp_k);
-      x.soc -= i_cell * charge_per_as / scaling_[j].capacity_factor;
-      x.v1_v = a1 * x.v1_v + c.r1_ohm * (1.0 - a1) * i_cell;
-      x.v2_v = a2 * x.v2_v + c.r2_ohm * (1.0 - a2) * i_cell;
-      x.temp_k += dt_per_cth * heat_w;
+      std::array<double, nrc> a;
+      if (constant_params_) {
+        for (int i = 0; i < nrc; ++i) a[static_cast<std::size_t>(i)] = cached_a_[side][static_cast<std::size_t>(i)];
+      } else {
+        a = rc_decay(c, dt_s);
+      }
+      const ThermalInputs th{cooling_factor_[j], v_group * v_group * leak_conductance_s_[j]};
+      step_with<S>(params_, c, a, x_[j].data(), i_cell, dt_s, factors_[j], th, xn);
+      from_array<S>(xn, states_[j]);
     }
   }
+}
+
+Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexcept {
+  if (!std::isfinite(pack_current_a) || !std::isfinite(dt_s)) return Status::non_finite_input;
+  if (!(dt_s > 0.0)) return Status::invalid_argument;
+  const double current = contactor_closed_ ? pack_current_a : 0.0;
+  double pack_voltage = 0.0;
+  with_structure(params_, [&](auto s) { step_structure<decltype(s)>(current, dt_s, pack_voltage); });
   pack_voltage_ = pack_voltage;
   if (sample != nullptr) {
     sample->pack_current_a = current;
@@ -173,10 +234,17 @@ Status Pack::simulate(const double* current_a, std::size_t n, double dt_s, doubl
   return Status::ok;
 }
 
+template <class S>
+double Pack::cell_voltage_structure(std::size_t cell, double cell_current_a) const noexcept {
+  double x[S::size];
+  to_array<S>(states_[cell], x);
+  return terminal_voltage<S>(params_, x, cell_current_a, factors(cell));
+}
+
 double Pack::cell_voltage_at(std::size_t cell, double cell_current_a) const noexcept {
-  const CellState& x = states_[cell];
-  const CellCoefficients c = cell_coefficients(cell);
-  return params_.ocv.voltage_v(x.soc) - c.r0_ohm * cell_current_a - x.v1_v - x.v2_v;
+  double v = 0.0;
+  with_structure(params_, [&](auto s) { v = cell_voltage_structure<decltype(s)>(cell, cell_current_a); });
+  return v;
 }
 
 void Pack::check_cell(std::size_t cell, const char* what) const {

@@ -22,10 +22,7 @@ std::uint64_t next_hessian_id() {
   return ++counter;
 }
 
-bool all_constant(const battery::CellParams& p) {
-  return p.r0_ohm.is_constant() && p.r1_ohm.is_constant() && p.r2_ohm.is_constant() &&
-         p.c1_f.is_constant() && p.c2_f.is_constant();
-}
+bool all_constant(const battery::CellParams& p) { return p.all_constant(); }
 }  // namespace
 
 void BatteryMpcConfig::validate() const {
@@ -59,6 +56,10 @@ void BatteryMpcConfig::validate() const {
     throw_invalid("BatteryMpcConfig.cold_start_linearisations", cold_start_linearisations, "must be in [1, 50]");
   qp.validate();
   cell.validate();
+  if (cell.rc_pairs != 2 || cell.hysteresis || cell.r0_charge_ohm || cell.r1_charge_ohm || cell.r2_charge_ohm ||
+      cell.entropic_v_per_k)
+    throw_invalid("BatteryMpcConfig.cell", "must have REF-CELL-1's structure (2 RC pairs; no hysteresis, charge-side "
+                                           "surfaces or entropic coefficient): the MPC's prediction is written for it");
 }
 
 BatteryMpc::BatteryMpc(BatteryMpcConfig config) : BatteryMpc(std::move(config), nullptr) {}
@@ -106,6 +107,14 @@ void BatteryMpc::set_horizon(int n) {
 void BatteryMpc::set_solver(QpSolver* solver) noexcept {
   solver_ = solver != nullptr ? solver : &builtin_;
   warm_valid_ = false;  // another solver: its warm start starts afresh (the plan stays)
+}
+
+Status BatteryMpc::set_estimated_factors(double r0_factor, double capacity_factor) noexcept {
+  if (!std::isfinite(r0_factor) || !std::isfinite(capacity_factor)) return Status::non_finite_input;
+  if (!(r0_factor > 0.0) || !(capacity_factor > 0.0)) return Status::invalid_argument;
+  r0_factor_ = r0_factor;
+  capacity_factor_ = capacity_factor;
+  return Status::ok;
 }
 
 void BatteryMpc::reset() noexcept {
@@ -165,10 +174,12 @@ void BatteryMpc::build_linear_term(double soc0, double last_current_a) noexcept 
 void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateMatrix& P, bool use_p) noexcept {
   const int n = n_;
   const auto& cell = config_.cell;
-  const double dt = config_.dt_s, c = soc_per_as_;
+  // The prediction's cell: the nominal one scaled by the estimator's factors (adaptive twin).
+  const double c = soc_per_as_ / capacity_factor_in_use();
+  const double dt = config_.dt_s;
   const double beta = dt / cell.heat_capacity_j_per_k, ha = cell.heat_transfer_w_per_k;
   const bool arrhenius_only = all_constant(cell);
-  const battery::CellScaling unit{};
+  const battery::CellScaling unit{1.0, 1.0, r0_factor_in_use()};
 
   // 1. Nominal trajectory under inom_ with the nonlinear model, and its coefficients.
   double s = x0[StateIdx::soc], v1 = x0[StateIdx::v_rc1], v2 = x0[StateIdx::v_rc2], t = x0[StateIdx::temp];

@@ -25,15 +25,53 @@ const char* signal_name(CycleSignal s) noexcept {
     case CycleSignal::controller_ok: return "controller_ok";
     case CycleSignal::request_a: return "request_a";
     case CycleSignal::command_a: return "command_a";
+    case CycleSignal::plausibility_a_v: return "plausibility_a_v";
+    case CycleSignal::plausibility_b_v: return "plausibility_b_v";
     case CycleSignal::count: break;
   }
   return "unknown";
 }
 
-safety::MonitorConfig ControlCycle::with_builtin_signals(safety::MonitorConfig m) {
+namespace {
+double plausibility_threshold_v(const CycleConfig& c) noexcept {
+  const double sa = c.estimator.voltage_a_sigma_v, sb = c.estimator.voltage_b_sigma_v;
+  return c.plausibility.sigma_factor * std::sqrt(sa * sa + sb * sb) + c.plausibility.offset_v;
+}
+int samples_of(double seconds, double period_s) noexcept {
+  return std::max(1, static_cast<int>(std::ceil(seconds / period_s - 1e-9)));
+}
+}  // namespace
+
+void PlausibilityConfig::validate() const {
+  require_positive("PlausibilityConfig.sigma_factor", sigma_factor);
+  require_non_negative("PlausibilityConfig.offset_v", offset_v);
+  require_positive("PlausibilityConfig.debounce_s", debounce_s);
+  require_positive("PlausibilityConfig.clear_s", clear_s);
+  require_positive("PlausibilityConfig.baseline_s", baseline_s);
+  if (severity == safety::Severity::none || severity > safety::Severity::stop)
+    throw_invalid("PlausibilityConfig.severity", static_cast<double>(severity), "must be warning, derate or stop");
+}
+
+safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
+  safety::MonitorConfig m = c.monitor;
   for (int s = static_cast<int>(CycleSignal::count) - 1; s >= 0; --s) {
     const std::string name = signal_name(static_cast<CycleSignal>(s));
     if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.insert(m.signals.begin(), name);
+  }
+  if (c.plausibility.enabled) {
+    const double thr = plausibility_threshold_v(c);
+    for (const char* node : {"a", "b"}) {
+      safety::InvariantSpec s;
+      s.name = std::string("sensor.voltage_") + node + "_plausible";
+      s.signal = std::string("plausibility_") + node + "_v";
+      s.kind = safety::InvariantKind::range;
+      s.hi = thr;
+      s.clear_hi = 0.5 * thr;
+      s.severity = c.plausibility.severity;
+      s.set_count = samples_of(c.plausibility.debounce_s, m.sample_period_s);
+      s.clear_count = samples_of(c.plausibility.clear_s, m.sample_period_s);
+      m.invariants.push_back(s);
+    }
   }
   return m;
 }
@@ -42,14 +80,16 @@ void CycleConfig::validate() const {
   estimator.validate();
   cbf.validate();
   supervisor.validate();
-  {
-    safety::MonitorConfig m = monitor;
-    for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s) {
-      const std::string name = signal_name(static_cast<CycleSignal>(s));
-      if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.push_back(name);
-    }
-    m.validate();
-  }
+  plausibility.validate();
+  require_positive("CycleConfig.model_error_window_s", model_error_window_s);
+  if (!(model_error_quantile > 0.0 && model_error_quantile <= 1.0))
+    throw_invalid("CycleConfig.model_error_quantile", model_error_quantile, "must be in (0, 1]");
+  if (model_error_window_s / monitor.sample_period_s > 1e6)
+    throw_invalid("CycleConfig.model_error_window_s", model_error_window_s, "needs more than 1e6 samples");
+  if (!(current_share >= 1.0 && std::isfinite(current_share)))
+    throw_invalid("CycleConfig.current_share", current_share, "must be finite and >= 1");
+  if (plausibility.enabled) require_positive("CycleConfig.monitor.sample_period_s", monitor.sample_period_s);
+  cycle_monitor_config(*this).validate();
 }
 
 ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
@@ -57,8 +97,13 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       estimator_(config_.estimator),
       filter_(config_.cbf),
       supervisor_(config_.supervisor),
-      monitor_(with_builtin_signals(config_.monitor)),
-      controller_(controller) {
+      monitor_(cycle_monitor_config(config_)),
+      controller_(controller),
+      attribution_(config_.plausibility.baseline_s),
+      voltage_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+                     config_.model_error_quantile, 1e-4, 2.0),
+      temp_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+                  config_.model_error_quantile, 1e-3, 50.0) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
 }
@@ -72,6 +117,55 @@ Status ControlCycle::set_signal(int signal, double value) noexcept { return moni
 void ControlCycle::reset(double time_s) noexcept {
   monitor_.reset_all(time_s);
   supervisor_.reset(time_s);
+}
+
+safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m) noexcept {
+  // The most conservative valid reading of each kind: the highest and the lowest of the redundant
+  // voltages, the (hottest) temperature. A node that reads wrong in the safe direction is outvoted
+  // by its peer; one that reads wrong in the unsafe direction derates (the plausibility check
+  // names it).
+  safety::MeasuredBounds b;
+  b.current_a = std::isfinite(m.current_a) ? m.current_a : 0.0;
+  const bool a = m.voltage_a_valid && std::isfinite(m.voltage_a_v), bv = m.voltage_b_valid && std::isfinite(m.voltage_b_v);
+  if (a || bv) {
+    b.voltage_max_v = a && bv ? std::max(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
+    b.voltage_min_v = a && bv ? std::min(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
+  }
+  if (m.temperature_valid && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
+  return b;
+}
+
+void ControlCycle::update_twin() noexcept {
+  using estimation::Channel;
+  namespace cf = estimation::channel_flag;
+  if (config_.adaptive_twin && estimator_.estimates_params()) {
+    twin_.r0_factor = estimator_.r0_factor();
+    twin_.r0_factor_sigma = estimator_.r0_factor_sigma();
+    twin_.capacity_factor = estimator_.capacity_factor();
+    twin_.capacity_factor_sigma = estimator_.capacity_factor_sigma();
+  }
+  if (config_.learn_model_error) {
+    const auto error = [this](Channel c) {
+      const bool has = (estimator_.flags(c) & (cf::used | cf::gated)) != 0 && std::isfinite(estimator_.innovation(c));
+      return has ? std::abs(estimator_.innovation(c)) : std::numeric_limits<double>::infinity();
+    };
+    // A quantile means something once the window holds 1 / (1 - q) samples (before that it is the
+    // maximum, the initial estimate's error included): until then the configured floor alone.
+    const double q = config_.model_error_quantile;
+    const std::size_t enough = q >= 1.0 ? 1 : static_cast<std::size_t>(std::ceil(1.0 / (1.0 - q) - 1e-9));
+    const double ev = std::min(error(Channel::voltage_a), error(Channel::voltage_b));
+    if (std::isfinite(ev)) {
+      voltage_error_.push(ev);
+      twin_.model_error_v = voltage_error_.count() >= enough ? voltage_error_.quantile() : 0.0;
+    }
+    const double et = error(Channel::temperature);
+    if (std::isfinite(et)) {
+      temp_error_.push(et);
+      twin_.model_error_k = temp_error_.count() >= enough ? temp_error_.quantile() : 0.0;
+    }
+  }
+  // The supervisor's predictive check predicts with the same twin (refusal keeps its last one).
+  (void)supervisor_.set_twin(twin_, config_.cbf.confidence_sigma);
 }
 
 Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& out) noexcept {
@@ -121,7 +215,9 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     out.P(StateIdx::v_rc1, StateIdx::v_rc1) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
     out.P(StateIdx::v_rc2, StateIdx::v_rc2) += ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s;
     out.P(StateIdx::temp, StateIdx::temp) += ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt_s;
+    update_twin();
   }
+  out.twin = twin_;
 
   // 3. Monitor and mode.
   sig(CycleSignal::voltage_a_v, m.voltage_a_valid ? m.voltage_a_v : nan);
@@ -137,6 +233,22 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   sig(CycleSignal::controller_ok, last_controller_ok_ ? 1.0 : 0.0);
   sig(CycleSignal::request_a, last_request_a_);
   sig(CycleSignal::command_a, last_command_a_);
+  {  // Redundant-sensor plausibility (header): the disagreement, laid at the node that departed.
+    double pa = 0.0, pb = 0.0;
+    const bool both = m.voltage_a_valid && m.voltage_b_valid && std::isfinite(m.voltage_a_v) && std::isfinite(m.voltage_b_v);
+    if (both && config_.plausibility.enabled) {
+      const double d = std::abs(m.voltage_a_v - m.voltage_b_v);
+      const bool fused = first == Status::ok;  // without an update the twin cannot vote: both suspect
+      const trust::Suspect who = attribution_.update(
+          fused ? estimator_.innovation(estimation::Channel::voltage_a) : nan,
+          fused ? estimator_.innovation(estimation::Channel::voltage_b) : nan,
+          d <= 0.5 * plausibility_threshold_v(config_), dt_s);
+      if (who != trust::Suspect::b) pa = d;
+      if (who != trust::Suspect::a) pb = d;
+    }
+    sig(CycleSignal::plausibility_a_v, pa);
+    sig(CycleSignal::plausibility_b_v, pb);
+  }
   const Status mon = monitor_.check(m.time_s);
   if (mon != Status::ok) {
     // A monitor that cannot check (time not increasing) is a failed check: fail closed.
@@ -156,7 +268,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     in.x = out.x;
     in.P = out.P;
     in.last_current_a = last_command_a_;
-    const double scale = supervisor_.current_scale();
+    const double scale = supervisor_.current_scale() / config_.current_share;
     in.current_min_a = -config_.cbf.cell.limits.charge_current_max_a * scale;
     in.current_max_a = config_.cbf.cell.limits.discharge_current_max_a * scale;
     control::ControllerOutput co;
@@ -170,9 +282,10 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     note(arb);
   }
 
-  // 5. Filter, predictive check, release.
+  // 5. Filter (model- and measurement-based barriers), predictive check, release.
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
-    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale(), out.cbf);
+    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale() / config_.current_share,
+                         measured_bounds(m), twin_, out.cbf);
   } else {
     out.cbf.status = Status::fallback;
   }

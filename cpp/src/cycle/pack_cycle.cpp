@@ -7,9 +7,16 @@
 
 namespace safetwin::cycle {
 
+double worst_cell_current_share(int parallel, double s) noexcept {
+  const double np = static_cast<double>(parallel);
+  return np * (1.0 + s) / ((1.0 + s) + (np - 1.0) * (1.0 - s));
+}
+
 void PackCycleConfig::validate() const {
   if (series < 1) throw_invalid("PackCycleConfig.series", series, "must be >= 1");
   if (parallel < 1) throw_invalid("PackCycleConfig.parallel", parallel, "must be >= 1");
+  if (!(parallel_resistance_spread >= 0.0 && parallel_resistance_spread < 1.0))
+    throw_invalid("PackCycleConfig.parallel_resistance_spread", parallel_resistance_spread, "must be in [0, 1)");
   cell.validate();
   if (trust.enabled) {
     if (trust.nodes < 1 || static_cast<std::size_t>(trust.nodes) > trust::kMaxNodes)
@@ -26,7 +33,10 @@ PackCycle::PackCycle(PackCycleConfig config, const std::vector<control::Controll
   if (controllers.size() != static_cast<std::size_t>(config_.series))
     throw_invalid("PackCycle.controllers", static_cast<double>(controllers.size()),
                   "needs one controller per series group (" + std::to_string(config_.series) + ")");
-  for (control::Controller* c : controllers) cycles_.push_back(std::make_unique<ControlCycle>(config_.cell, c));
+  CycleConfig group = config_.cell;
+  group.current_share = std::max(group.current_share,
+                                 worst_cell_current_share(config_.parallel, config_.parallel_resistance_spread));
+  for (control::Controller* c : controllers) cycles_.push_back(std::make_unique<ControlCycle>(group, c));
   status_.assign(cycles_.size(), CycleStatus{});
   if (!config_.trust.enabled) return;
   const auto groups = cycles_.size();

@@ -12,6 +12,10 @@ using battery::StateIdx;
 void BatteryEkfConfig::validate() const {
   cell.validate();
   const std::string o = "BatteryEkfConfig.";
+  // The filter's state is StateIdx's (REF-CELL-1's structure); other structures are the plant's so far.
+  if (cell.rc_pairs != battery::StateIdx::size - 2)
+    throw_invalid(o + "cell.rc_pairs", cell.rc_pairs, "must be 2 (the estimator's state is [SOC, v1, v2, T])");
+  if (cell.hysteresis) throw_invalid(o + "cell.hysteresis", "must be absent (the estimator's state has no h)");
   require_finite(o + "soc0", soc0);
   require_finite(o + "v1_0_v", v1_0_v);
   require_finite(o + "v2_0_v", v2_0_v);
@@ -52,9 +56,9 @@ void BatteryEkfConfig::validate() const {
 
 namespace {
 
-// Measurement variances of the three channels. The current sensor's noise reaches the voltage
-// through R0 (at 25 degC, mid SOC). correlation_factor multiplies the model-error variance.
-Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c, double correlation_factor) {
+// Measurement variances of the three channels. correlation_factor multiplies the model-error
+// variance (1: the per-sample variance, channel_variances()).
+Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c, double correlation_factor) noexcept {
   const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
   const double common_v2 =
       c.voltage_model_sigma_v * c.voltage_model_sigma_v * correlation_factor + r0_noise_v * r0_noise_v;
@@ -99,6 +103,11 @@ typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
 }
 
 }  // namespace
+
+std::array<double, kChannelCount> channel_variances(const BatteryEkfConfig& config) noexcept {
+  const auto r = measurement_variance(config, 1.0);
+  return {r[0], r[1], r[2]};
+}
 
 BatteryEkf::BatteryEkf(BatteryEkfConfig config)
     : config_((config.validate(), std::move(config))),

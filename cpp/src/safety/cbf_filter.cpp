@@ -20,6 +20,9 @@ const char* to_string(Barrier b) noexcept {
     case Barrier::soc_min: return "soc_min";
     case Barrier::current_charge: return "current_charge";
     case Barrier::current_discharge: return "current_discharge";
+    case Barrier::measured_voltage_max: return "measured_voltage_max";
+    case Barrier::measured_voltage_min: return "measured_voltage_min";
+    case Barrier::measured_temp_max: return "measured_temp_max";
   }
   return "unknown";
 }
@@ -90,22 +93,52 @@ void CbfConfig::validate() const {
   require_non_negative("CbfConfig.model_error_v", model_error_v);
   require_non_negative("CbfConfig.model_error_k", model_error_k);
   require_non_negative("CbfConfig.model_error_soc", model_error_soc);
+  require_in_range("CbfConfig.measured_margin_v", measured_margin_v, 0.0, 0.5);
+  require_in_range("CbfConfig.measured_margin_k", measured_margin_k, 0.0, 10.0);
+  if (!std::isnan(measured_temp_max_k)) require_positive("CbfConfig.measured_temp_max_k", measured_temp_max_k);
 }
 
 CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(config))) {}
 
 Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
                          double dt_s, double current_scale, CbfVerdict& out) const noexcept {
+  return filter(x, P, requested_a, dt_s, current_scale, MeasuredBounds{}, out);
+}
+
+battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
+                                          double kappa) noexcept {
+  battery::CellScaling s = base;
+  s.r0_factor *= twin.r0_factor + kappa * twin.r0_factor_sigma;
+  s.capacity_factor *= std::max(twin.capacity_factor - kappa * twin.capacity_factor_sigma, 0.05);
+  return s;
+}
+
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                         double dt_s, double current_scale, const MeasuredBounds& measured,
+                         CbfVerdict& out) const noexcept {
+  return filter(x, P, requested_a, dt_s, current_scale, measured, TwinEstimate{}, out);
+}
+
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                         double dt_s, double current_scale, const MeasuredBounds& measured,
+                         const TwinEstimate& twin, CbfVerdict& out) const noexcept {
   out = CbfVerdict{};
   out.requested_a = requested_a;
   out.current_a = 0.0;
   if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
-      !std::isfinite(current_scale)) {
+      !std::isfinite(current_scale) || !std::isfinite(measured.current_a) ||
+      std::isinf(measured.voltage_max_v) || std::isinf(measured.voltage_min_v) ||
+      std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
+      !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
+      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(twin.model_error_v) ||
+      !std::isfinite(twin.model_error_k)) {
     out.status = Status::non_finite_input;
     out.modified = requested_a != 0.0;
     return out.status;
   }
-  if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0)) {
+  if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0) ||
+      !(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
+      twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 || twin.model_error_k < 0.0) {
     out.status = Status::invalid_argument;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -113,10 +146,11 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const CbfConfig& cf = config_;
   const battery::CellParams& p = cf.cell;
   const double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
-  const battery::CellCoefficients co = battery::coefficients(p, cf.scaling, soc, T);
+  const battery::CellScaling scaling = conservative_scaling(cf.scaling, twin, cf.confidence_sigma);
+  const battery::CellCoefficients co = battery::coefficients(p, scaling, soc, T);
   const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
   const double b1 = co.r1_ohm * (1.0 - a1), b2 = co.r2_ohm * (1.0 - a2);
-  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * cf.scaling.capacity_factor);
+  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * scaling.capacity_factor);
   const double ocv = p.ocv.voltage_v(soc);
   const double emf = ocv - v1 - v2;  // V[k] at I = 0
 
@@ -127,8 +161,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   g1 << slope, -a1, -a2, 0.0;
   const double var_v = std::max(g0.dot(P * g0), g1.dot(P * g1));
   const double kappa = cf.confidence_sigma;
-  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + cf.model_error_v;
-  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + cf.model_error_k;
+  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + std::max(cf.model_error_v, twin.model_error_v);
+  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + std::max(cf.model_error_k, twin.model_error_k);
   out.margin_soc = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
   if (var_v < 0.0 || P(StateIdx::temp, StateIdx::temp) < 0.0 || P(StateIdx::soc, StateIdx::soc) < 0.0) {
     out.status = Status::invalid_argument;  // not a covariance: the margin cannot be trusted
@@ -175,6 +209,34 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   // SOC window: SOC[k+1] = SOC - cI.
   lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
   hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c, 0.0);
+  // Measurement-based barriers (header): the most conservative valid readings, no state estimate.
+  if (cf.measured_limits) {
+    const double rs = co.r0_ohm + b1 + b2;  // the voltage change per ampere within one step
+    const double im = measured.current_a;
+    if (!std::isnan(measured.voltage_max_v)) {
+      const double room = p.limits.voltage_max_v - cf.measured_margin_v - measured.voltage_max_v;
+      lo[B(Barrier::measured_voltage_max)] = std::min(im - G(Barrier::measured_voltage_max) * room / rs, 0.0);
+    }
+    if (!std::isnan(measured.voltage_min_v)) {
+      const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_margin_v;
+      hi[B(Barrier::measured_voltage_min)] = std::max(im + G(Barrier::measured_voltage_min) * room / rs, 0.0);
+    }
+    if (!std::isnan(measured.temperature_max_k)) {
+      const double tm = measured.temperature_max_k;
+      const double q_in = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm +
+                          p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
+      const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
+      const double r = (G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) *
+                            p.heat_capacity_j_per_k / dt_s - q_in) / co.r0_ohm;
+      if (r >= 0.0) {
+        lo[B(Barrier::measured_temp_max)] = -std::sqrt(r);
+        hi[B(Barrier::measured_temp_max)] = std::sqrt(r);
+      } else {
+        lo[B(Barrier::measured_temp_max)] = kInf;
+        hi[B(Barrier::measured_temp_max)] = -kInf;
+      }
+    }
+  }
   // Input bounds (derated by the supervisor).
   lo[B(Barrier::current_charge)] = -p.limits.charge_current_max_a * current_scale;
   hi[B(Barrier::current_discharge)] = p.limits.discharge_current_max_a * current_scale;

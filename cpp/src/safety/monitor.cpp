@@ -82,6 +82,18 @@ void MonitorConfig::validate() const {
       if (s.lo > s.hi) refuse(s, "inverted limits: lo = " + num(s.lo) + " > hi = " + num(s.hi));
       if (std::isinf(s.lo) && std::isinf(s.hi)) refuse(s, "needs at least one finite limit (lo or hi)");
     }
+    const bool has_clear = !std::isnan(s.clear_lo) || !std::isnan(s.clear_hi);
+    if (has_clear) {
+      if (s.kind != InvariantKind::range && s.kind != InvariantKind::rate && s.kind != InvariantKind::nis_window)
+        refuse(s, "clear_lo/clear_hi apply to range, rate and nis_window invariants only");
+      const double clo = std::isnan(s.clear_lo) ? s.lo : s.clear_lo;
+      const double chi = std::isnan(s.clear_hi) ? s.hi : s.clear_hi;
+      if (!std::isnan(s.clear_lo) && !(s.clear_lo >= s.lo && std::isfinite(s.clear_lo)))
+        refuse(s, "clear_lo = " + num(s.clear_lo) + " must be finite and >= lo = " + num(s.lo));
+      if (!std::isnan(s.clear_hi) && !(s.clear_hi <= s.hi && std::isfinite(s.clear_hi)))
+        refuse(s, "clear_hi = " + num(s.clear_hi) + " must be finite and <= hi = " + num(s.hi));
+      if (!(clo <= chi)) refuse(s, "empty clear band: clear_lo = " + num(clo) + " > clear_hi = " + num(chi));
+    }
     if (std::isnan(s.window_s) || s.window_s < 0.0 || std::isinf(s.window_s))
       refuse(s, "window_s = " + num(s.window_s) + " must be finite and >= 0");
     if (s.kind == InvariantKind::nis_window && !(s.window_s > 0.0))
@@ -208,6 +220,14 @@ bool InvariantMonitor::evaluate(std::size_t i, double dt_s, double* value, doubl
   return true;  // unreachable with a validated kind; fail closed
 }
 
+bool InvariantMonitor::inside_clear_band(std::size_t i, double value) const noexcept {
+  const InvariantSpec& s = specs_[i];
+  const double lo = std::isnan(s.clear_lo) ? s.lo : s.clear_lo;
+  const double hi = std::isnan(s.clear_hi) ? s.hi : s.clear_hi;
+  if (std::isnan(s.clear_lo) && std::isnan(s.clear_hi)) return true;  // no band: not violated suffices
+  return value >= lo && value <= hi;
+}
+
 void InvariantMonitor::log(double time_s, std::size_t i, double value, double limit, EventKind kind) noexcept {
   events_.push(MonitorEvent{time_s, value, limit, static_cast<std::int32_t>(i),
                             static_cast<std::uint8_t>(specs_[i].severity), static_cast<std::uint8_t>(kind)});
@@ -238,7 +258,7 @@ Status InvariantMonitor::check(double time_s) noexcept {
         if (s.severity > first_sev) { first_sev = s.severity; v.first_set = static_cast<int>(i); }
       }
     } else if (!st.latched) {
-      st.ok_run = violated ? 0 : st.ok_run + 1;
+      st.ok_run = (violated || !inside_clear_band(i, value)) ? 0 : st.ok_run + 1;
       if (st.ok_run >= s.clear_count) {
         st.active = false;
         st.ok_run = 0;

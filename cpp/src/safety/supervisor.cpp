@@ -39,7 +39,18 @@ void SupervisorConfig::validate() const {
 }
 
 Supervisor::Supervisor(SupervisorConfig config)
-    : config_((config.validate(), std::move(config))), log_(config_.log_capacity) {}
+    : config_((config.validate(), std::move(config))), scaling_(config_.scaling), log_(config_.log_capacity) {}
+
+Status Supervisor::set_twin(const TwinEstimate& twin, double kappa) noexcept {
+  if (!std::isfinite(twin.r0_factor) || !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
+      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(kappa))
+    return Status::non_finite_input;
+  if (!(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
+      twin.capacity_factor_sigma < 0.0 || kappa < 0.0)
+    return Status::invalid_argument;
+  scaling_ = conservative_scaling(config_.scaling, twin, kappa);
+  return Status::ok;
+}
 
 double Supervisor::current_scale() const noexcept {
   switch (mode_) {
@@ -78,6 +89,11 @@ void Supervisor::reset(double time_s) noexcept {
 }
 
 Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept {
+  if (request_a == nullptr) return Status::invalid_argument;
+  if (!std::isfinite(time_s)) {  // no clock, no deadline: refuse, hold nothing, change nothing
+    *request_a = 0.0;
+    return Status::non_finite_input;
+  }
   if (output_ok && std::isfinite(requested_a)) {
     last_good_s_ = time_s;
     has_good_ = true;
@@ -104,10 +120,14 @@ Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, 
 
 bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
                               double margin_k) const noexcept {
+  // A prediction from a non-finite state, step or margin proves nothing: not safe.
+  if (!x.allFinite() || !std::isfinite(current_a) || !std::isfinite(dt_s) || !(dt_s > 0.0) ||
+      !std::isfinite(margin_v) || !std::isfinite(margin_k))
+    return false;
   const battery::CellParams& p = config_.cell;
   const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
   const double tmax = p.limits.temp_max_k - margin_k;
-  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * config_.scaling.capacity_factor);
+  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * scaling_.capacity_factor);
   // Two predictions side by side: [0] the command for one step then zero, [1] zero throughout.
   struct Track {
     double soc, v1, v2, T;
@@ -117,7 +137,7 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
   // over a few steps SOC and temperature move too little to change them, and re-evaluating them
   // (Arrhenius and RC exponentials) every step made this check most of the cycle's cost.
   const battery::CellCoefficients co =
-      battery::coefficients(p, config_.scaling, x[StateIdx::soc], x[StateIdx::temp]);
+      battery::coefficients(p, scaling_, x[StateIdx::soc], x[StateIdx::temp]);
   const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
   // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
   const auto excess = [&](const Track& t, double v, double out[4]) {
@@ -167,6 +187,12 @@ Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf,
   double command = 0.0;
   if (mode_ == Mode::safe_stop) {
     command = 0.0;
+  } else if (!x.allFinite() || !std::isfinite(dt_s)) {
+    command = 0.0;  // the component refuses on its own, whoever calls it (not only ControlCycle)
+    st = Status::non_finite_input;
+  } else if (!(dt_s > 0.0)) {
+    command = 0.0;
+    st = Status::invalid_argument;
   } else if (cbf.status != Status::ok || !std::isfinite(cbf.current_a)) {
     command = 0.0;  // the filter's defined safe action
     st = cbf.status == Status::ok ? Status::numerical_error : cbf.status;

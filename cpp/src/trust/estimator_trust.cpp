@@ -26,17 +26,12 @@ int node_of(const ChannelNodes& m, Channel c) noexcept {
 }  // namespace
 
 std::array<double, estimation::kChannelCount> nominal_channel_variances(const estimation::BatteryEkfConfig& c) noexcept {
-  // Mirrors BatteryEkf's per-sample R (battery_ekf.cpp, measurement_variance(c, 1)); checked by
-  // test_trust_estimator against the filter's own innovation variances.
-  const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
-  const double common_v2 = c.voltage_model_sigma_v * c.voltage_model_sigma_v + r0_noise_v * r0_noise_v;
-  return {c.voltage_a_sigma_v * c.voltage_a_sigma_v + common_v2, c.voltage_b_sigma_v * c.voltage_b_sigma_v + common_v2,
-          c.temperature_sigma_k * c.temperature_sigma_k};
+  return estimation::channel_variances(c);  // the filter's own formula, not a copy of it
 }
 
 EstimatorTrust::EstimatorTrust(const TrustConfig& config, std::size_t nodes, std::vector<ChannelNodes> map,
                                const std::vector<estimation::BatteryEkfConfig>& estimator_configs, bool weighting)
-    : state_(config, nodes), map_(std::move(map)), weighting_(weighting) {
+    : state_(config, nodes), map_(std::move(map)), weighting_(weighting), cross_(config.cross_node_residual) {
   if (map_.empty()) throw_invalid("map", "must have one entry per estimator group");
   if (estimator_configs.size() != 1 && estimator_configs.size() != map_.size())
     throw_invalid("estimator_configs", static_cast<double>(estimator_configs.size()),
@@ -52,6 +47,8 @@ EstimatorTrust::EstimatorTrust(const TrustConfig& config, std::size_t nodes, std
     r_sample_.push_back(nominal_channel_variances(ec));
     model_var_.push_back(ec.voltage_model_sigma_v * ec.voltage_model_sigma_v);
     model_corr_s_.push_back(ec.voltage_model_correlation_s);
+    pair_var_.push_back(ec.voltage_a_sigma_v * ec.voltage_a_sigma_v + ec.voltage_b_sigma_v * ec.voltage_b_sigma_v);
+    attribution_.emplace_back(config.cross_node_baseline_s);
   }
   z_.fill(std::numeric_limits<double>::quiet_NaN());
 }
@@ -71,9 +68,26 @@ double EstimatorTrust::update_variance(std::size_t group, Channel c, double dt_s
 }
 
 void EstimatorTrust::accumulate(const BatteryEkf& ekf, std::size_t group, double dt_s) noexcept {
+  const ChannelNodes& mp = map_[group];
+  const auto has_innovation = [&ekf](Channel c) {
+    return (ekf.flags(c) & (cf::used | cf::gated)) != 0 && std::isfinite(ekf.innovation(c));
+  };
+  bool cross = false;  // the voltage channels were judged against each other (header)
+  if (cross_ && mp.voltage_a != kNoNode && mp.voltage_b != kNoNode && mp.voltage_a != mp.voltage_b &&
+      has_innovation(Channel::voltage_a) && has_innovation(Channel::voltage_b) && pair_var_[group] > 0.0) {
+    const double ya = ekf.innovation(Channel::voltage_a), yb = ekf.innovation(Channel::voltage_b);
+    const double z = (ya - yb) / std::sqrt(pair_var_[group]);
+    const Suspect who = attribution_[group].update(ya, yb, std::abs(z) <= 2.5, dt_s);
+    zsum_[static_cast<std::size_t>(mp.voltage_a)] += who != Suspect::b ? z : 0.0;
+    zsum_[static_cast<std::size_t>(mp.voltage_b)] += who != Suspect::a ? -z : 0.0;
+    zn_[static_cast<std::size_t>(mp.voltage_a)] += 1;
+    zn_[static_cast<std::size_t>(mp.voltage_b)] += 1;
+    cross = true;
+  }
   for (Channel c : kChannels) {
-    const int node = node_of(map_[group], c);
+    const int node = node_of(mp, c);
     if (node == kNoNode) continue;
+    if (cross && c != Channel::temperature) continue;
     const std::uint8_t f = ekf.flags(c);
     if ((f & (cf::used | cf::gated)) == 0) continue;  // missing / non-finite / not evaluated
     const double s = ekf.noise_scale(c);

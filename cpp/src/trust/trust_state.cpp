@@ -20,6 +20,7 @@ void TrustConfig::validate() const {
     throw_invalid("TrustConfig.p_pass_compromised", p_pass_compromised,
                   "must be < p_pass_good = " + std::to_string(p_pass_good));
   cusum.validate();
+  require_positive("TrustConfig.cross_node_baseline_s", cross_node_baseline_s);
   require_in_range("TrustConfig.p_alarm_compromised", p_alarm_compromised, 1e-12, 1.0 - 1e-12);
   if (!(p_alarm_compromised > cusum.false_alarm_rate))
     throw_invalid("TrustConfig.p_alarm_compromised", p_alarm_compromised,

@@ -12,8 +12,9 @@ Log-densities come from ``scipy.stats``; sampling from the sample's own numpy ``
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -50,7 +51,7 @@ class Beta:
         return stats.beta.logpdf(np.asarray(x, dtype=float), self.a, self.b, loc=self.low,
                                  scale=self.high - self.low)
 
-    def refit(self, x: np.ndarray, w: np.ndarray) -> "Beta":
+    def refit(self, x: np.ndarray, w: np.ndarray) -> Beta:
         """Weighted method of moments on the elite samples."""
         z = np.clip((x - self.low) / (self.high - self.low), 1e-12, 1 - 1e-12)
         m = float(np.sum(w * z) / np.sum(w))
@@ -63,7 +64,7 @@ class Beta:
         b = float(np.clip((1 - m) * common, BETA_SHAPE_MIN, BETA_SHAPE_MAX))
         return replace(self, a=a, b=b)
 
-    def mix(self, other: "Beta", alpha: float) -> "Beta":
+    def mix(self, other: Beta, alpha: float) -> Beta:
         return replace(self, a=alpha * other.a + (1 - alpha) * self.a, b=alpha * other.b + (1 - alpha) * self.b)
 
     def params(self) -> dict:
@@ -89,12 +90,12 @@ class Normal:
     def logpdf(self, x) -> np.ndarray:
         return stats.norm.logpdf(np.asarray(x, dtype=float), self.mean, self.sd)
 
-    def refit(self, x: np.ndarray, w: np.ndarray) -> "Normal":
+    def refit(self, x: np.ndarray, w: np.ndarray) -> Normal:
         m = float(np.sum(w * x) / np.sum(w))
         sd = math.sqrt(SPREAD_INFLATION * float(np.sum(w * (x - m) ** 2) / np.sum(w)))
         return replace(self, mean=m, sd=max(sd, 1e-3 * self.sd))
 
-    def mix(self, other: "Normal", alpha: float) -> "Normal":
+    def mix(self, other: Normal, alpha: float) -> Normal:
         return replace(self, mean=alpha * other.mean + (1 - alpha) * self.mean,
                        sd=alpha * other.sd + (1 - alpha) * self.sd)
 
@@ -132,12 +133,12 @@ class Categorical:
             logp = np.log(np.asarray(self.probs, dtype=float))
         return logp[self.index(x)]
 
-    def refit(self, x: np.ndarray, w: np.ndarray) -> "Categorical":
+    def refit(self, x: np.ndarray, w: np.ndarray) -> Categorical:
         idx = self.index(x)
         freq = np.bincount(idx, weights=w, minlength=len(self.values))
         return replace(self, probs=tuple(float(f) for f in freq / freq.sum()))
 
-    def mix(self, other: "Categorical", alpha: float) -> "Categorical":
+    def mix(self, other: Categorical, alpha: float) -> Categorical:
         p = alpha * np.asarray(other.probs) + (1 - alpha) * np.asarray(self.probs)
         return replace(self, probs=tuple(float(v) for v in p / p.sum()))
 

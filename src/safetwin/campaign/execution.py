@@ -15,10 +15,10 @@ index), so no sample can be counted twice.
 from __future__ import annotations
 
 import json
-import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from safetwin.campaign import tails, verification
 from safetwin.campaign import simulate as sim
+from safetwin.campaign import tails, verification
 
 
 def _quantiles(x) -> dict:

@@ -37,7 +37,7 @@ class Proposal:
         return {"defensive": self.defensive, "tilted": {k: d.params() for k, d in self.tilted.items()}}
 
     @classmethod
-    def from_params(cls, nominal: dict, params: dict) -> "Proposal":
+    def from_params(cls, nominal: dict, params: dict) -> Proposal:
         return cls(nominal, {k: distributions.from_params(p) for k, p in params["tilted"].items()},
                    float(params["defensive"]))
 

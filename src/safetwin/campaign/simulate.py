@@ -146,7 +146,7 @@ def _fault_size(fault: str, severity: float) -> float:
     }.get(fault, 0.0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _monitor_definition(with_trust: bool) -> MonitorDefinition:
     """The shipped invariants of the demo; a cell runs without trust, so without its invariants."""
     text = (resources.files("safetwin") / "data" / "demo_monitor.toml").read_text()
@@ -503,7 +503,7 @@ def _record(m: dict, fault_group: int, lim, onset_s: float, fault: str, law: str
 
     # Detection: the first derate/stop event or mode change out of NORMAL at or after the onset.
     detect_s, first_event = math.inf, ""
-    for g, cyc in enumerate(m["groups_of"]):
+    for cyc in m["groups_of"]:
         for e in cyc.events():
             if (int(e["kind"]) == int(EventKind.set) and int(e["severity"]) >= int(Severity.derate)
                     and e["time_s"] >= onset_s and e["time_s"] < detect_s):

@@ -87,7 +87,7 @@ class Campaign:
     source: str = ""                   # the file's path
     digest: str = ""                   # SHA-256 of the file's text: a resumed run must match it
 
-    def with_options(self, **changes) -> "Campaign":
+    def with_options(self, **changes) -> Campaign:
         """A copy with command-line overrides (n, method, seed), checked as the file's keys are."""
         import dataclasses
 

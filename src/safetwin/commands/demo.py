@@ -75,6 +75,12 @@ def print_table(s: dict) -> None:
     c = s["cooling_failure"]
     if c["detected_at_s"] is not None:
         det = f"detected at {c['detected_at_s']:.0f} s, answered by {c['answer']}"
+    elif c["held_under_derate_tier"]:
+        first = (f"first temperature warning at {c['first_temperature_event_s']:.0f} s; "
+                 if c["first_temperature_event_s"] is not None else "")
+        det = (f"{first}the safety filter held every measured temperature under the derate tier "
+               f"({lim['max_measured_temperature_c']:.2f} < {s['limits']['temperature_tiers_c']['recommended']:g} degC): "
+               f"no derate or stop needed")
     else:
         det = f"not detected by the end of the run ({s['duration_s']:.0f} s)"
     print(f"  cooling failure         at {c['at_s']:.0f} s; {det}")

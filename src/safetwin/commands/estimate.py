@@ -5,7 +5,6 @@ import argparse
 import csv
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 

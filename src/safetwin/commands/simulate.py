@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
     pieces = traces(pack, args)
     with open(args.output, "w") as f:
         f.write(csv_header(pack.cells) + "\n")
-        for k0, n_full, out in pieces:
+        for k0, _n_full, out in pieces:
             here = find_cutoff(out, lim, args.dt, k0)
             if here is not None and stop is None:
                 stop = (k0 + here[0], here[1])

@@ -3,10 +3,13 @@
 * ``CvxpyMpc``: the linearised MPC-FC as one sparse cvxpy model -- states, currents and slacks as
   variables, the dynamics linearised about the shifted previous plan (the same real-time-iteration
   scheme, proximal term and L1 penalties as the C++ ``BatteryMpc``) -- solved by any cvxpy solver.
-  With the same linearisation point it gives the same first move as the condensed C++ QP.
+  With the same linearisation point it gives the same first move as the condensed C++ QP. Its
+  model and Jacobians are the core's one cell model (``safetwin._core.linearise_step``).
 * ``CasadiNmpc``: the nonlinear MPC-FC (the REF-CELL-1 equations as they are: Arrhenius
   resistances, heat I^2 R0(T), OCV table), multiple shooting, solved by IPOPT, warm-started from
-  the shifted previous solution. The reference for the time to SOC 0.79.
+  the shifted previous solution. The reference for the time to SOC 0.79. IPOPT needs the equations
+  as CasADi expressions, so they are written here symbolically (``CellModel``) and checked against
+  the core's model by tests/test_mpc_fc.py.
 
 Both are ``safetwin.control.Controller`` subclasses, so ``run_charge_loop`` closes the loop on
 the C++ plant exactly as for the C++ MPC. They cover cells with constant parameters (REF-CELL-1).
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safetwin._core import CellParams, Controller, ControllerInput, Status
+from safetwin._core import CellParams, Controller, ControllerInput, Status, linearise_step, linearise_voltage
 
 T_REF_K = 298.15
 
@@ -113,40 +116,24 @@ class CvxpyMpc(Controller):
         self.u = u
 
     def linearise(self, x0: np.ndarray, u_nom: np.ndarray) -> None:
-        """Sets the parameters: Jacobians of the nonlinear step about (nominal trajectory, u_nom)."""
-        m, c = self.model, self.model.cell
+        """Sets the parameters: the core's one cell model and its Jacobians (``linearise_step``,
+        ``linearise_voltage``: dual numbers in C++) about (nominal trajectory, u_nom)."""
+        c = self.model.cell
         n, dt = self.s.horizon, self.s.dt_s
-        a = np.exp(-dt / m.tau)
-        beta = dt / c.heat_capacity_j_per_k
-        hA = c.heat_transfer_w_per_k
-        q = c.coulombic_efficiency * dt / (3600.0 * c.capacity_ah)
         bd, cc = np.zeros((4, n)), np.zeros((4, n))
         cv, dv, ev = np.zeros((n, 4)), np.zeros(n), np.zeros(n)
         x = np.array(x0, dtype=float)
         for k in range(n):
-            soc, v1, v2, t = x
-            i = u_nom[k]
-            r0, r1, r2 = m.resistances(t)
-            g = -m.e_k / t**2  # dR/dT = g R
-            heat = i * i * r0 + v1 * v1 / r1 + v2 * v2 / r2 - hA * (t - c.ambient_temp_k)
-            nxt = np.array([soc - q * i, a[0] * v1 + r1 * (1 - a[0]) * i, a[1] * v2 + r2 * (1 - a[1]) * i,
-                            t + beta * heat])
-            ad = np.zeros((4, 4))
-            ad[0, 0] = 1.0
-            ad[1, 1], ad[1, 3] = a[0], g * r1 * (1 - a[0]) * i
-            ad[2, 2], ad[2, 3] = a[1], g * r2 * (1 - a[1]) * i
-            ad[3, 1], ad[3, 2] = 2 * beta * v1 / r1, 2 * beta * v2 / r2
-            ad[3, 3] = 1 + beta * (i * i * g * r0 - v1 * v1 * g / r1 - v2 * v2 * g / r2 - hA)
-            b = np.array([-q, r1 * (1 - a[0]), r2 * (1 - a[1]), 2 * beta * i * r0])
+            i = float(u_nom[k])
+            step = linearise_step(c, x, i, dt)
+            volt = linearise_voltage(c, x, i)
+            ad, b, nxt = step["f"], step["g"], step["x_next"]
             self.p_ad[k].value = ad
             bd[:, k] = b
             cc[:, k] = nxt - ad @ x - b * i
-            vbar = np.interp(soc, m.soc_tab, m.ocv_tab) - r0 * i - v1 - v2
-            seg = int(np.clip(np.searchsorted(m.soc_tab, soc, side="right") - 1, 0, len(m.soc_tab) - 2))
-            slope = (m.ocv_tab[seg + 1] - m.ocv_tab[seg]) / (m.soc_tab[seg + 1] - m.soc_tab[seg])
-            cv[k] = [slope, -1.0, -1.0, -g * r0 * i]
-            dv[k] = -r0
-            ev[k] = vbar - cv[k] @ x - dv[k] * i
+            cv[k] = volt["dv_dx"]
+            dv[k] = volt["dv_di"]
+            ev[k] = volt["v"] - cv[k] @ x - dv[k] * i
             x = nxt
         self.p_bd.value, self.p_c.value = bd, cc
         self.p_cv.value, self.p_dv.value, self.p_ev.value = cv, dv, ev
@@ -195,6 +182,15 @@ class CasadiNmpc(Controller):
             f = ca.exp(m.e_k * (1.0 / t - 1.0 / T_REF_K))
             return m.r25[0] * f, m.r25[1] * f, m.r25[2] * f
 
+        # One step and the terminal voltage as CasADi functions (checked against the core's model).
+        xs, us = ca.SX.sym("x", 4), ca.SX.sym("u")
+        r0s, r1s, r2s = res(xs[3])
+        heat_s = us * us * r0s + xs[1] ** 2 / r1s + xs[2] ** 2 / r2s - c.heat_transfer_w_per_k * (xs[3] - c.ambient_temp_k)
+        self.step_fn = ca.Function("step", [xs, us], [ca.vertcat(
+            xs[0] - q * us, a[0] * xs[1] + r1s * (1 - a[0]) * us, a[1] * xs[2] + r2s * (1 - a[1]) * us,
+            xs[3] + beta * heat_s)])
+        self.voltage_fn = ca.Function("voltage", [xs, us], [ocv(xs[0]) - r0s * us - xs[1] - xs[2]])
+
         X = ca.SX.sym("X", 4, n + 1)
         U = ca.SX.sym("U", n)
         SV = ca.SX.sym("SV", n)
@@ -204,16 +200,11 @@ class CasadiNmpc(Controller):
         cost = 0
         lim = c.limits
         for k in range(n):
-            soc, v1, v2, t = X[0, k], X[1, k], X[2, k], X[3, k]
-            r0, r1, r2 = res(t)
             i = U[k]
-            heat = i * i * r0 + v1 * v1 / r1 + v2 * v2 / r2 - c.heat_transfer_w_per_k * (t - c.ambient_temp_k)
-            nxt = ca.vertcat(soc - q * i, a[0] * v1 + r1 * (1 - a[0]) * i, a[1] * v2 + r2 * (1 - a[1]) * i,
-                             t + beta * heat)
-            g += [X[:, k + 1] - nxt]
+            g += [X[:, k + 1] - self.step_fn(X[:, k], i)]
             lbg += [0.0] * 4
             ubg += [0.0] * 4
-            g += [ocv(soc) - r0 * i - v1 - v2 - SV[k], X[3, k + 1] - ST[k]]
+            g += [self.voltage_fn(X[:, k], i) - SV[k], X[3, k + 1] - ST[k]]
             lbg += [-ca.inf, -ca.inf]
             ubg += [lim.voltage_max_v, lim.temp_max_k]
             prev = P[4] if k == 0 else U[k - 1]

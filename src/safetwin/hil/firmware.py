@@ -56,7 +56,7 @@ class FirmwareProcess:
         self.report_path = Path(self._tmp.name) / "report.json"
         self.report: dict | None = None
 
-    def start(self) -> "FirmwareProcess":
+    def start(self) -> FirmwareProcess:
         fw_port = _free_port()
         self.bus = UdpCanBus(channel="127.0.0.1:0", peer=f"127.0.0.1:{fw_port}")
         args = [str(self.executable), "--listen", f"127.0.0.1:{fw_port}", "--peer", self.bus.local_address,
@@ -96,7 +96,7 @@ class FirmwareProcess:
             self.bus = None
         return self.report
 
-    def __enter__(self) -> "FirmwareProcess":
+    def __enter__(self) -> FirmwareProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -29,8 +29,7 @@ import numpy as np
 
 from safetwin import battery, profiles
 from safetwin.hil import _codec
-from safetwin.hil.link import (PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer,
-                               flag_names)
+from safetwin.hil.link import PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer, flag_names
 from safetwin.hil.scenario import Scenario
 from safetwin.hil.sensors import PackSensors
 
@@ -197,8 +196,9 @@ class Bench:
     def _column(self, steps: int) -> np.ndarray:
         if self.spill_dir is None:
             return np.full(steps, np.nan)
-        f = tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-")
-        return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
+        # The mapping keeps its own descriptor of the (unlinked) file: the file object can close now.
+        with tempfile.TemporaryFile(dir=self.spill_dir, prefix="safetwin-trace-") as f:
+            return np.memmap(f, dtype=np.float64, mode="w+", shape=(steps,))  # every row is written by the run
 
     def run(self) -> RunResult:
         from safetwin.hil.criteria import evaluate
@@ -390,7 +390,7 @@ class Bench:
         """Sends one cycle and waits for the answer with the same sequence number; re-sends the
         identical datagram on time-out (the firmware answers a repeated tick without a new cycle)."""
         retries = 0
-        for attempt in range(4):
+        for _attempt in range(4):
             bus.send_datagram(datagram)
             end = time.monotonic() + self.answer_timeout_s
             while True:

@@ -11,6 +11,7 @@ import numpy as np
 
 @dataclass
 class SensorModel:
+    """One channel's parameters; PackSensors applies them to every channel in one pass."""
     noise: float = 0.0     # standard deviation, in the channel's unit
     bias: float = 0.0
     quantum: float = 0.0   # resolution of the converter (0: the DBC's own resolution only)
@@ -19,20 +20,9 @@ class SensorModel:
     hi: float = np.inf
 
     @classmethod
-    def from_params(cls, params: dict[str, float], unit: str, lo: float, hi: float) -> "SensorModel":
+    def from_params(cls, params: dict[str, float], unit: str, lo: float, hi: float) -> SensorModel:
         return cls(noise=params.get(f"noise_{unit}", 0.0), bias=params.get(f"bias_{unit}", 0.0),
                    quantum=params.get(f"quantum_{unit}", 0.0), dropout=params.get("dropout", 0.0), lo=lo, hi=hi)
-
-    def read(self, true: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
-        x = np.asarray(true, dtype=float) + self.bias
-        if self.noise > 0.0:
-            x = x + rng.normal(0.0, self.noise, size=x.shape)
-        if self.quantum > 0.0:
-            x = np.round(x / self.quantum) * self.quantum
-        x = np.clip(x, self.lo, self.hi)
-        if self.dropout > 0.0:
-            x = np.where(rng.random(x.shape) < self.dropout, np.nan, x)
-        return x
 
 
 class PackSensors:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -208,7 +207,7 @@ class TwinAwareInjection(StealthyInjection):
                       voltage_b_v=None if vb is None else float(vb[k]), dt_s=float(t[k] - t[k - 1]))
 
 
-def attack_node_streams(t: np.ndarray, streams: dict, attacks: list, context: Optional[dict] = None) -> dict:
+def attack_node_streams(t: np.ndarray, streams: dict, attacks: list, context: dict | None = None) -> dict:
     """Apply every attack to its node's stream: ``streams`` maps node -> 1-D array."""
     out = {k: np.asarray(v, dtype=float).copy() for k, v in streams.items()}
     for atk in attacks:

@@ -17,8 +17,9 @@ import concurrent.futures
 import enum
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Protocol
+from typing import Callable, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -69,7 +70,7 @@ class Verdict:
     node_id: str
     failures: frozenset  # of Check
     detail: str = ""
-    clock_ms: Optional[int] = None
+    clock_ms: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,7 +90,7 @@ class Enrollment:
     ak_public: bytes
     golden_pcrs: Mapping[int, bytes]  # PCR index -> expected SHA-256 bank value
     hierarchy: int = wire.TPM_RH_ENDORSEMENT
-    firmware_version: Optional[int] = None
+    firmware_version: int | None = None
     require_safe_clock: bool = True
 
 
@@ -112,9 +113,9 @@ class _NodeState:
     owner_signer: bytes
     expected_digest: bytes
     selection: tuple
-    outstanding: "collections.OrderedDict[bytes, float]" = field(default_factory=collections.OrderedDict)
-    used: "collections.OrderedDict[bytes, None]" = field(default_factory=collections.OrderedDict)
-    last_clock: Optional[wire.ClockInfo] = None
+    outstanding: collections.OrderedDict[bytes, float] = field(default_factory=collections.OrderedDict)
+    used: collections.OrderedDict[bytes, None] = field(default_factory=collections.OrderedDict)
+    last_clock: wire.ClockInfo | None = None
 
 
 _WIRE_KIND = {"truncated": Check.TRUNCATED, "oversized": Check.OVERSIZED,
@@ -182,14 +183,14 @@ class Verifier:
         return nonce
 
     # --- verification ----------------------------------------------------------------------------
-    def verify(self, node_id: str, quote: Optional[Quote]) -> Verdict:
+    def verify(self, node_id: str, quote: Quote | None) -> Verdict:
         """Every check on ``quote``; never raises. The nonce it carries is spent whatever the outcome."""
         try:
             return self._verify(node_id, quote)
         except Exception as exc:  # fail closed: a verifier bug is a failed attestation
             return Verdict(node_id, frozenset({Check.INTERNAL_ERROR}), f"{type(exc).__name__}: {exc}")
 
-    def _verify(self, node_id: str, quote: Optional[Quote]) -> Verdict:
+    def _verify(self, node_id: str, quote: Quote | None) -> Verdict:
         state = self._nodes.get(node_id)
         if state is None:
             return Verdict(node_id, frozenset({Check.UNKNOWN_NODE}), f"node_id = {node_id!r}: not enrolled")
@@ -292,8 +293,8 @@ class Verifier:
         return out
 
 
-def attest_node(verifier: Verifier, attestor: Attestor, timeout_s: Optional[float] = None,
-                executor: Optional[concurrent.futures.Executor] = None) -> Verdict:
+def attest_node(verifier: Verifier, attestor: Attestor, timeout_s: float | None = None,
+                executor: concurrent.futures.Executor | None = None) -> Verdict:
     """One challenge-response round with a node, failing closed on every error path.
 
     With ``timeout_s`` the node's ``quote`` runs on ``executor`` (a thread) and a late answer is a

@@ -9,8 +9,8 @@ golden digest, which pass (the limit of attestation that residual evidence has t
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

@@ -10,7 +10,7 @@ key (``sign_anything``).
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,9 +43,9 @@ class SoftwareNode:
     """A simulated sensor node. ``tick_ms`` advances its clock on every quote (a real TPM clock
     keeps running between quotes); ``advance_clock`` models elapsed time explicitly."""
 
-    def __init__(self, node_id: str, boot_log: Optional[Sequence[tuple[int, bytes]]] = None,
+    def __init__(self, node_id: str, boot_log: Sequence[tuple[int, bytes]] | None = None,
                  pcrs: Sequence[int] = DEFAULT_PCRS, firmware_version: int = 0x0001_0000_0000_0000,
-                 clock_ms: int = 0, tick_ms: int = 1, key: Optional[ec.EllipticCurvePrivateKey] = None) -> None:
+                 clock_ms: int = 0, tick_ms: int = 1, key: ec.EllipticCurvePrivateKey | None = None) -> None:
         if not pcrs or any(not 0 <= p < N_PCRS for p in pcrs):
             raise ValueError(f"pcrs = {tuple(pcrs)}: indices must be in 0..{N_PCRS - 1}")
         if tick_ms < 0 or clock_ms < 0:
@@ -68,7 +68,7 @@ class SoftwareNode:
     def ak_public(self) -> bytes:
         return self._public
 
-    def enrollment(self, golden: Optional[dict] = None, **kwargs) -> Enrollment:
+    def enrollment(self, golden: dict | None = None, **kwargs) -> Enrollment:
         """Enrolment record for this node with golden values from its *reference* boot log
         (not from its current PCRs: a node already compromised at enrolment must not pass)."""
         if golden is None:
@@ -95,7 +95,7 @@ class SoftwareNode:
         """Force the clock (models a rolled-back or restored node state)."""
         self.clock = clock
 
-    def reboot(self, boot_log: Optional[Sequence[tuple[int, bytes]]] = None) -> None:
+    def reboot(self, boot_log: Sequence[tuple[int, bytes]] | None = None) -> None:
         """TPM Reset: PCRs cleared and re-measured, resetCount + 1, clock restarts from 0."""
         if boot_log is not None:
             self._boot_log = list(boot_log)

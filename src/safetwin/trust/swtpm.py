@@ -12,7 +12,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Optional
 
 
 class SwtpmError(RuntimeError):
@@ -45,7 +44,7 @@ class Swtpm:
         if exe is None:
             raise SwtpmError("swtpm not found on PATH (Debian package swtpm)")
         self._dir = tempfile.mkdtemp(prefix="safetwin-swtpm-")
-        self._proc: Optional[subprocess.Popen] = None
+        self._proc: subprocess.Popen | None = None
         for _attempt in range(5):  # a free port may be taken between probe and bind: retry
             self.port = _free_port_pair()
             self.ctrl_port = self.port + 1
@@ -93,7 +92,7 @@ class Swtpm:
         self._kill()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> "Swtpm":
+    def __enter__(self) -> Swtpm:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from . import tpm_wire as wire
 from .attestation import Enrollment, Quote
@@ -26,9 +26,9 @@ class TpmNode:
     """A node whose PCRs, clock and AK live in a TPM. ``measure_boot`` extends the boot log into
     the PCRs (the TPM must be fresh, PCRs all zero, for the golden values to match)."""
 
-    def __init__(self, node_id: str, tcti: str = "swtpm", tcti_config: Optional[str] = None,
+    def __init__(self, node_id: str, tcti: str = "swtpm", tcti_config: str | None = None,
                  hierarchy: str = "endorsement", pcrs: Sequence[int] = DEFAULT_PCRS,
-                 boot_log: Optional[Sequence[tuple[int, bytes]]] = None, measure_boot: bool = True) -> None:
+                 boot_log: Sequence[tuple[int, bytes]] | None = None, measure_boot: bool = True) -> None:
         # Imported here so that the package (and the software backend) works without tpm2-pytss.
         from tpm2_pytss import ESAPI, TCTILdr
         from tpm2_pytss.constants import ESYS_TR
@@ -56,7 +56,7 @@ class TpmNode:
     def ak_public(self) -> bytes:
         return self._public
 
-    def enrollment(self, golden: Optional[dict] = None, **kwargs) -> Enrollment:
+    def enrollment(self, golden: dict | None = None, **kwargs) -> Enrollment:
         """Enrolment with golden values from the reference boot log. The AK must be enrolled as an
         endorsement-hierarchy key whatever this node claims (that is what the verifier expects)."""
         if golden is None:
@@ -92,7 +92,7 @@ class TpmNode:
                 self._tcti.close() if hasattr(self._tcti, "close") else None
                 self._esapi = None
 
-    def __enter__(self) -> "TpmNode":
+    def __enter__(self) -> TpmNode:
         return self
 
     def __exit__(self, *exc) -> None:

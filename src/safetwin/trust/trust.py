@@ -15,7 +15,7 @@ Verdict codes (uint8): 0 no attestation round this cycle, 1 pass, 2 fail (:func:
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from .attestation import Verdict
 from .scenario import CODE_FAIL, CODE_NONE, CODE_PASS  # noqa: F401
 
 
-def verdict_codes(nodes: Sequence[str], verdicts: Mapping[str, Optional[Verdict]] | Iterable[Verdict]) -> np.ndarray:
+def verdict_codes(nodes: Sequence[str], verdicts: Mapping[str, Verdict | None] | Iterable[Verdict]) -> np.ndarray:
     """Codes for one cycle, in ``nodes`` order: a node without a verdict this cycle gets 0 (none);
     a verdict that did not pass (any failed check, a timeout, a missing quote) gets 2 (fail)."""
     if not isinstance(verdicts, Mapping):

@@ -1,24 +1,32 @@
 #pragma once
-// The battery plant: Ns series groups of Np parallel cells, each a 2RC equivalent circuit with a
-// lumped thermal model (spec/reference-problems.md, REF-CELL-1). The current of a parallel group
-// splits between its cells by Kirchhoff's laws at every step; series groups carry the pack current.
+// The battery plant: Ns series groups of Np parallel cells, each the one cell model (cell_model.hpp:
+// 1..3 RC pairs, optional hysteresis, lumped thermal model; REF-CELL-1 by default). The current of
+// a parallel group splits between its cells by Kirchhoff's laws at every step; series groups carry
+// the pack current. The structure is chosen from the parameters once per step (with_structure).
 //
 // Timing: step() is the plant's one call per sample (zero-order hold on the current over dt_s).
 // It allocates nothing and never throws; a refused input returns a Status and changes nothing.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::battery {
 
+// The state of one cell of any structure (fields a structure does not have stay 0); the names are
+// CellStructure::name's.
 struct CellState {
   double soc = 0.5;
   double v1_v = 0.0;   // voltage over the first RC pair
   double v2_v = 0.0;   // voltage over the second RC pair
   double temp_k = kReferenceTempK;
+  double v3_v = 0.0;   // voltage over the third RC pair (rc_pairs == 3)
+  double hysteresis = 0.0;       // h in [-1, 1] (with hysteresis)
+  double hysteresis_sign = 0.0;  // s: -1 after discharge, +1 after charge, 0 before any current
 };
 
 // Cell-to-cell spread, uniform in [1 - rel, 1 + rel] per cell from a seeded generator.
@@ -92,6 +100,11 @@ class Pack {
 
  private:
   void check_cell(std::size_t cell, const char* what) const;
+  template <class S>
+  void step_structure(double current, double dt_s, double& pack_voltage) noexcept;
+  template <class S>
+  [[nodiscard]] double cell_voltage_structure(std::size_t cell, double cell_current_a) const noexcept;
+  using Coefficients = RcCoefficients<3>;  // storage for every structure (the first rc_pairs used)
 
   CellParams params_;
   int series_;
@@ -103,18 +116,20 @@ class Pack {
   std::vector<double> cooling_factor_;
   std::vector<double> cell_voltage_;
   std::vector<double> cell_current_;
-  std::vector<CellCoefficients> coeff_;      // scratch for one step, sized at construction
-  std::vector<double> emf_v_;                // scratch: OCV - v1 - v2 per cell
+  std::vector<Coefficients> coeff_;          // scratch for one step, sized at construction
+  std::vector<double> emf_v_;                // scratch: the voltage at zero current per cell
   double pack_voltage_ = 0.0;
-  // Fast path for constant parameters (REF-CELL-1): per-cell resistances at 25 °C are kept, so a
-  // cell-step costs one Arrhenius exp, and exp(-dt/tau) is computed once per step size.
-  [[nodiscard]] CellCoefficients cell_coefficients(std::size_t cell) const noexcept;
+  // Fast path for constant parameters (REF-CELL-1): per-cell coefficients at 25 °C are kept (one
+  // for discharge, one for charge), so a cell-step costs one Arrhenius exp, and exp(-dt/tau) is
+  // computed once per step size.
   void update_base(std::size_t cell) noexcept;
+  [[nodiscard]] ModelFactors<double> factors(std::size_t cell) const noexcept;
   bool constant_params_ = false;
-  std::vector<CellCoefficients> base_;       // per cell at 25 °C (constant parameters only)
+  std::vector<std::array<Coefficients, 2>> base_;  // per cell at 25 °C: [discharge, charge]
+  std::vector<ModelFactors<double>> factors_;      // per cell, from scaling_
+  std::vector<std::array<double, kMaxCellStateSize>> x_;  // scratch: the model's state array per cell
   double cached_dt_s_ = 0.0;
-  double cached_a1_ = 0.0;
-  double cached_a2_ = 0.0;
+  std::array<std::array<double, 3>, 2> cached_a_{};  // exp(-dt/tau_i): [discharge, charge]
 };
 
 // One cell: a 1s1p pack, with the single-cell accessors a test bench wants.

@@ -20,6 +20,9 @@ class ParamSurface {
   [[nodiscard]] double at(double soc, double temp_k) const noexcept {
     return soc_.empty() ? values_[0] : interpolate(soc, temp_k);
   }
+  // The value and the derivatives of the interpolation along SOC and T (0 where clamped; on a grid
+  // line, the slope of the cell above it). The cell model's Jacobians use them.
+  [[nodiscard]] double at(double soc, double temp_k, double* d_soc, double* d_temp) const noexcept;
   [[nodiscard]] bool is_constant() const noexcept { return values_.size() == 1 && soc_.empty(); }
   [[nodiscard]] double min_value() const noexcept;
   [[nodiscard]] double max_value() const noexcept;
@@ -29,7 +32,8 @@ class ParamSurface {
   [[nodiscard]] const std::vector<double>& values() const noexcept { return values_; }
 
  private:
-  [[nodiscard]] double interpolate(double soc, double temp_k) const noexcept;
+  [[nodiscard]] double interpolate(double soc, double temp_k, double* d_soc = nullptr,
+                                   double* d_temp = nullptr) const noexcept;
 
   std::vector<double> soc_;
   std::vector<double> temp_;

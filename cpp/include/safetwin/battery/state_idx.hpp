@@ -1,16 +1,19 @@
 #pragma once
 // Layout of the battery state vector shared by the estimator, the controllers and the safety
-// layer: x = [SOC, v1 (V), v2 (V), T (K)].
+// layer: x = [SOC, v1 (V), v2 (V), T (K)], REF-CELL-1's structure in cell_structure.hpp (the one
+// spec of every structure's indices and names).
 #include <Eigen/Core>
+
+#include "safetwin/battery/cell_structure.hpp"
 
 namespace safetwin::battery {
 
 struct StateIdx {
-  static constexpr int soc = 0;
-  static constexpr int v_rc1 = 1;
-  static constexpr int v_rc2 = 2;
-  static constexpr int temp = 3;
-  static constexpr int size = 4;
+  static constexpr int soc = RefStructure::soc;
+  static constexpr int v_rc1 = RefStructure::v_rc(0);
+  static constexpr int v_rc2 = RefStructure::v_rc(1);
+  static constexpr int temp = RefStructure::temp;
+  static constexpr int size = RefStructure::size;
 };
 static_assert(StateIdx::temp + 1 == StateIdx::size, "state indices must be contiguous");
 

@@ -115,6 +115,18 @@ class BatteryMpc final : public Controller {
   // Configuration calls (may throw std::invalid_argument, not for the step path).
   void set_horizon(int n);           // 1 <= n <= max_horizon; rebuilds the constant Hessian
   void set_solver(QpSolver* solver) noexcept;  // nullptr = built-in
+
+  // The adaptive twin: the estimator's joint estimates (BatteryEkf::r0_factor(), capacity_factor())
+  // scale the cell in the prediction (voltage and temperature rows, the chance margins) from the
+  // next compute() on; the SOC-tracking cost keeps the nominal capacity, so the Hessian stays
+  // constant and is factored once. Step path: no allocation; a non-finite or non-positive factor is
+  // refused (invalid_argument) and changes nothing. While frozen (certification runs that want the
+  // nominal cell) the estimates are ignored and the prediction uses factors 1.
+  [[nodiscard]] Status set_estimated_factors(double r0_factor, double capacity_factor) noexcept;
+  void set_estimates_frozen(bool frozen) noexcept { frozen_ = frozen; }
+  [[nodiscard]] bool estimates_frozen() const noexcept { return frozen_; }
+  [[nodiscard]] double r0_factor_in_use() const noexcept { return frozen_ ? 1.0 : r0_factor_; }
+  [[nodiscard]] double capacity_factor_in_use() const noexcept { return frozen_ ? 1.0 : capacity_factor_; }
   [[nodiscard]] int horizon() const noexcept { return n_; }
   [[nodiscard]] const BatteryMpcConfig& config() const noexcept { return config_; }
   [[nodiscard]] double chance_multiplier_value() const noexcept { return chance_q_; }
@@ -153,7 +165,10 @@ class BatteryMpc final : public Controller {
   double chance_q_;
   double i_scale_ = 1.0;
   double obj_scale_ = 1.0;
-  double soc_per_as_ = 0.0;  // eta dt / (3600 Q): SOC change per A of one step
+  double soc_per_as_ = 0.0;  // eta dt / (3600 Q): SOC change per A of one step (nominal Q: the cost)
+  double r0_factor_ = 1.0;        // the estimator's, set by set_estimated_factors
+  double capacity_factor_ = 1.0;
+  bool frozen_ = false;
   std::uint64_t hessian_id_ = 0;
 
   // QP storage, sized for max_horizon: n = N, m = 2N (voltage rows 0..N-1, temperature rows).

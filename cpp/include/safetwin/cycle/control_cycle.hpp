@@ -15,8 +15,39 @@
 //   3. monitor signals (built-in and external, e.g. trust values) and check; supervisor mode
 //   4. controller (skipped in SAFE_STOP); a non-ok status or non-finite request counts as a missing
 //      output: the supervisor holds the last command for at most hold_max_s, then SAFE_STOP
-//   5. CBF filter at the mode's current scale (margin from P), supervisor predictive check, release
+//   5. CBF filter at the mode's current scale (margin from P; its measurement-based barriers on the
+//      most conservative valid readings of this sample; the adaptive twin below), supervisor
+//      predictive check (the same twin), release
+//
+// The adaptive twin (CycleConfig::adaptive_twin): with the estimator's joint parameter estimation
+// on, the filter and the supervisor predict with its R0 and capacity factors, at the conservative
+// end of their posterior (CbfFilter, TwinEstimate); adaptive_twin = false freezes them at the
+// configured cell (certification runs). The learned model-error bound (learn_model_error): the
+// q-quantile (model_error_quantile) over the last model_error_window_s of the one-step prediction
+// errors the estimator sees, |voltage innovation| (the smaller of the two nodes', so that one
+// lying node does not set it) and |temperature innovation|, in a WindowQuantile. For errors that
+// are exchangeable over the window the next one exceeds it with probability at most
+// 1 - q + 1 / (n + 1) (n samples; 1.2 % per step at q = 0.99, 600 samples). It includes the
+// sensors' noise, so it is an upper bound on the twin's own error; the CbfConfig model_error_v /
+// model_error_k are its floor (alone until the window holds 1 / (1 - q) samples: before that the
+// quantile is the maximum, the initial estimate's error included), and the filter adds the
+// state's covariance on top.
 // The monitor sees this step's measurements and estimate and the previous step's request/command.
+//
+// Redundant-sensor plausibility (CycleConfig::plausibility): both voltage nodes read the same cell,
+// so every step their disagreement |V_a - V_b| is compared with their combined noise,
+// sigma_factor * sqrt(sigma_a^2 + sigma_b^2) (the estimator's channel sigmas). Two nodes cannot
+// outvote each other, so the twin is the third voter, but not on its absolute level (a twin with
+// a wrong SOC or R0 is off for both nodes alike): each node's innovation is compared with its own
+// baseline, its mean (time constant baseline_s) while the nodes agreed, and the disagreement is
+// laid at the node whose innovation departed further from it (the one that changed;
+// trust::NodeAttribution), written to
+// the monitor signal "plausibility_a_v" or "plausibility_b_v" (0 for the other and whenever a node
+// is missing). The cycle adds one invariant per node, "sensor.voltage_a_plausible" and
+// "sensor.voltage_b_plausible" (range, hi = the threshold, set after debounce_s, cleared after
+// clear_s back under half the threshold, severity derate): the event names the node, the mode is
+// DERATED, and the measurement-based barriers take the conservative reading of the two until it
+// clears (the highest for the upper voltage limit, the lowest for the lower).
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -28,7 +59,9 @@
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
+#include "safetwin/safety/window_quantile.hpp"
 #include "safetwin/status.hpp"
+#include "safetwin/trust/node_attribution.hpp"
 
 namespace safetwin::cycle {
 
@@ -48,9 +81,21 @@ enum class CycleSignal : int {
   voltage_a_v = 0, voltage_b_v, temperature_k, current_a,   // this step's measurements
   soc, soc_sigma, temp_est_k, voltage_est_v,                // estimate now (voltage at zero current)
   nis, controller_ok, request_a, command_a,                 // joint NIS, previous step's outputs
+  plausibility_a_v, plausibility_b_v,                       // node disagreement laid at a node (above)
   count
 };
 [[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
+
+struct PlausibilityConfig {
+  bool enabled = true;
+  double sigma_factor = 5.0;   // threshold = sigma_factor * sqrt(sigma_a^2 + sigma_b^2) + offset_v
+  double offset_v = 0.0;       // a known offset between the nodes' calibrations
+  double debounce_s = 5.0;     // disagreement this long (net, foxBMS-style counting) sets the event
+  double clear_s = 10.0;       // agreement this long (under half the threshold) clears it
+  double baseline_s = 60.0;    // time constant of each node's innovation baseline (above)
+  safety::Severity severity = safety::Severity::derate;
+  void validate() const;       // throws std::invalid_argument naming the field
+};
 
 struct CycleConfig {
   estimation::BatteryEkfConfig estimator{};
@@ -59,8 +104,21 @@ struct CycleConfig {
   // Invariants over the built-in signals (CycleSignal names, added automatically) and over any
   // extra signals listed here (trust values, ...), written with ControlCycle::set_signal.
   safety::MonitorConfig monitor{};
+  PlausibilityConfig plausibility{};
+  // The largest multiple of the cycle's current (a parallel group's current / parallel) that one
+  // cell of the group may carry (>= 1; PackCycle sets it from the group's Kirchhoff split): the
+  // current limits of the filter and the controller are divided by it, so no cell exceeds them.
+  double current_share = 1.0;
+  bool adaptive_twin = true;            // predict with the estimator's R0 / capacity (above)
+  bool learn_model_error = true;        // the learned model-error bound (above)
+  double model_error_window_s = 600.0;
+  double model_error_quantile = 0.99;
   void validate() const;  // throws std::invalid_argument naming the field
 };
+
+// The monitor configuration a cycle runs: `c.monitor` plus the built-in signals (CycleSignal) and
+// the plausibility invariants.
+[[nodiscard]] safety::MonitorConfig cycle_monitor_config(const CycleConfig& c);
 
 struct CycleStatus {
   Status status = Status::not_initialised;  // ok, or the first non-ok of the step's parts
@@ -76,6 +134,7 @@ struct CycleStatus {
   safety::CbfVerdict cbf{};
   safety::MonitorVerdict monitor{};
   safety::SupervisorVerdict supervisor{};
+  safety::TwinEstimate twin{};             // the twin the filter and the supervisor predicted with
 };
 
 class ControlCycle {
@@ -110,7 +169,8 @@ class ControlCycle {
   [[nodiscard]] const CycleConfig& config() const noexcept { return config_; }
 
  private:
-  static safety::MonitorConfig with_builtin_signals(safety::MonitorConfig m);
+  static safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) noexcept;
+  void update_twin() noexcept;  // the adaptive twin and the learned model error, after the estimator
 
   CycleConfig config_;
   estimation::BatteryEkf estimator_;
@@ -122,6 +182,10 @@ class ControlCycle {
   double last_request_a_ = 0.0;
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
+  trust::NodeAttribution attribution_;  // plausibility: which voltage node departed
+  safety::WindowQuantile voltage_error_;  // learned model-error bound (|voltage innovation|)
+  safety::WindowQuantile temp_error_;     // (|temperature innovation|)
+  safety::TwinEstimate twin_{};
 };
 
 }  // namespace safetwin::cycle

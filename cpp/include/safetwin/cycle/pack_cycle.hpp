@@ -10,6 +10,15 @@
 // so when all c_g have one sign, the one closest to 0 is safe for all (the "minimum over cells" rule
 // of BMS power limits). Groups that disagree in sign get 0. A group in SAFE_STOP stops the pack.
 //
+// Parallel groups: the cells of a group share its terminal voltage, so its current splits by
+// their resistances (Kirchhoff), not evenly: I_j = I_group (1/R_j) / sum_i (1/R_i). With the cells'
+// resistances within a relative spread s of the estimate (parallel_resistance_spread), the worst
+// cell is the one at R (1 - s) beside parallel - 1 cells at R (1 + s):
+//   share = (1 + s) / ((1 + s) + (parallel - 1)(1 - s))  of the group current, i.e.
+//   current_share = parallel * share >= 1 times the even per-cell current (1.3 for 2p at s = 0.3).
+// Every group's cycle divides its current limits by current_share (CycleConfig::current_share), so
+// the pack's released current respects the worst cell's limit.
+//
 // Trust (optional, trust.enabled): sensor nodes feed the groups' measurement channels
 // (trust.channels, one ChannelNodes per group); each step first updates every node's trust from
 // this cycle's attestation verdicts and the residuals of the estimators' last update, and writes
@@ -42,9 +51,14 @@ struct PackCycleConfig {
   int series = 1;
   int parallel = 1;
   CycleConfig cell{};  // the per-cell cycle every group runs (estimator, CBF, supervisor, monitor)
+  // Relative spread of the cells' resistances within a parallel group, in [0, 1) (see above).
+  double parallel_resistance_spread = 0.3;
   PackTrustConfig trust{};
   void validate() const;  // throws std::invalid_argument naming the field
 };
+
+// The largest share of the even per-cell current one cell of `parallel` may carry (header).
+[[nodiscard]] double worst_cell_current_share(int parallel, double resistance_spread) noexcept;
 
 // One sample of the pack. Arrays hold `series` entries; a null validity array means all valid, a
 // null voltage_b_v means the redundant channel is absent.

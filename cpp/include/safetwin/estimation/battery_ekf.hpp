@@ -114,6 +114,11 @@ struct BatteryEkfConfig {
   void validate() const;
 };
 
+// The per-sample measurement variances of the three channels (Channel order) that the filter uses
+// at noise scale 1: the sensor's variance, the model error's and the current sensor's noise seen
+// through R0 (at 25 degC, mid SOC). The trust layer and the gate read them from here.
+[[nodiscard]] std::array<double, kChannelCount> channel_variances(const BatteryEkfConfig& config) noexcept;
+
 class BatteryEkf {
  public:
   using Report = UpdateReport<kChannelCount>;
@@ -170,6 +175,8 @@ class BatteryEkf {
   [[nodiscard]] bool r0_excited() const noexcept { return r0_excited_; }
   [[nodiscard]] bool capacity_excited() const noexcept { return capacity_excited_; }
   [[nodiscard]] double gate_threshold() const noexcept;  // per-channel (1-dof) NIS limit
+  // The channel's per-sample measurement variance at noise scale 1 (channel_variances()).
+  [[nodiscard]] double channel_variance(Channel c) const noexcept { return r_gate_[idx(c)]; }
 
   [[nodiscard]] const BatteryEkfConfig& config() const noexcept { return config_; }
 

@@ -1,15 +1,14 @@
 #pragma once
-// The estimator's view of REF-CELL-1 (2RC + lumped thermal, spec/reference-problems.md) with its
-// Jacobians, for the Kalman filters. State x = [SOC, v1, v2, T] (battery::StateIdx), optionally
-// augmented with [r0_factor, capacity_factor] (ParamIdx): the estimated R0 is r0_factor times
-// the cell's R0(SOC, T), the estimated capacity capacity_factor times capacity_ah.
+// The estimator's view of the one cell model (battery/cell_model.hpp, REF-CELL-1's structure
+// 2RC + lumped thermal) with its Jacobians, for the Kalman filters. State x = [SOC, v1, v2, T]
+// (battery::StateIdx), optionally augmented with [r0_factor, capacity_factor] (ParamIdx): the
+// estimated R0 is r0_factor times the cell's R0(SOC, T), the estimated capacity capacity_factor
+// times capacity_ah. The equations and their Jacobians are the model's (dual numbers); nothing is
+// written a second time here. The estimator is never given the plant object, only a CellParams of
+// its own.
 //
-// The equations are the plant's (zero-order hold on the current, exact RC discretisation, every
-// coefficient evaluated at the state of the start of the step), written a second time here on
-// purpose: the estimator is never given the plant object, only a CellParams of its own.
-//
-// SOC outside the OCV table (the filter may push it a little below 0 or above 1): the OCV is
-// extrapolated linearly with the end segment's slope, so that h(x) and its Jacobian stay
+// SOC outside the OCV table (the filter may push it a little below 0 or above 1): the model
+// extrapolates the OCV linearly with the end segment's slope, so that h(x) and its Jacobian stay
 // consistent and SOC stays observable; parameter surfaces clamp at their edges. The SOC state is
 // not clamped (clamping a Gaussian mean would bias it).
 #include <Eigen/Core>
@@ -26,20 +25,6 @@ struct ParamIdx {
   static constexpr int size = battery::StateIdx::size + 2;  // state size with parameters
 };
 static_assert(ParamIdx::r0_factor == 4 && ParamIdx::capacity_factor == 5, "parameters follow [SOC, v1, v2, T]");
-
-// Cell coefficients at (SOC, T) with their partial derivatives. Constant surfaces are
-// differentiated analytically (Arrhenius); tables by central differences of the same
-// interpolation the plant uses.
-struct CoefficientSlopes {
-  battery::CellCoefficients value;
-  battery::CellCoefficients d_soc;   // d/dSOC of each field
-  battery::CellCoefficients d_temp;  // d/dT (per K)
-};
-[[nodiscard]] CoefficientSlopes coefficient_slopes(const battery::CellParams& p, double soc,
-                                                   double temp_k) noexcept;
-
-// OCV with linear extrapolation outside the table (the rule above) and its slope.
-[[nodiscard]] double ocv_extrapolated_v(const battery::OcvTable& t, double soc) noexcept;
 
 // Time update of the battery model over dt_s under current_a (> 0 discharges). NX = 4 or 6.
 // x_next = f(x), F = df/dx, g = df/dI (the input Jacobian: current-sensor noise enters through it).

@@ -21,7 +21,38 @@
 // V[k+1](I) uses OCV(SOC[k+1]) exactly (piecewise linear, solved segment by segment) and the
 // resistances/time constants evaluated at x[k], as the plant's step does.
 //
-// Margins: m_v = kappa * sqrt(g' P g) + model_error_v with g = dV/dx (g at k and at k+1, the larger),
+// Measurement-based barriers (foxBMS 2's safe operating function beside the model's): the allowed
+// current is also derated from the most conservative valid measurement of this cycle (the highest
+// redundant cell voltage for the upper limit, the lowest for the lower, the hottest temperature),
+// so that a wrong twin (wrong SOC, R0, capacity or cooling) never releases a current the
+// measurements say is unsafe. They need no state estimate: the voltage V_m measured under I_m
+// moves with a change of current by the step resistance R_s = R0 + R1 (1 - a1) + R2 (1 - a2)
+// (the twin's, at x), and the class-K form lets the change use only the fraction gamma of the
+// distance left:
+//   measured_voltage_max   V_m + R_s (I_m - I) - (V_max - m) <= (1 - gamma)(V_m - (V_max - m))
+//                          ->  I >= I_m - gamma (V_max - m - V_m) / R_s
+//   measured_voltage_min   I <= I_m + gamma (V_m - V_min - m) / R_s
+// with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a current change makes
+// is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
+// robust to resistance growth the twin has not learned. What is left of the distance absorbs the
+// drift of a held current (OCV and RC build-up, a few mV per step at 3C). Past the limit the bound
+// asks for less current than I_m, never for the opposite sign (as the model's voltage barriers).
+//   measured_temp_max      T_m + dt/C_th (R0 I^2 + q_rc + h_in) - (T_max - m) <= (1 - gamma)(...)
+//                          with m = measured_margin_k and T_max = measured_temp_max_k
+// with no credit for cooling (it may have failed): q_rc the RC pairs' heat at the estimate, h_in the
+// heat flowing in from a hotter ambient. A NaN bound (no valid reading) drops its barrier.
+//
+// The adaptive twin (TwinEstimate, per call): the estimator's joint estimates of the R0 factor f
+// and the capacity factor c with their posterior sigmas. The filter predicts with the conservative
+// end of each, R0 x (f + kappa sigma_f) and Q x max(c - kappa sigma_c, 0.05): a larger R0 raises
+// the voltage under charge and lowers it under discharge, heats more and widens the measured
+// barriers' step resistance; a smaller Q moves SOC faster. Every barrier is conservative in both,
+// so the margins shrink as the posterior narrows (the twin learns), and with no estimates (f = c =
+// 1, sigma 0) this is the configured cell. A learned model-error bound (TwinEstimate::model_error_v
+// / _k, a high quantile of the innovations, see ControlCycle) replaces the configured one when
+// larger: the configured model_error_v / _k are the floor.
+//
+// Margins: m_v = kappa * sqrt(g' P g) + max(model_error_v, learned) with g = dV/dx (g at k and at k+1, the larger),
 // m_k = kappa * sqrt(P_TT) + model_error_k, m_soc = kappa * sqrt(P_ss) + model_error_soc: they shrink
 // as the estimate grows certain and grow with P (a sensor losing trust inflates P).
 //
@@ -30,6 +61,7 @@
 // filter() allocates nothing and never throws.
 #include <array>
 #include <cstdint>
+#include <limits>
 
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/battery/state_idx.hpp"
@@ -45,8 +77,11 @@ enum class Barrier : std::uint8_t {
   soc_min,
   current_charge,
   current_discharge,
+  measured_voltage_max,
+  measured_voltage_min,
+  measured_temp_max,
 };
-constexpr int kBarrierCount = 7;
+constexpr int kBarrierCount = 10;
 [[nodiscard]] const char* to_string(Barrier b) noexcept;
 [[nodiscard]] constexpr std::uint32_t bit(Barrier b) noexcept { return 1u << static_cast<unsigned>(b); }
 
@@ -56,7 +91,14 @@ struct CbfConfig {
   double soc_min = 0.0;
   double soc_max = 1.0;
   // Class-K gains (the fraction of the remaining distance to the boundary a step may use).
-  std::array<double, kBarrierCount> gamma{0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 1.0};
+  std::array<double, kBarrierCount> gamma{0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 0.1};
+  bool measured_limits = true;       // the measurement-based barriers (above)
+  double measured_margin_v = 0.005;  // the voltage nodes' noise allowance, V
+  double measured_margin_k = 0.5;    // the temperature sensor's noise allowance, K
+  // The measured temperature's limit, K (NaN: cell.limits.temp_max_k). A filter that plans to a
+  // tightened limit (the firmware's operating tier) still lets the hottest measured cell go to the
+  // cell's own limit: past the planning limit the monitor derates, the measurement cuts off.
+  double measured_temp_max_k = std::numeric_limits<double>::quiet_NaN();
   double confidence_sigma = 3.0;     // kappa
   double model_error_v = 0.002;      // model-error bounds added to the margins
   double model_error_k = 0.05;
@@ -80,6 +122,29 @@ struct CbfVerdict {
   double margin_soc = 0.0;
 };
 
+// The most conservative valid readings of this cycle, for the measurement-based barriers. NaN: no
+// valid reading of that kind (the barrier is dropped). current_a: the current they were taken under.
+struct MeasuredBounds {
+  double voltage_max_v = std::numeric_limits<double>::quiet_NaN();  // highest valid cell voltage
+  double voltage_min_v = std::numeric_limits<double>::quiet_NaN();  // lowest valid cell voltage
+  double temperature_max_k = std::numeric_limits<double>::quiet_NaN();  // hottest valid temperature
+  double current_a = 0.0;
+};
+
+// The adaptive twin's parameters and learned model error for one call (defaults: the nominal cell).
+struct TwinEstimate {
+  double r0_factor = 1.0;
+  double r0_factor_sigma = 0.0;
+  double capacity_factor = 1.0;
+  double capacity_factor_sigma = 0.0;
+  double model_error_v = 0.0;  // learned bound on the one-step voltage error, V (0: none)
+  double model_error_k = 0.0;  // learned bound on the one-step temperature error, K
+};
+
+// The conservative scaling of the twin (header): R0 x (f + kappa sigma_f), Q x max(c - kappa sigma_c, 0.05).
+[[nodiscard]] battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
+                                                        double kappa) noexcept;
+
 class CbfFilter {
  public:
   explicit CbfFilter(CbfConfig config);
@@ -88,6 +153,15 @@ class CbfFilter {
   // current; dt_s: the step; current_scale in [0, 1]: derating of the current limits.
   [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
                               double requested_a, double dt_s, double current_scale,
+                              CbfVerdict& out) const noexcept;
+  // The same with the measurement-based barriers (config().measured_limits) on these readings.
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
+                              double requested_a, double dt_s, double current_scale,
+                              const MeasuredBounds& measured, CbfVerdict& out) const noexcept;
+  // ... and with the adaptive twin's parameters and learned model error (header).
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
+                              double requested_a, double dt_s, double current_scale,
+                              const MeasuredBounds& measured, const TwinEstimate& twin,
                               CbfVerdict& out) const noexcept;
 
   [[nodiscard]] const CbfConfig& config() const noexcept { return config_; }

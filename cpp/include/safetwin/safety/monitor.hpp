@@ -21,6 +21,12 @@
 // the counter reaches set_count. While active, clear_count satisfied samples in a row clear it (a
 // violated sample restarts that count). Severity stop latches: it clears only on reset().
 //
+// Hysteresis (set/clear thresholds, as a BMS's "release" limits): range, rate and nis_window
+// invariants may give a clear band [clear_lo, clear_hi] inside [lo, hi] (NaN: the set limit). An
+// active invariant counts a sample towards clearing only when its value lies inside the clear
+// band, so a signal hovering at a limit sets once and stays set instead of chattering; it clears
+// after clear_count samples in a row back inside the band.
+//
 // The step path (set, check, reset) allocates nothing and never throws.
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +65,9 @@ struct InvariantSpec {
   Severity severity = Severity::warning;
   int set_count = 1;            // >= 1
   int clear_count = 1;          // >= 1
+  // Clear band (hysteresis, see above): NaN = the set limit on that side. range, rate, nis_window.
+  double clear_lo = std::numeric_limits<double>::quiet_NaN();
+  double clear_hi = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct MonitorConfig {
@@ -149,6 +158,8 @@ class InvariantMonitor {
   // Raw condition of one invariant on this sample: returns true when violated and writes the
   // value and the limit the event reports.
   [[nodiscard]] bool evaluate(std::size_t i, double dt_s, double* value, double* limit) noexcept;
+  // An active invariant's value back inside its clear band (false for NaN).
+  [[nodiscard]] bool inside_clear_band(std::size_t i, double value) const noexcept;
   void log(double time_s, std::size_t i, double value, double limit, EventKind kind) noexcept;
 
   std::vector<std::string> signals_;

@@ -79,11 +79,13 @@ class Supervisor {
 
   // Deadline check. output_ok: the controller returned ok with a finite request in time.
   // Writes the request to filter (fresh or held); returns deadline_missed when SAFE_STOP was
-  // entered because the hold time ran out (the request is then 0).
+  // entered because the hold time ran out (the request is then 0). A non-finite time_s is refused
+  // (non_finite_input, request 0, nothing changed); a null request_a gives invalid_argument.
   [[nodiscard]] Status arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept;
 
   // Predictive check and release of the filtered command. Fills out; returns ok, rejected (the
   // prediction left the safe set: zero released) or the CBF's own non-ok status (zero released).
+  // A non-finite state or dt_s (non_finite_input) or dt_s <= 0 (invalid_argument) releases zero.
   [[nodiscard]] Status release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
                                SupervisorVerdict& out) noexcept;
 
@@ -93,8 +95,15 @@ class Supervisor {
   // resting one does. From inside the safe set that is "stays inside"; from outside it (a full cell
   // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
   // out does not. The model's resistances and time constants are those at x for every step.
+  // A non-finite x, current, dt_s or margin, or dt_s <= 0, is not safe (false).
   [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
                                   double margin_v, double margin_k) const noexcept;
+
+  // The adaptive twin's parameters for the predictive check from now on (the same conservative
+  // scaling as the CBF filter's, conservative_scaling with kappa): ControlCycle sets it every step.
+  // A non-finite or non-positive estimate is refused (invalid_argument, the scaling kept).
+  [[nodiscard]] Status set_twin(const TwinEstimate& twin, double kappa) noexcept;
+  [[nodiscard]] const battery::CellScaling& model_scaling() const noexcept { return scaling_; }
 
   [[nodiscard]] Mode mode() const noexcept { return mode_; }
   [[nodiscard]] double current_scale() const noexcept;
@@ -106,6 +115,7 @@ class Supervisor {
   void go(double time_s, Mode to, TransitionCause cause, int invariant) noexcept;
 
   SupervisorConfig config_;
+  battery::CellScaling scaling_;  // the model of the predictive check: config scaling x the twin's
   Mode mode_ = Mode::normal;
   double last_command_a_ = 0.0;
   double last_good_s_ = 0.0;

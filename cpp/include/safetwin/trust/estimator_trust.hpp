@@ -13,6 +13,16 @@
 //      silent and regain trust, then alarm again).
 //      Channels that were missing or non-finite give nothing; gated ones count (their innovation
 //      is reported). The residuals therefore lag the verdicts by one cycle.
+//      Cross-node residual (TrustConfig::cross_node_residual, on by default): where a cell's two
+//      voltage channels come from two nodes and both have an innovation, the twin's prediction
+//      cancels from their difference, d = y_a - y_b = reading_a - reading_b, whose variance while
+//      both are honest is sigma_a^2 + sigma_b^2 (the sensors' own noise; the twin's model error and
+//      the current sensor's noise are common to both). z = d / sqrt(sigma_a^2 + sigma_b^2) is laid
+//      at the node that departed (NodeAttribution: the innovation that left its own baseline), the
+//      other node gets z = 0 (it agrees with where the pair was). So a node is distrusted when it
+//      departs from its redundant peer, not when both agree with each other and disagree with the
+//      twin: that is model error, for the twin to adapt to. A voltage channel without a peer and
+//      the temperature channel keep the innovation against the twin.
 //   2. TrustState::step with this cycle's attestation verdicts and those residuals.
 //   3. unless weighting is off, every mapped channel gets s = the node's noise scale.
 // With weighting off the trust is still computed (to report it) but the scales stay at 1: the
@@ -28,6 +38,7 @@
 #include "safetwin/estimation/battery_ekf.hpp"
 #include "safetwin/estimation/pack_estimator.hpp"
 #include "safetwin/status.hpp"
+#include "safetwin/trust/node_attribution.hpp"
 #include "safetwin/trust/trust_state.hpp"
 
 namespace safetwin::trust {
@@ -84,7 +95,10 @@ class EstimatorTrust {
   std::vector<std::array<double, estimation::kChannelCount>> r_sample_;
   std::vector<double> model_var_;       // voltage model-error variance per group
   std::vector<double> model_corr_s_;    // its correlation time
+  std::vector<double> pair_var_;        // sigma_a^2 + sigma_b^2 per group (cross-node residual)
+  std::vector<NodeAttribution> attribution_;  // per group: which voltage node departed
   bool weighting_;
+  bool cross_;
   std::array<double, kMaxNodes> zsum_{};
   std::array<int, kMaxNodes> zn_{};
   std::array<double, kMaxNodes> z_{};

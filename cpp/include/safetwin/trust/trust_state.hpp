@@ -51,6 +51,11 @@ struct TrustConfig {
   double trust_min = 1e-9;              // posterior clamp
   double trust_eps = 1e-6;              // noise scale s = 1 / max(trust, trust_eps) <= 1 / trust_eps
   double distrust_threshold = 0.1;      // trust below this: node distrusted (monitor event)
+  // EstimatorTrust: where a cell has two voltage nodes, their residual evidence is the cross-node
+  // residual (one node's departure from its peer), not the innovation against the twin (which a
+  // wrong twin gives both honest nodes alike). See estimator_trust.hpp.
+  bool cross_node_residual = true;
+  double cross_node_baseline_s = 60.0;  // NodeAttribution's baseline time constant
   void validate() const;                // throws std::invalid_argument naming the field
 };
 
