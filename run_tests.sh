@@ -50,7 +50,7 @@ configure() {
 
 # --- The C++ core alone: build, unit tests (ctest), install, and a consumer project against it.
 phase "C++ core: build and ctest"
-configure build/cpp -S . -DSAFETWIN_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release
+configure build/cpp -S . -DSAFETWIN_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release -DSAFETWIN_STEP_NOEXCEPT_CHECK=ON
 cmake --build build/cpp
 ctest --test-dir build/cpp --output-on-failure
 phase "C++ examples against the installed core"
