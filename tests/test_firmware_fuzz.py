@@ -63,12 +63,13 @@ def test_random_valid_measurements_keep_the_command_in_limits():
     dec = AnswerDecoder()
     enc = _codec.PlantFrameEncoder(24)
     seen = set()
+    v, temp = rng.uniform(3.45, 4.05, 24), rng.uniform(10, 40, 24)
     for seq in range(1, 3001):
         # cells wander (a random walk of 0.2 mV and 0.01 K per 10 ms sample from random starting
         # points): plausible readings. Readings drawn afresh every sample are not, and the safety
         # layer's learned model-error bound then (rightly) holds the command at zero.
-        v = np.clip(v + rng.normal(0.0, 2e-4, 24), 3.45, 4.05) if seq > 1 else rng.uniform(3.45, 4.05, 24)
-        temp = np.clip(temp + rng.normal(0.0, 0.01, 24), 10.0, 40.0) if seq > 1 else rng.uniform(10, 40, 24)
+        v = np.clip(v + rng.normal(0.0, 2e-4, 24), 3.45, 4.05)
+        temp = np.clip(temp + rng.normal(0.0, 0.01, 24), 10.0, 40.0)
         mode = int(rng.integers(0, 3))
         req = float(rng.uniform(-300, 300))
         body = enc.encode(seq, 0.01, seq * 0.01, True, v, temp, float(rng.uniform(-30, 30)),
