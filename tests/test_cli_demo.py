@@ -95,7 +95,8 @@ def test_no_progress_bar_off_a_terminal(run):
 def test_the_plot_stops_after_the_last_mode_change(run):
     s, _, out = run
     cfg = demo.DemoConfig()
-    last = max([m["time_s"] for m in s["mode_changes"]] + [cfg.cooling_failure_at_s])
+    warm = s["cooling_failure"]["first_temperature_event_s"]
+    last = max([m["time_s"] for m in s["mode_changes"]] + [cfg.cooling_failure_at_s] + ([warm] if warm else []))
     assert demo.plot_end_s(s, cfg) == min(cfg.duration_s, last + 300.0) < cfg.duration_s
     assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -339,8 +339,11 @@ def write_csv(path: Path, tr: dict, cfg: DemoConfig) -> None:
 
 
 def plot_end_s(summary: dict, cfg: DemoConfig) -> float:
-    """Where the time axis stops: 300 s after the last mode change (or the cooling failure)."""
-    last = max([m["time_s"] for m in summary["mode_changes"]] + [cfg.cooling_failure_at_s])
+    """Where the time axis stops: 300 s after the last event of interest -- the last mode change,
+    the cooling failure, or the first temperature event after it (the warm-up the filter holds)."""
+    warm = summary["cooling_failure"].get("first_temperature_event_s")
+    last = max([m["time_s"] for m in summary["mode_changes"]] + [cfg.cooling_failure_at_s]
+               + ([warm] if warm is not None else []))
     return min(cfg.duration_s, last + 300.0)
 
 
