@@ -111,30 +111,11 @@ py::dict age_many(const AgeingModel& model, const DoubleArray& duration_s, const
   return d;
 }
 
-const double* column(const OptArray& a, const char* name, py::ssize_t n) {
-  if (!a) return nullptr;
-  if (a->ndim() != 1 || a->shape(0) != n)
-    throw std::invalid_argument(std::string(name) + " must be a 1-D array of length " + std::to_string(n));
-  return a->data();
-}
-
 py::dict run_score(const DoubleArray& t_s, const DoubleArray& current_a, const OptArray& voltage_a_v,
                    const OptArray& voltage_b_v, const OptArray& temperature_k,
                    const estimation::BatteryEkfConfig& ekf_config, const AnomalyScoreConfig& score_config) {
-  if (t_s.ndim() != 1) throw std::invalid_argument("t_s must be a 1-D array");
-  const py::ssize_t n = t_s.shape(0);
-  estimation::ReplayInput in;
-  in.n = static_cast<std::size_t>(n);
-  in.t_s = t_s.data();
-  in.current_a = column(current_a, "current_a", n);
-  in.voltage_a_v = column(voltage_a_v, "voltage_a_v", n);
-  in.voltage_b_v = column(voltage_b_v, "voltage_b_v", n);
-  in.temperature_k = column(temperature_k, "temperature_k", n);
-  for (py::ssize_t k = 0; k < n; ++k) {
-    if (!std::isfinite(in.t_s[k]) || (k > 0 && !(in.t_s[k] > in.t_s[k - 1])))
-      throw std::invalid_argument("t_s[" + std::to_string(k) + "] = " + std::to_string(in.t_s[k]) +
-                                  ": must be finite and strictly increasing");
-  }
+  const estimation::ReplayInput in = replay_input(t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+  const auto n = static_cast<py::ssize_t>(in.n);
   estimation::BatteryEkf ekf(ekf_config);  // validates (raises naming the field)
   AnomalyScore score(score_config);
   DoubleArray s(n), cap(n), cap_sigma(n), r0(n), r0_sigma(n);

@@ -80,8 +80,10 @@ py::dict report_dict(const BatteryEkf& e) {
   return d;
 }
 
-py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& current_a, const OptArray& voltage_a_v,
-                  const OptArray& voltage_b_v, const OptArray& temperature_k) {
+}  // namespace
+
+ReplayInput replay_input(const DoubleArray& t_s, const DoubleArray& current_a, const OptArray& voltage_a_v,
+                         const OptArray& voltage_b_v, const OptArray& temperature_k) {
   if (t_s.ndim() != 1) throw std::invalid_argument("t_s must be a 1-D array");
   const py::ssize_t n = t_s.shape(0);
   ReplayInput in;
@@ -99,6 +101,15 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
                                   ": must be > t_s[" + std::to_string(k - 1) + "] = " + std::to_string(in.t_s[k - 1]) +
                                   " (time strictly increasing)");
   }
+  return in;
+}
+
+namespace {
+
+py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& current_a, const OptArray& voltage_a_v,
+                  const OptArray& voltage_b_v, const OptArray& temperature_k) {
+  const ReplayInput in = replay_input(t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+  const auto n = static_cast<py::ssize_t>(in.n);
   DoubleArray soc(n), sigma(n), v1(n), v2(n), temp(n), r0(n), cap(n), nis(n), innov(n);
   py::array_t<std::uint8_t> gated(n), missing(n);
   ReplayOutput out{soc.mutable_data(), sigma.mutable_data(), v1.mutable_data(), v2.mutable_data(),

@@ -4,9 +4,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "safetwin/estimation/replay.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::bindings {
@@ -15,6 +17,14 @@ namespace py = pybind11;
 
 // A C-contiguous float64 array; other dtypes are converted, as numpy users expect.
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+// A measured log's columns (numpy, the safetwin estimate layout) as the core's ReplayInput: each
+// column 1-D of t_s's length or absent, t_s finite and strictly increasing; raises naming the column
+// or the sample. The arrays must outlive the returned input (it points into them).
+estimation::ReplayInput replay_input(const DoubleArray& t_s, const DoubleArray& current_a,
+                                     const std::optional<DoubleArray>& voltage_a_v,
+                                     const std::optional<DoubleArray>& voltage_b_v,
+                                     const std::optional<DoubleArray>& temperature_k);
 
 void bind_common(py::module_& m);
 void bind_battery(py::module_& m);
