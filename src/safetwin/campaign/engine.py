@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from safetwin.campaign import estimators, execution, report, sampler
+from safetwin.campaign import estimators, execution, report, sampler, subset
 
 
 @dataclass
@@ -49,6 +49,12 @@ def run(campaign, executor=None, out_dir: str | Path | None = None,
                                                 "batch_size": campaign.batch_size,
                                                 # the loop's noise generator differs: never mix engines
                                                 "engine": _engine(campaign)})
+    if campaign.method == "subset":
+        try:
+            return _run_subset(campaign, executor, store, progress, max_batches, wall0)
+        finally:
+            if own:
+                executor.close()
     tilted = dict(campaign.variables)
     stages: list = []
     total = 0
@@ -104,4 +110,63 @@ def run(campaign, executor=None, out_dir: str | Path | None = None,
     est = estimators.monte_carlo(failure) if campaign.method == "mc" else estimators.importance(failure, log_w)
     summary = report.summarise(campaign, rows, est, n_scenarios=total, stages=stages,
                                wall_s=time.perf_counter() - wall0, workers=executor.workers)
+    return Result(summary, rows, stages)
+
+
+def _run_subset(campaign, executor, store, progress, max_batches, wall0) -> Result:
+    """Subset simulation (safetwin.campaign.subset): level 0 crude MC, then Markov chain levels."""
+    ss = campaign.subset
+    n = campaign.n
+    nc, ns = subset.chain_plan(n, ss.p0)
+    chain_batch = max(1, campaign.batch_size // ns) * ns
+    params: dict = {"kind": "subset0"}
+    meta_params: dict = dict(params)
+    stages: list = []
+    probs: list = []
+    gammas: list = []
+    total = 0
+    stage = 0
+    while True:
+        meta = {"kind": params["kind"], "n": n, "proposal": meta_params}
+        if store is not None:
+            store.stage_meta(stage, meta)
+        tally = {"done": 0, "failures": 0}
+
+        def on_batch(recs, stage=stage, tally=tally):
+            tally["done"] += len(recs)
+            tally["failures"] += sum(r["failure"] for r in recs)
+            if progress is not None:
+                k = tally["done"]
+                p_sofar = float(np.prod(probs)) * tally["failures"] / k
+                progress({"stage": stage, "final": False, "done": k, "n": n, "failures": tally["failures"],
+                          "p": p_sofar, "ci95": (math.nan, math.nan)})
+
+        rows = execution.run_stage(executor, store, campaign, stage, params, n, on_batch, max_batches,
+                                   batch_size=campaign.batch_size if stage == 0 else chain_batch)
+        if len(rows) < n:
+            raise execution.Interrupted(f"stage {stage}: {len(rows)} of {n} samples done (partial run)")
+        total += n if stage == 0 else n - nc  # a chain's first state is its seed: no new simulation
+        scores = np.array([r["score"] for r in rows])
+        failures = int(np.sum(scores < 0))
+        final = failures >= nc or stage >= ss.max_levels
+        indicator = scores < 0 if final else scores <= subset.level_threshold(scores, ss.p0)
+        gammas.append(0.0 if stage == 0 else subset.gamma(indicator.reshape(nc, ns), ns))
+        level = meta_params.get("level")  # b_j of this level (None: level 0)
+        if final:
+            probs.append(failures / n)
+            stages.append({**meta, "level": level})
+            break
+        probs.append(float(np.mean(indicator)))
+        stages.append({**meta, "level": level})
+        seeds = subset.seeds_of(rows, ss.p0)
+        b = subset.level_threshold(scores, ss.p0)
+        meta_params = {"kind": "subset", "level": b, "states_per_chain": ns, "spread": ss.spread,
+                       "seeds": [[int(r["stage"]), int(r["index"])] for r in seeds]}
+        params = {**meta_params, "seed_records": seeds}
+        stage += 1
+    est = subset.estimate(probs, gammas, n, failures)
+    summary = report.summarise(campaign, rows, est, n_scenarios=total, stages=stages,
+                               wall_s=time.perf_counter() - wall0, workers=executor.workers)
+    summary["cov"] = est.cov
+    summary["levels"] = [{"threshold": s["level"], **lv} for s, lv in zip(stages, est.levels)]
     return Result(summary, rows, stages)

@@ -147,10 +147,12 @@ class DaskExecutor:
 
 
 def run_stage(executor, store: Store | None, campaign, stage: int, params: dict, n: int,
-              on_batch: Callable[[list], None] | None = None, max_batches: int | None = None) -> list:
+              on_batch: Callable[[list], None] | None = None, max_batches: int | None = None,
+              batch_size: int | None = None) -> list:
     """All records of one stage, sorted by index: the batches on disk plus the missing ones.
-    ``max_batches`` stops after that many new batches (to test resuming: a partial run)."""
-    plan = batches(n, campaign.batch_size)
+    ``max_batches`` stops after that many new batches (to test resuming: a partial run);
+    ``batch_size`` replaces the campaign's (subset simulation: whole chains per batch)."""
+    plan = batches(n, batch_size or campaign.batch_size)
     done = store.done(stage) if store is not None else set()
     rows: list = store.read(stage) if store is not None and done else []
     if on_batch is not None and rows:

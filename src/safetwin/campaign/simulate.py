@@ -33,6 +33,7 @@ from importlib import resources
 import numpy as np
 
 from safetwin import battery, control, profiles
+from safetwin.campaign import regime
 from safetwin._core import (
     CcCvCharger,
     CcCvConfig,
@@ -66,7 +67,11 @@ FAULTS = ("none",) + PLANT_FAULTS + SENSOR_FAULTS + AGEING_FAULTS
 
 # Control laws: the core's MPC, a CC-CV charger, a drive cycle (discharge demand), and deliberately
 # unsafe ones the guarded cycle must contain.
-SAFE_LAWS = ("mpc", "cccv", "drive_cycle")
+# regime_NAME: a load profile drawn from the regime model fitted to a standard drive cycle
+# (safetwin.campaign.regime, data/load_models); "regime:PATH" one from a model file (campaign fit-load).
+REGIME_LAWS = tuple(f"regime_{name}" for name in regime.SHIPPED)
+REGIME_FILE = "regime:"
+SAFE_LAWS = ("mpc", "cccv", "drive_cycle") + REGIME_LAWS
 UNSAFE_LAWS = ("const_3c", "bang_bang", "ignore_temperature", "faulty")
 LAWS = SAFE_LAWS + UNSAFE_LAWS
 
@@ -86,6 +91,19 @@ def import_law(path: str):
     if not callable(factory):
         raise ValueError(f"law = {path!r}: {attr} is not callable")
     return factory
+
+@functools.lru_cache(maxsize=32)
+def regime_model(law: str) -> regime.RegimeModel:
+    """The regime load model a law names: regime_NAME (shipped) or regime:PATH (a model file)."""
+    if law.startswith(REGIME_FILE):
+        path = law[len(REGIME_FILE):]
+        try:
+            text = open(path).read()
+        except OSError as exc:
+            raise ValueError(f"law = {law!r}: cannot read the load model ({exc.strerror})") from None
+        return regime.RegimeModel.from_toml(text, path)
+    return regime.shipped(law[len("regime_"):])
+
 
 TOPOLOGY = re.compile(r"^(cell|([1-9][0-9]?)s([1-9][0-9]?)p)$")
 
@@ -200,6 +218,15 @@ def _make_laws(law: str, groups: int, twin: battery.CellParams, dt_s: float, n: 
         laws = [_Law(lambda inp: float(demand[min(int(round(inp.time_s / dt_s)), n - 1)])) for _ in range(groups)]
         for law_ in laws:
             law_.profile_a = demand  # the core runner takes it as a built-in profile law
+        return laws
+    if law in REGIME_LAWS or law.startswith(REGIME_FILE):
+        model = regime_model(law)
+        # the model's currents are for its own cell: the same C-rate on the twin's cell
+        scale = one_c / model.capacity_ah if math.isfinite(model.capacity_ah) else 1.0
+        demand = model.profile(rng, n * dt_s, dt_s, scale=scale)
+        laws = [_Law(lambda inp: float(demand[min(int(round(inp.time_s / dt_s)), n - 1)])) for _ in range(groups)]
+        for law_ in laws:
+            law_.profile_a = demand
         return laws
     if law == "const_3c":
         return [_Law(lambda inp: -3.0 * one_c) for _ in range(groups)]
@@ -570,7 +597,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
         spec_law = loop.constant(-3.0 * one_c)
     elif law == "bang_bang":
         spec_law = loop.bang_bang(-3.0 * one_c, 120.0)
-    elif law == "drive_cycle":
+    elif law == "drive_cycle" or law in REGIME_LAWS or law.startswith(REGIME_FILE):
         spec_law = loop.profile(laws[0].profile_a)
     else:  # the MPC, the faulty law, a law by import path: the cycle's own controllers
         spec_law, controllers = loop.controllers(), laws

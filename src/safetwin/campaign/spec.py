@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from safetwin.campaign import distributions, events
+from safetwin.campaign import subset as subset_sim
 from safetwin.campaign import simulate as sim
 
 if sys.version_info >= (3, 11):
@@ -34,7 +35,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 FAMILIES = ("closed_loop", "closed_form")
-METHODS = ("mc", "ce-is")
+METHODS = ("mc", "ce-is", "subset")
 RECORD_SIDES = ("index", "stage", "log_p", "log_q", "weight", "score", "failure")
 
 
@@ -82,6 +83,7 @@ class Campaign:
     duration_s: float = 1800.0
     dt_s: float = 1.0
     ce: CeSettings = CeSettings()
+    subset: subset_sim.Settings = subset_sim.Settings()
     filter: FilterLimits | None = None
     tail: TailSettings | None = None
     source: str = ""                   # the file's path
@@ -96,9 +98,16 @@ class Campaign:
             raise CampaignError(f"{where}: --n = {changes['n']!r}: must be an integer >= 1")
         if "method" in changes and changes["method"] not in METHODS:
             raise CampaignError(f"{where}: --method = {changes['method']!r}: must be one of {list(METHODS)}")
+        if changes.get("method", self.method) == "subset" and not _whole_chains(changes.get("n", self.n), self.subset.p0):
+            raise CampaignError(f"{where}: --n = {changes.get('n', self.n)!r}: subset simulation needs n a multiple of "
+                                f"1/p0 = {round(1 / self.subset.p0)} (whole chains)")
         if "seed" in changes and not (isinstance(changes["seed"], int) and 0 <= changes["seed"] < 2**63):
             raise CampaignError(f"{where}: --seed = {changes['seed']!r}: must be an integer in [0, 2**63)")
         return dataclasses.replace(self, **changes)
+
+
+def _whole_chains(n: int, p0: float) -> bool:
+    return n % round(1.0 / p0) == 0
 
 
 def record_fields(family: str, variables: dict, fixed: dict) -> set:
@@ -162,7 +171,12 @@ def _check_closed_loop_variable(where: str, name: str, dist_or_value, is_fixed: 
             raise _err(where, f"{name} must be categorical or fixed (one of {list(allowed)})")
         bad = [v for v in values if v not in allowed and not (name == "law" and isinstance(v, str) and ":" in v)]
         for v in values:
-            if name == "law" and isinstance(v, str) and ":" in v:
+            if name == "law" and isinstance(v, str) and v.startswith(sim.REGIME_FILE):
+                try:
+                    sim.regime_model(v)
+                except ValueError as exc:
+                    raise _err(where, str(exc)) from None
+            elif name == "law" and isinstance(v, str) and ":" in v:
                 try:
                     sim.import_law(v)
                 except ValueError as exc:
@@ -197,7 +211,7 @@ def loads(text: str, source: str = "<campaign>") -> Campaign:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"{where}: not valid TOML ({exc})") from None
-    top = {"campaign", "failure", "variables", "fixed", "ce", "filter", "tail"}
+    top = {"campaign", "failure", "variables", "fixed", "ce", "subset", "filter", "tail"}
     unknown = set(d) - top
     if unknown:
         raise _err(where, f"unknown tables {sorted(unknown)} (known: {sorted(top)})")
@@ -261,6 +275,18 @@ def loads(text: str, source: str = "<campaign>") -> Campaign:
         smoothing=float(_number(wc, "smoothing", ce_t.get("smoothing", CeSettings.smoothing), 0.0, 1.0, lo_open=True)),
         defensive=float(_number(wc, "defensive", ce_t.get("defensive", CeSettings.defensive), 0.0, 1.0, lo_open=True)))
 
+    ss_t = _table(where, d, "subset", {"p0", "max_levels", "spread"})
+    ws = f"{where}: subset"
+    ss = subset_sim.Settings(
+        p0=float(_number(ws, "p0", ss_t.get("p0", subset_sim.Settings.p0), 0.01, 0.5)),
+        max_levels=_number(ws, "max_levels", ss_t.get("max_levels", subset_sim.Settings.max_levels), 1, 100,
+                           integer=True),
+        spread=float(_number(ws, "spread", ss_t.get("spread", subset_sim.Settings.spread), 0.0, 10.0, lo_open=True)))
+    if abs(1.0 / ss.p0 - round(1.0 / ss.p0)) > 1e-9:
+        raise _err(ws, f"p0 = {ss.p0}: 1/p0 must be an integer (the states per Markov chain)")
+    if method == "subset" and not _whole_chains(n, ss.p0):
+        raise _err(w, f"n = {n}: subset simulation needs n a multiple of 1/p0 = {round(1 / ss.p0)} (whole chains)")
+
     flt = None
     if "filter" in d:
         if family != "closed_loop":
@@ -292,5 +318,5 @@ def loads(text: str, source: str = "<campaign>") -> Campaign:
         raise _err(w, "description must be a string")
     return Campaign(name=name, family=family, seed=int(seed), n=int(n), method=method, batch_size=int(batch_size),
                     event=event, variables=variables, fixed=dict(fixed), description=desc,
-                    duration_s=duration_s, dt_s=dt_s, ce=ce, filter=flt, tail=tail, source=source,
+                    duration_s=duration_s, dt_s=dt_s, ce=ce, subset=ss, filter=flt, tail=tail, source=source,
                     digest=hashlib.sha256(text.encode()).hexdigest())

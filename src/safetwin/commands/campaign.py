@@ -37,6 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run)
     ls = csub.add_parser("list", help="the shipped campaigns")
     ls.set_defaults(func=list_shipped)
+    fl = csub.add_parser("fit-load", help="fit a regime load model to current logs (t_s,current_a CSVs)",
+                         description="Fit a semi-Markov regime load model (current levels by k-means, a transition "
+                                     "matrix, negative binomial dwell times; maximum likelihood) to one or more "
+                                     "current logs, CSV files with a header 't_s,current_a' and rows at one fixed "
+                                     "interval. A campaign samples load profiles from the model with "
+                                     "law = \"regime:MODEL.toml\" (see docs/campaign.md).")
+    fl.add_argument("logs", nargs="+", metavar="LOG", help="t_s,current_a CSV files (A, > 0 discharges)")
+    fl.add_argument("-o", "--output", help="write the model here (TOML)")
+    fl.add_argument("--levels", type=int, default=8, help="current levels (k-means clusters, 2..64; default 8)")
+    fl.add_argument("--capacity-ah", type=float, help="capacity of the logged cell: a campaign then scales the "
+                                                       "currents to its own cell's C-rate")
+    fl.add_argument("--json", action="store_true", help="print the model and its fit statistics as JSON")
+    fl.set_defaults(func=fit_load)
 
 
 def _shipped() -> dict:
@@ -155,4 +168,45 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             print("safetwin campaign: matplotlib missing, no plots (pip install 'safetwin[plot]')", file=sys.stderr)
     print(json.dumps(result.summary) if args.json else _table(result.summary))
+    return 0
+
+
+def fit_load(args: argparse.Namespace) -> int:
+    import math
+
+    from safetwin.campaign import regime
+
+    if args.capacity_ah is not None and not (math.isfinite(args.capacity_ah) and args.capacity_ah > 0):
+        raise ValueError(f"--capacity-ah = {args.capacity_ah}: must be > 0")
+    logs, dts = [], []
+    for path in args.logs:
+        current, dt = regime.read_log(path)
+        logs.append(current)
+        dts.append(dt)
+    if any(abs(dt - dts[0]) > 1e-6 * dts[0] for dt in dts):
+        raise ValueError(f"the logs have different intervals ({', '.join(f'{p}: {d} s' for p, d in zip(args.logs, dts))}): "
+                         "resample them to one")
+    model = regime.fit(logs, dts[0], args.levels,
+                       capacity_ah=args.capacity_ah if args.capacity_ah is not None else math.nan,
+                       provenance={"source": ", ".join(str(Path(p).name) for p in args.logs),
+                                   "fitted_by": f"safetwin campaign fit-load --levels {args.levels}"})
+    if args.output:
+        Path(args.output).write_text(model.to_toml())
+    occupancy = model.occupancy()
+    if args.json:
+        print(json.dumps({"levels_a": model.levels_a.tolist(), "transition": model.transition.tolist(),
+                          "dwell_r": model.dwell_r.tolist(), "dwell_p": model.dwell_p.tolist(),
+                          "mean_dwell_s": (model.mean_dwell() * model.dt_s).tolist(),
+                          "occupancy": occupancy.tolist(), "mean_current_a": model.mean_current_a(),
+                          "dt_s": model.dt_s, "output": args.output, **model.provenance}))
+        return 0
+    p = model.provenance
+    print(f"regime model: {model.k} levels, {p['segments']} segments in {p['samples']} samples at {model.dt_s} s, "
+          f"log-likelihood {p['log_likelihood']:.2f}")
+    print(f"mean current: model {model.mean_current_a():.4f} A, logs {p['data_mean_current_a']:.4f} A")
+    print(f"{'level A':>10s}{'time share':>12s}{'mean dwell s':>14s}")
+    for lv, occ, dw in zip(model.levels_a, occupancy, model.mean_dwell() * model.dt_s):
+        print(f"{lv:10.3f}{occ:12.3f}{dw:14.1f}")
+    if args.output:
+        print(f"written to {args.output}")
     return 0
