@@ -63,7 +63,10 @@ SENSOR_FAULTS = ("voltage_stuck", "voltage_offset", "voltage_drift", "voltage_no
                  "voltage_nan", "temperature_stuck_low", "stealthy_injection", "node_tampered")
 PLANT_FAULTS = ("internal_short", "cooling_loss")
 AGEING_FAULTS = ("capacity_fade", "r0_growth")
-FAULTS = ("none",) + PLANT_FAULTS + SENSOR_FAULTS + AGEING_FAULTS
+# link_loss: every measurement frame lost (both voltage nodes and the temperature of every group
+# invalid) from the onset for a duration; the cycle is blind and must fail closed.
+LINK_FAULTS = ("link_loss",)
+FAULTS = ("none",) + PLANT_FAULTS + SENSOR_FAULTS + AGEING_FAULTS + LINK_FAULTS
 
 # Control laws: the core's MPC, a CC-CV charger, a drive cycle (discharge demand), and deliberately
 # unsafe ones the guarded cycle must contain.
@@ -98,7 +101,8 @@ def regime_model(law: str) -> regime.RegimeModel:
     if law.startswith(REGIME_FILE):
         path = law[len(REGIME_FILE):]
         try:
-            text = open(path).read()
+            with open(path) as f:
+                text = f.read()
         except OSError as exc:
             raise ValueError(f"law = {law!r}: cannot read the load model ({exc.strerror})") from None
         return regime.RegimeModel.from_toml(text, path)
@@ -161,6 +165,7 @@ def _fault_size(fault: str, severity: float) -> float:
         "stealthy_injection": -(0.05 + 0.25 * s),     # SOC offset the attacker wants believed
         "capacity_fade": 1.0 - 0.30 * s,              # capacity factor 1 .. 0.7
         "r0_growth": 1.0 + 1.0 * s,                   # R0 factor 1 .. 2
+        "link_loss": 10 ** (3.0 * s),                 # frames lost for 1 s .. 1000 s (log)
     }.get(fault, 0.0)
 
 
@@ -421,6 +426,8 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     temp_true = np.empty((n, plant.cells))
     i_true = np.empty((n, plant.cells))
     va_valid = np.ones(series, dtype=bool)
+    vb_valid = np.ones(series, dtype=bool)
+    temp_valid = np.ones(series, dtype=bool)
     command = 0.0
     nonfinite = 0
     controller_failures = 0
@@ -465,14 +472,18 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
             elif fault == "stealthy_injection":
                 va[g] += injector.offset_v(t[k], plant_current / parallel, dt_s)
             va_valid[g] = fault != "voltage_dropout"
+            if fault == "link_loss":  # every node silent, then the link is back
+                lost = t[k] < onset_s + size
+                va_valid[:], vb_valid[:], temp_valid[:] = not lost, not lost, not lost
         readings["voltage_a_v"] = va
         if pack:
             st = cycle.step(t[k], measured_current, va, temp, dt_s, voltage_b_v=vb, attestation=verdicts[k],
-                            voltage_a_valid=va_valid)
+                            voltage_a_valid=va_valid, voltage_b_valid=vb_valid, temperature_valid=temp_valid)
         else:
             st = cycle.step(CycleMeasurements(time_s=t[k], voltage_a_v=va[0], voltage_b_v=vb[0],
                                               temperature_k=temp[0], current_a=measured_current,
-                                              voltage_a_valid=bool(va_valid[0])), dt_s)
+                                              voltage_a_valid=bool(va_valid[0]), voltage_b_valid=bool(vb_valid[0]),
+                                              temperature_valid=bool(temp_valid[0])), dt_s)
         command = st.command_a
         if not math.isfinite(command):
             nonfinite += 1
@@ -617,6 +628,8 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
         }.get(fault, (None, 0.0, 0))
         if kind is not None:
             faults.append(loop.fault(kind, on, target=target, node="a", value=value))
+        if fault == "link_loss":  # every node silent from the onset for `size` seconds
+            faults.append(loop.fault("link_loss", on, on + size))
         if fault == "stealthy_injection":  # the attack library's online injection, run in the loop
             faults.append(loop.fault("stealthy_injection", on, target=g, node="a", value=size, ramp_s=600.0))
     attestation = None

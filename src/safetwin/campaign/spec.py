@@ -9,7 +9,8 @@ Layout (see src/safetwin/data/campaigns/*.toml)::
   [fixed]      NAME = value: variables held at one value
   [ce]         stage_n, rho, max_stages, smoothing, defensive (the cross-entropy method)
   [filter]     the verification filter's stricter limits: voltage_max_v, voltage_min_v, temp_max_c
-  [tail]       field, threshold, limit: the peaks-over-threshold fit of the worst excursion
+  [tail]       field, threshold (a number or "auto", the default), limit: the peaks-over-threshold fit
+  [subset]     p0, max_levels, spread (subset simulation)
 
 A closed_loop campaign samples the variables ``safetwin.campaign.simulate.VARIABLES`` knows; a
 closed_form campaign's record is its sampled variables themselves (its failure probability is an
@@ -64,7 +65,7 @@ class FilterLimits:
 @dataclass(frozen=True)
 class TailSettings:
     field: str = "max_cell_temp_c"
-    threshold: float = 35.0
+    threshold: float | None = None   # None ("auto"): chosen by parameter stability (tails.select_threshold)
     limit: float = 45.0
 
 
@@ -307,9 +308,10 @@ def loads(text: str, source: str = "<campaign>") -> Campaign:
         fld = tt.get("field", TailSettings.field)
         if fld not in record_fields(family, variables, fixed):
             raise _err(wt, f"field = {fld!r}: not a field of the record")
-        thr = float(_number(wt, "threshold", tt.get("threshold", TailSettings.threshold), -1e9, 1e9))
+        thr = tt.get("threshold", "auto")
+        thr = None if thr == "auto" else float(_number(wt, "threshold", thr, -1e9, 1e9))
         lim = float(_number(wt, "limit", tt.get("limit", TailSettings.limit), -1e9, 1e9))
-        if not lim > thr:
+        if thr is not None and not lim > thr:
             raise _err(wt, f"limit = {lim} must be > threshold = {thr}")
         tail = TailSettings(fld, thr, lim)
 

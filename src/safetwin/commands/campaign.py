@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("campaign", help="campaign TOML file, or a shipped campaign's name")
     r.add_argument("--n", type=int, help="samples of the estimate (default: the file's campaign.n)")
-    r.add_argument("--method", choices=["mc", "ce-is"], help="estimator (default: the file's campaign.method)")
+    r.add_argument("--method", choices=["mc", "ce-is", "subset"],
+                   help="estimator: crude Monte Carlo, cross-entropy IS, subset simulation (default: the file's)")
     r.add_argument("--seed", type=int, help="campaign seed (default: the file's campaign.seed)")
     r.add_argument("--duration-s", type=float, help="scenario length in s (closed-loop campaigns; default: the file's)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
@@ -100,6 +101,8 @@ def _table(summary: dict) -> str:
              f"event: {summary['event']}",
              f"P(failure) = {summary['p_failure']:.4g}  95 % CI [{summary['ci95'][0]:.4g}, {summary['ci95'][1]:.4g}]"
              f"  ({summary['n_failures']} failures, ESS {summary['ess']:.1f})"]
+    if summary.get("cov") is not None:
+        lines.append(f"subset simulation: {len(summary['levels'])} levels, coefficient of variation {summary['cov']:.3f}")
     if summary.get("by_fault") is not None:
         lines += [f"avoidable envelope violations {summary['avoidable']} {summary['avoidable_by_side']}, "
                   f"unavoidable {summary['unavoidable']} ({summary['unavoidable_earlier_than_0a']} earlier than at 0 A)",
