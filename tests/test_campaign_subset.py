@@ -1,0 +1,129 @@
+"""Subset simulation (Au & Beck 2001) against the closed-form family's exact probability."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from safetwin.campaign import closed_form, distributions, engine, spec, subset
+
+FAMILY = """
+[campaign]
+name = "cf_subset"
+family = "closed_form"
+seed = 0
+n = {n}
+method = "subset"
+batch_size = {batch}
+[failure]
+event = "soc0 > 0.97 and severity > 0.7"
+[subset]
+p0 = 0.1
+[variables.soc0]
+dist = "uniform"
+low = 0.0
+high = 1.0
+[variables.severity]
+dist = "beta"
+a = 2.0
+b = 5.0
+low = 0.0
+high = 1.0
+[variables.fault]
+dist = "categorical"
+values = ["none", "cooling_loss", "internal_short"]
+probs = [0.5, 0.3, 0.2]
+"""
+
+
+def family(n=1000, batch=100000) -> spec.Campaign:
+    return spec.loads(FAMILY.format(n=n, batch=batch))
+
+
+def test_the_standard_normal_map_gives_each_variable_its_distribution():
+    u = np.array([-2.0, -0.3, 0.0, 1.1, 7.5])
+    beta = distributions.Beta(0.0, 1.0, 2.0, 5.0)
+    x = subset.to_x(beta, u)
+    # the beta's tail probabilities at x are the normal's at u (each side where it is small)
+    np.testing.assert_allclose(np.where(u <= 0, stats.beta(2, 5).cdf(x), stats.beta(2, 5).sf(x)),
+                               np.where(u <= 0, stats.norm.cdf(u), stats.norm.sf(u)), rtol=1e-9)
+    assert subset.to_x(beta, np.array([9.0]))[0] < 1.0  # far tail: the upper quantile, not 1 by rounding
+    cat = distributions.Categorical(("a", "b", "c"), (0.5, 0.3, 0.2))
+    # Phi(u) below 0.5 -> a, in [0.5, 0.8) -> b, above -> c
+    assert list(subset.to_x(cat, stats.norm.ppf([0.49, 0.51, 0.79, 0.81]))) == ["a", "b", "b", "c"]
+
+
+def test_gamma_of_constant_chains_is_ns_minus_one_and_of_iid_chains_near_zero():
+    ns = 10
+    const = np.repeat(np.array([1, 0, 0, 1, 0, 0, 0, 0, 0, 0])[:, None], ns, axis=1).astype(float)
+    # rho(k) = 1 for every lag: gamma = 2 sum_{k=1}^{Ns-1} (1 - k/Ns) = Ns - 1
+    assert subset.gamma(const, ns) == pytest.approx(ns - 1, rel=1e-12)
+    iid = (np.random.default_rng(0).random((2000, ns)) < 0.1).astype(float)
+    assert abs(subset.gamma(iid, ns)) < 0.1
+
+
+def test_one_campaign_interval_covers_the_exact_probability_and_reports_its_cov():
+    c = family(n=1000)
+    truth = closed_form.exact_probability(c)
+    s = engine.run(c).summary
+    assert s["method"] == "subset" and s["ci95"][0] <= truth <= s["ci95"][1]
+    # P = 3.3e-4 with p0 = 0.1: three intermediate levels and the final one
+    assert len(s["levels"]) == math.ceil(math.log(truth) / math.log(0.1))
+    assert 0 < s["cov"] < 1
+    # simulations: 1000 at level 0, then 1000 - 100 seeds' copies per conditional level
+    assert s["n_scenarios"] == 1000 + (len(s["levels"]) - 1) * 900
+
+
+def test_repeated_campaigns_are_unbiased_and_the_reported_cov_matches_the_spread():
+    c = family(n=500)
+    truth = closed_form.exact_probability(c)
+    R = 100
+    est, cov, covered = [], [], 0
+    for seed in range(R):
+        s = engine.run(dataclasses.replace(c, seed=seed)).summary
+        est.append(s["p_failure"])
+        cov.append(s["cov"])
+        covered += s["ci95"][0] <= truth <= s["ci95"][1]
+    est = np.array(est)
+    z = stats.norm.ppf(0.9995)
+    assert abs(est.mean() - truth) <= z * est.std(ddof=1) / math.sqrt(R)
+    # the empirical coefficient of variation against the mean reported one: the sd's chi-square interval
+    emp = est.std(ddof=1) / truth
+    lo, hi = math.sqrt(stats.chi2.ppf(0.0005, R - 1) / (R - 1)), math.sqrt(stats.chi2.ppf(0.9995, R - 1) / (R - 1))
+    assert lo <= emp / np.mean(cov) <= hi, (emp, np.mean(cov))
+    print(f"subset: mean {est.mean():.3e} vs {truth:.3e}, coverage {covered}/{R}, cov emp {emp:.3f} "
+          f"reported {np.mean(cov):.3f}")
+
+
+def test_records_do_not_depend_on_the_batching():
+    a = engine.run(family(n=200, batch=100000))
+    b = engine.run(family(n=200, batch=30))  # 3 chains of 10 per task
+    assert a.summary["p_failure"] == b.summary["p_failure"]
+    strip = ("wall_s",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in a.rows] == \
+        [{k: v for k, v in r.items() if k not in strip} for r in b.rows]
+
+
+def test_a_partial_subset_campaign_resumes_to_the_uninterrupted_result(tmp_path):
+    from safetwin.campaign import execution
+
+    c = family(n=200, batch=50)
+    full = engine.run(c)
+    with pytest.raises(execution.Interrupted):
+        engine.run(c, out_dir=tmp_path, max_batches=1)
+    with pytest.raises(execution.Interrupted):
+        engine.run(c, out_dir=tmp_path, max_batches=3)  # finishes level 0, stops inside level 1
+    resumed = engine.run(c, out_dir=tmp_path)
+    assert resumed.summary["p_failure"] == full.summary["p_failure"]
+    assert resumed.summary["ci95"] == full.summary["ci95"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("n = 1000", "n = 1005"), "multiple of 1/p0"),
+    (("p0 = 0.1", "p0 = 0.3"), "1/p0 must be an integer"),
+])
+def test_bad_subset_settings_are_refused_naming_the_key(edit, message):
+    text = FAMILY.format(n=1000, batch=100).replace(*edit)
+    with pytest.raises(spec.CampaignError, match=message):
+        spec.loads(text, "s.toml")
