@@ -4,8 +4,9 @@ randomness comes from (campaign seed, stage, index) alone."""
 import os
 import signal
 
-from safetwin.campaign import engine, execution
 from test_campaign_execution import _equal, short
+
+from safetwin.campaign import engine, execution
 
 
 def test_a_worker_killed_mid_campaign_leaves_the_result_unchanged():

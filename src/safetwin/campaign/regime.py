@@ -339,7 +339,7 @@ def shipped(name: str) -> RegimeModel:
     return _shipped(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shipped(name: str) -> RegimeModel:
     f = resources.files("safetwin") / "data" / "load_models" / f"{name}.toml"
     return RegimeModel.from_toml(f.read_text(), str(f))

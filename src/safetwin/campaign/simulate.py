@@ -33,7 +33,6 @@ from importlib import resources
 import numpy as np
 
 from safetwin import battery, control, profiles
-from safetwin.campaign import regime
 from safetwin._core import (
     CcCvCharger,
     CcCvConfig,
@@ -48,6 +47,7 @@ from safetwin._core import (
     Severity,
     Status,
 )
+from safetwin.campaign import regime
 from safetwin.cycle import BUILTIN_SIGNALS
 from safetwin.safety import MonitorDefinition
 from safetwin.trust.attacks import Bias, OnlineStealthyInjection, StealthyInjection

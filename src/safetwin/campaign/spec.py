@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from safetwin.campaign import distributions, events
-from safetwin.campaign import subset as subset_sim
 from safetwin.campaign import simulate as sim
+from safetwin.campaign import subset as subset_sim
 
 if sys.version_info >= (3, 11):
     import tomllib
