@@ -141,7 +141,8 @@ void bind_closed_loop(py::module_& m) {
       .value("temperature_stuck", FaultKind::temperature_stuck)
       .value("temperature_offset", FaultKind::temperature_offset)
       .value("current_offset", FaultKind::current_offset)
-      .value("stealthy_injection", FaultKind::stealthy_injection);
+      .value("stealthy_injection", FaultKind::stealthy_injection)
+      .value("link_loss", FaultKind::link_loss);
 
   py::class_<FaultSpec>(m, "FaultSpec", "A fault from onset_s to end_s on a cell (plant) or a group (sensor)")
       .def(py::init([](FaultKind kind, double onset_s, double end_s, int target, int node, double value, double ramp_s) {

@@ -1987,12 +1987,15 @@ class FaultKind:
       current_offset
     
       stealthy_injection
+    
+      link_loss
     """
-    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>, 'stealthy_injection': <FaultKind.stealthy_injection: 12>}
+    __members__: typing.ClassVar[dict[str, FaultKind]]  # value = {'internal_short': <FaultKind.internal_short: 0>, 'cooling_loss': <FaultKind.cooling_loss: 1>, 'connection_resistance': <FaultKind.connection_resistance: 2>, 'voltage_stuck': <FaultKind.voltage_stuck: 3>, 'voltage_offset': <FaultKind.voltage_offset: 4>, 'voltage_drift': <FaultKind.voltage_drift: 5>, 'voltage_noise': <FaultKind.voltage_noise: 6>, 'voltage_dropout': <FaultKind.voltage_dropout: 7>, 'voltage_nan': <FaultKind.voltage_nan: 8>, 'temperature_stuck': <FaultKind.temperature_stuck: 9>, 'temperature_offset': <FaultKind.temperature_offset: 10>, 'current_offset': <FaultKind.current_offset: 11>, 'stealthy_injection': <FaultKind.stealthy_injection: 12>, 'link_loss': <FaultKind.link_loss: 13>}
     connection_resistance: typing.ClassVar[FaultKind]  # value = <FaultKind.connection_resistance: 2>
     cooling_loss: typing.ClassVar[FaultKind]  # value = <FaultKind.cooling_loss: 1>
     current_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.current_offset: 11>
     internal_short: typing.ClassVar[FaultKind]  # value = <FaultKind.internal_short: 0>
+    link_loss: typing.ClassVar[FaultKind]  # value = <FaultKind.link_loss: 13>
     stealthy_injection: typing.ClassVar[FaultKind]  # value = <FaultKind.stealthy_injection: 12>
     temperature_offset: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_offset: 10>
     temperature_stuck: typing.ClassVar[FaultKind]  # value = <FaultKind.temperature_stuck: 9>

@@ -63,6 +63,7 @@ const char* to_string(FaultKind k) noexcept {
     case FaultKind::temperature_offset: return "temperature_offset";
     case FaultKind::current_offset: return "current_offset";
     case FaultKind::stealthy_injection: return "stealthy_injection";
+    case FaultKind::link_loss: return "link_loss";
     case FaultKind::count: break;
   }
   return "unknown";
@@ -151,7 +152,7 @@ void LoopSpec::validate(std::size_t external_controllers) const {
     if (!(f.end_s > f.onset_s)) throw_invalid(o + ".end_s", f.end_s, "must be > onset_s = " + std::to_string(f.onset_s));
     const bool all_cells_ok = f.kind == FaultKind::cooling_loss && f.target == -1;
     const std::size_t targets = is_sensor_fault(f.kind) ? groups : cells;
-    if (f.kind != FaultKind::current_offset && !all_cells_ok && (f.target < 0 || static_cast<std::size_t>(f.target) >= targets))
+    if (f.kind != FaultKind::current_offset && f.kind != FaultKind::link_loss && !all_cells_ok && (f.target < 0 || static_cast<std::size_t>(f.target) >= targets))
       throw_invalid(o + ".target", f.target, std::string("must be a ") + (targets == groups ? "series group" : "cell") +
                                                  " index in [0, " + std::to_string(targets) + ")");
     if (is_voltage_fault(f.kind)) {
@@ -533,6 +534,7 @@ void ClosedLoop::read_sensors(std::size_t k, double t, double applied_a) noexcep
     std::uint8_t ok_a = 1, ok_b = nz.voltage_b ? 1 : 0, ok_t = 1;
     for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
       const FaultSpec& f = spec_.faults[i];
+      if (fault_active_[i] != 0 && f.kind == FaultKind::link_loss) ok_a = ok_b = ok_t = 0;  // every node silent
       if (fault_active_[i] == 0 || static_cast<std::size_t>(f.target) != g) continue;
       double& reading = f.node == 0 ? va : vb;
       switch (f.kind) {

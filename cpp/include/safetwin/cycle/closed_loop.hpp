@@ -90,6 +90,7 @@ enum class FaultKind : std::uint8_t {
   temperature_offset,     // sensor, group `target`: + `value` K
   current_offset,         // sensor: the measured current + `value` A
   stealthy_injection,     // sensor, group `target`, node `node`: model-consistent false data (below)
+  link_loss,              // link: every measurement frame lost (voltage a, b and temperature of every group invalid; `target` ignored)
   count
 };
 [[nodiscard]] const char* to_string(FaultKind k) noexcept;
