@@ -168,5 +168,6 @@ def _run_subset(campaign, executor, store, progress, max_batches, wall0) -> Resu
     summary = report.summarise(campaign, rows, est, n_scenarios=total, stages=stages,
                                wall_s=time.perf_counter() - wall0, workers=executor.workers)
     summary["cov"] = est.cov
+    summary["cov_upper"] = est.cov_upper
     summary["levels"] = [{"threshold": s["level"], **lv} for s, lv in zip(stages, est.levels)]
     return Result(summary, rows, stages)

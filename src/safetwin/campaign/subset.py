@@ -21,7 +21,10 @@ record it already had (no re-simulation).
 Coefficient of variation (Au & Beck, eqs. 21-29): delta_j^2 = (1 - P_j) / (N P_j) (1 + gamma_j),
 gamma_j = 2 sum_{k=1}^{Ns-1} (1 - k/Ns) rho_j(k) from the correlation of the level indicator
 along the chains (gamma_0 = 0: level 0 is independent); delta^2 = sum delta_j^2 (levels taken as
-uncorrelated, as the paper does). The 95 % interval is lognormal: P exp(+-1.96 sqrt(log(1 + delta^2))).
+uncorrelated, as the paper does): a lower bound, since the levels share their seeds. The upper
+bound takes them fully correlated, delta_upper = sum delta_j (Au & Beck, eq. 30). On the closed-form
+family the spread of repeated estimates lies between the two (tested), so the 95 % interval is the
+lognormal one on the upper bound, P exp(+-1.96 sqrt(log(1 + delta_upper^2))): conservative.
 
 Every chain step's randomness comes from (campaign seed, stage, sample index) alone, as for the
 other estimators, so a level's records are the same for any batching, worker count or order.
@@ -148,20 +151,22 @@ class SubsetEstimate:
     n: int
     n_failures: int
     ess: float
-    cov: float
+    cov: float        # levels uncorrelated: a lower bound
+    cov_upper: float  # levels fully correlated: the upper bound, which the interval uses
     levels: list   # per level: threshold, conditional probability, delta, gamma
 
 
 def estimate(level_probs: list, gammas: list, n: int, n_failures: int) -> SubsetEstimate:
     p = float(np.prod(level_probs))
-    d2 = sum((1 - pj) / (n * pj) * (1 + gj) for pj, gj in zip(level_probs, gammas)) if p > 0 else math.inf
-    cov = math.sqrt(d2)
+    deltas = [math.sqrt((1 - pj) / (n * pj) * (1 + gj)) if pj > 0 else math.inf for pj, gj in zip(level_probs, gammas)]
+    d2 = sum(d * d for d in deltas)
+    cov, cov_upper = math.sqrt(d2), sum(deltas)
     if p > 0:
-        s = math.sqrt(math.log1p(d2))
+        s = math.sqrt(math.log1p(cov_upper ** 2))
         ci = (p * math.exp(-1.959963984540054 * s), p * math.exp(1.959963984540054 * s))
         ess = (1 - p) / (p * d2) if d2 > 0 else float(n)
     else:
         ci, ess = (0.0, float(np.prod(level_probs[:-1])) * 3.0 / n), 0.0  # rule of three on the last level
-    levels = [{"p": float(pj), "gamma": float(gj), "delta": float(math.sqrt((1 - pj) / (n * pj) * (1 + gj)))
-               if pj > 0 else None} for pj, gj in zip(level_probs, gammas)]
-    return SubsetEstimate(p, ci, n, n_failures, float(ess), cov, levels)
+    levels = [{"p": float(pj), "gamma": float(gj), "delta": float(d) if math.isfinite(d) else None}
+              for pj, gj, d in zip(level_probs, gammas, deltas)]
+    return SubsetEstimate(p, ci, n, n_failures, float(ess), cov, cov_upper, levels)
