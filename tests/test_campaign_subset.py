@@ -131,3 +131,48 @@ def test_bad_subset_settings_are_refused_naming_the_key(edit, message):
     text = FAMILY.format(n=1000, batch=100).replace(*edit)
     with pytest.raises(spec.CampaignError, match=message):
         spec.loads(text, "s.toml")
+
+
+CLOSED_LOOP = """
+[campaign]
+name = "cl_subset"
+family = "closed_loop"
+seed = 3
+n = 20
+method = "subset"
+batch_size = {batch}
+duration_s = 120.0
+[failure]
+event = "robust_voltage_max_v < 0"
+[subset]
+p0 = 0.1
+max_levels = 2
+[variables.soc0]
+dist = "uniform"
+low = 0.5
+high = 0.95
+[variables.severity]
+dist = "uniform"
+low = 0.0
+high = 1.0
+[fixed]
+topology = "cell"
+law = "const_3c"
+fault = "voltage_offset"
+onset_s = 10.0
+"""
+
+
+def test_closed_loop_chains_stay_in_their_level_and_do_not_depend_on_the_batching():
+    from test_campaign_execution import _equal  # records equal field by field, NaN equal to NaN
+
+    runs = [engine.run(spec.loads(CLOSED_LOOP.format(batch=b))) for b in (10, 20)]
+    assert _equal(runs[0].rows, runs[1].rows)
+    s = runs[0].summary
+    levels = [lv["threshold"] for lv in s["levels"]]
+    assert levels[0] is None and levels[1] > levels[2]  # nested levels: thresholds decrease
+    # every state of the last level's chains is inside that level (score <= its threshold), and a
+    # state repeated along a chain is the same simulation (its exogenous key), not a new one
+    assert all(r["score"] <= levels[-1] for r in runs[0].rows)
+    keys = {(r["exo_stage"], r["exo_index"]) for r in runs[0].rows}
+    assert len(keys) <= len(runs[0].rows) and s["n_scenarios"] == 20 + 2 * 18

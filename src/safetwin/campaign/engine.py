@@ -167,7 +167,8 @@ def _run_subset(campaign, executor, store, progress, max_batches, wall0) -> Resu
     est = subset.estimate(probs, gammas, n, failures)
     summary = report.summarise(campaign, rows, est, n_scenarios=total, stages=stages,
                                wall_s=time.perf_counter() - wall0, workers=executor.workers)
-    summary["cov"] = est.cov
-    summary["cov_upper"] = est.cov_upper
+    # no failure in the last level: P = 0 and no coefficient of variation (JSON has no infinity)
+    summary["cov"] = est.cov if math.isfinite(est.cov) else None
+    summary["cov_upper"] = est.cov_upper if math.isfinite(est.cov_upper) else None
     summary["levels"] = [{"threshold": s["level"], **lv} for s, lv in zip(stages, est.levels)]
     return Result(summary, rows, stages)

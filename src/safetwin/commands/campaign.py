@@ -101,8 +101,9 @@ def _table(summary: dict) -> str:
              f"event: {summary['event']}",
              f"P(failure) = {summary['p_failure']:.4g}  95 % CI [{summary['ci95'][0]:.4g}, {summary['ci95'][1]:.4g}]"
              f"  ({summary['n_failures']} failures, ESS {summary['ess']:.1f})"]
-    if summary.get("cov") is not None:
-        lines.append(f"subset simulation: {len(summary['levels'])} levels, coefficient of variation {summary['cov']:.3f}")
+    if summary.get("levels") is not None:
+        cov = "-" if summary["cov"] is None else f"{summary['cov']:.3f} (upper bound {summary['cov_upper']:.3f})"
+        lines.append(f"subset simulation: {len(summary['levels'])} levels, coefficient of variation {cov}")
     if summary.get("by_fault") is not None:
         lines += [f"avoidable envelope violations {summary['avoidable']} {summary['avoidable_by_side']}, "
                   f"unavoidable {summary['unavoidable']} ({summary['unavoidable_earlier_than_0a']} earlier than at 0 A)",
