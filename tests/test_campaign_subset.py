@@ -176,3 +176,9 @@ def test_closed_loop_chains_stay_in_their_level_and_do_not_depend_on_the_batchin
     assert all(r["score"] <= levels[-1] for r in runs[0].rows)
     keys = {(r["exo_stage"], r["exo_index"]) for r in runs[0].rows}
     assert len(keys) <= len(runs[0].rows) and s["n_scenarios"] == 20 + 2 * 18
+
+
+def test_a_campaign_that_neither_samples_nor_fixes_the_topology_is_summarised_with_its_default():
+    text = CLOSED_LOOP.format(batch=10).replace('topology = "cell"\n', "").replace('method = "subset"', 'method = "mc"')
+    s = engine.run(dataclasses.replace(spec.loads(text), n=2)).summary
+    assert s["pack_runs"] == 0 and s["by_fault"]["voltage_offset"]["count"] == 2

@@ -43,6 +43,10 @@ def summarise(campaign, rows: list, est, n_scenarios: int, stages: list, wall_s:
         out.update({"wall_s": float(wall_s), "workers": int(workers)})
         return out
 
+    # a variable neither sampled nor fixed takes its default (simulate.VARIABLES): fill it in
+    defaults = {k: sim.VARIABLES[k][1] for k in ("topology", "law", "fault")}
+    rows = [r if all(k in r for k in defaults) else {**defaults, **r} for r in rows]
+
     def count(pred) -> int:
         return int(sum(1 for r in rows if pred(r)))
 
