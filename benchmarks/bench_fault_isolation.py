@@ -6,7 +6,8 @@ stuck / drift / noise on one node, one cell's cooling loss) or none, at a random
 size. The detectors' thresholds come from nominal runs of other seeds at --alpha per run and
 detector (one run = one hour). Prints the thresholds, the confusion table (rows injected, columns
 isolated), the location accuracy, the detection delays (median and worst, s after the onset), and
-how often the 95 % interval of each size estimate holds the injected size.
+how often the 95 % interval of each size estimate holds the injected size; then the coverage of
+the ageing-drift intervals (capacity and R0 of safetwin diagnose) on nominal aged hours.
 
 Run: nice python benchmarks/bench_fault_isolation.py [--calibration-runs N] [--runs N] [--alpha A]
 """
@@ -28,6 +29,7 @@ def main() -> int:
     ap.add_argument("--calibration-runs", type=int, default=200, help="nominal runs (hours) for the thresholds")
     ap.add_argument("--runs", type=int, default=40, help="runs per class")
     ap.add_argument("--alpha", type=float, default=0.01, help="false-alarm probability per run and detector")
+    ap.add_argument("--ageing-runs", type=int, default=400, help="nominal aged hours for the interval coverage")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     t0 = time.process_time()
@@ -47,6 +49,12 @@ def main() -> int:
         print(f"detection delay {k}: median {np.median(d):.0f} s, worst {np.max(d):.0f} s ({len(d)} runs)")
     for k, c in ev["ci95_coverage"].items():
         print(f"95 % interval of the {k} estimate holds the injected size: {c:.2f} of {ev['ci95_cases'][k]} runs")
+    if args.ageing_runs:
+        cov = fault_campaign.ageing_interval_coverage(range(args.ageing_runs), args.workers)
+        for k, c in cov.items():
+            lo, hi = c["ci95"]
+            print(f"ageing drift: 95 % interval of {k} holds the truth in {c['coverage']:.3f} of {c['runs']} "
+                  f"nominal aged hours (Clopper-Pearson 95 %: {lo:.3f} .. {hi:.3f}; goal 0.93-0.97)")
     return 0
 
 

@@ -177,3 +177,29 @@ def evaluate(calibration_seeds, evaluation_seeds, alpha_per_run: float, workers:
     return {"thresholds": thresholds, "confusion": m, "located": float(np.mean(located)) if located else float("nan"),
             "delays_s": delays, "ci95_coverage": {k: float(np.mean(v)) for k, v in cover.items()},
             "ci95_cases": {k: len(v) for k, v in cover.items()}, "results": results}
+
+
+def ageing_interval_coverage(seeds, workers: int = 2) -> dict:
+    """How often the 95 % intervals of ``safetwin diagnose``'s ageing estimates (the EKF's joint
+    capacity and R0 factors at the end of the log) hold the truth, over nominal hours of cells aged
+    within spec (``calibration.nominal_log``: capacity 85-100 %, resistance 100-130 %, with spread
+    and sensor noise). Returns the coverage of each with its Clopper-Pearson interval."""
+    from safetwin.diagnostics import calibration as cal
+    from safetwin.diagnostics.synthetic import binomial_interval
+
+    settings = cal.ScoreSettings()
+
+    def one(seed):
+        log = cal.nominal_log(seed)
+        res = cal.score_log(log, settings, quiet=True)
+        out = {}
+        for key, truth in (("capacity_factor", log["capacity_rel_true"]), ("r0_factor", log["r0_rel_true"])):
+            v, s = float(res[key][-1]), float(res[key + "_sigma"][-1])
+            out[key] = abs(v - truth) <= 1.959963984540054 * s
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        hits = list(pool.map(one, list(seeds)))
+    n = len(hits)
+    return {k: {"coverage": sum(h[k] for h in hits) / n, "ci95": binomial_interval(sum(h[k] for h in hits), n),
+                "runs": n} for k in ("capacity_factor", "r0_factor")}
