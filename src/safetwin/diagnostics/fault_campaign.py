@@ -3,7 +3,7 @@ confusion table (``benchmarks/bench_fault_isolation.py``, ``tests/test_fault_iso
 
 Each run is one call of the core's closed-loop runner (``safetwin.loop``): a 4s1p pack of
 REF-CELL-1 cells with cell-to-cell spread (capacity 3 %, R0 10 %, drawn per run) under the
-guarded cycle, a load of UDDS drive cycles separated by rests (``safetwin.drive_cycles``; the rests
+guarded cycle, a load of US06 drive cycles separated by rests (``safetwin.drive_cycles``; the rests
 are what lets the charge balance tell a leak from a capacity mismatch), sensor noise on both
 voltage nodes, the temperature and the current, and a current-sensor bias the detectors do not
 know. One fault (or none) is drawn per run with its size, its cell or group and its onset:
@@ -34,11 +34,12 @@ CURRENT_BIAS_A = 0.03               # uniform +-, unknown to the detectors
 
 
 def load_profile(rng: np.random.Generator, n: int) -> np.ndarray:
-    """UDDS segments (one cycle, scaled 0.8..1.5) separated by rests of 200..500 s, from a rest."""
-    udds = drive_cycles.cell_current("udds", dt_s=DT_S)
+    """US06 segments (scaled 2..3: an aggressive drive, up to 19 A on the 5 Ah cell, so that the
+    cells warm and the heat balance says something) separated by rests of 200..500 s, from a rest."""
+    us06 = drive_cycles.cell_current("us06", dt_s=DT_S)
     out = [np.zeros(int(rng.uniform(100, 300)))]
     while sum(len(p) for p in out) < n:
-        out.append(udds * rng.uniform(0.8, 1.5))
+        out.append(us06 * rng.uniform(2.0, 3.0))
         out.append(np.zeros(int(rng.uniform(200, 500))))
     return np.concatenate(out)[:n]
 

@@ -28,9 +28,8 @@ are told apart by what each one changes, in this order:
 
 Each detector's statistic is a number that grows with the fault; its threshold is the (1 - alpha)
 quantile of the statistic's maximum over nominal runs (``calibrate_thresholds``), the same rule as
-the anomaly score's. The verdict of a log is the detector whose statistic exceeds its threshold by
-the largest ratio (a voltage-sensor detection first: a battery detector reading a broken node is
-not evidence), at the group where it does. Estimates carry a 95 % interval from the window's
+the anomaly score's. The verdict of a log follows the order of ``isolate`` (sensor, then the
+electrical detectors by statistic / threshold, then cooling), at the group where it fired. Estimates carry a 95 % interval from the window's
 regression with the residuals' lag-1 autocorrelation taken into account (AR(1) variance inflation),
 and the detection time is the end of the first window over the threshold, as an online detector
 running these windows would raise it.
@@ -220,16 +219,18 @@ def _short(t, i_cell, soc, st, dt, cell: CellParams):
     return out
 
 
-def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float):
-    """Per group: the heat-transfer factor (estimate / the twin's) over sliding windows."""
+def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extra_heat_w=None):
+    """Per group: the heat-transfer factor (estimate / the twin's) over sliding windows.
+    ``extra_heat_w`` (n, groups): heat beyond the Joule heat of the current (a leak's)."""
     n, s = temp_k.shape
     r_tot = sum(getattr(cell, f).at(0.5, REF_TEMP_K) for f in ("r0_ohm", "r1_ohm", "r2_ohm"))
     steps = np.concatenate(([0.0], np.diff(t)))
-    heat_j = np.cumsum(i_cell**2 * r_tot * steps)
     wins = _windows(n, dt, st.cooling_window_s, st.step_s)
     h_twin, c = cell.heat_transfer_w_per_k, cell.heat_capacity_j_per_k
     out = []
     for g in range(s):
+        q = i_cell**2 * r_tot + (0.0 if extra_heat_w is None else extra_heat_w[:, g])
+        heat_j = np.cumsum(q * steps)
         rise = temp_k[:, g] - ambient_k
         rise_ks = np.cumsum(rise * steps)
         stat, est, se_, ends = (np.full(len(wins), np.nan) for _ in range(4))
@@ -331,34 +332,56 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
             settings: IsolationSettings = IsolationSettings()) -> dict:
     """The verdict on one pack log: ``fault`` (one of FAULT_CLASSES), ``group`` (or None) and
     ``faults``, per class: detected, group, time_s (first window over the threshold), estimate,
-    ci95, statistic, threshold."""
+    ci95, statistic, threshold.
+
+    Which fault when several detectors fire: a voltage-sensor detection first (a battery detector
+    reading a broken node is no evidence); then the larger statistic / threshold of the internal
+    short and the connection resistance, whose statistics are electrical; cooling loss only when
+    neither fired, since both heat their cell (a leak by V I_leak, a resistance by I^2 dR) and so
+    look like less cooling to the heat balance. The cooling entry in the group of a detected short
+    is re-estimated with the estimated leak's heat added (``leak_heat_corrected``)."""
     stats = run_statistics(log, cell, settings, thresholds.get("sensor"))
     faults = {}
-    best, best_ratio = "nominal", 1.0
     for k in DETECTORS:
         if k not in stats:
-            faults[k] = {"evaluated": False, "detected": None, "group": None, "time_s": None, "estimate": None,
-                         "ci95": None}
+            faults[k] = _not_evaluated("needs the redundant voltage node (voltage_b_v)")
             continue
-        th = thresholds[k]
-        per = stats[k]
-        g = int(np.argmax([np.max(x["stat"]) if x["stat"].size else -np.inf for x in per]))
-        stat = per[g]["stat"]
-        peak = float(np.max(stat)) if stat.size else -np.inf
-        detected = bool(peak > th)
-        entry = {"evaluated": True, "detected": detected, "group": g if detected else None, "time_s": None,
-                 "estimate": None, "ci95": None, "statistic": peak, "threshold": th}
-        if detected:
-            first = int(np.argmax(stat > th))
-            entry["time_s"] = float(per[g]["t_end"][first])
-            entry.update(_estimate(k, stats, per[g], g, entry["time_s"]))
-            ratio = _exceedance(peak, th)
-            if k == "sensor":
-                ratio = np.inf
-            if ratio > best_ratio:
-                best, best_ratio = k, ratio
-        faults[k] = entry
+        faults[k] = _detect(k, stats, stats[k], thresholds[k])
+    short, cool = faults["internal_short"], faults["cooling_loss"]
+    if short.get("detected") and cool.get("detected") and short["group"] == cool["group"]:
+        g = short["group"]
+        leak_a = max(short["estimate"]["leak_current_a"], 0.0)
+        extra = np.zeros_like(stats["_v"])
+        since = stats["t_s"] >= short["time_s"] - settings.short_window_s
+        extra[since, g] = stats["_v"][since, g] * leak_a
+        corrected = _cooling(stats["t_s"], stats["_i_cell"], stats["_temp"], settings, stats["_dt"], stats["_cell"],
+                             stats["_ambient"], extra)
+        per = list(stats["cooling_loss"])
+        per[g] = corrected[g]
+        faults["cooling_loss"] = _detect("cooling_loss", stats, per, thresholds["cooling_loss"])
+        faults["cooling_loss"]["leak_heat_corrected"] = True
+    if faults["sensor"].get("detected"):
+        best = "sensor"
+    else:
+        ratios = {k: _exceedance(faults[k]["statistic"], faults[k]["threshold"])
+                  for k in ("internal_short", "connection_resistance") if faults[k].get("detected")}
+        best = max(ratios, key=ratios.get) if ratios else ("cooling_loss" if faults["cooling_loss"].get("detected")
+                                                            else "nominal")
     return {"fault": best, "group": faults[best]["group"] if best != "nominal" else None, "faults": faults}
+
+
+def _detect(k: str, stats: dict, per: list, th: float) -> dict:
+    g = int(np.argmax([np.max(x["stat"]) if x["stat"].size else -np.inf for x in per]))
+    stat = per[g]["stat"]
+    peak = float(np.max(stat)) if stat.size else -np.inf
+    detected = bool(peak > th)
+    entry = {"evaluated": True, "detected": detected, "group": g if detected else None, "time_s": None,
+             "estimate": None, "ci95": None, "statistic": peak, "threshold": th}
+    if detected:
+        first = int(np.argmax(stat > th))
+        entry["time_s"] = float(per[g]["t_end"][first])
+        entry.update(_estimate(k, stats, per[g], g, entry["time_s"]))
+    return entry
 
 
 def _exceedance(peak: float, th: float) -> float:
