@@ -31,9 +31,9 @@ no degradation history; see safetwin.diagnostics.prognostics), faults (per class
 detected, time_s, estimate, ci95; a class one cell's log cannot decide says evaluated: false and
 why). From one cell's log: ageing_drift (the EKF's capacity and R0 intervals), internal_short (the
 charge balance: the leak current, which includes any current-sensor bias, detected above the bias
-a sensor within spec may have), cooling_loss (the heat-transfer factor from the heat balance).
-connection_resistance and sensor need the other cells and the redundant node: pack logs, through
-safetwin.diagnostics.isolation.
+a sensor within spec may have). cooling_loss reports the heat-transfer drop within the log but one
+cell's heat balance does not decide it; connection_resistance and sensor need the other cells and
+the redundant node: pack logs, through safetwin.diagnostics.isolation.
 
 --cell FILE: the cell file (TOML, safetwin.cellfile) of the logged cell instead of REF-CELL-1; the
 shipped calibration was made on REF-CELL-1, so its false-alarm rate holds for that cell only
@@ -222,9 +222,14 @@ def run(args: argparse.Namespace) -> int:
         f = s["faults"][name]
         label = name.replace("_", " ").ljust(16)
         if not f["evaluated"]:
-            print(f"  {label} not evaluated: {f['reason']}")
+            extra = ""
+            if f["estimate"] is not None and "heat_transfer_drop_rel" in f["estimate"]:
+                lo, hi = f["ci95"]
+                extra = f" (heat-transfer drop {f['estimate']['heat_transfer_drop_rel']:.3g}, 95 %: {lo:.3g} .. {hi:.3g})"
+            print(f"  {label} not decided: {f['reason']}{extra}")
             continue
-        (key, value), = ((k, v) for k, v in f["estimate"].items() if isinstance(v, float) and k != "leak_resistance_ohm")
+        key = "leak_current_a" if name == "internal_short" else "heat_transfer_drop_rel"
+        value = f["estimate"][key]
         lo, hi = f["ci95"]
         print(f"  {label} {'DETECTED' if f['detected'] else 'not detected'}  {key} {value:.4g} (95 %: {lo:.4g} .. {hi:.4g})")
     return 0

@@ -426,9 +426,11 @@ def single_cell(log: dict, cell: CellParams | None = None, soc0: float | None = 
       leak current plus any current-sensor bias, which one cell cannot tell apart; detected when
       the 95 % interval lies above the bias a sensor within spec may have (NOMINAL_CURRENT_BIAS_A).
       A log without rests has t and charge nearly collinear: the interval is then wide.
-    - cooling_loss: the heat balance over the log (``_cooling``'s estimate, one window), the
-      ambient taken as the first temperature sample (a log that starts at rest); detected when the
-      95 % interval of the heat-transfer factor lies below 1 - NOMINAL_THERMAL_SPREAD.
+    - cooling_loss: the heat balance over sliding windows (``_cooling``), the ambient taken as the
+      first temperature sample (a log that starts at rest); the estimate is the lowest window's
+      heat transfer relative to the first window's (a drop within the log: the twin's absolute heat
+      model may be off), reported but not decided (evaluated: false, with the reason): on the DFN
+      cell's nominal charge it drops to 0.44, so no threshold on one cell's log is safe.
     - connection_resistance and sensor need the other cells of the group and the
       redundant node: not evaluated here (``isolate`` on a pack log does them).
     """
@@ -450,6 +452,8 @@ def single_cell(log: dict, cell: CellParams | None = None, soc0: float | None = 
     balance = cell.capacity_ah * 3600.0 * (soc[0] - soc) - charge
     x = np.column_stack([np.ones_like(t), t - t[0], i_f, charge, np.cumsum(np.abs(i_f) * steps)])
     fit = _ols(x, balance)
+    if fit is None:  # throughput = -charge when the current never changes sign (a charge): drop it
+        fit = _ols(x[:, :4], balance)
     if fit is None:
         out["internal_short"] = _not_evaluated("the log is too short or its regressors are collinear")
     else:
@@ -462,17 +466,29 @@ def single_cell(log: dict, cell: CellParams | None = None, soc0: float | None = 
         out["internal_short"] = {"evaluated": True, "detected": detected, "time_s": None, "estimate": est,
                                  "ci95": [float(c) for c in ci]}
     ambient = float(tk[0]) if tk.size else cell.ambient_temp_k
-    span = float(t[-1] - t[0])
     dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
-    whole = IsolationSettings(cooling_window_s=span, step_s=span) if span > 0 and dt > 0 else None
-    cool = _cooling(t, i_f, temp[:, None], whole, dt, cell, ambient) if whole is not None else None
-    if cool is None or not np.isfinite(cool[0]["estimate"]).any():
-        out["cooling_loss"] = _not_evaluated("the cell never warmed 0.5 K above its starting temperature on average")
+    cool = _cooling(t, i_f, temp[:, None], IsolationSettings(), dt, cell, ambient)[0] if dt > 0 else None
+    good = np.flatnonzero(np.isfinite(cool["estimate"])) if cool is not None else np.array([], dtype=int)
+    if good.size < 2:
+        out["cooling_loss"] = _not_evaluated("fewer than two windows in which the cell was 0.5 K above its "
+                                             "starting temperature on average")
     else:
-        f, sf = float(cool[0]["estimate"][0]), float(cool[0]["se"][0])
-        ci = [f - Z95 * sf, f + Z95 * sf]
-        out["cooling_loss"] = {"evaluated": True, "detected": bool(ci[1] < 1.0 - NOMINAL_THERMAL_SPREAD),
-                               "time_s": None, "estimate": {"heat_transfer_factor": f}, "ci95": ci}
+        # A loss is the estimate dropping within the log: the twin's heat model is not the cell's
+        # (its absolute h can be off by a factor), so each window is compared with the first.
+        f, sf = cool["estimate"][good], cool["se"][good]
+        ratio = f / f[0]
+        ratio_sigma = ratio * np.hypot(sf / f, sf[0] / f[0])
+        k = int(np.argmin(ratio))
+        ci = [float(ratio[k] - Z95 * ratio_sigma[k]), float(ratio[k] + Z95 * ratio_sigma[k])]
+        # Measured: on the DFN cell's nominal 1C CC-CV charge (tests/data) this drop is 0.44 (95 %:
+        # 0.26..0.62): the twin's I^2 R heat is off by a factor that changes with the current, so
+        # one cell's log cannot call a cooling loss. The estimate is reported, undecided; a pack log
+        # decides against the other cells (``isolate``).
+        out["cooling_loss"] = {"evaluated": False, "detected": None, "time_s": None,
+                               "estimate": {"heat_transfer_drop_rel": float(ratio[k]),
+                                            "heat_transfer_factor_first": float(f[0])}, "ci95": ci,
+                               "reason": "one cell's heat balance is not decisive (the twin's heat model is off by "
+                                         "a current-dependent factor); a pack log decides against the other cells"}
     out["connection_resistance"] = _not_evaluated("needs the other cells of the group (a pack log: isolation.isolate)")
     out["sensor"] = _not_evaluated("needs the redundant voltage node (a pack log: isolation.isolate)")
     return out
