@@ -310,22 +310,44 @@ def run_statistics(log: dict, cell: CellParams | None = None, settings: Isolatio
 
 
 def run_maxima(stats: dict) -> dict:
-    """Each detector's largest statistic over windows and groups (the per-run calibration sample)."""
-    return {k: max((float(np.max(g["stat"])) if g["stat"].size else -np.inf) for g in stats[k])
-            for k in DETECTORS if k in stats}
+    """The per-run calibration sample: each detector's largest statistic over windows and groups;
+    and the size estimates' model error in a nominal run, where the truth is known to be nil:
+    ``<kind>:spread95``, the 95th percentile over windows and groups of |estimate| (a leak current,
+    a resistance step) or of |f / median f - 1| (the heat-transfer factor); ``cooling_loss:scale``,
+    the median heat-transfer factor (the twin's I^2 R heat is not the cell's, so f of a nominal
+    cell is not 1)."""
+    out = {k: max((float(np.max(g["stat"])) if g["stat"].size else -np.inf) for g in stats[k])
+           for k in DETECTORS if k in stats}
+    for k in ("internal_short", "connection_resistance"):
+        e = np.concatenate([g["estimate"] for g in stats[k]])
+        e = e[np.isfinite(e)]
+        if e.size:
+            out[f"{k}:spread95"] = float(np.percentile(np.abs(e), 95))
+    f = np.concatenate([g["estimate"] for g in stats["cooling_loss"]])
+    f = f[np.isfinite(f)]
+    if f.size:
+        scale = float(np.median(f))
+        out["cooling_loss:scale"] = scale
+        out["cooling_loss:spread95"] = float(np.percentile(np.abs(f / scale - 1.0), 95))
+    return out
 
 
 def calibrate_thresholds(nominal_maxima: list, alpha_per_run: float) -> dict:
     """Per detector: the (1 - alpha) quantile (the next order statistic up) of its per-run maxima
-    over nominal runs; alpha is a false-alarm probability per run and detector."""
+    over nominal runs; alpha is a false-alarm probability per run and detector. The model-error
+    entries of ``run_maxima`` (names with a colon) are the median over the runs."""
     if not nominal_maxima:
         raise ValueError("nominal_maxima: no nominal runs")
     n = len(nominal_maxima)
     if not (0 < alpha_per_run < 1) or alpha_per_run * n < 1:
         raise ValueError(f"alpha_per_run = {alpha_per_run!r}: must be in (0, 1) with at least one exceedance "
                          f"expected over the {n} nominal runs (alpha >= {1 / n:.3g})")
-    return {k: float(np.quantile([m[k] for m in nominal_maxima], 1.0 - alpha_per_run, method="higher"))
-            for k in nominal_maxima[0]}
+    out = {}
+    for k in nominal_maxima[0]:
+        values = [m[k] for m in nominal_maxima if k in m]
+        out[k] = float(np.median(values)) if ":" in k else float(np.quantile(values, 1.0 - alpha_per_run,
+                                                                              method="higher"))
+    return out
 
 
 def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
@@ -346,7 +368,7 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
         if k not in stats:
             faults[k] = _not_evaluated("needs the redundant voltage node (voltage_b_v)")
             continue
-        faults[k] = _detect(k, stats, stats[k], thresholds[k])
+        faults[k] = _detect(k, stats, stats[k], thresholds[k], thresholds)
     short, cool = faults["internal_short"], faults["cooling_loss"]
     if short.get("detected") and cool.get("detected") and short["group"] == cool["group"]:
         g = short["group"]
@@ -358,7 +380,7 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
                              stats["_ambient"], extra)
         per = list(stats["cooling_loss"])
         per[g] = corrected[g]
-        faults["cooling_loss"] = _detect("cooling_loss", stats, per, thresholds["cooling_loss"])
+        faults["cooling_loss"] = _detect("cooling_loss", stats, per, thresholds["cooling_loss"], thresholds)
         faults["cooling_loss"]["leak_heat_corrected"] = True
     if faults["sensor"].get("detected"):
         best = "sensor"
@@ -370,7 +392,7 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
     return {"fault": best, "group": faults[best]["group"] if best != "nominal" else None, "faults": faults}
 
 
-def _detect(k: str, stats: dict, per: list, th: float) -> dict:
+def _detect(k: str, stats: dict, per: list, th: float, calibration: dict) -> dict:
     g = int(np.argmax([np.max(x["stat"]) if x["stat"].size else -np.inf for x in per]))
     stat = per[g]["stat"]
     peak = float(np.max(stat)) if stat.size else -np.inf
@@ -380,7 +402,7 @@ def _detect(k: str, stats: dict, per: list, th: float) -> dict:
     if detected:
         first = int(np.argmax(stat > th))
         entry["time_s"] = float(per[g]["t_end"][first])
-        entry.update(_estimate(k, stats, per[g], g, entry["time_s"]))
+        entry.update(_estimate(k, stats, per[g], g, entry["time_s"], calibration))
     return entry
 
 
@@ -390,7 +412,10 @@ def _exceedance(peak: float, th: float) -> float:
     return peak / th if th > 0 else (peak - th) / max(abs(th), 1e-12) + 1.0
 
 
-def _estimate(kind: str, stats: dict, per: dict, g: int, t_detect: float) -> dict:
+def _estimate(kind: str, stats: dict, per: dict, g: int, t_detect: float, calibration: dict) -> dict:
+    """The size of the fault with its 95 % interval: the strongest window's regression interval,
+    widened by the estimator's model error measured on nominal runs (``run_maxima``) where the
+    calibration has it, and the heat-transfer factor divided by its nominal median."""
     t = stats["t_s"]
     if kind == "sensor":
         est, ci = _sensor_estimate(t, stats["_va"], stats["_vb"], g, per["node"], t_detect, per["sd0"], per["mu0"])
@@ -401,8 +426,15 @@ def _estimate(kind: str, stats: dict, per: dict, g: int, t_detect: float) -> dic
     value, se = float(per["estimate"][k]), float(per["se"][k])
     unit = {"internal_short": "leak_current_a", "connection_resistance": "resistance_step_ohm",
             "cooling_loss": "heat_transfer_factor"}[kind]
+    spread = float(calibration.get(f"{kind}:spread95", 0.0))
+    if kind == "cooling_loss":
+        scale = float(calibration.get("cooling_loss:scale", 1.0))
+        value, se = value / scale, se / scale
+        half = float(np.hypot(Z95 * se, spread * value))
+    else:
+        half = float(np.hypot(Z95 * se, spread))
     est = {unit: value}
-    ci = [value - Z95 * se, value + Z95 * se]
+    ci = [value - half, value + half]
     if kind == "internal_short" and value > 0:
         v_mean = float(np.nanmean(stats["_v"][:, g]))
         est["leak_resistance_ohm"] = v_mean / value
