@@ -96,12 +96,15 @@ def test_confusion_table_of_a_ci_sized_campaign_is_diagonally_dominant():
     on other seeds. The bound is strict diagonal dominance of every row (more runs of each class
     isolated right than wrong), and the isolated group is the injected one.
 
-    Why this bound: the benchmark (bench_fault_isolation.py, 60 nominal calibration runs, 12 runs
-    per class, alpha 0.02) measured per-class recall 1.00 nominal, 0.67 internal short, 1.00
-    connection resistance, 1.00 sensor, 0.75 cooling loss, location 1.00: every class is isolated
-    right more often than not, and dominance is what that predicts. With 5 seeded runs per class
-    this is a deterministic regression check of that property (a recall of 0.67 still fails 3 of 5
-    with probability 0.21), not an estimate of the recall; the benchmark gives the figures."""
+    Why this bound, and where it stops holding: the benchmark (bench_fault_isolation.py) measured
+    at alpha 0.02 (60 nominal calibration runs, 12 runs per class) per-class recall 1.00 nominal,
+    0.67 internal short, 1.00 connection resistance, 1.00 sensor, 0.75 cooling loss, location
+    1.00: every class right more often than not, which is what dominance asserts. At alpha 0.01
+    (100 nominal runs, 30 per class) the internal short drops to 0.40 (17 of 30 leaks, the small
+    ones, are taken for cooling loss: their heat shows before their charge balance does), so the
+    bound is asserted at the test's alpha 0.05 only. With 5 seeded runs per class this is a
+    deterministic regression check (a recall of 0.67 still fails 3 of 5 with probability 0.21),
+    not an estimate of the recall; the benchmark gives the figures."""
     ev = fault_campaign.evaluate(range(1_000_000, 1_000_020), range(5), 0.05, workers=2)
     m = ev["confusion"]
     assert m.sum() == 5 * len(FAULT_CLASSES)
