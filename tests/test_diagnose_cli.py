@@ -72,3 +72,35 @@ def test_calibrate_writes_a_calibration_file_diagnose_can_use(tmp_path, capsys):
     assert main(["diagnose", DFN, "--calibration", str(out), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["threshold"] == summary["thresholds"]["0.01"]
+
+
+def test_cell_file_of_ref_cell_1_gives_the_built_in_result(capsys):
+    """--cell with the shipped REF-CELL-1 file (equal to the built-in cell, test_cellfile) changes
+    nothing: the file reaches the estimator and the fault estimates as the same cell."""
+    assert main(["diagnose", DFN, "--json"]) == 0
+    built_in = json.loads(capsys.readouterr().out)
+    assert main(["diagnose", DFN, "--json", "--cell", "src/safetwin/data/cells/ref_cell_1.toml"]) == 0
+    assert json.loads(capsys.readouterr().out) == built_in
+
+
+def test_faults_are_filled_per_class_from_one_cells_log(capsys):
+    """One cell's log: internal_short is evaluated (the DFN run is a nominal cell: not detected, its
+    estimate inside its 95 % interval); cooling_loss reports its estimate but says why one cell
+    cannot decide; connection_resistance and sensor say why they are not evaluated."""
+    assert main(["diagnose", DFN, "--json"]) == 0
+    faults = json.loads(capsys.readouterr().out)["faults"]
+    f = faults["internal_short"]
+    assert f["evaluated"] and f["detected"] is False, f
+    assert f["ci95"][0] < f["estimate"]["leak_current_a"] < f["ci95"][1]
+    c = faults["cooling_loss"]
+    assert c["evaluated"] is False and c["reason"] and c["ci95"][0] < c["estimate"]["heat_transfer_drop_rel"] < c["ci95"][1]
+    for name in ("connection_resistance", "sensor"):
+        assert faults[name]["evaluated"] is False and faults[name]["reason"]
+
+
+def test_a_bad_cell_file_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cell]\nname = 'x'\n")
+    assert main(["diagnose", DFN, "--cell", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.toml" in err[0], err

@@ -9,6 +9,7 @@
 
 #include "bindings.hpp"
 #include "safetwin/battery/ageing.hpp"
+#include "safetwin/cycle/control_cycle.hpp"
 #include "safetwin/diagnostics/anomaly_score.hpp"
 #include "safetwin/diagnostics/score_replay.hpp"
 
@@ -225,6 +226,17 @@ void bind_diagnostics(py::module_& m) {
       .def_readwrite("z2_cap", &AnomalyScoreConfig::z2_cap)
       .def("validate", &AnomalyScoreConfig::validate, "Raises ValueError naming the first bad field");
   m.attr("MAX_SCORE_WINDOW") = kMaxScoreWindow;
+
+  using cycle::AnomalyAlarmConfig;
+  py::class_<AnomalyAlarmConfig>(m, "AnomalyAlarmConfig",
+                                 "The control cycle's anomaly alarm (CycleConfig.anomaly): score, threshold, event")
+      .def(py::init<>())
+      .def_readwrite("enabled", &AnomalyAlarmConfig::enabled)
+      .def_readwrite("score", &AnomalyAlarmConfig::score)
+      .def_readwrite("clear_s", &AnomalyAlarmConfig::clear_s)
+      .def_readwrite("clear_fraction", &AnomalyAlarmConfig::clear_fraction)
+      .def_readwrite("severity", &AnomalyAlarmConfig::severity)
+      .def("validate", &AnomalyAlarmConfig::validate, "Raises ValueError naming the first bad field");
 
   py::class_<AnomalyScore>(m, "AnomalyScore", "Online anomaly score of one cell (window mean of z^2)")
       .def(py::init<AnomalyScoreConfig>(), py::arg("config") = AnomalyScoreConfig{})

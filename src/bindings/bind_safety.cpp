@@ -330,6 +330,7 @@ void bind_cycle(py::module_& m) {
       .def_readwrite("supervisor", &CycleConfig::supervisor)
       .def_readwrite("monitor", &CycleConfig::monitor)
       .def_readwrite("plausibility", &CycleConfig::plausibility)
+      .def_readwrite("anomaly", &CycleConfig::anomaly, "the anomaly alarm (AnomalyAlarmConfig, off by default)")
       .def_readwrite("current_share", &CycleConfig::current_share,
                      "largest multiple of the cycle's per-cell current one cell of a parallel group may carry")
       .def_readwrite("adaptive_twin", &CycleConfig::adaptive_twin,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "safetwin/diagnostics/score_replay.hpp"
 #include "safetwin/estimation/battery_model.hpp"
 #include "safetwin/validate.hpp"
 
@@ -27,6 +28,7 @@ const char* signal_name(CycleSignal s) noexcept {
     case CycleSignal::command_a: return "command_a";
     case CycleSignal::plausibility_a_v: return "plausibility_a_v";
     case CycleSignal::plausibility_b_v: return "plausibility_b_v";
+    case CycleSignal::anomaly_score: return "anomaly_score";
     case CycleSignal::count: break;
   }
   return "unknown";
@@ -52,6 +54,15 @@ void PlausibilityConfig::validate() const {
     throw_invalid("PlausibilityConfig.severity", static_cast<double>(severity), "must be warning, derate or stop");
 }
 
+void AnomalyAlarmConfig::validate() const {
+  score.validate();
+  require_positive("AnomalyAlarmConfig.clear_s", clear_s);
+  if (!(clear_fraction > 0.0 && clear_fraction <= 1.0))
+    throw_invalid("AnomalyAlarmConfig.clear_fraction", clear_fraction, "must be in (0, 1]");
+  if (severity == safety::Severity::none || severity > safety::Severity::stop)
+    throw_invalid("AnomalyAlarmConfig.severity", static_cast<double>(severity), "must be warning, derate or stop");
+}
+
 safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
   safety::MonitorConfig m = c.monitor;
   for (int s = static_cast<int>(CycleSignal::count) - 1; s >= 0; --s) {
@@ -73,6 +84,17 @@ safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
       m.invariants.push_back(s);
     }
   }
+  if (c.anomaly.enabled) {
+    safety::InvariantSpec s;
+    s.name = "diagnostics.anomaly_score";
+    s.signal = signal_name(CycleSignal::anomaly_score);
+    s.kind = safety::InvariantKind::range;
+    s.hi = c.anomaly.score.threshold;
+    s.clear_hi = c.anomaly.clear_fraction * c.anomaly.score.threshold;
+    s.severity = c.anomaly.severity;
+    s.clear_count = samples_of(c.anomaly.clear_s, m.sample_period_s);
+    m.invariants.push_back(s);
+  }
   return m;
 }
 
@@ -81,6 +103,7 @@ void CycleConfig::validate() const {
   cbf.validate();
   supervisor.validate();
   plausibility.validate();
+  anomaly.validate();
   require_positive("CycleConfig.model_error_window_s", model_error_window_s);
   if (!(model_error_quantile > 0.0 && model_error_quantile <= 1.0))
     throw_invalid("CycleConfig.model_error_quantile", model_error_quantile, "must be in (0, 1]");
@@ -103,7 +126,8 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       voltage_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
                      config_.model_error_quantile, 1e-4, 2.0),
       temp_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
-                  config_.model_error_quantile, 1e-3, 50.0) {
+                  config_.model_error_quantile, 1e-3, 50.0),
+      anomaly_(config_.anomaly.score) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
 }
@@ -116,6 +140,7 @@ Status ControlCycle::set_signal(int signal, double value) noexcept { return moni
 
 void ControlCycle::reset(double time_s) noexcept {
   monitor_.reset_all(time_s);
+  anomaly_.reset();
   supervisor_.reset(time_s);
 }
 
@@ -248,6 +273,14 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     }
     sig(CycleSignal::plausibility_a_v, pa);
     sig(CycleSignal::plausibility_b_v, pb);
+  }
+  {  // Anomaly alarm (header): the score of this step's innovations; 0 until the window is full.
+    double score = 0.0;
+    if (config_.anomaly.enabled && first == Status::ok) {
+      diagnostics::AnomalyResult r;
+      if (anomaly_.step(diagnostics::innovations_of(estimator_, dt_s), r) == Status::ok && r.window_full) score = r.score;
+    }
+    sig(CycleSignal::anomaly_score, score);
   }
   const Status mon = monitor_.check(m.time_s);
   if (mon != Status::ok) {

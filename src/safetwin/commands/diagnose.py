@@ -27,8 +27,17 @@ noise, load profiles and ambient temperatures drawn at random; one threshold per
 
 Output (--json: one object): alarms [{time_s, kind, cell, score, threshold}],
 false_alarm_alpha_per_h, soh {capacity_rel, ci95}, r0_rel {value, ci95}, rul (null: one log holds
-no degradation history; see safetwin.diagnostics.prognostics), faults (per class: detected,
-time_s, estimate, ci95; classes not evaluated by this version say evaluated: false).
+no degradation history; see safetwin.diagnostics.prognostics), faults (per class: evaluated,
+detected, time_s, estimate, ci95; a class one cell's log cannot decide says evaluated: false and
+why). From one cell's log: ageing_drift (the EKF's capacity and R0 intervals), internal_short (the
+charge balance: the leak current, which includes any current-sensor bias, detected above the bias
+a sensor within spec may have). cooling_loss reports the heat-transfer drop within the log but one
+cell's heat balance does not decide it; connection_resistance and sensor need the other cells and
+the redundant node: pack logs, through safetwin.diagnostics.isolation.
+
+--cell FILE: the cell file (TOML, safetwin.cellfile) of the logged cell instead of REF-CELL-1; the
+shipped calibration was made on REF-CELL-1, so its false-alarm rate holds for that cell only
+(calibrate your own for another cell).
 
 `safetwin diagnose calibrate [-o FILE] [--hours N] [--seed S] [--workers N]` simulates N nominal
 hours (default 10000) and writes the calibration file.
@@ -39,7 +48,6 @@ examples:
 """
 
 DEFAULT_CALIBRATION = "anomaly_calibration.json"
-NOT_EVALUATED = ("internal_short", "connection_resistance", "sensor", "cooling_loss")
 Z95 = 1.959963984540054
 
 
@@ -51,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="calibration file (default: the one shipped with the package)")
     p.add_argument("--alpha", type=float, default=1e-2, help="false-alarm rate per hour (default 0.01)")
     p.add_argument("--soc0", type=float, default=None, help="initial SOC guess, 0..1 (default: from the log)")
+    p.add_argument("--cell", metavar="FILE", default=None, help="cell file (TOML) of the logged cell (default REF-CELL-1)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="plot voltage, score and threshold against time")
     g = p.add_argument_group("calibrate")
@@ -100,9 +109,10 @@ def _interval(value: float, sigma: float) -> list:
     return [value - Z95 * sigma, value + Z95 * sigma]
 
 
-def diagnose(log: dict, calibration: dict, alpha_per_h: float, soc0: float | None = None) -> tuple:
+def diagnose(log: dict, calibration: dict, alpha_per_h: float, soc0: float | None = None, cell=None) -> tuple:
     """Runs the EKF and the score over the log; returns (summary dict, trace dict)."""
     from safetwin.diagnostics import calibration as cal
+    from safetwin.diagnostics import isolation
 
     key = f"{alpha_per_h:g}"
     if key not in calibration["thresholds"]:
@@ -112,7 +122,7 @@ def diagnose(log: dict, calibration: dict, alpha_per_h: float, soc0: float | Non
     settings = cal.settings_of(calibration)
     temp_k = log["temperature_c"] + ZERO_CELSIUS_K
     run_log = {"t_s": log["t_s"], "current_a": log["current_a"], "voltage_v": log["voltage_v"], "temperature_k": temp_k}
-    cfg = cal.ekf_config_for(run_log, settings)
+    cfg = cal.ekf_config_for(run_log, settings, cell=cell)
     if soc0 is not None:
         cfg.soc0 = soc0
     res = _core.score_replay(log["t_s"], log["current_a"], voltage_a_v=log["voltage_v"], temperature_k=temp_k,
@@ -132,8 +142,7 @@ def diagnose(log: dict, calibration: dict, alpha_per_h: float, soc0: float | Non
                                "time_s": float(t[first_drift]) if first_drift is not None else None,
                                "estimate": {"capacity_rel": cap, "r0_rel": r0},
                                "ci95": {"capacity_rel": _interval(cap, cap_s), "r0_rel": _interval(r0, r0_s)}}}
-    for name in NOT_EVALUATED:
-        faults[name] = {"evaluated": False, "detected": None, "time_s": None, "estimate": None, "ci95": None}
+    faults.update(isolation.single_cell(run_log, cell, soc0=cfg.soc0))
     summary = {
         "rows": int(len(t)),
         "duration_s": float(t[-1] - t[0]),
@@ -179,13 +188,18 @@ def run(args: argparse.Namespace) -> int:
     checks.number("--alpha", args.alpha, lo=0.0, hi=1.0, lo_open=True, hi_open=True, why="a false-alarm rate per hour")
     if args.soc0 is not None:
         checks.number("--soc0", args.soc0, lo=0.0, hi=1.0)
+    cell = None
+    if args.cell is not None:
+        from safetwin import cellfile
+
+        cell = cellfile.load_cell(checks.input_file("--cell", args.cell))
     calibration = cal.load_calibration(args.calibration or shipped_calibration_path())
     log = read_log(args.log)
     dt = np.diff(log["t_s"])
     if dt.size and not math.isclose(float(np.median(dt)), float(calibration["dt_s"]), rel_tol=0.1):
         print(f"safetwin diagnose: warning: the log's median step is {np.median(dt):g} s, the calibration's "
               f"{calibration['dt_s']:g} s: the false-alarm rate is not the calibrated one", file=sys.stderr)
-    summary, trace = diagnose(log, calibration, args.alpha, args.soc0)
+    summary, trace = diagnose(log, calibration, args.alpha, args.soc0, cell)
     if args.plot:
         plot(trace, args.plot)
     if args.json:
@@ -204,5 +218,18 @@ def run(args: argparse.Namespace) -> int:
     print("  RUL              needs a history of SOH estimates (safetwin.diagnostics.prognostics)")
     drift = s["faults"]["ageing_drift"]
     print(f"  ageing drift     {'detected' if drift['detected'] else 'not detected'}")
-    print(f"  not evaluated    {', '.join(NOT_EVALUATED)} (fault isolation is not in this version)")
+    for name in ("internal_short", "cooling_loss", "connection_resistance", "sensor"):
+        f = s["faults"][name]
+        label = name.replace("_", " ").ljust(16)
+        if not f["evaluated"]:
+            extra = ""
+            if f["estimate"] is not None and "heat_transfer_drop_rel" in f["estimate"]:
+                lo, hi = f["ci95"]
+                extra = f" (heat-transfer drop {f['estimate']['heat_transfer_drop_rel']:.3g}, 95 %: {lo:.3g} .. {hi:.3g})"
+            print(f"  {label} not decided: {f['reason']}{extra}")
+            continue
+        key = "leak_current_a" if name == "internal_short" else "heat_transfer_drop_rel"
+        value = f["estimate"][key]
+        lo, hi = f["ci95"]
+        print(f"  {label} {'DETECTED' if f['detected'] else 'not detected'}  {key} {value:.4g} (95 %: {lo:.4g} .. {hi:.4g})")
     return 0

@@ -161,19 +161,22 @@ def nominal_log(seed: int, spec: NominalSpec = NominalSpec()) -> dict:
     t_k = (sim["cell_temp_k"][:, 0] + rng.uniform(-1, 1) * spec.temperature_offset_k
            + rng.normal(0, spec.temperature_noise_k, n))
     i_meas = current + rng.uniform(-1, 1) * spec.current_bias_a + rng.normal(0, spec.current_noise_a, n)
+    # The truth of the ageing-drift estimates: capacity and R0 relative to the twin's cell.
     return {"t_s": np.arange(n) * spec.dt_s, "current_a": i_meas, "voltage_v": v, "temperature_k": t_k,
-            "soc_true": sim["cell_soc"][:, 0], "profile": kind}
+            "soc_true": sim["cell_soc"][:, 0], "profile": kind, "capacity_rel_true": scaling.capacity_factor,
+            "r0_rel_true": scaling.resistance_factor * scaling.r0_factor}
 
 
 _STDERR_LOCK = threading.Lock()
 
 
-def ekf_config_for(log: dict, settings: ScoreSettings, quiet: bool = False) -> estimation.BatteryEkfConfig:
+def ekf_config_for(log: dict, settings: ScoreSettings, quiet: bool = False,
+                   cell: CellParams | None = None) -> estimation.BatteryEkfConfig:
     """The estimator as ``safetwin diagnose`` sets it up for a log (initial SOC from the first
-    rested voltage, initial temperature from the first sample)."""
+    rested voltage, initial temperature from the first sample) on ``cell`` (default REF-CELL-1)."""
     from safetwin.commands.estimate import initial_soc
 
-    cell = CellParams.ref_cell_1()
+    cell = cell if cell is not None else CellParams.ref_cell_1()
     if quiet:
         # initial_soc warns on stderr for a log that never rests; a calibration of thousands of
         # runs keeps quiet. The lock: redirect_stderr swaps a process-wide object.

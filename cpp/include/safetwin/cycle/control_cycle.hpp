@@ -48,6 +48,15 @@
 // clear_s back under half the threshold, severity derate): the event names the node, the mode is
 // DERATED, and the measurement-based barriers take the conservative reading of the two until it
 // clears (the highest for the upper voltage limit, the lowest for the lower).
+//
+// Anomaly alarm (CycleConfig::anomaly, off by default): the online anomaly score of the cell
+// (diagnostics::AnomalyScore: the window mean of the estimator's squared whitened innovations,
+// innovations_of) is stepped after the estimator and written to the monitor signal
+// "anomaly_score" (0 until its window is full); the cycle adds the invariant
+// "diagnostics.anomaly_score" (range, hi = the calibrated threshold of score.threshold, cleared
+// after clear_s back under clear_fraction of it, severity derate by default), so an alarm is a
+// monitor event and the supervisor derates or stops. The threshold must come from a calibration
+// of this estimator configuration (safetwin.diagnostics.calibration); the default never alarms.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -55,6 +64,7 @@
 
 #include "safetwin/battery/state_idx.hpp"
 #include "safetwin/control/controller.hpp"
+#include "safetwin/diagnostics/anomaly_score.hpp"
 #include "safetwin/estimation/battery_ekf.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/monitor.hpp"
@@ -82,6 +92,7 @@ enum class CycleSignal : int {
   soc, soc_sigma, temp_est_k, voltage_est_v,                // estimate now (voltage at zero current)
   nis, controller_ok, request_a, command_a,                 // joint NIS, previous step's outputs
   plausibility_a_v, plausibility_b_v,                       // node disagreement laid at a node (above)
+  anomaly_score,                                            // the online anomaly score (above)
   count
 };
 [[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
@@ -97,6 +108,15 @@ struct PlausibilityConfig {
   void validate() const;       // throws std::invalid_argument naming the field
 };
 
+struct AnomalyAlarmConfig {
+  bool enabled = false;
+  diagnostics::AnomalyScoreConfig score{};  // window, channels, cap and the calibrated threshold
+  double clear_s = 60.0;         // back under clear_fraction * threshold this long clears the event
+  double clear_fraction = 0.8;
+  safety::Severity severity = safety::Severity::derate;
+  void validate() const;         // throws std::invalid_argument naming the field
+};
+
 struct CycleConfig {
   estimation::BatteryEkfConfig estimator{};
   safety::CbfConfig cbf{};
@@ -105,6 +125,7 @@ struct CycleConfig {
   // extra signals listed here (trust values, ...), written with ControlCycle::set_signal.
   safety::MonitorConfig monitor{};
   PlausibilityConfig plausibility{};
+  AnomalyAlarmConfig anomaly{};
   // The largest multiple of the cycle's current (a parallel group's current / parallel) that one
   // cell of the group may carry (>= 1; PackCycle sets it from the group's Kirchhoff split): the
   // current limits of the filter and the controller are divided by it, so no cell exceeds them.
@@ -186,6 +207,7 @@ class ControlCycle {
   safety::WindowQuantile voltage_error_;  // learned model-error bound (|voltage innovation|)
   safety::WindowQuantile temp_error_;     // (|temperature innovation|)
   safety::TwinEstimate twin_{};
+  diagnostics::AnomalyScore anomaly_;     // the anomaly alarm (above)
 };
 
 }  // namespace safetwin::cycle
