@@ -241,11 +241,14 @@ def tpm_cases() -> list[dict]:
                          measure_boot=(ak == "ecc")) as node:
                 first = q(node, nonce(1))
                 second = q(node, nonce(2))
-                out.append(case(f"tpm_ek_child_{ak}", f"swtpm quotes from a {ak} AK child of the RSA EK, then the "
-                                "first replayed", node,
-                                [step(first, nonce(1)), step(second, nonce(2), issued_at_ms=1100, verified_at_ms=1110),
-                                 step(first, nonce(1), issue=False, verified_at_ms=1200, passed=False,
-                                      reason="fail_replay", checks=["nonce_replayed"])],
+                # The replay comes before the second quote: its clock equals the reference (not a
+                # rollback), so the nonce is the one check that fails.
+                out.append(case(f"tpm_ek_child_{ak}", f"swtpm quotes from a {ak} AK child of the RSA EK: the "
+                                "first, the first replayed, a second", node,
+                                [step(first, nonce(1)),
+                                 step(first, nonce(1), issue=False, verified_at_ms=1050, passed=False,
+                                      reason="fail_replay", checks=["nonce_replayed"]),
+                                 step(second, nonce(2), issued_at_ms=1100, verified_at_ms=1110)],
                                 ek_public=node.ek_public))
     return out
 
