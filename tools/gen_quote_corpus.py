@@ -178,7 +178,6 @@ def software_cases() -> list[dict]:
     # --- state across steps (the holes of issue 17) ------------------------------------------------
     node = ecc()
     honest = q(node, nonce(1))
-    a = wire.parse_attest(honest[0])
     s = wire.parse_signature(honest[1])
     out.append(case("nonce_burn_then_honest", "an unsigned frame with the live nonce, then the honest quote", node,
                     [step((honest[0], wire.EcdsaSignature(s.hash_alg, s.r ^ 1, s.s).marshal()), nonce(1),

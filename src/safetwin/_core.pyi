@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -330,12 +330,27 @@ class Attestation:
     
       passed
     
-      failed
+      failed : failed, reason unknown or generic
+    
+      fail_signature : not signed by the enrolled AK: a forgery
+    
+      fail_pcr : authentic, measured boot differs from golden
+    
+      fail_replay : authentic but not fresh (nonce, clock, counters)
+    
+      fail_malformed : does not parse as a quote
+    
+      timeout : no answer in time
     """
-    __members__: typing.ClassVar[dict[str, Attestation]]  # value = {'none': <Attestation.none: 0>, 'passed': <Attestation.passed: 1>, 'failed': <Attestation.failed: 2>}
+    __members__: typing.ClassVar[dict[str, Attestation]]  # value = {'none': <Attestation.none: 0>, 'passed': <Attestation.passed: 1>, 'failed': <Attestation.failed: 2>, 'fail_signature': <Attestation.fail_signature: 3>, 'fail_pcr': <Attestation.fail_pcr: 4>, 'fail_replay': <Attestation.fail_replay: 5>, 'fail_malformed': <Attestation.fail_malformed: 6>, 'timeout': <Attestation.timeout: 7>}
+    fail_malformed: typing.ClassVar[Attestation]  # value = <Attestation.fail_malformed: 6>
+    fail_pcr: typing.ClassVar[Attestation]  # value = <Attestation.fail_pcr: 4>
+    fail_replay: typing.ClassVar[Attestation]  # value = <Attestation.fail_replay: 5>
+    fail_signature: typing.ClassVar[Attestation]  # value = <Attestation.fail_signature: 3>
     failed: typing.ClassVar[Attestation]  # value = <Attestation.failed: 2>
     none: typing.ClassVar[Attestation]  # value = <Attestation.none: 0>
     passed: typing.ClassVar[Attestation]  # value = <Attestation.passed: 1>
+    timeout: typing.ClassVar[Attestation]  # value = <Attestation.timeout: 7>
     @typing.overload
     def __eq__(self, other: Attestation) -> bool:
         ...
@@ -2570,6 +2585,9 @@ class NodeReport:
     @property
     def trust(self) -> float:
         ...
+    @property
+    def verdict(self) -> Attestation:
+        ...
 class NoiseStream:
     """
     splitmix64 as a counter: bits(i) is the i-th output of the seeded stream
@@ -3077,6 +3095,28 @@ class QpStatus:
     @property
     def value(self) -> int:
         ...
+class ReasonLikelihood:
+    """
+    P(reason | good), P(reason | compromised) of one failure reason
+    """
+    @typing.overload
+    def __init__(self) -> None:
+        ...
+    @typing.overload
+    def __init__(self, good: typing.SupportsFloat | typing.SupportsIndex, compromised: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def compromised(self) -> float:
+        ...
+    @compromised.setter
+    def compromised(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def good(self) -> float:
+        ...
+    @good.setter
+    def good(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Replacement:
     """
     The law from a time on (the counterfactual): a direct current or a built-in law
@@ -3451,6 +3491,11 @@ class TrustConfig:
     Per-node Bayesian trust (two-state HMM filter), see trust_state.hpp
     """
     cusum: CusumConfig
+    fail_malformed: ReasonLikelihood
+    fail_pcr: ReasonLikelihood
+    fail_replay: ReasonLikelihood
+    fail_signature: ReasonLikelihood
+    timeout: ReasonLikelihood
     def __init__(self) -> None:
         ...
     def validate(self) -> None:
