@@ -12,7 +12,7 @@ phase() { echo "== [$((SECONDS - start_s)) s] $*"; }
 # --- Debian packages the tests use (doctest for the C++ tests, Eigen for the C++-only build,
 # swtpm + TSS for the real-TPM attestation tests, ccache and Ninja for the builds). Installed only
 # when missing.
-DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev ccache ninja-build)
+DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools ccache ninja-build)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

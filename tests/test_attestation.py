@@ -125,10 +125,12 @@ def test_replayed_quote_rejected(verifier, node):
     assert verifier.verify("cell_mon", q).failures == {Check.NONCE_REPLAYED}
 
 
-def test_nonce_spent_even_by_failed_quote(verifier, node):
+def test_nonce_not_spent_by_failed_quote(verifier, node):
+    # Only a fully valid quote spends its nonce (issue 17: a failed one must not burn it).
     nonce, q = fresh(verifier, node)
     bad = Quote(q.attest, q.signature[:-1] + bytes([q.signature[-1] ^ 1]))
     assert verifier.verify("cell_mon", bad).failures == {Check.SIGNATURE}
+    assert verifier.verify("cell_mon", q).passed
     assert verifier.verify("cell_mon", q).failures == {Check.NONCE_REPLAYED}
 
 

@@ -43,7 +43,7 @@ def test_bad_arrays_and_verdicts_are_refused():
     with pytest.raises(ValueError, match="no trust"):
         pc.step(0.0, 0.0, np.full(2, 3.7), np.full(2, 298.0), 1.0, attestation=np.array([1, 1], dtype=np.uint8))
     pt, _ = make([-1.0, -1.0], trust=True)
-    with pytest.raises(ValueError, match="attestation\\[1\\] = 7"):
-        pt.step(0.0, 0.0, np.full(2, 3.7), np.full(2, 298.0), 1.0, attestation=np.array([1, 7], dtype=np.uint8))
+    with pytest.raises(ValueError, match="attestation\\[1\\] = 8"):
+        pt.step(0.0, 0.0, np.full(2, 3.7), np.full(2, 298.0), 1.0, attestation=np.array([1, 8], dtype=np.uint8))
     with pytest.raises(ValueError, match="PackCycle.controllers"):
         PackCycle(PackCycleConfig(3, 1), [Constant(-1.0)])

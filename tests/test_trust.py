@@ -107,8 +107,8 @@ def test_bad_input_names_the_argument():
     ts = core.TrustState(core.TrustConfig(), 2)
     with pytest.raises(ValueError, match=r"attestation has shape \(3,\): expected \(2,\)"):
         ts.step(np.zeros(3, dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"attestation\[1\] = 7"):
-        ts.step(np.array([0, 7], dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"attestation\[1\] = 8"):
+        ts.step(np.array([0, 8], dtype=np.uint8))
     with pytest.raises(ValueError, match="innovation_z"):
         ts.step(np.zeros(2, dtype=np.uint8), np.zeros(5))
     cfg = core.TrustConfig()
@@ -140,9 +140,14 @@ def test_verdict_codes_fail_closed():
     from safetwin.trust.attestation import Check, Verdict
     from safetwin.trust.trust import verdict_codes
 
+    Attestation = core.Attestation
     ok = Verdict("a", frozenset())
     timeout = Verdict("b", frozenset({Check.TIMEOUT}))
     codes = verdict_codes(["a", "b", "c"], [ok, timeout])
-    assert codes.tolist() == [CODE_PASS, CODE_FAIL, CODE_NONE]
+    assert codes.tolist() == [CODE_PASS, int(Attestation.timeout), CODE_NONE]
+    forged = Verdict("a", frozenset({Check.SIGNATURE, Check.PCR_DIGEST}))
+    node_error = Verdict("c", frozenset({Check.NODE_ERROR}))
+    assert verdict_codes(["a", "b", "c"], [forged, node_error]).tolist() == \
+        [int(Attestation.fail_signature), CODE_NONE, CODE_FAIL]
     with pytest.raises(ValueError, match="unknown nodes"):
         verdict_codes(["a"], [timeout])

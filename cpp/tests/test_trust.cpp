@@ -202,7 +202,7 @@ TEST_CASE("bad input refused, state unchanged; bad config names the field") {
   const double before = ts.trust(0);
   CHECK(ts.step(att.data(), nullptr, 1) == Status::invalid_argument);
   CHECK(ts.step(nullptr, nullptr, 2) == Status::invalid_argument);
-  att[1] = static_cast<Attestation>(7);
+  att[1] = static_cast<Attestation>(8);  // first code past the reasons
   CHECK(ts.step(att.data(), nullptr, 2) == Status::invalid_argument);
   CHECK(ts.trust(0) == before);
 
@@ -248,4 +248,84 @@ TEST_CASE("trust step allocates nothing") {
     }
   });
   CHECK(n == 0);
+}
+
+TEST_CASE("TrustState: every failure reason weighs its own likelihood pair (hand-computed posteriors)") {
+  // One step from trust0 = 0.99 with no transition and no residual: the posterior is
+  // 0.99 Lg / (0.99 Lg + 0.01 Lc), computed here by hand from the documented defaults.
+  TrustConfig c;
+  c.p_compromise = 0.0;
+  c.p_recover = 0.0;
+  struct Case {
+    Attestation a;
+    double lg, lc, expected;
+  };
+  const Case cases[] = {
+      {Attestation::pass, 0.999, 0.5, 0.98901 / (0.98901 + 0.005)},
+      {Attestation::fail, 0.001, 0.5, 0.00099 / (0.00099 + 0.005)},           // 0.16528...
+      {Attestation::fail_signature, 1e-6, 0.1, 0.99e-6 / (0.99e-6 + 0.001)},  // 9.89e-4
+      {Attestation::fail_pcr, 1e-5, 0.05, 0.99e-5 / (0.99e-5 + 0.0005)},      // 0.01942
+      {Attestation::fail_replay, 1e-5, 0.1, 0.99e-5 / (0.99e-5 + 0.001)},     // 0.00980
+      {Attestation::fail_malformed, 1e-4, 0.02, 0.99e-4 / (0.99e-4 + 0.0002)},  // 0.3311
+      {Attestation::timeout, 8e-4, 0.01, 0.000792 / (0.000792 + 0.0001)},     // 0.8879
+  };
+  double after[8] = {};
+  for (const auto& k : cases) {
+    TrustState s(c, 1);
+    CHECK(s.likelihood(k.a).good == doctest::Approx(k.lg).epsilon(1e-15));
+    CHECK(s.likelihood(k.a).compromised == doctest::Approx(k.lc).epsilon(1e-15));
+    REQUIRE(s.step(&k.a, nullptr, 1) == Status::ok);
+    CHECK(s.trust(0) == doctest::Approx(k.expected).epsilon(1e-12));
+    CHECK(s.report(0).verdict == k.a);
+    CHECK(s.report(0).attestation_failed == (k.a != Attestation::pass));
+    after[static_cast<int>(k.a)] = s.trust(0);
+  }
+  // The documented order: a timeout weighs least, then malformed, generic fail, pcr, replay, signature.
+  CHECK(after[7] > after[6]);
+  CHECK(after[6] > after[2]);
+  CHECK(after[2] > after[4]);
+  CHECK(after[4] > after[5]);
+  CHECK(after[5] > after[3]);
+  TrustState s(c, 1);
+  const Attestation bad = static_cast<Attestation>(8);
+  CHECK(s.step(&bad, nullptr, 1) == Status::invalid_argument);
+  CHECK(s.trust(0) == 0.99);  // state unchanged after a refused call
+}
+
+TEST_CASE("TrustState: silence past the limit weighs as a generic failure, not as a timeout") {
+  TrustConfig c;
+  c.p_compromise = 0.0;
+  c.p_recover = 0.0;
+  c.max_cycles_without_verdict = 2;
+  TrustState s(c, 1);
+  const Attestation none = Attestation::none;
+  for (int k = 0; k < 2; ++k) REQUIRE(s.step(&none, nullptr, 1) == Status::ok);
+  CHECK(s.trust(0) == 0.99);
+  REQUIRE(s.step(&none, nullptr, 1) == Status::ok);
+  CHECK(s.report(0).verdict == Attestation::fail);
+  CHECK(s.trust(0) == doctest::Approx(0.00099 / (0.00099 + 0.005)).epsilon(1e-12));
+}
+
+TEST_CASE("TrustConfig: failure reasons are validated by name") {
+  auto expect_error = [](TrustConfig c, const std::string& field) {
+    try {
+      c.validate();
+      FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find(field) != std::string::npos);
+    }
+  };
+  TrustConfig c;
+  c.fail_pcr = {0.05, 1e-5};  // evidence pointing the wrong way
+  expect_error(c, "TrustConfig.fail_pcr.compromised");
+  c = TrustConfig{};
+  c.fail_replay.good = 0.0;
+  expect_error(c, "TrustConfig.fail_replay.good");
+  c = TrustConfig{};
+  c.timeout = {0.01, 0.02};  // good likelihoods now sum above 1 - p_pass_good = 1e-3
+  expect_error(c, "above 1 - p_pass_good");
+  c = TrustConfig{};
+  c.fail_signature.compromised = 0.45;  // compromised ones above 1 - p_pass_compromised = 0.5
+  expect_error(c, "above 1 - p_pass_compromised");
+  TrustConfig{}.validate();  // the defaults are consistent
 }

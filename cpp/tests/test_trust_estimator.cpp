@@ -307,7 +307,7 @@ TEST_CASE("trusted replay equals the step-by-step loop") {
   t[10] = t[9];
   CHECK(trusted_replay(e1, t1, in, out) == Status::invalid_argument);
   t[10] = 10;
-  att[7] = 5;
+  att[7] = 8;  // first code past timeout = 7
   CHECK(trusted_replay(e1, t1, in, out) == Status::invalid_argument);
 }
 

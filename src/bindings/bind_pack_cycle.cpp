@@ -113,9 +113,9 @@ void bind_pack_cycle(py::module_& m) {
                 throw std::invalid_argument("attestation must hold one verdict per trust node (" +
                                             std::to_string(pc.trust()->nodes()) + ")");
               for (py::ssize_t i = 0; i < a.size(); ++i)
-                if (a.data()[i] > static_cast<std::uint8_t>(trust::Attestation::fail))
+                if (!trust::is_valid_attestation(a.data()[i]))
                   throw std::invalid_argument("attestation[" + std::to_string(i) + "] = " + std::to_string(a.data()[i]) +
-                                              ": must be 0 (none), 1 (passed) or 2 (failed)");
+                                              ": must be a trust::Attestation code 0..7 (0 none, 1 pass, 2..7 fail reasons)");
               meas.attestation = reinterpret_cast<const trust::Attestation*>(a.data());
             }
             PackCycleStatus out;

@@ -42,9 +42,10 @@ void require_shape(const py::array& a, const char* name, py::ssize_t n, py::ssiz
 
 void require_codes(const U8Array& a, const char* name) {
   for (py::ssize_t i = 0; i < a.size(); ++i)
-    if (a.data()[i] > static_cast<std::uint8_t>(Attestation::fail))
+    if (!is_valid_attestation(a.data()[i]))
       throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(a.data()[i]) +
-                                  ": verdict codes are 0 (none), 1 (pass), 2 (fail)");
+                                  ": verdict codes are 0 (none), 1 (pass), 2 (fail), 3 (fail_signature), "
+                                  "4 (fail_pcr), 5 (fail_replay), 6 (fail_malformed), 7 (timeout)");
 }
 
 const Attestation* as_verdicts(const U8Array& a) { return reinterpret_cast<const Attestation*>(a.data()); }
@@ -140,7 +141,19 @@ void bind_trust(py::module_& m) {
   py::enum_<Attestation>(m, "Attestation", "Attestation verdict of one node in one cycle")
       .value("none", Attestation::none, "no round completed this cycle")
       .value("passed", Attestation::pass)
-      .value("failed", Attestation::fail);
+      .value("failed", Attestation::fail, "failed, reason unknown or generic")
+      .value("fail_signature", Attestation::fail_signature, "not signed by the enrolled AK: a forgery")
+      .value("fail_pcr", Attestation::fail_pcr, "authentic, measured boot differs from golden")
+      .value("fail_replay", Attestation::fail_replay, "authentic but not fresh (nonce, clock, counters)")
+      .value("fail_malformed", Attestation::fail_malformed, "does not parse as a quote")
+      .value("timeout", Attestation::timeout, "no answer in time");
+
+  py::class_<ReasonLikelihood>(m, "ReasonLikelihood", "P(reason | good), P(reason | compromised) of one failure reason")
+      .def(py::init<>())
+      .def(py::init([](double good, double compromised) { return ReasonLikelihood{good, compromised}; }),
+           py::arg("good"), py::arg("compromised"))
+      .def_readwrite("good", &ReasonLikelihood::good)
+      .def_readwrite("compromised", &ReasonLikelihood::compromised);
 
   py::class_<CusumConfig>(m, "CusumConfig", "Two-sided CUSUM on a normalised innovation")
       .def(py::init<>())
@@ -179,6 +192,11 @@ void bind_trust(py::module_& m) {
       .def_readwrite("p_pass_good", &TrustConfig::p_pass_good)
       .def_readwrite("p_pass_compromised", &TrustConfig::p_pass_compromised)
       .def_readwrite("p_alarm_compromised", &TrustConfig::p_alarm_compromised)
+      .def_readwrite("fail_signature", &TrustConfig::fail_signature)
+      .def_readwrite("fail_pcr", &TrustConfig::fail_pcr)
+      .def_readwrite("fail_replay", &TrustConfig::fail_replay)
+      .def_readwrite("fail_malformed", &TrustConfig::fail_malformed)
+      .def_readwrite("timeout", &TrustConfig::timeout)
       .def_readwrite("cusum", &TrustConfig::cusum)
       .def_readwrite("max_cycles_without_verdict", &TrustConfig::max_cycles_without_verdict)
       .def_readwrite("trust_min", &TrustConfig::trust_min)
@@ -194,6 +212,7 @@ void bind_trust(py::module_& m) {
       .def_readonly("noise_scale", &NodeReport::noise_scale)
       .def_readonly("alarm", &NodeReport::alarm)
       .def_readonly("attestation_failed", &NodeReport::attestation_failed)
+      .def_readonly("verdict", &NodeReport::verdict)
       .def_readonly("residual_missing", &NodeReport::residual_missing)
       .def_readonly("distrusted", &NodeReport::distrusted)
       .def_readonly("cycles_since_verdict", &NodeReport::cycles_since_verdict);

@@ -215,9 +215,9 @@ void LoopSpec::validate(std::size_t external_controllers) const {
       throw_invalid("LoopSpec.attestation", static_cast<double>(attestation.size()),
                     "needs steps x trust nodes = " + std::to_string(n) + " x " + std::to_string(nodes) + " verdicts");
     for (std::size_t i = 0; i < attestation.size(); ++i)
-      if (attestation[i] > static_cast<std::uint8_t>(trust::Attestation::fail))
+      if (!trust::is_valid_attestation(attestation[i]))
         throw_invalid("LoopSpec.attestation[" + std::to_string(i / nodes) + ", " + std::to_string(i % nodes) + "]",
-                      attestation[i], "must be 0 (none), 1 (passed) or 2 (failed)");
+                      attestation[i], "must be a trust::Attestation code 0..7 (0 none, 1 pass, 2..7 fail reasons)");
   }
   if (replacement.enabled) {
     if (!replacement.at_first_fault) require_non_negative("LoopSpec.replacement.time_s", replacement.time_s);

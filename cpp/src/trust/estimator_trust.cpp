@@ -123,7 +123,7 @@ namespace {
 bool valid_verdicts(const Attestation* v, std::size_t n) noexcept {
   if (v == nullptr) return false;
   for (std::size_t i = 0; i < n; ++i)
-    if (v[i] != Attestation::none && v[i] != Attestation::pass && v[i] != Attestation::fail) return false;
+    if (!is_valid_attestation(static_cast<std::uint8_t>(v[i]))) return false;
   return true;
 }
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "safetwin/validate.hpp"
 
@@ -19,6 +20,29 @@ void TrustConfig::validate() const {
   if (!(p_pass_good > p_pass_compromised))
     throw_invalid("TrustConfig.p_pass_compromised", p_pass_compromised,
                   "must be < p_pass_good = " + std::to_string(p_pass_good));
+  // Each failure reason: a likelihood in (0, 1), likelier for a compromised node, and together a
+  // part of the failure mass (disjoint outcomes of one round).
+  const std::pair<const char*, const ReasonLikelihood*> reasons[] = {
+      {"fail_signature", &fail_signature}, {"fail_pcr", &fail_pcr}, {"fail_replay", &fail_replay},
+      {"fail_malformed", &fail_malformed}, {"timeout", &timeout}};
+  double sum_good = 0.0, sum_compromised = 0.0;
+  for (const auto& [name, r] : reasons) {
+    const std::string field = std::string("TrustConfig.") + name;
+    require_in_range(field + ".good", r->good, 1e-12, 1.0 - 1e-12);
+    require_in_range(field + ".compromised", r->compromised, 1e-12, 1.0 - 1e-12);
+    if (!(r->compromised > r->good))
+      throw_invalid(field + ".compromised", r->compromised, "must be > " + field + ".good = " + std::to_string(r->good));
+    sum_good += r->good;
+    sum_compromised += r->compromised;
+  }
+  if (sum_good > 1.0 - p_pass_good + 1e-15)
+    throw_invalid("TrustConfig.timeout.good", timeout.good,
+                  "the failure reasons' good likelihoods sum to " + std::to_string(sum_good) +
+                      ", above 1 - p_pass_good = " + std::to_string(1.0 - p_pass_good));
+  if (sum_compromised > 1.0 - p_pass_compromised + 1e-15)
+    throw_invalid("TrustConfig.timeout.compromised", timeout.compromised,
+                  "the failure reasons' compromised likelihoods sum to " + std::to_string(sum_compromised) +
+                      ", above 1 - p_pass_compromised = " + std::to_string(1.0 - p_pass_compromised));
   cusum.validate();
   require_positive("TrustConfig.cross_node_baseline_s", cross_node_baseline_s);
   require_in_range("TrustConfig.p_alarm_compromised", p_alarm_compromised, 1e-12, 1.0 - 1e-12);
@@ -58,12 +82,25 @@ void TrustState::reset() noexcept {
   for (std::size_t i = 0; i < nodes_; ++i) reset_node(i);
 }
 
+ReasonLikelihood TrustState::likelihood(Attestation a) const noexcept {
+  const TrustConfig& c = config_;
+  switch (a) {
+    case Attestation::pass: return {c.p_pass_good, c.p_pass_compromised};
+    case Attestation::fail: return {1.0 - c.p_pass_good, 1.0 - c.p_pass_compromised};
+    case Attestation::fail_signature: return c.fail_signature;
+    case Attestation::fail_pcr: return c.fail_pcr;
+    case Attestation::fail_replay: return c.fail_replay;
+    case Attestation::fail_malformed: return c.fail_malformed;
+    case Attestation::timeout: return c.timeout;
+    case Attestation::none: break;
+  }
+  return {1.0, 1.0};
+}
+
 Status TrustState::step(const Attestation* attestation, const double* innovation_z, std::size_t count) noexcept {
   if (attestation == nullptr || count != nodes_) return Status::invalid_argument;
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto a = attestation[i];
-    if (a != Attestation::none && a != Attestation::pass && a != Attestation::fail) return Status::invalid_argument;
-  }
+  for (std::size_t i = 0; i < count; ++i)
+    if (!is_valid_attestation(static_cast<std::uint8_t>(attestation[i]))) return Status::invalid_argument;
   for (std::size_t i = 0; i < count; ++i) {
     const double z = innovation_z != nullptr ? innovation_z[i] : std::nan("");
     update_node(i, attestation[i], z);
@@ -77,22 +114,17 @@ void TrustState::update_node(std::size_t i, Attestation a, double z) noexcept {
   // 1. Markov prediction.
   double g = r.trust * (1.0 - c.p_compromise) + (1.0 - r.trust) * c.p_recover;
   double b = 1.0 - g;
-  // 2. Attestation evidence; silence past the limit fails closed.
-  bool failed = false;
+  // 2. Attestation evidence, weighed by its reason; silence past the limit fails closed.
   if (a == Attestation::none) {
     r.cycles_since_verdict = std::min(r.cycles_since_verdict + 1, 1 << 30);
-    failed = r.cycles_since_verdict > c.max_cycles_without_verdict;
+    if (r.cycles_since_verdict > c.max_cycles_without_verdict) a = Attestation::fail;
   } else {
     r.cycles_since_verdict = 0;
-    failed = a == Attestation::fail;
   }
-  if (failed) {
-    g *= 1.0 - c.p_pass_good;
-    b *= 1.0 - c.p_pass_compromised;
-  } else if (a == Attestation::pass) {
-    g *= c.p_pass_good;
-    b *= c.p_pass_compromised;
-  }
+  const bool failed = a != Attestation::none && a != Attestation::pass;
+  const ReasonLikelihood l = likelihood(a);
+  g *= l.good;
+  b *= l.compromised;
   // 3. Residual evidence (skipped when the residual is missing).
   r.residual_missing = !std::isfinite(z);
   r.alarm = false;
@@ -105,6 +137,7 @@ void TrustState::update_node(std::size_t i, Attestation a, double z) noexcept {
   const double t = g / (g + b);
   r.trust = std::clamp(t, c.trust_min, 1.0 - c.trust_min);
   r.attestation_failed = failed;
+  r.verdict = a;
   r.noise_scale = noise_scale_from_trust(r.trust, c.trust_eps);
   r.distrusted = r.trust < c.distrust_threshold;
 }

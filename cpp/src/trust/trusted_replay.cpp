@@ -16,7 +16,7 @@ bool check(const EstimatorTrust& trust, const TrustedReplayInput& in) noexcept {
   }
   const std::size_t cells = in.n * trust.nodes();
   for (std::size_t i = 0; i < cells; ++i)
-    if (in.attestation[i] > static_cast<std::uint8_t>(Attestation::fail)) return false;
+    if (!is_valid_attestation(in.attestation[i])) return false;
   return true;
 }
 

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from . import tpm_wire as wire
@@ -45,7 +45,11 @@ class SoftwareNode:
 
     def __init__(self, node_id: str, boot_log: Sequence[tuple[int, bytes]] | None = None,
                  pcrs: Sequence[int] = DEFAULT_PCRS, firmware_version: int = 0x0001_0000_0000_0000,
-                 clock_ms: int = 0, tick_ms: int = 1, key: ec.EllipticCurvePrivateKey | None = None) -> None:
+                 clock_ms: int = 0, tick_ms: int = 1,
+                 key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = None,
+                 rsa_scheme: int = wire.TPM_ALG_RSASSA) -> None:
+        """``key``: the AK, ECDSA P-256 by default; an RSA-2048 key signs with ``rsa_scheme``
+        (TPM_ALG_RSASSA or TPM_ALG_RSAPSS, salt of the digest size as TPMs use)."""
         if not pcrs or any(not 0 <= p < N_PCRS for p in pcrs):
             raise ValueError(f"pcrs = {tuple(pcrs)}: indices must be in 0..{N_PCRS - 1}")
         if tick_ms < 0 or clock_ms < 0:
@@ -56,7 +60,14 @@ class SoftwareNode:
         self.tick_ms = tick_ms
         self._key = key if key is not None else ec.generate_private_key(ec.SECP256R1())
         nums = self._key.public_key().public_numbers()
-        self._public = wire.ecc_ak_public(nums.x, nums.y)
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            if rsa_scheme not in (wire.TPM_ALG_RSASSA, wire.TPM_ALG_RSAPSS):
+                raise ValueError(f"rsa_scheme = {rsa_scheme:#06x}: TPM_ALG_RSASSA or TPM_ALG_RSAPSS")
+            self._rsa_scheme = rsa_scheme
+            self._public = wire.rsa_ak_public(nums.n, rsa_scheme, nums.e)
+        else:
+            self._rsa_scheme = None
+            self._public = wire.ecc_ak_public(nums.x, nums.y)
         self._signer = wire.qualified_name(self._public, wire.TPM_RH_ENDORSEMENT)
         self.clock = wire.ClockInfo(clock_ms, 0, 0, True)
         self._bank = [bytes(wire.SHA256_SIZE)] * N_PCRS
@@ -117,8 +128,15 @@ class SoftwareNode:
         return Quote(attest, self.sign_anything(attest))
 
     def sign_anything(self, data: bytes) -> bytes:
-        """ECDSA-sign arbitrary bytes with the AK, as TPMT_SIGNATURE. A TPM's restricted key would
+        """Sign arbitrary bytes with the AK, as TPMT_SIGNATURE. A TPM's restricted key would
         refuse data not starting with TPM_GENERATED_VALUE; a software key cannot, which is why an
         attacker holding the key can forge any quote."""
+        if self._rsa_scheme == wire.TPM_ALG_RSASSA:
+            sig = self._key.sign(bytes(data), padding.PKCS1v15(), hashes.SHA256())
+            return wire.RsaSignature(wire.TPM_ALG_RSASSA, wire.TPM_ALG_SHA256, sig).marshal()
+        if self._rsa_scheme == wire.TPM_ALG_RSAPSS:
+            pss = padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.DIGEST_LENGTH)
+            sig = self._key.sign(bytes(data), pss, hashes.SHA256())
+            return wire.RsaSignature(wire.TPM_ALG_RSAPSS, wire.TPM_ALG_SHA256, sig).marshal()
         r, s = decode_dss_signature(self._key.sign(bytes(data), ec.ECDSA(hashes.SHA256())))
         return wire.EcdsaSignature(wire.TPM_ALG_SHA256, r, s).marshal()

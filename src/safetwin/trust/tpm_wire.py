@@ -1,8 +1,8 @@
 """TPM 2.0 wire format (big-endian) of the structures an attestation quote carries.
 
-Only what a quote needs: ``TPMS_ATTEST`` of type ``TPM_ST_ATTEST_QUOTE``, the ECC ``TPMT_PUBLIC``
-of a P-256 attestation key (to compute its Name and its qualified Name) and the ECDSA
-``TPMT_SIGNATURE``. Layouts follow TPM 2.0 Library Part 2 (Structures); a quote from a real TPM
+Only what a quote needs: ``TPMS_ATTEST`` of type ``TPM_ST_ATTEST_QUOTE``, the ``TPMT_PUBLIC`` of
+an attestation key (ECC P-256 with ECDSA, or RSA-2048 with RSASSA-PKCS1-v1_5 or RSAPSS, SHA-256)
+or of an endorsement key (to compute Names and qualified Names) and the ``TPMT_SIGNATURE``. Layouts follow TPM 2.0 Library Part 2 (Structures); a quote from a real TPM
 parses here byte for byte (tests compare with tpm2-pytss's own unmarshalling of swtpm quotes).
 
 Parsing never trusts a length field: every read is bounds-checked against the buffer and raises
@@ -18,10 +18,14 @@ from dataclasses import dataclass
 # --- constants (TPM 2.0 Part 2)
 TPM_GENERATED_VALUE = 0xFF544347
 TPM_ST_ATTEST_QUOTE = 0x8018
+TPM_ALG_RSA = 0x0001
 TPM_ALG_SHA256 = 0x000B
 TPM_ALG_NULL = 0x0010
+TPM_ALG_RSASSA = 0x0014
+TPM_ALG_RSAPSS = 0x0016
 TPM_ALG_ECC = 0x0023
 TPM_ALG_ECDSA = 0x0018
+SIGNATURE_SCHEMES = {TPM_ALG_ECC: (TPM_ALG_ECDSA,), TPM_ALG_RSA: (TPM_ALG_RSASSA, TPM_ALG_RSAPSS)}
 TPM_ECC_NIST_P256 = 0x0003
 TPM_RH_OWNER = 0x40000001
 TPM_RH_ENDORSEMENT = 0x4000000B
@@ -31,11 +35,18 @@ P256_COORD_SIZE = 32
 # | restricted | sign. Restricted signing keys only sign TPM-generated data (quotes), which is
 # what stops a compromised host from making a key sign a forged TPMS_ATTEST.
 AK_OBJECT_ATTRIBUTES = 0x00000002 | 0x00000010 | 0x00000020 | 0x00000040 | 0x00010000 | 0x00040000
+# What the verifier requires of an AK (userWithAuth or a policy is the node's business) and of an
+# EK (a restricted decryption key that never leaves its TPM: the TCG EK profile's templates).
+TPMA_OBJECT_DECRYPT = 0x00020000
+AK_REQUIRED_ATTRIBUTES = 0x00000002 | 0x00000010 | 0x00000020 | 0x00010000 | 0x00040000
+EK_REQUIRED_ATTRIBUTES = 0x00000002 | 0x00000010 | 0x00000020 | 0x00010000 | TPMA_OBJECT_DECRYPT
 
 # Upper bounds a well-formed quote stays far below (a TPM2B_ATTEST is at most sizeof(TPMS_ATTEST),
 # about 2 kB with the largest union member); anything larger is refused before parsing.
 MAX_ATTEST_BYTES = 1024
-MAX_SIGNATURE_BYTES = 128
+MAX_SIGNATURE_BYTES = 600  # an RSA-4096 TPMT_SIGNATURE is 518 bytes (RSA-2048: 262, ECDSA P-256: 72)
+MAX_RSA_MODULUS_BYTES = 512
+RSA_AK_BITS = 2048  # the AK sizes accepted at enrolment (EKs may be larger: only their Name is used)
 MAX_NAME_BYTES = 2 + 64  # nameAlg + largest digest (SHA-512)
 MAX_EXTRA_DATA_BYTES = 64  # TPM2B_DATA holds at most sizeof(TPMT_HA)
 MAX_PCR_SELECTIONS = 16
@@ -206,7 +217,7 @@ def parse_attest(data: bytes) -> QuoteAttest:
     return QuoteAttest(signer, extra, clock, firmware, tuple(selections), digest, magic, st_type)
 
 
-# --- TPMT_SIGNATURE (ECDSA) -----------------------------------------------------------------------
+# --- TPMT_SIGNATURE (ECDSA, RSASSA, RSAPSS) --------------------------------------------------------
 @dataclass(frozen=True)
 class EcdsaSignature:
     hash_alg: int
@@ -220,18 +231,35 @@ class EcdsaSignature:
         return struct.pack(">HH", self.sig_alg, self.hash_alg) + _tpm2b(rb) + _tpm2b(sb)
 
 
-def parse_signature(data: bytes) -> EcdsaSignature:
+@dataclass(frozen=True)
+class RsaSignature:
+    """TPMS_SIGNATURE_RSA of an RSASSA or RSAPSS signature: the raw signature bytes."""
+
+    sig_alg: int
+    hash_alg: int
+    sig: bytes
+
+    def marshal(self) -> bytes:
+        return struct.pack(">HH", self.sig_alg, self.hash_alg) + _tpm2b(self.sig)
+
+
+def parse_signature(data: bytes) -> EcdsaSignature | RsaSignature:
     if len(data) > MAX_SIGNATURE_BYTES:
         raise WireError(f"signature size = {len(data)}: exceeds maximum {MAX_SIGNATURE_BYTES}", "oversized")
     r = _Reader(bytes(data))
     sig_alg = r.u16("signature.sigAlg")
-    if sig_alg != TPM_ALG_ECDSA:
-        raise WireError(f"signature.sigAlg = {sig_alg:#06x}: only TPM_ALG_ECDSA {TPM_ALG_ECDSA:#06x}")
+    if sig_alg not in (TPM_ALG_ECDSA, TPM_ALG_RSASSA, TPM_ALG_RSAPSS):
+        raise WireError(f"signature.sigAlg = {sig_alg:#06x}: only TPM_ALG_ECDSA {TPM_ALG_ECDSA:#06x}, "
+                        f"TPM_ALG_RSASSA {TPM_ALG_RSASSA:#06x}, TPM_ALG_RSAPSS {TPM_ALG_RSAPSS:#06x}")
     hash_alg = r.u16("signature.hash")
-    rb = r.tpm2b("signature.signatureR", 66)
-    sb = r.tpm2b("signature.signatureS", 66)
+    if sig_alg == TPM_ALG_ECDSA:
+        rb = r.tpm2b("signature.signatureR", 66)
+        sb = r.tpm2b("signature.signatureS", 66)
+        r.finish("TPMT_SIGNATURE")
+        return EcdsaSignature(hash_alg, int.from_bytes(rb, "big"), int.from_bytes(sb, "big"), sig_alg)
+    sig = r.tpm2b("signature.sig", MAX_RSA_MODULUS_BYTES)
     r.finish("TPMT_SIGNATURE")
-    return EcdsaSignature(hash_alg, int.from_bytes(rb, "big"), int.from_bytes(sb, "big"), sig_alg)
+    return RsaSignature(sig_alg, hash_alg, sig)
 
 
 # --- TPMT_PUBLIC of a P-256 ECDSA attestation key, Names ------------------------------------------
@@ -288,6 +316,76 @@ def parse_ecc_public(data: bytes) -> EccPublic:
     return EccPublic(name_alg, attrs, int.from_bytes(x, "big"), int.from_bytes(y, "big"))
 
 
+@dataclass(frozen=True)
+class PublicArea:
+    """The parts of any ECC or RSA TPMT_PUBLIC a verifier needs. ``scheme`` / ``scheme_hash`` are
+    the signing scheme (TPM_ALG_NULL for a decryption key such as an EK); ``x, y`` for ECC,
+    ``n, e`` for RSA (the others 0)."""
+
+    type: int
+    name_alg: int
+    object_attributes: int
+    symmetric: int
+    scheme: int
+    scheme_hash: int
+    curve: int = 0
+    x: int = 0
+    y: int = 0
+    key_bits: int = 0
+    n: int = 0
+    e: int = 0
+
+
+def parse_public(data: bytes) -> PublicArea:
+    """Parse an ECC or RSA TPMT_PUBLIC (the structure, bounded; no trailing bytes). What a key of
+    that kind must be (an AK, an EK) is the caller's check."""
+    r = _Reader(bytes(data))
+    kind = r.u16("public.type")
+    if kind not in (TPM_ALG_ECC, TPM_ALG_RSA):
+        raise WireError(f"public.type = {kind:#06x}: expected TPM_ALG_ECC {TPM_ALG_ECC:#06x} "
+                        f"or TPM_ALG_RSA {TPM_ALG_RSA:#06x}")
+    name_alg = r.u16("public.nameAlg")
+    if name_alg != TPM_ALG_SHA256:
+        raise WireError(f"public.nameAlg = {name_alg:#06x}: expected TPM_ALG_SHA256")
+    attrs = r.u32("public.objectAttributes")
+    r.tpm2b("public.authPolicy", 64)
+    sym = r.u16("public.parameters.symmetric.algorithm")
+    if sym != TPM_ALG_NULL:
+        r.u16("public.parameters.symmetric.keyBits")
+        r.u16("public.parameters.symmetric.mode")
+    scheme = r.u16("public.parameters.scheme")
+    scheme_hash = r.u16("public.parameters.scheme.hashAlg") if scheme != TPM_ALG_NULL else TPM_ALG_NULL
+    if kind == TPM_ALG_ECC:
+        curve = r.u16("public.parameters.curveID")
+        kdf = r.u16("public.parameters.kdf.scheme")
+        if kdf != TPM_ALG_NULL:
+            r.u16("public.parameters.kdf.hashAlg")
+        x = r.tpm2b("public.unique.x", 66)
+        y = r.tpm2b("public.unique.y", 66)
+        r.finish("TPMT_PUBLIC")
+        return PublicArea(kind, name_alg, attrs, sym, scheme, scheme_hash, curve=curve,
+                          x=int.from_bytes(x, "big"), y=int.from_bytes(y, "big"))
+    key_bits = r.u16("public.parameters.keyBits")
+    exponent = r.u32("public.parameters.exponent")
+    n = r.tpm2b("public.unique.rsa", MAX_RSA_MODULUS_BYTES)
+    r.finish("TPMT_PUBLIC")
+    if len(n) * 8 != key_bits:
+        raise WireError(f"public.unique.rsa has {len(n)} bytes: keyBits = {key_bits} needs {key_bits // 8}")
+    return PublicArea(kind, name_alg, attrs, sym, scheme, scheme_hash, key_bits=key_bits,
+                      n=int.from_bytes(n, "big"), e=exponent or 65537)  # exponent 0 means 2^16 + 1
+
+
+def rsa_ak_public(n: int | None = None, scheme: int = TPM_ALG_RSASSA, e: int = 65537,
+                  object_attributes: int = AK_OBJECT_ATTRIBUTES) -> bytes:
+    """TPMT_PUBLIC of a restricted RSA SHA-256 signing key (RSASSA or RSAPSS; keyBits from ``n``). Without ``n``
+    it is the creation template (empty modulus) that TPM2_Create / TPM2_CreatePrimary take."""
+    modulus = b"" if n is None else n.to_bytes((n.bit_length() + 7) // 8, "big")
+    bits = RSA_AK_BITS if n is None else 8 * len(modulus)
+    out = struct.pack(">HHI", TPM_ALG_RSA, TPM_ALG_SHA256, object_attributes) + _tpm2b(b"")
+    out += struct.pack(">HHHHI", TPM_ALG_NULL, scheme, TPM_ALG_SHA256, bits, 0 if e == 65537 else e)
+    return out + _tpm2b(modulus)
+
+
 def object_name(public_area: bytes) -> bytes:
     """Name of an object: nameAlg || H_nameAlg(TPMT_PUBLIC) (Part 1, 16 'Names')."""
     return struct.pack(">H", TPM_ALG_SHA256) + hashlib.sha256(public_area).digest()
@@ -297,8 +395,15 @@ def qualified_name(public_area: bytes, hierarchy: int) -> bytes:
     """Qualified Name of a primary object: nameAlg || H(QN(parent) || Name), where the QN of a
     hierarchy is its handle. The TPM writes this into TPMS_ATTEST.qualifiedSigner, so the verifier
     can tell under which hierarchy the signing key lives."""
+    return child_qualified_name(public_area, struct.pack(">I", hierarchy))
+
+
+def child_qualified_name(public_area: bytes, parent_qualified_name: bytes) -> bytes:
+    """Qualified Name of an ordinary object under a parent: nameAlg || H(QN(parent) || Name).
+    An AK made by ``tpm2_createak`` is a child of the EK, whose QN is
+    ``qualified_name(ek_public, TPM_RH_ENDORSEMENT)``."""
     return struct.pack(">H", TPM_ALG_SHA256) + hashlib.sha256(
-        struct.pack(">I", hierarchy) + object_name(public_area)).digest()
+        parent_qualified_name + object_name(public_area)).digest()
 
 
 def pcr_digest(values: list[bytes]) -> bytes:

@@ -11,7 +11,10 @@
   ``BatteryEkf.set_noise_scale``.
 - :func:`trusted_replay`: a whole single-cell log through BatteryEkf with trust, in C++.
 
-Verdict codes (uint8): 0 no attestation round this cycle, 1 pass, 2 fail (:func:`verdict_codes`).
+Verdict codes (uint8, ``trust::Attestation``): 0 no attestation round this cycle, 1 pass, 2 fail
+(reason unknown or generic), 3 fail_signature, 4 fail_pcr, 5 fail_replay, 6 fail_malformed,
+7 timeout; each failure reason has its own likelihood pair in :class:`TrustConfig`
+(:func:`verdict_codes` maps a :class:`~safetwin.trust.attestation.Verdict`'s reason to its code).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     CusumConfig,
     EstimatorTrust,
     NodeReport,
+    ReasonLikelihood,
     TrustConfig,
     TrustState,
     cusum_arl_one_sided,
@@ -40,7 +44,8 @@ from .scenario import CODE_FAIL, CODE_NONE, CODE_PASS  # noqa: F401
 
 def verdict_codes(nodes: Sequence[str], verdicts: Mapping[str, Verdict | None] | Iterable[Verdict]) -> np.ndarray:
     """Codes for one cycle, in ``nodes`` order: a node without a verdict this cycle gets 0 (none);
-    a verdict that did not pass (any failed check, a timeout, a missing quote) gets 2 (fail)."""
+    a verdict gets the code of its reason (:attr:`Verdict.reason`): 1 pass, and for one that did
+    not pass 3 signature, 4 PCR, 5 replay, 6 malformed, 7 timeout / missing quote, 2 any other."""
     if not isinstance(verdicts, Mapping):
         verdicts = {v.node_id: v for v in verdicts}
     unknown = set(verdicts) - set(nodes)
@@ -50,5 +55,5 @@ def verdict_codes(nodes: Sequence[str], verdicts: Mapping[str, Verdict | None] |
     for j, node in enumerate(nodes):
         v = verdicts.get(node)
         if v is not None:
-            out[j] = CODE_PASS if v.passed else CODE_FAIL
+            out[j] = v.reason.code
     return out
