@@ -19,6 +19,7 @@ COMMANDS = [
     "safetwin.commands.firmware",
     "safetwin.commands.campaign",
     "safetwin.commands.diagnose",
+    "safetwin.commands.fit",
 ]
 
 
