@@ -20,6 +20,7 @@ COMMANDS = [
     "safetwin.commands.campaign",
     "safetwin.commands.diagnose",
     "safetwin.commands.fit",
+    "safetwin.commands.design",
 ]
 
 

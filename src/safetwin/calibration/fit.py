@@ -1,7 +1,8 @@
 """Fits the one cell model to measured logs: nonlinear least squares over whole profiles in C++.
 
 The parameters (of a structure "1rc" | "2rc" | "3rc", optionally "+hysteresis"):
-- the capacity, the OCV on a SOC grid (OCV_NODES points over 0..1),
+- the capacity, the OCV on a SOC grid (OCV_NODES points over 0..1; the end points fixed at the
+  cut-off voltages, which define SOC 0 and 1),
 - R0 and each RC pair's R and tau as tables over SOC (``soc_nodes`` points; 1 = a constant),
 - with hysteresis: gamma, M and M0 (Plett vol. 1 sec. 3.10, the core's equations),
 - per log, two nuisance parameters: the initial SOC and the current sensor's offset.
@@ -19,8 +20,9 @@ SMOOTH_OCV_V. The covariance is the Laplace (Gauss-Newton) posterior (J'J)^-1 of
 and prior rows, the data rows weighted with the larger of the nominal voltage noise and the fit's
 residual RMS (model error counted as noise: an approximation, as model error is not white).
 
-A parameter is flagged unidentifiable when its information comes mostly from the prior
-(data share of the Gauss-Newton diagonal < IDENT_DATA_SHARE) or its posterior sigma is large
+A parameter is flagged unidentifiable when the prior, not the data, sets it (its posterior sigma
+grows more than IDENT_GROWTH times when the smoothness prior is made WEAK_PRIOR times weaker;
+``data_share`` reports (sigma / sigma_weak)^2) or its posterior sigma is large
 (log parameters: > IDENT_SIGMA_LOG; OCV nodes: > IDENT_SIGMA_OCV_V). A structure parameter group
 (R0, an RC pair's R or tau, the hysteresis) flagged on every node means the logs do not excite the
 structure asked for: the fit refuses unless told to write the cell anyway.
@@ -42,7 +44,8 @@ OCV_NODES = 51
 SMOOTH_LOG = 0.2        # prior sigma of the log-difference of neighbouring table nodes
 SMOOTH_OCV_V = 0.02     # prior sigma of the OCV's second difference on its grid
 VOLTAGE_SIGMA_V = 0.002  # nominal voltage noise (the residual RMS replaces it when larger)
-IDENT_DATA_SHARE = 0.5
+WEAK_PRIOR = 10.0
+IDENT_GROWTH = 3.0
 IDENT_SIGMA_LOG = 0.5
 IDENT_SIGMA_OCV_V = 0.05
 TAU_RANGES_S = {1: [(1.0, 3000.0)], 2: [(0.5, 60.0), (20.0, 3000.0)],
@@ -120,35 +123,42 @@ class Problem:
     """The parameter layout, the cell it encodes and the stacked residual."""
 
     def __init__(self, logs: list[Log], structure: Structure, prior: CellParams, prior_dict: dict,
-                 soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None):
+                 soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None,
+                 ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None):
         if not 1 <= soc_nodes <= 21:
             raise FitError(f"--soc-nodes = {soc_nodes}: must be in 1..21")
+        if not 5 <= ocv_nodes <= 201:
+            raise FitError(f"--ocv-nodes = {ocv_nodes}: must be in 5..201")
         self.logs = logs
         self.structure = structure
         self.prior_dict = prior_dict
-        self.ocv_soc = np.linspace(0.0, 1.0, OCV_NODES)
+        self.ocv_soc = np.linspace(0.0, 1.0, ocv_nodes)
+        # SOC 0 and 1 are where the OCV meets the cut-off voltages (as the shipped OCV tables define
+        # them): the end nodes are fixed there, which is what makes the capacity identifiable at all
+        # (with both ends free, stretching the SOC axis and the OCV together fits the same voltages).
+        self.ocv_ends = (prior.limits.voltage_min_v, prior.limits.voltage_max_v)
         self.table_soc = np.linspace(0.0, 1.0, soc_nodes) if soc_nodes > 1 else np.array([0.5])
         temps = np.concatenate([lg.temperature_c[np.isfinite(lg.temperature_c)] for lg in logs])
         self.temp_c = float(np.median(temps)) if temps.size else prior.ambient_temp_k - ZERO_CELSIUS_K
         self.params: list[Param] = []
-        self._build(prior, ocv_points or [])
+        self._build(prior, ocv_points or [], capacity_ah or prior.capacity_ah)
 
     # ---- layout -------------------------------------------------------------------------------
     def _add(self, name, group, log, lo, hi, x0):
         x0 = min(max(x0, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
         self.params.append(Param(name, group, log, lo, hi, x0))
 
-    def _build(self, prior: CellParams, ocv_points):
+    def _build(self, prior: CellParams, ocv_points, q0: float):
         q = prior.capacity_ah
-        self._add("capacity_ah", "capacity", True, math.log(q / 3), math.log(q * 3), math.log(q))
-        ocv0 = np.array([prior.ocv.voltage(s) for s in self.ocv_soc])
+        self._add("capacity_ah", "capacity", True, math.log(q / 3), math.log(q * 3), math.log(q0))
+        ocv0 = np.array([prior.ocv.voltage_v(s) for s in self.ocv_soc])
         if ocv_points:  # rest / low-rate points: the prior's OCV corrected to them where they reach
             pts = sorted(ocv_points)
             s = np.array([p[0] for p in pts])
-            d = np.array([p[1] for p in pts]) - np.array([prior.ocv.voltage(x) for x in s])
+            d = np.array([p[1] for p in pts]) - np.array([prior.ocv.voltage_v(x) for x in s])
             ocv0 = ocv0 + np.interp(self.ocv_soc, s, d)
-        for j, s in enumerate(self.ocv_soc):
-            self._add(f"ocv[{s:.2f}]", "ocv", False, 2.0, 4.6, ocv0[j])
+        for j, s in enumerate(self.ocv_soc[1:-1], start=1):
+            self._add(f"ocv[{s:.3f}]", "ocv", False, 2.0, 4.6, ocv0[j])
         tk = prior.ambient_temp_k
         for s in self.table_soc:
             self._add(f"r0[{s:.2f}]", "r0", True, math.log(1e-4), math.log(1.0), math.log(prior.r0_ohm.at(s, tk)))
@@ -196,7 +206,7 @@ class Problem:
         d = {k: dict(v) for k, v in self.prior_dict.items() if k in ("thermal", "limits")}
         d["cell"] = {"name": name, "capacity_ah": float(math.exp(x[self.index["capacity_ah"]])),
                      "coulombic_efficiency": 1.0}
-        d["ocv"] = {"soc": [float(s) for s in self.ocv_soc], "voltage_v": [float(v) for v in self._group(x, "ocv")]}
+        d["ocv"] = {"soc": [float(s) for s in self.ocv_soc], "voltage_v": self._ocv(x).tolist()}
         pairs = []
         for i in range(self.structure.rc_pairs):
             pairs.append({"r_ohm": self._table(np.exp(self._group(x, f"r{i + 1}"))),
@@ -208,6 +218,9 @@ class Problem:
             d["hysteresis"] = {"gamma": float(math.exp(x[self.index["gamma"]])), "m_v": float(x[self.index["m_v"]]),
                                "m0_v": float(x[self.index["m0_v"]])}
         return d
+
+    def _ocv(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate(([self.ocv_ends[0]], self._group(x, "ocv"), [self.ocv_ends[1]]))
 
     def cell(self, x: np.ndarray) -> CellParams:
         return parse_cell(self.cell_dict(x), "<fit>")[1]
@@ -234,8 +247,7 @@ class Problem:
 
     def prior_residual(self, x: np.ndarray) -> np.ndarray:
         rows = []
-        ocv = self._group(x, "ocv")
-        rows.append(np.diff(ocv, 2) / SMOOTH_OCV_V)
+        rows.append(np.diff(self._ocv(x), 2) / SMOOTH_OCV_V)
         if len(self.table_soc) > 1:
             for g in ["r0"] + [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]:
                 rows.append(np.diff(self._group(x, g)) / SMOOTH_LOG)
@@ -245,33 +257,60 @@ class Problem:
         return np.concatenate((self.data_residual(x), self.prior_residual(x)))
 
 
-def rest_ocv_points(logs: list[Log], prior: CellParams, low_rate: list[Log] = ()) -> list[tuple[float, float]]:
-    """(SOC, OCV) points for the initial OCV: the last row of every rest of 5 min or more (and every
-    row of a low-rate log, corrected by the prior's R0), SOC by coulomb counting from the log's
-    first voltage through the prior's OCV."""
-    pts = []
+def _rest_rows(lg: Log) -> list[int]:
+    """The last row of every rest of 5 min or more."""
     rest = SEGMENT_KINDS.index("rest")
+    is_rest = lg.segments == rest
+    rows, k = [], 0
+    while k < len(is_rest):
+        if is_rest[k]:
+            j = k
+            while j + 1 < len(is_rest) and is_rest[j + 1]:
+                j += 1
+            if (j - k + 1) * lg.dt_s >= 300.0 and np.isfinite(lg.voltage_v[j]):
+                rows.append(j)
+            k = j + 1
+        else:
+            k += 1
+    return rows
+
+
+def capacity_from_rests(logs: list[Log], prior: CellParams) -> float | None:
+    """The capacity as the charge drawn between rested voltages over their SOC change through the
+    prior's OCV (a least-squares slope per log, pooled); None without two rests 0.2 SOC apart."""
+    num = den = 0.0
+    for lg in logs:
+        rows = _rest_rows(lg)
+        if len(rows) < 2:
+            continue
+        ah = np.concatenate(([0.0], np.cumsum(lg.current_a[:-1]))) * lg.dt_s / 3600.0
+        soc = np.array([prior.ocv.soc_at_voltage(float(lg.voltage_v[j])) for j in rows])
+        drawn = ah[rows]
+        if np.ptp(soc) < 0.2:
+            continue
+        ds, da = soc - soc.mean(), drawn - drawn.mean()
+        num += float(-(ds * da).sum())
+        den += float((ds * ds).sum())
+    return num / den if den > 0 and num > 0 else None
+
+
+def rest_ocv_points(logs: list[Log], prior: CellParams, low_rate: list[Log] = (),
+                    capacity_ah: float | None = None) -> list[tuple[float, float]]:
+    """(SOC, OCV) points for the initial OCV: the last row of every rest of 5 min or more (and every
+    row of a low-rate log, corrected by the prior's R0), SOC by coulomb counting (over capacity_ah,
+    by default the prior's) from the log's first voltage through the prior's OCV."""
+    pts = []
+    q = capacity_ah or prior.capacity_ah
     r0 = prior.r0_ohm.at(0.5, prior.ambient_temp_k)
     for lg in list(logs) + list(low_rate):
         soc0 = Problem._soc0_guess(lg, prior)
-        soc = soc0 - np.concatenate(([0.0], np.cumsum(lg.current_a[:-1]))) * lg.dt_s / (3600.0 * prior.capacity_ah)
+        soc = soc0 - np.concatenate(([0.0], np.cumsum(lg.current_a[:-1]))) * lg.dt_s / (3600.0 * q)
         if lg in low_rate:
             step = max(1, len(lg.t_s) // 200)
             pts += [(float(soc[k]), float(lg.voltage_v[k] + r0 * lg.current_a[k]))
                     for k in range(0, len(soc), step) if np.isfinite(lg.voltage_v[k])]
             continue
-        is_rest = lg.segments == rest
-        k = 0
-        while k < len(is_rest):
-            if is_rest[k]:
-                j = k
-                while j + 1 < len(is_rest) and is_rest[j + 1]:
-                    j += 1
-                if (j - k + 1) * lg.dt_s >= 300.0 and np.isfinite(lg.voltage_v[j]):
-                    pts.append((float(soc[j]), float(lg.voltage_v[j])))
-                k = j + 1
-            else:
-                k += 1
+        pts += [(float(soc[j]), float(lg.voltage_v[j])) for j in _rest_rows(lg)]
     return pts
 
 
@@ -302,17 +341,21 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
     w, vec = np.linalg.eigh(h)
     w_floor = max(w.max() * 1e-14, 1e-300)
     cov = (vec / np.maximum(w, w_floor)) @ vec.T
-    d_data = np.einsum("ij,ij->j", j_data, j_data)
-    d_prior = np.einsum("ij,ij->j", j_prior, j_prior)
-    share = d_data / np.maximum(d_data + d_prior, 1e-300)
     sig = np.sqrt(np.diag(cov))
+    # What the data fix and what the prior fixes: the posterior sigma with the smoothness prior
+    # weakened WEAK_PRIOR times; a parameter whose sigma then grows by more than IDENT_GROWTH is
+    # set by the prior (through a direction the data cannot see), not by the data.
+    hw = j_data.T @ j_data + j_prior.T @ j_prior / WEAK_PRIOR ** 2
+    w2, vec2 = np.linalg.eigh(hw)
+    sig_weak = np.sqrt(np.maximum(np.einsum("ij,j,ij->i", vec2, 1.0 / np.maximum(w2, w_floor), vec2), 0.0))
+    share = np.clip(sig / np.maximum(sig_weak, 1e-300), 0.0, 1.0) ** 2  # 1: all from the data
     names = [p.name for p in problem.params]
     flagged = []
     for k, p in enumerate(problem.params):
         if p.group in ("soc0", "bias"):
             continue
         limit = IDENT_SIGMA_OCV_V if p.group == "ocv" else (IDENT_SIGMA_LOG if p.log else 0.05)
-        if share[k] < IDENT_DATA_SHARE or sig[k] > limit:
+        if sig_weak[k] > IDENT_GROWTH * sig[k] or sig[k] > limit:
             flagged.append(p.name)
     corr = cov / np.outer(sig, sig)
     correlated = []

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from safetwin.calibration import cell_writer, report
-from safetwin.calibration.fit import FitError, Problem, Structure, fit, rest_ocv_points
+from safetwin.calibration.fit import OCV_NODES, FitError, Problem, Structure, capacity_from_rests, fit, rest_ocv_points
 from safetwin.calibration.logs import read
 from safetwin.cellfile import load_cell_named, shipped_cell_path
 from safetwin.commands import checks
@@ -19,7 +19,8 @@ Logs: the `safetwin estimate` columns t_s,current_a,voltage_v,temperature_c (cur
 discharges; .csv or .csv.gz), each sampled at a uniform step. Refused, naming the row and value:
 gaps, time that does not increase, a missing current, a saturated voltage sensor.
 
-Fitted: capacity; OCV on 51 SOC points (started from the rest and low-rate segments, --ocv-from);
+Fitted: capacity (started from the charge between rested voltages); OCV on --ocv-nodes SOC points,
+SOC 0 and 1 at the cut-off voltages (started from the rest and low-rate segments, --ocv-from);
 R0 and each RC pair's R and tau as tables over SOC (--soc-nodes points); with +hysteresis gamma, M
 and M0; per log its initial SOC and current offset. scipy least_squares (bounds, a smoothness
 prior across table cells) with the core's simulate of whole profiles in the loop (finite-difference
@@ -45,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", default=None, metavar="CELL.toml",
                    help="cell file for the starting point, limits and thermal constants (default REF-CELL-1)")
     p.add_argument("--soc-nodes", type=int, default=11, help="SOC points of the R and tau tables, 1..21 (default 11)")
+    p.add_argument("--ocv-nodes", type=int, default=OCV_NODES,
+                   help=f"SOC points of the OCV table, 5..201 (default {OCV_NODES}; the ends sit at the cut-off voltages)")
     p.add_argument("--name", default="fitted cell", help="cell.name of the written file")
     p.add_argument("-o", "--output", default="cell.toml", help="cell file to write (default cell.toml)")
     p.add_argument("--report", default=None, metavar="DIR", help="write report.json, parameters.csv and plots here")
@@ -62,6 +65,7 @@ def _read_dict(path: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     structure = Structure.parse(args.structure)
     checks.number("--soc-nodes", args.soc_nodes, 1, 21)
+    checks.number("--ocv-nodes", args.ocv_nodes, 5, 201)
     prior_path = args.prior or str(shipped_cell_path("ref_cell_1"))
     _, prior = load_cell_named(prior_path)
     prior_dict = _read_dict(prior_path)
@@ -69,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
     lim = prior.limits
     logs = [read(p, prior.capacity_ah, lim.voltage_max_v) for p in args.logs]
     low_rate = [read(p, prior.capacity_ah, lim.voltage_max_v) for p in args.ocv_from]
+    q0 = capacity_from_rests(logs + low_rate, prior)
     problem = Problem(logs + low_rate, structure, prior, prior_dict, soc_nodes=args.soc_nodes,
-                      ocv_points=rest_ocv_points(logs, prior, low_rate))
+                      ocv_points=rest_ocv_points(logs, prior, low_rate, capacity_ah=q0), ocv_nodes=args.ocv_nodes,
+                      capacity_ah=q0)
     try:
         result = fit(problem, force=args.force)
     except FitError as exc:
