@@ -104,7 +104,7 @@ def test_fit_refuses_a_log_that_does_not_excite_the_rc_pairs():
 @pytest.mark.parametrize("edit, message", [
     (lambda t, i, v: (np.delete(t, range(100, 130)), np.delete(i, range(100, 130)), np.delete(v, range(100, 130))),
      r"a gap of 31 s after data row 100"),
-    (lambda t, i, v: (np.where(np.arange(len(t)) == 200, t - 0.5, t), i, v), r"time step at data row 200 is 0.5 s"),
+    (lambda t, i, v: (np.where(np.arange(len(t)) == 200, t - 0.5, t), i, v), r"time step at data row 201 is 0.5 s"),
     (lambda t, i, v: (t, np.where(np.arange(len(t)) == 50, np.nan, i), v), r"current_a is missing in data row 51"),
     (lambda t, i, v: (t, i, np.where((np.arange(len(t)) >= 300) & (np.arange(len(t)) < 330), 4.3, v)),
      r"voltage_v reads 4.3 V on 10\+ rows from data row 301 .* saturated voltage sensor"),

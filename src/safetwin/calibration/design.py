@@ -10,8 +10,9 @@ covariance (Sigma^-1 + F)^-1. It picks the segment with the largest drop of the 
 per second of test time, among the segments that are safe:
 
 - every sample of the segment passes the core's CBF filter unmodified (CbfFilter, configured with
-  the design's present mean cell, the state covariance P = J_x Sigma J_x' that the parameter
-  uncertainty implies, and a voltage model error of K_SIGMA times the predicted voltage sigma),
+  the design's present mean cell and a voltage model error of K_SIGMA times the largest voltage
+  sigma sqrt(J Sigma J') the parameter uncertainty gives along the segment; the state covariance
+  handed to the filter is 0: the parameter uncertainty enters through that margin),
 - the core's Supervisor predicts it safe at every sample with the same voltage margin.
 The margins come from Sigma, so they shrink as the design learns (easy-to-hard).
 
@@ -100,7 +101,8 @@ class Decision:
     candidate: Candidate
     trace_before: float
     trace_predicted: float
-    seconds: float
+    seconds: float        # wall time of the decision
+    cpu_s: float          # CPU time of this process for it (one core)
     rejected_unsafe: int
     margin_v: float
 
@@ -176,7 +178,7 @@ class Design:
 
     # ---- decisions ------------------------------------------------------------------------------
     def next_segment(self, budget_left_s: float) -> Decision | None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fd_set = self._cells_at_end(self.theta)
         info = np.linalg.inv(self.sigma)
         tr0 = float(np.trace(self.sigma))
@@ -193,7 +195,7 @@ class Design:
         for _, tr, cand, jac in scored:
             ok, margin = self._safe(fd_set, cand, jac)
             if ok:
-                d = Decision(cand, tr0, tr, time.perf_counter() - start, rejected, margin)
+                d = Decision(cand, tr0, tr, time.perf_counter() - start, time.process_time() - cpu, rejected, margin)
                 self.decisions.append(d)
                 return d
             rejected += 1

@@ -120,21 +120,22 @@ def run(args: argparse.Namespace) -> int:
     with open(args.output, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["t_start_s", "current_a", "duration_s", "rest_s", "trace_before", "trace_predicted",
-                    "margin_v", "decision_s", "rejected_unsafe"])
+                    "margin_v", "decision_s", "decision_cpu_s", "rejected_unsafe"])
         for t0, dec in plan:
             c = dec.candidate
             w.writerow([f"{t0:g}", f"{c.current_a:.4g}", f"{c.duration_s:g}", f"{c.rest_s:g}", f"{dec.trace_before:.6g}",
-                        f"{dec.trace_predicted:.6g}", f"{dec.margin_v:.4g}", f"{dec.seconds:.3f}", dec.rejected_unsafe])
+                        f"{dec.trace_predicted:.6g}", f"{dec.margin_v:.4g}", f"{dec.seconds:.3f}", f"{dec.cpu_s:.3f}", dec.rejected_unsafe])
     sig = {n: float(np.sqrt(d.sigma[k, k])) for k, n in enumerate(dz.NAMES)}
     s = {"segments": len(plan), "test_time_s": float(len(d.history)) if args.truth else None,
          "trace": float(np.trace(d.sigma)), "trace_prior": float(np.trace(d.sigma0)),
          "estimate": {n: float(math.exp(d.theta[k])) for k, n in enumerate(dz.NAMES)},
-         "sigma_log": sig, "decision_s_max": max((p[1].seconds for p in plan), default=0.0), "plan": args.output}
+         "sigma_log": sig, "decision_s_max": max((p[1].seconds for p in plan), default=0.0),
+         "decision_cpu_s_max": max((p[1].cpu_s for p in plan), default=0.0), "plan": args.output}
     if args.json:
         print(json.dumps(s, indent=2))
         return 0
     print(f"safetwin design: {len(plan)} segment(s), trace of the posterior {s['trace_prior']:.4g} -> {s['trace']:.4g}, "
-          f"slowest decision {s['decision_s_max']:.2f} s")
+          f"slowest decision {s['decision_s_max']:.2f} s wall, {s['decision_cpu_s_max']:.2f} s CPU")
     for n in dz.NAMES:
         print(f"  {n}: {s['estimate'][n]:.5g} (sigma {100 * sig[n]:.2f} %)")
     print(f"  written {args.output}")
