@@ -48,6 +48,10 @@ _SECTIONS = {
     "thermal": {"heat_capacity_j_per_k", "heat_transfer_w_per_k", "ambient_c"},
     "limits": {"voltage_min_v", "voltage_max_v", "temperature_max_c", "temperature_min_c",
                "charge_current_max_a", "discharge_current_max_a"},
+    # written by `safetwin fit` (calibration.cell_writer): the fit's parameters and covariance; not
+    # part of the cell's model, skipped here, read by `safetwin design` (load_fit_section)
+    "fit": {"structure", "method", "parameters", "log_scale", "values", "covariance", "logs",
+            "residual_rms_v", "unidentifiable"},
 }
 _REQUIRED = {"cell", "ocv", "resistance", "thermal", "limits"}
 
@@ -215,6 +219,7 @@ def parse_cell(data: dict[str, Any], path: str = "<cell file>") -> tuple[str, Ce
         if "r_charge_ohm" in pair:
             setattr(p, rc_field, rd.surface(pair["r_charge_ohm"], f"{key}.r_charge_ohm")[0])
 
+    rd.section("fit")  # known keys only; the model does not use it
     hyst = rd.section("hysteresis")
     if hyst:
         p.hysteresis = HysteresisParams(
@@ -260,6 +265,12 @@ def load_cell_named(path: str | Path) -> tuple[str, CellParams]:
     except tomllib.TOMLDecodeError as e:
         raise CellFileError(f"{path}: not valid TOML: {e}") from None
     return parse_cell(data, path)
+
+
+def load_fit_section(path: str | Path) -> dict:
+    """The ``[fit]`` section of a cell file written by ``safetwin fit`` ({} when it has none)."""
+    with open(str(path), "rb") as f:
+        return tomllib.load(f).get("fit", {})
 
 
 def shipped_cell_path(name: str) -> Path:

@@ -19,6 +19,8 @@ COMMANDS = [
     "safetwin.commands.firmware",
     "safetwin.commands.campaign",
     "safetwin.commands.diagnose",
+    "safetwin.commands.fit",
+    "safetwin.commands.design",
 ]
 
 

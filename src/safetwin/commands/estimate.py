@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from safetwin import estimation
 from safetwin.battery import ZERO_CELSIUS_K, CellParams
+from safetwin.cellfile import load_cell
 from safetwin.commands import checks
 
 REQUIRED = ("t_s", "current_a", "voltage_v", "temperature_c")
@@ -22,7 +25,8 @@ VOLTAGE_MAX_V = 6.0        # no lithium-ion cell reads above this: a pack voltag
 
 HELP = """\
 Estimate the state of charge (and optionally R0 and capacity) of one cell from a measured log,
-with the EKF of the safetwin core (REF-CELL-1 model: LG M50 21700, 2RC + lumped thermal).
+with the EKF of the safetwin core (REF-CELL-1 model: LG M50 21700, 2RC + lumped thermal, or the
+cell of --cell FILE, e.g. one written by `safetwin fit`).
 
 Input CSV: columns t_s,current_a,voltage_v,temperature_c (any order; other columns are ignored).
 The output of `safetwin simulate` for one cell is such a log, and so is the shipped example
@@ -46,6 +50,7 @@ than 1.5 capacities (time in ms?). Samples further apart than the cell's 13 s ti
 examples:
   safetwin estimate examples/bench_log.csv -o soc.csv
   safetwin estimate examples/bench_log.csv --soc0 0.1 --estimate-params -o soc_params.csv
+  safetwin estimate drive.csv --cell fitted.toml -o soc.csv
 """
 
 
@@ -56,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="estimate.csv", help="output CSV (default estimate.csv)")
     p.add_argument("--soc0", type=float, default=None,
                    help="initial SOC guess, 0..1 (default: from the first voltage through the OCV table)")
+    p.add_argument("--cell", default=None, metavar="FILE",
+                   help="cell file of the cell in the log (default: the built-in REF-CELL-1)")
     p.add_argument("--estimate-params", action="store_true",
                    help="also estimate the R0 growth factor and the capacity (joint EKF)")
     p.set_defaults(func=run)
@@ -68,10 +75,18 @@ def _parse(value: str) -> float:
     return float(value)  # 'nan', 'inf' parse as non-finite: missing samples
 
 
+def _open_log(path: str):
+    """The log as text; a name ending in .gz is read through gzip (the fit's committed logs)."""
+    if path.endswith(".gz"):
+        if not Path(path).is_file():
+            raise ValueError(f"log file {path}: does not exist")
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return checks.input_file("log file", path).open(newline="", encoding="utf-8-sig")
+
+
 def read_log(path: str) -> dict:
     """Reads the required columns as float arrays; raises ValueError naming what is wrong."""
-    file = checks.input_file("log file", path)
-    with file.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
+    with _open_log(path) as f:  # -sig: a spreadsheet's byte-order mark
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
@@ -177,7 +192,7 @@ def initial_soc(log: dict, cell: CellParams) -> float:
 
 def run(args: argparse.Namespace) -> int:
     log = read_log(args.log)
-    cell = CellParams.ref_cell_1()
+    cell = load_cell(args.cell) if args.cell is not None else CellParams.ref_cell_1()
     check_plausible(args.log, log, cell)
     checks.output_file("-o", args.output)
     if args.soc0 is not None and not (0.0 <= args.soc0 <= 1.0):

@@ -1,0 +1,239 @@
+"""Active identification: sequential A-optimal design of the next test segment (``safetwin design``).
+
+The design learns a 2RC cell's constants theta = log(R0, R1, tau1, R2, tau2, capacity) (the OCV is
+the prior cell's and the starting SOC is known from a rest). At each decision, for every candidate
+segment (a current held for a duration, then a rest) it predicts the Fisher information the
+segment's voltage samples add, F = J'J / sigma_v^2 with J = dV/dtheta along the segment from the
+present state (finite differences over the core's Cell.simulate, the perturbed cells carried
+through the whole history, so the state's sensitivity to theta is in J), and the posterior
+covariance (Sigma^-1 + F)^-1. It picks the segment with the largest drop of the trace (A-optimality)
+per second of test time, among the segments that are safe:
+
+- every sample of the segment passes the core's CBF filter unmodified (CbfFilter, configured with
+  the design's present mean cell and a voltage model error of K_SIGMA times the largest voltage
+  sigma sqrt(J Sigma J') the parameter uncertainty gives along the segment; the state covariance
+  handed to the filter is 0: the parameter uncertainty enters through that margin),
+- the core's Supervisor predicts it safe at every sample with the same voltage margin.
+The margins come from Sigma, so they shrink as the design learns (easy-to-hard).
+
+After each segment runs (on a simulated truth, or measured: ``update``), the posterior is the
+MAP of all data so far under the prior (scipy least_squares) with the Laplace covariance.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from safetwin._core import Cell, CellParams, CellState
+from safetwin.cellfile import parse_cell
+from safetwin.safety import CbfConfig, CbfFilter, Status, Supervisor, SupervisorConfig
+
+NAMES = ("r0", "r1", "tau1", "r2", "tau2", "capacity")
+PRIOR_SIGMA_LOG = 0.3   # default prior: +/-30 % (1 sigma) on each constant when the cell has no [fit]
+SIGMA_V = 0.002
+K_SIGMA = 3.0
+FD_STEP = 1e-4          # relative step of the finite differences (in log space)
+
+
+@dataclass
+class Candidate:
+    current_a: float
+    duration_s: float
+    rest_s: float
+
+    def profile(self, dt: float = 1.0) -> np.ndarray:
+        return np.concatenate((np.full(int(round(self.duration_s / dt)), self.current_a),
+                               np.zeros(int(round(self.rest_s / dt)))))
+
+    @property
+    def length_s(self) -> float:
+        return self.duration_s + self.rest_s
+
+
+def default_candidates(cell: CellParams) -> list[Candidate]:
+    c = cell.capacity_ah
+    lim = cell.limits
+    currents = [x * c for x in (0.5, 1.0, 2.0, 3.0) if x * c <= lim.discharge_current_max_a]
+    currents += [-x * c for x in (0.5, 1.0, 2.0) if x * c <= lim.charge_current_max_a]
+    return [Candidate(i, d, r) for i in currents for d in (10.0, 30.0, 120.0, 600.0) for r in (30.0, 300.0)]
+
+
+def cell_dict(base: dict, theta: np.ndarray) -> dict:
+    """The base cell file dict with theta's constants (2 RC pairs, constant surfaces, no Arrhenius)."""
+    v = np.exp(theta)
+    d = {k: dict(x) for k, x in base.items() if k != "fit"}
+    d["cell"]["capacity_ah"] = float(v[5])
+    d["resistance"] = {"r0_ohm": float(v[0]), "arrhenius_k": 0.0,
+                       "rc_pairs": [{"r_ohm": float(v[1]), "tau_s": float(v[2])},
+                                    {"r_ohm": float(v[3]), "tau_s": float(v[4])}]}
+    d.pop("hysteresis", None)
+    return d
+
+
+def theta_of(cell: CellParams) -> np.ndarray:
+    if cell.rc_pairs != 2 or cell.hysteresis is not None:
+        raise ValueError(f"the design works on 2RC cells without hysteresis (this cell: {cell.rc_pairs} RC pairs"
+                         f"{', hysteresis' if cell.hysteresis is not None else ''})")
+    t = cell.ambient_temp_k
+    r1, r2 = cell.r1_ohm.at(0.5, t), cell.r2_ohm.at(0.5, t)
+    return np.log([cell.r0_ohm.at(0.5, t), r1, r1 * cell.c1_f.at(0.5, t), r2, r2 * cell.c2_f.at(0.5, t),
+                   cell.capacity_ah])
+
+
+def prior_from_fit(section: dict, theta0: np.ndarray) -> np.ndarray | None:
+    """The prior covariance from a cell file's [fit] section, if it fitted these constants."""
+    names = {"r0": "r0[0.50]", "r1": "r1[0.50]", "tau1": "tau1[0.50]", "r2": "r2[0.50]", "tau2": "tau2[0.50]",
+             "capacity": "capacity_ah"}
+    params = section.get("parameters", [])
+    if not all(names[n] in params for n in NAMES) or any(p.startswith("r0[") and p != "r0[0.50]" for p in params):
+        return None
+    idx = [params.index(names[n]) for n in NAMES]
+    cov = np.array(section["covariance"])[np.ix_(idx, idx)]
+    return cov
+
+
+@dataclass
+class Decision:
+    candidate: Candidate
+    trace_before: float
+    trace_predicted: float
+    seconds: float        # wall time of the decision
+    cpu_s: float          # CPU time of this process for it (one core)
+    rejected_unsafe: int
+    margin_v: float
+
+
+@dataclass
+class Design:
+    base: dict                    # the prior cell file (dict): OCV, thermal, limits
+    theta0: np.ndarray            # prior mean
+    sigma0: np.ndarray            # prior covariance
+    soc0: float
+    candidates: list[Candidate]
+    temp_k: float = 298.15
+    history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    measured: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    theta: np.ndarray = None
+    sigma: np.ndarray = None
+    decisions: list[Decision] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.theta = self.theta0.copy() if self.theta is None else self.theta
+        self.sigma = self.sigma0.copy() if self.sigma is None else self.sigma
+        self._prior_l = np.linalg.cholesky(np.linalg.inv(self.sigma0))
+
+    def cell(self, theta) -> CellParams:
+        return parse_cell(cell_dict(self.base, theta), "<design>")[1]
+
+    # ---- model along a profile ------------------------------------------------------------------
+    def _cells_at_end(self, theta):
+        """Cells at the end of the history for theta and its p perturbations (the FD set)."""
+        out = []
+        for j in range(len(theta) + 1):
+            th = theta.copy()
+            if j > 0:
+                th[j - 1] += FD_STEP
+            c = Cell(self.cell(th), CellState(soc=self.soc0, temp_k=self.temp_k))
+            if len(self.history):
+                c.simulate(self.history, 1.0)
+            out.append((th, c))
+        return out
+
+    def _predict(self, fd_set, profile):
+        """Voltage and its Jacobian over theta along a profile from the end of the history."""
+        vs = []
+        for th, c in fd_set:
+            vs.append(Cell(self.cell(th), c.state).simulate(profile, 1.0)["cell_voltage_v"][:, 0])
+        v0 = vs[0]
+        jac = np.column_stack([(v - v0) / FD_STEP for v in vs[1:]])
+        return v0, jac
+
+    def _safe(self, fd_set, cand: Candidate, jac: np.ndarray) -> tuple[bool, float]:
+        """The segment through the core's CBF filter and supervisor, with margins from Sigma."""
+        sigma_v = float(np.sqrt(np.max(np.einsum("ij,jk,ik->i", jac, self.sigma, jac)))) if len(jac) else 0.0
+        margin = K_SIGMA * sigma_v
+        mean_cell = self.cell(fd_set[0][0])
+        cfg = CbfConfig()
+        cfg.cell = mean_cell
+        cfg.model_error_v = margin
+        cbf = CbfFilter(cfg)
+        scfg = SupervisorConfig()
+        scfg.cell = mean_cell
+        sup = Supervisor(scfg)
+        probe = Cell(mean_cell, fd_set[0][1].state)
+        for i in cand.profile():
+            s = probe.state
+            x = np.array([s.soc, s.v1_v, s.v2_v, s.temp_k])
+            verdict = cbf.filter(x, np.zeros((4, 4)), float(i), 1.0)
+            if verdict.status != Status.ok or verdict.modified:
+                return False, margin
+            if not sup.predict_safe(x, float(i), 1.0, margin_v=margin):
+                return False, margin
+            probe.step(float(i), 1.0)
+        return True, margin
+
+    # ---- decisions ------------------------------------------------------------------------------
+    def next_segment(self, budget_left_s: float) -> Decision | None:
+        start, cpu = time.perf_counter(), time.process_time()
+        fd_set = self._cells_at_end(self.theta)
+        info = np.linalg.inv(self.sigma)
+        tr0 = float(np.trace(self.sigma))
+        scored = []
+        for cand in self.candidates:
+            if cand.length_s > budget_left_s:
+                continue
+            _, jac = self._predict(fd_set, cand.profile())
+            post = np.linalg.inv(info + jac.T @ jac / SIGMA_V ** 2)
+            tr = float(np.trace(post))
+            scored.append(((tr0 - tr) / cand.length_s, tr, cand, jac))
+        scored.sort(key=lambda s: -s[0])
+        rejected = 0
+        for _, tr, cand, jac in scored:
+            ok, margin = self._safe(fd_set, cand, jac)
+            if ok:
+                d = Decision(cand, tr0, tr, time.perf_counter() - start, time.process_time() - cpu, rejected, margin)
+                self.decisions.append(d)
+                return d
+            rejected += 1
+        return None
+
+    def update(self, profile: np.ndarray, measured_v: np.ndarray) -> None:
+        """Appends a run segment's data and recomputes the posterior (MAP + Laplace) from all data."""
+        self.history = np.concatenate((self.history, profile))
+        self.measured = np.concatenate((self.measured, measured_v))
+        ok = np.isfinite(self.measured)
+
+        def resid(theta):
+            c = Cell(self.cell(theta), CellState(soc=self.soc0, temp_k=self.temp_k))
+            v = c.simulate(self.history, 1.0)["cell_voltage_v"][:, 0]
+            return np.concatenate(((v[ok] - self.measured[ok]) / SIGMA_V, self._prior_l.T @ (theta - self.theta0)))
+
+        sol = least_squares(resid, self.theta, jac="2-point", method="lm", xtol=1e-10)
+        self.theta = sol.x
+        self.sigma = np.linalg.inv(sol.jac.T @ sol.jac)
+
+
+def simulate_truth(truth: CellParams, soc0: float, profile: np.ndarray, seed: int, temp_k: float = 298.15):
+    """The truth's voltage along the whole profile with N(0, SIGMA_V) noise."""
+    rng = np.random.default_rng(seed)
+    v = Cell(truth, CellState(soc=soc0, temp_k=temp_k)).simulate(profile, 1.0)["cell_voltage_v"][:, 0]
+    return v + rng.normal(0.0, SIGMA_V, len(v)), v
+
+
+def hppc_profile(cell: CellParams, blocks: int = 9) -> np.ndarray:
+    """The standard HPPC this design is compared with (USABC-like, at 25 degC): per block a 10 s 2C
+    discharge pulse, 40 s rest, a 10 s 1.5C charge pulse, 40 s rest, 10 % SOC at 1C and 1 h rest."""
+    c = cell.capacity_ah
+    parts = []
+    for _ in range(blocks):
+        parts += [np.full(10, 2 * c), np.zeros(40), np.full(10, -1.5 * c), np.zeros(40),
+                  np.full(360, c), np.zeros(3600)]
+    return np.concatenate(parts)
+
+
+def math_sigmas(sigma: np.ndarray) -> dict:
+    return {n: math.sqrt(sigma[k, k]) for k, n in enumerate(NAMES)}
