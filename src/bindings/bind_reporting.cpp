@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "safetwin/cycle/report_schedule.hpp"
 #include "safetwin/safety/safe_horizon.hpp"
 
 namespace safetwin::bindings {
@@ -70,6 +71,28 @@ void bind_reporting(py::module_& m) {
           py::arg("x"), py::arg("P"), py::arg("plan_a"), py::arg("twin") = TwinEstimate{},
           "x = [soc, v1_v, v2_v, temp_k], P its 4x4 covariance, plan_a the cell current per prediction step (> 0 discharges)")
       .def_static("tube_probability", &SafeHorizon::tube_probability, py::arg("kappa"));
+
+  using cycle::ReportingConfig;
+  using cycle::ReportingMode;
+  py::enum_<ReportingMode>(m, "ReportingMode", "When the sensor nodes report (report_schedule.hpp)")
+      .value("every_step", ReportingMode::every_step)
+      .value("periodic", ReportingMode::periodic)
+      .value("self_triggered", ReportingMode::self_triggered);
+  py::class_<ReportingConfig>(m, "ReportingConfig", "Reporting mode, period, safe-horizon ceiling/minimum, event thresholds")
+      .def(py::init<>())
+      .def_readwrite("mode", &ReportingConfig::mode)
+      .def_readwrite("period_s", &ReportingConfig::period_s)
+      .def_readwrite("max_interval_s", &ReportingConfig::max_interval_s)
+      .def_readwrite("min_interval_s", &ReportingConfig::min_interval_s)
+      .def_readwrite("confidence_sigma", &ReportingConfig::confidence_sigma)
+      .def_readwrite("margin_v", &ReportingConfig::margin_v)
+      .def_readwrite("margin_k", &ReportingConfig::margin_k)
+      .def_readwrite("margin_soc", &ReportingConfig::margin_soc)
+      .def_readwrite("threshold_max_v", &ReportingConfig::threshold_max_v)
+      .def_readwrite("threshold_min_v", &ReportingConfig::threshold_min_v)
+      .def_readwrite("threshold_max_k", &ReportingConfig::threshold_max_k)
+      .def_readwrite("threshold_min_k", &ReportingConfig::threshold_min_k)
+      .def("validate", &ReportingConfig::validate, py::arg("dt_s"));
 }
 
 }  // namespace safetwin::bindings

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
     HorizonLimit,
+    ReportingConfig,
+    ReportingMode,
     SafeHorizon,
     SafeHorizonConfig,
     SafeHorizonResult,
     TwinEstimate,
 )
 
-__all__ = ["HorizonLimit", "SafeHorizon", "SafeHorizonConfig", "SafeHorizonResult", "TwinEstimate"]
+__all__ = ["HorizonLimit", "ReportingConfig", "ReportingMode", "SafeHorizon", "SafeHorizonConfig", "SafeHorizonResult", "TwinEstimate"]

@@ -23,7 +23,8 @@ def run_batch(campaign, stage: int, proposal_params: dict, indices: list) -> lis
         sample = {**campaign.fixed, **{name: _plain(values[name][j]) for name in values}}
         if campaign.family == "closed_loop":
             rng = sampler.generator(campaign.seed, stage, int(i), sampler.EXOGENOUS_STREAM)
-            rec = sim.simulate(sample, rng, campaign.duration_s, campaign.dt_s)
+            rec = sim.simulate(sample, rng, campaign.duration_s, campaign.dt_s, reporting=campaign.reporting,
+                               report_period_s=campaign.report_period_s)
         else:
             rec = closed_form.record(sample)
         rows.append({"index": int(i), "stage": int(stage), **sample, **rec,

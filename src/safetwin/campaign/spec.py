@@ -81,6 +81,8 @@ class Campaign:
     description: str = ""
     duration_s: float = 1800.0
     dt_s: float = 1.0
+    reporting: str = "every_step"      # when the sensor nodes report (simulate.REPORTING; --reporting)
+    report_period_s: float = 1.0       # periodic reporting's period
     ce: CeSettings = CeSettings()
     filter: FilterLimits | None = None
     tail: TailSettings | None = None
