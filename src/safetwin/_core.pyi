@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -2079,6 +2079,68 @@ class FaultSpec:
     @value.setter
     def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class HorizonLimit:
+    """
+    What ended the safe horizon's tube (none: the ceiling)
+    
+    Members:
+    
+      none
+    
+      voltage_max
+    
+      voltage_min
+    
+      temp_max
+    
+      temp_min
+    
+      soc_max
+    
+      soc_min
+    """
+    __members__: typing.ClassVar[dict[str, HorizonLimit]]  # value = {'none': <HorizonLimit.none: 0>, 'voltage_max': <HorizonLimit.voltage_max: 1>, 'voltage_min': <HorizonLimit.voltage_min: 2>, 'temp_max': <HorizonLimit.temp_max: 3>, 'temp_min': <HorizonLimit.temp_min: 4>, 'soc_max': <HorizonLimit.soc_max: 5>, 'soc_min': <HorizonLimit.soc_min: 6>}
+    none: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.none: 0>
+    soc_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.soc_max: 5>
+    soc_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.soc_min: 6>
+    temp_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.temp_max: 3>
+    temp_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.temp_min: 4>
+    voltage_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.voltage_max: 1>
+    voltage_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.voltage_min: 2>
+    @typing.overload
+    def __eq__(self, other: HorizonLimit) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: HorizonLimit) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class HysteresisParams:
     """
     One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s
@@ -2358,6 +2420,7 @@ class LoopSpec:
     noise: SensorNoise
     plant: PackConfig
     replacement: Replacement
+    reporting: ReportingConfig
     trace: TraceLevel
     use_pack_cycle: bool
     def __copy__(self) -> LoopSpec:
@@ -3098,6 +3161,271 @@ class Replacement:
         ...
     @time_s.setter
     def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ReportingConfig:
+    """
+    Reporting mode, period, safe-horizon ceiling/minimum, event thresholds
+    """
+    mode: ReportingMode
+    def __init__(self) -> None:
+        ...
+    def validate(self, dt_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def confidence_sigma(self) -> float:
+        ...
+    @confidence_sigma.setter
+    def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_k(self) -> float:
+        ...
+    @margin_k.setter
+    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_soc(self) -> float:
+        ...
+    @margin_soc.setter
+    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_v(self) -> float:
+        ...
+    @margin_v.setter
+    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_interval_s(self) -> float:
+        ...
+    @max_interval_s.setter
+    def max_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_interval_s(self) -> float:
+        ...
+    @min_interval_s.setter
+    def min_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def period_s(self) -> float:
+        ...
+    @period_s.setter
+    def period_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_max_k(self) -> float:
+        ...
+    @threshold_max_k.setter
+    def threshold_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_max_v(self) -> float:
+        ...
+    @threshold_max_v.setter
+    def threshold_max_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_min_k(self) -> float:
+        ...
+    @threshold_min_k.setter
+    def threshold_min_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_min_v(self) -> float:
+        ...
+    @threshold_min_v.setter
+    def threshold_min_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ReportingMode:
+    """
+    When the sensor nodes report (report_schedule.hpp)
+    
+    Members:
+    
+      every_step
+    
+      periodic
+    
+      self_triggered
+    """
+    __members__: typing.ClassVar[dict[str, ReportingMode]]  # value = {'every_step': <ReportingMode.every_step: 0>, 'periodic': <ReportingMode.periodic: 1>, 'self_triggered': <ReportingMode.self_triggered: 2>}
+    every_step: typing.ClassVar[ReportingMode]  # value = <ReportingMode.every_step: 0>
+    periodic: typing.ClassVar[ReportingMode]  # value = <ReportingMode.periodic: 1>
+    self_triggered: typing.ClassVar[ReportingMode]  # value = <ReportingMode.self_triggered: 2>
+    @typing.overload
+    def __eq__(self, other: ReportingMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ReportingMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class SafeHorizon:
+    """
+    The longest time the uncertainty tube stays inside every limit
+    """
+    @staticmethod
+    def tube_probability(kappa: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        ...
+    def __init__(self, config: SafeHorizonConfig = ...) -> None:
+        ...
+    def compute(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], plan_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], twin: TwinEstimate = ...) -> SafeHorizonResult:
+        """
+        x = [soc, v1_v, v2_v, temp_k], P its 4x4 covariance, plan_a the cell current per prediction step (> 0 discharges)
+        """
+    @property
+    def config(self) -> SafeHorizonConfig:
+        ...
+class SafeHorizonConfig:
+    """
+    Safe horizon: prediction step, ceiling, minimum inter-report time, kappa, guard bands, model-error floors
+    """
+    cell: CellParams
+    scaling: CellScaling
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def confidence_sigma(self) -> float:
+        ...
+    @confidence_sigma.setter
+    def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_k(self) -> float:
+        ...
+    @margin_k.setter
+    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_soc(self) -> float:
+        ...
+    @margin_soc.setter
+    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_v(self) -> float:
+        ...
+    @margin_v.setter
+    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_horizon_s(self) -> float:
+        ...
+    @max_horizon_s.setter
+    def max_horizon_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_interval_s(self) -> float:
+        ...
+    @min_interval_s.setter
+    def min_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_soc(self) -> float:
+        ...
+    @model_error_soc.setter
+    def model_error_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def process_noise_var(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
+        ...
+    @process_noise_var.setter
+    def process_noise_var(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"]) -> None:
+        ...
+    @property
+    def soc_max(self) -> float:
+        ...
+    @soc_max.setter
+    def soc_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_min(self) -> float:
+        ...
+    @soc_min.setter
+    def soc_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def step_s(self) -> float:
+        ...
+    @step_s.setter
+    def step_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class SafeHorizonResult:
+    """
+    The safe horizon tau, the tube's time, event flag, limit and probability
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def event(self) -> bool:
+        ...
+    @property
+    def half_width_k(self) -> float:
+        ...
+    @property
+    def half_width_soc(self) -> float:
+        ...
+    @property
+    def half_width_v(self) -> float:
+        ...
+    @property
+    def limit(self) -> HorizonLimit:
+        ...
+    @property
+    def probability(self) -> float:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+    @property
+    def steps(self) -> int:
+        ...
+    @property
+    def tau_s(self) -> float:
+        ...
+    @property
+    def tube_s(self) -> float:
         ...
 class SensorNoise:
     """
