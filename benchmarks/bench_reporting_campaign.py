@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 
 from safetwin.campaign import engine, spec
@@ -50,8 +51,13 @@ def main() -> None:
     try:
         for label, mode, period in SCHEMES:
             t0 = time.perf_counter()
-            out[label] = engine.run(_with_reporting(base, mode, period), executor=executor).summary
+            out[label] = engine.run(_with_reporting(base, mode, period), executor=executor,
+                                    progress=lambda p, label=label: print(f"{label}: {p['done']} / {p['n']}",
+                                                                          file=sys.stderr, flush=True)).summary
             out[label]["bench_wall_s"] = time.perf_counter() - t0
+            if args.json:  # each scheme as it finishes
+                with open(args.json, "w") as fh:
+                    json.dump(out, fh, indent=1)
     finally:
         if executor is not None:
             executor.close()
