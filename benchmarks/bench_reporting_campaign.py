@@ -37,10 +37,11 @@ def main() -> None:
     ap.add_argument("--campaign", default="off_nominal")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--duration-s", type=float)
+    ap.add_argument("--seed", type=int, help="campaign seed (default: the file's)")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--json", help="write the three summaries to this file")
     args = ap.parse_args()
-    base = spec.load(_resolve(args.campaign)).with_options(n=args.n)
+    base = spec.load(_resolve(args.campaign)).with_options(n=args.n, **({} if args.seed is None else {"seed": args.seed}))
     if args.duration_s:
         base = dataclasses.replace(base, duration_s=args.duration_s, digest=base.digest + f"+duration_s={args.duration_s}")
     executor = None
