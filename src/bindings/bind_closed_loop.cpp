@@ -58,6 +58,14 @@ py::dict summary_dict(const LoopSummary& s) {
   d["events"] = s.events;
   d["final_soc_min"] = s.final_soc_min;
   d["final_soc_max"] = s.final_soc_max;
+  d["frames"] = s.frames;  // reporting (report_schedule.hpp)
+  d["frames_by_node"] = py::dict(py::arg("voltage_a") = s.frames_by_node[0], py::arg("voltage_b") = s.frames_by_node[1],
+                                 py::arg("temperature") = s.frames_by_node[2]);
+  d["event_reports"] = s.event_reports;
+  d["missed_reports"] = s.missed_reports;
+  d["schedule_frames"] = s.schedule_frames;
+  d["horizon_events"] = s.horizon_events;
+  d["mean_report_interval_s"] = s.mean_report_interval_s;
   return d;
 }
 
@@ -204,6 +212,7 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("attestation", &LoopSpec::attestation)
       .def_readwrite("replacement", &LoopSpec::replacement)
       .def_readwrite("trace", &LoopSpec::trace)
+      .def_readwrite("reporting", &LoopSpec::reporting)
       .def_property_readonly("steps", &LoopSpec::steps)
       .def("__copy__", [](const LoopSpec& s) { return s; })
       .def("__deepcopy__", [](const LoopSpec& s, const py::dict&) { return s; }, py::arg("memo"));

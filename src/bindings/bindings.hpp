@@ -35,6 +35,7 @@ void bind_trust(py::module_& m);
 void bind_pack_cycle(py::module_& m);
 void bind_closed_loop(py::module_& m);
 void bind_diagnostics(py::module_& m);
+void bind_reporting(py::module_& m);  // the safe horizon (bind_reporting.cpp)
 
 // Turns a refused step into a ValueError that says what was refused (Python-side calls only).
 inline void raise_on_error(Status s, const std::string& call) {

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
   safetwin::bindings::bind_estimation(m);
   safetwin::bindings::bind_control(m);
   safetwin::bindings::bind_safety(m);
+  safetwin::bindings::bind_reporting(m);  // before the closed loop, whose spec holds a ReportingConfig
   safetwin::bindings::bind_trust(m);
   safetwin::bindings::bind_pack_cycle(m);
   safetwin::bindings::bind_closed_loop(m);

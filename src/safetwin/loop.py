@@ -34,6 +34,8 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     PackConfig,
     PackCycleConfig,
     Replacement,
+    ReportingConfig,
+    ReportingMode,
     SensorNoise,
     Status,
     TraceLevel,

@@ -108,6 +108,7 @@ void LoopSpec::validate(std::size_t external_controllers) const {
   if (steps() < 1) throw_invalid("LoopSpec.duration_s", duration_s, "must hold at least one step of dt_s");
   cycle.validate();
   plant.validate();
+  reporting.validate(dt_s);
   if (plant.series != cycle.series || plant.parallel != cycle.parallel)
     throw_invalid("LoopSpec.plant.series/parallel",
                   std::to_string(plant.series) + "s" + std::to_string(plant.parallel) + "p must equal the cycle's " +
@@ -334,6 +335,25 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
   va_ok_.assign(groups_, 1);
   vb_ok_.assign(groups_, 1);
   temp_ok_.assign(groups_, 1);
+  va_fresh_.assign(groups_, 1);
+  vb_fresh_.assign(groups_, 1);
+  temp_fresh_.assign(groups_, 1);
+  {  // The safe horizon of self-triggered reporting on the cycle's own model, limits and floors.
+    const CycleConfig& cc = spec_.cycle.cell;
+    safety::SafeHorizonConfig h;
+    h.cell = cc.cbf.cell;
+    h.scaling = cc.cbf.scaling;
+    h.soc_min = cc.cbf.soc_min;
+    h.soc_max = cc.cbf.soc_max;
+    h.model_error_v = cc.cbf.model_error_v;
+    h.model_error_k = cc.cbf.model_error_k;
+    h.model_error_soc = cc.cbf.model_error_soc;
+    const auto& ec = cc.estimator;
+    const double dt = spec_.dt_s;
+    h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt, ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt,
+        ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt, ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt;
+    reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, dt, h);
+  }
 
   const LawSpec* repl = spec_.replacement.enabled && !spec_.replacement.direct ? &spec_.replacement.law : nullptr;
   std::vector<control::Controller*> group_laws;
@@ -597,6 +617,9 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     m.voltage_a_valid = va_ok_[0] != 0;
     m.voltage_b_valid = vb_ok_[0] != 0;
     m.temperature_valid = temp_ok_[0] != 0;
+    m.voltage_a_fresh = va_fresh_[0] != 0;
+    m.voltage_b_fresh = vb_fresh_[0] != 0;
+    m.temperature_fresh = temp_fresh_[0] != 0;
     CycleStatus& out = last_cell_status_;
     const auto t0 = std::chrono::steady_clock::now();
     status = cell_cycle_->step(m, spec_.dt_s, out);
@@ -618,6 +641,9 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     m.voltage_a_valid = va_ok_.data();
     m.voltage_b_valid = spec_.noise.voltage_b ? vb_ok_.data() : nullptr;
     m.temperature_valid = temp_ok_.data();
+    m.voltage_a_fresh = va_fresh_.data();
+    m.voltage_b_fresh = spec_.noise.voltage_b ? vb_fresh_.data() : nullptr;
+    m.temperature_fresh = temp_fresh_.data();
     if (!spec_.attestation.empty()) {
       const auto nodes = static_cast<std::size_t>(spec_.cycle.trust.nodes);
       m.attestation = reinterpret_cast<const trust::Attestation*>(spec_.attestation.data() + k * nodes);
@@ -721,13 +747,40 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
         trace_.temperature_valid[k * groups_ + g] = temp_ok_[g];
       }
     }
+    report(t);
     command_a_ = step_cycle(k, t, measured);
+    schedule_reports(t, command_a_);
     summary_.steps = k + 1;
   }
   std::size_t nonfinite = 0;
   for (const auto& law : laws_) nonfinite += law->nonfinite_requests();
   summary_.nonfinite_requests = nonfinite;
   return summary_.status;
+}
+
+void ClosedLoop::report(double t) noexcept {
+  for (std::size_t g = 0; g < groups_; ++g) {
+    const GroupReadings r{{&va_[g], &vb_[g], &temp_[g]}, {&va_ok_[g], &vb_ok_[g], &temp_ok_[g]},
+                          {&va_fresh_[g], &vb_fresh_[g], &temp_fresh_[g]}};
+    reporter_->decide(t, g, r);
+  }
+}
+
+void ClosedLoop::schedule_reports(double t, double command_a) noexcept {
+  // The plan the horizon checks: the command just released, held, as the per-cell current.
+  const double cell_a = command_a / static_cast<double>(parallel_);
+  for (std::size_t g = 0; g < groups_; ++g) {
+    const CycleStatus& gs = cell_cycle_ != nullptr ? last_cell_status_ : pack_cycle_->group_status(g);
+    (void)reporter_->schedule(t, g, gs.x, gs.P, cell_a, gs.twin);
+  }
+  const ReportCounts& c = reporter_->counts();
+  summary_.frames = c.total_frames();
+  summary_.frames_by_node = c.frames;
+  summary_.event_reports = c.event_reports;
+  summary_.missed_reports = c.missed_reports;
+  summary_.schedule_frames = c.schedule_frames;
+  summary_.horizon_events = c.horizon_events;
+  if (c.schedules > 0) summary_.mean_report_interval_s = c.tau_sum_s / static_cast<double>(c.schedules);
 }
 
 }  // namespace safetwin::cycle

@@ -151,12 +151,13 @@ safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m)
   // names it).
   safety::MeasuredBounds b;
   b.current_a = std::isfinite(m.current_a) ? m.current_a : 0.0;
-  const bool a = m.voltage_a_valid && std::isfinite(m.voltage_a_v), bv = m.voltage_b_valid && std::isfinite(m.voltage_b_v);
+  const bool a = m.voltage_a_valid && m.voltage_a_fresh && std::isfinite(m.voltage_a_v),
+             bv = m.voltage_b_valid && m.voltage_b_fresh && std::isfinite(m.voltage_b_v);
   if (a || bv) {
     b.voltage_max_v = a && bv ? std::max(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
     b.voltage_min_v = a && bv ? std::min(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
   }
-  if (m.temperature_valid && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
+  if (m.temperature_valid && m.temperature_fresh && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
   return b;
 }
 
@@ -223,9 +224,9 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     z.voltage_a_v = m.voltage_a_v;
     z.voltage_b_v = m.voltage_b_v;
     z.temperature_k = m.temperature_k;
-    z.voltage_a_valid = m.voltage_a_valid;
-    z.voltage_b_valid = m.voltage_b_valid;
-    z.temperature_valid = m.temperature_valid;
+    z.voltage_a_valid = m.voltage_a_valid && m.voltage_a_fresh;  // a held report: predict only
+    z.voltage_b_valid = m.voltage_b_valid && m.voltage_b_fresh;
+    z.temperature_valid = m.temperature_valid && m.temperature_fresh;
     out.estimator_status = estimator_.step(m.current_a, z, dt_s);
     note(out.estimator_status);
     const battery::StateVector xs = estimator_.state();
@@ -260,7 +261,8 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   sig(CycleSignal::command_a, last_command_a_);
   {  // Redundant-sensor plausibility (header): the disagreement, laid at the node that departed.
     double pa = 0.0, pb = 0.0;
-    const bool both = m.voltage_a_valid && m.voltage_b_valid && std::isfinite(m.voltage_a_v) && std::isfinite(m.voltage_b_v);
+    const bool both = m.voltage_a_valid && m.voltage_b_valid && m.voltage_a_fresh && m.voltage_b_fresh &&
+                      std::isfinite(m.voltage_a_v) && std::isfinite(m.voltage_b_v);
     if (both && config_.plausibility.enabled) {
       const double d = std::abs(m.voltage_a_v - m.voltage_b_v);
       const bool fused = first == Status::ok;  // without an update the twin cannot vote: both suspect

@@ -103,6 +103,9 @@ Status PackCycle::step(const PackMeasurements& m, double dt_s, PackCycleStatus& 
     cm.voltage_b_valid = m.voltage_b_v != nullptr && (m.voltage_b_valid == nullptr || m.voltage_b_valid[g] != 0);
     cm.temperature_k = m.temperature_k[g];
     cm.temperature_valid = m.temperature_valid == nullptr || m.temperature_valid[g] != 0;
+    cm.voltage_a_fresh = m.voltage_a_fresh == nullptr || m.voltage_a_fresh[g] != 0;
+    cm.voltage_b_fresh = m.voltage_b_fresh == nullptr || m.voltage_b_fresh[g] != 0;
+    cm.temperature_fresh = m.temperature_fresh == nullptr || m.temperature_fresh[g] != 0;
     CycleStatus& st = status_[g];
     const Status s = cycles_[g]->step(cm, dt_s, st);
     if (first == Status::ok && s != Status::ok) first = s;

@@ -47,7 +47,8 @@ def evaluate(campaign, values: dict, exo_keys: list, u: np.ndarray | None = None
         sample = {**campaign.fixed, **{name: _plain(values[name][j]) for name in values}}
         if campaign.family == "closed_loop":
             rng = sampler.generator(campaign.seed, st, int(i), sampler.EXOGENOUS_STREAM)
-            rec = sim.simulate(sample, rng, campaign.duration_s, campaign.dt_s)
+            rec = sim.simulate(sample, rng, campaign.duration_s, campaign.dt_s, reporting=campaign.reporting,
+                               report_period_s=campaign.report_period_s)
         else:
             rec = closed_form.record(sample)
         row = {"index": int(i), "stage": int(st), **sample, **rec, "log_p": float(log_p[j]), "log_q": float(log_q[j])}

@@ -67,6 +67,11 @@ def summarise(campaign, rows: list, est, n_scenarios: int, stages: list, wall_s:
         "max_cell_voltage_v": max(r["max_cell_voltage_v"] for r in rows),
         "min_cell_voltage_v": min(r["min_cell_voltage_v"] for r in rows),
         "max_cell_temp_c": max(r["max_cell_temp_c"] for r in rows),
+        # reporting (issue 18): measurement frames sent, all nodes and per node kind (-1: not counted)
+        "reporting": campaign.reporting if campaign.reporting != "periodic" else f"periodic {campaign.report_period_s:g} s",
+        "frames": int(sum(r.get("frames", -1) for r in rows)) if all(r.get("frames", -1) >= 0 for r in rows) else -1,
+        "frames_by_node": {k: int(sum(r.get(f"frames_{k}", 0) for r in rows))
+                           for k in ("voltage_a", "voltage_b", "temperature")},
     })
     by_fault = {}
     for fault in sorted({r["fault"] for r in rows}):

@@ -140,7 +140,12 @@ RECORD_FIELDS = (
     "violated", "avoidable", "unavoidable", "avoidable_sides", "unavoidable_sides", "first_violation_s",
     "cf_first_violation_s", "unavoidable_lead_s", "detect_s", "detect_delay_s", "first_event", "final_mode",
     "safe_stop", "safe_stop_s", "false_stop", "nonfinite_commands", "controller_failures",
-    "current_limit_exceeded", "engine", "wall_s")
+    "current_limit_exceeded", "engine", "wall_s",
+    # reporting (issue 18): measurement frames sent by the sensor nodes (-1: the Python loop, which
+    # reports every step and does not count them), per node kind, early reports, missed reports
+    "frames", "frames_voltage_a", "frames_voltage_b", "frames_temperature", "event_reports", "missed_reports")
+# Reporting schemes of the closed-loop runner (ReportingConfig.mode; `periodic` with its period).
+REPORTING = ("every_step", "periodic", "self_triggered")
 SIDES = ("voltage_max", "voltage_min", "temp_max")
 
 
@@ -354,14 +359,19 @@ DEFAULT_ENGINE = "auto"
 
 
 def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: float,
-             engine: str = DEFAULT_ENGINE) -> dict:
+             engine: str = DEFAULT_ENGINE, reporting: str = "every_step", report_period_s: float = 1.0) -> dict:
     """Runs one scenario (its variables, see VARIABLES) and returns its record (RECORD_FIELDS).
 
     engine: "core" (the closed-loop runner, one C++ call per run), "python" (the loop over the
     core's step calls, the benchmark's baseline), "auto": the runner when it is built in (a
-    stealthy injection needs a runner that runs the attack in the loop; otherwise the Python loop)."""
+    stealthy injection needs a runner that runs the attack in the loop; otherwise the Python loop).
+    reporting: when the sensor nodes report (REPORTING; not every_step: the runner only)."""
     if engine not in ("auto", "core", "python"):
         raise ValueError(f"engine = {engine!r}: must be 'auto', 'core' or 'python'")
+    if reporting not in REPORTING:
+        raise ValueError(f"reporting = {reporting!r}: must be one of {list(REPORTING)}")
+    if not (report_period_s > 0 and math.isfinite(report_period_s)):
+        raise ValueError(f"report_period_s = {report_period_s}: must be finite and > 0")
     wall0 = time.perf_counter()
     sc = {name: scenario.get(name, default) for name, (_, default) in VARIABLES.items()}
     series, parallel = parse_topology(sc["topology"])
@@ -398,11 +408,14 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
     ccfg = _cycle_config(twin, soc0_twin, ambient_k, pack)
     use_core = engine == "core" or (engine == "auto" and runner_available() and
                                     (fault != "stealthy_injection" or _runner_has_stealthy_injection()))
+    if reporting != "every_step" and not use_core:
+        raise ValueError(f"reporting = {reporting!r} needs the closed-loop runner (engine 'core')")
     if use_core:
         if fault == "stealthy_injection" and not _runner_has_stealthy_injection():
             raise ValueError("engine = 'core': this runner build has no stealthy_injection fault")
         m = _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group,
-                      fault_cell, spread, ambient_k, truth, state0, ccfg, laws, int(rng.integers(2**63)))
+                      fault_cell, spread, ambient_k, truth, state0, ccfg, laws, int(rng.integers(2**63)),
+                      reporting=reporting, report_period_s=report_period_s)
         return _record(m, fault_group, lim, onset_s, fault, law, dt_s, wall0)
     if pack:
         pc = PackCycleConfig(series, parallel)
@@ -579,11 +592,14 @@ def _record(m: dict, fault_group: int, lim, onset_s: float, fault: str, law: str
                                        or discharge_max > lim.discharge_current_max_a + CURRENT_SLACK_A),
         "engine": m["engine"],
         "wall_s": time.perf_counter() - wall0,
+        **{k: int(m.get(k, -1)) for k in ("frames", "frames_voltage_a", "frames_voltage_b", "frames_temperature",
+                                          "event_reports", "missed_reports")},
     }
 
 
 def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group, fault_cell,
-              spread, ambient_k, truth, state0, ccfg, laws, noise_seed: int) -> dict:
+              spread, ambient_k, truth, state0, ccfg, laws, noise_seed: int, reporting: str = "every_step",
+              report_period_s: float = 1.0) -> dict:
     """The same scenario on the core's closed-loop runner (safetwin.loop): one C++ call for the
     run and one for its counterfactual at 0 A (the same seed: the same noise samples)."""
     from safetwin import loop
@@ -651,6 +667,10 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     noise.temperature_k, noise.current_a = TEMPERATURE_SIGMA_K, CURRENT_SIGMA_A
     spec = loop.make_spec(duration_s=n * dt_s, dt_s=dt_s, cycle=cyc, plant=plant_cfg, law=spec_law, noise=noise,
                           seed=noise_seed, faults=faults, attestation=attestation, trace="none", **ageing)
+    rep = spec.reporting  # when the nodes report (the counterfactual below keeps the same scheme)
+    rep.mode = getattr(loop.ReportingMode, reporting)
+    rep.period_s = float(report_period_s)
+    spec.reporting = rep
     res = loop.run(spec, controllers=controllers)
     s = res.summary
     lim = truth.limits
@@ -683,4 +703,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
             "final_mode": final_mode.name if hasattr(final_mode, "name") else str(final_mode),
             "safe_stop_s": float(s["first_safe_stop_s"]), "nonfinite": s["nonfinite_commands"],
             # -1: a runner build that does not count them yet
-            "controller_failures": s.get("controller_failures", -1), "engine": "core"}
+            "controller_failures": s.get("controller_failures", -1), "engine": "core",
+            "frames": s["frames"], "frames_voltage_a": s["frames_by_node"]["voltage_a"],
+            "frames_voltage_b": s["frames_by_node"]["voltage_b"], "frames_temperature": s["frames_by_node"]["temperature"],
+            "event_reports": s["event_reports"], "missed_reports": s["missed_reports"]}

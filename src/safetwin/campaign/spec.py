@@ -83,6 +83,8 @@ class Campaign:
     description: str = ""
     duration_s: float = 1800.0
     dt_s: float = 1.0
+    reporting: str = "every_step"      # when the sensor nodes report (simulate.REPORTING; --reporting)
+    report_period_s: float = 1.0       # periodic reporting's period
     ce: CeSettings = CeSettings()
     subset: subset_sim.Settings = subset_sim.Settings()
     filter: FilterLimits | None = None

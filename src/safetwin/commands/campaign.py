@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="estimator: crude Monte Carlo, cross-entropy IS, subset simulation (default: the file's)")
     r.add_argument("--seed", type=int, help="campaign seed (default: the file's campaign.seed)")
     r.add_argument("--duration-s", type=float, help="scenario length in s (closed-loop campaigns; default: the file's)")
+    r.add_argument("--reporting", choices=["every-step", "periodic", "self-triggered"],
+                   help="when the sensor nodes report (closed-loop campaigns; default every-step): periodic every "
+                        "--report-period-s, or self-triggered from the twin's safe horizon; the JSON adds frames")
+    r.add_argument("--report-period-s", type=float, help="period of --reporting periodic in s (default 1)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     r.add_argument("--workers", type=int, help="local Dask workers (default: the machine's cores; 0: run in this process)")
     r.add_argument("-o", "--output", help="output folder: Parquet records, manifest, summary.json, plots; resumes")
@@ -111,6 +115,8 @@ def _table(summary: dict) -> str:
                   f"(worst charge {summary['worst_charge_cell_current_a']:.2f} A)",
                   f"false stops {summary['false_stops']} of {summary['fault_free_safe_runs']} fault-free runs with a safe law; "
                   f"non-finite commands {summary['nonfinite_commands']}",
+                  f"reporting {summary.get('reporting', 'every_step')}: {summary.get('frames', -1)} measurement frames "
+                  f"{summary.get('frames_by_node', {})}",
                   f"{'fault':24s}{'runs':>6s}{'fail':>6s}{'avoid':>6s}{'I>lim':>6s}{'stops':>6s}{'det':>5s}"
                   f"{'delay med':>11s}{'p95':>8s}"]
         for fault, b in summary["by_fault"].items():
@@ -133,6 +139,23 @@ def _table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _with_reporting(campaign, reporting: str, period_s):
+    """The campaign with the same samples under another reporting scheme (--reporting)."""
+    import dataclasses
+    import math
+
+    if campaign.family != "closed_loop":
+        raise ValueError(f"{campaign.source}: --reporting applies to closed_loop campaigns only")
+    if period_s is not None and reporting != "periodic":
+        raise ValueError(f"--report-period-s = {period_s}: applies to --reporting periodic only")
+    period = 1.0 if period_s is None else float(period_s)
+    if not (math.isfinite(period) and period > 0):
+        raise ValueError(f"--report-period-s = {period_s}: must be finite and > 0")
+    mode = reporting.replace("-", "_")
+    tag = mode + (f"={period:g}s" if mode == "periodic" else "")
+    return dataclasses.replace(campaign, reporting=mode, report_period_s=period, digest=campaign.digest + f"+reporting={tag}")
+
+
 def run(args: argparse.Namespace) -> int:
     from safetwin.campaign import engine, spec
 
@@ -147,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         import dataclasses
         campaign = dataclasses.replace(campaign, duration_s=float(args.duration_s),
                                        digest=campaign.digest + f"+duration_s={args.duration_s}")
+    if args.reporting is not None or args.report_period_s is not None:
+        campaign = _with_reporting(campaign, args.reporting or "every-step", args.report_period_s)
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers = {args.workers}: must be >= 0")
     out = Path(args.output) if args.output else None

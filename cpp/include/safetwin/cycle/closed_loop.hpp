@@ -25,6 +25,7 @@
 // run() allocate nothing and never throw (except Pack's setters at a few fault onsets, see the
 // test). Deterministic: the same spec gives the same outputs bit for bit (but the cycle times).
 // This is a bench, not a controller's step path: it reads the steady clock around each cycle step.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -36,6 +37,7 @@
 #include "safetwin/control/controller.hpp"
 #include "safetwin/cycle/control_cycle.hpp"
 #include "safetwin/cycle/pack_cycle.hpp"
+#include "safetwin/cycle/report_schedule.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::cycle {
@@ -168,6 +170,9 @@ struct LoopSpec {
   // every step). Only with a PackCycle that has trust.
   std::vector<std::uint8_t> attestation;
   Replacement replacement{};
+  // When the sensor nodes report (report_schedule.hpp): every step (default), periodic, or
+  // self-triggered from the safe horizon; between reports the twin predicts only.
+  ReportingConfig reporting{};
   TraceLevel trace = TraceLevel::full;
   [[nodiscard]] std::size_t steps() const noexcept;
   void validate(std::size_t external_controllers) const;  // throws std::invalid_argument naming the field
@@ -214,6 +219,17 @@ struct LoopSummary {
   std::size_t events = 0;              // monitor invariants set, every group
   double final_soc_min = 0.0;
   double final_soc_max = 0.0;
+  // Reporting (ReportScheduler): measurement frames sent by the sensor nodes, per node kind
+  // (voltage_a, voltage_b, temperature; all groups), of them early on an event, the due reports
+  // missed (silence), the schedule frames sent to the nodes, the mean scheduled interval (NaN
+  // unless self-triggered).
+  std::size_t frames = 0;
+  std::array<std::size_t, kReportNodeKinds> frames_by_node{};
+  std::size_t event_reports = 0;
+  std::size_t missed_reports = 0;
+  std::size_t schedule_frames = 0;
+  std::size_t horizon_events = 0;
+  double mean_report_interval_s = std::numeric_limits<double>::quiet_NaN();
 };
 
 class ClosedLoop {
@@ -287,6 +303,10 @@ class ClosedLoop {
   std::vector<std::unique_ptr<battery::Cell>> attacker_;  // per stealthy injection: the attacker's cell
   std::vector<double> va_, vb_, temp_;              // this step's readings per group
   std::vector<std::uint8_t> va_ok_, vb_ok_, temp_ok_;
+  std::vector<std::uint8_t> va_fresh_, vb_fresh_, temp_fresh_;  // reported this step (ReportScheduler)
+  std::unique_ptr<ReportScheduler> reporter_;
+  void report(double t) noexcept;                                 // which nodes report (before the cycle)
+  void schedule_reports(double t, double command_a) noexcept;     // their next report times (after it)
   CycleStatus last_cell_status_{};  // ControlCycle's status of the last step
   double command_a_ = 0.0;   // the cycle's last pack command
   bool contactor_closed_ = true;

@@ -84,6 +84,12 @@ struct CycleMeasurements {
   bool voltage_a_valid = true;
   bool voltage_b_valid = true;
   bool temperature_valid = true;
+  // Self-triggered reporting (ClosedLoop's ReportingSpec): false = the node did not report this
+  // step, the value is its last report held for the monitor (which keeps checking it); the
+  // estimator predicts only, the measured barriers and the plausibility check skip the reading.
+  bool voltage_a_fresh = true;
+  bool voltage_b_fresh = true;
+  bool temperature_fresh = true;
 };
 
 // Signals the cycle writes to the monitor every step (names usable in MonitorConfig invariants).

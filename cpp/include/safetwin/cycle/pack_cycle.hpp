@@ -71,6 +71,11 @@ struct PackMeasurements {
   const std::uint8_t* voltage_a_valid = nullptr;
   const std::uint8_t* voltage_b_valid = nullptr;
   const std::uint8_t* temperature_valid = nullptr;
+  // Self-triggered reporting: 0 = the group's node did not report this step (CycleMeasurements'
+  // *_fresh: a held value); null = every reading fresh.
+  const std::uint8_t* voltage_a_fresh = nullptr;
+  const std::uint8_t* voltage_b_fresh = nullptr;
+  const std::uint8_t* temperature_fresh = nullptr;
   // Attestation verdicts of this cycle, one per trust node; null = no round completed this cycle.
   const trust::Attestation* attestation = nullptr;
 };

@@ -1,0 +1,167 @@
+#include "safetwin/safety/safe_horizon.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Core>
+
+#include "safetwin/battery/cell_model.hpp"
+#include "safetwin/validate.hpp"
+
+namespace safetwin::safety {
+
+using battery::StateIdx;
+using S = battery::RefStructure;
+
+const char* to_string(HorizonLimit l) noexcept {
+  switch (l) {
+    case HorizonLimit::none: return "none";
+    case HorizonLimit::voltage_max: return "voltage_max";
+    case HorizonLimit::voltage_min: return "voltage_min";
+    case HorizonLimit::temp_max: return "temp_max";
+    case HorizonLimit::temp_min: return "temp_min";
+    case HorizonLimit::soc_max: return "soc_max";
+    case HorizonLimit::soc_min: return "soc_min";
+  }
+  return "unknown";
+}
+
+int SafeHorizonConfig::max_steps() const noexcept {
+  return static_cast<int>(std::ceil(max_horizon_s / step_s - 1e-9));
+}
+
+void SafeHorizonConfig::validate() const {
+  cell.validate();
+  scaling.validate("SafeHorizonConfig.scaling");
+  if (cell.rc_pairs != S::rc_pairs || cell.hysteresis)
+    throw_invalid("SafeHorizonConfig.cell.rc_pairs", cell.rc_pairs, "must be 2 without hysteresis (the state [SOC, v1, v2, T])");
+  require_in_range("SafeHorizonConfig.soc_min", soc_min, 0.0, 1.0);
+  require_in_range("SafeHorizonConfig.soc_max", soc_max, 0.0, 1.0);
+  if (!(soc_max > soc_min)) throw_invalid("SafeHorizonConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
+  require_positive("SafeHorizonConfig.step_s", step_s);
+  require_positive("SafeHorizonConfig.max_horizon_s", max_horizon_s);
+  if (max_steps() > kSafeHorizonMaxSteps)
+    throw_invalid("SafeHorizonConfig.max_horizon_s", max_horizon_s,
+                  "must be <= " + std::to_string(kSafeHorizonMaxSteps) + " * step_s = " +
+                      std::to_string(kSafeHorizonMaxSteps * step_s));
+  require_in_range("SafeHorizonConfig.min_interval_s", min_interval_s, 0.0, max_horizon_s);
+  require_positive("SafeHorizonConfig.confidence_sigma", confidence_sigma);
+  require_non_negative("SafeHorizonConfig.margin_v", margin_v);
+  require_non_negative("SafeHorizonConfig.margin_k", margin_k);
+  require_non_negative("SafeHorizonConfig.margin_soc", margin_soc);
+  require_non_negative("SafeHorizonConfig.model_error_v", model_error_v);
+  require_non_negative("SafeHorizonConfig.model_error_k", model_error_k);
+  require_non_negative("SafeHorizonConfig.model_error_soc", model_error_soc);
+  for (int i = 0; i < StateIdx::size; ++i)
+    require_non_negative("SafeHorizonConfig.process_noise_var[" + std::to_string(i) + "]", process_noise_var[i]);
+}
+
+SafeHorizon::SafeHorizon(SafeHorizonConfig config) : config_((config.validate(), std::move(config))) {}
+
+double SafeHorizon::tube_probability(double kappa) noexcept {
+  return std::max(1.0 - 3.0 * std::erfc(kappa / std::sqrt(2.0)), 0.0);
+}
+
+namespace {
+constexpr int NA = StateIdx::size + 2;  // the state and the factors [R0, capacity]
+using AugMatrix = Eigen::Matrix<double, NA, NA>;
+using AugRow = Eigen::Matrix<double, 1, NA>;
+}  // namespace
+
+Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateMatrix& P, const double* plan_a,
+                            std::size_t plan_len, const TwinEstimate& twin, SafeHorizonResult& out) const noexcept {
+  const SafeHorizonConfig& cf = config_;
+  out = SafeHorizonResult{};
+  out.event = true;  // until a tube is computed: fail closed
+  out.probability = tube_probability(cf.confidence_sigma);
+  if (plan_a == nullptr || plan_len == 0) return out.status = Status::invalid_argument;
+  bool finite = x.allFinite() && P.allFinite() && std::isfinite(twin.r0_factor) && std::isfinite(twin.r0_factor_sigma) &&
+                std::isfinite(twin.capacity_factor) && std::isfinite(twin.capacity_factor_sigma) &&
+                std::isfinite(twin.model_error_v) && std::isfinite(twin.model_error_k);
+  const int n_steps = cf.max_steps();
+  const std::size_t used = std::min(plan_len, static_cast<std::size_t>(n_steps));
+  for (std::size_t i = 0; i < used && finite; ++i) finite = std::isfinite(plan_a[i]);
+  if (!finite) return out.status = Status::non_finite_input;
+  if (!(x[StateIdx::temp] > 0.0) || !(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) ||
+      twin.r0_factor_sigma < 0.0 || twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 ||
+      twin.model_error_k < 0.0 || (P.diagonal().array() < 0.0).any())
+    return out.status = Status::invalid_argument;
+
+  const battery::CellParams& p = cf.cell;
+  const double r0_base = cf.scaling.resistance_factor * cf.scaling.r0_factor;
+  battery::ModelFactors<double> f;
+  f.r0 = r0_base * twin.r0_factor;
+  f.capacity = cf.scaling.capacity_factor * twin.capacity_factor;
+  f.rc = cf.scaling.resistance_factor;
+  // The factors' sigmas in the model's own factors (the twin's factor times the configured scaling).
+  AugMatrix pa = AugMatrix::Zero();
+  pa.topLeftCorner<StateIdx::size, StateIdx::size>() = P;
+  pa(StateIdx::size, StateIdx::size) = (r0_base * twin.r0_factor_sigma) * (r0_base * twin.r0_factor_sigma);
+  const double cap_sigma = cf.scaling.capacity_factor * twin.capacity_factor_sigma;
+  pa(StateIdx::size + 1, StateIdx::size + 1) = cap_sigma * cap_sigma;
+
+  const double kappa = cf.confidence_sigma;
+  const double e_v = std::max(cf.model_error_v, twin.model_error_v);
+  const double e_k = std::max(cf.model_error_k, twin.model_error_k);
+  const double e_soc = cf.model_error_soc;
+  const double v_hi = p.limits.voltage_max_v - cf.margin_v, v_lo = p.limits.voltage_min_v + cf.margin_v;
+  const double t_hi = p.limits.temp_max_k - cf.margin_k, t_lo = p.limits.temp_min_k + cf.margin_k;
+  const double s_hi = cf.soc_max - cf.margin_soc, s_lo = cf.soc_min + cf.margin_soc;
+
+  battery::StepLinearisation<S, 2> ls;
+  battery::VoltageLinearisation<S, 2> lv;
+  AugMatrix fa = AugMatrix::Identity();
+  AugRow c;
+  double xs[StateIdx::size];
+  for (int i = 0; i < StateIdx::size; ++i) xs[i] = x[i];
+
+  // Voltage under `current` at the state xs after j steps: its tube inside [v_lo, v_hi]?
+  const auto voltage_inside = [&](double current, int j, HorizonLimit& limit, double& half) {
+    battery::linearise_voltage<S, 2>(p, xs, current, f, lv);
+    c << lv.dv_dx, lv.dv_dfactor;
+    half = kappa * std::sqrt(std::max(c.dot(pa * c.transpose()), 0.0)) + std::max(j, 1) * e_v;
+    if (lv.v + half > v_hi) limit = HorizonLimit::voltage_max;
+    else if (lv.v - half < v_lo) limit = HorizonLimit::voltage_min;
+    return limit == HorizonLimit::none && std::isfinite(lv.v);
+  };
+
+  double half_v = 0.0;
+  double prev_current = 0.0;
+  HorizonLimit limit = HorizonLimit::none;
+  int inside_steps = 0;
+  for (int n = 0; n < n_steps; ++n) {
+    const double current = plan_a[std::min(static_cast<std::size_t>(n), plan_len - 1)];
+    double h = 0.0;
+    if ((n == 0 || current != prev_current) && !voltage_inside(current, n, limit, h)) break;
+    prev_current = current;
+    battery::linearise_step<S, 2>(p, xs, current, cf.step_s, f, ls);
+    fa.topLeftCorner<StateIdx::size, StateIdx::size>() = ls.f;
+    fa.topRightCorner<StateIdx::size, 2>() = ls.f_factor;
+    pa = fa * pa * fa.transpose();
+    pa.diagonal().head<StateIdx::size>() += cf.process_noise_var;
+    for (int i = 0; i < StateIdx::size; ++i) xs[i] = ls.x_next[i];
+    const int j = n + 1;
+    if (!voltage_inside(current, j, limit, half_v)) break;
+    const double half_k = kappa * std::sqrt(pa(StateIdx::temp, StateIdx::temp)) + j * e_k;
+    const double half_s = kappa * std::sqrt(pa(StateIdx::soc, StateIdx::soc)) + j * e_soc;
+    const double t = xs[StateIdx::temp], s = xs[StateIdx::soc];
+    if (!(t + half_k <= t_hi)) limit = HorizonLimit::temp_max;
+    else if (!(t - half_k >= t_lo)) limit = HorizonLimit::temp_min;
+    else if (!(s + half_s <= s_hi)) limit = HorizonLimit::soc_max;
+    else if (!(s - half_s >= s_lo)) limit = HorizonLimit::soc_min;
+    if (limit != HorizonLimit::none) break;
+    inside_steps = j;
+    out.half_width_v = half_v;
+    out.half_width_k = half_k;
+    out.half_width_soc = half_s;
+  }
+  if (limit == HorizonLimit::none && inside_steps < n_steps) limit = HorizonLimit::voltage_max;  // NaN voltage
+  out.steps = std::min(inside_steps + 1, n_steps);
+  out.limit = limit;
+  out.tube_s = limit == HorizonLimit::none ? cf.max_horizon_s : inside_steps * cf.step_s;
+  out.event = out.tube_s < cf.min_interval_s;
+  out.tau_s = out.event ? out.tube_s : std::min(std::max(out.tube_s, cf.min_interval_s), cf.max_horizon_s);
+  return out.status = Status::ok;
+}
+
+}  // namespace safetwin::safety
