@@ -144,25 +144,30 @@ def test_non_finite_and_conflict_give_zero():
 
 @settings(max_examples=300, deadline=None)
 @given(soc=st.floats(0.05, 0.95), v_hi=st.floats(3.0, 4.3), spread=st.floats(0.0, 0.2), i_m=st.floats(-15.0, 25.0),
-       t_c=st.floats(20.0, 44.9), request=st.floats(-15.0, 25.0))
-def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, request):
-    """The measurement-based barriers (cbf_filter.hpp) from the readings alone: the step resistance
-    R_s = R0 + R1 (1 - a1) + R2 (1 - a2) at x, gamma = 0.5 / 0.5 / 0.1, no cooling credit."""
-    x = np.array([soc, 0.0, 0.0, 298.15])
+       t_c=st.floats(20.0, 44.9), request=st.floats(-15.0, 25.0), v1=st.floats(-0.12, 0.2), v2=st.floats(-0.35, 0.6))
+def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, request, v1, v2):
+    """The measurement-based barriers (cbf_filter.hpp) from the readings: the step resistance
+    R_s = R0 + R1 (1 - a1) + R2 (1 - a2) at x, gamma = 0.5 / 0.5 / 0.1, no cooling credit; the
+    held current's drift, the OCV slope times c per ampere and d0 = sum (1 - a_i)(v_i - R_i I_m),
+    counted only where it tightens."""
+    x = np.array([soc, v1, v2, 298.15])
     r0, r1, r2, a1, a2, c = model(x, 1.0)
     rs = r0 + r1 * (1 - a1) + r2 * (1 - a2)
+    i = int(np.clip(np.searchsorted(SOC_AXIS, soc, side="right") - 1, 0, len(SOC_AXIS) - 2))
+    sc = (OCV_AXIS[i + 1] - OCV_AXIS[i]) / (SOC_AXIS[i + 1] - SOC_AXIS[i]) * c
+    d0 = (1 - a1) * (v1 - r1 * i_m) + (1 - a2) * (v2 - r2 * i_m)
     L = CELL.limits
     v_lo = v_hi - spread
     tm = t_c + 273.15
     v = FILTER.filter(x, np.zeros((4, 4)), request, 1.0, 1.0, measured_voltage_max_v=v_hi, measured_voltage_min_v=v_lo,
                       measured_temperature_max_k=tm, measured_current_a=i_m)
     B = safety.Barrier
-    lo_v = min(i_m - 0.5 * (L.voltage_max_v - CFG.measured_margin_v - v_hi) / rs, 0.0)
-    hi_v = max(i_m + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_margin_v) / rs, 0.0)
+    lo_v = min((rs * i_m + max(d0, 0.0) - 0.5 * (L.voltage_max_v - CFG.measured_margin_v - v_hi)) / (rs + sc), 0.0)
+    hi_v = max((rs * i_m + min(d0, 0.0) + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_margin_v)) / (rs + sc), 0.0)
     assert v.barrier_lo_a[int(B.measured_voltage_max)] == pytest.approx(lo_v, rel=1e-12, abs=1e-12)
     assert v.barrier_hi_a[int(B.measured_voltage_min)] == pytest.approx(hi_v, rel=1e-12, abs=1e-12)
-    r = (0.1 * (L.temp_max_k - CFG.measured_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0
-         - CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)) / r0
+    q_in = v1 * v1 / r1 + v2 * v2 / r2 + CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)
+    r = (0.1 * (L.temp_max_k - CFG.measured_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0 - q_in) / r0
     if r >= 0:
         assert v.barrier_hi_a[int(B.measured_temp_max)] == pytest.approx(math.sqrt(r), rel=1e-12)
     # The released current lies inside every measured barrier (or is the fallback 0).

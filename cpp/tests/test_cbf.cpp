@@ -215,7 +215,13 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   mb.voltage_min_v = 4.17;
   mb.current_a = -5.0;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
-  const double lo = -5.0 - 0.5 * (4.2 - 0.005 - 4.18) / rs;  // I >= I_m - gamma (V_max - m - V_m) / R_s
+  // I >= (R_s I_m + max(d0, 0) - gamma (V_max - m - V_m)) / (R_s + slope c): the RC pairs at rest
+  // build up towards R_i I_m over the step (d0 > 0 under charge), the OCV rises with the charge.
+  const double a1 = std::exp(-1.0 / tau1), a2 = std::exp(-1.0 / tau2);
+  const double sc = cfg.cell.ocv.slope_v(0.5) / (3600.0 * cfg.cell.capacity_ah);
+  const auto d0 = [&](double i_m) { return (1.0 - a1) * (0.0 - r1 * i_m) + (1.0 - a2) * (0.0 - r2 * i_m); };
+  REQUIRE(d0(-5.0) > 0.0);
+  const double lo = (rs * -5.0 + d0(-5.0) - 0.5 * (4.2 - 0.005 - 4.18)) / (rs + sc);
   CHECK(v.current_a == doctest::Approx(lo).epsilon(1e-12));
   CHECK(v.active == bit(Barrier::measured_voltage_max));
   // The same request without the readings passes: the twin alone sees no danger.
@@ -225,7 +231,7 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   // for a discharge.
   mb.voltage_max_v = 4.25;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
-  CHECK(v.current_a == doctest::Approx(-5.0 - 0.5 * (4.2 - 0.005 - 4.25) / rs).epsilon(1e-12));
+  CHECK(v.current_a == doctest::Approx((rs * -5.0 + d0(-5.0) - 0.5 * (4.2 - 0.005 - 4.25)) / (rs + sc)).epsilon(1e-12));
   CHECK(v.current_a > -5.0);
   mb.current_a = -0.5;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, mb, v) == Status::ok);
@@ -238,7 +244,9 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   low.voltage_min_v = 2.58;
   low.current_a = 20.0;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, v) == Status::ok);
-  CHECK(v.current_a == doctest::Approx(20.0 + 0.5 * (2.58 - 2.5 - 0.005) / rs).epsilon(1e-12));
+  // d0 < 0 under discharge: counted (it tightens the upper bound).
+  REQUIRE(d0(20.0) < 0.0);
+  CHECK(v.current_a == doctest::Approx((rs * 20.0 + d0(20.0) + 0.5 * (2.58 - 2.5 - 0.005)) / (rs + sc)).epsilon(1e-12));
   CHECK(v.active == bit(Barrier::measured_voltage_min));
   // Hottest reading: I^2 <= (gamma (T_max - m_k - T_m) C_th / dt - q_in) / R0, no cooling credit.
   MeasuredBounds hot;

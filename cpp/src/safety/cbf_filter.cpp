@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/validate.hpp"
 
 namespace safetwin::safety {
@@ -72,6 +73,19 @@ double ocv_root(const battery::OcvTable& table, double soc, double c, double k, 
   return std::numeric_limits<double>::quiet_NaN();
 }
 
+// The currents with r0 I^2 - r_rev I <= rhs (r0 > 0): an interval, empty (lo > hi) when none.
+void quadratic_interval(double r0, double r_rev, double rhs, double& lo, double& hi) noexcept {
+  const double disc = r_rev * r_rev + 4.0 * r0 * rhs;
+  if (disc >= 0.0) {
+    const double root = std::sqrt(disc);
+    lo = (r_rev - root) / (2.0 * r0);
+    hi = (r_rev + root) / (2.0 * r0);
+  } else {
+    lo = kInf;  // empty: no current keeps the condition
+    hi = -kInf;
+  }
+}
+
 }  // namespace
 
 void CbfConfig::validate() const {
@@ -103,6 +117,10 @@ CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(c
 Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
                          double dt_s, double current_scale, CbfVerdict& out) const noexcept {
   return filter(x, P, requested_a, dt_s, current_scale, MeasuredBounds{}, out);
+}
+
+battery::ModelFactors<double> model_factors(const battery::CellScaling& s) noexcept {
+  return battery::ModelFactors<double>{s.resistance_factor * s.r0_factor, s.capacity_factor, s.resistance_factor};
 }
 
 battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
@@ -146,16 +164,20 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const CbfConfig& cf = config_;
   const battery::CellParams& p = cf.cell;
   const double soc = x[StateIdx::soc], v1 = x[StateIdx::v_rc1], v2 = x[StateIdx::v_rc2], T = x[StateIdx::temp];
-  const battery::CellScaling scaling = conservative_scaling(cf.scaling, twin, cf.confidence_sigma);
-  const battery::CellCoefficients co = battery::coefficients(p, scaling, soc, T);
-  const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
-  const double b1 = co.r1_ohm * (1.0 - a1), b2 = co.r2_ohm * (1.0 - a2);
-  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * scaling.capacity_factor);
-  const double ocv = p.ocv.voltage_v(soc);
-  const double emf = ocv - v1 - v2;  // V[k] at I = 0
+  // The one cell model's step, frozen at x (battery::step_coefficients), with the conservative
+  // twin. Its resistance side is the request's: only the bounds on the request's side of 0 can
+  // bind (every lower bound is <= 0 and every upper bound >= 0, the temperature's aside, which is
+  // symmetric), so the side that decides the result is evaluated exactly.
+  const battery::ModelFactors<double> factors =
+      model_factors(conservative_scaling(cf.scaling, twin, cf.confidence_sigma));
+  const auto k = battery::step_coefficients<battery::RefStructure>(p, x.data(), dt_s, requested_a, factors);
+  const double a1 = k.a[0], a2 = k.a[1], b1 = k.b[0], b2 = k.b[1];
+  const double c = k.soc_per_a;
+  const double emf = k.emf_v;  // V[k] at I = 0
+  const double rc_heat_w = v1 * v1 / k.r_ohm[0] + v2 * v2 / k.r_ohm[1];
 
   // Margins from the covariance: the spread of V now and after the step, of T and of SOC.
-  const double slope = p.ocv.slope_v(soc);
+  const double slope = k.ocv_slope_v;
   battery::StateVector g0, g1;
   g0 << slope, -1.0, -1.0, 0.0;
   g1 << slope, -a1, -a2, 0.0;
@@ -177,64 +199,62 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const auto G = [&](Barrier b) { return cf.gamma[static_cast<std::size_t>(b)]; };
   const auto B = [](Barrier b) { return static_cast<std::size_t>(b); };
 
-  // V[k+1](I) - (1-gamma) V[k](I) = OCV(soc - cI) - kI + base, with k = gamma*R0 + b1 + b2 > 0.
+  // V[k+1](I) - (1-gamma) V[k](I) = OCV(soc - cI) - kI + base, with k = gamma*R0 + b1 + b2 > 0. The
+  // table's OCV is solved for; what the model adds to it at x (an entropic term, the linear
+  // extrapolation beyond the table) is held over the step.
+  const double ocv_offset_v = emf - (p.ocv.voltage_v(soc) - v1 - v2);
   const auto next_voltage_root = [&](double gamma, double bound) {
-    const double k = gamma * co.r0_ohm + b1 + b2;
-    const double base = -a1 * v1 - a2 * v2 - (1.0 - gamma) * emf;
-    return ocv_root(p.ocv, soc, c, k, gamma * bound - base);
+    const double kr = gamma * k.r0_ohm + b1 + b2;
+    const double base = ocv_offset_v - a1 * v1 - a2 * v2 - (1.0 - gamma) * emf;
+    return ocv_root(p.ocv, soc, c, kr, gamma * bound - base);
   };
   {  // voltage_max: V[k](I) <= V_max - m and the CBF condition on V[k+1]: both lower bounds on I.
     const double vmax = p.limits.voltage_max_v - out.margin_v;
-    const double now = (emf - vmax) / co.r0_ohm;
+    const double now = (emf - vmax) / k.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_max), vmax);
     lo[B(Barrier::voltage_max)] = std::min(std::max(now, next), 0.0);  // never demands a discharge (header)
   }
   {  // voltage_min: upper bounds on I.
     const double vmin = p.limits.voltage_min_v + out.margin_v;
-    const double now = (emf - vmin) / co.r0_ohm;
+    const double now = (emf - vmin) / k.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_min), vmin);
     hi[B(Barrier::voltage_min)] = std::max(std::min(now, next), 0.0);  // never demands a charge
   }
-  {  // temp_max: dt/C_th (R0 I^2 + q) <= gamma (T_max - m - T)  ->  I^2 <= r.
-    const double q = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
-    const double r = (G(Barrier::temp_max) * (p.limits.temp_max_k - out.margin_k - T) * p.heat_capacity_j_per_k / dt_s - q) / co.r0_ohm;
-    if (r >= 0.0) {
-      lo[B(Barrier::temp_max)] = -std::sqrt(r);
-      hi[B(Barrier::temp_max)] = std::sqrt(r);
-    } else {
-      lo[B(Barrier::temp_max)] = kInf;   // empty: no current keeps the condition
-      hi[B(Barrier::temp_max)] = -kInf;
-    }
+  {  // temp_max: dt/C_th (R0 I^2 - r_rev I + q) <= gamma (T_max - m - T), q the model's heat at I = 0.
+    const double rhs = G(Barrier::temp_max) * (p.limits.temp_max_k - out.margin_k - T) / k.dt_per_cth - k.heat_const_w;
+    quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::temp_max)], hi[B(Barrier::temp_max)]);
   }
   // SOC window: SOC[k+1] = SOC - cI.
   lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
   hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c, 0.0);
   // Measurement-based barriers (header): the most conservative valid readings, no state estimate.
   if (cf.measured_limits) {
-    const double rs = co.r0_ohm + b1 + b2;  // the voltage change per ampere within one step
+    const double rs = k.r0_ohm + b1 + b2;  // the voltage change per ampere within one step
     const double im = measured.current_a;
+    // The drift of the voltage over the step beside the change of current (header): the OCV
+    // moving with the charge, slope c per ampere, and the RC pairs relaxing towards R_i I_m,
+    // d0 = sum (1 - a_i)(v_i - R_i I_m) at the estimate. d0 only ever tightens a bound (taken
+    // >= 0 for the upper limit, <= 0 for the lower), so a wrong estimate of v_i never releases
+    // more than the measurement alone would.
+    const double sc = k.ocv_slope_v * c;
+    const double d0 = (1.0 - a1) * (v1 - k.r_ohm[0] * im) + (1.0 - a2) * (v2 - k.r_ohm[1] * im);
     if (!std::isnan(measured.voltage_max_v)) {
       const double room = p.limits.voltage_max_v - cf.measured_margin_v - measured.voltage_max_v;
-      lo[B(Barrier::measured_voltage_max)] = std::min(im - G(Barrier::measured_voltage_max) * room / rs, 0.0);
+      const double bound = (rs * im + std::max(d0, 0.0) - G(Barrier::measured_voltage_max) * room) / (rs + sc);
+      lo[B(Barrier::measured_voltage_max)] = std::min(bound, 0.0);
     }
     if (!std::isnan(measured.voltage_min_v)) {
       const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_margin_v;
-      hi[B(Barrier::measured_voltage_min)] = std::max(im + G(Barrier::measured_voltage_min) * room / rs, 0.0);
+      const double bound = (rs * im + std::min(d0, 0.0) + G(Barrier::measured_voltage_min) * room) / (rs + sc);
+      hi[B(Barrier::measured_voltage_min)] = std::max(bound, 0.0);
     }
     if (!std::isnan(measured.temperature_max_k)) {
       const double tm = measured.temperature_max_k;
-      const double q_in = v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm +
-                          p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
+      const double q_in = rc_heat_w + p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
       const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
-      const double r = (G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) *
-                            p.heat_capacity_j_per_k / dt_s - q_in) / co.r0_ohm;
-      if (r >= 0.0) {
-        lo[B(Barrier::measured_temp_max)] = -std::sqrt(r);
-        hi[B(Barrier::measured_temp_max)] = std::sqrt(r);
-      } else {
-        lo[B(Barrier::measured_temp_max)] = kInf;
-        hi[B(Barrier::measured_temp_max)] = -kInf;
-      }
+      const double rhs = G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) / k.dt_per_cth - q_in;
+      quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::measured_temp_max)],
+                         hi[B(Barrier::measured_temp_max)]);
     }
   }
   // Input bounds (derated by the supervisor).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/validate.hpp"
 
 namespace safetwin::safety {
@@ -124,47 +125,42 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
   if (!x.allFinite() || !std::isfinite(current_a) || !std::isfinite(dt_s) || !(dt_s > 0.0) ||
       !std::isfinite(margin_v) || !std::isfinite(margin_k))
     return false;
+  using S = battery::RefStructure;
   const battery::CellParams& p = config_.cell;
   const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
   const double tmax = p.limits.temp_max_k - margin_k;
-  const double c = p.coulombic_efficiency * dt_s / (3600.0 * p.capacity_ah * scaling_.capacity_factor);
-  // Two predictions side by side: [0] the command for one step then zero, [1] zero throughout.
-  struct Track {
-    double soc, v1, v2, T;
-  };
-  Track tr[2];
-  // Resistances and time constants at x over the whole horizon, as the CBF filter evaluates them:
-  // over a few steps SOC and temperature move too little to change them, and re-evaluating them
-  // (Arrhenius and RC exponentials) every step made this check most of the cycle's cost.
-  const battery::CellCoefficients co =
-      battery::coefficients(p, scaling_, x[StateIdx::soc], x[StateIdx::temp]);
-  const double a1 = std::exp(-dt_s / co.tau1_s), a2 = std::exp(-dt_s / co.tau2_s);
+  const battery::ModelFactors<double> f = model_factors(scaling_);
+  // Two predictions side by side through the one cell model's step (battery::step_with):
+  // [0] the command for one step then zero, [1] zero throughout.
+  battery::StateVector tr[2], next;
+  // Resistances and time constants at x over the whole horizon (on the command's side), as the
+  // CBF filter evaluates them: over a few steps SOC and temperature move too little to change
+  // them, and re-evaluating them (Arrhenius and RC exponentials) every step made this check most
+  // of the cycle's cost.
+  const auto co = battery::rc_coefficients<S::rc_pairs>(p, x[StateIdx::soc], x[StateIdx::temp], current_a < 0.0, f);
+  const auto decay = battery::rc_decay(co, dt_s);
   // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
-  const auto excess = [&](const Track& t, double v, double out[4]) {
+  const auto excess = [&](const battery::StateVector& t, double v, double out[4]) {
     out[0] = std::isnan(v) ? INFINITY : std::max(v - vmax, 0.0);
     out[1] = std::isnan(v) ? INFINITY : std::max(vmin - v, 0.0);
-    out[2] = std::isnan(t.T) ? INFINITY : std::max(t.T - tmax, 0.0);
-    out[3] = std::isnan(t.soc) ? INFINITY : std::max({t.soc - 1.0, -t.soc, 0.0});
+    out[2] = std::isnan(t[StateIdx::temp]) ? INFINITY : std::max(t[StateIdx::temp] - tmax, 0.0);
+    out[3] = std::isnan(t[StateIdx::soc]) ? INFINITY : std::max({t[StateIdx::soc] - 1.0, -t[StateIdx::soc], 0.0});
   };
   constexpr double kTol = 1e-12;  // the two tracks coincide after the first step up to rounding
   // tracks = 1: the command's prediction alone; inside the limits throughout, it passes. Otherwise
   // tracks = 2 compares it with resting step by step (the common case costs one prediction).
   for (int tracks = 1; tracks <= 2; ++tracks) {
-    tr[0] = tr[1] = Track{x[StateIdx::soc], x[StateIdx::v_rc1], x[StateIdx::v_rc2], x[StateIdx::temp]};
+    tr[0] = tr[1] = x;
     bool inside = true;
     for (int k = 0; k <= config_.horizon_steps; ++k) {
       double e[2][4] = {};
       for (int j = 0; j < tracks; ++j) {
-        Track& t = tr[j];
+        battery::StateVector& t = tr[j];
         const double I = (j == 0 && k == 0) ? current_a : 0.0;
-        excess(t, p.ocv.voltage_v(t.soc) - co.r0_ohm * I - t.v1 - t.v2, e[j]);
+        excess(t, battery::emf_v<S>(p, t.data(), I) - co.r0_ohm * I, e[j]);
         if (k == config_.horizon_steps) continue;
-        const double heat = I * I * co.r0_ohm + t.v1 * t.v1 / co.r1_ohm + t.v2 * t.v2 / co.r2_ohm -
-                            p.heat_transfer_w_per_k * (t.T - p.ambient_temp_k);
-        t.soc -= c * I;
-        t.v1 = a1 * t.v1 + co.r1_ohm * (1.0 - a1) * I;
-        t.v2 = a2 * t.v2 + co.r2_ohm * (1.0 - a2) * I;
-        t.T += dt_s / p.heat_capacity_j_per_k * heat;
+        battery::step_with<S>(p, co, decay, t.data(), I, dt_s, f, battery::ThermalInputs{}, next.data());
+        t = next;
       }
       for (int b = 0; b < 4; ++b) {
         if (tracks == 1 && !(e[0][b] <= 0.0)) inside = false;

@@ -19,7 +19,8 @@
 // The temperature barrier has no way out (any current heats): past its margin it conflicts -> 0.
 //   current_charge / current_discharge  the input bounds, scaled by the supervisor's derating
 // V[k+1](I) uses OCV(SOC[k+1]) exactly (piecewise linear, solved segment by segment) and the
-// resistances/time constants evaluated at x[k], as the plant's step does.
+// resistances/time constants evaluated at x[k], as the plant's step does: every coefficient is the
+// one cell model's (battery::step_coefficients in cell_model.hpp), none is written here again.
 //
 // Measurement-based barriers (foxBMS 2's safe operating function beside the model's): the allowed
 // current is also derated from the most conservative valid measurement of this cycle (the highest
@@ -34,8 +35,17 @@
 //   measured_voltage_min   I <= I_m + gamma (V_m - V_min - m) / R_s
 // with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a current change makes
 // is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
-// robust to resistance growth the twin has not learned. What is left of the distance absorbs the
-// drift of a held current (OCV and RC build-up, a few mV per step at 3C). Past the limit the bound
+// robust to resistance growth the twin has not learned. Beside the change of current, the voltage
+// drifts over the step under the held current: the OCV with the charge moved (slope x c per
+// ampere, c the SOC per ampere-step) and the RC pairs relaxing towards R_i I_m,
+// d0 = sum (1 - a_i)(v_i - R_i I_m) (the twin's coefficients at the estimate), so the bounds read
+//                          I >= (R_s I_m + max(d0, 0) - gamma room_max) / (R_s + slope c)
+//                          I <= (R_s I_m + min(d0, 0) + gamma room_min) / (R_s + slope c)
+// with room the distance left to the limit minus m. d0 only ever tightens (a wrong estimate of
+// v_i cannot release more than the measurement alone). Without it, a cell with R0 x 1.5-1.8
+// unknown to the twin (off_nominal campaign, 14 degC, a 3C charge from SOC 0.2-0.4) spent nearly
+// the whole room on the first current steps, and the RC build-up of the next step (~12 mV/s after
+// a 12 A step) crossed the limit by 4-7 mV within 4 s. Past the limit the bound
 // asks for less current than I_m, never for the opposite sign (as the model's voltage barriers).
 //   measured_temp_max      T_m + dt/C_th (R0 I^2 + q_rc + h_in) - (T_max - m) <= (1 - gamma)(...)
 //                          with m = measured_margin_k and T_max = measured_temp_max_k
@@ -63,6 +73,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/battery/state_idx.hpp"
 #include "safetwin/status.hpp"
@@ -140,6 +151,10 @@ struct TwinEstimate {
   double model_error_v = 0.0;  // learned bound on the one-step voltage error, V (0: none)
   double model_error_k = 0.0;  // learned bound on the one-step temperature error, K
 };
+
+// The one cell model's factors (battery::ModelFactors) of a scaling: R0 x resistance x r0 factor,
+// the RC resistances x resistance factor, the capacity x capacity factor (as the plant's Pack).
+[[nodiscard]] battery::ModelFactors<double> model_factors(const battery::CellScaling& s) noexcept;
 
 // The conservative scaling of the twin (header): R0 x (f + kappa sigma_f), Q x max(c - kappa sigma_c, 0.05).
 [[nodiscard]] battery::CellScaling conservative_scaling(const battery::CellScaling& base, const TwinEstimate& twin,
