@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="builtin", choices=control.SOLVERS, help="QP solver (default builtin)")
     p.add_argument("--horizon", type=int, default=30, metavar="N",
                    help=f"MPC horizon in steps, 1..{HORIZON_MAX} (default 30)")
+    p.add_argument("--cell", metavar="FILE", default=None,
+                   help="cell-parameter file (TOML, docs in safetwin.cellfile; default: REF-CELL-1)")
     p.add_argument("--soc0", type=float, default=0.10, help=f"initial SOC, [0, {SOC_STOP}) (default 0.10)")
     p.add_argument("--temp-c", type=float, default=25.0,
                    help="initial and ambient temperature, degC, -40..120 (default 25)")
@@ -75,7 +77,7 @@ def run_charge(args: argparse.Namespace) -> dict:
     checks.number("--sigma-temp-k", args.sigma_temp_k, 0.0, 50.0, "K")
     checks.number("--alpha", args.alpha, 0.0, 0.5, lo_open=True)
     temp_k = args.temp_c + battery.ZERO_CELSIUS_K
-    cell_params = battery.CellParams.ref_cell_1()
+    cell_params = checks.cell_file("--cell", getattr(args, "cell", None))
     cell_params.ambient_temp_k = temp_k
     cfg = control.BatteryMpcConfig()
     cfg.cell = cell_params
