@@ -82,20 +82,8 @@ done
 # first) the paths stay put and scikit-build-core's build directory (build/<wheel tag>) is reused:
 # a re-run compiles only what changed.
 phase "Python package (build requirements, then pip install --no-build-isolation \".[test]\")"
-build_requires() {
-  "$PYTHON" - <<'PY'
-try:
-    import tomllib
-except ImportError:  # Python < 3.11: the TOML reader pip itself carries
-    from pip._vendor import tomli as tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["build-system"]["requires"]))
-PY
-}
-mapfile -t requires < <(build_requires)
-# setuptools and wheel: a dependency that comes as an sdist (rtamt's antlr4 runtime) is built in this
-# environment too.
-"$PYTHON" -m pip install -q "${requires[@]}" setuptools wheel
+mapfile -t requires < <("$PYTHON" tools/build_requires.py)
+"$PYTHON" -m pip install -q "${requires[@]}"
 "$PYTHON" -m pip install -q --no-build-isolation ".[test]"
 echo "ccache: $(ccache --print-stats | awk -F'\t' '$1 ~ /^(direct|preprocessed)_cache_hit$/ {h += $2} $1 == "cache_miss" {m = $2} END {print h + 0 " compiles were cache hits, " m + 0 " compiled"}')"
 phase "ruff check"
