@@ -20,13 +20,13 @@ void bind_errors(py::module_& m) {
   // each derived type reaches its own class.
   auto& base = py::register_exception<CoreError>(m, "SafetwinError", PyExc_Exception);
   auto& invalid = py::register_exception<InvalidArgumentError>(m, "InvalidArgumentError",
-                                                              py::make_tuple(base, PyExc_ValueError));
+                                                              py::make_tuple(base, py::handle(PyExc_ValueError)));
   auto& non_finite = py::register_exception<NonFiniteInputError>(m, "NonFiniteInputError", py::make_tuple(invalid));
   py::register_exception<NotInitialisedError>(m, "NotInitialisedError",
-                                              py::make_tuple(base, PyExc_RuntimeError, PyExc_ValueError));
+                                              py::make_tuple(base, py::handle(PyExc_RuntimeError), py::handle(PyExc_ValueError)));
   py::register_exception<NumericalError>(m, "NumericalError",
-                                         py::make_tuple(base, PyExc_RuntimeError, PyExc_ValueError));
-  py::register_exception<DeclinedError>(m, "DeclinedError", py::make_tuple(base, PyExc_ValueError));
+                                         py::make_tuple(base, py::handle(PyExc_RuntimeError), py::handle(PyExc_ValueError)));
+  py::register_exception<DeclinedError>(m, "DeclinedError", py::make_tuple(base, py::handle(PyExc_ValueError)));
   m.def("raise_for_status", [](Status s, const std::string& call) { throw_status(s, call); }, py::arg("status"),
         py::arg("call"),
         "Raises the safetwin.errors exception of a status, as every binding does on a refused call "
