@@ -4,6 +4,7 @@ is refused in one line naming it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -44,20 +45,38 @@ def test_simulate_cc_runs_the_cell_of_the_file(tmp_path, capsys):
 def test_simulate_cccv_charges_to_the_files_voltage_limit(tmp_path, capsys):
     out = tmp_path / "cccv.csv"
     assert main(["simulate", "--cell", LFP, "--soc0", "0.2", "-o", str(out)]) == 0
-    capsys.readouterr()
+    summary = capsys.readouterr().out
     data = read_csv(out)
     v, i = data["voltage_v"], data["current_a"]
-    assert v.max() <= 3.6 + 0.01 and v.max() > 3.55  # the file's V max (REF-CELL-1: 4.2 V)
-    assert abs(i[0] + 2.3) < 1e-12  # 1C of the file's 2.3 Ah
-    assert abs(i[-1]) < 2.3 / 20 + 0.02  # ends at C/20 (one step's fall past it)
-    assert data["soc"][-1] > 0.95
+    # Held at the file's V max (the charger's 10 mV regulation allowed; REF-CELL-1's is 4.2 V).
+    assert v.max() <= 3.6 + 0.01 and v.max() > 3.59
+    assert abs(i[0] + 2.3) < 1e-12  # CC at 1C of the file's 2.3 Ah
+    cv = np.flatnonzero(v > 3.59)
+    assert np.all(np.diff(i[cv[0]:]) >= 0)  # from V max on the charge current only falls (CC, then CV)
+    assert i[-1] > -1.2 and i[-1] - i[cv[0]] > 1.0
+    # The file's OCV is 3.55 V at SOC 1, 50 mV under V max: the cell is full before the current
+    # falls to C/20, and the SOC cut-off ends the run.
+    assert "1s1p LFP 26650" in summary and "SOC 1 > 1: full" in summary
+    assert data["soc"][-2] <= 1.0 < data["soc"][-1]
 
 
-def test_charge_runs_the_mpc_on_the_cell_of_the_file(capsys):
-    assert main(["charge", "--cell", LFP, "--soc0", "0.2", "--duration-s", "120", "--json"]) == 0
+def test_charge_runs_the_mpc_on_the_cell_of_the_file(tmp_path, capsys):
+    """The MPC's prediction is written for REF-CELL-1's structure: a file of that structure with a
+    lower V max (4.1 V) is charged under it; the LFP file (1 RC + hysteresis) is refused in one line."""
+    text = Path(cellfile.shipped_cell_path("ref_cell_1")).read_text()
+    assert text.count("voltage_max_v = 4.2") == 1
+    cell = tmp_path / "ref_4v1.toml"
+    cell.write_text(text.replace("voltage_max_v = 4.2", "voltage_max_v = 4.1"))
+    args = ["charge", "--soc0", "0.5", "--duration-s", "600", "--json"]
+    assert main(args) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main([*args, "--cell", str(cell)]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["max_voltage_v"] <= 3.6 + 1e-6  # the file's limit, not 4.2 V
-    assert res["max_voltage_v"] > 3.3  # charging raised it off the plateau's 3.25 V
+    assert default["max_voltage_v"] > 4.15  # REF-CELL-1 charges up to its 4.2 V ...
+    assert 4.05 < res["max_voltage_v"] <= 4.1 + 1e-6  # ... the file's cell up to its 4.1 V
+    assert main(["charge", "--cell", LFP]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "BatteryMpcConfig.cell" in line and "REF-CELL-1's structure" in line
 
 
 def test_a_bad_cell_file_is_one_line_exit_2(tmp_path, capsys):

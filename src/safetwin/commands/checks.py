@@ -154,11 +154,11 @@ def input_file(what: str, path: str, hint: str = "") -> Path:
 
 
 def cell_file(what: str, path: str | None):
-    """The cell of a --cell FILE option (a cell file, safetwin.cellfile), REF-CELL-1 when None; a
-    refused file raises a ValueError naming the option or the file, the key and the reason."""
+    """(name, CellParams) of a --cell FILE option (a cell file, safetwin.cellfile); REF-CELL-1 when
+    None. A refused file raises a ValueError naming the option or the file, the key and the reason."""
     from safetwin import battery, cellfile  # only for the commands that simulate a cell
 
     if path is None:
-        return battery.CellParams.ref_cell_1()
+        return "REF-CELL-1", battery.CellParams.ref_cell_1()
     input_file(what, path)
-    return cellfile.load_cell(path)
+    return cellfile.load_cell_named(path)

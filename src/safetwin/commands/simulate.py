@@ -90,7 +90,7 @@ def check_options(args: argparse.Namespace) -> None:
     checks.output_file("-o", args.output)
     if args.profile not in BUILTIN:
         checks.input_file("--profile", args.profile, hint=f"nor a built-in profile: {', '.join(BUILTIN)}")
-    args.cell_params = checks.cell_file("--cell", args.cell)
+    args.cell_name, args.cell_params = checks.cell_file("--cell", args.cell)
     lim = args.cell_params.limits
     if args.profile == "cccv":
         top = CURRENT_FACTOR_MAX * lim.charge_current_max_a / args.cell_params.capacity_ah
@@ -293,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
         why = f"end of the profile (--cutoff off; past a cut-off from t = {stop[0] * args.dt:g} s)"
     else:
         why = "end of the profile" if args.profile != "cccv" else "end of charge (current below C/20)"
-    print(f"safetwin simulate: {args.profile} on {pack.series}s{pack.parallel}p REF-CELL-1, dt = {args.dt:g} s")
+    print(f"safetwin simulate: {args.profile} on {pack.series}s{pack.parallel}p {args.cell_name}, dt = {args.dt:g} s")
     print(f"  duration            {n * args.dt:10.0f} s   (of {n_full * args.dt:.0f} s in the profile)")
     print(f"  stopped by          {why}")
     print(f"  charge drawn        {charge_as / 3600.0:10.3f} Ah  (pack; < 0: charged)")
