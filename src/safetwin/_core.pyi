@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DeclinedError', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -1839,6 +1839,8 @@ class CycleStatus:
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
+class DeclinedError(SafetwinError, ValueError):
+    pass
 class DenseQpSettings:
     """
     Settings of the built-in dense QP solver
@@ -2103,6 +2105,8 @@ class HysteresisParams:
     @m_v.setter
     def m_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class InvalidArgumentError(SafetwinError, ValueError):
+    pass
 class InvariantKind:
     """
     Members:
@@ -2591,6 +2595,12 @@ class NoiseStream:
     @property
     def seed(self) -> int:
         ...
+class NonFiniteInputError(InvalidArgumentError):
+    pass
+class NotInitialisedError(SafetwinError, RuntimeError, ValueError):
+    pass
+class NumericalError(SafetwinError, RuntimeError, ValueError):
+    pass
 class OcvTable:
     """
     Open-circuit voltage over SOC (linear interpolation, clamped)
@@ -3099,6 +3109,8 @@ class Replacement:
     @time_s.setter
     def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class SafetwinError(Exception):
+    pass
 class SensorNoise:
     """
     Standard deviations of the sensors' noise
@@ -3406,10 +3418,16 @@ class TransitionCause:
       deadline
     
       reset
+    
+      invalid_step
+    
+      monitor_failed
     """
-    __members__: typing.ClassVar[dict[str, TransitionCause]]  # value = {'monitor': <TransitionCause.monitor: 1>, 'non_finite_input': <TransitionCause.non_finite_input: 2>, 'deadline': <TransitionCause.deadline: 3>, 'reset': <TransitionCause.reset: 4>}
+    __members__: typing.ClassVar[dict[str, TransitionCause]]  # value = {'monitor': <TransitionCause.monitor: 1>, 'non_finite_input': <TransitionCause.non_finite_input: 2>, 'deadline': <TransitionCause.deadline: 3>, 'reset': <TransitionCause.reset: 4>, 'invalid_step': <TransitionCause.invalid_step: 5>, 'monitor_failed': <TransitionCause.monitor_failed: 6>}
     deadline: typing.ClassVar[TransitionCause]  # value = <TransitionCause.deadline: 3>
+    invalid_step: typing.ClassVar[TransitionCause]  # value = <TransitionCause.invalid_step: 5>
     monitor: typing.ClassVar[TransitionCause]  # value = <TransitionCause.monitor: 1>
+    monitor_failed: typing.ClassVar[TransitionCause]  # value = <TransitionCause.monitor_failed: 6>
     non_finite_input: typing.ClassVar[TransitionCause]  # value = <TransitionCause.non_finite_input: 2>
     reset: typing.ClassVar[TransitionCause]  # value = <TransitionCause.reset: 4>
     @typing.overload
@@ -3637,6 +3655,10 @@ def linearise_voltage(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, num
     """
 def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
+def raise_for_status(status: Status, call: str) -> None:
+    """
+    Raises the safetwin.errors exception of a status, as every binding does on a refused call (nothing for Status.ok): for the statuses that step methods return instead of raising
+    """
 def run_cccv(pack: Pack, config: CcCvConfig, dt_s: typing.SupportsFloat | typing.SupportsIndex, max_steps: typing.SupportsInt | typing.SupportsIndex) -> dict:
     """
     Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step
