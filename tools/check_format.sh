@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(cpp_files); fi
 bad=()
 for f in "${files[@]}"; do
-  "$CLANG_FORMAT" --style=file --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+  "$CLANG_FORMAT" --style="file:$PWD/.clang-format" --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
 done
 if [ ${#bad[@]} -gt 0 ]; then
   echo "check_format: ${#bad[@]} of ${#files[@]} files are not clang-format $CLANG_FORMAT_MAJOR's format (tools/format_cpp.sh):"

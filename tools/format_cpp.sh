@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cpp_files.sh
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(cpp_files); fi
-"$CLANG_FORMAT" -i --style=file "${files[@]}"
+"$CLANG_FORMAT" -i --style="file:$PWD/.clang-format" "${files[@]}"
 echo "format_cpp: ${#files[@]} files formatted with $("$CLANG_FORMAT" --version)"
