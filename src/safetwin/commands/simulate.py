@@ -42,7 +42,6 @@ examples:
   safetwin simulate -o cccv.csv
   safetwin simulate --profile cc --current 5.15 --duration-s 1800 --soc0 0.9 -o cc.csv
   safetwin simulate --profile drive --series 4 --parallel 2 --spread-seed 1 --soc0 0.8 -o pack.csv
-  safetwin simulate --cell my_cell.toml --profile hppc --soc0 1 -o hppc.csv
 """
 
 DT_MAX_S = 60.0            # beyond this the 13 s RC branch of REF-CELL-1 is not resolved at all
