@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The one command that runs every test of safetwin, C++ and Python, on a fresh Debian machine:
 # it installs what the tests need (Debian packages when missing, the package with its test extras),
-# builds and tests the C++ core with no Python, builds the C++ consumer example against the
-# installed core, lints the Python code, then runs pytest. Usage: ./run_tests.sh [extra pytest arguments]
+# builds and tests the C++ core with no Python, the same tests again under ASan + UBSan, runs the
+# libFuzzer harnesses for a fixed number of inputs, builds the C++ consumer examples against the
+# installed core, installs the package (its module compiled once, not again per run), lints the
+# Python code, runs the atheris harnesses of the Python parsers, then pytest.
+# Usage: ./run_tests.sh [extra pytest arguments]
+# FUZZ_RUNS (default 100000) is the number of inputs of each fuzz harness.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -10,9 +14,10 @@ start_s=$SECONDS
 phase() { echo "== [$((SECONDS - start_s)) s] $*"; }
 
 # --- Debian packages the tests use (doctest for the C++ tests, Eigen for the C++-only build,
-# swtpm + TSS for the real-TPM attestation tests, ccache and Ninja for the builds). Installed only
-# when missing.
-DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools ccache ninja-build)
+# swtpm + TSS + tpm2-tools for the real-TPM attestation tests, ccache and Ninja for the builds, clang
+# for the libFuzzer harnesses, clang-format for tools/check_format.sh). Installed only when missing.
+DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools ccache ninja-build clang clang-format)
+FUZZ_RUNS=${FUZZ_RUNS:-100000}
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -53,6 +58,13 @@ phase "C++ core: build and ctest"
 configure build/cpp -S . -DSAFETWIN_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release -DSAFETWIN_STEP_NOEXCEPT_CHECK=ON
 cmake --build build/cpp
 ctest --test-dir build/cpp --output-on-failure
+# The same tests built with -fsanitize=address,undefined (build/sanitize): the first report fails.
+phase "C++ tests under ASan + UBSan (tools/run_sanitizers.sh)"
+tools/run_sanitizers.sh
+# libFuzzer harnesses (clang, ASan + UBSan) of the link's frame decoder, E2E check and codec, a
+# fixed number of inputs each from fixed seeds (fuzz/README.md: long runs).
+phase "libFuzzer harnesses, $FUZZ_RUNS inputs each (fuzz/run.sh)"
+fuzz/run.sh "$FUZZ_RUNS"
 phase "C++ examples against the installed core"
 cmake --install build/cpp --prefix build/install >/dev/null
 for dir in examples/*/; do
@@ -63,12 +75,25 @@ for dir in examples/*/; do
   "./build/examples/$name/$name"
 done
 
-# --- The Python package with its test extras (the wheel's compile of the core is ccache's), lint, pytest.
-phase "Python package (pip install \".[test]\")"
-"$PYTHON" -m pip install -q ".[test]"
+# --- The Python package with its test extras, lint, fuzzing of the Python parsers, pytest.
+# pip's isolated build makes a new temporary environment per run, with pybind11 and Eigen at new
+# paths: every binding compile was a ccache miss and the module was compiled again on every run.
+# Built without isolation (the build requirements of pyproject.toml installed into this environment
+# first) the paths stay put and scikit-build-core's build directory (build/<wheel tag>) is reused:
+# a re-run compiles only what changed.
+phase "Python package (build requirements, then pip install --no-build-isolation \".[test]\")"
+mapfile -t requires < <("$PYTHON" tools/build_requires.py)
+"$PYTHON" -m pip install -q "${requires[@]}"
+"$PYTHON" -m pip install -q --no-build-isolation ".[test]"
 echo "ccache: $(ccache --print-stats | awk -F'\t' '$1 ~ /^(direct|preprocessed)_cache_hit$/ {h += $2} $1 == "cache_miss" {m = $2} END {print h + 0 " compiles were cache hits, " m + 0 " compiled"}')"
 phase "ruff check"
 "$PYTHON" -m ruff check .
+# C/C++ format: tools/check_format.sh (exit 1 listing the files). Not run yet: the tree is not
+# formatted and every branch in flight would conflict with the reformat; after the merge of all
+# branches, tools/format_cpp.sh once, then this line uncommented.
+# phase "clang-format check"; tools/check_format.sh
+phase "atheris harnesses of the Python parsers, $FUZZ_RUNS inputs each (fuzz/run_python.sh)"
+PYTHON="$PYTHON" fuzz/run_python.sh "$FUZZ_RUNS"
 phase "pytest"
 "$PYTHON" -m pytest tests "$@"
 phase "done"

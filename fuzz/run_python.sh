@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 RUNS=${1:-100000}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(scenario campaign quote)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(scenario campaign quote cell)
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}/python
 "$PYTHON" -c "import atheris" 2>/dev/null || { echo "fuzz/run_python.sh: atheris missing (pip install atheris)"; exit 2; }
 rm -rf "$BUILD/seeds"

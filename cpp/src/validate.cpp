@@ -8,6 +8,7 @@ void throw_invalid(const std::string& field, double value, const std::string& li
   std::ostringstream msg;
   msg.precision(17);
   msg << field << " = " << value << ": " << limit;
+  if (!std::isfinite(value)) throw NonFiniteArgument(msg.str());
   throw std::invalid_argument(msg.str());
 }
 

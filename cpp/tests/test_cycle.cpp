@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "alloc_counter.hpp"
 #include "safetwin/battery/pack.hpp"
@@ -366,4 +367,36 @@ TEST_CASE("the cycle step allocates nothing") {
   });
   CHECK(n == 0);
   CHECK(st.mode == safety::Mode::normal);
+}
+
+TEST_CASE("dt <= 0 and a monitor that cannot check stop the cycle under their own transition causes") {
+  battery::Cell plant(battery::CellParams::ref_cell_1(), battery::CellState{0.5, 0.0, 0.0, 298.15});
+  const double v = plant.voltage_v(0.0);
+  for (const double dt : {0.0, -1.0}) {
+    MaxCharge law;
+    ControlCycle cyc(config(0.5), &law);
+    CycleStatus st;
+    for (int k = 0; k < 3; ++k) REQUIRE(cyc.step(sample(k, v, 298.15, 0.0), 1.0, st) == Status::ok);
+    CHECK(cyc.step(sample(3, v, 298.15, 0.0), dt, st) == Status::invalid_argument);
+    CHECK(st.mode == safety::Mode::safe_stop);
+    CHECK(st.command_a == 0.0);
+    const auto& tr = cyc.supervisor().transitions();
+    REQUIRE(tr.size() == 1);
+    CHECK(tr[0].time_s == 3.0);
+    CHECK(tr[0].cause == static_cast<std::uint8_t>(safety::TransitionCause::invalid_step));
+  }
+  // Time going back (finite inputs, dt > 0): the monitor refuses to check, the cycle fails closed.
+  MaxCharge law;
+  ControlCycle cyc(config(0.5), &law);
+  CycleStatus st;
+  for (int k = 0; k < 3; ++k) REQUIRE(cyc.step(sample(k, v, 298.15, 0.0), 1.0, st) == Status::ok);
+  CHECK(cyc.step(sample(1, v, 298.15, 0.0), 1.0, st) == Status::invalid_argument);
+  CHECK(st.mode == safety::Mode::safe_stop);
+  CHECK(st.command_a == 0.0);
+  const auto& tr = cyc.supervisor().transitions();
+  REQUIRE(tr.size() == 1);
+  CHECK(tr[0].time_s == 1.0);
+  CHECK(tr[0].cause == static_cast<std::uint8_t>(safety::TransitionCause::monitor_failed));
+  CHECK(std::string(safety::to_string(safety::TransitionCause::monitor_failed)) == "monitor_failed");
+  CHECK(std::string(safety::to_string(safety::TransitionCause::invalid_step)) == "invalid_step");
 }

@@ -259,7 +259,8 @@ void bind_safety(py::module_& m) {
       .value("NORMAL", Mode::normal).value("DERATED", Mode::derated).value("SAFE_STOP", Mode::safe_stop);
   py::enum_<TransitionCause>(m, "TransitionCause")
       .value("monitor", TransitionCause::monitor).value("non_finite_input", TransitionCause::non_finite_input)
-      .value("deadline", TransitionCause::deadline).value("reset", TransitionCause::reset);
+      .value("deadline", TransitionCause::deadline).value("reset", TransitionCause::reset)
+      .value("invalid_step", TransitionCause::invalid_step).value("monitor_failed", TransitionCause::monitor_failed);
 
   py::class_<SupervisorConfig>(m, "SupervisorConfig")
       .def(py::init<>())

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "safetwin/estimation/replay.hpp"
+#include "errors.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::bindings {
@@ -26,6 +27,7 @@ estimation::ReplayInput replay_input(const DoubleArray& t_s, const DoubleArray& 
                                      const std::optional<DoubleArray>& voltage_b_v,
                                      const std::optional<DoubleArray>& temperature_k);
 
+void bind_errors(py::module_& m);
 void bind_common(py::module_& m);
 void bind_battery(py::module_& m);
 void bind_estimation(py::module_& m);
@@ -37,9 +39,8 @@ void bind_closed_loop(py::module_& m);
 void bind_diagnostics(py::module_& m);
 void bind_reporting(py::module_& m);  // the safe horizon (bind_reporting.cpp)
 
-// Turns a refused step into a ValueError that says what was refused (Python-side calls only).
-inline void raise_on_error(Status s, const std::string& call) {
-  if (s != Status::ok) throw std::invalid_argument(call + " refused: " + to_string(s));
-}
+// Turns a non-ok status into its safetwin.errors exception naming the call and the status
+// (errors.hpp; Python-side calls only).
+inline void raise_on_error(Status s, const std::string& call) { throw_status(s, call); }
 
 }  // namespace safetwin::bindings

@@ -6,6 +6,7 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "safetwin C++ core (private: import from the safetwin package instead)";
   safetwin::bindings::bind_common(m);
+  safetwin::bindings::bind_errors(m);  // after Status (raise_for_status takes one)
   safetwin::bindings::bind_battery(m);
   safetwin::bindings::bind_estimation(m);
   safetwin::bindings::bind_control(m);

@@ -1,11 +1,17 @@
 #pragma once
 // Validation helpers for construction and configuration calls (never the step path): a refused
-// value throws std::invalid_argument whose message names the field, the value and the limit.
+// value throws std::invalid_argument whose message names the field, the value and the limit; a NaN
+// or infinite one throws its subclass NonFiniteArgument (the bindings' NonFiniteInputError, as
+// Status::non_finite_input is on the step path).
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 namespace safetwin {
+
+struct NonFiniteArgument : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
 
 [[noreturn]] void throw_invalid(const std::string& field, double value, const std::string& limit);
 [[noreturn]] void throw_invalid(const std::string& field, const std::string& what);

@@ -214,7 +214,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
     note(Status::non_finite_input);
   } else if (!(dt_s > 0.0)) {
-    supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
+    supervisor_.force_stop(m.time_s, safety::TransitionCause::invalid_step);
     note(Status::invalid_argument);
   }
 
@@ -287,7 +287,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   const Status mon = monitor_.check(m.time_s);
   if (mon != Status::ok) {
     // A monitor that cannot check (time not increasing) is a failed check: fail closed.
-    supervisor_.force_stop(m.time_s, safety::TransitionCause::non_finite_input);
+    supervisor_.force_stop(m.time_s, safety::TransitionCause::monitor_failed);
     note(mon);
   } else {
     supervisor_.on_monitor(m.time_s, monitor_.verdict());

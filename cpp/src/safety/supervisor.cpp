@@ -25,6 +25,8 @@ const char* to_string(TransitionCause c) noexcept {
     case TransitionCause::non_finite_input: return "non_finite_input";
     case TransitionCause::deadline: return "deadline";
     case TransitionCause::reset: return "reset";
+    case TransitionCause::invalid_step: return "invalid_step";
+    case TransitionCause::monitor_failed: return "monitor_failed";
   }
   return "unknown";
 }

@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="builtin", choices=control.SOLVERS, help="QP solver (default builtin)")
     p.add_argument("--horizon", type=int, default=30, metavar="N",
                    help=f"MPC horizon in steps, 1..{HORIZON_MAX} (default 30)")
+    p.add_argument("--cell", metavar="FILE", default=None,
+                   help="cell-parameter file (TOML, docs in safetwin.cellfile; default: REF-CELL-1) of REF-CELL-1's "
+                        "structure (2 RC pairs, no hysteresis): the MPC's prediction is written for it")
     p.add_argument("--soc0", type=float, default=0.10, help=f"initial SOC, [0, {SOC_STOP}) (default 0.10)")
     p.add_argument("--temp-c", type=float, default=25.0,
                    help="initial and ambient temperature, degC, -40..120 (default 25)")
@@ -75,7 +78,7 @@ def run_charge(args: argparse.Namespace) -> dict:
     checks.number("--sigma-temp-k", args.sigma_temp_k, 0.0, 50.0, "K")
     checks.number("--alpha", args.alpha, 0.0, 0.5, lo_open=True)
     temp_k = args.temp_c + battery.ZERO_CELSIUS_K
-    cell_params = battery.CellParams.ref_cell_1()
+    cell_name, cell_params = checks.cell_file("--cell", getattr(args, "cell", None))
     cell_params.ambient_temp_k = temp_k
     cfg = control.BatteryMpcConfig()
     cfg.cell = cell_params
@@ -92,6 +95,7 @@ def run_charge(args: argparse.Namespace) -> dict:
     loop = control.ChargeLoopConfig(dt_s=cfg.dt_s, soc_stop=SOC_STOP, max_time_s=args.duration_s, covariance=cov)
     trace = control.run_charge_loop(cell, mpc, loop)
     trace["limits"] = cell_params.limits
+    trace["cell_name"] = cell_name
     trace["hook_error"] = hook.last_error if hook is not None else ""
     return trace
 
@@ -136,7 +140,7 @@ def plot(trace: dict, path: str) -> None:
     ax[3].axhline(SOC_STOP, color="k", ls=":", lw=0.8)
     ax[3].set_ylabel("SOC")
     ax[3].set_xlabel("time (s)")
-    fig.suptitle("MPC-FC on REF-CELL-1 (limits dashed)")
+    fig.suptitle(f"MPC-FC on {trace['cell_name']} (limits dashed)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     lim = trace["limits"]
     s = res["solve_us"]
     t79 = f"{res['time_to_79_s']:10.1f} s" if res["time_to_79_s"] is not None else "   not reached"
-    print(f"safetwin charge: MPC-FC on REF-CELL-1, N = {args.horizon}, solver {args.solver}")
+    print(f"safetwin charge: MPC-FC on {trace['cell_name']}, N = {args.horizon}, solver {args.solver}")
     print(f"  time to SOC 0.79    {t79}")
     print(f"  max voltage         {res['max_voltage_v']:10.4f} V    (limit {lim.voltage_max_v} V)")
     print(f"  max temperature     {res['max_temperature_c']:10.3f} degC (limit "

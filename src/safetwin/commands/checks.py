@@ -151,3 +151,14 @@ def input_file(what: str, path: str, hint: str = "") -> Path:
             raise ValueError(f"{what} {path}: is not UTF-8 text (byte {exc.start} is 0x{head[exc.start]:02x})") \
                 from None
     return p
+
+
+def cell_file(what: str, path: str | None):
+    """(name, CellParams) of a --cell FILE option (a cell file, safetwin.cellfile); REF-CELL-1 when
+    None. A refused file raises a ValueError naming the option or the file, the key and the reason."""
+    from safetwin import battery, cellfile  # only for the commands that simulate a cell
+
+    if path is None:
+        return "REF-CELL-1", battery.CellParams.ref_cell_1()
+    input_file(what, path)
+    return cellfile.load_cell_named(path)

@@ -14,15 +14,17 @@ from safetwin.commands import checks
 BUILTIN = ("cccv", "cc", "hppc", "drive")
 
 HELP = """\
-Simulate REF-CELL-1 (LG M50 21700, 2RC equivalent circuit + lumped thermal model) or a pack of
-such cells under a current profile, and write the trace as CSV.
+Simulate REF-CELL-1 (LG M50 21700, 2RC equivalent circuit + lumped thermal model), or the cell of
+a cell-parameter file (--cell FILE), or a pack of such cells under a current profile, and write the
+trace as CSV.
 
 Sign convention: current > 0 discharges, < 0 charges (A). Currents (--current, the profile file,
 the current_a column) are PACK currents: each cell of a parallel group carries current / parallel.
 Temperatures in the CSV are in degC.
 
 profiles:
-  cccv   constant current then constant voltage at 4.2 V on the highest cell, to C/20 (default)
+  cccv   constant current then constant voltage at the cell's V max (4.2 V of REF-CELL-1) on the
+         highest cell, to C/20 (default)
   cc     constant current --current A for --duration-s s
   hppc   hybrid pulse power characterisation: pulses at each 10 % SOC step, 1C discharge between
   drive  seeded synthetic drive cycle (--seed), --duration-s s
@@ -54,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="cccv", metavar="NAME|FILE",
                    help=f"built-in profile ({', '.join(BUILTIN)}) or a CSV file t_s,current_a (default cccv)")
+    p.add_argument("--cell", metavar="FILE", default=None,
+                   help="cell-parameter file (TOML, docs in safetwin.cellfile; default: REF-CELL-1)")
     p.add_argument("--soc0", type=float, default=0.1, help="initial SOC, 0..1 (default 0.1)")
     p.add_argument("--temp-c", type=float, default=25.0,
                    help="initial and ambient temperature, degC, -40..120 (default 25)")
@@ -85,9 +89,10 @@ def check_options(args: argparse.Namespace) -> None:
     checks.output_file("-o", args.output)
     if args.profile not in BUILTIN:
         checks.input_file("--profile", args.profile, hint=f"nor a built-in profile: {', '.join(BUILTIN)}")
-    lim = battery.CellParams.ref_cell_1().limits
+    args.cell_name, args.cell_params = checks.cell_file("--cell", args.cell)
+    lim = args.cell_params.limits
     if args.profile == "cccv":
-        top = CURRENT_FACTOR_MAX * lim.charge_current_max_a / battery.CellParams.ref_cell_1().capacity_ah
+        top = CURRENT_FACTOR_MAX * lim.charge_current_max_a / args.cell_params.capacity_ah
         checks.number("--c-rate", args.c_rate, 0.0, top, "C", lo_open=True,
                       why=f"{CURRENT_FACTOR_MAX:g}x the cell's charge limit of {lim.charge_current_max_a:g} A")
     if args.profile in ("cc", "drive"):
@@ -119,7 +124,7 @@ def check_pack_current(what: str, current_a: np.ndarray, parallel: int, lim: bat
 
 def make_pack(args: argparse.Namespace) -> battery.Pack:
     temp_k = args.temp_c + battery.ZERO_CELSIUS_K
-    cell = battery.CellParams.ref_cell_1()
+    cell = args.cell_params  # check_options read --cell
     cell.ambient_temp_k = temp_k
     spread = battery.SpreadConfig()
     if args.spread_seed is not None:
@@ -176,10 +181,21 @@ def traces(pack: battery.Pack, args: argparse.Namespace):
                       "give a larger --dt")
         check_size(steps, pack.cells, args.output)
         cfg = battery.CcCvConfig(charge_current_a=args.c_rate * cap, cv_voltage_v=pack.params.limits.voltage_max_v,
-                                 cutoff_current_a=cap / 20.0, resistance_ohm=0.021 / pack.parallel)
+                                 cutoff_current_a=cap / 20.0, resistance_ohm=cv_resistance_ohm(pack))
         out = battery.run_cccv(pack, cfg, args.dt, steps)
         return iter([(0, len(out["current_a"]), out)])
     return _pieces(pack, current_profile(pack, args), args.dt)
+
+
+CV_RESISTANCE_REF_OHM = 0.021  # the CC-CV law's series resistance for one REF-CELL-1 (CcCvConfig's default)
+
+
+def cv_resistance_ohm(pack: battery.Pack) -> float:
+    """The CC-CV law's series resistance per cell group: REF-CELL-1's, scaled by the cell's R0
+    against REF-CELL-1's at 50 % SOC and 25 degC (another cell of a --cell file), over the parallel cells."""
+    at = (0.5, 25.0 + battery.ZERO_CELSIUS_K)
+    scale = pack.params.r0_ohm.at(*at) / battery.CellParams.ref_cell_1().r0_ohm.at(*at)
+    return CV_RESISTANCE_REF_OHM * scale / pack.parallel
 
 
 def _pieces(pack: battery.Pack, current: np.ndarray, dt_s: float):
@@ -276,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         why = f"end of the profile (--cutoff off; past a cut-off from t = {stop[0] * args.dt:g} s)"
     else:
         why = "end of the profile" if args.profile != "cccv" else "end of charge (current below C/20)"
-    print(f"safetwin simulate: {args.profile} on {pack.series}s{pack.parallel}p REF-CELL-1, dt = {args.dt:g} s")
+    print(f"safetwin simulate: {args.profile} on {pack.series}s{pack.parallel}p {args.cell_name}, dt = {args.dt:g} s")
     print(f"  duration            {n * args.dt:10.0f} s   (of {n_full * args.dt:.0f} s in the profile)")
     print(f"  stopped by          {why}")
     print(f"  charge drawn        {charge_as / 3600.0:10.3f} Ah  (pack; < 0: charged)")

@@ -37,6 +37,8 @@ enum class TransitionCause : std::uint8_t {
   non_finite_input = 2,  // a measurement was NaN or infinite
   deadline = 3,          // the controller's output was missing for longer than hold_max_s
   reset = 4,             // explicit reset
+  invalid_step = 5,      // a step outside its domain (dt_s <= 0): fail closed, not a sensor fault
+  monitor_failed = 6,    // the monitor could not check (time not increasing): a failed check
 };
 [[nodiscard]] const char* to_string(TransitionCause c) noexcept;
 

@@ -1,0 +1,124 @@
+"""safetwin.errors: each kind of core error raises its own class (the core's Status of the refused
+call), the classes keep ValueError so that older callers still catch them, and a refused call
+leaves the object's state unchanged. The transition causes of a stopped cycle name the reason."""
+import math
+
+import pytest
+
+from safetwin import _core, battery, cycle, errors, safety
+
+# The expected class of each core status, written from the table in safetwin/errors.py.
+EXPECTED = {
+    "invalid_argument": errors.InvalidArgumentError,
+    "non_finite_input": errors.NonFiniteInputError,
+    "not_initialised": errors.NotInitialisedError,
+    "max_iterations": errors.NumericalError,
+    "primal_infeasible": errors.NumericalError,
+    "dual_infeasible": errors.NumericalError,
+    "numerical_error": errors.NumericalError,
+    "fallback": errors.DeclinedError,
+    "rejected": errors.DeclinedError,
+    "deadline_missed": errors.DeclinedError,
+}
+
+
+def test_every_status_but_ok_has_its_class():
+    names = set(_core.Status.__members__)
+    assert names == set(EXPECTED) | {"ok"}
+    assert _core.raise_for_status(_core.Status.ok, "X.step") is None
+    for name, cls in EXPECTED.items():
+        with pytest.raises(cls) as info:
+            _core.raise_for_status(_core.Status.__members__[name], "X.step")
+        assert type(info.value) is cls  # the class itself, not only a base of it
+        assert str(info.value).startswith("X.step ") and str(info.value).endswith(name)
+
+
+@pytest.mark.parametrize(("cls", "bases"), [
+    (errors.InvalidArgumentError, (errors.SafetwinError, ValueError)),
+    (errors.NonFiniteInputError, (errors.InvalidArgumentError, errors.SafetwinError, ValueError)),
+    (errors.NotInitialisedError, (errors.SafetwinError, RuntimeError, ValueError)),
+    (errors.NumericalError, (errors.SafetwinError, RuntimeError, ValueError)),
+    (errors.DeclinedError, (errors.SafetwinError, ValueError)),
+])
+def test_classes_keep_the_builtin_bases_older_callers_catch(cls, bases):
+    for b in bases:
+        assert issubclass(cls, b)
+    assert cls.__module__ == "safetwin._core"
+    others = {errors.InvalidArgumentError, errors.NotInitialisedError, errors.NumericalError, errors.DeclinedError}
+    others.discard(cls)
+    others.discard(cls.__mro__[1])
+    assert not any(issubclass(cls, o) for o in others)
+
+
+def test_non_finite_and_invalid_step_arguments_are_told_apart():
+    cell = battery.Cell()
+    before = cell.state.soc
+    with pytest.raises(errors.NonFiniteInputError, match=r"current_a = nan: must be finite"):
+        cell.step(math.nan, 1.0)
+    with pytest.raises(errors.NonFiniteInputError, match=r"dt_s = inf"):
+        cell.step(1.0, math.inf)
+    with pytest.raises(errors.InvalidArgumentError, match=r"dt_s = 0: must be finite and > 0") as info:
+        cell.step(1.0, 0.0)
+    assert not isinstance(info.value, errors.NonFiniteInputError)
+    assert cell.state.soc == before  # refused: nothing stepped
+    cell.step(1.0, 1.0)
+    assert cell.state.soc < before
+
+
+def test_construction_validation_is_an_invalid_argument_error():
+    p = battery.CellParams.ref_cell_1()
+    p.capacity_ah = -1.0
+    with pytest.raises(errors.InvalidArgumentError, match=r"capacity_ah = -1"):
+        battery.Cell(p)
+    p.capacity_ah = math.nan
+    with pytest.raises(errors.NonFiniteInputError, match=r"capacity_ah = nan"):
+        battery.Cell(p)
+
+
+def test_a_step_status_raises_its_class_naming_the_call():
+    mon = safety.MonitorDefinition(["x"], [safety.Invariant("p", "x", lo=-1.0, hi=1.0)]).build()
+    mon.set("x", 0.0)
+    mon.check(1.0)
+    with pytest.raises(errors.InvalidArgumentError, match=r"^InvariantMonitor.check failed: invalid_argument$"):
+        mon.check(1.0)  # time not increasing
+    with pytest.raises(errors.NonFiniteInputError, match=r"^InvariantMonitor.check failed: non_finite_input$"):
+        mon.check(math.nan)
+    mon.check(2.0)  # the refused calls changed nothing: the clock is still at 1 s
+
+
+class Hold(cycle.Controller):
+    def compute(self, inp):
+        return -2.0
+
+
+def _cycle():
+    cell = battery.CellParams.ref_cell_1()
+    plant = battery.Cell(cell, battery.CellState(soc=0.5, temp_k=298.15))
+    cyc = cycle.make_cycle(Hold(), cell=cell, soc0=0.5, soc_sigma0=0.05, temp0_k=298.15)
+    v = plant.voltage_v(0.0)
+    meas = [cycle.CycleMeasurements(time_s=float(k), voltage_a_v=v, voltage_b_v=v, temperature_k=298.15,
+                                    current_a=0.0) for k in range(4)]
+    return cyc, meas
+
+
+@pytest.mark.parametrize("dt_s", [0.0, -1.0])
+def test_a_non_positive_step_stops_the_cycle_as_invalid_step(dt_s):
+    cyc, meas = _cycle()
+    for m in meas[:3]:
+        assert cyc.step(m, 1.0).status == safety.Status.ok
+    st = cyc.step(meas[3], dt_s)
+    assert st.status == safety.Status.invalid_argument and st.mode == safety.Mode.SAFE_STOP
+    tr = cyc.transitions()
+    assert len(tr) == 1 and tr[0]["time_s"] == 3.0
+    assert tr[0]["cause"] == int(safety.TransitionCause.invalid_step)
+
+
+def test_time_going_back_stops_the_cycle_as_monitor_failed():
+    cyc, meas = _cycle()
+    for m in meas[:3]:
+        assert cyc.step(m, 1.0).status == safety.Status.ok
+    st = cyc.step(meas[1], 1.0)  # finite, dt > 0, but t = 1 s after t = 2 s
+    assert st.status == safety.Status.invalid_argument and st.mode == safety.Mode.SAFE_STOP
+    assert st.command_a == 0.0
+    tr = cyc.transitions()
+    assert len(tr) == 1 and tr[0]["cause"] == int(safety.TransitionCause.monitor_failed)
