@@ -10,9 +10,10 @@ start_s=$SECONDS
 phase() { echo "== [$((SECONDS - start_s)) s] $*"; }
 
 # --- Debian packages the tests use (doctest for the C++ tests, Eigen for the C++-only build,
-# swtpm + TSS for the real-TPM attestation tests, ccache and Ninja for the builds). Installed only
+# swtpm + TSS for the real-TPM attestation tests, ccache and Ninja for the builds, OpenSSL libcrypto
+# for the firmware's quote verifier). Installed only
 # when missing.
-DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev ccache ninja-build)
+DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev ccache ninja-build libssl-dev)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

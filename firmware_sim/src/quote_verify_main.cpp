@@ -1,0 +1,174 @@
+// quote_verify: the firmware's quote verifier driven line by line over stdin, for the agreement
+// tests against the Python verifier (tests/test_quote_verifier_agreement.py), the benchmark
+// (benchmarks/bench_quote_verify.py) and by hand. One command per line, bytes in hex; one answer
+// line each. A bad line ends the run with exit status 2 and one line naming what was wrong.
+//
+//   enroll NODE AK_PUBLIC PCR_MASK GOLDEN_VALUES [FIRMWARE_VERSION]  -> ok
+//   nonce NODE NONCE NOW_MS                                          -> ok
+//   verify NODE ATTEST SIGNATURE NOW_MS                              -> CHECK REASON CLOCK_MS
+//   reenroll NODE                                                    -> ok
+//   bench NODE NONCE ATTEST SIGNATURE COUNT                          -> median_ns worst_ns mean_ns
+//   nonces SEED COUNT                                                -> COUNT lines of 32-byte nonces
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "attest_nonce.hpp"
+#include "quote_verifier.hpp"
+
+using safetwin::Status;
+using namespace safetwin::firmware;
+
+namespace {
+
+std::vector<std::uint8_t> hex(const std::string& field, const std::string& s) {
+  if (s.size() % 2 != 0) throw std::invalid_argument(field + ": odd number of hex digits (" + std::to_string(s.size()) + ")");
+  std::vector<std::uint8_t> out(s.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::size_t used = 0;
+    const std::string byte = s.substr(2 * i, 2);
+    unsigned long v = 0;
+    try {
+      v = std::stoul(byte, &used, 16);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != 2) throw std::invalid_argument(field + ": '" + byte + "' is not a hex byte");
+    out[i] = static_cast<std::uint8_t>(v);
+  }
+  return out;
+}
+
+std::uint64_t number(const std::string& field, const std::string& s) {
+  std::size_t used = 0;
+  std::uint64_t v = 0;
+  try {
+    v = std::stoull(s, &used, 0);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (s.empty() || used != s.size() || s[0] == '-') throw std::invalid_argument(field + " = '" + s + "': not an unsigned integer");
+  return v;
+}
+
+std::string to_hex(const std::uint8_t* d, std::size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[d[i] >> 4];
+    out += digits[d[i] & 15];
+  }
+  return out;
+}
+
+QuoteVerifier::Nonce to_nonce(const std::string& s) {
+  const auto b = hex("NONCE", s);
+  if (b.size() != QuoteVerifier::kNonceBytes) throw std::invalid_argument("NONCE: " + std::to_string(b.size()) + " bytes, expected 32");
+  QuoteVerifier::Nonce n{};
+  std::copy(b.begin(), b.end(), n.begin());
+  return n;
+}
+
+void expect_ok(Status st, const char* what) {
+  if (st != Status::ok) throw std::invalid_argument(std::string(what) + ": " + safetwin::to_string(st));
+}
+
+}  // namespace
+
+int main() {
+  QuoteVerifier verifier{QuoteVerifierConfig{}};
+  std::string line;
+  std::size_t line_no = 0;
+  try {
+    while (std::getline(std::cin, line)) {
+      ++line_no;
+      std::istringstream in(line);
+      std::vector<std::string> w;
+      for (std::string t; in >> t;) w.push_back(t);
+      if (w.empty()) continue;
+      const auto need = [&](std::size_t lo, std::size_t hi) {
+        if (w.size() < lo || w.size() > hi)
+          throw std::invalid_argument(w[0] + ": " + std::to_string(w.size() - 1) + " arguments, expected " +
+                                      std::to_string(lo - 1) + (hi > lo ? ".." + std::to_string(hi - 1) : ""));
+      };
+      const std::string& cmd = w[0];
+      if (cmd == "enroll") {
+        need(5, 6);
+        const auto ak = hex("AK_PUBLIC", w[2]);
+        const auto golden = hex("GOLDEN_VALUES", w[4]);
+        const auto mask = static_cast<std::uint32_t>(number("PCR_MASK", w[3]));
+        std::size_t n_pcrs = 0;
+        for (int i = 0; i < 32; ++i) n_pcrs += (mask >> i) & 1u;
+        if (golden.size() != 32 * n_pcrs)
+          throw std::invalid_argument("GOLDEN_VALUES: " + std::to_string(golden.size()) + " bytes, expected 32 per PCR");
+        verifier.enroll(number("NODE", w[1]), ak.data(), ak.size(), mask, golden.data(), w.size() == 6,
+                        w.size() == 6 ? number("FIRMWARE_VERSION", w[5]) : 0);
+        std::cout << "ok\n";
+      } else if (cmd == "nonce") {
+        need(4, 4);
+        expect_ok(verifier.expect_nonce(number("NODE", w[1]), to_nonce(w[2]), number("NOW_MS", w[3])), "nonce");
+        std::cout << "ok\n";
+      } else if (cmd == "reenroll") {
+        need(2, 2);
+        expect_ok(verifier.reenroll(number("NODE", w[1])), "reenroll");
+        std::cout << "ok\n";
+      } else if (cmd == "verify") {
+        need(5, 5);
+        const auto attest = hex("ATTEST", w[2]);
+        const auto sig = hex("SIGNATURE", w[3]);
+        QuoteResult r;
+        expect_ok(verifier.verify(number("NODE", w[1]), attest.data(), attest.size(), sig.data(), sig.size(),
+                                  number("NOW_MS", w[4]), r),
+                  "verify");
+        std::cout << to_string(r.check) << ' ' << to_string(r.reason) << ' ' << r.clock_ms << '\n';
+      } else if (cmd == "bench") {
+        need(6, 6);
+        const std::size_t node = number("NODE", w[1]);
+        const auto nonce = to_nonce(w[2]);
+        const auto attest = hex("ATTEST", w[3]);
+        const auto sig = hex("SIGNATURE", w[4]);
+        const std::size_t count = number("COUNT", w[5]);
+        if (count == 0) throw std::invalid_argument("COUNT = 0: must be > 0");
+        std::vector<double> ns(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          expect_ok(verifier.expect_nonce(node, nonce, 0), "nonce");
+          QuoteResult r;
+          const auto t0 = std::chrono::steady_clock::now();
+          const Status st = verifier.verify(node, attest.data(), attest.size(), sig.data(), sig.size(), 0, r);
+          const auto t1 = std::chrono::steady_clock::now();
+          expect_ok(st, "verify");
+          if (r.check != QuoteCheck::ok) throw std::invalid_argument(std::string("bench: the quote does not pass (") + to_string(r.check) + ")");
+          ns[i] = std::chrono::duration<double, std::nano>(t1 - t0).count();
+        }
+        double sum = 0;
+        for (double v : ns) sum += v;
+        const double worst = *std::max_element(ns.begin(), ns.end());
+        std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(count / 2), ns.end());
+        std::cout << ns[count / 2] << ' ' << worst << ' ' << sum / static_cast<double>(count) << '\n';
+      } else if (cmd == "nonces") {
+        need(3, 3);
+        NonceSource src(number("SEED", w[1]));
+        const std::size_t count = number("COUNT", w[2]);
+        for (std::size_t i = 0; i < count; ++i) {
+          std::uint8_t n[32];
+          expect_ok(src.generate(n, sizeof n), "nonces");
+          std::cout << to_hex(n, sizeof n) << '\n';
+        }
+      } else {
+        throw std::invalid_argument("'" + cmd + "': unknown command (enroll, nonce, verify, reenroll, bench, nonces)");
+      }
+      std::cout.flush();
+    }
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "quote_verify: line " << line_no << ": " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}
