@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-100000}
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(e2e hil_codec firmware_frames)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(e2e hil_codec firmware_frames quote attest_isotp)
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}
 CC=${CC_FUZZ:-clang}
 CXX=${CXX_FUZZ:-clang++}
@@ -27,7 +27,7 @@ cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}"
 # Seeds are rebuilt every run (they follow the DBC); the corpus a run grows stays in build/.
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
-mkdir -p "$SEEDS"/{e2e,hil_codec,firmware_frames}
+mkdir -p "$SEEDS"/{e2e,hil_codec,firmware_frames,quote,attest_isotp}  # quote, attest_isotp: structured inputs seed themselves
 "$BUILD/make_seeds" "$SEEDS"
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1

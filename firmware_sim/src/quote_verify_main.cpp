@@ -9,16 +9,27 @@
 //   reenroll NODE                                                    -> ok
 //   bench NODE NONCE ATTEST SIGNATURE COUNT                          -> median_ns worst_ns mean_ns
 //   nonces SEED COUNT                                                -> COUNT lines of 32-byte nonces
+// The round on the link (attest_isotp.hpp): the firmware's side of one challenge and its answer.
+//   seed SEED                                  -> ok  (the nonce DRBG from SEED; default: the OS)
+//   challenge NODE NOW_MS                      -> NONCE  (issued, and the node's receiver opened
+//                                                 until NOW_MS + the round's lifetime)
+//   frame NODE CAN_DATA NOW_MS                 -> EVENT [FC_DATA | CHECK REASON CLOCK_MS]
+//                                                 (a complete answer is verified at once; a
+//                                                 failed one leaves the round open until its deadline)
+//   expire NODE NOW_MS                         -> timeout | open | closed
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "attest_isotp.hpp"
 #include "attest_nonce.hpp"
 #include "quote_verifier.hpp"
 
@@ -82,7 +93,15 @@ void expect_ok(Status st, const char* what) {
 }  // namespace
 
 int main() {
-  QuoteVerifier verifier{QuoteVerifierConfig{}};
+  const QuoteVerifierConfig config{};
+  QuoteVerifier verifier{config};
+  NonceSource os_nonces;
+  std::unique_ptr<NonceSource> seeded;
+  std::array<IsoTpReceiver, QuoteVerifier::kMaxNodes> receivers{};
+  const auto receiver = [&](std::uint64_t node) -> IsoTpReceiver& {
+    if (node >= receivers.size()) throw std::invalid_argument("NODE = " + std::to_string(node) + ": must be < 8");
+    return receivers[node];
+  };
   std::string line;
   std::size_t line_no = 0;
   try {
@@ -160,8 +179,49 @@ int main() {
           expect_ok(src.generate(n, sizeof n), "nonces");
           std::cout << to_hex(n, sizeof n) << '\n';
         }
+      } else if (cmd == "seed") {
+        need(2, 2);
+        seeded = std::make_unique<NonceSource>(number("SEED", w[1]));
+        std::cout << "ok\n";
+      } else if (cmd == "challenge") {
+        need(3, 3);
+        const std::uint64_t node = number("NODE", w[1]), now = number("NOW_MS", w[2]);
+        IsoTpReceiver& rx = receiver(node);
+        QuoteVerifier::Nonce n{};
+        expect_ok((seeded ? *seeded : os_nonces).generate(n.data(), n.size()), "challenge");
+        expect_ok(verifier.expect_nonce(node, n, now), "challenge");
+        rx.open(now + config.nonce_lifetime_ms);
+        std::cout << to_hex(n.data(), n.size()) << '\n';
+      } else if (cmd == "frame") {
+        need(4, 4);
+        const std::uint64_t node = number("NODE", w[1]), now = number("NOW_MS", w[3]);
+        const auto data = hex("CAN_DATA", w[2]);
+        if (data.size() > 8) throw std::invalid_argument("CAN_DATA: " + std::to_string(data.size()) + " bytes, at most 8");
+        IsoTpReceiver& rx = receiver(node);
+        const IsoTpEvent e = rx.on_frame(data.data(), static_cast<std::uint8_t>(data.size()), now);
+        std::cout << to_string(e);
+        if (e == IsoTpEvent::flow_control || e == IsoTpEvent::overflow) std::cout << ' ' << to_hex(rx.fc().data(), 8);
+        if (e == IsoTpEvent::complete) {
+          const std::uint8_t *attest = nullptr, *sig = nullptr;
+          std::size_t attest_size = 0, sig_size = 0;
+          QuoteResult r;  // an answer whose sizes do not add up is malformed
+          if (split_quote(rx.message(), rx.message_size(), attest, attest_size, sig, sig_size))
+            expect_ok(verifier.verify(node, attest, attest_size, sig, sig_size, now, r), "verify");
+          if (r.reason == AttestReason::pass)
+            rx.close();
+          else
+            rx.rearm();  // the round stays open for the honest answer
+          std::cout << ' ' << to_string(r.check) << ' ' << to_string(r.reason) << ' ' << r.clock_ms;
+        }
+        std::cout << '\n';
+      } else if (cmd == "expire") {
+        need(3, 3);
+        IsoTpReceiver& rx = receiver(number("NODE", w[1]));
+        const bool timed_out = rx.expired(number("NOW_MS", w[2]));
+        std::cout << (timed_out ? "timeout" : rx.is_open() ? "open" : "closed") << '\n';
       } else {
-        throw std::invalid_argument("'" + cmd + "': unknown command (enroll, nonce, verify, reenroll, bench, nonces)");
+        throw std::invalid_argument("'" + cmd + "': unknown command (enroll, nonce, verify, reenroll, bench, nonces, "
+                                    "seed, challenge, frame, expire)");
       }
       std::cout.flush();
     }
