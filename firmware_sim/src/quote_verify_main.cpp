@@ -1,7 +1,7 @@
 // quote_verify: the firmware's quote verifier driven line by line over stdin, for the agreement
 // tests against the Python verifier (tests/test_quote_verifier_agreement.py), the benchmark
 // (benchmarks/bench_quote_verify.py) and by hand. One command per line, bytes in hex; one answer
-// line each. A bad line ends the run with exit status 2 and one line naming what was wrong.
+// line each; "-" stands for no bytes. A bad line ends the run with exit status 2 and one line naming what was wrong.
 //
 //   enroll NODE AK_PUBLIC PCR_MASK GOLDEN_VALUES [FIRMWARE_VERSION]  -> ok
 //   nonce NODE NONCE NOW_MS                                          -> ok
@@ -39,6 +39,7 @@ using namespace safetwin::firmware;
 namespace {
 
 std::vector<std::uint8_t> hex(const std::string& field, const std::string& s) {
+  if (s == "-") return {};  // no bytes at all
   if (s.size() % 2 != 0) throw std::invalid_argument(field + ": odd number of hex digits (" + std::to_string(s.size()) + ")");
   std::vector<std::uint8_t> out(s.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {

@@ -30,6 +30,10 @@ def find_quote_verify() -> Path:
                             + ", ".join(str(c) for c in candidates))
 
 
+def _hex(data: bytes) -> str:
+    return bytes(data).hex() or "-"  # the command's word for no bytes
+
+
 class FirmwareVerdict(NamedTuple):
     check: str  # the deciding check (quote_verifier.hpp QuoteCheck), "ok" when it passed
     reason: str  # the trust::Attestation contract name: pass, fail, fail_signature, ...
@@ -67,7 +71,7 @@ class FirmwareQuoteVerifier:
         self._call(f"reenroll {node}")
 
     def verify(self, node: int, attest: bytes, signature: bytes, now_ms: int) -> FirmwareVerdict:
-        check, reason, clock = self._call(f"verify {node} {attest.hex()} {signature.hex()} {now_ms}").split()
+        check, reason, clock = self._call(f"verify {node} {_hex(attest)} {_hex(signature)} {now_ms}").split()
         return FirmwareVerdict(check, reason, int(clock))
 
     def bench(self, node: int, nonce: bytes, attest: bytes, signature: bytes, count: int) -> tuple[float, float, float]:
@@ -87,7 +91,7 @@ class FirmwareQuoteVerifier:
     def frame(self, node: int, data: bytes, now_ms: int) -> tuple[str, bytes | None, FirmwareVerdict | None]:
         """One CAN frame of ``node``'s answer: (event, flow-control frame to send or None,
         verdict once the answer is complete or None)."""
-        words = self._call(f"frame {node} {bytes(data).hex()} {now_ms}").split()
+        words = self._call(f"frame {node} {_hex(data)} {now_ms}").split()
         event = words[0]
         if event in ("flow_control", "overflow"):
             return event, bytes.fromhex(words[1]), None
