@@ -28,41 +28,51 @@ def main(count: int = 20000) -> None:
     py = att.Verifier(nonce_lifetime_s=1e9, now_s=lambda: now[0])
     py.enroll(enrollment)
 
-    # Python verifier: each verify on a fresh nonce (the quote made beforehand, not timed).
-    quotes = [node.quote(py.challenge(node.node_id)) for _ in range(min(count, 5000))]
-    py_ns = []
-    for q in quotes:
-        t0 = time.perf_counter_ns()
+    # Python verifier: each verify on a fresh nonce (challenge and quote not timed).
+    quotes, py_ns, py_cpu = [], [], []
+    for _ in range(min(count, 5000)):
+        q = node.quote(py.challenge(node.node_id))
+        quotes.append(q)
+        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
         v = py.verify(node.node_id, q)
         py_ns.append(time.perf_counter_ns() - t0)
+        py_cpu.append(time.thread_time_ns() - c0)
         assert v.passed, v.detail
     # Anchor: the bare ECDSA verify that bounds the Python verifier.
     key = node._key.public_key()  # noqa: SLF001 - the benchmark's own node
     der = node._key.sign(quotes[0].attest, ec.ECDSA(hashes.SHA256()))  # noqa: SLF001
-    ecdsa_ns = []
+    ecdsa_ns, ecdsa_cpu = [], []
     for _ in range(len(quotes)):
-        t0 = time.perf_counter_ns()
+        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
         key.verify(der, quotes[0].attest, ec.ECDSA(hashes.SHA256()))
         ecdsa_ns.append(time.perf_counter_ns() - t0)
+        ecdsa_cpu.append(time.thread_time_ns() - c0)
 
     nonce = bytes(range(32))
     q = node.quote(nonce)
     with FirmwareQuoteVerifier() as fw:
         fw.enroll(0, node.ak_public, enrollment.golden_pcrs, enrollment.firmware_version)
-        fw_med, fw_worst, fw_mean = fw.bench(0, nonce, q.attest, q.signature, count)
+        times = fw.bench(0, nonce, q.attest, q.signature, count)
+        fw_wall, fw_cpu = times[:3], times[3:]
 
     def row(name: str, med: float, worst: float, mean: float) -> None:
-        print(f"{name:<44} median {med / 1e3:8.1f} us  worst {worst / 1e3:9.1f} us  "
-              f"{1e9 / mean:9.0f} verifies/s (mean)")
+        print(f"  {name:<42} median {med / 1e3:8.1f} us  worst {worst / 1e3:9.1f} us  "
+              f"{1e9 / mean:8.0f} verifies/s (1 / mean)")
+
+    def stats(xs: list) -> tuple[float, float, float]:
+        return statistics.median(xs), max(xs), statistics.fmean(xs)
 
     print(f"quote verify, {count} firmware / {len(quotes)} Python verifies, {len(q.attest)} + {len(q.signature)} bytes")
-    row("firmware C++ (OpenSSL libcrypto)", fw_med, fw_worst, fw_mean)
-    row("Python Verifier.verify", statistics.median(py_ns), max(py_ns), statistics.fmean(py_ns))
-    row("anchor: cryptography ECDSA verify alone", statistics.median(ecdsa_ns), max(ecdsa_ns),
-        statistics.fmean(ecdsa_ns))
-    print(f"ratio Python / firmware (medians): {statistics.median(py_ns) / fw_med:.2f}")
-    goal = fw_med <= 100e3 and 1e9 / fw_mean >= 10000
-    print(f"goal <= 100 us and >= 10 000/s: {'met' if goal else 'NOT met'}")
+    for label, fw_t, py_t, anchor in (("wall clock", fw_wall, stats(py_ns), stats(ecdsa_ns)),
+                                      ("thread CPU time (what other processes cannot inflate)", fw_cpu,
+                                       stats(py_cpu), stats(ecdsa_cpu))):
+        print(label)
+        row("firmware C++ (OpenSSL libcrypto)", *fw_t)
+        row("Python Verifier.verify", *py_t)
+        row("anchor: cryptography ECDSA verify alone", *anchor)
+        print(f"  ratio Python / firmware (medians): {py_t[0] / fw_t[0]:.2f}")
+    goal = fw_cpu[0] <= 100e3 and 1e9 / fw_cpu[2] >= 10000
+    print(f"goal <= 100 us and >= 10 000/s (CPU time, median and mean): {'met' if goal else 'NOT met'}")
 
 
 if __name__ == "__main__":
