@@ -122,6 +122,7 @@ class QuoteVerifier {
                               QuoteResult& out) noexcept;
 
   [[nodiscard]] std::size_t outstanding(std::size_t node) const noexcept;
+  [[nodiscard]] const QuoteVerifierConfig& config() const noexcept { return config_; }
 
  private:
   struct Outstanding {
