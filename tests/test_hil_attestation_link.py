@@ -152,8 +152,12 @@ def test_silent_node_times_out_once_and_late_answers_are_dropped(rig) -> None:
 
 
 def test_nonces_are_reproducible_per_seed() -> None:
+    nodes = [SoftwareNode(f"cell-monitor-{c}") for c in "ab"]
+
     def draw(seed: int) -> list[bytes]:
         with FirmwareQuoteVerifier() as fw:
+            for i, n in enumerate(nodes):
+                fw.enroll(i, n.ak_public, n.enrollment().golden_pcrs)
             fw.seed(seed)
             return [fw.challenge(i % 2, 0) for i in range(6)]
 
