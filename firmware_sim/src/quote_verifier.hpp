@@ -23,7 +23,7 @@
 //    resetCount = 2^32 - 1 cannot lock the honest node out. reenroll() drops the reference after a
 //    legitimate TPM2_Clear.
 // Time comes in as the firmware's own milliseconds (lockstep: cycles * dt); nothing here reads a
-// clock. After enroll(), challenge()/verify() do not throw, and no code of this file allocates;
+// clock. After enroll(), expect_nonce()/verify() do not throw, and no code of this file allocates;
 // libcrypto's ECDSA verify allocates internally (its BN_CTX and points: a fixed number per call,
 // counted by test_quote_verifier), which is why verification runs between control cycles.
 #include <array>
