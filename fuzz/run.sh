@@ -12,7 +12,7 @@ shift || true
 HARNESSES=("$@")
 # Every harness, one name each (fuzz_<name> in fuzz/CMakeLists.txt, seeds in build/fuzz/seeds/<name>):
 # a new harness is one more name here.
-ALL_HARNESSES=(e2e hil_codec firmware_frames)
+ALL_HARNESSES=(e2e hil_codec firmware_frames quote attest_isotp)
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL_HARNESSES[@]}")
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}
 CC=${CC_FUZZ:-clang}
@@ -30,7 +30,7 @@ cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}"
 # Seeds are rebuilt every run (they follow the DBC); the corpus a run grows stays in build/.
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
-for h in "${ALL_HARNESSES[@]}"; do mkdir -p "$SEEDS/$h"; done  # make_seeds fills those it knows
+for h in "${ALL_HARNESSES[@]}"; do mkdir -p "$SEEDS/$h"; done  # make_seeds fills those it knows; quote, attest_isotp: structured inputs seed themselves
 "$BUILD/make_seeds" "$SEEDS"
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1

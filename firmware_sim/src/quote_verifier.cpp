@@ -1,0 +1,351 @@
+#include "quote_verifier.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace safetwin::firmware {
+
+const char* to_string(AttestReason r) noexcept {
+  switch (r) {
+    case AttestReason::none: return "none";
+    case AttestReason::pass: return "pass";
+    case AttestReason::fail: return "fail";
+    case AttestReason::fail_signature: return "fail_signature";
+    case AttestReason::fail_pcr: return "fail_pcr";
+    case AttestReason::fail_replay: return "fail_replay";
+    case AttestReason::fail_malformed: return "fail_malformed";
+    case AttestReason::timeout: return "timeout";
+  }
+  return "unknown";
+}
+
+const char* to_string(QuoteCheck c) noexcept {
+  switch (c) {
+    case QuoteCheck::ok: return "ok";
+    case QuoteCheck::malformed: return "malformed";
+    case QuoteCheck::magic: return "magic";
+    case QuoteCheck::signature: return "signature";
+    case QuoteCheck::signer: return "signer";
+    case QuoteCheck::nonce_unknown: return "nonce_unknown";
+    case QuoteCheck::nonce_expired: return "nonce_expired";
+    case QuoteCheck::pcr_selection: return "pcr_selection";
+    case QuoteCheck::pcr_digest: return "pcr_digest";
+    case QuoteCheck::firmware_version: return "firmware_version";
+    case QuoteCheck::clock_unsafe: return "clock_unsafe";
+    case QuoteCheck::reset_rollback: return "reset_rollback";
+    case QuoteCheck::restart_rollback: return "restart_rollback";
+    case QuoteCheck::clock_rollback: return "clock_rollback";
+    case QuoteCheck::counter_jump: return "counter_jump";
+  }
+  return "unknown";
+}
+
+AttestReason reason_of(QuoteCheck c) noexcept {
+  switch (c) {
+    case QuoteCheck::ok: return AttestReason::pass;
+    case QuoteCheck::malformed:
+    case QuoteCheck::magic: return AttestReason::fail_malformed;
+    case QuoteCheck::signature: return AttestReason::fail_signature;
+    case QuoteCheck::nonce_unknown:  // an old quote, or one made for another round: a replay
+    case QuoteCheck::reset_rollback:
+    case QuoteCheck::restart_rollback:
+    case QuoteCheck::clock_rollback: return AttestReason::fail_replay;
+    case QuoteCheck::nonce_expired: return AttestReason::timeout;  // the answer came too late
+    case QuoteCheck::pcr_selection:
+    case QuoteCheck::pcr_digest: return AttestReason::fail_pcr;
+    case QuoteCheck::signer:
+    case QuoteCheck::firmware_version:
+    case QuoteCheck::clock_unsafe:
+    case QuoteCheck::counter_jump: return AttestReason::fail;
+  }
+  return AttestReason::fail;
+}
+
+trust::Attestation to_attestation(AttestReason r) noexcept {
+  switch (r) {
+    case AttestReason::none: return trust::Attestation::none;
+    case AttestReason::pass: return trust::Attestation::pass;
+    default: return trust::Attestation::fail;
+  }
+}
+
+void QuoteVerifierConfig::validate() const {
+  const auto bad = [](const char* field, const std::string& value, const char* limit) {
+    throw std::invalid_argument(std::string("QuoteVerifierConfig.") + field + " = " + value + ": " + limit);
+  };
+  if (nonce_lifetime_ms == 0) bad("nonce_lifetime_ms", "0", "must be > 0");
+  if (!(std::isfinite(clock_drift) && clock_drift >= 0.0 && clock_drift <= 1.0))
+    bad("clock_drift", std::to_string(clock_drift), "must be in [0, 1]");
+  if (min_reboot_ms == 0) bad("min_reboot_ms", "0", "must be > 0");
+}
+
+namespace {
+
+void check_openssl(bool ok, const char* what) {
+  if (!ok) {
+    ERR_clear_error();
+    throw std::invalid_argument(std::string("QuoteVerifier: OpenSSL ") + what + " failed");
+  }
+}
+
+}  // namespace
+
+QuoteVerifier::QuoteVerifier(const QuoteVerifierConfig& config) : config_(config) {
+  config_.validate();
+  sha256_ = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  md_ctx_ = EVP_MD_CTX_new();
+  sig_ = ECDSA_SIG_new();
+  BIGNUM* r = BN_new();
+  BIGNUM* s = BN_new();
+  const bool ok = sha256_ && md_ctx_ && sig_ && r && s && ECDSA_SIG_set0(sig_, r, s) == 1;
+  if (!ok) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig_);
+    EVP_MD_CTX_free(md_ctx_);
+    EVP_MD_free(sha256_);
+    check_openssl(false, "context allocation");
+  }
+  // Grow r and s to the largest coordinate the wire admits, so that BN_bin2bn never reallocates.
+  const BIGNUM *pr = nullptr, *ps = nullptr;
+  ECDSA_SIG_get0(sig_, &pr, &ps);
+  check_openssl(BN_set_bit(const_cast<BIGNUM*>(pr), 8 * tpm::kMaxSignatureCoordBytes + 8) == 1 &&
+                    BN_set_bit(const_cast<BIGNUM*>(ps), 8 * tpm::kMaxSignatureCoordBytes + 8) == 1,
+                "BN_set_bit");
+  BN_zero(const_cast<BIGNUM*>(pr));
+  BN_zero(const_cast<BIGNUM*>(ps));
+  // The first digest initialises the context's algorithm data once.
+  unsigned char scratch[32];
+  unsigned int len = 0;
+  check_openssl(EVP_DigestInit_ex2(md_ctx_, sha256_, nullptr) == 1 && EVP_DigestFinal_ex(md_ctx_, scratch, &len) == 1,
+                "SHA-256");
+}
+
+QuoteVerifier::~QuoteVerifier() {
+  for (Node& n : nodes_) free_node(n);
+  ECDSA_SIG_free(sig_);
+  EVP_MD_CTX_free(md_ctx_);
+  EVP_MD_free(sha256_);
+}
+
+void QuoteVerifier::free_node(Node& n) noexcept {
+  EVP_PKEY_CTX_free(n.verify_ctx);
+  EVP_PKEY_free(n.key);
+  n = Node{};
+}
+
+void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size,
+                           std::uint32_t pcr_mask, const std::uint8_t* golden_values, bool check_firmware_version,
+                           std::uint64_t firmware_version, std::uint32_t hierarchy) {
+  if (node >= kMaxNodes)
+    throw std::invalid_argument("enroll: node = " + std::to_string(node) + ": must be < " + std::to_string(kMaxNodes));
+  tpm::EccPublicView pub;
+  const tpm::WireStatus ws = ak_public ? tpm::parse_ecc_public(ak_public, ak_size, pub) : tpm::WireStatus::malformed;
+  if (ws != tpm::WireStatus::ok)
+    throw std::invalid_argument(std::string("enroll: ak_public: not a P-256 ECDSA-SHA256 TPMT_PUBLIC (") +
+                                tpm::to_string(ws) + ")");
+  if ((pub.object_attributes & tpm::kAkObjectAttributes) != tpm::kAkObjectAttributes)
+    throw std::invalid_argument("enroll: ak_public.objectAttributes = " + std::to_string(pub.object_attributes) +
+                                ": an AK must be a fixedTPM restricted signing key");
+  if (pcr_mask == 0 || (pcr_mask >> kMaxPcrs) != 0 || golden_values == nullptr)
+    throw std::invalid_argument("enroll: pcr_mask = " + std::to_string(pcr_mask) +
+                                ": at least one PCR in 0..23, with its golden values");
+
+  Node fresh;
+  // Public key from the uncompressed point; the import checks that the point is on the curve.
+  std::uint8_t point[65];
+  point[0] = 0x04;
+  std::memcpy(point + 1, pub.x.data, 32);
+  std::memcpy(point + 33, pub.y.data, 32);
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+                         OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX* import = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  const bool imported = import && EVP_PKEY_fromdata_init(import) == 1 &&
+                        EVP_PKEY_fromdata(import, &fresh.key, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  EVP_PKEY_CTX_free(import);
+  if (imported) fresh.verify_ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, fresh.key, nullptr);
+  if (!imported || !fresh.verify_ctx || EVP_PKEY_verify_init(fresh.verify_ctx) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(fresh.verify_ctx, EVP_sha256()) != 1) {
+    free_node(fresh);
+    ERR_clear_error();
+    throw std::invalid_argument("enroll: ak_public.unique: not a point of P-256");
+  }
+
+  // qualifiedSigner = nameAlg || H(hierarchy || Name), Name = nameAlg || H(TPMT_PUBLIC).
+  unsigned int len = 0;
+  std::uint8_t name[34] = {0x00, 0x0B};
+  std::uint8_t handle[4] = {static_cast<std::uint8_t>(hierarchy >> 24), static_cast<std::uint8_t>(hierarchy >> 16),
+                            static_cast<std::uint8_t>(hierarchy >> 8), static_cast<std::uint8_t>(hierarchy)};
+  fresh.qualified_signer[0] = 0x00;
+  fresh.qualified_signer[1] = 0x0B;
+  bool ok = EVP_Digest(ak_public, ak_size, name + 2, &len, sha256_, nullptr) == 1 &&
+            EVP_DigestInit_ex2(md_ctx_, sha256_, nullptr) == 1 && EVP_DigestUpdate(md_ctx_, handle, 4) == 1 &&
+            EVP_DigestUpdate(md_ctx_, name, sizeof name) == 1 &&
+            EVP_DigestFinal_ex(md_ctx_, fresh.qualified_signer.data() + 2, &len) == 1;
+  // pcrDigest = H(the selected PCR values in ascending order).
+  std::size_t n_pcrs = 0;
+  for (std::size_t i = 0; i < kMaxPcrs; ++i) n_pcrs += (pcr_mask >> i) & 1u;
+  ok = ok && EVP_Digest(golden_values, 32 * n_pcrs, fresh.pcr_digest.data(), &len, sha256_, nullptr) == 1;
+  if (!ok) {
+    free_node(fresh);
+    check_openssl(false, "SHA-256");
+  }
+  fresh.pcr_mask = pcr_mask;
+  fresh.check_firmware_version = check_firmware_version;
+  fresh.firmware_version = firmware_version;
+  free_node(nodes_[node]);
+  nodes_[node] = fresh;
+}
+
+Status QuoteVerifier::reenroll(std::size_t node) noexcept {
+  if (!enrolled(node)) return Status::invalid_argument;
+  nodes_[node].have_reference = false;
+  return Status::ok;
+}
+
+Status QuoteVerifier::expect_nonce(std::size_t node, const Nonce& nonce, std::uint64_t now_ms) noexcept {
+  if (!enrolled(node)) return Status::invalid_argument;
+  auto& slots = nodes_[node].outstanding;
+  // A free slot, else the oldest is dropped (its quote then finds its nonce unknown).
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i].live) {
+      at = i;
+      break;
+    }
+    if (slots[i].issued_ms < slots[at].issued_ms) at = i;
+  }
+  slots[at] = Outstanding{nonce, now_ms, true};
+  return Status::ok;
+}
+
+std::size_t QuoteVerifier::outstanding(std::size_t node) const noexcept {
+  if (!enrolled(node)) return 0;
+  std::size_t n = 0;
+  for (const Outstanding& o : nodes_[node].outstanding) n += o.live ? 1 : 0;
+  return n;
+}
+
+Status QuoteVerifier::verify(std::size_t node, const std::uint8_t* attest, std::size_t attest_size,
+                             const std::uint8_t* signature, std::size_t signature_size, std::uint64_t now_ms,
+                             QuoteResult& out) noexcept {
+  if (!enrolled(node) || (attest == nullptr && attest_size != 0) || (signature == nullptr && signature_size != 0))
+    return Status::invalid_argument;
+  std::uint64_t clock_ms = 0;
+  const QuoteCheck c = check(nodes_[node], attest, attest_size, signature, signature_size, now_ms, clock_ms);
+  out.check = c;
+  out.reason = reason_of(c);
+  out.clock_ms = clock_ms;
+  return Status::ok;
+}
+
+bool QuoteVerifier::signature_valid(Node& n, const std::uint8_t* attest, std::size_t attest_size,
+                                    const tpm::SignatureView& sig) noexcept {
+  if (sig.hash_alg != tpm::kAlgSha256) return false;
+  const BIGNUM *pr = nullptr, *ps = nullptr;
+  ECDSA_SIG_get0(sig_, &pr, &ps);
+  if (BN_bin2bn(sig.r.data, static_cast<int>(sig.r.size), const_cast<BIGNUM*>(pr)) == nullptr ||
+      BN_bin2bn(sig.s.data, static_cast<int>(sig.s.size), const_cast<BIGNUM*>(ps)) == nullptr) {
+    ERR_clear_error();
+    return false;
+  }
+  const int der_size = i2d_ECDSA_SIG(sig_, nullptr);
+  if (der_size <= 0 || static_cast<std::size_t>(der_size) > der_.size()) return false;
+  unsigned char* p = der_.data();
+  if (i2d_ECDSA_SIG(sig_, &p) != der_size) return false;
+  // The digest of exactly the bytes received: the buffer is read once, by this hash and the parser.
+  unsigned char digest[32];
+  unsigned int len = 0;
+  if (EVP_DigestInit_ex2(md_ctx_, sha256_, nullptr) != 1 || EVP_DigestUpdate(md_ctx_, attest, attest_size) != 1 ||
+      EVP_DigestFinal_ex(md_ctx_, digest, &len) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  const int v = EVP_PKEY_verify(n.verify_ctx, der_.data(), static_cast<std::size_t>(der_size), digest, sizeof digest);
+  if (v != 1) ERR_clear_error();  // 0: does not verify; < 0: not even a valid signature
+  return v == 1;
+}
+
+QuoteCheck QuoteVerifier::counters(const Node& n, const tpm::AttestView& a, std::uint64_t now_ms) const noexcept {
+  if (!n.have_reference) return QuoteCheck::ok;
+  if (a.reset_count < n.ref_reset) return QuoteCheck::reset_rollback;
+  if (a.reset_count == n.ref_reset) {
+    if (a.restart_count < n.ref_restart) return QuoteCheck::restart_rollback;
+    if (a.restart_count == n.ref_restart && a.clock_ms < n.ref_clock_ms) return QuoteCheck::clock_rollback;
+  }
+  // Plausibility against the firmware time elapsed since the reference was taken.
+  const std::uint64_t elapsed = now_ms >= n.ref_at_ms ? now_ms - n.ref_at_ms : 0;
+  const double max_advance_ms =
+      static_cast<double>(elapsed) * (1.0 + config_.clock_drift) + static_cast<double>(config_.clock_slack_ms);
+  const std::uint64_t max_epochs = 1 + elapsed / config_.min_reboot_ms;
+  if (a.reset_count != n.ref_reset) {
+    if (static_cast<std::uint64_t>(a.reset_count - n.ref_reset) > max_epochs) return QuoteCheck::counter_jump;
+    // The clock restarted from 0 at the reset.
+    return static_cast<double>(a.clock_ms) <= max_advance_ms ? QuoteCheck::ok : QuoteCheck::counter_jump;
+  }
+  if (a.restart_count != n.ref_restart &&
+      static_cast<std::uint64_t>(a.restart_count - n.ref_restart) > max_epochs)
+    return QuoteCheck::counter_jump;
+  // A TPM Restart keeps the clock running (it only counts), so within one reset the clock's advance
+  // is bounded by elapsed time whatever restartCount did.
+  if (static_cast<double>(a.clock_ms - std::min(a.clock_ms, n.ref_clock_ms)) > max_advance_ms)
+    return QuoteCheck::counter_jump;
+  return QuoteCheck::ok;
+}
+
+QuoteCheck QuoteVerifier::check(Node& n, const std::uint8_t* attest, std::size_t attest_size,
+                                const std::uint8_t* signature, std::size_t signature_size, std::uint64_t now_ms,
+                                std::uint64_t& clock_ms) noexcept {
+  tpm::AttestView a;
+  tpm::SignatureView sig;
+  if (tpm::parse_attest(attest, attest_size, a) != tpm::WireStatus::ok) return QuoteCheck::malformed;
+  if (tpm::parse_signature(signature, signature_size, sig) != tpm::WireStatus::ok) return QuoteCheck::malformed;
+  if (a.magic != tpm::kGeneratedValue) return QuoteCheck::magic;
+  if (!signature_valid(n, attest, attest_size, sig)) return QuoteCheck::signature;
+  // Authenticated from here on: only now is the node's state consulted.
+  clock_ms = a.clock_ms;
+  if (a.qualified_signer.size != n.qualified_signer.size() ||
+      CRYPTO_memcmp(a.qualified_signer.data, n.qualified_signer.data(), n.qualified_signer.size()) != 0)
+    return QuoteCheck::signer;
+  Outstanding* slot = nullptr;
+  if (a.extra_data.size == kNonceBytes) {
+    for (Outstanding& o : n.outstanding)
+      if (o.live && CRYPTO_memcmp(o.nonce.data(), a.extra_data.data, kNonceBytes) == 0) slot = &o;
+  }
+  if (slot == nullptr) return QuoteCheck::nonce_unknown;
+  if (now_ms < slot->issued_ms || now_ms - slot->issued_ms > config_.nonce_lifetime_ms) {
+    slot->live = false;  // a late answer: this round is over, its nonce can never pass again
+    return QuoteCheck::nonce_expired;
+  }
+  if (a.selection_count != 1 || a.selection[0].hash_alg != tpm::kAlgSha256 || a.selection[0].bits != n.pcr_mask)
+    return QuoteCheck::pcr_selection;
+  if (a.pcr_digest.size != n.pcr_digest.size() ||
+      CRYPTO_memcmp(a.pcr_digest.data, n.pcr_digest.data(), n.pcr_digest.size()) != 0)
+    return QuoteCheck::pcr_digest;
+  if (n.check_firmware_version && a.firmware_version != n.firmware_version) return QuoteCheck::firmware_version;
+  if (!a.safe) return QuoteCheck::clock_unsafe;
+  const QuoteCheck c = counters(n, a, now_ms);
+  if (c != QuoteCheck::ok) return c;
+  // Fully valid: spend the nonce, move the reference.
+  slot->live = false;
+  n.have_reference = true;
+  n.ref_reset = a.reset_count;
+  n.ref_restart = a.restart_count;
+  n.ref_clock_ms = a.clock_ms;
+  n.ref_at_ms = now_ms;
+  return QuoteCheck::ok;
+}
+
+}  // namespace safetwin::firmware
