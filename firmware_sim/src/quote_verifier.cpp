@@ -71,12 +71,26 @@ AttestReason reason_of(QuoteCheck c) noexcept {
   return AttestReason::fail;
 }
 
+// The two enums are one numbering (owners.md contract, issue 17): checked here at compile time.
+static_assert(static_cast<int>(AttestReason::fail_signature) == static_cast<int>(trust::Attestation::fail_signature) &&
+              static_cast<int>(AttestReason::fail_pcr) == static_cast<int>(trust::Attestation::fail_pcr) &&
+              static_cast<int>(AttestReason::fail_replay) == static_cast<int>(trust::Attestation::fail_replay) &&
+              static_cast<int>(AttestReason::fail_malformed) == static_cast<int>(trust::Attestation::fail_malformed) &&
+              static_cast<int>(AttestReason::timeout) == static_cast<int>(trust::Attestation::timeout),
+              "AttestReason and trust::Attestation must number the reasons alike");
+
 trust::Attestation to_attestation(AttestReason r) noexcept {
   switch (r) {
     case AttestReason::none: return trust::Attestation::none;
     case AttestReason::pass: return trust::Attestation::pass;
-    default: return trust::Attestation::fail;
+    case AttestReason::fail: return trust::Attestation::fail;
+    case AttestReason::fail_signature: return trust::Attestation::fail_signature;
+    case AttestReason::fail_pcr: return trust::Attestation::fail_pcr;
+    case AttestReason::fail_replay: return trust::Attestation::fail_replay;
+    case AttestReason::fail_malformed: return trust::Attestation::fail_malformed;
+    case AttestReason::timeout: return trust::Attestation::timeout;
   }
+  return trust::Attestation::fail;
 }
 
 void QuoteVerifierConfig::validate() const {

@@ -71,8 +71,8 @@ enum class QuoteCheck : std::uint8_t {
 };
 [[nodiscard]] const char* to_string(QuoteCheck c) noexcept;
 [[nodiscard]] AttestReason reason_of(QuoteCheck c) noexcept;
-// The core's trust::Attestation for a reason. The core on main knows none/pass/fail only; this is
-// the one place that changes when it takes the reasons (owners.md contract).
+// The core's trust::Attestation for a reason: the same numbering, each reason weighed by its own
+// likelihood in trust::TrustConfig.
 [[nodiscard]] trust::Attestation to_attestation(AttestReason r) noexcept;
 
 struct QuoteVerifierConfig {

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HysteresisParams', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'Replacement', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DeclinedError', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -355,12 +355,27 @@ class Attestation:
     
       passed
     
-      failed
+      failed : failed, reason unknown or generic
+    
+      fail_signature : not signed by the enrolled AK: a forgery
+    
+      fail_pcr : authentic, measured boot differs from golden
+    
+      fail_replay : authentic but not fresh (nonce, clock, counters)
+    
+      fail_malformed : does not parse as a quote
+    
+      timeout : no answer in time
     """
-    __members__: typing.ClassVar[dict[str, Attestation]]  # value = {'none': <Attestation.none: 0>, 'passed': <Attestation.passed: 1>, 'failed': <Attestation.failed: 2>}
+    __members__: typing.ClassVar[dict[str, Attestation]]  # value = {'none': <Attestation.none: 0>, 'passed': <Attestation.passed: 1>, 'failed': <Attestation.failed: 2>, 'fail_signature': <Attestation.fail_signature: 3>, 'fail_pcr': <Attestation.fail_pcr: 4>, 'fail_replay': <Attestation.fail_replay: 5>, 'fail_malformed': <Attestation.fail_malformed: 6>, 'timeout': <Attestation.timeout: 7>}
+    fail_malformed: typing.ClassVar[Attestation]  # value = <Attestation.fail_malformed: 6>
+    fail_pcr: typing.ClassVar[Attestation]  # value = <Attestation.fail_pcr: 4>
+    fail_replay: typing.ClassVar[Attestation]  # value = <Attestation.fail_replay: 5>
+    fail_signature: typing.ClassVar[Attestation]  # value = <Attestation.fail_signature: 3>
     failed: typing.ClassVar[Attestation]  # value = <Attestation.failed: 2>
     none: typing.ClassVar[Attestation]  # value = <Attestation.none: 0>
     passed: typing.ClassVar[Attestation]  # value = <Attestation.passed: 1>
+    timeout: typing.ClassVar[Attestation]  # value = <Attestation.timeout: 7>
     @typing.overload
     def __eq__(self, other: Attestation) -> bool:
         ...
@@ -1872,6 +1887,8 @@ class CycleStatus:
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
+class DeclinedError(SafetwinError, ValueError):
+    pass
 class DenseQpSettings:
     """
     Settings of the built-in dense QP solver
@@ -2115,6 +2132,68 @@ class FaultSpec:
     @value.setter
     def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class HorizonLimit:
+    """
+    What ended the safe horizon's tube (none: the ceiling)
+    
+    Members:
+    
+      none
+    
+      voltage_max
+    
+      voltage_min
+    
+      temp_max
+    
+      temp_min
+    
+      soc_max
+    
+      soc_min
+    """
+    __members__: typing.ClassVar[dict[str, HorizonLimit]]  # value = {'none': <HorizonLimit.none: 0>, 'voltage_max': <HorizonLimit.voltage_max: 1>, 'voltage_min': <HorizonLimit.voltage_min: 2>, 'temp_max': <HorizonLimit.temp_max: 3>, 'temp_min': <HorizonLimit.temp_min: 4>, 'soc_max': <HorizonLimit.soc_max: 5>, 'soc_min': <HorizonLimit.soc_min: 6>}
+    none: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.none: 0>
+    soc_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.soc_max: 5>
+    soc_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.soc_min: 6>
+    temp_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.temp_max: 3>
+    temp_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.temp_min: 4>
+    voltage_max: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.voltage_max: 1>
+    voltage_min: typing.ClassVar[HorizonLimit]  # value = <HorizonLimit.voltage_min: 2>
+    @typing.overload
+    def __eq__(self, other: HorizonLimit) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: HorizonLimit) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class HysteresisParams:
     """
     One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s
@@ -2139,6 +2218,8 @@ class HysteresisParams:
     @m_v.setter
     def m_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class InvalidArgumentError(SafetwinError, ValueError):
+    pass
 class InvariantKind:
     """
     Members:
@@ -2394,6 +2475,7 @@ class LoopSpec:
     noise: SensorNoise
     plant: PackConfig
     replacement: Replacement
+    reporting: ReportingConfig
     trace: TraceLevel
     use_pack_cycle: bool
     def __copy__(self) -> LoopSpec:
@@ -2606,6 +2688,9 @@ class NodeReport:
     @property
     def trust(self) -> float:
         ...
+    @property
+    def verdict(self) -> Attestation:
+        ...
 class NoiseStream:
     """
     splitmix64 as a counter: bits(i) is the i-th output of the seeded stream
@@ -2627,6 +2712,12 @@ class NoiseStream:
     @property
     def seed(self) -> int:
         ...
+class NonFiniteInputError(InvalidArgumentError):
+    pass
+class NotInitialisedError(SafetwinError, RuntimeError, ValueError):
+    pass
+class NumericalError(SafetwinError, RuntimeError, ValueError):
+    pass
 class OcvTable:
     """
     Open-circuit voltage over SOC (linear interpolation, clamped)
@@ -3113,6 +3204,28 @@ class QpStatus:
     @property
     def value(self) -> int:
         ...
+class ReasonLikelihood:
+    """
+    P(reason | good), P(reason | compromised) of one failure reason
+    """
+    @typing.overload
+    def __init__(self) -> None:
+        ...
+    @typing.overload
+    def __init__(self, good: typing.SupportsFloat | typing.SupportsIndex, compromised: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def compromised(self) -> float:
+        ...
+    @compromised.setter
+    def compromised(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def good(self) -> float:
+        ...
+    @good.setter
+    def good(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Replacement:
     """
     The law from a time on (the counterfactual): a direct current or a built-in law
@@ -3135,6 +3248,273 @@ class Replacement:
     @time_s.setter
     def time_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class ReportingConfig:
+    """
+    Reporting mode, period, safe-horizon ceiling/minimum, event thresholds
+    """
+    mode: ReportingMode
+    def __init__(self) -> None:
+        ...
+    def validate(self, dt_s: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def confidence_sigma(self) -> float:
+        ...
+    @confidence_sigma.setter
+    def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_k(self) -> float:
+        ...
+    @margin_k.setter
+    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_soc(self) -> float:
+        ...
+    @margin_soc.setter
+    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_v(self) -> float:
+        ...
+    @margin_v.setter
+    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_interval_s(self) -> float:
+        ...
+    @max_interval_s.setter
+    def max_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_interval_s(self) -> float:
+        ...
+    @min_interval_s.setter
+    def min_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def period_s(self) -> float:
+        ...
+    @period_s.setter
+    def period_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_max_k(self) -> float:
+        ...
+    @threshold_max_k.setter
+    def threshold_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_max_v(self) -> float:
+        ...
+    @threshold_max_v.setter
+    def threshold_max_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_min_k(self) -> float:
+        ...
+    @threshold_min_k.setter
+    def threshold_min_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_min_v(self) -> float:
+        ...
+    @threshold_min_v.setter
+    def threshold_min_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ReportingMode:
+    """
+    When the sensor nodes report (report_schedule.hpp)
+    
+    Members:
+    
+      every_step
+    
+      periodic
+    
+      self_triggered
+    """
+    __members__: typing.ClassVar[dict[str, ReportingMode]]  # value = {'every_step': <ReportingMode.every_step: 0>, 'periodic': <ReportingMode.periodic: 1>, 'self_triggered': <ReportingMode.self_triggered: 2>}
+    every_step: typing.ClassVar[ReportingMode]  # value = <ReportingMode.every_step: 0>
+    periodic: typing.ClassVar[ReportingMode]  # value = <ReportingMode.periodic: 1>
+    self_triggered: typing.ClassVar[ReportingMode]  # value = <ReportingMode.self_triggered: 2>
+    @typing.overload
+    def __eq__(self, other: ReportingMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ReportingMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class SafeHorizon:
+    """
+    The longest time the uncertainty tube stays inside every limit
+    """
+    @staticmethod
+    def tube_probability(kappa: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        ...
+    def __init__(self, config: SafeHorizonConfig = ...) -> None:
+        ...
+    def compute(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], plan_a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], twin: TwinEstimate = ...) -> SafeHorizonResult:
+        """
+        x = [soc, v1_v, v2_v, temp_k], P its 4x4 covariance, plan_a the cell current per prediction step (> 0 discharges)
+        """
+    @property
+    def config(self) -> SafeHorizonConfig:
+        ...
+class SafeHorizonConfig:
+    """
+    Safe horizon: prediction step, ceiling, minimum inter-report time, kappa, guard bands, model-error floors
+    """
+    cell: CellParams
+    scaling: CellScaling
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def confidence_sigma(self) -> float:
+        ...
+    @confidence_sigma.setter
+    def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_k(self) -> float:
+        ...
+    @margin_k.setter
+    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_soc(self) -> float:
+        ...
+    @margin_soc.setter
+    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def margin_v(self) -> float:
+        ...
+    @margin_v.setter
+    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_horizon_s(self) -> float:
+        ...
+    @max_horizon_s.setter
+    def max_horizon_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_interval_s(self) -> float:
+        ...
+    @min_interval_s.setter
+    def min_interval_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_k(self) -> float:
+        ...
+    @model_error_k.setter
+    def model_error_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_soc(self) -> float:
+        ...
+    @model_error_soc.setter
+    def model_error_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def model_error_v(self) -> float:
+        ...
+    @model_error_v.setter
+    def model_error_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def process_noise_var(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
+        ...
+    @process_noise_var.setter
+    def process_noise_var(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"]) -> None:
+        ...
+    @property
+    def soc_max(self) -> float:
+        ...
+    @soc_max.setter
+    def soc_max(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_min(self) -> float:
+        ...
+    @soc_min.setter
+    def soc_min(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def step_s(self) -> float:
+        ...
+    @step_s.setter
+    def step_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class SafeHorizonResult:
+    """
+    The safe horizon tau, the tube's time, event flag, limit and probability
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def event(self) -> bool:
+        ...
+    @property
+    def half_width_k(self) -> float:
+        ...
+    @property
+    def half_width_soc(self) -> float:
+        ...
+    @property
+    def half_width_v(self) -> float:
+        ...
+    @property
+    def limit(self) -> HorizonLimit:
+        ...
+    @property
+    def probability(self) -> float:
+        ...
+    @property
+    def status(self) -> Status:
+        ...
+    @property
+    def steps(self) -> int:
+        ...
+    @property
+    def tau_s(self) -> float:
+        ...
+    @property
+    def tube_s(self) -> float:
+        ...
+class SafetwinError(Exception):
+    pass
 class SensorNoise:
     """
     Standard deviations of the sensors' noise
@@ -3442,10 +3822,16 @@ class TransitionCause:
       deadline
     
       reset
+    
+      invalid_step
+    
+      monitor_failed
     """
-    __members__: typing.ClassVar[dict[str, TransitionCause]]  # value = {'monitor': <TransitionCause.monitor: 1>, 'non_finite_input': <TransitionCause.non_finite_input: 2>, 'deadline': <TransitionCause.deadline: 3>, 'reset': <TransitionCause.reset: 4>}
+    __members__: typing.ClassVar[dict[str, TransitionCause]]  # value = {'monitor': <TransitionCause.monitor: 1>, 'non_finite_input': <TransitionCause.non_finite_input: 2>, 'deadline': <TransitionCause.deadline: 3>, 'reset': <TransitionCause.reset: 4>, 'invalid_step': <TransitionCause.invalid_step: 5>, 'monitor_failed': <TransitionCause.monitor_failed: 6>}
     deadline: typing.ClassVar[TransitionCause]  # value = <TransitionCause.deadline: 3>
+    invalid_step: typing.ClassVar[TransitionCause]  # value = <TransitionCause.invalid_step: 5>
     monitor: typing.ClassVar[TransitionCause]  # value = <TransitionCause.monitor: 1>
+    monitor_failed: typing.ClassVar[TransitionCause]  # value = <TransitionCause.monitor_failed: 6>
     non_finite_input: typing.ClassVar[TransitionCause]  # value = <TransitionCause.non_finite_input: 2>
     reset: typing.ClassVar[TransitionCause]  # value = <TransitionCause.reset: 4>
     @typing.overload
@@ -3487,6 +3873,11 @@ class TrustConfig:
     Per-node Bayesian trust (two-state HMM filter), see trust_state.hpp
     """
     cusum: CusumConfig
+    fail_malformed: ReasonLikelihood
+    fail_pcr: ReasonLikelihood
+    fail_replay: ReasonLikelihood
+    fail_signature: ReasonLikelihood
+    timeout: ReasonLikelihood
     def __init__(self) -> None:
         ...
     def validate(self) -> None:
@@ -3673,6 +4064,10 @@ def linearise_voltage(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, num
     """
 def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
+def raise_for_status(status: Status, call: str) -> None:
+    """
+    Raises the safetwin.errors exception of a status, as every binding does on a refused call (nothing for Status.ok): for the statuses that step methods return instead of raising
+    """
 def run_cccv(pack: Pack, config: CcCvConfig, dt_s: typing.SupportsFloat | typing.SupportsIndex, max_steps: typing.SupportsInt | typing.SupportsIndex) -> dict:
     """
     Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step
