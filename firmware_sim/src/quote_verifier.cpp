@@ -59,14 +59,14 @@ AttestReason reason_of(QuoteCheck c) noexcept {
     case QuoteCheck::nonce_unknown:  // an old quote, or one made for another round: a replay
     case QuoteCheck::reset_rollback:
     case QuoteCheck::restart_rollback:
-    case QuoteCheck::clock_rollback: return AttestReason::fail_replay;
+    case QuoteCheck::clock_rollback:
+    case QuoteCheck::counter_jump: return AttestReason::fail_replay;  // as the Python verifier: not fresh
     case QuoteCheck::nonce_expired: return AttestReason::timeout;  // the answer came too late
     case QuoteCheck::pcr_selection:
     case QuoteCheck::pcr_digest: return AttestReason::fail_pcr;
     case QuoteCheck::signer:
     case QuoteCheck::firmware_version:
-    case QuoteCheck::clock_unsafe:
-    case QuoteCheck::counter_jump: return AttestReason::fail;
+    case QuoteCheck::clock_unsafe: return AttestReason::fail;
   }
   return AttestReason::fail;
 }
