@@ -39,7 +39,9 @@ def summary():
 
 def test_the_ci_run_covers_every_fault_class_law_side_and_topology(summary):
     assert summary["n_scenarios"] == N
-    assert set(summary["by_fault"]) == set(simulate.FAULTS)
+    # Every fault class of the runner but link_loss (added after this campaign was measured; its
+    # fail-closed behaviour is tests/test_campaign_link_loss.py's).
+    assert set(summary["by_fault"]) == set(simulate.FAULTS) - {"link_loss"}
     assert all(b["count"] > 0 for b in summary["by_fault"].values())
     assert 0 < summary["pack_runs"] < N
     assert summary["fault_free_safe_runs"] > 0
