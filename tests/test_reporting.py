@@ -13,6 +13,7 @@ from scipy.stats import norm
 from safetwin import battery
 from safetwin.campaign.simulate import runner_available, simulate
 from safetwin.cli import main
+from safetwin.errors import NonFiniteInputError
 from safetwin.reporting import HorizonLimit, SafeHorizon, SafeHorizonConfig
 
 CELL = battery.CellParams.ref_cell_1()
@@ -36,7 +37,7 @@ def test_soc_budget_of_a_constant_discharge_in_closed_form():
 
 
 def test_a_nan_plan_is_refused_naming_the_call():
-    with pytest.raises(ValueError, match="SafeHorizon.compute refused: non_finite_input"):
+    with pytest.raises(NonFiniteInputError, match="SafeHorizon.compute failed: non_finite_input"):
         SafeHorizon().compute(np.array([0.5, 0.0, 0.0, 298.15]), np.zeros((4, 4)), np.array([1.0, math.nan]))
     c = SafeHorizonConfig()
     c.min_interval_s = 60.0  # above the 30 s ceiling
