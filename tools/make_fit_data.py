@@ -74,7 +74,8 @@ def run_current(current_a: np.ndarray, soc0: float) -> np.ndarray:
     model = pybamm.lithium_ion.DFN()
     solver = pybamm.IDAKLUSolver(rtol=1e-7, atol=1e-9)
     sim = pybamm.Simulation(model, parameter_values=p, solver=solver)
-    sol = sim.solve(t_eval=[0.0, float(tt[-1])], t_interp=t, initial_soc=soc0)
+    # every breakpoint is a stop of the integrator, so no second's current is stepped over
+    sol = sim.solve(t_eval=tt, t_interp=t, initial_soc=soc0)
     if sol.t[-1] < tt[-1] - 1e-6:
         raise RuntimeError(f"the DFN stopped at {sol.t[-1]:.1f} of {tt[-1]:.1f} s (a cut-off voltage?)")
     return np.asarray(sol["Voltage [V]"](t=t), dtype=float)
@@ -105,12 +106,17 @@ def run_cccv(soc0: float, steps: list[str] | None = None) -> tuple[np.ndarray, n
     t = sol["Time [s]"].entries
     i = sol["Current [A]"].entries
     v = sol["Voltage [V]"].entries
-    # Step boundaries repeat a time: keep the later point (the voltage under the new step's current).
-    keep = np.concatenate((t[1:] > t[:-1] + 1e-9, [True]))
-    t, i, v = t[keep], i[keep], v[keep]
-    grid = np.arange(0.0, np.floor(t[-1]) + 1.0)
-    idx = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
-    return i[idx], np.interp(grid, t, v)
+    # A step's first point is one ulp after the previous step's last one (same t_b, new current).
+    # Row k takes the last point at or just after k (within 1e-6 s): at a step boundary the new step's
+    # current and the voltage under it. (Dropping the old end point and looking the current up at
+    # exactly k picked the old step's current: the current lagged the voltage by one row at every
+    # step change, so the "rested" rows before a pulse held loaded voltages.)
+    grid = np.arange(0.0, np.floor(t[-1] + 1e-6) + 1.0)
+    idx = np.clip(np.searchsorted(t, grid + 1e-6, side="right") - 1, 0, len(t) - 2)
+    nxt = idx + 1  # same step: any later step starts after the old step's end point, also > k
+    exact = np.abs(t[idx] - grid) <= 1e-6
+    w = np.where(exact, 0.0, (grid - t[idx]) / np.maximum(t[nxt] - t[idx], 1e-12))
+    return i[idx], np.where(exact, v[idx], v[idx] + w * (v[nxt] - v[idx]))
 
 
 def write(path: Path, current: np.ndarray, voltage: np.ndarray, soc0: float, q_ah: float,
