@@ -8,8 +8,9 @@ the log's soc_true (the same OCV and 5.153 Ah window as ../shared/data's DFN ref
 
 Logs (1 s sampling, `safetwin estimate` columns t_s,current_a,voltage_v,temperature_c as a
 sensor reports them, plus the DFN's own soc_true, voltage_true_v and current_true_a to compare with):
-  hppc.csv.gz         training: from SOC 1.0, 9 blocks at SOC 0.9 .. 0.1 of a 10 s 2C discharge pulse,
-                      40 s rest, 10 s 1C charge pulse, 40 s rest, a 1C discharge of 10 % SOC and 20 min rest
+  hppc.csv.gz         training: from SOC 1.0 (10 min rest), 9 blocks at SOC 0.9 .. 0.1 of a 10 s 2C
+                      discharge pulse, 40 s rest, 10 s 1C charge pulse, 40 s rest, a 1C discharge of
+                      10 % SOC and 20 min rest; then a C/5 discharge to 2.5 V and 30 min rest
   cccv.csv.gz         training: 1C CC-CV charge from SOC 0.05 to 4.2 V and C/20, then 30 min rest
   udds.csv.gz         held out: two UDDS (safetwin.drive_cycles, scale 6: peaks 15 A / -6.3 A) from SOC 0.7
   wltc.csv.gz         held out: two WLTC class 3b (scale 4: peaks 12.4 A / -5 A) from SOC 0.6
@@ -86,13 +87,16 @@ def hppc_steps(q_ah: float) -> list[str]:
     """The HPPC as experiment steps: a pulse is its own step (an interpolated current inside one
     long solve is walked over by the solver's adaptive step)."""
     move = f"Discharge at 5 A for {int(round(0.1 * q_ah * 3600 / 5.0))} seconds"  # 10 % SOC at 1C
-    steps = [move, "Rest for 1200 seconds"]  # SOC 1.0 -> 0.9
+    # A rest at full charge and a C/5 discharge to the cut-off with a rest at the end put the SOC 1
+    # and SOC 0 ends of the OCV into the data (without them the fit traded the capacity against the
+    # OCV's shape near the ends and the current offset: 5.72 Ah for the DFN's 5.153).
+    steps = ["Rest for 600 seconds", move, "Rest for 1200 seconds"]  # SOC 1.0 -> 0.9
     for level in range(9):  # blocks at SOC 0.9 .. 0.1
         steps += ["Discharge at 10 A for 10 seconds", "Rest for 40 seconds", "Charge at 5 A for 10 seconds",
                   "Rest for 40 seconds"]
         if level < 8:
             steps += [move, "Rest for 1200 seconds"]
-    steps.append("Rest for 600 seconds")
+    steps += ["Rest for 600 seconds", "Discharge at 1 A until 2.5 V", "Rest for 1800 seconds"]
     return steps
 
 
