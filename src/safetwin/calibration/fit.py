@@ -175,7 +175,9 @@ class Problem:
             self._add("m_v", "hysteresis", False, 0.0, 0.2, 0.01)
             self._add("m0_v", "hysteresis", False, 0.0, 0.1, 0.001)
         for k, lg in enumerate(self.logs):
-            self._add(f"soc0[{k}]", "soc0", False, -0.05, 1.05, self._soc0_guess(lg, prior))
+            # within [0, 1]: the core refuses an initial SOC outside (a log starting rested at the
+            # upper cut-off voltage is at SOC 1 by the OCV table's definition)
+            self._add(f"soc0[{k}]", "soc0", False, 0.0, 1.0, self._soc0_guess(lg, prior))
             self._add(f"bias_a[{k}]", "bias", False, -0.5, 0.5, 0.0)
         self.index = {p.name: k for k, p in enumerate(self.params)}
 

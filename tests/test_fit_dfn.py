@@ -1,0 +1,90 @@
+"""The fit against a model of higher fidelity: PyBaMM's DFN (Chen2020) logs in tests/data/fit
+(tools/make_fit_data.py). `safetwin fit` on the HPPC + CC-CV logs (2rc, 6 SOC nodes, 26 OCV nodes: the
+command that wrote tests/data/fit/fitted_2rc.toml) is run here; the cell it writes predicts the held-out
+UDDS and WLTC logs it never saw, and the EKF on it estimates their SOC from a start 0.2 off.
+
+Issue 16's goals and what this fit meets (measured on these logs; asserted only where met):
+- capacity: 5.140 Ah for the DFN's 5.153 Ah window (asserted within 1 %).
+- held-out voltage RMSE <= 8 mV: NOT met. UDDS 11.1 mV, WLTC 13.4 mV (REF-CELL-1's constants:
+  11.8 and 15.2 mV). Asserted: the fitted cell beats REF-CELL-1 on both; the 8 mV goal is not asserted.
+- estimate from a start 0.2 off (figures after the first 200 s): within 2 % of the truth for good
+  after <= 95 s, SOC RMSE <= 0.45 %, 100 % of samples inside 3 sigma: met and asserted for all four
+  starts; max |error| <= 1 %: met for UDDS -0.2 / +0.2 and WLTC +0.2 (0.45, 0.59, 0.34 %), NOT met
+  for WLTC -0.2 (1.32 %), where only the other goals are asserted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from safetwin._core import Cell, CellParams, CellState
+from safetwin.cellfile import load_cell, load_fit_section
+from safetwin.cli import main
+
+DATA = Path(__file__).parent / "data" / "fit"
+DFN_WINDOW_AH = 5.1532  # the DFN's SOC window (tools/make_fit_data.window_capacity_ah)
+
+
+def read(name):
+    return np.genfromtxt(DATA / f"{name}.csv.gz", delimiter=",", names=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dfn_fit") / "fitted_2rc.toml"
+    assert main(["fit", str(DATA / "hppc.csv.gz"), str(DATA / "cccv.csv.gz"), "--structure", "2rc",
+                 "--soc-nodes", "6", "--ocv-nodes", "26", "-o", str(out)]) == 0
+    return out
+
+
+def predicted_voltage(cell, d):
+    """The cell's voltage over the log's measured current from the DFN's initial SOC (the logs start rested)."""
+    c = Cell(cell, CellState(soc=float(d["soc_true"][0]), temp_k=298.15))
+    return c.simulate(np.ascontiguousarray(d["current_a"]), 1.0)["cell_voltage_v"][:, 0]
+
+
+def rmse(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def test_fit_finds_the_dfn_capacity_and_states_its_training_residual(fitted):
+    cell = load_cell(fitted)
+    assert abs(cell.capacity_ah - DFN_WINDOW_AH) / DFN_WINDOW_AH < 0.01
+    sec = load_fit_section(fitted)
+    assert sec["structure"] == "2rc"
+    assert [Path(p).name for p in sec["logs"]] == ["hppc.csv.gz", "cccv.csv.gz"]
+    # the training residuals the file states (measured: HPPC 6.3 mV, CC-CV 4.3 mV) lie above the
+    # logs' 2 mV sensor noise and below the 8 mV of the goal
+    assert all(0.002 < r < 0.008 for r in sec["residual_rms_v"])
+
+
+@pytest.mark.parametrize("name", ["udds", "wltc"])
+def test_fitted_cell_predicts_held_out_drive_cycles_better_than_ref_cell_1(fitted, name):
+    """Not the 8 mV goal (UDDS 11.1 mV, WLTC 13.4 mV measured): the fit beats the shipped constants."""
+    d = read(name)
+    fit_rmse = rmse(predicted_voltage(load_cell(fitted), d), d["voltage_true_v"])
+    ref_rmse = rmse(predicted_voltage(CellParams.ref_cell_1(), d), d["voltage_true_v"])
+    assert fit_rmse < ref_rmse
+    assert fit_rmse < 0.015
+
+
+@pytest.mark.parametrize("name, offset, max_met", [("udds", -0.2, True), ("udds", 0.2, True),
+                                                   ("wltc", 0.2, True), ("wltc", -0.2, False)])
+def test_estimate_with_the_fitted_cell_from_0_2_off(fitted, tmp_path, name, offset, max_met):
+    d = read(name)
+    soc0 = float(d["soc_true"][0]) + offset
+    out = tmp_path / "soc.csv"
+    assert main(["estimate", str(DATA / f"{name}.csv.gz"), "--cell", str(fitted), "--soc0", f"{soc0:.6f}",
+                 "-o", str(out)]) == 0
+    e = np.genfromtxt(out, delimiter=",", names=True)
+    err = e["soc"] - d["soc_true"]
+    inside = np.abs(err) <= 0.02
+    entered = int(np.argmax(np.minimum.accumulate(inside[::-1])[::-1]))  # from here on always within 2 %
+    assert inside[entered:].all() and d["t_s"][entered] <= 200.0
+    after = d["t_s"] > 200.0
+    assert float(np.sqrt(np.mean(err[after] ** 2))) <= 0.005
+    if max_met:  # WLTC from 0.2 low: max 1.32 % after 200 s, the goal of 1 % is not met (docstring)
+        assert float(np.max(np.abs(err[after]))) <= 0.01
+    assert float(np.mean(np.abs(err) <= 3 * e["soc_sigma"])) >= 0.99
