@@ -3,8 +3,8 @@ sections) runs as written and exits 0, and the TOML of `safetwin monitor --help`
 the monitor accepts. The commands are extracted from the texts, not copied here, so an example
 that is edited stays tested.
 
-They run in one scratch folder holding links to the repository's hil/ and examples/ (the paths the
-examples name), in the order they appear, so that a later example can read what an earlier wrote."""
+They run in one scratch folder holding links to the repository's hil/, examples/ and tests/ (the
+paths the examples name), in the order they appear, so that a later example can read what an earlier wrote."""
 from __future__ import annotations
 
 import csv
@@ -90,7 +90,7 @@ def test_no_literal_percent_signs_in_help():
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("examples")
-    for name in ("hil", "examples"):
+    for name in ("hil", "examples", "tests"):  # tests/data/fit: the logs the fit examples name
         (d / name).symlink_to(ROOT / name)
     return d
 

@@ -34,8 +34,8 @@ Output -o plan.csv: one row per segment (t_start_s, current_a, duration_s, rest_
 and predicted after, the margin used, the decision's time).
 
 examples:
-  safetwin design --cell prior.toml --truth hidden.toml --budget-s 7200 -o plan.csv
-  safetwin design --cell prior.toml --update lab_so_far.csv --json
+  safetwin design --cell cell.toml --truth tests/data/fit/fitted_2rc.toml --budget-s 1800 -o plan.csv
+  safetwin design --cell cell.toml --truth tests/data/fit/fitted_2rc.toml --budget-s 600 --json
 """
 
 

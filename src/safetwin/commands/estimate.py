@@ -50,7 +50,7 @@ than 1.5 capacities (time in ms?). Samples further apart than the cell's 13 s ti
 examples:
   safetwin estimate examples/bench_log.csv -o soc.csv
   safetwin estimate examples/bench_log.csv --soc0 0.1 --estimate-params -o soc_params.csv
-  safetwin estimate drive.csv --cell fitted.toml -o soc.csv
+  safetwin estimate tests/data/fit/wltc.csv.gz --cell cell.toml --soc0 0.5 -o soc.csv
 """
 
 

@@ -31,8 +31,8 @@ A structure the logs do not excite (every node of R0, an RC pair or the hysteres
 prior, not the data) is refused, naming the parameters; --force writes the cell anyway.
 
 examples:
-  safetwin fit hppc.csv cccv.csv --structure 2rc -o cell.toml --report fit_report
-  safetwin fit hppc.csv --structure 1rc+hysteresis --json
+  safetwin fit tests/data/fit/hppc.csv.gz tests/data/fit/cccv.csv.gz --structure 2rc --soc-nodes 6 --ocv-nodes 26 -o cell.toml
+  safetwin fit tests/data/fit/hppc.csv.gz --structure 1rc+hysteresis --soc-nodes 6 --ocv-nodes 26 -o cell_1rc.toml --json
 """
 
 
