@@ -16,31 +16,6 @@ from safetwin.trust import Check, Quote, SoftwareNode, Verifier, attest_node, go
 from safetwin.trust import tpm_wire as wire
 
 
-class SimClock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
-
-
-@pytest.fixture
-def clock():
-    return SimClock()
-
-
-@pytest.fixture
-def verifier(clock):
-    return Verifier(nonce_lifetime_s=2.0, now_s=clock)
-
-
-@pytest.fixture
-def node(verifier):
-    n = SoftwareNode("cell_mon")
-    verifier.enroll(n.enrollment())
-    return n
-
-
 def fresh(verifier, node):
     nonce = verifier.challenge(node.node_id)
     return nonce, node.quote(nonce)

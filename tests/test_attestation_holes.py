@@ -14,34 +14,9 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from safetwin.trust import Check, Quote, Reason, SoftwareNode, Verifier, golden_pcrs, reference_boot_log
+from safetwin.trust import Check, Quote, Reason, SoftwareNode, golden_pcrs, reference_boot_log
 from safetwin.trust import tpm_wire as wire
 from safetwin.trust.attestation import Enrollment
-
-
-class SimClock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
-
-
-@pytest.fixture
-def clock():
-    return SimClock()
-
-
-@pytest.fixture
-def verifier(clock):
-    return Verifier(nonce_lifetime_s=2.0, now_s=clock)
-
-
-@pytest.fixture
-def node(verifier):
-    n = SoftwareNode("cell_mon")
-    verifier.enroll(n.enrollment())
-    return n
 
 
 def with_clock(node_like, nonce, clock_info, signer=None):
