@@ -26,8 +26,8 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-#define REQUIRE(c) \
-  do {             \
+#define REQUIRE(c)          \
+  do {                      \
     if (!(c)) std::abort(); \
   } while (0)
 
@@ -151,8 +151,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       switch (data[off] % 5) {
         case 0: steps.erase(steps.begin() + static_cast<std::ptrdiff_t>(i)); break;
         case 1: steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(i), steps[i]); break;
-        case 2: if (i + 1 < steps.size()) std::swap(steps[i], steps[i + 1]); break;
-        case 3: steps[i].frame[data[off + 2] % steps[i].frame.size()] ^= static_cast<std::uint8_t>(data[off + 2] | 1); break;
+        case 2:
+          if (i + 1 < steps.size()) std::swap(steps[i], steps[i + 1]);
+          break;
+        case 3:
+          steps[i].frame[data[off + 2] % steps[i].frame.size()] ^= static_cast<std::uint8_t>(data[off + 2] | 1);
+          break;
         default: steps[i].dt_ms = 10u * data[off + 2]; break;
       }
     }
@@ -167,7 +171,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (s.reopen) rx.open(now + 2000);
     const bool could_take = rx.is_open();
     if (!s.frame.empty() && (s.frame[0] >> 4) == 0x0) announced = s.frame[0] & 0x0F;
-    if (s.frame.size() >= 2 && (s.frame[0] >> 4) == 0x1) announced = static_cast<std::size_t>(s.frame[0] & 0x0F) << 8 | s.frame[1];
+    if (s.frame.size() >= 2 && (s.frame[0] >> 4) == 0x1)
+      announced = static_cast<std::size_t>(s.frame[0] & 0x0F) << 8 | s.frame[1];
     const IsoTpEvent e = rx.on_frame(s.frame.data(), static_cast<std::uint8_t>(s.frame.size()), now);
     if (e != IsoTpEvent::complete) continue;
     REQUIRE(could_take);
@@ -179,7 +184,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       REQUIRE(w.verifier.reenroll(0) == safetwin::Status::ok);
       REQUIRE(w.verifier.verify(0, attest, na, sig, ns, now, r) == safetwin::Status::ok);
       if (r.reason == AttestReason::pass) {
-        REQUIRE(rx.message_size() == w.answer.size() && std::memcmp(rx.message(), w.answer.data(), w.answer.size()) == 0);
+        REQUIRE(rx.message_size() == w.answer.size() &&
+                std::memcmp(rx.message(), w.answer.data(), w.answer.size()) == 0);
         REQUIRE(w.verifier.expect_nonce(0, w.nonce, now) == safetwin::Status::ok);  // the next answer may pass again
       }
     }

@@ -9,13 +9,13 @@
 
 #include "hil_e2e.h"
 
-#define REQUIRE(c) \
-  do {             \
+#define REQUIRE(c)     \
+  do {                 \
     if (!(c)) abort(); \
   } while (0)
 
 /* CRC-8, polynomial 0x1D, register 0xFF at the start, result XORed with 0xFF (AUTOSAR). */
-static uint8_t crc8_bitwise(const uint8_t *p, size_t n, uint8_t reg) {
+static uint8_t crc8_bitwise(const uint8_t* p, size_t n, uint8_t reg) {
   for (size_t i = 0; i < n; ++i) {
     reg ^= p[i];
     for (int b = 0; b < 8; ++b) reg = (uint8_t)((reg & 0x80u) ? (reg << 1) ^ 0x1Du : reg << 1);
@@ -23,14 +23,14 @@ static uint8_t crc8_bitwise(const uint8_t *p, size_t n, uint8_t reg) {
   return reg;
 }
 
-static uint8_t oracle_crc(uint32_t id, const uint8_t *frame, size_t len) {
+static uint8_t oracle_crc(uint32_t id, const uint8_t* frame, size_t len) {
   const uint8_t id_bytes[2] = {(uint8_t)(id & 0xFFu), (uint8_t)((id >> 8) & 0xFFu)};
   uint8_t reg = crc8_bitwise(id_bytes, 2, 0xFFu);
   if (len > 1) reg = crc8_bitwise(frame + 1, len - 1, reg);
   return (uint8_t)(reg ^ 0xFFu);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
   const uint32_t id = (uint32_t)data[0] | ((uint32_t)data[1] << 8);
   const uint8_t max_delta = data[2];
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const hil_e2e_rx_state_t before = state;
   /* The frame in its own allocation, exactly len bytes: ASan sees any read past its end. */
   const size_t len = size - 4;
-  uint8_t *frame = (uint8_t *)malloc(len ? len : 1);
+  uint8_t* frame = (uint8_t*)malloc(len ? len : 1);
   REQUIRE(frame != NULL);
   if (len) memcpy(frame, data + 4, len);
 
@@ -52,11 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t counter = (uint8_t)(frame[1] & 0x0Fu);
     const uint8_t delta = (uint8_t)((counter - before.last_counter) & 0x0Fu);
     hil_e2e_status_t expected;
-    if (!before.seen) expected = HIL_E2E_INITIAL;
-    else if (delta == 0) expected = HIL_E2E_REPEATED;
-    else if (delta == 1) expected = HIL_E2E_OK;
-    else if (delta <= max_delta) expected = HIL_E2E_OK_SOME_LOST;
-    else expected = HIL_E2E_WRONG_SEQUENCE;
+    if (!before.seen)
+      expected = HIL_E2E_INITIAL;
+    else if (delta == 0)
+      expected = HIL_E2E_REPEATED;
+    else if (delta == 1)
+      expected = HIL_E2E_OK;
+    else if (delta <= max_delta)
+      expected = HIL_E2E_OK_SOME_LOST;
+    else
+      expected = HIL_E2E_WRONG_SEQUENCE;
     REQUIRE(s == expected);
     /* Every CRC-valid frame except a repetition (re-)synchronises the receiver on its counter. */
     if (s != HIL_E2E_REPEATED) REQUIRE(state.seen == 1 && state.last_counter == counter);

@@ -20,8 +20,8 @@
 
 namespace {
 
-#define REQUIRE(c) \
-  do {             \
+#define REQUIRE(c)          \
+  do {                      \
     if (!(c)) std::abort(); \
   } while (0)
 

@@ -14,20 +14,20 @@
 
 #include "safetwin_hil_table.h"
 
-#define REQUIRE(c) \
-  do {             \
+#define REQUIRE(c)     \
+  do {                 \
     if (!(c)) abort(); \
   } while (0)
 
 static int same(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const int index = data[0] % HIL_N_MESSAGES;
-  const hil_message_info_t *m = &hil_messages[index];
+  const hil_message_info_t* m = &hil_messages[index];
   REQUIRE(hil_message_index(m->frame_id) == index);
   const size_t len = size - 1;
-  uint8_t *frame = (uint8_t *)malloc(len ? len : 1);
+  uint8_t* frame = (uint8_t*)malloc(len ? len : 1);
   REQUIRE(frame != NULL);
   if (len) memcpy(frame, data + 1, len);
 

@@ -25,8 +25,8 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-#define REQUIRE(c) \
-  do {             \
+#define REQUIRE(c)          \
+  do {                      \
     if (!(c)) std::abort(); \
   } while (0)
 

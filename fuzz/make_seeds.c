@@ -10,10 +10,10 @@
 #include "hil_e2e.h"
 #include "safetwin_hil_table.h"
 
-static int write_file(const char *dir, const char *corpus, int n, const uint8_t *p, size_t len) {
+static int write_file(const char* dir, const char* corpus, int n, const uint8_t* p, size_t len) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s/seed_%03d", dir, corpus, n);
-  FILE *f = fopen(path, "wb");
+  FILE* f = fopen(path, "wb");
   if (!f || fwrite(p, 1, len, f) != len) {
     fprintf(stderr, "make_seeds: cannot write %s\n", path);
     return 1;
@@ -23,8 +23,8 @@ static int write_file(const char *dir, const char *corpus, int n, const uint8_t 
 }
 
 /* A valid frame of message `index` with multiplexer value mux (ignored without one); its length. */
-static int valid_frame(int index, int mux, uint8_t counter, uint8_t *out) {
-  const hil_message_info_t *m = &hil_messages[index];
+static int valid_frame(int index, int mux, uint8_t counter, uint8_t* out) {
+  const hil_message_info_t* m = &hil_messages[index];
   double phys[HIL_MAX_SIGNALS];
   for (int i = 0; i < m->n_signals; ++i) {
     const double lo = m->minimum[i], hi = m->maximum[i];
@@ -38,17 +38,17 @@ static int valid_frame(int index, int mux, uint8_t counter, uint8_t *out) {
   return len;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: make_seeds OUT_DIR\n");
     return 2;
   }
-  const char *dir = argv[1];
+  const char* dir = argv[1];
   int n_e2e = 0, n_codec = 0, failures = 0;
   uint8_t fw_seed[10 * 64];
   size_t fw_len = 0;
   for (int index = 0; index < HIL_N_MESSAGES; ++index) {
-    const hil_message_info_t *m = &hil_messages[index];
+    const hil_message_info_t* m = &hil_messages[index];
     const int mux_max = m->mux_signal >= 0 ? (int)m->maximum[m->mux_signal] : 0;
     for (int mux = 0; mux <= mux_max; ++mux) {
       uint8_t frame[8];
@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
       uint8_t rec[4 + 8];
       rec[0] = (uint8_t)(m->frame_id & 0xFF);
       rec[1] = (uint8_t)(m->frame_id >> 8);
-      rec[2] = 2;                                            /* max_delta as the firmware's default */
+      rec[2] = 2;                                           /* max_delta as the firmware's default */
       rec[3] = (uint8_t)(0x80u | ((counter - 1u) & 0x0Fu)); /* seen, the previous counter */
       memcpy(rec + 4, frame, (size_t)len);
       failures += write_file(dir, "e2e", n_e2e++, rec, 4 + (size_t)len);

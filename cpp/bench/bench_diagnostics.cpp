@@ -24,18 +24,20 @@ int main() {
   diagnostics::AnomalyScore score(sc);
   diagnostics::AnomalyResult r;
 
-  bench::report("ekf_step_joint", bench::time_calls([&] {
-    ++k;
-    const double i = current();
-    (void)ekf.step(i, Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
-  }, 2001, 1000));
+  bench::report("ekf_step_joint", bench::time_calls(
+                                      [&] {
+                                        ++k;
+                                        const double i = current();
+                                        (void)ekf.step(i, Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15),
+                                                       1.0);
+                                      },
+                                      2001, 1000));
   // The score alone on the innovations of the last EKF step (what the cycle adds per cell).
   const diagnostics::Innovations in = diagnostics::innovations_of(ekf, 1.0);
   bench::report("score_step", bench::time_calls([&] { (void)score.step(in, r); }, 2001, 1000));
   // Reading the innovations out of the EKF report and scoring them.
-  bench::report("innovations_and_score_step", bench::time_calls([&] {
-    (void)score.step(diagnostics::innovations_of(ekf, 1.0), r);
-  }, 2001, 1000));
+  bench::report("innovations_and_score_step",
+                bench::time_calls([&] { (void)score.step(diagnostics::innovations_of(ekf, 1.0), r); }, 2001, 1000));
 
   const battery::AgeingModel ageing;
   battery::AgeingState st;
@@ -45,9 +47,11 @@ int main() {
   s.soc_mean = 0.6;
   s.throughput_ah = 10.3;  // one full cycle of REF-CELL-1, charge and discharge
   s.dod = 1.0;
-  bench::report("ageing_100_intervals", bench::time_calls([&] {
-    st = battery::AgeingState{};
-    for (int j = 0; j < 100; ++j) (void)ageing.advance(s, st);
-  }, 2001, 10));
+  bench::report("ageing_100_intervals", bench::time_calls(
+                                            [&] {
+                                              st = battery::AgeingState{};
+                                              for (int j = 0; j < 100; ++j) (void)ageing.advance(s, st);
+                                            },
+                                            2001, 10));
   return 0;
 }

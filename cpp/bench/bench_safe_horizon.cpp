@@ -22,10 +22,12 @@ int main() {
   double sink = 0.0;
   const auto run = [&](const char* name, const safety::SafeHorizon& h, const battery::StateVector& x, double current) {
     const double plan[1] = {current};
-    bench::report(name, bench::time_calls([&] {
-      (void)h.compute(x, P, plan, 1, twin, r);
-      sink += r.tau_s;
-    }, kSamples, kBatch));
+    bench::report(name, bench::time_calls(
+                            [&] {
+                              (void)h.compute(x, P, plan, 1, twin, r);
+                              sink += r.tau_s;
+                            },
+                            kSamples, kBatch));
   };
   safety::SafeHorizonConfig c30;
   safety::SafeHorizonConfig c10 = c30;
@@ -40,9 +42,11 @@ int main() {
   std::printf("steps_fast_charge %d %d %d\n", r.steps, r.steps, r.steps);
   const safety::CbfFilter cbf{safety::CbfConfig{}};
   safety::CbfVerdict v;
-  bench::report("cbf_step_anchor", bench::time_calls([&] {
-    (void)cbf.filter(rest, P, -5.0, 1.0, 1.0, v);
-    sink += v.current_a;
-  }, kSamples, kBatch));
+  bench::report("cbf_step_anchor", bench::time_calls(
+                                       [&] {
+                                         (void)cbf.filter(rest, P, -5.0, 1.0, 1.0, v);
+                                         sink += v.current_a;
+                                       },
+                                       kSamples, kBatch));
   return std::isfinite(sink) ? 0 : 1;
 }

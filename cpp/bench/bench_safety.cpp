@@ -71,13 +71,16 @@ int main() {
     battery::StateMatrix P = battery::StateMatrix::Identity() * 1e-6;
     int k = 0;
     double sink = 0.0;
-    bench::report("cbf_step", bench::time_calls([&] {
-      ++k;
-      battery::StateVector x;
-      x << 0.05 + 0.009 * (k % 100), 0.002 * (k % 13) - 0.01, 0.004 * (k % 17) - 0.03, 293.15 + 0.25 * (k % 97);
-      (void)f.filter(x, P, -20.0 + 0.4 * (k % 101), 1.0, 1.0, v);
-      sink += v.current_a;
-    }, kSamples, 1));
+    bench::report("cbf_step", bench::time_calls(
+                                  [&] {
+                                    ++k;
+                                    battery::StateVector x;
+                                    x << 0.05 + 0.009 * (k % 100), 0.002 * (k % 13) - 0.01, 0.004 * (k % 17) - 0.03,
+                                        293.15 + 0.25 * (k % 97);
+                                    (void)f.filter(x, P, -20.0 + 0.4 * (k % 101), 1.0, 1.0, v);
+                                    sink += v.current_a;
+                                  },
+                                  kSamples, 1));
     if (!std::isfinite(sink)) return 1;
   }
 
@@ -100,11 +103,14 @@ int main() {
     }
     safety::InvariantMonitor m(c);
     int k = 0;
-    bench::report("monitor_check_50", bench::time_calls([&] {
-      ++k;
-      for (int j = 0; j < 8; ++j) (void)m.set(j, 2.2 * std::sin(0.001 * k * (j + 1)));
-      (void)m.check(static_cast<double>(k));
-    }, kSamples, 1));
+    bench::report("monitor_check_50", bench::time_calls(
+                                          [&] {
+                                            ++k;
+                                            for (int j = 0; j < 8; ++j)
+                                              (void)m.set(j, 2.2 * std::sin(0.001 * k * (j + 1)));
+                                            (void)m.check(static_cast<double>(k));
+                                          },
+                                          kSamples, 1));
   }
 
   // Whole cycle (EKF + controller + monitor + CBF + supervisor) with a constant-charge law.

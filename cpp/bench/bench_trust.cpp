@@ -41,18 +41,22 @@ int main() {
     (void)est.step(&current, 1, va.data(), vb.data(), temp.data(), cells, 1.0);
   }
   int k = 0;
-  bench::report("pack96_trust_cycle", bench::time_calls([&] {
-    att[static_cast<std::size_t>(k % nodes)] = (k % 3 == 0) ? Attestation::none : Attestation::pass;
-    ++k;
-    (void)trust.step(att.data(), nodes, est);
-  }, 2001, 100));
+  bench::report("pack96_trust_cycle", bench::time_calls(
+                                          [&] {
+                                            att[static_cast<std::size_t>(k % nodes)] =
+                                                (k % 3 == 0) ? Attestation::none : Attestation::pass;
+                                            ++k;
+                                            (void)trust.step(att.data(), nodes, est);
+                                          },
+                                          2001, 100));
   TrustState state(TrustConfig{}, nodes);
   std::array<double, nodes> z{};
   for (double& x : z) x = n01(rng);
-  bench::report("trust_state_9_nodes", bench::time_calls([&] { (void)state.step(att.data(), z.data(), nodes); }, 2001, 1000));
+  bench::report("trust_state_9_nodes",
+                bench::time_calls([&] { (void)state.step(att.data(), z.data(), nodes); }, 2001, 1000));
   fill();
-  bench::report("pack96_estimator_step", bench::time_calls([&] {
-    (void)est.step(&current, 1, va.data(), vb.data(), temp.data(), cells, 1.0);
-  }, 501, 10));
+  bench::report(
+      "pack96_estimator_step",
+      bench::time_calls([&] { (void)est.step(&current, 1, va.data(), vb.data(), temp.data(), cells, 1.0); }, 501, 10));
   return 0;
 }

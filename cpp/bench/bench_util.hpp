@@ -23,7 +23,9 @@ Stats time_calls(F&& f, int samples, int batch) {
     x = std::chrono::duration<double, std::nano>(b - a).count() / batch;
   }
   std::sort(t.begin(), t.end());
-  const auto idx = [&](double q) { return t[std::min(t.size() - 1, static_cast<std::size_t>(q * static_cast<double>(t.size())))]; };
+  const auto idx = [&](double q) {
+    return t[std::min(t.size() - 1, static_cast<std::size_t>(q * static_cast<double>(t.size())))];
+  };
   return {idx(0.5), idx(0.99), t.back()};
 }
 

@@ -223,7 +223,8 @@ void cycle_steps(int repeats) {
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
   const control::BatteryMpcConfig defaults;
-  std::printf("caps %d %d %d\n", defaults.qp.max_iterations, defaults.linearisations, defaults.cold_start_linearisations);
+  std::printf("caps %d %d %d\n", defaults.qp.max_iterations, defaults.linearisations,
+              defaults.cold_start_linearisations);
   capped_qp(repeats);
   cold_start(30, repeats);
   cold_start(120, repeats);

@@ -140,8 +140,12 @@ inline void* counted_aligned_new(std::size_t n, std::align_val_t a) noexcept {
   throw std::bad_alloc();
 }
 [[gnu::noinline]] void* operator new[](std::size_t n) { return operator new(n); }
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return safetwin::test::detail::counted_new(n); }
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return safetwin::test::detail::counted_new(n); }
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return safetwin::test::detail::counted_new(n);
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return safetwin::test::detail::counted_new(n);
+}
 [[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t a) {
   if (void* p = safetwin::test::detail::counted_aligned_new(n, a)) return p;
   throw std::bad_alloc();
@@ -158,11 +162,17 @@ inline void* counted_aligned_new(std::size_t n, std::align_val_t a) noexcept {
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { safetwin::test::detail::raw_free(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { safetwin::test::detail::raw_free(p); }
 [[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { safetwin::test::detail::raw_free(p); }
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { safetwin::test::detail::raw_free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  safetwin::test::detail::raw_free(p);
+}
 [[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { safetwin::test::detail::raw_free(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept { safetwin::test::detail::raw_free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { safetwin::test::detail::raw_free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { safetwin::test::detail::raw_free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  safetwin::test::detail::raw_free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  safetwin::test::detail::raw_free(p);
+}
 [[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
   safetwin::test::detail::raw_free(p);
 }

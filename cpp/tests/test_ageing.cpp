@@ -53,7 +53,8 @@ TEST_CASE("Arrhenius ratio of calendar fade between two temperatures") {
   AgeingState cold, hot;
   REQUIRE(model.advance(storage(200.0, 298.15, 0.5), cold) == Status::ok);
   REQUIRE(model.advance(storage(200.0, 318.15, 0.5), hot) == Status::ok);
-  CHECK(hot.cal_cap_fade / cold.cal_cap_fade == doctest::Approx(std::exp(6976.0 / 298.15 - 6976.0 / 318.15)).epsilon(1e-12));
+  CHECK(hot.cal_cap_fade / cold.cal_cap_fade ==
+        doctest::Approx(std::exp(6976.0 / 298.15 - 6976.0 / 318.15)).epsilon(1e-12));
   CHECK(hot.cal_res_growth / cold.cal_res_growth ==
         doctest::Approx(std::exp(5986.0 / 298.15 - 5986.0 / 318.15)).epsilon(1e-12));
 }

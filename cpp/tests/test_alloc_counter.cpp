@@ -13,8 +13,8 @@
 #include <new>
 #include <vector>
 
-#include <Eigen/Core>
 #include <Eigen/Cholesky>
+#include <Eigen/Core>
 
 #include "alloc_counter.hpp"
 

@@ -107,7 +107,8 @@ TEST_CASE("refused samples change nothing; bad configuration names the field") {
   CHECK(score.set_threshold(-1.0) == Status::invalid_argument);
   AnomalyScoreConfig cfg;
   cfg.window_samples = kMaxScoreWindow + 1;
-  CHECK_THROWS_WITH_AS(AnomalyScore{cfg}, doctest::Contains("AnomalyScoreConfig.window_samples"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(AnomalyScore{cfg}, doctest::Contains("AnomalyScoreConfig.window_samples"),
+                       std::invalid_argument);
   cfg = {};
   cfg.channel_mask = 0;
   CHECK_THROWS_WITH_AS(AnomalyScore{cfg}, doctest::Contains("channel_mask"), std::invalid_argument);

@@ -50,7 +50,8 @@ TEST_CASE("OCV interpolation: at table points, between them, clamped outside") {
   CHECK(t.slope_v(-0.1) == doctest::Approx(t.slope_v(0.005)));
   CHECK(t.slope_v(1.1) == doctest::Approx(t.slope_v(0.995)));
   // inverse lookup round-trips
-  for (double s : {0.05, 0.1, 0.37, 0.8, 0.99}) CHECK(t.soc_at_voltage(t.voltage_v(s)) == doctest::Approx(s).epsilon(1e-9));
+  for (double s : {0.05, 0.1, 0.37, 0.8, 0.99})
+    CHECK(t.soc_at_voltage(t.voltage_v(s)) == doctest::Approx(s).epsilon(1e-9));
   // a non-uniform table uses the binary search path and gives the same line
   const OcvTable nu({0.0, 0.1, 0.5, 1.0}, {3.0, 3.2, 3.6, 4.2});
   CHECK(nu.voltage_v(0.3) == doctest::Approx(3.4));
@@ -59,8 +60,10 @@ TEST_CASE("OCV interpolation: at table points, between them, clamped outside") {
 
 TEST_CASE("bad OCV tables are refused with the field named") {
   CHECK_THROWS_WITH_AS(OcvTable({0.0}, {3.0}), doctest::Contains("OcvTable.soc"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(OcvTable({0.0, 0.5, 0.5}, {3.0, 3.5, 3.6}), doctest::Contains("strictly"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(OcvTable({0.0, 1.0}, {3.0, kNan}), doctest::Contains("OcvTable.ocv_v[1]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(OcvTable({0.0, 0.5, 0.5}, {3.0, 3.5, 3.6}), doctest::Contains("strictly"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(OcvTable({0.0, 1.0}, {3.0, kNan}), doctest::Contains("OcvTable.ocv_v[1]"),
+                       std::invalid_argument);
   CHECK_THROWS_AS(OcvTable({0.0, 1.0}, {3.0}), std::invalid_argument);
 }
 
@@ -73,7 +76,8 @@ TEST_CASE("parameter surface: bilinear inside, clamped at the edges") {
   CHECK(f.at(0.3, 290.0) == doctest::Approx(1.0 + 0.6 + 0.01 * (290.0 - 273.15)));
   CHECK(f.at(-1.0, 200.0) == doctest::Approx(1.0));
   CHECK(f.at(2.0, 400.0) == doctest::Approx(1.0 + 2.0 + 0.5));
-  CHECK_THROWS_WITH_AS(ParamSurface::table(soc, temp, {1.0, 2.0}, "r0"), doctest::Contains("r0.values"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ParamSurface::table(soc, temp, {1.0, 2.0}, "r0"), doctest::Contains("r0.values"),
+                       std::invalid_argument);
 }
 
 TEST_CASE("RC pair step response matches the analytic solution") {
@@ -83,8 +87,10 @@ TEST_CASE("RC pair step response matches the analytic solution") {
   for (int k = 1; k <= 200; ++k) {
     REQUIRE(cell.step(current, dt) == Status::ok);
     const double t = k * dt;
-    CHECK(cell.state().v1_v == doctest::Approx(0.0075 * current * (1.0 - std::exp(-t / (0.0075 * 1733.0)))).epsilon(1e-12));
-    CHECK(cell.state().v2_v == doctest::Approx(0.023 * current * (1.0 - std::exp(-t / (0.023 * 5652.0)))).epsilon(1e-12));
+    CHECK(cell.state().v1_v ==
+          doctest::Approx(0.0075 * current * (1.0 - std::exp(-t / (0.0075 * 1733.0)))).epsilon(1e-12));
+    CHECK(cell.state().v2_v ==
+          doctest::Approx(0.023 * current * (1.0 - std::exp(-t / (0.023 * 5652.0)))).epsilon(1e-12));
   }
 }
 
@@ -164,8 +170,8 @@ TEST_CASE("pack: a cell's voltage equation holds with its own current (KVL per c
   REQUIRE(pack.step(-9.0, 1.0) == Status::ok);
   for (std::size_t j = 0; j < 3; ++j) {
     const CellCoefficients c = coefficients(pack.params(), pack.scaling()[j], before[j].soc, before[j].temp_k);
-    const double v = pack.params().ocv.voltage_v(before[j].soc) - c.r0_ohm * pack.cell_current_a()[j] -
-                     before[j].v1_v - before[j].v2_v;
+    const double v = pack.params().ocv.voltage_v(before[j].soc) - c.r0_ohm * pack.cell_current_a()[j] - before[j].v1_v -
+                     before[j].v2_v;
     CHECK(pack.cell_voltage_v()[j] == doctest::Approx(v).epsilon(1e-12));
   }
 }
@@ -255,7 +261,8 @@ TEST_CASE("ageing: capacity fade and resistance growth scale the model") {
   CHECK(ocv - pack.cell_voltage_v()[1] == doctest::Approx(1.5 * 0.021 * 10.0).epsilon(1e-12));
   // the time constants are kept: v1 after one step is R1 (1 - exp(-dt/tau1)) I, scaled by 1.5
   CHECK(pack.states()[1].v1_v == doctest::Approx(1.5 * pack.states()[0].v1_v).epsilon(1e-12));
-  CHECK_THROWS_WITH_AS(pack.set_scaling(0, CellScaling{0.0, 1.0, 1.0}), doctest::Contains("capacity_factor"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(pack.set_scaling(0, CellScaling{0.0, 1.0, 1.0}), doctest::Contains("capacity_factor"),
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(pack.set_scaling(5, CellScaling{}), doctest::Contains("cell"), std::invalid_argument);
 }
 

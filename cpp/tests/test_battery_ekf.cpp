@@ -155,7 +155,7 @@ TEST_CASE("the first step only updates; later steps predict under the previous s
   BatteryEkf ekf(c);
   const Measurement none{};  // no channel: the step is a pure prediction (or nothing at all)
   REQUIRE(ekf.step(5.0, none, 10.0) == Status::ok);
-  CHECK(ekf.soc() == c.soc0);  // first step: no prediction
+  CHECK(ekf.soc() == c.soc0);                         // first step: no prediction
   REQUIRE(ekf.step(-3.0, none, 10.0) == Status::ok);  // predicts 10 s at 5 A (the previous current)
   CHECK(ekf.soc() == doctest::Approx(c.soc0 - 5.0 * 10.0 / (3600.0 * 5.15)).epsilon(1e-14));
   REQUIRE(ekf.step(0.0, none, 2.5) == Status::ok);  // irregular dt: 2.5 s at -3 A
@@ -378,8 +378,7 @@ TEST_CASE("reset_soc: the step-path restart, no allocation, no exception, the co
   BatteryEkfConfig c;
   c.estimate_params = true;  // both filters carry the reset, the 6-state one is in use
   BatteryEkf ekf(c);
-  for (int k = 0; k < 50; ++k)
-    REQUIRE(ekf.step(2.0, Measurement::voltage_temperature(3.6, 300.0), 1.0) == Status::ok);
+  for (int k = 0; k < 50; ++k) REQUIRE(ekf.step(2.0, Measurement::voltage_temperature(3.6, 300.0), 1.0) == Status::ok);
   Status st = Status::not_initialised;
   const long allocs = test::count_allocations([&] { st = ekf.reset_soc(0.42); });
   CHECK(allocs == 0);

@@ -92,8 +92,8 @@ TEST_CASE("MPC-FC closed loop: reaches SOC 0.79 within the voltage and temperatu
   CHECK(tr.result.non_ok_steps == 0);
   CHECK(tr.max_v() <= 4.2 + 0.005);
   CHECK(tr.max_t() <= 45.0 + 273.15 + 0.1);
-  MESSAGE("t79 = " << tr.result.time_to_stop_s << " s, max V = " << tr.max_v() << " V, max T = "
-                   << tr.max_t() - 273.15 << " degC");
+  MESSAGE("t79 = " << tr.result.time_to_stop_s << " s, max V = " << tr.max_v() << " V, max T = " << tr.max_t() - 273.15
+                   << " degC");
   // Both limits are reached (the charge is limit-bound, not slack), and the first phase is the
   // full 15 A: an MPC that is too timid would pass the limit checks too.
   CHECK(tr.max_v() > 4.2 - 0.002);
@@ -119,7 +119,8 @@ TEST_CASE("the temperature limit is approached without oscillation (proximal cor
   while (first < tr.result.steps && tr.i[first] <= -14.999) ++first;
   REQUIRE(first > 10);
   double worst_jump = 0.0;
-  for (std::size_t k = first; k + 1 < tr.result.steps; ++k) worst_jump = std::max(worst_jump, std::abs(tr.i[k + 1] - tr.i[k]));
+  for (std::size_t k = first; k + 1 < tr.result.steps; ++k)
+    worst_jump = std::max(worst_jump, std::abs(tr.i[k + 1] - tr.i[k]));
   CHECK(worst_jump < 1.0);
   CHECK(tr.max_t() <= 45.0 + 273.15 + 1e-6);
 
@@ -129,7 +130,8 @@ TEST_CASE("the temperature limit is approached without oscillation (proximal cor
   BatteryMpc raw(plain);
   const Trace tr0 = run_mpc_fc(raw);
   double raw_jump = 0.0;
-  for (std::size_t k = 0; k + 1 < tr0.result.steps; ++k) raw_jump = std::max(raw_jump, std::abs(tr0.i[k + 1] - tr0.i[k]));
+  for (std::size_t k = 0; k + 1 < tr0.result.steps; ++k)
+    raw_jump = std::max(raw_jump, std::abs(tr0.i[k + 1] - tr0.i[k]));
   CHECK(raw_jump > 3.0);
   // Same target: the proximal term does not move the converged behaviour (t79 within 0.1 %).
   CHECK(tr.result.time_to_stop_s == doctest::Approx(tr0.result.time_to_stop_s).epsilon(1e-3));
@@ -192,7 +194,8 @@ TEST_CASE("chance margins grow with the variance and shrink with alpha; Cantelli
   CHECK(chance_multiplier(ChanceForm::gaussian, 1e-6) == doctest::Approx(4.753424308822899).epsilon(1e-12));
   CHECK(chance_multiplier(ChanceForm::gaussian, 0.5) == 0.0);
   CHECK(chance_multiplier(ChanceForm::cantelli, 0.05) == doctest::Approx(std::sqrt(19.0)));
-  CHECK_THROWS_WITH_AS((void)chance_multiplier(ChanceForm::gaussian, 0.0), doctest::Contains("alpha"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)chance_multiplier(ChanceForm::gaussian, 0.0), doctest::Contains("alpha"),
+                       std::invalid_argument);
   CHECK_THROWS_AS((void)chance_multiplier(ChanceForm::cantelli, 0.7), std::invalid_argument);
 
   auto margins = [](ChanceForm form, double alpha, double var_scale) {
@@ -305,8 +308,8 @@ TEST_CASE("bad input gives a status and a finite fallback, never NaN") {
 }
 
 TEST_CASE("a solver hook that fails leads to the fallback with its status") {
-  for (auto mode : {BrokenSolver::Mode::not_converged, BrokenSolver::Mode::nan_optimal,
-                    BrokenSolver::Mode::out_of_bounds}) {
+  for (auto mode :
+       {BrokenSolver::Mode::not_converged, BrokenSolver::Mode::nan_optimal, BrokenSolver::Mode::out_of_bounds}) {
     BrokenSolver broken(mode);
     BatteryMpc mpc(BatteryMpcConfig{});
     ControllerOutput out;
@@ -358,8 +361,8 @@ TEST_CASE("the CC-CV cold start reaches the linearisations' fixed point in one Q
   // (change < 1 mA) within 50 QPs. The CC-CV-shaped start must give the same plan, the fixed
   // point of the real-time iteration, with one QP. The cases are those where the reference does
   // settle (near the SOC target and hot it needs more than 50 QPs: not a reference there).
-  const std::pair<double, double> cases[] = {{0.1, kT25}, {0.3, 283.15}, {0.3, kT25}, {0.5, 283.15}, {0.5, kT25},
-                                             {0.6, 283.15}};
+  const std::pair<double, double> cases[] = {{0.1, kT25},   {0.3, 283.15}, {0.3, kT25},
+                                             {0.5, 283.15}, {0.5, kT25},   {0.6, 283.15}};
   for (const auto& [soc, temp_k] : cases) {
     CAPTURE(soc);
     CAPTURE(temp_k);
@@ -461,7 +464,9 @@ AdaptiveRun run_aged_cell(bool frozen, int steps, int tail) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53 + 0x1.0p-54;
   };
-  const auto noise = [&] { return 0.002 * std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform()); };
+  const auto noise = [&] {
+    return 0.002 * std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+  };
   const auto measure = [&](double i) {
     double v = 0.0;
     (void)plant.step(i, 1.0, &v);  // V at time k under i, then the state moves to k+1

@@ -35,9 +35,7 @@ double profile_a(int k) {
 std::string cpp_message(const battery::CellParams& p) {
   try {
     battery::Cell cell(p);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
+  } catch (const std::invalid_argument& e) { return e.what(); }
   return "";
 }
 
@@ -219,9 +217,7 @@ TEST_CASE("estimator: same estimate as BatteryEkf on the same samples, no alloca
   std::string expected;
   try {
     estimation::BatteryEkf bad(ec);
-  } catch (const std::invalid_argument& ex) {
-    expected = ex.what();
-  }
+  } catch (const std::invalid_argument& ex) { expected = ex.what(); }
   REQUIRE(expected.find("soc_sigma0") != std::string::npos);
   CHECK(safetwin_ekf_create(&c, &ekf, msg, sizeof msg) == SAFETWIN_INVALID_ARGUMENT);
   CHECK(ekf == nullptr);

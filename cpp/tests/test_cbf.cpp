@@ -162,7 +162,8 @@ TEST_CASE("non-finite input gives zero current and says so") {
   x[1] = std::numeric_limits<double>::quiet_NaN();
   CHECK(f.filter(x, battery::StateMatrix::Zero(), -3.0, 1.0, 1.0, v) == Status::non_finite_input);
   CHECK(v.current_a == 0.0);
-  CHECK(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), std::nan(""), 1.0, 1.0, v) == Status::non_finite_input);
+  CHECK(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), std::nan(""), 1.0, 1.0, v) ==
+        Status::non_finite_input);
   CHECK(v.current_a == 0.0);
   CHECK(f.filter(state(0.5, 0, 0, 25), battery::StateMatrix::Zero(), 1.0, -1.0, 1.0, v) == Status::invalid_argument);
   CHECK(v.current_a == 0.0);
@@ -270,7 +271,9 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   CHECK(v.current_a == -15.0);
 }
 
-TEST_CASE("adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (c - kappa sigma); learned error widens the margin") {
+TEST_CASE(
+    "adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (c - kappa sigma); learned error widens the "
+    "margin") {
   CbfConfig cfg = exact_config();
   CbfFilter f(cfg);
   TwinEstimate twin;
@@ -304,6 +307,7 @@ TEST_CASE("adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
   CHECK(a.margin_v == doctest::Approx(cfg.model_error_v));
   twin.model_error_v = -0.01;
-  CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::invalid_argument);
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) ==
+        Status::invalid_argument);
   CHECK(a.current_a == 0.0);
 }

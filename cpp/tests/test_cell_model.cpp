@@ -93,10 +93,12 @@ void check_jacobians(const CellParams& p, double current_a) {
     const auto fp = stepped(xp, current_a, f), fm = stepped(xm, current_a, f);
     for (int r = 0; r < nx; ++r) {
       const double fd = (fp[static_cast<std::size_t>(r)] - fm[static_cast<std::size_t>(r)]) / (2 * h);
-      INFO("structure rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " df[", std::string(S::name(r)), "]/d", std::string(S::name(c)));
+      INFO("structure rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " df[", std::string(S::name(r)),
+           "]/d", std::string(S::name(c)));
       CHECK(near(lin.f(r, c), fd, 1e-9));
     }
-    INFO("rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " dV/d", std::string(S::name(c)), " ad=", vl.dv_dx[c]);
+    INFO("rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " dV/d", std::string(S::name(c)),
+         " ad=", vl.dv_dx[c]);
     CHECK(near(vl.dv_dx[c], (volt(xp, current_a, f) - volt(xm, current_a, f)) / (2 * h), 1e-9));
   }
   {  // d/dI (h small enough not to change the current's sign)
@@ -104,7 +106,8 @@ void check_jacobians(const CellParams& p, double current_a) {
     h_now = h;
     const auto fp = stepped(x0, current_a + h, f), fm = stepped(x0, current_a - h, f);
     for (int r = 0; r < nx; ++r) {
-      INFO("rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " df[", std::string(S::name(r)), "]/dI ad=", lin.g[r], " fd=", (fp[static_cast<std::size_t>(r)] - fm[static_cast<std::size_t>(r)]) / (2 * h));
+      INFO("rc=", S::rc_pairs, " hyst=", S::hysteresis, " I=", current_a, " df[", std::string(S::name(r)),
+           "]/dI ad=", lin.g[r], " fd=", (fp[static_cast<std::size_t>(r)] - fm[static_cast<std::size_t>(r)]) / (2 * h));
       CHECK(near(lin.g[r], (fp[static_cast<std::size_t>(r)] - fm[static_cast<std::size_t>(r)]) / (2 * h), 1e-9));
     }
     CHECK(near(vl.dv_di, (volt(x0, current_a + h, f) - volt(x0, current_a - h, f)) / (2 * h), 1e-9));
@@ -118,7 +121,8 @@ void check_jacobians(const CellParams& p, double current_a) {
     const auto sp = stepped(x0, current_a, fp), sm = stepped(x0, current_a, fm);
     for (int r = 0; r < nx; ++r) {
       INFO("df[", std::string(S::name(r)), "]/dfactor", k);
-      CHECK(near(lin.f_factor(r, k), (sp[static_cast<std::size_t>(r)] - sm[static_cast<std::size_t>(r)]) / (2 * h), 1e-9));
+      CHECK(near(lin.f_factor(r, k), (sp[static_cast<std::size_t>(r)] - sm[static_cast<std::size_t>(r)]) / (2 * h),
+                 1e-9));
     }
     CHECK(near(vl.dv_dfactor[k], (volt(x0, current_a, fp) - volt(x0, current_a, fm)) / (2 * h), 1e-9));
   }
@@ -233,7 +237,8 @@ TEST_CASE("hysteresis follows the hand-computed trace (Plett vol. 1 sec. 3.10)")
   step<S>(p, x, 0.0, dt, f, xn);
   CHECK(xn[S::hyst] == x[S::hyst]);
   CHECK(xn[S::hyst_sign] == -1.0);
-  CHECK(terminal_voltage<S>(p, xn, 0.0, f) == doctest::Approx(3.3 + 0.015 * h4 - 0.002 - xn[S::v_rc(0)]).epsilon(1e-14));
+  CHECK(terminal_voltage<S>(p, xn, 0.0, f) ==
+        doctest::Approx(3.3 + 0.015 * h4 - 0.002 - xn[S::v_rc(0)]).epsilon(1e-14));
   std::copy(xn, xn + 5, x);
   // Charge at -10 A: the sign flips at once (under the current) and h climbs towards +1.
   CHECK(terminal_voltage<S>(p, x, -10.0, f) ==
@@ -304,7 +309,8 @@ TEST_CASE("step_coefficients give the CBF's and the supervisor's closed-form one
   CHECK(k.soc_per_a == doctest::Approx(dt / (3600.0 * 5.15 * 0.9)).epsilon(1e-15));
   CHECK(k.emf_v == doctest::Approx(p.ocv.voltage_v(0.42) - 0.012 + 0.03).epsilon(1e-15));
   CHECK(k.ocv_slope_v == p.ocv.slope_v(0.42));
-  CHECK(k.heat_const_w == doctest::Approx(0.012 * 0.012 / co.r1_ohm + 0.03 * 0.03 / co.r2_ohm - 0.3 * (307.0 - 298.15)).epsilon(1e-14));
+  CHECK(k.heat_const_w ==
+        doctest::Approx(0.012 * 0.012 / co.r1_ohm + 0.03 * 0.03 / co.r2_ohm - 0.3 * (307.0 - 298.15)).epsilon(1e-14));
   // And the step they take with them is the model's step.
   double xn[4];
   step<S>(p, x, 5.0, dt, f, xn);

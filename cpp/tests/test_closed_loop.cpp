@@ -300,11 +300,14 @@ TEST_CASE("sensor fault schedules") {
     if (k < 20 || k >= 60) CHECK(a0 == v_true(k, 0) + 0.002 * z.normal(k * 13 + 0));
     if (k >= 20) CHECK(tr.voltage_b_v[k * 4 + 1] == 3.5);
     const double off = k >= 30 ? 0.050 : 0.0;
-    CHECK(tr.voltage_a_v[k * 4 + 2] == doctest::Approx(v_true(k, 2) + 0.002 * z.normal(k * 13 + 2) + off).epsilon(1e-14));
+    CHECK(tr.voltage_a_v[k * 4 + 2] ==
+          doctest::Approx(v_true(k, 2) + 0.002 * z.normal(k * 13 + 2) + off).epsilon(1e-14));
     const double drift = k >= 30 ? 0.001 * (t - 30.0) : 0.0;
-    CHECK(tr.voltage_b_v[k * 4 + 3] == doctest::Approx(v_true(k, 3) + 0.010 * z.normal(k * 13 + 7) + drift).epsilon(1e-14));
+    CHECK(tr.voltage_b_v[k * 4 + 3] ==
+          doctest::Approx(v_true(k, 3) + 0.010 * z.normal(k * 13 + 7) + drift).epsilon(1e-14));
     const double gain = k >= 10 ? 10.0 : 1.0;
-    CHECK(tr.voltage_a_v[k * 4 + 3] == doctest::Approx(v_true(k, 3) + gain * 0.002 * z.normal(k * 13 + 3)).epsilon(1e-14));
+    CHECK(tr.voltage_a_v[k * 4 + 3] ==
+          doctest::Approx(v_true(k, 3) + gain * 0.002 * z.normal(k * 13 + 3)).epsilon(1e-14));
     CHECK(tr.voltage_b_valid[k * 4 + 2] == ((k >= 50 && k < 70) ? 0 : 1));
     CHECK(tr.voltage_a_valid[k * 4 + 2] == 1);
     if (k >= 40) CHECK(tr.temperature_k[k * 4 + 1] == tr.temperature_k[40 * 4 + 1]);
@@ -441,7 +444,8 @@ TEST_CASE("allocations only at the onsets of faults that reconfigure the plant t
   FaultSpec fdi{FaultKind::stealthy_injection, 100.0, 1e9, 1, 1, -0.1};
   fdi.ramp_s = 50.0;
   spec.faults = {{FaultKind::cooling_loss, 40.0, 1e9, -1, 0, 0.1},
-                 {FaultKind::connection_resistance, 70.0, 150.0, 3, 0, 0.01}, fdi};
+                 {FaultKind::connection_resistance, 70.0, 150.0, 3, 0, 0.01},
+                 fdi};
   ClosedLoop loop(spec);
   for (std::size_t k = 0; k < 200; ++k) {
     const long n = test::count_allocations([&] { (void)loop.advance(1); });
@@ -461,7 +465,8 @@ TEST_CASE("a bad spec is refused naming the field; an external law needs one con
   CHECK_THROWS_WITH_AS(ClosedLoop{spec}, doctest::Contains("LoopSpec.faults[0].target"), std::invalid_argument);
   spec = pack_spec();
   spec.law.kind = LawKind::controllers;
-  CHECK_THROWS_WITH_AS(ClosedLoop{spec}, doctest::Contains("one controller per series group (4)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ClosedLoop{spec}, doctest::Contains("one controller per series group (4)"),
+                       std::invalid_argument);
   spec = pack_spec();
   spec.injection_a_v.assign(5, 0.0);
   CHECK_THROWS_WITH_AS(ClosedLoop{spec}, doctest::Contains("LoopSpec.injection_a_v"), std::invalid_argument);
@@ -518,7 +523,8 @@ TEST_CASE("a stealthy injection adds the OCV difference of the attacker's phanto
   const auto& tr = loop.trace();
   // By hand: the attacker's cell from the true SOC of cell 2 at 50 s, stepped with the true
   // per-cell current (the RC voltages only round the SOC path: compared to 1e-12 V).
-  battery::Cell attacker(spec.cycle.cell.estimator.cell, {tr.cell_soc[50 * 8 + 2], 0.0, 0.0, tr.cell_temp_k[50 * 8 + 2]});
+  battery::Cell attacker(spec.cycle.cell.estimator.cell,
+                         {tr.cell_soc[50 * 8 + 2], 0.0, 0.0, tr.cell_temp_k[50 * 8 + 2]});
   const battery::OcvTable& ocv = spec.cycle.cell.estimator.cell.ocv;
   for (std::size_t k = 0; k < 200; ++k) {
     const double reading = tr.voltage_a_v[k * 4 + 1] - tr.cell_voltage_v[k * 8 + 2];

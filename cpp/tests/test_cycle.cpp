@@ -4,7 +4,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-
 #include <cmath>
 #include <limits>
 #include <random>
@@ -62,40 +61,40 @@ CycleMeasurements sample(double t, double v, double temp_k, double i) {
 TEST_CASE("an always-max-charge law on the reference plant stays inside V and T limits") {
   // At 25 °C ambient the voltage limit binds; at 40 °C ambient the temperature limit binds first.
   for (const double ambient_k : {298.15, 313.15}) {
-  CAPTURE(ambient_k);
-  battery::CellParams cell = battery::CellParams::ref_cell_1();
-  cell.ambient_temp_k = ambient_k;
-  battery::Cell plant(cell, battery::CellState{0.55, 0.0, 0.0, ambient_k});
-  MaxCharge law;
-  CycleConfig cfg = config(0.55);
-  cfg.estimator.cell = cfg.cbf.cell = cfg.supervisor.cell = cell;
-  cfg.estimator.temp0_k = ambient_k;
-  ControlCycle cyc(cfg, &law);
-  CycleStatus st;
-  double i = 0.0, v = plant.voltage_v(0.0), temp = plant.state().temp_k;
-  double v_max = 0.0, t_max = 0.0, min_i = 0.0;
-  int t_active = 0;
-  int modified = 0;
-  for (int k = 0; k < 3000; ++k) {
-    (void)cyc.step(sample(k, v, temp, i), 1.0, st);
-    REQUIRE(st.mode == safety::Mode::normal);
-    i = st.command_a;
-    temp = plant.state().temp_k;
-    REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
-    v_max = std::max(v_max, v);
-    t_max = std::max(t_max, temp);
-    min_i = std::min(min_i, i);
-    if (st.cbf.modified) ++modified;
-    if (st.cbf.active & (safety::bit(safety::Barrier::temp_max) | safety::bit(safety::Barrier::measured_temp_max)))
-      ++t_active;
-  }
-  MESSAGE("max V = ", v_max, " V, max T = ", t_max - battery::kZeroCelsiusK, " C, final SOC ", plant.state().soc);
-  CHECK(v_max <= 4.2 + 0.005);
-  CHECK(t_max <= 45.0 + battery::kZeroCelsiusK + 0.1);
-  CHECK(min_i == -15.0);        // the request passed while it was safe
-  CHECK(modified > 1000);       // and was cut for most of the run
-  CHECK(plant.state().soc > 0.9);
-  if (ambient_k > 300.0) CHECK(t_active > 100);  // a temperature barrier (model or measured) did the work
+    CAPTURE(ambient_k);
+    battery::CellParams cell = battery::CellParams::ref_cell_1();
+    cell.ambient_temp_k = ambient_k;
+    battery::Cell plant(cell, battery::CellState{0.55, 0.0, 0.0, ambient_k});
+    MaxCharge law;
+    CycleConfig cfg = config(0.55);
+    cfg.estimator.cell = cfg.cbf.cell = cfg.supervisor.cell = cell;
+    cfg.estimator.temp0_k = ambient_k;
+    ControlCycle cyc(cfg, &law);
+    CycleStatus st;
+    double i = 0.0, v = plant.voltage_v(0.0), temp = plant.state().temp_k;
+    double v_max = 0.0, t_max = 0.0, min_i = 0.0;
+    int t_active = 0;
+    int modified = 0;
+    for (int k = 0; k < 3000; ++k) {
+      (void)cyc.step(sample(k, v, temp, i), 1.0, st);
+      REQUIRE(st.mode == safety::Mode::normal);
+      i = st.command_a;
+      temp = plant.state().temp_k;
+      REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
+      v_max = std::max(v_max, v);
+      t_max = std::max(t_max, temp);
+      min_i = std::min(min_i, i);
+      if (st.cbf.modified) ++modified;
+      if (st.cbf.active & (safety::bit(safety::Barrier::temp_max) | safety::bit(safety::Barrier::measured_temp_max)))
+        ++t_active;
+    }
+    MESSAGE("max V = ", v_max, " V, max T = ", t_max - battery::kZeroCelsiusK, " C, final SOC ", plant.state().soc);
+    CHECK(v_max <= 4.2 + 0.005);
+    CHECK(t_max <= 45.0 + battery::kZeroCelsiusK + 0.1);
+    CHECK(min_i == -15.0);   // the request passed while it was safe
+    CHECK(modified > 1000);  // and was cut for most of the run
+    CHECK(plant.state().soc > 0.9);
+    if (ambient_k > 300.0) CHECK(t_active > 100);  // a temperature barrier (model or measured) did the work
   }
 }
 
@@ -109,9 +108,9 @@ struct OffNominalRun {
 };
 // Which safety mechanisms are on (each test isolates the one it is about).
 struct Mechanisms {
-  bool measured = true;        // CbfConfig::measured_limits
-  bool learn_error = true;     // CycleConfig::learn_model_error
-  bool adaptive = true;        // CycleConfig::adaptive_twin
+  bool measured = true;     // CbfConfig::measured_limits
+  bool learn_error = true;  // CycleConfig::learn_model_error
+  bool adaptive = true;     // CycleConfig::adaptive_twin
   bool estimate_params = false;
 };
 OffNominalRun run_off_nominal(const battery::CellScaling& aged, double soc_true, double soc_twin, Mechanisms on,
@@ -142,7 +141,8 @@ OffNominalRun run_off_nominal(const battery::CellScaling& aged, double soc_true,
     m.voltage_b_v = v + noise(rng);
     (void)cyc.step(m, 1.0, st);
     i = st.command_a;
-    if (st.cbf.active & (safety::bit(safety::Barrier::measured_voltage_max) | safety::bit(safety::Barrier::measured_temp_max)))
+    if (st.cbf.active &
+        (safety::bit(safety::Barrier::measured_voltage_max) | safety::bit(safety::Barrier::measured_temp_max)))
       ++r.measured_active;
     REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
     r.v_max = std::max(r.v_max, v);
@@ -170,7 +170,7 @@ TEST_CASE("off-nominal plant (R0 +50 %, capacity -20 %): the measured limits kee
   CHECK(without.v_max > 4.2 + 0.005);  // the mechanism is what holds the limit
   CHECK(with.v_max <= 4.2 + 0.001);    // true voltage: sensor noise 2 mV is inside the 5 mV margin
   CHECK(with.measured_active > 100);
-  CHECK(with.final_soc > 0.9);         // and the charge still goes on (CV-like taper), not a stop
+  CHECK(with.final_soc > 0.9);  // and the charge still goes on (CV-like taper), not a stop
   CHECK(with.mode == safety::Mode::normal);
 }
 
@@ -186,8 +186,8 @@ TEST_CASE("margins from the twin's uncertainty: the learned model-error bound an
   const OffNominalRun frozen = run_off_nominal(aged, 0.6, 0.6, {false, false, false, true}, 2400, law);
   const OffNominalRun all = run_off_nominal(aged, 0.6, 0.6, Mechanisms{true, true, true, true}, 2400, law);
   MESSAGE("aged plant, max true V: nominal margins ", nominal.v_max, ", learned model error ", learned.v_max,
-          ", adaptive twin ", adaptive.v_max, " (frozen ", frozen.v_max, "), all ", all.v_max,
-          "; final SOC ", learned.final_soc, " / ", adaptive.final_soc, " / ", all.final_soc);
+          ", adaptive twin ", adaptive.v_max, " (frozen ", frozen.v_max, "), all ", all.v_max, "; final SOC ",
+          learned.final_soc, " / ", adaptive.final_soc, " / ", all.final_soc);
   CHECK(nominal.v_max > 4.2 + 0.005);
   CHECK(learned.v_max <= 4.2 + 0.001);
   CHECK(adaptive.v_max <= 4.2 + 0.001);

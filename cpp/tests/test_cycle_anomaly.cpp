@@ -71,27 +71,27 @@ Run run(double fault_s, double offset_v, std::size_t* allocs = nullptr) {
   double i = 0.0;
   Run r;
   const long allocations = safetwin::test::count_allocations([&] {
-  for (int k = 1; k <= 1200; ++k) {
-    const double t = k;
-    (void)plant.step(i, 1.0);
-    const double v = plant.voltage_v(i) + (t >= fault_s ? offset_v : 0.0);
-    CycleMeasurements m;
-    m.time_s = t;
-    m.voltage_a_v = v + nv(rng);
-    m.voltage_b_v = v + nv(rng);
-    m.temperature_k = plant.state().temp_k + nt(rng);
-    m.current_a = i;
-    (void)cyc.step(m, 1.0, st);
-    diagnostics::AnomalyResult ref;
-    REQUIRE(beside.step(diagnostics::innovations_of(cyc.estimator(), 1.0), ref) == Status::ok);
-    const double expected = ref.window_full ? ref.score : 0.0;
-    // The monitor's last checked value of the invariant is the signal the cycle wrote.
-    r.max_abs_signal_error = std::max(r.max_abs_signal_error, std::abs(cyc.monitor().last_value(inv) - expected));
-    if (t < fault_s) r.max_score_before = std::max(r.max_score_before, expected);
-    if (r.first_event_s < 0 && cyc.monitor().active(inv)) r.first_event_s = t;
-    if (r.first_derate_s < 0 && st.mode == safety::Mode::derated) r.first_derate_s = t;
-    i = st.command_a;
-  }
+    for (int k = 1; k <= 1200; ++k) {
+      const double t = k;
+      (void)plant.step(i, 1.0);
+      const double v = plant.voltage_v(i) + (t >= fault_s ? offset_v : 0.0);
+      CycleMeasurements m;
+      m.time_s = t;
+      m.voltage_a_v = v + nv(rng);
+      m.voltage_b_v = v + nv(rng);
+      m.temperature_k = plant.state().temp_k + nt(rng);
+      m.current_a = i;
+      (void)cyc.step(m, 1.0, st);
+      diagnostics::AnomalyResult ref;
+      REQUIRE(beside.step(diagnostics::innovations_of(cyc.estimator(), 1.0), ref) == Status::ok);
+      const double expected = ref.window_full ? ref.score : 0.0;
+      // The monitor's last checked value of the invariant is the signal the cycle wrote.
+      r.max_abs_signal_error = std::max(r.max_abs_signal_error, std::abs(cyc.monitor().last_value(inv) - expected));
+      if (t < fault_s) r.max_score_before = std::max(r.max_score_before, expected);
+      if (r.first_event_s < 0 && cyc.monitor().active(inv)) r.first_event_s = t;
+      if (r.first_derate_s < 0 && st.mode == safety::Mode::derated) r.first_derate_s = t;
+      i = st.command_a;
+    }
   });
   if (allocs != nullptr) *allocs = static_cast<std::size_t>(allocations);
   return r;
@@ -103,7 +103,7 @@ TEST_CASE("the cycle writes the anomaly score of its own estimator to the monito
   const Run r = run(1e9, 0.0);
   CHECK(r.max_abs_signal_error == 0.0);  // bit for bit: the same computation on the same innovations
   CHECK(r.max_score_before < kThreshold);
-  CHECK(r.first_event_s < 0.0);          // nominal: no alarm, no derate
+  CHECK(r.first_event_s < 0.0);  // nominal: no alarm, no derate
   CHECK(r.first_derate_s < 0.0);
 }
 

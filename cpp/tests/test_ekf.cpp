@@ -64,15 +64,16 @@ double max_abs_diff(const A& a, const B& b) {
 std::string message_of(void (*f)()) {
   try {
     f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
+  } catch (const std::invalid_argument& e) { return e.what(); }
   return "";
 }
 }  // namespace
 
 TEST_CASE("chi-square quantiles equal scipy.stats.chi2.ppf (values printed by scipy 1.17)") {
-  struct Ref { double p; double q[3]; };
+  struct Ref {
+    double p;
+    double q[3];
+  };
   const Ref refs[] = {
       {0.5, {0.454936423119572, 1.386294361119891, 2.3659738843753377}},
       {0.95, {3.841458820694124, 5.991464547107979, 7.814727903251179}},
@@ -262,15 +263,36 @@ TEST_CASE("covariance health: a broken prediction is detected, flagged, and the 
 }
 
 TEST_CASE("bad settings are refused at construction, naming the field") {
-  CHECK(message_of([] { auto c = config22(); c.p0(0, 1) = 0.9; Ekf22 e(c); }).find("Ekf.p0") != std::string::npos);
-  CHECK(message_of([] { auto c = config22(); c.p0 << 1.0, 2.0, 2.0, 1.0; Ekf22 e(c); })
-            .find("positive definite") != std::string::npos);
-  CHECK(message_of([] { auto c = config22(); c.r[1] = 0.0; Ekf22 e(c); }).find("Ekf.r[1]") != std::string::npos);
-  CHECK(message_of([] { auto c = config22(); c.x0[0] = kNan; Ekf22 e(c); }).find("Ekf.x0[0]") != std::string::npos);
-  CHECK(message_of([] { auto c = config22(); c.gate_probability = 0.0; Ekf22 e(c); })
-            .find("probability") != std::string::npos);
-  CHECK(message_of([] { auto c = config22(); c.gate_reset_after = -1; Ekf22 e(c); })
-            .find("gate_reset_after") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.p0(0, 1) = 0.9;
+          Ekf22 e(c);
+        }).find("Ekf.p0") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.p0 << 1.0, 2.0, 2.0, 1.0;
+          Ekf22 e(c);
+        }).find("positive definite") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.r[1] = 0.0;
+          Ekf22 e(c);
+        }).find("Ekf.r[1]") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.x0[0] = kNan;
+          Ekf22 e(c);
+        }).find("Ekf.x0[0]") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.gate_probability = 0.0;
+          Ekf22 e(c);
+        }).find("probability") != std::string::npos);
+  CHECK(message_of([] {
+          auto c = config22();
+          c.gate_reset_after = -1;
+          Ekf22 e(c);
+        }).find("gate_reset_after") != std::string::npos);
   // reset() refuses and keeps the state.
   Ekf22 e(config22());
   const V2 x = e.state();

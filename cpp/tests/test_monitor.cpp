@@ -288,6 +288,11 @@ TEST_CASE("window quantile: the order statistic's bin edge, over a sliding windo
   for (int i = 0; i < 9; ++i) top.push(0.001);
   top.push(0.05);
   CHECK(top.quantile() >= 0.05);  // q = 1: the maximum
-  const long n = test::count_allocations([&] { for (int i = 0; i < 1000; ++i) { q.push(i * 1e-5); (void)q.quantile(); } });
+  const long n = test::count_allocations([&] {
+    for (int i = 0; i < 1000; ++i) {
+      q.push(i * 1e-5);
+      (void)q.quantile();
+    }
+  });
   CHECK(n == 0);
 }

@@ -117,8 +117,8 @@ TEST_CASE("closed loop: reaches the target within input bounds and the softened 
   });
   CHECK(allocs == 0);
   CHECK(std::abs(x[0]) < 1e-3);
-  CHECK(vmax > 0.99);            // the velocity limit binds on the way
-  CHECK(vmax <= 1.0 + 1e-6);     // and holds (the penalty is exact)
+  CHECK(vmax > 0.99);         // the velocity limit binds on the way
+  CHECK(vmax <= 1.0 + 1e-6);  // and holds (the penalty is exact)
   CHECK(iters > 0);
 }
 

@@ -39,7 +39,9 @@ struct Bench {
           c.initial = {soc0, 0.0, 0.0, 298.15};
           return c;
         }()),
-        va(4), vb(4), temp(4) {}
+        va(4),
+        vb(4),
+        temp(4) {}
   // The sample of the interval just stepped: group voltages and the hottest cell of each group.
   PackMeasurements sample(double t, double i) {
     for (std::size_t g = 0; g < 4; ++g) {
@@ -98,7 +100,7 @@ TEST_CASE("an always-max-charge law per group: every cell of the pack stays insi
 
 TEST_CASE("parallel groups: the worst cell's Kirchhoff share bounds the released current; no cell over its limit") {
   CHECK(worst_cell_current_share(1, 0.3) == doctest::Approx(1.0));
-  CHECK(worst_cell_current_share(2, 0.3) == doctest::Approx(1.3));             // (1 + s) / 2 of the group, x2
+  CHECK(worst_cell_current_share(2, 0.3) == doctest::Approx(1.3));              // (1 + s) / 2 of the group, x2
   CHECK(worst_cell_current_share(4, 0.2) == doctest::Approx(4.0 * 1.2 / 3.6));  // 1 at 0.8 R beside 3 at 1.2 R
   CHECK(worst_cell_current_share(2, 0.0) == doctest::Approx(1.0));
   // 4s2p with 30 % R0 spread (uniform in [0.7, 1.3] per cell), every group's law asking for the
@@ -194,8 +196,8 @@ TEST_CASE("fault-free run, wrong twin (SOC -5 %, R0 +15 %, capacity -10 %), safe
       REQUIRE(plant.step(i, 1.0) == Status::ok);
     }
   }
-  MESSAGE("steps in SAFE_STOP: residual against the twin ", stops[0], ", cross-node ", stops[1],
-          "; lowest trust ", min_trust[0], " / ", min_trust[1]);
+  MESSAGE("steps in SAFE_STOP: residual against the twin ", stops[0], ", cross-node ", stops[1], "; lowest trust ",
+          min_trust[0], " / ", min_trust[1]);
   CHECK(stops[0] > 0);   // the defect, reproduced
   CHECK(stops[1] == 0);  // and gone
   CHECK(min_trust[1] > 0.5);
@@ -226,10 +228,12 @@ TEST_CASE("groups that disagree in sign get zero; a NaN in one group stops the p
 
 TEST_CASE("bad configuration and missing arrays are refused") {
   Constant law(-1.0);
-  CHECK_THROWS_WITH_AS(PackCycle(config(0.5), {&law}), doctest::Contains("PackCycle.controllers"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(PackCycle(config(0.5), {&law}), doctest::Contains("PackCycle.controllers"),
+                       std::invalid_argument);
   PackCycleConfig c = config(0.5);
   c.parallel = 0;
-  CHECK_THROWS_WITH_AS(PackCycle(c, {&law, &law, &law, &law}), doctest::Contains("PackCycleConfig.parallel"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(PackCycle(c, {&law, &law, &law, &law}), doctest::Contains("PackCycleConfig.parallel"),
+                       std::invalid_argument);
   PackCycle pc(config(0.5), {&law, &law, &law, &law});
   PackCycleStatus st;
   CHECK(pc.step(PackMeasurements{}, 1.0, st) == Status::invalid_argument);
@@ -261,7 +265,8 @@ TEST_CASE("trust: a node failing attestation is distrusted within 3 cycles, its 
   c.cell.monitor.signals = {"trust_0", "trust_1", "trusted_voltage_nodes"};
   safety::InvariantSpec distrusted{"node0_distrusted", "trust_0", safety::InvariantKind::range, 0.1};
   distrusted.severity = safety::Severity::derate;
-  safety::InvariantSpec none_left{"no_trusted_voltage_node", "trusted_voltage_nodes", safety::InvariantKind::range, 0.5};
+  safety::InvariantSpec none_left{"no_trusted_voltage_node", "trusted_voltage_nodes", safety::InvariantKind::range,
+                                  0.5};
   none_left.severity = safety::Severity::stop;
   c.cell.monitor.invariants = {distrusted, none_left};
   PackCycle pc(c, {&law, &law, &law, &law});
@@ -292,7 +297,8 @@ TEST_CASE("trust: a node failing attestation is distrusted within 3 cycles, its 
   for (std::size_t g = 0; g < 4; ++g) {
     CHECK(pc.group(g).estimator().noise_scale(estimation::Channel::voltage_a) ==
           doctest::Approx(1.0 / std::max(pc.trust()->state().trust(0), 1e-6)));
-    CHECK(pc.group(g).estimator().noise_scale(estimation::Channel::voltage_b) == doctest::Approx(1.0 / pc.trust()->state().trust(1)));
+    CHECK(pc.group(g).estimator().noise_scale(estimation::Channel::voltage_b) ==
+          doctest::Approx(1.0 / pc.trust()->state().trust(1)));
   }
   CHECK(st.mode == safety::Mode::derated);  // the trust event, severity derate
   // both voltage nodes failing: none trusted is a stop

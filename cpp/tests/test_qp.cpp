@@ -28,10 +28,16 @@ struct Problem {
   Eigen::MatrixXd H, A;
   Eigen::VectorXd f, lower, upper, lb, ub, rho;
   Problem(int n_, int m_)
-      : n(n_), m(m_), H(Eigen::MatrixXd::Identity(n_, n_)), A(Eigen::MatrixXd::Zero(m_, n_)),
-        f(Eigen::VectorXd::Zero(n_)), lower(Eigen::VectorXd::Constant(m_, -kInf)),
-        upper(Eigen::VectorXd::Constant(m_, kInf)), lb(Eigen::VectorXd::Constant(n_, -kInf)),
-        ub(Eigen::VectorXd::Constant(n_, kInf)), rho(Eigen::VectorXd::Constant(m_, kInf)) {}
+      : n(n_),
+        m(m_),
+        H(Eigen::MatrixXd::Identity(n_, n_)),
+        A(Eigen::MatrixXd::Zero(m_, n_)),
+        f(Eigen::VectorXd::Zero(n_)),
+        lower(Eigen::VectorXd::Constant(m_, -kInf)),
+        upper(Eigen::VectorXd::Constant(m_, kInf)),
+        lb(Eigen::VectorXd::Constant(n_, -kInf)),
+        ub(Eigen::VectorXd::Constant(n_, kInf)),
+        rho(Eigen::VectorXd::Constant(m_, kInf)) {}
   QpData data(std::uint64_t id = 0) const {
     QpData d;
     d.n = n;
@@ -111,7 +117,7 @@ TEST_CASE("unconstrained and box-constrained QPs have their analytic solutions")
   REQUIRE(solver.solve(b.data(), nullptr, sol) == QpStatus::optimal);
   CHECK(sol.x[0] == doctest::Approx(1.0));
   CHECK(sol.x[1] == doctest::Approx(-1.0));
-  CHECK(sol.z[0] == doctest::Approx(4.0));   // 2*1 - 6 + z = 0
+  CHECK(sol.z[0] == doctest::Approx(4.0));  // 2*1 - 6 + z = 0
   CHECK(sol.z[1] == doctest::Approx(-4.0));
   CHECK(sol.bound_state[0] == ActiveState::upper);
   CHECK(sol.bound_state[1] == ActiveState::lower);
@@ -237,8 +243,8 @@ TEST_CASE("badly scaled data: scaling keeps the solution; without it accuracy su
   // Variables in very different units (1e-4 and 1e4) and a row in huge units.
   Problem p(2, 1);
   p.H << 1e8, 0.0, 0.0, 1e-8;
-  p.f << -1e4, -1e-4;       // unconstrained optimum (1e-4, 1e4)
-  p.A << 1e6, 1e-6;         // 1e6 x0 + 1e-6 x1 <= 50 -> cuts the optimum
+  p.f << -1e4, -1e-4;  // unconstrained optimum (1e-4, 1e4)
+  p.A << 1e6, 1e-6;    // 1e6 x0 + 1e-6 x1 <= 50 -> cuts the optimum
   p.upper << 50.0;
   DenseQpSolver solver(2, 1);
   QpSolution sol(2, 1);
@@ -343,7 +349,8 @@ TEST_CASE("the iteration cap: max_iterations, the iterate so far, finite, and th
   CHECK(sol.status == QpStatus::max_iterations);
   CHECK(sol.iterations == cap);
   CHECK(sol.x.head(n).allFinite());
-  for (int j = 0; j < n; ++j) CHECK(sol.x[j] == doctest::Approx(j >= n - (cap - 1) ? 1.0 : 2.0 + 0.1 * j).epsilon(1e-12));
+  for (int j = 0; j < n; ++j)
+    CHECK(sol.x[j] == doctest::Approx(j >= n - (cap - 1) ? 1.0 : 2.0 + 0.1 * j).epsilon(1e-12));
   CHECK(to_status(sol.status) == Status::max_iterations);
   // Uncapped it takes n iterations and reaches the corner.
   QpSolution opt(n, 0);

@@ -85,7 +85,7 @@ TEST_CASE("a due report that does not come is silence: invalid for the cycle, an
   CHECK(r.fresh[0] == 0);
   CHECK(r.ok[0] == 1);
   r.v[0] = 3.8;
-  r.ok[0] = 0;          // dropout at the due time 10
+  r.ok[0] = 0;  // dropout at the due time 10
   s.decide(10.0, 0, v);
   CHECK(r.ok[0] == 0);
   CHECK(s.counts().missed_reports == 1);

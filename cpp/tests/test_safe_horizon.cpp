@@ -34,14 +34,17 @@ double clopper_pearson_lower(long n, long fails) {
   const auto tail = [&](double p) {  // P(failures <= fails) with failure probability 1 - p
     double s = 0.0;
     for (long k = 0; k <= fails; ++k)
-      s += std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) +
-                    k * std::log1p(-p) + (n - k) * std::log(p));
+      s += std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) + k * std::log1p(-p) +
+                    (n - k) * std::log(p));
     return s;
   };
   double lo = 0.0, hi = 1.0;
   for (int it = 0; it < 200; ++it) {
     const double mid = 0.5 * (lo + hi);
-    if (tail(mid) > 0.05) hi = mid; else lo = mid;  // tail rises with p
+    if (tail(mid) > 0.05)
+      hi = mid;
+    else
+      lo = mid;  // tail rises with p
   }
   return lo;
 }
@@ -54,7 +57,8 @@ TEST_CASE("at rest, with no uncertainty, the horizon is the configured maximum")
   SafeHorizon h(c);
   const double plan = 0.0;
   SafeHorizonResult r;
-  REQUIRE(h.compute(state(0.5, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) == Status::ok);
+  REQUIRE(h.compute(state(0.5, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) ==
+          Status::ok);
   CHECK(r.tau_s == 30.0);
   CHECK(r.tube_s == 30.0);
   CHECK(r.limit == HorizonLimit::none);
@@ -75,7 +79,8 @@ TEST_CASE("the SOC budget of a constant discharge ends the horizon at the closed
   SafeHorizon h(c);
   const double plan = 5.0;
   SafeHorizonResult r;
-  REQUIRE(h.compute(state(0.5, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) == Status::ok);
+  REQUIRE(h.compute(state(0.5, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) ==
+          Status::ok);
   const auto& p = c.cell;
   const double per_step = p.coulombic_efficiency * 5.0 * 10.0 / (3600.0 * p.capacity_ah);
   const int inside = static_cast<int>(std::floor(0.2 / per_step));  // the last step with SOC >= 0.3
@@ -138,7 +143,8 @@ TEST_CASE("a constant charge without uncertainty ends where the plant reaches V_
   const double plan = -5.0;
   const battery::CellState s0{0.75, 0.0, 0.0, kAmbient};
   SafeHorizonResult r;
-  REQUIRE(h.compute(state(s0.soc, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) == Status::ok);
+  REQUIRE(h.compute(state(s0.soc, 0.0, 0.0, kAmbient), battery::StateMatrix::Zero(), &plan, 1, TwinEstimate{}, r) ==
+          Status::ok);
   battery::Cell plant(c.cell, s0);
   int inside = 0;
   for (int k = 0; k < 600; ++k) {
@@ -287,9 +293,10 @@ TEST_CASE("against the plant: the true trajectory stays inside for the predicted
   }
   const double lower = clopper_pearson_lower(cases, violations);
   std::sort(ratio.begin(), ratio.end());
-  MESSAGE("cases " << cases << ", violations " << violations << ", 95 % lower bound " << lower << ", limited by a barrier "
-                   << limited << ", events " << events << ", truth leaves within 30 s " << exits_within_horizon
-                   << ", median exit time / tau " << (ratio.empty() ? 0.0 : ratio[ratio.size() / 2]));
+  MESSAGE("cases " << cases << ", violations " << violations << ", 95 % lower bound " << lower
+                   << ", limited by a barrier " << limited << ", events " << events << ", truth leaves within 30 s "
+                   << exits_within_horizon << ", median exit time / tau "
+                   << (ratio.empty() ? 0.0 : ratio[ratio.size() / 2]));
   CHECK(lower >= 0.999);
   // Not vacuous: the plans do drive the plant out, and the barriers, not the ceiling, end many tubes.
   CHECK(exits_within_horizon >= cases / 10);

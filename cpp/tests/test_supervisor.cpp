@@ -115,7 +115,7 @@ TEST_CASE("from outside the safe set, the check compares with resting: the way o
   charge.margin_v = 0.01;
   CHECK(s.release(rest(1.0), charge, 1.0, out) == Status::rejected);
   CHECK(out.current_a == 0.0);
-  CHECK(s.release(rest(1.0, 44.9), discharge, 1.0, out) == Status::ok);   // 10 A heats 0.04 K: inside
+  CHECK(s.release(rest(1.0, 44.9), discharge, 1.0, out) == Status::ok);  // 10 A heats 0.04 K: inside
   CbfVerdict hard = ok_cbf(25.0);
   hard.margin_v = 0.01;
   CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::rejected);  // 25 A: 0.25 K, past T_max
@@ -151,7 +151,7 @@ TEST_CASE("standalone, the supervisor refuses a non-finite state, dt or time: st
     CHECK(req == 0.0);
     CHECK(s.arbitrate(inf, false, 0.0, &req) == Status::non_finite_input);
     CHECK(req == 0.0);
-    CHECK(s.mode() == Mode::normal);  // a refused call changes no mode
+    CHECK(s.mode() == Mode::normal);                          // a refused call changes no mode
     CHECK(s.arbitrate(1.0, false, 0.0, &req) == Status::ok);  // the hold still counts from t = 0
     CHECK(req == -4.0);
     CHECK(s.arbitrate(2.0, true, -3.0, nullptr) == Status::invalid_argument);

@@ -209,9 +209,7 @@ TEST_CASE("bad input refused, state unchanged; bad config names the field") {
   auto message = [](auto f) {
     try {
       f();
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
+    } catch (const std::invalid_argument& e) { return std::string(e.what()); }
     return std::string("no throw");
   };
   TrustConfig c;
@@ -262,12 +260,12 @@ TEST_CASE("TrustState: every failure reason weighs its own likelihood pair (hand
   };
   const Case cases[] = {
       {Attestation::pass, 0.999, 0.5, 0.98901 / (0.98901 + 0.005)},
-      {Attestation::fail, 0.001, 0.5, 0.00099 / (0.00099 + 0.005)},           // 0.16528...
-      {Attestation::fail_signature, 1e-6, 0.1, 0.99e-6 / (0.99e-6 + 0.001)},  // 9.89e-4
-      {Attestation::fail_pcr, 1e-5, 0.05, 0.99e-5 / (0.99e-5 + 0.0005)},      // 0.01942
-      {Attestation::fail_replay, 1e-5, 0.1, 0.99e-5 / (0.99e-5 + 0.001)},     // 0.00980
+      {Attestation::fail, 0.001, 0.5, 0.00099 / (0.00099 + 0.005)},             // 0.16528...
+      {Attestation::fail_signature, 1e-6, 0.1, 0.99e-6 / (0.99e-6 + 0.001)},    // 9.89e-4
+      {Attestation::fail_pcr, 1e-5, 0.05, 0.99e-5 / (0.99e-5 + 0.0005)},        // 0.01942
+      {Attestation::fail_replay, 1e-5, 0.1, 0.99e-5 / (0.99e-5 + 0.001)},       // 0.00980
       {Attestation::fail_malformed, 1e-4, 0.02, 0.99e-4 / (0.99e-4 + 0.0002)},  // 0.3311
-      {Attestation::timeout, 8e-4, 0.01, 0.000792 / (0.000792 + 0.0001)},     // 0.8879
+      {Attestation::timeout, 8e-4, 0.01, 0.000792 / (0.000792 + 0.0001)},       // 0.8879
   };
   double after[8] = {};
   for (const auto& k : cases) {
@@ -311,9 +309,7 @@ TEST_CASE("TrustConfig: failure reasons are validated by name") {
     try {
       c.validate();
       FAIL("accepted");
-    } catch (const std::invalid_argument& e) {
-      CHECK(std::string(e.what()).find(field) != std::string::npos);
-    }
+    } catch (const std::invalid_argument& e) { CHECK(std::string(e.what()).find(field) != std::string::npos); }
   };
   TrustConfig c;
   c.fail_pcr = {0.05, 1e-5};  // evidence pointing the wrong way

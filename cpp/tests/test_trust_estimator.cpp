@@ -126,7 +126,9 @@ TrustConfig twin_residual() {
 }
 }  // namespace
 
-TEST_CASE("residual evidence against the twin: a 20 mV bias with a valid key is caught by the CUSUM, the honest node is not") {
+TEST_CASE(
+    "residual evidence against the twin: a 20 mV bias with a valid key is caught by the CUSUM, the honest node is "
+    "not") {
   const BatteryEkfConfig c = two_node_config();
   BatteryEkf ekf(c);
   EstimatorTrust trust(twin_residual(), 2, {ChannelNodes{0, 1, kNoNode}}, {c});
@@ -161,10 +163,10 @@ TEST_CASE("residual is normalised with the nominal variance, not the inflated on
   }
   const double s = ekf.noise_scale(Channel::voltage_a);
   REQUIRE(s > 100.0);
-  const double expected = ekf.innovation(Channel::voltage_a) /
-                          std::sqrt(ekf.innovation_variance(Channel::voltage_a) -
-                                    s * trust.update_variance(0, Channel::voltage_a, 1.0) +
-                                    trust.sample_variance(0, Channel::voltage_a));
+  const double expected =
+      ekf.innovation(Channel::voltage_a) /
+      std::sqrt(ekf.innovation_variance(Channel::voltage_a) - s * trust.update_variance(0, Channel::voltage_a, 1.0) +
+                trust.sample_variance(0, Channel::voltage_a));
   REQUIRE(trust.step(att.data(), 2, ekf) == Status::ok);
   CHECK(trust.node_residual(0) == doctest::Approx(expected).epsilon(1e-12));
 }
@@ -278,7 +280,8 @@ TEST_CASE("trusted replay equals the step-by-step loop") {
     va[k] = k == 40 ? kNan : z.voltage_a_v;
     vb[k] = z.voltage_b_v;
     temp[k] = z.temperature_k;
-    att[2 * k] = static_cast<std::uint8_t>(k > 150 ? Attestation::fail : (k % 5 ? Attestation::none : Attestation::pass));
+    att[2 * k] =
+        static_cast<std::uint8_t>(k > 150 ? Attestation::fail : (k % 5 ? Attestation::none : Attestation::pass));
     att[2 * k + 1] = static_cast<std::uint8_t>(Attestation::pass);
   }
   BatteryEkf e1(c), e2(c);
@@ -316,7 +319,8 @@ TEST_CASE("PACK-96 trust cycle + estimator step allocate nothing") {
   constexpr std::size_t cells = 96, cmus = 8;  // 8 cell-monitoring nodes of 12 cells + 1 pack node
   estimation::PackEstimator est(c, cells);
   std::vector<ChannelNodes> map(cells);
-  for (std::size_t g = 0; g < cells; ++g) map[g] = ChannelNodes{static_cast<int>(g / 12), static_cast<int>(cmus), static_cast<int>(g / 12)};
+  for (std::size_t g = 0; g < cells; ++g)
+    map[g] = ChannelNodes{static_cast<int>(g / 12), static_cast<int>(cmus), static_cast<int>(g / 12)};
   EstimatorTrust trust(TrustConfig{}, cmus + 1, map, {c});
   std::vector<double> va(cells), vb(cells), temp(cells);
   std::array<Attestation, cmus + 1> att{};

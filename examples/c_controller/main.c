@@ -11,24 +11,24 @@
 /* CC-CV on the estimate: charge at cc_current_a until the predicted terminal voltage reaches
  * cv_voltage_v, then the current that holds it there (ohmic model: dI = (V_cv - V) / R0). */
 typedef struct {
-  double cc_current_a;  /* < 0: charging */
+  double cc_current_a; /* < 0: charging */
   double cv_voltage_v;
   double r0_ohm;
-  double voltage_v;     /* latest measured voltage, written by the loop below */
+  double voltage_v; /* latest measured voltage, written by the loop below */
 } cccv_law_t;
 
-static int cccv(void *user, const safetwin_controller_input_t *in, double *current_a) {
-  const cccv_law_t *law = (const cccv_law_t *)user;
+static int cccv(void* user, const safetwin_controller_input_t* in, double* current_a) {
+  const cccv_law_t* law = (const cccv_law_t*)user;
   double i = in->last_current_a - (law->cv_voltage_v - law->voltage_v) / law->r0_ohm;
-  if (i < law->cc_current_a) i = law->cc_current_a;  /* never more than the CC current */
-  if (i > 0.0) i = 0.0;                              /* a charger does not discharge */
-  if (i < in->current_min_a) i = in->current_min_a;  /* the supervisor's (derated) limits */
+  if (i < law->cc_current_a) i = law->cc_current_a; /* never more than the CC current */
+  if (i > 0.0) i = 0.0;                             /* a charger does not discharge */
+  if (i < in->current_min_a) i = in->current_min_a; /* the supervisor's (derated) limits */
   if (i > in->current_max_a) i = in->current_max_a;
   *current_a = i;
   return SAFETWIN_OK;
 }
 
-static int check(safetwin_status_t st, const char *what, const char *msg) {
+static int check(safetwin_status_t st, const char* what, const char* msg) {
   if (st == SAFETWIN_OK) return 0;
   fprintf(stderr, "%s: %s: %s\n", what, safetwin_status_string(st), msg);
   return 1;
@@ -41,7 +41,7 @@ int main(void) {
   safetwin_cell_params_t bad;
   safetwin_cell_params_default(&bad);
   bad.capacity_ah = 0.0;
-  safetwin_cell_t *refused = NULL;
+  safetwin_cell_t* refused = NULL;
   if (safetwin_cell_create(&bad, NULL, &refused, msg, sizeof msg) != SAFETWIN_INVALID_ARGUMENT || refused != NULL) {
     fprintf(stderr, "a zero capacity was not refused\n");
     return 1;
@@ -49,7 +49,7 @@ int main(void) {
   printf("refused as expected: %s\n", msg);
 
   const safetwin_cell_state_t start = {0.10, 0.0, 0.0, 298.15};
-  safetwin_cell_t *plant = NULL;
+  safetwin_cell_t* plant = NULL;
   if (check(safetwin_cell_create(NULL, &start, &plant, msg, sizeof msg), "plant", msg)) return 1;
 
   cccv_law_t law = {-10.0, 4.15, 0.021, 0.0};
@@ -59,7 +59,7 @@ int main(void) {
   config.law = cccv;
   config.user_data = &law;
   config.estimator.soc0 = 0.15; /* a wrong first guess: the EKF corrects it */
-  safetwin_cycle_t *cycle = NULL;
+  safetwin_cycle_t* cycle = NULL;
   if (check(safetwin_cycle_create(&config, &cycle, msg, sizeof msg), "cycle", msg)) return 1;
 
   double command_a = 0.0, max_v = 0.0, max_t = 0.0;
@@ -83,7 +83,7 @@ int main(void) {
       printf("t %5d s  I %7.2f A  V %.4f V  T %5.2f degC  SOC %.3f (est %.3f)\n", k, command_a, law.voltage_v,
              s.temp_k - 273.15, s.soc, out.x[0]);
   }
-  static const char *const mode_names[] = {"NORMAL", "DERATED", "SAFE_STOP"};
+  static const char* const mode_names[] = {"NORMAL", "DERATED", "SAFE_STOP"};
   printf("SOC %.3f, max V %.4f V, max T %.2f degC, mode %s\n", s.soc, max_v, max_t - 273.15, mode_names[out.mode]);
   safetwin_cycle_destroy(cycle);
   safetwin_cell_destroy(plant);

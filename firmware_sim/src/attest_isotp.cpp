@@ -84,7 +84,7 @@ IsoTpEvent IsoTpReceiver::on_frame(const std::uint8_t* data, std::uint8_t len, s
       make_fc(0x0);  // clear to send
       return IsoTpEvent::flow_control;
     }
-    case 0x2: {  // consecutive frame
+    case 0x2: {                                     // consecutive frame
       if (!receiving_) return IsoTpEvent::ignored;  // e.g. the tail of an aborted message
       if (now_ms - last_frame_ms_ > config_.n_cr_ms) return fail(IsoTpEvent::error);
       if ((data[0] & 0x0F) != next_seq_) return fail(IsoTpEvent::error);

@@ -18,18 +18,18 @@
 namespace safetwin::firmware {
 
 struct IsoTpConfig {
-  std::uint8_t block_size = 0;      // FC.BS: 0 = all CFs without further FC
-  std::uint8_t st_min_ms = 0;       // FC.STmin
-  std::uint64_t n_cr_ms = 250;      // max gap between consecutive frames (ISO 15765-2 N_Cr: 1000 max)
+  std::uint8_t block_size = 0;  // FC.BS: 0 = all CFs without further FC
+  std::uint8_t st_min_ms = 0;   // FC.STmin
+  std::uint64_t n_cr_ms = 250;  // max gap between consecutive frames (ISO 15765-2 N_Cr: 1000 max)
 };
 
 enum class IsoTpEvent : std::uint8_t {
-  none = 0,         // frame consumed, nothing complete yet
-  complete,         // message() holds one whole message
-  flow_control,     // fc() holds a flow-control frame to send back now
-  ignored,          // no round open for this node, or padding/unknown frame: dropped
-  error,            // bad PCI, length, sequence or a gap past N_Cr: the message is dropped
-  overflow,         // FF announced more than the buffer: FC(overflow) in fc(), message dropped
+  none = 0,      // frame consumed, nothing complete yet
+  complete,      // message() holds one whole message
+  flow_control,  // fc() holds a flow-control frame to send back now
+  ignored,       // no round open for this node, or padding/unknown frame: dropped
+  error,         // bad PCI, length, sequence or a gap past N_Cr: the message is dropped
+  overflow,      // FF announced more than the buffer: FC(overflow) in fc(), message dropped
 };
 [[nodiscard]] const char* to_string(IsoTpEvent e) noexcept;
 

@@ -19,7 +19,8 @@ AttestRounds::AttestRounds(const AttestRoundsConfig& config, QuoteVerifier& veri
     : config_(config), verifier_(verifier), nonces_(nonces), n_(config.nodes) {
   config_.validate(verifier.config().nonce_lifetime_ms);
   for (std::size_t k = 0; k < n_; ++k) {
-    if (!verifier.enrolled(k)) throw std::invalid_argument("AttestRounds: node " + std::to_string(k) + " is not enrolled");
+    if (!verifier.enrolled(k))
+      throw std::invalid_argument("AttestRounds: node " + std::to_string(k) + " is not enrolled");
     rx_[k] = IsoTpReceiver(config_.isotp);
     next_round_ms_[k] = k * config_.stagger_ms;
   }

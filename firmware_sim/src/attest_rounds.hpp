@@ -23,10 +23,10 @@
 namespace safetwin::firmware {
 
 struct AttestRoundsConfig {
-  std::size_t nodes = 1;                    // 1..QuoteVerifier::kMaxNodes
-  std::uint64_t period_ms = 5000;           // a round per node this often
-  std::uint64_t stagger_ms = 250;           // node k's rounds start k * stagger_ms later
-  std::size_t max_verifies_per_service = 1; // the time budget of one service() call, in verifies
+  std::size_t nodes = 1;                     // 1..QuoteVerifier::kMaxNodes
+  std::uint64_t period_ms = 5000;            // a round per node this often
+  std::uint64_t stagger_ms = 250;            // node k's rounds start k * stagger_ms later
+  std::size_t max_verifies_per_service = 1;  // the time budget of one service() call, in verifies
   IsoTpConfig isotp{};
   void validate(std::uint64_t nonce_lifetime_ms) const;  // throws std::invalid_argument naming the field
 };
@@ -49,7 +49,9 @@ class AttestRounds {
   // frame to send back is flow_control(node).
   [[nodiscard]] IsoTpEvent on_frame(std::size_t node, const std::uint8_t* data, std::uint8_t len,
                                     std::uint64_t now_ms) noexcept;
-  [[nodiscard]] const std::array<std::uint8_t, 8>& flow_control(std::size_t node) const noexcept { return rx_[node].fc(); }
+  [[nodiscard]] const std::array<std::uint8_t, 8>& flow_control(std::size_t node) const noexcept {
+    return rx_[node].fc();
+  }
 
   // Verifies up to max_verifies_per_service queued answers; returns how many it verified.
   std::size_t service(std::uint64_t now_ms) noexcept;

@@ -166,7 +166,8 @@ Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestati
   report_.controller = law_.held_status;
   report_.iterations = law_.iterations;
   report_.soc_mean = soc_sum / static_cast<double>(cycle_->groups());
-  report_.soc_limiting = cycle_->group_status(static_cast<std::size_t>(report_.limiting_group)).x[battery::StateIdx::soc];
+  report_.soc_limiting =
+      cycle_->group_status(static_cast<std::size_t>(report_.limiting_group)).x[battery::StateIdx::soc];
   return st;
 }
 

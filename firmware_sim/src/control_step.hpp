@@ -25,10 +25,10 @@
 
 #include "group_controller.hpp"
 #include "measurements.hpp"
-#include "safety_calibration.hpp"
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/cycle/pack_cycle.hpp"
 #include "safetwin/status.hpp"
+#include "safety_calibration.hpp"
 
 namespace safetwin::firmware {
 
@@ -38,27 +38,27 @@ struct ControlStepConfig {
   int series = 96;
   int parallel = 1;
   battery::CellLimits limits = battery::CellParams::ref_cell_1().limits;
-  double period_s = 0.01;             // the nominal cycle period: the monitor's sample period
+  double period_s = 0.01;  // the nominal cycle period: the monitor's sample period
   ControllerKind controller = ControllerKind::mpc;
-  double controller_period_s = 1.0;   // the MPC's step (MPC-FC: 1 s); the request holds in between
-  double soc_target = 0.8;            // MPC target SOC
-  int horizon = 30;                   // MPC horizon, steps of controller_period_s
-  double charge_current_a = 5.15;     // CC-CV charge current magnitude per pack (1C of REF-CELL-1)
+  double controller_period_s = 1.0;  // the MPC's step (MPC-FC: 1 s); the request holds in between
+  double soc_target = 0.8;           // MPC target SOC
+  int horizon = 30;                  // MPC horizon, steps of controller_period_s
+  double charge_current_a = 5.15;    // CC-CV charge current magnitude per pack (1C of REF-CELL-1)
   double cv_voltage_v = 4.2;
   double cutoff_current_a = 0.2575;
-  double resistance_ohm = 0.021;      // per cell: the CV law's ohmic correction
-  SafetyCalibration safety{};         // monitor invariants, supervisor, trust
-  void validate() const;              // throws std::invalid_argument naming the field
+  double resistance_ohm = 0.021;  // per cell: the CV law's ohmic correction
+  SafetyCalibration safety{};     // monitor invariants, supervisor, trust
+  void validate() const;          // throws std::invalid_argument naming the field
 };
 
 struct ControlReport {
-  double soc_mean = 0.0;              // estimated, over groups
-  double soc_limiting = 0.0;          // of the group the charge law follows
+  double soc_mean = 0.0;      // estimated, over groups
+  double soc_limiting = 0.0;  // of the group the charge law follows
   int limiting_group = -1;
-  bool started = false;               // the estimators have been initialised
+  bool started = false;                         // the estimators have been initialised
   Status cycle = Status::not_initialised;       // PackCycle::step's status
   Status controller = Status::not_initialised;  // the charge law's last plan
-  int iterations = 0;                 // of the last MPC plan
+  int iterations = 0;                           // of the last MPC plan
   safety::Mode mode = safety::Mode::normal;     // the pack cycle's (most severe of its groups)
 };
 
@@ -87,9 +87,9 @@ class ControlStep {
   std::vector<std::unique_ptr<GroupController>> controllers_;
   std::unique_ptr<cycle::PackCycle> cycle_;
   double time_s_ = 0.0;
-  double pending_dt_s_ = 0.0;   // time since the cycle's last step
+  double pending_dt_s_ = 0.0;  // time since the cycle's last step
   ControlReport report_{};
-  std::vector<double> v_, t_;   // scratch, sized at construction
+  std::vector<double> v_, t_;  // scratch, sized at construction
 };
 
 }  // namespace safetwin::firmware

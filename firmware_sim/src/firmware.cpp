@@ -116,7 +116,9 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
     case SAFETWIN_HIL_CELL_V_A_FRAME_ID: el = &cell_v_el_[static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_V_B_FRAME_ID: el = &cell_v_el_[16 + static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_T_FRAME_ID: el = &cell_t_el_[static_cast<std::size_t>(phys[2])]; break;
-    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: el = &attest_el_[std::min<std::size_t>(static_cast<std::size_t>(phys[2]), 5)]; break;
+    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID:
+      el = &attest_el_[std::min<std::size_t>(static_cast<std::size_t>(phys[2]), 5)];
+      break;
     default: return;  // our own output frames echoed back: not ours to check
   }
   const hil_e2e_status_t st =
@@ -203,7 +205,7 @@ trust::Attestation Firmware::attestation_verdict() noexcept {
 void Firmware::report_invariants() noexcept {
   // Every invariant of the guarded cycle that became active in a group raises its FW_EVENT code with
   // the group; the code's FAULT_FLAGS bit stays set while any group has one of its invariants active.
-  std::uint32_t any_code = 0;  // bit c: code c active somewhere
+  std::uint32_t any_code = 0;                 // bit c: code c active somewhere
   std::array<std::uint8_t, 33> first_cell{};  // per code: the first group (1-based) where it became active
   const cycle::PackCycle& pc = control_.pack_cycle();
   for (std::size_t g = 0; g < pc.groups(); ++g) {
@@ -214,12 +216,13 @@ void Firmware::report_invariants() noexcept {
       if (code == 0 || !mon.active(static_cast<int>(i))) continue;
       now |= 1u << i;
       any_code |= 1u << code;
-      if (!(invariant_active_[g] & (1u << i)) && first_cell[code] == 0) first_cell[code] = static_cast<std::uint8_t>(g + 1);
+      if (!(invariant_active_[g] & (1u << i)) && first_cell[code] == 0)
+        first_cell[code] = static_cast<std::uint8_t>(g + 1);
     }
     invariant_active_[g] = now;
   }
-  for (const Fault f : {Fault::over_voltage, Fault::under_voltage, Fault::over_temp, Fault::safety_derate,
-                        Fault::sensor_distrusted}) {
+  for (const Fault f :
+       {Fault::over_voltage, Fault::under_voltage, Fault::over_temp, Fault::safety_derate, Fault::sensor_distrusted}) {
     const auto code = static_cast<std::uint8_t>(f);
     set_fault(f, (any_code >> code) & 1u, first_cell[code]);
   }
@@ -283,7 +286,8 @@ void Firmware::supervise(double dt_s) noexcept {
     const double mean = v_sum / static_cast<double>(nv);
     const bool apart = std::max(v_max - mean, mean - v_min) > config_.imbalance_v;
     imbalance_s_ = apart ? imbalance_s_ + dt_s : 0.0;
-    if (imbalance_s_ >= config_.imbalance_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u);
+    if (imbalance_s_ >= config_.imbalance_time_s - 1e-9)
+      latched_ |= 1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u);
   }
   set_fault(Fault::sensor_stuck, latched_ & (1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u)));
   set_fault(Fault::cell_imbalance, latched_ & (1u << (static_cast<unsigned>(Fault::cell_imbalance) - 1u)));
@@ -323,9 +327,9 @@ Status Firmware::run_cycle(double dt_s) noexcept {
     command_.current_a = 0.0;
     command_.current_min_a = command_.current_max_a = 0.0;
   }
-  mode_ = (safe_stop_latched_ || cycle_stop) ? Mode::safe_stop
+  mode_ = (safe_stop_latched_ || cycle_stop)          ? Mode::safe_stop
           : (flags_ != 0 || command_.derated || hold) ? Mode::derated
-                                                       : Mode::normal;
+                                                      : Mode::normal;
   ++cycle_;
   return missing ? Status::ok : st;
 }

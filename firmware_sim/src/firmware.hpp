@@ -45,28 +45,28 @@ enum class Fault : std::uint8_t {
   deadline_missed = 11,
   tick_sequence = 12,
   controller_fault = 13,
-  safety_derate = 14,       // a derate-tier invariant of the guarded cycle is active (EVENT_CELL: the group)
-  sensor_distrusted = 15,   // the cell-monitor node's trust fell below the threshold
-  safety_stop = 16,         // the guarded cycle's supervisor is in SAFE_STOP
+  safety_derate = 14,      // a derate-tier invariant of the guarded cycle is active (EVENT_CELL: the group)
+  sensor_distrusted = 15,  // the cell-monitor node's trust fell below the threshold
+  safety_stop = 16,        // the guarded cycle's supervisor is in SAFE_STOP
 };
 // OVER_VOLTAGE, UNDER_VOLTAGE and OVER_TEMP are raised by the guarded cycle's stop-tier invariants.
 
 struct FirmwareConfig {
-  int series = 96;                          // cell voltage / temperature channels (1..96)
+  int series = 96;  // cell voltage / temperature channels (1..96)
   ControlStepConfig control{};
-  double plant_heartbeat_timeout_s = 0.1;   // SAFE_STOP when no valid PLANT_HEARTBEAT for longer
-  double meas_loss_timeout_s = 1.0;         // SAFE_STOP when a measurement stays missing longer
-  int meas_max_age_cycles = 0;              // a value is fresh if it arrived at most this many cycles ago
-  int e2e_max_delta = 2;                    // alive-counter jump still accepted (frames lost in between)
+  double plant_heartbeat_timeout_s = 0.1;  // SAFE_STOP when no valid PLANT_HEARTBEAT for longer
+  double meas_loss_timeout_s = 1.0;        // SAFE_STOP when a measurement stays missing longer
+  int meas_max_age_cycles = 0;             // a value is fresh if it arrived at most this many cycles ago
+  int e2e_max_delta = 2;                   // alive-counter jump still accepted (frames lost in between)
   // Attestation of the cell-monitor node: the SHA-256 digest its ATTEST_DIGEST frames must carry.
   // When set, every complete digest is a pass/fail verdict for the trust weighting (control.safety.trust).
   bool attest_check = false;
   std::array<std::uint8_t, 32> attest_expected{};
-  double stuck_time_s = 5.0;                // a cell reading identical for this long under current: stuck
+  double stuck_time_s = 5.0;  // a cell reading identical for this long under current: stuck
   double stuck_min_current_a = 1.0;
-  double imbalance_v = 0.05;                // a cell this far from the pack mean for imbalance_time_s
+  double imbalance_v = 0.05;  // a cell this far from the pack mean for imbalance_time_s
   double imbalance_time_s = 5.0;
-  void validate() const;                    // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 // Sets the expected attestation digest from 64 hex digits (throws std::invalid_argument naming key).
@@ -146,9 +146,9 @@ class Firmware {
   // received values and their elements
   std::array<double, kMaxCells> rx_cell_v_{};
   std::array<double, kMaxCells> rx_cell_t_k_{};
-  std::array<Element, 32> cell_v_el_{};   // CELL_V_A mux 0..15, CELL_V_B mux 0..15
+  std::array<Element, 32> cell_v_el_{};  // CELL_V_A mux 0..15, CELL_V_B mux 0..15
   std::array<Element, 16> cell_t_el_{};
-  std::array<Element, 6> attest_el_{};    // one per digest fragment
+  std::array<Element, 6> attest_el_{};  // one per digest fragment
   Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{};
   double rx_pack_i_ = 0.0, rx_pack_v_ = 0.0, rx_req_i_ = 0.0;
   int rx_req_mode_ = 0;

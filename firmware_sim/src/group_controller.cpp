@@ -24,7 +24,7 @@ Status ChargeLaw::plan(const control::ControllerInput& in, const PackRequest& re
   since_plan_s = 0.0;
   if (mpc) {
     control::ControllerInput mi = in;
-    mi.dt_s = period_s;     // the MPC's own step; the cycle's dt may be shorter
+    mi.dt_s = period_s;      // the MPC's own step; the cycle's dt may be shorter
     mi.current_max_a = 0.0;  // a charging MPC
     control::ControllerOutput mo;
     held_status = mpc->compute(mi, mo);
@@ -42,14 +42,11 @@ Status ChargeLaw::plan(const control::ControllerInput& in, const PackRequest& re
 Status GroupController::compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept {
   out.iterations = 0;
   switch (request_.mode) {
-    case RequestMode::idle:
-      out.current_a = 0.0;
-      return Status::ok;
+    case RequestMode::idle: out.current_a = 0.0; return Status::ok;
     case RequestMode::drive:
       out.current_a = std::clamp(request_.current_a, in.current_min_a, in.current_max_a);
       return Status::ok;
-    case RequestMode::charge:
-      break;
+    case RequestMode::charge: break;
   }
   // The charger's available current bounds every group (a non-negative offer charges nothing).
   const double available = std::min(request_.current_a, 0.0);

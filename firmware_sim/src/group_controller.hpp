@@ -21,15 +21,15 @@ namespace safetwin::firmware {
 // ControlStep before the pack cycle steps.
 struct PackRequest {
   RequestMode mode = RequestMode::idle;
-  double current_a = 0.0;        // drive: the demand; charge: the charger's available current (< 0)
+  double current_a = 0.0;  // drive: the demand; charge: the charger's available current (< 0)
   int limiting_group = -1;
   double max_cell_voltage_v = 0.0;  // measured, for CC-CV
 };
 
 // The charge law of the pack: MPC-FC or CC-CV, re-planned every period_s, held in between.
 struct ChargeLaw {
-  std::unique_ptr<control::BatteryMpc> mpc;   // null for CC-CV
-  std::unique_ptr<control::CcCvCharger> cccv; // null for the MPC
+  std::unique_ptr<control::BatteryMpc> mpc;    // null for CC-CV
+  std::unique_ptr<control::CcCvCharger> cccv;  // null for the MPC
   double period_s = 1.0;
   double parallel = 1.0;
   bool charging = false;

@@ -53,7 +53,10 @@ timespec to_timespec(double t) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(t);
   ts.tv_nsec = static_cast<long>((t - static_cast<double>(ts.tv_sec)) * 1e9);
-  if (ts.tv_nsec >= 1000000000L) { ts.tv_sec += 1; ts.tv_nsec -= 1000000000L; }
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec += 1;
+    ts.tv_nsec -= 1000000000L;
+  }
   return ts;
 }
 
@@ -63,14 +66,16 @@ struct Stats {
 };
 
 void write_report(const Options& opt, const Firmware& fw, const Stats& st) {
-  std::string j = "{\"mode\": \"" + std::string(opt.lockstep ? "lockstep" : "realtime") + "\", \"rate_hz\": " +
-                  std::to_string(opt.rate_hz) + ", \"cycles\": " + std::to_string(fw.cycles()) +
+  std::string j = "{\"mode\": \"" + std::string(opt.lockstep ? "lockstep" : "realtime") +
+                  "\", \"rate_hz\": " + std::to_string(opt.rate_hz) + ", \"cycles\": " + std::to_string(fw.cycles()) +
                   ", \"deadline_misses\": " + std::to_string(st.deadline_misses) + ", \"jitter\": " + st.jitter.json() +
-                  ", \"cycle_time\": " + st.cycle_time.json() + ", \"datagrams_in\": " + std::to_string(st.datagrams_in) +
-                  ", \"bad_datagrams\": " + std::to_string(st.bad_datagrams) + ", \"datagrams_out\": " +
-                  std::to_string(st.datagrams_out) + ", \"e2e_errors\": " + std::to_string(fw.e2e_errors()) +
-                  ", \"fw_mode\": " + std::to_string(static_cast<int>(fw.mode())) + ", \"fault_flags\": " +
-                  std::to_string(fw.fault_flags()) + "}\n";
+                  ", \"cycle_time\": " + st.cycle_time.json() +
+                  ", \"datagrams_in\": " + std::to_string(st.datagrams_in) +
+                  ", \"bad_datagrams\": " + std::to_string(st.bad_datagrams) +
+                  ", \"datagrams_out\": " + std::to_string(st.datagrams_out) +
+                  ", \"e2e_errors\": " + std::to_string(fw.e2e_errors()) +
+                  ", \"fw_mode\": " + std::to_string(static_cast<int>(fw.mode())) +
+                  ", \"fault_flags\": " + std::to_string(fw.fault_flags()) + "}\n";
   if (opt.report.empty()) {
     std::cerr << j;
   } else {
@@ -124,8 +129,8 @@ int main(int argc, char** argv) {
     ++stats->datagrams_in;
     if (fw->on_datagram(rx, static_cast<std::size_t>(got)) != safetwin::Status::ok) ++stats->bad_datagrams;
   };
-  std::fprintf(stderr, "firmware_sim: %s, listening on %s, peer %s\n",
-               opt.lockstep ? "lockstep" : "real time", opt.listen.c_str(), opt.peer.c_str());
+  std::fprintf(stderr, "firmware_sim: %s, listening on %s, peer %s\n", opt.lockstep ? "lockstep" : "real time",
+               opt.listen.c_str(), opt.peer.c_str());
 
   if (opt.lockstep) {
     timeval tv{0, 100000};  // wake every 100 ms to notice SIGTERM
@@ -149,8 +154,7 @@ int main(int argc, char** argv) {
     while (!g_stop && (opt.duration_s <= 0.0 || now_s() - start < opt.duration_s)) {
       deadline += period;
       const timespec ts = to_timespec(deadline);
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !g_stop) {
-      }
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !g_stop) {}
       const double wake = now_s();
       const double jitter = wake - deadline;
       for (;;) {  // drain everything that arrived during the period

@@ -15,9 +15,7 @@ double to_double(const std::string& key, const std::string& v) {
   double x = 0.0;
   try {
     x = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
+  } catch (const std::exception&) { used = 0; }
   if (used != v.size() || !std::isfinite(x)) throw std::invalid_argument(key + " = '" + v + "': not a finite number");
   return x;
 }
@@ -32,74 +30,134 @@ using Setter = std::function<void(Options&, const std::string& key, const std::s
 
 const std::map<std::string, std::pair<std::string, Setter>>& table() {
   static const std::map<std::string, std::pair<std::string, Setter>> t = {
-      {"lockstep", {"advance one cycle per PLANT_TICK (no value; in a file: true/false)",
-                    [](Options& o, const std::string& k, const std::string& v) {
-                      if (v != "true" && v != "false" && !v.empty()) throw std::invalid_argument(k + " = '" + v + "': true or false");
-                      o.lockstep = v != "false";
-                    }}},
-      {"rate-hz", {"cycle rate, Hz (default 100); in lockstep the rate of the harness's ticks",
-                   [](Options& o, const std::string& k, const std::string& v) {
-                     o.rate_hz = to_double(k, v);
-                     if (!(o.rate_hz > 0.0 && o.rate_hz <= 10000.0)) throw std::invalid_argument(k + " = " + v + ": must be in (0, 10000]");
-                   }}},
-      {"listen", {"host:port to receive plant frames on (default 127.0.0.1:47100)",
-                  [](Options& o, const std::string&, const std::string& v) { o.listen = v; }}},
-      {"peer", {"host:port of the harness (default 127.0.0.1:47101)",
-                [](Options& o, const std::string&, const std::string& v) { o.peer = v; }}},
-      {"report", {"write the JSON timing report here at exit (default: stderr)",
-                  [](Options& o, const std::string&, const std::string& v) { o.report = v; }}},
-      {"duration-s", {"stop after this many seconds (default 0: run until SIGTERM/SIGINT)",
-                      [](Options& o, const std::string& k, const std::string& v) { o.duration_s = to_double(k, v); }}},
-      {"series", {"cell channels of the pack, 1..96 (default 96)",
-                  [](Options& o, const std::string& k, const std::string& v) { o.firmware.series = to_int(k, v); }}},
-      {"parallel", {"cells per parallel group (default 1)",
-                    [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.parallel = to_int(k, v); }}},
-      {"controller", {"charge controller: mpc (MPC-FC on the estimate, default) or cccv",
-                      [](Options& o, const std::string& k, const std::string& v) {
-                        if (v == "mpc") o.firmware.control.controller = ControllerKind::mpc;
-                        else if (v == "cccv") o.firmware.control.controller = ControllerKind::cccv;
-                        else throw std::invalid_argument(k + " = '" + v + "': mpc or cccv");
-                      }}},
-      {"controller-period-s", {"the charge controller's period, s (default 1, the MPC-FC step)",
-                               [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.controller_period_s = to_double(k, v); }}},
-      {"soc-target", {"MPC target SOC, 0..1 (default 0.8)",
-                      [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.soc_target = to_double(k, v); }}},
-      {"horizon", {"MPC horizon in controller periods (default 30)",
-                   [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.horizon = to_int(k, v); }}},
-      {"charge-current-a", {"CC-CV charge current per pack, A (default 5.15)",
-                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.charge_current_a = to_double(k, v); }}},
-      {"cv-voltage-v", {"CV set-point of the highest cell, V (default 4.2)",
-                        [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cv_voltage_v = to_double(k, v); }}},
-      {"cutoff-current-a", {"end-of-charge current, A (default 0.2575)",
-                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.cutoff_current_a = to_double(k, v); }}},
-      {"temp-derate-k", {"monitor: derate when the hottest cell passes T_max minus this, K (default 3.5)",
-                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.temp_derate_k = to_double(k, v); }}},
-      {"temp-stop-k", {"monitor: SAFE_STOP when it passes T_max minus this, K (default 2)",
-                       [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.temp_stop_k = to_double(k, v); }}},
-      {"voltage-derate-v", {"monitor: derate when a cell is this far outside its voltage window, V (default 0.03)",
-                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.voltage_derate_v = to_double(k, v); }}},
-      {"voltage-stop-v", {"monitor: SAFE_STOP this far outside, V (default 0.06)",
-                          [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.voltage_stop_v = to_double(k, v); }}},
-      {"derate-factor", {"supervisor: current scale in DERATED, 0..1 (default 0.5)",
-                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.derate_factor = to_double(k, v); }}},
-      {"attest-sha256", {"expected SHA-256 digest of the cell-monitor node (64 hex digits); turns on its trust weighting",
-                         [](Options& o, const std::string& k, const std::string& v) { set_attest_digest(o.firmware, k, v); }}},
-      {"attest-timeout-s", {"no attestation verdict for this long counts as a failed one, s (default 30)",
-                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.safety.attest_timeout_s = to_double(k, v); }}},
-      {"plant-heartbeat-timeout-s", {"SAFE_STOP after this long without a plant heartbeat, s (default 0.1)",
-                                     [](Options& o, const std::string& k, const std::string& v) { o.firmware.plant_heartbeat_timeout_s = to_double(k, v); }}},
-      {"meas-loss-timeout-s", {"SAFE_STOP after measurements missing this long, s (default 1)",
-                               [](Options& o, const std::string& k, const std::string& v) { o.firmware.meas_loss_timeout_s = to_double(k, v); }}},
-      {"meas-max-age-cycles", {"cycles a received value stays fresh (default 0 in lockstep, 2 in real time)",
-                               [](Options& o, const std::string& k, const std::string& v) { o.firmware.meas_max_age_cycles = to_int(k, v); }}},
-      {"e2e-max-delta", {"largest alive-counter jump accepted, 1..14 (default 2)",
-                         [](Options& o, const std::string& k, const std::string& v) { o.firmware.e2e_max_delta = to_int(k, v); }}},
-      {"stuck-time-s", {"identical cell reading under current for this long: sensor stuck, s (default 5)",
-                        [](Options& o, const std::string& k, const std::string& v) { o.firmware.stuck_time_s = to_double(k, v); }}},
-      {"imbalance-v", {"cell this far from the pack mean: imbalance, V (default 0.05)",
-                       [](Options& o, const std::string& k, const std::string& v) { o.firmware.imbalance_v = to_double(k, v); }}},
-      {"imbalance-time-s", {"for this long, s (default 5)",
-                            [](Options& o, const std::string& k, const std::string& v) { o.firmware.imbalance_time_s = to_double(k, v); }}},
+      {"lockstep",
+       {"advance one cycle per PLANT_TICK (no value; in a file: true/false)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          if (v != "true" && v != "false" && !v.empty())
+            throw std::invalid_argument(k + " = '" + v + "': true or false");
+          o.lockstep = v != "false";
+        }}},
+      {"rate-hz",
+       {"cycle rate, Hz (default 100); in lockstep the rate of the harness's ticks",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.rate_hz = to_double(k, v);
+          if (!(o.rate_hz > 0.0 && o.rate_hz <= 10000.0))
+            throw std::invalid_argument(k + " = " + v + ": must be in (0, 10000]");
+        }}},
+      {"listen",
+       {"host:port to receive plant frames on (default 127.0.0.1:47100)",
+        [](Options& o, const std::string&, const std::string& v) { o.listen = v; }}},
+      {"peer",
+       {"host:port of the harness (default 127.0.0.1:47101)",
+        [](Options& o, const std::string&, const std::string& v) { o.peer = v; }}},
+      {"report",
+       {"write the JSON timing report here at exit (default: stderr)",
+        [](Options& o, const std::string&, const std::string& v) { o.report = v; }}},
+      {"duration-s",
+       {"stop after this many seconds (default 0: run until SIGTERM/SIGINT)",
+        [](Options& o, const std::string& k, const std::string& v) { o.duration_s = to_double(k, v); }}},
+      {"series",
+       {"cell channels of the pack, 1..96 (default 96)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.series = to_int(k, v); }}},
+      {"parallel",
+       {"cells per parallel group (default 1)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.parallel = to_int(k, v); }}},
+      {"controller",
+       {"charge controller: mpc (MPC-FC on the estimate, default) or cccv",
+        [](Options& o, const std::string& k, const std::string& v) {
+          if (v == "mpc")
+            o.firmware.control.controller = ControllerKind::mpc;
+          else if (v == "cccv")
+            o.firmware.control.controller = ControllerKind::cccv;
+          else
+            throw std::invalid_argument(k + " = '" + v + "': mpc or cccv");
+        }}},
+      {"controller-period-s",
+       {"the charge controller's period, s (default 1, the MPC-FC step)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.controller_period_s = to_double(k, v);
+        }}},
+      {"soc-target",
+       {"MPC target SOC, 0..1 (default 0.8)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.soc_target = to_double(k, v);
+        }}},
+      {"horizon",
+       {"MPC horizon in controller periods (default 30)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.control.horizon = to_int(k, v); }}},
+      {"charge-current-a",
+       {"CC-CV charge current per pack, A (default 5.15)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.charge_current_a = to_double(k, v);
+        }}},
+      {"cv-voltage-v",
+       {"CV set-point of the highest cell, V (default 4.2)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.cv_voltage_v = to_double(k, v);
+        }}},
+      {"cutoff-current-a",
+       {"end-of-charge current, A (default 0.2575)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.cutoff_current_a = to_double(k, v);
+        }}},
+      {"temp-derate-k",
+       {"monitor: derate when the hottest cell passes T_max minus this, K (default 3.5)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.temp_derate_k = to_double(k, v);
+        }}},
+      {"temp-stop-k",
+       {"monitor: SAFE_STOP when it passes T_max minus this, K (default 2)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.temp_stop_k = to_double(k, v);
+        }}},
+      {"voltage-derate-v",
+       {"monitor: derate when a cell is this far outside its voltage window, V (default 0.03)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.voltage_derate_v = to_double(k, v);
+        }}},
+      {"voltage-stop-v",
+       {"monitor: SAFE_STOP this far outside, V (default 0.06)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.voltage_stop_v = to_double(k, v);
+        }}},
+      {"derate-factor",
+       {"supervisor: current scale in DERATED, 0..1 (default 0.5)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.derate_factor = to_double(k, v);
+        }}},
+      {"attest-sha256",
+       {"expected SHA-256 digest of the cell-monitor node (64 hex digits); turns on its trust weighting",
+        [](Options& o, const std::string& k, const std::string& v) { set_attest_digest(o.firmware, k, v); }}},
+      {"attest-timeout-s",
+       {"no attestation verdict for this long counts as a failed one, s (default 30)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.control.safety.attest_timeout_s = to_double(k, v);
+        }}},
+      {"plant-heartbeat-timeout-s",
+       {"SAFE_STOP after this long without a plant heartbeat, s (default 0.1)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.plant_heartbeat_timeout_s = to_double(k, v);
+        }}},
+      {"meas-loss-timeout-s",
+       {"SAFE_STOP after measurements missing this long, s (default 1)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.meas_loss_timeout_s = to_double(k, v);
+        }}},
+      {"meas-max-age-cycles",
+       {"cycles a received value stays fresh (default 0 in lockstep, 2 in real time)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.meas_max_age_cycles = to_int(k, v); }}},
+      {"e2e-max-delta",
+       {"largest alive-counter jump accepted, 1..14 (default 2)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.e2e_max_delta = to_int(k, v); }}},
+      {"stuck-time-s",
+       {"identical cell reading under current for this long: sensor stuck, s (default 5)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.stuck_time_s = to_double(k, v); }}},
+      {"imbalance-v",
+       {"cell this far from the pack mean: imbalance, V (default 0.05)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.imbalance_v = to_double(k, v); }}},
+      {"imbalance-time-s",
+       {"for this long, s (default 5)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.imbalance_time_s = to_double(k, v); }}},
   };
   return t;
 }
@@ -109,9 +167,7 @@ void apply(Options& o, const std::string& key, const std::string& value, const s
   if (it == table().end()) throw std::invalid_argument(where + key + ": unknown option (see --help)");
   try {
     it->second.second(o, key, value);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(where + e.what());
-  }
+  } catch (const std::invalid_argument& e) { throw std::invalid_argument(where + e.what()); }
 }
 
 std::string trim(const std::string& s) {

@@ -11,10 +11,10 @@ struct Options {
   FirmwareConfig firmware{};
   bool lockstep = false;
   double rate_hz = 100.0;
-  std::string listen = "127.0.0.1:47100";   // where the firmware receives plant frames
-  std::string peer = "127.0.0.1:47101";     // where it sends its frames
-  std::string report;                        // JSON timing report written at exit ("" = stderr)
-  double duration_s = 0.0;                   // stop after this long (0 = until SIGTERM/SIGINT)
+  std::string listen = "127.0.0.1:47100";  // where the firmware receives plant frames
+  std::string peer = "127.0.0.1:47101";    // where it sends its frames
+  std::string report;                      // JSON timing report written at exit ("" = stderr)
+  double duration_s = 0.0;                 // stop after this long (0 = until SIGTERM/SIGINT)
   bool help = false;
 };
 

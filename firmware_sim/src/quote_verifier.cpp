@@ -61,7 +61,7 @@ AttestReason reason_of(QuoteCheck c) noexcept {
     case QuoteCheck::restart_rollback:
     case QuoteCheck::clock_rollback:
     case QuoteCheck::counter_jump: return AttestReason::fail_replay;  // as the Python verifier: not fresh
-    case QuoteCheck::nonce_expired: return AttestReason::timeout;  // the answer came too late
+    case QuoteCheck::nonce_expired: return AttestReason::timeout;     // the answer came too late
     case QuoteCheck::pcr_selection:
     case QuoteCheck::pcr_digest: return AttestReason::fail_pcr;
     case QuoteCheck::signer:
@@ -73,10 +73,11 @@ AttestReason reason_of(QuoteCheck c) noexcept {
 
 // The two enums are one numbering (owners.md contract, issue 17): checked here at compile time.
 static_assert(static_cast<int>(AttestReason::fail_signature) == static_cast<int>(trust::Attestation::fail_signature) &&
-              static_cast<int>(AttestReason::fail_pcr) == static_cast<int>(trust::Attestation::fail_pcr) &&
-              static_cast<int>(AttestReason::fail_replay) == static_cast<int>(trust::Attestation::fail_replay) &&
-              static_cast<int>(AttestReason::fail_malformed) == static_cast<int>(trust::Attestation::fail_malformed) &&
-              static_cast<int>(AttestReason::timeout) == static_cast<int>(trust::Attestation::timeout),
+                  static_cast<int>(AttestReason::fail_pcr) == static_cast<int>(trust::Attestation::fail_pcr) &&
+                  static_cast<int>(AttestReason::fail_replay) == static_cast<int>(trust::Attestation::fail_replay) &&
+                  static_cast<int>(AttestReason::fail_malformed) ==
+                      static_cast<int>(trust::Attestation::fail_malformed) &&
+                  static_cast<int>(AttestReason::timeout) == static_cast<int>(trust::Attestation::timeout),
               "AttestReason and trust::Attestation must number the reasons alike");
 
 trust::Attestation to_attestation(AttestReason r) noexcept {
@@ -158,8 +159,8 @@ void QuoteVerifier::free_node(Node& n) noexcept {
   n = Node{};
 }
 
-void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size,
-                           std::uint32_t pcr_mask, const std::uint8_t* golden_values, bool check_firmware_version,
+void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
+                           const std::uint8_t* golden_values, bool check_firmware_version,
                            std::uint64_t firmware_version, std::uint32_t hierarchy) {
   if (node >= kMaxNodes)
     throw std::invalid_argument("enroll: node = " + std::to_string(node) + ": must be < " + std::to_string(kMaxNodes));
@@ -309,8 +310,7 @@ QuoteCheck QuoteVerifier::counters(const Node& n, const tpm::AttestView& a, std:
     // The clock restarted from 0 at the reset.
     return static_cast<double>(a.clock_ms) <= max_advance_ms ? QuoteCheck::ok : QuoteCheck::counter_jump;
   }
-  if (a.restart_count != n.ref_restart &&
-      static_cast<std::uint64_t>(a.restart_count - n.ref_restart) > max_epochs)
+  if (a.restart_count != n.ref_restart && static_cast<std::uint64_t>(a.restart_count - n.ref_restart) > max_epochs)
     return QuoteCheck::counter_jump;
   // A TPM Restart keeps the clock running (it only counts), so within one reset the clock's advance
   // is bounded by elapsed time whatever restartCount did.

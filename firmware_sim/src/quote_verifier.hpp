@@ -46,7 +46,13 @@ namespace safetwin::firmware {
 // The verdict's reason, numbered as the trust::Attestation contract of owners.md (issue 17):
 // the trust layer weighs each with its own likelihood once the core takes them (to_attestation).
 enum class AttestReason : std::uint8_t {
-  none = 0, pass = 1, fail = 2, fail_signature = 3, fail_pcr = 4, fail_replay = 5, fail_malformed = 6,
+  none = 0,
+  pass = 1,
+  fail = 2,
+  fail_signature = 3,
+  fail_pcr = 4,
+  fail_replay = 5,
+  fail_malformed = 6,
   timeout = 7,
 };
 [[nodiscard]] const char* to_string(AttestReason r) noexcept;
@@ -54,14 +60,14 @@ enum class AttestReason : std::uint8_t {
 // The one check that decided the verdict (the first failing one, in the order above).
 enum class QuoteCheck : std::uint8_t {
   ok = 0,
-  malformed,         // wire rules (truncated, oversized, a value no TPM writes, not a quote)
-  magic,             // not TPM_GENERATED_VALUE
-  signature,         // not ECDSA-SHA256, or does not verify under the enrolled AK
-  signer,            // qualifiedSigner is not the enrolled AK under its hierarchy
-  nonce_unknown,     // never issued to this node, or already spent
-  nonce_expired,     // issued longer ago than the round's lifetime
-  pcr_selection,     // not the enrolled SHA-256 PCR selection
-  pcr_digest,        // measured boot differs from the golden values
+  malformed,      // wire rules (truncated, oversized, a value no TPM writes, not a quote)
+  magic,          // not TPM_GENERATED_VALUE
+  signature,      // not ECDSA-SHA256, or does not verify under the enrolled AK
+  signer,         // qualifiedSigner is not the enrolled AK under its hierarchy
+  nonce_unknown,  // never issued to this node, or already spent
+  nonce_expired,  // issued longer ago than the round's lifetime
+  pcr_selection,  // not the enrolled SHA-256 PCR selection
+  pcr_digest,     // measured boot differs from the golden values
   firmware_version,
   clock_unsafe,      // TPMS_CLOCK_INFO.safe = NO
   reset_rollback,    // resetCount below the reference
@@ -109,7 +115,9 @@ class QuoteVerifier {
   void enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
               const std::uint8_t* golden_values, bool check_firmware_version = false,
               std::uint64_t firmware_version = 0, std::uint32_t hierarchy = tpm::kRhEndorsement);
-  [[nodiscard]] bool enrolled(std::size_t node) const noexcept { return node < kMaxNodes && nodes_[node].key != nullptr; }
+  [[nodiscard]] bool enrolled(std::size_t node) const noexcept {
+    return node < kMaxNodes && nodes_[node].key != nullptr;
+  }
   // After a legitimate TPM2_Clear: the counters' reference is dropped (the next valid quote sets it).
   [[nodiscard]] Status reenroll(std::size_t node) noexcept;
 
@@ -132,7 +140,7 @@ class QuoteVerifier {
   };
   struct Node {
     evp_pkey_st* key = nullptr;
-    evp_pkey_ctx_st* verify_ctx = nullptr;  // verify-initialised once, reused for every quote
+    evp_pkey_ctx_st* verify_ctx = nullptr;            // verify-initialised once, reused for every quote
     std::array<std::uint8_t, 34> qualified_signer{};  // nameAlg || SHA-256
     std::uint32_t pcr_mask = 0;
     std::array<std::uint8_t, 32> pcr_digest{};
@@ -153,9 +161,9 @@ class QuoteVerifier {
 
   QuoteVerifierConfig config_;
   std::array<Node, kMaxNodes> nodes_{};
-  evp_md_st* sha256_ = nullptr;       // fetched once
-  evp_md_ctx_st* md_ctx_ = nullptr;   // reused for every digest
-  ECDSA_SIG_st* sig_ = nullptr;       // r, s preallocated to 66 bytes
+  evp_md_st* sha256_ = nullptr;          // fetched once
+  evp_md_ctx_st* md_ctx_ = nullptr;      // reused for every digest
+  ECDSA_SIG_st* sig_ = nullptr;          // r, s preallocated to 66 bytes
   std::array<std::uint8_t, 160> der_{};  // DER of (r, s): at most 2 * (2 + 1 + 66) + 3 bytes
 };
 

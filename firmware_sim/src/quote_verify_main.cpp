@@ -43,7 +43,8 @@ namespace {
 
 std::vector<std::uint8_t> hex(const std::string& field, const std::string& s) {
   if (s == "-") return {};  // no bytes at all
-  if (s.size() % 2 != 0) throw std::invalid_argument(field + ": odd number of hex digits (" + std::to_string(s.size()) + ")");
+  if (s.size() % 2 != 0)
+    throw std::invalid_argument(field + ": odd number of hex digits (" + std::to_string(s.size()) + ")");
   std::vector<std::uint8_t> out(s.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
     std::size_t used = 0;
@@ -51,9 +52,7 @@ std::vector<std::uint8_t> hex(const std::string& field, const std::string& s) {
     unsigned long v = 0;
     try {
       v = std::stoul(byte, &used, 16);
-    } catch (const std::exception&) {
-      used = 0;
-    }
+    } catch (const std::exception&) { used = 0; }
     if (used != 2) throw std::invalid_argument(field + ": '" + byte + "' is not a hex byte");
     out[i] = static_cast<std::uint8_t>(v);
   }
@@ -65,10 +64,9 @@ std::uint64_t number(const std::string& field, const std::string& s) {
   std::uint64_t v = 0;
   try {
     v = std::stoull(s, &used, 0);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (s.empty() || used != s.size() || s[0] == '-') throw std::invalid_argument(field + " = '" + s + "': not an unsigned integer");
+  } catch (const std::exception&) { used = 0; }
+  if (s.empty() || used != s.size() || s[0] == '-')
+    throw std::invalid_argument(field + " = '" + s + "': not an unsigned integer");
   return v;
 }
 
@@ -84,7 +82,8 @@ std::string to_hex(const std::uint8_t* d, std::size_t n) {
 
 QuoteVerifier::Nonce to_nonce(const std::string& s) {
   const auto b = hex("NONCE", s);
-  if (b.size() != QuoteVerifier::kNonceBytes) throw std::invalid_argument("NONCE: " + std::to_string(b.size()) + " bytes, expected 32");
+  if (b.size() != QuoteVerifier::kNonceBytes)
+    throw std::invalid_argument("NONCE: " + std::to_string(b.size()) + " bytes, expected 32");
   QuoteVerifier::Nonce n{};
   std::copy(b.begin(), b.end(), n.begin());
   return n;
@@ -129,7 +128,8 @@ int main() {
         std::size_t n_pcrs = 0;
         for (int i = 0; i < 32; ++i) n_pcrs += (mask >> i) & 1u;
         if (golden.size() != 32 * n_pcrs)
-          throw std::invalid_argument("GOLDEN_VALUES: " + std::to_string(golden.size()) + " bytes, expected 32 per PCR");
+          throw std::invalid_argument("GOLDEN_VALUES: " + std::to_string(golden.size()) +
+                                      " bytes, expected 32 per PCR");
         verifier.enroll(number("NODE", w[1]), ak.data(), ak.size(), mask, golden.data(), w.size() == 6,
                         w.size() == 6 ? number("FIRMWARE_VERSION", w[5]) : 0);
         std::cout << "ok\n";
@@ -173,7 +173,8 @@ int main() {
           const auto t1 = std::chrono::steady_clock::now();
           cpu[i] = thread_ns() - c0;
           expect_ok(st, "verify");
-          if (r.check != QuoteCheck::ok) throw std::invalid_argument(std::string("bench: the quote does not pass (") + to_string(r.check) + ")");
+          if (r.check != QuoteCheck::ok)
+            throw std::invalid_argument(std::string("bench: the quote does not pass (") + to_string(r.check) + ")");
           ns[i] = std::chrono::duration<double, std::nano>(t1 - t0).count();
         }
         for (auto* v : {&ns, &cpu}) {
@@ -181,7 +182,8 @@ int main() {
           for (double x : *v) sum += x;
           const double worst = *std::max_element(v->begin(), v->end());
           std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(count / 2), v->end());
-          std::cout << (*v)[count / 2] << ' ' << worst << ' ' << sum / static_cast<double>(count) << (v == &ns ? ' ' : '\n');
+          std::cout << (*v)[count / 2] << ' ' << worst << ' ' << sum / static_cast<double>(count)
+                    << (v == &ns ? ' ' : '\n');
         }
       } else if (cmd == "nonces") {
         need(3, 3);
@@ -209,7 +211,8 @@ int main() {
         need(4, 4);
         const std::uint64_t node = number("NODE", w[1]), now = number("NOW_MS", w[3]);
         const auto data = hex("CAN_DATA", w[2]);
-        if (data.size() > 8) throw std::invalid_argument("CAN_DATA: " + std::to_string(data.size()) + " bytes, at most 8");
+        if (data.size() > 8)
+          throw std::invalid_argument("CAN_DATA: " + std::to_string(data.size()) + " bytes, at most 8");
         IsoTpReceiver& rx = receiver(node);
         const IsoTpEvent e = rx.on_frame(data.data(), static_cast<std::uint8_t>(data.size()), now);
         std::cout << to_string(e);
@@ -233,7 +236,8 @@ int main() {
         const bool timed_out = rx.expired(number("NOW_MS", w[2]));
         std::cout << (timed_out ? "timeout" : rx.is_open() ? "open" : "closed") << '\n';
       } else {
-        throw std::invalid_argument("'" + cmd + "': unknown command (enroll, nonce, verify, reenroll, bench, nonces, "
+        throw std::invalid_argument("'" + cmd +
+                                    "': unknown command (enroll, nonce, verify, reenroll, bench, nonces, "
                                     "seed, challenge, frame, expire)");
       }
       std::cout.flush();

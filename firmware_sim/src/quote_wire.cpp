@@ -124,15 +124,15 @@ WireStatus parse_ecc_public(const std::uint8_t* data, std::size_t size, EccPubli
   const auto expect = [&r](std::uint64_t want, std::size_t bytes) {
     if (r.uint(bytes) != want) r.fail(WireStatus::malformed);
   };
-  expect(kAlgEcc, 2);        // type
-  expect(kAlgSha256, 2);     // nameAlg
+  expect(kAlgEcc, 2);     // type
+  expect(kAlgSha256, 2);  // nameAlg
   out.object_attributes = static_cast<std::uint32_t>(r.uint(4));
-  (void)r.tpm2b(64);         // authPolicy
-  expect(kAlgNull, 2);       // symmetric: a signing key has none
-  expect(kAlgEcdsa, 2);      // scheme
-  expect(kAlgSha256, 2);     // scheme hash
-  expect(kEccNistP256, 2);   // curve
-  (void)r.uint(2);           // kdf
+  (void)r.tpm2b(64);        // authPolicy
+  expect(kAlgNull, 2);      // symmetric: a signing key has none
+  expect(kAlgEcdsa, 2);     // scheme
+  expect(kAlgSha256, 2);    // scheme hash
+  expect(kEccNistP256, 2);  // curve
+  (void)r.uint(2);          // kdf
   out.x = r.tpm2b(32);
   out.y = r.tpm2b(32);
   r.finish();

@@ -19,8 +19,8 @@ constexpr std::uint16_t kEccNistP256 = 0x0003;
 constexpr std::uint32_t kRhOwner = 0x40000001u;
 constexpr std::uint32_t kRhEndorsement = 0x4000000Bu;
 // fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | restricted | sign
-constexpr std::uint32_t kAkObjectAttributes = 0x00000002u | 0x00000010u | 0x00000020u | 0x00000040u |
-                                              0x00010000u | 0x00040000u;
+constexpr std::uint32_t kAkObjectAttributes =
+    0x00000002u | 0x00000010u | 0x00000020u | 0x00000040u | 0x00010000u | 0x00040000u;
 
 constexpr std::size_t kMaxAttestBytes = 1024;
 constexpr std::size_t kMaxSignatureBytes = 128;

@@ -41,13 +41,15 @@ InvariantSpec range(const std::string& name, const std::string& signal, double l
 }  // namespace
 
 void SafetyCalibration::validate() const {
-  if (!(temp_stop_k >= 0.0 && temp_stop_k < temp_derate_k && temp_derate_k < temp_warning_k && std::isfinite(temp_warning_k)))
+  if (!(temp_stop_k >= 0.0 && temp_stop_k < temp_derate_k && temp_derate_k < temp_warning_k &&
+        std::isfinite(temp_warning_k)))
     throw_invalid("SafetyCalibration.temp_derate_k", temp_derate_k,
                   "needs 0 <= temp_stop_k < temp_derate_k < temp_warning_k (margins below T_max)");
   if (!(voltage_warning_v >= 0.0 && voltage_warning_v < voltage_derate_v && voltage_derate_v < voltage_stop_v &&
         std::isfinite(voltage_stop_v)))
-    throw_invalid("SafetyCalibration.voltage_derate_v", voltage_derate_v,
-                  "needs 0 <= voltage_warning_v < voltage_derate_v < voltage_stop_v (margins outside the voltage window)");
+    throw_invalid(
+        "SafetyCalibration.voltage_derate_v", voltage_derate_v,
+        "needs 0 <= voltage_warning_v < voltage_derate_v < voltage_stop_v (margins outside the voltage window)");
   require_in_range("SafetyCalibration.temp_hysteresis_k", temp_hysteresis_k, 0.0, 10.0);
   require_in_range("SafetyCalibration.voltage_hysteresis_v", voltage_hysteresis_v, 0.0, 0.5);
   require_positive("SafetyCalibration.set_s", set_s);
@@ -62,8 +64,8 @@ void SafetyCalibration::validate() const {
     throw_invalid("SafetyCalibration.distrust_threshold", distrust_threshold, "must be in (0, 1)");
 }
 
-cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery::CellLimits& limits,
-                                         double period_s, const SafetyCalibration& cal) {
+cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery::CellLimits& limits, double period_s,
+                                         const SafetyCalibration& cal) {
   cal.validate();
   require_positive("ControlStepConfig.period_s", period_s);
   cycle::PackCycleConfig pc;
@@ -88,15 +90,24 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   const double inf = safety::kNoLimit;
   const double t_max = limits.temp_max_k, v_max = limits.voltage_max_v, v_min = limits.voltage_min_v;
   m.invariants = {
-      range("temperature.operating", "temperature_k", -inf, t_max - cal.temp_warning_k, Severity::warning, cal, period_s, cal.temp_hysteresis_k),
-      range("temperature.recommended", "temperature_k", -inf, t_max - cal.temp_derate_k, Severity::derate, cal, period_s, cal.temp_hysteresis_k),
-      range("temperature.maximum", "temperature_k", -inf, t_max - cal.temp_stop_k, Severity::stop, cal, period_s, cal.temp_hysteresis_k),
-      range("voltage_high.operating", "voltage_a_v", -inf, v_max + cal.voltage_warning_v, Severity::warning, cal, period_s, cal.voltage_hysteresis_v),
-      range("voltage_high.recommended", "voltage_a_v", -inf, v_max + cal.voltage_derate_v, Severity::derate, cal, period_s, cal.voltage_hysteresis_v),
-      range("voltage_high.maximum", "voltage_a_v", -inf, v_max + cal.voltage_stop_v, Severity::stop, cal, period_s, cal.voltage_hysteresis_v),
-      range("voltage_low.operating", "voltage_a_v", v_min - cal.voltage_warning_v, inf, Severity::warning, cal, period_s, cal.voltage_hysteresis_v),
-      range("voltage_low.recommended", "voltage_a_v", v_min - cal.voltage_derate_v, inf, Severity::derate, cal, period_s, cal.voltage_hysteresis_v),
-      range("voltage_low.maximum", "voltage_a_v", v_min - cal.voltage_stop_v, inf, Severity::stop, cal, period_s, cal.voltage_hysteresis_v),
+      range("temperature.operating", "temperature_k", -inf, t_max - cal.temp_warning_k, Severity::warning, cal,
+            period_s, cal.temp_hysteresis_k),
+      range("temperature.recommended", "temperature_k", -inf, t_max - cal.temp_derate_k, Severity::derate, cal,
+            period_s, cal.temp_hysteresis_k),
+      range("temperature.maximum", "temperature_k", -inf, t_max - cal.temp_stop_k, Severity::stop, cal, period_s,
+            cal.temp_hysteresis_k),
+      range("voltage_high.operating", "voltage_a_v", -inf, v_max + cal.voltage_warning_v, Severity::warning, cal,
+            period_s, cal.voltage_hysteresis_v),
+      range("voltage_high.recommended", "voltage_a_v", -inf, v_max + cal.voltage_derate_v, Severity::derate, cal,
+            period_s, cal.voltage_hysteresis_v),
+      range("voltage_high.maximum", "voltage_a_v", -inf, v_max + cal.voltage_stop_v, Severity::stop, cal, period_s,
+            cal.voltage_hysteresis_v),
+      range("voltage_low.operating", "voltage_a_v", v_min - cal.voltage_warning_v, inf, Severity::warning, cal,
+            period_s, cal.voltage_hysteresis_v),
+      range("voltage_low.recommended", "voltage_a_v", v_min - cal.voltage_derate_v, inf, Severity::derate, cal,
+            period_s, cal.voltage_hysteresis_v),
+      range("voltage_low.maximum", "voltage_a_v", v_min - cal.voltage_stop_v, inf, Severity::stop, cal, period_s,
+            cal.voltage_hysteresis_v),
   };
   InvariantSpec nis;
   nis.name = "estimator.consistency";
@@ -112,7 +123,8 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
 
   if (cal.trust) {
     m.signals = {"trust_0", "trusted_voltage_nodes"};
-    m.invariants.push_back(range("trust.cell_monitor", "trust_0", cal.distrust_threshold, inf, Severity::derate, cal, period_s));
+    m.invariants.push_back(
+        range("trust.cell_monitor", "trust_0", cal.distrust_threshold, inf, Severity::derate, cal, period_s));
     InvariantSpec none = range("trust.voltage_nodes", "trusted_voltage_nodes", 0.5, inf, Severity::stop, cal, period_s);
     none.set_count = 1;  // no trusted voltage source: nothing to debounce against
     m.invariants.push_back(none);

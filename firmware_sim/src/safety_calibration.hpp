@@ -32,8 +32,14 @@
 namespace safetwin::firmware {
 
 // FW_EVENT codes the monitor's invariants raise (hil/safetwin_hil.dbc); 0 = none.
-enum class InvariantEvent : std::uint8_t { none = 0, over_voltage = 5, under_voltage = 6, over_temp = 7,
-                                           safety_derate = 14, sensor_distrusted = 15 };
+enum class InvariantEvent : std::uint8_t {
+  none = 0,
+  over_voltage = 5,
+  under_voltage = 6,
+  over_temp = 7,
+  safety_derate = 14,
+  sensor_distrusted = 15
+};
 
 struct SafetyCalibration {
   double temp_warning_k = 5.0;
@@ -48,18 +54,18 @@ struct SafetyCalibration {
   double clear_s = 10.0;
   double nis_window_s = 60.0;
   double nis_max = 8.0;
-  double derate_factor = 0.5;           // the supervisor's current scale in DERATED
+  double derate_factor = 0.5;  // the supervisor's current scale in DERATED
   double hold_max_s = 2.5;
   // The estimators' initial SOC sigma: the OCV of a rested reading (a few %, not the filter's
   // default ignorance, or the CBF's SOC margins would forbid discharging the lower half of the
   // window and charging the upper half until the filter converged).
-  double soc_sigma0 = 0.05;              // longest hold of the last command without a controller output
+  double soc_sigma0 = 0.05;  // longest hold of the last command without a controller output
   // Trust of the cell-monitor node (node 0, feeding every group's voltage channel), on when the
   // firmware knows the node's expected attestation digest.
   bool trust = false;
-  double attest_timeout_s = 30.0;       // no attestation verdict for this long counts as a failed one
+  double attest_timeout_s = 30.0;  // no attestation verdict for this long counts as a failed one
   double distrust_threshold = 0.1;
-  void validate() const;                // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 // The pack cycle's configuration for `series` groups of `parallel` cells with these limits, a

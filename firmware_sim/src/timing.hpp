@@ -32,8 +32,9 @@ class Histogram {
     return max_s_;
   }
   [[nodiscard]] std::string json() const {
-    return "{\"p50_us\": " + std::to_string(quantile_s(0.5) * 1e6) + ", \"p99_us\": " + std::to_string(quantile_s(0.99) * 1e6) +
-           ", \"max_us\": " + std::to_string(max_s_ * 1e6) + ", \"count\": " + std::to_string(count_) + "}";
+    return "{\"p50_us\": " + std::to_string(quantile_s(0.5) * 1e6) +
+           ", \"p99_us\": " + std::to_string(quantile_s(0.99) * 1e6) + ", \"max_us\": " + std::to_string(max_s_ * 1e6) +
+           ", \"count\": " + std::to_string(count_) + "}";
   }
 
  private:

@@ -60,7 +60,8 @@ struct TestNode {
     for (std::uint16_t v : {0x0010, 0x0018, 0x000B, 0x0003, 0x0010}) put(pub, v, 2);
     put2b(pub, Bytes(point + 1, point + 33));
     put2b(pub, Bytes(point + 33, point + 65));
-    for (std::size_t i = 0; i < pcrs.size(); ++i) pcrs[i] = sha256({static_cast<std::uint8_t>(seed), static_cast<std::uint8_t>(i)});
+    for (std::size_t i = 0; i < pcrs.size(); ++i)
+      pcrs[i] = sha256({static_cast<std::uint8_t>(seed), static_cast<std::uint8_t>(i)});
   }
   ~TestNode() { EVP_PKEY_free(key); }
   TestNode(const TestNode&) = delete;

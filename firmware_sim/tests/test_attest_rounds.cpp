@@ -39,7 +39,8 @@ struct Bench {
     rounds = std::make_unique<AttestRounds>(c, verifier, nonces);
   }
   void send(std::size_t k, const Bytes& payload) {
-    for (const Bytes& f : segment(payload)) (void)rounds->on_frame(k, f.data(), static_cast<std::uint8_t>(f.size()), now);
+    for (const Bytes& f : segment(payload))
+      (void)rounds->on_frame(k, f.data(), static_cast<std::uint8_t>(f.size()), now);
   }
   Bytes genuine(std::size_t k) {
     TestNode& n = k == 0 ? a : b;
@@ -135,7 +136,8 @@ TEST_CASE("the budget: one verify per service call, the other answer waits for t
     TestNode& n = k == 0 ? bench.a : bench.b;
     const QuoteVerifier::Nonce& x = rounds.nonce_request(k);
     const Bytes at = n.attest(Bytes(x.begin(), x.end()));
-    for (const Bytes& f : segment(answer(at, n.sign(at)))) (void)rounds.on_frame(k, f.data(), static_cast<std::uint8_t>(f.size()), 5);
+    for (const Bytes& f : segment(answer(at, n.sign(at))))
+      (void)rounds.on_frame(k, f.data(), static_cast<std::uint8_t>(f.size()), 5);
   }
   CHECK(rounds.queued() == 2);
   CHECK(rounds.service(10) == 1);
@@ -158,7 +160,8 @@ TEST_CASE("no allocation in tick and on_frame, the per-cycle paths") {
   const auto frames = segment(p);
   const long n = safetwin::test::count_allocations([&] {
     for (int i = 0; i < 100; ++i) (void)bench.rounds->tick(bench.now + static_cast<std::uint64_t>(i) * 100);
-    for (const Bytes& f : frames) (void)bench.rounds->on_frame(1, f.data(), static_cast<std::uint8_t>(f.size()), bench.now);
+    for (const Bytes& f : frames)
+      (void)bench.rounds->on_frame(1, f.data(), static_cast<std::uint8_t>(f.size()), bench.now);
   });
   CHECK(n == 0);
 }

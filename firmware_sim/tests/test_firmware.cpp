@@ -38,12 +38,16 @@ class Plant {
     n_frames_ = 0;
     double phys[HIL_MAX_SIGNALS];
     if (heartbeat) {
-      phys[2] = seq * dt; phys[3] = 1;
+      phys[2] = seq * dt;
+      phys[3] = 1;
       put(SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID, 0, phys, buf);
     }
-    phys[2] = pack_i; phys[3] = cell_v * n_; phys[4] = 1;
+    phys[2] = pack_i;
+    phys[3] = cell_v * n_;
+    phys[4] = 1;
     put(SAFETWIN_HIL_PACK_MEAS_FRAME_ID, 0, phys, buf);
-    phys[2] = req_i; phys[3] = req_mode;
+    phys[2] = req_i;
+    phys[3] = req_mode;
     put(SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID, 0, phys, buf);
     for (int g = 0; g < (n_ + 2) / 3; ++g) {
       for (double& p : phys) p = NAN;
@@ -71,7 +75,8 @@ class Plant {
       put(SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID, frag, phys, buf);
     }
     if (tick) {
-      phys[2] = seq; phys[3] = dt;
+      phys[2] = seq;
+      phys[3] = dt;
       put(SAFETWIN_HIL_PLANT_TICK_FRAME_ID, 0, phys, buf);
     }
     hil_wire_header(buf, static_cast<std::uint16_t>(n_frames_));
@@ -411,7 +416,8 @@ TEST_CASE("construction refuses bad configuration naming the field") {
   CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("FirmwareConfig.series = 97"), std::invalid_argument);
   cfg = FirmwareConfig{};
   cfg.plant_heartbeat_timeout_s = -1.0;
-  CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("FirmwareConfig.plant_heartbeat_timeout_s"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("FirmwareConfig.plant_heartbeat_timeout_s"),
+                       std::invalid_argument);
   cfg = FirmwareConfig{};
   cfg.control.cv_voltage_v = 4.3;
   CHECK_THROWS_WITH_AS(Firmware{cfg}, doctest::Contains("ControlStepConfig.cv_voltage_v"), std::invalid_argument);
@@ -431,9 +437,9 @@ TEST_CASE("a charge at 100 Hz starts within the first cycles (the law's period i
     d = step(fw, plant, seq, 0.01);
     const auto& gs = fw.control().pack_cycle().group_status(0);
     INFO("seq " << seq << " law " << static_cast<int>(fw.control_report().controller) << " cycle "
-                << static_cast<int>(fw.control_report().cycle) << " req " << gs.requested_a << " cbf ["
-                << gs.cbf.lo_a << ", " << gs.cbf.hi_a << "] sup " << static_cast<int>(gs.supervisor_status)
-                << " pred " << gs.supervisor.predictive_refused << " hold " << gs.supervisor.holding);
+                << static_cast<int>(fw.control_report().cycle) << " req " << gs.requested_a << " cbf [" << gs.cbf.lo_a
+                << ", " << gs.cbf.hi_a << "] sup " << static_cast<int>(gs.supervisor_status) << " pred "
+                << gs.supervisor.predictive_refused << " hold " << gs.supervisor.holding);
     CHECK(d.current_a < -1.0);
   }
 }

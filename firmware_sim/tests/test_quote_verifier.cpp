@@ -220,7 +220,8 @@ TEST_CASE("refused calls: unknown node, null buffers, bad enrolment and config n
   CHECK_THROWS_AS(rig.v.enroll(9, rig.node.pub.data(), rig.node.pub.size(), kPcrMask, g.data()), std::invalid_argument);
   QuoteVerifierConfig c;
   c.nonce_lifetime_ms = 0;
-  CHECK_THROWS_WITH_AS(QuoteVerifier{c}, "QuoteVerifierConfig.nonce_lifetime_ms = 0: must be > 0", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(QuoteVerifier{c}, "QuoteVerifierConfig.nonce_lifetime_ms = 0: must be > 0",
+                       std::invalid_argument);
 }
 
 TEST_CASE("allocations: none in parse, nonce issue and the verifier's own code; libcrypto's per verify is fixed") {
@@ -237,7 +238,8 @@ TEST_CASE("allocations: none in parse, nonce issue and the verifier's own code; 
   // this code; a full verify allocates only inside EVP_PKEY_verify, the same number every time.
   const Bytes t(a.begin(), a.end() - 1);
   QuoteResult r;
-  CHECK(safetwin::test::count_allocations([&] { (void)rig.v.verify(0, t.data(), t.size(), s.data(), s.size(), 0, r); }) == 0);
+  CHECK(safetwin::test::count_allocations(
+            [&] { (void)rig.v.verify(0, t.data(), t.size(), s.data(), s.size(), 0, r); }) == 0);
   std::set<long> per_verify;
   for (int i = 0; i < 20; ++i) {
     REQUIRE(rig.v.expect_nonce(0, n, 0) == safetwin::Status::ok);

@@ -31,8 +31,8 @@ py::dict simulate(Pack& pack, const DoubleArray& current_a, double dt_s) {
   Status st;
   {
     py::gil_scoped_release release;
-    st = pack.simulate(current_a.data(), n, dt_s, pack_v.mutable_data(), cell_v.mutable_data(),
-                       cell_t.mutable_data(), cell_soc.mutable_data(), cell_i.mutable_data());
+    st = pack.simulate(current_a.data(), n, dt_s, pack_v.mutable_data(), cell_v.mutable_data(), cell_t.mutable_data(),
+                       cell_soc.mutable_data(), cell_i.mutable_data());
   }
   raise_on_error(st, "Pack.simulate");
   py::dict out;
@@ -126,21 +126,24 @@ void bind_battery(py::module_& m) {
       .def("voltage_v", &OcvTable::voltage_v, py::arg("soc"), "OCV in V at soc (clamped outside the table)")
       .def("slope_v", &OcvTable::slope_v, py::arg("soc"), "dOCV/dSOC in V (end slope outside the table)")
       .def("soc_at_voltage", &OcvTable::soc_at_voltage, py::arg("voltage_v"), "SOC of a rested voltage")
-      .def_property_readonly("soc", [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.soc().data()); })
-      .def_property_readonly("ocv_v", [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.ocv_v().data()); })
+      .def_property_readonly("soc",
+                             [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.soc().data()); })
+      .def_property_readonly("ocv_v",
+                             [](const OcvTable& t) { return DoubleArray(py::ssize_t(t.size()), t.ocv_v().data()); })
       .def("__len__", &OcvTable::size);
 
   py::class_<ParamSurface>(m, "ParamSurface", "A cell parameter: a constant or a table over (SOC, temperature in K)")
       .def(py::init(&ParamSurface::constant), py::arg("value"))
       .def_static("constant", &ParamSurface::constant, py::arg("value"))
-      .def_static("table",
-                  [](const DoubleArray& soc, const DoubleArray& temp_k, const DoubleArray& values, const std::string& name) {
-                    if (values.ndim() != 2 || values.shape(0) != soc.size() || values.shape(1) != temp_k.size())
-                      throw std::invalid_argument(name + ".values must have shape (len(soc), len(temp_k))");
-                    return ParamSurface::table(to_vector(soc, "soc"), to_vector(temp_k, "temp_k"),
-                                               std::vector<double>(values.data(), values.data() + values.size()), name);
-                  },
-                  py::arg("soc"), py::arg("temp_k"), py::arg("values"), py::arg("name") = "table")
+      .def_static(
+          "table",
+          [](const DoubleArray& soc, const DoubleArray& temp_k, const DoubleArray& values, const std::string& name) {
+            if (values.ndim() != 2 || values.shape(0) != soc.size() || values.shape(1) != temp_k.size())
+              throw std::invalid_argument(name + ".values must have shape (len(soc), len(temp_k))");
+            return ParamSurface::table(to_vector(soc, "soc"), to_vector(temp_k, "temp_k"),
+                                       std::vector<double>(values.data(), values.data() + values.size()), name);
+          },
+          py::arg("soc"), py::arg("temp_k"), py::arg("values"), py::arg("name") = "table")
       .def("at", static_cast<double (ParamSurface::*)(double, double) const noexcept>(&ParamSurface::at),
            py::arg("soc"), py::arg("temp_k"))
       .def_property_readonly("is_constant", &ParamSurface::is_constant);
@@ -155,19 +158,25 @@ void bind_battery(py::module_& m) {
       .def_readwrite("charge_current_max_a", &CellLimits::charge_current_max_a)
       .def_readwrite("discharge_current_max_a", &CellLimits::discharge_current_max_a);
 
-  py::class_<HysteresisParams>(m, "HysteresisParams", "One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s")
-      .def(py::init([](double gamma, double m_v, double m0_v) { return HysteresisParams{gamma, m_v, m0_v}; }),
+  py::class_<HysteresisParams>(m, "HysteresisParams",
+                               "One-state hysteresis (Plett vol. 1 sec. 3.10): V += m_v h + m0_v s")
+      .def(py::init([](double gamma, double m_v, double m0_v) {
+             return HysteresisParams{gamma, m_v, m0_v};
+           }),
            py::arg("gamma") = 0.0, py::arg("m_v") = 0.0, py::arg("m0_v") = 0.0)
       .def_readwrite("gamma", &HysteresisParams::gamma)
       .def_readwrite("m_v", &HysteresisParams::m_v)
       .def_readwrite("m0_v", &HysteresisParams::m0_v);
 
-  m.def("cell_state_names", [](int rc_pairs, bool hysteresis) {
+  m.def(
+      "cell_state_names",
+      [](int rc_pairs, bool hysteresis) {
         std::vector<std::string> names;
         CellParams p;
         p.rc_pairs = rc_pairs;
         if (hysteresis) p.hysteresis = HysteresisParams{};
-        if (rc_pairs < 1 || rc_pairs > 3) throw std::invalid_argument("rc_pairs must be 1, 2 or 3, got " + std::to_string(rc_pairs));
+        if (rc_pairs < 1 || rc_pairs > 3)
+          throw std::invalid_argument("rc_pairs must be 1, 2 or 3, got " + std::to_string(rc_pairs));
         with_structure(p, [&](auto st) {
           using S = decltype(st);
           for (int i = 0; i < S::size; ++i) names.emplace_back(S::name(i));
@@ -185,7 +194,8 @@ void bind_battery(py::module_& m) {
         py::arg("r0_factor") = 1.0, py::arg("capacity_factor") = 1.0,
         "The one cell model's terminal voltage at x under current_a: {v, dv_dx, dv_di, dv_dfactor}");
 
-  py::class_<CellParams>(m, "CellParams", "Equivalent-circuit (1-3 RC pairs, optional hysteresis) + lumped thermal parameters (SI units)")
+  py::class_<CellParams>(
+      m, "CellParams", "Equivalent-circuit (1-3 RC pairs, optional hysteresis) + lumped thermal parameters (SI units)")
       .def(py::init<>())
       .def_static("ref_cell_1", &CellParams::ref_cell_1, "REF-CELL-1 (LG M50, reference problems)")
       .def("validate", &CellParams::validate, "Raises ValueError naming the first bad field")
@@ -212,7 +222,8 @@ void bind_battery(py::module_& m) {
       .def_readwrite("ambient_temp_k", &CellParams::ambient_temp_k)
       .def_readwrite("limits", &CellParams::limits);
 
-  py::class_<CellState>(m, "CellState", "State of one cell: SOC, RC voltages in V, temperature in K, hysteresis h and s")
+  py::class_<CellState>(m, "CellState",
+                        "State of one cell: SOC, RC voltages in V, temperature in K, hysteresis h and s")
       .def(py::init([](double soc, double v1_v, double v2_v, double temp_k, double v3_v, double hysteresis,
                        double hysteresis_sign) {
              return CellState{soc, v1_v, v2_v, temp_k, v3_v, hysteresis, hysteresis_sign};
@@ -243,7 +254,9 @@ void bind_battery(py::module_& m) {
       .def_readwrite("r0_factor", &CellScaling::r0_factor);
 
   py::class_<SpreadConfig>(m, "SpreadConfig", "Cell-to-cell spread, uniform in [1-rel, 1+rel], seeded")
-      .def(py::init([](double capacity_rel, double r0_rel, std::uint64_t seed) { return SpreadConfig{capacity_rel, r0_rel, seed}; }),
+      .def(py::init([](double capacity_rel, double r0_rel, std::uint64_t seed) {
+             return SpreadConfig{capacity_rel, r0_rel, seed};
+           }),
            py::arg("capacity_rel") = 0.0, py::arg("r0_rel") = 0.0, py::arg("seed") = 0)
       .def_readwrite("capacity_rel", &SpreadConfig::capacity_rel)
       .def_readwrite("r0_rel", &SpreadConfig::r0_rel)
@@ -263,12 +276,13 @@ void bind_battery(py::module_& m) {
 
   py::class_<Pack>(m, "Pack", "Battery pack plant: per-cell 2RC + thermal, Kirchhoff split in parallel groups")
       .def(py::init<PackConfig>(), py::arg("config"))
-      .def("step",
-           [](Pack& p, double current_a, double dt_s) {
-             check_step_arguments(current_a, dt_s);
-             raise_on_error(p.step(current_a, dt_s), "Pack.step");
-           },
-           py::arg("current_a"), py::arg("dt_s"), "One step under the pack current in A (> 0 discharges)")
+      .def(
+          "step",
+          [](Pack& p, double current_a, double dt_s) {
+            check_step_arguments(current_a, dt_s);
+            raise_on_error(p.step(current_a, dt_s), "Pack.step");
+          },
+          py::arg("current_a"), py::arg("dt_s"), "One step under the pack current in A (> 0 discharges)")
       .def("simulate", &simulate, py::arg("current_a"), py::arg("dt_s"),
            "Simulates a current profile in C++; returns arrays (row k = time k)")
       .def_property_readonly("series", &Pack::series)
@@ -285,33 +299,44 @@ void bind_battery(py::module_& m) {
       .def("set_cooling_factor", &Pack::set_cooling_factor, py::arg("cell"), py::arg("factor"))
       .def_property("contactor_closed", &Pack::contactor_closed, &Pack::set_contactor_closed)
       .def("set_ambient_temp_k", &Pack::set_ambient_temp_k, py::arg("temp_k"))
-      .def_property_readonly("cell_voltage_v", [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_voltage_v().data()); })
-      .def_property_readonly("cell_current_a", [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_current_a().data()); })
-      .def_property_readonly("cell_temp_k", [](const Pack& p) {
-        DoubleArray a(py::ssize_t(p.cells()));
-        for (std::size_t j = 0; j < p.cells(); ++j) a.mutable_at(py::ssize_t(j)) = p.states()[j].temp_k;
-        return a;
-      })
-      .def_property_readonly("cell_soc", [](const Pack& p) {
-        DoubleArray a(py::ssize_t(p.cells()));
-        for (std::size_t j = 0; j < p.cells(); ++j) a.mutable_at(py::ssize_t(j)) = p.states()[j].soc;
-        return a;
-      })
+      .def_property_readonly(
+          "cell_voltage_v",
+          [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_voltage_v().data()); })
+      .def_property_readonly(
+          "cell_current_a",
+          [](const Pack& p) { return DoubleArray(py::ssize_t(p.cells()), p.cell_current_a().data()); })
+      .def_property_readonly("cell_temp_k",
+                             [](const Pack& p) {
+                               DoubleArray a(py::ssize_t(p.cells()));
+                               for (std::size_t j = 0; j < p.cells(); ++j)
+                                 a.mutable_at(py::ssize_t(j)) = p.states()[j].temp_k;
+                               return a;
+                             })
+      .def_property_readonly("cell_soc",
+                             [](const Pack& p) {
+                               DoubleArray a(py::ssize_t(p.cells()));
+                               for (std::size_t j = 0; j < p.cells(); ++j)
+                                 a.mutable_at(py::ssize_t(j)) = p.states()[j].soc;
+                               return a;
+                             })
       .def_property_readonly("pack_voltage_v", &Pack::pack_voltage_v)
       .def("cell_voltage_at", &Pack::cell_voltage_at, py::arg("cell"), py::arg("cell_current_a"));
 
   py::class_<Cell>(m, "Cell", "One cell (a 1s1p pack)")
-      .def(py::init<CellParams, CellState>(), py::arg("params") = CellParams::ref_cell_1(), py::arg("initial") = CellState{})
-      .def("step",
-           [](Cell& c, double current_a, double dt_s) {
-             check_step_arguments(current_a, dt_s);
-             double v = 0.0;
-             raise_on_error(c.step(current_a, dt_s, &v), "Cell.step");
-             return v;
-           },
-           py::arg("current_a"), py::arg("dt_s"), "One step; returns the terminal voltage in V at the step's start")
-      .def("simulate", [](Cell& c, const DoubleArray& i, double dt) { return simulate(c.pack(), i, dt); },
-           py::arg("current_a"), py::arg("dt_s"))
+      .def(py::init<CellParams, CellState>(), py::arg("params") = CellParams::ref_cell_1(),
+           py::arg("initial") = CellState{})
+      .def(
+          "step",
+          [](Cell& c, double current_a, double dt_s) {
+            check_step_arguments(current_a, dt_s);
+            double v = 0.0;
+            raise_on_error(c.step(current_a, dt_s, &v), "Cell.step");
+            return v;
+          },
+          py::arg("current_a"), py::arg("dt_s"), "One step; returns the terminal voltage in V at the step's start")
+      .def(
+          "simulate", [](Cell& c, const DoubleArray& i, double dt) { return simulate(c.pack(), i, dt); },
+          py::arg("current_a"), py::arg("dt_s"))
       .def_property("state", &Cell::state, &Cell::set_state)
       .def("voltage_v", &Cell::voltage_v, py::arg("current_a"), "Terminal voltage in V under current_a, no step")
       .def_property_readonly("pack", py::overload_cast<>(&Cell::pack), py::return_value_policy::reference_internal);
@@ -343,33 +368,34 @@ void bind_battery(py::module_& m) {
         }
         return "done";
       });
-  m.def("run_cccv",
-        [](Pack& pack, const CcCvConfig& config, double dt_s, std::size_t max_steps) {
-          check_step_arguments(0.0, dt_s);
-          CcCvCharger charger(config);
-          const auto m_cells = static_cast<py::ssize_t>(pack.cells());
-          const auto rows = static_cast<py::ssize_t>(max_steps);
-          DoubleArray i(rows), pack_v(rows), cell_v({rows, m_cells}), cell_t({rows, m_cells}), cell_soc({rows, m_cells});
-          std::size_t steps = 0;
-          Status st;
-          {
-            py::gil_scoped_release release;
-            st = control::run_cccv(pack, charger, dt_s, max_steps, &steps, i.mutable_data(), pack_v.mutable_data(),
-                                   cell_v.mutable_data(), cell_t.mutable_data(), cell_soc.mutable_data());
-          }
-          raise_on_error(st, "run_cccv");
-          const auto n = static_cast<py::ssize_t>(steps);
-          py::dict out;
-          py::slice rows_taken(0, n, 1);
-          out["current_a"] = i[rows_taken];
-          out["pack_voltage_v"] = pack_v[rows_taken];
-          out["cell_voltage_v"] = cell_v[rows_taken];
-          out["cell_temp_k"] = cell_t[rows_taken];
-          out["cell_soc"] = cell_soc[rows_taken];
-          return out;
-        },
-        py::arg("pack"), py::arg("config"), py::arg("dt_s"), py::arg("max_steps"),
-        "Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step");
+  m.def(
+      "run_cccv",
+      [](Pack& pack, const CcCvConfig& config, double dt_s, std::size_t max_steps) {
+        check_step_arguments(0.0, dt_s);
+        CcCvCharger charger(config);
+        const auto m_cells = static_cast<py::ssize_t>(pack.cells());
+        const auto rows = static_cast<py::ssize_t>(max_steps);
+        DoubleArray i(rows), pack_v(rows), cell_v({rows, m_cells}), cell_t({rows, m_cells}), cell_soc({rows, m_cells});
+        std::size_t steps = 0;
+        Status st;
+        {
+          py::gil_scoped_release release;
+          st = control::run_cccv(pack, charger, dt_s, max_steps, &steps, i.mutable_data(), pack_v.mutable_data(),
+                                 cell_v.mutable_data(), cell_t.mutable_data(), cell_soc.mutable_data());
+        }
+        raise_on_error(st, "run_cccv");
+        const auto n = static_cast<py::ssize_t>(steps);
+        py::dict out;
+        py::slice rows_taken(0, n, 1);
+        out["current_a"] = i[rows_taken];
+        out["pack_voltage_v"] = pack_v[rows_taken];
+        out["cell_voltage_v"] = cell_v[rows_taken];
+        out["cell_temp_k"] = cell_t[rows_taken];
+        out["cell_soc"] = cell_soc[rows_taken];
+        return out;
+      },
+      py::arg("pack"), py::arg("config"), py::arg("dt_s"), py::arg("max_steps"),
+      "Closed-loop CC-CV charge of the pack in C++ until cut-off or max_steps; arrays per step");
 }
 
 }  // namespace safetwin::bindings

@@ -112,12 +112,15 @@ void bind_closed_loop(py::module_& m) {
       .def("bits", &NoiseStream::bits, py::arg("i"))
       .def("uniform", &NoiseStream::uniform, py::arg("i"))
       .def("normal", &NoiseStream::normal, py::arg("i"), "Standard normal number i (Box-Muller on uniforms 2i, 2i+1)")
-      .def("normals", [](const NoiseStream& s, std::uint64_t start, std::size_t count) {
-             DoubleArray a(static_cast<py::ssize_t>(count));
-             double* p = a.mutable_data();
-             for (std::size_t i = 0; i < count; ++i) p[i] = s.normal(start + i);
-             return a;
-           }, py::arg("start"), py::arg("count"), "Normal numbers start .. start+count-1 as an array")
+      .def(
+          "normals",
+          [](const NoiseStream& s, std::uint64_t start, std::size_t count) {
+            DoubleArray a(static_cast<py::ssize_t>(count));
+            double* p = a.mutable_data();
+            for (std::size_t i = 0; i < count; ++i) p[i] = s.normal(start + i);
+            return a;
+          },
+          py::arg("start"), py::arg("count"), "Normal numbers start .. start+count-1 as an array")
       .def_property_readonly("seed", &NoiseStream::seed);
 
   py::enum_<LawKind>(m, "LawKind", "The control law of a closed-loop run")
@@ -153,9 +156,8 @@ void bind_closed_loop(py::module_& m) {
       .value("link_loss", FaultKind::link_loss);
 
   py::class_<FaultSpec>(m, "FaultSpec", "A fault from onset_s to end_s on a cell (plant) or a group (sensor)")
-      .def(py::init([](FaultKind kind, double onset_s, double end_s, int target, int node, double value, double ramp_s) {
-             return FaultSpec{kind, onset_s, end_s, target, node, value, ramp_s};
-           }),
+      .def(py::init([](FaultKind kind, double onset_s, double end_s, int target, int node, double value,
+                       double ramp_s) { return FaultSpec{kind, onset_s, end_s, target, node, value, ramp_s}; }),
            py::arg("kind"), py::arg("onset_s"), py::arg("end_s") = std::numeric_limits<double>::infinity(),
            py::arg("target") = 0, py::arg("node") = 0, py::arg("value") = 0.0, py::arg("ramp_s") = 0.0)
       .def_readwrite("kind", &FaultSpec::kind)
@@ -167,7 +169,9 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("ramp_s", &FaultSpec::ramp_s);
 
   py::class_<SensorNoise>(m, "SensorNoise", "Standard deviations of the sensors' noise")
-      .def(py::init([](double va, double vb, double t, double i, bool b) { return SensorNoise{va, vb, t, i, b}; }),
+      .def(py::init([](double va, double vb, double t, double i, bool b) {
+             return SensorNoise{va, vb, t, i, b};
+           }),
            py::arg("voltage_a_v") = 0.0, py::arg("voltage_b_v") = 0.0, py::arg("temperature_k") = 0.0,
            py::arg("current_a") = 0.0, py::arg("voltage_b") = true)
       .def_readwrite("voltage_a_v", &SensorNoise::voltage_a_v)
@@ -176,7 +180,8 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("current_a", &SensorNoise::current_a)
       .def_readwrite("voltage_b", &SensorNoise::voltage_b);
 
-  py::class_<Replacement>(m, "Replacement", "The law from a time on (the counterfactual): a direct current or a built-in law")
+  py::class_<Replacement>(m, "Replacement",
+                          "The law from a time on (the counterfactual): a direct current or a built-in law")
       .def(py::init<>())
       .def_readwrite("enabled", &Replacement::enabled)
       .def_readwrite("at_first_fault", &Replacement::at_first_fault)
@@ -215,37 +220,47 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("reporting", &LoopSpec::reporting)
       .def_property_readonly("steps", &LoopSpec::steps)
       .def("__copy__", [](const LoopSpec& s) { return s; })
-      .def("__deepcopy__", [](const LoopSpec& s, const py::dict&) { return s; }, py::arg("memo"));
+      .def(
+          "__deepcopy__", [](const LoopSpec& s, const py::dict&) { return s; }, py::arg("memo"));
 
   py::class_<ClosedLoop>(m, "ClosedLoop", "Plant + sensors + faults + guarded cycle, a whole run in one C++ call")
       .def(py::init([](LoopSpec spec, const std::vector<control::Controller*>& controllers) {
              return std::make_unique<ClosedLoop>(std::move(spec), controllers);
            }),
            py::arg("spec"), py::arg("controllers") = std::vector<control::Controller*>{}, py::keep_alive<1, 3>())
-      .def("run", [](ClosedLoop& loop) {
-             Status st;
-             {
-               py::gil_scoped_release release;
-               st = loop.run();
-             }
-             return st;
-           }, "Runs the remaining steps; returns the status (a refused plant step ends the run early)")
-      .def("advance", [](ClosedLoop& loop, std::size_t steps) {
-             py::gil_scoped_release release;
-             return loop.advance(steps);
-           }, py::arg("steps"))
+      .def(
+          "run",
+          [](ClosedLoop& loop) {
+            Status st;
+            {
+              py::gil_scoped_release release;
+              st = loop.run();
+            }
+            return st;
+          },
+          "Runs the remaining steps; returns the status (a refused plant step ends the run early)")
+      .def(
+          "advance",
+          [](ClosedLoop& loop, std::size_t steps) {
+            py::gil_scoped_release release;
+            return loop.advance(steps);
+          },
+          py::arg("steps"))
       .def_property_readonly("total_steps", &ClosedLoop::total_steps)
       .def_property_readonly("steps_done", &ClosedLoop::steps_done)
       .def_property_readonly("cells", &ClosedLoop::cells)
       .def_property_readonly("groups", &ClosedLoop::groups)
-      .def("summary", [](const ClosedLoop& l) { return summary_dict(l.summary()); }, "The run's summary as a dict")
+      .def(
+          "summary", [](const ClosedLoop& l) { return summary_dict(l.summary()); }, "The run's summary as a dict")
       .def("trace", &trace_dict, "The run's trace as numpy arrays (rows = steps run; empty below its TraceLevel)")
-      .def_property_readonly("plant", [](const ClosedLoop& l) -> const battery::Pack& { return l.plant(); },
-                             py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "plant", [](const ClosedLoop& l) -> const battery::Pack& { return l.plant(); },
+          py::return_value_policy::reference_internal)
       .def_property_readonly("pack_cycle", py::overload_cast<>(&ClosedLoop::pack_cycle),
                              py::return_value_policy::reference_internal, "The PackCycle that ran (None for one cell)")
       .def_property_readonly("cell_cycle", py::overload_cast<>(&ClosedLoop::cell_cycle),
-                             py::return_value_policy::reference_internal, "The ControlCycle that ran (None for a pack)");
+                             py::return_value_policy::reference_internal,
+                             "The ControlCycle that ran (None for a pack)");
 }
 
 }  // namespace safetwin::bindings

@@ -176,9 +176,7 @@ class PyQpSolver : public QpSolver {
       sol.objective = qp_objective(qp, sol.x.data());
       last_error_.clear();
       return status;
-    } catch (const std::exception& e) {
-      return fail(sol, e.what());
-    } catch (...) {
+    } catch (const std::exception& e) { return fail(sol, e.what()); } catch (...) {
       return fail(sol, "unknown exception in the hook");
     }
   }
@@ -186,9 +184,9 @@ class PyQpSolver : public QpSolver {
   const std::string& last_error() const { return last_error_; }
 
   static QpStatus parse_status(const std::string& s) {
-    for (QpStatus q : {QpStatus::optimal, QpStatus::max_iterations, QpStatus::primal_infeasible,
-                       QpStatus::dual_infeasible, QpStatus::numerical_error, QpStatus::invalid_input,
-                       QpStatus::solver_error})
+    for (QpStatus q :
+         {QpStatus::optimal, QpStatus::max_iterations, QpStatus::primal_infeasible, QpStatus::dual_infeasible,
+          QpStatus::numerical_error, QpStatus::invalid_input, QpStatus::solver_error})
       if (s == to_string(q)) return q;
     throw std::invalid_argument("unknown QP status '" + s + "'");
   }
@@ -226,9 +224,7 @@ class PyController : public Controller {
       out.current_a = i;
       last_error_.clear();
       return st;
-    } catch (const std::exception& e) {
-      return fail(out, e.what());
-    } catch (...) {
+    } catch (const std::exception& e) { return fail(out, e.what()); } catch (...) {
       return fail(out, "unknown exception in the controller");
     }
   }
@@ -237,8 +233,7 @@ class PyController : public Controller {
     try {
       py::function override = py::get_override(static_cast<const Controller*>(this), "reset");
       if (override) override();
-    } catch (...) {
-    }
+    } catch (...) {}
   }
   const std::string& last_error() const { return last_error_; }
 
@@ -260,7 +255,7 @@ py::dict run_loop(battery::Cell& cell, Controller& controller, const ChargeLoopC
   DoubleArray i(n), v(n), t(n), soc(n), time(n);
   py::array_t<int> iters(n);
   py::array_t<std::uint8_t> status(n);
-  ChargeTrace tr{i.mutable_data(), v.mutable_data(), t.mutable_data(), soc.mutable_data(),
+  ChargeTrace tr{i.mutable_data(),    v.mutable_data(),     t.mutable_data(),     soc.mutable_data(),
                  time.mutable_data(), iters.mutable_data(), status.mutable_data()};
   ChargeLoopResult res;
   Status st;
@@ -326,8 +321,9 @@ void bind_control(py::module_& m) {
       .def_property_readonly("x", [](const QpSolution& s) { return head(s.x, s.n); })
       .def_property_readonly("y", [](const QpSolution& s) { return head(s.y, s.m); })
       .def_property_readonly("z", [](const QpSolution& s) { return head(s.z, s.n); })
-      .def_property_readonly("row_state", [](const QpSolution& s) { return states(s.row_state, s.m); },
-                             "per row: 0 inactive, +-1 at upper/lower limit, +-2 soft row violated above/below")
+      .def_property_readonly(
+          "row_state", [](const QpSolution& s) { return states(s.row_state, s.m); },
+          "per row: 0 inactive, +-1 at upper/lower limit, +-2 soft row violated above/below")
       .def_property_readonly("bound_state", [](const QpSolution& s) { return states(s.bound_state, s.n); })
       .def_readonly("objective", &QpSolution::objective)
       .def_readonly("iterations", &QpSolution::iterations)
@@ -349,8 +345,8 @@ void bind_control(py::module_& m) {
              s.validate();
              return s;
            }),
-           py::arg("max_iterations") = 200, py::arg("primal_tolerance") = 1e-9,
-           py::arg("dependence_tolerance") = 1e-11, py::arg("scale") = true)
+           py::arg("max_iterations") = 200, py::arg("primal_tolerance") = 1e-9, py::arg("dependence_tolerance") = 1e-11,
+           py::arg("scale") = true)
       .def_readwrite("max_iterations", &DenseQpSettings::max_iterations)
       .def_readwrite("primal_tolerance", &DenseQpSettings::primal_tolerance)
       .def_readwrite("dependence_tolerance", &DenseQpSettings::dependence_tolerance)
@@ -390,7 +386,8 @@ void bind_control(py::module_& m) {
       .def_property_readonly("factorisations", &DenseQpSolver::factorisations);
 
   // ---- the Controller interface -------------------------------------------------------------
-  py::class_<ControllerInput>(m, "ControllerInput", "What a controller sees each cycle (SI units, x = [SOC, v1, v2, T_K])")
+  py::class_<ControllerInput>(m, "ControllerInput",
+                              "What a controller sees each cycle (SI units, x = [SOC, v1, v2, T_K])")
       .def(py::init([](const Eigen::Vector4d& x, const py::object& P, double last_current_a, double current_min_a,
                        double current_max_a, double dt_s, double time_s) {
              ControllerInput in;
@@ -423,17 +420,18 @@ void bind_control(py::module_& m) {
                                        "Controller.__init__) and define compute(self, inp) returning the current in "
                                        "A or (current, Status); C++ controllers (BatteryMpc) derive from it too.")
       .def(py::init<>())
-      .def("compute",
-           [](Controller& c, const ControllerInput& in) {
-             ControllerOutput out;
-             Status st;
-             {
-               py::gil_scoped_release release;
-               st = c.compute(in, out);
-             }
-             return py::make_tuple(st, out);
-           },
-           py::arg("inp"), "Returns (Status, ControllerOutput)")
+      .def(
+          "compute",
+          [](Controller& c, const ControllerInput& in) {
+            ControllerOutput out;
+            Status st;
+            {
+              py::gil_scoped_release release;
+              st = c.compute(in, out);
+            }
+            return py::make_tuple(st, out);
+          },
+          py::arg("inp"), "Returns (Status, ControllerOutput)")
       .def("reset", &Controller::reset)
       .def_property_readonly("last_error", [](const Controller& c) {
         const auto* p = dynamic_cast<const PyController*>(&c);
@@ -480,12 +478,13 @@ void bind_control(py::module_& m) {
       .def("set_solver", &BatteryMpc::set_solver, py::arg("solver"), py::keep_alive<1, 2>(),
            "None: the built-in solver")
       .def("set_horizon", &BatteryMpc::set_horizon, py::arg("n"))
-      .def("set_estimated_factors",
-           [](BatteryMpc& c, double r0_factor, double capacity_factor) {
-             raise_on_error(c.set_estimated_factors(r0_factor, capacity_factor), "BatteryMpc.set_estimated_factors");
-           },
-           py::arg("r0_factor"), py::arg("capacity_factor"),
-           "The estimator's R0 and capacity factors for the prediction (adaptive twin)")
+      .def(
+          "set_estimated_factors",
+          [](BatteryMpc& c, double r0_factor, double capacity_factor) {
+            raise_on_error(c.set_estimated_factors(r0_factor, capacity_factor), "BatteryMpc.set_estimated_factors");
+          },
+          py::arg("r0_factor"), py::arg("capacity_factor"),
+          "The estimator's R0 and capacity factors for the prediction (adaptive twin)")
       .def_property("estimates_frozen", &BatteryMpc::estimates_frozen, &BatteryMpc::set_estimates_frozen,
                     "True: the prediction uses the nominal cell (factors 1)")
       .def_property_readonly("r0_factor_in_use", &BatteryMpc::r0_factor_in_use)
@@ -503,8 +502,9 @@ void bind_control(py::module_& m) {
                              [](const BatteryMpc& c) { return DoubleArray(c.horizon(), c.margin_voltage_v()); })
       .def_property_readonly("margin_temp_k",
                              [](const BatteryMpc& c) { return DoubleArray(c.horizon(), c.margin_temp_k()); })
-      .def("last_qp", [](const BatteryMpc& c) { return QpProblem::from(c.last_qp(), nullptr); },
-           "The scaled QP of the last compute() (decision variable I / current_scale_a)")
+      .def(
+          "last_qp", [](const BatteryMpc& c) { return QpProblem::from(c.last_qp(), nullptr); },
+          "The scaled QP of the last compute() (decision variable I / current_scale_a)")
       .def_property_readonly("current_scale_a", &BatteryMpc::current_scale_a)
       .def_property_readonly("objective_scale", &BatteryMpc::objective_scale)
       .def_property_readonly("builtin_factorisations",
@@ -528,8 +528,8 @@ void bind_control(py::module_& m) {
       .def_readwrite("max_time_s", &ChargeLoopConfig::max_time_s)
       .def_readwrite("covariance", &ChargeLoopConfig::covariance);
 
-  m.def("run_charge_loop", &run_loop, py::arg("cell"), py::arg("controller"),
-        py::arg("config") = ChargeLoopConfig{}, py::arg("max_steps") = py::none(),
+  m.def("run_charge_loop", &run_loop, py::arg("cell"), py::arg("controller"), py::arg("config") = ChargeLoopConfig{},
+        py::arg("max_steps") = py::none(),
         "Closed-loop charge of a Cell by any Controller (in C++; the GIL is released and retaken by Python "
         "hooks). Returns per-step arrays (current_a, voltage_v, temp_k and soc after the step, solve_time_s, "
         "iterations, status) and steps, reached, time_to_stop_s, non_ok_steps.");

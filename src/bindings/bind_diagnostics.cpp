@@ -43,9 +43,11 @@ void check_stress(const AgeingStress& s, py::ssize_t i, py::ssize_t k) {
   fin("throughput_ah", s.throughput_ah);
   fin("dod", s.dod);
   if (s.duration_s < 0) throw std::invalid_argument(stress_error("duration_s", s.duration_s, i, k, "must be >= 0"));
-  if (s.throughput_ah < 0) throw std::invalid_argument(stress_error("throughput_ah", s.throughput_ah, i, k, "must be >= 0"));
+  if (s.throughput_ah < 0)
+    throw std::invalid_argument(stress_error("throughput_ah", s.throughput_ah, i, k, "must be >= 0"));
   if (s.temp_k <= 0) throw std::invalid_argument(stress_error("temp_k", s.temp_k, i, k, "must be > 0"));
-  if (s.soc_mean < 0 || s.soc_mean > 1) throw std::invalid_argument(stress_error("soc_mean", s.soc_mean, i, k, "must be in [0, 1]"));
+  if (s.soc_mean < 0 || s.soc_mean > 1)
+    throw std::invalid_argument(stress_error("soc_mean", s.soc_mean, i, k, "must be in [0, 1]"));
   if (s.dod < 0 || s.dod > 1) throw std::invalid_argument(stress_error("dod", s.dod, i, k, "must be in [0, 1]"));
 }
 
@@ -66,8 +68,8 @@ py::dict age_many(const AgeingModel& model, const DoubleArray& duration_s, const
                                   std::to_string(cells) + ")");
     for (py::ssize_t i = 0; i < cells; ++i)
       if (!(std::isfinite(a->data()[i]) && a->data()[i] >= 0))
-        throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) + "] = " +
-                                    std::to_string(a->data()[i]) + ": must be finite and >= 0");
+        throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) +
+                                    "] = " + std::to_string(a->data()[i]) + ": must be finite and >= 0");
     return a->data();
   };
   const double* fcal = factors(calendar_rate_factor, "calendar_rate_factor");
@@ -77,7 +79,8 @@ py::dict age_many(const AgeingModel& model, const DoubleArray& duration_s, const
   for (py::ssize_t i = 0; i < cells; ++i)
     for (py::ssize_t k = 0; k < intervals; ++k) {
       AgeingStress& s = stress[static_cast<std::size_t>(i * intervals + k)];
-      s = AgeingStress{at(duration_s, i, k), at(temp_k, i, k), at(soc_mean, i, k), at(throughput_ah, i, k), at(dod, i, k)};
+      s = AgeingStress{at(duration_s, i, k), at(temp_k, i, k), at(soc_mean, i, k), at(throughput_ah, i, k),
+                       at(dod, i, k)};
       check_stress(s, i, k);
     }
   std::vector<AgeingModel> per_cell;  // one model per distinct rate factor pair (built before the loop)
@@ -121,8 +124,8 @@ py::dict run_score(const DoubleArray& t_s, const DoubleArray& current_a, const O
   AnomalyScore score(score_config);
   DoubleArray s(n), cap(n), cap_sigma(n), r0(n), r0_sigma(n);
   py::array_t<std::uint8_t> alarm(n);
-  ScoreReplayOutput out{s.mutable_data(), alarm.mutable_data(), cap.mutable_data(), cap_sigma.mutable_data(),
-                        r0.mutable_data(), r0_sigma.mutable_data()};
+  ScoreReplayOutput out{s.mutable_data(),         alarm.mutable_data(), cap.mutable_data(),
+                        cap_sigma.mutable_data(), r0.mutable_data(),    r0_sigma.mutable_data()};
   ScoreReplaySummary summary;
   Status st;
   {
@@ -207,12 +210,13 @@ void bind_diagnostics(py::module_& m) {
            py::arg("ocv") = OcvTable::lgm50_chen2020())
       .def_property_readonly("params", &AgeingModel::params)
       .def("coefficients", &AgeingModel::coefficients, py::arg("temp_k"), py::arg("soc_mean"), py::arg("dod"))
-      .def("advance",
-           [](const AgeingModel& model, const AgeingStress& s, AgeingState& state) {
-             check_stress(s, 0, 0);
-             raise_on_error(model.advance(s, state), "AgeingModel.advance");
-           },
-           py::arg("stress"), py::arg("state"), "Advances state (in place) over one interval")
+      .def(
+          "advance",
+          [](const AgeingModel& model, const AgeingStress& s, AgeingState& state) {
+            check_stress(s, 0, 0);
+            raise_on_error(model.advance(s, state), "AgeingModel.advance");
+          },
+          py::arg("stress"), py::arg("state"), "Advances state (in place) over one interval")
       .def("age_many", &age_many, py::arg("duration_s"), py::arg("temp_k"), py::arg("soc_mean"),
            py::arg("throughput_ah"), py::arg("dod"), py::arg("calendar_rate_factor") = py::none(),
            py::arg("cycle_rate_factor") = py::none(),
@@ -240,33 +244,36 @@ void bind_diagnostics(py::module_& m) {
 
   py::class_<AnomalyScore>(m, "AnomalyScore", "Online anomaly score of one cell (window mean of z^2)")
       .def(py::init<AnomalyScoreConfig>(), py::arg("config") = AnomalyScoreConfig{})
-      .def("step",
-           [](AnomalyScore& a, const DoubleArray& innovation, const DoubleArray& variance, std::vector<bool> evaluated) {
-             if (innovation.size() != kMaxScoreChannels || variance.size() != kMaxScoreChannels ||
-                 evaluated.size() != static_cast<std::size_t>(kMaxScoreChannels))
-               throw std::invalid_argument("innovation, variance and evaluated must hold 3 values (channels)");
-             Innovations in;
-             for (int c = 0; c < kMaxScoreChannels; ++c) {
-               in.innovation[c] = innovation.data()[c];
-               in.variance[c] = variance.data()[c];
-               in.evaluated[c] = evaluated[static_cast<std::size_t>(c)];
-             }
-             AnomalyResult r;
-             raise_on_error(a.step(in, r), "AnomalyScore.step");
-             py::dict d;
-             d["score"] = r.score;
-             d["window_full"] = r.window_full;
-             d["alarm"] = r.alarm;
-             d["alarm_started"] = r.alarm_started;
-             d["channels"] = r.channels;
-             return d;
-           },
-           py::arg("innovation"), py::arg("variance"), py::arg("evaluated"))
+      .def(
+          "step",
+          [](AnomalyScore& a, const DoubleArray& innovation, const DoubleArray& variance, std::vector<bool> evaluated) {
+            if (innovation.size() != kMaxScoreChannels || variance.size() != kMaxScoreChannels ||
+                evaluated.size() != static_cast<std::size_t>(kMaxScoreChannels))
+              throw std::invalid_argument("innovation, variance and evaluated must hold 3 values (channels)");
+            Innovations in;
+            for (int c = 0; c < kMaxScoreChannels; ++c) {
+              in.innovation[c] = innovation.data()[c];
+              in.variance[c] = variance.data()[c];
+              in.evaluated[c] = evaluated[static_cast<std::size_t>(c)];
+            }
+            AnomalyResult r;
+            raise_on_error(a.step(in, r), "AnomalyScore.step");
+            py::dict d;
+            d["score"] = r.score;
+            d["window_full"] = r.window_full;
+            d["alarm"] = r.alarm;
+            d["alarm_started"] = r.alarm_started;
+            d["channels"] = r.channels;
+            return d;
+          },
+          py::arg("innovation"), py::arg("variance"), py::arg("evaluated"))
       .def("reset", &AnomalyScore::reset)
       .def_property_readonly("score", &AnomalyScore::score)
       .def_property_readonly("config", &AnomalyScore::config)
-      .def("set_threshold", [](AnomalyScore& a, double t) { raise_on_error(a.set_threshold(t), "AnomalyScore.set_threshold"); },
-           py::arg("threshold"));
+      .def(
+          "set_threshold",
+          [](AnomalyScore& a, double t) { raise_on_error(a.set_threshold(t), "AnomalyScore.set_threshold"); },
+          py::arg("threshold"));
 
   m.def("score_replay", &run_score, py::arg("t_s"), py::arg("current_a"), py::arg("voltage_a_v") = py::none(),
         py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(),

@@ -23,7 +23,8 @@ namespace {
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 void require_finite_arg(const char* name, double v) {
-  if (!std::isfinite(v)) throw std::invalid_argument(std::string(name) + " = " + std::to_string(v) + ": must be finite");
+  if (!std::isfinite(v))
+    throw std::invalid_argument(std::string(name) + " = " + std::to_string(v) + ": must be finite");
 }
 
 void check_dt(double dt_s) {
@@ -52,17 +53,26 @@ const double* matrix(const OptArray& a, const char* name, py::ssize_t n, py::ssi
 
 Measurement make_measurement(std::optional<double> va, std::optional<double> vb, std::optional<double> t) {
   Measurement z;
-  if (va) { z.voltage_a_v = *va; z.voltage_a_valid = true; }
-  if (vb) { z.voltage_b_v = *vb; z.voltage_b_valid = true; }
-  if (t) { z.temperature_k = *t; z.temperature_valid = true; }
+  if (va) {
+    z.voltage_a_v = *va;
+    z.voltage_a_valid = true;
+  }
+  if (vb) {
+    z.voltage_b_v = *vb;
+    z.voltage_b_valid = true;
+  }
+  if (t) {
+    z.temperature_k = *t;
+    z.temperature_valid = true;
+  }
   return z;
 }
 
 void set_scale(BatteryEkf& e, Channel c, double s) {
   const Status st = e.set_noise_scale(c, s);
   if (st != Status::ok)
-    throw std::invalid_argument("noise scale s = " + std::to_string(s) + ": must be finite and >= 1 (" +
-                                to_string(st) + "); scale left unchanged");
+    throw std::invalid_argument("noise scale s = " + std::to_string(s) + ": must be finite and >= 1 (" + to_string(st) +
+                                "); scale left unchanged");
 }
 
 py::dict report_dict(const BatteryEkf& e) {
@@ -97,8 +107,8 @@ ReplayInput replay_input(const DoubleArray& t_s, const DoubleArray& current_a, c
     if (!std::isfinite(in.t_s[k]))
       throw std::invalid_argument("t_s[" + std::to_string(k) + "] = " + std::to_string(in.t_s[k]) + ": must be finite");
     if (k > 0 && !(in.t_s[k] > in.t_s[k - 1]))
-      throw std::invalid_argument("t_s[" + std::to_string(k) + "] = " + std::to_string(in.t_s[k]) +
-                                  ": must be > t_s[" + std::to_string(k - 1) + "] = " + std::to_string(in.t_s[k - 1]) +
+      throw std::invalid_argument("t_s[" + std::to_string(k) + "] = " + std::to_string(in.t_s[k]) + ": must be > t_s[" +
+                                  std::to_string(k - 1) + "] = " + std::to_string(in.t_s[k - 1]) +
                                   " (time strictly increasing)");
   }
   return in;
@@ -112,8 +122,8 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
   const auto n = static_cast<py::ssize_t>(in.n);
   DoubleArray soc(n), sigma(n), v1(n), v2(n), temp(n), r0(n), cap(n), nis(n), innov(n);
   py::array_t<std::uint8_t> gated(n), missing(n);
-  ReplayOutput out{soc.mutable_data(), sigma.mutable_data(), v1.mutable_data(), v2.mutable_data(),
-                   temp.mutable_data(), r0.mutable_data(), cap.mutable_data(), nis.mutable_data(),
+  ReplayOutput out{soc.mutable_data(),   sigma.mutable_data(), v1.mutable_data(),     v2.mutable_data(),
+                   temp.mutable_data(),  r0.mutable_data(),    cap.mutable_data(),    nis.mutable_data(),
                    innov.mutable_data(), gated.mutable_data(), missing.mutable_data()};
   ReplaySummary summary;
   Status st;
@@ -140,8 +150,8 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
   return d;
 }
 
-Status pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& voltage_a_v, const OptArray& voltage_b_v,
-               const OptArray& temperature_k, double dt_s) {
+Status pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& voltage_a_v,
+                 const OptArray& voltage_b_v, const OptArray& temperature_k, double dt_s) {
   const auto g = static_cast<py::ssize_t>(p.size());
   const py::ssize_t nc = current_a.size();
   if (current_a.ndim() > 1 || (nc != 1 && nc != g))
@@ -149,7 +159,8 @@ Status pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray&
   const double* va = column(voltage_a_v, "voltage_a_v", g);
   const double* vb = column(voltage_b_v, "voltage_b_v", g);
   const double* tk = column(temperature_k, "temperature_k", g);
-  const Status st = p.step(current_a.data(), static_cast<std::size_t>(nc), va, vb, tk, static_cast<std::size_t>(g), dt_s);
+  const Status st =
+      p.step(current_a.data(), static_cast<std::size_t>(nc), va, vb, tk, static_cast<std::size_t>(g), dt_s);
   if (st == Status::invalid_argument || st == Status::non_finite_input) {
     check_dt(dt_s);
     for (py::ssize_t i = 0; i < nc; ++i) require_finite_arg("current_a", current_a.data()[i]);
@@ -186,8 +197,8 @@ py::dict run_pack(PackEstimator& p, const DoubleArray& t_s, const DoubleArray& c
   in.current_a = current_a.data();
   for (py::ssize_t i = 0; i < current_a.size(); ++i)
     if (!std::isfinite(in.current_a[i]))
-      throw std::invalid_argument("current_a (flat index " + std::to_string(i) + ") = " +
-                                  std::to_string(in.current_a[i]) + ": must be finite");
+      throw std::invalid_argument("current_a (flat index " + std::to_string(i) +
+                                  ") = " + std::to_string(in.current_a[i]) + ": must be finite");
   for (py::ssize_t k = 1; k < n; ++k)
     if (!(in.t_s[k] > in.t_s[k - 1]))
       throw std::invalid_argument("t_s[" + std::to_string(k) + "]: must be > t_s[" + std::to_string(k - 1) +
@@ -234,64 +245,100 @@ void bind_estimation(py::module_& m) {
   m.attr("FILTER_MODEL_FAILED") = filter_flag::model_failed;
   m.attr("FILTER_INNOVATION_SINGULAR") = filter_flag::innovation_singular;
 
-  py::class_<BatteryEkfConfig> cfg(m, "BatteryEkfConfig", "Settings of the battery EKF (SI units, sigmas are standard deviations)");
+  py::class_<BatteryEkfConfig> cfg(m, "BatteryEkfConfig",
+                                   "Settings of the battery EKF (SI units, sigmas are standard deviations)");
   cfg.def(py::init<>())
       .def("validate", &BatteryEkfConfig::validate, "Raises ValueError naming the first bad field")
       .def_readwrite("cell", &BatteryEkfConfig::cell);
 #define ST_FIELD(name) cfg.def_readwrite(#name, &BatteryEkfConfig::name)
-  ST_FIELD(soc0); ST_FIELD(v1_0_v); ST_FIELD(v2_0_v); ST_FIELD(temp0_k); ST_FIELD(soc_sigma0);
-  ST_FIELD(v_rc_sigma0_v); ST_FIELD(temp_sigma0_k); ST_FIELD(current_sigma_a); ST_FIELD(soc_rw_per_sqrt_s);
-  ST_FIELD(v_rc_rw_v_per_sqrt_s); ST_FIELD(temp_rw_k_per_sqrt_s); ST_FIELD(voltage_a_sigma_v);
-  ST_FIELD(voltage_b_sigma_v); ST_FIELD(voltage_model_sigma_v); ST_FIELD(voltage_model_correlation_s); ST_FIELD(temperature_sigma_k);
-  ST_FIELD(gate_probability); ST_FIELD(gate_reset_after); ST_FIELD(estimate_params); ST_FIELD(r0_factor0); ST_FIELD(capacity_factor0);
-  ST_FIELD(r0_factor_sigma0); ST_FIELD(capacity_factor_sigma0); ST_FIELD(r0_factor_rw_per_sqrt_s);
-  ST_FIELD(capacity_factor_rw_per_sqrt_s); ST_FIELD(r0_factor_min); ST_FIELD(r0_factor_max);
-  ST_FIELD(capacity_factor_min); ST_FIELD(capacity_factor_max); ST_FIELD(r0_excitation_a);
-  ST_FIELD(capacity_rest_current_a); ST_FIELD(capacity_throughput_ah); ST_FIELD(capacity_soc_sigma_max);
+  ST_FIELD(soc0);
+  ST_FIELD(v1_0_v);
+  ST_FIELD(v2_0_v);
+  ST_FIELD(temp0_k);
+  ST_FIELD(soc_sigma0);
+  ST_FIELD(v_rc_sigma0_v);
+  ST_FIELD(temp_sigma0_k);
+  ST_FIELD(current_sigma_a);
+  ST_FIELD(soc_rw_per_sqrt_s);
+  ST_FIELD(v_rc_rw_v_per_sqrt_s);
+  ST_FIELD(temp_rw_k_per_sqrt_s);
+  ST_FIELD(voltage_a_sigma_v);
+  ST_FIELD(voltage_b_sigma_v);
+  ST_FIELD(voltage_model_sigma_v);
+  ST_FIELD(voltage_model_correlation_s);
+  ST_FIELD(temperature_sigma_k);
+  ST_FIELD(gate_probability);
+  ST_FIELD(gate_reset_after);
+  ST_FIELD(estimate_params);
+  ST_FIELD(r0_factor0);
+  ST_FIELD(capacity_factor0);
+  ST_FIELD(r0_factor_sigma0);
+  ST_FIELD(capacity_factor_sigma0);
+  ST_FIELD(r0_factor_rw_per_sqrt_s);
+  ST_FIELD(capacity_factor_rw_per_sqrt_s);
+  ST_FIELD(r0_factor_min);
+  ST_FIELD(r0_factor_max);
+  ST_FIELD(capacity_factor_min);
+  ST_FIELD(capacity_factor_max);
+  ST_FIELD(r0_excitation_a);
+  ST_FIELD(capacity_rest_current_a);
+  ST_FIELD(capacity_throughput_ah);
+  ST_FIELD(capacity_soc_sigma_max);
 #undef ST_FIELD
 
   py::class_<BatteryEkf>(m, "BatteryEkf", "EKF of one cell: state [SOC, v1, v2, T], optional R0/capacity factors")
       .def(py::init<BatteryEkfConfig>(), py::arg("config") = BatteryEkfConfig{})
-      .def("step",
-           [](BatteryEkf& e, double current_a, std::optional<double> voltage_a_v, std::optional<double> temperature_k,
-              std::optional<double> voltage_b_v, double dt_s) {
-             require_finite_arg("current_a", current_a);
-             check_dt(dt_s);
-             return e.step(current_a, make_measurement(voltage_a_v, voltage_b_v, temperature_k), dt_s);
-           },
-           py::arg("current_a"), py::arg("voltage_a_v") = py::none(), py::arg("temperature_k") = py::none(),
-           py::arg("voltage_b_v") = py::none(), py::arg("dt_s") = 1.0,
-           "One sample (predict over dt_s, then update). None = channel absent, NaN = missing sample. "
-           "Returns Status.ok, or Status.numerical_error when the covariance was recovered.")
+      .def(
+          "step",
+          [](BatteryEkf& e, double current_a, std::optional<double> voltage_a_v, std::optional<double> temperature_k,
+             std::optional<double> voltage_b_v, double dt_s) {
+            require_finite_arg("current_a", current_a);
+            check_dt(dt_s);
+            return e.step(current_a, make_measurement(voltage_a_v, voltage_b_v, temperature_k), dt_s);
+          },
+          py::arg("current_a"), py::arg("voltage_a_v") = py::none(), py::arg("temperature_k") = py::none(),
+          py::arg("voltage_b_v") = py::none(), py::arg("dt_s") = 1.0,
+          "One sample (predict over dt_s, then update). None = channel absent, NaN = missing sample. "
+          "Returns Status.ok, or Status.numerical_error when the covariance was recovered.")
       .def("run", &run_cell, py::arg("t_s"), py::arg("current_a"), py::arg("voltage_a_v") = py::none(),
            py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(),
            "Replays a whole log in C++; returns a dict of arrays (row k: estimate after sample k)")
       .def("set_noise_scale", &set_scale, py::arg("channel"), py::arg("s"), "R_eff = R * s (s >= 1)")
       .def("noise_scale", &BatteryEkf::noise_scale, py::arg("channel"))
       .def("reset", py::overload_cast<double>(&BatteryEkf::reset), py::arg("soc0"))
-      .def("reset_state",
-           [](BatteryEkf& e, const DoubleArray& x, const DoubleArray& p) {
-             if (x.size() != 4 || p.ndim() != 2 || p.shape(0) != 4 || p.shape(1) != 4)
-               throw std::invalid_argument("x must have 4 values and p shape (4, 4)");
-             e.reset(Eigen::Map<const battery::StateVector>(x.data()),
-                     Eigen::Map<const Eigen::Matrix<double, 4, 4, Eigen::RowMajor>>(p.data()));
-           },
-           py::arg("x"), py::arg("p"))
-      .def_property_readonly("state", [](const BatteryEkf& e) { const auto x = e.state(); return DoubleArray(4, x.data()); })
-      .def_property_readonly("covariance", [](const BatteryEkf& e) {
-        const Eigen::Matrix<double, 4, 4, Eigen::RowMajor> p = e.covariance();
-        return DoubleArray({4, 4}, p.data());
-      })
-      .def_property_readonly("full_state", [](const BatteryEkf& e) {
-        DoubleArray a(e.full_size());
-        e.full_estimate(a.mutable_data(), nullptr);
-        return a;
-      }, "the whole state: [SOC, v1, v2, T] (+ [r0_factor, capacity_factor] with joint estimation)")
-      .def_property_readonly("full_covariance", [](const BatteryEkf& e) {
-        DoubleArray a({e.full_size(), e.full_size()});
-        e.full_estimate(nullptr, a.mutable_data());
-        return a;
-      })
+      .def(
+          "reset_state",
+          [](BatteryEkf& e, const DoubleArray& x, const DoubleArray& p) {
+            if (x.size() != 4 || p.ndim() != 2 || p.shape(0) != 4 || p.shape(1) != 4)
+              throw std::invalid_argument("x must have 4 values and p shape (4, 4)");
+            e.reset(Eigen::Map<const battery::StateVector>(x.data()),
+                    Eigen::Map<const Eigen::Matrix<double, 4, 4, Eigen::RowMajor>>(p.data()));
+          },
+          py::arg("x"), py::arg("p"))
+      .def_property_readonly("state",
+                             [](const BatteryEkf& e) {
+                               const auto x = e.state();
+                               return DoubleArray(4, x.data());
+                             })
+      .def_property_readonly("covariance",
+                             [](const BatteryEkf& e) {
+                               const Eigen::Matrix<double, 4, 4, Eigen::RowMajor> p = e.covariance();
+                               return DoubleArray({4, 4}, p.data());
+                             })
+      .def_property_readonly(
+          "full_state",
+          [](const BatteryEkf& e) {
+            DoubleArray a(e.full_size());
+            e.full_estimate(a.mutable_data(), nullptr);
+            return a;
+          },
+          "the whole state: [SOC, v1, v2, T] (+ [r0_factor, capacity_factor] with joint estimation)")
+      .def_property_readonly("full_covariance",
+                             [](const BatteryEkf& e) {
+                               DoubleArray a({e.full_size(), e.full_size()});
+                               e.full_estimate(nullptr, a.mutable_data());
+                               return a;
+                             })
       .def_property_readonly("soc", &BatteryEkf::soc)
       .def_property_readonly("soc_sigma", &BatteryEkf::soc_sigma)
       .def_property_readonly("r0_factor", &BatteryEkf::r0_factor)
@@ -301,7 +348,8 @@ void bind_estimation(py::module_& m) {
       .def_property_readonly("r0_ohm", &BatteryEkf::r0_ohm)
       .def_property_readonly("capacity_ah", &BatteryEkf::capacity_ah)
       .def_property_readonly("estimates_params", &BatteryEkf::estimates_params)
-      .def_property_readonly("nis", [](const BatteryEkf& e) { return e.nis(); }, "joint NIS of the last update")
+      .def_property_readonly(
+          "nis", [](const BatteryEkf& e) { return e.nis(); }, "joint NIS of the last update")
       .def_property_readonly("report", &report_dict, "the last update: innovations, variances, NIS, flags")
       .def("innovation", &BatteryEkf::innovation, py::arg("channel"))
       .def("innovation_variance", &BatteryEkf::innovation_variance, py::arg("channel"))

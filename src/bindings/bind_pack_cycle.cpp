@@ -58,7 +58,8 @@ void bind_pack_cycle(py::module_& m) {
           },
           "Per group (voltage_a node, voltage_b node, temperature node); -1 = not weighted");
 
-  py::class_<PackCycleConfig>(m, "PackCycleConfig", "A pack cycle: series groups of parallel cells, one cycle per group")
+  py::class_<PackCycleConfig>(m, "PackCycleConfig",
+                              "A pack cycle: series groups of parallel cells, one cycle per group")
       .def(py::init([](int series, int parallel) {
              PackCycleConfig c;
              c.series = series;
@@ -90,7 +91,8 @@ void bind_pack_cycle(py::module_& m) {
           "step",
           [](PackCycle& pc, double time_s, double pack_current_a, const py::object& voltage_a_v,
              const py::object& temperature_k, double dt_s, const py::object& voltage_b_v, const py::object& attestation,
-             const py::object& voltage_a_valid, const py::object& voltage_b_valid, const py::object& temperature_valid) {
+             const py::object& voltage_a_valid, const py::object& voltage_b_valid,
+             const py::object& temperature_valid) {
             const std::size_t n = pc.groups();
             std::vector<DoubleArray> keep;
             std::vector<U8Array> keep_flags;
@@ -114,8 +116,9 @@ void bind_pack_cycle(py::module_& m) {
                                             std::to_string(pc.trust()->nodes()) + ")");
               for (py::ssize_t i = 0; i < a.size(); ++i)
                 if (!trust::is_valid_attestation(a.data()[i]))
-                  throw std::invalid_argument("attestation[" + std::to_string(i) + "] = " + std::to_string(a.data()[i]) +
-                                              ": must be a trust::Attestation code 0..7 (0 none, 1 pass, 2..7 fail reasons)");
+                  throw std::invalid_argument(
+                      "attestation[" + std::to_string(i) + "] = " + std::to_string(a.data()[i]) +
+                      ": must be a trust::Attestation code 0..7 (0 none, 1 pass, 2..7 fail reasons)");
               meas.attestation = reinterpret_cast<const trust::Attestation*>(a.data());
             }
             PackCycleStatus out;
@@ -132,12 +135,15 @@ void bind_pack_cycle(py::module_& m) {
       .def("group", py::overload_cast<std::size_t>(&PackCycle::group), py::arg("g"),
            py::return_value_policy::reference_internal, "The ControlCycle of series group g")
       .def("group_status", &PackCycle::group_status, py::arg("g"), py::return_value_policy::copy)
-      .def("trust", [](const PackCycle& pc) {
-             std::vector<double> t;
-             if (pc.has_trust())
-               for (std::size_t i = 0; i < pc.trust()->nodes(); ++i) t.push_back(pc.trust()->state().trust(i));
-             return t;
-           }, "Trust of each node (empty without trust)")
+      .def(
+          "trust",
+          [](const PackCycle& pc) {
+            std::vector<double> t;
+            if (pc.has_trust())
+              for (std::size_t i = 0; i < pc.trust()->nodes(); ++i) t.push_back(pc.trust()->state().trust(i));
+            return t;
+          },
+          "Trust of each node (empty without trust)")
       .def("reset", &PackCycle::reset, py::arg("time_s"));
 }
 

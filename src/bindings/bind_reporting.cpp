@@ -21,8 +21,9 @@ void bind_reporting(py::module_& m) {
       .value("soc_max", HorizonLimit::soc_max)
       .value("soc_min", HorizonLimit::soc_min);
 
-  py::class_<SafeHorizonConfig>(m, "SafeHorizonConfig",
-                                "Safe horizon: prediction step, ceiling, minimum inter-report time, kappa, guard bands, model-error floors")
+  py::class_<SafeHorizonConfig>(
+      m, "SafeHorizonConfig",
+      "Safe horizon: prediction step, ceiling, minimum inter-report time, kappa, guard bands, model-error floors")
       .def(py::init<>())
       .def_readwrite("cell", &SafeHorizonConfig::cell)
       .def_readwrite("scaling", &SafeHorizonConfig::scaling)
@@ -41,7 +42,8 @@ void bind_reporting(py::module_& m) {
       .def_readwrite("process_noise_var", &SafeHorizonConfig::process_noise_var)
       .def("validate", &SafeHorizonConfig::validate);
 
-  py::class_<SafeHorizonResult>(m, "SafeHorizonResult", "The safe horizon tau, the tube's time, event flag, limit and probability")
+  py::class_<SafeHorizonResult>(m, "SafeHorizonResult",
+                                "The safe horizon tau, the tube's time, event flag, limit and probability")
       .def(py::init<>())
       .def_readonly("status", &SafeHorizonResult::status)
       .def_readonly("tau_s", &SafeHorizonResult::tau_s)
@@ -59,8 +61,8 @@ void bind_reporting(py::module_& m) {
       .def_property_readonly("config", &SafeHorizon::config)
       .def(
           "compute",
-          [](const SafeHorizon& h, const battery::StateVector& x, const battery::StateMatrix& P, const DoubleArray& plan_a,
-             const TwinEstimate& twin) {
+          [](const SafeHorizon& h, const battery::StateVector& x, const battery::StateMatrix& P,
+             const DoubleArray& plan_a, const TwinEstimate& twin) {
             if (plan_a.ndim() != 1 || plan_a.shape(0) < 1)
               throw std::invalid_argument("plan_a must be a 1-D array of at least one current (A)");
             SafeHorizonResult r;
@@ -69,7 +71,8 @@ void bind_reporting(py::module_& m) {
             return r;
           },
           py::arg("x"), py::arg("P"), py::arg("plan_a"), py::arg("twin") = TwinEstimate{},
-          "x = [soc, v1_v, v2_v, temp_k], P its 4x4 covariance, plan_a the cell current per prediction step (> 0 discharges)")
+          "x = [soc, v1_v, v2_v, temp_k], P its 4x4 covariance, plan_a the cell current per prediction step (> 0 "
+          "discharges)")
       .def_static("tube_probability", &SafeHorizon::tube_probability, py::arg("kappa"));
 
   using cycle::ReportingConfig;
@@ -78,7 +81,8 @@ void bind_reporting(py::module_& m) {
       .value("every_step", ReportingMode::every_step)
       .value("periodic", ReportingMode::periodic)
       .value("self_triggered", ReportingMode::self_triggered);
-  py::class_<ReportingConfig>(m, "ReportingConfig", "Reporting mode, period, safe-horizon ceiling/minimum, event thresholds")
+  py::class_<ReportingConfig>(m, "ReportingConfig",
+                              "Reporting mode, period, safe-horizon ceiling/minimum, event thresholds")
       .def(py::init<>())
       .def_readwrite("mode", &ReportingConfig::mode)
       .def_readwrite("period_s", &ReportingConfig::period_s)

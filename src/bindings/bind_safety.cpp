@@ -14,7 +14,6 @@
 #include "safetwin/safety/monitor.hpp"
 #include "safetwin/safety/supervisor.hpp"
 
-
 namespace safetwin::bindings {
 
 using namespace safetwin::safety;
@@ -101,15 +100,21 @@ void bind_safety(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(MonitorEvent, time_s, value, limit, invariant, severity, kind);
   PYBIND11_NUMPY_DTYPE(Transition, time_s, invariant, from, to, cause);
   py::enum_<Severity>(m, "Severity")
-      .value("none", Severity::none).value("warning", Severity::warning)
-      .value("derate", Severity::derate).value("stop", Severity::stop);
+      .value("none", Severity::none)
+      .value("warning", Severity::warning)
+      .value("derate", Severity::derate)
+      .value("stop", Severity::stop);
   py::enum_<InvariantKind>(m, "InvariantKind")
-      .value("range", InvariantKind::range).value("rate", InvariantKind::rate)
-      .value("finite", InvariantKind::finite).value("nis_window", InvariantKind::nis_window)
+      .value("range", InvariantKind::range)
+      .value("rate", InvariantKind::rate)
+      .value("finite", InvariantKind::finite)
+      .value("nis_window", InvariantKind::nis_window)
       .value("always_within", InvariantKind::always_within)
       .value("eventually_within", InvariantKind::eventually_within);
   py::enum_<EventKind>(m, "EventKind")
-      .value("set", EventKind::set).value("cleared", EventKind::cleared).value("reset", EventKind::reset);
+      .value("set", EventKind::set)
+      .value("cleared", EventKind::cleared)
+      .value("reset", EventKind::reset);
 
   py::class_<InvariantSpec>(m, "InvariantSpec", "One invariant over one named signal (see safetwin.safety.Invariant)")
       .def(py::init<>())
@@ -151,33 +156,49 @@ void bind_safety(py::module_& m) {
       .def("invariant_index", &InvariantMonitor::invariant_index)
       .def_property_readonly("signals", &InvariantMonitor::signal_names)
       .def_property_readonly("invariant_count", &InvariantMonitor::invariant_count)
-      .def("set", [](InvariantMonitor& mon, const py::object& key, double value) {
-             raise_on_error(mon.set(signal_of(mon, key), value), "InvariantMonitor.set");
-           }, py::arg("signal"), py::arg("value"))
-      .def("check", [](InvariantMonitor& mon, double time_s) {
-             raise_on_error(mon.check(time_s), "InvariantMonitor.check");
-             return mon.verdict();
-           }, py::arg("time_s"))
+      .def(
+          "set",
+          [](InvariantMonitor& mon, const py::object& key, double value) {
+            raise_on_error(mon.set(signal_of(mon, key), value), "InvariantMonitor.set");
+          },
+          py::arg("signal"), py::arg("value"))
+      .def(
+          "check",
+          [](InvariantMonitor& mon, double time_s) {
+            raise_on_error(mon.check(time_s), "InvariantMonitor.check");
+            return mon.verdict();
+          },
+          py::arg("time_s"))
       .def("run", &run_monitor, py::arg("times"), py::arg("values"),
            "Checks a whole trace (values: one column per signal); returns active, value, max_active arrays")
       .def_property_readonly("verdict", &InvariantMonitor::verdict)
       .def("active", [](const InvariantMonitor& mon, const py::object& k) { return mon.active(invariant_of(mon, k)); })
-      .def("latched", [](const InvariantMonitor& mon, const py::object& k) { return mon.latched(invariant_of(mon, k)); })
-      .def("last_value", [](const InvariantMonitor& mon, const py::object& k) { return mon.last_value(invariant_of(mon, k)); })
+      .def("latched",
+           [](const InvariantMonitor& mon, const py::object& k) { return mon.latched(invariant_of(mon, k)); })
+      .def("last_value",
+           [](const InvariantMonitor& mon, const py::object& k) { return mon.last_value(invariant_of(mon, k)); })
       .def("spec", [](const InvariantMonitor& mon, const py::object& k) { return mon.spec(invariant_of(mon, k)); })
-      .def("reset", [](InvariantMonitor& mon, const py::object& k, double time_s) {
-             raise_on_error(mon.reset(invariant_of(mon, k), time_s), "InvariantMonitor.reset");
-           }, py::arg("invariant"), py::arg("time_s"))
+      .def(
+          "reset",
+          [](InvariantMonitor& mon, const py::object& k, double time_s) {
+            raise_on_error(mon.reset(invariant_of(mon, k), time_s), "InvariantMonitor.reset");
+          },
+          py::arg("invariant"), py::arg("time_s"))
       .def("reset_all", &InvariantMonitor::reset_all, py::arg("time_s"))
       .def("clear", &InvariantMonitor::clear)
-      .def("events", [](const InvariantMonitor& mon) { return log_array(mon.events()); },
-           "Events oldest first: structured array (time_s, value, limit, invariant, severity, kind)")
+      .def(
+          "events", [](const InvariantMonitor& mon) { return log_array(mon.events()); },
+          "Events oldest first: structured array (time_s, value, limit, invariant, severity, kind)")
       .def_property_readonly("events_dropped", [](const InvariantMonitor& mon) { return mon.events().dropped(); });
 
   py::enum_<Barrier>(m, "Barrier")
-      .value("voltage_max", Barrier::voltage_max).value("voltage_min", Barrier::voltage_min)
-      .value("temp_max", Barrier::temp_max).value("soc_max", Barrier::soc_max).value("soc_min", Barrier::soc_min)
-      .value("current_charge", Barrier::current_charge).value("current_discharge", Barrier::current_discharge)
+      .value("voltage_max", Barrier::voltage_max)
+      .value("voltage_min", Barrier::voltage_min)
+      .value("temp_max", Barrier::temp_max)
+      .value("soc_max", Barrier::soc_max)
+      .value("soc_min", Barrier::soc_min)
+      .value("current_charge", Barrier::current_charge)
+      .value("current_discharge", Barrier::current_discharge)
       .value("measured_voltage_max", Barrier::measured_voltage_max)
       .value("measured_voltage_min", Barrier::measured_voltage_min)
       .value("measured_temp_max", Barrier::measured_temp_max);
@@ -223,44 +244,56 @@ void bind_safety(py::module_& m) {
       .def_readonly("margin_v", &CbfVerdict::margin_v)
       .def_readonly("margin_k", &CbfVerdict::margin_k)
       .def_readonly("margin_soc", &CbfVerdict::margin_soc)
-      .def_property_readonly("active_barriers", [](const CbfVerdict& v) {
-        std::vector<Barrier> out;
-        for (int b = 0; b < kBarrierCount; ++b) if (v.active & (1u << b)) out.push_back(static_cast<Barrier>(b));
-        return out;
-      })
+      .def_property_readonly("active_barriers",
+                             [](const CbfVerdict& v) {
+                               std::vector<Barrier> out;
+                               for (int b = 0; b < kBarrierCount; ++b)
+                                 if (v.active & (1u << b)) out.push_back(static_cast<Barrier>(b));
+                               return out;
+                             })
       .def_property_readonly("conflicting_barriers", [](const CbfVerdict& v) {
         std::vector<Barrier> out;
-        for (int b = 0; b < kBarrierCount; ++b) if (v.conflict & (1u << b)) out.push_back(static_cast<Barrier>(b));
+        for (int b = 0; b < kBarrierCount; ++b)
+          if (v.conflict & (1u << b)) out.push_back(static_cast<Barrier>(b));
         return out;
       });
 
-  py::class_<CbfFilter>(m, "CbfFilter", "CBF safety filter: the current closest to the request that keeps every barrier")
+  py::class_<CbfFilter>(m, "CbfFilter",
+                        "CBF safety filter: the current closest to the request that keeps every barrier")
       .def(py::init<CbfConfig>(), py::arg("config") = CbfConfig{})
-      .def("filter", [](const CbfFilter& f, const battery::StateVector& x, const battery::StateMatrix& P,
-                        double requested_a, double dt_s, double current_scale, double measured_voltage_max_v,
-                        double measured_voltage_min_v, double measured_temperature_max_k, double measured_current_a) {
-             CbfVerdict v;
-             MeasuredBounds mb;
-             mb.voltage_max_v = measured_voltage_max_v;
-             mb.voltage_min_v = measured_voltage_min_v;
-             mb.temperature_max_k = measured_temperature_max_k;
-             mb.current_a = measured_current_a;
-             (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, v);
-             return v;
-           }, py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0,
-           py::arg("measured_voltage_max_v") = std::numeric_limits<double>::quiet_NaN(),
-           py::arg("measured_voltage_min_v") = std::numeric_limits<double>::quiet_NaN(),
-           py::arg("measured_temperature_max_k") = std::numeric_limits<double>::quiet_NaN(),
-           py::arg("measured_current_a") = 0.0,
-           "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers")
+      .def(
+          "filter",
+          [](const CbfFilter& f, const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+             double dt_s, double current_scale, double measured_voltage_max_v, double measured_voltage_min_v,
+             double measured_temperature_max_k, double measured_current_a) {
+            CbfVerdict v;
+            MeasuredBounds mb;
+            mb.voltage_max_v = measured_voltage_max_v;
+            mb.voltage_min_v = measured_voltage_min_v;
+            mb.temperature_max_k = measured_temperature_max_k;
+            mb.current_a = measured_current_a;
+            (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, v);
+            return v;
+          },
+          py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0,
+          py::arg("measured_voltage_max_v") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("measured_voltage_min_v") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("measured_temperature_max_k") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("measured_current_a") = 0.0,
+          "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers")
       .def_property_readonly("config", &CbfFilter::config);
 
   py::enum_<Mode>(m, "Mode")
-      .value("NORMAL", Mode::normal).value("DERATED", Mode::derated).value("SAFE_STOP", Mode::safe_stop);
+      .value("NORMAL", Mode::normal)
+      .value("DERATED", Mode::derated)
+      .value("SAFE_STOP", Mode::safe_stop);
   py::enum_<TransitionCause>(m, "TransitionCause")
-      .value("monitor", TransitionCause::monitor).value("non_finite_input", TransitionCause::non_finite_input)
-      .value("deadline", TransitionCause::deadline).value("reset", TransitionCause::reset)
-      .value("invalid_step", TransitionCause::invalid_step).value("monitor_failed", TransitionCause::monitor_failed);
+      .value("monitor", TransitionCause::monitor)
+      .value("non_finite_input", TransitionCause::non_finite_input)
+      .value("deadline", TransitionCause::deadline)
+      .value("reset", TransitionCause::reset)
+      .value("invalid_step", TransitionCause::invalid_step)
+      .value("monitor_failed", TransitionCause::monitor_failed);
 
   py::class_<SupervisorConfig>(m, "SupervisorConfig")
       .def(py::init<>())
@@ -287,8 +320,9 @@ void bind_safety(py::module_& m) {
       .def_property_readonly("current_scale", &Supervisor::current_scale)
       .def("predict_safe", &Supervisor::predict_safe, py::arg("x"), py::arg("current_a"), py::arg("dt_s"),
            py::arg("margin_v") = 0.0, py::arg("margin_k") = 0.0)
-      .def("transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
-           "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
+      .def(
+          "transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
+          "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");
 
   bind_cycle(m);
 }
@@ -298,8 +332,8 @@ void bind_cycle(py::module_& m) {
   py::class_<CycleMeasurements>(m, "CycleMeasurements", "One sample of the interval just ended (SI units)")
       .def(py::init([](double time_s, double voltage_a_v, double voltage_b_v, double temperature_k, double current_a,
                        bool voltage_a_valid, bool voltage_b_valid, bool temperature_valid) {
-             return CycleMeasurements{time_s, voltage_a_v, voltage_b_v, temperature_k, current_a,
-                                      voltage_a_valid, voltage_b_valid, temperature_valid};
+             return CycleMeasurements{time_s,    voltage_a_v,     voltage_b_v,     temperature_k,
+                                      current_a, voltage_a_valid, voltage_b_valid, temperature_valid};
            }),
            py::arg("time_s"), py::arg("voltage_a_v"), py::arg("voltage_b_v"), py::arg("temperature_k"),
            py::arg("current_a"), py::arg("voltage_a_valid") = true, py::arg("voltage_b_valid") = true,
@@ -343,18 +377,22 @@ void bind_cycle(py::module_& m) {
   // The estimator's whole configuration when bind_estimation registered BatteryEkfConfig; the
   // initial-estimate fields below work either way.
   cc.def_readwrite("estimator", &CycleConfig::estimator);
-  cc.def_property("soc0", [](const CycleConfig& c) { return c.estimator.soc0; },
-                  [](CycleConfig& c, double v) { c.estimator.soc0 = v; })
-      .def_property("soc_sigma0", [](const CycleConfig& c) { return c.estimator.soc_sigma0; },
-                    [](CycleConfig& c, double v) { c.estimator.soc_sigma0 = v; })
-      .def_property("temp0_k", [](const CycleConfig& c) { return c.estimator.temp0_k; },
-                    [](CycleConfig& c, double v) { c.estimator.temp0_k = v; })
-      .def_property("cell", [](const CycleConfig& c) { return c.cbf.cell; },
-                    [](CycleConfig& c, const battery::CellParams& p) {
-                      c.estimator.cell = p;  // one model for the estimator, the filter and the supervisor
-                      c.cbf.cell = p;
-                      c.supervisor.cell = p;
-                    });
+  cc.def_property(
+        "soc0", [](const CycleConfig& c) { return c.estimator.soc0; },
+        [](CycleConfig& c, double v) { c.estimator.soc0 = v; })
+      .def_property(
+          "soc_sigma0", [](const CycleConfig& c) { return c.estimator.soc_sigma0; },
+          [](CycleConfig& c, double v) { c.estimator.soc_sigma0 = v; })
+      .def_property(
+          "temp0_k", [](const CycleConfig& c) { return c.estimator.temp0_k; },
+          [](CycleConfig& c, double v) { c.estimator.temp0_k = v; })
+      .def_property(
+          "cell", [](const CycleConfig& c) { return c.cbf.cell; },
+          [](CycleConfig& c, const battery::CellParams& p) {
+            c.estimator.cell = p;  // one model for the estimator, the filter and the supervisor
+            c.cbf.cell = p;
+            c.supervisor.cell = p;
+          });
 
   py::class_<CycleStatus>(m, "CycleStatus", "What one cycle step decided")
       .def_readonly("status", &CycleStatus::status)
@@ -386,21 +424,31 @@ void bind_cycle(py::module_& m) {
       .def(py::init<CycleConfig, control::Controller*>(), py::arg("config"), py::arg("controller") = nullptr,
            py::keep_alive<1, 3>())
       .def("set_controller", &ControlCycle::set_controller, py::arg("controller"), py::keep_alive<1, 2>())
-      .def("step", [](ControlCycle& c, const CycleMeasurements& meas, double dt_s) {
-             CycleStatus out;
-             (void)c.step(meas, dt_s, out);  // the status is in out.status; a step never raises
-             return out;
-           }, py::arg("measurements"), py::arg("dt_s"))
-      .def("set_noise_scale", [](ControlCycle& c, estimation::Channel ch, double s) {
-             raise_on_error(c.set_noise_scale(ch, s), "ControlCycle.set_noise_scale(s=" + std::to_string(s) + ", must be >= 1)");
-           }, py::arg("channel"), py::arg("scale"))
+      .def(
+          "step",
+          [](ControlCycle& c, const CycleMeasurements& meas, double dt_s) {
+            CycleStatus out;
+            (void)c.step(meas, dt_s, out);  // the status is in out.status; a step never raises
+            return out;
+          },
+          py::arg("measurements"), py::arg("dt_s"))
+      .def(
+          "set_noise_scale",
+          [](ControlCycle& c, estimation::Channel ch, double s) {
+            raise_on_error(c.set_noise_scale(ch, s),
+                           "ControlCycle.set_noise_scale(s=" + std::to_string(s) + ", must be >= 1)");
+          },
+          py::arg("channel"), py::arg("scale"))
       .def("noise_scale", [](const ControlCycle& c, estimation::Channel ch) { return c.estimator().noise_scale(ch); })
       .def("signal_index", &ControlCycle::signal_index)
-      .def("set_signal", [](ControlCycle& c, const py::object& key, double value) {
-             const int i = py::isinstance<py::str>(key) ? c.signal_index(key.cast<std::string>()) : key.cast<int>();
-             if (i < 0) throw std::invalid_argument("unknown signal '" + py::str(key).cast<std::string>() + "'");
-             raise_on_error(c.set_signal(i, value), "ControlCycle.set_signal");
-           }, py::arg("signal"), py::arg("value"))
+      .def(
+          "set_signal",
+          [](ControlCycle& c, const py::object& key, double value) {
+            const int i = py::isinstance<py::str>(key) ? c.signal_index(key.cast<std::string>()) : key.cast<int>();
+            if (i < 0) throw std::invalid_argument("unknown signal '" + py::str(key).cast<std::string>() + "'");
+            raise_on_error(c.set_signal(i, value), "ControlCycle.set_signal");
+          },
+          py::arg("signal"), py::arg("value"))
       .def("reset", &ControlCycle::reset, py::arg("time_s"))
       .def_property_readonly("mode", [](const ControlCycle& c) { return c.supervisor().mode(); })
       .def("events", [](const ControlCycle& c) { return log_array(c.monitor().events()); })

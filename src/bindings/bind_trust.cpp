@@ -31,7 +31,8 @@ std::string shape_of(const py::array& a) {
 
 void require_shape(const py::array& a, const char* name, py::ssize_t n) {
   if (a.ndim() != 1 || a.shape(0) != n)
-    throw std::invalid_argument(std::string(name) + " has shape " + shape_of(a) + ": expected (" + std::to_string(n) + ",)");
+    throw std::invalid_argument(std::string(name) + " has shape " + shape_of(a) + ": expected (" + std::to_string(n) +
+                                ",)");
 }
 
 void require_shape(const py::array& a, const char* name, py::ssize_t n, py::ssize_t m) {
@@ -88,8 +89,8 @@ py::dict state_run(TrustState& s, const U8Array& attestation, const std::optiona
   return out;
 }
 
-py::dict replay(estimation::BatteryEkf& ekf, EstimatorTrust& trust, const DoubleArray& t_s, const DoubleArray& current_a,
-                const U8Array& attestation, const std::optional<DoubleArray>& voltage_a_v,
+py::dict replay(estimation::BatteryEkf& ekf, EstimatorTrust& trust, const DoubleArray& t_s,
+                const DoubleArray& current_a, const U8Array& attestation, const std::optional<DoubleArray>& voltage_a_v,
                 const std::optional<DoubleArray>& voltage_b_v, const std::optional<DoubleArray>& temperature_k) {
   const py::ssize_t n = t_s.ndim() == 1 ? t_s.shape(0) : -1;
   require_shape(t_s, "t_s", n);
@@ -100,21 +101,29 @@ py::dict replay(estimation::BatteryEkf& ekf, EstimatorTrust& trust, const Double
   const auto nodes = static_cast<py::ssize_t>(trust.nodes());
   require_shape(attestation, "attestation", n, nodes);
   require_codes(attestation, "attestation");
-  if (trust.groups() != 1) throw std::invalid_argument("trust: maps " + std::to_string(trust.groups()) + " groups, a single-cell replay needs 1");
+  if (trust.groups() != 1)
+    throw std::invalid_argument("trust: maps " + std::to_string(trust.groups()) +
+                                " groups, a single-cell replay needs 1");
   for (py::ssize_t k = 0; k < n; ++k) {
     if (!std::isfinite(t_s.data()[k]) || (k > 0 && !(t_s.data()[k] > t_s.data()[k - 1])))
       throw std::invalid_argument("t_s[" + std::to_string(k) + "] = " + std::to_string(t_s.data()[k]) +
                                   ": times must be finite and strictly increasing");
     if (!std::isfinite(current_a.data()[k]))
-      throw std::invalid_argument("current_a[" + std::to_string(k) + "] = " + std::to_string(current_a.data()[k]) + ": must be finite");
+      throw std::invalid_argument("current_a[" + std::to_string(k) + "] = " + std::to_string(current_a.data()[k]) +
+                                  ": must be finite");
   }
   DoubleArray soc(n), soc_sigma(n), nis(n), trust_out({n, nodes}), residual({n, nodes});
   U8Array gated(n), alarm({n, nodes});
-  TrustedReplayInput in{t_s.data(), current_a.data(), voltage_a_v ? voltage_a_v->data() : nullptr,
-                        voltage_b_v ? voltage_b_v->data() : nullptr, temperature_k ? temperature_k->data() : nullptr,
-                        attestation.data(), static_cast<std::size_t>(n)};
-  TrustedReplayOutput out{soc.mutable_data(), soc_sigma.mutable_data(), nis.mutable_data(), gated.mutable_data(),
-                          trust_out.mutable_data(), alarm.mutable_data(), residual.mutable_data()};
+  TrustedReplayInput in{t_s.data(),
+                        current_a.data(),
+                        voltage_a_v ? voltage_a_v->data() : nullptr,
+                        voltage_b_v ? voltage_b_v->data() : nullptr,
+                        temperature_k ? temperature_k->data() : nullptr,
+                        attestation.data(),
+                        static_cast<std::size_t>(n)};
+  TrustedReplayOutput out{soc.mutable_data(),     soc_sigma.mutable_data(), nis.mutable_data(),
+                          gated.mutable_data(),   trust_out.mutable_data(), alarm.mutable_data(),
+                          residual.mutable_data()};
   TrustedReplaySummary summary;
   Status st;
   {
@@ -150,31 +159,35 @@ void bind_trust(py::module_& m) {
 
   py::class_<ReasonLikelihood>(m, "ReasonLikelihood", "P(reason | good), P(reason | compromised) of one failure reason")
       .def(py::init<>())
-      .def(py::init([](double good, double compromised) { return ReasonLikelihood{good, compromised}; }),
+      .def(py::init([](double good, double compromised) {
+             return ReasonLikelihood{good, compromised};
+           }),
            py::arg("good"), py::arg("compromised"))
       .def_readwrite("good", &ReasonLikelihood::good)
       .def_readwrite("compromised", &ReasonLikelihood::compromised);
 
   py::class_<CusumConfig>(m, "CusumConfig", "Two-sided CUSUM on a normalised innovation")
       .def(py::init<>())
-      .def_readwrite("shift_sigma", &CusumConfig::shift_sigma, "mean shift to detect, in innovation sigmas (k = shift/2)")
+      .def_readwrite("shift_sigma", &CusumConfig::shift_sigma,
+                     "mean shift to detect, in innovation sigmas (k = shift/2)")
       .def_readwrite("false_alarm_rate", &CusumConfig::false_alarm_rate, "alarms per sample while honest (1/ARL0)")
       .def("validate", &CusumConfig::validate);
 
   py::class_<Cusum>(m, "Cusum", "Two-sided CUSUM with restart after each alarm (h from the false-alarm rate)")
       .def(py::init<const CusumConfig&>(), py::arg("config") = CusumConfig{})
       .def("update", &Cusum::update, py::arg("z"), "One sample; True on an alarm (then both sums restart)")
-      .def("run",
-           [](Cusum& c, const DoubleArray& z) {
-             if (z.ndim() != 1) throw std::invalid_argument("z has shape " + shape_of(z) + ": expected a 1-D array");
-             U8Array alarms(z.shape(0));
-             {
-               py::gil_scoped_release release;
-               for (py::ssize_t k = 0; k < z.shape(0); ++k) alarms.mutable_data()[k] = c.update(z.data()[k]);
-             }
-             return alarms;
-           },
-           py::arg("z"), "Alarms (uint8 0/1) for a whole sequence")
+      .def(
+          "run",
+          [](Cusum& c, const DoubleArray& z) {
+            if (z.ndim() != 1) throw std::invalid_argument("z has shape " + shape_of(z) + ": expected a 1-D array");
+            U8Array alarms(z.shape(0));
+            {
+              py::gil_scoped_release release;
+              for (py::ssize_t k = 0; k < z.shape(0); ++k) alarms.mutable_data()[k] = c.update(z.data()[k]);
+            }
+            return alarms;
+          },
+          py::arg("z"), "Alarms (uint8 0/1) for a whole sequence")
       .def("reset", &Cusum::reset)
       .def_property_readonly("k", &Cusum::k)
       .def_property_readonly("h", &Cusum::h)
@@ -235,8 +248,10 @@ void bind_trust(py::module_& m) {
   m.def("noise_scale_from_trust", &noise_scale_from_trust, py::arg("trust"), py::arg("eps"));
 
   py::class_<ChannelNodes>(m, "ChannelNodes", "Node index behind each channel of one cell's estimator (-1: none)")
-      .def(py::init([](int a, int b, int t) { return ChannelNodes{a, b, t}; }), py::arg("voltage_a") = 0,
-           py::arg("voltage_b") = 1, py::arg("temperature") = kNoNode)
+      .def(py::init([](int a, int b, int t) {
+             return ChannelNodes{a, b, t};
+           }),
+           py::arg("voltage_a") = 0, py::arg("voltage_b") = 1, py::arg("temperature") = kNoNode)
       .def_readwrite("voltage_a", &ChannelNodes::voltage_a)
       .def_readwrite("voltage_b", &ChannelNodes::voltage_b)
       .def_readwrite("temperature", &ChannelNodes::temperature);
@@ -244,21 +259,24 @@ void bind_trust(py::module_& m) {
   py::class_<EstimatorTrust>(m, "EstimatorTrust", "Trust applied to BatteryEkf / PackEstimator noise scales")
       .def(py::init<const TrustConfig&, std::size_t, std::vector<ChannelNodes>,
                     const std::vector<estimation::BatteryEkfConfig>&, bool>(),
-           py::arg("config"), py::arg("nodes"), py::arg("map"), py::arg("estimator_configs"), py::arg("weighting") = true)
-      .def("step",
-           [](EstimatorTrust& t, const U8Array& att, estimation::BatteryEkf& ekf) {
-             require_shape(att, "attestation", static_cast<py::ssize_t>(t.nodes()));
-             require_codes(att, "attestation");
-             raise_on_error(t.step(as_verdicts(att), t.nodes(), ekf), "EstimatorTrust.step");
-           },
-           py::arg("attestation"), py::arg("estimator"))
-      .def("step",
-           [](EstimatorTrust& t, const U8Array& att, estimation::PackEstimator& est) {
-             require_shape(att, "attestation", static_cast<py::ssize_t>(t.nodes()));
-             require_codes(att, "attestation");
-             raise_on_error(t.step(as_verdicts(att), t.nodes(), est), "EstimatorTrust.step");
-           },
-           py::arg("attestation"), py::arg("estimator"))
+           py::arg("config"), py::arg("nodes"), py::arg("map"), py::arg("estimator_configs"),
+           py::arg("weighting") = true)
+      .def(
+          "step",
+          [](EstimatorTrust& t, const U8Array& att, estimation::BatteryEkf& ekf) {
+            require_shape(att, "attestation", static_cast<py::ssize_t>(t.nodes()));
+            require_codes(att, "attestation");
+            raise_on_error(t.step(as_verdicts(att), t.nodes(), ekf), "EstimatorTrust.step");
+          },
+          py::arg("attestation"), py::arg("estimator"))
+      .def(
+          "step",
+          [](EstimatorTrust& t, const U8Array& att, estimation::PackEstimator& est) {
+            require_shape(att, "attestation", static_cast<py::ssize_t>(t.nodes()));
+            require_codes(att, "attestation");
+            raise_on_error(t.step(as_verdicts(att), t.nodes(), est), "EstimatorTrust.step");
+          },
+          py::arg("attestation"), py::arg("estimator"))
       .def_property_readonly("state", &EstimatorTrust::state, py::return_value_policy::reference_internal)
       .def_property_readonly("nodes", &EstimatorTrust::nodes)
       .def_property_readonly("weighting", &EstimatorTrust::weighting)

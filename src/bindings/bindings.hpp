@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "safetwin/estimation/replay.hpp"
 #include "errors.hpp"
+#include "safetwin/estimation/replay.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::bindings {

@@ -16,12 +16,22 @@ struct CoreError : std::runtime_error {
   CoreError(const std::string& what, Status s) : std::runtime_error(what), status(s) {}
   Status status;
 };
-struct InvalidArgumentError : CoreError { using CoreError::CoreError; };  // invalid_argument
-struct NonFiniteInputError : CoreError { using CoreError::CoreError; };   // non_finite_input
-struct NotInitialisedError : CoreError { using CoreError::CoreError; };   // not_initialised
+struct InvalidArgumentError : CoreError {
+  using CoreError::CoreError;
+};  // invalid_argument
+struct NonFiniteInputError : CoreError {
+  using CoreError::CoreError;
+};  // non_finite_input
+struct NotInitialisedError : CoreError {
+  using CoreError::CoreError;
+};  // not_initialised
 // max_iterations, primal_infeasible, dual_infeasible, numerical_error
-struct NumericalError : CoreError { using CoreError::CoreError; };
-struct DeclinedError : CoreError { using CoreError::CoreError; };         // fallback, rejected, deadline_missed
+struct NumericalError : CoreError {
+  using CoreError::CoreError;
+};
+struct DeclinedError : CoreError {
+  using CoreError::CoreError;
+};  // fallback, rejected, deadline_missed
 
 // Throws the exception of s (nothing for ok); the message names the call and the status.
 inline void throw_status(Status s, const std::string& call) {

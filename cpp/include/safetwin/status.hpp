@@ -7,16 +7,16 @@ namespace safetwin {
 
 enum class Status : std::uint8_t {
   ok = 0,
-  invalid_argument,    // an input outside its domain (dt <= 0, index out of range, size mismatch)
-  non_finite_input,    // NaN or infinity in an input
-  not_initialised,     // the object was not set up before the call
-  max_iterations,      // an iterative solver hit its iteration cap (its output is not used)
-  primal_infeasible,   // no point satisfies the constraints
-  dual_infeasible,     // the problem is unbounded
-  numerical_error,     // a factorisation or an update failed numerically
-  fallback,            // the component returned its defined safe fallback instead of a solution
-  rejected,            // the input was refused by a check (gate, CRC, attestation)
-  deadline_missed,     // an input arrived too late to be used
+  invalid_argument,   // an input outside its domain (dt <= 0, index out of range, size mismatch)
+  non_finite_input,   // NaN or infinity in an input
+  not_initialised,    // the object was not set up before the call
+  max_iterations,     // an iterative solver hit its iteration cap (its output is not used)
+  primal_infeasible,  // no point satisfies the constraints
+  dual_infeasible,    // the problem is unbounded
+  numerical_error,    // a factorisation or an update failed numerically
+  fallback,           // the component returned its defined safe fallback instead of a solution
+  rejected,           // the input was refused by a check (gate, CRC, attestation)
+  deadline_missed,    // an input arrived too late to be used
 };
 
 [[nodiscard]] constexpr const char* to_string(Status s) noexcept {

@@ -56,15 +56,14 @@ AgeingCoefficients AgeingModel::coefficients(double temp_k, double soc_mean, dou
   const double cal = p.calendar_rate_factor;
   const double cyc = p.cycle_rate_factor;
   AgeingCoefficients c{};
-  c.alpha_cap_per_day_pow =
-      cal * std::max(0.0, (p.cal_cap_v_slope * v + p.cal_cap_v_offset) * p.cal_cap_scale *
-                              std::exp(-p.cal_cap_activation_k / temp_k));
-  c.alpha_res_per_day_pow =
-      cal * std::max(0.0, (p.cal_res_v_slope * v + p.cal_res_v_offset) * p.cal_res_scale *
-                              std::exp(-p.cal_res_activation_k / temp_k));
+  c.alpha_cap_per_day_pow = cal * std::max(0.0, (p.cal_cap_v_slope * v + p.cal_cap_v_offset) * p.cal_cap_scale *
+                                                    std::exp(-p.cal_cap_activation_k / temp_k));
+  c.alpha_res_per_day_pow = cal * std::max(0.0, (p.cal_res_v_slope * v + p.cal_res_v_offset) * p.cal_res_scale *
+                                                    std::exp(-p.cal_res_activation_k / temp_k));
   const double dv_cap = v - p.cyc_cap_v_center;
   const double dv_res = v - p.cyc_res_v_center;
-  c.beta_cap_per_ah_pow = cyc * std::max(0.0, p.cyc_cap_v_quad * dv_cap * dv_cap + p.cyc_cap_offset + p.cyc_cap_dod * dod);
+  c.beta_cap_per_ah_pow =
+      cyc * std::max(0.0, p.cyc_cap_v_quad * dv_cap * dv_cap + p.cyc_cap_offset + p.cyc_cap_dod * dod);
   c.beta_res_per_ah = cyc * std::max(0.0, p.cyc_res_v_quad * dv_res * dv_res + p.cyc_res_offset + p.cyc_res_dod * dod);
   return c;
 }
@@ -81,7 +80,8 @@ Status AgeingModel::advance(const AgeingStress& s, AgeingState& state) const noe
   const double q_ref_ah = s.throughput_ah * params_.reference_capacity_ah / params_.capacity_ah;
   state.cal_cap_fade = advance_power_law(state.cal_cap_fade, c.alpha_cap_per_day_pow, params_.time_exponent, days);
   state.cal_res_growth = advance_power_law(state.cal_res_growth, c.alpha_res_per_day_pow, params_.time_exponent, days);
-  state.cyc_cap_fade = advance_power_law(state.cyc_cap_fade, c.beta_cap_per_ah_pow, params_.throughput_exponent, q_ref_ah);
+  state.cyc_cap_fade =
+      advance_power_law(state.cyc_cap_fade, c.beta_cap_per_ah_pow, params_.throughput_exponent, q_ref_ah);
   state.cyc_res_growth += c.beta_res_per_ah * q_ref_ah;  // linear in Q: no equivalent throughput needed
   state.elapsed_s += s.duration_s;
   state.throughput_ah += s.throughput_ah;

@@ -15,15 +15,21 @@ void CellParams::validate() const {
   if (!(coulombic_efficiency > 0.0 && coulombic_efficiency <= 1.0))
     throw_invalid("CellParams.coulombic_efficiency", coulombic_efficiency, "must be in (0, 1]");
   if (rc_pairs < 1 || rc_pairs > 3) throw_invalid("CellParams.rc_pairs", rc_pairs, "must be 1, 2 or 3");
-  const struct { const char* name; const ParamSurface* s; bool used; } surfaces[] = {
-      {"CellParams.r0_ohm", &r0_ohm, true},
-      {"CellParams.r1_ohm", &r1_ohm, true}, {"CellParams.c1_f", &c1_f, true},
-      {"CellParams.r2_ohm", &r2_ohm, rc_pairs >= 2}, {"CellParams.c2_f", &c2_f, rc_pairs >= 2},
-      {"CellParams.r3_ohm", &r3_ohm, rc_pairs >= 3}, {"CellParams.c3_f", &c3_f, rc_pairs >= 3},
-      {"CellParams.r0_charge_ohm", r0_charge_ohm ? &*r0_charge_ohm : nullptr, true},
-      {"CellParams.r1_charge_ohm", r1_charge_ohm ? &*r1_charge_ohm : nullptr, true},
-      {"CellParams.r2_charge_ohm", r2_charge_ohm ? &*r2_charge_ohm : nullptr, rc_pairs >= 2},
-      {"CellParams.r3_charge_ohm", r3_charge_ohm ? &*r3_charge_ohm : nullptr, rc_pairs >= 3}};
+  const struct {
+    const char* name;
+    const ParamSurface* s;
+    bool used;
+  } surfaces[] = {{"CellParams.r0_ohm", &r0_ohm, true},
+                  {"CellParams.r1_ohm", &r1_ohm, true},
+                  {"CellParams.c1_f", &c1_f, true},
+                  {"CellParams.r2_ohm", &r2_ohm, rc_pairs >= 2},
+                  {"CellParams.c2_f", &c2_f, rc_pairs >= 2},
+                  {"CellParams.r3_ohm", &r3_ohm, rc_pairs >= 3},
+                  {"CellParams.c3_f", &c3_f, rc_pairs >= 3},
+                  {"CellParams.r0_charge_ohm", r0_charge_ohm ? &*r0_charge_ohm : nullptr, true},
+                  {"CellParams.r1_charge_ohm", r1_charge_ohm ? &*r1_charge_ohm : nullptr, true},
+                  {"CellParams.r2_charge_ohm", r2_charge_ohm ? &*r2_charge_ohm : nullptr, rc_pairs >= 2},
+                  {"CellParams.r3_charge_ohm", r3_charge_ohm ? &*r3_charge_ohm : nullptr, rc_pairs >= 3}};
   for (const auto& f : surfaces)
     if (f.used && f.s != nullptr && !(f.s->min_value() > 0.0))
       throw_invalid(f.name, f.s->min_value(), "must be > 0 everywhere (resistance or capacitance)");
@@ -34,7 +40,8 @@ void CellParams::validate() const {
   }
   if (hysteresis) {
     require_non_negative("CellParams.hysteresis.gamma", hysteresis->gamma);
-    if (!std::isfinite(hysteresis->gamma)) throw_invalid("CellParams.hysteresis.gamma", hysteresis->gamma, "must be finite");
+    if (!std::isfinite(hysteresis->gamma))
+      throw_invalid("CellParams.hysteresis.gamma", hysteresis->gamma, "must be finite");
     require_in_range("CellParams.hysteresis.m_v", hysteresis->m_v, 0.0, 1.0);
     require_in_range("CellParams.hysteresis.m0_v", hysteresis->m0_v, 0.0, 1.0);
   }
@@ -63,8 +70,8 @@ void CellScaling::validate(const std::string& owner) const {
 bool CellParams::all_constant() const noexcept {
   const auto c = [](const std::optional<ParamSurface>& s) { return !s || s->is_constant(); };
   return r0_ohm.is_constant() && r1_ohm.is_constant() && c1_f.is_constant() && r2_ohm.is_constant() &&
-         c2_f.is_constant() && r3_ohm.is_constant() && c3_f.is_constant() && c(r0_charge_ohm) &&
-         c(r1_charge_ohm) && c(r2_charge_ohm) && c(r3_charge_ohm);
+         c2_f.is_constant() && r3_ohm.is_constant() && c3_f.is_constant() && c(r0_charge_ohm) && c(r1_charge_ohm) &&
+         c(r2_charge_ohm) && c(r3_charge_ohm);
 }
 
 CellCoefficients coefficients(const CellParams& p, const CellScaling& s, double soc, double temp_k) noexcept {

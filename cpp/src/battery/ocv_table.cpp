@@ -9,13 +9,11 @@
 
 namespace safetwin::battery {
 
-OcvTable::OcvTable(std::vector<double> soc, std::vector<double> ocv_v)
-    : soc_(std::move(soc)), ocv_(std::move(ocv_v)) {
+OcvTable::OcvTable(std::vector<double> soc, std::vector<double> ocv_v) : soc_(std::move(soc)), ocv_(std::move(ocv_v)) {
   if (soc_.size() != ocv_.size())
-    throw_invalid("OcvTable.ocv_v", "has " + std::to_string(ocv_.size()) + " points but soc has " +
-                                        std::to_string(soc_.size()));
-  if (soc_.size() < 2)
-    throw_invalid("OcvTable.soc", "needs at least 2 points, got " + std::to_string(soc_.size()));
+    throw_invalid("OcvTable.ocv_v",
+                  "has " + std::to_string(ocv_.size()) + " points but soc has " + std::to_string(soc_.size()));
+  if (soc_.size() < 2) throw_invalid("OcvTable.soc", "needs at least 2 points, got " + std::to_string(soc_.size()));
   for (std::size_t i = 0; i < soc_.size(); ++i) {
     require_finite("OcvTable.soc[" + std::to_string(i) + "]", soc_[i]);
     require_finite("OcvTable.ocv_v[" + std::to_string(i) + "]", ocv_[i]);

@@ -102,9 +102,7 @@ void PackConfig::validate() const {
 }
 
 Pack::Pack(PackConfig config)
-    : params_((config.validate(), std::move(config.cell))),
-      series_(config.series),
-      parallel_(config.parallel) {
+    : params_((config.validate(), std::move(config.cell))), series_(config.series), parallel_(config.parallel) {
   const auto n = static_cast<std::size_t>(series_) * static_cast<std::size_t>(parallel_);
   states_.assign(n, config.initial);
   scaling_.assign(n, CellScaling{});
@@ -209,8 +207,7 @@ Status Pack::step(double pack_current_a, double dt_s, PackSample* sample) noexce
 }
 
 Status Pack::simulate(const double* current_a, std::size_t n, double dt_s, double* pack_voltage_v,
-                      double* cell_voltage_v, double* cell_temp_k, double* cell_soc,
-                      double* cell_current_a) noexcept {
+                      double* cell_voltage_v, double* cell_temp_k, double* cell_soc, double* cell_current_a) noexcept {
   if (!std::isfinite(dt_s)) return Status::non_finite_input;
   if (!(dt_s > 0.0)) return Status::invalid_argument;
   if (n > 0 && current_a == nullptr) return Status::invalid_argument;

@@ -23,8 +23,16 @@ void check_axis(const std::string& field, const std::vector<double>& axis) {
 inline void locate(const std::vector<double>& axis, double x, std::size_t& i, double& w, double& dw) noexcept {
   const std::size_t n = axis.size();
   dw = 0.0;
-  if (n == 1 || !(x >= axis.front())) { i = 0; w = 0.0; return; }
-  if (x > axis.back()) { i = n - 2; w = 1.0; return; }
+  if (n == 1 || !(x >= axis.front())) {
+    i = 0;
+    w = 0.0;
+    return;
+  }
+  if (x > axis.back()) {
+    i = n - 2;
+    w = 1.0;
+    return;
+  }
   i = std::min(static_cast<std::size_t>(std::upper_bound(axis.begin(), axis.end(), x) - axis.begin()) - 1, n - 2);
   dw = 1.0 / (axis[i + 1] - axis[i]);
   w = (x - axis[i]) * dw;
@@ -38,8 +46,8 @@ ParamSurface ParamSurface::constant(double value) {
   return s;
 }
 
-ParamSurface ParamSurface::table(std::vector<double> soc, std::vector<double> temp_k,
-                                 std::vector<double> values, const std::string& name) {
+ParamSurface ParamSurface::table(std::vector<double> soc, std::vector<double> temp_k, std::vector<double> values,
+                                 const std::string& name) {
   check_axis(name + ".soc", soc);
   check_axis(name + ".temp_k", temp_k);
   if (values.size() != soc.size() * temp_k.size())

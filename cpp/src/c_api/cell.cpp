@@ -10,8 +10,8 @@ struct safetwin_cell {
 };
 
 extern "C" safetwin_status_t safetwin_cell_create(const safetwin_cell_params_t* params,
-                                                  const safetwin_cell_state_t* initial,
-                                                  safetwin_cell_t** out, char* msg, size_t msg_size) {
+                                                  const safetwin_cell_state_t* initial, safetwin_cell_t** out,
+                                                  char* msg, size_t msg_size) {
   using namespace safetwin;
   return c_api::create(out, msg, msg_size, [&] {
     battery::CellParams p = params != nullptr ? c_api::to_cpp(*params) : battery::CellParams::ref_cell_1();
@@ -36,8 +36,7 @@ extern "C" safetwin_status_t safetwin_cell_state(const safetwin_cell_t* cell, sa
   return SAFETWIN_OK;
 }
 
-extern "C" safetwin_status_t safetwin_cell_voltage(const safetwin_cell_t* cell, double current_a,
-                                                   double* voltage_v) {
+extern "C" safetwin_status_t safetwin_cell_voltage(const safetwin_cell_t* cell, double current_a, double* voltage_v) {
   if (cell == nullptr || voltage_v == nullptr) return SAFETWIN_INVALID_ARGUMENT;
   if (!std::isfinite(current_a)) return SAFETWIN_NON_FINITE_INPUT;
   *voltage_v = cell->cell.voltage_v(current_a);

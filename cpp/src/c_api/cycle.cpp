@@ -120,8 +120,7 @@ extern "C" safetwin_status_t safetwin_cycle_create(const safetwin_cycle_config_t
         throw std::invalid_argument("safetwin_cycle_config_t.law: NULL with controller = SAFETWIN_CONTROLLER_CALLBACK");
       controller = std::make_unique<c_api::CallbackLaw>(config->law, config->user_data);
     } else {
-      throw std::invalid_argument("safetwin_cycle_config_t.controller = " +
-                                  std::to_string(config->controller) +
+      throw std::invalid_argument("safetwin_cycle_config_t.controller = " + std::to_string(config->controller) +
                                   ": must be SAFETWIN_CONTROLLER_MPC (0) or SAFETWIN_CONTROLLER_CALLBACK (1)");
     }
     return new safetwin_cycle(std::move(controller), std::move(cycle_config));

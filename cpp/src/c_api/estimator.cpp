@@ -22,8 +22,8 @@ estimation::Measurement measurement_to_cpp(const safetwin_measurement_t& z) noex
 }  // namespace
 }  // namespace safetwin::c_api
 
-extern "C" safetwin_status_t safetwin_ekf_create(const safetwin_ekf_config_t* config, safetwin_ekf_t** out,
-                                                 char* msg, size_t msg_size) {
+extern "C" safetwin_status_t safetwin_ekf_create(const safetwin_ekf_config_t* config, safetwin_ekf_t** out, char* msg,
+                                                 size_t msg_size) {
   using namespace safetwin;
   return c_api::create(out, msg, msg_size, [&] {
     estimation::BatteryEkfConfig c = config != nullptr ? c_api::to_cpp(*config) : estimation::BatteryEkfConfig{};
@@ -33,8 +33,8 @@ extern "C" safetwin_status_t safetwin_ekf_create(const safetwin_ekf_config_t* co
 
 extern "C" void safetwin_ekf_destroy(safetwin_ekf_t* ekf) { delete ekf; }
 
-extern "C" safetwin_status_t safetwin_ekf_step(safetwin_ekf_t* ekf, double current_a,
-                                               const safetwin_measurement_t* z, double dt_s) {
+extern "C" safetwin_status_t safetwin_ekf_step(safetwin_ekf_t* ekf, double current_a, const safetwin_measurement_t* z,
+                                               double dt_s) {
   if (ekf == nullptr || z == nullptr) return SAFETWIN_INVALID_ARGUMENT;
   return safetwin::c_api::to_c(ekf->ekf.step(current_a, safetwin::c_api::measurement_to_cpp(*z), dt_s));
 }

@@ -127,16 +127,12 @@ extern "C" void safetwin_cell_params_default(safetwin_cell_params_t* params) {
   if (params == nullptr) return;
   try {
     *params = safetwin::c_api::to_c(safetwin::battery::CellParams::ref_cell_1());
-  } catch (...) {
-    *params = safetwin_cell_params_t{};
-  }
+  } catch (...) { *params = safetwin_cell_params_t{}; }
 }
 
 extern "C" void safetwin_ekf_config_default(safetwin_ekf_config_t* config) {
   if (config == nullptr) return;
   try {
     *config = safetwin::c_api::to_c(safetwin::estimation::BatteryEkfConfig{});
-  } catch (...) {
-    *config = safetwin_ekf_config_t{};
-  }
+  } catch (...) { *config = safetwin_ekf_config_t{}; }
 }

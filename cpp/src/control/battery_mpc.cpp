@@ -58,8 +58,9 @@ void BatteryMpcConfig::validate() const {
   cell.validate();
   if (cell.rc_pairs != 2 || cell.hysteresis || cell.r0_charge_ohm || cell.r1_charge_ohm || cell.r2_charge_ohm ||
       cell.entropic_v_per_k)
-    throw_invalid("BatteryMpcConfig.cell", "must have REF-CELL-1's structure (2 RC pairs; no hysteresis, charge-side "
-                                           "surfaces or entropic coefficient): the MPC's prediction is written for it");
+    throw_invalid("BatteryMpcConfig.cell",
+                  "must have REF-CELL-1's structure (2 RC pairs; no hysteresis, charge-side "
+                  "surfaces or entropic coefficient): the MPC's prediction is written for it");
 }
 
 BatteryMpc::BatteryMpc(BatteryMpcConfig config) : BatteryMpc(std::move(config), nullptr) {}
@@ -81,8 +82,8 @@ BatteryMpc::BatteryMpc(BatteryMpcConfig config, QpSolver* solver)
   rho_ = Vec::Zero(2 * nm);
   sol_.resize(nm, 2 * nm);
   warm_.resize(nm, 2 * nm);
-  for (Vec* v : {&inom_, &soc_, &v1_, &v2_, &temp_, &r0_, &r1_, &r2_, &dr0_, &dr1_, &dr2_, &a1_, &a2_,
-                 &ocv_slope_, &vbar_})
+  for (Vec* v :
+       {&inom_, &soc_, &v1_, &v2_, &temp_, &r0_, &r1_, &r2_, &dr0_, &dr1_, &dr2_, &a1_, &a2_, &ocv_slope_, &vbar_})
     *v = Vec::Zero(nm + 1);
   plan_ = Vec::Zero(nm);
   jac_ = Mat::Zero(nm + 1, 8);
@@ -219,14 +220,14 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
   for (int k = 0; k < n; ++k) {
     const double ik = inom_[k];
     const double g1 = v1_[k] / r1_[k], g2 = v2_[k] / r2_[k];
-    jac_(k, 0) = a1_[k];                                   // dv1'/dv1
-    jac_(k, 1) = dr1_[k] * (1.0 - a1_[k]) * ik;            // dv1'/dT
+    jac_(k, 0) = a1_[k];                         // dv1'/dv1
+    jac_(k, 1) = dr1_[k] * (1.0 - a1_[k]) * ik;  // dv1'/dT
     jac_(k, 2) = a2_[k];
     jac_(k, 3) = dr2_[k] * (1.0 - a2_[k]) * ik;
-    jac_(k, 4) = 2.0 * beta * g1;                          // dT'/dv1
+    jac_(k, 4) = 2.0 * beta * g1;  // dT'/dv1
     jac_(k, 5) = 2.0 * beta * g2;
     jac_(k, 6) = 1.0 + beta * (ik * ik * dr0_[k] - g1 * g1 * dr1_[k] - g2 * g2 * dr2_[k] - ha);  // dT'/dT
-    jac_(k, 7) = -dr0_[k] * ik;                            // dV/dT
+    jac_(k, 7) = -dr0_[k] * ik;                                                                  // dV/dT
   }
   auto A = A_.topLeftCorner(2 * n, n);
   A.setZero();
@@ -321,24 +322,28 @@ void BatteryMpc::cccv_plan(const battery::StateVector& x0, double lb, double ub)
     // The most charge (the most negative current) that each limit allows at this step.
     const double i_soc = (s - config_.soc_target) / c;                        // SOC[k+1] <= target
     const double i_v = (cell.ocv.voltage_v(s) - v1 - v2 - vmax) / co.r0_ohm;  // V[k] <= V_max
-    const double heat_room = (tmax - t) / beta - v1 * v1 / co.r1_ohm - v2 * v2 / co.r2_ohm + ha * (t - cell.ambient_temp_k);
-    const double i_t = -std::sqrt(std::max(0.0, heat_room) / co.r0_ohm);    // T[k+1] <= T_max
+    const double heat_room =
+        (tmax - t) / beta - v1 * v1 / co.r1_ohm - v2 * v2 / co.r2_ohm + ha * (t - cell.ambient_temp_k);
+    const double i_t = -std::sqrt(std::max(0.0, heat_room) / co.r0_ohm);  // T[k+1] <= T_max
     const double limit = std::max({i_soc, i_v, i_t});
     const double i = std::clamp(limit, lb, ub);
     inom_[k] = std::isfinite(i) ? i : std::clamp(0.0, lb, ub);
     // The working set of this plan: the bound it sits on, else the row that set it.
     const auto ks = static_cast<std::size_t>(k);
-    warm_.bound_state[ks] = inom_[k] <= lb ? ActiveState::lower : (inom_[k] >= ub ? ActiveState::upper : ActiveState::inactive);
+    warm_.bound_state[ks] =
+        inom_[k] <= lb ? ActiveState::lower : (inom_[k] >= ub ? ActiveState::upper : ActiveState::inactive);
     const bool interior = warm_.bound_state[ks] == ActiveState::inactive;
     warm_.row_state[ks] = interior && limit == i_v ? ActiveState::upper : ActiveState::inactive;
-    warm_.row_state[static_cast<std::size_t>(n + k)] = interior && limit == i_t ? ActiveState::upper : ActiveState::inactive;
+    warm_.row_state[static_cast<std::size_t>(n + k)] =
+        interior && limit == i_t ? ActiveState::upper : ActiveState::inactive;
     warm_.x[k] = inom_[k] / i_scale_;
     warm_.z[k] = 0.0;
     warm_.y[k] = warm_.y[n + k] = 0.0;
     // The nonlinear model's step under it (as linearise's nominal trajectory).
     const double ii = inom_[k];
     const double a1 = std::exp(-dt / co.tau1_s), a2 = std::exp(-dt / co.tau2_s);
-    const double heat = ii * ii * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
+    const double heat =
+        ii * ii * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
     s -= c * ii;
     v1 = a1 * v1 + co.r1_ohm * (1.0 - a1) * ii;
     v2 = a2 * v2 + co.r2_ohm * (1.0 - a2) * ii;
@@ -405,7 +410,8 @@ Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noe
 
   // Cold start: the nominal plan is a guess (CC-CV shaped, or the last current held), so iterate
   // the linearisation until the plan settles; afterwards the shifted plan is a good nominal.
-  const int max_lin = have_plan_ ? config_.linearisations : std::max(config_.linearisations, config_.cold_start_linearisations);
+  const int max_lin =
+      have_plan_ ? config_.linearisations : std::max(config_.linearisations, config_.cold_start_linearisations);
   QpStatus st = QpStatus::optimal;
   for (int it = 0; it < max_lin; ++it) {
     build_linear_term(in.x[StateIdx::soc], in.last_current_a);

@@ -45,9 +45,9 @@ double CcCvCharger::current_a(double max_cell_voltage_v) noexcept {
   return last_current_a_ = i;
 }
 
-Status run_cccv(battery::Pack& pack, CcCvCharger& charger, double dt_s, std::size_t max_steps,
-                std::size_t* steps, double* current_a, double* pack_voltage_v, double* cell_voltage_v,
-                double* cell_temp_k, double* cell_soc) noexcept {
+Status run_cccv(battery::Pack& pack, CcCvCharger& charger, double dt_s, std::size_t max_steps, std::size_t* steps,
+                double* current_a, double* pack_voltage_v, double* cell_voltage_v, double* cell_temp_k,
+                double* cell_soc) noexcept {
   if (!std::isfinite(dt_s)) return Status::non_finite_input;
   if (!(dt_s > 0.0) || steps == nullptr) return Status::invalid_argument;
   const std::size_t m = pack.cells();

@@ -7,9 +7,7 @@
 
 namespace safetwin::control {
 
-const char* to_string(ChanceForm f) noexcept {
-  return f == ChanceForm::cantelli ? "cantelli" : "gaussian";
-}
+const char* to_string(ChanceForm f) noexcept { return f == ChanceForm::cantelli ? "cantelli" : "gaussian"; }
 
 namespace {
 // Phi^-1(p) for p in [0.5, 1): Newton on the upper tail Q(x) = erfc(x / sqrt 2) / 2 = 1 - p,
@@ -19,7 +17,7 @@ double normal_upper_quantile(double alpha) {
   if (alpha >= 0.5) return 0.0;
   for (int it = 0; it < 100; ++it) {
     const double q = 0.5 * std::erfc(x / std::sqrt(2.0));
-    const double pdf = std::exp(-0.5 * x * x) / 2.5066282746310002  /* sqrt(2 pi) */;
+    const double pdf = std::exp(-0.5 * x * x) / 2.5066282746310002 /* sqrt(2 pi) */;
     const double step = (q - alpha) / pdf;  // Q'(x) = -pdf
     x += step;
     if (std::abs(step) < 1e-15 * std::max(1.0, x)) break;

@@ -217,8 +217,10 @@ bool DenseQpSolver::ldl_append(int c, double lambda) noexcept {
     const double sc = c < n ? 1.0 : -1.0;
     for (int p = 0; p < k; ++p) {
       const int d = free_[p];
-      if (d < 2 * n) g_[p] = sc * (d < n ? 1.0 : -1.0) * Hinv_(i, d < n ? d : d - n);
-      else g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
+      if (d < 2 * n)
+        g_[p] = sc * (d < n ? 1.0 : -1.0) * Hinv_(i, d < n ? d : d - n);
+      else
+        g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
     }
   } else {
     for (int p = 0; p < k; ++p) g_[p] = Mf_.col(p).head(n).dot(mc_.head(n));
@@ -477,13 +479,15 @@ QpStatus DenseQpSolver::solve(const QpData& qp, const QpSolution* warm, QpSoluti
       solve_lt(dir_.head(nf_));
       const double sigma = from == kAtPenalty ? -1.0 : 1.0;
       double tmax = sigma > 0.0 ? rho_e - lam_e : lam_e;  // own multiplier to its bound
-      int blk = -1;                                        // -1: the entering one blocks
+      int blk = -1;                                       // -1: the entering one blocks
       for (int p = 0; p < nf_; ++p) {
         const int c = free_[p];
         const double rate = -sigma * dir_[p];  // d lambda_c / dt
         double tp = kInf;
-        if (rate < 0.0) tp = lambda_[c] / -rate;
-        else if (rate > 0.0) tp = (penalty(c) - lambda_[c]) / rate;
+        if (rate < 0.0)
+          tp = lambda_[c] / -rate;
+        else if (rate > 0.0)
+          tp = (penalty(c) - lambda_[c]) / rate;
         if (tp < tmax) tmax = tp, blk = p;
       }
       if (!std::isfinite(tmax)) {  // the violated hard constraint cannot be met: infeasible
@@ -538,10 +542,14 @@ void DenseQpSolver::write_solution(const QpData& qp, QpSolution& sol, QpStatus s
     const int cu = 2 * n + i, cl = 2 * n + m + i;
     sol.y[i] = (lambda_[cu] - lambda_[cl]) / dr_[i];
     ActiveState s = ActiveState::inactive;
-    if (state_[cu] == kFree) s = ActiveState::upper;
-    else if (state_[cl] == kFree) s = ActiveState::lower;
-    else if (state_[cu] == kAtPenalty) s = ActiveState::above;
-    else if (state_[cl] == kAtPenalty) s = ActiveState::below;
+    if (state_[cu] == kFree)
+      s = ActiveState::upper;
+    else if (state_[cl] == kFree)
+      s = ActiveState::lower;
+    else if (state_[cu] == kAtPenalty)
+      s = ActiveState::above;
+    else if (state_[cl] == kAtPenalty)
+      s = ActiveState::below;
     sol.row_state[static_cast<std::size_t>(i)] = s;
   }
   sol.iterations = iters;

@@ -29,7 +29,8 @@ void require_size(const char* field, Eigen::Index got, Eigen::Index want) {
 
 void LinearMpcConfig::validate() const {
   const Eigen::Index nx = A.rows(), nu = B.cols(), ny = C.rows();
-  if (nx < 1 || A.cols() != nx) throw_invalid("LinearMpcConfig.A", static_cast<double>(A.cols()), "must be square, nx >= 1");
+  if (nx < 1 || A.cols() != nx)
+    throw_invalid("LinearMpcConfig.A", static_cast<double>(A.cols()), "must be square, nx >= 1");
   if (nu < 1) throw_invalid("LinearMpcConfig.B", static_cast<double>(nu), "must have >= 1 column");
   require_size("B.rows", B.rows(), nx);
   require_size("C.cols", C.cols(), nx);
@@ -57,14 +58,16 @@ void LinearMpcConfig::validate() const {
   }
   for (Eigen::Index i = 0; i < ny; ++i) {
     const std::string k = "[" + std::to_string(i) + "]";
-    if (std::isnan(y_min[i]) || std::isnan(y_max[i]) || !(y_min[i] <= y_max[i]) || y_min[i] == kInf || y_max[i] == -kInf)
+    if (std::isnan(y_min[i]) || std::isnan(y_max[i]) || !(y_min[i] <= y_max[i]) || y_min[i] == kInf ||
+        y_max[i] == -kInf)
       throw_invalid("LinearMpcConfig.y_min" + k, y_min[i], "must be <= y_max = " + std::to_string(y_max[i]));
     if (!(y_penalty[i] > 0.0)) throw_invalid("LinearMpcConfig.y_penalty" + k, y_penalty[i], "must be > 0 (inf: hard)");
   }
   if (max_horizon < 1 || max_horizon > 1000)
     throw_invalid("LinearMpcConfig.max_horizon", max_horizon, "must be in [1, 1000]");
   if (horizon < 1 || horizon > max_horizon)
-    throw_invalid("LinearMpcConfig.horizon", horizon, "must be in [1, max_horizon = " + std::to_string(max_horizon) + "]");
+    throw_invalid("LinearMpcConfig.horizon", horizon,
+                  "must be in [1, max_horizon = " + std::to_string(max_horizon) + "]");
   qp.validate();
 }
 

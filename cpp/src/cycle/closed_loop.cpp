@@ -38,9 +38,7 @@ std::uint64_t NoiseStream::bits(std::uint64_t i) const noexcept {
   return z ^ (z >> 31);
 }
 
-double NoiseStream::uniform(std::uint64_t i) const noexcept {
-  return static_cast<double>(bits(i) >> 11) * 0x1.0p-53;
-}
+double NoiseStream::uniform(std::uint64_t i) const noexcept { return static_cast<double>(bits(i) >> 11) * 0x1.0p-53; }
 
 double NoiseStream::normal(std::uint64_t i) const noexcept {
   const double u1 = 1.0 - uniform(2 * i);  // (0, 1]: the logarithm stays finite
@@ -75,11 +73,8 @@ void LawSpec::validate(const char* owner) const {
   const std::string o(owner);
   switch (kind) {
     case LawKind::controllers:
-    case LawKind::non_finite:
-      break;
-    case LawKind::constant:
-      require_finite(o + ".current_a", current_a);
-      break;
+    case LawKind::non_finite: break;
+    case LawKind::constant: require_finite(o + ".current_a", current_a); break;
     case LawKind::bang_bang:
       require_finite(o + ".current_a", current_a);
       require_positive(o + ".period_s", period_s);
@@ -89,11 +84,8 @@ void LawSpec::validate(const char* owner) const {
       for (std::size_t k = 0; k < profile_a.size(); ++k)
         require_finite(o + ".profile_a[" + std::to_string(k) + "]", profile_a[k]);
       break;
-    case LawKind::cccv:
-      cccv.validate();
-      break;
-    default:
-      throw_invalid(o + ".kind", static_cast<double>(kind), "is not a LawKind");
+    case LawKind::cccv: cccv.validate(); break;
+    default: throw_invalid(o + ".kind", static_cast<double>(kind), "is not a LawKind");
   }
 }
 
@@ -123,17 +115,21 @@ void LoopSpec::validate(std::size_t external_controllers) const {
   const std::size_t n = steps();
   if (!scaling.empty()) {
     if (scaling.size() != cells)
-      throw_invalid("LoopSpec.scaling", static_cast<double>(scaling.size()), "needs one entry per cell (" + std::to_string(cells) + ")");
+      throw_invalid("LoopSpec.scaling", static_cast<double>(scaling.size()),
+                    "needs one entry per cell (" + std::to_string(cells) + ")");
     for (std::size_t j = 0; j < cells; ++j) scaling[j].validate("LoopSpec.scaling[" + std::to_string(j) + "]");
   }
   if (!soc0.empty()) {
     if (soc0.size() != cells)
-      throw_invalid("LoopSpec.soc0", static_cast<double>(soc0.size()), "needs one entry per cell (" + std::to_string(cells) + ")");
-    for (std::size_t j = 0; j < cells; ++j) require_in_range("LoopSpec.soc0[" + std::to_string(j) + "]", soc0[j], 0.0, 1.0);
+      throw_invalid("LoopSpec.soc0", static_cast<double>(soc0.size()),
+                    "needs one entry per cell (" + std::to_string(cells) + ")");
+    for (std::size_t j = 0; j < cells; ++j)
+      require_in_range("LoopSpec.soc0[" + std::to_string(j) + "]", soc0[j], 0.0, 1.0);
   }
   if (!temp0_k.empty()) {
     if (temp0_k.size() != cells)
-      throw_invalid("LoopSpec.temp0_k", static_cast<double>(temp0_k.size()), "needs one entry per cell (" + std::to_string(cells) + ")");
+      throw_invalid("LoopSpec.temp0_k", static_cast<double>(temp0_k.size()),
+                    "needs one entry per cell (" + std::to_string(cells) + ")");
     for (std::size_t j = 0; j < cells; ++j) require_positive("LoopSpec.temp0_k[" + std::to_string(j) + "]", temp0_k[j]);
   }
   if (!std::isnan(ambient_k)) require_positive("LoopSpec.ambient_k", ambient_k);
@@ -150,12 +146,15 @@ void LoopSpec::validate(std::size_t external_controllers) const {
     const std::string o = "LoopSpec.faults[" + std::to_string(i) + "]";
     if (f.kind >= FaultKind::count) throw_invalid(o + ".kind", static_cast<double>(f.kind), "is not a FaultKind");
     require_non_negative(o + ".onset_s", f.onset_s);
-    if (!(f.end_s > f.onset_s)) throw_invalid(o + ".end_s", f.end_s, "must be > onset_s = " + std::to_string(f.onset_s));
+    if (!(f.end_s > f.onset_s))
+      throw_invalid(o + ".end_s", f.end_s, "must be > onset_s = " + std::to_string(f.onset_s));
     const bool all_cells_ok = f.kind == FaultKind::cooling_loss && f.target == -1;
     const std::size_t targets = is_sensor_fault(f.kind) ? groups : cells;
-    if (f.kind != FaultKind::current_offset && f.kind != FaultKind::link_loss && !all_cells_ok && (f.target < 0 || static_cast<std::size_t>(f.target) >= targets))
-      throw_invalid(o + ".target", f.target, std::string("must be a ") + (targets == groups ? "series group" : "cell") +
-                                                 " index in [0, " + std::to_string(targets) + ")");
+    if (f.kind != FaultKind::current_offset && f.kind != FaultKind::link_loss && !all_cells_ok &&
+        (f.target < 0 || static_cast<std::size_t>(f.target) >= targets))
+      throw_invalid(o + ".target", f.target,
+                    std::string("must be a ") + (targets == groups ? "series group" : "cell") + " index in [0, " +
+                        std::to_string(targets) + ")");
     if (is_voltage_fault(f.kind)) {
       if (f.node != 0 && f.node != 1) throw_invalid(o + ".node", f.node, "must be 0 (node a) or 1 (node b)");
       if (f.node == 1 && !noise.voltage_b) throw_invalid(o + ".node", "1 (node b) but the spec has no node b");
@@ -164,12 +163,8 @@ void LoopSpec::validate(std::size_t external_controllers) const {
       case FaultKind::internal_short:
       case FaultKind::connection_resistance:
       case FaultKind::cooling_loss:
-      case FaultKind::voltage_noise:
-        require_non_negative(o + ".value", f.value);
-        break;
-      case FaultKind::voltage_dropout:
-        require_in_range(o + ".value", f.value, 0.0, 1.0);
-        break;
+      case FaultKind::voltage_noise: require_non_negative(o + ".value", f.value); break;
+      case FaultKind::voltage_dropout: require_in_range(o + ".value", f.value, 0.0, 1.0); break;
       case FaultKind::voltage_stuck:
       case FaultKind::temperature_stuck:
         if (!std::isnan(f.value)) {
@@ -177,14 +172,12 @@ void LoopSpec::validate(std::size_t external_controllers) const {
           if (f.kind == FaultKind::temperature_stuck) require_positive(o + ".value", f.value);
         }
         break;
-      case FaultKind::voltage_nan:
-        break;
+      case FaultKind::voltage_nan: break;
       case FaultKind::stealthy_injection:
         require_in_range(o + ".value", f.value, -1.0, 1.0);
         require_non_negative(o + ".ramp_s", f.ramp_s);
         break;
-      default:
-        require_finite(o + ".value", f.value);
+      default: require_finite(o + ".value", f.value);
     }
   }
   const auto check_injection = [&](const std::vector<double>& a, const char* name) {
@@ -194,7 +187,8 @@ void LoopSpec::validate(std::size_t external_controllers) const {
                     "needs steps x series = " + std::to_string(n) + " x " + std::to_string(groups) + " values");
     for (std::size_t i = 0; i < a.size(); ++i)
       if (!std::isfinite(a[i]))
-        throw_invalid(std::string("LoopSpec.") + name + "[" + std::to_string(i / groups) + ", " + std::to_string(i % groups) + "]",
+        throw_invalid(std::string("LoopSpec.") + name + "[" + std::to_string(i / groups) + ", " +
+                          std::to_string(i % groups) + "]",
                       a[i], "must be finite");
   };
   check_injection(injection_a_v, "injection_a_v");
@@ -207,7 +201,8 @@ void LoopSpec::validate(std::size_t external_controllers) const {
     for (std::size_t i = 0; i < n; ++i)
       require_finite("LoopSpec.injection_current_a[" + std::to_string(i) + "]", injection_current_a[i]);
   }
-  if (!injection_b_v.empty() && !noise.voltage_b) throw_invalid("LoopSpec.injection_b_v", "given but the spec has no node b");
+  if (!injection_b_v.empty() && !noise.voltage_b)
+    throw_invalid("LoopSpec.injection_b_v", "given but the spec has no node b");
   if (!attestation.empty()) {
     if (!use_pack_cycle || !cycle.trust.enabled)
       throw_invalid("LoopSpec.attestation", "given but the cycle has no trust (a PackCycle with trust.enabled)");
@@ -227,7 +222,8 @@ void LoopSpec::validate(std::size_t external_controllers) const {
     } else {
       replacement.law.validate("LoopSpec.replacement.law");
       if (replacement.law.kind == LawKind::controllers)
-        throw_invalid("LoopSpec.replacement.law.kind", "must be a built-in law (the external controllers are the base law)");
+        throw_invalid("LoopSpec.replacement.law.kind",
+                      "must be a built-in law (the external controllers are the base law)");
     }
   }
 }
@@ -239,10 +235,13 @@ void LoopSpec::validate(std::size_t external_controllers) const {
 class ClosedLoop::Law final : public control::Controller {
  public:
   Law(const LawSpec& base, control::Controller* external, const LawSpec* replacement, const double* voltage_v)
-      : base_(base), external_(external), replacement_(replacement), voltage_v_(voltage_v),
+      : base_(base),
+        external_(external),
+        replacement_(replacement),
+        voltage_v_(voltage_v),
         base_cccv_(base.kind == LawKind::cccv ? base.cccv : control::CcCvConfig{}),
         replacement_cccv_(replacement != nullptr && replacement->kind == LawKind::cccv ? replacement->cccv
-                                                                                        : control::CcCvConfig{}) {}
+                                                                                       : control::CcCvConfig{}) {}
 
   void at_step(std::size_t k, double t, bool replaced) noexcept {
     k_ = k;
@@ -272,23 +271,15 @@ class ClosedLoop::Law final : public control::Controller {
       case LawKind::controllers:
         if (external == nullptr) return Status::not_initialised;
         return external->compute(in, out);
-      case LawKind::constant:
-        out.current_a = law.current_a;
-        return Status::ok;
-      case LawKind::profile:
-        out.current_a = law.profile_a[std::min(k_, law.profile_a.size() - 1)];
-        return Status::ok;
+      case LawKind::constant: out.current_a = law.current_a; return Status::ok;
+      case LawKind::profile: out.current_a = law.profile_a[std::min(k_, law.profile_a.size() - 1)]; return Status::ok;
       case LawKind::bang_bang: {
         const auto half = static_cast<long long>(std::floor(t_ / (0.5 * law.period_s)));
         out.current_a = (half % 2 == 0) ? law.current_a : -law.current_a;
         return Status::ok;
       }
-      case LawKind::non_finite:
-        out.current_a = kNaN;
-        return Status::ok;
-      case LawKind::cccv:
-        out.current_a = cccv.current_a(*voltage_v_);
-        return Status::ok;
+      case LawKind::non_finite: out.current_a = kNaN; return Status::ok;
+      case LawKind::cccv: out.current_a = cccv.current_a(*voltage_v_); return Status::ok;
     }
     return Status::invalid_argument;
   }
@@ -350,8 +341,9 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
     h.model_error_soc = cc.cbf.model_error_soc;
     const auto& ec = cc.estimator;
     const double dt = spec_.dt_s;
-    h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt, ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt,
-        ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt, ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt;
+    h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt,
+        ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt, ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt,
+        ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt;
     reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, dt, h);
   }
 
@@ -388,9 +380,9 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
     for (auto* v : {&tr.cell_voltage_v, &tr.cell_temp_k, &tr.cell_soc, &tr.cell_current_a}) v->assign(n * cells_, kNaN);
   }
   if (spec_.trace != TraceLevel::none) {
-    for (auto* v : {&tr.voltage_max_v, &tr.voltage_min_v, &tr.temp_max_k, &tr.soc_min, &tr.soc_max,
-                    &tr.abs_current_max_a, &tr.measured_current_a, &tr.applied_current_a, &tr.command_a,
-                    &tr.requested_a})
+    for (auto* v :
+         {&tr.voltage_max_v, &tr.voltage_min_v, &tr.temp_max_k, &tr.soc_min, &tr.soc_max, &tr.abs_current_max_a,
+          &tr.measured_current_a, &tr.applied_current_a, &tr.command_a, &tr.requested_a})
       v->assign(n, kNaN);
     for (auto* v : {&tr.voltage_a_v, &tr.voltage_b_v, &tr.temperature_k}) v->assign(n * groups_, kNaN);
     for (auto* v : {&tr.voltage_a_valid, &tr.voltage_b_valid, &tr.temperature_valid}) v->assign(n * groups_, 0);
@@ -435,15 +427,14 @@ void ClosedLoop::apply_faults(double t) noexcept {
       case FaultKind::connection_resistance: {
         battery::CellScaling s = base_scaling_[cell];
         if (on) {
-          const double r0 = battery::coefficients(plant_->params(), battery::CellScaling{}, 0.5,
-                                                  battery::kReferenceTempK).r0_ohm;
+          const double r0 =
+              battery::coefficients(plant_->params(), battery::CellScaling{}, 0.5, battery::kReferenceTempK).r0_ohm;
           s.r0_factor *= 1.0 + f.value / (r0 * s.resistance_factor * s.r0_factor);
         }
         plant_->set_scaling(cell, s);
         break;
       }
-      default:
-        break;  // sensor faults act in read_sensors
+      default: break;  // sensor faults act in read_sensors
     }
   }
 }
@@ -465,7 +456,7 @@ void ClosedLoop::record_plant(std::size_t k, double t) noexcept {
     smin = std::min(smin, states[j].soc);
     smax = std::max(smax, states[j].soc);
     imax = std::max(imax, std::fabs(i[j]));
-    const double charge_margin = lim.charge_current_max_a + i[j];        // i < 0 charges
+    const double charge_margin = lim.charge_current_max_a + i[j];  // i < 0 charges
     const double discharge_margin = lim.discharge_current_max_a - i[j];
     s.min_margin_charge_current_a = std::min(s.min_margin_charge_current_a, charge_margin);
     s.min_margin_discharge_current_a = std::min(s.min_margin_discharge_current_a, discharge_margin);
@@ -566,16 +557,13 @@ void ClosedLoop::read_sensors(std::size_t k, double t, double applied_a) noexcep
           if (std::isnan(stuck_value_[i])) stuck_value_[i] = std::isnan(f.value) ? temp : f.value;
           temp = stuck_value_[i];
           break;
-        case FaultKind::voltage_nan:
-          reading = kNaN;
-          break;
+        case FaultKind::voltage_nan: reading = kNaN; break;
         case FaultKind::voltage_dropout: {
           const std::size_t channel = (f.node == 0 ? 0 : groups_) + g;
           if (dropout_.uniform(base + channel) < f.value) (f.node == 0 ? ok_a : ok_b) = 0;
           break;
         }
-        default:
-          break;
+        default: break;
       }
     }
     va_[g] = va;
@@ -696,7 +684,8 @@ double ClosedLoop::step_cycle(std::size_t k, double t, double measured_a) noexce
     for (std::size_t g = 0; g < groups_; ++g) {
       const CycleStatus& gs = cell_cycle_ != nullptr ? last_cell_status_ : pack_cycle_->group_status(g);
       trace_.soc_est[k * groups_ + g] = gs.x(battery::StateIdx::soc);
-      trace_.soc_sigma[k * groups_ + g] = std::sqrt(std::max(gs.P(battery::StateIdx::soc, battery::StateIdx::soc), 0.0));
+      trace_.soc_sigma[k * groups_ + g] =
+          std::sqrt(std::max(gs.P(battery::StateIdx::soc, battery::StateIdx::soc), 0.0));
       trace_.temp_est_k[k * groups_ + g] = gs.x(battery::StateIdx::temp);
     }
     if (!trace_.trust.empty()) {
@@ -719,7 +708,8 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
     // The current of this interval: the previous command (0 A with the contactor open), or the
     // replacement's current once it has taken over.
     double applied = contactor_closed_ ? command_a_ : 0.0;
-    if (spec_.replacement.enabled && spec_.replacement.direct && t >= replacement_s_) applied = spec_.replacement.current_a;
+    if (spec_.replacement.enabled && spec_.replacement.direct && t >= replacement_s_)
+      applied = spec_.replacement.current_a;
     // Pack::step's outputs (voltages, currents) are those of time k, its states move on to k+1:
     // the states at t_k are kept first (a copy into storage of the same size, no allocation).
     std::copy(plant_->states().begin(), plant_->states().end(), before_.begin());
@@ -729,7 +719,8 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
       break;
     }
     record_plant(k, t);
-    double measured = applied + spec_.noise.current_a * noise_.normal(static_cast<std::uint64_t>(k) * channels + 3 * groups_);
+    double measured =
+        applied + spec_.noise.current_a * noise_.normal(static_cast<std::uint64_t>(k) * channels + 3 * groups_);
     if (!spec_.injection_current_a.empty()) measured += spec_.injection_current_a[k];
     for (std::size_t i = 0; i < spec_.faults.size(); ++i)
       if (fault_active_[i] != 0 && spec_.faults[i].kind == FaultKind::current_offset) measured += spec_.faults[i].value;
@@ -760,7 +751,8 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
 
 void ClosedLoop::report(double t) noexcept {
   for (std::size_t g = 0; g < groups_; ++g) {
-    const GroupReadings r{{&va_[g], &vb_[g], &temp_[g]}, {&va_ok_[g], &vb_ok_[g], &temp_ok_[g]},
+    const GroupReadings r{{&va_[g], &vb_[g], &temp_[g]},
+                          {&va_ok_[g], &vb_ok_[g], &temp_ok_[g]},
                           {&va_fresh_[g], &vb_fresh_[g], &temp_fresh_[g]}};
     reporter_->decide(t, g, r);
   }

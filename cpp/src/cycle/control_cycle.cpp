@@ -67,7 +67,8 @@ safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
   safety::MonitorConfig m = c.monitor;
   for (int s = static_cast<int>(CycleSignal::count) - 1; s >= 0; --s) {
     const std::string name = signal_name(static_cast<CycleSignal>(s));
-    if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end()) m.signals.insert(m.signals.begin(), name);
+    if (std::find(m.signals.begin(), m.signals.end(), name) == m.signals.end())
+      m.signals.insert(m.signals.begin(), name);
   }
   if (c.plausibility.enabled) {
     const double thr = plausibility_threshold_v(c);
@@ -123,9 +124,11 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       monitor_(cycle_monitor_config(config_)),
       controller_(controller),
       attribution_(config_.plausibility.baseline_s),
-      voltage_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+      voltage_error_(static_cast<std::size_t>(
+                         std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
                      config_.model_error_quantile, 1e-4, 2.0),
-      temp_error_(static_cast<std::size_t>(std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
+      temp_error_(static_cast<std::size_t>(
+                      std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
                   config_.model_error_quantile, 1e-3, 50.0),
       anomaly_(config_.anomaly.score) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
@@ -157,7 +160,8 @@ safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m)
     b.voltage_max_v = a && bv ? std::max(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
     b.voltage_min_v = a && bv ? std::min(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
   }
-  if (m.temperature_valid && m.temperature_fresh && std::isfinite(m.temperature_k)) b.temperature_max_k = m.temperature_k;
+  if (m.temperature_valid && m.temperature_fresh && std::isfinite(m.temperature_k))
+    b.temperature_max_k = m.temperature_k;
   return b;
 }
 
@@ -202,7 +206,9 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   out.x = estimator_.state();  // replaced by the prediction to now when the estimator runs
   out.P = estimator_.covariance();
   Status first = Status::ok;
-  const auto note = [&first](Status s) { if (first == Status::ok && s != Status::ok) first = s; };
+  const auto note = [&first](Status s) {
+    if (first == Status::ok && s != Status::ok) first = s;
+  };
   const auto sig = [this](CycleSignal s, double v) { (void)monitor_.set(builtin_[static_cast<std::size_t>(s)], v); };
 
   // 1. Non-finite input: SAFE_STOP within this cycle, fail closed.
@@ -253,8 +259,8 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   sig(CycleSignal::soc, out.x[StateIdx::soc]);
   sig(CycleSignal::soc_sigma, std::sqrt(std::max(out.P(StateIdx::soc, StateIdx::soc), 0.0)));
   sig(CycleSignal::temp_est_k, out.x[StateIdx::temp]);
-  sig(CycleSignal::voltage_est_v, config_.estimator.cell.ocv.voltage_v(out.x[StateIdx::soc]) -
-                                      out.x[StateIdx::v_rc1] - out.x[StateIdx::v_rc2]);
+  sig(CycleSignal::voltage_est_v,
+      config_.estimator.cell.ocv.voltage_v(out.x[StateIdx::soc]) - out.x[StateIdx::v_rc1] - out.x[StateIdx::v_rc2]);
   sig(CycleSignal::nis, first == Status::ok ? estimator_.nis() : nan);
   sig(CycleSignal::controller_ok, last_controller_ok_ ? 1.0 : 0.0);
   sig(CycleSignal::request_a, last_request_a_);
@@ -266,10 +272,10 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     if (both && config_.plausibility.enabled) {
       const double d = std::abs(m.voltage_a_v - m.voltage_b_v);
       const bool fused = first == Status::ok;  // without an update the twin cannot vote: both suspect
-      const trust::Suspect who = attribution_.update(
-          fused ? estimator_.innovation(estimation::Channel::voltage_a) : nan,
-          fused ? estimator_.innovation(estimation::Channel::voltage_b) : nan,
-          d <= 0.5 * plausibility_threshold_v(config_), dt_s);
+      const trust::Suspect who =
+          attribution_.update(fused ? estimator_.innovation(estimation::Channel::voltage_a) : nan,
+                              fused ? estimator_.innovation(estimation::Channel::voltage_b) : nan,
+                              d <= 0.5 * plausibility_threshold_v(config_), dt_s);
       if (who != trust::Suspect::b) pa = d;
       if (who != trust::Suspect::a) pb = d;
     }
@@ -280,7 +286,8 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     double score = 0.0;
     if (config_.anomaly.enabled && first == Status::ok) {
       diagnostics::AnomalyResult r;
-      if (anomaly_.step(diagnostics::innovations_of(estimator_, dt_s), r) == Status::ok && r.window_full) score = r.score;
+      if (anomaly_.step(diagnostics::innovations_of(estimator_, dt_s), r) == Status::ok && r.window_full)
+        score = r.score;
     }
     sig(CycleSignal::anomaly_score, score);
   }
@@ -329,7 +336,8 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   out.contactor_closed = out.supervisor.contactor_closed;
   out.mode = supervisor_.mode();
   last_command_a_ = out.command_a;
-  if (out.mode != safety::Mode::safe_stop) note(out.supervisor_status == Status::rejected ? Status::ok : out.supervisor_status);
+  if (out.mode != safety::Mode::safe_stop)
+    note(out.supervisor_status == Status::rejected ? Status::ok : out.supervisor_status);
   out.status = first;
   return out.status;
 }

@@ -20,7 +20,8 @@ void PackCycleConfig::validate() const {
   cell.validate();
   if (trust.enabled) {
     if (trust.nodes < 1 || static_cast<std::size_t>(trust.nodes) > trust::kMaxNodes)
-      throw_invalid("PackCycleConfig.trust.nodes", trust.nodes, "must be in [1, " + std::to_string(trust::kMaxNodes) + "]");
+      throw_invalid("PackCycleConfig.trust.nodes", trust.nodes,
+                    "must be in [1, " + std::to_string(trust::kMaxNodes) + "]");
     if (!trust.channels.empty() && trust.channels.size() != static_cast<std::size_t>(series))
       throw_invalid("PackCycleConfig.trust.channels", static_cast<double>(trust.channels.size()),
                     "needs one entry per series group (" + std::to_string(series) + ") or none");
@@ -34,8 +35,8 @@ PackCycle::PackCycle(PackCycleConfig config, const std::vector<control::Controll
     throw_invalid("PackCycle.controllers", static_cast<double>(controllers.size()),
                   "needs one controller per series group (" + std::to_string(config_.series) + ")");
   CycleConfig group = config_.cell;
-  group.current_share = std::max(group.current_share,
-                                 worst_cell_current_share(config_.parallel, config_.parallel_resistance_spread));
+  group.current_share =
+      std::max(group.current_share, worst_cell_current_share(config_.parallel, config_.parallel_resistance_spread));
   for (control::Controller* c : controllers) cycles_.push_back(std::make_unique<ControlCycle>(group, c));
   status_.assign(cycles_.size(), CycleStatus{});
   if (!config_.trust.enabled) return;
@@ -114,8 +115,14 @@ Status PackCycle::step(const PackMeasurements& m, double dt_s, PackCycleStatus& 
     const double c = st.command_a;
     if (c > 0.0) all_charge = false;
     if (c < 0.0) all_discharge = false;
-    if (c > charge) { charge = c; charge_group = static_cast<int>(g); }
-    if (c < discharge) { discharge = c; discharge_group = static_cast<int>(g); }
+    if (c > charge) {
+      charge = c;
+      charge_group = static_cast<int>(g);
+    }
+    if (c < discharge) {
+      discharge = c;
+      discharge_group = static_cast<int>(g);
+    }
   }
   double cell_command = 0.0;
   out.limiting_group = -1;

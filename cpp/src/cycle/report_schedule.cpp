@@ -24,8 +24,9 @@ void ReportingConfig::validate(double dt_s) const {
   require_positive("ReportingConfig.max_interval_s", max_interval_s);
   require_in_range("ReportingConfig.min_interval_s", min_interval_s, 0.0, max_interval_s);
   if (max_interval_s / dt_s > safety::kSafeHorizonMaxSteps)
-    throw_invalid("ReportingConfig.max_interval_s", max_interval_s,
-                  "must be <= " + std::to_string(safety::kSafeHorizonMaxSteps) + " steps of dt_s = " + std::to_string(dt_s));
+    throw_invalid(
+        "ReportingConfig.max_interval_s", max_interval_s,
+        "must be <= " + std::to_string(safety::kSafeHorizonMaxSteps) + " steps of dt_s = " + std::to_string(dt_s));
   require_positive("ReportingConfig.confidence_sigma", confidence_sigma);
   require_non_negative("ReportingConfig.margin_v", margin_v);
   require_non_negative("ReportingConfig.margin_k", margin_k);
@@ -54,8 +55,11 @@ safety::SafeHorizonConfig horizon_config(const ReportingConfig& c, double dt_s, 
 
 ReportScheduler::ReportScheduler(ReportingConfig config, std::size_t groups, bool node_b, double dt_s,
                                  safety::SafeHorizonConfig horizon)
-    : config_(std::move(config)), dt_s_(dt_s), node_b_(node_b),
-      horizon_(horizon_config(config_, dt_s, std::move(horizon))), nodes_(groups) {}
+    : config_(std::move(config)),
+      dt_s_(dt_s),
+      node_b_(node_b),
+      horizon_(horizon_config(config_, dt_s, std::move(horizon))),
+      nodes_(groups) {}
 
 void ReportScheduler::update_threshold(Node& n, ReportNode kind) const noexcept {
   const auto& lim = horizon_.config().cell.limits;
@@ -79,7 +83,8 @@ void ReportScheduler::decide(double t, std::size_t group, const GroupReadings& r
     const double v = *r.value[k];
     const bool ok = *r.valid[k] != 0;
     due[k] = mode == ReportingMode::every_step || t + eps >= n.next_s;
-    event[k] = mode == ReportingMode::self_triggered && !due[k] && n.has_report && ok && !(std::abs(v - n.last) <= n.threshold);
+    event[k] = mode == ReportingMode::self_triggered && !due[k] && n.has_report && ok &&
+               !(std::abs(v - n.last) <= n.threshold);
     report[k] = due[k] || event[k];
   }
   if (node_b_ && (event[0] || event[1])) report[0] = report[1] = true;  // poll the redundant peer
@@ -95,8 +100,10 @@ void ReportScheduler::decide(double t, std::size_t group, const GroupReadings& r
       n.last = *r.value[k];
       n.has_report = true;
       update_threshold(n, static_cast<ReportNode>(k));
-      if (mode == ReportingMode::periodic) n.next_s = (std::floor((t + eps) / config_.period_s) + 1.0) * config_.period_s;
-      else if (mode == ReportingMode::self_triggered) n.next_s = t + std::max(config_.min_interval_s, dt_s_);  // until schedule()
+      if (mode == ReportingMode::periodic)
+        n.next_s = (std::floor((t + eps) / config_.period_s) + 1.0) * config_.period_s;
+      else if (mode == ReportingMode::self_triggered)
+        n.next_s = t + std::max(config_.min_interval_s, dt_s_);  // until schedule()
       *r.fresh[k] = 1;
     } else if (report[k]) {  // due (or polled) and silent: a missed report, fail closed; stays due
       if (due[k]) ++counts_.missed_reports;
@@ -131,8 +138,10 @@ Status ReportScheduler::schedule(double t, std::size_t group, const battery::Sta
     if (k == static_cast<int>(ReportNode::voltage_b) && !node_b_) continue;
     Node& n = nodes_[group][static_cast<std::size_t>(k)];
     const double before = n.next_s;
-    if (n.reported) n.next_s = next;
-    else if (n.has_report) n.next_s = std::min(n.next_s, next);  // a missed report stays due
+    if (n.reported)
+      n.next_s = next;
+    else if (n.has_report)
+      n.next_s = std::min(n.next_s, next);  // a missed report stays due
     if (n.next_s != before || n.reported) changed = true;
     n.reported = false;
   }

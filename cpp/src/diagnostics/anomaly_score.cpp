@@ -10,7 +10,8 @@ namespace safetwin::diagnostics {
 
 void AnomalyScoreConfig::validate() const {
   const std::string p = "AnomalyScoreConfig.";
-  require_in_range(p + "window_samples", static_cast<double>(window_samples), 1.0, static_cast<double>(kMaxScoreWindow));
+  require_in_range(p + "window_samples", static_cast<double>(window_samples), 1.0,
+                   static_cast<double>(kMaxScoreWindow));
   require_positive(p + "threshold", threshold);
   if (channel_mask == 0 || channel_mask > 0x7)
     throw_invalid(p + "channel_mask", channel_mask, "must name at least one of the 3 channels (1..7)");

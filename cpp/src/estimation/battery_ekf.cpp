@@ -37,7 +37,8 @@ void BatteryEkfConfig::validate() const {
   if (gate_reset_after < 0) throw_invalid(o + "gate_reset_after", gate_reset_after, "must be >= 0 (0: never)");
   require_positive(o + "r0_factor_min", r0_factor_min);
   if (!(r0_factor_max >= r0_factor_min && std::isfinite(r0_factor_max)))
-    throw_invalid(o + "r0_factor_max", r0_factor_max, "must be finite and >= r0_factor_min = " + std::to_string(r0_factor_min));
+    throw_invalid(o + "r0_factor_max", r0_factor_max,
+                  "must be finite and >= r0_factor_min = " + std::to_string(r0_factor_min));
   require_positive(o + "capacity_factor_min", capacity_factor_min);
   if (!(capacity_factor_max >= capacity_factor_min && std::isfinite(capacity_factor_max)))
     throw_invalid(o + "capacity_factor_max", capacity_factor_max,
@@ -58,7 +59,8 @@ namespace {
 
 // Measurement variances of the three channels. correlation_factor multiplies the model-error
 // variance (1: the per-sample variance, channel_variances()).
-Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c, double correlation_factor) noexcept {
+Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfConfig& c,
+                                                             double correlation_factor) noexcept {
   const double r0_noise_v = c.cell.r0_ohm.at(0.5, battery::kReferenceTempK) * c.current_sigma_a;
   const double common_v2 =
       c.voltage_model_sigma_v * c.voltage_model_sigma_v * correlation_factor + r0_noise_v * r0_noise_v;
@@ -193,8 +195,8 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
     const X& x = ekf.state();
     (void)ekf.set_state_component(ParamIdx::r0_factor,
                                   std::clamp(x[ParamIdx::r0_factor], c.r0_factor_min, c.r0_factor_max));
-    (void)ekf.set_state_component(ParamIdx::capacity_factor,
-                                  std::clamp(x[ParamIdx::capacity_factor], c.capacity_factor_min, c.capacity_factor_max));
+    (void)ekf.set_state_component(ParamIdx::capacity_factor, std::clamp(x[ParamIdx::capacity_factor],
+                                                                        c.capacity_factor_min, c.capacity_factor_max));
   } else {
     st = ekf.update(zv, valid, obs, nullptr, &r_step_, &r_gate_);
   }
@@ -275,18 +277,20 @@ void BatteryEkf::full_estimate(double* x, double* p_row_major) const noexcept {
       for (int j = 0; j < n && p_row_major != nullptr; ++j) p_row_major[i * n + j] = e.covariance()(i, j);
     }
   };
-  if (joint_) copy(ekf6_); else copy(ekf4_);
+  if (joint_)
+    copy(ekf6_);
+  else
+    copy(ekf4_);
 }
 
 double BatteryEkf::soc_sigma() const noexcept {
-  const double v = joint_ ? ekf6_.covariance()(StateIdx::soc, StateIdx::soc) : ekf4_.covariance()(StateIdx::soc, StateIdx::soc);
+  const double v =
+      joint_ ? ekf6_.covariance()(StateIdx::soc, StateIdx::soc) : ekf4_.covariance()(StateIdx::soc, StateIdx::soc);
   return std::sqrt(v);
 }
 
 double BatteryEkf::r0_factor() const noexcept { return joint_ ? ekf6_.state()[ParamIdx::r0_factor] : 1.0; }
-double BatteryEkf::capacity_factor() const noexcept {
-  return joint_ ? ekf6_.state()[ParamIdx::capacity_factor] : 1.0;
-}
+double BatteryEkf::capacity_factor() const noexcept { return joint_ ? ekf6_.state()[ParamIdx::capacity_factor] : 1.0; }
 double BatteryEkf::r0_factor_sigma() const noexcept {
   return joint_ ? std::sqrt(ekf6_.covariance()(ParamIdx::r0_factor, ParamIdx::r0_factor)) : 0.0;
 }

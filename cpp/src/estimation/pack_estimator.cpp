@@ -51,8 +51,8 @@ Status PackEstimator::step(const double* current_a, std::size_t current_count, c
   return result;
 }
 
-Status PackEstimator::step(const double* current_a, std::size_t current_count, const Measurement* z,
-                           std::size_t count, double dt_s, Status* status_out) noexcept {
+Status PackEstimator::step(const double* current_a, std::size_t current_count, const Measurement* z, std::size_t count,
+                           double dt_s, Status* status_out) noexcept {
   const Status ok = check(current_a, current_count, count, dt_s);
   if (ok != Status::ok) return ok;
   if (z == nullptr) return Status::invalid_argument;
@@ -83,7 +83,8 @@ void PackEstimator::read(double* soc, double* soc_sigma, double* v1_v, double* v
 
 const BatteryEkf& PackEstimator::at(std::size_t i) const {
   if (i >= groups_.size())
-    throw_invalid("PackEstimator.at.index", static_cast<double>(i), "must be < size() = " + std::to_string(groups_.size()));
+    throw_invalid("PackEstimator.at.index", static_cast<double>(i),
+                  "must be < size() = " + std::to_string(groups_.size()));
   return groups_[i];
 }
 

@@ -79,8 +79,8 @@ Status replay_pack(PackEstimator& pack, const PackReplayInput& in, const PackRep
     const Status st = pack.step(in.current_a + k * in.current_stride, in.current_stride, row(in.voltage_a_v, k),
                                 row(in.voltage_b_v, k), row(in.temperature_k, k), g, dt);
     if (st == Status::numerical_error) ++errors;
-    pack.read(out.soc ? out.soc + k * g : nullptr, out.soc_sigma ? out.soc_sigma + k * g : nullptr,
-              nullptr, nullptr, out.temp_k ? out.temp_k + k * g : nullptr, out.nis ? out.nis + k * g : nullptr);
+    pack.read(out.soc ? out.soc + k * g : nullptr, out.soc_sigma ? out.soc_sigma + k * g : nullptr, nullptr, nullptr,
+              out.temp_k ? out.temp_k + k * g : nullptr, out.nis ? out.nis + k * g : nullptr);
   }
   if (numerical_errors != nullptr) *numerical_errors = errors;
   return Status::ok;

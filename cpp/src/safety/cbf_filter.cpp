@@ -41,28 +41,30 @@ double ocv_root(const battery::OcvTable& table, double soc, double c, double k, 
   const auto& V = table.ocv_v();
   const std::size_t n = S.size();
   double I = 0.0;
-  double u = soc;                       // SOC at the end of the step for current I
+  double u = soc;                         // SOC at the end of the step for current I
   double f = table.voltage_v(soc) - rhs;  // left minus right side at I
   if (f == 0.0) return 0.0;
-  const bool up = f > 0.0;              // f > 0: the root lies at larger I (u falls)
+  const bool up = f > 0.0;  // f > 0: the root lies at larger I (u falls)
   for (std::size_t it = 0; it < n + 3; ++it) {
-    double s = 0.0, du = kInf;          // slope of the OCV on the side of u we move to, room there
+    double s = 0.0, du = kInf;  // slope of the OCV on the side of u we move to, room there
     if (up) {
-      if (u > S[n - 1]) { du = u - S[n - 1]; }
-      else if (u > S[0]) {
+      if (u > S[n - 1]) {
+        du = u - S[n - 1];
+      } else if (u > S[0]) {
         const std::size_t j = static_cast<std::size_t>(std::lower_bound(S.begin(), S.end(), u) - S.begin()) - 1;
         s = (V[j + 1] - V[j]) / (S[j + 1] - S[j]);
         du = u - S[j];
       }
     } else {
-      if (u < S[0]) { du = S[0] - u; }
-      else if (u < S[n - 1]) {
+      if (u < S[0]) {
+        du = S[0] - u;
+      } else if (u < S[n - 1]) {
         const std::size_t j = static_cast<std::size_t>(std::upper_bound(S.begin(), S.end(), u) - S.begin()) - 1;
         s = (V[j + 1] - V[j]) / (S[j + 1] - S[j]);
         du = S[j + 1] - u;
       }
     }
-    const double rate = c * s + k;      // |df/dI| on this piece
+    const double rate = c * s + k;  // |df/dI| on this piece
     const double di = std::abs(f) / rate;
     if (di * c <= du) return up ? I + di : I - di;
     const double step = du / c;
@@ -97,7 +99,8 @@ void CbfConfig::validate() const {
       throw_invalid("CbfConfig.cell.ocv", v[i + 1], "must rise strictly with SOC (segment " + std::to_string(i) + ")");
   require_in_range("CbfConfig.soc_min", soc_min, 0.0, 1.0);
   require_in_range("CbfConfig.soc_max", soc_max, 0.0, 1.0);
-  if (!(soc_max > soc_min)) throw_invalid("CbfConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
+  if (!(soc_max > soc_min))
+    throw_invalid("CbfConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
   for (int b = 0; b < kBarrierCount; ++b) {
     const double g = gamma[static_cast<std::size_t>(b)];
     if (!(g > 0.0 && g <= 1.0))
@@ -114,8 +117,8 @@ void CbfConfig::validate() const {
 
 CbfFilter::CbfFilter(CbfConfig config) : config_((config.validate(), std::move(config))) {}
 
-Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
-                         double dt_s, double current_scale, CbfVerdict& out) const noexcept {
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a, double dt_s,
+                         double current_scale, CbfVerdict& out) const noexcept {
   return filter(x, P, requested_a, dt_s, current_scale, MeasuredBounds{}, out);
 }
 
@@ -131,22 +134,20 @@ battery::CellScaling conservative_scaling(const battery::CellScaling& base, cons
   return s;
 }
 
-Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
-                         double dt_s, double current_scale, const MeasuredBounds& measured,
-                         CbfVerdict& out) const noexcept {
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a, double dt_s,
+                         double current_scale, const MeasuredBounds& measured, CbfVerdict& out) const noexcept {
   return filter(x, P, requested_a, dt_s, current_scale, measured, TwinEstimate{}, out);
 }
 
-Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
-                         double dt_s, double current_scale, const MeasuredBounds& measured,
-                         const TwinEstimate& twin, CbfVerdict& out) const noexcept {
+Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a, double dt_s,
+                         double current_scale, const MeasuredBounds& measured, const TwinEstimate& twin,
+                         CbfVerdict& out) const noexcept {
   out = CbfVerdict{};
   out.requested_a = requested_a;
   out.current_a = 0.0;
   if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
-      !std::isfinite(current_scale) || !std::isfinite(measured.current_a) ||
-      std::isinf(measured.voltage_max_v) || std::isinf(measured.voltage_min_v) ||
-      std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
+      !std::isfinite(current_scale) || !std::isfinite(measured.current_a) || std::isinf(measured.voltage_max_v) ||
+      std::isinf(measured.voltage_min_v) || std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
       !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
       !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(twin.model_error_v) ||
       !std::isfinite(twin.model_error_k)) {
@@ -184,7 +185,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const double var_v = std::max(g0.dot(P * g0), g1.dot(P * g1));
   const double kappa = cf.confidence_sigma;
   out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + std::max(cf.model_error_v, twin.model_error_v);
-  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) + std::max(cf.model_error_k, twin.model_error_k);
+  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) +
+                 std::max(cf.model_error_k, twin.model_error_k);
   out.margin_soc = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
   if (var_v < 0.0 || P(StateIdx::temp, StateIdx::temp) < 0.0 || P(StateIdx::soc, StateIdx::soc) < 0.0) {
     out.status = Status::invalid_argument;  // not a covariance: the margin cannot be trusted
@@ -250,7 +252,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     }
     if (!std::isnan(measured.temperature_max_k)) {
       const double tm = measured.temperature_max_k;
-      const double q_in = rc_heat_w + p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
+      const double q_in =
+          rc_heat_w + p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
       const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
       const double rhs = G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) / k.dt_per_cth - q_in;
       quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::measured_temp_max)],

@@ -33,9 +33,7 @@ const char* to_string(InvariantKind k) noexcept {
 
 namespace {
 
-bool is_temporal(InvariantKind k) {
-  return k == InvariantKind::always_within || k == InvariantKind::eventually_within;
-}
+bool is_temporal(InvariantKind k) { return k == InvariantKind::always_within || k == InvariantKind::eventually_within; }
 
 [[noreturn]] void refuse(const InvariantSpec& s, const std::string& what) {
   throw std::invalid_argument("invariant '" + s.name + "': " + what);
@@ -163,13 +161,15 @@ bool InvariantMonitor::evaluate(std::size_t i, double dt_s, double* value, doubl
   // Which limit a value outside [lo, hi] crossed; a NaN fails both (reported against hi if finite).
   const auto range_check = [&](double v) {
     *value = v;
-    if (v >= s.lo && v <= s.hi) { *limit = v < 0.5 * (s.lo + s.hi) ? s.lo : s.hi; return false; }
+    if (v >= s.lo && v <= s.hi) {
+      *limit = v < 0.5 * (s.lo + s.hi) ? s.lo : s.hi;
+      return false;
+    }
     *limit = (v < s.lo) ? s.lo : (std::isfinite(s.hi) ? s.hi : s.lo);
     return true;
   };
   switch (s.kind) {
-    case InvariantKind::range:
-      return range_check(x);
+    case InvariantKind::range: return range_check(x);
     case InvariantKind::finite:
       *value = x;
       *limit = std::numeric_limits<double>::quiet_NaN();
@@ -190,7 +190,10 @@ bool InvariantMonitor::evaluate(std::size_t i, double dt_s, double* value, doubl
     case InvariantKind::nis_window: {
       double* ring = ring_.data() + st.ring_offset;
       const double v = std::isfinite(x) ? x : std::numeric_limits<double>::infinity();
-      if (st.ring_count == st.ring_len) st.ring_sum -= ring[st.ring_pos]; else ++st.ring_count;
+      if (st.ring_count == st.ring_len)
+        st.ring_sum -= ring[st.ring_pos];
+      else
+        ++st.ring_count;
       ring[st.ring_pos] = v;
       st.ring_sum += v;
       st.ring_pos = (st.ring_pos + 1) % st.ring_len;
@@ -200,7 +203,11 @@ bool InvariantMonitor::evaluate(std::size_t i, double dt_s, double* value, doubl
         for (std::size_t j = 0; j < st.ring_count; ++j) sum += ring[j];
         st.ring_sum = sum;
       }
-      if (st.ring_count < st.ring_len) { *value = st.ring_sum / static_cast<double>(st.ring_count); *limit = s.hi; return false; }
+      if (st.ring_count < st.ring_len) {
+        *value = st.ring_sum / static_cast<double>(st.ring_count);
+        *limit = s.hi;
+        return false;
+      }
       return range_check(st.ring_sum / static_cast<double>(st.ring_len));
     }
     case InvariantKind::always_within:
@@ -247,7 +254,10 @@ Status InvariantMonitor::check(double time_s) noexcept {
     st.last_value = value;
     if (violated) ++v.violated_samples;
     if (!st.active) {
-      if (violated) ++st.up; else if (st.up > 0) --st.up;
+      if (violated)
+        ++st.up;
+      else if (st.up > 0)
+        --st.up;
       if (st.up >= s.set_count) {
         st.active = true;
         st.latched = (s.severity == Severity::stop);
@@ -255,7 +265,10 @@ Status InvariantMonitor::check(double time_s) noexcept {
         st.ok_run = 0;
         ++v.newly_set;
         log(time_s, i, value, limit, EventKind::set);
-        if (s.severity > first_sev) { first_sev = s.severity; v.first_set = static_cast<int>(i); }
+        if (s.severity > first_sev) {
+          first_sev = s.severity;
+          v.first_set = static_cast<int>(i);
+        }
       }
     } else if (!st.latched) {
       st.ok_run = (violated || !inside_clear_band(i, value)) ? 0 : st.ok_run + 1;
@@ -303,8 +316,16 @@ void InvariantMonitor::reset_all(double time_s) noexcept {
 
 void InvariantMonitor::clear() noexcept {
   for (auto& st : state_) {
-    st.up = 0; st.ok_run = 0; st.active = false; st.latched = false; st.last_value = 0.0;
-    st.prev_x = 0.0; st.has_prev = false; st.ring_pos = 0; st.ring_count = 0; st.ring_sum = 0.0;
+    st.up = 0;
+    st.ok_run = 0;
+    st.active = false;
+    st.latched = false;
+    st.last_value = 0.0;
+    st.prev_x = 0.0;
+    st.has_prev = false;
+    st.ring_pos = 0;
+    st.ring_count = 0;
+    st.ring_sum = 0.0;
     st.window.clear();
   }
   std::fill(values_.begin(), values_.end(), 0.0);

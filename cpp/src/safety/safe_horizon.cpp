@@ -26,24 +26,24 @@ const char* to_string(HorizonLimit l) noexcept {
   return "unknown";
 }
 
-int SafeHorizonConfig::max_steps() const noexcept {
-  return static_cast<int>(std::ceil(max_horizon_s / step_s - 1e-9));
-}
+int SafeHorizonConfig::max_steps() const noexcept { return static_cast<int>(std::ceil(max_horizon_s / step_s - 1e-9)); }
 
 void SafeHorizonConfig::validate() const {
   cell.validate();
   scaling.validate("SafeHorizonConfig.scaling");
   if (cell.rc_pairs != S::rc_pairs || cell.hysteresis)
-    throw_invalid("SafeHorizonConfig.cell.rc_pairs", cell.rc_pairs, "must be 2 without hysteresis (the state [SOC, v1, v2, T])");
+    throw_invalid("SafeHorizonConfig.cell.rc_pairs", cell.rc_pairs,
+                  "must be 2 without hysteresis (the state [SOC, v1, v2, T])");
   require_in_range("SafeHorizonConfig.soc_min", soc_min, 0.0, 1.0);
   require_in_range("SafeHorizonConfig.soc_max", soc_max, 0.0, 1.0);
-  if (!(soc_max > soc_min)) throw_invalid("SafeHorizonConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
+  if (!(soc_max > soc_min))
+    throw_invalid("SafeHorizonConfig.soc_max", soc_max, "must be > soc_min = " + std::to_string(soc_min));
   require_positive("SafeHorizonConfig.step_s", step_s);
   require_positive("SafeHorizonConfig.max_horizon_s", max_horizon_s);
   if (max_steps() > kSafeHorizonMaxSteps)
     throw_invalid("SafeHorizonConfig.max_horizon_s", max_horizon_s,
-                  "must be <= " + std::to_string(kSafeHorizonMaxSteps) + " * step_s = " +
-                      std::to_string(kSafeHorizonMaxSteps * step_s));
+                  "must be <= " + std::to_string(kSafeHorizonMaxSteps) +
+                      " * step_s = " + std::to_string(kSafeHorizonMaxSteps * step_s));
   require_in_range("SafeHorizonConfig.min_interval_s", min_interval_s, 0.0, max_horizon_s);
   require_positive("SafeHorizonConfig.confidence_sigma", confidence_sigma);
   require_non_negative("SafeHorizonConfig.margin_v", margin_v);
@@ -75,9 +75,10 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
   out.event = true;  // until a tube is computed: fail closed
   out.probability = tube_probability(cf.confidence_sigma);
   if (plan_a == nullptr || plan_len == 0) return out.status = Status::invalid_argument;
-  bool finite = x.allFinite() && P.allFinite() && std::isfinite(twin.r0_factor) && std::isfinite(twin.r0_factor_sigma) &&
-                std::isfinite(twin.capacity_factor) && std::isfinite(twin.capacity_factor_sigma) &&
-                std::isfinite(twin.model_error_v) && std::isfinite(twin.model_error_k);
+  bool finite = x.allFinite() && P.allFinite() && std::isfinite(twin.r0_factor) &&
+                std::isfinite(twin.r0_factor_sigma) && std::isfinite(twin.capacity_factor) &&
+                std::isfinite(twin.capacity_factor_sigma) && std::isfinite(twin.model_error_v) &&
+                std::isfinite(twin.model_error_k);
   const int n_steps = cf.max_steps();
   const std::size_t used = std::min(plan_len, static_cast<std::size_t>(n_steps));
   for (std::size_t i = 0; i < used && finite; ++i) finite = std::isfinite(plan_a[i]);
@@ -120,8 +121,10 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
     battery::linearise_voltage<S, 2>(p, xs, current, f, lv);
     c << lv.dv_dx, lv.dv_dfactor;
     half = kappa * std::sqrt(std::max(c.dot(pa * c.transpose()), 0.0)) + std::max(j, 1) * e_v;
-    if (lv.v + half > v_hi) limit = HorizonLimit::voltage_max;
-    else if (lv.v - half < v_lo) limit = HorizonLimit::voltage_min;
+    if (lv.v + half > v_hi)
+      limit = HorizonLimit::voltage_max;
+    else if (lv.v - half < v_lo)
+      limit = HorizonLimit::voltage_min;
     return limit == HorizonLimit::none && std::isfinite(lv.v);
   };
 
@@ -145,10 +148,14 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
     const double half_k = kappa * std::sqrt(pa(StateIdx::temp, StateIdx::temp)) + j * e_k;
     const double half_s = kappa * std::sqrt(pa(StateIdx::soc, StateIdx::soc)) + j * e_soc;
     const double t = xs[StateIdx::temp], s = xs[StateIdx::soc];
-    if (!(t + half_k <= t_hi)) limit = HorizonLimit::temp_max;
-    else if (!(t - half_k >= t_lo)) limit = HorizonLimit::temp_min;
-    else if (!(s + half_s <= s_hi)) limit = HorizonLimit::soc_max;
-    else if (!(s - half_s >= s_lo)) limit = HorizonLimit::soc_min;
+    if (!(t + half_k <= t_hi))
+      limit = HorizonLimit::temp_max;
+    else if (!(t - half_k >= t_lo))
+      limit = HorizonLimit::temp_min;
+    else if (!(s + half_s <= s_hi))
+      limit = HorizonLimit::soc_max;
+    else if (!(s - half_s >= s_lo))
+      limit = HorizonLimit::soc_min;
     if (limit != HorizonLimit::none) break;
     inside_steps = j;
     out.half_width_v = half_v;

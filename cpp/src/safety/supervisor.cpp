@@ -73,9 +73,12 @@ void Supervisor::go(double time_s, Mode to, TransitionCause cause, int invariant
 
 void Supervisor::on_monitor(double time_s, const MonitorVerdict& v) noexcept {
   if (mode_ == Mode::safe_stop) return;  // left only by reset()
-  if (v.max_active == Severity::stop) go(time_s, Mode::safe_stop, TransitionCause::monitor, v.first_set);
-  else if (v.max_active == Severity::derate) go(time_s, Mode::derated, TransitionCause::monitor, v.first_set);
-  else if (mode_ == Mode::derated) go(time_s, Mode::normal, TransitionCause::monitor, -1);
+  if (v.max_active == Severity::stop)
+    go(time_s, Mode::safe_stop, TransitionCause::monitor, v.first_set);
+  else if (v.max_active == Severity::derate)
+    go(time_s, Mode::derated, TransitionCause::monitor, v.first_set);
+  else if (mode_ == Mode::derated)
+    go(time_s, Mode::normal, TransitionCause::monitor, -1);
 }
 
 void Supervisor::force_stop(double time_s, TransitionCause cause) noexcept {

@@ -14,7 +14,7 @@ namespace cf = estimation::channel_flag;
 
 namespace {
 constexpr std::array<Channel, estimation::kChannelCount> kChannels{Channel::voltage_a, Channel::voltage_b,
-                                                                  Channel::temperature};
+                                                                   Channel::temperature};
 int node_of(const ChannelNodes& m, Channel c) noexcept {
   switch (c) {
     case Channel::voltage_a: return m.voltage_a;
@@ -25,7 +25,8 @@ int node_of(const ChannelNodes& m, Channel c) noexcept {
 }
 }  // namespace
 
-std::array<double, estimation::kChannelCount> nominal_channel_variances(const estimation::BatteryEkfConfig& c) noexcept {
+std::array<double, estimation::kChannelCount> nominal_channel_variances(
+    const estimation::BatteryEkfConfig& c) noexcept {
   return estimation::channel_variances(c);  // the filter's own formula, not a copy of it
 }
 
@@ -129,8 +130,8 @@ bool valid_verdicts(const Attestation* v, std::size_t n) noexcept {
 }  // namespace
 
 template <class GroupEkf>
-Status EstimatorTrust::step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups,
-                                   GroupEkf&& ekf, double last_dt_s) noexcept {
+Status EstimatorTrust::step_groups(const Attestation* verdicts, std::size_t count, std::size_t groups, GroupEkf&& ekf,
+                                   double last_dt_s) noexcept {
   if (groups != map_.size() || count != state_.nodes() || !valid_verdicts(verdicts, count) ||
       !(std::isfinite(last_dt_s) && last_dt_s > 0.0))
     return Status::invalid_argument;
@@ -147,20 +148,23 @@ Status EstimatorTrust::step_groups(const Attestation* verdicts, std::size_t coun
 
 Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, estimation::PackEstimator& est,
                             double last_dt_s) noexcept {
-  return step_groups(verdicts, count, est.size(), [&est](std::size_t g) -> BatteryEkf& { return est.group(g); },
-                     last_dt_s);
+  return step_groups(
+      verdicts, count, est.size(), [&est](std::size_t g) -> BatteryEkf& { return est.group(g); }, last_dt_s);
 }
 
-Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf& ekf, double last_dt_s) noexcept {
-  return step_groups(verdicts, count, 1, [&ekf](std::size_t) -> BatteryEkf& { return ekf; }, last_dt_s);
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf& ekf,
+                            double last_dt_s) noexcept {
+  return step_groups(
+      verdicts, count, 1, [&ekf](std::size_t) -> BatteryEkf& { return ekf; }, last_dt_s);
 }
 
-Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf* const* ekfs,
-                            std::size_t groups, double last_dt_s) noexcept {
+Status EstimatorTrust::step(const Attestation* verdicts, std::size_t count, BatteryEkf* const* ekfs, std::size_t groups,
+                            double last_dt_s) noexcept {
   if (ekfs == nullptr) return Status::invalid_argument;
   for (std::size_t g = 0; g < groups; ++g)
     if (ekfs[g] == nullptr) return Status::invalid_argument;
-  return step_groups(verdicts, count, groups, [ekfs](std::size_t g) -> BatteryEkf& { return *ekfs[g]; }, last_dt_s);
+  return step_groups(
+      verdicts, count, groups, [ekfs](std::size_t g) -> BatteryEkf& { return *ekfs[g]; }, last_dt_s);
 }
 
 }  // namespace safetwin::trust

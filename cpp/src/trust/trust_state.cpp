@@ -22,16 +22,19 @@ void TrustConfig::validate() const {
                   "must be < p_pass_good = " + std::to_string(p_pass_good));
   // Each failure reason: a likelihood in (0, 1), likelier for a compromised node, and together a
   // part of the failure mass (disjoint outcomes of one round).
-  const std::pair<const char*, const ReasonLikelihood*> reasons[] = {
-      {"fail_signature", &fail_signature}, {"fail_pcr", &fail_pcr}, {"fail_replay", &fail_replay},
-      {"fail_malformed", &fail_malformed}, {"timeout", &timeout}};
+  const std::pair<const char*, const ReasonLikelihood*> reasons[] = {{"fail_signature", &fail_signature},
+                                                                     {"fail_pcr", &fail_pcr},
+                                                                     {"fail_replay", &fail_replay},
+                                                                     {"fail_malformed", &fail_malformed},
+                                                                     {"timeout", &timeout}};
   double sum_good = 0.0, sum_compromised = 0.0;
   for (const auto& [name, r] : reasons) {
     const std::string field = std::string("TrustConfig.") + name;
     require_in_range(field + ".good", r->good, 1e-12, 1.0 - 1e-12);
     require_in_range(field + ".compromised", r->compromised, 1e-12, 1.0 - 1e-12);
     if (!(r->compromised > r->good))
-      throw_invalid(field + ".compromised", r->compromised, "must be > " + field + ".good = " + std::to_string(r->good));
+      throw_invalid(field + ".compromised", r->compromised,
+                    "must be > " + field + ".good = " + std::to_string(r->good));
     sum_good += r->good;
     sum_compromised += r->compromised;
   }
@@ -54,9 +57,7 @@ void TrustConfig::validate() const {
   require_in_range("TrustConfig.distrust_threshold", distrust_threshold, 0.0, 1.0);
 }
 
-double noise_scale_from_trust(double trust, double eps) noexcept {
-  return 1.0 / std::fmax(std::fmin(trust, 1.0), eps);
-}
+double noise_scale_from_trust(double trust, double eps) noexcept { return 1.0 / std::fmax(std::fmin(trust, 1.0), eps); }
 
 TrustState::TrustState(const TrustConfig& config, std::size_t nodes) : config_(config), nodes_(nodes) {
   config_.validate();

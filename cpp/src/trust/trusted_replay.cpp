@@ -35,7 +35,7 @@ Status trusted_replay(estimation::BatteryEkf& ekf, EstimatorTrust& trust, const 
   for (std::size_t k = 0; k < in.n; ++k) {
     const auto* verdicts = reinterpret_cast<const Attestation*>(in.attestation + k * nodes);
     const double last_dt_s = k < 2 ? 1.0 : in.t_s[k - 1] - in.t_s[k - 2];  // dt of the step whose residuals are read
-    (void)trust.step(verdicts, nodes, ekf, last_dt_s);  // inputs checked above: cannot be refused
+    (void)trust.step(verdicts, nodes, ekf, last_dt_s);                     // inputs checked above: cannot be refused
     estimation::Measurement z;
     take(in.voltage_a_v, k, z.voltage_a_v, z.voltage_a_valid);
     take(in.voltage_b_v, k, z.voltage_b_v, z.voltage_b_valid);

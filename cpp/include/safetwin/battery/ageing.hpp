@@ -90,8 +90,8 @@ struct AgeingState {
 struct AgeingCoefficients {
   double alpha_cap_per_day_pow;  // 1/day^time_exponent
   double alpha_res_per_day_pow;
-  double beta_cap_per_ah_pow;    // 1/Ah^throughput_exponent (throughput of the reference cell)
-  double beta_res_per_ah;        // 1/Ah
+  double beta_cap_per_ah_pow;  // 1/Ah^throughput_exponent (throughput of the reference cell)
+  double beta_res_per_ah;      // 1/Ah
 };
 
 class AgeingModel {

@@ -76,21 +76,23 @@ SAFETWIN_MODEL_INLINE T arrhenius_factor(const CellParams& p, const T& temp_k) n
 // A resistance surface: a constant is its value at 25 °C times the Arrhenius factor, a table is
 // used as it is.
 template <class T>
-SAFETWIN_MODEL_INLINE T resistance_at(const ParamSurface& s, const T& soc, const T& temp_k, const T& arrhenius) noexcept {
+SAFETWIN_MODEL_INLINE T resistance_at(const ParamSurface& s, const T& soc, const T& temp_k,
+                                      const T& arrhenius) noexcept {
   return s.is_constant() ? s.values()[0] * arrhenius : surface_at(s, soc, temp_k);
 }
 
 // R0 alone (the terminal voltage needs nothing else).
 template <class T, class F>
-SAFETWIN_MODEL_INLINE T r0_at(const CellParams& p, const T& soc, const T& temp_k, bool charging, const ModelFactors<F>& f) noexcept {
+SAFETWIN_MODEL_INLINE T r0_at(const CellParams& p, const T& soc, const T& temp_k, bool charging,
+                              const ModelFactors<F>& f) noexcept {
   const ParamSurface& s = p.r0_surface(charging);
   const T r = s.is_constant() ? s.values()[0] * arrhenius_factor(p, temp_k) : surface_at(s, soc, temp_k);
   return r * f.r0;
 }
 
 template <int NRC, class T, class F>
-SAFETWIN_MODEL_INLINE RcCoefficients<NRC, T> rc_coefficients(const CellParams& p, const T& soc, const T& temp_k, bool charging,
-                                              const ModelFactors<F>& f) noexcept {
+SAFETWIN_MODEL_INLINE RcCoefficients<NRC, T> rc_coefficients(const CellParams& p, const T& soc, const T& temp_k,
+                                                             bool charging, const ModelFactors<F>& f) noexcept {
   const T arrhenius = arrhenius_factor(p, temp_k);
   RcCoefficients<NRC, T> c;
   c.r0_ohm = resistance_at(p.r0_surface(charging), soc, temp_k, arrhenius) * f.r0;
@@ -99,8 +101,8 @@ SAFETWIN_MODEL_INLINE RcCoefficients<NRC, T> rc_coefficients(const CellParams& p
     c.r_ohm[i] = resistance_at(r, soc, temp_k, arrhenius) * f.rc;
     const ParamSurface& cap = p.rc_capacitance(i);
     c.tau_fixed[i] = r.is_constant() && cap.is_constant();
-    c.tau_s[i] = c.tau_fixed[i] ? T(r.values()[0] * cap.values()[0])
-                                : surface_at(r, soc, temp_k) * surface_at(cap, soc, temp_k);
+    c.tau_s[i] =
+        c.tau_fixed[i] ? T(r.values()[0] * cap.values()[0]) : surface_at(r, soc, temp_k) * surface_at(cap, soc, temp_k);
   }
   return c;
 }
@@ -108,7 +110,8 @@ SAFETWIN_MODEL_INLINE RcCoefficients<NRC, T> rc_coefficients(const CellParams& p
 // Constant surfaces only: the coefficients at T are those at 25 °C times the Arrhenius factor, the
 // time constants fixed (what rc_coefficients computes for constants; the plant caches the 25 °C ones).
 template <int NRC>
-SAFETWIN_MODEL_INLINE RcCoefficients<NRC> constant_coefficients_at(const RcCoefficients<NRC>& at_25c, double arrhenius) noexcept {
+SAFETWIN_MODEL_INLINE RcCoefficients<NRC> constant_coefficients_at(const RcCoefficients<NRC>& at_25c,
+                                                                   double arrhenius) noexcept {
   RcCoefficients<NRC> c = at_25c;
   c.r0_ohm *= arrhenius;
   for (int i = 0; i < NRC; ++i) c.r_ohm[i] *= arrhenius;
@@ -131,14 +134,14 @@ SAFETWIN_MODEL_INLINE T open_circuit_voltage(const CellParams& p, const T& soc, 
   const double lo = p.ocv.soc().front(), hi = p.ocv.soc().back();
   T ocv;
   if constexpr (std::is_same_v<T, double>) {  // the plant's path: no slope needed inside the table
-    ocv = s < lo ? p.ocv.ocv_v().front() + p.ocv.slope_v(s) * (s - lo)
-        : s > hi ? p.ocv.ocv_v().back() + p.ocv.slope_v(s) * (s - hi)
-                 : p.ocv.voltage_v(s);
+    ocv = s < lo   ? p.ocv.ocv_v().front() + p.ocv.slope_v(s) * (s - lo)
+          : s > hi ? p.ocv.ocv_v().back() + p.ocv.slope_v(s) * (s - hi)
+                   : p.ocv.voltage_v(s);
   } else {
     const double slope = p.ocv.slope_v(s);
-    const double v = s < lo ? p.ocv.ocv_v().front() + slope * (s - lo)
-                   : s > hi ? p.ocv.ocv_v().back() + slope * (s - hi)
-                            : p.ocv.voltage_v(s);
+    const double v = s < lo   ? p.ocv.ocv_v().front() + slope * (s - lo)
+                     : s > hi ? p.ocv.ocv_v().back() + slope * (s - hi)
+                              : p.ocv.voltage_v(s);
     ocv = chain(v, slope, soc);
   }
   if (p.entropic_v_per_k) ocv += surface_at(*p.entropic_v_per_k, soc, temp_k) * (temp_k - kReferenceTempK);
@@ -170,15 +173,18 @@ SAFETWIN_MODEL_INLINE T emf_v(const CellParams& p, const T* x, double current_a)
     const HysteresisParams& hp = *p.hysteresis;
     v += hp.m_v * x[S::hyst];
     const double sgn = current_sign(current_a);
-    if (sgn == 0.0) v += hp.m0_v * x[S::hyst_sign];  // at rest: the last sign (a state)
-    else v += -hp.m0_v * sgn;
+    if (sgn == 0.0)
+      v += hp.m0_v * x[S::hyst_sign];  // at rest: the last sign (a state)
+    else
+      v += -hp.m0_v * sgn;
   }
   return v;
 }
 
 // Terminal voltage under current_a (> 0 discharges).
 template <class S, class T, class F>
-SAFETWIN_MODEL_INLINE T terminal_voltage(const CellParams& p, const T* x, const T& current_a, const ModelFactors<F>& f) noexcept {
+SAFETWIN_MODEL_INLINE T terminal_voltage(const CellParams& p, const T* x, const T& current_a,
+                                         const ModelFactors<F>& f) noexcept {
   const T r0 = r0_at(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f);
   return emf_v<S>(p, x, value_of(current_a)) - r0 * current_a;
 }
@@ -186,13 +192,13 @@ SAFETWIN_MODEL_INLINE T terminal_voltage(const CellParams& p, const T* x, const 
 // One step from x under current_a with given coefficients and decays (the plant caches them).
 template <class S, class T, class F>
 SAFETWIN_MODEL_INLINE void step_with(const CellParams& p, const RcCoefficients<S::rc_pairs, T>& c,
-                      const std::array<T, S::rc_pairs>& a, const T* x, const T& current_a, double dt_s,
-                      const ModelFactors<F>& f, const ThermalInputs& th, T* x_next) noexcept {
+                                     const std::array<T, S::rc_pairs>& a, const T* x, const T& current_a, double dt_s,
+                                     const ModelFactors<F>& f, const ThermalInputs& th, T* x_next) noexcept {
   const T& I = current_a;
   const T& temp = x[S::temp];
   const F q_as = 3600.0 * p.capacity_ah * f.capacity;  // capacity in A s
-  T heat = I * I * c.r0_ohm + th.extra_heat_w -
-           (p.heat_transfer_w_per_k * th.cooling_factor) * (temp - p.ambient_temp_k);
+  T heat =
+      I * I * c.r0_ohm + th.extra_heat_w - (p.heat_transfer_w_per_k * th.cooling_factor) * (temp - p.ambient_temp_k);
   for (int i = 0; i < S::rc_pairs; ++i) {
     const T& v = x[S::v_rc(i)];
     heat += v * v / c.r_ohm[i];
@@ -216,8 +222,8 @@ SAFETWIN_MODEL_INLINE void step_with(const CellParams& p, const RcCoefficients<S
 
 // One step with every coefficient evaluated at x (the estimator's and the MPC's form).
 template <class S, class T, class F>
-SAFETWIN_MODEL_INLINE void step(const CellParams& p, const T* x, const T& current_a, double dt_s, const ModelFactors<F>& f,
-                 T* x_next, const ThermalInputs& th = {}) noexcept {
+SAFETWIN_MODEL_INLINE void step(const CellParams& p, const T* x, const T& current_a, double dt_s,
+                                const ModelFactors<F>& f, T* x_next, const ThermalInputs& th = {}) noexcept {
   const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f);
   step_with<S>(p, c, rc_decay(c, dt_s), x, current_a, dt_s, f, th, x_next);
 }
@@ -229,8 +235,8 @@ template <class S, int NP>
 struct StepLinearisation {
   static constexpr int nx = S::size;
   Eigen::Matrix<double, nx, 1> x_next;
-  Eigen::Matrix<double, nx, nx> f;      // d x_next / d x
-  Eigen::Matrix<double, nx, 1> g;       // d x_next / d I
+  Eigen::Matrix<double, nx, nx> f;         // d x_next / d x
+  Eigen::Matrix<double, nx, 1> g;          // d x_next / d I
   Eigen::Matrix<double, nx, NP> f_factor;  // d x_next / d [r0 factor, capacity factor]
 };
 
@@ -271,8 +277,8 @@ SAFETWIN_MODEL_INLINE auto seed_factors(const ModelFactors<double>& f) noexcept 
 
 template <class S, int NP = 0>
 SAFETWIN_MODEL_INLINE void linearise_step(const CellParams& p, const double* x, double current_a, double dt_s,
-                           const ModelFactors<double>& f, StepLinearisation<S, NP>& out,
-                           const ThermalInputs& th = {}) noexcept {
+                                          const ModelFactors<double>& f, StepLinearisation<S, NP>& out,
+                                          const ThermalInputs& th = {}) noexcept {
   using D = Dual<S::size + 1 + NP>;
   D xd[S::size], xn[S::size], id;
   detail::seed<S>(x, current_a, xd, id);
@@ -286,8 +292,8 @@ SAFETWIN_MODEL_INLINE void linearise_step(const CellParams& p, const double* x, 
 }
 
 template <class S, int NP = 0>
-SAFETWIN_MODEL_INLINE void linearise_voltage(const CellParams& p, const double* x, double current_a, const ModelFactors<double>& f,
-                              VoltageLinearisation<S, NP>& out) noexcept {
+SAFETWIN_MODEL_INLINE void linearise_voltage(const CellParams& p, const double* x, double current_a,
+                                             const ModelFactors<double>& f, VoltageLinearisation<S, NP>& out) noexcept {
   using D = Dual<S::size + 1 + NP>;
   D xd[S::size], id;
   detail::seed<S>(x, current_a, xd, id);
@@ -307,17 +313,18 @@ struct StepCoefficients {
   double r0_ohm = 0.0;
   std::array<double, NRC> r_ohm{}, tau_s{}, a{}, b{};
   double soc_per_a = 0.0;
-  double emf_v = 0.0;            // V at I = 0 (hysteresis sign from `current_sign_a`)
-  double ocv_slope_v = 0.0;      // dOCV/dSOC
-  double dt_per_cth = 0.0;       // dt / C_th (K per J)
-  double heat_const_w = 0.0;     // sum v_i^2 / R_i + q_extra - hA c (T - T_amb)
+  double emf_v = 0.0;               // V at I = 0 (hysteresis sign from `current_sign_a`)
+  double ocv_slope_v = 0.0;         // dOCV/dSOC
+  double dt_per_cth = 0.0;          // dt / C_th (K per J)
+  double heat_const_w = 0.0;        // sum v_i^2 / R_i + q_extra - hA c (T - T_amb)
   double reversible_w_per_a = 0.0;  // T dU/dT
 };
 
 template <class S>
 SAFETWIN_MODEL_INLINE StepCoefficients<S::rc_pairs> step_coefficients(const CellParams& p, const double* x, double dt_s,
-                                                       double current_sign_a, const ModelFactors<double>& f,
-                                                       const ThermalInputs& th = {}) noexcept {
+                                                                      double current_sign_a,
+                                                                      const ModelFactors<double>& f,
+                                                                      const ThermalInputs& th = {}) noexcept {
   StepCoefficients<S::rc_pairs> k;
   const bool charging = current_sign_a < 0.0;
   const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], charging, f);

@@ -81,9 +81,9 @@ struct CellParams {
 
 // Manufacturing spread and ageing of one cell, as factors on the parameters above.
 struct CellScaling {
-  double capacity_factor = 1.0;     // capacity fade (ageing) times spread: Q = capacity_ah * factor
-  double resistance_factor = 1.0;   // resistance growth (ageing): scales R0, R1, R2 (time constants kept)
-  double r0_factor = 1.0;           // cell-to-cell spread of R0 alone
+  double capacity_factor = 1.0;    // capacity fade (ageing) times spread: Q = capacity_ah * factor
+  double resistance_factor = 1.0;  // resistance growth (ageing): scales R0, R1, R2 (time constants kept)
+  double r0_factor = 1.0;          // cell-to-cell spread of R0 alone
   void validate(const std::string& owner) const;
 };
 

@@ -73,16 +73,57 @@ struct Dual {
   }
 };
 
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a) noexcept { a *= -1.0; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator+(Dual<N> a, const Dual<N>& b) noexcept { a += b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator+(Dual<N> a, double b) noexcept { a.v += b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator+(double a, Dual<N> b) noexcept { b.v += a; return b; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a, const Dual<N>& b) noexcept { a -= b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a, double b) noexcept { a.v -= b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator-(double a, const Dual<N>& b) noexcept { Dual<N> r = -b; r.v += a; return r; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator*(Dual<N> a, const Dual<N>& b) noexcept { a *= b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator*(Dual<N> a, double b) noexcept { a *= b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator*(double a, Dual<N> b) noexcept { b *= a; return b; }
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a) noexcept {
+  a *= -1.0;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator+(Dual<N> a, const Dual<N>& b) noexcept {
+  a += b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator+(Dual<N> a, double b) noexcept {
+  a.v += b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator+(double a, Dual<N> b) noexcept {
+  b.v += a;
+  return b;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a, const Dual<N>& b) noexcept {
+  a -= b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator-(Dual<N> a, double b) noexcept {
+  a.v -= b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator-(double a, const Dual<N>& b) noexcept {
+  Dual<N> r = -b;
+  r.v += a;
+  return r;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator*(Dual<N> a, const Dual<N>& b) noexcept {
+  a *= b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator*(Dual<N> a, double b) noexcept {
+  a *= b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator*(double a, Dual<N> b) noexcept {
+  b *= a;
+  return b;
+}
 template <int N>
 SAFETWIN_MODEL_INLINE Dual<N> operator/(const Dual<N>& a, const Dual<N>& b) noexcept {
   // (u / w)' = (u' - (u / w) w') / w
@@ -91,8 +132,15 @@ SAFETWIN_MODEL_INLINE Dual<N> operator/(const Dual<N>& a, const Dual<N>& b) noex
   for (int i = 0; i < Dual<N>::kLanes; ++i) r.d[i] = (a.d[i] - r.v * b.d[i]) * inv;
   return r;
 }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator/(Dual<N> a, double b) noexcept { a *= 1.0 / b; return a; }
-template <int N> SAFETWIN_MODEL_INLINE Dual<N> operator/(double a, const Dual<N>& b) noexcept { return Dual<N>(a) / b; }
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator/(Dual<N> a, double b) noexcept {
+  a *= 1.0 / b;
+  return a;
+}
+template <int N>
+SAFETWIN_MODEL_INLINE Dual<N> operator/(double a, const Dual<N>& b) noexcept {
+  return Dual<N>(a) / b;
+}
 
 template <int N>
 SAFETWIN_MODEL_INLINE Dual<N> exp(const Dual<N>& a) noexcept {
@@ -101,11 +149,16 @@ SAFETWIN_MODEL_INLINE Dual<N> exp(const Dual<N>& a) noexcept {
   return r;
 }
 template <int N>
-SAFETWIN_MODEL_INLINE Dual<N> abs(const Dual<N>& a) noexcept { return a.v < 0.0 ? -a : a; }
+SAFETWIN_MODEL_INLINE Dual<N> abs(const Dual<N>& a) noexcept {
+  return a.v < 0.0 ? -a : a;
+}
 
 // The value of a scalar (double or Dual) for branches and table lookups.
 SAFETWIN_MODEL_INLINE double value_of(double x) noexcept { return x; }
-template <int N> SAFETWIN_MODEL_INLINE double value_of(const Dual<N>& x) noexcept { return x.v; }
+template <int N>
+SAFETWIN_MODEL_INLINE double value_of(const Dual<N>& x) noexcept {
+  return x.v;
+}
 
 // f(x) for a function given by its value f0 and slope at value_of(x): f0 + slope * dx (chain rule).
 SAFETWIN_MODEL_INLINE double chain(double f0, double /*slope*/, double /*x*/) noexcept { return f0; }

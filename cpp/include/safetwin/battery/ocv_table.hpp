@@ -36,7 +36,7 @@ class OcvTable {
 
   std::vector<double> soc_;
   std::vector<double> ocv_;
-  bool uniform_ = false;   // equal SOC steps: the segment is found by one division
+  bool uniform_ = false;  // equal SOC steps: the segment is found by one division
   double inv_step_ = 0.0;
 };
 

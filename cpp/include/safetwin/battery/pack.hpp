@@ -21,10 +21,10 @@ namespace safetwin::battery {
 // CellStructure::name's.
 struct CellState {
   double soc = 0.5;
-  double v1_v = 0.0;   // voltage over the first RC pair
-  double v2_v = 0.0;   // voltage over the second RC pair
+  double v1_v = 0.0;  // voltage over the first RC pair
+  double v2_v = 0.0;  // voltage over the second RC pair
   double temp_k = kReferenceTempK;
-  double v3_v = 0.0;   // voltage over the third RC pair (rc_pairs == 3)
+  double v3_v = 0.0;             // voltage over the third RC pair (rc_pairs == 3)
   double hysteresis = 0.0;       // h in [-1, 1] (with hysteresis)
   double hysteresis_sign = 0.0;  // s: -1 after discharge, +1 after charge, 0 before any current
 };
@@ -52,7 +52,7 @@ void check_profile_arguments(const double* current_a, std::size_t n, double dt_s
 
 // One sample of the pack: values at the start of the step (time k) under the current of step k.
 struct PackSample {
-  double pack_current_a = 0.0;   // the current that flowed (0 with the contactor open)
+  double pack_current_a = 0.0;  // the current that flowed (0 with the contactor open)
   double pack_voltage_v = 0.0;
 };
 
@@ -68,9 +68,9 @@ class Pack {
   // every step k before the step is taken (so row k holds the state at time k); each pointer may be
   // null; per-cell arrays are row-major n x cells(). The whole profile is checked first: on a
   // refused input nothing is written and the state is unchanged.
-  [[nodiscard]] Status simulate(const double* current_a, std::size_t n, double dt_s,
-                                double* pack_voltage_v, double* cell_voltage_v, double* cell_temp_k,
-                                double* cell_soc, double* cell_current_a) noexcept;
+  [[nodiscard]] Status simulate(const double* current_a, std::size_t n, double dt_s, double* pack_voltage_v,
+                                double* cell_voltage_v, double* cell_temp_k, double* cell_soc,
+                                double* cell_current_a) noexcept;
 
   // State and configuration (configuration calls validate and throw std::invalid_argument).
   [[nodiscard]] int series() const noexcept { return series_; }
@@ -84,9 +84,9 @@ class Pack {
   void set_scaling(std::size_t cell, const CellScaling& scaling);  // ageing: capacity fade, R growth
 
   // Plant-side fault hooks.
-  void set_leak_resistance(std::size_t cell, double ohm);   // internal short; +inf removes it
+  void set_leak_resistance(std::size_t cell, double ohm);  // internal short; +inf removes it
   [[nodiscard]] double leak_resistance(std::size_t cell) const;
-  void set_cooling_factor(std::size_t cell, double factor); // 0 = cooling lost, 1 = nominal
+  void set_cooling_factor(std::size_t cell, double factor);  // 0 = cooling lost, 1 = nominal
   void set_contactor_closed(bool closed) noexcept { contactor_closed_ = closed; }
   [[nodiscard]] bool contactor_closed() const noexcept { return contactor_closed_; }
   void set_ambient_temp_k(double temp_k);
@@ -112,12 +112,12 @@ class Pack {
   bool contactor_closed_ = true;
   std::vector<CellState> states_;
   std::vector<CellScaling> scaling_;
-  std::vector<double> leak_conductance_s_;   // 1/R_leak; 0 = no internal short
+  std::vector<double> leak_conductance_s_;  // 1/R_leak; 0 = no internal short
   std::vector<double> cooling_factor_;
   std::vector<double> cell_voltage_;
   std::vector<double> cell_current_;
-  std::vector<Coefficients> coeff_;          // scratch for one step, sized at construction
-  std::vector<double> emf_v_;                // scratch: the voltage at zero current per cell
+  std::vector<Coefficients> coeff_;  // scratch for one step, sized at construction
+  std::vector<double> emf_v_;        // scratch: the voltage at zero current per cell
   double pack_voltage_ = 0.0;
   // Fast path for constant parameters (REF-CELL-1): per-cell coefficients at 25 °C are kept (one
   // for discharge, one for charge), so a cell-step costs one Arrhenius exp, and exp(-dt/tau) is
@@ -125,8 +125,8 @@ class Pack {
   void update_base(std::size_t cell) noexcept;
   [[nodiscard]] ModelFactors<double> factors(std::size_t cell) const noexcept;
   bool constant_params_ = false;
-  std::vector<std::array<Coefficients, 2>> base_;  // per cell at 25 °C: [discharge, charge]
-  std::vector<ModelFactors<double>> factors_;      // per cell, from scaling_
+  std::vector<std::array<Coefficients, 2>> base_;         // per cell at 25 °C: [discharge, charge]
+  std::vector<ModelFactors<double>> factors_;             // per cell, from scaling_
   std::vector<std::array<double, kMaxCellStateSize>> x_;  // scratch: the model's state array per cell
   double cached_dt_s_ = 0.0;
   std::array<std::array<double, 3>, 2> cached_a_{};  // exp(-dt/tau_i): [discharge, charge]

@@ -14,8 +14,8 @@ class ParamSurface {
   // values are row-major over (soc, temperature): values[i * temp_k.size() + j] at (soc[i], temp_k[j]).
   // Each axis must be strictly increasing with at least one point (one point: constant along it).
   // `name` is used in error messages. Throws std::invalid_argument on a bad table.
-  static ParamSurface table(std::vector<double> soc, std::vector<double> temp_k,
-                            std::vector<double> values, const std::string& name = "table");
+  static ParamSurface table(std::vector<double> soc, std::vector<double> temp_k, std::vector<double> values,
+                            const std::string& name = "table");
 
   [[nodiscard]] double at(double soc, double temp_k) const noexcept {
     return soc_.empty() ? values_[0] : interpolate(soc, temp_k);

@@ -52,19 +52,19 @@
 namespace safetwin::control {
 
 struct BatteryMpcConfig {
-  int horizon = 30;                 // N, steps of dt_s
-  int max_horizon = 120;            // storage is sized for this; set_horizon() may go up to it
-  double dt_s = 1.0;                // control period (compute() refuses another dt)
+  int horizon = 30;       // N, steps of dt_s
+  int max_horizon = 120;  // storage is sized for this; set_horizon() may go up to it
+  double dt_s = 1.0;      // control period (compute() refuses another dt)
   double soc_target = 0.8;
-  double soc_weight = 100.0;        // per SOC^2 per step
-  double rate_weight = 1e-3;        // per A^2 per step, on I[k] - I[k-1]
-  double voltage_penalty = 1e4;     // exact L1 penalty per V and step of violation
-  double temperature_penalty = 1e4; // per K and step
-  double current_min_a = -15.0;     // most negative current (charge), A
-  double current_max_a = 0.0;       // most positive current; <= 0 (a charging MPC: no V_min rows)
+  double soc_weight = 100.0;         // per SOC^2 per step
+  double rate_weight = 1e-3;         // per A^2 per step, on I[k] - I[k-1]
+  double voltage_penalty = 1e4;      // exact L1 penalty per V and step of violation
+  double temperature_penalty = 1e4;  // per K and step
+  double current_min_a = -15.0;      // most negative current (charge), A
+  double current_max_a = 0.0;        // most positive current; <= 0 (a charging MPC: no V_min rows)
   ChanceForm chance_form = ChanceForm::gaussian;
-  double chance_alpha = 0.05;       // each limit holds with probability >= 1 - alpha
-  int linearisations = 1;           // QPs per step: 1 = plain RTI; 2.. re-linearise about the last plan
+  double chance_alpha = 0.05;  // each limit holds with probability >= 1 - alpha
+  int linearisations = 1;      // QPs per step: 1 = plain RTI; 2.. re-linearise about the last plan
   // At most, on the first call (no plan yet), until the plan settles (1 mA). From the CC-CV start
   // 2 are as close to the settled plan as 8 were from the last current held (measured over SOC
   // 0.7-0.79 and 10-35 degC at N = 30 and 120), and cost a quarter (benchmarks/bench_wcet.py).
@@ -72,8 +72,8 @@ struct BatteryMpcConfig {
   // The first call's nominal plan: true = the CC-CV-shaped plan (see compute()), whose working
   // set also seeds the first QP; false = the last current held, with a cold QP.
   bool cold_start_cccv = true;
-  double proximal_weight = 1e-2;    // per A^2 per step on I[k] - nominal I[k] (see above); 0 = off
-  DenseQpSettings qp{};             // settings of the built-in solver
+  double proximal_weight = 1e-2;  // per A^2 per step on I[k] - nominal I[k] (see above); 0 = off
+  DenseQpSettings qp{};           // settings of the built-in solver
   battery::CellParams cell = battery::CellParams::ref_cell_1();  // model and limits (V_max, T_max)
   // Throws std::invalid_argument naming the field (e.g. "BatteryMpcConfig.horizon").
   void validate() const;
@@ -83,11 +83,11 @@ struct BatteryMpcConfig {
 struct BatteryMpcStep {
   Status status = Status::not_initialised;
   QpStatus qp_status = QpStatus::invalid_input;
-  int iterations = 0;            // QP iterations over all linearisations
-  int linearisations = 0;        // QPs solved
-  double current_lb_a = 0.0;     // bounds in force
+  int iterations = 0;         // QP iterations over all linearisations
+  int linearisations = 0;     // QPs solved
+  double current_lb_a = 0.0;  // bounds in force
   double current_ub_a = 0.0;
-  double objective = 0.0;        // of the last QP (scaled units)
+  double objective = 0.0;  // of the last QP (scaled units)
 };
 
 class BatteryMpc final : public Controller {
@@ -113,7 +113,7 @@ class BatteryMpc final : public Controller {
   void reset() noexcept override;  // forget the plan (next call starts from the last current)
 
   // Configuration calls (may throw std::invalid_argument, not for the step path).
-  void set_horizon(int n);           // 1 <= n <= max_horizon; rebuilds the constant Hessian
+  void set_horizon(int n);                     // 1 <= n <= max_horizon; rebuilds the constant Hessian
   void set_solver(QpSolver* solver) noexcept;  // nullptr = built-in
 
   // The adaptive twin: the estimator's joint estimates (BatteryEkf::r0_factor(), capacity_factor())
@@ -166,13 +166,13 @@ class BatteryMpc final : public Controller {
   double i_scale_ = 1.0;
   double obj_scale_ = 1.0;
   double soc_per_as_ = 0.0;  // eta dt / (3600 Q): SOC change per A of one step (nominal Q: the cost)
-  double r0_factor_ = 1.0;        // the estimator's, set by set_estimated_factors
+  double r0_factor_ = 1.0;   // the estimator's, set by set_estimated_factors
   double capacity_factor_ = 1.0;
   bool frozen_ = false;
   std::uint64_t hessian_id_ = 0;
 
   // QP storage, sized for max_horizon: n = N, m = 2N (voltage rows 0..N-1, temperature rows).
-  Vec H_;   // n x n Hessian, contiguous (leading dimension n)
+  Vec H_;  // n x n Hessian, contiguous (leading dimension n)
   Mat A_;
   Vec f_, lower_, upper_, lb_, ub_, rho_;
   QpData qp_;
@@ -181,9 +181,9 @@ class BatteryMpc final : public Controller {
   bool warm_valid_ = false;  // sol_ is the current solver's solution of the last step
 
   // Nominal trajectory (N + 1 points) and linearisation.
-  Vec inom_;                       // nominal currents (A)
+  Vec inom_;  // nominal currents (A)
   Vec soc_, v1_, v2_, temp_, r0_, r1_, r2_, dr0_, dr1_, dr2_, a1_, a2_, ocv_slope_, vbar_;
-  Mat jac_;                        // per step: the nonzero Jacobian entries (see linearise)
+  Mat jac_;  // per step: the nonzero Jacobian entries (see linearise)
   Vec plan_, pred_, margin_, offset_;
   BatteryMpcStep last_;
 };

@@ -14,11 +14,11 @@
 namespace safetwin::control {
 
 struct CcCvConfig {
-  double charge_current_a = 5.15;   // magnitude of the CC current (1C of REF-CELL-1), per pack
-  double cv_voltage_v = 4.2;        // set-point of the highest cell voltage
-  double cutoff_current_a = 0.2575; // end of charge: |I| below this in CV (C/20)
-  double resistance_ohm = 0.021;    // series resistance seen by the pack current, per cell group
-  void validate() const;            // throws std::invalid_argument naming the field
+  double charge_current_a = 5.15;    // magnitude of the CC current (1C of REF-CELL-1), per pack
+  double cv_voltage_v = 4.2;         // set-point of the highest cell voltage
+  double cutoff_current_a = 0.2575;  // end of charge: |I| below this in CV (C/20)
+  double resistance_ohm = 0.021;     // series resistance seen by the pack current, per cell group
+  void validate() const;             // throws std::invalid_argument naming the field
 };
 
 enum class CcCvPhase : unsigned char { constant_current, constant_voltage, done };
@@ -42,9 +42,8 @@ class CcCvCharger {
 // Runs the charger on the pack in closed loop until the charge ends or max_steps have run; per-step
 // outputs as in Pack::simulate (each pointer may be null, buffers hold max_steps rows).
 // *steps receives the number of rows written.
-[[nodiscard]] Status run_cccv(battery::Pack& pack, CcCvCharger& charger, double dt_s,
-                              std::size_t max_steps, std::size_t* steps, double* current_a,
-                              double* pack_voltage_v, double* cell_voltage_v, double* cell_temp_k,
-                              double* cell_soc) noexcept;
+[[nodiscard]] Status run_cccv(battery::Pack& pack, CcCvCharger& charger, double dt_s, std::size_t max_steps,
+                              std::size_t* steps, double* current_a, double* pack_voltage_v, double* cell_voltage_v,
+                              double* cell_temp_k, double* cell_soc) noexcept;
 
 }  // namespace safetwin::control

@@ -19,7 +19,7 @@ struct ChargeLoopConfig {
   double soc_stop = 0.79;
   double max_time_s = 3600.0;
   battery::StateMatrix covariance = battery::StateMatrix::Zero();  // handed to the controller
-  void validate() const;  // throws std::invalid_argument naming the field
+  void validate() const;                                           // throws std::invalid_argument naming the field
 };
 
 // Per-step outputs, each pointer may be null; each array holds max_steps entries.
@@ -27,25 +27,25 @@ struct ChargeLoopConfig {
 struct ChargeTrace {
   double* current_a = nullptr;
   double* voltage_v = nullptr;
-  double* temp_k = nullptr;       // after step k
-  double* soc = nullptr;          // after step k
-  double* solve_time_s = nullptr; // wall time of the controller's compute()
+  double* temp_k = nullptr;        // after step k
+  double* soc = nullptr;           // after step k
+  double* solve_time_s = nullptr;  // wall time of the controller's compute()
   int* iterations = nullptr;
-  std::uint8_t* status = nullptr; // safetwin::Status of compute()
+  std::uint8_t* status = nullptr;  // safetwin::Status of compute()
 };
 
 struct ChargeLoopResult {
   std::size_t steps = 0;
-  bool reached = false;           // SOC reached soc_stop
-  double time_to_stop_s = 0.0;    // crossing time, interpolated within the step (if reached)
-  std::size_t non_ok_steps = 0;   // controller returned another status than ok (it then acted on
-                                  // its own fallback command, which the loop applied)
+  bool reached = false;          // SOC reached soc_stop
+  double time_to_stop_s = 0.0;   // crossing time, interpolated within the step (if reached)
+  std::size_t non_ok_steps = 0;  // controller returned another status than ok (it then acted on
+                                 // its own fallback command, which the loop applied)
 };
 
 // Runs the loop. Returns ok, or the plant's refusal of a command (a non-finite current cannot
 // reach it: the loop refuses it first with non_finite_input).
-[[nodiscard]] Status run_charge_loop(battery::Cell& plant, Controller& controller,
-                                     const ChargeLoopConfig& config, std::size_t max_steps,
-                                     const ChargeTrace& trace, ChargeLoopResult* result) noexcept;
+[[nodiscard]] Status run_charge_loop(battery::Cell& plant, Controller& controller, const ChargeLoopConfig& config,
+                                     std::size_t max_steps, const ChargeTrace& trace,
+                                     ChargeLoopResult* result) noexcept;
 
 }  // namespace safetwin::control

@@ -43,10 +43,10 @@ struct DenseQpSettings {
   // solve returns max_iterations with the last iterate (finite, not a solution). Measured at the
   // MPC's size (n = 30, m = 60): benchmarks/bench_wcet.py.
   int max_iterations = 200;
-  double primal_tolerance = 1e-9;   // violation allowed, in units of the unit-norm scaled rows
+  double primal_tolerance = 1e-9;       // violation allowed, in units of the unit-norm scaled rows
   double dependence_tolerance = 1e-11;  // relative pivot below which a constraint is dependent
-  bool scale = true;                // diagonal scaling of variables and rows (see above)
-  void validate() const;            // throws std::invalid_argument naming the field
+  bool scale = true;                    // diagonal scaling of variables and rows (see above)
+  void validate() const;                // throws std::invalid_argument naming the field
 };
 
 class DenseQpSolver final : public QpSolver {
@@ -87,9 +87,9 @@ class DenseQpSolver final : public QpSolver {
   // LDL' of the Gram matrix of the free set.
   [[nodiscard]] bool ldl_append(int c, double lambda) noexcept;  // false: dependent
   void ldl_remove(int pos) noexcept;
-  void solve_free(double* rhs_in_out) const noexcept;     // G_FF^-1 in place (length nf_)
-  void solve_lt(Eigen::Ref<Vec> x) const noexcept;        // L^-T in place
-  void update_primal() noexcept;                          // x from the multipliers
+  void solve_free(double* rhs_in_out) const noexcept;  // G_FF^-1 in place (length nf_)
+  void solve_lt(Eigen::Ref<Vec> x) const noexcept;     // L^-T in place
+  void update_primal() noexcept;                       // x from the multipliers
   void write_solution(const QpData& qp, QpSolution& sol, QpStatus st, int iters) noexcept;
 
   int n_max_, m_max_;
@@ -101,31 +101,31 @@ class DenseQpSolver final : public QpSolver {
 
   // Problem of the current call, scaled.
   int n_ = 0, m_ = 0;
-  Vec dx_;        // variable scaling: x = dx .* x_scaled
-  Vec dr_;        // row scaling: row_scaled = row .* dx / dr
-  Mat R_;         // upper Cholesky factor of the scaled H
-  Mat Rinv_;      // R^-1 (upper triangular)
-  Mat Hinv_;      // R^-1 R^-T = the scaled H^-1: the Gram entries of pairs of bounds
-  Mat As_;        // scaled rows (m x n)
-  Vec rnorm_;     // scratch: row norms, then their inverses
+  Vec dx_;                  // variable scaling: x = dx .* x_scaled
+  Vec dr_;                  // row scaling: row_scaled = row .* dx / dr
+  Mat R_;                   // upper Cholesky factor of the scaled H
+  Mat Rinv_;                // R^-1 (upper triangular)
+  Mat Hinv_;                // R^-1 R^-T = the scaled H^-1: the Gram entries of pairs of bounds
+  Mat As_;                  // scaled rows (m x n)
+  Vec rnorm_;               // scratch: row norms, then their inverses
   double obj_const_ = 0.0;  // penalty of violated zero soft rows (constant)
   Vec fs_, lbs_, ubs_, los_, ups_, rhos_;
-  Vec x0_;        // unconstrained minimiser -H^-1 f (scaled)
-  Vec ax0_;       // A x0 (scaled rows)
-  Vec xs_;        // current primal iterate (scaled)
-  Vec v_;         // v-space point
-  Vec w_;         // sum over "at penalty" constraints of rho_c m_c
-  Vec ax_;        // A x of the current iterate (scaled rows)
-  Vec mc_;        // m_c of the constraint being added
-  Vec g_;         // scratch of the LDL updates
+  Vec x0_;   // unconstrained minimiser -H^-1 f (scaled)
+  Vec ax0_;  // A x0 (scaled rows)
+  Vec xs_;   // current primal iterate (scaled)
+  Vec v_;    // v-space point
+  Vec w_;    // sum over "at penalty" constraints of rho_c m_c
+  Vec ax_;   // A x of the current iterate (scaled rows)
+  Vec mc_;   // m_c of the constraint being added
+  Vec g_;    // scratch of the LDL updates
 
   // Dual active-set state.
   Eigen::Matrix<std::int8_t, Eigen::Dynamic, 1> state_;  // 0 at zero, 1 free, 2 at penalty
-  Eigen::VectorXi free_;   // constraint index of each free position
-  Vec lambda_;             // multiplier of each constraint (all 2n + 2m)
-  Mat Mf_;                 // columns m_c of the free constraints (n x n_max)
-  RowMat L_;               // unit lower factor (n_max x n_max), row-major: solves read rows
-  Vec D_;                  // pivots
+  Eigen::VectorXi free_;                                 // constraint index of each free position
+  Vec lambda_;                                           // multiplier of each constraint (all 2n + 2m)
+  Mat Mf_;                                               // columns m_c of the free constraints (n x n_max)
+  RowMat L_;  // unit lower factor (n_max x n_max), row-major: solves read rows
+  Vec D_;     // pivots
   Vec lstar_, dir_;
   int nf_ = 0;
 };

@@ -25,17 +25,17 @@
 namespace safetwin::control {
 
 struct LinearMpcConfig {
-  Eigen::MatrixXd A, B, C, D;       // nx x nx, nx x nu, ny x nx, ny x nu
-  Eigen::VectorXd e;                // nx affine term of the dynamics (empty: zero)
-  Eigen::VectorXd state_weight;     // Q, nx entries >= 0
-  Eigen::VectorXd rate_weight;      // R, nu entries > 0
-  Eigen::VectorXd u_min, u_max;     // nu, finite, u_min < u_max
-  Eigen::VectorXd y_min, y_max;     // ny, may be -inf / +inf
-  Eigen::VectorXd y_penalty;        // ny: L1 penalty per unit of violation, > 0; +inf = hard limit
+  Eigen::MatrixXd A, B, C, D;    // nx x nx, nx x nu, ny x nx, ny x nu
+  Eigen::VectorXd e;             // nx affine term of the dynamics (empty: zero)
+  Eigen::VectorXd state_weight;  // Q, nx entries >= 0
+  Eigen::VectorXd rate_weight;   // R, nu entries > 0
+  Eigen::VectorXd u_min, u_max;  // nu, finite, u_min < u_max
+  Eigen::VectorXd y_min, y_max;  // ny, may be -inf / +inf
+  Eigen::VectorXd y_penalty;     // ny: L1 penalty per unit of violation, > 0; +inf = hard limit
   int horizon = 10;
   int max_horizon = 50;
   DenseQpSettings qp{};
-  void validate() const;            // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 class LinearMpc {
@@ -71,14 +71,14 @@ class LinearMpc {
   int nx_, nu_, ny_, n_;
   std::uint64_t hessian_id_ = 0;
   double obj_scale_ = 1.0;
-  Vec su_;        // input scaling, nu
+  Vec su_;  // input scaling, nu
   // Prediction over max_horizon: X = Phi x0 + Gam U + E (stacked x[1..N]); Y = Cphi x0 + Gy U + Ce
   // (stacked y[0..N-1]); columns of Gam and Gy already scaled by su_.
   Mat Phi_, Gam_, Cphi_, Gy_;
   Vec E_, Ce_;
   // QP storage.
-  Vec H_;         // contiguous n*nu x n*nu
-  Mat A_;         // rows of the QP (ny * max_horizon x nu * max_horizon)
+  Vec H_;  // contiguous n*nu x n*nu
+  Mat A_;  // rows of the QP (ny * max_horizon x nu * max_horizon)
   Vec f_, lower_, upper_, lb_, ub_, rho_, w_, yc_;
   QpData qp_;
   QpSolution sol_, warm_;

@@ -22,13 +22,13 @@ namespace safetwin::control {
 
 // What the solver concluded (the call itself never fails: bad data is the invalid_input verdict).
 enum class QpStatus : std::uint8_t {
-  optimal = 0,         // KKT conditions hold to the solver's tolerance
-  max_iterations,      // the iteration cap was hit; x is the last iterate, not a solution
-  primal_infeasible,   // the hard constraints admit no point
-  dual_infeasible,     // unbounded (only a solver that accepts a semidefinite H can say so)
-  numerical_error,     // H not positive definite to working precision, or a breakdown
-  invalid_input,       // sizes out of range, NaN in the data, an empty soft interval, ...
-  solver_error,        // the solver itself failed: a hook raised, or returned a result of the wrong shape
+  optimal = 0,        // KKT conditions hold to the solver's tolerance
+  max_iterations,     // the iteration cap was hit; x is the last iterate, not a solution
+  primal_infeasible,  // the hard constraints admit no point
+  dual_infeasible,    // unbounded (only a solver that accepts a semidefinite H can say so)
+  numerical_error,    // H not positive definite to working precision, or a breakdown
+  invalid_input,      // sizes out of range, NaN in the data, an empty soft interval, ...
+  solver_error,       // the solver itself failed: a hook raised, or returned a result of the wrong shape
 };
 
 [[nodiscard]] constexpr const char* to_string(QpStatus s) noexcept {
@@ -62,14 +62,14 @@ enum class QpStatus : std::uint8_t {
 struct QpData {
   int n = 0;
   int m = 0;
-  const double* H = nullptr;       // n x n, symmetric positive definite (both triangles stored)
-  const double* f = nullptr;       // n
-  const double* A = nullptr;       // m x n, column-major with leading dimension lda (>= m)
+  const double* H = nullptr;  // n x n, symmetric positive definite (both triangles stored)
+  const double* f = nullptr;  // n
+  const double* A = nullptr;  // m x n, column-major with leading dimension lda (>= m)
   int lda = 0;
-  const double* lower = nullptr;   // m (may hold -inf)
-  const double* upper = nullptr;   // m (may hold +inf)
-  const double* lb = nullptr;      // n (may hold -inf)
-  const double* ub = nullptr;      // n (may hold +inf)
+  const double* lower = nullptr;         // m (may hold -inf)
+  const double* upper = nullptr;         // m (may hold +inf)
+  const double* lb = nullptr;            // n (may hold -inf)
+  const double* ub = nullptr;            // n (may hold +inf)
   const double* soft_penalty = nullptr;  // m: > 0 finite = L1-softened row, +inf = hard; nullptr = all hard
   // Identifies H: a solver may reuse its factorisation while two calls carry the same nonzero id
   // (the MPC's condensed Hessian is constant). 0 = unknown, factor every call.
@@ -79,10 +79,10 @@ struct QpData {
 // Working-set state of one one-sided constraint, for reporting and warm starts.
 enum class ActiveState : std::int8_t {
   inactive = 0,
-  lower = -1,        // the lower limit holds with equality (hard or soft)
-  upper = 1,         // the upper limit holds with equality (hard or soft)
-  below = -2,        // a soft row violated below its lower limit (multiplier at -penalty)
-  above = 2,         // a soft row violated above its upper limit (multiplier at +penalty)
+  lower = -1,  // the lower limit holds with equality (hard or soft)
+  upper = 1,   // the upper limit holds with equality (hard or soft)
+  below = -2,  // a soft row violated below its lower limit (multiplier at -penalty)
+  above = 2,   // a soft row violated above its upper limit (multiplier at +penalty)
 };
 
 // Solution storage, sized once for the largest problem (n_max, m_max); a solve writes the leading
@@ -93,12 +93,12 @@ struct QpSolution {
   QpSolution(int n_max, int m_max) { resize(n_max, m_max); }
   void resize(int n_max, int m_max);  // allocates: construction only
 
-  Eigen::VectorXd x;                       // primal solution
-  Eigen::VectorXd y;                       // general-row multipliers
-  Eigen::VectorXd z;                       // bound multipliers
-  std::vector<ActiveState> row_state;      // per general row
-  std::vector<ActiveState> bound_state;    // per variable
-  double objective = 0.0;                  // including the L1 penalties
+  Eigen::VectorXd x;                     // primal solution
+  Eigen::VectorXd y;                     // general-row multipliers
+  Eigen::VectorXd z;                     // bound multipliers
+  std::vector<ActiveState> row_state;    // per general row
+  std::vector<ActiveState> bound_state;  // per variable
+  double objective = 0.0;                // including the L1 penalties
   int iterations = 0;
   QpStatus status = QpStatus::invalid_input;
   int n = 0;

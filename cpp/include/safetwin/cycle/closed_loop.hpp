@@ -82,17 +82,18 @@ enum class FaultKind : std::uint8_t {
   internal_short = 0,     // plant, cell `target`: leak conductance `value` in S (1 / R_short)
   cooling_loss,           // plant, cell `target` (-1: every cell): heat-transfer factor `value` (0 = lost)
   connection_resistance,  // plant, cell `target`: `value` ohm in series in the cell's branch (see below)
-  voltage_stuck,          // sensor, group `target`, node `node` (0 = a, 1 = b): reads `value` V (NaN: its reading at onset)
-  voltage_offset,         // sensor: + `value` V
-  voltage_drift,          // sensor: + `value` V/s * (t - onset)
-  voltage_noise,          // sensor: the node's noise times `value`
-  voltage_dropout,        // sensor: reading invalid with probability `value` per step (1: always)
-  voltage_nan,            // sensor: reads NaN (flagged valid: a corrupt value, not a missing one)
-  temperature_stuck,      // sensor, group `target`: reads `value` K (NaN: its reading at onset)
-  temperature_offset,     // sensor, group `target`: + `value` K
-  current_offset,         // sensor: the measured current + `value` A
-  stealthy_injection,     // sensor, group `target`, node `node`: model-consistent false data (below)
-  link_loss,              // link: every measurement frame lost (voltage a, b and temperature of every group invalid; `target` ignored)
+  voltage_stuck,      // sensor, group `target`, node `node` (0 = a, 1 = b): reads `value` V (NaN: its reading at onset)
+  voltage_offset,     // sensor: + `value` V
+  voltage_drift,      // sensor: + `value` V/s * (t - onset)
+  voltage_noise,      // sensor: the node's noise times `value`
+  voltage_dropout,    // sensor: reading invalid with probability `value` per step (1: always)
+  voltage_nan,        // sensor: reads NaN (flagged valid: a corrupt value, not a missing one)
+  temperature_stuck,  // sensor, group `target`: reads `value` K (NaN: its reading at onset)
+  temperature_offset,  // sensor, group `target`: + `value` K
+  current_offset,      // sensor: the measured current + `value` A
+  stealthy_injection,  // sensor, group `target`, node `node`: model-consistent false data (below)
+  link_loss,  // link: every measurement frame lost (voltage a, b and temperature of every group invalid; `target`
+              // ignored)
   count
 };
 [[nodiscard]] const char* to_string(FaultKind k) noexcept;
@@ -151,9 +152,9 @@ struct LoopSpec {
   PackCycleConfig cycle{};
   // The true plant: its cell parameters may differ from the twin's (ageing the twin does not know).
   battery::PackConfig plant{};
-  std::vector<battery::CellScaling> scaling;  // per cell; empty: the plant's spread
-  std::vector<double> soc0;                   // per cell; empty: plant.initial
-  std::vector<double> temp0_k;                // per cell; empty: plant.initial
+  std::vector<battery::CellScaling> scaling;                    // per cell; empty: the plant's spread
+  std::vector<double> soc0;                                     // per cell; empty: plant.initial
+  std::vector<double> temp0_k;                                  // per cell; empty: plant.initial
   double ambient_k = std::numeric_limits<double>::quiet_NaN();  // NaN: the plant cell's ambient
   LawSpec law{};
   SensorNoise noise{};
@@ -202,7 +203,7 @@ struct LoopSummary {
   double max_temp_k = -std::numeric_limits<double>::infinity();
   double first_fault_s = std::numeric_limits<double>::quiet_NaN();
   double replacement_s = std::numeric_limits<double>::quiet_NaN();
-  double first_event_s = std::numeric_limits<double>::quiet_NaN();        // a monitor invariant set
+  double first_event_s = std::numeric_limits<double>::quiet_NaN();  // a monitor invariant set
   double first_event_after_fault_s = std::numeric_limits<double>::quiet_NaN();
   double first_mode_change_s = std::numeric_limits<double>::quiet_NaN();  // mode left NORMAL
   double first_mode_change_after_fault_s = std::numeric_limits<double>::quiet_NaN();
@@ -261,16 +262,16 @@ class ClosedLoop {
   // Traces (row k = step k; empty at a lower TraceLevel). Per cell: steps x cells, row-major;
   // per group: steps x series.
   struct Trace {
-    std::vector<double> cell_voltage_v, cell_temp_k, cell_soc, cell_current_a;    // full
+    std::vector<double> cell_voltage_v, cell_temp_k, cell_soc, cell_current_a;  // full
     std::vector<double> voltage_max_v, voltage_min_v, temp_max_k, soc_min, soc_max,
-        abs_current_max_a;                                                         // extremes, full
-    std::vector<double> voltage_a_v, voltage_b_v, temperature_k;                   // readings
+        abs_current_max_a;                                        // extremes, full
+    std::vector<double> voltage_a_v, voltage_b_v, temperature_k;  // readings
     std::vector<std::uint8_t> voltage_a_valid, voltage_b_valid, temperature_valid;
     std::vector<double> measured_current_a, applied_current_a, command_a, requested_a;
     std::vector<std::uint8_t> mode, status;
     std::vector<double> soc_est, soc_sigma, temp_est_k;  // the twin's estimate per group (steps x series)
-    std::vector<double> cycle_ns;  // wall time of each cycle step (steady clock: a bench figure)
-    std::vector<double> trust;               // per trust node (steps x nodes; empty without trust)
+    std::vector<double> cycle_ns;                        // wall time of each cycle step (steady clock: a bench figure)
+    std::vector<double> trust;                           // per trust node (steps x nodes; empty without trust)
   };
   [[nodiscard]] const Trace& trace() const noexcept { return trace_; }
 
@@ -295,20 +296,20 @@ class ClosedLoop {
   std::vector<std::unique_ptr<Law>> laws_;
   std::unique_ptr<PackCycle> pack_cycle_;
   std::unique_ptr<ControlCycle> cell_cycle_;
-  std::vector<battery::CellState> before_;          // the plant's states at the start of the step
-  std::vector<battery::CellScaling> base_scaling_;  // the plant's scaling before connection faults
-  std::vector<std::uint8_t> fault_active_;          // per fault: started and not ended
-  std::vector<std::uint8_t> fresh_;                 // per fault: started in this step
-  std::vector<double> stuck_value_;                 // per fault: the stuck reading
+  std::vector<battery::CellState> before_;                // the plant's states at the start of the step
+  std::vector<battery::CellScaling> base_scaling_;        // the plant's scaling before connection faults
+  std::vector<std::uint8_t> fault_active_;                // per fault: started and not ended
+  std::vector<std::uint8_t> fresh_;                       // per fault: started in this step
+  std::vector<double> stuck_value_;                       // per fault: the stuck reading
   std::vector<std::unique_ptr<battery::Cell>> attacker_;  // per stealthy injection: the attacker's cell
-  std::vector<double> va_, vb_, temp_;              // this step's readings per group
+  std::vector<double> va_, vb_, temp_;                    // this step's readings per group
   std::vector<std::uint8_t> va_ok_, vb_ok_, temp_ok_;
   std::vector<std::uint8_t> va_fresh_, vb_fresh_, temp_fresh_;  // reported this step (ReportScheduler)
   std::unique_ptr<ReportScheduler> reporter_;
-  void report(double t) noexcept;                                 // which nodes report (before the cycle)
-  void schedule_reports(double t, double command_a) noexcept;     // their next report times (after it)
-  CycleStatus last_cell_status_{};  // ControlCycle's status of the last step
-  double command_a_ = 0.0;   // the cycle's last pack command
+  void report(double t) noexcept;                              // which nodes report (before the cycle)
+  void schedule_reports(double t, double command_a) noexcept;  // their next report times (after it)
+  CycleStatus last_cell_status_{};                             // ControlCycle's status of the last step
+  double command_a_ = 0.0;                                     // the cycle's last pack command
   bool contactor_closed_ = true;
   double replacement_s_ = std::numeric_limits<double>::infinity();
   LoopSummary summary_{};

@@ -77,10 +77,10 @@ namespace safetwin::cycle {
 
 struct CycleMeasurements {
   double time_s = 0.0;
-  double voltage_a_v = 0.0;       // cell voltage, first measuring node
-  double voltage_b_v = 0.0;       // the same cell, redundant node
+  double voltage_a_v = 0.0;  // cell voltage, first measuring node
+  double voltage_b_v = 0.0;  // the same cell, redundant node
   double temperature_k = 0.0;
-  double current_a = 0.0;         // measured cell current in the interval (> 0 discharges)
+  double current_a = 0.0;  // measured cell current in the interval (> 0 discharges)
   bool voltage_a_valid = true;
   bool voltage_b_valid = true;
   bool temperature_valid = true;
@@ -94,33 +94,43 @@ struct CycleMeasurements {
 
 // Signals the cycle writes to the monitor every step (names usable in MonitorConfig invariants).
 enum class CycleSignal : int {
-  voltage_a_v = 0, voltage_b_v, temperature_k, current_a,   // this step's measurements
-  soc, soc_sigma, temp_est_k, voltage_est_v,                // estimate now (voltage at zero current)
-  nis, controller_ok, request_a, command_a,                 // joint NIS, previous step's outputs
-  plausibility_a_v, plausibility_b_v,                       // node disagreement laid at a node (above)
-  anomaly_score,                                            // the online anomaly score (above)
+  voltage_a_v = 0,
+  voltage_b_v,
+  temperature_k,
+  current_a,  // this step's measurements
+  soc,
+  soc_sigma,
+  temp_est_k,
+  voltage_est_v,  // estimate now (voltage at zero current)
+  nis,
+  controller_ok,
+  request_a,
+  command_a,  // joint NIS, previous step's outputs
+  plausibility_a_v,
+  plausibility_b_v,  // node disagreement laid at a node (above)
+  anomaly_score,     // the online anomaly score (above)
   count
 };
 [[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
 
 struct PlausibilityConfig {
   bool enabled = true;
-  double sigma_factor = 5.0;   // threshold = sigma_factor * sqrt(sigma_a^2 + sigma_b^2) + offset_v
-  double offset_v = 0.0;       // a known offset between the nodes' calibrations
-  double debounce_s = 5.0;     // disagreement this long (net, foxBMS-style counting) sets the event
-  double clear_s = 10.0;       // agreement this long (under half the threshold) clears it
-  double baseline_s = 60.0;    // time constant of each node's innovation baseline (above)
+  double sigma_factor = 5.0;  // threshold = sigma_factor * sqrt(sigma_a^2 + sigma_b^2) + offset_v
+  double offset_v = 0.0;      // a known offset between the nodes' calibrations
+  double debounce_s = 5.0;    // disagreement this long (net, foxBMS-style counting) sets the event
+  double clear_s = 10.0;      // agreement this long (under half the threshold) clears it
+  double baseline_s = 60.0;   // time constant of each node's innovation baseline (above)
   safety::Severity severity = safety::Severity::derate;
-  void validate() const;       // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 struct AnomalyAlarmConfig {
   bool enabled = false;
   diagnostics::AnomalyScoreConfig score{};  // window, channels, cap and the calibrated threshold
-  double clear_s = 60.0;         // back under clear_fraction * threshold this long clears the event
+  double clear_s = 60.0;                    // back under clear_fraction * threshold this long clears the event
   double clear_fraction = 0.8;
   safety::Severity severity = safety::Severity::derate;
-  void validate() const;         // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 struct CycleConfig {
@@ -136,8 +146,8 @@ struct CycleConfig {
   // cell of the group may carry (>= 1; PackCycle sets it from the group's Kirchhoff split): the
   // current limits of the filter and the controller are divided by it, so no cell exceeds them.
   double current_share = 1.0;
-  bool adaptive_twin = true;            // predict with the estimator's R0 / capacity (above)
-  bool learn_model_error = true;        // the learned model-error bound (above)
+  bool adaptive_twin = true;      // predict with the estimator's R0 / capacity (above)
+  bool learn_model_error = true;  // the learned model-error bound (above)
   double model_error_window_s = 600.0;
   double model_error_quantile = 0.99;
   void validate() const;  // throws std::invalid_argument naming the field
@@ -149,10 +159,10 @@ struct CycleConfig {
 
 struct CycleStatus {
   Status status = Status::not_initialised;  // ok, or the first non-ok of the step's parts
-  double command_a = 0.0;                  // released cell current (finite; 0 in SAFE_STOP)
+  double command_a = 0.0;                   // released cell current (finite; 0 in SAFE_STOP)
   bool contactor_closed = false;
   safety::Mode mode = safety::Mode::normal;
-  double requested_a = 0.0;                // the controller's request (NaN if none)
+  double requested_a = 0.0;  // the controller's request (NaN if none)
   Status estimator_status = Status::not_initialised;
   Status controller_status = Status::not_initialised;
   Status supervisor_status = Status::not_initialised;
@@ -161,7 +171,7 @@ struct CycleStatus {
   safety::CbfVerdict cbf{};
   safety::MonitorVerdict monitor{};
   safety::SupervisorVerdict supervisor{};
-  safety::TwinEstimate twin{};             // the twin the filter and the supervisor predicted with
+  safety::TwinEstimate twin{};  // the twin the filter and the supervisor predicted with
 };
 
 class ControlCycle {
@@ -209,11 +219,11 @@ class ControlCycle {
   double last_request_a_ = 0.0;
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
-  trust::NodeAttribution attribution_;  // plausibility: which voltage node departed
+  trust::NodeAttribution attribution_;    // plausibility: which voltage node departed
   safety::WindowQuantile voltage_error_;  // learned model-error bound (|voltage innovation|)
   safety::WindowQuantile temp_error_;     // (|temperature innovation|)
   safety::TwinEstimate twin_{};
-  diagnostics::AnomalyScore anomaly_;     // the anomaly alarm (above)
+  diagnostics::AnomalyScore anomaly_;  // the anomaly alarm (above)
 };
 
 }  // namespace safetwin::cycle

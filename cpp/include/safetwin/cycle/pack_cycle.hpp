@@ -64,10 +64,10 @@ struct PackCycleConfig {
 // null voltage_b_v means the redundant channel is absent.
 struct PackMeasurements {
   double time_s = 0.0;
-  double pack_current_a = 0.0;                // measured pack current in the interval
-  const double* voltage_a_v = nullptr;        // group voltage, cell-monitoring node
-  const double* voltage_b_v = nullptr;        // group voltage, redundant node
-  const double* temperature_k = nullptr;      // hottest cell of the group
+  double pack_current_a = 0.0;            // measured pack current in the interval
+  const double* voltage_a_v = nullptr;    // group voltage, cell-monitoring node
+  const double* voltage_b_v = nullptr;    // group voltage, redundant node
+  const double* temperature_k = nullptr;  // hottest cell of the group
   const std::uint8_t* voltage_a_valid = nullptr;
   const std::uint8_t* voltage_b_valid = nullptr;
   const std::uint8_t* temperature_valid = nullptr;
@@ -82,7 +82,7 @@ struct PackMeasurements {
 
 struct PackCycleStatus {
   Status status = Status::not_initialised;  // ok, or the first non-ok status of the groups
-  double command_a = 0.0;                  // pack current to apply (finite; 0 when stopped)
+  double command_a = 0.0;                   // pack current to apply (finite; 0 when stopped)
   bool contactor_closed = false;
   safety::Mode mode = safety::Mode::normal;  // the most severe mode of the groups
   int limiting_group = -1;                   // the group whose command was applied (-1: none)
@@ -112,12 +112,12 @@ class PackCycle {
 
   PackCycleConfig config_;
   std::unique_ptr<trust::EstimatorTrust> trust_;
-  std::vector<estimation::BatteryEkf*> estimators_;   // the groups' estimators, for the trust step
-  std::vector<trust::Attestation> no_verdicts_;       // Attestation::none per node
-  std::vector<std::vector<int>> trust_signals_;       // per group: "trust_<node>" indices (-1: absent)
-  std::vector<int> trusted_signal_;                   // per group: "trusted_voltage_nodes" index
-  std::vector<std::uint8_t> voltage_node_;            // per node: feeds a voltage channel
-  double last_dt_s_ = 0.0;                            // dt of the previous step (0: none yet)
+  std::vector<estimation::BatteryEkf*> estimators_;    // the groups' estimators, for the trust step
+  std::vector<trust::Attestation> no_verdicts_;        // Attestation::none per node
+  std::vector<std::vector<int>> trust_signals_;        // per group: "trust_<node>" indices (-1: absent)
+  std::vector<int> trusted_signal_;                    // per group: "trusted_voltage_nodes" index
+  std::vector<std::uint8_t> voltage_node_;             // per node: feeds a voltage channel
+  double last_dt_s_ = 0.0;                             // dt of the previous step (0: none yet)
   std::vector<std::unique_ptr<ControlCycle>> cycles_;  // ControlCycle is not copyable
   std::vector<CycleStatus> status_;
 };

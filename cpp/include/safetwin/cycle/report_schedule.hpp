@@ -65,11 +65,11 @@ struct ReportingConfig {
 
 struct ReportCounts {
   std::array<std::size_t, kReportNodeKinds> frames{};  // reports sent, per node kind (all groups)
-  std::size_t event_reports = 0;   // of them, early on a local event (or polled with one)
-  std::size_t missed_reports = 0;  // node-steps due whose reading was invalid (silence)
-  std::size_t schedule_frames = 0; // REPORT_SCHEDULE updates sent (downlink)
-  std::size_t horizon_events = 0;  // schedules from a tube that left before min_interval_s
-  double tau_sum_s = 0.0;          // sum of the scheduled intervals (mean = / schedules computed)
+  std::size_t event_reports = 0;                       // of them, early on a local event (or polled with one)
+  std::size_t missed_reports = 0;                      // node-steps due whose reading was invalid (silence)
+  std::size_t schedule_frames = 0;                     // REPORT_SCHEDULE updates sent (downlink)
+  std::size_t horizon_events = 0;                      // schedules from a tube that left before min_interval_s
+  double tau_sum_s = 0.0;                              // sum of the scheduled intervals (mean = / schedules computed)
   std::size_t schedules = 0;
   [[nodiscard]] std::size_t total_frames() const noexcept { return frames[0] + frames[1] + frames[2]; }
 };
@@ -106,8 +106,8 @@ class ReportScheduler {
 
  private:
   struct Node {
-    double next_s = 0.0;     // due at or after this time
-    double last = 0.0;       // last report
+    double next_s = 0.0;  // due at or after this time
+    double last = 0.0;    // last report
     bool has_report = false;
     double threshold = 0.0;  // event threshold (self-triggered)
     bool reported = false;   // reported in this step's decide()

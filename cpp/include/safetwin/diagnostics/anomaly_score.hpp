@@ -24,14 +24,14 @@
 
 namespace safetwin::diagnostics {
 
-constexpr int kMaxScoreChannels = 3;       // the BatteryEkf's channels: voltage_a, voltage_b, temperature
+constexpr int kMaxScoreChannels = 3;           // the BatteryEkf's channels: voltage_a, voltage_b, temperature
 constexpr std::size_t kMaxScoreWindow = 3600;  // one hour at 1 s
 
 struct AnomalyScoreConfig {
   std::size_t window_samples = 300;
-  double threshold = 1e300;          // from the calibration file; the default never alarms
-  std::uint8_t channel_mask = 0x7;   // bit c: channel c enters the score
-  double z2_cap = 100.0;             // cap of one channel's squared whitened innovation
+  double threshold = 1e300;         // from the calibration file; the default never alarms
+  std::uint8_t channel_mask = 0x7;  // bit c: channel c enters the score
+  double z2_cap = 100.0;            // cap of one channel's squared whitened innovation
   // Throws std::invalid_argument naming the first bad field ("AnomalyScoreConfig.window_samples").
   void validate() const;
 };
@@ -44,7 +44,7 @@ struct Innovations {
 };
 
 struct AnomalyResult {
-  double score = 0.0;          // window mean of z^2 (0 before any channel was seen)
+  double score = 0.0;  // window mean of z^2 (0 before any channel was seen)
   bool window_full = false;
   bool alarm = false;          // score > threshold with a full window
   bool alarm_started = false;  // alarm now, not at the previous sample
@@ -67,11 +67,11 @@ class AnomalyScore {
 
  private:
   AnomalyScoreConfig config_;
-  std::array<double, kMaxScoreWindow> z2_sum_{};   // per-sample sum of z^2 over counted channels
+  std::array<double, kMaxScoreWindow> z2_sum_{};  // per-sample sum of z^2 over counted channels
   std::array<std::uint8_t, kMaxScoreWindow> count_{};
-  std::size_t head_ = 0;     // next slot to write
-  std::size_t filled_ = 0;   // samples in the window
-  double sum_ = 0.0;         // running sums over the window
+  std::size_t head_ = 0;    // next slot to write
+  std::size_t filled_ = 0;  // samples in the window
+  double sum_ = 0.0;        // running sums over the window
   long channel_count_ = 0;
   bool alarm_ = false;
 };

@@ -21,17 +21,17 @@ namespace safetwin::diagnostics {
 [[nodiscard]] Innovations innovations_of(const estimation::BatteryEkf& ekf, double dt_s) noexcept;
 
 struct ScoreReplayOutput {
-  double* score = nullptr;         // n, may be null
-  std::uint8_t* alarm = nullptr;   // n, may be null
-  double* capacity_factor = nullptr;        // n: the EKF's estimate (joint estimation), may be null
+  double* score = nullptr;            // n, may be null
+  std::uint8_t* alarm = nullptr;      // n, may be null
+  double* capacity_factor = nullptr;  // n: the EKF's estimate (joint estimation), may be null
   double* capacity_factor_sigma = nullptr;
   double* r0_factor = nullptr;
   double* r0_factor_sigma = nullptr;
 };
 
 struct ScoreReplaySummary {
-  double max_score = 0.0;       // over samples with a full window
-  std::size_t alarm_events = 0; // alarm starts
+  double max_score = 0.0;                                  // over samples with a full window
+  std::size_t alarm_events = 0;                            // alarm starts
   std::size_t first_alarm = static_cast<std::size_t>(-1);  // row of the first alarm start
 };
 

@@ -159,8 +159,8 @@ class BatteryEkf {
   [[nodiscard]] double capacity_factor() const noexcept;
   [[nodiscard]] double r0_factor_sigma() const noexcept;        // 0 without joint estimation
   [[nodiscard]] double capacity_factor_sigma() const noexcept;  // 0 without joint estimation
-  [[nodiscard]] double r0_ohm() const noexcept;       // estimated R0 at the estimated SOC and T
-  [[nodiscard]] double capacity_ah() const noexcept;  // estimated capacity
+  [[nodiscard]] double r0_ohm() const noexcept;                 // estimated R0 at the estimated SOC and T
+  [[nodiscard]] double capacity_ah() const noexcept;            // estimated capacity
   [[nodiscard]] bool estimates_params() const noexcept { return joint_; }
 
   // The last step's update, per channel and joint.
@@ -195,7 +195,7 @@ class BatteryEkf {
   double previous_current_a_ = 0.0;
   bool r0_excited_ = false;
   bool capacity_excited_ = false;
-  double throughput_ah_ = 0.0;  // charge moved since construction/reset (for the capacity rule)
+  double throughput_ah_ = 0.0;                      // charge moved since construction/reset (for the capacity rule)
   Eigen::Matrix<double, kChannelCount, 1> r_gate_;  // per-sample measurement variances (gate)
   Eigen::Matrix<double, kChannelCount, 1> r_step_;  // variances of the update at the cached inflation
   double cached_inflation_ = 1.0;

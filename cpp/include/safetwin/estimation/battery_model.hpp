@@ -29,14 +29,14 @@ static_assert(ParamIdx::r0_factor == 4 && ParamIdx::capacity_factor == 5, "param
 // Time update of the battery model over dt_s under current_a (> 0 discharges). NX = 4 or 6.
 // x_next = f(x), F = df/dx, g = df/dI (the input Jacobian: current-sensor noise enters through it).
 template <int NX>
-void battery_transition(const battery::CellParams& p, const Eigen::Matrix<double, NX, 1>& x,
-                        double current_a, double dt_s, Eigen::Matrix<double, NX, 1>& x_next,
-                        Eigen::Matrix<double, NX, NX>& f, Eigen::Matrix<double, NX, 1>& g) noexcept;
+void battery_transition(const battery::CellParams& p, const Eigen::Matrix<double, NX, 1>& x, double current_a,
+                        double dt_s, Eigen::Matrix<double, NX, 1>& x_next, Eigen::Matrix<double, NX, NX>& f,
+                        Eigen::Matrix<double, NX, 1>& g) noexcept;
 
 // Terminal voltage h(x) under current_a and its gradient dh/dx.
 template <int NX>
-double battery_voltage(const battery::CellParams& p, const Eigen::Matrix<double, NX, 1>& x,
-                       double current_a, Eigen::Matrix<double, 1, NX>& dh_dx) noexcept;
+double battery_voltage(const battery::CellParams& p, const Eigen::Matrix<double, NX, 1>& x, double current_a,
+                       Eigen::Matrix<double, 1, NX>& dh_dx) noexcept;
 
 extern template void battery_transition<4>(const battery::CellParams&, const Eigen::Matrix<double, 4, 1>&, double,
                                            double, Eigen::Matrix<double, 4, 1>&, Eigen::Matrix<double, 4, 4>&,

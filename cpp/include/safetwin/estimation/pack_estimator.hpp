@@ -24,11 +24,11 @@ class PackEstimator {
   // first refusal (invalid_argument / non_finite_input: then nothing was stepped) or the first
   // group's numerical_error.
   [[nodiscard]] Status step(const double* current_a, std::size_t current_count, const double* voltage_a_v,
-                            const double* voltage_b_v, const double* temperature_k, std::size_t count,
-                            double dt_s, Status* status_out = nullptr) noexcept;
+                            const double* voltage_b_v, const double* temperature_k, std::size_t count, double dt_s,
+                            Status* status_out = nullptr) noexcept;
   // The same with one Measurement per group.
-  [[nodiscard]] Status step(const double* current_a, std::size_t current_count, const Measurement* z,
-                            std::size_t count, double dt_s, Status* status_out = nullptr) noexcept;
+  [[nodiscard]] Status step(const double* current_a, std::size_t current_count, const Measurement* z, std::size_t count,
+                            double dt_s, Status* status_out = nullptr) noexcept;
 
   // Copies per-group results into caller arrays of size() entries (each pointer may be null).
   void read(double* soc, double* soc_sigma, double* v1_v, double* v2_v, double* temp_k, double* nis,
@@ -41,7 +41,8 @@ class PackEstimator {
   [[nodiscard]] BatteryEkf& at(std::size_t i);
 
  private:
-  [[nodiscard]] Status check(const double* current_a, std::size_t current_count, std::size_t count, double dt_s) const noexcept;
+  [[nodiscard]] Status check(const double* current_a, std::size_t current_count, std::size_t count,
+                             double dt_s) const noexcept;
   std::vector<BatteryEkf> groups_;
 };
 

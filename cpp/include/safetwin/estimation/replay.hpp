@@ -18,9 +18,9 @@
 namespace safetwin::estimation {
 
 struct ReplayInput {
-  const double* t_s = nullptr;            // required
-  const double* current_a = nullptr;      // required
-  const double* voltage_a_v = nullptr;    // null: no such channel in the log
+  const double* t_s = nullptr;          // required
+  const double* current_a = nullptr;    // required
+  const double* voltage_a_v = nullptr;  // null: no such channel in the log
   const double* voltage_b_v = nullptr;
   const double* temperature_k = nullptr;
   std::size_t n = 0;
@@ -34,16 +34,16 @@ struct ReplayOutput {
   double* temp_k = nullptr;
   double* r0_ohm = nullptr;
   double* capacity_ah = nullptr;
-  double* nis = nullptr;                  // joint NIS of the row's update (0 if nothing fused)
-  double* innovation_v = nullptr;         // voltage_a innovation (0 if not evaluated)
-  std::uint8_t* gated = nullptr;          // bit c set: channel c rejected by the gate in that row
-  std::uint8_t* missing = nullptr;        // bit c set: channel c missing/non-finite; bit 7: current
+  double* nis = nullptr;            // joint NIS of the row's update (0 if nothing fused)
+  double* innovation_v = nullptr;   // voltage_a innovation (0 if not evaluated)
+  std::uint8_t* gated = nullptr;    // bit c set: channel c rejected by the gate in that row
+  std::uint8_t* missing = nullptr;  // bit c set: channel c missing/non-finite; bit 7: current
 };
 
 struct ReplaySummary {
-  std::size_t rows_with_missing = 0;   // rows where some value was missing (skipped update parts)
-  std::size_t rows_gated = 0;          // rows where some channel was rejected by the gate
-  std::size_t numerical_errors = 0;    // steps that reported numerical_error (covariance recovered)
+  std::size_t rows_with_missing = 0;  // rows where some value was missing (skipped update parts)
+  std::size_t rows_gated = 0;         // rows where some channel was rejected by the gate
+  std::size_t numerical_errors = 0;   // steps that reported numerical_error (covariance recovered)
 };
 
 constexpr std::uint8_t kMissingCurrentBit = 1u << 7;
@@ -62,16 +62,16 @@ namespace safetwin::estimation {
 // Row-major logs of a pack: n rows (samples) x size() groups. current_a has current_stride values
 // per row: 1 (series current) or size(). A NaN voltage/temperature is a missing sample.
 struct PackReplayInput {
-  const double* t_s = nullptr;           // n, required
-  const double* current_a = nullptr;     // n x current_stride, required, finite
+  const double* t_s = nullptr;        // n, required
+  const double* current_a = nullptr;  // n x current_stride, required, finite
   std::size_t current_stride = 1;
-  const double* voltage_a_v = nullptr;   // n x groups or null
+  const double* voltage_a_v = nullptr;  // n x groups or null
   const double* voltage_b_v = nullptr;
   const double* temperature_k = nullptr;
   std::size_t n = 0;
 };
 
-struct PackReplayOutput {                // each n x groups, may be null
+struct PackReplayOutput {  // each n x groups, may be null
   double* soc = nullptr;
   double* soc_sigma = nullptr;
   double* temp_k = nullptr;

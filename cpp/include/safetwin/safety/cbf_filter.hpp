@@ -33,8 +33,8 @@
 //   measured_voltage_max   V_m + R_s (I_m - I) - (V_max - m) <= (1 - gamma)(V_m - (V_max - m))
 //                          ->  I >= I_m - gamma (V_max - m - V_m) / R_s
 //   measured_voltage_min   I <= I_m + gamma (V_m - V_min - m) / R_s
-// with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a current change makes
-// is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
+// with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a
+// current change makes is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
 // robust to resistance growth the twin has not learned. Beside the change of current, the voltage
 // drifts over the step under the held current: the OCV with the charge moved (slope x c per
 // ampere, c the SOC per ampere-step) and the RC pairs relaxing towards R_i I_m,
@@ -110,21 +110,21 @@ struct CbfConfig {
   // tightened limit (the firmware's operating tier) still lets the hottest measured cell go to the
   // cell's own limit: past the planning limit the monitor derates, the measurement cuts off.
   double measured_temp_max_k = std::numeric_limits<double>::quiet_NaN();
-  double confidence_sigma = 3.0;     // kappa
-  double model_error_v = 0.002;      // model-error bounds added to the margins
+  double confidence_sigma = 3.0;  // kappa
+  double model_error_v = 0.002;   // model-error bounds added to the margins
   double model_error_k = 0.05;
   double model_error_soc = 0.0;
-  void validate() const;             // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 struct CbfVerdict {
   Status status = Status::not_initialised;  // ok, fallback (conflict), non_finite_input, invalid_argument
   double requested_a = 0.0;
-  double current_a = 0.0;       // the filtered current: always finite
-  bool modified = false;        // current_a != requested_a
-  std::uint32_t active = 0;     // barriers whose bound the result sits on (when modified)
-  std::uint32_t conflict = 0;   // barriers whose intervals do not intersect (status fallback)
-  double lo_a = 0.0;            // the safe interval [lo_a, hi_a] (lo_a > hi_a: empty)
+  double current_a = 0.0;      // the filtered current: always finite
+  bool modified = false;       // current_a != requested_a
+  std::uint32_t active = 0;    // barriers whose bound the result sits on (when modified)
+  std::uint32_t conflict = 0;  // barriers whose intervals do not intersect (status fallback)
+  double lo_a = 0.0;           // the safe interval [lo_a, hi_a] (lo_a > hi_a: empty)
   double hi_a = 0.0;
   std::array<double, kBarrierCount> barrier_lo_a{};  // each barrier's own interval
   std::array<double, kBarrierCount> barrier_hi_a{};
@@ -136,8 +136,8 @@ struct CbfVerdict {
 // The most conservative valid readings of this cycle, for the measurement-based barriers. NaN: no
 // valid reading of that kind (the barrier is dropped). current_a: the current they were taken under.
 struct MeasuredBounds {
-  double voltage_max_v = std::numeric_limits<double>::quiet_NaN();  // highest valid cell voltage
-  double voltage_min_v = std::numeric_limits<double>::quiet_NaN();  // lowest valid cell voltage
+  double voltage_max_v = std::numeric_limits<double>::quiet_NaN();      // highest valid cell voltage
+  double voltage_min_v = std::numeric_limits<double>::quiet_NaN();      // lowest valid cell voltage
   double temperature_max_k = std::numeric_limits<double>::quiet_NaN();  // hottest valid temperature
   double current_a = 0.0;
 };
@@ -166,18 +166,16 @@ class CbfFilter {
 
   // x: estimate [SOC, v1_v, v2_v, temp_k]; P: its covariance; requested_a: the controller's cell
   // current; dt_s: the step; current_scale in [0, 1]: derating of the current limits.
-  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
-                              double requested_a, double dt_s, double current_scale,
-                              CbfVerdict& out) const noexcept;
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                              double dt_s, double current_scale, CbfVerdict& out) const noexcept;
   // The same with the measurement-based barriers (config().measured_limits) on these readings.
-  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
-                              double requested_a, double dt_s, double current_scale,
-                              const MeasuredBounds& measured, CbfVerdict& out) const noexcept;
-  // ... and with the adaptive twin's parameters and learned model error (header).
-  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P,
-                              double requested_a, double dt_s, double current_scale,
-                              const MeasuredBounds& measured, const TwinEstimate& twin,
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                              double dt_s, double current_scale, const MeasuredBounds& measured,
                               CbfVerdict& out) const noexcept;
+  // ... and with the adaptive twin's parameters and learned model error (header).
+  [[nodiscard]] Status filter(const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
+                              double dt_s, double current_scale, const MeasuredBounds& measured,
+                              const TwinEstimate& twin, CbfVerdict& out) const noexcept;
 
   [[nodiscard]] const CbfConfig& config() const noexcept { return config_; }
 

@@ -30,10 +30,13 @@ class EventLog {
   [[nodiscard]] const Record& operator[](std::size_t i) const noexcept {
     return records_[(next_ + records_.size() - size_ + i) % records_.size()];
   }
-  void clear() noexcept { next_ = 0; size_ = 0; }
+  void clear() noexcept {
+    next_ = 0;
+    size_ = 0;
+  }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return records_.size(); }
-  [[nodiscard]] std::uint64_t total() const noexcept { return total_; }   // ever pushed
+  [[nodiscard]] std::uint64_t total() const noexcept { return total_; }            // ever pushed
   [[nodiscard]] std::uint64_t dropped() const noexcept { return total_ - size_; }  // overwritten
 
  private:

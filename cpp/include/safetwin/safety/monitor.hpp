@@ -61,17 +61,17 @@ struct InvariantSpec {
   InvariantKind kind = InvariantKind::range;
   double lo = -kNoLimit;
   double hi = kNoLimit;
-  double window_s = 0.0;        // nis_window, always_within, eventually_within
+  double window_s = 0.0;  // nis_window, always_within, eventually_within
   Severity severity = Severity::warning;
-  int set_count = 1;            // >= 1
-  int clear_count = 1;          // >= 1
+  int set_count = 1;    // >= 1
+  int clear_count = 1;  // >= 1
   // Clear band (hysteresis, see above): NaN = the set limit on that side. range, rate, nis_window.
   double clear_lo = std::numeric_limits<double>::quiet_NaN();
   double clear_hi = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct MonitorConfig {
-  std::vector<std::string> signals;     // the signal names; their order is their index
+  std::vector<std::string> signals;  // the signal names; their order is their index
   std::vector<InvariantSpec> invariants;
   double sample_period_s = 1.0;
   std::size_t event_capacity = 256;
@@ -84,8 +84,8 @@ enum class EventKind : std::uint8_t { set = 1, cleared = 2, reset = 3 };
 
 struct MonitorEvent {
   double time_s;
-  double value;      // the checked value: x, the rate, the window mean, or the robustness
-  double limit;      // the limit it crossed (0 for temporal robustness, NaN for finite)
+  double value;  // the checked value: x, the rate, the window mean, or the robustness
+  double limit;  // the limit it crossed (0 for temporal robustness, NaN for finite)
   std::int32_t invariant;
   std::uint8_t severity;  // Severity
   std::uint8_t kind;      // EventKind
@@ -97,8 +97,8 @@ struct MonitorVerdict {
   int active = 0;                        // how many invariants are active
   int newly_set = 0;                     // how many became active in this check
   int newly_cleared = 0;
-  int violated_samples = 0;              // invariants whose raw condition failed this sample
-  int first_set = -1;                    // index of the most severe invariant set in this check
+  int violated_samples = 0;  // invariants whose raw condition failed this sample
+  int first_set = -1;        // index of the most severe invariant set in this check
 };
 
 class InvariantMonitor {
@@ -110,8 +110,8 @@ class InvariantMonitor {
   InvariantMonitor(InvariantMonitor&&) noexcept = default;
   InvariantMonitor& operator=(InvariantMonitor&&) noexcept = default;
 
-  [[nodiscard]] int signal_index(const std::string& name) const noexcept;       // -1 if unknown
-  [[nodiscard]] int invariant_index(const std::string& name) const noexcept;    // -1 if unknown
+  [[nodiscard]] int signal_index(const std::string& name) const noexcept;     // -1 if unknown
+  [[nodiscard]] int invariant_index(const std::string& name) const noexcept;  // -1 if unknown
   [[nodiscard]] std::size_t signal_count() const noexcept { return values_.size(); }
   [[nodiscard]] std::size_t invariant_count() const noexcept { return specs_.size(); }
 
@@ -132,7 +132,9 @@ class InvariantMonitor {
   [[nodiscard]] bool active(int invariant) const noexcept;
   [[nodiscard]] bool latched(int invariant) const noexcept;
   [[nodiscard]] double last_value(int invariant) const noexcept;  // value of the last check
-  [[nodiscard]] const InvariantSpec& spec(int invariant) const { return specs_.at(static_cast<std::size_t>(invariant)); }
+  [[nodiscard]] const InvariantSpec& spec(int invariant) const {
+    return specs_.at(static_cast<std::size_t>(invariant));
+  }
   [[nodiscard]] const std::vector<std::string>& signal_names() const noexcept { return signals_; }
   [[nodiscard]] const EventLog<MonitorEvent>& events() const noexcept { return events_; }
   void clear_events() noexcept { events_.clear(); }
@@ -140,12 +142,12 @@ class InvariantMonitor {
  private:
   struct State {
     int signal = 0;
-    int up = 0;            // debounce counter while inactive
-    int ok_run = 0;        // satisfied samples in a row while active
+    int up = 0;      // debounce counter while inactive
+    int ok_run = 0;  // satisfied samples in a row while active
     bool active = false;
     bool latched = false;
     double last_value = 0.0;
-    double prev_x = 0.0;   // rate: the previous sample
+    double prev_x = 0.0;  // rate: the previous sample
     bool has_prev = false;
     // nis_window: ring of window samples
     std::size_t ring_offset = 0;
@@ -166,8 +168,8 @@ class InvariantMonitor {
   std::vector<InvariantSpec> specs_;
   std::vector<State> state_;
   std::vector<double> values_;
-  std::vector<double> ring_;          // nis_window storage of every invariant
-  std::vector<WindowSlot> slots_;     // temporal window storage of every invariant
+  std::vector<double> ring_;       // nis_window storage of every invariant
+  std::vector<WindowSlot> slots_;  // temporal window storage of every invariant
   double sample_period_s_;
   double last_time_s_ = 0.0;
   bool has_time_ = false;

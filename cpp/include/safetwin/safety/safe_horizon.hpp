@@ -52,21 +52,21 @@ enum class HorizonLimit : std::uint8_t { none = 0, voltage_max, voltage_min, tem
 
 struct SafeHorizonConfig {
   battery::CellParams cell = battery::CellParams::ref_cell_1();  // model and limits
-  battery::CellScaling scaling{};                                 // the twin's cell
+  battery::CellScaling scaling{};                                // the twin's cell
   double soc_min = 0.0;
   double soc_max = 1.0;
-  double step_s = 1.0;          // prediction step
-  double max_horizon_s = 30.0;  // tau's ceiling
-  double min_interval_s = 1.0;  // the guaranteed minimum inter-report time (<= max_horizon_s)
+  double step_s = 1.0;            // prediction step
+  double max_horizon_s = 30.0;    // tau's ceiling
+  double min_interval_s = 1.0;    // the guaranteed minimum inter-report time (<= max_horizon_s)
   double confidence_sigma = 3.7;  // kappa (header: 99.935 % for the three outputs)
   double margin_v = 0.0;          // guard bands inside the limits
   double margin_k = 0.0;
   double margin_soc = 0.0;
-  double model_error_v = 0.002;   // one-step model-error floors (the learned bound replaces them when larger)
+  double model_error_v = 0.002;  // one-step model-error floors (the learned bound replaces them when larger)
   double model_error_k = 0.05;
   double model_error_soc = 0.0;
   battery::StateVector process_noise_var = battery::StateVector::Zero();  // Q per prediction step (the EKF's)
-  void validate() const;  // throws std::invalid_argument naming the field
+  void validate() const;                         // throws std::invalid_argument naming the field
   [[nodiscard]] int max_steps() const noexcept;  // max_horizon_s / step_s, rounded up
 };
 

@@ -53,21 +53,21 @@ struct Transition {
 struct SupervisorConfig {
   battery::CellParams cell = battery::CellParams::ref_cell_1();  // the model of the predictive check
   battery::CellScaling scaling{};
-  double derate_factor = 0.5;   // in [0, 1]
-  double hold_max_s = 2.0;      // longest hold of the last command without a controller output
-  int horizon_steps = 10;       // predictive check length, 1..10000
+  double derate_factor = 0.5;  // in [0, 1]
+  double hold_max_s = 2.0;     // longest hold of the last command without a controller output
+  int horizon_steps = 10;      // predictive check length, 1..10000
   bool predictive_check = true;
   std::size_t log_capacity = 64;
-  void validate() const;        // throws std::invalid_argument naming the field
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 struct SupervisorVerdict {
   Mode mode = Mode::normal;
-  double current_a = 0.0;         // the released command (always finite)
+  double current_a = 0.0;  // the released command (always finite)
   bool contactor_closed = true;
-  bool holding = false;           // the request was the held last command (controller output missing)
+  bool holding = false;  // the request was the held last command (controller output missing)
   bool predictive_refused = false;
-  double missing_for_s = 0.0;     // time since the last good controller output
+  double missing_for_s = 0.0;  // time since the last good controller output
 };
 
 class Supervisor {
@@ -98,8 +98,8 @@ class Supervisor {
   // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
   // out does not. The model's resistances and time constants are those at x for every step.
   // A non-finite x, current, dt_s or margin, or dt_s <= 0, is not safe (false).
-  [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s,
-                                  double margin_v, double margin_k) const noexcept;
+  [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
+                                  double margin_k) const noexcept;
 
   // The adaptive twin's parameters for the predictive check from now on (the same conservative
   // scaling as the CBF filter's, conservative_scaling with kappa): ControlCycle sets it every step.

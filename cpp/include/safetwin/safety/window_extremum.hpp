@@ -30,15 +30,24 @@ class WindowExtremum {
     // Drop from the back every sample the new one dominates: it can never be the extremum again.
     while (size_ > 0) {
       const double back = at(size_ - 1).value;
-      if (maximum_ ? back <= value : back >= value) --size_; else break;
+      if (maximum_ ? back <= value : back >= value)
+        --size_;
+      else
+        break;
     }
     // Drop from the front what left the window (at most one per push once the window is full).
-    while (size_ > 0 && at(0).index < k - window_) { head_ = (head_ + 1) % capacity_; --size_; }
+    while (size_ > 0 && at(0).index < k - window_) {
+      head_ = (head_ + 1) % capacity_;
+      --size_;
+    }
     at(size_) = WindowSlot{k, value};
     ++size_;
     return at(0).value;
   }
-  void clear() noexcept { head_ = 0; size_ = 0; }
+  void clear() noexcept {
+    head_ = 0;
+    size_ = 0;
+  }
 
  private:
   WindowSlot& at(std::size_t i) noexcept { return slots_[(head_ + i) % capacity_]; }

@@ -25,8 +25,7 @@ class WindowQuantile {
 
   // window: samples held (>= 1); q in (0, 1]; 0 < floor < ceiling.
   WindowQuantile(std::size_t window, double q, double floor, double ceiling)
-      : ring_(window == 0 ? 1 : window, 0), q_(q), floor_(floor),
-        log_ratio_(std::log(ceiling / floor) / (kBins - 1)) {}
+      : ring_(window == 0 ? 1 : window, 0), q_(q), floor_(floor), log_ratio_(std::log(ceiling / floor) / (kBins - 1)) {}
 
   void push(double value) noexcept {
     int b = kBins - 1;
@@ -35,7 +34,10 @@ class WindowQuantile {
       if (b > kBins - 1) b = kBins - 1;
       if (b < 0) b = 0;
     }
-    if (count_ == ring_.size()) --bins_[ring_[pos_]]; else ++count_;
+    if (count_ == ring_.size())
+      --bins_[ring_[pos_]];
+    else
+      ++count_;
     ring_[pos_] = static_cast<std::uint8_t>(b);
     ++bins_[static_cast<std::size_t>(b)];
     pos_ = (pos_ + 1) % ring_.size();

@@ -17,9 +17,9 @@
 namespace safetwin::trust {
 
 struct CusumConfig {
-  double shift_sigma = 1.0;         // mean shift to detect, in innovation standard deviations
-  double false_alarm_rate = 1e-3;   // target alarms per sample while honest (1 / ARL0)
-  void validate() const;            // throws std::invalid_argument naming the field
+  double shift_sigma = 1.0;        // mean shift to detect, in innovation standard deviations
+  double false_alarm_rate = 1e-3;  // target alarms per sample while honest (1 / ARL0)
+  void validate() const;           // throws std::invalid_argument naming the field
 };
 
 // Threshold h giving a two-sided false-alarm rate `false_alarm_rate` for reference k.

@@ -93,9 +93,9 @@ class EstimatorTrust {
   TrustState state_;
   std::vector<ChannelNodes> map_;
   std::vector<std::array<double, estimation::kChannelCount>> r_sample_;
-  std::vector<double> model_var_;       // voltage model-error variance per group
-  std::vector<double> model_corr_s_;    // its correlation time
-  std::vector<double> pair_var_;        // sigma_a^2 + sigma_b^2 per group (cross-node residual)
+  std::vector<double> model_var_;             // voltage model-error variance per group
+  std::vector<double> model_corr_s_;          // its correlation time
+  std::vector<double> pair_var_;              // sigma_a^2 + sigma_b^2 per group (cross-node residual)
   std::vector<NodeAttribution> attribution_;  // per group: which voltage node departed
   bool weighting_;
   bool cross_;

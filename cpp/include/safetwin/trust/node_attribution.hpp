@@ -25,8 +25,8 @@ class NodeAttribution {
   // agree: the nodes agree within their noise this sample (the baselines learn only then).
   Suspect update(double ya, double yb, bool agree, double dt_s) noexcept {
     if (!std::isfinite(ya) || !std::isfinite(yb) || !(dt_s > 0.0)) return Suspect::both;
-    const Suspect s = !has_ ? Suspect::both
-                            : (std::abs(ya - base_a_) >= std::abs(yb - base_b_) ? Suspect::a : Suspect::b);
+    const Suspect s =
+        !has_ ? Suspect::both : (std::abs(ya - base_a_) >= std::abs(yb - base_b_) ? Suspect::a : Suspect::b);
     if (agree) {
       const double w = has_ ? 1.0 - std::exp(-dt_s / baseline_s_) : 1.0;
       base_a_ += w * (ya - base_a_);
@@ -35,7 +35,10 @@ class NodeAttribution {
     }
     return s;
   }
-  void reset() noexcept { has_ = false; base_a_ = base_b_ = 0.0; }
+  void reset() noexcept {
+    has_ = false;
+    base_a_ = base_b_ = 0.0;
+  }
   [[nodiscard]] bool has_baseline() const noexcept { return has_; }
   [[nodiscard]] double baseline_a_v() const noexcept { return base_a_; }
   [[nodiscard]] double baseline_b_v() const noexcept { return base_b_; }

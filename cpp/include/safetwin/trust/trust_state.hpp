@@ -63,12 +63,12 @@ struct ReasonLikelihood {
 };
 
 struct TrustConfig {
-  double trust0 = 0.99;                 // prior P(good) at construction / reset
-  double p_compromise = 1e-4;           // per cycle, good -> compromised
-  double p_recover = 1e-3;              // per cycle, compromised -> good (slow drift back)
-  double p_pass_good = 0.999;           // P(attestation passes | good)
-  double p_pass_compromised = 0.5;      // P(attestation passes | compromised)
-  double p_alarm_compromised = 0.05;    // P(CUSUM alarm in a cycle | compromised)
+  double trust0 = 0.99;               // prior P(good) at construction / reset
+  double p_compromise = 1e-4;         // per cycle, good -> compromised
+  double p_recover = 1e-3;            // per cycle, compromised -> good (slow drift back)
+  double p_pass_good = 0.999;         // P(attestation passes | good)
+  double p_pass_compromised = 0.5;    // P(attestation passes | compromised)
+  double p_alarm_compromised = 0.05;  // P(CUSUM alarm in a cycle | compromised)
   // Failure reasons: disjoint parts of the failure mass, so their good likelihoods sum to at most
   // 1 - p_pass_good (1e-3) and their compromised ones to at most 1 - p_pass_compromised (0.5).
   // What moves the posterior is the ratio compromised / good (odds of good divided by it):
@@ -104,10 +104,10 @@ struct TrustConfig {
 struct NodeReport {
   double trust = 0.0;
   double noise_scale = 1.0;
-  bool alarm = false;           // the CUSUM alarmed this cycle
-  bool attestation_failed = false;  // a fail verdict, or silence past max_cycles_without_verdict
+  bool alarm = false;                       // the CUSUM alarmed this cycle
+  bool attestation_failed = false;          // a fail verdict, or silence past max_cycles_without_verdict
   Attestation verdict = Attestation::none;  // this cycle's verdict (fail when silence ran too long)
-  bool residual_missing = false;    // the innovation was non-finite: no residual evidence
+  bool residual_missing = false;            // the innovation was non-finite: no residual evidence
   bool distrusted = false;
   int cycles_since_verdict = 0;
 };
@@ -120,8 +120,7 @@ class TrustState {
   // completed this cycle); innovation_z: `count` normalised innovations (N(0,1) when honest), or
   // nullptr when no residuals are available; a non-finite entry is a missing residual.
   // Refuses count != nodes() or a null attestation pointer (invalid_argument, state unchanged).
-  [[nodiscard]] Status step(const Attestation* attestation, const double* innovation_z,
-                            std::size_t count) noexcept;
+  [[nodiscard]] Status step(const Attestation* attestation, const double* innovation_z, std::size_t count) noexcept;
 
   [[nodiscard]] std::size_t nodes() const noexcept { return nodes_; }
   [[nodiscard]] double trust(std::size_t node) const noexcept { return report_[node].trust; }
@@ -138,8 +137,8 @@ class TrustState {
   // The likelihood pair (good, compromised) a verdict of this code weighs with (none: (1, 1)).
   [[nodiscard]] ReasonLikelihood likelihood(Attestation a) const noexcept;
 
-  void reset() noexcept;                           // every node back to trust0
-  void reset_node(std::size_t node) noexcept;      // one node (e.g. after re-provisioning)
+  void reset() noexcept;                       // every node back to trust0
+  void reset_node(std::size_t node) noexcept;  // one node (e.g. after re-provisioning)
 
  private:
   void update_node(std::size_t i, Attestation a, double z) noexcept;

@@ -26,14 +26,14 @@ struct TrustedReplayInput {
   std::size_t n = 0;
 };
 
-struct TrustedReplayOutput {  // each pointer may be null
-  double* soc = nullptr;              // n
-  double* soc_sigma = nullptr;        // n
-  double* nis = nullptr;              // n: joint NIS of the row's update
-  std::uint8_t* gated = nullptr;      // n: bit c set when channel c was rejected by the chi-square gate
-  double* trust = nullptr;            // n x nodes
-  std::uint8_t* alarm = nullptr;      // n x nodes: the node's CUSUM alarmed
-  double* residual = nullptr;         // n x nodes: the residual fed to the node's CUSUM (NaN: none)
+struct TrustedReplayOutput {      // each pointer may be null
+  double* soc = nullptr;          // n
+  double* soc_sigma = nullptr;    // n
+  double* nis = nullptr;          // n: joint NIS of the row's update
+  std::uint8_t* gated = nullptr;  // n: bit c set when channel c was rejected by the chi-square gate
+  double* trust = nullptr;        // n x nodes
+  std::uint8_t* alarm = nullptr;  // n x nodes: the node's CUSUM alarmed
+  double* residual = nullptr;     // n x nodes: the residual fed to the node's CUSUM (NaN: none)
 };
 
 struct TrustedReplaySummary {
