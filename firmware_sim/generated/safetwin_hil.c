@@ -5778,9 +5778,9 @@ bool safetwin_hil_cell_t_cell_t_096_is_in_phys_range(double value)
     return ((value >= -40.0) && (value <= 87.0));
 }
 
-int safetwin_hil_attest_digest_pack(
+int safetwin_hil_attest_nonce_0_pack(
     uint8_t *dst_p,
-    const struct safetwin_hil_attest_digest_t *src_p,
+    const struct safetwin_hil_attest_nonce_0_t *src_p,
     size_t size)
 {
     if (size < 8u) {
@@ -5791,62 +5791,58 @@ int safetwin_hil_attest_digest_pack(
 
     dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
     dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
-    dst_p[1] |= pack_left_shift_u8(src_p->attest_frag, 4u, 0xf0u);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
 
-    switch (src_p->attest_frag) {
+    switch (src_p->nonce_frag) {
 
     case 0:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_0, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_0, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_0, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_0, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_0, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_0, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
         break;
 
     case 1:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_1, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_1, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_1, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_1, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_1, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_1, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
         break;
 
     case 2:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_2, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_2, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_2, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_2, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_2, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_2, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
         break;
 
     case 3:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_3, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_3, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_3, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_3, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_3, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_3, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
         break;
 
     case 4:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_4, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_4, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_4, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_4, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_4, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_4, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
         break;
 
     case 5:
-        dst_p[2] |= pack_left_shift_u64(src_p->attest_bytes_5, 0u, 0xffu);
-        dst_p[3] |= pack_right_shift_u64(src_p->attest_bytes_5, 8u, 0xffu);
-        dst_p[4] |= pack_right_shift_u64(src_p->attest_bytes_5, 16u, 0xffu);
-        dst_p[5] |= pack_right_shift_u64(src_p->attest_bytes_5, 24u, 0xffu);
-        dst_p[6] |= pack_right_shift_u64(src_p->attest_bytes_5, 32u, 0xffu);
-        dst_p[7] |= pack_right_shift_u64(src_p->attest_bytes_5, 40u, 0xffu);
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
         break;
 
     default:
@@ -5856,8 +5852,8 @@ int safetwin_hil_attest_digest_pack(
     return (8);
 }
 
-int safetwin_hil_attest_digest_unpack(
-    struct safetwin_hil_attest_digest_t *dst_p,
+int safetwin_hil_attest_nonce_0_unpack(
+    struct safetwin_hil_attest_nonce_0_t *dst_p,
     const uint8_t *src_p,
     size_t size)
 {
@@ -5867,62 +5863,58 @@ int safetwin_hil_attest_digest_unpack(
 
     dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
     dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
-    dst_p->attest_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
 
-    switch (dst_p->attest_frag) {
+    switch (dst_p->nonce_frag) {
 
     case 0:
-        dst_p->attest_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
         break;
 
     case 1:
-        dst_p->attest_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
         break;
 
     case 2:
-        dst_p->attest_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
         break;
 
     case 3:
-        dst_p->attest_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
         break;
 
     case 4:
-        dst_p->attest_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
         break;
 
     case 5:
-        dst_p->attest_bytes_5 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
-        dst_p->attest_bytes_5 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
-        dst_p->attest_bytes_5 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
-        dst_p->attest_bytes_5 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
-        dst_p->attest_bytes_5 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
-        dst_p->attest_bytes_5 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
         break;
 
     default:
@@ -5932,195 +5924,6431 @@ int safetwin_hil_attest_digest_unpack(
     return (0);
 }
 
-int safetwin_hil_attest_digest_init(struct safetwin_hil_attest_digest_t *msg_p)
+int safetwin_hil_attest_nonce_0_init(struct safetwin_hil_attest_nonce_0_t *msg_p)
 {
     if (msg_p == NULL) return -1;
 
-    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_digest_t));
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_0_t));
 
     return 0;
 }
 
-uint8_t safetwin_hil_attest_digest_e2_e_crc_encode(double value)
+uint8_t safetwin_hil_attest_nonce_0_e2_e_crc_encode(double value)
 {
     return (uint8_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_e2_e_crc_decode(uint8_t value)
+double safetwin_hil_attest_nonce_0_e2_e_crc_decode(uint8_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_e2_e_crc_is_in_range(uint8_t value)
+bool safetwin_hil_attest_nonce_0_e2_e_crc_is_in_range(uint8_t value)
 {
     (void)value;
 
     return (true);
 }
 
-bool safetwin_hil_attest_digest_e2_e_crc_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_e2_e_crc_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 255.0));
 }
 
-uint8_t safetwin_hil_attest_digest_e2_e_counter_encode(double value)
+uint8_t safetwin_hil_attest_nonce_0_e2_e_counter_encode(double value)
 {
     return (uint8_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_e2_e_counter_decode(uint8_t value)
+double safetwin_hil_attest_nonce_0_e2_e_counter_decode(uint8_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_e2_e_counter_is_in_range(uint8_t value)
+bool safetwin_hil_attest_nonce_0_e2_e_counter_is_in_range(uint8_t value)
 {
     return (value <= 15u);
 }
 
-bool safetwin_hil_attest_digest_e2_e_counter_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_e2_e_counter_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 15.0));
 }
 
-uint8_t safetwin_hil_attest_digest_attest_frag_encode(double value)
+uint8_t safetwin_hil_attest_nonce_0_nonce_frag_encode(double value)
 {
     return (uint8_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_frag_decode(uint8_t value)
+double safetwin_hil_attest_nonce_0_nonce_frag_decode(uint8_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_frag_is_in_range(uint8_t value)
+bool safetwin_hil_attest_nonce_0_nonce_frag_is_in_range(uint8_t value)
 {
     return (value <= 5u);
 }
 
-bool safetwin_hil_attest_digest_attest_frag_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_frag_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 5.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_0_encode(double value)
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_0_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_0_decode(uint64_t value)
+double safetwin_hil_attest_nonce_0_nonce_bytes_0_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_0_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_0_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_0_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_0_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_1_encode(double value)
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_1_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_1_decode(uint64_t value)
+double safetwin_hil_attest_nonce_0_nonce_bytes_1_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_1_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_1_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_1_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_1_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_2_encode(double value)
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_2_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_2_decode(uint64_t value)
+double safetwin_hil_attest_nonce_0_nonce_bytes_2_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_2_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_2_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_2_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_2_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_3_encode(double value)
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_3_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_3_decode(uint64_t value)
+double safetwin_hil_attest_nonce_0_nonce_bytes_3_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_3_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_3_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_3_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_3_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_4_encode(double value)
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_4_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_4_decode(uint64_t value)
+double safetwin_hil_attest_nonce_0_nonce_bytes_4_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_4_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_4_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_4_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_0_nonce_bytes_4_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
 }
 
-uint64_t safetwin_hil_attest_digest_attest_bytes_5_encode(double value)
+uint16_t safetwin_hil_attest_nonce_0_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_0_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_0_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_0_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_1_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_1_unpack(
+    struct safetwin_hil_attest_nonce_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_1_init(struct safetwin_hil_attest_nonce_1_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_1_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_1_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_1_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_1_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_1_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_1_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_0_encode(double value)
 {
     return (uint64_t)(cantools_unsigned_from_double(round(value)));
 }
 
-double safetwin_hil_attest_digest_attest_bytes_5_decode(uint64_t value)
+double safetwin_hil_attest_nonce_1_nonce_bytes_0_decode(uint64_t value)
 {
     return ((double)value);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_5_is_in_range(uint64_t value)
+bool safetwin_hil_attest_nonce_1_nonce_bytes_0_is_in_range(uint64_t value)
 {
     return (value <= 281474976710655ull);
 }
 
-bool safetwin_hil_attest_digest_attest_bytes_5_is_in_phys_range(double value)
+bool safetwin_hil_attest_nonce_1_nonce_bytes_0_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_1_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_1_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_1_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_2_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_2_unpack(
+    struct safetwin_hil_attest_nonce_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_2_init(struct safetwin_hil_attest_nonce_2_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_2_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_2_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_2_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_2_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_2_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_2_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_2_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_2_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_2_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_3_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_3_unpack(
+    struct safetwin_hil_attest_nonce_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_3_init(struct safetwin_hil_attest_nonce_3_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_3_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_3_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_3_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_3_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_3_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_3_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_3_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_3_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_3_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_4_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_4_unpack(
+    struct safetwin_hil_attest_nonce_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_4_init(struct safetwin_hil_attest_nonce_4_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_4_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_4_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_4_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_4_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_4_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_4_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_4_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_4_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_4_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_5_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_5_unpack(
+    struct safetwin_hil_attest_nonce_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_5_init(struct safetwin_hil_attest_nonce_5_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_5_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_5_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_5_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_5_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_5_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_5_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_5_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_5_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_5_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_6_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_6_unpack(
+    struct safetwin_hil_attest_nonce_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_6_init(struct safetwin_hil_attest_nonce_6_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_6_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_6_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_6_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_6_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_6_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_6_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_6_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_6_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_6_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_nonce_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_7_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->nonce_frag, 4u, 0xf0u);
+
+    switch (src_p->nonce_frag) {
+
+    case 0:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_0, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_0, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_0, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_0, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_0, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_0, 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_1, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_1, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_1, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_1, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_1, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_1, 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_2, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_2, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_2, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_2, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_2, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_2, 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_3, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_3, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_3, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_3, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_3, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_3, 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p[2] |= pack_left_shift_u64(src_p->nonce_bytes_4, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u64(src_p->nonce_bytes_4, 8u, 0xffu);
+        dst_p[4] |= pack_right_shift_u64(src_p->nonce_bytes_4, 16u, 0xffu);
+        dst_p[5] |= pack_right_shift_u64(src_p->nonce_bytes_4, 24u, 0xffu);
+        dst_p[6] |= pack_right_shift_u64(src_p->nonce_bytes_4, 32u, 0xffu);
+        dst_p[7] |= pack_right_shift_u64(src_p->nonce_bytes_4, 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p[2] |= pack_left_shift_u16(src_p->nonce_bytes_5, 0u, 0xffu);
+        dst_p[3] |= pack_right_shift_u16(src_p->nonce_bytes_5, 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (8);
+}
+
+int safetwin_hil_attest_nonce_7_unpack(
+    struct safetwin_hil_attest_nonce_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->nonce_frag = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+
+    switch (dst_p->nonce_frag) {
+
+    case 0:
+        dst_p->nonce_bytes_0 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_0 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 1:
+        dst_p->nonce_bytes_1 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_1 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 2:
+        dst_p->nonce_bytes_2 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_2 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 3:
+        dst_p->nonce_bytes_3 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_3 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 4:
+        dst_p->nonce_bytes_4 = unpack_right_shift_u64(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[3], 8u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[4], 16u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[5], 24u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[6], 32u, 0xffu);
+        dst_p->nonce_bytes_4 |= unpack_left_shift_u64(src_p[7], 40u, 0xffu);
+        break;
+
+    case 5:
+        dst_p->nonce_bytes_5 = unpack_right_shift_u16(src_p[2], 0u, 0xffu);
+        dst_p->nonce_bytes_5 |= unpack_left_shift_u16(src_p[3], 8u, 0xffu);
+        break;
+
+    default:
+        break;
+    }
+
+    return (0);
+}
+
+int safetwin_hil_attest_nonce_7_init(struct safetwin_hil_attest_nonce_7_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_nonce_7_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_nonce_7_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_7_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_7_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_nonce_7_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_nonce_7_nonce_frag_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_frag_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_frag_is_in_range(uint8_t value)
+{
+    return (value <= 5u);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_frag_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 5.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_0_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_0_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_0_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_1_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_1_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_1_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_2_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_2_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_2_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_3_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_3_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_3_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_4_encode(double value)
+{
+    return (uint64_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_4_decode(uint64_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_4_is_in_range(uint64_t value)
+{
+    return (value <= 281474976710655ull);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 281474976710655.0));
+}
+
+uint16_t safetwin_hil_attest_nonce_7_nonce_bytes_5_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_nonce_7_nonce_bytes_5_decode(uint16_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_5_is_in_range(uint16_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_nonce_7_nonce_bytes_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 65535.0));
+}
+
+int safetwin_hil_attest_quote_0_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_0_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_0_unpack(
+    struct safetwin_hil_attest_quote_0_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_0_init(struct safetwin_hil_attest_quote_0_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_0_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_0_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_0_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_1_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_1_unpack(
+    struct safetwin_hil_attest_quote_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_1_init(struct safetwin_hil_attest_quote_1_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_1_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_1_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_1_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_2_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_2_unpack(
+    struct safetwin_hil_attest_quote_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_2_init(struct safetwin_hil_attest_quote_2_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_2_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_2_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_2_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_3_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_3_unpack(
+    struct safetwin_hil_attest_quote_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_3_init(struct safetwin_hil_attest_quote_3_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_3_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_3_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_3_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_4_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_4_unpack(
+    struct safetwin_hil_attest_quote_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_4_init(struct safetwin_hil_attest_quote_4_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_4_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_4_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_4_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_5_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_5_unpack(
+    struct safetwin_hil_attest_quote_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_5_init(struct safetwin_hil_attest_quote_5_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_5_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_5_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_5_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_6_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_6_unpack(
+    struct safetwin_hil_attest_quote_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_6_init(struct safetwin_hil_attest_quote_6_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_6_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_6_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_6_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_quote_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_7_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_quote_7_unpack(
+    struct safetwin_hil_attest_quote_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_quote_7_init(struct safetwin_hil_attest_quote_7_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_quote_7_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_quote_7_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_quote_7_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_0_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_0_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_0_unpack(
+    struct safetwin_hil_attest_fc_0_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_0_init(struct safetwin_hil_attest_fc_0_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_0_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_0_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_0_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_1_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_1_unpack(
+    struct safetwin_hil_attest_fc_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_1_init(struct safetwin_hil_attest_fc_1_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_1_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_1_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_1_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_2_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_2_unpack(
+    struct safetwin_hil_attest_fc_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_2_init(struct safetwin_hil_attest_fc_2_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_2_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_2_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_2_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_3_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_3_unpack(
+    struct safetwin_hil_attest_fc_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_3_init(struct safetwin_hil_attest_fc_3_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_3_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_3_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_3_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_4_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_4_unpack(
+    struct safetwin_hil_attest_fc_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_4_init(struct safetwin_hil_attest_fc_4_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_4_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_4_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_4_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_5_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_5_unpack(
+    struct safetwin_hil_attest_fc_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_5_init(struct safetwin_hil_attest_fc_5_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_5_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_5_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_5_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_6_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_6_unpack(
+    struct safetwin_hil_attest_fc_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_6_init(struct safetwin_hil_attest_fc_6_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_6_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_6_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_6_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_fc_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_7_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->isotp_byte_0, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->isotp_byte_1, 0u, 0xffu);
+    dst_p[2] |= pack_left_shift_u8(src_p->isotp_byte_2, 0u, 0xffu);
+    dst_p[3] |= pack_left_shift_u8(src_p->isotp_byte_3, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->isotp_byte_4, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u8(src_p->isotp_byte_5, 0u, 0xffu);
+    dst_p[6] |= pack_left_shift_u8(src_p->isotp_byte_6, 0u, 0xffu);
+    dst_p[7] |= pack_left_shift_u8(src_p->isotp_byte_7, 0u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_fc_7_unpack(
+    struct safetwin_hil_attest_fc_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->isotp_byte_0 = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->isotp_byte_1 = unpack_right_shift_u8(src_p[1], 0u, 0xffu);
+    dst_p->isotp_byte_2 = unpack_right_shift_u8(src_p[2], 0u, 0xffu);
+    dst_p->isotp_byte_3 = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->isotp_byte_4 = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->isotp_byte_5 = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
+    dst_p->isotp_byte_6 = unpack_right_shift_u8(src_p[6], 0u, 0xffu);
+    dst_p->isotp_byte_7 = unpack_right_shift_u8(src_p[7], 0u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_fc_7_init(struct safetwin_hil_attest_fc_7_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_fc_7_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_0_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_0_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_0_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_0_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_1_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_1_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_1_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_1_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_2_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_2_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_2_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_2_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_3_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_3_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_3_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_3_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_4_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_4_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_4_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_4_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_5_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_5_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_5_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_5_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_6_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_6_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_6_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_6_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_7_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_fc_7_isotp_byte_7_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_7_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_fc_7_isotp_byte_7_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+int safetwin_hil_attest_result_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_result_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[1] |= pack_left_shift_u8(src_p->result_node, 4u, 0xf0u);
+    dst_p[2] |= pack_left_shift_u8(src_p->result_kind, 0u, 0x01u);
+    dst_p[3] |= pack_left_shift_u8(src_p->result_reason, 0u, 0xffu);
+    dst_p[4] |= pack_left_shift_u8(src_p->result_check, 0u, 0xffu);
+    dst_p[5] |= pack_left_shift_u32(src_p->result_cycle, 0u, 0xffu);
+    dst_p[6] |= pack_right_shift_u32(src_p->result_cycle, 8u, 0xffu);
+    dst_p[7] |= pack_right_shift_u32(src_p->result_cycle, 16u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_attest_result_unpack(
+    struct safetwin_hil_attest_result_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->result_node = unpack_right_shift_u8(src_p[1], 4u, 0xf0u);
+    dst_p->result_kind = unpack_right_shift_u8(src_p[2], 0u, 0x01u);
+    dst_p->result_reason = unpack_right_shift_u8(src_p[3], 0u, 0xffu);
+    dst_p->result_check = unpack_right_shift_u8(src_p[4], 0u, 0xffu);
+    dst_p->result_cycle = unpack_right_shift_u32(src_p[5], 0u, 0xffu);
+    dst_p->result_cycle |= unpack_left_shift_u32(src_p[6], 8u, 0xffu);
+    dst_p->result_cycle |= unpack_left_shift_u32(src_p[7], 16u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_attest_result_init(struct safetwin_hil_attest_result_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_attest_result_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_attest_result_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_attest_result_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_attest_result_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_attest_result_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_attest_result_result_node_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_result_node_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_result_node_is_in_range(uint8_t value)
+{
+    return (value <= 7u);
+}
+
+bool safetwin_hil_attest_result_result_node_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 7.0));
+}
+
+uint8_t safetwin_hil_attest_result_result_kind_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_result_kind_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_result_kind_is_in_range(uint8_t value)
+{
+    return (value <= 1u);
+}
+
+bool safetwin_hil_attest_result_result_kind_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 1.0));
+}
+
+uint8_t safetwin_hil_attest_result_result_reason_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_result_reason_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_result_reason_is_in_range(uint8_t value)
+{
+    return (value <= 7u);
+}
+
+bool safetwin_hil_attest_result_result_reason_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 7.0));
+}
+
+uint8_t safetwin_hil_attest_result_result_check_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_result_check_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_result_check_is_in_range(uint8_t value)
+{
+    return (value <= 14u);
+}
+
+bool safetwin_hil_attest_result_result_check_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 14.0));
+}
+
+uint32_t safetwin_hil_attest_result_result_cycle_encode(double value)
+{
+    return (uint32_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_attest_result_result_cycle_decode(uint32_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_attest_result_result_cycle_is_in_range(uint32_t value)
+{
+    return (value <= 16777215u);
+}
+
+bool safetwin_hil_attest_result_result_cycle_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 16777215.0));
 }
 
 int safetwin_hil_fw_tick_ack_pack(

@@ -54,7 +54,31 @@ extern "C" {
 #define SAFETWIN_HIL_CELL_V_A_FRAME_ID (0x110u)
 #define SAFETWIN_HIL_CELL_V_B_FRAME_ID (0x111u)
 #define SAFETWIN_HIL_CELL_T_FRAME_ID (0x120u)
-#define SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID (0x130u)
+#define SAFETWIN_HIL_ATTEST_NONCE_0_FRAME_ID (0x300u)
+#define SAFETWIN_HIL_ATTEST_NONCE_1_FRAME_ID (0x301u)
+#define SAFETWIN_HIL_ATTEST_NONCE_2_FRAME_ID (0x302u)
+#define SAFETWIN_HIL_ATTEST_NONCE_3_FRAME_ID (0x303u)
+#define SAFETWIN_HIL_ATTEST_NONCE_4_FRAME_ID (0x304u)
+#define SAFETWIN_HIL_ATTEST_NONCE_5_FRAME_ID (0x305u)
+#define SAFETWIN_HIL_ATTEST_NONCE_6_FRAME_ID (0x306u)
+#define SAFETWIN_HIL_ATTEST_NONCE_7_FRAME_ID (0x307u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_FRAME_ID (0x310u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_FRAME_ID (0x311u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_FRAME_ID (0x312u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_FRAME_ID (0x313u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_FRAME_ID (0x314u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_FRAME_ID (0x315u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_FRAME_ID (0x316u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_FRAME_ID (0x317u)
+#define SAFETWIN_HIL_ATTEST_FC_0_FRAME_ID (0x320u)
+#define SAFETWIN_HIL_ATTEST_FC_1_FRAME_ID (0x321u)
+#define SAFETWIN_HIL_ATTEST_FC_2_FRAME_ID (0x322u)
+#define SAFETWIN_HIL_ATTEST_FC_3_FRAME_ID (0x323u)
+#define SAFETWIN_HIL_ATTEST_FC_4_FRAME_ID (0x324u)
+#define SAFETWIN_HIL_ATTEST_FC_5_FRAME_ID (0x325u)
+#define SAFETWIN_HIL_ATTEST_FC_6_FRAME_ID (0x326u)
+#define SAFETWIN_HIL_ATTEST_FC_7_FRAME_ID (0x327u)
+#define SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID (0x330u)
 #define SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID (0x81u)
 #define SAFETWIN_HIL_FW_COMMAND_FRAME_ID (0x90u)
 #define SAFETWIN_HIL_FW_STATUS_FRAME_ID (0xa0u)
@@ -69,7 +93,31 @@ extern "C" {
 #define SAFETWIN_HIL_CELL_V_A_LENGTH (8u)
 #define SAFETWIN_HIL_CELL_V_B_LENGTH (8u)
 #define SAFETWIN_HIL_CELL_T_LENGTH (8u)
-#define SAFETWIN_HIL_ATTEST_DIGEST_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_0_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_1_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_2_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_3_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_4_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_5_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_6_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_NONCE_7_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_0_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_1_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_2_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_3_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_4_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_5_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_6_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_FC_7_LENGTH (8u)
+#define SAFETWIN_HIL_ATTEST_RESULT_LENGTH (8u)
 #define SAFETWIN_HIL_FW_TICK_ACK_LENGTH (8u)
 #define SAFETWIN_HIL_FW_COMMAND_LENGTH (8u)
 #define SAFETWIN_HIL_FW_STATUS_LENGTH (8u)
@@ -84,7 +132,31 @@ extern "C" {
 #define SAFETWIN_HIL_CELL_V_A_IS_EXTENDED (0)
 #define SAFETWIN_HIL_CELL_V_B_IS_EXTENDED (0)
 #define SAFETWIN_HIL_CELL_T_IS_EXTENDED (0)
-#define SAFETWIN_HIL_ATTEST_DIGEST_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_0_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_1_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_2_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_3_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_4_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_5_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_6_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_NONCE_7_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_0_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_1_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_2_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_3_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_4_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_5_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_6_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_FC_7_IS_EXTENDED (0)
+#define SAFETWIN_HIL_ATTEST_RESULT_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_TICK_ACK_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_COMMAND_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_STATUS_IS_EXTENDED (0)
@@ -98,6 +170,34 @@ extern "C" {
 #define SAFETWIN_HIL_LOAD_REQUEST_REQ_MODE_IDLE_CHOICE (0u)
 #define SAFETWIN_HIL_LOAD_REQUEST_REQ_MODE_CHARGE_CHOICE (1u)
 #define SAFETWIN_HIL_LOAD_REQUEST_REQ_MODE_DRIVE_CHOICE (2u)
+
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_KIND_ANSWER_CHOICE (0u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_KIND_ROUND_CHOICE (1u)
+
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_NONE_CHOICE (0u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_PASS_CHOICE (1u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_FAIL_CHOICE (2u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_FAIL_SIGNATURE_CHOICE (3u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_FAIL_PCR_CHOICE (4u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_FAIL_REPLAY_CHOICE (5u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_FAIL_MALFORMED_CHOICE (6u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_TIMEOUT_CHOICE (7u)
+
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_OK_CHOICE (0u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_MALFORMED_CHOICE (1u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_MAGIC_CHOICE (2u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_SIGNATURE_CHOICE (3u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_SIGNER_CHOICE (4u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_NONCE_UNKNOWN_CHOICE (5u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_NONCE_EXPIRED_CHOICE (6u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_PCR_SELECTION_CHOICE (7u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_PCR_DIGEST_CHOICE (8u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_FIRMWARE_VERSION_CHOICE (9u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_CLOCK_UNSAFE_CHOICE (10u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_RESET_ROLLBACK_CHOICE (11u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_RESTART_ROLLBACK_CHOICE (12u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_CLOCK_ROLLBACK_CHOICE (13u)
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_COUNTER_JUMP_CHOICE (14u)
 
 #define SAFETWIN_HIL_FW_COMMAND_CMD_MODE_NORMAL_CHOICE (0u)
 #define SAFETWIN_HIL_FW_COMMAND_CMD_MODE_DERATED_CHOICE (1u)
@@ -132,7 +232,31 @@ extern "C" {
 #define SAFETWIN_HIL_CELL_V_A_NAME "CELL_V_A"
 #define SAFETWIN_HIL_CELL_V_B_NAME "CELL_V_B"
 #define SAFETWIN_HIL_CELL_T_NAME "CELL_T"
-#define SAFETWIN_HIL_ATTEST_DIGEST_NAME "ATTEST_DIGEST"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NAME "ATTEST_NONCE_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NAME "ATTEST_NONCE_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NAME "ATTEST_NONCE_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NAME "ATTEST_NONCE_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NAME "ATTEST_NONCE_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NAME "ATTEST_NONCE_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NAME "ATTEST_NONCE_6"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NAME "ATTEST_NONCE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_NAME "ATTEST_QUOTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_NAME "ATTEST_QUOTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_NAME "ATTEST_QUOTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_NAME "ATTEST_QUOTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_NAME "ATTEST_QUOTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_NAME "ATTEST_QUOTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_NAME "ATTEST_QUOTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_NAME "ATTEST_QUOTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_0_NAME "ATTEST_FC_0"
+#define SAFETWIN_HIL_ATTEST_FC_1_NAME "ATTEST_FC_1"
+#define SAFETWIN_HIL_ATTEST_FC_2_NAME "ATTEST_FC_2"
+#define SAFETWIN_HIL_ATTEST_FC_3_NAME "ATTEST_FC_3"
+#define SAFETWIN_HIL_ATTEST_FC_4_NAME "ATTEST_FC_4"
+#define SAFETWIN_HIL_ATTEST_FC_5_NAME "ATTEST_FC_5"
+#define SAFETWIN_HIL_ATTEST_FC_6_NAME "ATTEST_FC_6"
+#define SAFETWIN_HIL_ATTEST_FC_7_NAME "ATTEST_FC_7"
+#define SAFETWIN_HIL_ATTEST_RESULT_NAME "ATTEST_RESULT"
 #define SAFETWIN_HIL_FW_TICK_ACK_NAME "FW_TICK_ACK"
 #define SAFETWIN_HIL_FW_COMMAND_NAME "FW_COMMAND"
 #define SAFETWIN_HIL_FW_STATUS_NAME "FW_STATUS"
@@ -358,15 +482,213 @@ extern "C" {
 #define SAFETWIN_HIL_CELL_T_CELL_T_084_NAME "CELL_T_084"
 #define SAFETWIN_HIL_CELL_T_CELL_T_090_NAME "CELL_T_090"
 #define SAFETWIN_HIL_CELL_T_CELL_T_096_NAME "CELL_T_096"
-#define SAFETWIN_HIL_ATTEST_DIGEST_E2_E_CRC_NAME "E2E_CRC"
-#define SAFETWIN_HIL_ATTEST_DIGEST_E2_E_COUNTER_NAME "E2E_COUNTER"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_FRAG_NAME "ATTEST_FRAG"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_0_NAME "ATTEST_BYTES_0"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_1_NAME "ATTEST_BYTES_1"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_2_NAME "ATTEST_BYTES_2"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_3_NAME "ATTEST_BYTES_3"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_4_NAME "ATTEST_BYTES_4"
-#define SAFETWIN_HIL_ATTEST_DIGEST_ATTEST_BYTES_5_NAME "ATTEST_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_0_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_1_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_2_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_3_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_4_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_5_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_6_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_FRAG_NAME "NONCE_FRAG"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_0_NAME "NONCE_BYTES_0"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_1_NAME "NONCE_BYTES_1"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_2_NAME "NONCE_BYTES_2"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_3_NAME "NONCE_BYTES_3"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_4_NAME "NONCE_BYTES_4"
+#define SAFETWIN_HIL_ATTEST_NONCE_7_NONCE_BYTES_5_NAME "NONCE_BYTES_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_0_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_1_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_2_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_3_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_4_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_5_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_6_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_QUOTE_7_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_0_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_1_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_2_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_3_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_4_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_5_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_6_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_0_NAME "ISOTP_BYTE_0"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_1_NAME "ISOTP_BYTE_1"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_2_NAME "ISOTP_BYTE_2"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_3_NAME "ISOTP_BYTE_3"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_4_NAME "ISOTP_BYTE_4"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_5_NAME "ISOTP_BYTE_5"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_6_NAME "ISOTP_BYTE_6"
+#define SAFETWIN_HIL_ATTEST_FC_7_ISOTP_BYTE_7_NAME "ISOTP_BYTE_7"
+#define SAFETWIN_HIL_ATTEST_RESULT_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_ATTEST_RESULT_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_NODE_NAME "RESULT_NODE"
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_KIND_NAME "RESULT_KIND"
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_NAME "RESULT_REASON"
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_NAME "RESULT_CHECK"
+#define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CYCLE_NAME "RESULT_CYCLE"
 #define SAFETWIN_HIL_FW_TICK_ACK_E2_E_CRC_NAME "E2E_CRC"
 #define SAFETWIN_HIL_FW_TICK_ACK_E2_E_COUNTER_NAME "E2E_COUNTER"
 #define SAFETWIN_HIL_FW_TICK_ACK_ACK_SEQ_NAME "ACK_SEQ"
@@ -1982,13 +2304,13 @@ struct safetwin_hil_cell_t_t {
 };
 
 /**
- * Signals in message ATTEST_DIGEST.
+ * Signals in message ATTEST_NONCE_0.
  *
- * SHA-256 attestation digest of the sensor node, 6 bytes per fragment (fragment 5 carries bytes 30..31).
+ * Attestation challenge to sensor node 0: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
  *
  * All signal values are as on the CAN bus.
  */
-struct safetwin_hil_attest_digest_t {
+struct safetwin_hil_attest_nonce_0_t {
     /**
      * Range: 0..255 (0..255 -)
      * Scale: 1
@@ -2008,49 +2330,1651 @@ struct safetwin_hil_attest_digest_t {
      * Scale: 1
      * Offset: 0
      */
-    uint8_t attest_frag;
+    uint8_t nonce_frag;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_0;
+    uint64_t nonce_bytes_0;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_1;
+    uint64_t nonce_bytes_1;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_2;
+    uint64_t nonce_bytes_2;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_3;
+    uint64_t nonce_bytes_3;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_4;
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_1.
+ *
+ * Attestation challenge to sensor node 1: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_1_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
 
     /**
      * Range: 0..281474976710655 (0..281474976710655 -)
      * Scale: 1
      * Offset: 0
      */
-    uint64_t attest_bytes_5;
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_2.
+ *
+ * Attestation challenge to sensor node 2: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_2_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_3.
+ *
+ * Attestation challenge to sensor node 3: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_3_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_4.
+ *
+ * Attestation challenge to sensor node 4: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_4_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_5.
+ *
+ * Attestation challenge to sensor node 5: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_5_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_6.
+ *
+ * Attestation challenge to sensor node 6: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_6_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_NONCE_7.
+ *
+ * Attestation challenge to sensor node 7: the 32-byte nonce of a new round from the firmware's CTR-DRBG, 6 bytes per fragment (fragment 5 carries bytes 30..31); a round needs all six.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_nonce_7_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..5 (0..5 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t nonce_frag;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_0;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_1;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_2;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_3;
+
+    /**
+     * Range: 0..281474976710655 (0..281474976710655 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint64_t nonce_bytes_4;
+
+    /**
+     * Range: 0..65535 (0..65535 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint16_t nonce_bytes_5;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_0.
+ *
+ * Node 0's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_0_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_1.
+ *
+ * Node 1's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_1_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_2.
+ *
+ * Node 2's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_2_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_3.
+ *
+ * Node 3's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_3_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_4.
+ *
+ * Node 4's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_4_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_5.
+ *
+ * Node 5's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_5_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_6.
+ *
+ * Node 6's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_6_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_QUOTE_7.
+ *
+ * Node 7's answer: TPM2B_ATTEST || TPMT_SIGNATURE, segmented by ISO 15765-2 (normal 11-bit addressing, frames padded to 8 bytes). Byte 0 is the ISO-TP PCI, so no E2E bytes: the quote's signature authenticates the message.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_quote_7_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_0.
+ *
+ * ISO 15765-2 flow control from the firmware to node 0 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_0_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_1.
+ *
+ * ISO 15765-2 flow control from the firmware to node 1 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_1_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_2.
+ *
+ * ISO 15765-2 flow control from the firmware to node 2 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_2_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_3.
+ *
+ * ISO 15765-2 flow control from the firmware to node 3 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_3_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_4.
+ *
+ * ISO 15765-2 flow control from the firmware to node 4 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_4_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_5.
+ *
+ * ISO 15765-2 flow control from the firmware to node 5 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_5_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_6.
+ *
+ * ISO 15765-2 flow control from the firmware to node 6 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_6_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_FC_7.
+ *
+ * ISO 15765-2 flow control from the firmware to node 7 (first byte 0x30 continue, 0x32 overflow); no E2E bytes.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_fc_7_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_0;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_1;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_2;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_3;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_4;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_5;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_6;
+
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t isotp_byte_7;
+};
+
+/**
+ * Signals in message ATTEST_RESULT.
+ *
+ * Attestation outcome: RESULT_KIND 0 = one answer of RESULT_NODE verified (RESULT_CHECK: the check that decided), 1 = the node's round ended with RESULT_REASON (the verdict the trust layer gets); RESULT_CYCLE = the firmware cycle.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_attest_result_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..7 (0..7 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t result_node;
+
+    /**
+     * Range: 0..1 (0..1 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t result_kind;
+
+    /**
+     * Range: 0..7 (0..7 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t result_reason;
+
+    /**
+     * Range: 0..14 (0..14 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t result_check;
+
+    /**
+     * Range: 0..16777215 (0..16777215 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint32_t result_cycle;
 };
 
 /**
@@ -11246,7 +13170,7 @@ bool safetwin_hil_cell_t_cell_t_096_is_in_range(uint8_t value);
 bool safetwin_hil_cell_t_cell_t_096_is_in_phys_range(double value);
 
 /**
- * Pack message ATTEST_DIGEST.
+ * Pack message ATTEST_NONCE_0.
  *
  * @param[out] dst_p Buffer to pack the message into.
  * @param[in] src_p Data to pack.
@@ -11254,13 +13178,13 @@ bool safetwin_hil_cell_t_cell_t_096_is_in_phys_range(double value);
  *
  * @return Size of packed data, or negative error code.
  */
-int safetwin_hil_attest_digest_pack(
+int safetwin_hil_attest_nonce_0_pack(
     uint8_t *dst_p,
-    const struct safetwin_hil_attest_digest_t *src_p,
+    const struct safetwin_hil_attest_nonce_0_t *src_p,
     size_t size);
 
 /**
- * Unpack message ATTEST_DIGEST.
+ * Unpack message ATTEST_NONCE_0.
  *
  * @param[out] dst_p Object to unpack the message into.
  * @param[in] src_p Message to unpack.
@@ -11268,19 +13192,19 @@ int safetwin_hil_attest_digest_pack(
  *
  * @return zero(0) or negative error code.
  */
-int safetwin_hil_attest_digest_unpack(
-    struct safetwin_hil_attest_digest_t *dst_p,
+int safetwin_hil_attest_nonce_0_unpack(
+    struct safetwin_hil_attest_nonce_0_t *dst_p,
     const uint8_t *src_p,
     size_t size);
 
 /**
- * Init message fields to default values from ATTEST_DIGEST.
+ * Init message fields to default values from ATTEST_NONCE_0.
  *
  * @param[in] msg_p Message to init.
  *
  * @return zero(0) on success or (-1) in case of nullptr argument.
  */
-int safetwin_hil_attest_digest_init(struct safetwin_hil_attest_digest_t *msg_p);
+int safetwin_hil_attest_nonce_0_init(struct safetwin_hil_attest_nonce_0_t *msg_p);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11289,7 +13213,7 @@ int safetwin_hil_attest_digest_init(struct safetwin_hil_attest_digest_t *msg_p);
  *
  * @return Encoded signal.
  */
-uint8_t safetwin_hil_attest_digest_e2_e_crc_encode(double value);
+uint8_t safetwin_hil_attest_nonce_0_e2_e_crc_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11298,7 +13222,7 @@ uint8_t safetwin_hil_attest_digest_e2_e_crc_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_e2_e_crc_decode(uint8_t value);
+double safetwin_hil_attest_nonce_0_e2_e_crc_decode(uint8_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11307,7 +13231,7 @@ double safetwin_hil_attest_digest_e2_e_crc_decode(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_e2_e_crc_is_in_range(uint8_t value);
+bool safetwin_hil_attest_nonce_0_e2_e_crc_is_in_range(uint8_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11320,7 +13244,7 @@ bool safetwin_hil_attest_digest_e2_e_crc_is_in_range(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_e2_e_crc_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_e2_e_crc_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11329,7 +13253,7 @@ bool safetwin_hil_attest_digest_e2_e_crc_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint8_t safetwin_hil_attest_digest_e2_e_counter_encode(double value);
+uint8_t safetwin_hil_attest_nonce_0_e2_e_counter_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11338,7 +13262,7 @@ uint8_t safetwin_hil_attest_digest_e2_e_counter_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_e2_e_counter_decode(uint8_t value);
+double safetwin_hil_attest_nonce_0_e2_e_counter_decode(uint8_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11347,7 +13271,7 @@ double safetwin_hil_attest_digest_e2_e_counter_decode(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_e2_e_counter_is_in_range(uint8_t value);
+bool safetwin_hil_attest_nonce_0_e2_e_counter_is_in_range(uint8_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11360,7 +13284,7 @@ bool safetwin_hil_attest_digest_e2_e_counter_is_in_range(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_e2_e_counter_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_e2_e_counter_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11369,7 +13293,7 @@ bool safetwin_hil_attest_digest_e2_e_counter_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint8_t safetwin_hil_attest_digest_attest_frag_encode(double value);
+uint8_t safetwin_hil_attest_nonce_0_nonce_frag_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11378,7 +13302,7 @@ uint8_t safetwin_hil_attest_digest_attest_frag_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_frag_decode(uint8_t value);
+double safetwin_hil_attest_nonce_0_nonce_frag_decode(uint8_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11387,7 +13311,7 @@ double safetwin_hil_attest_digest_attest_frag_decode(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_frag_is_in_range(uint8_t value);
+bool safetwin_hil_attest_nonce_0_nonce_frag_is_in_range(uint8_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11400,7 +13324,7 @@ bool safetwin_hil_attest_digest_attest_frag_is_in_range(uint8_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_frag_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_frag_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11409,7 +13333,7 @@ bool safetwin_hil_attest_digest_attest_frag_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_0_encode(double value);
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_0_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11418,7 +13342,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_0_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_0_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_0_decode(uint64_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11427,7 +13351,7 @@ double safetwin_hil_attest_digest_attest_bytes_0_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_0_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_0_is_in_range(uint64_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11440,7 +13364,7 @@ bool safetwin_hil_attest_digest_attest_bytes_0_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_0_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_0_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11449,7 +13373,7 @@ bool safetwin_hil_attest_digest_attest_bytes_0_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_1_encode(double value);
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_1_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11458,7 +13382,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_1_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_1_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_1_decode(uint64_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11467,7 +13391,7 @@ double safetwin_hil_attest_digest_attest_bytes_1_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_1_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_1_is_in_range(uint64_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11480,7 +13404,7 @@ bool safetwin_hil_attest_digest_attest_bytes_1_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_1_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_1_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11489,7 +13413,7 @@ bool safetwin_hil_attest_digest_attest_bytes_1_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_2_encode(double value);
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_2_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11498,7 +13422,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_2_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_2_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_2_decode(uint64_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11507,7 +13431,7 @@ double safetwin_hil_attest_digest_attest_bytes_2_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_2_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_2_is_in_range(uint64_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11520,7 +13444,7 @@ bool safetwin_hil_attest_digest_attest_bytes_2_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_2_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_2_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11529,7 +13453,7 @@ bool safetwin_hil_attest_digest_attest_bytes_2_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_3_encode(double value);
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_3_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11538,7 +13462,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_3_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_3_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_3_decode(uint64_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11547,7 +13471,7 @@ double safetwin_hil_attest_digest_attest_bytes_3_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_3_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_3_is_in_range(uint64_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11560,7 +13484,7 @@ bool safetwin_hil_attest_digest_attest_bytes_3_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_3_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_3_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11569,7 +13493,7 @@ bool safetwin_hil_attest_digest_attest_bytes_3_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_4_encode(double value);
+uint64_t safetwin_hil_attest_nonce_0_nonce_bytes_4_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11578,7 +13502,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_4_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_4_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_4_decode(uint64_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11587,7 +13511,7 @@ double safetwin_hil_attest_digest_attest_bytes_4_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_4_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_4_is_in_range(uint64_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11600,7 +13524,7 @@ bool safetwin_hil_attest_digest_attest_bytes_4_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_4_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_4_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.
@@ -11609,7 +13533,7 @@ bool safetwin_hil_attest_digest_attest_bytes_4_is_in_phys_range(double value);
  *
  * @return Encoded signal.
  */
-uint64_t safetwin_hil_attest_digest_attest_bytes_5_encode(double value);
+uint16_t safetwin_hil_attest_nonce_0_nonce_bytes_5_encode(double value);
 
 /**
  * Decode given signal by applying scaling and offset.
@@ -11618,7 +13542,7 @@ uint64_t safetwin_hil_attest_digest_attest_bytes_5_encode(double value);
  *
  * @return Decoded signal.
  */
-double safetwin_hil_attest_digest_attest_bytes_5_decode(uint64_t value);
+double safetwin_hil_attest_nonce_0_nonce_bytes_5_decode(uint16_t value);
 
 /**
  * Check that given signal is in allowed range.
@@ -11627,7 +13551,7 @@ double safetwin_hil_attest_digest_attest_bytes_5_decode(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_5_is_in_range(uint64_t value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_5_is_in_range(uint16_t value);
 
 /**
  * Check that given physical value is in allowed range before encoding.
@@ -11640,7 +13564,8815 @@ bool safetwin_hil_attest_digest_attest_bytes_5_is_in_range(uint64_t value);
  *
  * @return true if in range, false otherwise.
  */
-bool safetwin_hil_attest_digest_attest_bytes_5_is_in_phys_range(double value);
+bool safetwin_hil_attest_nonce_0_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_1.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_1_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_1.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_1_unpack(
+    struct safetwin_hil_attest_nonce_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_1.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_1_init(struct safetwin_hil_attest_nonce_1_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_1_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_1_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_1_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_1_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_1_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_1_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_1_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_2.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_2_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_2.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_2_unpack(
+    struct safetwin_hil_attest_nonce_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_2.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_2_init(struct safetwin_hil_attest_nonce_2_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_2_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_2_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_2_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_2_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_2_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_2_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_2_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_3.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_3_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_3.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_3_unpack(
+    struct safetwin_hil_attest_nonce_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_3.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_3_init(struct safetwin_hil_attest_nonce_3_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_3_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_3_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_3_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_3_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_3_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_3_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_3_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_4.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_4_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_4.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_4_unpack(
+    struct safetwin_hil_attest_nonce_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_4.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_4_init(struct safetwin_hil_attest_nonce_4_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_4_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_4_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_4_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_4_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_4_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_4_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_4_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_5.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_5_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_5.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_5_unpack(
+    struct safetwin_hil_attest_nonce_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_5.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_5_init(struct safetwin_hil_attest_nonce_5_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_5_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_5_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_5_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_5_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_5_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_5_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_5_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_6.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_6_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_6.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_6_unpack(
+    struct safetwin_hil_attest_nonce_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_6.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_6_init(struct safetwin_hil_attest_nonce_6_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_6_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_6_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_6_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_6_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_6_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_6_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_6_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_NONCE_7.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_nonce_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_nonce_7_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_NONCE_7.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_nonce_7_unpack(
+    struct safetwin_hil_attest_nonce_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_NONCE_7.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_nonce_7_init(struct safetwin_hil_attest_nonce_7_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_7_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_7_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_nonce_7_nonce_frag_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_frag_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_frag_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_frag_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_0_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_0_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_1_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_1_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_2_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_2_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_3_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_3_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint64_t safetwin_hil_attest_nonce_7_nonce_bytes_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_4_decode(uint64_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_4_is_in_range(uint64_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_attest_nonce_7_nonce_bytes_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_nonce_7_nonce_bytes_5_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_5_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_nonce_7_nonce_bytes_5_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_0.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_0_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_0_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_0.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_0_unpack(
+    struct safetwin_hil_attest_quote_0_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_0.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_0_init(struct safetwin_hil_attest_quote_0_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_0_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_0_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_0_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_1.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_1_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_1.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_1_unpack(
+    struct safetwin_hil_attest_quote_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_1.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_1_init(struct safetwin_hil_attest_quote_1_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_1_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_1_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_1_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_2.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_2_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_2.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_2_unpack(
+    struct safetwin_hil_attest_quote_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_2.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_2_init(struct safetwin_hil_attest_quote_2_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_2_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_2_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_2_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_3.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_3_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_3.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_3_unpack(
+    struct safetwin_hil_attest_quote_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_3.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_3_init(struct safetwin_hil_attest_quote_3_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_3_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_3_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_3_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_4.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_4_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_4.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_4_unpack(
+    struct safetwin_hil_attest_quote_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_4.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_4_init(struct safetwin_hil_attest_quote_4_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_4_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_4_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_4_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_5.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_5_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_5.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_5_unpack(
+    struct safetwin_hil_attest_quote_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_5.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_5_init(struct safetwin_hil_attest_quote_5_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_5_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_5_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_5_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_6.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_6_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_6.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_6_unpack(
+    struct safetwin_hil_attest_quote_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_6.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_6_init(struct safetwin_hil_attest_quote_6_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_6_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_6_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_6_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_QUOTE_7.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_quote_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_quote_7_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_QUOTE_7.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_quote_7_unpack(
+    struct safetwin_hil_attest_quote_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_QUOTE_7.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_quote_7_init(struct safetwin_hil_attest_quote_7_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_quote_7_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_quote_7_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_quote_7_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_0.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_0_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_0_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_0.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_0_unpack(
+    struct safetwin_hil_attest_fc_0_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_0.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_0_init(struct safetwin_hil_attest_fc_0_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_0_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_0_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_0_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_1.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_1_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_1_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_1.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_1_unpack(
+    struct safetwin_hil_attest_fc_1_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_1.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_1_init(struct safetwin_hil_attest_fc_1_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_1_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_1_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_1_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_2.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_2_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_2_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_2.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_2_unpack(
+    struct safetwin_hil_attest_fc_2_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_2.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_2_init(struct safetwin_hil_attest_fc_2_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_2_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_2_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_2_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_3.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_3_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_3_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_3.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_3_unpack(
+    struct safetwin_hil_attest_fc_3_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_3.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_3_init(struct safetwin_hil_attest_fc_3_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_3_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_3_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_3_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_4.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_4_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_4_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_4.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_4_unpack(
+    struct safetwin_hil_attest_fc_4_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_4.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_4_init(struct safetwin_hil_attest_fc_4_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_4_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_4_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_4_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_5.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_5_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_5_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_5.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_5_unpack(
+    struct safetwin_hil_attest_fc_5_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_5.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_5_init(struct safetwin_hil_attest_fc_5_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_5_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_5_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_5_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_6.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_6_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_6_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_6.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_6_unpack(
+    struct safetwin_hil_attest_fc_6_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_6.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_6_init(struct safetwin_hil_attest_fc_6_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_6_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_6_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_6_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_FC_7.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_fc_7_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_fc_7_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_FC_7.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_fc_7_unpack(
+    struct safetwin_hil_attest_fc_7_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_FC_7.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_fc_7_init(struct safetwin_hil_attest_fc_7_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_0_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_0_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_0_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_0_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_1_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_1_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_1_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_1_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_2_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_2_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_2_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_2_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_3_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_3_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_3_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_3_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_4_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_4_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_4_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_4_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_5_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_5_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_5_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_5_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_6_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_6_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_6_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_6_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_fc_7_isotp_byte_7_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_fc_7_isotp_byte_7_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_7_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_fc_7_isotp_byte_7_is_in_phys_range(double value);
+
+/**
+ * Pack message ATTEST_RESULT.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_attest_result_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_attest_result_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message ATTEST_RESULT.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_attest_result_unpack(
+    struct safetwin_hil_attest_result_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from ATTEST_RESULT.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_attest_result_init(struct safetwin_hil_attest_result_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_result_node_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_result_node_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_node_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_node_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_result_kind_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_result_kind_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_kind_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_kind_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_result_reason_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_result_reason_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_reason_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_reason_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_attest_result_result_check_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_result_check_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_check_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_check_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint32_t safetwin_hil_attest_result_result_cycle_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_attest_result_result_cycle_decode(uint32_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_cycle_is_in_range(uint32_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_attest_result_result_cycle_is_in_phys_range(double value);
 
 /**
  * Pack message FW_TICK_ACK.

@@ -50,11 +50,155 @@ static const double cell_t_min[] = {0.0, 0.0, 0.0, -40.0, -40.0, -40.0, -40.0, -
 static const double cell_t_max[] = {255.0, 15.0, 15.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0, 87.0};
 static const uint8_t cell_t_sna[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-static const char *const attest_digest_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "ATTEST_FRAG", "ATTEST_BYTES_0", "ATTEST_BYTES_1", "ATTEST_BYTES_2", "ATTEST_BYTES_3", "ATTEST_BYTES_4", "ATTEST_BYTES_5"};
-static const double attest_digest_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-static const double attest_digest_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0};
-static const uint8_t attest_digest_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const char *const attest_nonce_0_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_0_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_0_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_0_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_1_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_1_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_1_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_1_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_2_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_2_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_2_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_2_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_3_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_3_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_3_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_3_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_4_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_4_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_4_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_4_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_5_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_5_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_5_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_5_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_6_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_6_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_6_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_6_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_nonce_7_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "NONCE_FRAG", "NONCE_BYTES_0", "NONCE_BYTES_1", "NONCE_BYTES_2", "NONCE_BYTES_3", "NONCE_BYTES_4", "NONCE_BYTES_5"};
+static const double attest_nonce_7_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_nonce_7_max[] = {255.0, 15.0, 5.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 281474976710655.0, 65535.0};
+static const uint8_t attest_nonce_7_sna[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_0_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_0_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_0_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_0_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_1_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_1_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_1_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_1_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_2_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_2_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_2_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_2_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_3_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_3_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_3_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_3_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_4_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_4_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_4_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_4_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_5_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_5_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_5_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_5_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_6_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_6_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_6_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_6_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_quote_7_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_quote_7_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_quote_7_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_quote_7_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_0_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_0_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_0_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_0_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_1_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_1_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_1_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_1_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_2_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_2_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_2_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_2_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_3_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_3_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_3_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_3_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_4_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_4_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_4_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_4_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_5_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_5_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_5_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_5_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_6_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_6_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_6_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_6_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_fc_7_names[] = {
+    "ISOTP_BYTE_0", "ISOTP_BYTE_1", "ISOTP_BYTE_2", "ISOTP_BYTE_3", "ISOTP_BYTE_4", "ISOTP_BYTE_5", "ISOTP_BYTE_6", "ISOTP_BYTE_7"};
+static const double attest_fc_7_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_fc_7_max[] = {255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0, 255.0};
+static const uint8_t attest_fc_7_sna[] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+static const char *const attest_result_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "RESULT_NODE", "RESULT_KIND", "RESULT_REASON", "RESULT_CHECK", "RESULT_CYCLE"};
+static const double attest_result_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double attest_result_max[] = {255.0, 15.0, 7.0, 1.0, 7.0, 14.0, 16777215.0};
+static const uint8_t attest_result_sna[] = {0, 0, 1, 0, 1, 1, 0};
 
 static const char *const fw_tick_ack_names[] = {
     "E2E_CRC", "E2E_COUNTER", "ACK_SEQ", "CYCLE_TIME"};
@@ -94,7 +238,31 @@ const hil_message_info_t hil_messages[HIL_N_MESSAGES] = {
     {272u, "CELL_V_A", 8u, 51u, 2, cell_v_a_names, cell_v_a_min, cell_v_a_max, cell_v_a_sna},
     {273u, "CELL_V_B", 8u, 51u, 2, cell_v_b_names, cell_v_b_min, cell_v_b_max, cell_v_b_sna},
     {288u, "CELL_T", 8u, 99u, 2, cell_t_names, cell_t_min, cell_t_max, cell_t_sna},
-    {304u, "ATTEST_DIGEST", 8u, 9u, 2, attest_digest_names, attest_digest_min, attest_digest_max, attest_digest_sna},
+    {768u, "ATTEST_NONCE_0", 8u, 9u, 2, attest_nonce_0_names, attest_nonce_0_min, attest_nonce_0_max, attest_nonce_0_sna},
+    {769u, "ATTEST_NONCE_1", 8u, 9u, 2, attest_nonce_1_names, attest_nonce_1_min, attest_nonce_1_max, attest_nonce_1_sna},
+    {770u, "ATTEST_NONCE_2", 8u, 9u, 2, attest_nonce_2_names, attest_nonce_2_min, attest_nonce_2_max, attest_nonce_2_sna},
+    {771u, "ATTEST_NONCE_3", 8u, 9u, 2, attest_nonce_3_names, attest_nonce_3_min, attest_nonce_3_max, attest_nonce_3_sna},
+    {772u, "ATTEST_NONCE_4", 8u, 9u, 2, attest_nonce_4_names, attest_nonce_4_min, attest_nonce_4_max, attest_nonce_4_sna},
+    {773u, "ATTEST_NONCE_5", 8u, 9u, 2, attest_nonce_5_names, attest_nonce_5_min, attest_nonce_5_max, attest_nonce_5_sna},
+    {774u, "ATTEST_NONCE_6", 8u, 9u, 2, attest_nonce_6_names, attest_nonce_6_min, attest_nonce_6_max, attest_nonce_6_sna},
+    {775u, "ATTEST_NONCE_7", 8u, 9u, 2, attest_nonce_7_names, attest_nonce_7_min, attest_nonce_7_max, attest_nonce_7_sna},
+    {784u, "ATTEST_QUOTE_0", 8u, 8u, -1, attest_quote_0_names, attest_quote_0_min, attest_quote_0_max, attest_quote_0_sna},
+    {785u, "ATTEST_QUOTE_1", 8u, 8u, -1, attest_quote_1_names, attest_quote_1_min, attest_quote_1_max, attest_quote_1_sna},
+    {786u, "ATTEST_QUOTE_2", 8u, 8u, -1, attest_quote_2_names, attest_quote_2_min, attest_quote_2_max, attest_quote_2_sna},
+    {787u, "ATTEST_QUOTE_3", 8u, 8u, -1, attest_quote_3_names, attest_quote_3_min, attest_quote_3_max, attest_quote_3_sna},
+    {788u, "ATTEST_QUOTE_4", 8u, 8u, -1, attest_quote_4_names, attest_quote_4_min, attest_quote_4_max, attest_quote_4_sna},
+    {789u, "ATTEST_QUOTE_5", 8u, 8u, -1, attest_quote_5_names, attest_quote_5_min, attest_quote_5_max, attest_quote_5_sna},
+    {790u, "ATTEST_QUOTE_6", 8u, 8u, -1, attest_quote_6_names, attest_quote_6_min, attest_quote_6_max, attest_quote_6_sna},
+    {791u, "ATTEST_QUOTE_7", 8u, 8u, -1, attest_quote_7_names, attest_quote_7_min, attest_quote_7_max, attest_quote_7_sna},
+    {800u, "ATTEST_FC_0", 8u, 8u, -1, attest_fc_0_names, attest_fc_0_min, attest_fc_0_max, attest_fc_0_sna},
+    {801u, "ATTEST_FC_1", 8u, 8u, -1, attest_fc_1_names, attest_fc_1_min, attest_fc_1_max, attest_fc_1_sna},
+    {802u, "ATTEST_FC_2", 8u, 8u, -1, attest_fc_2_names, attest_fc_2_min, attest_fc_2_max, attest_fc_2_sna},
+    {803u, "ATTEST_FC_3", 8u, 8u, -1, attest_fc_3_names, attest_fc_3_min, attest_fc_3_max, attest_fc_3_sna},
+    {804u, "ATTEST_FC_4", 8u, 8u, -1, attest_fc_4_names, attest_fc_4_min, attest_fc_4_max, attest_fc_4_sna},
+    {805u, "ATTEST_FC_5", 8u, 8u, -1, attest_fc_5_names, attest_fc_5_min, attest_fc_5_max, attest_fc_5_sna},
+    {806u, "ATTEST_FC_6", 8u, 8u, -1, attest_fc_6_names, attest_fc_6_min, attest_fc_6_max, attest_fc_6_sna},
+    {807u, "ATTEST_FC_7", 8u, 8u, -1, attest_fc_7_names, attest_fc_7_min, attest_fc_7_max, attest_fc_7_sna},
+    {816u, "ATTEST_RESULT", 8u, 7u, -1, attest_result_names, attest_result_min, attest_result_max, attest_result_sna},
     {129u, "FW_TICK_ACK", 8u, 4u, -1, fw_tick_ack_names, fw_tick_ack_min, fw_tick_ack_max, fw_tick_ack_sna},
     {144u, "FW_COMMAND", 8u, 5u, -1, fw_command_names, fw_command_min, fw_command_max, fw_command_sna},
     {160u, "FW_STATUS", 8u, 6u, -1, fw_status_names, fw_status_min, fw_status_max, fw_status_sna},
@@ -112,12 +280,36 @@ int hil_message_index(uint32_t frame_id)
     case 272u: return 4;
     case 273u: return 5;
     case 288u: return 6;
-    case 304u: return 7;
-    case 129u: return 8;
-    case 144u: return 9;
-    case 160u: return 10;
-    case 161u: return 11;
-    case 241u: return 12;
+    case 768u: return 7;
+    case 769u: return 8;
+    case 770u: return 9;
+    case 771u: return 10;
+    case 772u: return 11;
+    case 773u: return 12;
+    case 774u: return 13;
+    case 775u: return 14;
+    case 784u: return 15;
+    case 785u: return 16;
+    case 786u: return 17;
+    case 787u: return 18;
+    case 788u: return 19;
+    case 789u: return 20;
+    case 790u: return 21;
+    case 791u: return 22;
+    case 800u: return 23;
+    case 801u: return 24;
+    case 802u: return 25;
+    case 803u: return 26;
+    case 804u: return 27;
+    case 805u: return 28;
+    case 806u: return 29;
+    case 807u: return 30;
+    case 816u: return 31;
+    case 129u: return 32;
+    case 144u: return 33;
+    case 160u: return 34;
+    case 161u: return 35;
+    case 241u: return 36;
     default: return -1;
     }
 }
@@ -2189,15 +2381,15 @@ static int decode_cell_t(const uint8_t *src, size_t size, double *phys)
     return 0;
 }
 
-static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
+static int encode_attest_nonce_0(const double *phys, uint8_t *dst, size_t size)
 {
-    struct safetwin_hil_attest_digest_t s;
+    struct safetwin_hil_attest_nonce_0_t s;
     memset(&s, 0, sizeof(s));
     {
         const double v = phys[0];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[0] && v <= attest_digest_max[0])) return -ERANGE;
+            if (!(v >= attest_nonce_0_min[0] && v <= attest_nonce_0_max[0])) return -ERANGE;
             s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
@@ -2205,7 +2397,7 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         const double v = phys[1];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[1] && v <= attest_digest_max[1])) return -ERANGE;
+            if (!(v >= attest_nonce_0_min[1] && v <= attest_nonce_0_max[1])) return -ERANGE;
             s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
@@ -2213,75 +2405,2217 @@ static int encode_attest_digest(const double *phys, uint8_t *dst, size_t size)
         const double v = phys[2];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[2] && v <= attest_digest_max[2])) return -ERANGE;
-            s.attest_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[2] && v <= attest_nonce_0_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 0) {
+    if (s.nonce_frag == 0) {
         const double v = phys[3];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[3] && v <= attest_digest_max[3])) return -ERANGE;
-            s.attest_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[3] && v <= attest_nonce_0_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 1) {
+    if (s.nonce_frag == 1) {
         const double v = phys[4];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[4] && v <= attest_digest_max[4])) return -ERANGE;
-            s.attest_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[4] && v <= attest_nonce_0_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 2) {
+    if (s.nonce_frag == 2) {
         const double v = phys[5];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[5] && v <= attest_digest_max[5])) return -ERANGE;
-            s.attest_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[5] && v <= attest_nonce_0_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 3) {
+    if (s.nonce_frag == 3) {
         const double v = phys[6];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[6] && v <= attest_digest_max[6])) return -ERANGE;
-            s.attest_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[6] && v <= attest_nonce_0_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 4) {
+    if (s.nonce_frag == 4) {
         const double v = phys[7];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[7] && v <= attest_digest_max[7])) return -ERANGE;
-            s.attest_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[7] && v <= attest_nonce_0_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
         }
     }
-    if (s.attest_frag == 5) {
+    if (s.nonce_frag == 5) {
         const double v = phys[8];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= attest_digest_min[8] && v <= attest_digest_max[8])) return -ERANGE;
-            s.attest_bytes_5 = (uint64_t)rint((v - (0.0)) / (1.0));
+            if (!(v >= attest_nonce_0_min[8] && v <= attest_nonce_0_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
         }
     }
-    return safetwin_hil_attest_digest_pack(dst, &s, size);
+    return safetwin_hil_attest_nonce_0_pack(dst, &s, size);
 }
 
-static int decode_attest_digest(const uint8_t *src, size_t size, double *phys)
+static int decode_attest_nonce_0(const uint8_t *src, size_t size, double *phys)
 {
-    struct safetwin_hil_attest_digest_t s;
-    const int rc = safetwin_hil_attest_digest_unpack(&s, src, size);
+    struct safetwin_hil_attest_nonce_0_t s;
+    const int rc = safetwin_hil_attest_nonce_0_unpack(&s, src, size);
     if (rc != 0) return rc;
-    phys[0] = safetwin_hil_attest_digest_e2_e_crc_decode(s.e2_e_crc);
-    phys[1] = safetwin_hil_attest_digest_e2_e_counter_decode(s.e2_e_counter);
-    phys[2] = safetwin_hil_attest_digest_attest_frag_decode(s.attest_frag);
-    phys[3] = ((s.attest_frag == 0) ? safetwin_hil_attest_digest_attest_bytes_0_decode(s.attest_bytes_0) : NAN);
-    phys[4] = ((s.attest_frag == 1) ? safetwin_hil_attest_digest_attest_bytes_1_decode(s.attest_bytes_1) : NAN);
-    phys[5] = ((s.attest_frag == 2) ? safetwin_hil_attest_digest_attest_bytes_2_decode(s.attest_bytes_2) : NAN);
-    phys[6] = ((s.attest_frag == 3) ? safetwin_hil_attest_digest_attest_bytes_3_decode(s.attest_bytes_3) : NAN);
-    phys[7] = ((s.attest_frag == 4) ? safetwin_hil_attest_digest_attest_bytes_4_decode(s.attest_bytes_4) : NAN);
-    phys[8] = ((s.attest_frag == 5) ? safetwin_hil_attest_digest_attest_bytes_5_decode(s.attest_bytes_5) : NAN);
+    phys[0] = safetwin_hil_attest_nonce_0_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_0_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_0_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_0_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_0_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_0_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_0_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_0_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_0_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_1(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_1_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[0] && v <= attest_nonce_1_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[1] && v <= attest_nonce_1_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[2] && v <= attest_nonce_1_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[3] && v <= attest_nonce_1_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[4] && v <= attest_nonce_1_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[5] && v <= attest_nonce_1_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[6] && v <= attest_nonce_1_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[7] && v <= attest_nonce_1_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_1_min[8] && v <= attest_nonce_1_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_1_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_1(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_1_t s;
+    const int rc = safetwin_hil_attest_nonce_1_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_1_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_1_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_1_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_1_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_1_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_1_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_1_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_1_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_1_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_2(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_2_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[0] && v <= attest_nonce_2_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[1] && v <= attest_nonce_2_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[2] && v <= attest_nonce_2_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[3] && v <= attest_nonce_2_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[4] && v <= attest_nonce_2_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[5] && v <= attest_nonce_2_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[6] && v <= attest_nonce_2_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[7] && v <= attest_nonce_2_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_2_min[8] && v <= attest_nonce_2_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_2_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_2(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_2_t s;
+    const int rc = safetwin_hil_attest_nonce_2_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_2_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_2_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_2_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_2_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_2_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_2_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_2_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_2_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_2_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_3(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_3_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[0] && v <= attest_nonce_3_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[1] && v <= attest_nonce_3_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[2] && v <= attest_nonce_3_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[3] && v <= attest_nonce_3_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[4] && v <= attest_nonce_3_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[5] && v <= attest_nonce_3_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[6] && v <= attest_nonce_3_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[7] && v <= attest_nonce_3_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_3_min[8] && v <= attest_nonce_3_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_3_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_3(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_3_t s;
+    const int rc = safetwin_hil_attest_nonce_3_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_3_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_3_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_3_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_3_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_3_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_3_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_3_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_3_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_3_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_4(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_4_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[0] && v <= attest_nonce_4_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[1] && v <= attest_nonce_4_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[2] && v <= attest_nonce_4_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[3] && v <= attest_nonce_4_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[4] && v <= attest_nonce_4_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[5] && v <= attest_nonce_4_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[6] && v <= attest_nonce_4_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[7] && v <= attest_nonce_4_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_4_min[8] && v <= attest_nonce_4_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_4_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_4(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_4_t s;
+    const int rc = safetwin_hil_attest_nonce_4_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_4_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_4_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_4_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_4_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_4_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_4_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_4_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_4_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_4_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_5(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_5_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[0] && v <= attest_nonce_5_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[1] && v <= attest_nonce_5_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[2] && v <= attest_nonce_5_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[3] && v <= attest_nonce_5_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[4] && v <= attest_nonce_5_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[5] && v <= attest_nonce_5_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[6] && v <= attest_nonce_5_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[7] && v <= attest_nonce_5_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_5_min[8] && v <= attest_nonce_5_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_5_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_5(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_5_t s;
+    const int rc = safetwin_hil_attest_nonce_5_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_5_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_5_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_5_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_5_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_5_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_5_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_5_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_5_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_5_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_6(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_6_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[0] && v <= attest_nonce_6_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[1] && v <= attest_nonce_6_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[2] && v <= attest_nonce_6_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[3] && v <= attest_nonce_6_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[4] && v <= attest_nonce_6_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[5] && v <= attest_nonce_6_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[6] && v <= attest_nonce_6_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[7] && v <= attest_nonce_6_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_6_min[8] && v <= attest_nonce_6_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_6_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_6(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_6_t s;
+    const int rc = safetwin_hil_attest_nonce_6_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_6_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_6_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_6_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_6_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_6_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_6_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_6_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_6_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_6_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_nonce_7(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_nonce_7_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[0] && v <= attest_nonce_7_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[1] && v <= attest_nonce_7_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[2] && v <= attest_nonce_7_max[2])) return -ERANGE;
+            s.nonce_frag = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 0) {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[3] && v <= attest_nonce_7_max[3])) return -ERANGE;
+            s.nonce_bytes_0 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 1) {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[4] && v <= attest_nonce_7_max[4])) return -ERANGE;
+            s.nonce_bytes_1 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 2) {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[5] && v <= attest_nonce_7_max[5])) return -ERANGE;
+            s.nonce_bytes_2 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 3) {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[6] && v <= attest_nonce_7_max[6])) return -ERANGE;
+            s.nonce_bytes_3 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 4) {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[7] && v <= attest_nonce_7_max[7])) return -ERANGE;
+            s.nonce_bytes_4 = (uint64_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    if (s.nonce_frag == 5) {
+        const double v = phys[8];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_nonce_7_min[8] && v <= attest_nonce_7_max[8])) return -ERANGE;
+            s.nonce_bytes_5 = (uint16_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_nonce_7_pack(dst, &s, size);
+}
+
+static int decode_attest_nonce_7(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_nonce_7_t s;
+    const int rc = safetwin_hil_attest_nonce_7_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_nonce_7_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_nonce_7_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = safetwin_hil_attest_nonce_7_nonce_frag_decode(s.nonce_frag);
+    phys[3] = ((s.nonce_frag == 0) ? safetwin_hil_attest_nonce_7_nonce_bytes_0_decode(s.nonce_bytes_0) : NAN);
+    phys[4] = ((s.nonce_frag == 1) ? safetwin_hil_attest_nonce_7_nonce_bytes_1_decode(s.nonce_bytes_1) : NAN);
+    phys[5] = ((s.nonce_frag == 2) ? safetwin_hil_attest_nonce_7_nonce_bytes_2_decode(s.nonce_bytes_2) : NAN);
+    phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_7_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
+    phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_7_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
+    phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_7_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
+    return 0;
+}
+
+static int encode_attest_quote_0(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_0_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[0] && v <= attest_quote_0_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[1] && v <= attest_quote_0_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[2] && v <= attest_quote_0_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[3] && v <= attest_quote_0_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[4] && v <= attest_quote_0_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[5] && v <= attest_quote_0_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[6] && v <= attest_quote_0_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_0_min[7] && v <= attest_quote_0_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_0_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_0(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_0_t s;
+    const int rc = safetwin_hil_attest_quote_0_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_0_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_0_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_0_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_0_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_0_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_0_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_0_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_0_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_1(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_1_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[0] && v <= attest_quote_1_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[1] && v <= attest_quote_1_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[2] && v <= attest_quote_1_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[3] && v <= attest_quote_1_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[4] && v <= attest_quote_1_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[5] && v <= attest_quote_1_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[6] && v <= attest_quote_1_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_1_min[7] && v <= attest_quote_1_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_1_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_1(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_1_t s;
+    const int rc = safetwin_hil_attest_quote_1_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_1_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_1_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_1_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_1_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_1_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_1_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_1_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_1_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_2(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_2_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[0] && v <= attest_quote_2_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[1] && v <= attest_quote_2_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[2] && v <= attest_quote_2_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[3] && v <= attest_quote_2_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[4] && v <= attest_quote_2_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[5] && v <= attest_quote_2_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[6] && v <= attest_quote_2_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_2_min[7] && v <= attest_quote_2_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_2_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_2(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_2_t s;
+    const int rc = safetwin_hil_attest_quote_2_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_2_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_2_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_2_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_2_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_2_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_2_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_2_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_2_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_3(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_3_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[0] && v <= attest_quote_3_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[1] && v <= attest_quote_3_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[2] && v <= attest_quote_3_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[3] && v <= attest_quote_3_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[4] && v <= attest_quote_3_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[5] && v <= attest_quote_3_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[6] && v <= attest_quote_3_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_3_min[7] && v <= attest_quote_3_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_3_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_3(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_3_t s;
+    const int rc = safetwin_hil_attest_quote_3_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_3_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_3_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_3_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_3_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_3_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_3_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_3_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_3_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_4(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_4_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[0] && v <= attest_quote_4_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[1] && v <= attest_quote_4_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[2] && v <= attest_quote_4_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[3] && v <= attest_quote_4_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[4] && v <= attest_quote_4_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[5] && v <= attest_quote_4_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[6] && v <= attest_quote_4_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_4_min[7] && v <= attest_quote_4_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_4_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_4(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_4_t s;
+    const int rc = safetwin_hil_attest_quote_4_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_4_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_4_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_4_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_4_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_4_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_4_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_4_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_4_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_5(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_5_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[0] && v <= attest_quote_5_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[1] && v <= attest_quote_5_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[2] && v <= attest_quote_5_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[3] && v <= attest_quote_5_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[4] && v <= attest_quote_5_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[5] && v <= attest_quote_5_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[6] && v <= attest_quote_5_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_5_min[7] && v <= attest_quote_5_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_5_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_5(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_5_t s;
+    const int rc = safetwin_hil_attest_quote_5_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_5_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_5_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_5_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_5_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_5_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_5_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_5_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_5_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_6(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_6_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[0] && v <= attest_quote_6_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[1] && v <= attest_quote_6_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[2] && v <= attest_quote_6_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[3] && v <= attest_quote_6_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[4] && v <= attest_quote_6_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[5] && v <= attest_quote_6_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[6] && v <= attest_quote_6_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_6_min[7] && v <= attest_quote_6_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_6_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_6(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_6_t s;
+    const int rc = safetwin_hil_attest_quote_6_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_6_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_6_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_6_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_6_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_6_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_6_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_6_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_6_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_quote_7(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_quote_7_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[0] && v <= attest_quote_7_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[1] && v <= attest_quote_7_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[2] && v <= attest_quote_7_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[3] && v <= attest_quote_7_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[4] && v <= attest_quote_7_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[5] && v <= attest_quote_7_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[6] && v <= attest_quote_7_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_quote_7_min[7] && v <= attest_quote_7_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_quote_7_pack(dst, &s, size);
+}
+
+static int decode_attest_quote_7(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_quote_7_t s;
+    const int rc = safetwin_hil_attest_quote_7_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_quote_7_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_quote_7_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_quote_7_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_quote_7_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_quote_7_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_quote_7_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_quote_7_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_quote_7_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_0(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_0_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[0] && v <= attest_fc_0_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[1] && v <= attest_fc_0_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[2] && v <= attest_fc_0_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[3] && v <= attest_fc_0_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[4] && v <= attest_fc_0_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[5] && v <= attest_fc_0_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[6] && v <= attest_fc_0_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_0_min[7] && v <= attest_fc_0_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_0_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_0(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_0_t s;
+    const int rc = safetwin_hil_attest_fc_0_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_0_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_0_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_0_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_0_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_0_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_0_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_0_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_0_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_1(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_1_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[0] && v <= attest_fc_1_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[1] && v <= attest_fc_1_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[2] && v <= attest_fc_1_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[3] && v <= attest_fc_1_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[4] && v <= attest_fc_1_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[5] && v <= attest_fc_1_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[6] && v <= attest_fc_1_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_1_min[7] && v <= attest_fc_1_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_1_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_1(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_1_t s;
+    const int rc = safetwin_hil_attest_fc_1_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_1_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_1_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_1_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_1_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_1_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_1_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_1_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_1_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_2(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_2_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[0] && v <= attest_fc_2_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[1] && v <= attest_fc_2_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[2] && v <= attest_fc_2_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[3] && v <= attest_fc_2_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[4] && v <= attest_fc_2_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[5] && v <= attest_fc_2_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[6] && v <= attest_fc_2_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_2_min[7] && v <= attest_fc_2_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_2_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_2(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_2_t s;
+    const int rc = safetwin_hil_attest_fc_2_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_2_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_2_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_2_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_2_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_2_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_2_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_2_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_2_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_3(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_3_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[0] && v <= attest_fc_3_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[1] && v <= attest_fc_3_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[2] && v <= attest_fc_3_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[3] && v <= attest_fc_3_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[4] && v <= attest_fc_3_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[5] && v <= attest_fc_3_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[6] && v <= attest_fc_3_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_3_min[7] && v <= attest_fc_3_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_3_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_3(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_3_t s;
+    const int rc = safetwin_hil_attest_fc_3_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_3_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_3_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_3_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_3_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_3_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_3_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_3_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_3_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_4(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_4_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[0] && v <= attest_fc_4_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[1] && v <= attest_fc_4_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[2] && v <= attest_fc_4_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[3] && v <= attest_fc_4_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[4] && v <= attest_fc_4_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[5] && v <= attest_fc_4_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[6] && v <= attest_fc_4_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_4_min[7] && v <= attest_fc_4_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_4_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_4(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_4_t s;
+    const int rc = safetwin_hil_attest_fc_4_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_4_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_4_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_4_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_4_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_4_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_4_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_4_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_4_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_5(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_5_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[0] && v <= attest_fc_5_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[1] && v <= attest_fc_5_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[2] && v <= attest_fc_5_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[3] && v <= attest_fc_5_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[4] && v <= attest_fc_5_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[5] && v <= attest_fc_5_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[6] && v <= attest_fc_5_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_5_min[7] && v <= attest_fc_5_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_5_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_5(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_5_t s;
+    const int rc = safetwin_hil_attest_fc_5_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_5_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_5_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_5_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_5_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_5_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_5_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_5_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_5_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_6(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_6_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[0] && v <= attest_fc_6_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[1] && v <= attest_fc_6_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[2] && v <= attest_fc_6_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[3] && v <= attest_fc_6_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[4] && v <= attest_fc_6_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[5] && v <= attest_fc_6_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[6] && v <= attest_fc_6_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_6_min[7] && v <= attest_fc_6_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_6_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_6(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_6_t s;
+    const int rc = safetwin_hil_attest_fc_6_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_6_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_6_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_6_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_6_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_6_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_6_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_6_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_6_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_fc_7(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_fc_7_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[0] && v <= attest_fc_7_max[0])) return -ERANGE;
+            s.isotp_byte_0 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[1] && v <= attest_fc_7_max[1])) return -ERANGE;
+            s.isotp_byte_1 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[2] && v <= attest_fc_7_max[2])) return -ERANGE;
+            s.isotp_byte_2 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[3] && v <= attest_fc_7_max[3])) return -ERANGE;
+            s.isotp_byte_3 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[4] && v <= attest_fc_7_max[4])) return -ERANGE;
+            s.isotp_byte_4 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[5] && v <= attest_fc_7_max[5])) return -ERANGE;
+            s.isotp_byte_5 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[6] && v <= attest_fc_7_max[6])) return -ERANGE;
+            s.isotp_byte_6 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[7];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_fc_7_min[7] && v <= attest_fc_7_max[7])) return -ERANGE;
+            s.isotp_byte_7 = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_fc_7_pack(dst, &s, size);
+}
+
+static int decode_attest_fc_7(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_fc_7_t s;
+    const int rc = safetwin_hil_attest_fc_7_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_fc_7_isotp_byte_0_decode(s.isotp_byte_0);
+    phys[1] = safetwin_hil_attest_fc_7_isotp_byte_1_decode(s.isotp_byte_1);
+    phys[2] = safetwin_hil_attest_fc_7_isotp_byte_2_decode(s.isotp_byte_2);
+    phys[3] = safetwin_hil_attest_fc_7_isotp_byte_3_decode(s.isotp_byte_3);
+    phys[4] = safetwin_hil_attest_fc_7_isotp_byte_4_decode(s.isotp_byte_4);
+    phys[5] = safetwin_hil_attest_fc_7_isotp_byte_5_decode(s.isotp_byte_5);
+    phys[6] = safetwin_hil_attest_fc_7_isotp_byte_6_decode(s.isotp_byte_6);
+    phys[7] = safetwin_hil_attest_fc_7_isotp_byte_7_decode(s.isotp_byte_7);
+    return 0;
+}
+
+static int encode_attest_result(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_attest_result_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_result_min[0] && v <= attest_result_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_result_min[1] && v <= attest_result_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        if (isnan(v)) s.result_node = (uint8_t)(15ll);
+        else {
+            if (!(v >= attest_result_min[2] && v <= attest_result_max[2])) return -ERANGE;
+            s.result_node = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_result_min[3] && v <= attest_result_max[3])) return -ERANGE;
+            s.result_kind = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[4];
+        if (isnan(v)) s.result_reason = (uint8_t)(255ll);
+        else {
+            if (!(v >= attest_result_min[4] && v <= attest_result_max[4])) return -ERANGE;
+            s.result_reason = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[5];
+        if (isnan(v)) s.result_check = (uint8_t)(255ll);
+        else {
+            if (!(v >= attest_result_min[5] && v <= attest_result_max[5])) return -ERANGE;
+            s.result_check = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[6];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= attest_result_min[6] && v <= attest_result_max[6])) return -ERANGE;
+            s.result_cycle = (uint32_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    return safetwin_hil_attest_result_pack(dst, &s, size);
+}
+
+static int decode_attest_result(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_attest_result_t s;
+    const int rc = safetwin_hil_attest_result_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_attest_result_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_attest_result_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = (s.result_node == (uint8_t)(15ll) ? NAN : safetwin_hil_attest_result_result_node_decode(s.result_node));
+    phys[3] = safetwin_hil_attest_result_result_kind_decode(s.result_kind);
+    phys[4] = (s.result_reason == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_reason_decode(s.result_reason));
+    phys[5] = (s.result_check == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_check_decode(s.result_check));
+    phys[6] = safetwin_hil_attest_result_result_cycle_decode(s.result_cycle);
     return 0;
 }
 
@@ -2586,12 +4920,36 @@ int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)
     case 4: return encode_cell_v_a(phys, dst, size);
     case 5: return encode_cell_v_b(phys, dst, size);
     case 6: return encode_cell_t(phys, dst, size);
-    case 7: return encode_attest_digest(phys, dst, size);
-    case 8: return encode_fw_tick_ack(phys, dst, size);
-    case 9: return encode_fw_command(phys, dst, size);
-    case 10: return encode_fw_status(phys, dst, size);
-    case 11: return encode_fw_event(phys, dst, size);
-    case 12: return encode_fw_heartbeat(phys, dst, size);
+    case 7: return encode_attest_nonce_0(phys, dst, size);
+    case 8: return encode_attest_nonce_1(phys, dst, size);
+    case 9: return encode_attest_nonce_2(phys, dst, size);
+    case 10: return encode_attest_nonce_3(phys, dst, size);
+    case 11: return encode_attest_nonce_4(phys, dst, size);
+    case 12: return encode_attest_nonce_5(phys, dst, size);
+    case 13: return encode_attest_nonce_6(phys, dst, size);
+    case 14: return encode_attest_nonce_7(phys, dst, size);
+    case 15: return encode_attest_quote_0(phys, dst, size);
+    case 16: return encode_attest_quote_1(phys, dst, size);
+    case 17: return encode_attest_quote_2(phys, dst, size);
+    case 18: return encode_attest_quote_3(phys, dst, size);
+    case 19: return encode_attest_quote_4(phys, dst, size);
+    case 20: return encode_attest_quote_5(phys, dst, size);
+    case 21: return encode_attest_quote_6(phys, dst, size);
+    case 22: return encode_attest_quote_7(phys, dst, size);
+    case 23: return encode_attest_fc_0(phys, dst, size);
+    case 24: return encode_attest_fc_1(phys, dst, size);
+    case 25: return encode_attest_fc_2(phys, dst, size);
+    case 26: return encode_attest_fc_3(phys, dst, size);
+    case 27: return encode_attest_fc_4(phys, dst, size);
+    case 28: return encode_attest_fc_5(phys, dst, size);
+    case 29: return encode_attest_fc_6(phys, dst, size);
+    case 30: return encode_attest_fc_7(phys, dst, size);
+    case 31: return encode_attest_result(phys, dst, size);
+    case 32: return encode_fw_tick_ack(phys, dst, size);
+    case 33: return encode_fw_command(phys, dst, size);
+    case 34: return encode_fw_status(phys, dst, size);
+    case 35: return encode_fw_event(phys, dst, size);
+    case 36: return encode_fw_heartbeat(phys, dst, size);
     default: return -EINVAL;
     }
 }
@@ -2606,12 +4964,36 @@ int hil_decode(int index, const uint8_t *src, size_t size, double *phys)
     case 4: return decode_cell_v_a(src, size, phys);
     case 5: return decode_cell_v_b(src, size, phys);
     case 6: return decode_cell_t(src, size, phys);
-    case 7: return decode_attest_digest(src, size, phys);
-    case 8: return decode_fw_tick_ack(src, size, phys);
-    case 9: return decode_fw_command(src, size, phys);
-    case 10: return decode_fw_status(src, size, phys);
-    case 11: return decode_fw_event(src, size, phys);
-    case 12: return decode_fw_heartbeat(src, size, phys);
+    case 7: return decode_attest_nonce_0(src, size, phys);
+    case 8: return decode_attest_nonce_1(src, size, phys);
+    case 9: return decode_attest_nonce_2(src, size, phys);
+    case 10: return decode_attest_nonce_3(src, size, phys);
+    case 11: return decode_attest_nonce_4(src, size, phys);
+    case 12: return decode_attest_nonce_5(src, size, phys);
+    case 13: return decode_attest_nonce_6(src, size, phys);
+    case 14: return decode_attest_nonce_7(src, size, phys);
+    case 15: return decode_attest_quote_0(src, size, phys);
+    case 16: return decode_attest_quote_1(src, size, phys);
+    case 17: return decode_attest_quote_2(src, size, phys);
+    case 18: return decode_attest_quote_3(src, size, phys);
+    case 19: return decode_attest_quote_4(src, size, phys);
+    case 20: return decode_attest_quote_5(src, size, phys);
+    case 21: return decode_attest_quote_6(src, size, phys);
+    case 22: return decode_attest_quote_7(src, size, phys);
+    case 23: return decode_attest_fc_0(src, size, phys);
+    case 24: return decode_attest_fc_1(src, size, phys);
+    case 25: return decode_attest_fc_2(src, size, phys);
+    case 26: return decode_attest_fc_3(src, size, phys);
+    case 27: return decode_attest_fc_4(src, size, phys);
+    case 28: return decode_attest_fc_5(src, size, phys);
+    case 29: return decode_attest_fc_6(src, size, phys);
+    case 30: return decode_attest_fc_7(src, size, phys);
+    case 31: return decode_attest_result(src, size, phys);
+    case 32: return decode_fw_tick_ack(src, size, phys);
+    case 33: return decode_fw_command(src, size, phys);
+    case 34: return decode_fw_status(src, size, phys);
+    case 35: return decode_fw_event(src, size, phys);
+    case 36: return decode_fw_heartbeat(src, size, phys);
     default: return -EINVAL;
     }
 }

@@ -56,6 +56,8 @@ class AttestRounds {
   // Verifies up to max_verifies_per_service queued answers; returns how many it verified.
   std::size_t service(std::uint64_t now_ms) noexcept;
   [[nodiscard]] std::size_t queued() const noexcept;
+  [[nodiscard]] bool answer_queued(std::size_t node) const noexcept { return node < n_ && queued_[node]; }
+  [[nodiscard]] std::size_t nodes() const noexcept { return n_; }
 
   // The node's verdict since the last call (none if no round ended), then cleared.
   [[nodiscard]] AttestReason take_verdict(std::size_t node) noexcept;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "hil_wire.h"
 #include "safetwin/validate.hpp"
@@ -23,7 +26,7 @@ constexpr int kFirstMuxed = 3;
 // limit by rounding; 1e-9 of the limit absorbs that and is far below one LSB of any signal whose
 // range is narrower than its raw field (the smallest is 1.5e-5 of the limit), so a raw value one
 // step outside the range is refused. A mux value outside its range would otherwise index past the
-// decoded signals (ATTEST_FRAG = 9 of [0, 5] read phys[12] of 9).
+// decoded signals (NONCE_FRAG = 9 of [0, 5] would read phys[12] of 9).
 bool in_declared_range(int index, const double* phys) noexcept {
   const hil_message_info_t& msg = hil_messages[index];
   for (int i = 0; i < msg.n_signals; ++i) {
@@ -33,7 +36,81 @@ bool in_declared_range(int index, const double* phys) noexcept {
   }
   return true;
 }
+
+// The attestation frames of node k are k IDs above node 0's (hil/safetwin_hil.dbc 0x300-0x33F).
+constexpr std::uint32_t kNonceId0 = SAFETWIN_HIL_ATTEST_NONCE_0_FRAME_ID;
+constexpr std::uint32_t kQuoteId0 = SAFETWIN_HIL_ATTEST_QUOTE_0_FRAME_ID;
+constexpr std::uint32_t kFcId0 = SAFETWIN_HIL_ATTEST_FC_0_FRAME_ID;
+static_assert(SAFETWIN_HIL_ATTEST_NONCE_7_FRAME_ID == kNonceId0 + 7 &&
+                  SAFETWIN_HIL_ATTEST_QUOTE_7_FRAME_ID == kQuoteId0 + 7 &&
+                  SAFETWIN_HIL_ATTEST_FC_7_FRAME_ID == kFcId0 + 7,
+              "the DBC numbers the attestation frames by node");
+static_assert(QuoteVerifier::kMaxNodes == 8, "the DBC carries 8 attestation nodes");
+constexpr std::size_t kNonceFragments = 6;  // 6 bytes each, the last carries bytes 30..31
+
+std::uint64_t to_ms(double s) { return static_cast<std::uint64_t>(std::llround(s * 1000.0)); }
+
+std::vector<std::uint8_t> from_hex(const std::string& key, const char* part, const std::string& hex) {
+  if (hex.empty() || hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    throw std::invalid_argument(key + ": " + part + " = '" + hex.substr(0, 80) +
+                                "': an even number of hexadecimal digits");
+  std::vector<std::uint8_t> out(hex.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<std::uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+  return out;
+}
 }  // namespace
+
+void AttestConfig::validate() const {
+  if (nodes.size() > QuoteVerifier::kMaxNodes)
+    throw_invalid("FirmwareConfig.attest.nodes", static_cast<double>(nodes.size()), "at most 8 (the DBC's nodes)");
+  if (nodes.empty()) return;
+  require_positive("FirmwareConfig.attest.every_s", every_s);
+  require_non_negative("FirmwareConfig.attest.stagger_s", stagger_s);
+  if (stagger_s * static_cast<double>(nodes.size()) >= every_s)
+    throw_invalid("FirmwareConfig.attest.stagger_s", stagger_s, "times the node count must stay below every_s");
+  verifier.validate();
+}
+
+void add_attest_node(FirmwareConfig& c, const std::string& key, const std::string& spec) {
+  std::vector<std::string> part;
+  for (std::size_t b = 0;;) {
+    const std::size_t e = spec.find(':', b);
+    part.push_back(spec.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  if (part.size() != 3 && part.size() != 4)
+    throw std::invalid_argument(key + " = '" + spec.substr(0, 80) +
+                                "...': AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]");
+  AttestNode n;
+  n.ak_public = from_hex(key, "AK_PUBLIC_HEX", part[0]);
+  std::size_t used = 0;
+  unsigned long mask = 0;
+  try {
+    mask = std::stoul(part[1], &used, 16);
+  } catch (const std::exception&) { used = 0; }
+  if (used != part[1].size() || mask == 0 || mask > 0xFFFFFFul)
+    throw std::invalid_argument(key + ": PCR_MASK_HEX = '" + part[1] + "': a hexadecimal mask of PCRs 0..23, not 0");
+  n.pcr_mask = static_cast<std::uint32_t>(mask);
+  n.golden = from_hex(key, "GOLDEN_HEX", part[2]);
+  std::size_t pcrs = 0;
+  for (std::uint32_t m = n.pcr_mask; m != 0; m &= m - 1) ++pcrs;
+  if (n.golden.size() != 32 * pcrs)
+    throw std::invalid_argument(key + ": GOLDEN_HEX has " + std::to_string(n.golden.size()) + " bytes: the mask's " +
+                                std::to_string(pcrs) + " PCRs need " + std::to_string(32 * pcrs));
+  if (part.size() == 4) {
+    try {
+      n.firmware_version = std::stoull(part[3], &used, 10);
+    } catch (const std::exception&) { used = 0; }
+    if (used != part[3].size() || part[3].empty())
+      throw std::invalid_argument(key + ": FIRMWARE_VERSION = '" + part[3] + "': a decimal integer");
+    n.check_firmware_version = true;
+  }
+  if (c.attest.nodes.size() >= QuoteVerifier::kMaxNodes)
+    throw std::invalid_argument(key + ": a 9th node; the DBC carries 8");
+  c.attest.nodes.push_back(std::move(n));
+}
 
 void FirmwareConfig::validate() const {
   if (series < 1 || series > static_cast<int>(kMaxCells))
@@ -50,21 +127,14 @@ void FirmwareConfig::validate() const {
   require_non_negative("FirmwareConfig.stuck_min_current_a", stuck_min_current_a);
   require_positive("FirmwareConfig.imbalance_v", imbalance_v);
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
-}
-
-void set_attest_digest(FirmwareConfig& c, const std::string& key, const std::string& hex) {
-  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-    throw std::invalid_argument(key + " = '" + hex + "': 64 hexadecimal digits (a SHA-256 digest)");
-  for (std::size_t i = 0; i < 32; ++i)
-    c.attest_expected[i] = static_cast<std::uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
-  c.attest_check = true;
+  attest.validate();
 }
 
 namespace {
 ControlStepConfig control_config(const FirmwareConfig& c) {
   ControlStepConfig cc = c.control;
   cc.series = c.series;  // one group of the pack cycle per cell channel
-  cc.safety.trust = c.attest_check;
+  cc.safety.trust = !c.attest.nodes.empty();
   return cc;
 }
 }  // namespace
@@ -78,7 +148,26 @@ Firmware::Firmware(const FirmwareConfig& config)
   const safety::InvariantMonitor& mon = control_.pack_cycle().group(0).monitor();
   for (std::size_t i = 0; i < mon.invariant_count() && i < invariant_code_.size(); ++i)
     invariant_code_[i] = static_cast<std::uint8_t>(invariant_event(mon.spec(static_cast<int>(i)).name));
+  const AttestConfig& a = config_.attest;
+  if (!a.nodes.empty()) {
+    verifier_ = std::make_unique<QuoteVerifier>(a.verifier);
+    for (std::size_t k = 0; k < a.nodes.size(); ++k) {
+      const AttestNode& n = a.nodes[k];
+      verifier_->enroll(k, n.ak_public.data(), n.ak_public.size(), n.pcr_mask, n.golden.data(),
+                        n.check_firmware_version, n.firmware_version);
+    }
+    nonces_ = a.os_entropy ? std::make_unique<NonceSource>() : std::make_unique<NonceSource>(a.seed);
+    AttestRoundsConfig rc;
+    rc.nodes = a.nodes.size();
+    rc.period_ms = to_ms(a.every_s);
+    rc.stagger_ms = to_ms(a.stagger_s);
+    rc.max_verifies_per_service = a.max_verifies_per_cycle;
+    rc.isotp = a.isotp;
+    rounds_ = std::make_unique<AttestRounds>(rc, *verifier_, *nonces_);
+  }
 }
+
+std::uint64_t Firmware::now_ms() const noexcept { return to_ms(time_s_); }
 
 bool Firmware::fresh(const Element& e) const noexcept {
   return e.valid && (cycle_ + 1 - e.stamp) <= static_cast<std::uint32_t>(config_.meas_max_age_cycles);
@@ -87,6 +176,12 @@ bool Firmware::fresh(const Element& e) const noexcept {
 void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uint8_t len) noexcept {
   const int index = hil_message_index(can_id);
   if (index < 0 || data == nullptr) return;  // not a frame of the link: ignored, as on a shared bus
+  // A node's ISO-TP answer: byte 0 is the PCI, the quote's signature authenticates (no E2E).
+  if (can_id >= kQuoteId0 && can_id < kQuoteId0 + QuoteVerifier::kMaxNodes) {
+    on_attest_frame(can_id - kQuoteId0, data, len);
+    return;
+  }
+  if (can_id >= kFcId0 && can_id < kFcId0 + QuoteVerifier::kMaxNodes) return;  // our own flow control
   if (len != hil_messages[index].length) {
     ++e2e_errors_;
     e2e_error_pending_ = true;
@@ -116,9 +211,6 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
     case SAFETWIN_HIL_CELL_V_A_FRAME_ID: el = &cell_v_el_[static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_V_B_FRAME_ID: el = &cell_v_el_[16 + static_cast<std::size_t>(phys[2])]; break;
     case SAFETWIN_HIL_CELL_T_FRAME_ID: el = &cell_t_el_[static_cast<std::size_t>(phys[2])]; break;
-    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID:
-      el = &attest_el_[std::min<std::size_t>(static_cast<std::size_t>(phys[2]), 5)];
-      break;
     default: return;  // our own output frames echoed back: not ours to check
   }
   const hil_e2e_status_t st =
@@ -159,14 +251,6 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
       for (std::size_t k = 0; k < 6; ++k) rx_cell_t_k_[6 * mux + k] = phys[kFirstMuxed + 6 * mux + k] + kZeroCelsiusK;
       break;
     }
-    case SAFETWIN_HIL_ATTEST_DIGEST_FRAME_ID: {
-      const std::size_t frag = static_cast<std::size_t>(phys[2]);
-      auto raw = static_cast<std::uint64_t>(phys[kFirstMuxed + frag]);
-      for (std::size_t k = 0; k < 6 && 6 * frag + k < attest_digest_.size(); ++k, raw >>= 8)
-        attest_digest_[6 * frag + k] = static_cast<std::uint8_t>(raw & 0xFFu);
-      attest_fragments_ = static_cast<std::uint8_t>(attest_fragments_ | (1u << frag));
-      break;
-    }
     default: break;
   }
 }
@@ -194,12 +278,43 @@ void Firmware::set_fault(Fault f, bool active, std::uint8_t cell) noexcept {
   flags_ = active ? static_cast<std::uint16_t>(flags_ | bit) : static_cast<std::uint16_t>(flags_ & ~bit);
 }
 
-trust::Attestation Firmware::attestation_verdict() noexcept {
-  // A verdict needs all six fragments of one round, received (E2E-valid) in this cycle.
-  const bool complete = attest_fragments_ == 0x3Fu;
-  attest_fragments_ = 0;
-  if (!config_.attest_check || !complete) return trust::Attestation::none;
-  return attest_digest_ == config_.attest_expected ? trust::Attestation::pass : trust::Attestation::fail;
+void Firmware::on_attest_frame(std::size_t node, const std::uint8_t* data, std::uint8_t len) noexcept {
+  if (!rounds_) return;
+  const IsoTpEvent e = rounds_->on_frame(node, data, len, now_ms());
+  if (e == IsoTpEvent::flow_control || e == IsoTpEvent::overflow) fc_pending_[node] = true;
+}
+
+trust::Attestation Firmware::attestation_round() noexcept {
+  // Before the control step: start the rounds due now, end the expired ones; each node's ended
+  // round is reported, node 0's verdict goes to the trust layer with its reason.
+  n_outcomes_ = 0;
+  if (!rounds_) return trust::Attestation::none;
+  (void)rounds_->tick(now_ms());  // a DRBG failure: no round this period, silence counts
+  trust::Attestation cell_monitor = trust::Attestation::none;
+  for (std::size_t k = 0; k < rounds_->nodes(); ++k) {
+    const AttestReason v = rounds_->take_verdict(k);
+    if (v == AttestReason::none) continue;
+    if (k == 0) cell_monitor = to_attestation(v);
+    const QuoteCheck c = rounds_->last_result(k).check;
+    outcomes_[n_outcomes_++] =
+        AttestOutcome{static_cast<std::uint8_t>(k), 1, static_cast<std::uint8_t>(v),
+                      v == AttestReason::timeout ? std::uint8_t{0} : static_cast<std::uint8_t>(c)};
+  }
+  return cell_monitor;
+}
+
+void Firmware::attestation_service() noexcept {
+  // After the control step: the queued answers' verifies, within the cycle's budget.
+  if (!rounds_) return;
+  std::array<bool, QuoteVerifier::kMaxNodes> was{};
+  for (std::size_t k = 0; k < rounds_->nodes(); ++k) was[k] = rounds_->answer_queued(k);
+  if (rounds_->service(now_ms()) == 0) return;
+  for (std::size_t k = 0; k < rounds_->nodes(); ++k) {
+    if (!was[k] || rounds_->answer_queued(k) || n_outcomes_ >= outcomes_.size()) continue;
+    const QuoteResult& r = rounds_->last_result(k);
+    outcomes_[n_outcomes_++] = AttestOutcome{static_cast<std::uint8_t>(k), 0, static_cast<std::uint8_t>(r.reason),
+                                             static_cast<std::uint8_t>(r.check)};
+  }
 }
 
 void Firmware::report_invariants() noexcept {
@@ -310,7 +425,8 @@ Status Firmware::run_cycle(double dt_s) noexcept {
   }
   supervise(dt_s);
   // The control-cycle call: one place.
-  const Status st = control_.compute(meas_, dt_s, attestation_verdict(), command_);
+  const Status st = control_.compute(meas_, dt_s, attestation_round(), command_);
+  attestation_service();
   const bool missing = st == Status::non_finite_input;
   if (!missing) report_invariants();
   // A controller output the guarded cycle had to replace (held, then SAFE_STOP past its hold time).
@@ -331,6 +447,7 @@ Status Firmware::run_cycle(double dt_s) noexcept {
           : (flags_ != 0 || command_.derated || hold) ? Mode::derated
                                                       : Mode::normal;
   ++cycle_;
+  time_s_ += dt_s;
   return missing ? Status::ok : st;
 }
 
@@ -394,6 +511,54 @@ void Firmware::build_outputs(bool with_ack) noexcept {
     phys[2] = static_cast<double>(acked_seq_);
     phys[3] = std::clamp(std::round(last_cycle_time_s_ * 1e6) / 1e6, 0.0, 0.065535);
     emit(SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID);
+  }
+  build_attest_outputs(phys);
+}
+
+void Firmware::build_attest_outputs(double* phys) noexcept {
+  if (!rounds_) return;
+  const auto put = [&](std::uint32_t id, std::uint8_t counter) -> Frame* {
+    if (n_out_ >= out_.size()) return nullptr;
+    phys[0] = 0.0;
+    phys[1] = counter;
+    Frame& f = out_[n_out_];
+    if (hil_encode(hil_message_index(id), phys, f.data, sizeof f.data) < 0) return nullptr;
+    hil_e2e_protect(id, f.data, sizeof f.data);
+    f.id = id;
+    ++n_out_;
+    return &f;
+  };
+  for (std::size_t k = 0; k < rounds_->nodes(); ++k) {
+    // Flow control back to a node mid-transfer: ISO-TP's own bytes, no E2E.
+    if (fc_pending_[k] && n_out_ < out_.size()) {
+      Frame& f = out_[n_out_++];
+      f.id = kFcId0 + static_cast<std::uint32_t>(k);
+      std::copy(rounds_->flow_control(k).begin(), rounds_->flow_control(k).end(), f.data);
+      fc_pending_[k] = false;
+    }
+    if (!rounds_->has_request(k)) continue;
+    const QuoteVerifier::Nonce& nonce = rounds_->nonce_request(k);
+    bool sent = true;
+    for (std::size_t g = 0; g < kNonceFragments; ++g) {
+      std::fill(phys, phys + 3 + kNonceFragments, 0.0);
+      phys[2] = static_cast<double>(g);
+      std::uint64_t v = 0;
+      for (std::size_t b = 0; b < 6 && 6 * g + b < nonce.size(); ++b) v |= std::uint64_t{nonce[6 * g + b]} << (8 * b);
+      phys[3 + g] = static_cast<double>(v);  // < 2^48: exact
+      std::uint8_t& ctr = nonce_counter_[k * kNonceFragments + g];
+      sent = sent && put(kNonceId0 + static_cast<std::uint32_t>(k), ctr) != nullptr;
+      ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
+    }
+    if (sent) rounds_->request_sent(k);
+  }
+  std::uint8_t& ctr = tx_counter_[SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID & 0xFFu];
+  for (std::size_t i = 0; i < n_outcomes_; ++i) {
+    phys[2] = outcomes_[i].node;
+    phys[3] = outcomes_[i].kind;
+    phys[4] = outcomes_[i].reason;
+    phys[5] = outcomes_[i].check;
+    phys[6] = static_cast<double>(cycle_ & 0xFFFFFFu);
+    if (put(SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID, ctr) != nullptr) ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The firmware of the controller: the link layer (generated DBC codec + E2E checks on every frame),
 // the firmware's own supervision of the link and of the pack as a whole (heartbeat watchdog,
-// measurement freshness, a stuck sensor, cell imbalance, attestation digest), and the control step
+// measurement freshness, a stuck sensor, cell imbalance), the attestation rounds with the sensor
+// nodes (attest_rounds.hpp: nonce, ISO-TP answer, quote verify between cycles), and the control step
 // (control_step.hpp: the core's guarded pack cycle, whose invariant monitor and supervisor own the
 // limits and the mode), behind two calls:
 //
@@ -14,13 +15,18 @@
 // TICK_DT and answer FW_TICK_ACK(s); a repeated s (the harness re-sent a lost datagram) re-sends the
 // last outputs without running a cycle, so runs are deterministic and immune to datagram loss.
 //
-// Nothing here allocates, throws, reads a clock or does I/O after construction: time comes in as
-// dt_s, frames come in as bytes, outputs go out as bytes.
+// Nothing here throws, reads a clock or does I/O after construction, and nothing of this file
+// allocates: time comes in as dt_s, frames come in as bytes, outputs go out as bytes. (libcrypto's
+// ECDSA verify allocates inside; it runs after the control step, at most
+// attest.max_verifies_per_cycle per cycle: quote_verifier.hpp.)
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "attest_rounds.hpp"
 #include "control_step.hpp"
 #include "hil_e2e.h"
 #include "measurements.hpp"
@@ -51,6 +57,37 @@ enum class Fault : std::uint8_t {
 };
 // OVER_VOLTAGE, UNDER_VOLTAGE and OVER_TEMP are raised by the guarded cycle's stop-tier invariants.
 
+// One enrolled sensor node: it answers ATTEST_NONCE_k on ATTEST_QUOTE_k (k = its index).
+struct AttestNode {
+  std::vector<std::uint8_t> ak_public;  // the AK's TPMT_PUBLIC (ECDSA P-256)
+  std::uint32_t pcr_mask = 0;           // bit i = PCR i of the SHA-256 bank
+  std::vector<std::uint8_t> golden;     // 32 bytes per PCR of the mask, ascending
+  bool check_firmware_version = false;
+  std::uint64_t firmware_version = 0;
+};
+
+// The attestation of the sensor nodes (issue 17): a round per node every every_s (node k starts
+// k * stagger_s later), nonce from the CTR-DRBG (seeded from `seed` in lockstep, from the OS with
+// os_entropy), answer over ISO-TP, verified after the control step. Node 0 is the cell-monitor
+// node: its round verdicts, with their reason, drive the trust weighting of the voltage channels.
+// The other nodes are verified and reported (ATTEST_RESULT) only; the core has one trust channel.
+struct AttestConfig {
+  std::vector<AttestNode> nodes;
+  double every_s = 5.0;
+  double stagger_s = 0.25;
+  std::uint64_t seed = 0;
+  bool os_entropy = false;
+  std::size_t max_verifies_per_cycle = 1;
+  QuoteVerifierConfig verifier{};
+  IsoTpConfig isotp{};
+  void validate() const;  // throws std::invalid_argument naming the field
+};
+
+// Adds an enrolled node from "AK_HEX:PCR_MASK:GOLDEN_HEX[:FIRMWARE_VERSION]" (PCR mask in hex,
+// e.g. 0x7; the firmware version decimal); throws std::invalid_argument naming key and the part.
+struct FirmwareConfig;
+void add_attest_node(FirmwareConfig& c, const std::string& key, const std::string& spec);
+
 struct FirmwareConfig {
   int series = 96;  // cell voltage / temperature channels (1..96)
   ControlStepConfig control{};
@@ -58,19 +95,13 @@ struct FirmwareConfig {
   double meas_loss_timeout_s = 1.0;        // SAFE_STOP when a measurement stays missing longer
   int meas_max_age_cycles = 0;             // a value is fresh if it arrived at most this many cycles ago
   int e2e_max_delta = 2;                   // alive-counter jump still accepted (frames lost in between)
-  // Attestation of the cell-monitor node: the SHA-256 digest its ATTEST_DIGEST frames must carry.
-  // When set, every complete digest is a pass/fail verdict for the trust weighting (control.safety.trust).
-  bool attest_check = false;
-  std::array<std::uint8_t, 32> attest_expected{};
-  double stuck_time_s = 5.0;  // a cell reading identical for this long under current: stuck
+  AttestConfig attest{};                   // no nodes: no attestation, no trust weighting
+  double stuck_time_s = 5.0;               // a cell reading identical for this long under current: stuck
   double stuck_min_current_a = 1.0;
   double imbalance_v = 0.05;  // a cell this far from the pack mean for imbalance_time_s
   double imbalance_time_s = 5.0;
   void validate() const;  // throws std::invalid_argument naming the field
 };
-
-// Sets the expected attestation digest from 64 hex digits (throws std::invalid_argument naming key).
-void set_attest_digest(FirmwareConfig& c, const std::string& key, const std::string& hex);
 
 struct Frame {
   std::uint32_t id = 0;
@@ -79,7 +110,8 @@ struct Frame {
 
 class Firmware {
  public:
-  static constexpr std::size_t kMaxOutputFrames = 16;
+  // 12 of the control cycle, + per attestation node: 6 nonce fragments, 1 flow control, 2 results.
+  static constexpr std::size_t kMaxOutputFrames = 16 + 9 * QuoteVerifier::kMaxNodes;
   static constexpr std::size_t kMaxEventsPerCycle = 8;
 
   explicit Firmware(const FirmwareConfig& config);
@@ -113,6 +145,9 @@ class Firmware {
   [[nodiscard]] const FirmwareConfig& config() const noexcept { return config_; }
   [[nodiscard]] const ControlReport& control_report() const noexcept { return control_.report(); }
   [[nodiscard]] const ControlStep& control() const noexcept { return control_; }
+  // The attestation rounds (nullptr without enrolled nodes) and the firmware's time, ms.
+  [[nodiscard]] const AttestRounds* attest_rounds() const noexcept { return rounds_.get(); }
+  [[nodiscard]] std::uint64_t now_ms() const noexcept;
 
  private:
   struct Element {  // one data element's receiver state and the cycle its value arrived for
@@ -122,7 +157,10 @@ class Firmware {
   };
   void set_fault(Fault f, bool active, std::uint8_t cell = 0) noexcept;
   void report_invariants() noexcept;
-  [[nodiscard]] trust::Attestation attestation_verdict() noexcept;
+  [[nodiscard]] trust::Attestation attestation_round() noexcept;
+  void attestation_service() noexcept;
+  void on_attest_frame(std::size_t node, const std::uint8_t* data, std::uint8_t len) noexcept;
+  void build_attest_outputs(double* phys) noexcept;
   void supervise(double dt_s) noexcept;
   void build_outputs(bool with_ack) noexcept;
   [[nodiscard]] Status run_cycle(double dt_s) noexcept;
@@ -148,13 +186,23 @@ class Firmware {
   std::array<double, kMaxCells> rx_cell_t_k_{};
   std::array<Element, 32> cell_v_el_{};  // CELL_V_A mux 0..15, CELL_V_B mux 0..15
   std::array<Element, 16> cell_t_el_{};
-  std::array<Element, 6> attest_el_{};  // one per digest fragment
   Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{};
   double rx_pack_i_ = 0.0, rx_pack_v_ = 0.0, rx_req_i_ = 0.0;
   int rx_req_mode_ = 0;
   bool rx_contactor_ = false;
-  std::array<std::uint8_t, 32> attest_digest_{};
-  std::uint8_t attest_fragments_ = 0;  // bit f: fragment f arrived in this cycle
+
+  // attestation (built at construction when nodes are enrolled)
+  std::unique_ptr<QuoteVerifier> verifier_;
+  std::unique_ptr<NonceSource> nonces_;
+  std::unique_ptr<AttestRounds> rounds_;
+  double time_s_ = 0.0;  // firmware time: the sum of the cycles' dt
+  std::array<bool, QuoteVerifier::kMaxNodes> fc_pending_{};
+  struct AttestOutcome {
+    std::uint8_t node, kind, reason, check;  // kind 0 = an answer verified, 1 = a round ended
+  };
+  std::array<AttestOutcome, 2 * QuoteVerifier::kMaxNodes> outcomes_{};
+  std::size_t n_outcomes_ = 0;
+  std::array<std::uint8_t, QuoteVerifier::kMaxNodes * 6> nonce_counter_{};  // alive counter per fragment
 
   // lockstep
   bool tick_pending_ = false;

@@ -125,9 +125,35 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
         [](Options& o, const std::string& k, const std::string& v) {
           o.firmware.control.safety.derate_factor = to_double(k, v);
         }}},
-      {"attest-sha256",
-       {"expected SHA-256 digest of the cell-monitor node (64 hex digits); turns on its trust weighting",
-        [](Options& o, const std::string& k, const std::string& v) { set_attest_digest(o.firmware, k, v); }}},
+      {"attest-node",
+       {"enrol the next sensor node (node 0 first: the cell monitor, whose trust weights the voltages):\n"
+        "                                AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]; repeat per node",
+        [](Options& o, const std::string& k, const std::string& v) { add_attest_node(o.firmware, k, v); }}},
+      {"attest-every-s",
+       {"an attestation round per node this often, s (default 5)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.attest.every_s = to_double(k, v); }}},
+      {"attest-seed",
+       {"seed of the nonce DRBG in lockstep (default 0; real time seeds it from the OS)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          const double x = to_double(k, v);
+          if (x < 0.0 || x != std::floor(x) || x > 9007199254740992.0)
+            throw std::invalid_argument(k + " = '" + v + "': an integer in [0, 2^53]");
+          o.firmware.attest.seed = static_cast<std::uint64_t>(x);
+        }}},
+      {"attest-lifetime-ms",
+       {"a round's lifetime: the node's quote latency plus the transfer, ms (default 2000)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          const int x = to_int(k, v);
+          if (x < 1) throw std::invalid_argument(k + " = " + v + ": must be >= 1");
+          o.firmware.attest.verifier.nonce_lifetime_ms = static_cast<std::uint64_t>(x);
+        }}},
+      {"attest-n-cr-ms",
+       {"ISO-TP N_Cr: longest gap between an answer's frames, ms (default 250)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          const int x = to_int(k, v);
+          if (x < 1) throw std::invalid_argument(k + " = " + v + ": must be >= 1");
+          o.firmware.attest.isotp.n_cr_ms = static_cast<std::uint64_t>(x);
+        }}},
       {"attest-timeout-s",
        {"no attestation verdict for this long counts as a failed one, s (default 30)",
         [](Options& o, const std::string& k, const std::string& v) {
@@ -251,6 +277,7 @@ Options parse_options(int argc, char** argv) {
   if (!o.lockstep && !age_set && o.firmware.meas_max_age_cycles == 0) o.firmware.meas_max_age_cycles = 2;
   // The nominal period (the monitor's sample period): the rate's, in lockstep the harness's tick.
   o.firmware.control.period_s = 1.0 / o.rate_hz;
+  o.firmware.attest.os_entropy = !o.lockstep;  // lockstep: reproducible nonces from --attest-seed
   o.firmware.validate();
   return o;
 }
