@@ -164,7 +164,6 @@ cdef enum:
     IDX_CVA = 4
     IDX_CVB = 5
     IDX_CT = 6
-    IDX_ATT = 7
 
 
 cdef class PlantFrameEncoder:
@@ -174,15 +173,15 @@ cdef class PlantFrameEncoder:
     bus then loses the frame, as a real sender's would."""
     cdef readonly int n_cells
     cdef uint8_t counters[HIL_N_MESSAGES * 16]
-    cdef int idx[8]
+    cdef int idx[7]
 
     def __init__(self, int n_cells):
         if not 1 <= n_cells <= 96:
             raise ValueError(f"n_cells = {n_cells}: the DBC carries 1..96 cells")
         self.n_cells = n_cells
         memset(self.counters, 0, sizeof(self.counters))
-        names = (0x080, 0x0F0, 0x100, 0x101, 0x110, 0x111, 0x120, 0x130)
-        for k in range(8):
+        names = (0x080, 0x0F0, 0x100, 0x101, 0x110, 0x111, 0x120)
+        for k in range(7):
             self.idx[k] = _index(names[k])
 
     @property
@@ -209,10 +208,9 @@ cdef class PlantFrameEncoder:
 
     def encode(self, uint32_t seq, double dt_s, double plant_time_s, bint contactor_closed,
                const double[::1] cell_v, const double[::1] cell_t_c, double pack_current_a,
-               double pack_voltage_v, double req_current_a, int req_mode, attest=None,
-               bint heartbeat=True, bint tick=True):
+               double pack_voltage_v, double req_current_a, int req_mode, bint heartbeat=True, bint tick=True):
         """Datagram body (bytes, n x 16) of one cycle. Cell arrays have n_cells entries (NaN = not
-        available); attest is a 32-byte digest or None (not sent this cycle)."""
+        available). The attestation answers (ISO-TP frames) are the harness's to add before the tick."""
         if cell_v.shape[0] != self.n_cells or cell_t_c.shape[0] != self.n_cells:
             raise ValueError(f"cell arrays must have n_cells = {self.n_cells} entries")
         cdef uint8_t body[HIL_WIRE_HEADER_BYTES + HIL_WIRE_MAX_FRAMES * HIL_WIRE_FRAME_BYTES]
@@ -247,17 +245,6 @@ cdef class PlantFrameEncoder:
                 if c < self.n_cells:
                     phys[3 + c] = cell_t_c[c]
             n = self._put(body, n, self.idx[IDX_CT], g, phys)
-        if attest is not None:
-            digest = bytes(attest)
-            if len(digest) != 32:
-                raise ValueError(f"attest: {len(digest)} bytes, a SHA-256 digest has 32")
-            for g in range(6):
-                for k in range(9):
-                    phys[k] = 0
-                phys[2] = g
-                chunk = digest[g * 6:g * 6 + 6]
-                phys[3 + g] = int.from_bytes(chunk, "little")
-                n = self._put(body, n, self.idx[IDX_ATT], g, phys)
         if tick:
             phys[0] = 0; phys[2] = seq; phys[3] = dt_s
             n = self._put(body, n, self.idx[IDX_TICK], 0, phys)

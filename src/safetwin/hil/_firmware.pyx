@@ -3,7 +3,7 @@
 """The firmware of firmware_sim/ in-process: the same C++ Firmware class the executable runs (link
 layer, E2E checks, supervisor, control step), driven by datagrams without sockets. This is the
 in-process transport of lockstep runs: deterministic and as fast as the firmware itself."""
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libcpp cimport bool as cbool
 from libcpp.string cimport string
 
@@ -47,8 +47,23 @@ cdef extern from "control_step.hpp" namespace "safetwin::firmware":
         double period_s
         SafetyCalibration safety
 
+cdef extern from "quote_verifier.hpp" namespace "safetwin::firmware":
+    cdef cppclass QuoteVerifierConfig:
+        uint64_t nonce_lifetime_ms
+
+cdef extern from "attest_isotp.hpp" namespace "safetwin::firmware":
+    cdef cppclass IsoTpConfig:
+        uint64_t n_cr_ms
+
 cdef extern from "firmware.hpp" namespace "safetwin::firmware":
+    cdef cppclass AttestConfig:
+        double every_s
+        uint64_t seed
+        cbool os_entropy
+        QuoteVerifierConfig verifier
+        IsoTpConfig isotp
     cdef cppclass FirmwareConfig:
+        AttestConfig attest
         int series
         ControlStepConfig control
         double plant_heartbeat_timeout_s
@@ -77,7 +92,7 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         uint32_t e2e_errors()
 
 cdef extern from "firmware.hpp" namespace "safetwin::firmware":
-    void set_attest_digest(FirmwareConfig&, const string&, const string&) except +
+    void add_attest_node(FirmwareConfig&, const string&, const string&) except +
 
 cdef extern from "hil_wire.h":
     enum:
@@ -87,7 +102,8 @@ cdef extern from "hil_wire.h":
 # executable's --flags with '_' for '-'.
 CONFIG_KEYS = ("series", "parallel", "rate_hz", "controller", "controller_period_s", "soc_target", "horizon",
                "charge_current_a", "cv_voltage_v", "cutoff_current_a", "temp_derate_k", "temp_stop_k",
-               "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_sha256", "attest_timeout_s",
+               "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_node", "attest_every_s",
+               "attest_seed", "attest_lifetime_ms", "attest_n_cr_ms", "attest_timeout_s",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
                "stuck_time_s", "imbalance_v", "imbalance_time_s")
 
@@ -112,7 +128,19 @@ cdef class InProcessFirmware:
             elif key == "voltage_stop_v": c.control.safety.voltage_stop_v = value
             elif key == "derate_factor": c.control.safety.derate_factor = value
             elif key == "attest_timeout_s": c.control.safety.attest_timeout_s = value
-            elif key == "attest_sha256": set_attest_digest(c, b"attest_sha256", str(value).encode())
+            elif key == "attest_node":  # one spec per node, node 0 first (firmware_sim --attest-node)
+                for spec in ([value] if isinstance(value, str) else value):
+                    add_attest_node(c, b"attest_node", str(spec).encode())
+            elif key == "attest_every_s": c.attest.every_s = value
+            elif key == "attest_seed":
+                if not 0 <= value < 2**53: raise ValueError(f"firmware config attest_seed = {value!r}: in [0, 2^53)")
+                c.attest.seed = value
+            elif key == "attest_lifetime_ms":
+                if not value >= 1: raise ValueError(f"firmware config attest_lifetime_ms = {value!r}: must be >= 1")
+                c.attest.verifier.nonce_lifetime_ms = value
+            elif key == "attest_n_cr_ms":
+                if not value >= 1: raise ValueError(f"firmware config attest_n_cr_ms = {value!r}: must be >= 1")
+                c.attest.isotp.n_cr_ms = value
             elif key == "controller":
                 if value == "mpc": c.control.controller = ControllerKind.mpc
                 elif value == "cccv": c.control.controller = ControllerKind.cccv

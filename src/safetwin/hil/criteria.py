@@ -62,6 +62,41 @@ def evaluate(result) -> list[dict[str, Any]]:
             delay, ok = None, False
             msg = f"{d['fault']} never raised after the fault at {first_fault_s} s (within {d['within_s']} s)"
         out.append(_crit(f"detect {d['fault']}", ok, delay, d["within_s"], msg))
+    for d in c.get("attest", []):
+        # The firmware's ATTEST_RESULT frames: a round of the node ended with the reason (or, with
+        # answers_only, an answer was refused with it while every round of the node passed).
+        kind = "answer" if d["answers_only"] else "round"
+        hits = [a["t_s"] for a in result.attestation if a["node"] == d["node"] and a["kind"] == kind
+                and a["reason"] == d["reason"] and a["t_s"] >= first_fault_s]
+        name = f"attest node {d['node']} {d['reason']}" + (" (answers)" if d["answers_only"] else "")
+        if hits:
+            delay = float(hits[0] - first_fault_s)
+            ok = delay <= d["within_s"]
+            msg = f"{name} {delay:.3f} s after the fault at {first_fault_s} s (within {d['within_s']} s)"
+        else:
+            delay, ok = None, False
+            msg = f"{name} never seen after the fault at {first_fault_s} s"
+        if d["answers_only"]:
+            failed = {a["reason"] for a in result.attestation if a["node"] == d["node"] and a["kind"] == "round"
+                      and a["reason"] != "pass"}
+            ok = ok and not failed
+            if failed:
+                msg += f"; but its rounds ended with {sorted(failed)}"
+        out.append(_crit(name, ok, delay, d["within_s"], msg))
+    if c.get("attest_all_pass"):
+        rounds = result.attest_counts("round")
+        bad = {n: {r: k for r, k in c_.items() if r != "pass"} for n, c_ in rounds.items()}
+        bad = {n: v for n, v in bad.items() if v}
+        nodes = result.scenario.attestation["nodes"]
+        every = result.scenario.attestation["every_s"]
+        # every node's every round: one per every_s of the run, the last one possibly still open
+        expected = int(result.simulated_s // every)
+        passes = {n: rounds.get(n, {}).get("pass", 0) for n in range(nodes)}
+        short = {n: k for n, k in passes.items() if k < expected - 1}
+        ok = not bad and not short
+        msg = (f"every round passed ({', '.join(f'node {n}: {k}' for n, k in passes.items())})" if ok
+               else f"failed rounds {bad}, nodes short of passes {short} (expected >= {expected - 1})")
+        out.append(_crit("attest_all_pass", ok, rounds, expected, msg))
     if "contactor_open_within_s" in c:
         lim = c["contactor_open_within_s"]
         opened = np.flatnonzero((tr["t_s"] >= first_fault_s) & (tr["contactor_closed"] == 0.0))

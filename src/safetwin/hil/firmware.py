@@ -64,7 +64,8 @@ class FirmwareProcess:
         if self.lockstep:
             args.append("--lockstep")
         for k, v in self.options.items():
-            args += [f"--{k.replace('_', '-')}", str(v)]
+            for one in (v if isinstance(v, (list, tuple)) else [v]):  # a list: the flag once per item
+                args += [f"--{k.replace('_', '-')}", str(one)]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # The firmware has bound its socket once it prints its first line.
         line = self.proc.stderr.readline().decode()

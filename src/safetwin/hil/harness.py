@@ -18,7 +18,6 @@ applies the latest command it has received.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import tempfile
 import time
@@ -29,6 +28,7 @@ import numpy as np
 
 from safetwin import battery, profiles
 from safetwin.hil import _codec
+from safetwin.hil.attest_nodes import ATTEST_CHECKS, ATTEST_REASONS, AttestationNodes
 from safetwin.hil.link import PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer, flag_names
 from safetwin.hil.scenario import Scenario
 from safetwin.hil.sensors import PackSensors
@@ -71,6 +71,17 @@ class RunResult:
     wall_s: float = 0.0
     retransmissions: int = 0
     dt_s: float | None = None                # the plant's step: the scenario's dt_s, 1/rate_hz in real time
+    # The firmware's attestation outcomes (ATTEST_RESULT): t_s, node, kind (answer / round), reason, check
+    attestation: list[dict[str, Any]] = field(default_factory=list)
+
+    def attest_counts(self, kind: str = "round") -> dict[int, dict[str, int]]:
+        """Per node, how many rounds (or verified answers) ended with each reason."""
+        out: dict[int, dict[str, int]] = {}
+        for a in self.attestation:
+            if a["kind"] == kind:
+                c = out.setdefault(a["node"], {})
+                c[a["reason"]] = c.get(a["reason"], 0) + 1
+        return out
 
     @property
     def passed(self) -> bool:
@@ -109,17 +120,12 @@ def load_profile(sc: Scenario, dt_s: float, steps: int) -> tuple[int, np.ndarray
 def firmware_options(sc: Scenario, rate_hz: float | None = None) -> dict[str, Any]:
     """The firmware's configuration for a scenario: its pack, its [firmware] table, the cycle rate
     (the monitor's sample period: the scenario's dt in lockstep) and, when the scenario attests, the
-    digest the sensor node must carry."""
+    enrolment of its sensor nodes (their AKs and golden PCRs) and the rounds' timing."""
     opts = {"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
             "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware}
     if sc.attestation["every_s"] > 0:
-        opts["attest_sha256"] = node_digest(sc).hex()
+        opts.update(AttestationNodes(sc, 1.0 / opts["rate_hz"]).firmware_options(sc.attestation["every_s"]))
     return opts
-
-
-def node_digest(sc: Scenario) -> bytes:
-    """The cell-monitor node's attestation digest (the golden measurement the firmware expects)."""
-    return hashlib.sha256(f"safetwin sensor node, scenario {sc.name}".encode()).digest()
 
 
 class LinkFaults:
@@ -237,14 +243,11 @@ class Bench:
         dec = AnswerDecoder()
         link = LinkFaults(sc.faults, sc.seed)
         req_mode, req_i = load_profile(sc, dt, steps)
-        digest = node_digest(sc)
-        tampered_digest = hashlib.sha256(digest + b" tampered").digest()
-        # The node's digest stops matching when it is tampered with, or while an attack runs on it
-        # without the node's key (safetwin.trust.attacks: holds_valid_key).
-        tampers = [f for f in sc.faults if f.type == "node_tampered" or
-                   (f.type == "stealthy_injection" and not f.params.get("holds_valid_key", False))]
+        # The sensor nodes answer the firmware's nonces with quotes over ISO-TP (attest_nodes.py); a
+        # tampered node, a forger, a replay, a silent node or a third node burning nonces are theirs.
+        nodes = AttestationNodes(sc, dt) if sc.attestation["every_s"] > 0 else None
+        attestation: list[dict[str, Any]] = []
         injectors: dict[int, Any] = {}  # fault index -> OnlineStealthyInjection, while it runs
-        attest_every = max(1, round(sc.attestation["every_s"] / dt)) if sc.attestation["every_s"] > 0 else 0
         zero_c = battery.ZERO_CELSIUS_K
 
         # traces
@@ -299,8 +302,10 @@ class Bench:
             mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
             closed = pack.contactor_closed
             body = enc.encode(k + 1, dt, t, closed, mv, mt, mi, mpv, float(req_i[k]), req_mode,
-                              attest=(tampered_digest if any(f.active(t) for f in tampers) else digest)
-                              if attest_every and k % attest_every == 0 else None, heartbeat=hb, tick=lockstep)
+                              heartbeat=hb, tick=lockstep)
+            if nodes is not None:  # the nodes' ISO-TP frames, before the tick (the last frame)
+                isotp_frames = b"".join(_codec.wire_frame(i, d) for i, d in nodes.frames(k, t))
+                body = body[:-16] + isotp_frames + body[-16:] if lockstep else body + isotp_frames
             body = link.apply(body, k, t)
             datagram = _codec.wire_pack(body)
 
@@ -319,6 +324,17 @@ class Bench:
                         break
                     dec.decode(d, ans)
             answered = ans.current_a is not None
+            if nodes is not None:
+                nodes.on_answer(ans, k, t)
+                for a in ans.attest_results:
+                    reason = ATTEST_REASONS[a["reason"]] if a["reason"] < len(ATTEST_REASONS) else str(a["reason"])
+                    check = ATTEST_CHECKS[a["check"]] if a["check"] < len(ATTEST_CHECKS) else str(a["check"])
+                    attestation.append({"t_s": t, "node": a["node"], "kind": a["kind"], "reason": reason,
+                                        "check": check})
+                    if reason != "pass":
+                        what = "ROUND" if a["kind"] == "round" else "ANSWER"
+                        events.append({"t_s": t, "source": "attestation",
+                                       "event": f"NODE{a['node']}_{what}_{reason.upper()}"})
             if answered:
                 cmd, contactor_req = ans.current_a, bool(ans.contactor_request)
             if ans.mode is not None:
@@ -384,7 +400,8 @@ class Bench:
                         time.sleep(rest - 0.0015)
         wall = time.perf_counter() - wall0
         return RunResult(scenario=sc, transport=self.transport, trace=tr, cell_trace=cells, events=events,
-                         fault_times=fault_times, wall_s=wall, retransmissions=retrans, dt_s=dt)
+                         fault_times=fault_times, wall_s=wall, retransmissions=retrans, dt_s=dt,
+                         attestation=attestation)
 
     def _exchange(self, bus, datagram: bytes, seq: int, dec: AnswerDecoder) -> tuple[FirmwareAnswer | None, int]:
         """Sends one cycle and waits for the answer with the same sequence number; re-sends the

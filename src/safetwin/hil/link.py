@@ -26,11 +26,17 @@ LOAD_REQUEST = 0x101
 CELL_V_A = 0x110
 CELL_V_B = 0x111
 CELL_T = 0x120
-ATTEST_DIGEST = 0x130
+# Attestation (issue 17): node n's nonce, its ISO-TP answer and the firmware's flow control at
+# these IDs + n (n = 0..7), the firmware's verdicts in ATTEST_RESULT.
+ATTEST_NONCE_0 = 0x300
+ATTEST_QUOTE_0 = 0x310
+ATTEST_FC_0 = 0x320
+ATTEST_RESULT = 0x330
+ATTEST_NODES = 8
 
 PLANT_FRAMES = {"PLANT_TICK": PLANT_TICK, "PLANT_HEARTBEAT": PLANT_HEARTBEAT, "PACK_MEAS": PACK_MEAS,
                 "LOAD_REQUEST": LOAD_REQUEST, "CELL_V_A": CELL_V_A, "CELL_V_B": CELL_V_B, "CELL_T": CELL_T,
-                "ATTEST_DIGEST": ATTEST_DIGEST}
+                **{f"ATTEST_QUOTE_{n}": ATTEST_QUOTE_0 + n for n in range(ATTEST_NODES)}}
 MODES = ("NORMAL", "DERATED", "SAFE_STOP")
 REQUEST_MODES = {"idle": 0, "charge": 1, "drive": 2}
 MAX_CELLS = 96
@@ -86,6 +92,9 @@ class FirmwareAnswer:
     jitter_s: float | None = None
     events: list[tuple[int, int]] = field(default_factory=list)  # (code, firmware cycle)
     invalid_frames: int = 0
+    nonces: dict[int, bytes] = field(default_factory=dict)  # node -> the nonce of a round started
+    isotp_fc: list[tuple[int, bytes]] = field(default_factory=list)  # ISO-TP flow control (no E2E)
+    attest_results: list[dict] = field(default_factory=list)  # ATTEST_RESULT: node, kind, reason, check
 
 
 class AnswerDecoder:
@@ -96,7 +105,11 @@ class AnswerDecoder:
 
     def decode(self, datagram: bytes, into: FirmwareAnswer | None = None) -> FirmwareAnswer:
         ans = into or FirmwareAnswer()
+        frags: dict[int, dict[int, int]] = {}
         for can_id, data in _codec.wire_unpack(datagram):
+            if ATTEST_FC_0 <= can_id < ATTEST_FC_0 + ATTEST_NODES:  # ISO 15765-2 owns these bytes
+                ans.isotp_fc.append((can_id, data))
+                continue
             status = self.rx.check(can_id, data)
             if status not in E2E_OK:
                 ans.invalid_frames += 1
@@ -113,4 +126,13 @@ class AnswerDecoder:
                 ans.heartbeat, ans.jitter_s = True, v[3]
             elif can_id == FW_TICK_ACK:
                 ans.ack_seq, ans.cycle_time_s = int(v[2]), v[3]
+            elif ATTEST_NONCE_0 <= can_id < ATTEST_NONCE_0 + ATTEST_NODES:
+                g = int(v[2])
+                frags.setdefault(can_id - ATTEST_NONCE_0, {})[g] = int(v[3 + g])
+            elif can_id == ATTEST_RESULT:
+                ans.attest_results.append({"node": int(v[2]), "kind": "round" if v[3] else "answer",
+                                           "reason": int(v[4]), "check": int(v[5]), "fw_cycle": int(v[6])})
+        for node, f in frags.items():
+            if sorted(f) == list(range(6)):  # a round's nonce needs all six fragments
+                ans.nonces[node] = b"".join(f[g].to_bytes(6, "little") for g in range(6))[:32]
         return ans

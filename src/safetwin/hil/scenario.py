@@ -63,7 +63,14 @@ FAULT_TYPES: dict[str, dict[str, tuple]] = {
     "frame_delay": {"frames": (list, None, None, True), "delay_cycles": _i(1, 1000)},
     "plant_heartbeat_loss": {},
     "firmware_crash": {},
-    "node_tampered": {},  # the cell-monitor node's attestation digest no longer matches (its firmware changed)
+    # Attestation (hil/attest_nodes.py; node 0 = the cell monitor): a PCR of the node's measured boot
+    # changes; it signs with a key that is not its AK; it re-sends its last quote from before the
+    # fault; it stops answering; a third, unenrolled node answers the node's nonces first.
+    "node_tampered": {"node": _i(0, 7)},
+    "quote_forged": {"node": _i(0, 7)},
+    "quote_replay": {"node": _i(0, 7)},
+    "node_silent": {"node": _i(0, 7)},
+    "nonce_burn": {"node": _i(0, 7)},
     # safetwin.trust.attacks.StealthyInjection on one cell's reading; without the node's key its
     # attestation fails too (with [attestation])
     "stealthy_injection": {"cell": _i(0, 95), "soc_offset": _f(-1.0, 1.0), "ramp_s": _f(0.0, math.inf, False),
@@ -96,12 +103,15 @@ SCHEMA: dict[str, dict[str, tuple]] = {
                  "e2e_max_delta": _i(1, 14), "stuck_time_s": _f(0.0, 3600.0, False),
                  "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False)},
     "plant": {"fw_heartbeat_timeout_s": _f(0.0, 60.0, False)},
-    "attestation": {"every_s": _f(0.0, 3600.0)},
+    # every_s: a round per node this often; nodes: enrolled sensor nodes (node 0 the cell monitor);
+    # quote_latency_s: the node's TPM takes this long to quote
+    "attestation": {"every_s": _f(0.0, 3600.0), "nodes": _i(1, 8), "quote_latency_s": _f(0.0, 60.0)},
     "criteria": {"max_cell_voltage_v": _f(0.0, 6.0), "min_cell_voltage_v": _f(0.0, 6.0),
                  "max_cell_temp_c": _f(-40.0, 150.0), "min_soc": _f(0.0, 1.0),
                  "max_charge_current_a": _f(0.0, 1000.0), "max_discharge_current_a": _f(0.0, 1000.0),
                  "no_faults": (bool, None, None, True), "contactor_open_within_s": _f(0.0, 3600.0, False),
-                 "detect": (list, None, None, True)},
+                 "detect": (list, None, None, True), "attest": (list, None, None, True),
+                 "attest_all_pass": (bool, None, None, True)},
 }
 SENSOR_SCHEMA: dict[str, dict[str, tuple]] = {
     "cell_voltage": {"noise_v": _f(0.0, 1.0), "bias_v": _f(-1.0, 1.0), "quantum_v": _f(0.0, 1.0), "dropout": _f(0.0, 1.0)},
@@ -110,6 +120,11 @@ SENSOR_SCHEMA: dict[str, dict[str, tuple]] = {
     "pack_voltage": {"noise_v": _f(0.0, 100.0), "bias_v": _f(-100.0, 100.0), "quantum_v": _f(0.0, 10.0), "dropout": _f(0.0, 1.0)},
 }
 DETECT_SCHEMA = {"fault": (str, None, None, True), "within_s": _f(0.0, 3600.0, False)}
+# [[criteria.attest]]: node's rounds end with reason within_s after the first fault (with
+# answers_only: only answers of that reason are seen, while its rounds keep passing)
+ATTEST_REASONS = ("fail", "fail_signature", "fail_pcr", "fail_replay", "fail_malformed", "timeout")
+ATTEST_SCHEMA = {"node": _i(0, 7), "reason": (ATTEST_REASONS, None, None, True), "within_s": _f(0.0, 3600.0, False),
+                 "answers_only": (bool, None, None, True)}
 REQUIRED = {"scenario": ("name", "duration_s", "dt_s"), "pack": ("series",)}
 
 
@@ -277,10 +292,15 @@ def load_scenario(path: str | Path) -> Scenario:
         faults.append(Fault(type=ftype, at_s=vals["at_s"], duration_s=vals.get("duration_s", math.inf), params=params))
 
     attest_every = sec["attestation"].get("every_s", 0.0)
+    attest_nodes = sec["attestation"].get("nodes", 1)
     for i, f in enumerate(faults):
-        if f.type == "node_tampered" and not attest_every > 0:
-            raise ScenarioError(file, f"faults[{i}].type", "'node_tampered' is impossible without attestation: "
-                                "set [attestation] every_s > 0 (the node must send digests to fail them)")
+        if f.type in ("node_tampered", "quote_forged", "quote_replay", "node_silent", "nonce_burn"):
+            if not attest_every > 0:
+                raise ScenarioError(file, f"faults[{i}].type", f"{f.type!r} is impossible without attestation: "
+                                    "set [attestation] every_s > 0 (the node must answer nonces to fail them)")
+            if f.params.get("node", 0) >= attest_nodes:
+                raise ScenarioError(file, f"faults[{i}].node", f"{f.params['node']} is impossible: [attestation] "
+                                    f"nodes = {attest_nodes} enrols nodes 0..{attest_nodes - 1}")
 
     crit = sec["criteria"]
     detect = []
@@ -300,6 +320,22 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(file, f"criteria.detect[{i}]", "a detection criterion needs a [[faults]] entry to time it from")
         detect.append({"fault": d["fault"].upper(), "within_s": float(d["within_s"])})
     crit["detect"] = detect
+    attest = []
+    for i, d in enumerate(crit.get("attest", [])):
+        if not isinstance(d, dict):
+            raise ScenarioError(file, f"criteria.attest[{i}]", "must be a table {node, reason, within_s}")
+        for k, v in d.items():
+            _check_key(file, f"criteria.attest[{i}].", k, ATTEST_SCHEMA)
+            _check_value(file, f"criteria.attest[{i}].{k}", v, ATTEST_SCHEMA[k])
+        for k in ("reason", "within_s"):
+            if k not in d:
+                raise ScenarioError(file, f"criteria.attest[{i}].{k}", "missing (required)")
+        if not faults or not attest_every > 0:
+            raise ScenarioError(file, f"criteria.attest[{i}]", "needs [attestation] every_s > 0 and a [[faults]] entry")
+        attest.append({"node": 0, "answers_only": False, **d, "within_s": float(d["within_s"])})
+    crit["attest"] = attest
+    if crit.get("attest_all_pass") and not attest_every > 0:
+        raise ScenarioError(file, "criteria.attest_all_pass", "needs [attestation] every_s > 0")
     if "contactor_open_within_s" in crit and not faults:
         raise ScenarioError(file, "criteria.contactor_open_within_s", "needs a [[faults]] entry to time it from")
 
@@ -315,7 +351,7 @@ def load_scenario(path: str | Path) -> Scenario:
                           **sec["pack"]},
                     initial=init, ambient_c=sec["ambient"].get("temp_c", init["temp_c"]), load=load,
                     firmware=sec["firmware"], plant={"fw_heartbeat_timeout_s": 0.5, **sec["plant"]},
-                    attestation={"every_s": 0.0, **sec["attestation"]},
+                    attestation={"every_s": 0.0, "nodes": 1, "quote_latency_s": 0.0, **sec["attestation"]},
                     sensors=sensors, faults=faults, criteria=crit)
 
 
