@@ -161,12 +161,11 @@ def test_plant_frame_encoder_frames_decode_with_cantools_to_the_inputs():
     t = rng.uniform(-20, 60, n)
     v[17] = np.nan
     enc = _codec.PlantFrameEncoder(n)
-    digest = bytes(range(32))
-    body = enc.encode(77, 0.01, 12.5, True, v, t, -12.34, 380.5, -20.0, 1, attest=digest)
+    body = enc.encode(77, 0.01, 12.5, True, v, t, -12.34, 380.5, -20.0, 1)
     frames = _codec.wire_unpack(_codec.wire_pack(body))
-    assert len(frames) == enc.frames_per_cycle + 6
+    assert len(frames) == enc.frames_per_cycle
     assert frames[-1][0] == 0x080  # the tick comes last
-    got_v, got_t, att = {}, {}, {}
+    got_v, got_t = {}, {}
     for can_id, data in frames:
         msg = db.get_message_by_frame_id(can_id)
         assert data[0] == J1850.checksum(bytes([can_id & 0xFF, can_id >> 8]) + data[1:])
@@ -177,8 +176,6 @@ def test_plant_frame_encoder_frames_decode_with_cantools_to_the_inputs():
                 got_v[int(name[7:]) - 1] = np.nan if raw[name] == 0xFFFF else val
             elif name.startswith("CELL_T_") and not name.endswith("MUX"):
                 got_t[int(name[7:]) - 1] = val
-            elif name.startswith("ATTEST_BYTES_"):
-                att[int(name[13:])] = int(val)
         if msg.name == "PLANT_TICK":
             assert d["TICK_SEQ"] == 77 and d["TICK_DT"] == pytest.approx(0.01)
         if msg.name == "PACK_MEAS":
@@ -187,8 +184,6 @@ def test_plant_frame_encoder_frames_decode_with_cantools_to_the_inputs():
     assert np.isnan(gv[17])
     np.testing.assert_allclose(np.delete(gv, 17), np.delete(v, 17), atol=0.5e-4 + 1e-12)
     np.testing.assert_allclose([got_t[j] for j in range(n)], t, atol=0.25 + 1e-12)
-    rebuilt = b"".join(att[k].to_bytes(6, "little") for k in range(6))[:32]
-    assert rebuilt == digest
 
 
 def test_alive_counters_advance_per_data_element():
