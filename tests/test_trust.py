@@ -151,3 +151,21 @@ def test_verdict_codes_fail_closed():
         [int(Attestation.fail_signature), CODE_NONE, CODE_FAIL]
     with pytest.raises(ValueError, match="unknown nodes"):
         verdict_codes(["a"], [timeout])
+
+
+def test_scenario_rounds_carry_the_reason_of_each_verdict():
+    """run_attestation's reason_codes: the trust::Attestation number of each round's reason. An
+    implant in the boot chain (no key) changes PCR 0: every round from the attack's start is
+    fail_pcr (4); the other node passes (1); cycles without a round are 0. ``codes`` stays
+    pass/fail (2) for the callers calibrated on it."""
+    from safetwin.trust.attacks import Bias
+    from safetwin.trust.attestation import Reason
+    from safetwin.trust.scenario import run_attestation
+    t = np.arange(0.0, 30.0, 1.0)
+    log = run_attestation(t, ["a", "b"], [Bias(node="a", start_s=10.0, offset=0.01)], every_s=5.0)
+    rounds = t % 5.0 == 0.0
+    assert np.all(log.reason_codes[~rounds] == 0)
+    assert log.reason_codes[rounds, 0].tolist() == [1, 1] + [Reason.FAIL_PCR.code] * 4
+    assert log.reason_codes[rounds, 1].tolist() == [Reason.PASS.code] * 6
+    assert log.codes[rounds, 0].tolist() == [CODE_PASS] * 2 + [CODE_FAIL] * 4
+    assert [v.reason for _, v in log.verdicts if v.node_id == "a"][2:] == [Reason.FAIL_PCR] * 4

@@ -1,8 +1,11 @@
 """Attestation rounds of a bench scenario: real quotes, real verification, verdict codes out.
 
 Every ``every_s`` seconds the verifier challenges each node and verifies its quote (ECDSA,
-nonce, PCR digest, clock); the verdicts become the per-cycle codes the C++ trust state takes
-(0 no round this cycle, 1 pass, 2 fail). A node under attack reboots into tampered firmware at
+nonce, PCR digest, clock); the verdicts become the per-cycle codes the C++ trust state takes:
+``codes`` pass/fail only (0 no round this cycle, 1 pass, 2 fail: what the campaigns and demos
+were calibrated on), ``reason_codes`` each round's reason in the ``trust::Attestation`` numbering
+(``Reason.code``: 3 fail_signature, 4 fail_pcr, 5 fail_replay, ...), for a trust layer that weighs
+each reason with its own likelihood. A node under attack reboots into tampered firmware at
 the attack's start, so its measured-boot digest no longer matches the golden values, unless the
 attack says the attacker holds a valid key: then it answers with forged quotes carrying the
 golden digest, which pass (the limit of attestation that residual evidence has to cover).
@@ -31,8 +34,9 @@ class _SimClock:
 
 @dataclass
 class AttestationLog:
-    codes: np.ndarray  # (rows, nodes) uint8
+    codes: np.ndarray  # (rows, nodes) uint8: CODE_NONE / CODE_PASS / CODE_FAIL
     verdicts: list = field(default_factory=list)  # (time_s, Verdict) of every round
+    reason_codes: np.ndarray | None = None  # (rows, nodes) uint8: 0 no round, else Verdict.reason.code
 
     def failures(self, node: str) -> list:
         return [(t, v) for t, v in self.verdicts if v.node_id == node and not v.passed]
@@ -66,7 +70,7 @@ def run_attestation(t_s: np.ndarray, node_ids: Sequence[str], attacks: Sequence 
         raise ValueError(f"attacks on unknown nodes {sorted(unknown)}: nodes are {list(node_ids)}")
     compromised: set = set()
     codes = np.zeros((t_s.size, len(node_ids)), dtype=np.uint8)
-    log = AttestationLog(codes)
+    log = AttestationLog(codes, reason_codes=np.zeros_like(codes))
     next_round = t_s[0] if t_s.size else 0.0
     last_t = None
     for k, t in enumerate(t_s):
@@ -94,4 +98,5 @@ def run_attestation(t_s: np.ndarray, node_ids: Sequence[str], attacks: Sequence 
             v: Verdict = verifier.verify(node_id, quote)
             log.verdicts.append((float(t), v))
             codes[k, j] = CODE_PASS if v.passed else CODE_FAIL
+            log.reason_codes[k, j] = v.reason.code
     return log
