@@ -107,6 +107,44 @@ def test_tpm2_tools_quotes_pass_verifier(tpm, alg, scheme, sig_alg):
     assert plain.verify(NODE, tools_quote(tpm, tag, plain.challenge(NODE), scheme)).failures == {Check.SIGNER}
 
 
+def test_tpm2_tools_quotes_pass_the_firmware_verifier(tpm):
+    """The same tpm2_createak AK (a child of the EK) and tpm2_quote quotes through the firmware's
+    C++ verifier (quote_verify), enrolled with the EK's Qualified Name as the AK's parent after our
+    credential activation proved the AK's residence: they pass, a replay of one fails_replay, and
+    enrolled as a primary key instead the qualified signer does not match."""
+    import time
+
+    from safetwin.hil.quote_verify import FirmwareQuoteVerifier
+    tag = "fw_ecc"
+    ek, ak = tools_ak(tpm, "ecc", "ecdsa", tag)
+    v = Verifier()
+    blob, secret = v.begin_enrollment(Enrollment(NODE, ak, golden(), ek_public=ek))
+    v.complete_enrollment(NODE, tools_activate(tpm, tag, blob, secret))
+    ek_qn = wire.qualified_name(ek, wire.TPM_RH_ENDORSEMENT)
+    t0 = time.monotonic()
+
+    def now_ms() -> int:
+        return int((time.monotonic() - t0) * 1000)
+
+    fw = FirmwareQuoteVerifier()
+    try:
+        fw.seed(17)
+        fw.enroll(0, ak, golden(), parent_qualified_name=ek_qn)
+        fw.enroll(1, ak, golden())  # the same AK, claimed to be a primary key
+        for _ in range(2):
+            q = tools_quote(tpm, tag, fw.challenge(0, now_ms()))
+            got = fw.verify(0, q.attest, q.signature, now_ms())
+            assert (got.check, got.reason) == ("ok", "pass")
+        fw.challenge(0, now_ms())
+        got = fw.verify(0, q.attest, q.signature, now_ms())
+        assert (got.check, got.reason) == ("nonce_unknown", "fail_replay")
+        q = tools_quote(tpm, tag, fw.challenge(1, now_ms()))
+        got = fw.verify(1, q.attest, q.signature, now_ms())
+        assert got.check == "signer" and got.reason != "pass"
+    finally:
+        fw.close()
+
+
 def test_tools_quote_with_changed_pcrs_fails_pcr(tpm):
     ek, ak = tools_ak(tpm, "ecc", "ecdsa", "pcr")
     v = Verifier()

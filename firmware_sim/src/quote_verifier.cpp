@@ -161,7 +161,11 @@ void QuoteVerifier::free_node(Node& n) noexcept {
 
 void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
                            const std::uint8_t* golden_values, bool check_firmware_version,
-                           std::uint64_t firmware_version, std::uint32_t hierarchy) {
+                           std::uint64_t firmware_version, std::uint32_t hierarchy, const std::uint8_t* parent_qn,
+                           std::size_t parent_qn_size) {
+  if (parent_qn != nullptr && parent_qn_size != 34)
+    throw std::invalid_argument("enroll: parent_qn: " + std::to_string(parent_qn_size) +
+                                " bytes, a SHA-256 Qualified Name has 34 (nameAlg || digest)");
   if (node >= kMaxNodes)
     throw std::invalid_argument("enroll: node = " + std::to_string(node) + ": must be < " + std::to_string(kMaxNodes));
   tpm::EccPublicView pub;
@@ -198,7 +202,8 @@ void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std:
     throw std::invalid_argument("enroll: ak_public.unique: not a point of P-256");
   }
 
-  // qualifiedSigner = nameAlg || H(hierarchy || Name), Name = nameAlg || H(TPMT_PUBLIC).
+  // qualifiedSigner = nameAlg || H(QN(parent) || Name), Name = nameAlg || H(TPMT_PUBLIC); the QN of
+  // a hierarchy is its handle.
   unsigned int len = 0;
   std::uint8_t name[34] = {0x00, 0x0B};
   std::uint8_t handle[4] = {static_cast<std::uint8_t>(hierarchy >> 24), static_cast<std::uint8_t>(hierarchy >> 16),
@@ -206,7 +211,9 @@ void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std:
   fresh.qualified_signer[0] = 0x00;
   fresh.qualified_signer[1] = 0x0B;
   bool ok = EVP_Digest(ak_public, ak_size, name + 2, &len, sha256_, nullptr) == 1 &&
-            EVP_DigestInit_ex2(md_ctx_, sha256_, nullptr) == 1 && EVP_DigestUpdate(md_ctx_, handle, 4) == 1 &&
+            EVP_DigestInit_ex2(md_ctx_, sha256_, nullptr) == 1 &&
+            (parent_qn != nullptr ? EVP_DigestUpdate(md_ctx_, parent_qn, parent_qn_size)
+                                  : EVP_DigestUpdate(md_ctx_, handle, 4)) == 1 &&
             EVP_DigestUpdate(md_ctx_, name, sizeof name) == 1 &&
             EVP_DigestFinal_ex(md_ctx_, fresh.qualified_signer.data() + 2, &len) == 1;
   // pcrDigest = H(the selected PCR values in ascending order).

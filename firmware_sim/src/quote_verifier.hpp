@@ -112,9 +112,14 @@ class QuoteVerifier {
   // PCRs in `pcr_mask` (bit i = PCR i, values in ascending PCR order, 32 bytes each) and optionally
   // its firmware version. Allocates (OpenSSL key and contexts); throws std::invalid_argument naming
   // the field on a bad key or PCR set, leaving the node's previous enrolment in place.
+  // The AK is a primary key of `hierarchy`, or, with parent_qn (the parent's Qualified Name,
+  // nameAlg || digest, parent_qn_size 34), a child of that parent: an AK made by tpm2_createak under
+  // the EK has the EK's QN as parent_qn. The residence itself (credential activation) is proven at
+  // enrolment by the Python verifier (Verifier.begin_enrollment); the firmware takes its result.
   void enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
               const std::uint8_t* golden_values, bool check_firmware_version = false,
-              std::uint64_t firmware_version = 0, std::uint32_t hierarchy = tpm::kRhEndorsement);
+              std::uint64_t firmware_version = 0, std::uint32_t hierarchy = tpm::kRhEndorsement,
+              const std::uint8_t* parent_qn = nullptr, std::size_t parent_qn_size = 0);
   [[nodiscard]] bool enrolled(std::size_t node) const noexcept {
     return node < kMaxNodes && nodes_[node].key != nullptr;
   }

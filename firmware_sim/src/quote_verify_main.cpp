@@ -4,6 +4,8 @@
 // line each; "-" stands for no bytes. A bad line ends the run with exit status 2 and one line naming what was wrong.
 //
 //   enroll NODE AK_PUBLIC PCR_MASK GOLDEN_VALUES [FIRMWARE_VERSION]  -> ok
+//   enroll_child NODE AK_PUBLIC PCR_MASK GOLDEN_VALUES PARENT_QN [FIRMWARE_VERSION]  -> ok
+//                                          (an AK under PARENT_QN, e.g. the EK's: tpm2_createak)
 //   nonce NODE NONCE NOW_MS                                          -> ok
 //   verify NODE ATTEST SIGNATURE NOW_MS                              -> CHECK REASON CLOCK_MS
 //   reenroll NODE                                                    -> ok
@@ -120,8 +122,9 @@ int main() {
                                       std::to_string(lo - 1) + (hi > lo ? ".." + std::to_string(hi - 1) : ""));
       };
       const std::string& cmd = w[0];
-      if (cmd == "enroll") {
-        need(5, 6);
+      if (cmd == "enroll" || cmd == "enroll_child") {
+        const bool child = cmd == "enroll_child";
+        need(child ? 6 : 5, child ? 7 : 6);
         const auto ak = hex("AK_PUBLIC", w[2]);
         const auto golden = hex("GOLDEN_VALUES", w[4]);
         const auto mask = static_cast<std::uint32_t>(number("PCR_MASK", w[3]));
@@ -130,8 +133,12 @@ int main() {
         if (golden.size() != 32 * n_pcrs)
           throw std::invalid_argument("GOLDEN_VALUES: " + std::to_string(golden.size()) +
                                       " bytes, expected 32 per PCR");
-        verifier.enroll(number("NODE", w[1]), ak.data(), ak.size(), mask, golden.data(), w.size() == 6,
-                        w.size() == 6 ? number("FIRMWARE_VERSION", w[5]) : 0);
+        const auto parent = child ? hex("PARENT_QN", w[5]) : std::vector<std::uint8_t>{};
+        const std::size_t fw_at = child ? 6 : 5;
+        const bool fw = w.size() == fw_at + 1;
+        verifier.enroll(number("NODE", w[1]), ak.data(), ak.size(), mask, golden.data(), fw,
+                        fw ? number("FIRMWARE_VERSION", w[fw_at]) : 0, tpm::kRhEndorsement,
+                        child ? parent.data() : nullptr, parent.size());
         std::cout << "ok\n";
       } else if (cmd == "nonce") {
         need(4, 4);

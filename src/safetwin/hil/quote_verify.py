@@ -58,11 +58,18 @@ class FirmwareQuoteVerifier:
         return out.strip()
 
     def enroll(self, node: int, ak_public: bytes, golden_pcrs: Mapping[int, bytes],
-               firmware_version: int | None = None) -> None:
+               firmware_version: int | None = None, parent_qualified_name: bytes | None = None) -> None:
+        """``parent_qualified_name``: the AK is a child of that parent (an EK's QN,
+        ``tpm_wire.qualified_name(ek_public, TPM_RH_ENDORSEMENT)``, for a ``tpm2_createak`` AK);
+        otherwise a primary key of the endorsement hierarchy."""
         mask = sum(1 << i for i in golden_pcrs)
         values = b"".join(golden_pcrs[i] for i in sorted(golden_pcrs))
         extra = f" {firmware_version}" if firmware_version is not None else ""
-        self._call(f"enroll {node} {ak_public.hex()} {mask} {values.hex()}{extra}")
+        if parent_qualified_name is not None:
+            self._call(f"enroll_child {node} {ak_public.hex()} {mask} {values.hex()} "
+                       f"{bytes(parent_qualified_name).hex()}{extra}")
+        else:
+            self._call(f"enroll {node} {ak_public.hex()} {mask} {values.hex()}{extra}")
 
     def expect_nonce(self, node: int, nonce: bytes, now_ms: int) -> None:
         self._call(f"nonce {node} {nonce.hex()} {now_ms}")
