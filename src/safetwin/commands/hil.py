@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
             print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
+        for node, counts in sorted(result.attest_counts("round").items()):  # the firmware's ATTEST_RESULT
+            print(f"  attestation node {node}: rounds " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         speed = result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf")
         print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.3g}x real time), "
               f"{result.retransmissions} retransmissions")
