@@ -171,3 +171,25 @@ def test_both_refuse_a_counter_jump_without_lockout(pair: Pair) -> None:
     pair.now_ms += 5000
     q = pair.node.quote(pair.challenge())
     assert pair.verify(q.attest, q.signature) == ("pass", "pass", "ok")
+
+
+def test_both_draw_the_clock_jump_line_at_the_same_millisecond(pair: Pair) -> None:
+    """One plausibility bound in both verifiers (same rule, same defaults): 12 s after the
+    reference, with the 2 s nonce lifetime, e = 14 s, so the clock may advance at most
+    floor(14000 * 1.15) + 1 = 16101 ms (computed here by hand). A quote at exactly that advance
+    passes both; one 1 ms further fails both (fail_replay; the firmware's check counter_jump), and
+    neither moved its reference: the honest quote after it passes."""
+    pair.reset_reference()
+    pair.now_ms += 1000
+    q = pair.node.quote(pair.challenge())
+    assert pair.verify(q.attest, q.signature) == ("pass", "pass", "ok")
+    ref = pair.node.clock
+    pair.now_ms += 12000
+    limit = 16101
+    for advance, expected in ((limit + 1, ("fail_replay", "fail_replay", "counter_jump")),
+                              (limit, ("pass", "pass", "ok"))):
+        pair.node.set_clock(wire.ClockInfo(ref.clock_ms + advance - pair.node.tick_ms, ref.reset_count,
+                                           ref.restart_count, True))
+        q = pair.node.quote(pair.challenge())  # quote() advances the clock by tick_ms first
+        assert wire.parse_attest(q.attest).clock.clock_ms == ref.clock_ms + advance
+        assert pair.verify(q.attest, q.signature) == expected, advance

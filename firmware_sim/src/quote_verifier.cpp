@@ -307,10 +307,11 @@ QuoteCheck QuoteVerifier::counters(const Node& n, const tpm::AttestView& a, std:
     if (a.restart_count < n.ref_restart) return QuoteCheck::restart_rollback;
     if (a.restart_count == n.ref_restart && a.clock_ms < n.ref_clock_ms) return QuoteCheck::clock_rollback;
   }
-  // Plausibility against the firmware time elapsed since the reference was taken.
-  const std::uint64_t elapsed = now_ms >= n.ref_at_ms ? now_ms - n.ref_at_ms : 0;
-  const double max_advance_ms =
-      static_cast<double>(elapsed) * (1.0 + config_.clock_drift) + static_cast<double>(config_.clock_slack_ms);
+  // Plausibility against the firmware time elapsed since the reference was taken, plus the round's
+  // lifetime (the quote may have been made that much earlier): the Python verifier's bound, to the ms
+  // (its 1e-6 keeps floor() from losing a whole ms to binary rounding of e.g. 12 s * 1.15).
+  const std::uint64_t elapsed = (now_ms >= n.ref_at_ms ? now_ms - n.ref_at_ms : 0) + config_.nonce_lifetime_ms;
+  const double max_advance_ms = std::floor(static_cast<double>(elapsed) * (1.0 + config_.clock_drift) + 1e-6) + 1.0;
   const std::uint64_t max_epochs = 1 + elapsed / config_.min_reboot_ms;
   if (a.reset_count != n.ref_reset) {
     if (static_cast<std::uint64_t>(a.reset_count - n.ref_reset) > max_epochs) return QuoteCheck::counter_jump;

@@ -17,8 +17,9 @@
 //  * A nonce is spent, and the node's (resetCount, restartCount, clock) reference moved, only by a
 //    quote that is authenticated and passes every check.
 //  * Monotonicity with plausibility: counters never go back (fail_replay), and they never jump
-//    further than the firmware time elapsed since the reference allows (clock advance <=
-//    elapsed * (1 + drift) + slack; resetCount/restartCount advance <= 1 + elapsed / min_reboot):
+//    further than the firmware time elapsed since the reference allows (e = elapsed + the nonce
+//    lifetime; clock advance <= floor(e * (1 + drift)) + 1 ms; resetCount/restartCount advance
+//    <= 1 + e / min_reboot; the Python verifier's rule and defaults):
 //    such a quote is refused (fail) WITHOUT moving the reference, so a key holder signing
 //    resetCount = 2^32 - 1 cannot lock the honest node out. reenroll() drops the reference after a
 //    legitimate TPM2_Clear.
@@ -83,10 +84,12 @@ enum class QuoteCheck : std::uint8_t {
 
 struct QuoteVerifierConfig {
   std::uint64_t nonce_lifetime_ms = 2000;  // a round: the TPM's quote latency plus the transfer
-  double clock_drift = 0.05;               // TPM clock vs firmware time, fraction
-  std::uint64_t clock_slack_ms = 2000;     // latency of the round on top of the drift
-  std::uint64_t min_reboot_ms = 1000;      // a TPM Reset/Restart takes at least this long
-  void validate() const;                   // throws std::invalid_argument naming the field
+  // The plausibility bound, the same rule and defaults as the Python verifier (attestation.py): with
+  // e = firmware time since the reference + nonce_lifetime_ms, the clock may advance at most
+  // floor(e * (1 + clock_drift)) + 1 ms and resetCount / restartCount by 1 + floor(e / min_reboot_ms).
+  double clock_drift = 0.15;           // TPM clock vs firmware time, fraction (Verifier.clock_drift)
+  std::uint64_t min_reboot_ms = 1000;  // a TPM Reset/Restart takes at least this long (min_reboot_s)
+  void validate() const;               // throws std::invalid_argument naming the field
 };
 
 struct QuoteResult {

@@ -170,20 +170,22 @@ TEST_CASE("monotonicity: rollbacks are fail_replay; jumps are refused without lo
   // Someone holding the key signs resetCount = 2^32 - 1: refused, the reference stays.
   rig.node.reset = 0xFFFFFFFFu;
   CHECK(rig.round(24, 200).check == QuoteCheck::counter_jump);
-  // Clock 60 s ahead after 5 s of firmware time: refused. Verified at 5000 ms, 4950 ms after the
-  // reference: 4950 * 1.05 + 2000 = 7197.5 ms ahead is the limit (7198 out, 7197 in).
+  // Clock 60 s ahead after 5 s of firmware time: refused. Verified 4950 ms after the reference, with
+  // the 2000 ms round lifetime e = 6950 ms: floor(6950 * 1.15) + 1 = 7993 ms ahead is the limit
+  // (7994 out, 7993 in), the Python verifier's rule and defaults.
   rig.node.reset = 3;
   rig.node.clock_ms = 1000 + 60000;
   CHECK(rig.round(25, 5000).check == QuoteCheck::counter_jump);
-  rig.node.clock_ms = 1000 + 7198;
+  rig.node.clock_ms = 1000 + 7994;
   CHECK(rig.round(26, 4950).check == QuoteCheck::counter_jump);
-  rig.node.clock_ms = 1000 + 7197;
+  rig.node.clock_ms = 1000 + 7993;
   CHECK(rig.round(126, 4950).check == QuoteCheck::ok);
-  // A reboot (resetCount + 1, clock from 0) after 3 s passes; two resets after 0.5 s do not.
+  // A reboot (resetCount + 1, clock from 0) after 3 s passes; four resets 0.5 s later do not: e =
+  // 500 + 2000 ms allows 1 + floor(2500 / 1000) = 3.
   rig.node.reset = 4;
   rig.node.clock_ms = 2000;
   CHECK(rig.round(27, 7950).check == QuoteCheck::ok);
-  rig.node.reset = 6;
+  rig.node.reset = 8;
   rig.node.clock_ms = 100;
   CHECK(rig.round(28, 8450).check == QuoteCheck::counter_jump);
   rig.node.reset = 5;
