@@ -138,3 +138,33 @@ def test_the_answer_decoder_rebuilds_the_nonce_cantools_encodes():
     assert ans.nonces == {3: nonce} and ans.invalid_frames == 0
     ans = AnswerDecoder().decode(_codec.wire_pack(b"".join(frames[:5])))
     assert ans.nonces == {}
+
+
+_BASE = """
+[scenario]
+name = "t"
+duration_s = 20
+dt_s = 1.0
+
+[pack]
+series = 4
+"""
+
+
+@pytest.mark.parametrize("extra, key, reason", [
+    ('[attestation]\nevery_s = 5\n\n[[faults]]\ntype = "node_silent"\nnode = 1\nat_s = 5\n', "faults[0].node",
+     "1 is impossible: [attestation] nodes = 1 enrols nodes 0..0"),
+    ('[[faults]]\ntype = "quote_forged"\nat_s = 5\n', "faults[0].type", "impossible without attestation"),
+    ('[attestation]\nevery_s = 5\nnodes = 9\n', "attestation.nodes", "9 is impossible"),
+    ('[attestation]\nevery_s = 5\n\n[[faults]]\ntype = "nonce_burn"\nat_s = 5\n\n[[criteria.attest]]\n'
+     'reason = "forged"\nwithin_s = 5\n', "criteria.attest[0].reason", "'forged' is not one of"),
+    ('[attestation]\nevery_s = 5\n\n[[faults]]\ntype = "nonce_burn"\nat_s = 5\n\n[[criteria.attest]]\n'
+     'reason = "timeout"\n', "criteria.attest[0].within_s", "missing (required)"),
+])
+def test_a_bad_attestation_scenario_is_refused_naming_the_key(tmp_path, extra, key, reason):
+    from safetwin.hil.scenario import ScenarioError
+    p = tmp_path / "bad.toml"
+    p.write_text(_BASE + extra)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    assert e.value.key == key and reason in e.value.reason, str(e.value)
