@@ -601,7 +601,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
               spread, ambient_k, truth, state0, ccfg, laws, noise_seed: int, reporting: str = "every_step",
               report_period_s: float = 1.0) -> dict:
     """The same scenario on the core's closed-loop runner (safetwin.loop): one C++ call for the
-    run and one for its counterfactual at 0 A (the same seed: the same noise samples)."""
+    run and its counterfactuals at 0 A (plant-only, from t = 0 and forked from the run at the onset)."""
     from safetwin import loop
 
     pack = (series, parallel) != (1, 1)
@@ -665,8 +665,12 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     noise = loop.SensorNoise()
     noise.voltage_a_v, noise.voltage_b_v = VOLTAGE_A_SIGMA_V, VOLTAGE_B_SIGMA_V
     noise.temperature_k, noise.current_a = TEMPERATURE_SIGMA_K, CURRENT_SIGMA_A
+    # The 0 A counterfactuals run beside the run, from t = 0 and forked at the onset (no second run;
+    # their plant fields equal those of a re-run with the current forced to 0 A: test_loop_counterfactual)
+    cf_spec = loop.counterfactual(current_a=0.0, time_s=float(k_onset * dt_s) if k_onset < n else None)
     spec = loop.make_spec(duration_s=n * dt_s, dt_s=dt_s, cycle=cyc, plant=plant_cfg, law=spec_law, noise=noise,
-                          seed=noise_seed, faults=faults, attestation=attestation, trace="none", **ageing)
+                          seed=noise_seed, faults=faults, attestation=attestation, counterfactual=cf_spec,
+                          trace="none", **ageing)
     rep = spec.reporting  # when the nodes report (the counterfactual below keeps the same scheme)
     rep.mode = getattr(loop.ReportingMode, reporting)
     rep.period_s = float(report_period_s)
@@ -681,13 +685,7 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     from_zero = fault == "none" or fault in AGEING_FAULTS or k_onset >= n or \
         (not math.isnan(first_violation_s) and first_violation_s < onset_s)
     k_cf = 0 if from_zero else k_onset
-    cf_spec = loop.with_zero_current(spec, time_s=float(k_cf * dt_s))
-    cf_controllers = controllers
-    if k_cf == 0 and controllers is not None:
-        # 0 A from the start: the law's commands never reach the plant, so a built-in law (no MPC
-        # solves, no Python calls) gives the same counterfactual
-        cf_spec.law, cf_controllers = loop.constant(0.0), None
-    cf = loop.run(cf_spec, controllers=cf_controllers).summary
+    cf = res.counterfactual_from_start if k_cf == 0 else res.counterfactual_at_onset
     rob_cf = {"voltage_max": cf["min_margin_voltage_max_v"], "voltage_min": cf["min_margin_voltage_min_v"],
               "temp_max": cf["min_margin_temp_max_k"]}
     cf_firsts = [cf["first_violation_voltage_max_s"], cf["first_violation_voltage_min_s"], cf["first_violation_temp_max_s"]]
