@@ -1,5 +1,7 @@
 """Campaign engine benchmark (issue 14, "Performance"): prints medians, worst cases and ratios.
 
+0. The 0 A counterfactual forked from the run at the onset against a whole second run (before):
+   samples per CPU-second on the shipped campaign's samples, records checked equal.
 1. Per-scenario cost of one closed-loop scenario of the issue-13 campaign: the Python loop over the
    core's step calls (safetwin.campaign.simulate) and, when it is on main, the core's closed-loop
    runner (safetwin.loop) on the same scenarios -- goal >= 10x.
@@ -8,7 +10,7 @@
    relative 95 % half-width of 20 %, (1.96 / 0.2)^2 (1 - p) / p, measured by one crude MC run of
    that size, against the simulations CE-IS needs (CE stages + final stage) -- goal >= 100x fewer.
 
-    python benchmarks/bench_campaign.py [--scenarios 24] [--duration-s 1800] [--skip-mc]
+    python benchmarks/bench_campaign.py [--scenarios 24] [--duration-s 1800] [--skip-mc] [--parts 0,1,2,3]
 """
 from __future__ import annotations
 
@@ -64,6 +66,35 @@ def per_scenario_cost(c: spec.Campaign, count: int) -> None:
                       f"(medians; goal >= 10x)")
     else:
         print("   closed-loop runner: not built into this installation (safetwin.loop) -> ratio n/a")
+
+
+def counterfactual_cost(c: spec.Campaign, count: int) -> None:
+    """The shipped campaign's first samples on the core's runner, the 0 A counterfactual forked
+    from the run at the onset (one C++ run) against a whole second run (the issue's before), in
+    alternation on the same samples; CPU time of this process (a shared machine's load inflates
+    wall time), the records checked equal."""
+    prop = sampler.Proposal(c.variables, dict(c.variables))
+    values = prop.draw(c.seed, 0, range(count))
+    cpu: dict = {"rerun": [], "fork": []}
+    mismatched = 0
+    for i in range(count):
+        sample = {**c.fixed, **{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in values.items()}}
+        recs = {}
+        for mode in ("rerun", "fork"):
+            rng = sampler.generator(c.seed, 0, i, sampler.EXOGENOUS_STREAM)
+            t0 = time.process_time()
+            recs[mode] = simulate(sample, rng, c.duration_s, c.dt_s, engine="core", counterfactual=mode)
+            cpu[mode].append(time.process_time() - t0)
+        a, b = ({k: v for k, v in r.items() if k != "wall_s"} for r in recs.values())
+        mismatched += any(a[k] != b[k] and not (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
+                          for k in a)
+    print(f"0. counterfactual, {count} samples of {c.name} ({c.duration_s:.0f} s), CPU time per sample "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    for mode, label in (("rerun", "whole re-run at 0 A (before)"), ("fork", "forked at the onset (after)")):
+        t = np.asarray(cpu[mode])
+        print(f"   {label:30s}: median {np.median(t) * 1e3:7.1f} ms, worst {t.max() * 1e3:7.1f} ms, "
+              f"{count / t.sum():6.2f} samples per CPU-s")
+    print(f"   -> {sum(cpu['rerun']) / sum(cpu['fork']):.2f}x the samples per CPU-s; records that differ: {mismatched}")
 
 
 def parallel_efficiency(c: spec.Campaign, n: int, rounds: int = 2) -> None:
@@ -164,11 +195,18 @@ def main() -> None:
     ap.add_argument("--scenarios", type=int, default=24, help="closed-loop scenarios per measurement")
     ap.add_argument("--duration-s", type=float, default=1800.0)
     ap.add_argument("--skip-mc", action="store_true", help="skip the long crude MC run of part 3")
+    ap.add_argument("--parts", default="0,1,2,3", help="which parts to run (comma-separated)")
     args = ap.parse_args()
+    parts = {int(p) for p in args.parts.split(",")}
     c = dataclasses.replace(shipped("off_nominal"), duration_s=args.duration_s)
-    per_scenario_cost(c, args.scenarios)
-    parallel_efficiency(c, 2 * args.scenarios)
-    is_against_mc(args.skip_mc)
+    if 0 in parts:
+        counterfactual_cost(c, args.scenarios)
+    if 1 in parts:
+        per_scenario_cost(c, args.scenarios)
+    if 2 in parts:
+        parallel_efficiency(c, 2 * args.scenarios)
+    if 3 in parts:
+        is_against_mc(args.skip_mc)
 
 
 if __name__ == "__main__":
