@@ -1,10 +1,10 @@
 """One closed-loop scenario: the true plant, the sensors with their faults, and the guarded cycle
 of the core (``ControlCycle`` for a cell, ``PackCycle`` with trust for a pack) -> one record.
 
-This is the only module of the campaign engine that touches the closed-loop machinery. It is a
-Python loop over the core's step calls (the bench side -- plant, sensors, faults -- is stepped
-here, as in ``safetwin.demo``); the core's closed-loop runner (issue 12, section 6) will take its
-place, and this loop stays as the benchmark's baseline.
+This is the only module of the campaign engine that touches the closed-loop machinery. A sample
+runs on the core's closed-loop runner (``safetwin.loop``, one C++ call with its plant-only
+counterfactuals) where it is built in; the Python loop over the core's step calls here (the bench
+side -- plant, sensors, faults -- stepped as in ``safetwin.demo``) stays as the benchmark's baseline.
 
 Randomness: everything random in a scenario (the pack's cell-to-cell spread, the faulty group,
 the drive cycle, every sensor's noise) comes from the generator the caller passes, which the
