@@ -95,6 +95,24 @@ def test_the_same_sample_gives_the_same_record_and_another_sample_another():
     assert a["min_cell_voltage_v"] != c["min_cell_voltage_v"]
 
 
+@pytest.mark.parametrize("sc", [
+    dict(topology="4s2p", law="mpc", fault="internal_short", soc0=0.3, onset_s=60.0, severity=0.9),
+    dict(topology="cell", law="const_3c", fault="cooling_loss", soc0=0.5, onset_s=120.0, severity=1.0),
+    dict(topology="4s2p", law="cccv", fault="node_tampered", soc0=0.4, onset_s=80.0, severity=0.5),
+    dict(topology="cell", law="mpc", fault="r0_growth", soc0=0.2, severity=0.8),
+], ids=["pack-mpc-short", "cell-3c-cooling", "pack-cccv-tampered", "cell-mpc-ageing"])
+def test_the_forked_counterfactual_gives_the_record_of_a_whole_rerun(sc):
+    """The runner's counterfactual forked at the onset (or from t = 0) against a second whole run
+    at 0 A, cycle and controllers included: every field of the record is the same."""
+    fork = simulate(sc, sampler.generator(3, 0, 1, sampler.EXOGENOUS_STREAM), 240.0, 1.0, engine="core")
+    rerun = simulate(sc, sampler.generator(3, 0, 1, sampler.EXOGENOUS_STREAM), 240.0, 1.0, engine="core",
+                     counterfactual="rerun")
+    for key, value in fork.items():
+        if key != "wall_s":
+            assert value == rerun[key] or (isinstance(value, float) and math.isnan(value) and math.isnan(rerun[key])), key
+    assert fork["cf_from_s"] == (0.0 if sc["fault"] == "r0_growth" else sc["onset_s"])
+
+
 LAW_MODULE = '''
 from safetwin import cycle
 

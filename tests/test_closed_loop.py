@@ -38,12 +38,13 @@ def box_muller(bits: list[int], i: int) -> float:
 
 # ---- the loop stepped by hand: the reference the runner must reproduce -------------------------
 
-def python_loop(spec: loop.LoopSpec, controllers) -> dict:
+def python_loop(spec: loop.LoopSpec, controllers, readings: dict | None = None) -> dict:
     """Steps the plant, the sensors and the cycle from Python in the order of closed_loop.hpp, as
     safetwin.demo does. Supports what the tests and the benchmark use: external controllers, the
     plant's per-cell initial SOC, voltage offsets, internal shorts, cooling loss, the attack
     library's online stealthy injection, injection offsets, attestation verdicts and the direct
-    replacement current."""
+    replacement current. ``readings``: if given, its "voltage_a_v" is each step's node-a readings
+    before the cycle steps (for a Python law that needs them, as the runner's CC-CV does)."""
     n, dt = spec.steps, spec.dt_s
     S, P = spec.plant.series, spec.plant.parallel
     plant = battery.Pack(spec.plant)
@@ -110,6 +111,8 @@ def python_loop(spec: loop.LoopSpec, controllers) -> dict:
             vb[g] = v[g * P] + nz.voltage_b_v * z[S + g] + 0.0
             tk[g] = max(temps[g * P:(g + 1) * P]) + nz.temperature_k * z[2 * S + g] + 0.0
         measured = applied + nz.current_a * z[3 * S]
+        if readings is not None:
+            readings["voltage_a_v"] = va
         if pack:
             st = cyc.step(t, measured, va, tk, dt, voltage_b_v=vb,
                           attestation=verdicts[k] if verdicts is not None else None)

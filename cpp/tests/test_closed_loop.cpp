@@ -435,6 +435,34 @@ TEST_CASE("no allocation in the loop, from the first step on") {
   CHECK(n == 0);
 }
 
+TEST_CASE("the plant-only counterfactuals: no allocation, and the plant fields of whole re-runs at 0 A") {
+  LoopSpec spec = pack_spec(300.0);
+  spec.faults = {{FaultKind::voltage_offset, 50.0, 1e9, 1, 0, 0.02}, {FaultKind::internal_short, 80.0, 1e9, 4, 0, 0.2}};
+  spec.counterfactual.enabled = true;  // forked at 50 s (the first onset), the short applied to the copy at 80 s
+  ClosedLoop loop(spec);
+  const long n = test::count_allocations([&] { (void)loop.run(); });
+  CHECK(n == 0);
+  LoopSpec at_onset = spec, from_start = spec;
+  at_onset.counterfactual.enabled = from_start.counterfactual.enabled = false;
+  at_onset.replacement.enabled = from_start.replacement.enabled = true;
+  from_start.replacement.at_first_fault = false;  // time_s = 0
+  ClosedLoop a(at_onset), b(from_start);
+  REQUIRE(a.run() == Status::ok);
+  REQUIRE(b.run() == Status::ok);
+  for (const auto& [cf, rerun] : {std::pair{&loop.counterfactual_at_onset(), &a.summary()},
+                                  std::pair{&loop.counterfactual_from_start(), &b.summary()}}) {
+    CHECK(cf->status == Status::ok);
+    CHECK(cf->steps == rerun->steps);
+    CHECK(cf->min_margin_voltage_max_v == rerun->min_margin_voltage_max_v);
+    CHECK(cf->min_margin_voltage_min_v == rerun->min_margin_voltage_min_v);
+    CHECK(cf->min_margin_temp_max_k == rerun->min_margin_temp_max_k);
+    CHECK(cf->max_abs_cell_current_a == rerun->max_abs_cell_current_a);
+    CHECK(cf->final_soc_min == rerun->final_soc_min);
+    CHECK(cf->final_soc_max == rerun->final_soc_max);
+  }
+  CHECK(loop.summary().final_soc_max != loop.counterfactual_at_onset().final_soc_max);  // a real counterfactual
+}
+
 TEST_CASE("allocations only at the onsets of faults that reconfigure the plant through Pack's setters") {
   // Pack::set_cooling_factor, set_scaling and set_state validate their argument with messages built
   // as std::string (battery/pack.cpp): a bounded number of allocations at the onset step of a

@@ -20,6 +20,35 @@ py::array_t<T> rows(const std::vector<T>& v, std::size_t n, std::size_t width) {
   return py::array_t<T>({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)}, v.data());
 }
 
+// A counterfactual's summary (CounterfactualSpec): its plant fields only, the cycle did not run for it.
+py::dict plant_summary_dict(const LoopSummary& s) {
+  py::dict d;
+  d["status"] = s.status;
+  d["steps"] = s.steps;
+  d["min_margin_voltage_max_v"] = s.min_margin_voltage_max_v;
+  d["min_margin_voltage_min_v"] = s.min_margin_voltage_min_v;
+  d["min_margin_temp_max_k"] = s.min_margin_temp_max_k;
+  d["min_margin_temp_min_k"] = s.min_margin_temp_min_k;
+  d["min_margin_charge_current_a"] = s.min_margin_charge_current_a;
+  d["min_margin_discharge_current_a"] = s.min_margin_discharge_current_a;
+  d["first_violation_voltage_max_s"] = s.first_violation_voltage_max_s;
+  d["first_violation_voltage_min_s"] = s.first_violation_voltage_min_s;
+  d["first_violation_temp_max_s"] = s.first_violation_temp_max_s;
+  d["first_violation_temp_min_s"] = s.first_violation_temp_min_s;
+  d["first_violation_charge_current_s"] = s.first_violation_charge_current_s;
+  d["first_violation_discharge_current_s"] = s.first_violation_discharge_current_s;
+  d["max_abs_cell_current_a"] = s.max_abs_cell_current_a;
+  d["max_current_ratio"] = s.max_current_ratio;
+  d["max_voltage_v"] = s.max_voltage_v;
+  d["min_voltage_v"] = s.min_voltage_v;
+  d["max_temp_k"] = s.max_temp_k;
+  d["first_fault_s"] = s.first_fault_s;
+  d["replacement_s"] = s.replacement_s;
+  d["final_soc_min"] = s.final_soc_min;
+  d["final_soc_max"] = s.final_soc_max;
+  return d;
+}
+
 py::dict summary_dict(const LoopSummary& s) {
   py::dict d;
   d["status"] = s.status;
@@ -190,6 +219,16 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("current_a", &Replacement::current_a)
       .def_readwrite("law", &Replacement::law);
 
+  py::class_<CounterfactualSpec>(
+      m, "CounterfactualSpec",
+      "Plant-only counterfactuals beside the run at a direct pack current: from t = 0 and from the fork time "
+      "(the first fault onset or time_s), forked from the run's plant (no second run)")
+      .def(py::init<>())
+      .def_readwrite("enabled", &CounterfactualSpec::enabled)
+      .def_readwrite("current_a", &CounterfactualSpec::current_a)
+      .def_readwrite("at_first_fault", &CounterfactualSpec::at_first_fault)
+      .def_readwrite("time_s", &CounterfactualSpec::time_s);
+
   py::enum_<TraceLevel>(m, "TraceLevel", "What a closed-loop run keeps per step")
       .value("none", TraceLevel::none)
       .value("extremes", TraceLevel::extremes)
@@ -216,6 +255,7 @@ void bind_closed_loop(py::module_& m) {
       .def_readwrite("injection_current_a", &LoopSpec::injection_current_a)
       .def_readwrite("attestation", &LoopSpec::attestation)
       .def_readwrite("replacement", &LoopSpec::replacement)
+      .def_readwrite("counterfactual", &LoopSpec::counterfactual)
       .def_readwrite("trace", &LoopSpec::trace)
       .def_readwrite("reporting", &LoopSpec::reporting)
       .def_property_readonly("steps", &LoopSpec::steps)
@@ -252,6 +292,15 @@ void bind_closed_loop(py::module_& m) {
       .def_property_readonly("groups", &ClosedLoop::groups)
       .def(
           "summary", [](const ClosedLoop& l) { return summary_dict(l.summary()); }, "The run's summary as a dict")
+      .def(
+          "counterfactual_from_start",
+          [](const ClosedLoop& l) { return plant_summary_dict(l.counterfactual_from_start()); },
+          "The plant-only counterfactual from t = 0 (plant fields; status not_initialised: not enabled)")
+      .def(
+          "counterfactual_at_onset",
+          [](const ClosedLoop& l) { return plant_summary_dict(l.counterfactual_at_onset()); },
+          "The plant-only counterfactual from the fork time (plant fields; status not_initialised: not enabled "
+          "or the fork time not reached)")
       .def("trace", &trace_dict, "The run's trace as numpy arrays (rows = steps run; empty below its TraceLevel)")
       .def_property_readonly(
           "plant", [](const ClosedLoop& l) -> const battery::Pack& { return l.plant(); },

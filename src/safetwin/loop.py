@@ -23,6 +23,7 @@ import numpy as np
 
 from safetwin._core import (  # noqa: F401  (re-exported API)
     ClosedLoop,
+    CounterfactualSpec,
     CycleConfig,
     FaultKind,
     FaultSpec,
@@ -140,7 +141,8 @@ def make_spec(*, duration_s: float, cycle: CycleConfig | PackCycleConfig, dt_s: 
               ambient_k: float | None = None, noise: SensorNoise | None = None, seed: int = 0,
               faults: Iterable[FaultSpec] = (), injection_a_v=None, injection_b_v=None,
               injection_temperature_k=None, injection_current_a=None, attestation=None,
-              replacement: Replacement | None = None, trace: str = "full") -> LoopSpec:
+              replacement: Replacement | None = None, counterfactual: CounterfactualSpec | None = None,
+              trace: str = "full") -> LoopSpec:
     """Builds a :class:`LoopSpec`. ``cycle``: a ``CycleConfig`` runs one cell on ``ControlCycle``,
     a ``PackCycleConfig`` a pack on ``PackCycle``. ``plant``: the TRUE plant (default: the twin's
     cell, 1 group per series group of the cycle); per-cell ``capacity_factor``, ``resistance_factor``,
@@ -149,6 +151,7 @@ def make_spec(*, duration_s: float, cycle: CycleConfig | PackCycleConfig, dt_s: 
     ``injection_temperature_k`` (steps, series) and ``injection_current_a`` (steps,): additive
     offsets on the readings (an attack computed beforehand, or noise drawn elsewhere), added after
     the runner's own noise and before the faults; ``attestation``: verdict codes (steps, nodes).
+    ``counterfactual``: plant-only counterfactuals beside the run (see :func:`counterfactual`).
     ``trace``: "full", "extremes" or "none"."""
     spec = LoopSpec()
     spec.duration_s, spec.dt_s = float(duration_s), float(dt_s)
@@ -195,10 +198,25 @@ def make_spec(*, duration_s: float, cycle: CycleConfig | PackCycleConfig, dt_s: 
         spec.attestation = _rows(attestation, steps, spec.cycle.trust.nodes, "attestation", dtype=np.uint8)
     if replacement is not None:
         spec.replacement = replacement
+    if counterfactual is not None:
+        spec.counterfactual = counterfactual
     if trace not in TraceLevel.__members__:
         raise ValueError(f"trace {trace!r}: must be one of {', '.join(TraceLevel.__members__)}")
     spec.trace = TraceLevel.__members__[trace]
     return spec
+
+
+def counterfactual(*, current_a: float = 0.0, time_s: float | None = None) -> CounterfactualSpec:
+    """Plant-only counterfactuals run beside the closed loop (no second run): the same plant and
+    plant faults under the pack current ``current_a`` applied directly, from t = 0
+    (``LoopResult.counterfactual_from_start``) and from ``time_s`` (default: the first fault's
+    onset; ``counterfactual_at_onset``), forked from the run's plant at that step. Their plant
+    fields equal bit for bit those of ``run(with_zero_current(spec, ...))`` (tests/test_loop_counterfactual.py)."""
+    c = CounterfactualSpec()
+    c.enabled, c.current_a = True, float(current_a)
+    if time_s is not None:
+        c.at_first_fault, c.time_s = False, float(time_s)
+    return c
 
 
 def with_zero_current(spec: LoopSpec, *, current_a: float = 0.0, time_s: float | None = None) -> LoopSpec:
@@ -219,6 +237,18 @@ class LoopResult:
     def cycle(self):
         """The cycle that ran (PackCycle or ControlCycle): events, transitions, trust."""
         return self.loop.pack_cycle if self.loop.pack_cycle is not None else self.loop.cell_cycle
+
+    @property
+    def counterfactual_from_start(self) -> dict | None:
+        """The plant-only counterfactual from t = 0 (plant fields), None unless the spec asked for one."""
+        s = self.loop.counterfactual_from_start()
+        return None if s["status"] == Status.not_initialised else s
+
+    @property
+    def counterfactual_at_onset(self) -> dict | None:
+        """The plant-only counterfactual from the fork time, None unless asked for and reached."""
+        s = self.loop.counterfactual_at_onset()
+        return None if s["status"] == Status.not_initialised else s
 
 
 def run(spec: LoopSpec, controllers: Sequence | None = None) -> LoopResult:

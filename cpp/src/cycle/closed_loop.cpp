@@ -215,6 +215,10 @@ void LoopSpec::validate(std::size_t external_controllers) const {
         throw_invalid("LoopSpec.attestation[" + std::to_string(i / nodes) + ", " + std::to_string(i % nodes) + "]",
                       attestation[i], "must be a trust::Attestation code 0..7 (0 none, 1 pass, 2..7 fail reasons)");
   }
+  if (counterfactual.enabled) {
+    require_finite("LoopSpec.counterfactual.current_a", counterfactual.current_a);
+    if (!counterfactual.at_first_fault) require_non_negative("LoopSpec.counterfactual.time_s", counterfactual.time_s);
+  }
   if (replacement.enabled) {
     if (!replacement.at_first_fault) require_non_negative("LoopSpec.replacement.time_s", replacement.time_s);
     if (replacement.direct) {
@@ -373,6 +377,17 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
   if (spec_.replacement.enabled)
     replacement_s_ = spec_.replacement.at_first_fault ? first_fault : spec_.replacement.time_s;
   if (std::isfinite(replacement_s_)) summary_.replacement_s = replacement_s_;
+  if (spec_.counterfactual.enabled) {
+    cf_start_ = std::make_unique<battery::Pack>(*plant_);
+    cf_onset_ = std::make_unique<battery::Pack>(*plant_);
+    cf_before_ = plant_->states();
+    cf_fork_s_ = spec_.counterfactual.at_first_fault ? first_fault : spec_.counterfactual.time_s;
+    cf_start_summary_.status = Status::ok;
+    cf_start_summary_.first_fault_s = summary_.first_fault_s;
+    cf_start_summary_.replacement_s = 0.0;
+    cf_onset_summary_.first_fault_s = summary_.first_fault_s;
+    if (std::isfinite(cf_fork_s_)) cf_onset_summary_.replacement_s = cf_fork_s_;
+  }
 
   const std::size_t n = total_steps_;
   Trace& tr = trace_;
@@ -402,51 +417,20 @@ ClosedLoop::~ClosedLoop() = default;
 
 // ---- the step ---------------------------------------------------------------------------------
 
-void ClosedLoop::apply_faults(double t) noexcept {
-  for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
-    const FaultSpec& f = spec_.faults[i];
-    const bool on = t >= f.onset_s && t < f.end_s;
-    if (on == (fault_active_[i] != 0)) continue;
-    fault_active_[i] = on ? 1 : 0;
-    fresh_[i] = on ? 1 : 0;
-    if (!on) stuck_value_[i] = kNaN;  // a stuck reading ends with its fault
-    // Plant faults change the plant at their start and are restored at their end. The indices and
-    // values were validated at construction, so the setters cannot refuse them here.
-    const auto cell = static_cast<std::size_t>(std::max(f.target, 0));
-    switch (f.kind) {
-      case FaultKind::internal_short:
-        plant_->set_leak_resistance(cell, on && f.value > 0.0 ? 1.0 / f.value : kInf);
-        break;
-      case FaultKind::cooling_loss:
-        if (f.target < 0) {
-          for (std::size_t j = 0; j < cells_; ++j) plant_->set_cooling_factor(j, on ? f.value : 1.0);
-        } else {
-          plant_->set_cooling_factor(cell, on ? f.value : 1.0);
-        }
-        break;
-      case FaultKind::connection_resistance: {
-        battery::CellScaling s = base_scaling_[cell];
-        if (on) {
-          const double r0 =
-              battery::coefficients(plant_->params(), battery::CellScaling{}, 0.5, battery::kReferenceTempK).r0_ohm;
-          s.r0_factor *= 1.0 + f.value / (r0 * s.resistance_factor * s.r0_factor);
-        }
-        plant_->set_scaling(cell, s);
-        break;
-      }
-      default: break;  // sensor faults act in read_sensors
-    }
-  }
-}
+namespace {
 
-void ClosedLoop::record_plant(std::size_t k, double t) noexcept {
-  const auto& states = before_;  // the state at t_k
-  const auto& v = plant_->cell_voltage_v();
-  const auto& i = plant_->cell_current_a();
-  const battery::CellLimits& lim = plant_->params().limits;
-  LoopSummary& s = summary_;
+struct PlantExtremes {
+  double vmax, vmin, tmax, smin, smax, imax;
+};
+
+// The plant fields of a summary at step time t: states at t, the step's voltages and currents.
+PlantExtremes note_plant(const std::vector<battery::CellState>& states, const battery::Pack& plant, double t,
+                         LoopSummary& s) noexcept {
+  const auto& v = plant.cell_voltage_v();
+  const auto& i = plant.cell_current_a();
+  const battery::CellLimits& lim = plant.params().limits;
   double vmax = -kInf, vmin = kInf, tmax = -kInf, smin = kInf, smax = -kInf, imax = 0.0;
-  for (std::size_t j = 0; j < cells_; ++j) {
+  for (std::size_t j = 0; j < states.size(); ++j) {
     vmax = std::max(vmax, v[j]);
     vmin = std::min(vmin, v[j]);
     tmax = std::max(tmax, states[j].temp_k);
@@ -477,6 +461,106 @@ void ClosedLoop::record_plant(std::size_t k, double t) noexcept {
   s.max_temp_k = std::max(s.max_temp_k, tmax);
   s.final_soc_min = smin;
   s.final_soc_max = smax;
+  return {vmax, vmin, tmax, smin, smax, imax};
+}
+
+// The plant fields of `from` (note_plant's, and the run's status and length) into `to`.
+void copy_plant_fields(const LoopSummary& from, LoopSummary& to) noexcept {
+  to.status = from.status;
+  to.steps = from.steps;
+  to.min_margin_voltage_max_v = from.min_margin_voltage_max_v;
+  to.min_margin_voltage_min_v = from.min_margin_voltage_min_v;
+  to.min_margin_temp_max_k = from.min_margin_temp_max_k;
+  to.min_margin_temp_min_k = from.min_margin_temp_min_k;
+  to.min_margin_charge_current_a = from.min_margin_charge_current_a;
+  to.min_margin_discharge_current_a = from.min_margin_discharge_current_a;
+  to.first_violation_voltage_max_s = from.first_violation_voltage_max_s;
+  to.first_violation_voltage_min_s = from.first_violation_voltage_min_s;
+  to.first_violation_temp_max_s = from.first_violation_temp_max_s;
+  to.first_violation_temp_min_s = from.first_violation_temp_min_s;
+  to.first_violation_charge_current_s = from.first_violation_charge_current_s;
+  to.first_violation_discharge_current_s = from.first_violation_discharge_current_s;
+  to.max_abs_cell_current_a = from.max_abs_cell_current_a;
+  to.max_current_ratio = from.max_current_ratio;
+  to.max_voltage_v = from.max_voltage_v;
+  to.min_voltage_v = from.min_voltage_v;
+  to.max_temp_k = from.max_temp_k;
+  to.final_soc_min = from.final_soc_min;
+  to.final_soc_max = from.final_soc_max;
+}
+
+}  // namespace
+
+void ClosedLoop::apply_faults(double t) noexcept {
+  for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
+    const FaultSpec& f = spec_.faults[i];
+    const bool on = t >= f.onset_s && t < f.end_s;
+    if (on == (fault_active_[i] != 0)) continue;
+    fault_active_[i] = on ? 1 : 0;
+    fresh_[i] = on ? 1 : 0;
+    if (!on) stuck_value_[i] = kNaN;  // a stuck reading ends with its fault
+    set_plant_fault(*plant_, f, on);
+    if (cf_start_ != nullptr) set_plant_fault(*cf_start_, f, on);
+    if (cf_forked_) set_plant_fault(*cf_onset_, f, on);
+  }
+}
+
+void ClosedLoop::set_plant_fault(battery::Pack& plant, const FaultSpec& f, bool on) const noexcept {
+  // Plant faults change the plant at their start and are restored at their end. The indices and
+  // values were validated at construction, so the setters cannot refuse them here.
+  const auto cell = static_cast<std::size_t>(std::max(f.target, 0));
+  switch (f.kind) {
+    case FaultKind::internal_short: plant.set_leak_resistance(cell, on && f.value > 0.0 ? 1.0 / f.value : kInf); break;
+    case FaultKind::cooling_loss:
+      if (f.target < 0) {
+        for (std::size_t j = 0; j < cells_; ++j) plant.set_cooling_factor(j, on ? f.value : 1.0);
+      } else {
+        plant.set_cooling_factor(cell, on ? f.value : 1.0);
+      }
+      break;
+    case FaultKind::connection_resistance: {
+      battery::CellScaling s = base_scaling_[cell];
+      if (on) {
+        const double r0 =
+            battery::coefficients(plant.params(), battery::CellScaling{}, 0.5, battery::kReferenceTempK).r0_ohm;
+        s.r0_factor *= 1.0 + f.value / (r0 * s.resistance_factor * s.r0_factor);
+      }
+      plant.set_scaling(cell, s);
+      break;
+    }
+    default: break;  // sensor faults act in read_sensors
+  }
+}
+
+void ClosedLoop::step_counterfactuals(std::size_t k, double t) noexcept {
+  // Called after apply_faults(t): the fork copies the run's plant with this step's fault changes;
+  // the run's summary holds steps 0..k-1, which the counterfactual from the fork shares.
+  if (spec_.counterfactual.enabled && !cf_forked_ && t >= cf_fork_s_) {
+    *cf_onset_ = *plant_;                            // same sizes: a copy into existing storage, no allocation
+    copy_plant_fields(summary_, cf_onset_summary_);  // ok, or a run refused before the fork: so is this one
+    cf_forked_ = true;
+  }
+  const double current = spec_.counterfactual.current_a;
+  const auto step_one = [&](battery::Pack& plant, LoopSummary& s) noexcept {
+    if (s.status != Status::ok) return;
+    std::copy(plant.states().begin(), plant.states().end(), cf_before_.begin());
+    const Status ps = plant.step(current, spec_.dt_s);
+    if (ps != Status::ok) {
+      s.status = ps;
+      return;
+    }
+    (void)note_plant(cf_before_, plant, t, s);
+    s.steps = k + 1;
+  };
+  if (cf_start_ != nullptr) step_one(*cf_start_, cf_start_summary_);
+  if (cf_forked_) step_one(*cf_onset_, cf_onset_summary_);
+}
+
+void ClosedLoop::record_plant(std::size_t k, double t) noexcept {
+  const auto& states = before_;  // the state at t_k
+  const auto& v = plant_->cell_voltage_v();
+  const auto& i = plant_->cell_current_a();
+  const auto [vmax, vmin, tmax, smin, smax, imax] = note_plant(states, *plant_, t, summary_);
 
   if (spec_.trace == TraceLevel::none) return;
   Trace& tr = trace_;
@@ -705,6 +789,7 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
     const std::size_t k = k_;
     const double t = static_cast<double>(k) * spec_.dt_s;
     apply_faults(t);
+    step_counterfactuals(k, t);
     // The current of this interval: the previous command (0 A with the contactor open), or the
     // replacement's current once it has taken over.
     double applied = contactor_closed_ ? command_a_ : 0.0;
@@ -716,6 +801,12 @@ Status ClosedLoop::advance(std::size_t steps) noexcept {
     const Status ps = plant_->step(applied, spec_.dt_s);
     if (ps != Status::ok) {
       summary_.status = ps;
+      // The counterfactuals do not share the refused step: they run on to the end, as their own runs would.
+      for (std::size_t j = k + 1; spec_.counterfactual.enabled && j < total_steps_; ++j) {
+        const double tj = static_cast<double>(j) * spec_.dt_s;
+        apply_faults(tj);
+        step_counterfactuals(j, tj);
+      }
       break;
     }
     record_plant(k, t);

@@ -1,10 +1,10 @@
 """One closed-loop scenario: the true plant, the sensors with their faults, and the guarded cycle
 of the core (``ControlCycle`` for a cell, ``PackCycle`` with trust for a pack) -> one record.
 
-This is the only module of the campaign engine that touches the closed-loop machinery. It is a
-Python loop over the core's step calls (the bench side -- plant, sensors, faults -- is stepped
-here, as in ``safetwin.demo``); the core's closed-loop runner (issue 12, section 6) will take its
-place, and this loop stays as the benchmark's baseline.
+This is the only module of the campaign engine that touches the closed-loop machinery. A sample
+runs on the core's closed-loop runner (``safetwin.loop``, one C++ call with its plant-only
+counterfactuals) where it is built in; the Python loop over the core's step calls here (the bench
+side -- plant, sensors, faults -- stepped as in ``safetwin.demo``) stays as the benchmark's baseline.
 
 Randomness: everything random in a scenario (the pack's cell-to-cell spread, the faulty group,
 the drive cycle, every sensor's noise) comes from the generator the caller passes, which the
@@ -359,17 +359,23 @@ DEFAULT_ENGINE = "auto"
 
 
 def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: float,
-             engine: str = DEFAULT_ENGINE, reporting: str = "every_step", report_period_s: float = 1.0) -> dict:
+             engine: str = DEFAULT_ENGINE, reporting: str = "every_step", report_period_s: float = 1.0,
+             counterfactual: str = "fork") -> dict:
     """Runs one scenario (its variables, see VARIABLES) and returns its record (RECORD_FIELDS).
 
     engine: "core" (the closed-loop runner, one C++ call per run), "python" (the loop over the
     core's step calls, the benchmark's baseline), "auto": the runner when it is built in (a
     stealthy injection needs a runner that runs the attack in the loop; otherwise the Python loop).
-    reporting: when the sensor nodes report (REPORTING; not every_step: the runner only)."""
+    reporting: when the sensor nodes report (REPORTING; not every_step: the runner only).
+    counterfactual (the runner only): "fork", the runner's plant-only counterfactual beside the
+    run; "rerun", a whole second run with the current forced to 0 A (the reference the fork is
+    tested against, and the benchmark's before)."""
     if engine not in ("auto", "core", "python"):
         raise ValueError(f"engine = {engine!r}: must be 'auto', 'core' or 'python'")
     if reporting not in REPORTING:
         raise ValueError(f"reporting = {reporting!r}: must be one of {list(REPORTING)}")
+    if counterfactual not in ("fork", "rerun"):
+        raise ValueError(f"counterfactual = {counterfactual!r}: must be 'fork' or 'rerun'")
     if not (report_period_s > 0 and math.isfinite(report_period_s)):
         raise ValueError(f"report_period_s = {report_period_s}: must be finite and > 0")
     wall0 = time.perf_counter()
@@ -415,7 +421,7 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
             raise ValueError("engine = 'core': this runner build has no stealthy_injection fault")
         m = _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group,
                       fault_cell, spread, ambient_k, truth, state0, ccfg, laws, int(rng.integers(2**63)),
-                      reporting=reporting, report_period_s=report_period_s)
+                      reporting=reporting, report_period_s=report_period_s, counterfactual=counterfactual)
         return _record(m, fault_group, lim, onset_s, fault, law, dt_s, wall0)
     if pack:
         pc = PackCycleConfig(series, parallel)
@@ -599,9 +605,9 @@ def _record(m: dict, fault_group: int, lim, onset_s: float, fault: str, law: str
 
 def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_onset, fault_group, fault_cell,
               spread, ambient_k, truth, state0, ccfg, laws, noise_seed: int, reporting: str = "every_step",
-              report_period_s: float = 1.0) -> dict:
+              report_period_s: float = 1.0, counterfactual: str = "fork") -> dict:
     """The same scenario on the core's closed-loop runner (safetwin.loop): one C++ call for the
-    run and one for its counterfactual at 0 A (the same seed: the same noise samples)."""
+    run and its counterfactuals at 0 A (plant-only, from t = 0 and forked from the run at the onset)."""
     from safetwin import loop
 
     pack = (series, parallel) != (1, 1)
@@ -665,8 +671,12 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     noise = loop.SensorNoise()
     noise.voltage_a_v, noise.voltage_b_v = VOLTAGE_A_SIGMA_V, VOLTAGE_B_SIGMA_V
     noise.temperature_k, noise.current_a = TEMPERATURE_SIGMA_K, CURRENT_SIGMA_A
+    # The 0 A counterfactuals run beside the run, from t = 0 and forked at the onset (no second run;
+    # their plant fields equal those of a re-run with the current forced to 0 A: test_loop_counterfactual)
+    cf_spec = loop.counterfactual(current_a=0.0, time_s=float(k_onset * dt_s) if k_onset < n else None)
     spec = loop.make_spec(duration_s=n * dt_s, dt_s=dt_s, cycle=cyc, plant=plant_cfg, law=spec_law, noise=noise,
-                          seed=noise_seed, faults=faults, attestation=attestation, trace="none", **ageing)
+                          seed=noise_seed, faults=faults, attestation=attestation, counterfactual=cf_spec,
+                          trace="none", **ageing)
     rep = spec.reporting  # when the nodes report (the counterfactual below keeps the same scheme)
     rep.mode = getattr(loop.ReportingMode, reporting)
     rep.period_s = float(report_period_s)
@@ -681,13 +691,10 @@ def _core_run(sc, series, parallel, fault, law, size, n, dt_s, t, onset_s, k_ons
     from_zero = fault == "none" or fault in AGEING_FAULTS or k_onset >= n or \
         (not math.isnan(first_violation_s) and first_violation_s < onset_s)
     k_cf = 0 if from_zero else k_onset
-    cf_spec = loop.with_zero_current(spec, time_s=float(k_cf * dt_s))
-    cf_controllers = controllers
-    if k_cf == 0 and controllers is not None:
-        # 0 A from the start: the law's commands never reach the plant, so a built-in law (no MPC
-        # solves, no Python calls) gives the same counterfactual
-        cf_spec.law, cf_controllers = loop.constant(0.0), None
-    cf = loop.run(cf_spec, controllers=cf_controllers).summary
+    if counterfactual == "rerun":  # a whole second run, cycle and controllers included
+        cf = loop.run(loop.with_zero_current(spec, time_s=float(k_cf * dt_s)), controllers=controllers).summary
+    else:
+        cf = res.counterfactual_from_start if k_cf == 0 else res.counterfactual_at_onset
     rob_cf = {"voltage_max": cf["min_margin_voltage_max_v"], "voltage_min": cf["min_margin_voltage_min_v"],
               "temp_max": cf["min_margin_temp_max_k"]}
     cf_firsts = [cf["first_violation_voltage_max_s"], cf["first_violation_voltage_min_s"], cf["first_violation_temp_max_s"]]

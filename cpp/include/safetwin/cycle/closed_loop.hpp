@@ -137,6 +137,23 @@ struct Replacement {
   LawSpec law{};           // !direct
 };
 
+// Plant-only counterfactuals run beside the closed loop, so a campaign needs no second run: the
+// same plant with the same plant faults under the pack current `current_a` applied directly,
+//   from_start: from t = 0,
+//   at_onset:   from the fork time (the first fault onset, or time_s), a copy of the run's plant
+//               taken at that step (state, spread, the fault's change) with the run's summary so far.
+// A direct current never depends on the cycle, and before the fork the two runs are the same run
+// (the noise is a pure function of the step), so every plant field of their summaries (margins,
+// first violations, extremes, final SOC, status, steps) is bit for bit that of a second run with
+// Replacement{direct, current_a} from t = 0 or from the fork time. The cycle is not run for them:
+// their cycle fields (events, modes, detection, frames) keep their defaults.
+struct CounterfactualSpec {
+  bool enabled = false;
+  double current_a = 0.0;      // pack current, A
+  bool at_first_fault = true;  // the fork time is the earliest fault onset (no fault: no fork)
+  double time_s = 0.0;         // the fork time when !at_first_fault
+};
+
 enum class TraceLevel : std::uint8_t {
   none = 0,  // summary only
   extremes,  // per step: extremes over the cells, readings, command, mode
@@ -171,6 +188,7 @@ struct LoopSpec {
   // every step). Only with a PackCycle that has trust.
   std::vector<std::uint8_t> attestation;
   Replacement replacement{};
+  CounterfactualSpec counterfactual{};
   // When the sensor nodes report (report_schedule.hpp): every step (default), periodic, or
   // self-triggered from the safe horizon; between reports the twin predicts only.
   ReportingConfig reporting{};
@@ -252,6 +270,10 @@ class ClosedLoop {
   [[nodiscard]] std::size_t cells() const noexcept { return cells_; }
   [[nodiscard]] std::size_t groups() const noexcept { return groups_; }
   [[nodiscard]] const LoopSummary& summary() const noexcept { return summary_; }
+  // The counterfactuals (CounterfactualSpec; plant fields only). status not_initialised: not
+  // enabled, or (at_onset) the fork time was not reached within the steps run.
+  [[nodiscard]] const LoopSummary& counterfactual_from_start() const noexcept { return cf_start_summary_; }
+  [[nodiscard]] const LoopSummary& counterfactual_at_onset() const noexcept { return cf_onset_summary_; }
   [[nodiscard]] const battery::Pack& plant() const noexcept { return *plant_; }
   // The cycle that ran (its monitor events, transitions, trust): one of the two is null.
   [[nodiscard]] const PackCycle* pack_cycle() const noexcept { return pack_cycle_.get(); }
@@ -280,6 +302,8 @@ class ClosedLoop {
   void apply_faults(double t) noexcept;
   void read_sensors(std::size_t k, double t, double applied_a) noexcept;
   void record_plant(std::size_t k, double t) noexcept;
+  void set_plant_fault(battery::Pack& plant, const FaultSpec& f, bool on) const noexcept;
+  void step_counterfactuals(std::size_t k, double t) noexcept;
   [[nodiscard]] double step_cycle(std::size_t k, double t, double measured_a) noexcept;
   [[nodiscard]] double injection_v(std::size_t fault, double t, double applied_a, bool onset) noexcept;
   void note_group(double t, std::size_t g, const CycleStatus& st, const safety::InvariantMonitor& monitor) noexcept;
@@ -314,6 +338,15 @@ class ClosedLoop {
   double replacement_s_ = std::numeric_limits<double>::infinity();
   LoopSummary summary_{};
   Trace trace_{};
+  // The counterfactuals' plants (null unless enabled), their states at the start of the step, the
+  // fork time and their summaries.
+  std::unique_ptr<battery::Pack> cf_start_;
+  std::unique_ptr<battery::Pack> cf_onset_;
+  std::vector<battery::CellState> cf_before_;
+  double cf_fork_s_ = std::numeric_limits<double>::infinity();
+  bool cf_forked_ = false;
+  LoopSummary cf_start_summary_{};
+  LoopSummary cf_onset_summary_{};
 };
 
 }  // namespace safetwin::cycle
