@@ -304,6 +304,34 @@ SAFETWIN_MODEL_INLINE void linearise_voltage(const CellParams& p, const double* 
   for (int k = 0; k < NP; ++k) out.dv_dfactor[k] = v.derivative(S::size + 1 + k);
 }
 
+// The step and the terminal voltage under the same current at the same state, from one seeding
+// and one evaluation of the coefficients (the MPC's linearisation along its nominal plan needs
+// both at every step): the same values and derivatives as linearise_step and linearise_voltage.
+template <class S, int NP = 0>
+SAFETWIN_MODEL_INLINE void linearise_step_and_voltage(const CellParams& p, const double* x, double current_a,
+                                                      double dt_s, const ModelFactors<double>& f,
+                                                      StepLinearisation<S, NP>& step_out,
+                                                      VoltageLinearisation<S, NP>& voltage_out,
+                                                      const ThermalInputs& th = {}) noexcept {
+  using D = Dual<S::size + 1 + NP>;
+  D xd[S::size], xn[S::size], id;
+  detail::seed<S>(x, current_a, xd, id);
+  const auto fd = detail::seed_factors<S, NP, D>(f);
+  const auto c = rc_coefficients<S::rc_pairs>(p, xd[S::soc], xd[S::temp], current_a < 0.0, fd);
+  step_with<S>(p, c, rc_decay(c, dt_s), xd, id, dt_s, fd, th, xn);
+  const D v = emf_v<S>(p, xd, current_a) - c.r0_ohm * id;  // terminal_voltage with this R0
+  for (int r = 0; r < S::size; ++r) {
+    step_out.x_next[r] = xn[r].value();
+    for (int k = 0; k < S::size; ++k) step_out.f(r, k) = xn[r].derivative(k);
+    step_out.g[r] = xn[r].derivative(S::size);
+    for (int k = 0; k < NP; ++k) step_out.f_factor(r, k) = xn[r].derivative(S::size + 1 + k);
+  }
+  voltage_out.v = v.value();
+  for (int k = 0; k < S::size; ++k) voltage_out.dv_dx[k] = v.derivative(k);
+  voltage_out.dv_di = v.derivative(S::size);
+  for (int k = 0; k < NP; ++k) voltage_out.dv_dfactor[k] = v.derivative(S::size + 1 + k);
+}
+
 // --- What the safety layer computes at one state (CBF filter, supervisor's prediction) ------------
 // The model over one step of dt_s with every coefficient frozen at x, in the form the filter solves
 // in closed form: SOC' = SOC - soc_per_a I, v_i' = a_i v_i + b_i I, V = emf - R0 I,
