@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -48,7 +49,10 @@ bench::Stats mpc_charge(int repeats) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // An argument runs only the figures whose name starts with it (callgrind: `bench_one_model ekf`).
+  const std::string only = argc > 1 ? argv[1] : "";
+  const auto wanted = [&only](const char* name) { return std::string(name).rfind(only, 0) == 0; };
   int k = 0;
   const auto current = [&k] { return 5.0 * std::sin(0.05 * k); };
   estimation::BatteryEkfConfig c;
@@ -73,7 +77,7 @@ int main() {
                     },
                     2001, 1000));
 
-  bench::report("mpc_n30", mpc_charge(3));
+  if (wanted("mpc_n30")) bench::report("mpc_n30", mpc_charge(3));
 
   battery::PackConfig pc;
   pc.series = 96;
@@ -81,6 +85,7 @@ int main() {
   pc.initial = {0.5, 0.0, 0.0, battery::kReferenceTempK};
   battery::Pack pack(pc);
   double sign = 1.0;
+  if (!wanted("pack_step_per_cell")) return 0;
   bench::Stats s = bench::time_calls(
       [&] {
         sign = -sign;

@@ -98,6 +98,8 @@ BatteryMpc::BatteryMpc(BatteryMpcConfig config, QpSolver* solver)
   offset_ = Vec::Zero(2 * nm);
   const auto& c = config_.cell;
   soc_per_as_ = c.coulombic_efficiency * config_.dt_s / (3600.0 * c.capacity_ah);
+  for (int charging = 0; charging < 2; ++charging)
+    fixed_decay_[charging] = battery::fixed_decays<Structure::rc_pairs>(c, charging == 1, config_.dt_s);
   i_scale_ = std::max({std::abs(config_.current_min_a), std::abs(config_.current_max_a), 1e-3});
   build_hessian();
 }
@@ -184,16 +186,24 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
   const auto& cell = config_.cell;
   const battery::ModelFactors<double> factors = prediction_factors();
 
+  // The per-step Jacobians as fixed-size views (contiguous storage: the products vectorise).
+  using battery::StateMatrix;
+  using battery::StateVector;
+  const auto f_at = [this](int k) { return Eigen::Map<const StateMatrix>(fk_.data() + nx * nx * k); };
+  const auto g_at = [this](int k) { return Eigen::Map<const StateVector>(gk_.data() + nx * k); };
+  const auto c_at = [this](int k) { return Eigen::Map<const StateVector>(dvdx_.data() + nx * k); };
+
   // 1. Nominal trajectory under inom_ and the Jacobians along it, all from the one cell model
   // (cell_model.hpp: its step, its terminal voltage and their dual-number Jacobians).
   xs_.col(0) = x0;
   for (int k = 0; k < n; ++k) {
     battery::StepLinearisation<Structure, 0> step;
     battery::VoltageLinearisation<Structure, 0> volt;
-    const battery::StateVector xk = xs_.col(k);
-    battery::linearise_step_and_voltage<Structure>(cell, xk.data(), inom_[k], config_.dt_s, factors, step, volt);
+    const StateVector xk = xs_.col(k);
+    battery::linearise_step_and_voltage<Structure>(cell, xk.data(), inom_[k], config_.dt_s, factors, step, volt, {},
+                                                   &fixed_decay_[inom_[k] < 0.0 ? 1 : 0]);
     xs_.col(k + 1) = step.x_next;
-    fk_.block<nx, nx>(0, nx * k) = step.f;
+    Eigen::Map<StateMatrix>(fk_.data() + nx * nx * k) = step.f;
     gk_.col(k) = step.g;
     dvdx_.col(k) = volt.dv_dx.transpose();
     dvdi_[k] = volt.dv_di;
@@ -203,25 +213,26 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
   // 2. Condensed rows. Row k (V[k], k < n) and row n + k - 1 (T[k], k >= 1) in I[j]: the
   // sensitivity s = d x[k] / d I[j], started by d x[j+1] / d I[j] and propagated by the step
   // Jacobians d x[k+1] / d x[k].
-  auto A = A_.topLeftCorner(2 * n, n);
-  A.setZero();
   for (int j = 0; j < n; ++j) {
-    battery::StateVector sens = gk_.col(j);
-    A(j, j) = dvdi_[j] * i_scale_;  // V[j] under I[j]
-    for (int k = j + 1; k <= n; ++k) {
-      A(n + k - 1, j) = sens[Structure::temp] * i_scale_;
-      if (k == n) break;
-      A(k, j) = dvdx_.col(k).dot(sens) * i_scale_;
-      sens = fk_.block<nx, nx>(0, nx * k) * sens;  // fixed size: the product's temporary is on the stack
+    double* col = A_.col(j).data();                         // column j: V rows 0..n-1, T rows n..2n-1
+    for (int k = 0; k < j; ++k) col[k] = col[n + k] = 0.0;  // before I[j] nothing depends on it
+    StateVector sens = g_at(j) * i_scale_;                  // in the scaled variable I / i_scale
+    col[j] = dvdi_[j] * i_scale_;                           // V[j] under I[j]
+    for (int k = j + 1; k < n; ++k) {
+      col[n + k - 1] = sens[Structure::temp];  // T[k]
+      col[k] = c_at(k).dot(sens);              // V[k]
+      sens = f_at(k) * sens;                   // fixed size: the product's temporary is on the stack
     }
+    col[2 * n - 1] = sens[Structure::temp];  // T[n]
   }
+  auto A = A_.topLeftCorner(2 * n, n);
 
   // 3. Chance margins: variance of V[k], T[k] from P through the state-transition Jacobians.
   if (use_p) {
-    battery::StateMatrix phi = battery::StateMatrix::Identity();
+    StateMatrix phi = StateMatrix::Identity();
     for (int k = 0; k <= n; ++k) {
       if (k < n) {
-        const Eigen::Matrix<double, 1, nx> row = dvdx_.col(k).transpose() * phi;
+        const Eigen::Matrix<double, 1, nx> row = c_at(k).transpose() * phi;
         margin_[k] = chance_margin(chance_q_, row * P * row.transpose());
       }
       if (k >= 1) {
@@ -229,7 +240,7 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
         margin_[n + k - 1] = chance_margin(chance_q_, row * P * row.transpose());
       }
       if (k == n) break;
-      phi = fk_.block<nx, nx>(0, nx * k) * phi;
+      phi = f_at(k) * phi;
     }
   } else {
     margin_.head(2 * n).setZero();

@@ -39,6 +39,7 @@
 // vanishes at the fixed point of the real-time iteration (I = I_nominal), so the converged plan is
 // that of the original problem. With 1e-2 A^-2 the current ramps smoothly from 15 A to the
 // thermal limit, with no overshoot beyond 1e-11 K and the time to SOC 0.79 changed by < 0.03 %.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -173,7 +174,9 @@ class BatteryMpc final : public Controller {
   double i_scale_ = 1.0;
   double obj_scale_ = 1.0;
   double soc_per_as_ = 0.0;  // eta dt / (3600 Q): SOC change per A of one step (nominal Q: the cost)
-  double r0_factor_ = 1.0;   // the estimator's, set by set_estimated_factors
+  // The model's decays of the fixed time constants at dt_s, [discharge, charge] (set up once).
+  std::array<std::array<double, Structure::rc_pairs>, 2> fixed_decay_{};
+  double r0_factor_ = 1.0;  // the estimator's, set by set_estimated_factors
   double capacity_factor_ = 1.0;
   bool frozen_ = false;
   std::uint64_t hessian_id_ = 0;
