@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,17 @@ using namespace safetwin;
 
 namespace {
 
+// Counting mode (second argument N >= 0, for callgrind): each figure makes N calls untimed and
+// prints zeros; benchmarks/bench_one_model.py --instructions takes (I(N) - I(1)) / (N - 1).
+int g_calls = -1;
+
+template <class F>
+bench::Stats measure(F&& f, int samples, int batch) {
+  if (g_calls < 0) return bench::time_calls(f, samples, batch);
+  for (int i = 0; i < g_calls; ++i) f();
+  return {0.0, 0.0, 0.0};
+}
+
 bench::Stats mpc_charge(int repeats) {
   std::vector<double> t;
   for (int r = 0; r < repeats; ++r) {
@@ -32,7 +44,7 @@ bench::Stats mpc_charge(int repeats) {
     in.current_min_a = -15.0;
     in.current_max_a = 0.0;
     control::ControllerOutput out;
-    for (int k = 0; k < 3600 && cell.state().soc < 0.79; ++k) {
+    for (int k = 0; k < (g_calls >= 0 ? g_calls : 3600) && cell.state().soc < 0.79; ++k) {
       const auto& s = cell.state();
       in.x << s.soc, s.v1_v, s.v2_v, s.temp_k;
       in.last_current_a = out.current_a;
@@ -43,6 +55,7 @@ bench::Stats mpc_charge(int repeats) {
       (void)cell.step(out.current_a, 1.0);
     }
   }
+  if (g_calls >= 0 || t.empty()) return {0.0, 0.0, 0.0};
   std::sort(t.begin(), t.end());
   return {t[t.size() / 2], t[std::min(t.size() - 1, t.size() * 99 / 100)], t.back()};
 }
@@ -50,16 +63,17 @@ bench::Stats mpc_charge(int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // An argument runs only the figures whose name starts with it (callgrind: `bench_one_model ekf`).
+  // `bench_one_model [FIGURE [N]]`: only that figure ("" = all), and with N the counting mode.
   const std::string only = argc > 1 ? argv[1] : "";
-  const auto wanted = [&only](const char* name) { return std::string(name).rfind(only, 0) == 0; };
+  const auto wanted = [&only](const char* name) { return only.empty() || only == name; };
+  if (argc > 2) g_calls = std::atoi(argv[2]);
   int k = 0;
   const auto current = [&k] { return 5.0 * std::sin(0.05 * k); };
   estimation::BatteryEkfConfig c;
   c.soc0 = 0.5;
   estimation::BatteryEkf ekf(c);
   bench::report("ekf_step_2rc",
-                bench::time_calls(
+                measure(
                     [&] {
                       ++k;
                       const double i = current();
@@ -69,7 +83,7 @@ int main(int argc, char** argv) {
   c.estimate_params = true;
   estimation::BatteryEkf joint(c);
   bench::report("ekf_step_2rc_joint",
-                bench::time_calls(
+                measure(
                     [&] {
                       ++k;
                       const double i = current();
@@ -77,7 +91,7 @@ int main(int argc, char** argv) {
                     },
                     2001, 1000));
 
-  if (wanted("mpc_n30")) bench::report("mpc_n30", mpc_charge(3));
+  if (wanted("mpc_n30")) bench::report("mpc_n30", mpc_charge(g_calls >= 0 ? 1 : 3));
 
   battery::PackConfig pc;
   pc.series = 96;
@@ -86,7 +100,7 @@ int main(int argc, char** argv) {
   battery::Pack pack(pc);
   double sign = 1.0;
   if (!wanted("pack_step_per_cell")) return 0;
-  bench::Stats s = bench::time_calls(
+  bench::Stats s = measure(
       [&] {
         sign = -sign;
         (void)pack.step(5.0 * sign, 1.0);
