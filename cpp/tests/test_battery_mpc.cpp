@@ -54,8 +54,8 @@ ControllerInput input_at(double soc, double temp_k, double last_a = 0.0) {
 
 // Nonlinear REF-CELL-1 prediction of V[k] (under I[k]) and T[k] for a current sequence.
 void simulate(const std::vector<double>& current, const battery::StateVector& x0, std::vector<double>& v,
-              std::vector<double>& t) {
-  battery::Cell cell(battery::CellParams::ref_cell_1(), CellState{x0[0], x0[1], x0[2], x0[3]});
+              std::vector<double>& t, const battery::CellParams& params = battery::CellParams::ref_cell_1()) {
+  battery::Cell cell(params, CellState{x0[0], x0[1], x0[2], x0[3]});
   v.assign(current.size(), 0.0);
   t.assign(current.size() + 1, 0.0);
   t[0] = x0[3];
@@ -137,13 +137,17 @@ TEST_CASE("the temperature limit is approached without oscillation (proximal cor
   CHECK(tr.result.time_to_stop_s == doctest::Approx(tr0.result.time_to_stop_s).epsilon(1e-3));
 }
 
-TEST_CASE("condensed voltage and temperature rows equal finite differences of the nonlinear model") {
+// The MPC's condensed rows (its linearisation of the one model along the -10 A plan) against
+// central differences of the plant (battery::Cell, the same model stepped in double).
+namespace {
+void check_condensed_rows(const battery::CellParams& params, double soc0, double temp0_k) {
   BatteryMpcConfig cfg;
+  cfg.cell = params;
   cfg.horizon = 12;
   cfg.cold_start_linearisations = 1;  // keep the linearisation point: -10 A held
   cfg.cold_start_cccv = false;
   BatteryMpc mpc(cfg);
-  ControllerInput in = input_at(0.55, 310.0, -10.0);
+  ControllerInput in = input_at(soc0, temp0_k, -10.0);
   in.x[1] = -0.05;
   in.x[2] = -0.12;
   ControllerOutput out;
@@ -154,7 +158,7 @@ TEST_CASE("condensed voltage and temperature rows equal finite differences of th
   REQUIRE(qp.m == 24);
   const double is = mpc.current_scale_a();
   std::vector<double> nominal(n, -10.0), v0, t0, v1, t1;
-  simulate(nominal, in.x, v0, t0);
+  simulate(nominal, in.x, v0, t0, params);
   const double h = 1e-4;
   double worst_v = 0.0, worst_t = 0.0;
   for (int j = 0; j < n; ++j) {
@@ -162,8 +166,8 @@ TEST_CASE("condensed voltage and temperature rows equal finite differences of th
     up[j] += h;
     dn[j] -= h;
     std::vector<double> vu, tu, vd, td;
-    simulate(up, in.x, vu, tu);
-    simulate(dn, in.x, vd, td);
+    simulate(up, in.x, vu, tu, params);
+    simulate(dn, in.x, vd, td, params);
     for (int k = 0; k < n; ++k) {
       const double dv = (vu[k] - vd[k]) / (2 * h);
       const double dt = (tu[k + 1] - td[k + 1]) / (2 * h);
@@ -177,15 +181,36 @@ TEST_CASE("condensed voltage and temperature rows equal finite differences of th
   CHECK(worst_v < 1e-7);
   CHECK(worst_t < 1e-7);
   // Row offsets: at the nominal input the rows reproduce the nonlinear V and T exactly.
+  const double vmax = params.limits.voltage_max_v, tmax = params.limits.temp_max_k;
   for (int k = 0; k < n; ++k) {
     double av = 0.0, at = 0.0;
     for (int j = 0; j < n; ++j) {
       av += qp.A[static_cast<std::size_t>(j) * qp.lda + k] / is * nominal[j];
       at += qp.A[static_cast<std::size_t>(j) * qp.lda + n + k] / is * nominal[j];
     }
-    CHECK(4.2 - (qp.upper[k] - av) == doctest::Approx(v0[k]).epsilon(1e-12));
-    CHECK(318.15 - (qp.upper[n + k] - at) == doctest::Approx(t0[k + 1]).epsilon(1e-12));
+    CHECK(vmax - (qp.upper[k] - av) == doctest::Approx(v0[k]).epsilon(1e-12));
+    CHECK(tmax - (qp.upper[n + k] - at) == doctest::Approx(t0[k + 1]).epsilon(1e-12));
   }
+}
+}  // namespace
+
+TEST_CASE("condensed voltage and temperature rows equal finite differences of the nonlinear model") {
+  check_condensed_rows(battery::CellParams::ref_cell_1(), 0.55, 310.0);
+}
+
+TEST_CASE("the same for a cell with tables, charge-side resistances and an entropic coefficient") {
+  // What the hand-written linearisation could not take (its config refused such cells): the
+  // prediction is the one model's, so every surface of the cell file reaches it. The state stays
+  // inside one cell of each table over the horizon (the tables are smooth there).
+  battery::CellParams p = battery::CellParams::ref_cell_1();
+  p.r0_ohm = battery::ParamSurface::table({0.0, 0.5, 1.0}, {273.15, 298.15, 323.15},
+                                          {0.040, 0.025, 0.018, 0.035, 0.021, 0.015, 0.038, 0.024, 0.017}, "r0");
+  p.r0_charge_ohm = battery::ParamSurface::table({0.0, 1.0}, {273.15, 323.15}, {0.030, 0.020, 0.026, 0.017}, "r0c");
+  p.r1_ohm = battery::ParamSurface::table({0.0, 1.0}, {273.15, 323.15}, {0.012, 0.006, 0.009, 0.005}, "r1");
+  p.r2_charge_ohm = battery::ParamSurface::constant(0.027);
+  p.entropic_v_per_k = battery::ParamSurface::table({0.0, 0.5, 1.0}, {298.15}, {-2e-4, 1e-4, -0.5e-4}, "dudt");
+  p.validate();
+  check_condensed_rows(p, 0.5535, 305.0);
 }
 
 TEST_CASE("chance margins grow with the variance and shrink with alpha; Cantelli above Gaussian") {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/validate.hpp"
 
 namespace safetwin::control {
@@ -22,7 +23,6 @@ std::uint64_t next_hessian_id() {
   return ++counter;
 }
 
-bool all_constant(const battery::CellParams& p) { return p.all_constant(); }
 }  // namespace
 
 void BatteryMpcConfig::validate() const {
@@ -56,11 +56,13 @@ void BatteryMpcConfig::validate() const {
     throw_invalid("BatteryMpcConfig.cold_start_linearisations", cold_start_linearisations, "must be in [1, 50]");
   qp.validate();
   cell.validate();
-  if (cell.rc_pairs != 2 || cell.hysteresis || cell.r0_charge_ohm || cell.r1_charge_ohm || cell.r2_charge_ohm ||
-      cell.entropic_v_per_k)
+  // The controller's input is the estimator's [SOC, v1, v2, T] (battery::StateIdx): the prediction
+  // runs the one model in that structure; its surfaces (tables, charge side, entropic) are the model's.
+  if (cell.rc_pairs != battery::RefStructure::rc_pairs ||
+      cell.hysteresis.has_value() != battery::RefStructure::hysteresis)
     throw_invalid("BatteryMpcConfig.cell",
-                  "must have REF-CELL-1's structure (2 RC pairs; no hysteresis, charge-side "
-                  "surfaces or entropic coefficient): the MPC's prediction is written for it");
+                  "must have REF-CELL-1's structure (2 RC pairs, no hysteresis): the controller's input is "
+                  "the estimate [SOC, v1, v2, T]");
 }
 
 BatteryMpc::BatteryMpc(BatteryMpcConfig config) : BatteryMpc(std::move(config), nullptr) {}
@@ -82,16 +84,22 @@ BatteryMpc::BatteryMpc(BatteryMpcConfig config, QpSolver* solver)
   rho_ = Vec::Zero(2 * nm);
   sol_.resize(nm, 2 * nm);
   warm_.resize(nm, 2 * nm);
-  for (Vec* v :
-       {&inom_, &soc_, &v1_, &v2_, &temp_, &r0_, &r1_, &r2_, &dr0_, &dr1_, &dr2_, &a1_, &a2_, &ocv_slope_, &vbar_})
-    *v = Vec::Zero(nm + 1);
+  constexpr int nx = Structure::size;
+  inom_ = Vec::Zero(nm);
+  dvdi_ = Vec::Zero(nm);
+  vbar_ = Vec::Zero(nm);
+  xs_ = Mat::Zero(nx, nm + 1);
+  fk_ = Mat::Zero(nx, nx * nm);
+  gk_ = Mat::Zero(nx, nm);
+  dvdx_ = Mat::Zero(nx, nm);
   plan_ = Vec::Zero(nm);
-  jac_ = Mat::Zero(nm + 1, 8);
   pred_ = Vec::Zero(2 * nm);
   margin_ = Vec::Zero(2 * nm);
   offset_ = Vec::Zero(2 * nm);
   const auto& c = config_.cell;
   soc_per_as_ = c.coulombic_efficiency * config_.dt_s / (3600.0 * c.capacity_ah);
+  for (int charging = 0; charging < 2; ++charging)
+    fixed_decay_[charging] = battery::fixed_decays<Structure::rc_pairs>(c, charging == 1, config_.dt_s);
   i_scale_ = std::max({std::abs(config_.current_min_a), std::abs(config_.current_max_a), 1e-3});
   build_hessian();
 }
@@ -173,106 +181,66 @@ void BatteryMpc::build_linear_term(double soc0, double last_current_a) noexcept 
 }
 
 void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateMatrix& P, bool use_p) noexcept {
+  constexpr int nx = Structure::size;
   const int n = n_;
   const auto& cell = config_.cell;
-  // The prediction's cell: the nominal one scaled by the estimator's factors (adaptive twin).
-  const double c = soc_per_as_ / capacity_factor_in_use();
-  const double dt = config_.dt_s;
-  const double beta = dt / cell.heat_capacity_j_per_k, ha = cell.heat_transfer_w_per_k;
-  const bool arrhenius_only = all_constant(cell);
-  const battery::CellScaling unit{1.0, 1.0, r0_factor_in_use()};
+  const battery::ModelFactors<double> factors = prediction_factors();
 
-  // 1. Nominal trajectory under inom_ with the nonlinear model, and its coefficients.
-  double s = x0[StateIdx::soc], v1 = x0[StateIdx::v_rc1], v2 = x0[StateIdx::v_rc2], t = x0[StateIdx::temp];
-  for (int k = 0; k <= n; ++k) {
-    const battery::CellCoefficients co = battery::coefficients(cell, unit, s, t);
-    soc_[k] = s, v1_[k] = v1, v2_[k] = v2, temp_[k] = t;
-    r0_[k] = co.r0_ohm, r1_[k] = co.r1_ohm, r2_[k] = co.r2_ohm;
-    if (arrhenius_only) {  // R(T) = R25 exp(E (1/T - 1/T25)): dR/dT = -E/T^2 R
-      const double g = -cell.arrhenius_k / (t * t);
-      dr0_[k] = g * co.r0_ohm, dr1_[k] = g * co.r1_ohm, dr2_[k] = g * co.r2_ohm;
-    } else {  // tables: central difference over 1 K
-      const battery::CellCoefficients hi = battery::coefficients(cell, unit, s, t + 0.5);
-      const battery::CellCoefficients lo = battery::coefficients(cell, unit, s, t - 0.5);
-      dr0_[k] = hi.r0_ohm - lo.r0_ohm, dr1_[k] = hi.r1_ohm - lo.r1_ohm, dr2_[k] = hi.r2_ohm - lo.r2_ohm;
-    }
-    if (k == 0 || !arrhenius_only) {
-      a1_[k] = std::exp(-dt / co.tau1_s);
-      a2_[k] = std::exp(-dt / co.tau2_s);
-    } else {  // constant time constants
-      a1_[k] = a1_[0];
-      a2_[k] = a2_[0];
-    }
-    ocv_slope_[k] = cell.ocv.slope_v(s);
-    if (k == n) break;
-    const double i = inom_[k];
-    vbar_[k] = cell.ocv.voltage_v(s) - co.r0_ohm * i - v1 - v2;
-    const double heat = i * i * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
-    s -= c * i;
-    v1 = a1_[k] * v1 + co.r1_ohm * (1.0 - a1_[k]) * i;
-    v2 = a2_[k] * v2 + co.r2_ohm * (1.0 - a2_[k]) * i;
-    t += beta * heat;
+  // The per-step Jacobians as fixed-size views (contiguous storage: the products vectorise).
+  using battery::StateMatrix;
+  using battery::StateVector;
+  const auto f_at = [this](int k) { return Eigen::Map<const StateMatrix>(fk_.data() + nx * nx * k); };
+  const auto g_at = [this](int k) { return Eigen::Map<const StateVector>(gk_.data() + nx * k); };
+  const auto c_at = [this](int k) { return Eigen::Map<const StateVector>(dvdx_.data() + nx * k); };
+
+  // 1. Nominal trajectory under inom_ and the Jacobians along it, all from the one cell model
+  // (cell_model.hpp: its step, its terminal voltage and their dual-number Jacobians).
+  xs_.col(0) = x0;
+  for (int k = 0; k < n; ++k) {
+    battery::StepLinearisation<Structure, 0> step;
+    battery::VoltageLinearisation<Structure, 0> volt;
+    const StateVector xk = xs_.col(k);
+    battery::linearise_step_and_voltage<Structure>(cell, xk.data(), inom_[k], config_.dt_s, factors, step, volt, {},
+                                                   &fixed_decay_[inom_[k] < 0.0 ? 1 : 0]);
+    xs_.col(k + 1) = step.x_next;
+    Eigen::Map<StateMatrix>(fk_.data() + nx * nx * k) = step.f;
+    gk_.col(k) = step.g;
+    dvdx_.col(k) = volt.dv_dx.transpose();
+    dvdi_[k] = volt.dv_di;
+    vbar_[k] = volt.v;
   }
 
   // 2. Condensed rows. Row k (V[k], k < n) and row n + k - 1 (T[k], k >= 1) in I[j]: the
-  // sensitivity of the state to I[j], propagated by the Jacobians A_k (the SOC row is exact:
-  // d SOC / d I = -c whatever the step). The Jacobian entries depend on k only: computed once.
-  for (int k = 0; k < n; ++k) {
-    const double ik = inom_[k];
-    const double g1 = v1_[k] / r1_[k], g2 = v2_[k] / r2_[k];
-    jac_(k, 0) = a1_[k];                         // dv1'/dv1
-    jac_(k, 1) = dr1_[k] * (1.0 - a1_[k]) * ik;  // dv1'/dT
-    jac_(k, 2) = a2_[k];
-    jac_(k, 3) = dr2_[k] * (1.0 - a2_[k]) * ik;
-    jac_(k, 4) = 2.0 * beta * g1;  // dT'/dv1
-    jac_(k, 5) = 2.0 * beta * g2;
-    jac_(k, 6) = 1.0 + beta * (ik * ik * dr0_[k] - g1 * g1 * dr1_[k] - g2 * g2 * dr2_[k] - ha);  // dT'/dT
-    jac_(k, 7) = -dr0_[k] * ik;                                                                  // dV/dT
+  // sensitivity s = d x[k] / d I[j], started by d x[j+1] / d I[j] and propagated by the step
+  // Jacobians d x[k+1] / d x[k].
+  for (int j = 0; j < n; ++j) {
+    double* col = A_.col(j).data();                         // column j: V rows 0..n-1, T rows n..2n-1
+    for (int k = 0; k < j; ++k) col[k] = col[n + k] = 0.0;  // before I[j] nothing depends on it
+    StateVector sens = g_at(j) * i_scale_;                  // in the scaled variable I / i_scale
+    col[j] = dvdi_[j] * i_scale_;                           // V[j] under I[j]
+    for (int k = j + 1; k < n; ++k) {
+      col[n + k - 1] = sens[Structure::temp];  // T[k]
+      col[k] = c_at(k).dot(sens);              // V[k]
+      sens = f_at(k) * sens;                   // fixed size: the product's temporary is on the stack
+    }
+    col[2 * n - 1] = sens[Structure::temp];  // T[n]
   }
   auto A = A_.topLeftCorner(2 * n, n);
-  A.setZero();
-  for (int j = 0; j < n; ++j) {
-    // B_j = d x[j+1] / d I[j]
-    const double ss = -c;
-    double s1 = r1_[j] * (1.0 - a1_[j]), s2 = r2_[j] * (1.0 - a2_[j]);
-    double st = beta * 2.0 * inom_[j] * r0_[j];
-    A(j, j) = -r0_[j] * i_scale_;  // V[j] = ... - R0 I[j]
-    for (int k = j + 1; k <= n; ++k) {
-      A(n + k - 1, j) = st * i_scale_;
-      if (k == n) break;
-      A(k, j) = (ocv_slope_[k] * ss - s1 - s2 + jac_(k, 7) * st) * i_scale_;
-      const double n1 = jac_(k, 0) * s1 + jac_(k, 1) * st;
-      const double n2 = jac_(k, 2) * s2 + jac_(k, 3) * st;
-      st = jac_(k, 4) * s1 + jac_(k, 5) * s2 + jac_(k, 6) * st;
-      s1 = n1, s2 = n2;
-    }
-  }
 
   // 3. Chance margins: variance of V[k], T[k] from P through the state-transition Jacobians.
   if (use_p) {
-    battery::StateMatrix phi = battery::StateMatrix::Identity();
+    StateMatrix phi = StateMatrix::Identity();
     for (int k = 0; k <= n; ++k) {
       if (k < n) {
-        Eigen::Matrix<double, 1, 4> cv;
-        cv << ocv_slope_[k], -1.0, -1.0, jac_(k, 7);
-        const Eigen::Matrix<double, 1, 4> row = cv * phi;
+        const Eigen::Matrix<double, 1, nx> row = c_at(k).transpose() * phi;
         margin_[k] = chance_margin(chance_q_, row * P * row.transpose());
       }
       if (k >= 1) {
-        const Eigen::Matrix<double, 1, 4> row = phi.row(StateIdx::temp);
+        const Eigen::Matrix<double, 1, nx> row = phi.row(Structure::temp);
         margin_[n + k - 1] = chance_margin(chance_q_, row * P * row.transpose());
       }
       if (k == n) break;
-      battery::StateMatrix jac = battery::StateMatrix::Zero();
-      jac(0, 0) = 1.0;
-      jac(1, 1) = jac_(k, 0);
-      jac(1, 3) = jac_(k, 1);
-      jac(2, 2) = jac_(k, 2);
-      jac(2, 3) = jac_(k, 3);
-      jac(3, 1) = jac_(k, 4);
-      jac(3, 2) = jac_(k, 5);
-      jac(3, 3) = jac_(k, 6);
-      phi = jac * phi;
+      phi = f_at(k) * phi;
     }
   } else {
     margin_.head(2 * n).setZero();
@@ -282,7 +250,7 @@ void BatteryMpc::linearise(const battery::StateVector& x0, const battery::StateM
   const double vmax = cell.limits.voltage_max_v, tmax = cell.limits.temp_max_k;
   offset_.head(2 * n).noalias() = A * inom_.head(n);
   for (int r = 0; r < 2 * n; ++r) {
-    const double nominal = r < n ? vbar_[r] : temp_[r - n + 1];
+    const double nominal = r < n ? vbar_[r] : xs_(Structure::temp, r - n + 1);
     offset_[r] = nominal - offset_[r] / i_scale_;
     upper_[r] = (r < n ? vmax : tmax) - margin_[r] - offset_[r];
   }
@@ -310,20 +278,20 @@ void BatteryMpc::shift_warm_start() noexcept {
 void BatteryMpc::cccv_plan(const battery::StateVector& x0, double lb, double ub) noexcept {
   const int n = n_;
   const auto& cell = config_.cell;
-  const double dt = config_.dt_s, c = soc_per_as_;
-  const double beta = dt / cell.heat_capacity_j_per_k, ha = cell.heat_transfer_w_per_k;
+  const double dt = config_.dt_s;
   const double vmax = cell.limits.voltage_max_v, tmax = cell.limits.temp_max_k;
-  const battery::CellScaling unit{};
+  const battery::ModelFactors<double> factors = prediction_factors();
   warm_.n = n;
   warm_.m = 2 * n;
-  double s = x0[StateIdx::soc], v1 = x0[StateIdx::v_rc1], v2 = x0[StateIdx::v_rc2], t = x0[StateIdx::temp];
+  battery::StateVector x = x0, x_next;
   for (int k = 0; k < n; ++k) {
-    const battery::CellCoefficients co = battery::coefficients(cell, unit, s, t);
+    // The one model frozen at x over one step (charge side): V = emf - R0 I,
+    // T' = T + dt/C_th (R0 I^2 + heat_const_w), SOC' = SOC - soc_per_a I.
+    const auto co = battery::step_coefficients<Structure>(cell, x.data(), dt, -1.0, factors);
     // The most charge (the most negative current) that each limit allows at this step.
-    const double i_soc = (s - config_.soc_target) / c;                        // SOC[k+1] <= target
-    const double i_v = (cell.ocv.voltage_v(s) - v1 - v2 - vmax) / co.r0_ohm;  // V[k] <= V_max
-    const double heat_room =
-        (tmax - t) / beta - v1 * v1 / co.r1_ohm - v2 * v2 / co.r2_ohm + ha * (t - cell.ambient_temp_k);
+    const double i_soc = (x[Structure::soc] - config_.soc_target) / co.soc_per_a;  // SOC[k+1] <= target
+    const double i_v = (co.emf_v - vmax) / co.r0_ohm;                              // V[k] <= V_max
+    const double heat_room = (tmax - x[Structure::temp]) / co.dt_per_cth - co.heat_const_w;
     const double i_t = -std::sqrt(std::max(0.0, heat_room) / co.r0_ohm);  // T[k+1] <= T_max
     const double limit = std::max({i_soc, i_v, i_t});
     const double i = std::clamp(limit, lb, ub);
@@ -340,14 +308,8 @@ void BatteryMpc::cccv_plan(const battery::StateVector& x0, double lb, double ub)
     warm_.z[k] = 0.0;
     warm_.y[k] = warm_.y[n + k] = 0.0;
     // The nonlinear model's step under it (as linearise's nominal trajectory).
-    const double ii = inom_[k];
-    const double a1 = std::exp(-dt / co.tau1_s), a2 = std::exp(-dt / co.tau2_s);
-    const double heat =
-        ii * ii * co.r0_ohm + v1 * v1 / co.r1_ohm + v2 * v2 / co.r2_ohm - ha * (t - cell.ambient_temp_k);
-    s -= c * ii;
-    v1 = a1 * v1 + co.r1_ohm * (1.0 - a1) * ii;
-    v2 = a2 * v2 + co.r2_ohm * (1.0 - a2) * ii;
-    t += beta * heat;
+    battery::step<Structure>(cell, x.data(), inom_[k], dt, factors, x_next.data());
+    x = x_next;
   }
 }
 

@@ -118,12 +118,27 @@ SAFETWIN_MODEL_INLINE RcCoefficients<NRC> constant_coefficients_at(const RcCoeff
   return c;
 }
 
-// a_i = exp(-dt / tau_i) of the exact RC discretisation.
+// a_i = exp(-dt / tau_i) of the exact RC discretisation. `fixed_a` (optional): the decays of the
+// fixed time constants at this dt_s, precomputed by fixed_decays() (a caller with a fixed step
+// computes them once at setup; the values are the same bits).
 template <int NRC, class T>
-SAFETWIN_MODEL_INLINE std::array<T, NRC> rc_decay(const RcCoefficients<NRC, T>& c, double dt_s) noexcept {
+SAFETWIN_MODEL_INLINE std::array<T, NRC> rc_decay(const RcCoefficients<NRC, T>& c, double dt_s,
+                                                  const std::array<double, NRC>* fixed_a = nullptr) noexcept {
   std::array<T, NRC> a;
   for (int i = 0; i < NRC; ++i)
-    a[i] = c.tau_fixed[i] ? T(std::exp(-dt_s / value_of(c.tau_s[i]))) : exp(-dt_s / c.tau_s[i]);
+    a[i] = c.tau_fixed[i] ? T(fixed_a != nullptr ? (*fixed_a)[i] : std::exp(-dt_s / value_of(c.tau_s[i])))
+                          : exp(-dt_s / c.tau_s[i]);
+  return a;
+}
+
+// The decays exp(-dt / tau_i) of the pairs whose time constant is fixed (constant R and C
+// surfaces of that direction; entries of other pairs are not used), for rc_decay's `fixed_a`.
+template <int NRC>
+std::array<double, NRC> fixed_decays(const CellParams& p, bool charging, double dt_s) noexcept {
+  const auto c = rc_coefficients<NRC>(p, 0.5, kReferenceTempK, charging, ModelFactors<double>{});
+  std::array<double, NRC> a{};
+  for (int i = 0; i < NRC; ++i)
+    if (c.tau_fixed[i]) a[i] = std::exp(-dt_s / c.tau_s[i]);
   return a;
 }
 
@@ -302,6 +317,34 @@ SAFETWIN_MODEL_INLINE void linearise_voltage(const CellParams& p, const double* 
   for (int c = 0; c < S::size; ++c) out.dv_dx[c] = v.derivative(c);
   out.dv_di = v.derivative(S::size);
   for (int k = 0; k < NP; ++k) out.dv_dfactor[k] = v.derivative(S::size + 1 + k);
+}
+
+// The step and the terminal voltage under the same current at the same state, from one seeding
+// and one evaluation of the coefficients (the MPC's linearisation along its nominal plan needs
+// both at every step): the same values and derivatives as linearise_step and linearise_voltage.
+// fixed_a (optional): fixed_decays() of the direction of current_a at dt_s (rc_decay).
+template <class S, int NP = 0>
+SAFETWIN_MODEL_INLINE void linearise_step_and_voltage(
+    const CellParams& p, const double* x, double current_a, double dt_s, const ModelFactors<double>& f,
+    StepLinearisation<S, NP>& step_out, VoltageLinearisation<S, NP>& voltage_out, const ThermalInputs& th = {},
+    const std::array<double, S::rc_pairs>* fixed_a = nullptr) noexcept {
+  using D = Dual<S::size + 1 + NP>;
+  D xd[S::size], xn[S::size], id;
+  detail::seed<S>(x, current_a, xd, id);
+  const auto fd = detail::seed_factors<S, NP, D>(f);
+  const auto c = rc_coefficients<S::rc_pairs>(p, xd[S::soc], xd[S::temp], current_a < 0.0, fd);
+  step_with<S>(p, c, rc_decay<S::rc_pairs>(c, dt_s, fixed_a), xd, id, dt_s, fd, th, xn);
+  const D v = emf_v<S>(p, xd, current_a) - c.r0_ohm * id;  // terminal_voltage with this R0
+  for (int r = 0; r < S::size; ++r) {
+    step_out.x_next[r] = xn[r].value();
+    for (int k = 0; k < S::size; ++k) step_out.f(r, k) = xn[r].derivative(k);
+    step_out.g[r] = xn[r].derivative(S::size);
+    for (int k = 0; k < NP; ++k) step_out.f_factor(r, k) = xn[r].derivative(S::size + 1 + k);
+  }
+  voltage_out.v = v.value();
+  for (int k = 0; k < S::size; ++k) voltage_out.dv_dx[k] = v.derivative(k);
+  voltage_out.dv_di = v.derivative(S::size);
+  for (int k = 0; k < NP; ++k) voltage_out.dv_dfactor[k] = v.derivative(S::size + 1 + k);
 }
 
 // --- What the safety layer computes at one state (CBF filter, supervisor's prediction) ------------

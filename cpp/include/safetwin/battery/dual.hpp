@@ -26,11 +26,13 @@ struct Dual {
   // that every operation on them is whole vector instructions. The value is never mixed into a
   // vector, and a seed copies its unit vector whole: scalar stores read back as vectors stall.
   static constexpr int kLanes = (N + 1) / 2 * 2;
-  double v = 0.0;
-  std::array<double, kLanes> d{};
+  double v;
+  std::array<double, kLanes> d;
 
-  constexpr Dual() = default;
-  constexpr Dual(double value) noexcept : v(value) {}  // NOLINT: a constant has zero derivatives
+  // Left uninitialised, as a double is: every dual the model declares is assigned before it is
+  // read, and zeroing the outputs and coefficients it overwrites was a tenth of a linearisation.
+  Dual() noexcept {}  // NOLINT(modernize-use-equals-default): `= default` would zero on `{}`
+  constexpr Dual(double value) noexcept : v(value), d{} {}  // NOLINT: a constant has zero derivatives
   // The variable number `direction` of N with the value `value` (its derivative is the unit vector).
   // The direction is a template argument: the unit vector is a constant copied whole.
   template <int Direction>

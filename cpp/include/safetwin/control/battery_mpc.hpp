@@ -1,7 +1,8 @@
 #pragma once
-// MPC-FC (spec/reference-problems.md): the battery fast-charge MPC. Each call linearises the
-// REF-CELL-1 model (2RC + lumped thermal, Arrhenius resistances) about the current estimate and
-// the shifted previous plan (a real-time-iteration scheme), condenses the horizon into a dense QP
+// MPC-FC (spec/reference-problems.md): the battery fast-charge MPC. Each call linearises the one
+// cell model (battery/cell_model.hpp: its step, terminal voltage and dual-number Jacobians, in the
+// estimate's structure 2RC + lumped thermal) about the current estimate and the shifted previous
+// plan (a real-time-iteration scheme), condenses the horizon into a dense QP
 // in the N currents, and hands that QP to a QpSolver (the built-in DenseQpSolver unless a hook is
 // plugged in). Timing contract: compute() once per control period dt_s; it allocates nothing and
 // never throws.
@@ -38,11 +39,13 @@
 // vanishes at the fixed point of the real-time iteration (I = I_nominal), so the converged plan is
 // that of the original problem. With 1e-2 A^-2 the current ramps smoothly from 15 A to the
 // thermal limit, with no overshoot beyond 1e-11 K and the time to SOC 0.79 changed by < 0.03 %.
+#include <array>
 #include <cstdint>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/control/chance_constraint.hpp"
 #include "safetwin/control/controller.hpp"
@@ -149,6 +152,11 @@ class BatteryMpc final : public Controller {
  private:
   using Mat = Eigen::MatrixXd;
   using Vec = Eigen::VectorXd;
+  using Structure = battery::RefStructure;  // the estimate's layout (battery::StateIdx)
+  // The prediction's factors on the nominal cell: the estimator's, or 1 while frozen.
+  [[nodiscard]] battery::ModelFactors<double> prediction_factors() const noexcept {
+    return {r0_factor_in_use(), capacity_factor_in_use(), 1.0};
+  }
   void build_hessian() noexcept;
   // Nominal trajectory and condensed rows about inom_ from x0; fills A_, upper_, margins.
   void linearise(const battery::StateVector& x0, const battery::StateMatrix& P, bool use_p) noexcept;
@@ -166,7 +174,9 @@ class BatteryMpc final : public Controller {
   double i_scale_ = 1.0;
   double obj_scale_ = 1.0;
   double soc_per_as_ = 0.0;  // eta dt / (3600 Q): SOC change per A of one step (nominal Q: the cost)
-  double r0_factor_ = 1.0;   // the estimator's, set by set_estimated_factors
+  // The model's decays of the fixed time constants at dt_s, [discharge, charge] (set up once).
+  std::array<std::array<double, Structure::rc_pairs>, 2> fixed_decay_{};
+  double r0_factor_ = 1.0;  // the estimator's, set by set_estimated_factors
   double capacity_factor_ = 1.0;
   bool frozen_ = false;
   std::uint64_t hessian_id_ = 0;
@@ -180,10 +190,14 @@ class BatteryMpc final : public Controller {
   bool have_plan_ = false;   // plan_ holds a plan (nominal inputs and fallback)
   bool warm_valid_ = false;  // sol_ is the current solver's solution of the last step
 
-  // Nominal trajectory (N + 1 points) and linearisation.
-  Vec inom_;  // nominal currents (A)
-  Vec soc_, v1_, v2_, temp_, r0_, r1_, r2_, dr0_, dr1_, dr2_, a1_, a2_, ocv_slope_, vbar_;
-  Mat jac_;  // per step: the nonzero Jacobian entries (see linearise)
+  // Nominal plan, trajectory and the one model's linearisation along it (linearise()).
+  Vec inom_;  // nominal currents I[0..N-1] (A)
+  Mat xs_;    // nx x (N + 1): nominal states x[0..N]
+  Mat fk_;    // nx x (nx N): block k = d x[k+1] / d x[k]
+  Mat gk_;    // nx x N: column k = d x[k+1] / d I[k]
+  Mat dvdx_;  // nx x N: column k = (d V[k] / d x[k])^T
+  Vec dvdi_;  // d V[k] / d I[k]
+  Vec vbar_;  // V[k] at the nominal plan
   Vec plan_, pred_, margin_, offset_;
   BatteryMpcStep last_;
 };
