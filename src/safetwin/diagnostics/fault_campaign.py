@@ -180,27 +180,27 @@ def evaluate(calibration_seeds, evaluation_seeds, alpha_per_run: float, workers:
             "ci95_cases": {k: len(v) for k, v in cover.items()}, "results": results}
 
 
-def ageing_interval_coverage(seeds, workers: int = 2) -> dict:
+def ageing_interval_coverage(seeds, table: dict | None = None, workers: int = 2) -> dict:
     """How often the 95 % intervals of ``safetwin diagnose``'s ageing estimates (the EKF's joint
     capacity and R0 factors at the end of the log) hold the truth, over nominal hours of cells aged
     within spec (``calibration.nominal_log``: capacity 85-100 %, resistance 100-130 %, with spread
-    and sensor noise). Returns the coverage of each with its Clopper-Pearson interval."""
+    and sensor noise): the EKF's own +-1.96 sigma ("ekf") and, given the table of a calibration
+    file (``ageing_intervals``; use seeds it was not made from), the calibrated one ("calibrated").
+    Returns per estimate and method the coverage with its Clopper-Pearson interval."""
+    from safetwin.diagnostics import ageing_intervals
     from safetwin.diagnostics import calibration as cal
     from safetwin.diagnostics.synthetic import binomial_interval
 
-    settings = cal.ScoreSettings()
-
-    def one(seed):
-        log = cal.nominal_log(seed)
-        res = cal.score_log(log, settings, quiet=True)
-        out = {}
-        for key, truth in (("capacity_factor", log["capacity_rel_true"]), ("r0_factor", log["r0_rel_true"])):
-            v, s = float(res[key][-1]), float(res[key + "_sigma"][-1])
-            out[key] = abs(v - truth) <= 1.959963984540054 * s
-        return out
-
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        hits = list(pool.map(one, list(seeds)))
-    n = len(hits)
-    return {k: {"coverage": sum(h[k] for h in hits) / n, "ci95": binomial_interval(sum(h[k] for h in hits), n),
-                "runs": n} for k in ("capacity_factor", "r0_factor")}
+    _, samples = cal.nominal_runs(seeds, workers=workers)
+    out = {}
+    for kind in ageing_intervals.KINDS:
+        rows = np.asarray(samples[kind], dtype=float)
+        v, s, truth = rows.T
+        hits = {"ekf": np.abs(v - truth) <= 1.959963984540054 * s}
+        if table is not None:
+            lo, hi = ageing_intervals.intervals(table, kind, v, s)
+            hits["calibrated"] = (lo <= truth) & (truth <= hi)
+        n = len(rows)
+        out[kind] = {m: {"coverage": float(h.mean()), "ci95": binomial_interval(int(h.sum()), n), "runs": n}
+                     for m, h in hits.items()}
+    return out
