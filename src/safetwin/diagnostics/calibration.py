@@ -288,8 +288,12 @@ def calibration_from_scores(scores, alphas_per_h, seed0: int, spec: NominalSpec,
 
     scores = np.asarray(scores, dtype=float)
     found = {f"{a:g}": threshold_for(scores, a, spec.hours) for a in alphas_per_h}
-    extra = {} if ageing is None else {
-        "ageing_intervals": ageing_intervals.calibrate(ageing, ekf_prior_sigmas(settings))}
+    extra = {}
+    if ageing is not None:
+        try:
+            extra["ageing_intervals"] = ageing_intervals.calibrate(ageing, ekf_prior_sigmas(settings))
+        except ValueError as exc:  # too few runs in a bin: diagnose then uses the EKF's own intervals
+            extra["ageing_intervals_note"] = f"not calibrated: {exc}"
     return {
         "version": CALIBRATION_VERSION,
         "kind": "safetwin anomaly-score calibration",
