@@ -134,10 +134,10 @@ def test_confusion_table_of_a_ci_sized_campaign_is_diagonally_dominant():
 
     Why this bound: the benchmark (bench_fault_isolation.py, 200 nominal calibration runs, 40
     runs per class, alpha 0.01) measured per-class recall 0.93 nominal, 0.97 internal short (with
-    the heat-balance leak detector; 0.40 with the charge balance alone), 1.00 connection
-    resistance, 1.00 sensor, 0.80 cooling loss, location 1.00: every class right more often than
+    the heat-balance leak detector; 0.40 with the charge balance alone), 0.97 connection
+    resistance, 1.00 sensor, 0.95 cooling loss, location 1.00: every class right more often than
     not, which is what dominance asserts. With 5 seeded runs per class this is a deterministic
-    regression check (a recall of 0.80 still fails 3 of 5 with probability 0.06), not an estimate
+    regression check (a recall of 0.93 still fails 3 of 5 with probability 0.003), not an estimate
     of the recall; the benchmark gives the figures."""
     ev = fault_campaign.evaluate(range(1_000_000, 1_000_020), range(5), 0.05, workers=2)
     m = ev["confusion"]

@@ -222,9 +222,9 @@ def _short(t, i_cell, soc, st, dt, cell: CellParams):
     return out
 
 
-def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extra_heat_w=None):
+def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float):
     """Per group: the heat-transfer factor (estimate / the twin's) over sliding windows.
-    ``extra_heat_w`` (n, groups): heat beyond the Joule heat of the current (a leak's)."""
+    One cell's log (``single_cell``); a pack log is read by the fit of ``_heat``."""
     n, s = temp_k.shape
     r_tot = sum(getattr(cell, f).at(0.5, REF_TEMP_K) for f in ("r0_ohm", "r1_ohm", "r2_ohm"))
     steps = np.concatenate(([0.0], np.diff(t)))
@@ -232,7 +232,7 @@ def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extr
     h_twin, c = cell.heat_transfer_w_per_k, cell.heat_capacity_j_per_k
     out = []
     for g in range(s):
-        q = i_cell**2 * r_tot + (0.0 if extra_heat_w is None else extra_heat_w[:, g])
+        q = i_cell**2 * r_tot
         heat_j = np.cumsum(q * steps)
         rise = temp_k[:, g] - ambient_k
         rise_ks = np.cumsum(rise * steps)
@@ -407,8 +407,9 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
     reading a broken node is no evidence); then the larger statistic / threshold of the internal
     short and the connection resistance, whose statistics are electrical (a resistance's I^2 dR
     heat shows a little in the leak heat, its voltage far more); cooling loss when neither fired,
-    or when the short's leak heat peaked in a window where the group's heat transfer had dropped
-    over the cooling threshold (``_cooling_explains_heat``).
+    or when the short's group has its heat transfer below the cooling threshold in the last window
+    (``_cooling_explains_heat``), or when an electrical fault fired in one group while another's
+    heat transfer is still below it (``_cooling_elsewhere``).
     """
     stats = run_statistics(log, cell, settings, thresholds.get("sensor"))
     faults = {}
@@ -426,6 +427,8 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
                                                             else "nominal")
         if best == "internal_short" and _cooling_explains_heat(stats, faults, thresholds):
             best = "cooling_loss"
+        elif best != "nominal" and best != "cooling_loss" and _cooling_elsewhere(stats, faults[best]["group"], thresholds):
+            best = "cooling_loss"
     return {"fault": best, "group": faults[best]["group"] if best != "nominal" else None, "faults": faults}
 
 
@@ -437,6 +440,18 @@ def _cooling_explains_heat(stats: dict, faults: dict, thresholds: dict) -> bool:
     g = faults["internal_short"]["group"]
     cool = stats["cooling_loss"][g]["stat"]
     return bool(cool.size and cool[-1] > thresholds["cooling_loss"])
+
+
+def _cooling_elsewhere(stats: dict, group: int, thresholds: dict) -> bool:
+    """An electrical detection in one group while another group's heat transfer is below the
+    cooling threshold still in the last window: the single fault is that cooling loss. A cell
+    far warmer than the rest has a lower resistance and another voltage under load, which moves
+    the median of the other groups that every electrical detector compares with (with four groups
+    the median of three switches members), so the electrical statistic of a healthy group rises."""
+    for g, per in enumerate(stats["cooling_loss"]):
+        if g != group and per["stat"].size and per["stat"][-1] > thresholds["cooling_loss"]:
+            return True
+    return False
 
 
 def _detect(k: str, stats: dict, per: list, th: float, calibration: dict) -> dict:
