@@ -31,6 +31,8 @@ def test_shipped_calibration_is_what_calibrate_computes(shipped):
     scores = cal.hourly_max_scores(range(shipped["seed0"], shipped["seed0"] + 300), spec, settings)
     assert part["thresholds"]["0.2"] == np.sort(scores)[int(np.ceil(0.8 * 299))]
     assert part["threshold_method"] == {"0.2": "empirical", "0.01": "gpd_pot"}
+    # 300 hours leave fewer than 40 runs in a bin of the ageing intervals: not calibrated, and said.
+    assert "ageing_intervals" not in part and "needs >= 40" in part["ageing_intervals_note"]
     assert part["thresholds"]["0.01"] == cal.threshold_for(scores, 1e-2)[0]
     assert shipped["hours"] >= 10000
     assert set(shipped["thresholds"]) == {"0.01", "0.001"}

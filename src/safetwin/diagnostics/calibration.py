@@ -197,21 +197,43 @@ def score_log(log: dict, settings: ScoreSettings, threshold: float = 1e300, quie
                               score_config=settings.score_config(threshold))
 
 
-def hourly_max_scores(seeds, spec: NominalSpec = NominalSpec(), settings: ScoreSettings = ScoreSettings(),
-                      workers: int = 2, progress=None) -> np.ndarray:
-    """The largest score of each nominal hour, one per seed (thread pool; C++ releases the GIL)."""
+def _nominal_run(seed: int, spec: NominalSpec, settings: ScoreSettings) -> tuple:
+    """One nominal hour: its largest score and, per ageing estimate, (value, sigma, truth) at the
+    end of the log (the sample of the ageing intervals' calibration)."""
+    log = nominal_log(seed, spec)
+    res = score_log(log, settings, quiet=True)
+    ageing = {kind: (float(res[kind][-1]), float(res[kind + "_sigma"][-1]), float(log[truth]))
+              for kind, truth in (("capacity_factor", "capacity_rel_true"), ("r0_factor", "r0_rel_true"))}
+    return float(res["max_score"]), ageing
+
+
+def nominal_runs(seeds, spec: NominalSpec = NominalSpec(), settings: ScoreSettings = ScoreSettings(),
+                 workers: int = 2, progress=None) -> tuple:
+    """Every seed's nominal hour (thread pool; C++ releases the GIL): the hourly maxima of the score
+    (array) and the ageing samples (dict of lists, ``ageing_intervals.calibrate``'s input)."""
     seeds = list(seeds)
-
-    def one(seed):
-        return score_log(nominal_log(seed, spec), settings, quiet=True)["max_score"]
-
     out = np.empty(len(seeds))
+    ageing = {"capacity_factor": [], "r0_factor": []}
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        for k, value in enumerate(pool.map(one, seeds)):
+        for k, (value, a) in enumerate(pool.map(lambda s: _nominal_run(s, spec, settings), seeds)):
             out[k] = value
+            for kind, row in a.items():
+                ageing[kind].append(row)
             if progress is not None:
                 progress(k + 1, len(seeds))
-    return out
+    return out, ageing
+
+
+def hourly_max_scores(seeds, spec: NominalSpec = NominalSpec(), settings: ScoreSettings = ScoreSettings(),
+                      workers: int = 2, progress=None) -> np.ndarray:
+    """The largest score of each nominal hour, one per seed."""
+    return nominal_runs(seeds, spec, settings, workers, progress)[0]
+
+
+def ekf_prior_sigmas(settings: ScoreSettings = ScoreSettings()) -> dict:
+    """The EKF's prior sigma of each ageing estimate, as ``safetwin diagnose`` configures it."""
+    cfg = estimation.make_config(**settings.ekf)
+    return {"capacity_factor": cfg.capacity_factor_sigma0, "r0_factor": cfg.r0_factor_sigma0}
 
 
 # Below this many expected exceedances the empirical quantile is too noisy; the tail is fitted.
@@ -254,14 +276,24 @@ def calibrate(hours: int, alphas_per_h=DEFAULT_ALPHAS_PER_H, seed0: int = 0, spe
     if int(hours) != hours or hours < 1:
         raise ValueError(f"hours = {hours!r}: must be an integer >= 1")
     runs = int(round(hours / spec.hours))
-    scores = hourly_max_scores(range(seed0, seed0 + runs), spec, settings, workers, progress)
-    return calibration_from_scores(scores, alphas_per_h, seed0, spec, settings)
+    scores, ageing = nominal_runs(range(seed0, seed0 + runs), spec, settings, workers, progress)
+    return calibration_from_scores(scores, alphas_per_h, seed0, spec, settings, ageing)
 
 
-def calibration_from_scores(scores, alphas_per_h, seed0: int, spec: NominalSpec, settings: ScoreSettings) -> dict:
-    """The calibration (JSON-ready) from the hourly maxima of runs seed0, seed0 + 1, ..."""
+def calibration_from_scores(scores, alphas_per_h, seed0: int, spec: NominalSpec, settings: ScoreSettings,
+                            ageing: dict | None = None) -> dict:
+    """The calibration (JSON-ready) from the hourly maxima of runs seed0, seed0 + 1, ... and, given
+    their ageing samples (``nominal_runs``), the ageing-drift intervals (``ageing_intervals``)."""
+    from safetwin.diagnostics import ageing_intervals
+
     scores = np.asarray(scores, dtype=float)
     found = {f"{a:g}": threshold_for(scores, a, spec.hours) for a in alphas_per_h}
+    extra = {}
+    if ageing is not None:
+        try:
+            extra["ageing_intervals"] = ageing_intervals.calibrate(ageing, ekf_prior_sigmas(settings))
+        except ValueError as exc:  # too few runs in a bin: diagnose then uses the EKF's own intervals
+            extra["ageing_intervals_note"] = f"not calibrated: {exc}"
     return {
         "version": CALIBRATION_VERSION,
         "kind": "safetwin anomaly-score calibration",
@@ -277,6 +309,7 @@ def calibration_from_scores(scores, alphas_per_h, seed0: int, spec: NominalSpec,
         "threshold_method": {a: m for a, (_, m) in found.items()},
         "max_score_quantiles": {f"{q:g}": float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)},
         "nominal": asdict(spec),
+        **extra,
     }
 
 
@@ -302,6 +335,10 @@ def load_calibration(path) -> dict:
     for a, t in data["thresholds"].items():
         if not (isinstance(t, (int, float)) and np.isfinite(t) and t > 0):
             raise ValueError(f"{path}: thresholds[{a!r}] = {t!r}: must be a finite number > 0")
+    if "ageing_intervals" in data:
+        from safetwin.diagnostics import ageing_intervals
+
+        ageing_intervals.validate(data["ageing_intervals"], str(path))
     return data
 
 

@@ -145,17 +145,58 @@ def _truth_value(truth: dict, log: dict):
     return None, None
 
 
-def evaluate(calibration_seeds, evaluation_seeds, alpha_per_run: float, workers: int = 2, progress=None) -> dict:
+# The size intervals calibrated on faulty runs (``size_interval_calibration``): the estimator's
+# error against the injected size, relative for the leak (its currents span 37..190 mA), absolute
+# for the heat-transfer factor (whose truth reaches 0).
+SIZE_ERROR = {"internal_short": "relative", "cooling_loss": "absolute"}
+
+
+def size_interval_calibration(seeds, thresholds: dict, workers: int = 2, level: float = 0.95) -> dict:
+    """The 95 % intervals of the leak-current and heat-transfer estimates from runs with the fault
+    injected (seeds other than the evaluation's): per class, the split-conformal order statistics
+    of the error (``SIZE_ERROR``) over the runs where its detector fired at the faulty group, as entries
+    ``<kind>:error_lo`` / ``<kind>:error_hi`` to merge into the thresholds. The runs are independent
+    draws of the campaign's fault distribution, so the intervals hold for faults drawn like them."""
+    from safetwin.diagnostics.ageing_intervals import _conformal_ranks
+    from safetwin.diagnostics.isolation import isolate
+
+    def one(r):
+        k = r["truth"]["class"]
+        f = isolate(r["log"], thresholds)["faults"][k]
+        if not f["detected"] or f["group"] != r["truth"]["group"]:
+            return None
+        key, truth = _truth_value(r["truth"], r["log"])
+        est = f["estimate"][key]
+        return est / truth - 1.0 if SIZE_ERROR[k] == "relative" else est - truth
+
+    out = {}
+    for kind in SIZE_ERROR:
+        errors = [e for e in run_campaign(seeds, (kind,), workers, fn=one) if e is not None]
+        lo, hi = _conformal_ranks(np.asarray(errors), level)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"size intervals: {len(errors)} detected {kind} runs are too few for a "
+                             f"{level:g} interval (needs >= {int(np.ceil(2 / (1 - level))) - 1})")
+        out[f"{kind}:error_lo"], out[f"{kind}:error_hi"] = lo, hi
+        out[f"{kind}:error_runs"] = len(errors)
+    return out
+
+
+def evaluate(calibration_seeds, evaluation_seeds, alpha_per_run: float, workers: int = 2, progress=None,
+             interval_seeds=None) -> dict:
     """The confusion table of the isolation: thresholds from nominal runs of calibration_seeds at
     alpha_per_run per detector, then every class on evaluation_seeds (other seeds). Returns the
     thresholds, the confusion counts (rows injected, columns isolated), how often the isolated
     group is the injected one among correct classes, the detection delays per class (s after the
-    onset) and, per class with a size, how often the 95 % interval of the estimate holds the truth."""
+    onset) and, per class with a size, how often the 95 % interval of the estimate holds the truth.
+    ``interval_seeds`` (other seeds again): the leak and cooling size intervals are calibrated on
+    faulty runs of those (``size_interval_calibration``), else widened by the nominal spread only."""
     from safetwin.diagnostics.isolation import calibrate_thresholds, isolate, run_maxima, run_statistics
 
     nominal = run_campaign(calibration_seeds, ("nominal",), workers,
                            fn=lambda r: run_maxima(run_statistics(r["log"])))
     thresholds = calibrate_thresholds(nominal, alpha_per_run)
+    if interval_seeds is not None:
+        thresholds.update(size_interval_calibration(interval_seeds, thresholds, workers))
     results = run_campaign(evaluation_seeds, FAULT_CLASSES, workers,
                            fn=lambda r: {"truth": r["truth"], "verdict": isolate(r["log"], thresholds),
                                          "size": _truth_value(r["truth"], r["log"])})
@@ -180,27 +221,27 @@ def evaluate(calibration_seeds, evaluation_seeds, alpha_per_run: float, workers:
             "ci95_cases": {k: len(v) for k, v in cover.items()}, "results": results}
 
 
-def ageing_interval_coverage(seeds, workers: int = 2) -> dict:
+def ageing_interval_coverage(seeds, table: dict | None = None, workers: int = 2) -> dict:
     """How often the 95 % intervals of ``safetwin diagnose``'s ageing estimates (the EKF's joint
     capacity and R0 factors at the end of the log) hold the truth, over nominal hours of cells aged
     within spec (``calibration.nominal_log``: capacity 85-100 %, resistance 100-130 %, with spread
-    and sensor noise). Returns the coverage of each with its Clopper-Pearson interval."""
+    and sensor noise): the EKF's own +-1.96 sigma ("ekf") and, given the table of a calibration
+    file (``ageing_intervals``; use seeds it was not made from), the calibrated one ("calibrated").
+    Returns per estimate and method the coverage with its Clopper-Pearson interval."""
+    from safetwin.diagnostics import ageing_intervals
     from safetwin.diagnostics import calibration as cal
     from safetwin.diagnostics.synthetic import binomial_interval
 
-    settings = cal.ScoreSettings()
-
-    def one(seed):
-        log = cal.nominal_log(seed)
-        res = cal.score_log(log, settings, quiet=True)
-        out = {}
-        for key, truth in (("capacity_factor", log["capacity_rel_true"]), ("r0_factor", log["r0_rel_true"])):
-            v, s = float(res[key][-1]), float(res[key + "_sigma"][-1])
-            out[key] = abs(v - truth) <= 1.959963984540054 * s
-        return out
-
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        hits = list(pool.map(one, list(seeds)))
-    n = len(hits)
-    return {k: {"coverage": sum(h[k] for h in hits) / n, "ci95": binomial_interval(sum(h[k] for h in hits), n),
-                "runs": n} for k in ("capacity_factor", "r0_factor")}
+    _, samples = cal.nominal_runs(seeds, workers=workers)
+    out = {}
+    for kind in ageing_intervals.KINDS:
+        rows = np.asarray(samples[kind], dtype=float)
+        v, s, truth = rows.T
+        hits = {"ekf": np.abs(v - truth) <= 1.959963984540054 * s}
+        if table is not None:
+            lo, hi = ageing_intervals.intervals(table, kind, v, s)
+            hits["calibrated"] = (lo <= truth) & (truth <= hi)
+        n = len(rows)
+        out[kind] = {m: {"coverage": float(h.mean()), "ci95": binomial_interval(int(h.sum()), n), "runs": n}
+                     for m, h in hits.items()}
+    return out

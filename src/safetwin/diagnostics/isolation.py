@@ -12,26 +12,27 @@ are told apart by what each one changes, in this order:
   the median of the other groups, regressed on the current over a sliding window, has a slope
   -(R_g - R_others); a step up of that resistance from its baseline (the first ``baseline_s``).
   The other groups are the reference, so the twin's model error and the shared current cancel.
-- ``internal_short`` (a leak resistance, <= 100 Ohm): the charge balance. Each group's twin (the
-  core's EKF on that group's readings) gives SOC from the voltage; coulomb counting the measured
-  current from the same start gives another. Their difference in A s grows at the leak current
-  for a leaking group. It is taken against the median of the other groups (a current-sensor bias
-  and the twin's common error cancel) and regressed on [1, t, I, charge throughput] over a sliding
-  window (the throughput term absorbs a capacity mismatch, the current term a resistance error;
-  the rests in a profile are what separate a leak from a capacity mismatch): the slope on t is
-  the leak current.
-- ``cooling_loss`` (the heat-transfer coefficient dropping): the lumped heat balance of the twin
-  over a window, h = (sum q dt - C (T_end - T_start)) / sum (T - T_ambient) dt with the Joule heat
-  q = I^2 (R0 + R1 + R2) of the twin, gives the heat-transfer estimate; its ratio to the twin's h
-  drops. (The safety engineer's EKF cooling-factor estimate is not on main yet; this is the
-  offline estimate the brief allows.)
+- ``internal_short`` (a leak resistance, <= 100 Ohm) and ``cooling_loss`` (the heat-transfer
+  coefficient dropping): the heat balance (``_heat``). The lumped thermal model of each group,
+  C dT/dt = a I^2 R + P - h (T - T_amb), is fitted over a sliding window in integral form; P is
+  heat the current does not explain (a leak's V^2 / R_leak, there at rest too), h the heat
+  transfer, a the scale of the twin's Joule heat (which is not the cell's). Against the median of
+  the other groups, the leak heat P_g - median P and the ratio h_g / median h. Both faults keep
+  their cell warm, but a leak heats at any temperature and a lost cooling lets less heat out of a
+  warm cell, so the fit tells them apart: a 100 Ohm leak (0.14 W, 37 mA) is some 15 standard
+  errors of P, while the charge balance had a nominal spread of +-56 mA in leak current. The
+  charge balance (each group's twin SOC against the coulomb count, ``_short``) stays beside it as
+  a cross-check of the leak current (``charge_balance_leak_current_a``).
 
 Each detector's statistic is a number that grows with the fault; its threshold is the (1 - alpha)
 quantile of the statistic's maximum over nominal runs (``calibrate_thresholds``), the same rule as
 the anomaly score's. The verdict of a log follows the order of ``isolate`` (sensor, then the
-electrical detectors by statistic / threshold, then cooling), at the group where it fired. Estimates carry a 95 % interval from the window's
-regression with the residuals' lag-1 autocorrelation taken into account (AR(1) variance inflation),
-and the detection time is the end of the first window over the threshold, as an online detector
+electrical detectors by statistic / threshold, then cooling), at the group where it fired.
+Estimates carry a 95 % interval from the window's regression with the residuals' lag-1
+autocorrelation taken into account (AR(1) variance inflation) and the nominal runs' spread; the
+leak's and the heat transfer's are calibrated on faulty runs instead where the thresholds carry
+that calibration (``fault_campaign.size_interval_calibration``: the fit's error is mostly bias, a
+leak's heat comes out some 25 % low). The detection time is the end of the first window over the threshold, as an online detector
 running these windows would raise it.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
 
 from safetwin import estimation
 from safetwin.battery import CellParams
@@ -55,13 +57,14 @@ class IsolationSettings:
     sensor_window_s: float = 60.0
     resistance_window_s: float = 300.0
     short_window_s: float = 1200.0
-    cooling_window_s: float = 600.0
+    cooling_window_s: float = 600.0    # one cell's heat balance (single_cell)
+    heat_window_s: float = 1800.0      # the pack's heat-balance regression (internal short, cooling loss)
     step_s: float = 60.0               # windows end every step_s (the online check's period)
     cooling_min_rise_k: float = 0.5    # a window whose mean T - T_amb is below this says nothing on h
 
     def __post_init__(self):
         for name in ("baseline_s", "sensor_window_s", "resistance_window_s", "short_window_s", "cooling_window_s",
-                     "step_s", "cooling_min_rise_k"):
+                     "heat_window_s", "step_s", "cooling_min_rise_k"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
                 raise ValueError(f"IsolationSettings.{name} = {v!r}: must be finite and > 0")
@@ -219,9 +222,9 @@ def _short(t, i_cell, soc, st, dt, cell: CellParams):
     return out
 
 
-def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extra_heat_w=None):
+def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float):
     """Per group: the heat-transfer factor (estimate / the twin's) over sliding windows.
-    ``extra_heat_w`` (n, groups): heat beyond the Joule heat of the current (a leak's)."""
+    One cell's log (``single_cell``); a pack log is read by the fit of ``_heat``."""
     n, s = temp_k.shape
     r_tot = sum(getattr(cell, f).at(0.5, REF_TEMP_K) for f in ("r0_ohm", "r1_ohm", "r2_ohm"))
     steps = np.concatenate(([0.0], np.diff(t)))
@@ -229,7 +232,7 @@ def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extr
     h_twin, c = cell.heat_transfer_w_per_k, cell.heat_capacity_j_per_k
     out = []
     for g in range(s):
-        q = i_cell**2 * r_tot + (0.0 if extra_heat_w is None else extra_heat_w[:, g])
+        q = i_cell**2 * r_tot
         heat_j = np.cumsum(q * steps)
         rise = temp_k[:, g] - ambient_k
         rise_ks = np.cumsum(rise * steps)
@@ -252,6 +255,50 @@ def _cooling(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float, extr
             est[k], se_[k], stat[k] = f, sf, 1.0 - f
         out.append({"stat": np.nan_to_num(stat, nan=-np.inf), "t_end": ends, "estimate": est, "se": se_})
     return out
+
+
+def _heat(t, i_cell, temp_k, st, dt, cell: CellParams, ambient_k: float):
+    """Per group, over sliding windows: the lumped heat balance C dT/dt = a I^2 R + P - h (T - T_amb)
+    fitted in integral form (no derivative of the noisy temperature),
+
+        C T(t) = c0 + a Q(t) + P (t - t_a) - h S(t),   Q = int I^2 R dt,  S = int (T - T_amb) dt,
+
+    by least squares over the window's samples. a absorbs the twin's Joule-heat error (its I^2 R is
+    not the cell's), P is heat the current does not explain (a leak's V^2 / R_leak, at rest too),
+    h the heat transfer. Each group is taken against the median of the other groups, so the common
+    model error cancels: ``internal_short`` is the leak heat P_g - median(P_others) over its standard
+    error, ``cooling_loss`` the heat-transfer ratio h_g / median(h_others) (statistic 1 - ratio).
+    A cooling loss and a leak both keep a cell warm; the fit tells them apart, since a leak's heat
+    is there at any temperature and a lost cooling is heat not leaving a warm cell."""
+    n, s = temp_k.shape
+    r_tot = sum(getattr(cell, f).at(0.5, REF_TEMP_K) for f in ("r0_ohm", "r1_ohm", "r2_ohm"))
+    c = cell.heat_capacity_j_per_k
+    q = cumulative_trapezoid(i_cell**2 * r_tot, t, initial=0.0)
+    wins = _windows(n, dt, st.heat_window_s, st.step_s)
+    m = len(wins)
+    p, p_se, h, h_se = (np.full((m, s), np.nan) for _ in range(4))
+    for g in range(s):
+        rise = cumulative_trapezoid(temp_k[:, g] - ambient_k, t, initial=0.0)
+        for k, (a, b) in enumerate(wins):
+            x = np.column_stack([np.ones(b - a), q[a:b] - q[a], t[a:b] - t[a], -(rise[a:b] - rise[a])])
+            fit = _ols(x, c * temp_k[a:b, g])
+            if fit is not None:
+                p[k, g], p_se[k, g], h[k, g], h_se[k, g] = fit[0][2], fit[1][2], fit[0][3], fit[1][3]
+    ends = np.array([t[b - 1] for _, b in wins])
+    short, cool = [], []
+    for g in range(s):
+        others = np.delete(np.arange(s), g)
+        p_ref, h_ref = np.median(p[:, others], axis=1), np.median(h[:, others], axis=1)
+        dp = p[:, g] - p_ref
+        dp_se = np.hypot(p_se[:, g], np.median(p_se[:, others], axis=1))
+        ratio = h[:, g] / h_ref
+        ratio_se = np.abs(ratio) * np.hypot(h_se[:, g] / h[:, g], np.median(h_se[:, others], axis=1) / h_ref)
+        ok = np.isfinite(dp) & (dp_se > 0)
+        short.append({"stat": np.where(ok, dp / np.where(ok, dp_se, 1.0), 0.0), "t_end": ends, "estimate": dp,
+                      "se": dp_se})
+        okh = np.isfinite(ratio) & (h_ref > 0)
+        cool.append({"stat": np.where(okh, 1.0 - ratio, -np.inf), "t_end": ends, "estimate": ratio, "se": ratio_se})
+    return short, cool
 
 
 def statistics(log: dict, cell: CellParams | None = None, settings: IsolationSettings = IsolationSettings()) -> dict:
@@ -291,8 +338,8 @@ def _battery_statistics(out: dict, v: np.ndarray) -> None:
     i_cell, temp = out["_i_cell"], out["_temp"]
     out["connection_resistance"] = _resistance(t, v, i_cell, st, dt, out["_parallel"])
     soc = _twin_soc(t, i_cell, v, temp, cell)
-    out["internal_short"] = _short(t, i_cell, soc, st, dt, cell)
-    out["cooling_loss"] = _cooling(t, i_cell, temp, st, dt, cell, out["_ambient"])
+    out["_charge_balance"] = _short(t, i_cell, soc, st, dt, cell)
+    out["internal_short"], out["cooling_loss"] = _heat(t, i_cell, temp, st, dt, cell, out["_ambient"])
 
 
 def run_statistics(log: dict, cell: CellParams | None = None, settings: IsolationSettings = IsolationSettings(),
@@ -358,10 +405,12 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
 
     Which fault when several detectors fire: a voltage-sensor detection first (a battery detector
     reading a broken node is no evidence); then the larger statistic / threshold of the internal
-    short and the connection resistance, whose statistics are electrical; cooling loss only when
-    neither fired, since both heat their cell (a leak by V I_leak, a resistance by I^2 dR) and so
-    look like less cooling to the heat balance. The cooling entry in the group of a detected short
-    is re-estimated with the estimated leak's heat added (``leak_heat_corrected``)."""
+    short and the connection resistance, whose statistics are electrical (a resistance's I^2 dR
+    heat shows a little in the leak heat, its voltage far more); cooling loss when neither fired,
+    or when the short's group has its heat transfer below the cooling threshold in the last window
+    (``_cooling_explains_heat``), or when an electrical fault fired in one group while another's
+    heat transfer is still below it (``_cooling_elsewhere``).
+    """
     stats = run_statistics(log, cell, settings, thresholds.get("sensor"))
     faults = {}
     for k in DETECTORS:
@@ -369,19 +418,6 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
             faults[k] = _not_evaluated("needs the redundant voltage node (voltage_b_v)")
             continue
         faults[k] = _detect(k, stats, stats[k], thresholds[k], thresholds)
-    short, cool = faults["internal_short"], faults["cooling_loss"]
-    if short.get("detected") and cool.get("detected") and short["group"] == cool["group"]:
-        g = short["group"]
-        leak_a = max(short["estimate"]["leak_current_a"], 0.0)
-        extra = np.zeros_like(stats["_v"])
-        since = stats["t_s"] >= short["time_s"] - settings.short_window_s
-        extra[since, g] = stats["_v"][since, g] * leak_a
-        corrected = _cooling(stats["t_s"], stats["_i_cell"], stats["_temp"], settings, stats["_dt"], stats["_cell"],
-                             stats["_ambient"], extra)
-        per = list(stats["cooling_loss"])
-        per[g] = corrected[g]
-        faults["cooling_loss"] = _detect("cooling_loss", stats, per, thresholds["cooling_loss"], thresholds)
-        faults["cooling_loss"]["leak_heat_corrected"] = True
     if faults["sensor"].get("detected"):
         best = "sensor"
     else:
@@ -389,7 +425,33 @@ def isolate(log: dict, thresholds: dict, cell: CellParams | None = None,
                   for k in ("internal_short", "connection_resistance") if faults[k].get("detected")}
         best = max(ratios, key=ratios.get) if ratios else ("cooling_loss" if faults["cooling_loss"].get("detected")
                                                             else "nominal")
+        if best == "internal_short" and _cooling_explains_heat(stats, faults, thresholds):
+            best = "cooling_loss"
+        elif best != "nominal" and best != "cooling_loss" and _cooling_elsewhere(stats, faults[best]["group"], thresholds):
+            best = "cooling_loss"
     return {"fault": best, "group": faults[best]["group"] if best != "nominal" else None, "faults": faults}
+
+
+def _cooling_explains_heat(stats: dict, faults: dict, thresholds: dict) -> bool:
+    """A short's heat in a group whose heat transfer is below the cooling threshold in the last
+    window (the fault present throughout): the fit gave part of a lost cooling's heat to P (the two
+    are near collinear while the cell sits warm), so the cooling loss is the verdict. (Windows
+    straddling a leak's onset show a transient drop of the ratio; the last window does not.)"""
+    g = faults["internal_short"]["group"]
+    cool = stats["cooling_loss"][g]["stat"]
+    return bool(cool.size and cool[-1] > thresholds["cooling_loss"])
+
+
+def _cooling_elsewhere(stats: dict, group: int, thresholds: dict) -> bool:
+    """An electrical detection in one group while another group's heat transfer is below the
+    cooling threshold still in the last window: the single fault is that cooling loss. A cell
+    far warmer than the rest has a lower resistance and another voltage under load, which moves
+    the median of the other groups that every electrical detector compares with (with four groups
+    the median of three switches members), so the electrical statistic of a healthy group rises."""
+    for g, per in enumerate(stats["cooling_loss"]):
+        if g != group and per["stat"].size and per["stat"][-1] > thresholds["cooling_loss"]:
+            return True
+    return False
 
 
 def _detect(k: str, stats: dict, per: list, th: float, calibration: dict) -> dict:
@@ -421,23 +483,47 @@ def _estimate(kind: str, stats: dict, per: dict, g: int, t_detect: float, calibr
         est, ci = _sensor_estimate(t, stats["_va"], stats["_vb"], g, per["node"], t_detect, per["sd0"], per["mu0"])
         est["node"] = "ab"[per["node"]]
         return {"estimate": est, "ci95": ci}
-    # The estimate of the strongest window (the fault fully present), with its interval.
-    k = int(np.nanargmax(per["stat"]))
+    # The estimate of the strongest window (the fault fully present), with its interval; the heat
+    # fit's of the last window: its strongest windows are those straddling the onset, where a step
+    # in the leak heat or the cooling is fitted by constants, the latest holds the fault throughout.
+    if kind in ("internal_short", "cooling_loss"):
+        k = int(np.flatnonzero(np.isfinite(per["estimate"]))[-1])
+    else:
+        k = int(np.nanargmax(per["stat"]))
     value, se = float(per["estimate"][k]), float(per["se"][k])
     unit = {"internal_short": "leak_current_a", "connection_resistance": "resistance_step_ohm",
             "cooling_loss": "heat_transfer_factor"}[kind]
     spread = float(calibration.get(f"{kind}:spread95", 0.0))
-    if kind == "cooling_loss":
+    if f"{kind}:error_lo" in calibration:
+        # Calibrated on faulty runs (fault_campaign.size_interval_calibration): the estimator's
+        # error against the injected size, relative (leak) or absolute (heat-transfer factor).
+        lo_e, hi_e = float(calibration[f"{kind}:error_lo"]), float(calibration[f"{kind}:error_hi"])
+        if kind == "cooling_loss":
+            scale = float(calibration.get("cooling_loss:scale", 1.0))
+            value = value / scale
+            ci = [value - hi_e, value - lo_e]
+        else:
+            ci = sorted([value / (1.0 + hi_e), value / (1.0 + lo_e)]) if lo_e > -1.0 else [value / (1.0 + hi_e), np.inf]
+        half = None
+    elif kind == "cooling_loss":
         scale = float(calibration.get("cooling_loss:scale", 1.0))
         value, se = value / scale, se / scale
         half = float(np.hypot(Z95 * se, spread * value))
     else:
         half = float(np.hypot(Z95 * se, spread))
     est = {unit: value}
-    ci = [value - half, value + half]
-    if kind == "internal_short" and value > 0:
+    if half is not None:
+        ci = [value - half, value + half]
+    if kind == "internal_short":
+        # The fit gives the leak's heat V I_leak (W): the current at the group's mean voltage.
         v_mean = float(np.nanmean(stats["_v"][:, g]))
-        est["leak_resistance_ohm"] = v_mean / value
+        est = {"leak_heat_w": value, unit: value / v_mean}
+        ci = [c / v_mean for c in ci]
+        if value > 0:
+            est["leak_resistance_ohm"] = v_mean**2 / value
+        cb = stats["_charge_balance"][g]
+        j = int(np.argmax(cb["stat"]))
+        est["charge_balance_leak_current_a"] = float(cb["estimate"][j])  # cross-check, not the decision
     if kind == "connection_resistance":
         est[unit] *= stats["_parallel"]
         ci = [c * stats["_parallel"] for c in ci]
