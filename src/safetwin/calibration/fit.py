@@ -124,13 +124,23 @@ class Problem:
 
     def __init__(self, logs: list[Log], structure: Structure, prior: CellParams, prior_dict: dict,
                  soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None,
-                 ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None):
+                 ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None, charge_r0: bool = False,
+                 pulse_weight: float = 1.0):
         if not 1 <= soc_nodes <= 21:
             raise FitError(f"--soc-nodes = {soc_nodes}: must be in 1..21")
         if not 5 <= ocv_nodes <= 201:
             raise FitError(f"--ocv-nodes = {ocv_nodes}: must be in 5..201")
         self.logs = logs
         self.structure = structure
+        self.charge_r0 = charge_r0
+        if not 1.0 <= pulse_weight <= 1000.0:
+            raise FitError(f"--pulse-weight = {pulse_weight}: must be in 1..1000")
+        # A pulse's rows weigh pulse_weight times a row of the rests around it (1/sqrt in sigma):
+        # in an HPPC the rests outnumber the pulses 100 to 1, and their residuals are correlated
+        # model error, not independent information; unweighted, the fit trades the pulses' R0 (what
+        # a drive cycle's fast response is made of) for the rests' relaxation.
+        self.row_scale = [np.where(lg.segments == SEGMENT_KINDS.index("pulse"), math.sqrt(pulse_weight), 1.0)
+                          for lg in logs]
         self.prior_dict = prior_dict
         self.ocv_soc = np.linspace(0.0, 1.0, ocv_nodes)
         # SOC 0 and 1 are where the OCV meets the cut-off voltages (as the shipped OCV tables define
@@ -162,6 +172,10 @@ class Problem:
         tk = prior.ambient_temp_k
         for s in self.table_soc:
             self._add(f"r0[{s:.2f}]", "r0", True, math.log(1e-4), math.log(1.0), math.log(prior.r0_ohm.at(s, tk)))
+        if self.charge_r0:  # the charge side's R0 (the core's r0_charge_ohm, used when I < 0)
+            for s in self.table_soc:
+                self._add(f"r0c[{s:.2f}]", "r0c", True, math.log(1e-4), math.log(1.0),
+                          math.log(prior.r0_ohm.at(s, tk)))
         n = self.structure.rc_pairs
         for i in range(n):
             lo, hi = TAU_RANGES_S[n][i]
@@ -216,6 +230,8 @@ class Problem:
         # Tables at one temperature hold no temperature dependence; constants get none either
         # (arrhenius_k = 0): the logs' temperature span decides whether that can be fitted.
         d["resistance"] = {"r0_ohm": self._table(np.exp(self._group(x, "r0"))), "arrhenius_k": 0.0, "rc_pairs": pairs}
+        if self.charge_r0:
+            d["resistance"]["r0_charge_ohm"] = self._table(np.exp(self._group(x, "r0c")))
         if self.structure.hysteresis:
             d["hysteresis"] = {"gamma": float(math.exp(x[self.index["gamma"]])), "m_v": float(x[self.index["m_v"]]),
                                "m0_v": float(x[self.index["m0_v"]])}
@@ -242,16 +258,21 @@ class Problem:
 
     def data_residual(self, x: np.ndarray, sigma_v: float = VOLTAGE_SIGMA_V) -> np.ndarray:
         parts = []
-        for lg, v in zip(self.logs, self.simulate(x)):
+        for lg, v, w in zip(self.logs, self.simulate(x), self.row_scale):
             ok = np.isfinite(lg.voltage_v)
-            parts.append((v[ok] - lg.voltage_v[ok]) / sigma_v)
+            parts.append(w[ok] * (v[ok] - lg.voltage_v[ok]) / sigma_v)
         return np.concatenate(parts)
+
+    def table_groups(self) -> list[str]:
+        """The groups that are tables over SOC (the structure's resistances and time constants)."""
+        return ["r0"] + (["r0c"] if self.charge_r0 else []) + \
+            [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]
 
     def prior_residual(self, x: np.ndarray) -> np.ndarray:
         rows = []
         rows.append(np.diff(self._ocv(x), 2) / SMOOTH_OCV_V)
         if len(self.table_soc) > 1:
-            for g in ["r0"] + [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]:
+            for g in self.table_groups():
                 rows.append(np.diff(self._group(x, g)) / SMOOTH_LOG)
         return np.concatenate(rows)
 
@@ -368,8 +389,7 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
                 correlated.append((names[a], names[b], float(corr[a, b])))
     groups = [p.group for p in problem.params]
     dead = []
-    for g in ["r0"] + [f"{a}{i + 1}" for i in range(problem.structure.rc_pairs) for a in ("r", "tau")] + \
-            (["hysteresis"] if problem.structure.hysteresis else []):
+    for g in problem.table_groups() + (["hysteresis"] if problem.structure.hysteresis else []):
         members = [names[k] for k in range(len(names)) if groups[k] == g]
         if members and all(m in flagged for m in members):
             dead.append(g)

@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soc-nodes", type=int, default=11, help="SOC points of the R and tau tables, 1..21 (default 11)")
     p.add_argument("--ocv-nodes", type=int, default=OCV_NODES,
                    help=f"SOC points of the OCV table, 5..201 (default {OCV_NODES}; the ends sit at the cut-off voltages)")
+    p.add_argument("--charge-r0", action="store_true",
+                   help="fit a separate R0 table for charging (the cell file's r0_charge_ohm)")
+    p.add_argument("--pulse-weight", type=float, default=1.0, metavar="W",
+                   help="weight of a pulse row against a rest row, 1..1000 (default 1)")
     p.add_argument("--name", default="fitted cell", help="cell.name of the written file")
     p.add_argument("-o", "--output", default="cell.toml", help="cell file to write (default cell.toml)")
     p.add_argument("--report", default=None, metavar="DIR", help="write report.json, parameters.csv and plots here")
@@ -66,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     structure = Structure.parse(args.structure)
     checks.number("--soc-nodes", args.soc_nodes, 1, 21)
     checks.number("--ocv-nodes", args.ocv_nodes, 5, 201)
+    checks.number("--pulse-weight", args.pulse_weight, 1.0, 1000.0)
     prior_path = args.prior or str(shipped_cell_path("ref_cell_1"))
     _, prior = load_cell_named(prior_path)
     prior_dict = _read_dict(prior_path)
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     q0 = capacity_from_rests(logs + low_rate, prior)
     problem = Problem(logs + low_rate, structure, prior, prior_dict, soc_nodes=args.soc_nodes,
                       ocv_points=rest_ocv_points(logs, prior, low_rate, capacity_ah=q0), ocv_nodes=args.ocv_nodes,
-                      capacity_ah=q0)
+                      capacity_ah=q0, charge_r0=args.charge_r0, pulse_weight=args.pulse_weight)
     try:
         result = fit(problem, force=args.force)
     except FitError as exc:
