@@ -215,3 +215,9 @@ def test_fit_recovers_arrhenius_constants_and_a_charge_side_r0_from_logs_at_thre
     cell = res.cell
     ratio = cell.r0_ohm.at(0.5, 283.15) / cell.r0_ohm.at(0.5, 313.15)
     assert ratio == pytest.approx(math.exp(K_R * (1 / 283.15 - 1 / 313.15)), rel=0.05)
+
+
+def test_cli_fit_bad_pulse_weight_is_one_line(capsys, tmp_path):
+    assert main(["fit", str(tmp_path / "x.csv"), "--pulse-weight", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--pulse-weight = 0.5" in err and "1" in err and "1000" in err

@@ -24,8 +24,10 @@ SOC 0 and 1 at the cut-off voltages (started from the rest and low-rate segments
 R0 and each RC pair's R and tau as tables over SOC (--soc-nodes points); with +hysteresis gamma, M
 and M0; per log its initial SOC and current offset. scipy least_squares (bounds, a smoothness
 prior across table cells) with the core's simulate of whole profiles in the loop (finite-difference
-Jacobian). The cell file carries the parameters' Laplace covariance in its [fit] section. The data
-fix no temperature dependence unless they span temperatures (not fitted yet: arrhenius_k = 0).
+Jacobian). The cell file carries the parameters' Laplace covariance in its [fit] section. Logs at
+temperatures more than 5 K apart also fit two Arrhenius constants (resistances, time constants;
+the tables get a temperature axis), each log simulated at its own temperature. --charge-r0 fits a
+separate R0 table for charging; --pulse-weight weighs pulse rows against rest rows.
 
 A structure the logs do not excite (every node of R0, an RC pair or the hysteresis set by the
 prior, not the data) is refused, naming the parameters; --force writes the cell anyway.
