@@ -74,7 +74,7 @@ def main() -> int:
             hours = sum(len(read_gz(p)) for p in paths) / 3600.0
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            rc = cli(["fit", *paths, "--structure", "2rc", "--soc-nodes", "6", "--ocv-nodes", "26",
+            rc = cli(["fit", *paths, "--structure", "2rc", "--soc-nodes", "6", "--ocv-nodes", "26", "--charge-r0",
                       "-o", "/tmp/bench_fit_cell.toml"])
             print(f"fit {'+'.join(logs)} ({hours:.1f} h of 1 s rows): exit {rc}, wall {time.perf_counter() - t0:.1f} s, "
                   f"CPU {time.process_time() - cpu0:.1f} s")

@@ -221,3 +221,21 @@ def test_cli_fit_bad_pulse_weight_is_one_line(capsys, tmp_path):
     assert main(["fit", str(tmp_path / "x.csv"), "--pulse-weight", "0.5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--pulse-weight = 0.5" in err and "1" in err and "1000" in err
+
+
+def test_pulse_weight_scales_exactly_the_pulse_rows():
+    """--pulse-weight W: a pulse row's residual counts sqrt(W) times (W in the sum of squares), every
+    other row as before."""
+    from safetwin.calibration.logs import SEGMENT_KINDS
+    p, d = prior()
+    truth = parse_cell(truth_dict(), "truth")[1]
+    t, im, vm, tc = measured(truth, hppc_current(TRUTH["capacity_ah"], levels=1), 0.99, seed=2)
+    log = check("w", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
+    plain = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES)
+    heavy = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, pulse_weight=9.0)
+    a, b = plain.data_residual(plain.x0), heavy.data_residual(heavy.x0)
+    pulse = log.segments == SEGMENT_KINDS.index("pulse")
+    assert pulse.sum() == 10  # the 10 s discharge pulse (the charge pulse at SOC 0.99 reaches 4.19 V: labelled CV)
+    assert np.allclose(b[pulse], 3.0 * a[pulse], rtol=1e-12) and np.array_equal(b[~pulse], a[~pulse])
+    with pytest.raises(FitError, match="--pulse-weight = 0.5: must be in 1..1000"):
+        Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, pulse_weight=0.5)
