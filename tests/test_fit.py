@@ -162,3 +162,80 @@ def test_cell_writer_round_trips_a_cell_file(tmp_path):
     for s in (0.1, 0.5, 0.9):
         assert a.ocv.voltage_v(s) == b.ocv.voltage_v(s)
     assert a.r2_ohm.at(0.5, 298.15) == TRUTH["r2"] and a.capacity_ah == TRUTH["capacity_ah"]
+
+
+K_R, K_TAU, R0_CHARGE = 3000.0, 1500.0, 0.040  # the truth's Arrhenius constants (K) and charge-side R0
+
+
+def arrhenius_truth(temps_c: np.ndarray, t_ref_c: float) -> dict:
+    """truth_dict with R0 (a charge-side R0_CHARGE), the RC pairs' R and tau over temperature:
+    value x exp(k (1/T - 1/T_ref)) on the fit's temperature nodes, so the fit can represent it."""
+    d = truth_dict()
+    f = lambda k: np.exp(k * (1.0 / (temps_c + 273.15) - 1.0 / (t_ref_c + 273.15)))  # noqa: E731
+    table = lambda v, k: {"soc": [0.0, 1.0], "temperature_c": list(temps_c),  # noqa: E731
+                          "values": [list(v * f(k)), list(v * f(k))]}
+    d["resistance"] = {"r0_ohm": table(TRUTH["r0"], K_R), "r0_charge_ohm": table(R0_CHARGE, K_R), "arrhenius_k": 0.0,
+                       "rc_pairs": [{"r_ohm": table(TRUTH[f"r{i}"], K_R), "tau_s": table(TRUTH[f"tau{i}"], K_TAU)}
+                                    for i in (1, 2)]}
+    return d
+
+
+def test_fit_recovers_arrhenius_constants_and_a_charge_side_r0_from_logs_at_three_temperatures():
+    """Logs at 10, 25 and 40 degC (each simulated at its own temperature and ambient) of a truth
+    with Arrhenius resistances and time constants and a charge-side R0: the fit with --charge-r0
+    finds k_r, k_tau, R0 and R0 (charge) within its intervals, and its residual is the noise."""
+    p, d = prior()
+    temps = np.array([10.0, 25.0, 40.0])
+    nodes = np.arange(5.0, 45.0 + 1e-9, 5.0)  # the fit's nodes: 5 K apart, one step beyond the logs
+    truth = parse_cell(arrhenius_truth(nodes, 25.0), "truth")[1]
+    logs = []
+    for k, tc in enumerate(temps):
+        truth.ambient_temp_k = tc + 273.15
+        i = hppc_current(TRUTH["capacity_ah"], levels=3)
+        rng = np.random.default_rng(40 + k)
+        v = Cell(truth, CellState(soc=0.99, temp_k=tc + 273.15)).simulate(i, 1.0)["cell_voltage_v"][:, 0]
+        n = len(i)
+        logs.append(check(f"t{tc:.0f}", np.arange(n, dtype=float), i + BIAS_I + rng.normal(0, SIGMA_I, n),
+                          v + rng.normal(0, SIGMA_V, n), np.full(n, tc), p.capacity_ah, p.limits.voltage_max_v))
+    q0 = capacity_from_rests(logs, p)
+    problem = Problem(logs, Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, capacity_ah=q0,
+                      ocv_points=rest_ocv_points(logs, p, capacity_ah=q0), charge_r0=True)
+    assert problem.thermal and list(problem.table_temp_c) == list(nodes)
+    res = fit(problem)
+    for lg in logs:  # the noise, as in the one-temperature test (R0 at 10 degC is the largest)
+        assert res.residual_rms_v[lg.path] < 1.05 * math.hypot(SIGMA_V, 0.06 * SIGMA_I)
+    sig = res.sigma
+    for name, true, log in (("k_r", K_R, False), ("k_tau", K_TAU, False), ("r0[0.50]", TRUTH["r0"], True),
+                            ("r0c[0.50]", R0_CHARGE, True), ("tau2[0.50]", TRUTH["tau2"], True)):
+        k = res.names.index(name)
+        z = (res.x[k] - (math.log(true) if log else true)) / sig[k]
+        assert abs(z) < 3.5, (name, res.x[k], sig[k])
+    assert sig[res.names.index("k_r")] < 300.0  # K: the three temperatures identify it (10 % of K_R)
+    # the written cell holds the temperature dependence: R0 at 10 degC over R0 at 40 degC
+    cell = res.cell
+    ratio = cell.r0_ohm.at(0.5, 283.15) / cell.r0_ohm.at(0.5, 313.15)
+    assert ratio == pytest.approx(math.exp(K_R * (1 / 283.15 - 1 / 313.15)), rel=0.05)
+
+
+def test_cli_fit_bad_pulse_weight_is_one_line(capsys, tmp_path):
+    assert main(["fit", str(tmp_path / "x.csv"), "--pulse-weight", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--pulse-weight = 0.5" in err and "1" in err and "1000" in err
+
+
+def test_pulse_weight_scales_exactly_the_pulse_rows():
+    """--pulse-weight W: a pulse row's residual counts sqrt(W) times (W in the sum of squares), every
+    other row as before."""
+    from safetwin.calibration.logs import SEGMENT_KINDS
+    p, d = prior()
+    truth = parse_cell(truth_dict(), "truth")[1]
+    t, im, vm, tc = measured(truth, hppc_current(TRUTH["capacity_ah"], levels=1), 0.99, seed=2)
+    log = check("w", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
+    plain = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES)
+    heavy = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, pulse_weight=9.0)
+    a, b = plain.data_residual(plain.x0), heavy.data_residual(heavy.x0)
+    pulse = log.segments == SEGMENT_KINDS.index("pulse")
+    assert pulse.sum() == 10  # the 10 s discharge pulse (the charge pulse at SOC 0.99 reaches 4.19 V: labelled CV)
+    assert np.allclose(b[pulse], 3.0 * a[pulse], rtol=1e-12) and np.array_equal(b[~pulse], a[~pulse])
+    with pytest.raises(FitError, match="--pulse-weight = 0.5: must be in 1..1000"):
+        Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, pulse_weight=0.5)

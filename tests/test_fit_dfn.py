@@ -1,16 +1,21 @@
 """The fit against a model of higher fidelity: PyBaMM's DFN (Chen2020) logs in tests/data/fit
-(tools/make_fit_data.py). `safetwin fit` on the HPPC + CC-CV logs (2rc, 6 SOC nodes, 26 OCV nodes: the
-command that wrote tests/data/fit/fitted_2rc.toml) is run here; the cell it writes predicts the held-out
+(tools/make_fit_data.py). `safetwin fit` on the HPPC + CC-CV logs (2rc, 6 SOC nodes, 26 OCV nodes, --charge-r0:
+the command that wrote tests/data/fit/fitted_2rc.toml) is run here; the cell it writes predicts the held-out
 UDDS and WLTC logs it never saw, and the EKF on it estimates their SOC from a start 0.2 off.
 
 Issue 16's goals and what this fit meets (measured on these logs; asserted only where met):
-- capacity: 5.140 Ah for the DFN's 5.153 Ah window (asserted within 1 %).
-- held-out voltage RMSE <= 8 mV: NOT met. UDDS 11.1 mV, WLTC 13.4 mV (REF-CELL-1's constants:
-  11.8 and 15.2 mV). Asserted: the fitted cell beats REF-CELL-1 on both; the 8 mV goal is not asserted.
+- capacity: 5.177 Ah for the DFN's 5.153 Ah window (asserted within 1 %).
+- held-out voltage RMSE <= 8 mV: NOT met. UDDS 9.6 mV, WLTC 11.2 mV (without --charge-r0 11.1 and
+  13.4 mV; REF-CELL-1's constants: 11.8 and 15.2 mV). Asserted: the fitted cell beats REF-CELL-1 on
+  both and stays under 10 / 12 mV; the 8 mV goal is not asserted. What is left is the DFN's kinetic
+  nonlinearity, which the one model's linear R0 cannot represent: the DFN's instantaneous drop on the
+  HPPC is 23.5 mOhm x I at 1C (charge and discharge alike) and 18.7 mOhm x I at 2C (SOC 0.4-0.6);
+  the 2RC fitted to the UDDS itself leaves 9.5 mV on it. --charge-r0 helps here because the HPPC's
+  charge pulses are 1C and its discharge pulses 2C (the charge-side R0 takes the 1C value), not
+  because the DFN is asymmetric.
 - estimate from a start 0.2 off (figures after the first 200 s): within 2 % of the truth for good
-  after <= 95 s, SOC RMSE <= 0.45 %, 100 % of samples inside 3 sigma: met and asserted for all four
-  starts; max |error| <= 1 %: met for UDDS -0.2 / +0.2 and WLTC +0.2 (0.45, 0.59, 0.34 %), NOT met
-  for WLTC -0.2 (1.32 %), where only the other goals are asserted.
+  after <= 82 s, SOC RMSE <= 0.26 %, max |error| <= 0.95 % (WLTC -0.2; without --charge-r0 1.32 %),
+  100 % of samples inside 3 sigma: met and asserted for all four starts.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ def read(name):
 def fitted(tmp_path_factory):
     out = tmp_path_factory.mktemp("dfn_fit") / "fitted_2rc.toml"
     assert main(["fit", str(DATA / "hppc.csv.gz"), str(DATA / "cccv.csv.gz"), "--structure", "2rc",
-                 "--soc-nodes", "6", "--ocv-nodes", "26", "-o", str(out)]) == 0
+                 "--soc-nodes", "6", "--ocv-nodes", "26", "--charge-r0", "-o", str(out)]) == 0
     return out
 
 
@@ -55,24 +60,23 @@ def test_fit_finds_the_dfn_capacity_and_states_its_training_residual(fitted):
     sec = load_fit_section(fitted)
     assert sec["structure"] == "2rc"
     assert [Path(p).name for p in sec["logs"]] == ["hppc.csv.gz", "cccv.csv.gz"]
-    # the training residuals the file states (measured: HPPC 6.3 mV, CC-CV 4.3 mV) lie above the
+    # the training residuals the file states (measured: HPPC 6.1 mV, CC-CV 4.0 mV) lie above the
     # logs' 2 mV sensor noise and below the 8 mV of the goal
     assert all(0.002 < r < 0.008 for r in sec["residual_rms_v"])
 
 
 @pytest.mark.parametrize("name", ["udds", "wltc"])
 def test_fitted_cell_predicts_held_out_drive_cycles_better_than_ref_cell_1(fitted, name):
-    """Not the 8 mV goal (UDDS 11.1 mV, WLTC 13.4 mV measured): the fit beats the shipped constants."""
+    """Not the 8 mV goal (UDDS 9.6 mV, WLTC 11.2 mV measured): the fit beats the shipped constants."""
     d = read(name)
     fit_rmse = rmse(predicted_voltage(load_cell(fitted), d), d["voltage_true_v"])
     ref_rmse = rmse(predicted_voltage(CellParams.ref_cell_1(), d), d["voltage_true_v"])
     assert fit_rmse < ref_rmse
-    assert fit_rmse < 0.015
+    assert fit_rmse < {"udds": 0.010, "wltc": 0.012}[name]
 
 
-@pytest.mark.parametrize("name, offset, max_met", [("udds", -0.2, True), ("udds", 0.2, True),
-                                                   ("wltc", 0.2, True), ("wltc", -0.2, False)])
-def test_estimate_with_the_fitted_cell_from_0_2_off(fitted, tmp_path, name, offset, max_met):
+@pytest.mark.parametrize("name, offset", [("udds", -0.2), ("udds", 0.2), ("wltc", 0.2), ("wltc", -0.2)])
+def test_estimate_with_the_fitted_cell_from_0_2_off(fitted, tmp_path, name, offset):
     d = read(name)
     soc0 = float(d["soc_true"][0]) + offset
     out = tmp_path / "soc.csv"
@@ -85,6 +89,5 @@ def test_estimate_with_the_fitted_cell_from_0_2_off(fitted, tmp_path, name, offs
     assert inside[entered:].all() and d["t_s"][entered] <= 200.0
     after = d["t_s"] > 200.0
     assert float(np.sqrt(np.mean(err[after] ** 2))) <= 0.005
-    if max_met:  # WLTC from 0.2 low: max 1.32 % after 200 s, the goal of 1 % is not met (docstring)
-        assert float(np.max(np.abs(err[after]))) <= 0.01
+    assert float(np.max(np.abs(err[after]))) <= 0.01
     assert float(np.mean(np.abs(err) <= 3 * e["soc_sigma"])) >= 0.99

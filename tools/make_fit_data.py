@@ -50,10 +50,10 @@ AMBIENT_C = 25.0
 RAMP_S = 0.05  # s: a shorter ramp of a 10 A step is too stiff for IDAS (error-test failures)
 
 
-def parameters() -> pybamm.ParameterValues:
+def parameters(ambient_c: float = AMBIENT_C) -> pybamm.ParameterValues:
     p = pybamm.ParameterValues("Chen2020")
-    p["Ambient temperature [K]"] = 273.15 + AMBIENT_C
-    p["Initial temperature [K]"] = 273.15 + AMBIENT_C
+    p["Ambient temperature [K]"] = 273.15 + ambient_c
+    p["Initial temperature [K]"] = 273.15 + ambient_c
     return p
 
 
@@ -65,7 +65,7 @@ def window_capacity_ah(p: pybamm.ParameterValues) -> float:
     return (X100 - X0) * f * p["Maximum concentration in negative electrode [mol.m-3]"] * vol / 3600.0
 
 
-def run_current(current_a: np.ndarray, soc0: float) -> np.ndarray:
+def run_current(current_a: np.ndarray, soc0: float, ambient_c: float = AMBIENT_C) -> np.ndarray:
     """DFN voltage at t_k = k s under the staircase current (row k's current held over [k, k+1))."""
     n = len(current_a)
     t = np.arange(n, dtype=float)
@@ -73,7 +73,7 @@ def run_current(current_a: np.ndarray, soc0: float) -> np.ndarray:
     ii = np.empty(2 * n)
     tt[0::2], tt[1::2] = t, t + 1.0 - RAMP_S
     ii[0::2], ii[1::2] = current_a, current_a
-    p = parameters()
+    p = parameters(ambient_c)
     p["Current function [A]"] = pybamm.Interpolant(tt, ii, pybamm.t, interpolator="linear")
     model = pybamm.lithium_ion.DFN()
     solver = pybamm.IDAKLUSolver(rtol=1e-7, atol=1e-9)
@@ -102,9 +102,10 @@ def hppc_steps(q_ah: float) -> list[str]:
     return steps
 
 
-def run_cccv(soc0: float, steps: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def run_cccv(soc0: float, steps: list[str] | None = None,
+             ambient_c: float = AMBIENT_C) -> tuple[np.ndarray, np.ndarray]:
     """An experiment (by default the CC-CV charge) on a 1 s grid: row k's current held over [k, k+1)."""
-    p = parameters()
+    p = parameters(ambient_c)
     exp = pybamm.Experiment(steps or ["Rest for 60 seconds", "Charge at 5 A until 4.2 V",
                                       "Hold at 4.2 V until 250 mA", "Rest for 30 minutes"], period="1 second")
     sim = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=p, experiment=exp,
@@ -127,13 +128,13 @@ def run_cccv(soc0: float, steps: list[str] | None = None) -> tuple[np.ndarray, n
 
 
 def write(path: Path, current: np.ndarray, voltage: np.ndarray, soc0: float, q_ah: float,
-          rng: np.random.Generator) -> None:
+          rng: np.random.Generator, ambient_c: float = AMBIENT_C) -> None:
     n = len(current)
     t = np.arange(n, dtype=float)
     soc = soc0 - np.concatenate(([0.0], np.cumsum(current[:-1]))) / (3600.0 * q_ah)
     v_meas = voltage + rng.normal(0.0, NOISE_V, n)
     i_meas = current + BIAS_I + rng.normal(0.0, NOISE_I, n)
-    temp_meas = AMBIENT_C + rng.normal(0.0, NOISE_T, n)
+    temp_meas = ambient_c + rng.normal(0.0, NOISE_T, n)
     cols = np.column_stack([t, i_meas, v_meas, temp_meas, soc, voltage, current])
     header = "t_s,current_a,voltage_v,temperature_c,soc_true,voltage_true_v,current_true_a"
     with gzip.open(path, "wt", encoding="utf-8") as f:
@@ -145,9 +146,13 @@ def write(path: Path, current: np.ndarray, voltage: np.ndarray, soc0: float, q_a
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "tests" / "data" / "fit"))
+    ap.add_argument("--temperatures", action="store_true",
+                    help="only the logs at other temperatures (hppc_10c, hppc_40c, udds_17c; own seed)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.temperatures:
+        return temperature_logs(out)
     rng = np.random.default_rng(20261202)
     q = window_capacity_ah(parameters())
     print(f"PyBaMM {pybamm.__version__}, DFN Chen2020, SOC window {q:.4f} Ah")
@@ -158,6 +163,23 @@ def main() -> int:
     for name, cycle, scale, soc0 in (("udds", "udds", 6.0, 0.7), ("wltc", "wltc_class3b", 4.0, 0.6)):
         i = drive_cycles.cell_current(cycle, repeats=2, scale=scale)
         write(out / f"{name}.csv.gz", i, run_current(i, soc0), soc0, q, rng)
+    return 0
+
+
+def temperature_logs(out: Path) -> int:
+    """The temperature set: the same HPPC at 10 and 40 degC (training, with the 25 degC one), and the
+    UDDS at 17 degC (held out: a temperature the fit never saw). Isothermal like the rest: the
+    ambient and the cell at the named temperature (the DFN's Chen2020 exchange currents carry its
+    Arrhenius dependence; the OCV has no entropic term). A separate seed, so that the 25 degC logs
+    stay as they were."""
+    rng = np.random.default_rng(20261203)
+    q = window_capacity_ah(parameters())
+    print(f"PyBaMM {pybamm.__version__}, DFN Chen2020, SOC window {q:.4f} Ah")
+    for temp in (10.0, 40.0):
+        i, v = run_cccv(1.0, hppc_steps(q), ambient_c=temp)
+        write(out / f"hppc_{temp:.0f}c.csv.gz", i, v, 1.0, q, rng, ambient_c=temp)
+    i = drive_cycles.cell_current("udds", repeats=2, scale=6.0)
+    write(out / "udds_17c.csv.gz", i, run_current(i, 0.7, ambient_c=17.0), 0.7, q, rng, ambient_c=17.0)
     return 0
 
 

@@ -59,8 +59,12 @@ def write(path: str | Path, result: FitResult, logs: list[str], name: str) -> No
     cell["cell"]["name"] = name
     cell["fit"] = fit_section(result, logs)
     rms = ", ".join(f"{Path(p).name} {result.residual_rms_v[p] * 1000:.2f} mV" for p in logs)
+    if "k_r" in result.names:
+        temp = (f"Tables over SOC and temperature: Arrhenius constants k_r {result.value('k_r'):.0f} K (resistances), "
+                f"k_tau {result.value('k_tau'):.0f} K (time constants) fitted from logs at several temperatures.")
+    else:
+        temp = "Tables over SOC at the logs' median temperature; arrhenius_k = 0: no temperature dependence fitted."
     header = (f"{name}: fitted by `safetwin fit` ({result.structure}) from {len(logs)} log(s).\n"
-              f"Residual voltage RMS: {rms}.\nTables over SOC at the logs' median temperature; arrhenius_k = 0: "
-              "no temperature dependence fitted.\n[fit] holds the parameters' values and Laplace covariance "
+              f"Residual voltage RMS: {rms}.\n{temp}\n[fit] holds the parameters' values and Laplace covariance "
               "(log_scale: fitted as logarithms).")
     Path(path).write_text(to_toml(cell, header), encoding="utf-8")

@@ -1,7 +1,7 @@
 """Active identification: sequential A-optimal design of the next test segment (``safetwin design``).
 
-The design learns a 2RC cell's constants theta = log(R0, R1, tau1, R2, tau2, capacity) (the OCV is
-the prior cell's and the starting SOC is known from a rest). At each decision, for every candidate
+The design learns a 1RC, 2RC or 3RC cell's constants theta = log(R0, R1, tau1, ..., capacity) (the
+OCV is the prior cell's and the starting SOC is known from a rest; the structure is the prior's). At each decision, for every candidate
 segment (a current held for a duration, then a rest) it predicts the Fisher information the
 segment's voltage samples add, F = J'J / sigma_v^2 with J = dV/dtheta along the segment from the
 present state (finite differences over the core's Cell.simulate, the perturbed cells carried
@@ -13,7 +13,9 @@ per second of test time, among the segments that are safe:
   the design's present mean cell and a voltage model error of K_SIGMA times the largest voltage
   sigma sqrt(J Sigma J') the parameter uncertainty gives along the segment; the state covariance
   handed to the filter is 0: the parameter uncertainty enters through that margin),
-- the core's Supervisor predicts it safe at every sample with the same voltage margin.
+- the core's Supervisor predicts it safe at every sample with the same voltage margin,
+- the design's own mean cell (all its RC pairs: the filter and the supervisor model two, so a third
+  pair's polarisation is outside what they predict) stays within the voltage limits by that margin.
 The margins come from Sigma, so they shrink as the design learns (easy-to-hard).
 
 After each segment runs (on a simulated truth, or measured: ``update``), the posterior is the
@@ -32,7 +34,7 @@ from safetwin._core import Cell, CellParams, CellState
 from safetwin.cellfile import parse_cell
 from safetwin.safety import CbfConfig, CbfFilter, Status, Supervisor, SupervisorConfig
 
-NAMES = ("r0", "r1", "tau1", "r2", "tau2", "capacity")
+NAMES = ("r0", "r1", "tau1", "r2", "tau2", "capacity")  # the 2RC layout; names(n) for n pairs
 PRIOR_SIGMA_LOG = 0.3   # default prior: +/-30 % (1 sigma) on each constant when the cell has no [fit]
 SIGMA_V = 0.002
 K_SIGMA = 3.0
@@ -62,36 +64,46 @@ def default_candidates(cell: CellParams) -> list[Candidate]:
     return [Candidate(i, d, r) for i in currents for d in (10.0, 30.0, 120.0, 600.0) for r in (30.0, 300.0)]
 
 
+def names(rc_pairs: int) -> tuple[str, ...]:
+    """theta's names for a cell of rc_pairs pairs: r0, r1, tau1, ..., capacity."""
+    return ("r0",) + tuple(x for i in range(1, rc_pairs + 1) for x in (f"r{i}", f"tau{i}")) + ("capacity",)
+
+
+def pairs_of(theta: np.ndarray) -> int:
+    return (len(theta) - 2) // 2
+
+
 def cell_dict(base: dict, theta: np.ndarray) -> dict:
-    """The base cell file dict with theta's constants (2 RC pairs, constant surfaces, no Arrhenius)."""
+    """The base cell file dict with theta's constants (its RC pairs, constant surfaces, no Arrhenius)."""
     v = np.exp(theta)
+    n = pairs_of(theta)
     d = {k: dict(x) for k, x in base.items() if k != "fit"}
-    d["cell"]["capacity_ah"] = float(v[5])
+    d["cell"]["capacity_ah"] = float(v[-1])
     d["resistance"] = {"r0_ohm": float(v[0]), "arrhenius_k": 0.0,
-                       "rc_pairs": [{"r_ohm": float(v[1]), "tau_s": float(v[2])},
-                                    {"r_ohm": float(v[3]), "tau_s": float(v[4])}]}
+                       "rc_pairs": [{"r_ohm": float(v[1 + 2 * i]), "tau_s": float(v[2 + 2 * i])} for i in range(n)]}
     d.pop("hysteresis", None)
     return d
 
 
 def theta_of(cell: CellParams) -> np.ndarray:
-    if cell.rc_pairs != 2 or cell.hysteresis is not None:
-        raise ValueError(f"the design works on 2RC cells without hysteresis (this cell: {cell.rc_pairs} RC pairs"
+    if not 1 <= cell.rc_pairs <= 3 or cell.hysteresis is not None:
+        raise ValueError(f"the design works on 1RC-3RC cells without hysteresis (this cell: {cell.rc_pairs} RC pairs"
                          f"{', hysteresis' if cell.hysteresis is not None else ''})")
     t = cell.ambient_temp_k
-    r1, r2 = cell.r1_ohm.at(0.5, t), cell.r2_ohm.at(0.5, t)
-    return np.log([cell.r0_ohm.at(0.5, t), r1, r1 * cell.c1_f.at(0.5, t), r2, r2 * cell.c2_f.at(0.5, t),
-                   cell.capacity_ah])
+    pairs = [(cell.r1_ohm, cell.c1_f), (cell.r2_ohm, cell.c2_f), (cell.r3_ohm, cell.c3_f)][:cell.rc_pairs]
+    vals = [cell.r0_ohm.at(0.5, t)]
+    for r, c in pairs:
+        vals += [r.at(0.5, t), r.at(0.5, t) * c.at(0.5, t)]
+    return np.log(vals + [cell.capacity_ah])
 
 
 def prior_from_fit(section: dict, theta0: np.ndarray) -> np.ndarray | None:
     """The prior covariance from a cell file's [fit] section, if it fitted these constants."""
-    names = {"r0": "r0[0.50]", "r1": "r1[0.50]", "tau1": "tau1[0.50]", "r2": "r2[0.50]", "tau2": "tau2[0.50]",
-             "capacity": "capacity_ah"}
+    wanted = [("capacity_ah" if n == "capacity" else f"{n}[0.50]") for n in names(pairs_of(theta0))]
     params = section.get("parameters", [])
-    if not all(names[n] in params for n in NAMES) or any(p.startswith("r0[") and p != "r0[0.50]" for p in params):
+    if not all(w in params for w in wanted) or any(p.startswith("r0[") and p != "r0[0.50]" for p in params):
         return None
-    idx = [params.index(names[n]) for n in NAMES]
+    idx = [params.index(w) for w in wanted]
     cov = np.array(section["covariance"])[np.ix_(idx, idx)]
     return cov
 
@@ -165,6 +177,7 @@ class Design:
         scfg.cell = mean_cell
         sup = Supervisor(scfg)
         probe = Cell(mean_cell, fd_set[0][1].state)
+        lim = mean_cell.limits
         for i in cand.profile():
             s = probe.state
             x = np.array([s.soc, s.v1_v, s.v2_v, s.temp_k])
@@ -172,6 +185,9 @@ class Design:
             if verdict.status != Status.ok or verdict.modified:
                 return False, margin
             if not sup.predict_safe(x, float(i), 1.0, margin_v=margin):
+                return False, margin
+            v = probe.voltage_v(float(i))
+            if not lim.voltage_min_v + margin <= v <= lim.voltage_max_v - margin:
                 return False, margin
             probe.step(float(i), 1.0)
         return True, margin
@@ -236,4 +252,4 @@ def hppc_profile(cell: CellParams, blocks: int = 9) -> np.ndarray:
 
 
 def math_sigmas(sigma: np.ndarray) -> dict:
-    return {n: math.sqrt(sigma[k, k]) for k, n in enumerate(NAMES)}
+    return {n: math.sqrt(sigma[k, k]) for k, n in enumerate(names(pairs_of(np.diag(sigma))))}

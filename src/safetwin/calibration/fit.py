@@ -14,6 +14,13 @@ plant's). The Jacobian is by finite differences over that simulate (scipy's 2-po
 core's dual-number Jacobians are bound only for the state and two factors, not for the cell's
 parameters.
 
+Temperature: logs at several temperatures (their medians more than TEMP_SPAN_K apart) add two
+Arrhenius constants, k_r for every resistance (R0, the RC pairs' R) and k_tau for the time
+constants: value(SOC, T) = value(SOC) exp(k (1/T - 1/T_ref)), T_ref the logs' median temperature;
+the tables then carry a temperature axis (TEMP_STEP_K apart over the logs' span and one step beyond,
+so the bilinear interpolation follows the exponential). Each log is simulated at its own
+temperature (initial and ambient: the logs are isothermal or climate-chamber runs).
+
 Regularisation across table cells is a Gaussian smoothness prior: neighbouring nodes of a
 log-resistance or log-tau table differ by SMOOTH_LOG (1 sigma), the OCV's second difference by
 SMOOTH_OCV_V. The covariance is the Laplace (Gauss-Newton) posterior (J'J)^-1 of the stacked data
@@ -48,11 +55,14 @@ WEAK_PRIOR = 10.0
 IDENT_GROWTH = 3.0
 IDENT_SIGMA_LOG = 0.5
 IDENT_SIGMA_OCV_V = 0.05
+IDENT_SIGMA_ARRHENIUS_K = 1000.0  # an Arrhenius constant known no better than this is not identified
 TAU_RANGES_S = {1: [(1.0, 3000.0)], 2: [(0.5, 60.0), (20.0, 3000.0)],
                 3: [(0.5, 20.0), (10.0, 300.0), (100.0, 5000.0)]}
 TAU_INIT_S = {1: [60.0], 2: [10.0, 200.0], 3: [5.0, 50.0, 500.0]}
 R_INIT_OHM = 0.01
 MAX_NFEV = 60
+TEMP_SPAN_K = 5.0    # logs whose median temperatures span more than this fit the Arrhenius constants
+TEMP_STEP_K = 5.0    # temperature spacing of the tables' nodes
 
 
 class FitError(ValueError):
@@ -124,13 +134,23 @@ class Problem:
 
     def __init__(self, logs: list[Log], structure: Structure, prior: CellParams, prior_dict: dict,
                  soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None,
-                 ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None):
+                 ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None, charge_r0: bool = False,
+                 pulse_weight: float = 1.0):
         if not 1 <= soc_nodes <= 21:
             raise FitError(f"--soc-nodes = {soc_nodes}: must be in 1..21")
         if not 5 <= ocv_nodes <= 201:
             raise FitError(f"--ocv-nodes = {ocv_nodes}: must be in 5..201")
         self.logs = logs
         self.structure = structure
+        self.charge_r0 = charge_r0
+        if not 1.0 <= pulse_weight <= 1000.0:
+            raise FitError(f"--pulse-weight = {pulse_weight}: must be in 1..1000")
+        # A pulse's rows weigh pulse_weight times a row of the rests around it (1/sqrt in sigma):
+        # in an HPPC the rests outnumber the pulses 100 to 1, and their residuals are correlated
+        # model error, not independent information; unweighted, the fit trades the pulses' R0 (what
+        # a drive cycle's fast response is made of) for the rests' relaxation.
+        self.row_scale = [np.where(lg.segments == SEGMENT_KINDS.index("pulse"), math.sqrt(pulse_weight), 1.0)
+                          for lg in logs]
         self.prior_dict = prior_dict
         self.ocv_soc = np.linspace(0.0, 1.0, ocv_nodes)
         # SOC 0 and 1 are where the OCV meets the cut-off voltages (as the shipped OCV tables define
@@ -140,6 +160,14 @@ class Problem:
         self.table_soc = np.linspace(0.0, 1.0, soc_nodes) if soc_nodes > 1 else np.array([0.5])
         temps = np.concatenate([lg.temperature_c[np.isfinite(lg.temperature_c)] for lg in logs])
         self.temp_c = float(np.median(temps)) if temps.size else prior.ambient_temp_k - ZERO_CELSIUS_K
+        self.log_temp_c = [float(np.median(lg.temperature_c[np.isfinite(lg.temperature_c)]))
+                           if np.isfinite(lg.temperature_c).any() else self.temp_c for lg in logs]
+        self.thermal = max(self.log_temp_c) - min(self.log_temp_c) > TEMP_SPAN_K
+        if self.thermal:
+            lo_c, hi_c = min(self.log_temp_c) - TEMP_STEP_K, max(self.log_temp_c) + TEMP_STEP_K
+            self.table_temp_c = np.linspace(lo_c, hi_c, int(math.ceil((hi_c - lo_c) / TEMP_STEP_K)) + 1)
+        else:
+            self.table_temp_c = np.array([self.temp_c])
         self.params: list[Param] = []
         self._build(prior, ocv_points or [], capacity_ah or prior.capacity_ah)
 
@@ -162,6 +190,10 @@ class Problem:
         tk = prior.ambient_temp_k
         for s in self.table_soc:
             self._add(f"r0[{s:.2f}]", "r0", True, math.log(1e-4), math.log(1.0), math.log(prior.r0_ohm.at(s, tk)))
+        if self.charge_r0:  # the charge side's R0 (the core's r0_charge_ohm, used when I < 0)
+            for s in self.table_soc:
+                self._add(f"r0c[{s:.2f}]", "r0c", True, math.log(1e-4), math.log(1.0),
+                          math.log(prior.r0_ohm.at(s, tk)))
         n = self.structure.rc_pairs
         for i in range(n):
             lo, hi = TAU_RANGES_S[n][i]
@@ -170,6 +202,9 @@ class Problem:
             for s in self.table_soc:
                 self._add(f"tau{i + 1}[{s:.2f}]", f"tau{i + 1}", True, math.log(lo), math.log(hi),
                           math.log(TAU_INIT_S[n][i]))
+        if self.thermal:  # K: R ~ exp(k / T); about E_a / R_gas of the kinetics (Chen2020: 35 kJ/mol, 4200 K)
+            self._add("k_r", "arrhenius", False, -2000.0, 10000.0, 2000.0)
+            self._add("k_tau", "arrhenius", False, -5000.0, 10000.0, 0.0)
         if self.structure.hysteresis:
             self._add("gamma", "hysteresis", True, math.log(1e-2), math.log(1e4), math.log(50.0))
             self._add("m_v", "hysteresis", False, 0.0, 0.2, 0.01)
@@ -198,11 +233,20 @@ class Problem:
         return np.array([x[k] for k, p in enumerate(self.params) if p.group == group])
 
     # ---- the cell a parameter vector encodes ---------------------------------------------------
-    def _table(self, values: np.ndarray):
-        if len(self.table_soc) == 1:
-            return float(values[0])
-        return {"soc": [float(s) for s in self.table_soc], "temperature_c": [self.temp_c],
-                "values": [[float(v)] for v in values]}
+    def _table(self, values: np.ndarray, k: float = 0.0):
+        if not self.thermal:
+            if len(self.table_soc) == 1:
+                return float(values[0])
+            return {"soc": [float(s) for s in self.table_soc], "temperature_c": [self.temp_c],
+                    "values": [[float(v)] for v in values]}
+        t_ref = self.temp_c + ZERO_CELSIUS_K
+        factor = np.exp(k * (1.0 / (self.table_temp_c + ZERO_CELSIUS_K) - 1.0 / t_ref))
+        soc, vals = (self.table_soc, values) if len(self.table_soc) > 1 else (np.array([0.0, 1.0]), np.repeat(values, 2))
+        return {"soc": [float(s) for s in soc], "temperature_c": [float(t) for t in self.table_temp_c],
+                "values": [[float(v * f) for f in factor] for v in vals]}
+
+    def _k(self, x: np.ndarray, name: str) -> float:
+        return float(x[self.index[name]]) if self.thermal else 0.0
 
     def cell_dict(self, x: np.ndarray, name: str = "fitted cell") -> dict:
         d = {k: dict(v) for k, v in self.prior_dict.items() if k in ("thermal", "limits")}
@@ -211,11 +255,14 @@ class Problem:
         d["ocv"] = {"soc": [float(s) for s in self.ocv_soc], "voltage_v": self._ocv(x).tolist()}
         pairs = []
         for i in range(self.structure.rc_pairs):
-            pairs.append({"r_ohm": self._table(np.exp(self._group(x, f"r{i + 1}"))),
-                          "tau_s": self._table(np.exp(self._group(x, f"tau{i + 1}")))})
+            pairs.append({"r_ohm": self._table(np.exp(self._group(x, f"r{i + 1}")), self._k(x, "k_r")),
+                          "tau_s": self._table(np.exp(self._group(x, f"tau{i + 1}")), self._k(x, "k_tau"))})
         # Tables at one temperature hold no temperature dependence; constants get none either
         # (arrhenius_k = 0): the logs' temperature span decides whether that can be fitted.
-        d["resistance"] = {"r0_ohm": self._table(np.exp(self._group(x, "r0"))), "arrhenius_k": 0.0, "rc_pairs": pairs}
+        d["resistance"] = {"r0_ohm": self._table(np.exp(self._group(x, "r0")), self._k(x, "k_r")),
+                           "arrhenius_k": 0.0, "rc_pairs": pairs}
+        if self.charge_r0:
+            d["resistance"]["r0_charge_ohm"] = self._table(np.exp(self._group(x, "r0c")), self._k(x, "k_r"))
         if self.structure.hysteresis:
             d["hysteresis"] = {"gamma": float(math.exp(x[self.index["gamma"]])), "m_v": float(x[self.index["m_v"]]),
                                "m0_v": float(x[self.index["m0_v"]])}
@@ -231,27 +278,38 @@ class Problem:
     def simulate(self, x: np.ndarray, cell: CellParams | None = None) -> list[np.ndarray]:
         cell = cell or self.cell(x)
         out = []
+        ambient = cell.ambient_temp_k
         for k, lg in enumerate(self.logs):
             soc0 = float(x[self.index[f"soc0[{k}]"]])
             bias = float(x[self.index[f"bias_a[{k}]"]])
             temps = lg.temperature_c[np.isfinite(lg.temperature_c)]
             t0 = (float(temps[0]) if temps.size else self.temp_c) + ZERO_CELSIUS_K
+            if self.thermal:  # each log at its own temperature (chamber): its ambient too
+                cell.ambient_temp_k = self.log_temp_c[k] + ZERO_CELSIUS_K
+            else:
+                cell.ambient_temp_k = ambient
             sim = Cell(cell, CellState(soc=soc0, temp_k=t0))
             out.append(sim.simulate(np.ascontiguousarray(lg.current_a - bias), lg.dt_s)["cell_voltage_v"][:, 0])
+        cell.ambient_temp_k = ambient
         return out
 
     def data_residual(self, x: np.ndarray, sigma_v: float = VOLTAGE_SIGMA_V) -> np.ndarray:
         parts = []
-        for lg, v in zip(self.logs, self.simulate(x)):
+        for lg, v, w in zip(self.logs, self.simulate(x), self.row_scale):
             ok = np.isfinite(lg.voltage_v)
-            parts.append((v[ok] - lg.voltage_v[ok]) / sigma_v)
+            parts.append(w[ok] * (v[ok] - lg.voltage_v[ok]) / sigma_v)
         return np.concatenate(parts)
+
+    def table_groups(self) -> list[str]:
+        """The groups that are tables over SOC (the structure's resistances and time constants)."""
+        return ["r0"] + (["r0c"] if self.charge_r0 else []) + \
+            [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]
 
     def prior_residual(self, x: np.ndarray) -> np.ndarray:
         rows = []
         rows.append(np.diff(self._ocv(x), 2) / SMOOTH_OCV_V)
         if len(self.table_soc) > 1:
-            for g in ["r0"] + [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]:
+            for g in self.table_groups():
                 rows.append(np.diff(self._group(x, g)) / SMOOTH_LOG)
         return np.concatenate(rows)
 
@@ -356,7 +414,8 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
     for k, p in enumerate(problem.params):
         if p.group in ("soc0", "bias"):
             continue
-        limit = IDENT_SIGMA_OCV_V if p.group == "ocv" else (IDENT_SIGMA_LOG if p.log else 0.05)
+        limit = {"ocv": IDENT_SIGMA_OCV_V, "arrhenius": IDENT_SIGMA_ARRHENIUS_K}.get(
+            p.group, IDENT_SIGMA_LOG if p.log else 0.05)
         if sig_weak[k] > IDENT_GROWTH * sig[k] or sig[k] > limit:
             flagged.append(p.name)
     corr = cov / np.outer(sig, sig)
@@ -368,8 +427,7 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
                 correlated.append((names[a], names[b], float(corr[a, b])))
     groups = [p.group for p in problem.params]
     dead = []
-    for g in ["r0"] + [f"{a}{i + 1}" for i in range(problem.structure.rc_pairs) for a in ("r", "tau")] + \
-            (["hysteresis"] if problem.structure.hysteresis else []):
+    for g in problem.table_groups() + (["hysteresis"] if problem.structure.hysteresis else []):
         members = [names[k] for k in range(len(names)) if groups[k] == g]
         if members and all(m in flagged for m in members):
             dead.append(g)

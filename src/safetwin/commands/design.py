@@ -19,7 +19,8 @@ covariance per second of test time (A-optimality, Fisher information from the mo
 voltage sensitivities), among the segments that the core's CBF filter passes unmodified and the
 supervisor predicts safe, with voltage margins of 3 sigma from the present parameter uncertainty.
 
-Parameters: R0, R1, tau1, R2, tau2 and the capacity of a 2RC cell (as logarithms). The prior is the
+Parameters: R0, each RC pair's R and tau and the capacity of a 1RC, 2RC or 3RC cell (the --cell
+file's structure; as logarithms). The prior is the
 --cell file: its constants, and its [fit] covariance when `safetwin fit` wrote it with
 --soc-nodes 1 (else +/-30 % on each). The OCV is the prior's; the test starts rested at --soc0.
 
@@ -125,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
             c = dec.candidate
             w.writerow([f"{t0:g}", f"{c.current_a:.4g}", f"{c.duration_s:g}", f"{c.rest_s:g}", f"{dec.trace_before:.6g}",
                         f"{dec.trace_predicted:.6g}", f"{dec.margin_v:.4g}", f"{dec.seconds:.3f}", f"{dec.cpu_s:.3f}", dec.rejected_unsafe])
-    sig = {n: float(np.sqrt(d.sigma[k, k])) for k, n in enumerate(dz.NAMES)}
+    names = dz.names(dz.pairs_of(d.theta))
+    sig = {n: float(np.sqrt(d.sigma[k, k])) for k, n in enumerate(names)}
     s = {"segments": len(plan), "test_time_s": float(len(d.history)) if args.truth else None,
          "trace": float(np.trace(d.sigma)), "trace_prior": float(np.trace(d.sigma0)),
-         "estimate": {n: float(math.exp(d.theta[k])) for k, n in enumerate(dz.NAMES)},
+         "estimate": {n: float(math.exp(d.theta[k])) for k, n in enumerate(names)},
          "sigma_log": sig, "decision_s_max": max((p[1].seconds for p in plan), default=0.0),
          "decision_cpu_s_max": max((p[1].cpu_s for p in plan), default=0.0), "plan": args.output}
     if args.json:
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"safetwin design: {len(plan)} segment(s), trace of the posterior {s['trace_prior']:.4g} -> {s['trace']:.4g}, "
           f"slowest decision {s['decision_s_max']:.2f} s wall, {s['decision_cpu_s_max']:.2f} s CPU")
-    for n in dz.NAMES:
+    for n in names:
         print(f"  {n}: {s['estimate'][n]:.5g} (sigma {100 * sig[n]:.2f} %)")
     print(f"  written {args.output}")
     return 0

@@ -24,8 +24,10 @@ SOC 0 and 1 at the cut-off voltages (started from the rest and low-rate segments
 R0 and each RC pair's R and tau as tables over SOC (--soc-nodes points); with +hysteresis gamma, M
 and M0; per log its initial SOC and current offset. scipy least_squares (bounds, a smoothness
 prior across table cells) with the core's simulate of whole profiles in the loop (finite-difference
-Jacobian). The cell file carries the parameters' Laplace covariance in its [fit] section. The data
-fix no temperature dependence unless they span temperatures (not fitted yet: arrhenius_k = 0).
+Jacobian). The cell file carries the parameters' Laplace covariance in its [fit] section. Logs at
+temperatures more than 5 K apart also fit two Arrhenius constants (resistances, time constants;
+the tables get a temperature axis), each log simulated at its own temperature. --charge-r0 fits a
+separate R0 table for charging; --pulse-weight weighs pulse rows against rest rows.
 
 A structure the logs do not excite (every node of R0, an RC pair or the hysteresis set by the
 prior, not the data) is refused, naming the parameters; --force writes the cell anyway.
@@ -48,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soc-nodes", type=int, default=11, help="SOC points of the R and tau tables, 1..21 (default 11)")
     p.add_argument("--ocv-nodes", type=int, default=OCV_NODES,
                    help=f"SOC points of the OCV table, 5..201 (default {OCV_NODES}; the ends sit at the cut-off voltages)")
+    p.add_argument("--charge-r0", action="store_true",
+                   help="fit a separate R0 table for charging (the cell file's r0_charge_ohm)")
+    p.add_argument("--pulse-weight", type=float, default=1.0, metavar="W",
+                   help="weight of a pulse row against a rest row, 1..1000 (default 1)")
     p.add_argument("--name", default="fitted cell", help="cell.name of the written file")
     p.add_argument("-o", "--output", default="cell.toml", help="cell file to write (default cell.toml)")
     p.add_argument("--report", default=None, metavar="DIR", help="write report.json, parameters.csv and plots here")
@@ -66,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     structure = Structure.parse(args.structure)
     checks.number("--soc-nodes", args.soc_nodes, 1, 21)
     checks.number("--ocv-nodes", args.ocv_nodes, 5, 201)
+    checks.number("--pulse-weight", args.pulse_weight, 1.0, 1000.0)
     prior_path = args.prior or str(shipped_cell_path("ref_cell_1"))
     _, prior = load_cell_named(prior_path)
     prior_dict = _read_dict(prior_path)
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     q0 = capacity_from_rests(logs + low_rate, prior)
     problem = Problem(logs + low_rate, structure, prior, prior_dict, soc_nodes=args.soc_nodes,
                       ocv_points=rest_ocv_points(logs, prior, low_rate, capacity_ah=q0), ocv_nodes=args.ocv_nodes,
-                      capacity_ah=q0)
+                      capacity_ah=q0, charge_r0=args.charge_r0, pulse_weight=args.pulse_weight)
     try:
         result = fit(problem, force=args.force)
     except FitError as exc:
