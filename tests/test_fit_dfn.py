@@ -91,3 +91,27 @@ def test_estimate_with_the_fitted_cell_from_0_2_off(fitted, tmp_path, name, offs
     assert float(np.sqrt(np.mean(err[after] ** 2))) <= 0.005
     assert float(np.max(np.abs(err[after]))) <= 0.01
     assert float(np.mean(np.abs(err) <= 3 * e["soc_sigma"])) >= 0.99
+
+
+def test_temperature_fit_predicts_a_held_out_temperature():
+    """tests/data/fit/fitted_2rc_temperature.toml: `safetwin fit hppc_10c hppc cccv hppc_40c --structure
+    2rc --soc-nodes 6 --ocv-nodes 26 --charge-r0` (the DFN HPPC at 10, 25 and 40 degC; about 140 s of CPU, so
+    its output is committed rather than refitted here). On the UDDS at 17 degC, a temperature it never
+    saw, it predicts 14.2 mV RMS, where the 25 degC cell (fitted_2rc.toml, the same command on the
+    25 degC logs) misses by 17.7 mV: the fitted Arrhenius constants carry the temperature between the
+    logs' temperatures. Both above the 8 mV goal (the linear R0, first docstring)."""
+    d = read("udds_17c")
+    out = {}
+    for name in ("fitted_2rc_temperature", "fitted_2rc"):
+        cell = load_cell(DATA / f"{name}.toml")
+        cell.ambient_temp_k = 290.15  # the log's chamber: isothermal at 17 degC
+        v = Cell(cell, CellState(soc=float(d["soc_true"][0]), temp_k=290.15)).simulate(
+            np.ascontiguousarray(d["current_a"]), 1.0)["cell_voltage_v"][:, 0]
+        out[name] = rmse(v, d["voltage_true_v"])
+    assert out["fitted_2rc_temperature"] < 0.9 * out["fitted_2rc"]
+    assert out["fitted_2rc_temperature"] < 0.015
+    sec = load_fit_section(DATA / "fitted_2rc_temperature.toml")
+    k_r = sec["values"][sec["parameters"].index("k_r")]
+    assert 300.0 < k_r < 3000.0  # K: resistance falling with temperature (measured 814 K)
+    r0 = load_cell(DATA / "fitted_2rc_temperature.toml").r0_ohm
+    assert r0.at(0.5, 283.15) > r0.at(0.5, 298.15) > r0.at(0.5, 313.15)

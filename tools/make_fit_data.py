@@ -17,6 +17,9 @@ sensor reports them, plus the DFN's own soc_true, voltage_true_v and current_tru
   udds.csv.gz         held out: two UDDS (safetwin.drive_cycles, scale 6: peaks 15 A / -6.3 A) from SOC 0.7
   wltc.csv.gz         held out: two WLTC class 3b (scale 4: peaks 12.4 A / -5 A) from SOC 0.6
 (the starting SOCs keep the regenerative peaks under the DFN's 4.2 V cut-off)
+and, with --temperatures (its own seed; the 25 degC logs stay as they are):
+  hppc_10c.csv.gz, hppc_40c.csv.gz   training: the same HPPC at 10 and 40 degC
+  udds_17c.csv.gz                    held out: the UDDS log's current at 17 degC
 Sensor model (fixed seed): Gaussian noise sigma 2 mV, 20 mA, 0.2 K and a current bias of +10 mA.
 
 The HPPC and the CC-CV are PyBaMM experiments (each pulse its own step: an interpolated current in
@@ -29,7 +32,7 @@ k's current: the convention of the core's simulate.
 SOC: charge throughput over the electrode window of the OCV table (the SOC 0..1 of
 data/ocv_lgm50_chen2020.csv: negative stoichiometry 0.026346..0.910618), capacity Q_WINDOW_AH.
 
-Run: python tools/make_fit_data.py [--out tests/data/fit]   (a few minutes on one core)
+Run: python tools/make_fit_data.py [--out tests/data/fit] [--temperatures]   (a few minutes on one core)
 """
 from __future__ import annotations
 
