@@ -15,7 +15,8 @@ median, the ratio after / before, and the issue's goal:
 
 Not a test: figures depend on the machine and its load (run it under `nice` on a quiet machine).
 With --instructions it counts instructions per call instead (valgrind's callgrind, which does not
-depend on the load): (I(N calls) - I(1 call)) / (N - 1) for each figure, on both builds.
+depend on the load): (I(N calls) - I(1 call)) / (N - 1) for each figure, on both builds (mpc_n30:
+the whole charge from SOC 0.10 to 0.79, as the timed figure).
 
   python benchmarks/bench_one_model.py                 # baseline main, 5 rounds
   python benchmarks/bench_one_model.py --baseline adc38bf --rounds 9
@@ -62,19 +63,22 @@ def run(exe: Path) -> dict[str, float]:
     return {line.split()[0]: float(line.split()[1]) for line in out.splitlines()}
 
 
-COUNT_CALLS = {"ekf_step_2rc": 2001, "ekf_step_2rc_joint": 2001, "mpc_n30": 301, "pack_step_per_cell": 201}
+COUNT_CALLS = {"ekf_step_2rc": 2001, "ekf_step_2rc_joint": 2001, "mpc_n30": 3600, "pack_step_per_cell": 201}
 PER = {"pack_step_per_cell": 96}  # per cell of the 96s1p pack
 
 
-def instructions(exe: Path, figure: str, calls: int) -> int:
+def instructions(exe: Path, figure: str, calls: int) -> tuple[int, int]:
+    """Instructions of the whole run, and the calls made (mpc_n30 stops when the charge ends)."""
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(exe), figure,
-                          str(calls)], check=True, capture_output=True, text=True).stderr
-    return int(next(line for line in out.splitlines() if "refs:" in line).split()[-1].replace(",", ""))
+                          str(calls)], check=True, capture_output=True, text=True)
+    refs = int(next(line for line in out.stderr.splitlines() if "refs:" in line).split()[-1].replace(",", ""))
+    made = int(float(out.stdout.split()[1]))
+    return refs, made if made > 0 else calls
 
 
 def per_call_instructions(exe: Path, figure: str) -> float:
-    n = COUNT_CALLS[figure]
-    return (instructions(exe, figure, n) - instructions(exe, figure, 1)) / (n - 1) / PER.get(figure, 1)
+    (i_n, n), (i_1, _) = instructions(exe, figure, COUNT_CALLS[figure]), instructions(exe, figure, 1)
+    return (i_n - i_1) / (n - 1) / PER.get(figure, 1)
 
 
 def main(argv=None) -> None:

@@ -23,7 +23,8 @@ using namespace safetwin;
 namespace {
 
 // Counting mode (second argument N >= 0, for callgrind): each figure makes N calls untimed and
-// prints zeros; benchmarks/bench_one_model.py --instructions takes (I(N) - I(1)) / (N - 1).
+// prints zeros (mpc_n30: at most N, until the charge ends, and prints the calls made);
+// benchmarks/bench_one_model.py --instructions takes (I(N) - I(1)) / (calls - 1).
 int g_calls = -1;
 
 template <class F>
@@ -55,7 +56,8 @@ bench::Stats mpc_charge(int repeats) {
       (void)cell.step(out.current_a, 1.0);
     }
   }
-  if (g_calls >= 0 || t.empty()) return {0.0, 0.0, 0.0};
+  if (g_calls >= 0) return {static_cast<double>(t.size() + 1), 0.0, 0.0};  // counting: the calls made
+  if (t.empty()) return {0.0, 0.0, 0.0};
   std::sort(t.begin(), t.end());
   return {t[t.size() / 2], t[std::min(t.size() - 1, t.size() * 99 / 100)], t.back()};
 }
@@ -72,24 +74,26 @@ int main(int argc, char** argv) {
   estimation::BatteryEkfConfig c;
   c.soc0 = 0.5;
   estimation::BatteryEkf ekf(c);
-  bench::report("ekf_step_2rc",
-                measure(
-                    [&] {
-                      ++k;
-                      const double i = current();
-                      (void)ekf.step(i, estimation::Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
-                    },
-                    2001, 1000));
+  if (wanted("ekf_step_2rc"))
+    bench::report("ekf_step_2rc",
+                  measure(
+                      [&] {
+                        ++k;
+                        const double i = current();
+                        (void)ekf.step(i, estimation::Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
+                      },
+                      2001, 1000));
   c.estimate_params = true;
   estimation::BatteryEkf joint(c);
-  bench::report("ekf_step_2rc_joint",
-                measure(
-                    [&] {
-                      ++k;
-                      const double i = current();
-                      (void)joint.step(i, estimation::Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
-                    },
-                    2001, 1000));
+  if (wanted("ekf_step_2rc_joint"))
+    bench::report("ekf_step_2rc_joint",
+                  measure(
+                      [&] {
+                        ++k;
+                        const double i = current();
+                        (void)joint.step(i, estimation::Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
+                      },
+                      2001, 1000));
 
   if (wanted("mpc_n30")) bench::report("mpc_n30", mpc_charge(g_calls >= 0 ? 1 : 3));
 
