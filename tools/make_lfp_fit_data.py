@@ -1,7 +1,8 @@
 """Training logs of an LFP cell from PyBaMM's DFN with the Prada2013 parameter set (A123 ANR26650M1,
 LFP/graphite, 2.3 Ah, 2.0..3.6 V; Prada et al., J. Electrochem. Soc. 160 (2013) A616), for the
 shipped 2RC cell file src/safetwin/data/cells/lfp_prada2013_2rc.toml (`safetwin fit` on them; the
-commands are in that file's header). The same experiments as tools/make_fit_data.py (HPPC with a
+commands are in that file's header). Also writes prior.toml, the fit's starting point: the DFN's
+own OCV (its electrodes' OCPs over the SOC window) and window capacity. The same experiments as tools/make_fit_data.py (HPPC with a
 rest at each end, a 1C CC-CV charge), scaled to the cell's 2.3 Ah and 3.6 V, isothermal at 25 degC,
 with the same sensor model. The logs are not committed (build/fit_lfp/ by default): the cell file
 is, with this script that makes it reproducible.
@@ -39,6 +40,46 @@ def window_capacity_ah(p: pybamm.ParameterValues) -> float:
     vol = (p["Negative electrode thickness [m]"] * p["Electrode width [m]"] * p["Electrode height [m]"]
            * p["Negative electrode active material volume fraction"])
     return float((x100 - x0) * f * p["Maximum concentration in negative electrode [mol.m-3]"] * vol / 3600.0)
+
+
+def ocv_table(p: pybamm.ParameterValues, nodes: int = 26) -> tuple[np.ndarray, np.ndarray]:
+    """The DFN's open-circuit voltage over SOC 0..1 of the window: U_pos(y) - U_neg(x), each
+    stoichiometry linear in SOC between ElectrodeSOH's ends."""
+    x0, x100, y100, y0 = pybamm.lithium_ion.get_min_max_stoichiometries(p)
+    soc = np.linspace(0.0, 1.0, nodes)
+    u = []
+    for z in soc:
+        x, y = x0 + z * (x100 - x0), y0 - z * (y0 - y100)
+        up = p.evaluate(p["Positive electrode OCP [V]"](pybamm.Scalar(y)))
+        un = p.evaluate(p["Negative electrode OCP [V]"](pybamm.Scalar(x)))
+        u.append(float(up - un))
+    return soc, np.array(u)
+
+
+PRIOR = """# The fit's starting point (tools/make_lfp_fit_data.py): the DFN's OCV and window capacity,
+# resistances of lfp_a123_26650.toml's order, thermal constants and limits of the A123 data sheet class.
+[cell]
+name = "LFP prior"
+capacity_ah = {q!r}
+[ocv]
+soc = [{soc}]
+voltage_v = [{volt}]
+[resistance]
+r0_ohm = 0.012
+arrhenius_k = 0.0
+rc_pairs = [{{ r_ohm = 0.006, tau_s = 15.0 }}, {{ r_ohm = 0.01, tau_s = 300.0 }}]
+[thermal]
+heat_capacity_j_per_k = 76.0
+heat_transfer_w_per_k = 0.25
+ambient_c = 25.0
+[limits]
+voltage_min_v = 2.0
+voltage_max_v = 3.6
+temperature_min_c = -30.0
+temperature_max_c = 55.0
+charge_current_max_a = 10.0
+discharge_current_max_a = 70.0
+"""
 
 
 def hppc_steps(q_ah: float) -> list[str]:
@@ -95,12 +136,21 @@ def write(path: Path, current: np.ndarray, voltage: np.ndarray, soc0: float, q_a
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "build" / "fit_lfp"))
+    ap.add_argument("--prior-only", action="store_true", help="write prior.toml only (no DFN runs)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(20261203)
     q = window_capacity_ah(parameters())
     print(f"PyBaMM {pybamm.__version__}, DFN Prada2013, SOC window {q:.4f} Ah")
+    soc, volt = ocv_table(parameters())
+    # the table's ends at the cut-off voltages, as `safetwin fit` writes them
+    volt[0], volt[-1] = 2.0, 3.6
+    (out / "prior.toml").write_text(PRIOR.format(q=q, soc=", ".join(f"{x:.2f}" for x in soc),
+                                                 volt=", ".join(f"{v:.5f}" for v in volt)))
+    print(f"{out / 'prior.toml'}: OCV {volt[1]:.4f} .. {volt[-2]:.4f} V inside the ends")
+    if args.prior_only:
+        return 0
     i, v = run(hppc_steps(q), 1.0)
     write(out / "hppc.csv.gz", i, v, 1.0, q, rng)
     i, v = run(cccv_steps(), 0.05)
