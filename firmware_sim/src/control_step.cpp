@@ -60,7 +60,7 @@ void ControlStepConfig::validate() const {
     throw_invalid("ControlStepConfig.cv_voltage_v", cv_voltage_v,
                   "must be <= limits.voltage_max_v = " + std::to_string(limits.voltage_max_v));
   charger_config(*this).validate();
-  mpc_config(*this).validate();
+  if (controller == ControllerKind::mpc) mpc_config(*this).validate();  // CC-CV builds no MPC
   safety.validate();
 }
 
