@@ -1,8 +1,9 @@
 """`safetwin demo --cell FILE`: the shipped REF-CELL-1 file tells the same story as the built-in cell;
 the LFP variant (the shipped 2RC fit of PyBaMM's Prada2013 A123 26650) runs the whole stack on an LFP
-pack, its monitor tiers moved with the file's limits, and keeps the story (the attacked node is
-distrusted, the true cells stay inside the file's limits); a structure the demo's MPC does not take
-is refused in one line naming it."""
+pack, its monitor tiers moved with the file's limits: the attacked node is distrusted and the true
+cells stay inside the file's limits (not yet the whole story: on this LFP pack the honest redundant
+node is distrusted too at 649 s and the pack stops at SOC 0.54, undiagnosed; without the attack's SOC
+offset it keeps its trust); a structure the demo's MPC does not take is refused in one line naming it."""
 from __future__ import annotations
 
 import json
