@@ -16,9 +16,9 @@ phase() { echo "== [$((SECONDS - start_s)) s] $*"; }
 
 # --- Debian packages the tests use (doctest for the C++ tests, Eigen for the C++-only build,
 # swtpm + TSS + tpm2-tools for the real-TPM attestation tests, OpenSSL libcrypto for the firmware's
-# quote verifier, ccache and Ninja for the builds, clang for the libFuzzer harnesses, clang-format for
-# tools/check_format.sh). Installed only when missing.
-DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools libssl-dev ccache ninja-build clang clang-format)
+# quote verifier, toml++ for the C++ cell-file reader, ccache and Ninja for the builds, clang for the
+# libFuzzer harnesses, clang-format for tools/check_format.sh). Installed only when missing.
+DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools libssl-dev libtomlplusplus-dev ccache ninja-build clang clang-format)
 FUZZ_RUNS=${FUZZ_RUNS:-30000}
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

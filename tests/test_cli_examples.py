@@ -90,7 +90,7 @@ def test_no_literal_percent_signs_in_help():
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("examples")
-    for name in ("hil", "examples", "tests"):  # tests/data/fit: the logs the fit examples name
+    for name in ("hil", "examples", "tests", "src"):  # tests/data/fit: the logs the fit examples name; src: shipped cells
         (d / name).symlink_to(ROOT / name)
     return d
 

@@ -22,11 +22,24 @@ control::BatteryMpcConfig mpc_config(const ControlStepConfig& c) {
   m.soc_target = c.soc_target;
   m.current_min_a = -c.limits.charge_current_max_a;  // per cell
   m.current_max_a = 0.0;                             // a charging MPC
+  m.cell = c.cell;
   m.cell.limits = c.limits;
   // The law plans inside the operating limit (the monitor's warning tier), so that the derate and
   // stop tiers between it and T_max stay for what the law did not foresee (a lost cooling path).
   m.cell.limits.temp_max_k = c.limits.temp_max_k - c.safety.temp_warning_k;
   return m;
+}
+
+// The pack cycle's configuration with the step's cell in every per-group model (pack_cycle_config
+// sets the limits of each; they are kept).
+cycle::PackCycleConfig pack_config(const ControlStepConfig& c) {
+  cycle::PackCycleConfig pc = pack_cycle_config(c.series, c.parallel, c.limits, c.period_s, c.safety);
+  for (battery::CellParams* p : {&pc.cell.estimator.cell, &pc.cell.cbf.cell, &pc.cell.supervisor.cell}) {
+    const battery::CellLimits limits = p->limits;
+    *p = c.cell;
+    p->limits = limits;
+  }
+  return pc;
 }
 
 }  // namespace
@@ -47,7 +60,7 @@ void ControlStepConfig::validate() const {
     throw_invalid("ControlStepConfig.cv_voltage_v", cv_voltage_v,
                   "must be <= limits.voltage_max_v = " + std::to_string(limits.voltage_max_v));
   charger_config(*this).validate();
-  mpc_config(*this).validate();
+  if (controller == ControllerKind::mpc) mpc_config(*this).validate();  // CC-CV builds no MPC
   safety.validate();
 }
 
@@ -66,8 +79,7 @@ ControlStep::ControlStep(const ControlStepConfig& config)
     controllers_.push_back(std::make_unique<GroupController>(g, law_, request_));
     raw.push_back(controllers_.back().get());
   }
-  cycle_ = std::make_unique<cycle::PackCycle>(
-      pack_cycle_config(config_.series, config_.parallel, config_.limits, config_.period_s, config_.safety), raw);
+  cycle_ = std::make_unique<cycle::PackCycle>(pack_config(config_), raw);
 }
 
 Status ControlStep::start(const Measurements& m) noexcept {

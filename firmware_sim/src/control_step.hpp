@@ -37,6 +37,9 @@ enum class ControllerKind : unsigned char { mpc = 0, cccv = 1 };
 struct ControlStepConfig {
   int series = 96;
   int parallel = 1;
+  // The cell of every model in the step (estimators, charge law, CBF, supervisor; cell_config.hpp
+  // sets it from a cell file); `limits` are the ones enforced (the cell's own by default).
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
   battery::CellLimits limits = battery::CellParams::ref_cell_1().limits;
   double period_s = 0.01;  // the nominal cycle period: the monitor's sample period
   ControllerKind controller = ControllerKind::mpc;

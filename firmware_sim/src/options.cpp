@@ -6,6 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "cell_config.hpp"
+
 namespace safetwin::firmware {
 
 namespace {
@@ -56,6 +58,13 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
       {"duration-s",
        {"stop after this many seconds (default 0: run until SIGTERM/SIGINT)",
         [](Options& o, const std::string& k, const std::string& v) { o.duration_s = to_double(k, v); }}},
+      {"cell",
+       {"TOML cell file of the pack's cells (default REF-CELL-1); sets the limits and, unless given, "
+        "--charge-current-a (1C), --cv-voltage-v (V max), --cutoff-current-a (C/20)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          if (v.empty()) throw std::invalid_argument(k + ": missing FILE");
+          o.cell = v;
+        }}},
       {"series",
        {"cell channels of the pack, 1..96 (default 96)",
         [](Options& o, const std::string& k, const std::string& v) { o.firmware.series = to_int(k, v); }}},
@@ -191,6 +200,7 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
 void apply(Options& o, const std::string& key, const std::string& value, const std::string& where) {
   const auto it = table().find(key);
   if (it == table().end()) throw std::invalid_argument(where + key + ": unknown option (see --help)");
+  o.given.insert(key);
   try {
     it->second.second(o, key, value);
   } catch (const std::invalid_argument& e) { throw std::invalid_argument(where + e.what()); }
@@ -273,6 +283,8 @@ Options parse_options(int argc, char** argv) {
     if (key == "meas-max-age-cycles") age_set = true;
     apply(o, key, value, "");
   }
+  // The cell last: its defaults must not overwrite what was given, wherever --cell stood.
+  if (!o.cell.empty()) use_cell_file(o.firmware, o.cell, "--cell", o.given);
   // Real time: plant and firmware loops are not phase-locked, so a cycle may see no new frame.
   if (!o.lockstep && !age_set && o.firmware.meas_max_age_cycles == 0) o.firmware.meas_max_age_cycles = 2;
   // The nominal period (the monitor's sample period): the rate's, in lockstep the harness's tick.

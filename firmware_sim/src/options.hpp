@@ -1,6 +1,7 @@
 #pragma once
 // Configuration of the firmware process: a file of `key = value` lines (# comments; the keys are
 // the long flag names with '_' for '-') read first, then command-line flags on top.
+#include <set>
 #include <string>
 
 #include "firmware.hpp"
@@ -16,6 +17,8 @@ struct Options {
   std::string report;                      // JSON timing report written at exit ("" = stderr)
   double duration_s = 0.0;                 // stop after this long (0 = until SIGTERM/SIGINT)
   bool help = false;
+  std::string cell;             // --cell FILE: the TOML cell file (cell_config.hpp); "" = REF-CELL-1
+  std::set<std::string> given;  // the keys set explicitly (a cell file's defaults leave them alone)
 };
 
 // Throws std::invalid_argument naming the flag (or file:line and key), the value and the reason.

@@ -38,6 +38,7 @@ void bind_pack_cycle(py::module_& m);
 void bind_closed_loop(py::module_& m);
 void bind_diagnostics(py::module_& m);
 void bind_reporting(py::module_& m);  // the safe horizon (bind_reporting.cpp)
+void bind_cell_file(py::module_& m);  // the C++ cell-file reader (bind_cell_file.cpp)
 
 // Turns a non-ok status into its safetwin.errors exception naming the call and the status
 // (errors.hpp; Python-side calls only).

@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   safetwin::bindings::bind_pack_cycle(m);
   safetwin::bindings::bind_closed_loop(m);
   safetwin::bindings::bind_diagnostics(m);
+  safetwin::bindings::bind_cell_file(m);
 }

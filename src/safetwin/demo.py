@@ -1,6 +1,7 @@
 """``safetwin demo``: the whole stack in one closed loop.
 
-A 4s2p pack of REF-CELL-1 cells with cell-to-cell spread is fast-charged from 10 % SOC by the MPC
+A 4s2p pack of REF-CELL-1 cells (or of a cell file's cells, ``DemoConfig.cell_file``) with
+cell-to-cell spread is fast-charged from 10 % SOC by the MPC
 through the guarded pack cycle (per series group: estimator with trust weighting, MPC, CBF filter,
 invariant monitor, supervisor; the pack takes the most conservative group command), while the
 bench injects, at announced times, a stealthy false-data injection on the cell-monitoring node's
@@ -15,6 +16,7 @@ attestation verdicts and the sensor noise beforehand and reports.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -69,6 +71,10 @@ class DemoConfig:
     temperature_sigma_k: float = 0.2
     current_sigma_a: float = 0.02
     seed: int = 1
+    # A TOML cell file (safetwin.cellfile) for the pack's cells instead of REF-CELL-1: plant, twin and
+    # the monitor's tiers (placed as far from the file's limits as demo_monitor.toml's are from
+    # REF-CELL-1's). The twin's MPC and estimator must take its structure (demo_cell refuses others).
+    cell_file: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("duration_s", "dt_s", "attest_every_s", "attack_ramp_s"):
@@ -83,11 +89,48 @@ class DemoConfig:
             raise ValueError(f"DemoConfig.cooling_factor = {self.cooling_factor}: must be in [0, 1]")
 
 
-def monitor_definition() -> MonitorDefinition:
+def demo_cell(cfg: DemoConfig) -> tuple[str, battery.CellParams]:
+    """(name, cell) of the demo's pack: REF-CELL-1, or the cell file's. A cell whose structure the
+    twin's MPC or estimator does not take is refused in one line naming the structure."""
+    if cfg.cell_file is None:
+        return "REF-CELL-1", battery.CellParams.ref_cell_1()
+    from safetwin import _core, cellfile
+    from safetwin.estimation import BatteryEkfConfig
+    name, cell = cellfile.load_cell_named(cfg.cell_file)
+    for consumer, config in (("MPC", control.BatteryMpcConfig()), ("estimator", BatteryEkfConfig())):
+        config.cell = cell
+        try:
+            config.validate()
+        except ValueError as e:
+            raise cellfile.CellFileError(
+                f"{cfg.cell_file}: cell '{name}' has {_core.cell_structure_name(cell)}, which the demo's "
+                f"{consumer} does not support ({e})") from None
+    return name, cell
+
+
+def monitor_definition(cfg: DemoConfig | None = None) -> MonitorDefinition:
     """The demo's invariants (package data ``demo_monitor.toml``): tiered voltage and temperature
-    limits, the temperature rise rate, the estimator's consistency and the trust of the nodes."""
+    limits, the temperature rise rate, the estimator's consistency and the trust of the nodes. For a
+    cell file's cell the voltage and temperature tiers move with its limits (the same distances from
+    them as from REF-CELL-1's)."""
     text = (resources.files("safetwin") / "data" / "demo_monitor.toml").read_text()
-    return MonitorDefinition.from_toml(text)
+    if cfg is None or cfg.cell_file is None:
+        return MonitorDefinition.from_toml(text)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    d = tomllib.loads(text)
+    ref, lim = battery.CellParams.ref_cell_1().limits, demo_cell(cfg)[1].limits
+    shift = {"temperature_k": lim.temp_max_k - ref.temp_max_k}
+    for entry in d["tiered"]:
+        if entry["signal"] in ("voltage_a_v", "voltage_b_v"):
+            shift[entry["signal"]] = (lim.voltage_max_v - ref.voltage_max_v if entry["side"] == "hi"
+                                      else lim.voltage_min_v - ref.voltage_min_v)
+        delta = shift[entry["signal"]]
+        for tier in ("operating", "recommended", "maximum"):
+            entry[tier] += delta
+    return MonitorDefinition.from_dict(d)
 
 
 def _cycle_config(cfg: DemoConfig, cell: battery.CellParams, trust_weighting: bool) -> PackCycleConfig:
@@ -100,7 +143,7 @@ def _cycle_config(cfg: DemoConfig, cell: battery.CellParams, trust_weighting: bo
     est.temperature_sigma_k = cfg.temperature_sigma_k
     est.current_sigma_a = cfg.current_sigma_a
     c.estimator = est
-    mc = monitor_definition().config()
+    mc = monitor_definition(cfg).config()
     mc.signals = [s for s in mc.signals if s not in BUILTIN_SIGNALS]  # the cycle adds its own
     c.monitor = mc
     pc.cell = c
@@ -126,7 +169,7 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
     the attestation verdicts are computed here beforehand; the sensor noise is drawn here from
     numpy's generator (seed ``cfg.seed``) and handed over as additive arrays."""
     rng = np.random.default_rng(cfg.seed)
-    cell = battery.CellParams.ref_cell_1()
+    cell_name, cell = demo_cell(cfg)
     cell.heat_transfer_w_per_k = cfg.heat_transfer_w_per_k  # the twin knows the nominal cooling only
     plant = battery.PackConfig(
         series=cfg.series, parallel=cfg.parallel, cell=cell,
@@ -171,7 +214,8 @@ def run(cfg: DemoConfig = DemoConfig(), trust_weighting: bool = True,
           "temp_meas_c": lt["temperature_k"] - ZERO_C, "temp_est_c": lt["temp_est_k"] - ZERO_C,
           "trust": lt["trust"]}
     tr["soc_true"] = tr["cell_soc"].reshape(n, groups, cfg.parallel).mean(axis=2)
-    return DemoResult(summarise(cfg, runner.pack_cycle, cell, tr), tr)
+    summary = summarise(cfg, runner.pack_cycle, cell, tr)
+    return DemoResult(dict(summary, cell=cell_name) if cfg.cell_file is not None else summary, tr)
 
 
 def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
@@ -179,18 +223,18 @@ def _first_time(t: np.ndarray, mask: np.ndarray) -> float | None:
     return float(t[idx[0]]) if idx.size else None
 
 
-def _signal_of() -> dict:
+def _signal_of(cfg: DemoConfig | None = None) -> dict:
     """Invariant name -> the signal it watches (demo_monitor.toml)."""
-    return {inv.name: inv.signal for inv in monitor_definition().invariants}
+    return {inv.name: inv.signal for inv in monitor_definition(cfg).invariants}
 
 
 def _in_report_units(value: float, signal: str) -> float:
     return value - ZERO_C if signal == "temperature_k" else value
 
 
-def tiers_c() -> dict:
+def tiers_c(cfg: DemoConfig | None = None) -> dict:
     """The demo monitor's temperature tiers in degC (demo_monitor.toml, 'temperature')."""
-    return {inv.name.split(".")[1]: inv.hi - ZERO_C for inv in monitor_definition().invariants
+    return {inv.name.split(".")[1]: inv.hi - ZERO_C for inv in monitor_definition(cfg).invariants
             if inv.name.startswith("temperature.") and inv.signal == "temperature_k"}
 
 
@@ -224,7 +268,7 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
     the text; values and limits of temperature events are in degC, as the limits."""
     t = tr["t_s"]
     lim = cell.limits
-    signal_of = _signal_of()
+    signal_of = _signal_of(cfg)
     events, transitions = [], []
     for g in range(cfg.series):
         cyc = cycle.group(g)
@@ -257,7 +301,7 @@ def summarise(cfg: DemoConfig, cycle: PackCycle, cell: battery.CellParams, tr: d
     max_v = float(np.nanmax(tr["cell_voltage_v"]))
     max_t = float(np.nanmax(tr["cell_temp_c"]))
     v_limit, t_limit = lim.voltage_max_v, lim.temp_max_k - ZERO_C
-    tiers = tiers_c()
+    tiers = tiers_c(cfg)
     max_t_meas = float(np.nanmax(tr["temp_meas_c"]))
     reason = None
     if t80 is None:
@@ -478,4 +522,4 @@ def summarise_for_plot(tr: dict, cfg: DemoConfig) -> dict:
     pack's mode trace; the tiers from demo_monitor.toml)."""
     changes = [{"time_s": float(tr["t_s"][k]), "group": g + 1, "to": Mode(int(tr["mode"][k])).name}
                for k in np.flatnonzero(np.diff(tr["mode"], prepend=0)) for g in range(cfg.series)]
-    return {"mode_changes": changes, "limits": {"temperature_tiers_c": tiers_c()}}
+    return {"mode_changes": changes, "limits": {"temperature_tiers_c": tiers_c(cfg)}}

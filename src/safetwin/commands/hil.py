@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--realtime: cycle rate, (0, 10000] Hz (default 1/dt_s of the scenario)")
     r.add_argument("--duration-s", type=float, default=None,
                    help="override the scenario's duration, (0, 86400] s as in the scenario file")
+    r.add_argument("--cell", default=None, metavar="FILE",
+                   help="TOML cell file of the pack's cells, plant and firmware alike (default REF-CELL-1); the "
+                        "firmware reads it with its C++ reader and takes its limits and 1C / V max / C/20 charge "
+                        "settings unless the scenario's [firmware] gives them")
     r.add_argument("--firmware", default=None, help="path of firmware_sim (default: the packaged or built one)")
     r.add_argument("-o", "--output", default="hil_out", help="report folder (default hil_out)")
     r.add_argument("--out", dest="output", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
@@ -82,6 +86,8 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
         if not os.access(fw, os.X_OK):
             raise ValueError(f"--firmware {args.firmware}: is not executable")
         args.firmware = str(fw.resolve())  # 'firmware_sim' alone would be looked up on PATH
+    if args.cell is not None:
+        check_cell(args.cell, scenarios)
     out = checks.output_dir("-o", args.output, create=False)  # made once everything else holds
     transport = "realtime" if args.realtime else "inprocess"
     spill = {}
@@ -107,6 +113,21 @@ def check_options(args: argparse.Namespace, scenarios: list) -> dict:
     return spill
 
 
+def check_cell(path: str, scenarios: list) -> None:
+    """--cell FILE before anything runs: the plant's reader (safetwin.cellfile) and the firmware's
+    own configuration with it (the C++ reader and the structures its estimator and charge law take),
+    for every scenario (its [firmware] table may choose the controller)."""
+    from safetwin.hil._firmware import InProcessFirmware
+    from safetwin.hil.harness import firmware_options
+    checks.cell_file("--cell", path)
+    for sc in scenarios:
+        try:
+            InProcessFirmware(**firmware_options(sc, cell_file=path))
+        except ValueError as e:
+            raise ValueError(f"{e}" if str(e).startswith("--cell") else f"{sc.path}: with --cell {path}: {e}") \
+                from None
+
+
 def list_scenarios(args: argparse.Namespace) -> int:
     from safetwin.hil.scenario import load_scenario, shipped_scenarios
     for path in shipped_scenarios():
@@ -124,13 +145,14 @@ def run(args: argparse.Namespace) -> int:
         checks.input_file("scenario", p)
     scenarios = [load_scenario(p) for p in args.scenarios]  # all validated before anything runs
     spill = check_options(args, scenarios)
+    cell = str(Path(args.cell).resolve()) if args.cell is not None else None  # the firmware process's cwd may differ
     failed = 0
     for sc in scenarios:
         print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
         if spill[sc.path]:
             print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
         bench = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
-                      duration_s=args.duration_s, spill_dir=spill[sc.path])
+                      duration_s=args.duration_s, spill_dir=spill[sc.path], cell_file=cell)
         try:
             result = bench.run()
         except RuntimeError as exc:

@@ -5,6 +5,7 @@ layer, E2E checks, supervisor, control step), driven by datagrams without socket
 in-process transport of lockstep runs: deterministic and as fast as the firmware itself."""
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libcpp cimport bool as cbool
+from libcpp.set cimport set as cppset
 from libcpp.string cimport string
 
 cdef extern from "safetwin/status.hpp" namespace "safetwin":
@@ -94,13 +95,16 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
 cdef extern from "firmware.hpp" namespace "safetwin::firmware":
     void add_attest_node(FirmwareConfig&, const string&, const string&) except +
 
+cdef extern from "cell_config.hpp" namespace "safetwin::firmware":
+    void use_cell_file(FirmwareConfig&, const string&, const string&, const cppset[string]&) except +
+
 cdef extern from "hil_wire.h":
     enum:
         HIL_WIRE_MAX_BYTES
 
 # Settable keys: FirmwareConfig fields (and control.* ones flattened), same names as the
 # executable's --flags with '_' for '-'.
-CONFIG_KEYS = ("series", "parallel", "rate_hz", "controller", "controller_period_s", "soc_target", "horizon",
+CONFIG_KEYS = ("cell", "series", "parallel", "rate_hz", "controller", "controller_period_s", "soc_target", "horizon",
                "charge_current_a", "cv_voltage_v", "cutoff_current_a", "temp_derate_k", "temp_stop_k",
                "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_node", "attest_every_s",
                "attest_seed", "attest_lifetime_ms", "attest_n_cr_ms", "attest_timeout_s",
@@ -113,7 +117,10 @@ cdef class InProcessFirmware:
 
     def __cinit__(self, **config):
         cdef FirmwareConfig c
+        cdef cppset[string] given
+        cell = config.pop("cell", None)
         for key, value in config.items():
+            given.insert(key.replace("_", "-").encode())
             if key == "series": c.series = value
             elif key == "parallel": c.control.parallel = value
             elif key == "charge_current_a": c.control.charge_current_a = value
@@ -157,6 +164,10 @@ cdef class InProcessFirmware:
             elif key == "imbalance_time_s": c.imbalance_time_s = value
             else:
                 raise ValueError(f"firmware config {key!r}: unknown key (known: {', '.join(CONFIG_KEYS)})")
+        if cell is not None:
+            # firmware_sim's --cell: the C++ reader's cell, after the other keys (the controller
+            # decides which structures it takes), leaving the keys given here as they are
+            use_cell_file(c, str(cell).encode(), b"--cell", given)
         self.fw = new Firmware(c)
 
     def __dealloc__(self):

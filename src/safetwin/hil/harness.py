@@ -92,8 +92,14 @@ class RunResult:
         return float(len(self.trace["t_s"]) * (self.dt_s or self.scenario.dt_s))
 
 
-def make_pack(sc: Scenario) -> battery.Pack:
-    cell = battery.CellParams.ref_cell_1()
+def make_pack(sc: Scenario, cell_file: str | None = None) -> battery.Pack:
+    """The plant: the scenario's pack of REF-CELL-1 cells, or of the cell file's cells (read by
+    safetwin.cellfile), at the scenario's ambient temperature."""
+    if cell_file is None:
+        cell = battery.CellParams.ref_cell_1()
+    else:
+        from safetwin.cellfile import load_cell
+        cell = load_cell(cell_file)
     cell.ambient_temp_k = sc.ambient_c + battery.ZERO_CELSIUS_K
     p = sc.pack
     spread = battery.SpreadConfig(capacity_rel=p["spread_capacity_rel"], r0_rel=p["spread_r0_rel"],
@@ -117,12 +123,14 @@ def load_profile(sc: Scenario, dt_s: float, steps: int) -> tuple[int, np.ndarray
     return mode, np.clip(cur, -327.67, 327.67)
 
 
-def firmware_options(sc: Scenario, rate_hz: float | None = None) -> dict[str, Any]:
+def firmware_options(sc: Scenario, rate_hz: float | None = None, cell_file: str | None = None) -> dict[str, Any]:
     """The firmware's configuration for a scenario: its pack, its [firmware] table, the cycle rate
-    (the monitor's sample period: the scenario's dt in lockstep) and, when the scenario attests, the
-    enrolment of its sensor nodes (their AKs and golden PCRs) and the rounds' timing."""
-    opts = {"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
-            "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware}
+    (the monitor's sample period: the scenario's dt in lockstep), the cell file the firmware reads
+    with its own (C++) reader when one is given, and, when the scenario attests, the enrolment of
+    its sensor nodes (their AKs and golden PCRs) and the rounds' timing."""
+    opts = {"cell": cell_file} if cell_file is not None else {}
+    opts.update({"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
+                 "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware})
     if sc.attestation["every_s"] > 0:
         opts.update(AttestationNodes(sc, 1.0 / opts["rate_hz"]).firmware_options(sc.attestation["every_s"]))
     return opts
@@ -181,7 +189,7 @@ class Bench:
     def __init__(self, scenario: Scenario, transport: str = "inprocess", firmware: str | None = None,
                  rate_hz: float | None = None, duration_s: float | None = None,
                  progress: Callable[[float], None] | None = None, answer_timeout_s: float = 1.0,
-                 spill_dir: str | None = None) -> None:
+                 spill_dir: str | None = None, cell_file: str | None = None) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport = {transport!r}: one of {', '.join(TRANSPORTS)}")
         if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
@@ -198,6 +206,9 @@ class Bench:
         # A long run's trace columns live in (unlinked) files in this folder instead of in memory:
         # the OS pages them out as the run goes and reads them back for the report.
         self.spill_dir = spill_dir
+        # A cell file: the plant's cells (read here by safetwin.cellfile) and the firmware's (read by
+        # its C++ reader, the same file); None: REF-CELL-1 on both sides.
+        self.cell_file = cell_file
 
     def _column(self, steps: int) -> np.ndarray:
         if self.spill_dir is None:
@@ -210,7 +221,7 @@ class Bench:
         from safetwin.hil.criteria import evaluate
         if self.transport == "inprocess":
             from safetwin.hil.bus import InProcessBus
-            opts = firmware_options(self.sc)
+            opts = firmware_options(self.sc, cell_file=self.cell_file)
             bus = InProcessBus(**opts)
             try:
                 result = self._run(bus, kill=bus.kill, alive=lambda: bus.alive, lockstep=True)
@@ -219,7 +230,7 @@ class Bench:
         else:
             from safetwin.hil.firmware import FirmwareProcess
             lockstep = self.transport == "udp"
-            opts = firmware_options(self.sc, None if lockstep else self.rate_hz)
+            opts = firmware_options(self.sc, None if lockstep else self.rate_hz, self.cell_file)
             fp = FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts)
             try:  # not `with`: a firmware that fails to start must still close the bus start() opened
                 fp.start()
@@ -236,7 +247,7 @@ class Bench:
         sc = self.sc
         dt = step_s(sc, "inprocess" if lockstep else "realtime", self.rate_hz)
         steps = int(round(self.duration_s / dt))
-        pack = make_pack(sc)
+        pack = make_pack(sc, self.cell_file)
         n = pack.series
         sensors = PackSensors(sc.sensors, sc.seed, n)
         enc = _codec.PlantFrameEncoder(n)
