@@ -45,6 +45,15 @@ CoolingEstimator::CoolingEstimator(CoolingEstimatorConfig config)
 double CoolingEstimator::extra_heat_sigma_w() const noexcept { return std::sqrt(std::max(P_[1][1], 0.0)); }
 double CoolingEstimator::cooling_factor_sigma() const noexcept { return std::sqrt(std::max(P_[2][2], 0.0)); }
 
+double CoolingEstimator::unexplained_heat_w() const noexcept {
+  return x_[1] + (1.0 - x_[2]) * config_.heat_transfer_w_per_k * (x_[0] - config_.ambient_temp_k);
+}
+
+double CoolingEstimator::unexplained_heat_sigma_w() const noexcept {
+  const double g = -config_.heat_transfer_w_per_k * (x_[0] - config_.ambient_temp_k);  // d/dc
+  return std::sqrt(std::max(P_[1][1] + 2.0 * g * P_[1][2] + g * g * P_[2][2], 0.0));
+}
+
 Status CoolingEstimator::step(double model_heat_w, double temperature_k, bool temperature_valid, double dt_s) noexcept {
   if (!std::isfinite(model_heat_w) || !std::isfinite(dt_s) || (temperature_valid && !std::isfinite(temperature_k)))
     return Status::non_finite_input;

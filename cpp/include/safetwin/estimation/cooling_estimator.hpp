@@ -62,6 +62,11 @@ class CoolingEstimator {
   [[nodiscard]] double extra_heat_sigma_w() const noexcept;
   [[nodiscard]] double cooling_factor() const noexcept { return x_[2]; }
   [[nodiscard]] double cooling_factor_sigma() const noexcept;
+  // The heat the model lacks at the estimated temperature, whichever part of it is laid at q_x or at
+  // c: q_x + (1 - c) hA (T - T_amb), and its sigma from the joint covariance of q_x and c. The split
+  // between the two is weakly identified while T - T_amb moves little; this total is not.
+  [[nodiscard]] double unexplained_heat_w() const noexcept;
+  [[nodiscard]] double unexplained_heat_sigma_w() const noexcept;
   [[nodiscard]] bool last_gated() const noexcept { return gated_run_ > 0; }
   [[nodiscard]] const CoolingEstimatorConfig& config() const noexcept { return config_; }
 
