@@ -311,3 +311,94 @@ TEST_CASE(
         Status::invalid_argument);
   CHECK(a.current_a == 0.0);
 }
+
+TEST_CASE("thermal twin: the temperature barrier counts the unexplained heat and lost cooling, exactly") {
+  // GIVEN a twin that has learned 2 W of heat the model lacks and half its cooling
+  const CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  TwinEstimate twin;
+  twin.extra_heat_w = 2.0;
+  twin.cooling_factor = 0.5;
+  const auto x = state(0.3, 0.1, 0.3, 44.0);
+  CbfVerdict v;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, MeasuredBounds{}, twin, v) == Status::ok);
+  CHECK((v.active & bit(Barrier::temp_max)) != 0);
+  // THEN one step of the model with that heat and cooling lands exactly on the class-K condition
+  battery::StateVector next;
+  battery::step<battery::RefStructure>(cfg.cell, x.data(), v.current_a, 1.0, model_factors(cfg.scaling), next.data(),
+                                       battery::ThermalInputs{0.5, 2.0});
+  const double tmax = cfg.cell.limits.temp_max_k - v.margin_k;
+  CHECK(tmax - next[StateIdx::temp] == doctest::Approx((1.0 - cfg.gamma[2]) * (tmax - x[3])).epsilon(1e-12));
+  // AND it allows less than the nominal twin does
+  CbfVerdict nominal;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, nominal) == Status::ok);
+  CHECK(v.current_a < nominal.current_a - 0.5);
+}
+
+TEST_CASE("stored heat: a detected heat that settles past the limit at 0 A allows 0 A only, at the threshold") {
+  // T_inf = T_amb + (q + kappa sigma) / (c hA) against T_max - m_k: ambient 30 degC, P = 0 (m_k = 0.05 K),
+  // hA 0.3 W/K, sigma 0.1 W, kappa 3: the threshold is q* = 0.3 (T_max - 0.05 - T_amb) - 0.3 = 4.185 W.
+  CbfConfig cfg = exact_config();
+  cfg.cell.ambient_temp_k = 30.0 + battery::kZeroCelsiusK;
+  CbfFilter f(cfg);
+  const auto x = state(0.5, 0.0, 0.0, 40.0);
+  const double q_star = 0.3 * (cfg.cell.limits.temp_max_k - 0.05 - cfg.cell.ambient_temp_k) - 0.3;
+  CHECK(q_star == doctest::Approx(4.185).epsilon(1e-12));
+  const auto run = [&](double q, double sigma, double request) {
+    TwinEstimate twin;
+    twin.extra_heat_w = q;
+    twin.extra_heat_sigma_w = sigma;
+    CbfVerdict v;
+    REQUIRE(f.filter(x, battery::StateMatrix::Zero(), request, 1.0, 1.0, MeasuredBounds{}, twin, v) == Status::ok);
+    return v;
+  };
+  for (double request : {-5.0, 5.0}) {
+    const CbfVerdict below = run(q_star - 1e-6, 0.1, request);
+    CHECK(below.current_a == request);  // settles under the limit: the next-step barrier alone
+    const CbfVerdict above = run(q_star + 1e-6, 0.1, request);
+    CHECK(above.current_a == 0.0);
+    CHECK(above.barrier_lo_a[2] == 0.0);
+    CHECK(above.barrier_hi_a[2] == 0.0);
+    CHECK((above.active & bit(Barrier::temp_max)) != 0);
+  }
+  // Lost cooling (c = 0.3, no extra heat) at 44 degC: Q_u = 0.7 x 0.3 x 14 K = 2.94 W settles at
+  // 30 + (2.94 + 0.3) / 0.3 = 40.8 degC < 44.95: at 0 A the cell cools, no stored-heat bound
+  {
+    TwinEstimate lost;
+    lost.cooling_factor = 0.3;
+    lost.extra_heat_sigma_w = 0.1;
+    CbfVerdict v;
+    REQUIRE(f.filter(state(0.5, 0.0, 0.0, 44.0), battery::StateMatrix::Zero(), 1.0, 1.0, 1.0, MeasuredBounds{}, lost,
+                     v) == Status::ok);
+    CHECK(v.barrier_hi_a[2] > 0.0);
+    CHECK(v.barrier_lo_a[2] < 0.0);
+    // and with 1.5 W of extra heat besides: 30 + (4.44 + 0.3) / 0.3 = 45.8 degC: 0 A only
+    lost.extra_heat_w = 1.5;
+    REQUIRE(f.filter(state(0.5, 0.0, 0.0, 44.0), battery::StateMatrix::Zero(), 1.0, 1.0, 1.0, MeasuredBounds{}, lost,
+                     v) == Status::ok);
+    CHECK(v.barrier_hi_a[2] == 0.0);
+    CHECK(v.current_a == 0.0);
+  }
+  // Not detected (q <= heat_detect_sigma sigma = 2 sigma): no stored-heat bound, however close the ambient
+  cfg.cell.ambient_temp_k = cfg.cell.limits.temp_max_k - 0.06;
+  CbfFilter hot(cfg);
+  const auto xh = state(0.5, 0.0, 0.0, cfg.cell.limits.temp_max_k - 5.06 - battery::kZeroCelsiusK);
+  TwinEstimate twin;
+  twin.extra_heat_sigma_w = 0.1;
+  CbfVerdict v;
+  twin.extra_heat_w = 0.2;
+  REQUIRE(hot.filter(xh, battery::StateMatrix::Zero(), -0.1, 1.0, 1.0, MeasuredBounds{}, twin, v) == Status::ok);
+  CHECK(v.barrier_hi_a[2] > 0.0);
+  twin.extra_heat_w = 0.2 + 1e-9;
+  REQUIRE(hot.filter(xh, battery::StateMatrix::Zero(), -0.1, 1.0, 1.0, MeasuredBounds{}, twin, v) == Status::ok);
+  CHECK(v.barrier_hi_a[2] == 0.0);
+  CHECK(v.current_a == 0.0);
+  // A non-finite or negative thermal estimate is refused
+  twin.cooling_factor = NAN;
+  CHECK(hot.filter(xh, battery::StateMatrix::Zero(), -0.1, 1.0, 1.0, MeasuredBounds{}, twin, v) ==
+        Status::non_finite_input);
+  twin.cooling_factor = 0.0;
+  CHECK(hot.filter(xh, battery::StateMatrix::Zero(), -0.1, 1.0, 1.0, MeasuredBounds{}, twin, v) ==
+        Status::invalid_argument);
+  CHECK(v.current_a == 0.0);
+}

@@ -190,3 +190,24 @@ TEST_CASE("the supervisor's calls allocate nothing") {
   });
   CHECK(n == 0);
 }
+
+TEST_CASE("the predictive check sees the thermal twin's heat still to come") {
+  // GIVEN a cell 0.05 K under T_max - m_k, whose discharge of 10 A cools it on the nominal model
+  // (I^2 R0 ~ 2 W against 0.3 W/K x 20 K of cooling)
+  Supervisor s(SupervisorConfig{});
+  const double tmax = s.config().cell.limits.temp_max_k;
+  battery::StateVector x = rest(0.5, tmax - 0.1 - battery::kZeroCelsiusK);
+  CHECK(s.predict_safe(x, 10.0, 1.0, 0.002, 0.05));
+  // WHEN the twin has learned 10 W of heat the model lacks (resting heats too: 10/52 - 0.115 K/s)
+  TwinEstimate twin;
+  twin.extra_heat_w = 10.0;
+  REQUIRE(s.set_twin(twin, 3.0) == Status::ok);
+  // THEN the command, which heats more than resting, is refused; resting itself is not the command's fault
+  CHECK_FALSE(s.predict_safe(x, 10.0, 1.0, 0.002, 0.05));
+  // AND a non-finite or non-positive cooling estimate is refused, the last twin kept
+  twin.cooling_factor = NAN;
+  CHECK(s.set_twin(twin, 3.0) == Status::non_finite_input);
+  twin.cooling_factor = -1.0;
+  CHECK(s.set_twin(twin, 3.0) == Status::invalid_argument);
+  CHECK_FALSE(s.predict_safe(x, 10.0, 1.0, 0.002, 0.05));
+}

@@ -214,6 +214,7 @@ void bind_safety(py::module_& m) {
       .def_readwrite("model_error_v", &CbfConfig::model_error_v)
       .def_readwrite("model_error_k", &CbfConfig::model_error_k)
       .def_readwrite("model_error_soc", &CbfConfig::model_error_soc)
+      .def_readwrite("heat_detect_sigma", &CbfConfig::heat_detect_sigma)
       .def_readwrite("measured_limits", &CbfConfig::measured_limits,
                      "the measurement-based barriers on the most conservative valid readings")
       .def_readwrite("measured_margin_v", &CbfConfig::measured_margin_v)
@@ -228,7 +229,11 @@ void bind_safety(py::module_& m) {
       .def_readwrite("capacity_factor", &TwinEstimate::capacity_factor)
       .def_readwrite("capacity_factor_sigma", &TwinEstimate::capacity_factor_sigma)
       .def_readwrite("model_error_v", &TwinEstimate::model_error_v)
-      .def_readwrite("model_error_k", &TwinEstimate::model_error_k);
+      .def_readwrite("model_error_k", &TwinEstimate::model_error_k)
+      .def_readwrite("extra_heat_w", &TwinEstimate::extra_heat_w, "heat the cell model does not explain, W")
+      .def_readwrite("extra_heat_sigma_w", &TwinEstimate::extra_heat_sigma_w)
+      .def_readwrite("cooling_factor", &TwinEstimate::cooling_factor, "on the heat transfer (1: nominal)")
+      .def_readwrite("cooling_factor_sigma", &TwinEstimate::cooling_factor_sigma);
 
   py::class_<CbfVerdict>(m, "CbfVerdict", "What the filter decided")
       .def_readonly("status", &CbfVerdict::status)
@@ -371,6 +376,10 @@ void bind_cycle(py::module_& m) {
       .def_readwrite("adaptive_twin", &CycleConfig::adaptive_twin,
                      "predict with the estimator's R0/capacity estimates (False freezes the configured cell)")
       .def_readwrite("learn_model_error", &CycleConfig::learn_model_error)
+      .def_readwrite("estimate_cooling", &CycleConfig::estimate_cooling,
+                     "the thermal twin: cooling factor and unexplained heat from the measured temperature")
+      .def_readwrite("heat_fault_w", &CycleConfig::heat_fault_w,
+                     "unexplained heat (W) past which the current limits are derated until reset")
       .def_readwrite("model_error_window_s", &CycleConfig::model_error_window_s)
       .def_readwrite("model_error_quantile", &CycleConfig::model_error_quantile)
       .def("validate", &CycleConfig::validate);
@@ -408,7 +417,8 @@ void bind_cycle(py::module_& m) {
       .def_readonly("cbf", &CycleStatus::cbf)
       .def_readonly("monitor", &CycleStatus::monitor)
       .def_readonly("supervisor", &CycleStatus::supervisor)
-      .def_readonly("twin", &CycleStatus::twin, "the twin the filter and the supervisor predicted with");
+      .def_readonly("twin", &CycleStatus::twin, "the twin the filter and the supervisor predicted with")
+      .def_readonly("heat_fault", &CycleStatus::heat_fault, "the latched heat fault (CycleConfig.heat_fault_w)");
 
   // The estimator's channel enum (bind_estimation registers it; registered here only without it).
   if (!py::detail::get_type_info(typeid(estimation::Channel))) {

@@ -1003,6 +1003,12 @@ class CbfConfig:
     def gamma(self, arg0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(10)"]) -> None:
         ...
     @property
+    def heat_detect_sigma(self) -> float:
+        ...
+    @heat_detect_sigma.setter
+    def heat_detect_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def measured_limits(self) -> bool:
         """
         the measurement-based barriers on the most conservative valid readings
@@ -1799,6 +1805,22 @@ class CycleConfig:
     def current_share(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def estimate_cooling(self) -> bool:
+        """
+        the thermal twin: cooling factor and unexplained heat from the measured temperature
+        """
+    @estimate_cooling.setter
+    def estimate_cooling(self, arg0: bool) -> None:
+        ...
+    @property
+    def heat_fault_w(self) -> float:
+        """
+        unexplained heat (W) past which the current limits are derated until reset
+        """
+    @heat_fault_w.setter
+    def heat_fault_w(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def model_error_quantile(self) -> float:
         ...
     @model_error_quantile.setter
@@ -1889,6 +1911,11 @@ class CycleStatus:
     @property
     def estimator_status(self) -> Status:
         ...
+    @property
+    def heat_fault(self) -> bool:
+        """
+        the latched heat fault (CycleConfig.heat_fault_w)
+        """
     @property
     def mode(self) -> Mode:
         ...
@@ -4038,6 +4065,34 @@ class TwinEstimate:
         ...
     @capacity_factor_sigma.setter
     def capacity_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cooling_factor(self) -> float:
+        """
+        on the heat transfer (1: nominal)
+        """
+    @cooling_factor.setter
+    def cooling_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cooling_factor_sigma(self) -> float:
+        ...
+    @cooling_factor_sigma.setter
+    def cooling_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def extra_heat_sigma_w(self) -> float:
+        ...
+    @extra_heat_sigma_w.setter
+    def extra_heat_sigma_w(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def extra_heat_w(self) -> float:
+        """
+        heat the cell model does not explain, W
+        """
+    @extra_heat_w.setter
+    def extra_heat_w(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:

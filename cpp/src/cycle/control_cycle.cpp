@@ -106,6 +106,7 @@ void CycleConfig::validate() const {
   plausibility.validate();
   anomaly.validate();
   require_positive("CycleConfig.model_error_window_s", model_error_window_s);
+  require_non_negative("CycleConfig.heat_fault_w", heat_fault_w);
   if (!(model_error_quantile > 0.0 && model_error_quantile <= 1.0))
     throw_invalid("CycleConfig.model_error_quantile", model_error_quantile, "must be in (0, 1]");
   if (model_error_window_s / monitor.sample_period_s > 1e6)
@@ -130,6 +131,7 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       temp_error_(static_cast<std::size_t>(
                       std::max(1.0, std::round(config_.model_error_window_s / config_.monitor.sample_period_s))),
                   config_.model_error_quantile, 1e-3, 50.0),
+      cooling_(estimation::CoolingEstimatorConfig::for_cell(config_.cbf.cell, config_.estimator.temp0_k)),
       anomaly_(config_.anomaly.score) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
@@ -145,6 +147,7 @@ void ControlCycle::reset(double time_s) noexcept {
   monitor_.reset_all(time_s);
   anomaly_.reset();
   supervisor_.reset(time_s);
+  heat_fault_ = false;
 }
 
 safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m) noexcept {
@@ -165,6 +168,11 @@ safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m)
   return b;
 }
 
+double ControlCycle::current_scale() const noexcept {
+  const double heat = heat_fault_ ? config_.supervisor.derate_factor : 1.0;
+  return supervisor_.current_scale() * heat / config_.current_share;
+}
+
 void ControlCycle::update_twin() noexcept {
   using estimation::Channel;
   namespace cf = estimation::channel_flag;
@@ -173,6 +181,12 @@ void ControlCycle::update_twin() noexcept {
     twin_.r0_factor_sigma = estimator_.r0_factor_sigma();
     twin_.capacity_factor = estimator_.capacity_factor();
     twin_.capacity_factor_sigma = estimator_.capacity_factor_sigma();
+  }
+  if (config_.estimate_cooling) {
+    twin_.extra_heat_w = cooling_.extra_heat_w();
+    twin_.extra_heat_sigma_w = cooling_.unexplained_heat_sigma_w();  // of the total (TwinEstimate)
+    twin_.cooling_factor = cooling_.cooling_factor();
+    twin_.cooling_factor_sigma = cooling_.cooling_factor_sigma();
   }
   if (config_.learn_model_error) {
     const auto error = [this](Channel c) {
@@ -193,6 +207,13 @@ void ControlCycle::update_twin() noexcept {
       temp_error_.push(et);
       twin_.model_error_k = temp_error_.count() >= enough ? temp_error_.quantile() : 0.0;
     }
+  }
+  if (config_.estimate_cooling && !heat_fault_) {  // the heat fault (CycleConfig::heat_fault_w), latched
+    const battery::CellParams& p = config_.cbf.cell;
+    const double rise = estimator_.state()[StateIdx::temp] - p.ambient_temp_k;
+    const double q_u = std::max(twin_.extra_heat_w, 0.0) +
+                       (1.0 - std::min(twin_.cooling_factor, 1.0)) * p.heat_transfer_w_per_k * rise;
+    heat_fault_ = q_u > config_.heat_fault_w && q_u > config_.cbf.heat_detect_sigma * twin_.extra_heat_sigma_w;
   }
   // The supervisor's predictive check predicts with the same twin (refusal keeps its last one).
   (void)supervisor_.set_twin(twin_, config_.cbf.confidence_sigma);
@@ -233,7 +254,18 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     z.voltage_a_valid = m.voltage_a_valid && m.voltage_a_fresh;  // a held report: predict only
     z.voltage_b_valid = m.voltage_b_valid && m.voltage_b_fresh;
     z.temperature_valid = m.temperature_valid && m.temperature_fresh;
+    const battery::StateVector x_before = estimator_.state();
     out.estimator_status = estimator_.step(m.current_a, z, dt_s);
+    if (config_.estimate_cooling) {
+      // The cell model's own heat over the interval (no cooling, no extra heat: those are what the
+      // thermal twin estimates), with the twin's R0 and capacity at the interval's start.
+      const auto k = battery::step_coefficients<battery::RefStructure>(
+          config_.cbf.cell, x_before.data(), dt_s, m.current_a,
+          safety::model_factors(safety::conservative_scaling(config_.cbf.scaling, twin_, 0.0)),
+          battery::ThermalInputs{0.0, 0.0});
+      const double heat_w = k.r0_ohm * m.current_a * m.current_a + k.heat_const_w - k.reversible_w_per_a * m.current_a;
+      (void)cooling_.step(heat_w, m.temperature_k, z.temperature_valid, dt_s);
+    }
     note(out.estimator_status);
     const battery::StateVector xs = estimator_.state();
     const battery::StateMatrix Ps = estimator_.covariance();
@@ -250,6 +282,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     update_twin();
   }
   out.twin = twin_;
+  out.heat_fault = heat_fault_;
 
   // 3. Monitor and mode.
   sig(CycleSignal::voltage_a_v, m.voltage_a_valid ? m.voltage_a_v : nan);
@@ -310,7 +343,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     in.x = out.x;
     in.P = out.P;
     in.last_current_a = last_command_a_;
-    const double scale = supervisor_.current_scale() / config_.current_share;
+    const double scale = current_scale();
     in.current_min_a = -config_.cbf.cell.limits.charge_current_max_a * scale;
     in.current_max_a = config_.cbf.cell.limits.discharge_current_max_a * scale;
     control::ControllerOutput co;
@@ -326,8 +359,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
 
   // 5. Filter (model- and measurement-based barriers), predictive check, release.
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
-    (void)filter_.filter(out.x, out.P, request, dt_s, supervisor_.current_scale() / config_.current_share,
-                         measured_bounds(m), twin_, out.cbf);
+    (void)filter_.filter(out.x, out.P, request, dt_s, current_scale(), measured_bounds(m), twin_, out.cbf);
   } else {
     out.cbf.status = Status::fallback;
   }

@@ -110,6 +110,7 @@ void CbfConfig::validate() const {
   require_non_negative("CbfConfig.model_error_v", model_error_v);
   require_non_negative("CbfConfig.model_error_k", model_error_k);
   require_non_negative("CbfConfig.model_error_soc", model_error_soc);
+  require_non_negative("CbfConfig.heat_detect_sigma", heat_detect_sigma);
   require_in_range("CbfConfig.measured_margin_v", measured_margin_v, 0.0, 0.5);
   require_in_range("CbfConfig.measured_margin_k", measured_margin_k, 0.0, 10.0);
   if (!std::isnan(measured_temp_max_k)) require_positive("CbfConfig.measured_temp_max_k", measured_temp_max_k);
@@ -150,14 +151,17 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
       std::isinf(measured.voltage_min_v) || std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
       !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
       !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(twin.model_error_v) ||
-      !std::isfinite(twin.model_error_k)) {
+      !std::isfinite(twin.model_error_k) || !std::isfinite(twin.extra_heat_w) ||
+      !std::isfinite(twin.extra_heat_sigma_w) || !std::isfinite(twin.cooling_factor) ||
+      !std::isfinite(twin.cooling_factor_sigma)) {
     out.status = Status::non_finite_input;
     out.modified = requested_a != 0.0;
     return out.status;
   }
   if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0) ||
       !(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
-      twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 || twin.model_error_k < 0.0) {
+      twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 || twin.model_error_k < 0.0 ||
+      twin.extra_heat_sigma_w < 0.0 || !(twin.cooling_factor > 0.0) || twin.cooling_factor_sigma < 0.0) {
     out.status = Status::invalid_argument;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -176,6 +180,11 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   const double c = k.soc_per_a;
   const double emf = k.emf_v;  // V[k] at I = 0
   const double rc_heat_w = v1 * v1 / k.r_ohm[0] + v2 * v2 / k.r_ohm[1];
+  // The thermal twin (header): the unexplained heat, never below 0, and cooling credited up to c <= 1.
+  const double extra_heat_w = std::max(twin.extra_heat_w, 0.0);
+  const double cooling = std::min(twin.cooling_factor, 1.0);
+  const double heat_const_w =
+      k.heat_const_w + extra_heat_w + (1.0 - cooling) * p.heat_transfer_w_per_k * (T - p.ambient_temp_k);
 
   // Margins from the covariance: the spread of V now and after the step, of T and of SOC.
   const double slope = k.ocv_slope_v;
@@ -222,9 +231,19 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     const double next = next_voltage_root(G(Barrier::voltage_min), vmin);
     hi[B(Barrier::voltage_min)] = std::max(std::min(now, next), 0.0);  // never demands a charge
   }
-  {  // temp_max: dt/C_th (R0 I^2 - r_rev I + q) <= gamma (T_max - m - T), q the model's heat at I = 0.
-    const double rhs = G(Barrier::temp_max) * (p.limits.temp_max_k - out.margin_k - T) / k.dt_per_cth - k.heat_const_w;
+  {  // temp_max: dt/C_th (R0 I^2 - r_rev I + q) <= gamma (T_max - m - T), q the twin's heat at I = 0.
+    const double t_lim = p.limits.temp_max_k - out.margin_k;
+    const double rhs = G(Barrier::temp_max) * (t_lim - T) / k.dt_per_cth - heat_const_w;
     quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::temp_max)], hi[B(Barrier::temp_max)]);
+    // The heat still to come (header): a detected unexplained heat that settles past the limit at 0 A.
+    const double hA = p.heat_transfer_w_per_k;
+    const double q_u = extra_heat_w + (1.0 - cooling) * hA * (T - p.ambient_temp_k);
+    const double q_hi = q_u + kappa * twin.extra_heat_sigma_w;
+    if (q_u > cf.heat_detect_sigma * twin.extra_heat_sigma_w && q_u > 0.0 &&
+        p.ambient_temp_k * hA + q_hi >= t_lim * hA) {
+      lo[B(Barrier::temp_max)] = std::max(lo[B(Barrier::temp_max)], 0.0);
+      hi[B(Barrier::temp_max)] = std::min(hi[B(Barrier::temp_max)], 0.0);
+    }
   }
   // SOC window: SOC[k+1] = SOC - cI.
   lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
@@ -252,8 +271,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     }
     if (!std::isnan(measured.temperature_max_k)) {
       const double tm = measured.temperature_max_k;
-      const double q_in =
-          rc_heat_w + p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
+      const double q_in = rc_heat_w + extra_heat_w +
+                          p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
       const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
       const double rhs = G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) / k.dt_per_cth - q_in;
       quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::measured_temp_max)],

@@ -46,12 +46,15 @@ Supervisor::Supervisor(SupervisorConfig config)
 
 Status Supervisor::set_twin(const TwinEstimate& twin, double kappa) noexcept {
   if (!std::isfinite(twin.r0_factor) || !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
-      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(kappa))
+      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(kappa) || !std::isfinite(twin.extra_heat_w) ||
+      !std::isfinite(twin.cooling_factor))
     return Status::non_finite_input;
   if (!(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
-      twin.capacity_factor_sigma < 0.0 || kappa < 0.0)
+      twin.capacity_factor_sigma < 0.0 || kappa < 0.0 || !(twin.cooling_factor > 0.0))
     return Status::invalid_argument;
   scaling_ = conservative_scaling(config_.scaling, twin, kappa);
+  thermal_.extra_heat_w = std::max(twin.extra_heat_w, 0.0);
+  thermal_.cooling_factor = std::min(twin.cooling_factor, 1.0);
   return Status::ok;
 }
 
@@ -164,7 +167,7 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
         const double I = (j == 0 && k == 0) ? current_a : 0.0;
         excess(t, battery::emf_v<S>(p, t.data(), I) - co.r0_ohm * I, e[j]);
         if (k == config_.horizon_steps) continue;
-        battery::step_with<S>(p, co, decay, t.data(), I, dt_s, f, battery::ThermalInputs{}, next.data());
+        battery::step_with<S>(p, co, decay, t.data(), I, dt_s, f, thermal_, next.data());
         t = next;
       }
       for (int b = 0; b < 4; ++b) {

@@ -267,6 +267,7 @@ def _cycle_config(twin: battery.CellParams, soc0_twin: float, temp0_k: float, wi
     c = CycleConfig()
     c.cell = twin
     c.soc0, c.soc_sigma0, c.temp0_k = soc0_twin, 0.05, temp0_k
+    c.estimate_cooling = True  # the thermal twin (issue 13 item 6; opt-in in CycleConfig)
     est = c.estimator
     est.voltage_a_sigma_v, est.voltage_b_sigma_v = VOLTAGE_A_SIGMA_V, VOLTAGE_B_SIGMA_V
     est.temperature_sigma_k, est.current_sigma_a = TEMPERATURE_SIGMA_K, CURRENT_SIGMA_A

@@ -62,6 +62,21 @@
 // / _k, a high quantile of the innovations, see ControlCycle) replaces the configured one when
 // larger: the configured model_error_v / _k are the floor.
 //
+// The thermal twin (TwinEstimate::extra_heat_w, cooling_factor, from estimation::CoolingEstimator):
+// the model's temperature barrier and the measured one add the unexplained heat q_x (never less
+// than 0: a sensor reading low must not release current) and the model's credits cooling only up
+// to min(c, 1). Beside the next step, the temperature barrier accounts for the heat still to come:
+// at 0 A the lumped model settles monotonically at the temperature where the heat the model lacks,
+// read as a heat source, is carried away: T_inf = T_amb + Q_u / hA with Q_u = max(q_x, 0) +
+// (1 - min(c, 1)) hA (T - T_amb) the total at T. Read so, a lost cooling gives T_inf < T (at 0 A
+// the cell does not heat further) and a short its own settling point, whatever the estimator's
+// split between q_x and c (weakly identified: dividing by an estimated c amplified its sigma into
+// a false 0 A hold of 360 s in a cold 4s2p pack). Once Q_u is detected (Q_u > heat_detect_sigma sigma) and
+// T_amb + (Q_u + kappa sigma) / hA >= T_max - m, the cell heats past the limit whatever we do,
+// and any current only adds heat to it: the barrier then allows 0 A only (the interval [0, 0]). In
+// the off_nominal campaign the internal shorts of 2.4-3.4 ohm settle 0.3-0.7 K under 45 degC at 0 A,
+// and a loop that kept charging (derated) for 40 s after the onset carried the cell 0.4-0.7 K over.
+//
 // Margins: m_v = kappa * sqrt(g' P g) + max(model_error_v, learned) with g = dV/dx (g at k and at k+1, the larger),
 // m_k = kappa * sqrt(P_TT) + model_error_k, m_soc = kappa * sqrt(P_ss) + model_error_soc: they shrink
 // as the estimate grows certain and grow with P (a sensor losing trust inflates P).
@@ -114,6 +129,9 @@ struct CbfConfig {
   double model_error_v = 0.002;   // model-error bounds added to the margins
   double model_error_k = 0.05;
   double model_error_soc = 0.0;
+  // The stored-heat bound (above): an unexplained heat counts as detected when q_x exceeds this
+  // many of its sigmas.
+  double heat_detect_sigma = 2.0;
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
@@ -150,6 +168,14 @@ struct TwinEstimate {
   double capacity_factor_sigma = 0.0;
   double model_error_v = 0.0;  // learned bound on the one-step voltage error, V (0: none)
   double model_error_k = 0.0;  // learned bound on the one-step temperature error, K
+  // The thermal estimates (estimation::CoolingEstimator): heat the model does not explain, W, and
+  // the cooling factor on the heat transfer (defaults: the nominal cell). extra_heat_sigma_w is the
+  // sigma of the total the model lacks at the cell's temperature, q_x + (1 - c) hA (T - T_amb)
+  // (CoolingEstimator::unexplained_heat_sigma_w), which the split between q_x and c does not change.
+  double extra_heat_w = 0.0;
+  double extra_heat_sigma_w = 0.0;
+  double cooling_factor = 1.0;
+  double cooling_factor_sigma = 0.0;
 };
 
 // The one cell model's factors (battery::ModelFactors) of a scaling: R0 x resistance x r0 factor,

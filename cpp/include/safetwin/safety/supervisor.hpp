@@ -20,6 +20,7 @@
 // Nothing on these calls allocates or throws.
 #include <cstdint>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/battery/state_idx.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
@@ -103,7 +104,9 @@ class Supervisor {
 
   // The adaptive twin's parameters for the predictive check from now on (the same conservative
   // scaling as the CBF filter's, conservative_scaling with kappa): ControlCycle sets it every step.
-  // A non-finite or non-positive estimate is refused (invalid_argument, the scaling kept).
+  // Its thermal estimates enter the prediction's heat as the filter's do: the unexplained heat
+  // (never below 0) and the cooling factor (never above 1), so a prediction sees the heat still to
+  // come. A non-finite or non-positive estimate is refused (invalid_argument, the scaling kept).
   [[nodiscard]] Status set_twin(const TwinEstimate& twin, double kappa) noexcept;
   [[nodiscard]] const battery::CellScaling& model_scaling() const noexcept { return scaling_; }
 
@@ -117,7 +120,8 @@ class Supervisor {
   void go(double time_s, Mode to, TransitionCause cause, int invariant) noexcept;
 
   SupervisorConfig config_;
-  battery::CellScaling scaling_;  // the model of the predictive check: config scaling x the twin's
+  battery::CellScaling scaling_;      // the model of the predictive check: config scaling x the twin's
+  battery::ThermalInputs thermal_{};  // the twin's cooling factor and unexplained heat (set_twin)
   Mode mode_ = Mode::normal;
   double last_command_a_ = 0.0;
   double last_good_s_ = 0.0;
