@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'CounterfactualSpec', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DeclinedError', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_state_names', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'CounterfactualSpec', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DeclinedError', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_file_cpp_supported', 'cell_state_names', 'cell_structure_name', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'load_cell_file_cpp', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -4118,9 +4118,17 @@ class TwinEstimate:
     @r0_factor_sigma.setter
     def r0_factor_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+def cell_file_cpp_supported() -> bool:
+    """
+    True when the C++ cell-file reader was built (toml++ found at build time)
+    """
 def cell_state_names(rc_pairs: typing.SupportsInt | typing.SupportsIndex = 2, hysteresis: bool = False) -> list[str]:
     """
     The model's state names in order for a structure (the one spec, cell_structure.hpp)
+    """
+def cell_structure_name(cell: CellParams) -> str:
+    """
+    The cell's model structure in words ('2 RC pairs', '1 RC pair + hysteresis', ...)
     """
 def chance_multiplier(form: ChanceForm, alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
@@ -4145,6 +4153,10 @@ def linearise_step(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.
 def linearise_voltage(cell: ..., x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], current_a: typing.SupportsFloat | typing.SupportsIndex, r0_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, capacity_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> dict:
     """
     The one cell model's terminal voltage at x under current_a: {v, dv_dx, dv_di, dv_dfactor}
+    """
+def load_cell_file_cpp(path: str) -> tuple[str, CellParams]:
+    """
+    (name, CellParams) of a TOML cell file read by the C++ reader (toml++); raises ValueError 'FILE: KEY: reason' as safetwin.cellfile does
     """
 def noise_scale_from_trust(trust: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
