@@ -18,29 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOOD_FILES = [shipped_cell_path("ref_cell_1"), shipped_cell_path("lfp_a123_26650"),
               ROOT / "tests" / "data" / "fit" / "fitted_2rc.toml"]
 
-ONE_RC = """
-[cell]
-name = "one RC"
-capacity_ah = 3.0
-coulombic_efficiency = 0.99
-[ocv]
-soc = [0.0, 0.25, 0.5, 0.75, 1.0]
-voltage_v = [3.0, 3.45, 3.62, 3.85, 4.15]
-[resistance]
-r0_ohm = 0.018
-arrhenius_k = 1800.0
-rc_pairs = [{ r_ohm = 0.011, tau_s = 25.0 }]
-[thermal]
-heat_capacity_j_per_k = 40.0
-heat_transfer_w_per_k = 0.4
-ambient_c = 20.0
-[limits]
-voltage_min_v = 2.5
-voltage_max_v = 4.2
-temperature_max_c = 60.0
-charge_current_max_a = 10.0
-discharge_current_max_a = 20.0
-"""
+ONE_RC = (Path(__file__).parent / "data" / "cells" / "one_rc.toml").read_text()
 
 # Every optional part of the format at once: tables for R and tau (shared and not), charge sides,
 # three pairs, entropic coefficient, hysteresis, integers where floats are expected.

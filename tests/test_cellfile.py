@@ -3,6 +3,8 @@ and without hysteresis) reproduces an independent numpy implementation of the mo
 the LFP file runs, and bad files are refused naming the file, the key and the reason."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,29 +35,7 @@ def test_ref_cell_1_file_equals_the_built_in_cell():
     assert f.hysteresis is None and f.r0_charge_ohm is None and f.entropic_v_per_k is None
 
 
-ONE_RC = """
-[cell]
-name = "one RC"
-capacity_ah = 3.0
-coulombic_efficiency = 0.99
-[ocv]
-soc = [0.0, 0.25, 0.5, 0.75, 1.0]
-voltage_v = [3.0, 3.45, 3.62, 3.85, 4.15]
-[resistance]
-r0_ohm = 0.018
-arrhenius_k = 1800.0
-rc_pairs = [{ r_ohm = 0.011, tau_s = 25.0 }]
-[thermal]
-heat_capacity_j_per_k = 40.0
-heat_transfer_w_per_k = 0.4
-ambient_c = 20.0
-[limits]
-voltage_min_v = 2.5
-voltage_max_v = 4.2
-temperature_max_c = 60.0
-charge_current_max_a = 10.0
-discharge_current_max_a = 20.0
-"""
+ONE_RC = (Path(__file__).parent / "data" / "cells" / "one_rc.toml").read_text()
 
 HYSTERESIS = """
 [hysteresis]

@@ -49,29 +49,9 @@ py::dict plant_summary_dict(const LoopSummary& s) {
   return d;
 }
 
+// The run's summary: the plant fields a counterfactual has too, then what the cycle did.
 py::dict summary_dict(const LoopSummary& s) {
-  py::dict d;
-  d["status"] = s.status;
-  d["steps"] = s.steps;
-  d["min_margin_voltage_max_v"] = s.min_margin_voltage_max_v;
-  d["min_margin_voltage_min_v"] = s.min_margin_voltage_min_v;
-  d["min_margin_temp_max_k"] = s.min_margin_temp_max_k;
-  d["min_margin_temp_min_k"] = s.min_margin_temp_min_k;
-  d["min_margin_charge_current_a"] = s.min_margin_charge_current_a;
-  d["min_margin_discharge_current_a"] = s.min_margin_discharge_current_a;
-  d["first_violation_voltage_max_s"] = s.first_violation_voltage_max_s;
-  d["first_violation_voltage_min_s"] = s.first_violation_voltage_min_s;
-  d["first_violation_temp_max_s"] = s.first_violation_temp_max_s;
-  d["first_violation_temp_min_s"] = s.first_violation_temp_min_s;
-  d["first_violation_charge_current_s"] = s.first_violation_charge_current_s;
-  d["first_violation_discharge_current_s"] = s.first_violation_discharge_current_s;
-  d["max_abs_cell_current_a"] = s.max_abs_cell_current_a;
-  d["max_current_ratio"] = s.max_current_ratio;
-  d["max_voltage_v"] = s.max_voltage_v;
-  d["min_voltage_v"] = s.min_voltage_v;
-  d["max_temp_k"] = s.max_temp_k;
-  d["first_fault_s"] = s.first_fault_s;
-  d["replacement_s"] = s.replacement_s;
+  py::dict d = plant_summary_dict(s);
   d["first_event_s"] = s.first_event_s;
   d["first_event_after_fault_s"] = s.first_event_after_fault_s;
   d["first_mode_change_s"] = s.first_mode_change_s;
@@ -85,8 +65,6 @@ py::dict summary_dict(const LoopSummary& s) {
   d["nonfinite_commands"] = s.nonfinite_commands;
   d["nonfinite_requests"] = s.nonfinite_requests;
   d["events"] = s.events;
-  d["final_soc_min"] = s.final_soc_min;
-  d["final_soc_max"] = s.final_soc_max;
   d["frames"] = s.frames;  // reporting (report_schedule.hpp)
   d["frames_by_node"] = py::dict(py::arg("voltage_a") = s.frames_by_node[0], py::arg("voltage_b") = s.frames_by_node[1],
                                  py::arg("temperature") = s.frames_by_node[2]);
