@@ -3,19 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/validate.hpp"
 
 namespace safetwin::estimation {
 
-using battery::StateIdx;
-
 void BatteryEkfConfig::validate() const {
   cell.validate();
   const std::string o = "BatteryEkfConfig.";
-  // The filter's state is StateIdx's (REF-CELL-1's structure); other structures are the plant's so far.
-  if (cell.rc_pairs != battery::StateIdx::size - 2)
-    throw_invalid(o + "cell.rc_pairs", cell.rc_pairs, "must be 2 (the estimator's state is [SOC, v1, v2, T])");
-  if (cell.hysteresis) throw_invalid(o + "cell.hysteresis", "must be absent (the estimator's state has no h)");
   require_finite(o + "soc0", soc0);
   require_finite(o + "v1_0_v", v1_0_v);
   require_finite(o + "v2_0_v", v2_0_v);
@@ -23,6 +18,14 @@ void BatteryEkfConfig::validate() const {
   require_positive(o + "soc_sigma0", soc_sigma0);
   require_positive(o + "v_rc_sigma0_v", v_rc_sigma0_v);
   require_positive(o + "temp_sigma0_k", temp_sigma0_k);
+  require_finite(o + "v3_0_v", v3_0_v);
+  require_in_range(o + "hysteresis0", hysteresis0, -1.0, 1.0);
+  require_positive(o + "hysteresis_sigma0", hysteresis_sigma0);
+  require_in_range(o + "hysteresis_sign0", hysteresis_sign0, -1.0, 1.0);
+  require_positive(o + "hysteresis_sign_sigma0", hysteresis_sign_sigma0);
+  require_non_negative(o + "hysteresis_rw_per_sqrt_s", hysteresis_rw_per_sqrt_s);
+  require_positive(o + "hysteresis_sign_rw_per_sqrt_s", hysteresis_sign_rw_per_sqrt_s);
+  require_non_negative(o + "hysteresis_rest_current_a", hysteresis_rest_current_a);
   require_non_negative(o + "current_sigma_a", current_sigma_a);
   require_non_negative(o + "soc_rw_per_sqrt_s", soc_rw_per_sqrt_s);
   require_non_negative(o + "v_rc_rw_v_per_sqrt_s", v_rc_rw_v_per_sqrt_s);
@@ -71,33 +74,41 @@ Eigen::Matrix<double, kChannelCount, 1> measurement_variance(const BatteryEkfCon
   return r;
 }
 
-// Initial estimate of the NX-state filter from the battery configuration, with SOC soc0.
-template <int NX>
+// Initial estimate of the NX-state filter of structure S from the battery configuration, with SOC soc0.
+template <class S, int NX>
 void initial_estimate(const BatteryEkfConfig& c, double soc0, typename Ekf<NX, kChannelCount>::StateVector& x0,
                       typename Ekf<NX, kChannelCount>::StateMatrix& p0) noexcept {
+  using L = FilterLayout<S, true>;
+  const double v_rc0[3] = {c.v1_0_v, c.v2_0_v, c.v3_0_v};
   x0.setZero();
-  x0[StateIdx::soc] = soc0;
-  x0[StateIdx::v_rc1] = c.v1_0_v;
-  x0[StateIdx::v_rc2] = c.v2_0_v;
-  x0[StateIdx::temp] = c.temp0_k;
   p0.setZero();
-  p0(StateIdx::soc, StateIdx::soc) = c.soc_sigma0 * c.soc_sigma0;
-  p0(StateIdx::v_rc1, StateIdx::v_rc1) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
-  p0(StateIdx::v_rc2, StateIdx::v_rc2) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
-  p0(StateIdx::temp, StateIdx::temp) = c.temp_sigma0_k * c.temp_sigma0_k;
-  if constexpr (NX == ParamIdx::size) {
-    x0[ParamIdx::r0_factor] = c.r0_factor0;
-    x0[ParamIdx::capacity_factor] = c.capacity_factor0;
-    p0(ParamIdx::r0_factor, ParamIdx::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
-    p0(ParamIdx::capacity_factor, ParamIdx::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
+  x0[S::soc] = soc0;
+  p0(S::soc, S::soc) = c.soc_sigma0 * c.soc_sigma0;
+  for (int i = 0; i < S::rc_pairs; ++i) {
+    x0[S::v_rc(i)] = v_rc0[i];
+    p0(S::v_rc(i), S::v_rc(i)) = c.v_rc_sigma0_v * c.v_rc_sigma0_v;
+  }
+  if constexpr (S::hysteresis) {
+    x0[S::hyst] = c.hysteresis0;
+    x0[S::hyst_sign] = c.hysteresis_sign0;
+    p0(S::hyst, S::hyst) = c.hysteresis_sigma0 * c.hysteresis_sigma0;
+    p0(S::hyst_sign, S::hyst_sign) = c.hysteresis_sign_sigma0 * c.hysteresis_sign_sigma0;
+  }
+  x0[S::temp] = c.temp0_k;
+  p0(S::temp, S::temp) = c.temp_sigma0_k * c.temp_sigma0_k;
+  if constexpr (NX == L::size) {
+    x0[L::r0_factor] = c.r0_factor0;
+    x0[L::capacity_factor] = c.capacity_factor0;
+    p0(L::r0_factor, L::r0_factor) = c.r0_factor_sigma0 * c.r0_factor_sigma0;
+    p0(L::capacity_factor, L::capacity_factor) = c.capacity_factor_sigma0 * c.capacity_factor_sigma0;
   }
 }
 
-// Filter settings of the NX-state filter from the battery configuration.
-template <int NX>
+// Filter settings of the NX-state filter of structure S from the battery configuration.
+template <class S, int NX>
 typename Ekf<NX, kChannelCount>::Config ekf_config(const BatteryEkfConfig& c) {
   typename Ekf<NX, kChannelCount>::Config e;
-  initial_estimate<NX>(c, c.soc0, e.x0, e.p0);
+  initial_estimate<S, NX>(c, c.soc0, e.x0, e.p0);
   e.r = measurement_variance(c, 1.0);
   e.gate_probability = c.gate_probability;
   e.gate_reset_after = c.gate_reset_after;
@@ -111,16 +122,36 @@ std::array<double, kChannelCount> channel_variances(const BatteryEkfConfig& conf
   return {r[0], r[1], r[2]};
 }
 
-BatteryEkf::BatteryEkf(BatteryEkfConfig config)
-    : config_((config.validate(), std::move(config))),
+namespace {
+
+// The configuration, validated, with a cell of structure S.
+template <class S>
+BatteryEkfConfig validated_for(BatteryEkfConfig config) {
+  config.validate();
+  if (config.cell.rc_pairs != S::rc_pairs)
+    throw_invalid("BatteryEkfConfig.cell.rc_pairs", config.cell.rc_pairs,
+                  "must be " + std::to_string(S::rc_pairs) + " (the filter's structure)");
+  if (config.cell.hysteresis.has_value() != S::hysteresis)
+    throw_invalid("BatteryEkfConfig.cell.hysteresis", S::hysteresis
+                                                          ? "must be present (the filter's structure has h)"
+                                                          : "must be absent (the filter's structure has no h)");
+  return config;
+}
+
+}  // namespace
+
+template <class S>
+BasicBatteryEkf<S>::BasicBatteryEkf(BatteryEkfConfig config)
+    : config_(validated_for<S>(std::move(config))),
       joint_(config_.estimate_params),
-      ekf4_(ekf_config<StateIdx::size>(config_)),
-      ekf6_(ekf_config<ParamIdx::size>(config_)),
+      ekf4_(ekf_config<S, S::size>(config_)),
+      ekf6_(ekf_config<S, JointLayout::size>(config_)),
       r_gate_(measurement_variance(config_, 1.0)),
       r_step_(r_gate_) {}
 
+template <class S>
 template <class E>
-Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept {
+Status BasicBatteryEkf<S>::step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept {
   constexpr int nx = E::StateVector::RowsAtCompileTime;
   using X = typename E::StateVector;
   using M = typename E::StateMatrix;
@@ -133,15 +164,20 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
     throughput_ah_ += std::abs(i_prev) * dt_s / 3600.0;
     const Status st = ekf.predict([&](const X& x, X& xn, M& f, M& q) noexcept {
       X g;
-      battery_transition<nx>(cell, x, i_prev, dt_s, xn, f, g);
+      battery_transition<nx, S>(cell, x, i_prev, dt_s, xn, f, g);
       q = (c.current_sigma_a * c.current_sigma_a) * (g * g.transpose());
-      q(StateIdx::soc, StateIdx::soc) += c.soc_rw_per_sqrt_s * c.soc_rw_per_sqrt_s * dt_s;
-      q(StateIdx::v_rc1, StateIdx::v_rc1) += c.v_rc_rw_v_per_sqrt_s * c.v_rc_rw_v_per_sqrt_s * dt_s;
-      q(StateIdx::v_rc2, StateIdx::v_rc2) += c.v_rc_rw_v_per_sqrt_s * c.v_rc_rw_v_per_sqrt_s * dt_s;
-      q(StateIdx::temp, StateIdx::temp) += c.temp_rw_k_per_sqrt_s * c.temp_rw_k_per_sqrt_s * dt_s;
-      if constexpr (nx == ParamIdx::size) {
-        q(ParamIdx::r0_factor, ParamIdx::r0_factor) += c.r0_factor_rw_per_sqrt_s * c.r0_factor_rw_per_sqrt_s * dt_s;
-        q(ParamIdx::capacity_factor, ParamIdx::capacity_factor) +=
+      q(S::soc, S::soc) += c.soc_rw_per_sqrt_s * c.soc_rw_per_sqrt_s * dt_s;
+      for (int i = 0; i < S::rc_pairs; ++i)
+        q(S::v_rc(i), S::v_rc(i)) += c.v_rc_rw_v_per_sqrt_s * c.v_rc_rw_v_per_sqrt_s * dt_s;
+      if constexpr (S::hysteresis) {
+        q(S::hyst, S::hyst) += c.hysteresis_rw_per_sqrt_s * c.hysteresis_rw_per_sqrt_s * dt_s;
+        q(S::hyst_sign, S::hyst_sign) += c.hysteresis_sign_rw_per_sqrt_s * c.hysteresis_sign_rw_per_sqrt_s * dt_s;
+      }
+      q(S::temp, S::temp) += c.temp_rw_k_per_sqrt_s * c.temp_rw_k_per_sqrt_s * dt_s;
+      if constexpr (nx == JointLayout::size) {
+        q(JointLayout::r0_factor, JointLayout::r0_factor) +=
+            c.r0_factor_rw_per_sqrt_s * c.r0_factor_rw_per_sqrt_s * dt_s;
+        q(JointLayout::capacity_factor, JointLayout::capacity_factor) +=
             c.capacity_factor_rw_per_sqrt_s * c.capacity_factor_rw_per_sqrt_s * dt_s;
       }
       return true;
@@ -161,12 +197,12 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
   if (z.temperature_valid) valid |= 1u << idx(Channel::temperature);
   const auto obs = [&](const X& x, typename E::MeasVector& zp, typename E::ObsMatrix& h) noexcept {
     Eigen::Matrix<double, 1, nx> dv;
-    const double v = battery_voltage<nx>(cell, x, current_a, dv);
-    zp << v, v, x[StateIdx::temp];
+    const double v = battery_voltage<nx, S>(cell, x, current_a, dv);
+    zp << v, v, x[S::temp];
     h.row(idx(Channel::voltage_a)) = dv;
     h.row(idx(Channel::voltage_b)) = dv;
     h.row(idx(Channel::temperature)).setZero();
-    h(idx(Channel::temperature), StateIdx::temp) = 1.0;
+    h(idx(Channel::temperature), S::temp) = 1.0;
     return true;
   };
 
@@ -181,22 +217,22 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
   }
 
   Status st = Status::ok;
-  if constexpr (nx == ParamIdx::size) {
+  if constexpr (nx == JointLayout::size) {
+    using L = JointLayout;
     // Excitation rule (header): parameter rows of the gain only when the data excite them.
     r0_excited_ = has_previous_ && std::abs(current_a - previous_current_a_) >= c.r0_excitation_a;
     capacity_excited_ = std::abs(current_a) <= c.capacity_rest_current_a &&
                         throughput_ah_ >= c.capacity_throughput_ah &&
-                        std::sqrt(ekf.covariance()(StateIdx::soc, StateIdx::soc)) <= c.capacity_soc_sigma_max;
+                        std::sqrt(ekf.covariance()(S::soc, S::soc)) <= c.capacity_soc_sigma_max;
     X mask = X::Ones();
-    mask[ParamIdx::r0_factor] = r0_excited_ ? 1.0 : 0.0;
-    mask[ParamIdx::capacity_factor] = capacity_excited_ ? 1.0 : 0.0;
+    mask[L::r0_factor] = r0_excited_ ? 1.0 : 0.0;
+    mask[L::capacity_factor] = capacity_excited_ ? 1.0 : 0.0;
     st = ekf.update(zv, valid, obs, &mask, &r_step_, &r_gate_);
     // Bounds: project the parameter means back into their physical range.
     const X& x = ekf.state();
-    (void)ekf.set_state_component(ParamIdx::r0_factor,
-                                  std::clamp(x[ParamIdx::r0_factor], c.r0_factor_min, c.r0_factor_max));
-    (void)ekf.set_state_component(ParamIdx::capacity_factor, std::clamp(x[ParamIdx::capacity_factor],
-                                                                        c.capacity_factor_min, c.capacity_factor_max));
+    (void)ekf.set_state_component(L::r0_factor, std::clamp(x[L::r0_factor], c.r0_factor_min, c.r0_factor_max));
+    (void)ekf.set_state_component(L::capacity_factor,
+                                  std::clamp(x[L::capacity_factor], c.capacity_factor_min, c.capacity_factor_max));
   } else {
     st = ekf.update(zv, valid, obs, nullptr, &r_step_, &r_gate_);
   }
@@ -205,36 +241,45 @@ Status BatteryEkf::step_impl(E& ekf, double current_a, const Measurement& z, dou
   return st != Status::ok ? st : result;
 }
 
-Status BatteryEkf::step(double current_a, const Measurement& z, double dt_s) noexcept {
+template <class S>
+Status BasicBatteryEkf<S>::step(double current_a, const Measurement& z, double dt_s) noexcept {
   if (!std::isfinite(current_a) || !std::isfinite(dt_s)) return Status::non_finite_input;
   if (!(dt_s > 0.0)) return Status::invalid_argument;
+  if constexpr (S::hysteresis)  // the rest band of the hysteresis (BatteryEkfConfig)
+    if (std::abs(current_a) <= config_.hysteresis_rest_current_a) current_a = 0.0;
   return joint_ ? step_impl(ekf6_, current_a, z, dt_s) : step_impl(ekf4_, current_a, z, dt_s);
 }
 
-Status BatteryEkf::set_noise_scale(Channel channel, double s) noexcept {
+template <class S>
+Status BasicBatteryEkf<S>::set_noise_scale(Channel channel, double s) noexcept {
   // Both filters carry the scale so that it survives a switch of mode; the checks are the same.
   const Status st = ekf4_.set_noise_scale(idx(channel), s);
   if (st != Status::ok) return st;
   return ekf6_.set_noise_scale(idx(channel), s);
 }
 
-double BatteryEkf::noise_scale(Channel channel) const noexcept { return ekf4_.noise_scale(idx(channel)); }
+template <class S>
+double BasicBatteryEkf<S>::noise_scale(Channel channel) const noexcept {
+  return ekf4_.noise_scale(idx(channel));
+}
 
-void BatteryEkf::reset(double soc0) {
+template <class S>
+void BasicBatteryEkf<S>::reset(double soc0) {
   require_finite("BatteryEkf.reset.soc0", soc0);
   (void)reset_soc(soc0);  // cannot refuse a finite soc0: the rest was validated at construction
 }
 
-Status BatteryEkf::reset_soc(double soc0) noexcept {
+template <class S>
+Status BasicBatteryEkf<S>::reset_soc(double soc0) noexcept {
   if (!std::isfinite(soc0)) return Status::non_finite_input;
   // The configuration's initial estimate with this SOC, built in place: a copy of the
   // configuration would copy the cell's tables (heap).
-  Ekf4::StateVector x4;
-  Ekf4::StateMatrix p4;
-  Ekf6::StateVector x6;
-  Ekf6::StateMatrix p6;
-  initial_estimate<StateIdx::size>(config_, soc0, x4, p4);
-  initial_estimate<ParamIdx::size>(config_, soc0, x6, p6);
+  typename Ekf4::StateVector x4;
+  typename Ekf4::StateMatrix p4;
+  typename Ekf6::StateVector x6;
+  typename Ekf6::StateMatrix p6;
+  initial_estimate<S, S::size>(config_, soc0, x4, p4);
+  initial_estimate<S, JointLayout::size>(config_, soc0, x6, p6);
   // Both covariances are the validated configuration's, so neither filter can refuse them.
   if (const Status st = ekf4_.try_reset(x4, p4); st != Status::ok) return st;
   if (const Status st = ekf6_.try_reset(x6, p6); st != Status::ok) return st;
@@ -245,14 +290,15 @@ Status BatteryEkf::reset_soc(double soc0) noexcept {
   return Status::ok;
 }
 
-void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix& p) {
+template <class S>
+void BasicBatteryEkf<S>::reset(const StateVector& x, const StateMatrix& p) {
   Ekf4::check_covariance("BatteryEkf.reset.p", p);
-  for (int i = 0; i < StateIdx::size; ++i) require_finite("BatteryEkf.reset.x[" + std::to_string(i) + "]", x[i]);
-  const auto e6 = ekf_config<ParamIdx::size>(config_);
-  Ekf6::StateVector x6 = e6.x0;
-  Ekf6::StateMatrix p6 = e6.p0;
-  x6.head<StateIdx::size>() = x;
-  p6.topLeftCorner<StateIdx::size, StateIdx::size>() = p;
+  for (int i = 0; i < S::size; ++i) require_finite("BatteryEkf.reset.x[" + std::to_string(i) + "]", x[i]);
+  const auto e6 = ekf_config<S, JointLayout::size>(config_);
+  typename Ekf6::StateVector x6 = e6.x0;
+  typename Ekf6::StateMatrix p6 = e6.p0;
+  x6.template head<S::size>() = x;
+  p6.template topLeftCorner<S::size, S::size>() = p;
   ekf4_.reset(x, p);
   ekf6_.reset(x6, p6);
   has_previous_ = false;
@@ -260,16 +306,18 @@ void BatteryEkf::reset(const battery::StateVector& x, const battery::StateMatrix
   throughput_ah_ = 0.0;
 }
 
-battery::StateVector BatteryEkf::state() const noexcept {
-  return joint_ ? battery::StateVector(ekf6_.state().head<StateIdx::size>()) : ekf4_.state();
+template <class S>
+typename BasicBatteryEkf<S>::StateVector BasicBatteryEkf<S>::state() const noexcept {
+  return joint_ ? StateVector(ekf6_.state().template head<S::size>()) : ekf4_.state();
 }
 
-battery::StateMatrix BatteryEkf::covariance() const noexcept {
-  return joint_ ? battery::StateMatrix(ekf6_.covariance().topLeftCorner<StateIdx::size, StateIdx::size>())
-                : ekf4_.covariance();
+template <class S>
+typename BasicBatteryEkf<S>::StateMatrix BasicBatteryEkf<S>::covariance() const noexcept {
+  return joint_ ? StateMatrix(ekf6_.covariance().template topLeftCorner<S::size, S::size>()) : ekf4_.covariance();
 }
 
-void BatteryEkf::full_estimate(double* x, double* p_row_major) const noexcept {
+template <class S>
+void BasicBatteryEkf<S>::full_estimate(double* x, double* p_row_major) const noexcept {
   const auto copy = [&](const auto& e) {
     const int n = static_cast<int>(e.state().size());
     for (int i = 0; i < n; ++i) {
@@ -283,32 +331,55 @@ void BatteryEkf::full_estimate(double* x, double* p_row_major) const noexcept {
     copy(ekf4_);
 }
 
-double BatteryEkf::soc_sigma() const noexcept {
-  const double v =
-      joint_ ? ekf6_.covariance()(StateIdx::soc, StateIdx::soc) : ekf4_.covariance()(StateIdx::soc, StateIdx::soc);
+template <class S>
+double BasicBatteryEkf<S>::soc_sigma() const noexcept {
+  const double v = joint_ ? ekf6_.covariance()(S::soc, S::soc) : ekf4_.covariance()(S::soc, S::soc);
   return std::sqrt(v);
 }
 
-double BatteryEkf::r0_factor() const noexcept { return joint_ ? ekf6_.state()[ParamIdx::r0_factor] : 1.0; }
-double BatteryEkf::capacity_factor() const noexcept { return joint_ ? ekf6_.state()[ParamIdx::capacity_factor] : 1.0; }
-double BatteryEkf::r0_factor_sigma() const noexcept {
-  return joint_ ? std::sqrt(ekf6_.covariance()(ParamIdx::r0_factor, ParamIdx::r0_factor)) : 0.0;
+template <class S>
+double BasicBatteryEkf<S>::r0_factor() const noexcept {
+  return joint_ ? ekf6_.state()[JointLayout::r0_factor] : 1.0;
 }
-double BatteryEkf::capacity_factor_sigma() const noexcept {
-  return joint_ ? std::sqrt(ekf6_.covariance()(ParamIdx::capacity_factor, ParamIdx::capacity_factor)) : 0.0;
+template <class S>
+double BasicBatteryEkf<S>::capacity_factor() const noexcept {
+  return joint_ ? ekf6_.state()[JointLayout::capacity_factor] : 1.0;
+}
+template <class S>
+double BasicBatteryEkf<S>::r0_factor_sigma() const noexcept {
+  return joint_ ? std::sqrt(ekf6_.covariance()(JointLayout::r0_factor, JointLayout::r0_factor)) : 0.0;
+}
+template <class S>
+double BasicBatteryEkf<S>::capacity_factor_sigma() const noexcept {
+  return joint_ ? std::sqrt(ekf6_.covariance()(JointLayout::capacity_factor, JointLayout::capacity_factor)) : 0.0;
 }
 
-double BatteryEkf::r0_ohm() const noexcept {
-  const battery::StateVector x = state();
-  const battery::CellCoefficients k =
-      battery::coefficients(config_.cell, battery::CellScaling{}, x[StateIdx::soc], x[StateIdx::temp]);
-  return k.r0_ohm * r0_factor();
+template <class S>
+double BasicBatteryEkf<S>::r0_ohm() const noexcept {
+  const StateVector x = state();
+  return battery::r0_at(config_.cell, x[S::soc], x[S::temp], false, battery::ModelFactors<double>{}) * r0_factor();
 }
 
-double BatteryEkf::capacity_ah() const noexcept { return config_.cell.capacity_ah * capacity_factor(); }
+template <class S>
+double BasicBatteryEkf<S>::capacity_ah() const noexcept {
+  return config_.cell.capacity_ah * capacity_factor();
+}
 
-const BatteryEkf::Report& BatteryEkf::report() const noexcept { return joint_ ? ekf6_.report() : ekf4_.report(); }
+template <class S>
+const typename BasicBatteryEkf<S>::Report& BasicBatteryEkf<S>::report() const noexcept {
+  return joint_ ? ekf6_.report() : ekf4_.report();
+}
 
-double BatteryEkf::gate_threshold() const noexcept { return ekf4_.gate_threshold(1); }
+template <class S>
+double BasicBatteryEkf<S>::gate_threshold() const noexcept {
+  return ekf4_.gate_threshold(1);
+}
+
+template class BasicBatteryEkf<battery::CellStructure<1, false>>;
+template class BasicBatteryEkf<battery::CellStructure<1, true>>;
+template class BasicBatteryEkf<battery::CellStructure<2, false>>;
+template class BasicBatteryEkf<battery::CellStructure<2, true>>;
+template class BasicBatteryEkf<battery::CellStructure<3, false>>;
+template class BasicBatteryEkf<battery::CellStructure<3, true>>;
 
 }  // namespace safetwin::estimation

@@ -1,7 +1,10 @@
 #pragma once
 // SOC / state estimator of one cell (or one parallel group seen as one cell): an extended Kalman
-// filter (ekf.hpp) over the 2RC + thermal model (battery_model.hpp), optionally estimating the R0
-// growth factor and the capacity factor jointly.
+// filter (ekf.hpp) over the one cell model (battery_model.hpp), optionally estimating the R0
+// growth factor and the capacity factor jointly. BasicBatteryEkf<S> is the filter of one
+// compile-time structure S (1..3 RC pairs, optional hysteresis: battery/cell_structure.hpp), all
+// six instantiated in battery_ekf.cpp; BatteryEkf is REF-CELL-1's (2RC). The cell of the
+// configuration must have S's structure (the constructor refuses another one).
 //
 // Inputs per sample: the measured current (A, > 0 discharges) and a Measurement with three
 // channels, in this order, each with its own valid flag and base noise:
@@ -14,7 +17,7 @@
 // sample's current. The first step after construction/reset has no previous sample: it only
 // updates (the initial estimate is the state at the first sample's time).
 //
-// Joint parameter estimation (estimate_params): x = [SOC, v1, v2, T, r0_factor, capacity_factor],
+// Joint parameter estimation (estimate_params): x = [cell state, r0_factor, capacity_factor],
 // the parameters a slow random walk, projected back into their bounds after every update. They
 // are updated only when the data excite them (their rows of the Kalman gain are zero otherwise;
 // the Joseph form keeps P correct for such a gain):
@@ -64,11 +67,25 @@ struct BatteryEkfConfig {
   // Initial estimate (state at the first sample) and its standard deviations.
   double soc0 = 0.5;
   double v1_0_v = 0.0;
-  double v2_0_v = 0.0;
+  double v2_0_v = 0.0;  // not used by a 1RC structure
+  double v3_0_v = 0.0;  // used by a 3RC structure only
   double temp0_k = battery::kReferenceTempK;
   double soc_sigma0 = 0.2;
   double v_rc_sigma0_v = 0.01;
   double temp_sigma0_k = 1.0;
+  // Hysteresis structures only: h (dimensionless, in [-1, 1]) and the sign s of the last current.
+  // s is set by the measured current at the first non-zero sample (its Jacobian row is then 0), so
+  // it carries only a small variance that keeps P positive definite.
+  double hysteresis0 = 0.0;
+  double hysteresis_sigma0 = 0.5;
+  double hysteresis_sign0 = 0.0;
+  double hysteresis_sign_sigma0 = 1e-3;
+  double hysteresis_rw_per_sqrt_s = 1e-3;
+  double hysteresis_sign_rw_per_sqrt_s = 1e-4;
+  // A measured current within +-hysteresis_rest_current_a counts as rest for the model (s kept, h
+  // held, no charge moved): the current sensor's noise at rest would otherwise flip s (an M0 step of
+  // the voltage) at every rest sample. Hysteresis structures only (the 2RC filter is unchanged).
+  double hysteresis_rest_current_a = 0.1;
 
   // Process noise. The current sensor's noise enters Q through the input Jacobian df/dI (and the
   // voltage channels' R through R0); the random walks cover what the model does not (current
@@ -111,6 +128,7 @@ struct BatteryEkfConfig {
   double capacity_soc_sigma_max = 0.03;
 
   // Throws std::invalid_argument naming the first bad field ("BatteryEkfConfig.soc_sigma0").
+  // The cell's structure is checked by the filter of that structure, not here.
   void validate() const;
 };
 
@@ -119,11 +137,17 @@ struct BatteryEkfConfig {
 // through R0 (at 25 degC, mid SOC). The trust layer and the gate read them from here.
 [[nodiscard]] std::array<double, kChannelCount> channel_variances(const BatteryEkfConfig& config) noexcept;
 
-class BatteryEkf {
+template <class S>
+class BasicBatteryEkf {
  public:
+  using Structure = S;
   using Report = UpdateReport<kChannelCount>;
+  using StateVector = Eigen::Matrix<double, S::size, 1>;        // the cell state (S's layout)
+  using StateMatrix = Eigen::Matrix<double, S::size, S::size>;  // its covariance
+  using JointLayout = FilterLayout<S, true>;
 
-  explicit BatteryEkf(BatteryEkfConfig config);  // validates; throws std::invalid_argument
+  // Validates (the cell must have S's rc_pairs and hysteresis); throws std::invalid_argument.
+  explicit BasicBatteryEkf(BatteryEkfConfig config);
 
   // One sample: predict over dt_s (skipped on the first step), update with z. Refuses a
   // non-finite current or dt_s (non_finite_input) and dt_s <= 0 (invalid_argument), leaving the
@@ -143,17 +167,17 @@ class BatteryEkf {
   // allocation, no exception; non_finite_input for a NaN/inf soc0, the filter then unchanged.
   [[nodiscard]] Status reset_soc(double soc0) noexcept;
   // Re-initialise the battery state and its covariance (parameters keep their initial values).
-  void reset(const battery::StateVector& x, const battery::StateMatrix& p);
+  void reset(const StateVector& x, const StateMatrix& p);
 
   // Estimate.
-  [[nodiscard]] battery::StateVector state() const noexcept;
-  [[nodiscard]] battery::StateMatrix covariance() const noexcept;  // the [SOC, v1, v2, T] block
-  // Size of the filter's whole state: 4, or 6 with joint estimation (ParamIdx).
-  [[nodiscard]] int full_size() const noexcept { return joint_ ? ParamIdx::size : battery::StateIdx::size; }
+  [[nodiscard]] StateVector state() const noexcept;
+  [[nodiscard]] StateMatrix covariance() const noexcept;  // the cell state's block
+  // Size of the filter's whole state: S::size, or S::size + 2 with joint estimation (JointLayout).
+  [[nodiscard]] int full_size() const noexcept { return joint_ ? JointLayout::size : S::size; }
   // The whole state and covariance, row-major into caller arrays of full_size() and
   // full_size()^2 values (either pointer may be null).
   void full_estimate(double* x, double* p_row_major) const noexcept;
-  [[nodiscard]] double soc() const noexcept { return state()[battery::StateIdx::soc]; }
+  [[nodiscard]] double soc() const noexcept { return state()[S::soc]; }
   [[nodiscard]] double soc_sigma() const noexcept;
   [[nodiscard]] double r0_factor() const noexcept;
   [[nodiscard]] double capacity_factor() const noexcept;
@@ -181,8 +205,8 @@ class BatteryEkf {
   [[nodiscard]] const BatteryEkfConfig& config() const noexcept { return config_; }
 
  private:
-  using Ekf4 = Ekf<battery::StateIdx::size, kChannelCount>;
-  using Ekf6 = Ekf<ParamIdx::size, kChannelCount>;
+  using Ekf4 = Ekf<S::size, kChannelCount>;            // the cell state
+  using Ekf6 = Ekf<JointLayout::size, kChannelCount>;  // with the two parameters
   static constexpr int idx(Channel c) noexcept { return static_cast<int>(c); }
   template <class E>
   [[nodiscard]] Status step_impl(E& ekf, double current_a, const Measurement& z, double dt_s) noexcept;
@@ -200,5 +224,17 @@ class BatteryEkf {
   Eigen::Matrix<double, kChannelCount, 1> r_step_;  // variances of the update at the cached inflation
   double cached_inflation_ = 1.0;
 };
+
+// REF-CELL-1's structure (2RC, no hysteresis): the filter of the cycle, the trust layer and the C API.
+using BatteryEkf = BasicBatteryEkf<battery::RefStructure>;
+
+#define SAFETWIN_BATTERY_EKF_EXTERN(NRC, HYST) extern template class BasicBatteryEkf<battery::CellStructure<NRC, HYST>>;
+SAFETWIN_BATTERY_EKF_EXTERN(1, false)
+SAFETWIN_BATTERY_EKF_EXTERN(1, true)
+SAFETWIN_BATTERY_EKF_EXTERN(2, false)
+SAFETWIN_BATTERY_EKF_EXTERN(2, true)
+SAFETWIN_BATTERY_EKF_EXTERN(3, false)
+SAFETWIN_BATTERY_EKF_EXTERN(3, true)
+#undef SAFETWIN_BATTERY_EKF_EXTERN
 
 }  // namespace safetwin::estimation
