@@ -164,10 +164,12 @@ struct CycleConfig {
   bool learn_model_error = true;  // the learned model-error bound (above)
   // The thermal twin (estimation::CoolingEstimator on the cell's C_th, hA and ambient): the cooling
   // factor and the unexplained heat from the measured temperature, for the filter and the supervisor.
-  // Opt-in for now (the off_nominal campaign turns it on): in `safetwin demo` (cooling failure at
-  // 600 s) the heat fault below latches on the lost cooling and halves the charge: SOC 0.678
-  // instead of 0.799 in 2400 s, the hottest cell at 32.6 instead of 41.9 degC (without the heat
-  // fault: 0.795). Off, the filter and the supervisor compute bit for bit as before.
+  // Opt-in for now (the off_nominal campaign turns it on). In `safetwin demo` (cooling failure at
+  // 600 s) the charge ends at SOC 0.795 with it (0.799 without): the heat fault below latched on
+  // the lost cooling and derated twice (SOC 0.678) until it counted only heat beyond a total loss
+  // of cooling and derated once; it still latches at 990-1053 s in every group (the hottest cell's
+  // own heat, R0 spread, is more than the twin's), an event but no mode change (already DERATED).
+  // Off, the filter and the supervisor compute bit for bit as before.
   bool estimate_cooling = false;
   // A heat fault: once the heat the model lacks, Q_u = max(q_x, 0) + (1 - min(c, 1)) hA (T - T_amb),
   // exceeds what a total loss of cooling could explain, hA (T - T_amb), by heat_fault_w (an internal
