@@ -28,7 +28,8 @@ from safetwin.safety import MonitorDefinition
 # Signals the cycle writes to its monitor every step; invariants may use them by name.
 BUILTIN_SIGNALS = ("voltage_a_v", "voltage_b_v", "temperature_k", "current_a", "soc", "soc_sigma",
                    "temp_est_k", "voltage_est_v", "nis", "controller_ok", "request_a", "command_a",
-                   "plausibility_a_v", "plausibility_b_v", "anomaly_score")
+                   "plausibility_a_v", "plausibility_b_v", "anomaly_score", "heat_fault",
+                   "plausibility_temperature_w")
 
 
 def make_cycle(controller: Controller | None = None, *, cell=None, soc0: float = 0.5, soc_sigma0: float = 0.05,

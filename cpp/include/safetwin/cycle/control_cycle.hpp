@@ -57,6 +57,17 @@
 // after clear_s back under clear_fraction of it, severity derate by default), so an alarm is a
 // monitor event and the supervisor derates or stops. The threshold must come from a calibration
 // of this estimator configuration (safetwin.diagnostics.calibration); the default never alarms.
+//
+// Thermal events (CycleConfig::estimate_cooling on): the latched heat fault is the monitor signal
+// "heat_fault" (0 / 1) and the invariant "thermal.heat_fault" (severity derate): the derate it
+// causes is an event naming its reason, and the supervisor's mode says DERATED. The temperature
+// sensor's plausibility against the heat balance: a reading that stays below what the cell's own
+// heat allows needs a heat sink the cell does not have, i.e. a negative unexplained heat
+// (CoolingEstimator::unexplained_heat_w; a sensor stuck low under current, or reading below the
+// ambient). Its size, when it exceeds cbf.heat_detect_sigma of its sigmas, is the signal
+// "plausibility_temperature_w" (else 0); the invariant "sensor.temperature_plausible" (hi =
+// heat_fault_w, set after plausibility.debounce_s, cleared after clear_s under half of it,
+// plausibility.severity) names the sensor and derates.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -108,8 +119,10 @@ enum class CycleSignal : int {
   request_a,
   command_a,  // joint NIS, previous step's outputs
   plausibility_a_v,
-  plausibility_b_v,  // node disagreement laid at a node (above)
-  anomaly_score,     // the online anomaly score (above)
+  plausibility_b_v,            // node disagreement laid at a node (above)
+  anomaly_score,               // the online anomaly score (above)
+  heat_fault,                  // 1 once the heat fault has latched (CycleConfig::heat_fault_w), else 0
+  plausibility_temperature_w,  // the heat the temperature reading says vanished (below)
   count
 };
 [[nodiscard]] const char* signal_name(CycleSignal s) noexcept;
@@ -151,17 +164,21 @@ struct CycleConfig {
   bool learn_model_error = true;  // the learned model-error bound (above)
   // The thermal twin (estimation::CoolingEstimator on the cell's C_th, hA and ambient): the cooling
   // factor and the unexplained heat from the measured temperature, for the filter and the supervisor.
-  // Opt-in for now (the off_nominal campaign turns it on): in `safetwin demo` (cooling failure at
-  // 600 s) the heat fault below latches on the lost cooling and halves the charge: SOC 0.678
-  // instead of 0.799 in 2400 s, the hottest cell at 32.6 instead of 41.9 degC (without the heat
-  // fault: 0.795). Off, the filter and the supervisor compute bit for bit as before.
+  // Opt-in for now (the off_nominal campaign turns it on). In `safetwin demo` (cooling failure at
+  // 600 s) the charge ends at SOC 0.795 with it (0.799 without): the heat fault below latched on
+  // the lost cooling and derated twice (SOC 0.678) until it counted only heat beyond a total loss
+  // of cooling and derated once; it still latches at 990-1053 s in every group (the hottest cell's
+  // own heat, R0 spread, is more than the twin's), an event but no mode change (already DERATED).
+  // Off, the filter and the supervisor compute bit for bit as before.
   bool estimate_cooling = false;
   // A heat fault: once the heat the model lacks, Q_u = max(q_x, 0) + (1 - min(c, 1)) hA (T - T_amb),
-  // exceeds both heat_fault_w and cbf.heat_detect_sigma of its sigmas, the current limits of the
+  // exceeds what a total loss of cooling could explain, hA (T - T_amb), by heat_fault_w (an internal
+  // source: a short), and Q_u exceeds cbf.heat_detect_sigma of its sigmas, the current limits of the
   // controller and the filter are scaled by supervisor.derate_factor until reset() (a short does not
   // heal). Why: in a parallel group the shorted cell's OCV falls with its leak and it takes more than
   // the Kirchhoff share of the resistance spread (off_nominal, 4s2p: 66 % of a 2p group's charge,
-  // 15.3 A against 15 A, at the restart after the stored-heat bound had held 0 A).
+  // 15.3 A against 15 A, at the restart after the stored-heat bound had held 0 A). A lost cooling
+  // alone is the temperature barrier's job (the CBF's cooling factor), not a reason to derate.
   double heat_fault_w = 1.0;
   double model_error_window_s = 600.0;
   double model_error_quantile = 0.99;
