@@ -60,13 +60,15 @@ ReportNodes::ReportNodes(const cycle::ReportingConfig& config, std::size_t cells
                          const cycle::CycleConfig& cell_cycle)
     : cells_(cells), scheduler_(config, cells, false, dt_s, horizon_config(cell_cycle, dt_s)) {
   if (cells < 1 || cells > kMaxCells) throw std::invalid_argument("ReportNodes: cells must be in [1, 96]");
-  sent_next_s_.fill(NAN);
-  sent_threshold_.fill(NAN);
+  node_threshold_.fill(INFINITY);  // until told, a node reports every cycle (due 0, interval 0)
 }
 
 void ReportNodes::receive(double t, Measurements& m, const bool* v_arrived, const bool* t_arrived) noexcept {
   m.has_freshness = true;
+  arrived_.fill(false);
   for (std::size_t j = 0; j < cells_; ++j) {
+    arrived_[voltage_node(j)] = arrived_[voltage_node(j)] || v_arrived[j];
+    arrived_[temp_node(j)] = arrived_[temp_node(j)] || t_arrived[j];
     struct Channel {
       ReportNode node;
       bool arrived;
@@ -109,16 +111,20 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
     }
   }
   for (std::size_t n = 0; n < kReportNodes; ++n) {
-    if (!std::isfinite(next[n])) continue;  // no cell of this node in use
-    // Rounded down to the frame's LSBs: never later than the schedule, never a larger threshold.
+    if (!std::isfinite(next[n])) continue;                      // no cell of this node in use
+    if (arrived_[n]) node_due_s_[n] = t + node_interval_s_[n];  // the node's own rule after a report
+    // Rounded down to the frame's LSBs: never later than the schedule.
     const double in_s = std::clamp(std::floor((next[n] - t) * 100.0 + 1e-6) / 100.0, 0.0, 600.0);
-    const double thr = std::clamp(std::floor(threshold[n] * 1e4 + 1e-6) / 1e4, 0.0, 6.5534);
-    const double at = t + in_s;
-    // Unchanged, or due now and already told so (a missed report stays due: no frame every cycle).
-    const bool same_time = std::abs(at - sent_next_s_[n]) < 5e-3 || (in_s == 0.0 && sent_next_s_[n] <= t + 5e-3);
-    if (same_time && thr == sent_threshold_[n]) continue;
-    sent_next_s_[n] = at;
-    sent_threshold_[n] = thr;
+    const bool late = node_due_s_[n] > next[n] + 1e-9 * std::max(1.0, std::abs(t));  // the scheduler's eps
+    const bool retime = arrived_[n] && std::abs(in_s - node_interval_s_[n]) >= 5e-3;
+    const bool tighten = threshold[n] < node_threshold_[n];
+    const bool loosen = threshold[n] > 1.5 * node_threshold_[n];
+    if (!late && !retime && !tighten && !loosen) continue;
+    const double told = tighten ? 0.8 * threshold[n] : threshold[n];
+    const double thr = std::clamp(std::floor(told * 1e4 + 1e-6) / 1e4, 0.0, 6.5534);
+    node_due_s_[n] = t + in_s;
+    node_interval_s_[n] = in_s;
+    node_threshold_[n] = thr;
     pending_[n_pending_++] = ScheduleFrame{static_cast<std::uint8_t>(n), in_s, thr};
   }
 }

@@ -13,9 +13,16 @@
 //              the estimator predicts only, the monitor checks the held value).
 //   schedule() after the step: each cell's next report time from the safe horizon under the
 //              command just released; a node's time is the earliest of its cells' and its event
-//              threshold the smallest. A node whose time or threshold changed gets a
-//              REPORT_SCHEDULE frame (pending()): REPORT_IN = time to the next report from t,
-//              rounded down to the frame's 0.01 s so that a node is never told to report late.
+//              threshold the smallest.
+// REPORT_SCHEDULE (pending()) tells a node an interval: report REPORT_IN after this cycle, and
+// after each report again REPORT_IN later, until the next frame; and an event threshold. The
+// firmware follows what each node was told (its due time: last frame or last report + interval),
+// and sends a frame only when the node must change: its due time would come after the wanted one
+// (it would be late: a frame pulls it earlier), or it reported and the interval it wants now
+// differs from the one it was told, or the wanted threshold fell below the one told (the frame
+// then tells 0.8 of it, so that a slow approach to a limit does not send a frame per report) or
+// rose above 1.5 times it. REPORT_IN is rounded down to the frame's 0.01 s: never late. A stable
+// schedule (every step near a limit, the ceiling at rest) sends no frames.
 // every_step: nothing here runs (the link's behaviour before issue 18, bit for bit).
 // Allocation: at construction only; receive/schedule never throw.
 #include <array>
@@ -63,8 +70,11 @@ class ReportNodes {
  private:
   std::size_t cells_;
   cycle::ReportScheduler scheduler_;
-  std::array<double, kReportNodes> sent_next_s_{};  // the absolute time last sent per node (NaN: never)
-  std::array<double, kReportNodes> sent_threshold_{};
+  // What each node was told and so does: its due time, interval and threshold (inf: none yet).
+  std::array<double, kReportNodes> node_due_s_{};
+  std::array<double, kReportNodes> node_interval_s_{};
+  std::array<double, kReportNodes> node_threshold_{};
+  std::array<bool, kReportNodes> arrived_{};  // the node reported this cycle
   std::array<ScheduleFrame, kReportNodes> pending_{};
   std::size_t n_pending_ = 0;
   std::size_t missed_ = 0;  // cell-reports due that did not arrive

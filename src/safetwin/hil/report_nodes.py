@@ -3,10 +3,11 @@
 A node is one measurement frame of the DBC (hil/safetwin_hil.dbc, REPORT_SCHEDULE): node n < 16
 is CELL_V_A mux n (cells 3n..3n+2, 0-based), 16 <= n < 32 CELL_V_B mux n - 16, 32 <= n < 48 CELL_T
 mux n - 32 (cells 6(n-32)..). Until the firmware schedules it, a node reports every cycle (so a
-firmware that reports every step sees the link as before). Once told (REPORT_SCHEDULE: REPORT_IN
-from the cycle that sent it, EVENT_THRESHOLD), it reports when due, or early when one of its
-cells' readings departs from the value it last reported by more than the threshold; otherwise it
-sends nothing. A node whose reading is unavailable (a sensor dropout, NaN) still reports when due:
+firmware that reports every step sees the link as before). Once told (REPORT_SCHEDULE: an interval
+REPORT_IN and EVENT_THRESHOLD), it is due REPORT_IN after the cycle that sent the frame and, after
+each report, REPORT_IN after that report; it reports when due, or early when one of its cells'
+readings departs from the value it last reported by more than the threshold; otherwise it sends
+nothing (firmware_sim/src/report_nodes.hpp keeps the same rule for each node). A node whose reading is unavailable (a sensor dropout, NaN) still reports when due:
 the frame says "not available", and the firmware counts it as silence.
 
 The link's load: classic CAN at 500 kbit/s; every frame is counted at 135 bits, an 8-byte frame
@@ -47,6 +48,7 @@ class ReportNodes:
         self.v_nodes = list(range((n_cells + 2) // 3))
         self.t_nodes = [TEMP_NODE_0 + g for g in range((n_cells + 5) // 6)]
         self.due_at = np.zeros(NODES)               # report at or after this time (0: every cycle until told)
+        self.interval = np.zeros(NODES)             # due again this long after each report
         self.threshold = np.full(NODES, np.inf)     # no local event until the firmware sends a threshold
         self.last_v = np.full(n_cells, np.nan)      # the values last reported, as the frame carries them
         self.last_t = np.full(n_cells, np.nan)
@@ -57,6 +59,7 @@ class ReportNodes:
         """REPORT_SCHEDULE frames of the cycle at t_s: (node, report_in_s, threshold)."""
         for node, report_in_s, threshold in schedules:
             self.due_at[node] = t_s + report_in_s
+            self.interval[node] = report_in_s
             self.threshold[node] = threshold
 
     def mask(self, t_s: float, cell_v: np.ndarray, cell_t_c: np.ndarray) -> np.ndarray:
@@ -75,6 +78,7 @@ class ReportNodes:
             if due or event:
                 out[node] = 1
                 last[cells] = now[cells]
+                self.due_at[node] = t_s + self.interval[node]
                 self.frames[node] += 1
                 self.report_times[node].append(t_s)
         return out
