@@ -3989,7 +3989,7 @@ struct safetwin_hil_attest_result_t {
 /**
  * Signals in message REPORT_SCHEDULE.
  *
- * Self-triggered reporting: when sensor node SCHED_NODE (0-15: CELL_V_A mux n, 16-31: CELL_V_B mux n - 16, 32-47: CELL_T mux n - 32) reports next: REPORT_IN seconds after the firmware cycle that sent this frame, or earlier when one of its readings departs from its last report by more than EVENT_THRESHOLD (V for voltage nodes, K for temperature nodes). Sent when a node's time or threshold changes; a node that misses its scheduled report counts as silent.
+ * Self-triggered reporting: sensor node SCHED_NODE (0-15: CELL_V_A mux n, 16-31: CELL_V_B mux n - 16, 32-47: CELL_T mux n - 32) reports REPORT_IN seconds after the firmware cycle that sent this frame and, after each report, REPORT_IN seconds after that report, until the next frame; and early when one of its readings departs from its last report by more than EVENT_THRESHOLD (V for voltage nodes, K for temperature nodes). Sent only when a node must change; a node that misses a due report counts as silent.
  *
  * All signal values are as on the CAN bus.
  */
