@@ -83,6 +83,16 @@ def test_schedule_adapts_long_at_rest_every_step_near_v_max(runs):
     assert max(rest) <= MAX_INTERVAL_S
 
 
+def test_periodic_reporting_sends_one_frame_per_node_per_period(runs):
+    sc = load_scenario(SCENARIO)
+    r = Bench(replace(sc, firmware={**sc.firmware, "reporting": "periodic:5"}), "inprocess").run()
+    assert [c["message"] for c in r.criteria if not c["passed"]] == []
+    # due at 0, 5, 10, ... (the period's grid), no local events: 1800 s / 5 s per node
+    assert r.frames_by_node == {n: 360 for n in runs["every"].frames_by_node}
+    for ts in r.report_times.values():
+        assert np.all(np.diff(ts) == 5.0)
+
+
 def test_udp_through_firmware_sim_gives_the_same_frames(runs):
     udp = Bench(load_scenario(SCENARIO), "udp", firmware=str(find_firmware())).run()
     ref = runs["self"]

@@ -405,14 +405,12 @@ void Firmware::supervise(double dt_s) noexcept {
     v_min = std::min(v_min, v);
     v_sum += v;
     ++nv;
-    // A held report says nothing about the sensor: its time counts when the next report comes.
-    if (meas_.has_freshness && !meas_.cell_voltage_fresh[j]) {
-      unheard_s_[j] += dt_s;
-      continue;
-    }
+    // A held report says nothing about the sensor. Only reports count, one cycle each: a sensor is
+    // stuck after stuck_time_s / dt identical reports in a row, as when every step reports (counting
+    // the held time too would make one identical pair of reports 5 s apart a stuck sensor).
+    if (meas_.has_freshness && !meas_.cell_voltage_fresh[j]) continue;
     const bool same = v == last_v_[j] && std::fabs(meas_.pack_current_a) > config_.stuck_min_current_a;
-    stuck_s_[j] = same ? stuck_s_[j] + dt_s + unheard_s_[j] : 0.0;
-    unheard_s_[j] = 0.0;
+    stuck_s_[j] = same ? stuck_s_[j] + dt_s : 0.0;
     if (stuck_s_[j] >= config_.stuck_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
     last_v_[j] = v;
   }

@@ -213,7 +213,6 @@ class Firmware {
 
   // reporting (built at construction unless every step)
   std::unique_ptr<ReportNodes> reports_;
-  std::array<double, kMaxCells> unheard_s_{};  // per cell: time its voltage was held (stuck check)
 
   // lockstep
   bool tick_pending_ = false;

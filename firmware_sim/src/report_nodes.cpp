@@ -13,6 +13,7 @@ using cycle::ReportNode;
 // cells 48 + 3m..), its temperature node 32 + j / 6 (report_nodes.hpp).
 std::size_t voltage_node(std::size_t j) noexcept { return j / 3; }
 std::size_t temp_node(std::size_t j) noexcept { return 32 + j / 6; }
+constexpr double kNoEventThreshold = 6.5534;  // EVENT_THRESHOLD's maximum
 
 safety::SafeHorizonConfig horizon_config(const cycle::CycleConfig& cc, double dt_s) {
   // The closed-loop runner's horizon (cycle/closed_loop.cpp), on the firmware's cycle.
@@ -110,6 +111,9 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
       threshold[node] = std::min(threshold[node], scheduler_.threshold(j, kind));
     }
   }
+  // Local events are self-triggered reporting's (ReportScheduler::decide): periodic nodes are told
+  // the frame's largest threshold, no event in practice.
+  if (scheduler_.config().mode != cycle::ReportingMode::self_triggered) threshold.fill(kNoEventThreshold);
   for (std::size_t n = 0; n < kReportNodes; ++n) {
     if (!std::isfinite(next[n])) continue;                      // no cell of this node in use
     if (arrived_[n]) node_due_s_[n] = t + node_interval_s_[n];  // the node's own rule after a report
