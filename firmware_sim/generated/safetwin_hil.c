@@ -12351,6 +12351,159 @@ bool safetwin_hil_attest_result_result_cycle_is_in_phys_range(double value)
     return ((value >= 0.0) && (value <= 16777215.0));
 }
 
+int safetwin_hil_report_schedule_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_report_schedule_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    memset(&dst_p[0], 0, 8);
+
+    dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
+    dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
+    dst_p[2] |= pack_left_shift_u8(src_p->sched_node, 0u, 0x3fu);
+    dst_p[3] |= pack_left_shift_u16(src_p->report_in, 0u, 0xffu);
+    dst_p[4] |= pack_right_shift_u16(src_p->report_in, 8u, 0xffu);
+    dst_p[5] |= pack_left_shift_u16(src_p->event_threshold, 0u, 0xffu);
+    dst_p[6] |= pack_right_shift_u16(src_p->event_threshold, 8u, 0xffu);
+
+    return (8);
+}
+
+int safetwin_hil_report_schedule_unpack(
+    struct safetwin_hil_report_schedule_t *dst_p,
+    const uint8_t *src_p,
+    size_t size)
+{
+    if (size < 8u) {
+        return (-EINVAL);
+    }
+
+    dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
+    dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
+    dst_p->sched_node = unpack_right_shift_u8(src_p[2], 0u, 0x3fu);
+    dst_p->report_in = unpack_right_shift_u16(src_p[3], 0u, 0xffu);
+    dst_p->report_in |= unpack_left_shift_u16(src_p[4], 8u, 0xffu);
+    dst_p->event_threshold = unpack_right_shift_u16(src_p[5], 0u, 0xffu);
+    dst_p->event_threshold |= unpack_left_shift_u16(src_p[6], 8u, 0xffu);
+
+    return (0);
+}
+
+int safetwin_hil_report_schedule_init(struct safetwin_hil_report_schedule_t *msg_p)
+{
+    if (msg_p == NULL) return -1;
+
+    memset(msg_p, 0, sizeof(struct safetwin_hil_report_schedule_t));
+
+    return 0;
+}
+
+uint8_t safetwin_hil_report_schedule_e2_e_crc_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_report_schedule_e2_e_crc_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_report_schedule_e2_e_crc_is_in_range(uint8_t value)
+{
+    (void)value;
+
+    return (true);
+}
+
+bool safetwin_hil_report_schedule_e2_e_crc_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 255.0));
+}
+
+uint8_t safetwin_hil_report_schedule_e2_e_counter_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_report_schedule_e2_e_counter_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_report_schedule_e2_e_counter_is_in_range(uint8_t value)
+{
+    return (value <= 15u);
+}
+
+bool safetwin_hil_report_schedule_e2_e_counter_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 15.0));
+}
+
+uint8_t safetwin_hil_report_schedule_sched_node_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_report_schedule_sched_node_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_report_schedule_sched_node_is_in_range(uint8_t value)
+{
+    return (value <= 47u);
+}
+
+bool safetwin_hil_report_schedule_sched_node_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 47.0));
+}
+
+uint16_t safetwin_hil_report_schedule_report_in_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value / 0.01)));
+}
+
+double safetwin_hil_report_schedule_report_in_decode(uint16_t value)
+{
+    return ((double)value * 0.01);
+}
+
+bool safetwin_hil_report_schedule_report_in_is_in_range(uint16_t value)
+{
+    return (value <= 60000u);
+}
+
+bool safetwin_hil_report_schedule_report_in_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 600.0));
+}
+
+uint16_t safetwin_hil_report_schedule_event_threshold_encode(double value)
+{
+    return (uint16_t)(cantools_unsigned_from_double(round(value / 0.0001)));
+}
+
+double safetwin_hil_report_schedule_event_threshold_decode(uint16_t value)
+{
+    return ((double)value * 0.0001);
+}
+
+bool safetwin_hil_report_schedule_event_threshold_is_in_range(uint16_t value)
+{
+    return (value <= 65534u);
+}
+
+bool safetwin_hil_report_schedule_event_threshold_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 6.5534));
+}
+
 int safetwin_hil_fw_tick_ack_pack(
     uint8_t *dst_p,
     const struct safetwin_hil_fw_tick_ack_t *src_p,

@@ -79,6 +79,7 @@ extern "C" {
 #define SAFETWIN_HIL_ATTEST_FC_6_FRAME_ID (0x326u)
 #define SAFETWIN_HIL_ATTEST_FC_7_FRAME_ID (0x327u)
 #define SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID (0x330u)
+#define SAFETWIN_HIL_REPORT_SCHEDULE_FRAME_ID (0x140u)
 #define SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID (0x81u)
 #define SAFETWIN_HIL_FW_COMMAND_FRAME_ID (0x90u)
 #define SAFETWIN_HIL_FW_STATUS_FRAME_ID (0xa0u)
@@ -118,6 +119,7 @@ extern "C" {
 #define SAFETWIN_HIL_ATTEST_FC_6_LENGTH (8u)
 #define SAFETWIN_HIL_ATTEST_FC_7_LENGTH (8u)
 #define SAFETWIN_HIL_ATTEST_RESULT_LENGTH (8u)
+#define SAFETWIN_HIL_REPORT_SCHEDULE_LENGTH (8u)
 #define SAFETWIN_HIL_FW_TICK_ACK_LENGTH (8u)
 #define SAFETWIN_HIL_FW_COMMAND_LENGTH (8u)
 #define SAFETWIN_HIL_FW_STATUS_LENGTH (8u)
@@ -157,6 +159,7 @@ extern "C" {
 #define SAFETWIN_HIL_ATTEST_FC_6_IS_EXTENDED (0)
 #define SAFETWIN_HIL_ATTEST_FC_7_IS_EXTENDED (0)
 #define SAFETWIN_HIL_ATTEST_RESULT_IS_EXTENDED (0)
+#define SAFETWIN_HIL_REPORT_SCHEDULE_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_TICK_ACK_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_COMMAND_IS_EXTENDED (0)
 #define SAFETWIN_HIL_FW_STATUS_IS_EXTENDED (0)
@@ -257,6 +260,7 @@ extern "C" {
 #define SAFETWIN_HIL_ATTEST_FC_6_NAME "ATTEST_FC_6"
 #define SAFETWIN_HIL_ATTEST_FC_7_NAME "ATTEST_FC_7"
 #define SAFETWIN_HIL_ATTEST_RESULT_NAME "ATTEST_RESULT"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_NAME "REPORT_SCHEDULE"
 #define SAFETWIN_HIL_FW_TICK_ACK_NAME "FW_TICK_ACK"
 #define SAFETWIN_HIL_FW_COMMAND_NAME "FW_COMMAND"
 #define SAFETWIN_HIL_FW_STATUS_NAME "FW_STATUS"
@@ -689,6 +693,11 @@ extern "C" {
 #define SAFETWIN_HIL_ATTEST_RESULT_RESULT_REASON_NAME "RESULT_REASON"
 #define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CHECK_NAME "RESULT_CHECK"
 #define SAFETWIN_HIL_ATTEST_RESULT_RESULT_CYCLE_NAME "RESULT_CYCLE"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_E2_E_CRC_NAME "E2E_CRC"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_E2_E_COUNTER_NAME "E2E_COUNTER"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_SCHED_NODE_NAME "SCHED_NODE"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_REPORT_IN_NAME "REPORT_IN"
+#define SAFETWIN_HIL_REPORT_SCHEDULE_EVENT_THRESHOLD_NAME "EVENT_THRESHOLD"
 #define SAFETWIN_HIL_FW_TICK_ACK_E2_E_CRC_NAME "E2E_CRC"
 #define SAFETWIN_HIL_FW_TICK_ACK_E2_E_COUNTER_NAME "E2E_COUNTER"
 #define SAFETWIN_HIL_FW_TICK_ACK_ACK_SEQ_NAME "ACK_SEQ"
@@ -3975,6 +3984,50 @@ struct safetwin_hil_attest_result_t {
      * Offset: 0
      */
     uint32_t result_cycle;
+};
+
+/**
+ * Signals in message REPORT_SCHEDULE.
+ *
+ * Self-triggered reporting: sensor node SCHED_NODE (0-15: CELL_V_A mux n, 16-31: CELL_V_B mux n - 16, 32-47: CELL_T mux n - 32) reports REPORT_IN seconds after the firmware cycle that sent this frame and, after each report, REPORT_IN seconds after that report, until the next frame; and early when one of its readings departs from its last report by more than EVENT_THRESHOLD (V for voltage nodes, K for temperature nodes). Sent only when a node must change; a node that misses a due report counts as silent.
+ *
+ * All signal values are as on the CAN bus.
+ */
+struct safetwin_hil_report_schedule_t {
+    /**
+     * Range: 0..255 (0..255 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_crc;
+
+    /**
+     * Range: 0..15 (0..15 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t e2_e_counter;
+
+    /**
+     * Range: 0..47 (0..47 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t sched_node;
+
+    /**
+     * Range: 0..60000 (0..600 s)
+     * Scale: 0.01
+     * Offset: 0
+     */
+    uint16_t report_in;
+
+    /**
+     * Range: 0..65534 (0..6.5534 -)
+     * Scale: 0.0001
+     * Offset: 0
+     */
+    uint16_t event_threshold;
 };
 
 /**
@@ -22373,6 +22426,243 @@ bool safetwin_hil_attest_result_result_cycle_is_in_range(uint32_t value);
  * @return true if in range, false otherwise.
  */
 bool safetwin_hil_attest_result_result_cycle_is_in_phys_range(double value);
+
+/**
+ * Pack message REPORT_SCHEDULE.
+ *
+ * @param[out] dst_p Buffer to pack the message into.
+ * @param[in] src_p Data to pack.
+ * @param[in] size Size of dst_p.
+ *
+ * @return Size of packed data, or negative error code.
+ */
+int safetwin_hil_report_schedule_pack(
+    uint8_t *dst_p,
+    const struct safetwin_hil_report_schedule_t *src_p,
+    size_t size);
+
+/**
+ * Unpack message REPORT_SCHEDULE.
+ *
+ * @param[out] dst_p Object to unpack the message into.
+ * @param[in] src_p Message to unpack.
+ * @param[in] size Size of src_p.
+ *
+ * @return zero(0) or negative error code.
+ */
+int safetwin_hil_report_schedule_unpack(
+    struct safetwin_hil_report_schedule_t *dst_p,
+    const uint8_t *src_p,
+    size_t size);
+
+/**
+ * Init message fields to default values from REPORT_SCHEDULE.
+ *
+ * @param[in] msg_p Message to init.
+ *
+ * @return zero(0) on success or (-1) in case of nullptr argument.
+ */
+int safetwin_hil_report_schedule_init(struct safetwin_hil_report_schedule_t *msg_p);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_report_schedule_e2_e_crc_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_report_schedule_e2_e_crc_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_e2_e_crc_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_e2_e_crc_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_report_schedule_e2_e_counter_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_report_schedule_e2_e_counter_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_e2_e_counter_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_e2_e_counter_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_report_schedule_sched_node_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_report_schedule_sched_node_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_sched_node_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_sched_node_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_report_schedule_report_in_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_report_schedule_report_in_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_report_in_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_report_in_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint16_t safetwin_hil_report_schedule_event_threshold_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_report_schedule_event_threshold_decode(uint16_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_event_threshold_is_in_range(uint16_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_report_schedule_event_threshold_is_in_phys_range(double value);
 
 /**
  * Pack message FW_TICK_ACK.

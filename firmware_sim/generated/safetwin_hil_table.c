@@ -200,6 +200,12 @@ static const double attest_result_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
 static const double attest_result_max[] = {255.0, 15.0, 7.0, 1.0, 7.0, 14.0, 16777215.0};
 static const uint8_t attest_result_sna[] = {0, 0, 1, 0, 1, 1, 0};
 
+static const char *const report_schedule_names[] = {
+    "E2E_CRC", "E2E_COUNTER", "SCHED_NODE", "REPORT_IN", "EVENT_THRESHOLD"};
+static const double report_schedule_min[] = {0.0, 0.0, 0.0, 0.0, 0.0};
+static const double report_schedule_max[] = {255.0, 15.0, 47.0, 600.0, 6.5534};
+static const uint8_t report_schedule_sna[] = {0, 0, 1, 1, 1};
+
 static const char *const fw_tick_ack_names[] = {
     "E2E_CRC", "E2E_COUNTER", "ACK_SEQ", "CYCLE_TIME"};
 static const double fw_tick_ack_min[] = {0.0, 0.0, 0.0, 0.0};
@@ -263,6 +269,7 @@ const hil_message_info_t hil_messages[HIL_N_MESSAGES] = {
     {806u, "ATTEST_FC_6", 8u, 8u, -1, attest_fc_6_names, attest_fc_6_min, attest_fc_6_max, attest_fc_6_sna},
     {807u, "ATTEST_FC_7", 8u, 8u, -1, attest_fc_7_names, attest_fc_7_min, attest_fc_7_max, attest_fc_7_sna},
     {816u, "ATTEST_RESULT", 8u, 7u, -1, attest_result_names, attest_result_min, attest_result_max, attest_result_sna},
+    {320u, "REPORT_SCHEDULE", 8u, 5u, -1, report_schedule_names, report_schedule_min, report_schedule_max, report_schedule_sna},
     {129u, "FW_TICK_ACK", 8u, 4u, -1, fw_tick_ack_names, fw_tick_ack_min, fw_tick_ack_max, fw_tick_ack_sna},
     {144u, "FW_COMMAND", 8u, 5u, -1, fw_command_names, fw_command_min, fw_command_max, fw_command_sna},
     {160u, "FW_STATUS", 8u, 6u, -1, fw_status_names, fw_status_min, fw_status_max, fw_status_sna},
@@ -305,11 +312,12 @@ int hil_message_index(uint32_t frame_id)
     case 806u: return 29;
     case 807u: return 30;
     case 816u: return 31;
-    case 129u: return 32;
-    case 144u: return 33;
-    case 160u: return 34;
-    case 161u: return 35;
-    case 241u: return 36;
+    case 320u: return 32;
+    case 129u: return 33;
+    case 144u: return 34;
+    case 160u: return 35;
+    case 161u: return 36;
+    case 241u: return 37;
     default: return -1;
     }
 }
@@ -4619,6 +4627,66 @@ static int decode_attest_result(const uint8_t *src, size_t size, double *phys)
     return 0;
 }
 
+static int encode_report_schedule(const double *phys, uint8_t *dst, size_t size)
+{
+    struct safetwin_hil_report_schedule_t s;
+    memset(&s, 0, sizeof(s));
+    {
+        const double v = phys[0];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= report_schedule_min[0] && v <= report_schedule_max[0])) return -ERANGE;
+            s.e2_e_crc = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[1];
+        {
+            if (isnan(v)) return -EINVAL;
+            if (!(v >= report_schedule_min[1] && v <= report_schedule_max[1])) return -ERANGE;
+            s.e2_e_counter = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[2];
+        if (isnan(v)) s.sched_node = (uint8_t)(63ll);
+        else {
+            if (!(v >= report_schedule_min[2] && v <= report_schedule_max[2])) return -ERANGE;
+            s.sched_node = (uint8_t)rint((v - (0.0)) / (1.0));
+        }
+    }
+    {
+        const double v = phys[3];
+        if (isnan(v)) s.report_in = (uint16_t)(65535ll);
+        else {
+            if (!(v >= report_schedule_min[3] && v <= report_schedule_max[3])) return -ERANGE;
+            s.report_in = (uint16_t)rint((v - (0.0)) / (0.01));
+        }
+    }
+    {
+        const double v = phys[4];
+        if (isnan(v)) s.event_threshold = (uint16_t)(65535ll);
+        else {
+            if (!(v >= report_schedule_min[4] && v <= report_schedule_max[4])) return -ERANGE;
+            s.event_threshold = (uint16_t)rint((v - (0.0)) / (0.0001));
+        }
+    }
+    return safetwin_hil_report_schedule_pack(dst, &s, size);
+}
+
+static int decode_report_schedule(const uint8_t *src, size_t size, double *phys)
+{
+    struct safetwin_hil_report_schedule_t s;
+    const int rc = safetwin_hil_report_schedule_unpack(&s, src, size);
+    if (rc != 0) return rc;
+    phys[0] = safetwin_hil_report_schedule_e2_e_crc_decode(s.e2_e_crc);
+    phys[1] = safetwin_hil_report_schedule_e2_e_counter_decode(s.e2_e_counter);
+    phys[2] = (s.sched_node == (uint8_t)(63ll) ? NAN : safetwin_hil_report_schedule_sched_node_decode(s.sched_node));
+    phys[3] = (s.report_in == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_report_in_decode(s.report_in));
+    phys[4] = (s.event_threshold == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_event_threshold_decode(s.event_threshold));
+    return 0;
+}
+
 static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
 {
     struct safetwin_hil_fw_tick_ack_t s;
@@ -4945,11 +5013,12 @@ int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)
     case 29: return encode_attest_fc_6(phys, dst, size);
     case 30: return encode_attest_fc_7(phys, dst, size);
     case 31: return encode_attest_result(phys, dst, size);
-    case 32: return encode_fw_tick_ack(phys, dst, size);
-    case 33: return encode_fw_command(phys, dst, size);
-    case 34: return encode_fw_status(phys, dst, size);
-    case 35: return encode_fw_event(phys, dst, size);
-    case 36: return encode_fw_heartbeat(phys, dst, size);
+    case 32: return encode_report_schedule(phys, dst, size);
+    case 33: return encode_fw_tick_ack(phys, dst, size);
+    case 34: return encode_fw_command(phys, dst, size);
+    case 35: return encode_fw_status(phys, dst, size);
+    case 36: return encode_fw_event(phys, dst, size);
+    case 37: return encode_fw_heartbeat(phys, dst, size);
     default: return -EINVAL;
     }
 }
@@ -4989,11 +5058,12 @@ int hil_decode(int index, const uint8_t *src, size_t size, double *phys)
     case 29: return decode_attest_fc_6(src, size, phys);
     case 30: return decode_attest_fc_7(src, size, phys);
     case 31: return decode_attest_result(src, size, phys);
-    case 32: return decode_fw_tick_ack(src, size, phys);
-    case 33: return decode_fw_command(src, size, phys);
-    case 34: return decode_fw_status(src, size, phys);
-    case 35: return decode_fw_event(src, size, phys);
-    case 36: return decode_fw_heartbeat(src, size, phys);
+    case 32: return decode_report_schedule(src, size, phys);
+    case 33: return decode_fw_tick_ack(src, size, phys);
+    case 34: return decode_fw_command(src, size, phys);
+    case 35: return decode_fw_status(src, size, phys);
+    case 36: return decode_fw_event(src, size, phys);
+    case 37: return decode_fw_heartbeat(src, size, phys);
     default: return -EINVAL;
     }
 }

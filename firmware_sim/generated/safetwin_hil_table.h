@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-#define HIL_N_MESSAGES 37
+#define HIL_N_MESSAGES 38
 #define HIL_MAX_SIGNALS 99
 
 typedef struct {

@@ -153,6 +153,10 @@ Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestati
   pm.pack_current_a = m.pack_current_a;
   pm.voltage_a_v = v_.data();
   pm.temperature_k = t_.data();
+  if (m.has_freshness) {  // a held report: the estimator predicts only, the monitor checks it
+    pm.voltage_a_fresh = m.cell_voltage_fresh.data();
+    pm.temperature_fresh = m.cell_temp_fresh.data();
+  }
   pm.attestation = attestation == trust::Attestation::none ? nullptr : &attestation;
   cycle::PackCycleStatus ps;
   const Status st = cycle_->step(pm, pending_dt_s_, ps);

@@ -46,6 +46,8 @@ static_assert(SAFETWIN_HIL_ATTEST_NONCE_7_FRAME_ID == kNonceId0 + 7 &&
                   SAFETWIN_HIL_ATTEST_FC_7_FRAME_ID == kFcId0 + 7,
               "the DBC numbers the attestation frames by node");
 static_assert(QuoteVerifier::kMaxNodes == 8, "the DBC carries 8 attestation nodes");
+static_assert(Firmware::kMaxOutputFrames == HIL_WIRE_MAX_FRAMES, "one cycle's outputs are one datagram");
+static_assert(16 + kReportNodes <= Firmware::kMaxOutputFrames, "the schedule frames always fit");
 constexpr std::size_t kNonceFragments = 6;  // 6 bytes each, the last carries bytes 30..31
 
 std::uint64_t to_ms(double s) { return static_cast<std::uint64_t>(std::llround(s * 1000.0)); }
@@ -128,6 +130,7 @@ void FirmwareConfig::validate() const {
   require_positive("FirmwareConfig.imbalance_v", imbalance_v);
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
   attest.validate();
+  if (reporting.mode != cycle::ReportingMode::every_step) reporting.validate(control.period_s);
 }
 
 namespace {
@@ -165,6 +168,9 @@ Firmware::Firmware(const FirmwareConfig& config)
     rc.isotp = a.isotp;
     rounds_ = std::make_unique<AttestRounds>(rc, *verifier_, *nonces_);
   }
+  if (config_.reporting.mode != cycle::ReportingMode::every_step)
+    reports_ = std::make_unique<ReportNodes>(config_.reporting, meas_.n_cells, config_.control.period_s,
+                                             control_.pack_cycle().group(0).config());
 }
 
 std::uint64_t Firmware::now_ms() const noexcept { return to_ms(time_s_); }
@@ -360,9 +366,16 @@ void Firmware::supervise(double dt_s) noexcept {
 
   // Measurements: fresh and E2E-valid, or NaN.
   bool v_missing = false, t_missing = false;
+  std::array<bool, kMaxCells> v_arrived{}, t_arrived{};
   for (std::size_t j = 0; j < n; ++j) {
-    meas_.cell_voltage_v[j] = fresh(cell_v_el_[j / 3]) ? rx_cell_v_[j] : NAN;
-    meas_.cell_temp_k[j] = fresh(cell_t_el_[j / 6]) ? rx_cell_t_k_[j] : NAN;
+    v_arrived[j] = fresh(cell_v_el_[j / 3]);
+    t_arrived[j] = fresh(cell_t_el_[j / 6]);
+    meas_.cell_voltage_v[j] = v_arrived[j] ? rx_cell_v_[j] : NAN;
+    meas_.cell_temp_k[j] = t_arrived[j] ? rx_cell_t_k_[j] : NAN;
+  }
+  // Scheduled reporting: a node not due holds its last report; a due one that is silent stays NaN.
+  if (reports_) reports_->receive(time_s_, meas_, v_arrived.data(), t_arrived.data());
+  for (std::size_t j = 0; j < n; ++j) {
     v_missing = v_missing || !std::isfinite(meas_.cell_voltage_v[j]);
     t_missing = t_missing || !std::isfinite(meas_.cell_temp_k[j]);
   }
@@ -392,6 +405,10 @@ void Firmware::supervise(double dt_s) noexcept {
     v_min = std::min(v_min, v);
     v_sum += v;
     ++nv;
+    // A held report says nothing about the sensor. Only reports count, one cycle each: a sensor is
+    // stuck after stuck_time_s / dt identical reports in a row, as when every step reports (counting
+    // the held time too would make one identical pair of reports 5 s apart a stuck sensor).
+    if (meas_.has_freshness && !meas_.cell_voltage_fresh[j]) continue;
     const bool same = v == last_v_[j] && std::fabs(meas_.pack_current_a) > config_.stuck_min_current_a;
     stuck_s_[j] = same ? stuck_s_[j] + dt_s : 0.0;
     if (stuck_s_[j] >= config_.stuck_time_s - 1e-9) latched_ |= 1u << (static_cast<unsigned>(Fault::sensor_stuck) - 1u);
@@ -443,6 +460,10 @@ Status Firmware::run_cycle(double dt_s) noexcept {
     command_.current_a = 0.0;
     command_.current_min_a = command_.current_max_a = 0.0;
   }
+  if (reports_ && !missing && control_.report().started)  // the nodes' next reports under this command
+    reports_->schedule(time_s_, control_.pack_cycle(), command_.current_a / config_.control.parallel);
+  else if (reports_)
+    reports_->clear_pending();
   mode_ = (safe_stop_latched_ || cycle_stop)          ? Mode::safe_stop
           : (flags_ != 0 || command_.derated || hold) ? Mode::derated
                                                       : Mode::normal;
@@ -511,6 +532,13 @@ void Firmware::build_outputs(bool with_ack) noexcept {
     phys[2] = static_cast<double>(acked_seq_);
     phys[3] = std::clamp(std::round(last_cycle_time_s_ * 1e6) / 1e6, 0.0, 0.065535);
     emit(SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID);
+  }
+  for (std::size_t i = 0; reports_ && i < reports_->pending(); ++i) {
+    const ScheduleFrame& f = reports_->frame(i);
+    phys[2] = f.node;
+    phys[3] = f.report_in_s;
+    phys[4] = f.threshold;
+    emit(SAFETWIN_HIL_REPORT_SCHEDULE_FRAME_ID);
   }
   build_attest_outputs(phys);
 }

@@ -30,6 +30,7 @@
 #include "control_step.hpp"
 #include "hil_e2e.h"
 #include "measurements.hpp"
+#include "report_nodes.hpp"
 #include "safetwin/status.hpp"
 
 namespace safetwin::firmware {
@@ -96,7 +97,9 @@ struct FirmwareConfig {
   int meas_max_age_cycles = 0;             // a value is fresh if it arrived at most this many cycles ago
   int e2e_max_delta = 2;                   // alive-counter jump still accepted (frames lost in between)
   AttestConfig attest{};                   // no nodes: no attestation, no trust weighting
-  double stuck_time_s = 5.0;               // a cell reading identical for this long under current: stuck
+  // When the sensor nodes report (report_nodes.hpp): every step (default), periodic or self-triggered.
+  cycle::ReportingConfig reporting{};
+  double stuck_time_s = 5.0;  // a cell reading identical for this long under current: stuck
   double stuck_min_current_a = 1.0;
   double imbalance_v = 0.05;  // a cell this far from the pack mean for imbalance_time_s
   double imbalance_time_s = 5.0;
@@ -110,8 +113,10 @@ struct Frame {
 
 class Firmware {
  public:
-  // 12 of the control cycle, + per attestation node: 6 nonce fragments, 1 flow control, 2 results.
-  static constexpr std::size_t kMaxOutputFrames = 16 + 9 * QuoteVerifier::kMaxNodes;
+  // The wire's most (HIL_WIRE_MAX_FRAMES): 16 of the control cycle and 48 REPORT_SCHEDULE always
+  // fit; the attestation's (per node 6 nonce fragments, 1 flow control, 2 results) take the rest
+  // (a nonce that does not fit is sent next cycle).
+  static constexpr std::size_t kMaxOutputFrames = 128;
   static constexpr std::size_t kMaxEventsPerCycle = 8;
 
   explicit Firmware(const FirmwareConfig& config);
@@ -148,6 +153,8 @@ class Firmware {
   // The attestation rounds (nullptr without enrolled nodes) and the firmware's time, ms.
   [[nodiscard]] const AttestRounds* attest_rounds() const noexcept { return rounds_.get(); }
   [[nodiscard]] std::uint64_t now_ms() const noexcept;
+  // The sensor nodes' schedule (nullptr when every node reports every step).
+  [[nodiscard]] const ReportNodes* report_nodes() const noexcept { return reports_.get(); }
 
  private:
   struct Element {  // one data element's receiver state and the cycle its value arrived for
@@ -203,6 +210,9 @@ class Firmware {
   std::array<AttestOutcome, 2 * QuoteVerifier::kMaxNodes> outcomes_{};
   std::size_t n_outcomes_ = 0;
   std::array<std::uint8_t, QuoteVerifier::kMaxNodes * 6> nonce_counter_{};  // alive counter per fragment
+
+  // reporting (built at construction unless every step)
+  std::unique_ptr<ReportNodes> reports_;
 
   // lockstep
   bool tick_pending_ = false;

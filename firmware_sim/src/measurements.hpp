@@ -3,6 +3,7 @@
 // checked every frame: a value is either fresh and E2E-valid, or NaN (missing). SI units.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "safetwin/safety/supervisor.hpp"
 
@@ -21,6 +22,11 @@ struct Measurements {
   bool contactor_closed = false;
   RequestMode request_mode = RequestMode::idle;  // idle when the request frame is missing
   double request_current_a = 0.0;
+  // Self-triggered or periodic reporting (report_nodes.hpp): which cell values are new this cycle
+  // (1) and which are a node's last report, held (0). Without it every value is new.
+  bool has_freshness = false;
+  std::array<std::uint8_t, kMaxCells> cell_voltage_fresh{};
+  std::array<std::uint8_t, kMaxCells> cell_temp_fresh{};
 };
 
 // What the control step decides each cycle.

@@ -65,6 +65,19 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
           if (v.empty()) throw std::invalid_argument(k + ": missing FILE");
           o.cell = v;
         }}},
+      {"reporting",
+       {"when the sensor nodes report: every-step (default), periodic:T (s) or self-triggered "
+        "(REPORT_SCHEDULE from the safe horizon; report_nodes.hpp)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          const cycle::ReportingConfig r = parse_reporting(k, v);
+          o.firmware.reporting.mode = r.mode;
+          o.firmware.reporting.period_s = r.period_s;
+        }}},
+      {"report-max-interval-s",
+       {"self-triggered: the longest interval between a node's reports, s (default 30)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.reporting.max_interval_s = to_double(k, v);
+        }}},
       {"series",
        {"cell channels of the pack, 1..96 (default 96)",
         [](Options& o, const std::string& k, const std::string& v) { o.firmware.series = to_int(k, v); }}},

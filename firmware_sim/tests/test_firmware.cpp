@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +35,7 @@ class Plant {
   int req_mode = 0;
   bool heartbeat = true, tick = true;
   int corrupt_cell_frame = -1;  // index of the cell-voltage frame to corrupt, -1 none
+  int silent_cell_frame = -1;   // index of the cell-voltage frame (sensor node) that sends nothing, -1 none
   int hot_cell = -1;            // this cell reads hot_cell_c instead of cell_t_c
   double hot_cell_c = 25.0;
   std::vector<std::pair<std::uint32_t, std::vector<std::uint8_t>>> raw;  // sent as they are before the tick
@@ -54,6 +56,7 @@ class Plant {
     phys[3] = req_mode;
     put(SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID, 0, phys, buf);
     for (int g = 0; g < (n_ + 2) / 3; ++g) {
+      if (g == silent_cell_frame) continue;
       for (double& p : phys) p = NAN;
       phys[2] = g % 16;
       for (int k = 0; k < 3; ++k)
@@ -570,4 +573,57 @@ TEST_CASE("the decoder enforces every declared DBC range: out-of-range frames ar
   n = raw_datagram(SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID, r, safetwin_hil_load_request_pack, buf.data());
   REQUIRE(fw.on_datagram(buf.data(), n) == safetwin::Status::ok);
   CHECK(fw.e2e_errors() == 1);
+}
+
+TEST_CASE("self-triggered reporting: schedules without allocating; a silent node is missing once due, not before") {
+  FirmwareConfig cfg;
+  cfg.series = 12;
+  cfg.control.period_s = 1.0;  // lockstep at 1 s (the horizon's step)
+  cfg.reporting.mode = safetwin::cycle::ReportingMode::self_triggered;
+  Firmware fw(cfg);
+  Plant plant(12);  // at rest: 3.7 V, 25 degC, 0 A; it sends every frame, as a node not yet scheduled does
+  std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+  long allocs = 0;
+  double interval_node0 = NAN;  // the last REPORT_IN told to node 0 (CELL_V_A mux 0)
+  int schedule_frames = 0;
+  std::uint32_t seq = 1;
+  for (; seq <= 40; ++seq) {
+    const std::size_t n = plant.cycle(seq, 1.0, buf.data());
+    allocs += safetwin::test::count_allocations([&] {
+      (void)fw.on_datagram(buf.data(), n);
+      (void)fw.lockstep_step();
+    });
+    double phys[HIL_MAX_SIGNALS];
+    for (std::size_t i = 0; i < fw.output_count(); ++i) {
+      const Frame& f = fw.output(i);
+      if (f.id != SAFETWIN_HIL_REPORT_SCHEDULE_FRAME_ID) continue;
+      REQUIRE(hil_decode(hil_message_index(f.id), f.data, 8, phys) == 0);
+      ++schedule_frames;
+      if (phys[2] == 0.0) interval_node0 = phys[3];
+    }
+    CHECK(decode(fw).flags == 0);
+  }
+  CHECK(allocs == 0);
+  CHECK(schedule_frames > 0);
+  CHECK(interval_node0 > 1.0);  // at rest, far from every limit: longer than a step
+  CHECK(interval_node0 <= cfg.reporting.max_interval_s);
+  REQUIRE(fw.report_nodes() != nullptr);
+  // Node 0 falls silent: its cells are held (no fault) until its next report is due, then missing.
+  double due_s = INFINITY;  // the node's: the earliest of its cells' (1..3)
+  for (std::size_t j = 0; j < 3; ++j)
+    due_s = std::min(due_s, fw.report_nodes()->scheduler().next_report_s(j, safetwin::cycle::ReportNode::voltage_a));
+  plant.silent_cell_frame = 0;
+  bool missing = false;
+  for (; seq <= 120 && !missing; ++seq) {
+    const double t = static_cast<double>(seq - 1);  // the firmware's time at this cycle
+    const Decoded d = step(fw, plant, seq, 1.0);
+    missing = (d.flags & kBit(Fault::cell_voltage_missing)) != 0;
+    if (t + 1e-9 < due_s) CHECK_FALSE(missing);
+    if (missing) {
+      CHECK(t == doctest::Approx(std::ceil(due_s - 1e-9)));
+      CHECK(d.current_a == 0.0);  // held at 0 (fail closed)
+    }
+  }
+  CHECK(missing);
+  CHECK(fw.report_nodes()->missed_reports() > 0);
 }

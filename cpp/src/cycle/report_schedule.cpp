@@ -149,4 +149,25 @@ Status ReportScheduler::schedule(double t, std::size_t group, const battery::Sta
   return s;
 }
 
+bool ReportScheduler::due(double t, std::size_t group, ReportNode n) const noexcept {
+  const double eps = 1e-9 * std::max(1.0, std::abs(t));  // decide()'s
+  return config_.mode == ReportingMode::every_step || t + eps >= nodes_[group][static_cast<std::size_t>(n)].next_s;
+}
+
+void ReportScheduler::receive(double t, std::size_t group, ReportNode n, double value) noexcept {
+  // decide()'s bookkeeping of a report, for a report the node itself decided to send.
+  Node& node = nodes_[group][static_cast<std::size_t>(n)];
+  const double eps = 1e-9 * std::max(1.0, std::abs(t));
+  ++counts_.frames[static_cast<std::size_t>(n)];
+  if (!due(t, group, n)) ++counts_.event_reports;
+  node.last = value;
+  node.has_report = true;
+  update_threshold(node, n);
+  if (config_.mode == ReportingMode::periodic)
+    node.next_s = (std::floor((t + eps) / config_.period_s) + 1.0) * config_.period_s;
+  else if (config_.mode == ReportingMode::self_triggered)
+    node.next_s = t + std::max(config_.min_interval_s, dt_s_);  // until schedule()
+  node.reported = true;
+}
+
 }  // namespace safetwin::cycle

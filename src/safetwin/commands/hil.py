@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -52,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-o", "--output", default="hil_out", help="report folder (default hil_out)")
     r.add_argument("--out", dest="output", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
     r.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
+    r.add_argument("--json", action="store_true",
+                   help="print the results as JSON on stdout (one object per scenario: pass, criteria, "
+                        "frames_by_node, bus_load); the progress lines go to stderr")
     r.add_argument("--no-plots", dest="no_plot", action="store_true", help=argparse.SUPPRESS)  # old spelling
     r.set_defaults(func=run)
     ls = hsub.add_parser("list", help="list the shipped scenarios")
@@ -147,10 +152,12 @@ def run(args: argparse.Namespace) -> int:
     spill = check_options(args, scenarios)
     cell = str(Path(args.cell).resolve()) if args.cell is not None else None  # the firmware process's cwd may differ
     failed = 0
+    results = []
+    say = functools.partial(print, file=sys.stderr) if args.json else print
     for sc in scenarios:
-        print(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
+        say(f"safetwin hil: {sc.name} [{transport}] ({sc.path})")
         if spill[sc.path]:
-            print(f"  a long run: its traces stream to disk in {spill[sc.path]}")
+            say(f"  a long run: its traces stream to disk in {spill[sc.path]}")
         bench = Bench(sc, transport=transport, firmware=args.firmware, rate_hz=args.rate_hz,
                       duration_s=args.duration_s, spill_dir=spill[sc.path], cell_file=cell)
         try:
@@ -162,19 +169,29 @@ def run(args: argparse.Namespace) -> int:
                 from None
         paths = write_all(result, Path(args.output), plots=not args.no_plot)
         for c in result.criteria:
-            print(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
+            say(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']:28s} {c['message']}")
         for node, counts in sorted(result.attest_counts("round").items()):  # the firmware's ATTEST_RESULT
-            print(f"  attestation node {node}: rounds " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            say(f"  attestation node {node}: rounds " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         speed = result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf")
-        print(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.3g}x real time), "
-              f"{result.retransmissions} retransmissions")
+        say(f"  {result.simulated_s:g} s simulated in {result.wall_s:.2f} s ({speed:.3g}x real time), "
+            f"{result.retransmissions} retransmissions")
+        say(f"  link: {sum(result.frames_by_node.values())} measurement frames, {result.bus_frames} frames in all, "
+            f"bus load {100 * result.bus_load:.3f} % of 500 kbit/s")
         if result.firmware_report:
             fr = result.firmware_report
-            print(f"  firmware: {fr['cycles']} cycles, cycle time p50/p99/max {fr['cycle_time']['p50_us']:.0f}/"
-                  f"{fr['cycle_time']['p99_us']:.0f}/{fr['cycle_time']['max_us']:.0f} us, jitter p99 "
-                  f"{fr['jitter']['p99_us']:.0f} us, {fr['deadline_misses']} deadline misses")
-        print("  reports: " + ", ".join(str(p) for p in paths.values()))
+            say(f"  firmware: {fr['cycles']} cycles, cycle time p50/p99/max {fr['cycle_time']['p50_us']:.0f}/"
+                f"{fr['cycle_time']['p99_us']:.0f}/{fr['cycle_time']['max_us']:.0f} us, jitter p99 "
+                f"{fr['jitter']['p99_us']:.0f} us, {fr['deadline_misses']} deadline misses")
+        say("  reports: " + ", ".join(str(p) for p in paths.values()))
         failed += not result.passed
+        results.append({"scenario": sc.name, "path": str(sc.path), "transport": transport, "passed": result.passed,
+                        "criteria": [{"name": c["name"], "passed": bool(c["passed"]), "message": c["message"]}
+                                     for c in result.criteria],
+                        "simulated_s": result.simulated_s, "retransmissions": result.retransmissions,
+                        "frames": sum(result.frames_by_node.values()), "frames_by_node": result.frames_by_node,
+                        "bus_frames": result.bus_frames, "bus_load": result.bus_load})
+    if args.json:
+        print(json.dumps(results, indent=2))
     if failed:
         print(f"safetwin hil: {failed} of {len(scenarios)} scenario(s) failed", file=sys.stderr)
         return 1

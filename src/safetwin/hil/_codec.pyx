@@ -208,11 +208,17 @@ cdef class PlantFrameEncoder:
 
     def encode(self, uint32_t seq, double dt_s, double plant_time_s, bint contactor_closed,
                const double[::1] cell_v, const double[::1] cell_t_c, double pack_current_a,
-               double pack_voltage_v, double req_current_a, int req_mode, bint heartbeat=True, bint tick=True):
+               double pack_voltage_v, double req_current_a, int req_mode, bint heartbeat=True, bint tick=True,
+               const uint8_t[::1] report=None):
         """Datagram body (bytes, n x 16) of one cycle. Cell arrays have n_cells entries (NaN = not
-        available). The attestation answers (ISO-TP frames) are the harness's to add before the tick."""
+        available). report: None (every measurement frame) or uint8[48], 1 = the sensor node sends its
+        frame this cycle (node numbers of REPORT_SCHEDULE: 0-15 CELL_V_A mux n, 16-31 CELL_V_B mux
+        n - 16, 32-47 CELL_T mux n - 32; safetwin.hil.report_nodes). The attestation answers (ISO-TP
+        frames) are the harness's to add before the tick."""
         if cell_v.shape[0] != self.n_cells or cell_t_c.shape[0] != self.n_cells:
             raise ValueError(f"cell arrays must have n_cells = {self.n_cells} entries")
+        if report is not None and report.shape[0] != 48:
+            raise ValueError(f"report must have 48 entries (the DBC's sensor nodes), not {report.shape[0]}")
         cdef uint8_t body[HIL_WIRE_HEADER_BYTES + HIL_WIRE_MAX_FRAMES * HIL_WIRE_FRAME_BYTES]
         cdef double phys[HIL_MAX_SIGNALS]
         cdef int n = 0, g, k, c
@@ -225,6 +231,8 @@ cdef class PlantFrameEncoder:
         n = self._put(body, n, self.idx[IDX_LOAD], 0, phys)
         # cell voltages: message A carries cells 1..48, B 49..96; 3 per mux value; signal k+3 = cell k
         for g in range((self.n_cells + 2) // 3):
+            if report is not None and not report[g]:
+                continue
             msg = self.idx[IDX_CVA] if g < 16 else self.idx[IDX_CVB]
             for k in range(51):
                 phys[k] = NAN
@@ -236,6 +244,8 @@ cdef class PlantFrameEncoder:
                     phys[3 + (g % 16) * 3 + k] = cell_v[c]
             n = self._put(body, n, msg, g % 16, phys)
         for g in range((self.n_cells + 5) // 6):
+            if report is not None and not report[32 + g]:
+                continue
             for k in range(99):
                 phys[k] = NAN
             phys[0] = 0

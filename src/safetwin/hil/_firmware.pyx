@@ -56,6 +56,13 @@ cdef extern from "attest_isotp.hpp" namespace "safetwin::firmware":
     cdef cppclass IsoTpConfig:
         uint64_t n_cr_ms
 
+cdef extern from "safetwin/cycle/report_schedule.hpp" namespace "safetwin::cycle":
+    cdef cppclass ReportingConfig:
+        double max_interval_s
+
+cdef extern from "report_nodes.hpp" namespace "safetwin::firmware":
+    ReportingConfig parse_reporting(const string&, const string&) except +
+
 cdef extern from "firmware.hpp" namespace "safetwin::firmware":
     cdef cppclass AttestConfig:
         double every_s
@@ -65,6 +72,7 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         IsoTpConfig isotp
     cdef cppclass FirmwareConfig:
         AttestConfig attest
+        ReportingConfig reporting
         int series
         ControlStepConfig control
         double plant_heartbeat_timeout_s
@@ -109,7 +117,7 @@ CONFIG_KEYS = ("cell", "series", "parallel", "rate_hz", "controller", "controlle
                "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_node", "attest_every_s",
                "attest_seed", "attest_lifetime_ms", "attest_n_cr_ms", "attest_timeout_s",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
-               "stuck_time_s", "imbalance_v", "imbalance_time_s")
+               "stuck_time_s", "imbalance_v", "imbalance_time_s", "reporting", "report_max_interval_s")
 
 
 cdef class InProcessFirmware:
@@ -162,6 +170,11 @@ cdef class InProcessFirmware:
             elif key == "stuck_time_s": c.stuck_time_s = value
             elif key == "imbalance_v": c.imbalance_v = value
             elif key == "imbalance_time_s": c.imbalance_time_s = value
+            elif key == "reporting":  # firmware_sim --reporting (report_nodes.hpp), its max interval kept
+                keep = c.reporting.max_interval_s
+                c.reporting = parse_reporting(b"reporting", str(value).encode())
+                c.reporting.max_interval_s = keep
+            elif key == "report_max_interval_s": c.reporting.max_interval_s = value
             else:
                 raise ValueError(f"firmware config {key!r}: unknown key (known: {', '.join(CONFIG_KEYS)})")
         if cell is not None:

@@ -30,6 +30,7 @@ from safetwin import battery, profiles
 from safetwin.hil import _codec
 from safetwin.hil.attest_nodes import ATTEST_CHECKS, ATTEST_REASONS, AttestationNodes
 from safetwin.hil.link import PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer, flag_names
+from safetwin.hil.report_nodes import ReportNodes, bus_load, node_name
 from safetwin.hil.scenario import Scenario
 from safetwin.hil.sensors import PackSensors
 
@@ -73,6 +74,13 @@ class RunResult:
     dt_s: float | None = None                # the plant's step: the scenario's dt_s, 1/rate_hz in real time
     # The firmware's attestation outcomes (ATTEST_RESULT): t_s, node, kind (answer / round), reason, check
     attestation: list[dict[str, Any]] = field(default_factory=list)
+    # The sensor nodes' measurement frames sent, per node (CELL_V_A_0, ..., CELL_T_1); every frame
+    # on the link both ways (a re-sent datagram once), and their share of the link's capacity
+    # (report_nodes.py: classic CAN 500 kbit/s, 135 bits per frame); per node the times it reported.
+    frames_by_node: dict[str, int] = field(default_factory=dict)
+    bus_frames: int = 0
+    bus_load: float = 0.0
+    report_times: dict[str, list[float]] = field(default_factory=dict)
 
     def attest_counts(self, kind: str = "round") -> dict[int, dict[str, int]]:
         """Per node, how many rounds (or verified answers) ended with each reason."""
@@ -257,6 +265,9 @@ class Bench:
         # The sensor nodes answer the firmware's nonces with quotes over ISO-TP (attest_nodes.py); a
         # tampered node, a forger, a replay, a silent node or a third node burning nonces are theirs.
         nodes = AttestationNodes(sc, dt) if sc.attestation["every_s"] > 0 else None
+        # The sensor nodes report when the firmware's REPORT_SCHEDULE says (every cycle until it does).
+        reporters = ReportNodes(n)
+        bus_frames = 0
         attestation: list[dict[str, Any]] = []
         injectors: dict[int, Any] = {}  # fault index -> OnlineStealthyInjection, while it runs
         zero_c = battery.ZERO_CELSIUS_K
@@ -313,10 +324,11 @@ class Bench:
             mv, mt, mi, mpv = sensors.read(v_true, temp_c, i_true, float(np.sum(v_true)))
             closed = pack.contactor_closed
             body = enc.encode(k + 1, dt, t, closed, mv, mt, mi, mpv, float(req_i[k]), req_mode,
-                              heartbeat=hb, tick=lockstep)
+                              heartbeat=hb, tick=lockstep, report=reporters.mask(t, mv, mt))
             if nodes is not None:  # the nodes' ISO-TP frames, before the tick (the last frame)
                 isotp_frames = b"".join(_codec.wire_frame(i, d) for i, d in nodes.frames(k, t))
                 body = body[:-16] + isotp_frames + body[-16:] if lockstep else body + isotp_frames
+            bus_frames += len(body) // _codec.WIRE_FRAME_BYTES  # what the plant side put on the bus
             body = link.apply(body, k, t)
             datagram = _codec.wire_pack(body)
 
@@ -335,6 +347,8 @@ class Bench:
                         break
                     dec.decode(d, ans)
             answered = ans.current_a is not None
+            bus_frames += ans.frames
+            reporters.on_schedule(ans.schedules, t)
             if nodes is not None:
                 nodes.on_answer(ans, k, t)
                 for a in ans.attest_results:
@@ -412,7 +426,9 @@ class Bench:
         wall = time.perf_counter() - wall0
         return RunResult(scenario=sc, transport=self.transport, trace=tr, cell_trace=cells, events=events,
                          fault_times=fault_times, wall_s=wall, retransmissions=retrans, dt_s=dt,
-                         attestation=attestation)
+                         attestation=attestation, frames_by_node=reporters.frames_by_node(), bus_frames=bus_frames,
+                         bus_load=bus_load(bus_frames, steps * dt),
+                         report_times={node_name(n): ts for n, ts in reporters.report_times.items()})
 
     def _exchange(self, bus, datagram: bytes, seq: int, dec: AnswerDecoder) -> tuple[FirmwareAnswer | None, int]:
         """Sends one cycle and waits for the answer with the same sequence number; re-sends the

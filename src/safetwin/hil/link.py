@@ -33,6 +33,8 @@ ATTEST_QUOTE_0 = 0x310
 ATTEST_FC_0 = 0x320
 ATTEST_RESULT = 0x330
 ATTEST_NODES = 8
+# Self-triggered reporting (issue 18): a sensor node's next report time and event threshold.
+REPORT_SCHEDULE = 0x140
 
 PLANT_FRAMES = {"PLANT_TICK": PLANT_TICK, "PLANT_HEARTBEAT": PLANT_HEARTBEAT, "PACK_MEAS": PACK_MEAS,
                 "LOAD_REQUEST": LOAD_REQUEST, "CELL_V_A": CELL_V_A, "CELL_V_B": CELL_V_B, "CELL_T": CELL_T,
@@ -95,6 +97,8 @@ class FirmwareAnswer:
     nonces: dict[int, bytes] = field(default_factory=dict)  # node -> the nonce of a round started
     isotp_fc: list[tuple[int, bytes]] = field(default_factory=list)  # ISO-TP flow control (no E2E)
     attest_results: list[dict] = field(default_factory=list)  # ATTEST_RESULT: node, kind, reason, check
+    schedules: list[tuple[int, float, float]] = field(default_factory=list)  # REPORT_SCHEDULE: node, in_s, threshold
+    frames: int = 0  # frames in the answer, valid or not (the link's load)
 
 
 class AnswerDecoder:
@@ -107,6 +111,7 @@ class AnswerDecoder:
         ans = into or FirmwareAnswer()
         frags: dict[int, dict[int, int]] = {}
         for can_id, data in _codec.wire_unpack(datagram):
+            ans.frames += 1
             if ATTEST_FC_0 <= can_id < ATTEST_FC_0 + ATTEST_NODES:  # ISO 15765-2 owns these bytes
                 ans.isotp_fc.append((can_id, data))
                 continue
@@ -129,6 +134,8 @@ class AnswerDecoder:
             elif ATTEST_NONCE_0 <= can_id < ATTEST_NONCE_0 + ATTEST_NODES:
                 g = int(v[2])
                 frags.setdefault(can_id - ATTEST_NONCE_0, {})[g] = int(v[3 + g])
+            elif can_id == REPORT_SCHEDULE:
+                ans.schedules.append((int(v[2]), float(v[3]), float(v[4])))
             elif can_id == ATTEST_RESULT:
                 ans.attest_results.append({"node": int(v[2]), "kind": "round" if v[3] else "answer",
                                            "reason": int(v[4]), "check": int(v[5]), "fw_cycle": int(v[6])})

@@ -101,7 +101,9 @@ SCHEMA: dict[str, dict[str, tuple]] = {
                  "plant_heartbeat_timeout_s": _f(0.0, 60.0, False),
                  "meas_loss_timeout_s": _f(0.0, 600.0, False), "meas_max_age_cycles": _i(0, 1000),
                  "e2e_max_delta": _i(1, 14), "stuck_time_s": _f(0.0, 3600.0, False),
-                 "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False)},
+                 "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False),
+                 # when the sensor nodes report (firmware_sim --reporting; safetwin.hil.report_nodes)
+                 "reporting": (str, None, None, True), "report_max_interval_s": _f(0.0, 600.0, False)},
     "plant": {"fw_heartbeat_timeout_s": _f(0.0, 60.0, False)},
     # every_s: a round per node this often; nodes: enrolled sensor nodes (node 0 the cell monitor);
     # quote_latency_s: the node's TPM takes this long to quote
@@ -339,6 +341,16 @@ def load_scenario(path: str | Path) -> Scenario:
     if "contactor_open_within_s" in crit and not faults:
         raise ScenarioError(file, "criteria.contactor_open_within_s", "needs a [[faults]] entry to time it from")
 
+    rep = sec["firmware"].get("reporting")
+    if rep is not None:
+        period = rep[len("periodic:"):] if rep.startswith("periodic:") else None
+        try:
+            ok = rep in ("every-step", "self-triggered") or (period is not None and 0 < float(period) < math.inf)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ScenarioError(file, "firmware.reporting", f"{rep!r}: every-step, periodic:T (T in s, > 0) "
+                                "or self-triggered")
     load = {"mode": "idle", "current_a": 0.0, "profile": "constant", **sec["load"]}
     if load["mode"] == "charge" and load["current_a"] > 0:
         raise ScenarioError(file, "load.current_a", f"{load['current_a']} is impossible for mode = 'charge': "

@@ -104,6 +104,16 @@ class ReportScheduler {
     return nodes_[group][static_cast<std::size_t>(n)].threshold;
   }
 
+  // The firmware's side (firmware_sim/src/report_nodes.*), where the nodes decide and their reports
+  // arrive over the bus. receive(): node n of the group reported `value` at t (due, or early on its
+  // local event); bookkept as a report in decide(). due(): the node's report is due at t (a due node
+  // whose report did not arrive missed it: silence). last_report(): its last report (held).
+  void receive(double t, std::size_t group, ReportNode n, double value) noexcept;
+  [[nodiscard]] bool due(double t, std::size_t group, ReportNode n) const noexcept;
+  [[nodiscard]] double last_report(std::size_t group, ReportNode n) const noexcept {
+    return nodes_[group][static_cast<std::size_t>(n)].last;
+  }
+
  private:
   struct Node {
     double next_s = 0.0;  // due at or after this time
