@@ -33,6 +33,7 @@
 // the plan its last value is held. compute() allocates nothing and never throws; non-finite input
 // gives Status::non_finite_input, an empty plan or an invalid covariance Status::invalid_argument
 // (tau 0, event set: fail closed, the cycle asks for a report now).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -98,6 +99,8 @@ class SafeHorizon {
 
  private:
   SafeHorizonConfig config_;
+  // exp(-step_s / tau_i) of the fixed RC time constants, per direction (battery::fixed_decays).
+  std::array<double, battery::RefStructure::rc_pairs> fixed_a_charge_, fixed_a_discharge_;
 };
 
 }  // namespace safetwin::safety
