@@ -21,7 +21,9 @@
 // After the cycle (schedule), self-triggered: each node's next report time is now + tau of the safe
 // horizon under the command just released, held (tau from this step's predicted estimate and
 // covariance): the voltage nodes' tau from the V and SOC tube, the temperature node's from the T
-// tube; an explicit event (the node's tube leaves before min_interval_s) asks for the next step.
+// tube but never later than the voltage nodes' (the T tube knows no heat the model lacks: on its
+// own tube the temperature node reported too rarely for the thermal twin to see an internal short);
+// an explicit event (the node's tube leaves before min_interval_s) asks for the next step.
 // So does a measurement that binds (cbf, the cycle's filter verdict of this step): when one of the
 // CBF filter's measurement-based barriers cuts the current interval its model barriers and the
 // current limits allow, the model is optimistic there (an aged cell the twin has not learned yet),
