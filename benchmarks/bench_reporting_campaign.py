@@ -24,6 +24,7 @@ import time
 from safetwin.campaign import engine, spec
 from safetwin.commands.campaign import _resolve, _with_reporting
 
+MIN_INTERVAL_S = 1.0  # ReportingConfig.min_interval_s (the campaign's default)
 SCHEMES = (("periodic 1 s", "periodic", 1.0), ("periodic 100 ms", "periodic", 0.1),
            ("self-triggered", "self-triggered", None))
 
@@ -78,6 +79,18 @@ def main() -> None:
             d = b["detection_delay_s"] if b else {"median": None, "p95": None}
             cells.append(f"{_s(d['median'])} / {_s(d['p95'])} ({b['detected'] if b else 0}/{b['count'] if b else 0})")
         print(f"{fault:<26}" + "".join(f"{c:>22}" for c in cells))
+    p1 = out["periodic 1 s"]
+    late = {f: (p1["by_fault"][f]["detection_delay_s"]["median"], b["detection_delay_s"]["median"])
+            for f, b in st["by_fault"].items()
+            if p1["by_fault"].get(f, {}).get("detection_delay_s", {}).get("median") is not None
+            and (b["detection_delay_s"]["median"] is None
+                 or b["detection_delay_s"]["median"] > p1["by_fault"][f]["detection_delay_s"]["median"] + MIN_INTERVAL_S)}
+    goals = {"frames <= 50 % of periodic 1 s": st["frames"] <= 0.5 * p1["frames"],
+             "0 avoidable": st["avoidable"] == 0,
+             "false stops <= periodic 1 s": st["false_stops"] <= p1["false_stops"],
+             f"median delays within {MIN_INTERVAL_S:g} s of periodic 1 s": not late}
+    print("\ngoals: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in goals.items())
+          + (f" (late: {late})" if late else ""))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

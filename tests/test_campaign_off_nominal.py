@@ -13,12 +13,10 @@ Shorter scenarios (600 s instead of 1800 s) keep the CPU time of CI to a few min
 onsets are scaled with them (60-1200 s of 1800 s -> 20-400 s of 600 s) so that every fault acts
 for at least a third of its run, as in the shipped file. The full-length campaign is
 `safetwin campaign run off_nominal --n 1000` (docs/campaign.md)."""
-import dataclasses
-from importlib import resources
-
 import pytest
+from _ci_campaign import off_nominal_ci
 
-from safetwin.campaign import distributions, engine, simulate, spec
+from safetwin.campaign import engine, simulate
 
 N = 300
 DURATION_S = 600.0
@@ -26,14 +24,7 @@ DURATION_S = 600.0
 
 @pytest.fixture(scope="module")
 def summary():
-    c = spec.load(resources.files("safetwin") / "data" / "campaigns" / "off_nominal.toml")
-    onset = c.variables["onset_s"]
-    scale = DURATION_S / c.duration_s
-    variables = dict(c.variables)
-    variables["onset_s"] = distributions.parse(
-        "test: variables.onset_s", {"dist": "uniform", "low": onset.low * scale, "high": onset.high * scale})
-    c = dataclasses.replace(c, n=N, duration_s=DURATION_S, variables=variables,
-                            digest=c.digest + f"+ci duration_s={DURATION_S}")
+    c = off_nominal_ci(N, DURATION_S)
     return engine.run(c).summary
 
 

@@ -1,10 +1,12 @@
 // The safe horizon per cell (run by benchmarks/bench_safe_horizon.py, which prints the table): the
 // whole tube to the 30 s ceiling at rest (30 prediction steps, the worst case of the default
 // configuration), a 10 s ceiling, a fast charge near V_max (the tube ends after a few steps), and
-// the CBF filter step in the same run as the anchor.
+// the CBF filter step and the joint EKF step (6 states, the twin's own filter) in the same run as
+// anchors.
 #include <cmath>
 
 #include "bench_util.hpp"
+#include "safetwin/estimation/battery_ekf.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/safe_horizon.hpp"
 
@@ -48,5 +50,17 @@ int main() {
                                          sink += v.current_a;
                                        },
                                        kSamples, kBatch));
+  estimation::BatteryEkfConfig ec;
+  ec.soc0 = 0.5;
+  ec.estimate_params = true;
+  estimation::BatteryEkf ekf(ec);
+  int k = 0;
+  bench::report("ekf_step_joint_anchor",
+                bench::time_calls(
+                    [&] {
+                      const double i = 5.0 * std::sin(0.05 * ++k);
+                      (void)ekf.step(i, estimation::Measurement::voltage_temperature(3.70 - 0.03 * i, 298.15), 1.0);
+                    },
+                    kSamples, kBatch));
   return std::isfinite(sink) ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "alloc_counter.hpp"
 #include "safetwin/cycle/closed_loop.hpp"
@@ -128,6 +129,67 @@ TEST_CASE("self-triggered: a reading that departs beyond the threshold reports e
   CHECK(r.fresh[2] == 0);
   CHECK(s.counts().event_reports == 2);
   CHECK(s.counts().total_frames() == 3 + 2);
+}
+
+TEST_CASE("self-triggered: near V_max the voltage tube asks for the next step, and the temperature node follows") {
+  // GIVEN a 3C charge near V_max: the V tube leaves at once, the T tube lasts (safe_horizon.hpp).
+  ReportingConfig c;
+  c.mode = ReportingMode::self_triggered;
+  ReportScheduler s(c, 1, true, 1.0, safety::SafeHorizonConfig{});
+  Readings r;
+  auto v = r.view();
+  s.decide(0.0, 0, v);
+  battery::StateVector x;
+  x << 0.7, -0.02, -0.03, 303.15;
+  REQUIRE(s.schedule(0.0, 0, x, battery::StateMatrix::Zero(), -15.0, safety::TwinEstimate{}) == Status::ok);
+  safety::SafeHorizonConfig hc;  // the scheduler's horizon: step dt, the 30 s ceiling, 1 s minimum
+  safety::SafeHorizonResult h;
+  const double plan[1] = {-15.0};
+  REQUIRE(safety::SafeHorizon(hc).compute(x, battery::StateMatrix::Zero(), plan, 1, safety::TwinEstimate{}, h) ==
+          Status::ok);
+  REQUIRE(h.event_voltage);
+  REQUIRE(!h.event_temp);
+  CHECK(s.next_report_s(0, ReportNode::voltage_a) == 1.0);  // the next step
+  CHECK(s.next_report_s(0, ReportNode::voltage_b) == 1.0);
+  CHECK(h.tau_temp_s >= 10.0);                                // its own tube would wait
+  CHECK(s.next_report_s(0, ReportNode::temperature) == 1.0);  // never later than the voltage nodes
+}
+
+TEST_CASE("self-triggered: a measured barrier that cuts the model's current interval asks for the next step") {
+  // GIVEN a state at rest (every tube to the 30 s ceiling) and hand-made filter verdicts.
+  ReportingConfig c;
+  c.mode = ReportingMode::self_triggered;
+  battery::StateVector x;
+  x << 0.5, 0.0, 0.0, 298.15;
+  const auto next_after = [&](const safety::CbfVerdict& verdict, ReportNode node) {
+    ReportScheduler s(c, 1, true, 1.0, safety::SafeHorizonConfig{});
+    Readings r;
+    auto v = r.view();
+    s.decide(0.0, 0, v);
+    REQUIRE(s.schedule(0.0, 0, x, battery::StateMatrix::Zero(), 0.0, safety::TwinEstimate{}, &verdict) == Status::ok);
+    return s.next_report_s(0, node);
+  };
+  using safety::Barrier;
+  const auto idx = [](Barrier b) { return static_cast<std::size_t>(b); };
+  safety::CbfVerdict verdict;
+  verdict.status = Status::ok;
+  verdict.barrier_lo_a.fill(-std::numeric_limits<double>::infinity());
+  verdict.barrier_hi_a.fill(std::numeric_limits<double>::infinity());
+  verdict.barrier_lo_a[idx(Barrier::current_charge)] = -15.0;  // the model allows [-12, 25]
+  verdict.barrier_lo_a[idx(Barrier::voltage_max)] = -12.0;
+  verdict.barrier_hi_a[idx(Barrier::current_discharge)] = 25.0;
+  verdict.barrier_lo_a[idx(Barrier::measured_voltage_max)] = -12.0;  // at the model's bound: no cut
+  CHECK(next_after(verdict, ReportNode::voltage_a) == 30.0);
+  verdict.barrier_lo_a[idx(Barrier::measured_voltage_max)] = -11.9;  // tighter than the model
+  CHECK(next_after(verdict, ReportNode::voltage_a) == 1.0);
+  CHECK(next_after(verdict, ReportNode::voltage_b) == 1.0);
+  CHECK(next_after(verdict, ReportNode::temperature) == 1.0);  // never later than the voltage nodes
+  verdict.barrier_lo_a[idx(Barrier::measured_voltage_max)] = -20.0;
+  verdict.barrier_hi_a[idx(Barrier::measured_temp_max)] = 24.0;  // the hottest reading cuts discharge
+  CHECK(next_after(verdict, ReportNode::voltage_a) == 30.0);
+  CHECK(next_after(verdict, ReportNode::temperature) == 1.0);
+  verdict.status = Status::fallback;  // no interval to compare: the tubes alone
+  CHECK(next_after(verdict, ReportNode::temperature) == 30.0);
 }
 
 TEST_CASE("closed loop at rest: self-triggered sends a fraction of the frames, the cell stays inside") {

@@ -54,7 +54,13 @@ void bind_reporting(py::module_& m) {
       .def_readonly("probability", &SafeHorizonResult::probability)
       .def_readonly("half_width_v", &SafeHorizonResult::half_width_v)
       .def_readonly("half_width_k", &SafeHorizonResult::half_width_k)
-      .def_readonly("half_width_soc", &SafeHorizonResult::half_width_soc);
+      .def_readonly("half_width_soc", &SafeHorizonResult::half_width_soc)
+      .def_readonly("tau_voltage_s", &SafeHorizonResult::tau_voltage_s)
+      .def_readonly("tube_voltage_s", &SafeHorizonResult::tube_voltage_s)
+      .def_readonly("event_voltage", &SafeHorizonResult::event_voltage)
+      .def_readonly("tau_temp_s", &SafeHorizonResult::tau_temp_s)
+      .def_readonly("tube_temp_s", &SafeHorizonResult::tube_temp_s)
+      .def_readonly("event_temp", &SafeHorizonResult::event_temp);
 
   py::class_<SafeHorizon>(m, "SafeHorizon", "The longest time the uncertainty tube stays inside every limit")
       .def(py::init<SafeHorizonConfig>(), py::arg("config") = SafeHorizonConfig{})

@@ -854,7 +854,7 @@ void ClosedLoop::schedule_reports(double t, double command_a) noexcept {
   const double cell_a = command_a / static_cast<double>(parallel_);
   for (std::size_t g = 0; g < groups_; ++g) {
     const CycleStatus& gs = cell_cycle_ != nullptr ? last_cell_status_ : pack_cycle_->group_status(g);
-    (void)reporter_->schedule(t, g, gs.x, gs.P, cell_a, gs.twin);
+    (void)reporter_->schedule(t, g, gs.x, gs.P, cell_a, gs.twin, &gs.cbf);
   }
   const ReportCounts& c = reporter_->counts();
   summary_.frames = c.total_frames();

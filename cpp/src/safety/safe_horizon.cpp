@@ -56,7 +56,10 @@ void SafeHorizonConfig::validate() const {
     require_non_negative("SafeHorizonConfig.process_noise_var[" + std::to_string(i) + "]", process_noise_var[i]);
 }
 
-SafeHorizon::SafeHorizon(SafeHorizonConfig config) : config_((config.validate(), std::move(config))) {}
+SafeHorizon::SafeHorizon(SafeHorizonConfig config)
+    : config_((config.validate(), std::move(config))),
+      fixed_a_charge_(battery::fixed_decays<S::rc_pairs>(config_.cell, true, config_.step_s)),
+      fixed_a_discharge_(battery::fixed_decays<S::rc_pairs>(config_.cell, false, config_.step_s)) {}
 
 double SafeHorizon::tube_probability(double kappa) noexcept {
   return std::max(1.0 - 3.0 * std::erfc(kappa / std::sqrt(2.0)), 0.0);
@@ -66,6 +69,19 @@ namespace {
 constexpr int NA = StateIdx::size + 2;  // the state and the factors [R0, capacity]
 using AugMatrix = Eigen::Matrix<double, NA, NA>;
 using AugRow = Eigen::Matrix<double, 1, NA>;
+
+// Pa <- Fa Pa Fa' for Fa = [F F_f; 0 I] (header): the factors do not move, so only the state's
+// rows change, M Pa M' and M Pa[:, factors] with M = [F F_f] (4 x 6): half the work of the
+// dense 6 x 6 product.
+void propagate(const battery::StepLinearisation<S, 2>& ls, AugMatrix& pa) noexcept {
+  constexpr int NX = StateIdx::size;
+  Eigen::Matrix<double, NX, NA> m;
+  m << ls.f, ls.f_factor;
+  const Eigen::Matrix<double, NX, NA> mp = m * pa;
+  pa.topLeftCorner<NX, NX>().noalias() = mp * m.transpose();
+  pa.topRightCorner<NX, 2>() = mp.rightCols<2>();
+  pa.bottomLeftCorner<2, NX>() = mp.rightCols<2>().transpose();
+}
 }  // namespace
 
 Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateMatrix& P, const double* plan_a,
@@ -111,14 +127,12 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
 
   battery::StepLinearisation<S, 2> ls;
   battery::VoltageLinearisation<S, 2> lv;
-  AugMatrix fa = AugMatrix::Identity();
   AugRow c;
   double xs[StateIdx::size];
   for (int i = 0; i < StateIdx::size; ++i) xs[i] = x[i];
 
-  // Voltage under `current` at the state xs after j steps: its tube inside [v_lo, v_hi]?
-  const auto voltage_inside = [&](double current, int j, HorizonLimit& limit, double& half) {
-    battery::linearise_voltage<S, 2>(p, xs, current, f, lv);
+  // The voltage tube from a linearisation lv at the state after j steps: inside [v_lo, v_hi]?
+  const auto voltage_inside = [&](int j, HorizonLimit& limit, double& half) {
     c << lv.dv_dx, lv.dv_dfactor;
     half = kappa * std::sqrt(std::max(c.dot(pa * c.transpose()), 0.0)) + std::max(j, 1) * e_v;
     if (lv.v + half > v_hi)
@@ -128,46 +142,98 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
     return limit == HorizonLimit::none && std::isfinite(lv.v);
   };
 
+  // One pass per state x_n (n = 0 .. n_steps): first the end-of-step checks of step n - 1 (V under
+  // its current, T, SOC after n steps), then the start-of-step check of step n under its current
+  // when it changed, then the step itself. The voltage at the start of a step under an unchanged
+  // current is the end voltage of the step before: both come from the one evaluation of the model
+  // that also linearises the step (linearise_step_and_voltage), so a held plan costs one model
+  // evaluation per step, not two. Two tubes end apart (header): the voltage nodes' (V and SOC,
+  // which only the voltage informs) and the temperature node's; the loop runs until both ended.
   double half_v = 0.0;
   double prev_current = 0.0;
-  HorizonLimit limit = HorizonLimit::none;
-  int inside_steps = 0;
-  for (int n = 0; n < n_steps; ++n) {
-    const double current = plan_a[std::min(static_cast<std::size_t>(n), plan_len - 1)];
-    double h = 0.0;
-    if ((n == 0 || current != prev_current) && !voltage_inside(current, n, limit, h)) break;
+  HorizonLimit limit_v = HorizonLimit::none, limit_k = HorizonLimit::none;
+  bool open_v = true, open_k = true;
+  int inside_v = 0, inside_k = 0, computed = 0;
+  const auto end_v = [&](HorizonLimit l) {
+    open_v = false;
+    limit_v = l == HorizonLimit::none ? HorizonLimit::voltage_max : l;  // none: a NaN voltage
+  };
+  for (int n = 0; n <= n_steps && (open_v || open_k); ++n) {
+    const double current = plan_a[std::min(static_cast<std::size_t>(std::min(n, n_steps - 1)), plan_len - 1)];
+    const bool changed = n == 0 || current != prev_current;
+    const bool last = n == n_steps;
+    if (!last) {
+      const auto* fixed_a = current < 0.0 ? &fixed_a_charge_ : &fixed_a_discharge_;
+      if (changed && n > 0 && open_v) {  // the end of step n - 1 under its own current
+        battery::linearise_voltage<S, 2>(p, xs, prev_current, f, lv);
+        HorizonLimit l = HorizonLimit::none;
+        if (!voltage_inside(n, l, half_v)) end_v(l);
+      }
+      battery::linearise_step_and_voltage<S, 2>(p, xs, current, cf.step_s, f, ls, lv, {}, fixed_a);
+    } else if (open_v) {
+      battery::linearise_voltage<S, 2>(p, xs, prev_current, f, lv);
+    }
+    if (n > 0) {
+      if (open_v && (!changed || last)) {
+        HorizonLimit l = HorizonLimit::none;
+        if (!voltage_inside(n, l, half_v)) end_v(l);
+      }
+      const double half_k = kappa * std::sqrt(pa(StateIdx::temp, StateIdx::temp)) + n * e_k;
+      const double half_s = kappa * std::sqrt(pa(StateIdx::soc, StateIdx::soc)) + n * e_soc;
+      const double t = xs[StateIdx::temp], s = xs[StateIdx::soc];
+      if (open_k && !(t + half_k <= t_hi)) {
+        open_k = false;
+        limit_k = HorizonLimit::temp_max;
+      } else if (open_k && !(t - half_k >= t_lo)) {
+        open_k = false;
+        limit_k = HorizonLimit::temp_min;
+      }
+      if (open_v && !(s + half_s <= s_hi))
+        end_v(HorizonLimit::soc_max);
+      else if (open_v && !(s - half_s >= s_lo))
+        end_v(HorizonLimit::soc_min);
+      if (open_v) inside_v = n;
+      if (open_k) inside_k = n;
+      if (open_v && open_k) {
+        out.half_width_v = half_v;
+        out.half_width_k = half_k;
+        out.half_width_soc = half_s;
+      }
+    }
+    if (last || !(open_v || open_k)) break;
+    if (changed && open_v) {  // the start of step n under its (new) current
+      double h = 0.0;
+      HorizonLimit l = HorizonLimit::none;
+      if (!voltage_inside(n, l, h)) {
+        end_v(l);
+        if (!open_k) break;
+      }
+    }
     prev_current = current;
-    battery::linearise_step<S, 2>(p, xs, current, cf.step_s, f, ls);
-    fa.topLeftCorner<StateIdx::size, StateIdx::size>() = ls.f;
-    fa.topRightCorner<StateIdx::size, 2>() = ls.f_factor;
-    pa = fa * pa * fa.transpose();
+    propagate(ls, pa);
     pa.diagonal().head<StateIdx::size>() += cf.process_noise_var;
     for (int i = 0; i < StateIdx::size; ++i) xs[i] = ls.x_next[i];
-    const int j = n + 1;
-    if (!voltage_inside(current, j, limit, half_v)) break;
-    const double half_k = kappa * std::sqrt(pa(StateIdx::temp, StateIdx::temp)) + j * e_k;
-    const double half_s = kappa * std::sqrt(pa(StateIdx::soc, StateIdx::soc)) + j * e_soc;
-    const double t = xs[StateIdx::temp], s = xs[StateIdx::soc];
-    if (!(t + half_k <= t_hi))
-      limit = HorizonLimit::temp_max;
-    else if (!(t - half_k >= t_lo))
-      limit = HorizonLimit::temp_min;
-    else if (!(s + half_s <= s_hi))
-      limit = HorizonLimit::soc_max;
-    else if (!(s - half_s >= s_lo))
-      limit = HorizonLimit::soc_min;
-    if (limit != HorizonLimit::none) break;
-    inside_steps = j;
-    out.half_width_v = half_v;
-    out.half_width_k = half_k;
-    out.half_width_soc = half_s;
+    computed = n + 1;
   }
-  if (limit == HorizonLimit::none && inside_steps < n_steps) limit = HorizonLimit::voltage_max;  // NaN voltage
-  out.steps = std::min(inside_steps + 1, n_steps);
-  out.limit = limit;
-  out.tube_s = limit == HorizonLimit::none ? cf.max_horizon_s : inside_steps * cf.step_s;
+  const auto tube = [&](bool open, int inside) { return open ? cf.max_horizon_s : inside * cf.step_s; };
+  const auto tau = [&](double tube_s) {
+    return tube_s < cf.min_interval_s ? tube_s : std::min(std::max(tube_s, cf.min_interval_s), cf.max_horizon_s);
+  };
+  out.tube_voltage_s = tube(open_v, inside_v);
+  out.tube_temp_s = tube(open_k, inside_k);
+  out.event_voltage = out.tube_voltage_s < cf.min_interval_s;
+  out.event_temp = out.tube_temp_s < cf.min_interval_s;
+  out.tau_voltage_s = tau(out.tube_voltage_s);
+  out.tau_temp_s = tau(out.tube_temp_s);
+  // The first limit overall: the earlier tube's; at the same step the checks' order V, T, SOC.
+  const bool v_first =
+      !open_v && (open_k || inside_v < inside_k ||
+                  (inside_v == inside_k && limit_v != HorizonLimit::soc_max && limit_v != HorizonLimit::soc_min));
+  out.limit = v_first ? limit_v : limit_k;
+  out.steps = std::max(computed, 1);
+  out.tube_s = std::min(out.tube_voltage_s, out.tube_temp_s);
   out.event = out.tube_s < cf.min_interval_s;
-  out.tau_s = out.event ? out.tube_s : std::min(std::max(out.tube_s, cf.min_interval_s), cf.max_horizon_s);
+  out.tau_s = tau(out.tube_s);
   return out.status = Status::ok;
 }
 

@@ -18,9 +18,18 @@
 //     the monitor keeps checking it, the estimator predicts only
 //   - a due node whose reading is invalid (a dropout) missed its report: the cycle gets an invalid
 //     reading this step (silence: fail closed, as a dropout every step) and the node stays due
-// After the cycle (schedule), self-triggered: the group's next report time is now + tau of the safe
+// After the cycle (schedule), self-triggered: each node's next report time is now + tau of the safe
 // horizon under the command just released, held (tau from this step's predicted estimate and
-// covariance); an explicit event (the tube leaves before min_interval_s) asks for the next step. It
+// covariance): the voltage nodes' tau from the V and SOC tube, the temperature node's from the T
+// tube but never later than the voltage nodes' (the T tube knows no heat the model lacks: on its
+// own tube the temperature node reported too rarely for the thermal twin to see an internal short);
+// an explicit event (the node's tube leaves before min_interval_s) asks for the next step.
+// So does a measurement that binds (cbf, the cycle's filter verdict of this step): when one of the
+// CBF filter's measurement-based barriers cuts the current interval its model barriers and the
+// current limits allow, the model is optimistic there (an aged cell the twin has not learned yet),
+// and holding the reading would drop that barrier and release the current the measurement forbids
+// (a 3C charge of a cell with R0 x 1.77 went from 12.6 A to 15 A at the first held reading and to
+// 4.30 V): that node kind reports again at the next step. It
 // replaces the time of the nodes that reported and can only pull the others' earlier (a schedule
 // frame, downlink, counted when a group's time changes). Thresholds: half the distance of the last
 // report to the nearest limit, between the configured floor and ceiling.
@@ -69,6 +78,7 @@ struct ReportCounts {
   std::size_t missed_reports = 0;                      // node-steps due whose reading was invalid (silence)
   std::size_t schedule_frames = 0;                     // REPORT_SCHEDULE updates sent (downlink)
   std::size_t horizon_events = 0;                      // schedules from a tube that left before min_interval_s
+  std::size_t measured_binding = 0;                    // schedules where a measured barrier bound the filter
   double tau_sum_s = 0.0;                              // sum of the scheduled intervals (mean = / schedules computed)
   std::size_t schedules = 0;
   [[nodiscard]] std::size_t total_frames() const noexcept { return frames[0] + frames[1] + frames[2]; }
@@ -92,8 +102,8 @@ class ReportScheduler {
   void decide(double t, std::size_t group, const GroupReadings& r) noexcept;
   // Self-triggered only (a no-op otherwise): the next report time of the group's nodes.
   [[nodiscard]] Status schedule(double t, std::size_t group, const battery::StateVector& x,
-                                const battery::StateMatrix& P, double command_a,
-                                const safety::TwinEstimate& twin) noexcept;
+                                const battery::StateMatrix& P, double command_a, const safety::TwinEstimate& twin,
+                                const safety::CbfVerdict* cbf = nullptr) noexcept;
 
   [[nodiscard]] const ReportCounts& counts() const noexcept { return counts_; }
   [[nodiscard]] const ReportingConfig& config() const noexcept { return config_; }

@@ -25,6 +25,12 @@
 // default kappa 3.7. The model-error term is a bound, not a distribution: it carries the
 // probability of the bound it was learned as (WindowQuantile's header). Pointwise in time.
 //
+// Two tubes, two report times: the voltage nodes' tube ends at the first V or SOC limit (only the
+// voltage informs the SOC), the temperature node's at the first T limit; each gets its own tau and
+// event (tau_voltage_s, tau_temp_s), and tau_s / tube_s / event / limit are those of the earlier. A
+// node reporting later than its peers is sound: each tube bounds its own output from this
+// estimate with no measurement at all, so a report of the other kind only adds information.
+//
 // Minimum inter-report time: tau is never below min_interval_s, except by an explicit event — when
 // the tube already leaves the limits before min_interval_s, `event` is set and tau is the tube's
 // own time (0 when the present state is outside): the cycle must then hear from the node at once.
@@ -33,6 +39,7 @@
 // the plan its last value is held. compute() allocates nothing and never throws; non-finite input
 // gives Status::non_finite_input, an empty plan or an invalid covariance Status::invalid_argument
 // (tau 0, event set: fail closed, the cycle asks for a report now).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -77,6 +84,13 @@ struct SafeHorizonResult {
   bool event = false;   // the tube leaves before min_interval_s (or the call failed): report now
   int steps = 0;        // prediction steps computed
   HorizonLimit limit = HorizonLimit::none;
+  // Per node kind (header): the voltage nodes' tube (V and SOC) and the temperature node's.
+  double tau_voltage_s = 0.0;
+  double tube_voltage_s = 0.0;
+  bool event_voltage = true;
+  double tau_temp_s = 0.0;
+  double tube_temp_s = 0.0;
+  bool event_temp = true;
   double probability = 0.0;  // the tube's stated probability (header)
   // The tube's half-widths (kappa sigma + model error) at the last step inside.
   double half_width_v = 0.0;
@@ -98,6 +112,8 @@ class SafeHorizon {
 
  private:
   SafeHorizonConfig config_;
+  // exp(-step_s / tau_i) of the fixed RC time constants, per direction (battery::fixed_decays).
+  std::array<double, battery::RefStructure::rc_pairs> fixed_a_charge_, fixed_a_discharge_;
 };
 
 }  // namespace safetwin::safety
