@@ -98,7 +98,8 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
   n_pending_ = 0;
   for (std::size_t j = 0; j < cells_; ++j) {
     const cycle::CycleStatus& gs = pc.group_status(j);
-    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin);  // a failure: due now (fail closed)
+    // &gs.cbf: a node whose measurement binds the CBF filter reports at the next step (the core's rule).
+    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin, &gs.cbf);  // failure: due now
   }
   std::array<double, kReportNodes> next;
   std::array<double, kReportNodes> threshold;
