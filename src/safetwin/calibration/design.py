@@ -140,6 +140,7 @@ class Design:
     decisions: list[Decision] = field(default_factory=list)
     noise_v: float = SIGMA_V      # the data rows' effective white-noise sigma (model error counted)
     noise_tau: float = 1.0        # the residuals' correlation time, rows (1: white)
+    model_error_v: float = 0.0    # RMS of the residuals when they are model error (0: white sensor noise)
 
     def __post_init__(self):
         self.theta = self.theta0.copy() if self.theta is None else self.theta
@@ -175,7 +176,9 @@ class Design:
     def _safe(self, fd_set, cand: Candidate, jac: np.ndarray) -> tuple[bool, float]:
         """The segment through the core's CBF filter and supervisor, with margins from Sigma."""
         sigma_v = float(np.sqrt(np.max(np.einsum("ij,jk,ik->i", jac, self.sigma, jac)))) if len(jac) else 0.0
-        margin = K_SIGMA * sigma_v
+        # the model's own error on the data so far widens the margin too: on a DFN the parameter
+        # sigma alone let a charge pulse take the truth 7 mV over V max
+        margin = K_SIGMA * math.hypot(sigma_v, self.model_error_v)
         mean_cell = self.cell(fd_set[0][0])
         cfg = CbfConfig()
         cfg.cell = mean_cell
@@ -244,6 +247,8 @@ class Design:
         # covariance at it.
         sol = least_squares(resid, self.theta, jac="2-point", method="lm", xtol=1e-10, args=(SIGMA_V,))
         noise_v, tau, white = effective_sigma([model(sol.x)[ok] - self.measured[ok]], SIGMA_V)
+        r = model(sol.x)[ok] - self.measured[ok]
+        self.model_error_v = 0.0 if white else float(np.sqrt(np.mean(r * r)))
         if white:  # the residuals are the sensor noise: its nominal sigma, as without model error
             noise_v = SIGMA_V
         if noise_v > SIGMA_V:
