@@ -7,11 +7,12 @@ Needs PyBaMM (the optional `fit-data` extra). The design starts from REF-CELL-1 
 its own constants +/-30 %) rested at SOC 0.9; after each decision the whole plan so far is run as
 one PyBaMM experiment (constant-current steps and rests, 1 s rows) and the DFN's voltage, with the
 design's 2 mV sensor noise (fixed seed), updates the posterior. Printed: each decision (segment,
-trace, margin, decision time), the DFN's voltage range over the plan against the limits (the
-safety claim on a truth the design's model does not contain), the final constants, the fit's
-residual RMS against the 2 mV noise (the model error the Laplace posterior does not count: on a
-DFN truth there are no true constants to cover), and the voltage RMSE of the prior's and the
-learned constants on the held-out DFN UDDS log (tests/data/fit/udds.csv.gz, from its SOC 0.7).
+trace, margin, the data's effective noise with model error counted, decision time), the DFN's
+voltage range over the plan against the limits (the safety claim on a truth the design's model
+does not contain), the final constants with their z against the DFN-fitted reference constants
+(the 2RC constants fitted to the four committed DFN logs at once: a DFN has no true 2RC constants),
+the fit's residual RMS against the 2 mV noise, and the voltage RMSE of the prior's and the learned
+constants on the held-out DFN UDDS log (tests/data/fit/udds.csv.gz, from its SOC 0.7).
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def main() -> int:
         used += c.length_s
         print(f"  {c.current_a:+7.2f} A {c.duration_s:4.0f} s + rest {c.rest_s:4.0f} s: trace {dec.trace_before:.4f} -> "
               f"{np.trace(d.sigma):.4f} (predicted {dec.trace_predicted:.4f}), margin {1000 * dec.margin_v:.1f} mV, "
+              f"noise {1000 * d.noise_v:.1f} mV (tau {d.noise_tau:.0f} s), "
               f"decision {dec.seconds:.2f} s wall / {dec.cpu_s:.2f} s CPU, {dec.rejected_unsafe} unsafe rejected")
     lim = prior_cell.limits
     print(f"plan: {len(segments)} segments, {used:.0f} s; DFN voltage over the plan {v_true.min():.3f} .. {v_true.max():.3f} V "
@@ -83,6 +85,14 @@ def main() -> int:
     names = dz.names(dz.pairs_of(d.theta))
     print("  learned: " + ", ".join(f"{n} {np.exp(d.theta[k]):.4g} (sigma {100 * np.sqrt(d.sigma[k, k]):.1f} %, prior "
                                     f"{np.exp(d.theta0[k]):.4g})" for k, n in enumerate(names)))
+    runs = []
+    for name in ("hppc", "cccv", "udds", "wltc"):
+        u = np.genfromtxt(ROOT / "tests" / "data" / "fit" / f"{name}.csv.gz", delimiter=",", names=True)
+        runs.append((float(u["soc_true"][0]), u["current_a"], u["voltage_v"]))
+    ref = dz.fit_constants(d, runs)
+    z = (d.theta - ref) / np.sqrt(np.diag(d.sigma))
+    print("  against the DFN-fitted reference: " + ", ".join(f"{n} {np.exp(ref[k]):.4g} (z {z[k]:+.2f})"
+                                                            for k, n in enumerate(names)))
     model = Cell(d.cell(d.theta), CellState(soc=args.soc0, temp_k=298.15)).simulate(d.history, 1.0)["cell_voltage_v"][:, 0]
     print(f"  residual RMS on the plan {1000 * np.sqrt(np.mean((model - d.measured) ** 2)):.2f} mV "
           f"(sensor noise {1000 * dz.SIGMA_V:.0f} mV: the rest is model error, outside the posterior)")

@@ -239,3 +239,21 @@ def test_pulse_weight_scales_exactly_the_pulse_rows():
     assert np.allclose(b[pulse], 3.0 * a[pulse], rtol=1e-12) and np.array_equal(b[~pulse], a[~pulse])
     with pytest.raises(FitError, match="--pulse-weight = 0.5: must be in 1..1000"):
         Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, pulse_weight=0.5)
+
+
+def test_ocv_nodes_are_bounded_by_the_cut_offs_and_ocv_fixed_keeps_the_priors():
+    """The fitted OCV lies between the cut-off voltages (SOC 0 and 1 are defined there); with
+    --ocv-fixed it is the prior's, not fitted, and the rest of the fit still runs on it."""
+    p, d = prior()
+    truth = parse_cell(truth_dict(), "truth")[1]
+    t, im, vm, tc = measured(truth, hppc_current(TRUTH["capacity_ah"], levels=2), 0.99, seed=11)
+    log = check("ocv_fixed", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
+    free = Problem([log], Structure(1, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES)
+    ocv = [q for q in free.params if q.group == "ocv"]
+    assert len(ocv) == OCV_NODES - 2
+    assert all((q.lo, q.hi) == (p.limits.voltage_min_v, p.limits.voltage_max_v) for q in ocv)
+    fixed = Problem([log], Structure(1, False), p, d, soc_nodes=1, ocv_nodes=OCV_NODES, ocv_fixed=True)
+    assert not any(q.group == "ocv" for q in fixed.params)
+    assert len(fixed.params) == len(free.params) - (OCV_NODES - 2)
+    written = fixed.cell_dict(fixed.x0)["ocv"]
+    assert written["voltage_v"] == [p.ocv.voltage_v(s) for s in written["soc"]]

@@ -68,15 +68,17 @@ def window_capacity_ah(p: pybamm.ParameterValues) -> float:
     return (X100 - X0) * f * p["Maximum concentration in negative electrode [mol.m-3]"] * vol / 3600.0
 
 
-def run_current(current_a: np.ndarray, soc0: float, ambient_c: float = AMBIENT_C) -> np.ndarray:
-    """DFN voltage at t_k = k s under the staircase current (row k's current held over [k, k+1))."""
+def run_current(current_a: np.ndarray, soc0: float, ambient_c: float = AMBIENT_C,
+                params: pybamm.ParameterValues | None = None) -> np.ndarray:
+    """DFN voltage at t_k = k s under the staircase current (row k's current held over [k, k+1));
+    params: another cell's parameter set (default Chen2020 at ambient_c)."""
     n = len(current_a)
     t = np.arange(n, dtype=float)
     tt = np.empty(2 * n)
     ii = np.empty(2 * n)
     tt[0::2], tt[1::2] = t, t + 1.0 - RAMP_S
     ii[0::2], ii[1::2] = current_a, current_a
-    p = parameters(ambient_c)
+    p = parameters(ambient_c) if params is None else params
     p["Current function [A]"] = pybamm.Interpolant(tt, ii, pybamm.t, interpolator="linear")
     model = pybamm.lithium_ion.DFN()
     solver = pybamm.IDAKLUSolver(rtol=1e-7, atol=1e-9)

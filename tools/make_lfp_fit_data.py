@@ -4,7 +4,9 @@ shipped 2RC cell file src/safetwin/data/cells/lfp_prada2013_2rc.toml (`safetwin 
 commands are in that file's header). Also writes prior.toml, the fit's starting point: the DFN's
 own OCV (its electrodes' OCPs over the SOC window) and window capacity. The same experiments as tools/make_fit_data.py (HPPC with a
 rest at each end, a 1C CC-CV charge), scaled to the cell's 2.3 Ah and 3.6 V, isothermal at 25 degC,
-with the same sensor model. The logs are not committed (build/fit_lfp/ by default): the cell file
+with the same sensor model, and a held-out UDDS (two cycles, scale 2.76: the Chen2020 log's 6 times
+this cell's 2.3 / 5 Ah, peaks 6.9 A / -2.9 A, from SOC 0.7; tools/make_fit_data.py's staircase
+solve), never used in the fit. The logs are not committed (build/fit_lfp/ by default): the cell file
 is, with this script that makes it reproducible.
 
 SOC: charge throughput over PyBaMM's electrode window between the cut-off voltages (its
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +140,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "build" / "fit_lfp"))
     ap.add_argument("--prior-only", action="store_true", help="write prior.toml only (no DFN runs)")
+    ap.add_argument("--held-out-only", action="store_true", help="write the held-out UDDS log only")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,6 +154,15 @@ def main() -> int:
                                                  volt=", ".join(f"{v:.5f}" for v in volt)))
     print(f"{out / 'prior.toml'}: OCV {volt[1]:.4f} .. {volt[-2]:.4f} V inside the ends")
     if args.prior_only:
+        return 0
+    # the held-out drive cycle (its own seed, so the training logs stay as they were)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import make_fit_data as mfd
+
+    from safetwin import drive_cycles
+    i = drive_cycles.cell_current("udds", repeats=2, scale=6.0 * Q_NOMINAL_AH / 5.0)
+    write(out / "udds.csv.gz", i, mfd.run_current(i, 0.7, params=parameters()), 0.7, q, np.random.default_rng(20261204))
+    if args.held_out_only:
         return 0
     i, v = run(hppc_steps(q), 1.0)
     write(out / "hppc.csv.gz", i, v, 1.0, q, rng)

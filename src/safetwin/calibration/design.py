@@ -19,7 +19,12 @@ per second of test time, among the segments that are safe:
 The margins come from Sigma, so they shrink as the design learns (easy-to-hard).
 
 After each segment runs (on a simulated truth, or measured: ``update``), the posterior is the
-MAP of all data so far under the prior (scipy least_squares) with the Laplace covariance.
+MAP of all data so far under the prior (scipy least_squares) with the Laplace covariance, the data
+rows weighted with the noise their residuals are worth (``model_error.effective_sigma``: the
+residuals' long-run variance, floored at the 2 mV sensor noise). On a truth the model cannot
+follow (a DFN) the residuals are model error, correlated over hundreds of seconds, and counting them
+as white 2 mV noise made the posterior overconfident; the same noise scales the next decision's
+predicted information, so the design does not plan on information the model error erases.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from safetwin._core import Cell, CellParams, CellState
+from safetwin.calibration.model_error import effective_sigma
 from safetwin.cellfile import parse_cell
 from safetwin.safety import CbfConfig, CbfFilter, Status, Supervisor, SupervisorConfig
 
@@ -132,6 +138,9 @@ class Design:
     theta: np.ndarray = None
     sigma: np.ndarray = None
     decisions: list[Decision] = field(default_factory=list)
+    noise_v: float = SIGMA_V      # the data rows' effective white-noise sigma (model error counted)
+    noise_tau: float = 1.0        # the residuals' correlation time, rows (1: white)
+    model_error_v: float = 0.0    # RMS of the residuals when they are model error (0: white sensor noise)
 
     def __post_init__(self):
         self.theta = self.theta0.copy() if self.theta is None else self.theta
@@ -167,7 +176,9 @@ class Design:
     def _safe(self, fd_set, cand: Candidate, jac: np.ndarray) -> tuple[bool, float]:
         """The segment through the core's CBF filter and supervisor, with margins from Sigma."""
         sigma_v = float(np.sqrt(np.max(np.einsum("ij,jk,ik->i", jac, self.sigma, jac)))) if len(jac) else 0.0
-        margin = K_SIGMA * sigma_v
+        # the model's own error on the data so far widens the margin too: on a DFN the parameter
+        # sigma alone let a charge pulse take the truth 7 mV over V max
+        margin = K_SIGMA * math.hypot(sigma_v, self.model_error_v)
         mean_cell = self.cell(fd_set[0][0])
         cfg = CbfConfig()
         cfg.cell = mean_cell
@@ -203,7 +214,7 @@ class Design:
             if cand.length_s > budget_left_s:
                 continue
             _, jac = self._predict(fd_set, cand.profile())
-            post = np.linalg.inv(info + jac.T @ jac / SIGMA_V ** 2)
+            post = np.linalg.inv(info + jac.T @ jac / self.noise_v ** 2)
             tr = float(np.trace(post))
             scored.append(((tr0 - tr) / cand.length_s, tr, cand, jac))
         scored.sort(key=lambda s: -s[0])
@@ -223,14 +234,38 @@ class Design:
         self.measured = np.concatenate((self.measured, measured_v))
         ok = np.isfinite(self.measured)
 
-        def resid(theta):
+        def model(theta):
             c = Cell(self.cell(theta), CellState(soc=self.soc0, temp_k=self.temp_k))
-            v = c.simulate(self.history, 1.0)["cell_voltage_v"][:, 0]
-            return np.concatenate(((v[ok] - self.measured[ok]) / SIGMA_V, self._prior_l.T @ (theta - self.theta0)))
+            return c.simulate(self.history, 1.0)["cell_voltage_v"][:, 0]
 
-        sol = least_squares(resid, self.theta, jac="2-point", method="lm", xtol=1e-10)
+        def resid(theta, noise_v):
+            return np.concatenate(((model(theta)[ok] - self.measured[ok]) / noise_v,
+                                   self._prior_l.T @ (theta - self.theta0)))
+
+        # The MAP at the sensor noise, then the noise its residuals are worth and the MAP again at
+        # that noise (it moves the balance between the data and the prior), then the Laplace
+        # covariance at it.
+        sol = least_squares(resid, self.theta, jac="2-point", method="lm", xtol=1e-10, args=(SIGMA_V,))
+        noise_v, tau, white = effective_sigma([model(sol.x)[ok] - self.measured[ok]], SIGMA_V)
+        r = model(sol.x)[ok] - self.measured[ok]
+        self.model_error_v = 0.0 if white else float(np.sqrt(np.mean(r * r)))
+        if white:  # the residuals are the sensor noise: its nominal sigma, as without model error
+            noise_v = SIGMA_V
+        if noise_v > SIGMA_V:
+            sol = least_squares(resid, sol.x, jac="2-point", method="lm", xtol=1e-10, args=(noise_v,))
         self.theta = sol.x
         self.sigma = np.linalg.inv(sol.jac.T @ sol.jac)
+        self.noise_v, self.noise_tau = noise_v, tau
+
+
+def fit_constants(design: Design, runs: list[tuple[float, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """theta fitted to several runs at once, each (soc0 rested, current, voltage) on 1 s rows, with no
+    prior: the reference constants of a truth that has none (a DFN), for coverage checks."""
+    def resid(theta):
+        cell = design.cell(theta)
+        return np.concatenate([Cell(cell, CellState(soc=s, temp_k=design.temp_k)).simulate(
+            np.ascontiguousarray(i), 1.0)["cell_voltage_v"][:, 0] - v for s, i, v in runs])
+    return least_squares(resid, design.theta0, jac="2-point", method="lm", xtol=1e-10).x
 
 
 def simulate_truth(truth: CellParams, soc0: float, profile: np.ndarray, seed: int, temp_k: float = 298.15):

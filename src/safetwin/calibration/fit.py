@@ -24,8 +24,11 @@ temperature (initial and ambient: the logs are isothermal or climate-chamber run
 Regularisation across table cells is a Gaussian smoothness prior: neighbouring nodes of a
 log-resistance or log-tau table differ by SMOOTH_LOG (1 sigma), the OCV's second difference by
 SMOOTH_OCV_V. The covariance is the Laplace (Gauss-Newton) posterior (J'J)^-1 of the stacked data
-and prior rows, the data rows weighted with the larger of the nominal voltage noise and the fit's
-residual RMS (model error counted as noise: an approximation, as model error is not white).
+and prior rows, the data rows weighted with the noise the residuals are worth: their long-run
+variance (``model_error.effective_sigma``: mean square times the integrated autocorrelation time,
+per log), floored at the nominal voltage noise. Model error is not white: weighting with the
+residual RMS alone counted hundreds of correlated rows as independent and made the intervals too
+narrow (the design's DFN coverage test, tests/test_design_model_error.py, shows it for the design).
 
 A parameter is flagged unidentifiable when the prior, not the data, sets it (its posterior sigma
 grows more than IDENT_GROWTH times when the smoothness prior is made WEAK_PRIOR times weaker;
@@ -45,6 +48,7 @@ from scipy.optimize import least_squares
 
 from safetwin._core import ZERO_CELSIUS_K, Cell, CellParams, CellState
 from safetwin.calibration.logs import SEGMENT_KINDS, Log
+from safetwin.calibration.model_error import effective_sigma
 from safetwin.cellfile import parse_cell
 
 OCV_NODES = 51
@@ -110,11 +114,12 @@ class FitResult:
     unidentifiable: list[str]
     correlated: list[tuple[str, str, float]]
     data_share: np.ndarray
-    sigma_v: float
+    sigma_v: float                 # the data rows' effective noise in the covariance (model error counted)
     iterations: int
     evaluations: int
     wall_s: float
     model_v: list = field(default_factory=list)  # per log, the fitted model's voltage
+    residual_tau: float = 1.0      # the residuals' pooled correlation time, rows (1: white)
 
     @property
     def sigma(self) -> np.ndarray:
@@ -135,7 +140,7 @@ class Problem:
     def __init__(self, logs: list[Log], structure: Structure, prior: CellParams, prior_dict: dict,
                  soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None,
                  ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None, charge_r0: bool = False,
-                 pulse_weight: float = 1.0):
+                 pulse_weight: float = 1.0, ocv_fixed: bool = False):
         if not 1 <= soc_nodes <= 21:
             raise FitError(f"--soc-nodes = {soc_nodes}: must be in 1..21")
         if not 5 <= ocv_nodes <= 201:
@@ -168,6 +173,10 @@ class Problem:
             self.table_temp_c = np.linspace(lo_c, hi_c, int(math.ceil((hi_c - lo_c) / TEMP_STEP_K)) + 1)
         else:
             self.table_temp_c = np.array([self.temp_c])
+        # ocv_fixed: the prior's OCV is taken as known (e.g. from the electrodes' OCPs) and not fitted;
+        # on a flat LFP plateau the fitted OCV trades against R0 and the capacity
+        self.ocv_fixed = ocv_fixed
+        self.ocv_prior = np.array([prior.ocv.voltage_v(float(s)) for s in self.ocv_soc])
         self.params: list[Param] = []
         self._build(prior, ocv_points or [], capacity_ah or prior.capacity_ah)
 
@@ -185,8 +194,12 @@ class Problem:
             s = np.array([p[0] for p in pts])
             d = np.array([p[1] for p in pts]) - np.array([prior.ocv.voltage_v(x) for x in s])
             ocv0 = ocv0 + np.interp(self.ocv_soc, s, d)
-        for j, s in enumerate(self.ocv_soc[1:-1], start=1):
-            self._add(f"ocv[{s:.3f}]", "ocv", False, 2.0, 4.6, ocv0[j])
+        # Inside the ends, the OCV lies between the cut-off voltages (SOC 0 and 1 are defined there,
+        # and an OCV rises with SOC): fixed bounds of 2.0..4.6 V let an LFP fit (2.0..3.6 V) put a
+        # node the logs do not reach at 4.59 V.
+        v_lo, v_hi = self.ocv_ends
+        for j, s in enumerate([] if self.ocv_fixed else self.ocv_soc[1:-1], start=1):
+            self._add(f"ocv[{s:.3f}]", "ocv", False, v_lo, v_hi, ocv0[j])
         tk = prior.ambient_temp_k
         for s in self.table_soc:
             self._add(f"r0[{s:.2f}]", "r0", True, math.log(1e-4), math.log(1.0), math.log(prior.r0_ohm.at(s, tk)))
@@ -269,6 +282,8 @@ class Problem:
         return d
 
     def _ocv(self, x: np.ndarray) -> np.ndarray:
+        if self.ocv_fixed:
+            return self.ocv_prior
         return np.concatenate(([self.ocv_ends[0]], self._group(x, "ocv"), [self.ocv_ends[1]]))
 
     def cell(self, x: np.ndarray) -> CellParams:
@@ -390,18 +405,24 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
         per_log[lg.path] = float(np.sqrt(np.mean(r ** 2)))
         resid_all.append(r)
         kinds_all.append(lg.segments[ok])
+    resid_per_log = list(resid_all)
     resid_all = np.concatenate(resid_all)
     kinds_all = np.concatenate(kinds_all)
     segment_rms = {kind: float(np.sqrt(np.mean(resid_all[kinds_all == k] ** 2)))
                    for k, kind in enumerate(SEGMENT_KINDS) if np.any(kinds_all == k)}
     rms = float(np.sqrt(np.mean(resid_all ** 2)))
-    sigma_v = max(VOLTAGE_SIGMA_V, rms)
-    j_data = j_data * (VOLTAGE_SIGMA_V / sigma_v)
+    # What the data excite is judged with the rows weighted by the residual RMS (as independent
+    # rows, the question being which directions the profile moves at all); the covariance written
+    # counts the rows' correlation too (model error): the same Gauss-Newton matrix at sigma_eff.
+    sigma_v, tau, _ = effective_sigma(resid_per_log, VOLTAGE_SIGMA_V)
+    j_data = j_data * (VOLTAGE_SIGMA_V / max(VOLTAGE_SIGMA_V, rms))
     h = j_data.T @ j_data + j_prior.T @ j_prior
     w, vec = np.linalg.eigh(h)
     w_floor = max(w.max() * 1e-14, 1e-300)
-    cov = (vec / np.maximum(w, w_floor)) @ vec.T
-    sig = np.sqrt(np.diag(cov))
+    sig = np.sqrt(np.diag((vec / np.maximum(w, w_floor)) @ vec.T))
+    j_eff = j_data * (max(VOLTAGE_SIGMA_V, rms) / sigma_v)
+    we, vece = np.linalg.eigh(j_eff.T @ j_eff + j_prior.T @ j_prior)
+    cov = (vece / np.maximum(we, max(we.max() * 1e-14, 1e-300))) @ vece.T
     # What the data fix and what the prior fixes: the posterior sigma with the smoothness prior
     # weakened WEAK_PRIOR times; a parameter whose sigma then grows by more than IDENT_GROWTH is
     # set by the prior (through a direction the data cannot see), not by the data.
@@ -418,7 +439,8 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
             p.group, IDENT_SIGMA_LOG if p.log else 0.05)
         if sig_weak[k] > IDENT_GROWTH * sig[k] or sig[k] > limit:
             flagged.append(p.name)
-    corr = cov / np.outer(sig, sig)
+    sig_cov = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sig_cov, sig_cov)
     correlated = []
     structural = [k for k, p in enumerate(problem.params) if p.group not in ("ocv", "soc0", "bias")]
     for a_i, a in enumerate(structural):
@@ -438,4 +460,5 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
     cell_dict = problem.cell_dict(x)
     return FitResult(problem.structure, names, groups, [p.log for p in problem.params], x, cov, cell_dict,
                      parse_cell(cell_dict, "<fit>")[1], per_log, segment_rms, flagged, correlated, share, sigma_v,
-                     int(sol.nfev), int(sol.nfev + (sol.njev or 0) * len(x)), time.perf_counter() - start, model)
+                     int(sol.nfev), int(sol.nfev + (sol.njev or 0) * len(x)), time.perf_counter() - start, model,
+                     tau)

@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soc-nodes", type=int, default=11, help="SOC points of the R and tau tables, 1..21 (default 11)")
     p.add_argument("--ocv-nodes", type=int, default=OCV_NODES,
                    help=f"SOC points of the OCV table, 5..201 (default {OCV_NODES}; the ends sit at the cut-off voltages)")
+    p.add_argument("--ocv-fixed", action="store_true",
+                   help="take the --prior's OCV as known (not fitted): e.g. a flat LFP plateau from the electrodes' OCPs")
     p.add_argument("--charge-r0", action="store_true",
                    help="fit a separate R0 table for charging (the cell file's r0_charge_ohm)")
     p.add_argument("--pulse-weight", type=float, default=1.0, metavar="W",
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     q0 = capacity_from_rests(logs + low_rate, prior)
     problem = Problem(logs + low_rate, structure, prior, prior_dict, soc_nodes=args.soc_nodes,
                       ocv_points=rest_ocv_points(logs, prior, low_rate, capacity_ah=q0), ocv_nodes=args.ocv_nodes,
-                      capacity_ah=q0, charge_r0=args.charge_r0, pulse_weight=args.pulse_weight)
+                      capacity_ah=q0, charge_r0=args.charge_r0, pulse_weight=args.pulse_weight,
+                      ocv_fixed=args.ocv_fixed)
     try:
         result = fit(problem, force=args.force)
     except FitError as exc:
