@@ -46,13 +46,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget-s", type=float, default=1800.0)
     ap.add_argument("--soc0", type=float, default=0.9)
+    ap.add_argument("--model-error", action="store_true", help="the design counts model error (opt-in)")
     args = ap.parse_args()
     from safetwin._core import Cell, CellState
     from safetwin.calibration import design as dz
     from safetwin.cellfile import shipped_cell_path
     from safetwin.commands.design import make_design
 
-    d = make_design(str(shipped_cell_path("ref_cell_1")), args.soc0, None)
+    d = make_design(str(shipped_cell_path("ref_cell_1")), args.soc0, None, count_model_error=args.model_error)
     prior_cell = d.cell(d.theta0)
     rng = np.random.default_rng(77)
     noise = rng.normal(0.0, dz.SIGMA_V, int(args.budget_s) + 10000)

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.optimize import least_squares
 from scipy.stats import binom, fisher_exact
 
-from safetwin._core import Cell, CellState
 from safetwin.calibration import design as dz
 from safetwin.calibration import model_error
 from safetwin.cellfile import shipped_cell_path
@@ -50,22 +48,10 @@ def experiments():
 def posteriors(exps, count_model_error: bool):
     out = []
     for soc0, i, v in exps:
-        d = make_design(str(shipped_cell_path("ref_cell_1")), soc0, None)
-        if not count_model_error:  # the design before: residuals counted as white sensor noise
-            d_update_white(d, np.ascontiguousarray(i), v)
-        else:
-            d.update(np.ascontiguousarray(i), v)
+        d = make_design(str(shipped_cell_path("ref_cell_1")), soc0, None, count_model_error=count_model_error)
+        d.update(np.ascontiguousarray(i), v)  # without the flag: residuals counted as white sensor noise
         out.append((d.theta.copy(), np.sqrt(np.diag(d.sigma)), d.noise_tau))
     return out
-
-
-def d_update_white(d, profile, measured):
-    """The MAP + Laplace posterior at the 2 mV sensor noise only (the update before model error)."""
-    def resid(theta):
-        model = Cell(d.cell(theta), CellState(soc=d.soc0, temp_k=d.temp_k)).simulate(profile, 1.0)["cell_voltage_v"][:, 0]
-        return np.concatenate(((model - measured) / dz.SIGMA_V, d._prior_l.T @ (theta - d.theta0)))
-    sol = least_squares(resid, d.theta, jac="2-point", method="lm", xtol=1e-10)
-    d.theta, d.sigma = sol.x, np.linalg.inv(sol.jac.T @ sol.jac)
 
 
 def test_autocorrelation_time_of_white_and_ar1_series():

@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="noise seed of the simulated truth")
     p.add_argument("-o", "--output", default="plan.csv", help="plan CSV to write (default plan.csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--model-error", action="store_true",
+                   help="count the residuals' model error in the posterior (opt-in: see calibration/design.py)")
     p.set_defaults(func=run)
 
 
@@ -77,7 +79,8 @@ def read_candidates(path: str, cell) -> list[dz.Candidate]:
     return out
 
 
-def make_design(cell_path: str, soc0: float, candidates_path: str | None) -> dz.Design:
+def make_design(cell_path: str, soc0: float, candidates_path: str | None,
+                count_model_error: bool = False) -> dz.Design:
     from safetwin.commands.fit import _read_dict
 
     prior = load_cell(cell_path)
@@ -86,7 +89,8 @@ def make_design(cell_path: str, soc0: float, candidates_path: str | None) -> dz.
     if cov is None:
         cov = np.eye(len(theta0)) * dz.PRIOR_SIGMA_LOG ** 2
     cands = read_candidates(candidates_path, prior) if candidates_path else dz.default_candidates(prior)
-    return dz.Design(_read_dict(cell_path), theta0, cov, soc0, cands, temp_k=prior.ambient_temp_k)
+    return dz.Design(_read_dict(cell_path), theta0, cov, soc0, cands, temp_k=prior.ambient_temp_k,
+                     count_model_error=count_model_error)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     checks.output_file("-o", args.output)
     if (args.truth is None) == (args.update is None):
         raise ValueError("give exactly one of --truth CELL.toml (simulated ground truth) or --update LOG.csv (lab)")
-    d = make_design(args.cell, args.soc0, args.candidates)
+    d = make_design(args.cell, args.soc0, args.candidates, count_model_error=args.model_error)
     plan = []
     if args.update:
         from safetwin.commands.estimate import read_log
