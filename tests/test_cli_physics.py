@@ -167,7 +167,7 @@ def test_charge_horizon_beyond_the_working_range_is_refused(capsys):
 def test_solver_failures_count_the_steps_that_did_not_solve():
     """A QP capped at one iteration (and no CC-CV cold start to hand it a working set) cannot solve
     this problem: every step falls back, and solver_failures says so; the count is that of the
-    statuses that are not ok. (N = 200 used to be such a case; the CC-CV cold start now solves it.)"""
+    steps whose decision is fallback. (N = 200 used to be such a case; the CC-CV cold start now solves it.)"""
     from safetwin.commands import charge
     cfg = control.BatteryMpcConfig()
     qp = cfg.qp
@@ -180,8 +180,9 @@ def test_solver_failures_count_the_steps_that_did_not_solve():
                                                              covariance=np.zeros((4, 4))))
     trace["limits"] = cell_params.limits
     res = charge.summary(trace, "builtin", cfg.horizon)
-    statuses = np.asarray(trace["status"])
-    assert res["solver_failures"] == int(np.sum(statuses != 0)) == 5
+    decisions = np.asarray(trace["decision"])  # a capped QP is the MPC's fallback, not a failed call
+    assert res["solver_failures"] == int(np.sum(decisions == int(control.Decision.fallback))) == 5
+    assert np.all(np.asarray(trace["status"]) == 0)
     assert np.all(trace["current_a"] == 0.0)  # and no current flowed: the failure the field reports
 
 
