@@ -1,8 +1,8 @@
 #pragma once
 // The C++ side of safetwin.errors: one exception type per kind of error a Status reports, thrown by
 // raise_on_error and turned into its own Python class by bind_errors (py::register_exception).
-// Decisions (fallback, rejected, deadline_missed) are not errors of the call; a binding that has no
-// verdict to carry one raises DeclinedError so the caller still sees which decision it was.
+// Decisions (safetwin::Decision: fallback, rejected, deadline_missed) are not errors of the call:
+// they come with Status::ok in the verdict's decision field and never raise.
 #include <stdexcept>
 #include <string>
 
