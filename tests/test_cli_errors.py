@@ -270,7 +270,7 @@ def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
 @pytest.mark.parametrize("argv,text", [
     (["simulate", "--profile", "cc", "--current", "-1e6"], "--current-a = -1e+06 A is beyond 20x the cell's charge limit"),
     (["simulate", "--temp-c", "-inf"], "--temp-c = -inf: must be a finite temperature in degC"),
-    (["simulate", "--profile", "cc", "--current", "nan"], "--current = nan: must be a finite number"),
+    (["simulate", "--profile", "cc", "--current", "nan"], "--current-a = nan: must be a finite number"),
     (["charge", "--soc0", "-1e308"], "--soc0 = -1e+308: must be in [0, 0.79)"),
 ])
 def test_negative_and_non_finite_values_reach_the_checks(tmp_path, capsys, argv, text):

@@ -73,7 +73,7 @@ def test_cutoff_off_runs_on_with_a_warning(tmp_path, capsys):
 
 def test_a_charge_stops_at_the_maximum_voltage_and_cccv_does_not(tmp_path, capsys):
     out = tmp_path / "c.csv"
-    assert main(["simulate", "--profile", "cc", "--current", "-5", "--soc0", "0.7", "-o", str(out)]) == 0
+    assert main(["simulate", "--profile", "cc", "--current-a", "-5", "--soc0", "0.7", "-o", str(out)]) == 0
     data = read_csv(out)
     assert data["voltage_v"][-1] > 4.21 >= data["voltage_v"][:-1].max()
     assert "> 4.2 V, the cell's maximum" in capsys.readouterr().out
@@ -95,7 +95,7 @@ def test_a_pack_stops_on_its_first_cell(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- plausibility
 @pytest.mark.parametrize("argv,text", [
-    (["--profile", "cc", "--current", "1e6"], "--current = 1e+06 A is beyond 20x the cell's discharge limit of 25 A"),
+    (["--profile", "cc", "--current", "1e6"], "--current-a = 1e+06 A is beyond 20x the cell's discharge limit of 25 A"),
     (["--c-rate", "100"], "--c-rate = 100 C: must be in (0, 58.2524] C"),
     (["--profile", "cc", "--current", "-400"], "beyond 20x the cell's charge limit of 15 A"),
 ])
@@ -107,7 +107,7 @@ def test_absurd_currents_are_refused(tmp_path, capsys, argv, text):
 def test_a_current_beyond_the_limit_but_plausible_warns_and_the_cutoff_decides(tmp_path, capsys):
     assert main(["simulate", "--profile", "cc", "--current", "100", "--soc0", "0.9", "-o", str(tmp_path / "x.csv")]) == 0
     cap = capsys.readouterr()
-    assert "warning: --current = 100 A is beyond the cell's discharge limit of 25 A" in cap.err
+    assert "warning: --current-a = 100 A is beyond the cell's discharge limit of 25 A" in cap.err
     assert "cut-off" in cap.out
 
 
