@@ -104,7 +104,8 @@ def test_filtered_current_keeps_every_barrier_or_none_exists(x, P, request, dt, 
     v = FILTER.filter(x, P, request, dt, scale)
     assert math.isfinite(v.current_a)
     lo, hi = safe_interval(x, P, dt, scale)
-    if v.status == safety.Status.ok:
+    assert v.status == safety.Status.ok  # a conflict is a decision, not a failed call
+    if v.decision == safety.Decision.applied:
         # kept: every condition holds at the filtered current
         assert min(slacks(x, v.current_a, P, dt, scale)) >= -TOL
         # closest: the request clamped into the independently found interval
@@ -112,7 +113,7 @@ def test_filtered_current_keeps_every_barrier_or_none_exists(x, P, request, dt, 
         if min(slacks(x, request, P, dt, scale)) > TOL:
             assert v.current_a == request and not v.modified
     else:
-        assert v.status == safety.Status.fallback
+        assert v.decision == safety.Decision.fallback
         assert v.current_a == 0.0 and v.conflict != 0
         assert lo > hi - 1e-7  # the independent intervals do not intersect either
 
@@ -171,5 +172,5 @@ def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, r
     if r >= 0:
         assert v.barrier_hi_a[int(B.measured_temp_max)] == pytest.approx(math.sqrt(r), rel=1e-12)
     # The released current lies inside every measured barrier (or is the fallback 0).
-    if v.status == safety.Status.ok:
+    if v.status == safety.Status.ok and v.decision == safety.Decision.applied:
         assert lo_v - 1e-12 <= v.current_a <= hi_v + 1e-12

@@ -31,13 +31,14 @@ def refused(capsys, argv, *fragments):
 
 
 # ---------------------------------------------------------------------------- simulate
-@pytest.mark.parametrize("dt,text", [("0", "--dt = 0 s: must be in (0, 60] s"),
-                                     ("1e6", "--dt = 1e+06 s: must be in (0, 60] s"),
-                                     ("nan", "--dt = nan: must be a finite number"),
-                                     ("-1", "--dt = -1 s: must be in (0, 60] s")])
-def test_simulate_dt(tmp_path, capsys, dt, text):
+@pytest.mark.parametrize("dt,text", [("0", "--dt-s = 0 s: must be in (0, 60] s"),
+                                     ("1e6", "--dt-s = 1e+06 s: must be in (0, 60] s"),
+                                     ("nan", "--dt-s = nan: must be a finite number"),
+                                     ("-1", "--dt-s = -1 s: must be in (0, 60] s")])
+@pytest.mark.parametrize("flag", ["--dt-s", "--dt"])  # --dt: the old spelling, a hidden alias
+def test_simulate_dt(tmp_path, capsys, dt, text, flag):
     out = tmp_path / "x.csv"
-    refused(capsys, ["simulate", "--dt", dt, "-o", out], text)
+    refused(capsys, ["simulate", flag, dt, "-o", out], text)
     assert not out.exists()
 
 
@@ -236,7 +237,7 @@ def test_the_console_script_prints_no_traceback_for_bad_input(tmp_path):
     r = subprocess.run([sys.executable, "-m", "safetwin.cli", "simulate", "--dt", "0", "-o", str(tmp_path / "x.csv")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr == "safetwin simulate: error: --dt = 0 s: must be in (0, 60] s\n"
+    assert r.stderr == "safetwin simulate: error: --dt-s = 0 s: must be in (0, 60] s\n"
 
 
 def test_a_run_too_long_for_memory_streams_its_trace_to_disk(tmp_path, capsys, monkeypatch):
@@ -267,9 +268,9 @@ def test_the_spilled_trace_is_a_file_backed_array(tmp_path):
 
 
 @pytest.mark.parametrize("argv,text", [
-    (["simulate", "--profile", "cc", "--current", "-1e6"], "--current = -1e+06 A is beyond 20x the cell's charge limit"),
+    (["simulate", "--profile", "cc", "--current", "-1e6"], "--current-a = -1e+06 A is beyond 20x the cell's charge limit"),
     (["simulate", "--temp-c", "-inf"], "--temp-c = -inf: must be a finite temperature in degC"),
-    (["simulate", "--profile", "cc", "--current", "nan"], "--current = nan: must be a finite number"),
+    (["simulate", "--profile", "cc", "--current", "nan"], "--current-a = nan: must be a finite number"),
     (["charge", "--soc0", "-1e308"], "--soc0 = -1e+308: must be in [0, 0.79)"),
 ])
 def test_negative_and_non_finite_values_reach_the_checks(tmp_path, capsys, argv, text):

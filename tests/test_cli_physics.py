@@ -73,7 +73,7 @@ def test_cutoff_off_runs_on_with_a_warning(tmp_path, capsys):
 
 def test_a_charge_stops_at_the_maximum_voltage_and_cccv_does_not(tmp_path, capsys):
     out = tmp_path / "c.csv"
-    assert main(["simulate", "--profile", "cc", "--current", "-5", "--soc0", "0.7", "-o", str(out)]) == 0
+    assert main(["simulate", "--profile", "cc", "--current-a", "-5", "--soc0", "0.7", "-o", str(out)]) == 0
     data = read_csv(out)
     assert data["voltage_v"][-1] > 4.21 >= data["voltage_v"][:-1].max()
     assert "> 4.2 V, the cell's maximum" in capsys.readouterr().out
@@ -95,7 +95,7 @@ def test_a_pack_stops_on_its_first_cell(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- plausibility
 @pytest.mark.parametrize("argv,text", [
-    (["--profile", "cc", "--current", "1e6"], "--current = 1e+06 A is beyond 20x the cell's discharge limit of 25 A"),
+    (["--profile", "cc", "--current", "1e6"], "--current-a = 1e+06 A is beyond 20x the cell's discharge limit of 25 A"),
     (["--c-rate", "100"], "--c-rate = 100 C: must be in (0, 58.2524] C"),
     (["--profile", "cc", "--current", "-400"], "beyond 20x the cell's charge limit of 15 A"),
 ])
@@ -107,7 +107,7 @@ def test_absurd_currents_are_refused(tmp_path, capsys, argv, text):
 def test_a_current_beyond_the_limit_but_plausible_warns_and_the_cutoff_decides(tmp_path, capsys):
     assert main(["simulate", "--profile", "cc", "--current", "100", "--soc0", "0.9", "-o", str(tmp_path / "x.csv")]) == 0
     cap = capsys.readouterr()
-    assert "warning: --current = 100 A is beyond the cell's discharge limit of 25 A" in cap.err
+    assert "warning: --current-a = 100 A is beyond the cell's discharge limit of 25 A" in cap.err
     assert "cut-off" in cap.out
 
 
@@ -167,7 +167,7 @@ def test_charge_horizon_beyond_the_working_range_is_refused(capsys):
 def test_solver_failures_count_the_steps_that_did_not_solve():
     """A QP capped at one iteration (and no CC-CV cold start to hand it a working set) cannot solve
     this problem: every step falls back, and solver_failures says so; the count is that of the
-    statuses that are not ok. (N = 200 used to be such a case; the CC-CV cold start now solves it.)"""
+    steps whose decision is fallback. (N = 200 used to be such a case; the CC-CV cold start now solves it.)"""
     from safetwin.commands import charge
     cfg = control.BatteryMpcConfig()
     qp = cfg.qp
@@ -180,8 +180,9 @@ def test_solver_failures_count_the_steps_that_did_not_solve():
                                                              covariance=np.zeros((4, 4))))
     trace["limits"] = cell_params.limits
     res = charge.summary(trace, "builtin", cfg.horizon)
-    statuses = np.asarray(trace["status"])
-    assert res["solver_failures"] == int(np.sum(statuses != 0)) == 5
+    decisions = np.asarray(trace["decision"])  # a capped QP is the MPC's fallback, not a failed call
+    assert res["solver_failures"] == int(np.sum(decisions == int(control.Decision.fallback))) == 5
+    assert np.all(np.asarray(trace["status"]) == 0)
     assert np.all(trace["current_a"] == 0.0)  # and no current flowed: the failure the field reports
 
 

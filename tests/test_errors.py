@@ -16,10 +16,15 @@ EXPECTED = {
     "primal_infeasible": errors.NumericalError,
     "dual_infeasible": errors.NumericalError,
     "numerical_error": errors.NumericalError,
-    "fallback": errors.DeclinedError,
-    "rejected": errors.DeclinedError,
-    "deadline_missed": errors.DeclinedError,
 }
+
+
+def test_decisions_are_not_statuses():
+    # A fallback, a refusal, a missed deadline are what a component decided (its verdict's
+    # decision field), not a failed call: no Status, no exception class.
+    assert set(_core.Decision.__members__) == {"applied", "fallback", "rejected", "deadline_missed"}
+    assert not set(_core.Decision.__members__) - {"applied"} & set(_core.Status.__members__)
+    assert not hasattr(errors, "DeclinedError")
 
 
 def test_every_status_but_ok_has_its_class():
@@ -38,13 +43,12 @@ def test_every_status_but_ok_has_its_class():
     (errors.NonFiniteInputError, (errors.InvalidArgumentError, errors.SafetwinError, ValueError)),
     (errors.NotInitialisedError, (errors.SafetwinError, RuntimeError, ValueError)),
     (errors.NumericalError, (errors.SafetwinError, RuntimeError, ValueError)),
-    (errors.DeclinedError, (errors.SafetwinError, ValueError)),
 ])
 def test_classes_keep_the_builtin_bases_older_callers_catch(cls, bases):
     for b in bases:
         assert issubclass(cls, b)
     assert cls.__module__ == "safetwin._core"
-    others = {errors.InvalidArgumentError, errors.NotInitialisedError, errors.NumericalError, errors.DeclinedError}
+    others = {errors.InvalidArgumentError, errors.NotInitialisedError, errors.NumericalError}
     others.discard(cls)
     others.discard(cls.__mro__[1])
     assert not any(issubclass(cls, o) for o in others)
@@ -122,3 +126,43 @@ def test_time_going_back_stops_the_cycle_as_monitor_failed():
     assert st.command_a == 0.0
     tr = cyc.transitions()
     assert len(tr) == 1 and tr[0]["cause"] == int(safety.TransitionCause.monitor_failed)
+
+
+def test_a_declining_law_is_a_decision_the_cycle_holds_not_a_failed_call():
+    # Given a law that answers once, then declines (Decision.rejected) and fails (an exception),
+    # when the cycle steps, then the controller's status stays ok and its decision says what
+    # happened: the supervisor holds the last command (hold_max_s 2 s), then stops on the deadline.
+    class OnceThenDeclines(cycle.Controller):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def compute(self, inp):
+            self.calls += 1
+            if self.calls == 1:
+                return -2.0
+            if self.calls == 2:
+                return -2.0, safety.Decision.rejected
+            raise RuntimeError("no output")
+
+    law = OnceThenDeclines()
+    cyc = cycle.make_cycle(law, soc0=0.5, hold_max_s=2.0)
+    got = []
+    for k in range(4):
+        st = cyc.step(cycle.CycleMeasurements(time_s=float(k), voltage_a_v=3.75, voltage_b_v=3.75,
+                                              temperature_k=298.15, current_a=got[-1][3] if got else 0.0), 1.0)
+        got.append((st.controller_status, st.controller_decision, st.supervisor.decision, st.command_a, st.mode))
+    D, S = safety.Decision, safety.Status
+    assert [g[0] for g in got[:3]] == [S.ok, S.ok, S.ok]
+    assert [g[1] for g in got[:3]] == [D.applied, D.rejected, D.fallback]  # the exception: its fallback
+    assert got[1][2] == got[2][2] == D.applied and got[1][3] == got[2][3] == got[0][3]  # held
+    # At t = 3 s the output has been missing for 3 s > hold_max_s: SAFE_STOP, on the deadline,
+    # which is the supervisor's decision: the cycle's call itself worked.
+    assert got[3][4] == safety.Mode.safe_stop and got[3][3] == 0.0
+    assert got[3][2] == D.deadline_missed and got[3][0] == S.ok
+
+
+def test_mode_is_spelled_as_the_other_enums_and_the_old_names_alias_it():
+    for new, old in (("normal", "NORMAL"), ("derated", "DERATED"), ("safe_stop", "SAFE_STOP")):
+        assert getattr(safety.Mode, new) == getattr(safety.Mode, old)
+        assert getattr(safety.Mode, new).name == old  # the printed name moves with the next release

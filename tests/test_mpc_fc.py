@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safetwin import battery, control
-from safetwin._core import Status
+from safetwin._core import Decision, Status
 
 T25 = 298.15
 
@@ -156,7 +156,8 @@ def test_bad_hook_gives_fallback_not_crash(hook_cls, message):
     m.set_solver(hook)
     inp.current_min_a = -12.0
     st, out = m.compute(inp)
-    assert st == Status.fallback
+    assert st == Status.ok and out.decision == Decision.fallback  # the call worked; it fell back
+    assert m.last_step.decision == Decision.fallback
     assert np.isfinite(out.current_a)
     assert out.current_a == pytest.approx(np.clip(plan[1], -12.0, 0.0))
     assert message in hook.last_error
@@ -200,7 +201,8 @@ def test_callable_hook_and_python_controller():
     r = control.run_charge_loop(fresh_cell(), law, max_steps=10)
     assert r["steps"] == 10 and law.calls == 10
     for k in (2, 9):
-        assert r["current_a"][k] == 0.0 and r["status"][k] == int(Status.fallback)
+        assert r["current_a"][k] == 0.0 and r["decision"][k] == int(Decision.fallback)
+        assert r["status"][k] == int(Status.ok)
     assert np.all(np.delete(r["current_a"], [2, 9]) == -2.575)
     assert "non-finite" in law.last_error  # the message of the last call
 

@@ -36,9 +36,8 @@ typedef enum {
   SAFETWIN_PRIMAL_INFEASIBLE = 5,
   SAFETWIN_DUAL_INFEASIBLE = 6,
   SAFETWIN_NUMERICAL_ERROR = 7,
-  SAFETWIN_FALLBACK = 8,
-  SAFETWIN_REJECTED = 9,
-  SAFETWIN_DEADLINE_MISSED = 10,
+  /* 8, 9, 10 are retired, never reused: fallback, rejected and deadline_missed were decisions, not
+   * errors, and are now safetwin_decision_t. */
   SAFETWIN_OUT_OF_MEMORY = 64, /* construction could not allocate */
   SAFETWIN_INTERNAL_ERROR = 65 /* an unexpected failure inside the core (a bug: report it) */
 } safetwin_status_t;
@@ -46,6 +45,18 @@ typedef enum {
 /* "ok", "invalid_argument", ... (a static string; "unknown" for a value not listed above). An int,
  * as every value the caller hands in: C may hold any number in an enum, C++ may not. */
 const char* safetwin_status_string(int status);
+
+/* What a component decided about its output (safetwin::Decision, status.hpp), apart from whether
+ * the call worked (safetwin_status_t): a step that falls back returns SAFETWIN_OK. */
+typedef enum {
+  SAFETWIN_DECISION_APPLIED = 0,        /* the component's own result is the output */
+  SAFETWIN_DECISION_FALLBACK = 1,       /* its defined safe fallback instead of a solution */
+  SAFETWIN_DECISION_REJECTED = 2,       /* refused by a check (the predictive check, a law declining) */
+  SAFETWIN_DECISION_DEADLINE_MISSED = 3 /* too late to be used (the supervisor's hold ran out) */
+} safetwin_decision_t;
+
+/* "applied", "fallback", "rejected", "deadline_missed" ("unknown" for another value). */
+const char* safetwin_decision_string(int decision);
 
 /* ---------------------------------------------------------------------------------------------
  * Cell model: REF-CELL-1 (2RC equivalent circuit + lumped thermal model) with its OCV table, and
@@ -168,7 +179,8 @@ typedef struct {
 } safetwin_controller_input_t;
 
 /* A control law in C: writes the requested cell current and returns SAFETWIN_OK (0), or returns
- * any other value (the cycle then treats the output as missing: hold, then SAFE_STOP). Called from
+ * any other value: it declined (controller_decision SAFETWIN_DECISION_REJECTED; the cycle then
+ * treats the output as missing: hold, then SAFE_STOP). Called from
  * safetwin_cycle_step on the caller's thread; it must not block. */
 typedef int (*safetwin_control_law_fn)(void* user_data, const safetwin_controller_input_t* in, double* current_a);
 
@@ -218,6 +230,12 @@ typedef struct {
   safetwin_status_t supervisor_status;
   double x[4]; /* estimate now */
   double p[16];
+  /* The decisions (after the fields above, whose layout is unchanged): the controller's (an MPC
+   * fallback, a law declining), the CBF filter's (fallback: 0 A) and the supervisor's (rejected
+   * by the predictive check, fallback, deadline_missed when the hold ran out). */
+  safetwin_decision_t controller_decision;
+  safetwin_decision_t cbf_decision;
+  safetwin_decision_t supervisor_decision;
 } safetwin_cycle_output_t;
 
 typedef struct safetwin_cycle safetwin_cycle_t;

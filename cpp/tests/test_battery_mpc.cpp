@@ -343,18 +343,22 @@ TEST_CASE("a solver hook that fails leads to the fallback with its status") {
     mpc.set_solver(&broken);
     ControllerInput in = input_at(0.3, kT25, -15.0);
     in.current_min_a = -12.0;  // the fallback is clipped to the bounds in force
-    CHECK(mpc.compute(in, out) == Status::fallback);
+    CHECK(mpc.compute(in, out) == Status::ok);
+    CHECK(out.decision == Decision::fallback);
     CHECK(out.current_a == std::clamp(plan[1], -12.0, 0.0));
-    CHECK(mpc.last_step().status == Status::fallback);
+    CHECK(mpc.last_step().status == Status::ok);
+    CHECK(mpc.last_step().decision == Decision::fallback);
     // A second failure walks the shifted plan on.
-    CHECK(mpc.compute(in, out) == Status::fallback);
+    CHECK(mpc.compute(in, out) == Status::ok);
+    CHECK(out.decision == Decision::fallback);
     CHECK(out.current_a == std::clamp(plan[2], -12.0, 0.0));
   }
   // No plan yet: zero current.
   BrokenSolver broken(BrokenSolver::Mode::not_converged);
   BatteryMpc mpc(BatteryMpcConfig{}, &broken);
   ControllerOutput out;
-  CHECK(mpc.compute(input_at(0.3, kT25), out) == Status::fallback);
+  CHECK(mpc.compute(input_at(0.3, kT25), out) == Status::ok);
+  CHECK(out.decision == Decision::fallback);
   CHECK(out.current_a == 0.0);
 }
 
@@ -367,7 +371,8 @@ TEST_CASE("the built-in solver at its iteration cap: the MPC falls back, finite,
   c.cold_start_cccv = false;  // a cold first QP (the CC-CV start's working set needs no iteration)
   BatteryMpc mpc(c);
   ControllerOutput out;
-  CHECK(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::fallback);
+  CHECK(mpc.compute(input_at(0.3, kT25, -15.0), out) == Status::ok);
+  CHECK(out.decision == Decision::fallback);
   CHECK(mpc.last_step().qp_status == QpStatus::max_iterations);
   CHECK(mpc.last_step().iterations == 5);
   CHECK(mpc.last_step().linearisations == 1);  // the failed QP ends the step

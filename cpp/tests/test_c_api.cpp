@@ -51,7 +51,7 @@ struct CppLaw final : control::Controller {
     return Status::ok;
   }
 };
-int refusing_law(void*, const safetwin_controller_input_t*, double*) { return SAFETWIN_FALLBACK; }
+int refusing_law(void*, const safetwin_controller_input_t*, double*) { return SAFETWIN_INVALID_ARGUMENT; }
 
 }  // namespace
 
@@ -71,10 +71,16 @@ TEST_CASE("defaults are the C++ defaults") {
   CHECK(e.soc0 == ec.soc0);
   CHECK(e.voltage_model_sigma_v == ec.voltage_model_sigma_v);
   CHECK(e.gate_reset_after == ec.gate_reset_after);
-  for (int s = 0; s <= static_cast<int>(Status::deadline_missed); ++s)
+  for (int s = 0; s <= static_cast<int>(Status::numerical_error); ++s)
     CHECK(std::string(safetwin_status_string(as_c(static_cast<Status>(s)))) == to_string(static_cast<Status>(s)));
   CHECK(SAFETWIN_NON_FINITE_INPUT == static_cast<int>(Status::non_finite_input));
-  CHECK(SAFETWIN_DEADLINE_MISSED == static_cast<int>(Status::deadline_missed));
+  CHECK(SAFETWIN_NUMERICAL_ERROR == static_cast<int>(Status::numerical_error));
+  for (int s = 8; s <= 10; ++s)  // the retired codes (the decisions' old numbers) are not statuses
+    CHECK(std::string(safetwin_status_string(s)) == "unknown");
+  for (int d = 0; d <= static_cast<int>(Decision::deadline_missed); ++d)
+    CHECK(std::string(safetwin_decision_string(d)) == to_string(static_cast<Decision>(d)));
+  CHECK(SAFETWIN_DECISION_DEADLINE_MISSED == static_cast<int>(Decision::deadline_missed));
+  CHECK(std::string(safetwin_decision_string(4)) == "unknown");
   CHECK(std::string(safetwin_status_string(SAFETWIN_OUT_OF_MEMORY)) == "out_of_memory");
   CHECK(std::string(safetwin_status_string(1000)) == "unknown");
 }
@@ -249,6 +255,9 @@ long compare_cycles(safetwin_cycle_t* c_cycle, cycle::ControlCycle& ref, int n) 
     REQUIRE(out.command_a == s.command_a);
     REQUIRE(out.mode == static_cast<int>(s.mode));
     REQUIRE(out.controller_status == as_c(s.controller_status));
+    REQUIRE(out.controller_decision == static_cast<int>(s.controller_decision));
+    REQUIRE(out.cbf_decision == static_cast<int>(s.cbf.decision));
+    REQUIRE(out.supervisor_decision == static_cast<int>(s.supervisor.decision));
     REQUIRE(out.contactor_closed == (s.contactor_closed ? 1 : 0));
     for (int r = 0; r < 4; ++r) REQUIRE(out.x[r] == s.x[r]);
     REQUIRE(out.p[5] == s.P(1, 1));
@@ -312,9 +321,15 @@ TEST_CASE("cycle with a law that declines: held, then SAFE_STOP after hold_max_s
   for (int k = 0; k < 10 && first_safe_stop < 0; ++k) {
     const safetwin_cycle_measurements_t m{double(k), 3.7, 3.7, 298.15, 0.0, 1, 1, 1};
     (void)safetwin_cycle_step(cyc, &m, 1.0, &out);
-    CHECK(out.controller_status != SAFETWIN_OK);
+    CHECK(out.controller_status == SAFETWIN_OK);  // the cycle's call worked: the law declined
+    CHECK(out.controller_decision == SAFETWIN_DECISION_REJECTED);
     CHECK(out.command_a == 0.0);
-    if (out.mode == SAFETWIN_MODE_SAFE_STOP) first_safe_stop = k;
+    if (out.mode == SAFETWIN_MODE_SAFE_STOP) {
+      first_safe_stop = k;
+      CHECK(out.supervisor_decision == SAFETWIN_DECISION_DEADLINE_MISSED);
+    } else {
+      CHECK(out.supervisor_decision == SAFETWIN_DECISION_APPLIED);  // the held command (0 A) released
+    }
   }
   // Missing since t = 0; more than 3 s missing first at t = 4 (the supervisor's hold rule).
   CHECK(first_safe_stop == 4);

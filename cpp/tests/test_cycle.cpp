@@ -32,7 +32,8 @@ struct LateAfter final : control::Controller {
   explicit LateAfter(double t) : late_from_s(t) {}
   Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
     out.current_a = -2.0;
-    return in.time_s < late_from_s ? Status::ok : Status::deadline_missed;
+    out.decision = in.time_s < late_from_s ? Decision::applied : Decision::deadline_missed;
+    return Status::ok;
   }
 };
 
@@ -292,7 +293,8 @@ TEST_CASE("a late controller: the last command is held for hold_max_s, then SAFE
       CHECK(st.controller_status == Status::ok);
       CHECK(st.command_a == -2.0);
     } else if (k <= 13) {  // late at 10, 11, 12, 13 s: 13 - 9 = 4 s > 3 s at k = 13
-      CHECK(st.controller_status == Status::deadline_missed);
+      CHECK(st.controller_status == Status::ok);
+      CHECK(st.controller_decision == Decision::deadline_missed);
       if (k <= 12) {
         CHECK(st.mode == safety::Mode::normal);
         CHECK(st.supervisor.holding);

@@ -21,6 +21,7 @@ MonitorVerdict level(Severity s, int first = -1) {
 CbfVerdict ok_cbf(double current) {
   CbfVerdict c;
   c.status = Status::ok;
+  c.decision = Decision::applied;
   c.current_a = current;
   c.margin_v = 0.002;
   c.margin_k = 0.05;
@@ -79,7 +80,9 @@ TEST_CASE("a missing controller output holds the last command for hold_max_s, th
     CHECK(out.holding);
     CHECK(s.mode() == Mode::normal);
   }
-  CHECK(s.arbitrate(4.0, false, 0.0, &req) == Status::deadline_missed);
+  Decision decision = Decision::applied;
+  CHECK(s.arbitrate(4.0, false, 0.0, &req, &decision) == Status::ok);
+  CHECK(decision == Decision::deadline_missed);
   CHECK(req == 0.0);
   CHECK(s.mode() == Mode::safe_stop);
   CHECK(s.transitions()[0].cause == static_cast<std::uint8_t>(TransitionCause::deadline));
@@ -90,14 +93,20 @@ TEST_CASE("the predictive check refuses a command whose prediction leaves the sa
   Supervisor s(SupervisorConfig{});
   SupervisorVerdict out;
   // A step of 25 A at 44.9 °C heats the cell by dt/C_th * 25^2 * R0 = 0.25 K: over T_max.
-  CHECK(s.release(rest(0.5, 44.9), ok_cbf(25.0), 1.0, out) == Status::rejected);
+  CHECK(s.release(rest(0.5, 44.9), ok_cbf(25.0), 1.0, out) == Status::ok);
+  CHECK(out.decision == Decision::rejected);
   CHECK(out.predictive_refused);
   CHECK(out.current_a == 0.0);
   CHECK(s.release(rest(0.5, 30.0), ok_cbf(25.0), 1.0, out) == Status::ok);
   CHECK(out.current_a == 25.0);
-  CbfVerdict bad = ok_cbf(0.0);
-  bad.status = Status::fallback;
-  CHECK(s.release(rest(0.5), bad, 1.0, out) == Status::fallback);
+  CHECK(out.decision == Decision::applied);
+  CbfVerdict bad = ok_cbf(5.0);
+  bad.decision = Decision::fallback;  // the filter's safe action: whatever its current says, 0 A
+  CHECK(s.release(rest(0.5), bad, 1.0, out) == Status::ok);
+  CHECK(out.decision == Decision::fallback);
+  CHECK(out.current_a == 0.0);
+  bad.status = Status::non_finite_input;  // the filter's error is passed on
+  CHECK(s.release(rest(0.5), bad, 1.0, out) == Status::non_finite_input);
   CHECK(out.current_a == 0.0);
 }
 
@@ -113,12 +122,14 @@ TEST_CASE("from outside the safe set, the check compares with resting: the way o
   CHECK(out.current_a == 10.0);
   CbfVerdict charge = ok_cbf(-5.0);
   charge.margin_v = 0.01;
-  CHECK(s.release(rest(1.0), charge, 1.0, out) == Status::rejected);
+  CHECK(s.release(rest(1.0), charge, 1.0, out) == Status::ok);
+  CHECK(out.decision == Decision::rejected);
   CHECK(out.current_a == 0.0);
   CHECK(s.release(rest(1.0, 44.9), discharge, 1.0, out) == Status::ok);  // 10 A heats 0.04 K: inside
   CbfVerdict hard = ok_cbf(25.0);
   hard.margin_v = 0.01;
-  CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::rejected);  // 25 A: 0.25 K, past T_max
+  CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::ok);  // 25 A: 0.25 K, past T_max
+  CHECK(out.decision == Decision::rejected);
 }
 
 TEST_CASE("standalone, the supervisor refuses a non-finite state, dt or time: status, no command") {

@@ -11,10 +11,14 @@ void bind_common(py::module_& m) {
       .value("max_iterations", Status::max_iterations)
       .value("primal_infeasible", Status::primal_infeasible)
       .value("dual_infeasible", Status::dual_infeasible)
-      .value("numerical_error", Status::numerical_error)
-      .value("fallback", Status::fallback)
-      .value("rejected", Status::rejected)
-      .value("deadline_missed", Status::deadline_missed);
+      .value("numerical_error", Status::numerical_error);
+  py::enum_<Decision>(m, "Decision",
+                      "What a component decided about its output (the decision fields of the verdicts), apart "
+                      "from whether the call worked (Status)")
+      .value("applied", Decision::applied)
+      .value("fallback", Decision::fallback)
+      .value("rejected", Decision::rejected)
+      .value("deadline_missed", Decision::deadline_missed);
 }
 
 }  // namespace safetwin::bindings

@@ -201,13 +201,14 @@ class PyQpSolver : public QpSolver {
 };
 
 // A control law written in Python: subclass safetwin.control.Controller and define
-// compute(self, inp) returning the current in A, or (current, Status). An exception or a
-// non-finite value gives Status.fallback with zero current (the loop applies it).
+// compute(self, inp) returning the current in A, (current, Status) or (current, Decision). An
+// exception or a non-finite value gives decision fallback with zero current (the loop applies it).
 class PyController : public Controller {
  public:
   Status compute(const ControllerInput& in, ControllerOutput& out) noexcept override {
     py::gil_scoped_acquire gil;
     out.iterations = 0;
+    out.decision = Decision::applied;
     try {
       py::function override = py::get_override(static_cast<const Controller*>(this), "compute");
       if (!override) return fail(out, "the controller has no compute(self, inp) method");
@@ -215,8 +216,11 @@ class PyController : public Controller {
       Status st = Status::ok;
       if (py::isinstance<py::tuple>(r)) {
         py::tuple t = r;
-        if (t.size() != 2) return fail(out, "compute() must return current or (current, Status)");
-        st = t[1].cast<Status>();
+        if (t.size() != 2) return fail(out, "compute() must return current, (current, Status) or (current, Decision)");
+        if (py::isinstance<Decision>(t[1]))
+          out.decision = t[1].cast<Decision>();
+        else
+          st = t[1].cast<Status>();
         r = t[0];
       }
       const double i = r.cast<double>();
@@ -241,7 +245,8 @@ class PyController : public Controller {
   Status fail(ControllerOutput& out, std::string msg) noexcept {
     last_error_ = std::move(msg);
     out.current_a = 0.0;
-    return Status::fallback;
+    out.decision = Decision::fallback;
+    return Status::ok;  // the binding worked: the law's output is replaced by the safe fallback
   }
   std::string last_error_;
 };
@@ -254,9 +259,9 @@ py::dict run_loop(battery::Cell& cell, Controller& controller, const ChargeLoopC
   const auto n = static_cast<py::ssize_t>(max_steps);
   DoubleArray i(n), v(n), t(n), soc(n), time(n);
   py::array_t<int> iters(n);
-  py::array_t<std::uint8_t> status(n);
-  ChargeTrace tr{i.mutable_data(),    v.mutable_data(),     t.mutable_data(),     soc.mutable_data(),
-                 time.mutable_data(), iters.mutable_data(), status.mutable_data()};
+  py::array_t<std::uint8_t> status(n), decision(n);
+  ChargeTrace tr{i.mutable_data(),    v.mutable_data(),     t.mutable_data(),      soc.mutable_data(),
+                 time.mutable_data(), iters.mutable_data(), status.mutable_data(), decision.mutable_data()};
   ChargeLoopResult res;
   Status st;
   {
@@ -274,6 +279,7 @@ py::dict run_loop(battery::Cell& cell, Controller& controller, const ChargeLoopC
   out["solve_time_s"] = cut(time);
   out["iterations"] = cut(iters);
   out["status"] = cut(status);
+  out["decision"] = cut(decision);
   out["steps"] = res.steps;
   out["reached"] = res.reached;
   out["time_to_stop_s"] = res.reached ? res.time_to_stop_s : NAN;
@@ -413,12 +419,14 @@ void bind_control(py::module_& m) {
   py::class_<ControllerOutput>(m, "ControllerOutput", "The requested current and the solver iterations")
       .def(py::init<>())
       .def_readwrite("current_a", &ControllerOutput::current_a)
-      .def_readwrite("iterations", &ControllerOutput::iterations);
+      .def_readwrite("iterations", &ControllerOutput::iterations)
+      .def_readwrite("decision", &ControllerOutput::decision);
 
-  py::class_<Controller, PyController>(m, "Controller",
-                                       "A controller of the control cycle. Subclass it in Python (call "
-                                       "Controller.__init__) and define compute(self, inp) returning the current in "
-                                       "A or (current, Status); C++ controllers (BatteryMpc) derive from it too.")
+  py::class_<Controller, PyController>(
+      m, "Controller",
+      "A controller of the control cycle. Subclass it in Python (call "
+      "Controller.__init__) and define compute(self, inp) returning the current in "
+      "A, (current, Status) or (current, Decision); C++ controllers (BatteryMpc) derive from it too.")
       .def(py::init<>())
       .def(
           "compute",
@@ -464,6 +472,7 @@ void bind_control(py::module_& m) {
 
   py::class_<BatteryMpcStep>(m, "BatteryMpcStep", "What the last BatteryMpc.compute() did")
       .def_readonly("status", &BatteryMpcStep::status)
+      .def_readonly("decision", &BatteryMpcStep::decision)
       .def_readonly("qp_status", &BatteryMpcStep::qp_status)
       .def_readonly("iterations", &BatteryMpcStep::iterations)
       .def_readonly("linearisations", &BatteryMpcStep::linearisations)

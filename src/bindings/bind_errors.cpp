@@ -26,7 +26,6 @@ void bind_errors(py::module_& m) {
       m, "NotInitialisedError", py::make_tuple(base, py::handle(PyExc_RuntimeError), py::handle(PyExc_ValueError)));
   py::register_exception<NumericalError>(
       m, "NumericalError", py::make_tuple(base, py::handle(PyExc_RuntimeError), py::handle(PyExc_ValueError)));
-  py::register_exception<DeclinedError>(m, "DeclinedError", py::make_tuple(base, py::handle(PyExc_ValueError)));
   m.def(
       "raise_for_status", [](Status s, const std::string& call) { throw_status(s, call); }, py::arg("status"),
       py::arg("call"),

@@ -237,6 +237,7 @@ void bind_safety(py::module_& m) {
 
   py::class_<CbfVerdict>(m, "CbfVerdict", "What the filter decided")
       .def_readonly("status", &CbfVerdict::status)
+      .def_readonly("decision", &CbfVerdict::decision)
       .def_readonly("requested_a", &CbfVerdict::requested_a)
       .def_readonly("current_a", &CbfVerdict::current_a)
       .def_readonly("modified", &CbfVerdict::modified)
@@ -288,10 +289,16 @@ void bind_safety(py::module_& m) {
           "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers")
       .def_property_readonly("config", &CbfFilter::config);
 
+  // Enum members are spelled as in C++ (Severity.warning, Status.ok): Mode.normal, derated, safe_stop.
+  // The upper-case names stay for one release and are listed first, so that .name (the reports,
+  // the CSV and JSON outputs, the golden traces) still prints them until that release drops them.
   py::enum_<Mode>(m, "Mode")
       .value("NORMAL", Mode::normal)
       .value("DERATED", Mode::derated)
-      .value("SAFE_STOP", Mode::safe_stop);
+      .value("SAFE_STOP", Mode::safe_stop)
+      .value("normal", Mode::normal)
+      .value("derated", Mode::derated)
+      .value("safe_stop", Mode::safe_stop);
   py::enum_<TransitionCause>(m, "TransitionCause")
       .value("monitor", TransitionCause::monitor)
       .value("non_finite_input", TransitionCause::non_finite_input)
@@ -317,7 +324,8 @@ void bind_safety(py::module_& m) {
       .def_readonly("contactor_closed", &SupervisorVerdict::contactor_closed)
       .def_readonly("holding", &SupervisorVerdict::holding)
       .def_readonly("predictive_refused", &SupervisorVerdict::predictive_refused)
-      .def_readonly("missing_for_s", &SupervisorVerdict::missing_for_s);
+      .def_readonly("missing_for_s", &SupervisorVerdict::missing_for_s)
+      .def_readonly("decision", &SupervisorVerdict::decision);
 
   py::class_<Supervisor>(m, "Supervisor")
       .def(py::init<SupervisorConfig>(), py::arg("config") = SupervisorConfig{})
@@ -411,6 +419,7 @@ void bind_cycle(py::module_& m) {
       .def_readonly("requested_a", &CycleStatus::requested_a)
       .def_readonly("estimator_status", &CycleStatus::estimator_status)
       .def_readonly("controller_status", &CycleStatus::controller_status)
+      .def_readonly("controller_decision", &CycleStatus::controller_decision)
       .def_readonly("supervisor_status", &CycleStatus::supervisor_status)
       .def_readonly("x", &CycleStatus::x)
       .def_readonly("P", &CycleStatus::P)

@@ -1,8 +1,8 @@
 #pragma once
 // The C++ side of safetwin.errors: one exception type per kind of error a Status reports, thrown by
 // raise_on_error and turned into its own Python class by bind_errors (py::register_exception).
-// Decisions (fallback, rejected, deadline_missed) are not errors of the call; a binding that has no
-// verdict to carry one raises DeclinedError so the caller still sees which decision it was.
+// Decisions (safetwin::Decision: fallback, rejected, deadline_missed) are not errors of the call:
+// they come with Status::ok in the verdict's decision field and never raise.
 #include <stdexcept>
 #include <string>
 
@@ -29,9 +29,6 @@ struct NotInitialisedError : CoreError {
 struct NumericalError : CoreError {
   using CoreError::CoreError;
 };
-struct DeclinedError : CoreError {
-  using CoreError::CoreError;
-};  // fallback, rejected, deadline_missed
 
 // Throws the exception of s (nothing for ok); the message names the call and the status.
 inline void throw_status(Status s, const std::string& call) {
@@ -45,9 +42,6 @@ inline void throw_status(Status s, const std::string& call) {
     case Status::primal_infeasible:
     case Status::dual_infeasible:
     case Status::numerical_error: throw NumericalError(what, s);
-    case Status::fallback:
-    case Status::rejected:
-    case Status::deadline_missed: throw DeclinedError(call + " declined: " + to_string(s), s);
   }
   throw CoreError(call + " returned an unknown status " + std::to_string(static_cast<int>(s)), s);
 }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'CounterfactualSpec', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'DeclinedError', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_file_cpp_supported', 'cell_state_names', 'cell_structure_name', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'load_cell_file_cpp', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
+__all__: list[str] = ['AgeingCoefficients', 'AgeingModel', 'AgeingParams', 'AgeingState', 'AgeingStress', 'AnomalyAlarmConfig', 'AnomalyScore', 'AnomalyScoreConfig', 'Attestation', 'Barrier', 'BatteryEkf', 'BatteryEkfConfig', 'BatteryMpc', 'BatteryMpcConfig', 'BatteryMpcStep', 'CHANNEL_GATED', 'CHANNEL_GATE_RESET', 'CHANNEL_MISSING', 'CHANNEL_NON_FINITE', 'CHANNEL_USED', 'CbfConfig', 'CbfFilter', 'CbfVerdict', 'CcCvCharger', 'CcCvConfig', 'Cell', 'CellLimits', 'CellParams', 'CellScaling', 'CellState', 'ChanceForm', 'Channel', 'ChannelNodes', 'ChargeLoopConfig', 'ClosedLoop', 'ControlCycle', 'Controller', 'ControllerInput', 'ControllerOutput', 'CounterfactualSpec', 'Cusum', 'CusumConfig', 'CycleChannel', 'CycleConfig', 'CycleMeasurements', 'CycleStatus', 'Decision', 'DenseQpSettings', 'DenseQpSolver', 'EstimatorTrust', 'EventKind', 'FILTER_COVARIANCE_RECOVERED', 'FILTER_INNOVATION_SINGULAR', 'FILTER_MODEL_FAILED', 'FaultKind', 'FaultSpec', 'HorizonLimit', 'HysteresisParams', 'InvalidArgumentError', 'InvariantKind', 'InvariantMonitor', 'InvariantSpec', 'LawKind', 'LawSpec', 'LoopSpec', 'MAX_SCORE_WINDOW', 'Mode', 'MonitorConfig', 'MonitorVerdict', 'NodeReport', 'NoiseStream', 'NonFiniteInputError', 'NotInitialisedError', 'NumericalError', 'OcvTable', 'Pack', 'PackConfig', 'PackCycle', 'PackCycleConfig', 'PackCycleStatus', 'PackEstimator', 'PackTrustConfig', 'ParamSurface', 'PlausibilityConfig', 'QpProblem', 'QpSolution', 'QpSolver', 'QpStatus', 'ReasonLikelihood', 'Replacement', 'ReportingConfig', 'ReportingMode', 'SafeHorizon', 'SafeHorizonConfig', 'SafeHorizonResult', 'SafetwinError', 'SensorNoise', 'Severity', 'SpreadConfig', 'Status', 'Supervisor', 'SupervisorConfig', 'SupervisorVerdict', 'TraceLevel', 'TransitionCause', 'TrustConfig', 'TrustState', 'TwinEstimate', 'ZERO_CELSIUS_K', 'cell_file_cpp_supported', 'cell_state_names', 'cell_structure_name', 'chance_multiplier', 'chi_square_cdf', 'chi_square_quantile', 'cusum_arl_one_sided', 'cusum_threshold', 'linearise_step', 'linearise_voltage', 'load_cell_file_cpp', 'noise_scale_from_trust', 'raise_for_status', 'run_cccv', 'run_charge_loop', 'score_replay', 'trusted_replay']
 class AgeingCoefficients:
     """
     The four ageing-law coefficients at one stress
@@ -966,6 +966,9 @@ class BatteryMpcStep:
     def current_ub_a(self) -> float:
         ...
     @property
+    def decision(self) -> Decision:
+        ...
+    @property
     def iterations(self) -> int:
         ...
     @property
@@ -1103,6 +1106,9 @@ class CbfVerdict:
         ...
     @property
     def current_a(self) -> float:
+        ...
+    @property
+    def decision(self) -> Decision:
         ...
     @property
     def hi_a(self) -> float:
@@ -1614,7 +1620,7 @@ class ControlCycle:
         ...
 class Controller:
     """
-    A controller of the control cycle. Subclass it in Python (call Controller.__init__) and define compute(self, inp) returning the current in A or (current, Status); C++ controllers (BatteryMpc) derive from it too.
+    A controller of the control cycle. Subclass it in Python (call Controller.__init__) and define compute(self, inp) returning the current in A, (current, Status) or (current, Decision); C++ controllers (BatteryMpc) derive from it too.
     """
     def __init__(self) -> None:
         ...
@@ -1679,6 +1685,7 @@ class ControllerOutput:
     """
     The requested current and the solver iterations
     """
+    decision: Decision
     def __init__(self) -> None:
         ...
     @property
@@ -1906,6 +1913,9 @@ class CycleStatus:
     def contactor_closed(self) -> bool:
         ...
     @property
+    def controller_decision(self) -> Decision:
+        ...
+    @property
     def controller_status(self) -> Status:
         ...
     @property
@@ -1942,8 +1952,59 @@ class CycleStatus:
     @property
     def x(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[4, 1]"]:
         ...
-class DeclinedError(SafetwinError, ValueError):
-    pass
+class Decision:
+    """
+    What a component decided about its output (the decision fields of the verdicts), apart from whether the call worked (Status)
+    
+    Members:
+    
+      applied
+    
+      fallback
+    
+      rejected
+    
+      deadline_missed
+    """
+    __members__: typing.ClassVar[dict[str, Decision]]  # value = {'applied': <Decision.applied: 0>, 'fallback': <Decision.fallback: 1>, 'rejected': <Decision.rejected: 2>, 'deadline_missed': <Decision.deadline_missed: 3>}
+    applied: typing.ClassVar[Decision]  # value = <Decision.applied: 0>
+    deadline_missed: typing.ClassVar[Decision]  # value = <Decision.deadline_missed: 3>
+    fallback: typing.ClassVar[Decision]  # value = <Decision.fallback: 1>
+    rejected: typing.ClassVar[Decision]  # value = <Decision.rejected: 2>
+    @typing.overload
+    def __eq__(self, other: Decision) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Decision) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class DenseQpSettings:
     """
     Settings of the built-in dense QP solver
@@ -2630,11 +2691,20 @@ class Mode:
       DERATED
     
       SAFE_STOP
+    
+      normal
+    
+      derated
+    
+      safe_stop
     """
     DERATED: typing.ClassVar[Mode]  # value = <Mode.DERATED: 1>
     NORMAL: typing.ClassVar[Mode]  # value = <Mode.NORMAL: 0>
     SAFE_STOP: typing.ClassVar[Mode]  # value = <Mode.SAFE_STOP: 2>
-    __members__: typing.ClassVar[dict[str, Mode]]  # value = {'NORMAL': <Mode.NORMAL: 0>, 'DERATED': <Mode.DERATED: 1>, 'SAFE_STOP': <Mode.SAFE_STOP: 2>}
+    __members__: typing.ClassVar[dict[str, Mode]]  # value = {'NORMAL': <Mode.NORMAL: 0>, 'DERATED': <Mode.DERATED: 1>, 'SAFE_STOP': <Mode.SAFE_STOP: 2>, 'normal': <Mode.NORMAL: 0>, 'derated': <Mode.DERATED: 1>, 'safe_stop': <Mode.SAFE_STOP: 2>}
+    derated: typing.ClassVar[Mode]  # value = <Mode.DERATED: 1>
+    normal: typing.ClassVar[Mode]  # value = <Mode.NORMAL: 0>
+    safe_stop: typing.ClassVar[Mode]  # value = <Mode.SAFE_STOP: 2>
     @typing.overload
     def __eq__(self, other: Mode) -> bool:
         ...
@@ -3716,17 +3786,9 @@ class Status:
       dual_infeasible
     
       numerical_error
-    
-      fallback
-    
-      rejected
-    
-      deadline_missed
     """
-    __members__: typing.ClassVar[dict[str, Status]]  # value = {'ok': <Status.ok: 0>, 'invalid_argument': <Status.invalid_argument: 1>, 'non_finite_input': <Status.non_finite_input: 2>, 'not_initialised': <Status.not_initialised: 3>, 'max_iterations': <Status.max_iterations: 4>, 'primal_infeasible': <Status.primal_infeasible: 5>, 'dual_infeasible': <Status.dual_infeasible: 6>, 'numerical_error': <Status.numerical_error: 7>, 'fallback': <Status.fallback: 8>, 'rejected': <Status.rejected: 9>, 'deadline_missed': <Status.deadline_missed: 10>}
-    deadline_missed: typing.ClassVar[Status]  # value = <Status.deadline_missed: 10>
+    __members__: typing.ClassVar[dict[str, Status]]  # value = {'ok': <Status.ok: 0>, 'invalid_argument': <Status.invalid_argument: 1>, 'non_finite_input': <Status.non_finite_input: 2>, 'not_initialised': <Status.not_initialised: 3>, 'max_iterations': <Status.max_iterations: 4>, 'primal_infeasible': <Status.primal_infeasible: 5>, 'dual_infeasible': <Status.dual_infeasible: 6>, 'numerical_error': <Status.numerical_error: 7>}
     dual_infeasible: typing.ClassVar[Status]  # value = <Status.dual_infeasible: 6>
-    fallback: typing.ClassVar[Status]  # value = <Status.fallback: 8>
     invalid_argument: typing.ClassVar[Status]  # value = <Status.invalid_argument: 1>
     max_iterations: typing.ClassVar[Status]  # value = <Status.max_iterations: 4>
     non_finite_input: typing.ClassVar[Status]  # value = <Status.non_finite_input: 2>
@@ -3734,7 +3796,6 @@ class Status:
     numerical_error: typing.ClassVar[Status]  # value = <Status.numerical_error: 7>
     ok: typing.ClassVar[Status]  # value = <Status.ok: 0>
     primal_infeasible: typing.ClassVar[Status]  # value = <Status.primal_infeasible: 5>
-    rejected: typing.ClassVar[Status]  # value = <Status.rejected: 9>
     @typing.overload
     def __eq__(self, other: Status) -> bool:
         ...
@@ -3822,6 +3883,9 @@ class SupervisorVerdict:
         ...
     @property
     def current_a(self) -> float:
+        ...
+    @property
+    def decision(self) -> Decision:
         ...
     @property
     def holding(self) -> bool:

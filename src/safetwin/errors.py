@@ -13,14 +13,14 @@ NonFiniteInputError     ``non_finite_input`` (NaN or infinity in an input)    In
 NotInitialisedError     ``not_initialised``                                   SafetwinError, RuntimeError, ValueError
 NumericalError          ``max_iterations``, ``primal_infeasible``,            SafetwinError, RuntimeError, ValueError
                         ``dual_infeasible``, ``numerical_error``
-DeclinedError           ``fallback``, ``rejected``, ``deadline_missed``        SafetwinError, ValueError
-                        (a decision, raised only by calls without a verdict)
 ======================  ====================================================  ==============================
+
+A decision (a fallback, a refusal, a missed deadline: ``safetwin.Decision``) is not an error: it comes
+with ``Status.ok`` in the ``decision`` field of the verdict.
 
 The exception's ``args[0]`` names the call and the status (``"Cell.step failed: non_finite_input"``).
 """
 from safetwin._core import (
-    DeclinedError,
     InvalidArgumentError,
     NonFiniteInputError,
     NotInitialisedError,
@@ -29,7 +29,6 @@ from safetwin._core import (
 )
 
 __all__ = [
-    "DeclinedError",
     "InvalidArgumentError",
     "NonFiniteInputError",
     "NotInitialisedError",

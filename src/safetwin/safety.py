@@ -28,6 +28,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     CbfConfig,
     CbfFilter,
     CbfVerdict,
+    Decision,
     EventKind,
     InvariantKind,
     InvariantMonitor,

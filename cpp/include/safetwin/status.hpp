@@ -1,6 +1,9 @@
 #pragma once
 // Status codes of the step paths of the core. A step never throws: it returns one of these.
-// Component verdicts (what an algorithm decided) live in each component's own result struct.
+// Two kinds of result, as OSQP keeps osqp_error_type apart from osqp_status_type: a Status says
+// whether the call worked (invalid or non-finite input, a numerical failure); a Decision says what
+// the component decided about its output (its fallback, a refusal, a missed deadline). A call that
+// decided to fall back worked: it returns ok and its verdict struct carries the Decision.
 #include <cstdint>
 
 namespace safetwin {
@@ -14,9 +17,15 @@ enum class Status : std::uint8_t {
   primal_infeasible,  // no point satisfies the constraints
   dual_infeasible,    // the problem is unbounded
   numerical_error,    // a factorisation or an update failed numerically
-  fallback,           // the component returned its defined safe fallback instead of a solution
-  rejected,           // the input was refused by a check (gate, CRC, attestation)
-  deadline_missed,    // an input arrived too late to be used
+};
+
+// What a component decided (the `decision` field of CbfVerdict, ControllerOutput, BatteryMpcStep,
+// SupervisorVerdict, CycleStatus::controller_decision; the C ABI's safetwin_decision_t).
+enum class Decision : std::uint8_t {
+  applied = 0,      // the component's own result is the output
+  fallback,         // the output is the component's defined safe fallback instead of a solution
+  rejected,         // the input or the result was refused by a check (prediction, gate, a law declining)
+  deadline_missed,  // the output came, or would come, too late to be used
 };
 
 [[nodiscard]] constexpr const char* to_string(Status s) noexcept {
@@ -29,9 +38,16 @@ enum class Status : std::uint8_t {
     case Status::primal_infeasible: return "primal_infeasible";
     case Status::dual_infeasible: return "dual_infeasible";
     case Status::numerical_error: return "numerical_error";
-    case Status::fallback: return "fallback";
-    case Status::rejected: return "rejected";
-    case Status::deadline_missed: return "deadline_missed";
+  }
+  return "unknown";
+}
+
+[[nodiscard]] constexpr const char* to_string(Decision d) noexcept {
+  switch (d) {
+    case Decision::applied: return "applied";
+    case Decision::fallback: return "fallback";
+    case Decision::rejected: return "rejected";
+    case Decision::deadline_missed: return "deadline_missed";
   }
   return "unknown";
 }

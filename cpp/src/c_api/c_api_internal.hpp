@@ -26,11 +26,19 @@ namespace safetwin::c_api {
     case Status::primal_infeasible: return SAFETWIN_PRIMAL_INFEASIBLE;
     case Status::dual_infeasible: return SAFETWIN_DUAL_INFEASIBLE;
     case Status::numerical_error: return SAFETWIN_NUMERICAL_ERROR;
-    case Status::fallback: return SAFETWIN_FALLBACK;
-    case Status::rejected: return SAFETWIN_REJECTED;
-    case Status::deadline_missed: return SAFETWIN_DEADLINE_MISSED;
   }
   return SAFETWIN_INTERNAL_ERROR;
+}
+
+// No default case, as above: a Decision added in status.hpp fails to compile here.
+[[nodiscard]] inline safetwin_decision_t to_c(Decision d) noexcept {
+  switch (d) {
+    case Decision::applied: return SAFETWIN_DECISION_APPLIED;
+    case Decision::fallback: return SAFETWIN_DECISION_FALLBACK;
+    case Decision::rejected: return SAFETWIN_DECISION_REJECTED;
+    case Decision::deadline_missed: return SAFETWIN_DECISION_DEADLINE_MISSED;
+  }
+  return SAFETWIN_DECISION_FALLBACK;  // unreachable: fail closed
 }
 
 // Copies text into msg[0..msg_size), truncated and always NUL-terminated (nothing if msg is null).

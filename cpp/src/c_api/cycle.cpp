@@ -12,7 +12,8 @@ namespace safetwin::c_api {
 namespace {
 
 // A control law written in C behind control::Controller. C code cannot throw, so compute() keeps
-// the noexcept contract; a non-ok status or a non-finite request is the cycle's "missing output".
+// the noexcept contract; a non-ok return of the law (decision rejected) or a non-finite request is
+// the cycle's "missing output".
 class CallbackLaw final : public control::Controller {
  public:
   CallbackLaw(safetwin_control_law_fn law, void* user_data) : law_(law), user_data_(user_data) {}
@@ -31,7 +32,8 @@ class CallbackLaw final : public control::Controller {
     const int st = law_(user_data_, &c, &current_a);
     out.current_a = current_a;
     out.iterations = 0;
-    if (st != SAFETWIN_OK) return Status::rejected;  // the law declined: its output is missing
+    out.decision = st == SAFETWIN_OK ? Decision::applied : Decision::rejected;  // rejected: the law declined
+    if (st != SAFETWIN_OK) return Status::ok;
     return std::isfinite(current_a) ? Status::ok : Status::non_finite_input;
   }
 
@@ -156,6 +158,9 @@ extern "C" safetwin_status_t safetwin_cycle_step(safetwin_cycle_t* cycle, const 
     out->x[i] = s.x[i];
     for (int j = 0; j < 4; ++j) out->p[4 * i + j] = s.P(i, j);
   }
+  out->controller_decision = c_api::to_c(s.controller_decision);
+  out->cbf_decision = c_api::to_c(s.cbf.decision);
+  out->supervisor_decision = c_api::to_c(s.supervisor.decision);
   return c_api::to_c(st);
 }
 

@@ -112,9 +112,6 @@ extern "C" const char* safetwin_status_string(int status) {
     case SAFETWIN_PRIMAL_INFEASIBLE: return "primal_infeasible";
     case SAFETWIN_DUAL_INFEASIBLE: return "dual_infeasible";
     case SAFETWIN_NUMERICAL_ERROR: return "numerical_error";
-    case SAFETWIN_FALLBACK: return "fallback";
-    case SAFETWIN_REJECTED: return "rejected";
-    case SAFETWIN_DEADLINE_MISSED: return "deadline_missed";
     case SAFETWIN_OUT_OF_MEMORY: return "out_of_memory";
     case SAFETWIN_INTERNAL_ERROR: return "internal_error";
   }
@@ -135,4 +132,14 @@ extern "C" void safetwin_ekf_config_default(safetwin_ekf_config_t* config) {
   try {
     *config = safetwin::c_api::to_c(safetwin::estimation::BatteryEkfConfig{});
   } catch (...) { *config = safetwin_ekf_config_t{}; }
+}
+
+extern "C" const char* safetwin_decision_string(int decision) {
+  switch (decision) {
+    case SAFETWIN_DECISION_APPLIED: return "applied";
+    case SAFETWIN_DECISION_FALLBACK: return "fallback";
+    case SAFETWIN_DECISION_REJECTED: return "rejected";
+    case SAFETWIN_DECISION_DEADLINE_MISSED: return "deadline_missed";
+  }
+  return "unknown";
 }

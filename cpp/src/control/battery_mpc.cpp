@@ -329,8 +329,9 @@ Status BatteryMpc::fallback(ControllerOutput& out, Status why, double lb, double
 }
 
 Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noexcept {
-  last_ = BatteryMpcStep{};
+  last_ = BatteryMpcStep{};  // decision fallback until a plan is accepted
   out.iterations = 0;
+  out.decision = Decision::fallback;
   const int n = n_;
   // Limits in force: the config's intersected with the supervisor's.
   if (std::isnan(in.current_min_a) || std::isnan(in.current_max_a)) {
@@ -392,7 +393,7 @@ Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noe
     if (!good) {
       out.iterations = last_.iterations;
       if (st == QpStatus::optimal) last_.qp_status = QpStatus::numerical_error;
-      return fallback(out, Status::fallback, lb, ub);
+      return fallback(out, Status::ok, lb, ub);  // the call worked; it decided to fall back
     }
     double change = 0.0;
     for (int j = 0; j < n; ++j) {
@@ -413,6 +414,7 @@ Status BatteryMpc::compute(const ControllerInput& in, ControllerOutput& out) noe
   warm_valid_ = true;
   out.current_a = plan_[0];
   out.iterations = last_.iterations;
+  out.decision = last_.decision = Decision::applied;
   return last_.status = Status::ok;
 }
 

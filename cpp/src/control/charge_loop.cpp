@@ -34,9 +34,10 @@ Status run_charge_loop(battery::Cell& plant, Controller& controller, const Charg
     in.x << s.soc, s.v1_v, s.v2_v, s.temp_k;
     in.last_current_a = last_current;
     const auto t0 = std::chrono::steady_clock::now();
+    out.decision = Decision::applied;  // a law that does not set it has applied its own output
     const Status st = controller.compute(in, out);
     const auto t1 = std::chrono::steady_clock::now();
-    if (st != Status::ok) ++result->non_ok_steps;
+    if (st != Status::ok || out.decision != Decision::applied) ++result->non_ok_steps;
     if (!std::isfinite(out.current_a)) {
       result->steps = k;
       return Status::non_finite_input;
@@ -57,6 +58,7 @@ Status run_charge_loop(battery::Cell& plant, Controller& controller, const Charg
     if (trace.solve_time_s != nullptr) trace.solve_time_s[k] = std::chrono::duration<double>(t1 - t0).count();
     if (trace.iterations != nullptr) trace.iterations[k] = out.iterations;
     if (trace.status != nullptr) trace.status[k] = static_cast<std::uint8_t>(st);
+    if (trace.decision != nullptr) trace.decision[k] = static_cast<std::uint8_t>(out.decision);
     if (after.soc >= config.soc_stop) {
       // SOC is linear in time within a step (constant current): interpolate the crossing.
       const double frac = (config.soc_stop - soc_before) / (after.soc - soc_before);

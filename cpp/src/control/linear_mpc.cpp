@@ -183,7 +183,7 @@ void LinearMpc::set_solver(QpSolver* solver) noexcept {
   warm_valid_ = false;
 }
 
-Status LinearMpc::fallback(double* u) noexcept {
+void LinearMpc::fallback(double* u) noexcept {
   const int n = n_, nu = nu_;
   for (int i = 0; i < nu; ++i) {
     double v = have_plan_ && n > 1 ? plan_[nu + i] : 0.0;
@@ -193,7 +193,7 @@ Status LinearMpc::fallback(double* u) noexcept {
   if (have_plan_)
     for (int k = 0; k + 1 < n; ++k) plan_.segment(k * nu, nu) = plan_.segment((k + 1) * nu, nu);
   warm_valid_ = false;
-  return Status::fallback;
+  last_decision_ = Decision::fallback;
 }
 
 Status LinearMpc::step(const double* x0, const double* x_ref, const double* u_prev, double* u) noexcept {
@@ -202,7 +202,7 @@ Status LinearMpc::step(const double* x0, const double* x_ref, const double* u_pr
   for (int i = 0; finite && i < nx; ++i) finite = std::isfinite(x0[i]) && std::isfinite(x_ref[i]);
   for (int i = 0; finite && i < nu; ++i) finite = std::isfinite(u_prev[i]);
   if (!finite) {
-    if (u != nullptr) (void)fallback(u);
+    if (u != nullptr) fallback(u);
     return Status::non_finite_input;
   }
   const Eigen::Map<const Vec> x(x0, nx), r(x_ref, nx);
@@ -242,13 +242,17 @@ Status LinearMpc::step(const double* x0, const double* x_ref, const double* u_pr
   bool good = st == QpStatus::optimal;
   for (int p = 0; good && p < nn; ++p)
     good = std::isfinite(sol_.x[p]) && sol_.x[p] >= lb_[p] - 1e-6 && sol_.x[p] <= ub_[p] + 1e-6;
-  if (!good) return fallback(u);
+  if (!good) {  // the call worked; it decided to fall back (last_decision())
+    fallback(u);
+    return Status::ok;
+  }
   for (int p = 0; p < nn; ++p) {
     const int i = p % nu;
     plan_[p] = std::clamp(sol_.x[p] * su_[i], config_.u_min[i], config_.u_max[i]);
   }
   for (int i = 0; i < nu; ++i) u[i] = plan_[i];
   have_plan_ = warm_valid_ = true;
+  last_decision_ = Decision::applied;
   return Status::ok;
 }
 

@@ -662,7 +662,9 @@ void ClosedLoop::read_sensors(std::size_t k, double t, double applied_a) noexcep
 void ClosedLoop::note_group(double t, std::size_t g, const CycleStatus& st,
                             const safety::InvariantMonitor& monitor) noexcept {
   LoopSummary& s = summary_;
-  if (st.mode != safety::Mode::safe_stop && st.controller_status != Status::ok) ++s.controller_failures;
+  if (st.mode != safety::Mode::safe_stop &&
+      (st.controller_status != Status::ok || st.controller_decision != Decision::applied))
+    ++s.controller_failures;
   const bool after_fault = !std::isnan(s.first_fault_s) && t >= s.first_fault_s;
   if (!after_fault || !std::isnan(s.first_detection_s) || st.monitor.newly_set <= 0 || st.monitor.first_set < 0) return;
   if (monitor.spec(st.monitor.first_set).severity >= safety::Severity::derate) {

@@ -250,6 +250,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.requested_a = nan;
   out.estimator_status = out.controller_status = out.supervisor_status = Status::not_initialised;
+  out.controller_decision = Decision::applied;
   out.cbf = safety::CbfVerdict{};
   out.x = estimator_.state();  // replaced by the prediction to now when the estimator runs
   out.P = estimator_.covariance();
@@ -372,6 +373,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
 
   // 4. Controller and deadline.
   double request = 0.0;
+  Decision deadline = Decision::applied;
   if (first == Status::ok && supervisor_.mode() != safety::Mode::safe_stop) {
     control::ControllerInput in;
     in.time_s = m.time_s;
@@ -384,12 +386,14 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     in.current_max_a = config_.cbf.cell.limits.discharge_current_max_a * scale;
     control::ControllerOutput co;
     out.controller_status = controller_ != nullptr ? controller_->compute(in, co) : Status::not_initialised;
-    const bool ok = out.controller_status == Status::ok && std::isfinite(co.current_a);
+    out.controller_decision = co.decision;
+    const bool ok =
+        out.controller_status == Status::ok && co.decision == Decision::applied && std::isfinite(co.current_a);
     out.requested_a = ok ? co.current_a : nan;
     last_controller_ok_ = ok;
     last_request_a_ = ok ? co.current_a : 0.0;
     note(out.controller_status);
-    const Status arb = supervisor_.arbitrate(m.time_s, ok, co.current_a, &request);
+    const Status arb = supervisor_.arbitrate(m.time_s, ok, co.current_a, &request, &deadline);
     note(arb);
   }
 
@@ -397,15 +401,15 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
     (void)filter_.filter(out.x, out.P, request, dt_s, current_scale(), measured_bounds(m), twin_, out.cbf);
   } else {
-    out.cbf.status = Status::fallback;
+    out.cbf.decision = Decision::fallback;  // not run: the safe action
   }
   out.supervisor_status = supervisor_.release(out.x, out.cbf, dt_s, out.supervisor);
+  if (deadline == Decision::deadline_missed) out.supervisor.decision = deadline;
   out.command_a = out.supervisor.current_a;
   out.contactor_closed = out.supervisor.contactor_closed;
   out.mode = supervisor_.mode();
   last_command_a_ = out.command_a;
-  if (out.mode != safety::Mode::safe_stop)
-    note(out.supervisor_status == Status::rejected ? Status::ok : out.supervisor_status);
+  if (out.mode != safety::Mode::safe_stop) note(out.supervisor_status);
   out.status = first;
   return out.status;
 }

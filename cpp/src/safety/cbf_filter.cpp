@@ -305,7 +305,7 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
       const auto i = static_cast<std::size_t>(b);
       if (lo[i] > hi[i] || lo[i] > hi_all || hi[i] < lo_all) out.conflict |= 1u << static_cast<unsigned>(b);
     }
-    out.status = Status::fallback;
+    out.status = Status::ok;  // the call worked; its decision is the safe action (decision fallback)
     out.current_a = 0.0;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -318,6 +318,7 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
       if (lo[i] == out.current_a || hi[i] == out.current_a) out.active |= 1u << static_cast<unsigned>(b);
     }
   }
+  out.decision = Decision::applied;
   out.status = Status::ok;
   return out.status;
 }

@@ -97,8 +97,10 @@ void Supervisor::reset(double time_s) noexcept {
   missing_for_s_ = 0.0;
 }
 
-Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept {
+Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, double* request_a,
+                             Decision* decision) noexcept {
   if (request_a == nullptr) return Status::invalid_argument;
+  if (decision != nullptr) *decision = Decision::applied;
   if (!std::isfinite(time_s)) {  // no clock, no deadline: refuse, hold nothing, change nothing
     *request_a = 0.0;
     return Status::non_finite_input;
@@ -120,7 +122,8 @@ Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, 
     force_stop(time_s, TransitionCause::deadline);
     holding_ = false;
     *request_a = 0.0;
-    return Status::deadline_missed;
+    if (decision != nullptr) *decision = Decision::deadline_missed;
+    return Status::ok;  // the call worked: SAFE_STOP is its decision
   }
   holding_ = true;
   *request_a = last_command_a_;
@@ -187,24 +190,28 @@ Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf,
   out.holding = holding_;
   out.missing_for_s = missing_for_s_;
   out.predictive_refused = false;
+  out.decision = Decision::applied;  // in SAFE_STOP too: its command, 0, is the supervisor's own
   Status st = Status::ok;
   double command = 0.0;
   if (mode_ == Mode::safe_stop) {
     command = 0.0;
   } else if (!x.allFinite() || !std::isfinite(dt_s)) {
     command = 0.0;  // the component refuses on its own, whoever calls it (not only ControlCycle)
+    out.decision = Decision::fallback;
     st = Status::non_finite_input;
   } else if (!(dt_s > 0.0)) {
     command = 0.0;
+    out.decision = Decision::fallback;
     st = Status::invalid_argument;
-  } else if (cbf.status != Status::ok || !std::isfinite(cbf.current_a)) {
+  } else if (cbf.status != Status::ok || cbf.decision != Decision::applied || !std::isfinite(cbf.current_a)) {
     command = 0.0;  // the filter's defined safe action
-    st = cbf.status == Status::ok ? Status::numerical_error : cbf.status;
+    out.decision = Decision::fallback;
+    st = cbf.status == Status::ok && !std::isfinite(cbf.current_a) ? Status::numerical_error : cbf.status;
   } else if (config_.predictive_check && cbf.current_a != 0.0 &&
              !predict_safe(x, cbf.current_a, dt_s, cbf.margin_v, cbf.margin_k)) {
     command = 0.0;
     out.predictive_refused = true;
-    st = Status::rejected;
+    out.decision = Decision::rejected;
   } else {
     command = cbf.current_a;
   }

@@ -39,6 +39,7 @@ from safetwin._core import Cell, CellParams, CellState
 from safetwin.calibration.model_error import effective_sigma
 from safetwin.cellfile import parse_cell
 from safetwin.safety import CbfConfig, CbfFilter, Status, Supervisor, SupervisorConfig
+from safetwin.safety import Decision as FilterDecision  # this module has a Decision of its own
 
 NAMES = ("r0", "r1", "tau1", "r2", "tau2", "capacity")  # the 2RC layout; names(n) for n pairs
 PRIOR_SIGMA_LOG = 0.3   # default prior: +/-30 % (1 sigma) on each constant when the cell has no [fit]
@@ -197,7 +198,7 @@ class Design:
             s = probe.state
             x = np.array([s.soc, s.v1_v, s.v2_v, s.temp_k])
             verdict = cbf.filter(x, np.zeros((4, 4)), float(i), 1.0)
-            if verdict.status != Status.ok or verdict.modified:
+            if verdict.status != Status.ok or verdict.decision != FilterDecision.applied or verdict.modified:
                 return False, margin
             if not sup.predict_safe(x, float(i), 1.0, margin_v=margin):
                 return False, margin

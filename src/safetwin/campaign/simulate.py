@@ -40,6 +40,7 @@ from safetwin._core import (
     Controller,
     CycleConfig,
     CycleMeasurements,
+    Decision,
     EventKind,
     Mode,
     PackCycle,
@@ -513,7 +514,8 @@ def simulate(scenario: dict, rng: np.random.Generator, duration_s: float, dt_s: 
             safe_stop_s = float(t[k])
         if st.mode != Mode.SAFE_STOP:  # in SAFE_STOP the controller is not asked
             statuses = [cycle.group_status(g) for g in range(series)] if pack else [st]
-            controller_failures += sum(s.controller_status != Status.ok for s in statuses)
+            controller_failures += sum(s.controller_status != Status.ok or s.controller_decision != Decision.applied
+                                       for s in statuses)
     final_mode = (cycle.mode if not pack else st.mode).name
 
     rob = _robustness(v_true, temp_true, lim)

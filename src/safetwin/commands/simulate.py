@@ -61,15 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soc0", type=float, default=0.1, help="initial SOC, 0..1 (default 0.1)")
     p.add_argument("--temp-c", type=float, default=25.0,
                    help="initial and ambient temperature, degC, -40..120 (default 25)")
-    p.add_argument("--dt", type=float, default=1.0, help=f"time step, s, (0, {DT_MAX_S:g}] (default 1)")
+    p.add_argument("--dt-s", dest="dt", type=float, default=1.0, help=f"time step, s, (0, {DT_MAX_S:g}] (default 1)")
+    p.add_argument("--dt", dest="dt", type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
     p.add_argument("--series", type=int, default=1, help=f"cells in series, 1..{SERIES_MAX} (default 1)")
     p.add_argument("--parallel", type=int, default=1,
                    help=f"cells in parallel per group, 1..{PARALLEL_MAX} (default 1)")
     p.add_argument("--spread-seed", type=int, default=None,
                    help="draw cell-to-cell spread (capacity +/-3 %%, R0 +/-10 %%) with this seed")
     p.add_argument("--c-rate", type=float, default=1.0, help="cccv: charge current in C of the pack (default 1)")
-    p.add_argument("--current", type=float, default=5.15,
+    p.add_argument("--current-a", dest="current", type=float, default=5.15,
                    help="cc: pack current, A, > 0 discharges (default 5.15 = 1C discharge of one cell)")
+    p.add_argument("--current", dest="current", type=float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old spelling
     p.add_argument("--duration-s", type=float, default=3600.0, help="cc/drive: duration, s (default 3600)")
     p.add_argument("--duration", dest="duration_s", type=float, default=argparse.SUPPRESS,
                    help=argparse.SUPPRESS)  # the old spelling
@@ -83,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def check_options(args: argparse.Namespace) -> None:
     checks.number("--soc0", args.soc0, 0.0, 1.0)
     checks.temperature_c("--temp-c", args.temp_c)
-    checks.number("--dt", args.dt, 0.0, DT_MAX_S, "s", lo_open=True)
+    checks.number("--dt-s", args.dt, 0.0, DT_MAX_S, "s", lo_open=True)
     checks.number("--series", args.series, 1, SERIES_MAX)
     checks.number("--parallel", args.parallel, 1, PARALLEL_MAX)
     checks.output_file("-o", args.output)
@@ -96,10 +99,10 @@ def check_options(args: argparse.Namespace) -> None:
         checks.number("--c-rate", args.c_rate, 0.0, top, "C", lo_open=True,
                       why=f"{CURRENT_FACTOR_MAX:g}x the cell's charge limit of {lim.charge_current_max_a:g} A")
     if args.profile in ("cc", "drive"):
-        checks.number("--duration-s", args.duration_s, args.dt, math.inf, "s", why="at least one step of --dt")
+        checks.number("--duration-s", args.duration_s, args.dt, math.inf, "s", why="at least one step of --dt-s")
     if args.profile == "cc":
-        checks.number("--current", args.current, unit="A")
-        check_pack_current("--current", np.array([args.current]), args.parallel, lim)
+        checks.number("--current-a", args.current, unit="A")
+        check_pack_current("--current-a", np.array([args.current]), args.parallel, lim)
 
 
 def check_pack_current(what: str, current_a: np.ndarray, parallel: int, lim: battery.CellLimits) -> None:

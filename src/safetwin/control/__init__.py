@@ -19,6 +19,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     Controller,
     ControllerInput,
     ControllerOutput,
+    Decision,
     DenseQpSettings,
     DenseQpSolver,
     QpProblem,
@@ -31,7 +32,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
 
 __all__ = [
     "BatteryMpc", "BatteryMpcConfig", "BatteryMpcStep", "ChanceForm", "ChargeLoopConfig", "Controller",
-    "ControllerInput", "ControllerOutput", "DenseQpSettings", "DenseQpSolver", "QpProblem", "QpSolution",
+    "ControllerInput", "ControllerOutput", "Decision", "DenseQpSettings", "DenseQpSolver", "QpProblem", "QpSolution",
     "QpSolver", "QpStatus", "chance_multiplier", "run_charge_loop", "make_solver", "SOLVERS",
 ]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safetwin._core import CellParams, Controller, ControllerInput, Status, linearise_step, linearise_voltage
+from safetwin._core import CellParams, Controller, ControllerInput, Decision, Status, linearise_step, linearise_voltage
 
 T_REF_K = 298.15
 
@@ -156,7 +156,7 @@ class CvxpyMpc(Controller):
         self.solve_status = self.problem.status
         if self.problem.status != "optimal" or self.u.value is None:
             i = float(np.clip(self.plan[1], lb, ub)) if self.plan is not None and n > 1 else 0.0
-            return i, Status.fallback
+            return i, Decision.fallback
         self.plan = np.clip(np.asarray(self.u.value), lb, ub)
         return float(self.plan[0]), Status.ok
 
@@ -258,7 +258,7 @@ class CasadiNmpc(Controller):
         if not stats["success"]:
             self.w0 = None
             self.lam_g = self.lam_x = None
-            return 0.0, Status.fallback
+            return 0.0, Decision.fallback
         self.w0 = np.asarray(sol["x"]).ravel()
         self.lam_g, self.lam_x = np.asarray(sol["lam_g"]).ravel(), np.asarray(sol["lam_x"]).ravel()
         return float(np.clip(self.w0[self.nx], lb, ub)), Status.ok

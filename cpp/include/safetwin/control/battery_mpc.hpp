@@ -12,7 +12,7 @@
 // or reset(); each QP at most DenseQpSettings::max_iterations (200) working-set changes of the
 // built-in solver, each O(N^2), plus one O(N^2) linearisation; the constant Hessian is factored
 // at construction and set_horizon(), never in compute(). A QP stopped by its cap is not used:
-// compute() returns the fallback (status fallback, qp_status max_iterations).
+// compute() returns the fallback (status ok, decision fallback, qp_status max_iterations).
 //
 // The QP, in the planned currents I[0..N-1] (A, > 0 discharges):
 //   min  sum_{k=1..N} w_soc (SOC[k] - target)^2 + sum_{k=0..N-1} w_rate (I[k] - I[k-1])^2
@@ -85,6 +85,7 @@ struct BatteryMpcConfig {
 // What the last compute() did, for diagnostics, tests and benchmarks.
 struct BatteryMpcStep {
   Status status = Status::not_initialised;
+  Decision decision = Decision::fallback;  // applied: the first planned current was the output
   QpStatus qp_status = QpStatus::invalid_input;
   int iterations = 0;         // QP iterations over all linearisations
   int linearisations = 0;     // QPs solved
@@ -108,10 +109,11 @@ class BatteryMpc final : public Controller {
   // thermal limit); the bounds and rows that bind in it seed the first QP's working set. That
   // plan is close to the QP's, so the linearisations settle in a few warm-started QPs instead of
   // a cold QP and up to cold_start_linearisations re-linearisations.
-  // Returns ok with the first planned current; otherwise out.current_a is the fallback (the
-  // shifted previous plan clipped to the bounds, else 0 clipped to them) and the status says why:
-  // non_finite_input (NaN/inf in x, P or the last current), invalid_argument (dt_s differs from the
-  // config, empty bounds, T <= 0), fallback (the QP was not solved to optimality). Never NaN.
+  // Returns ok with decision applied and the first planned current; otherwise out.current_a is
+  // the fallback (the shifted previous plan clipped to the bounds, else 0 clipped to them), the
+  // decision is fallback and the status says why: ok (the QP was not solved to optimality:
+  // last_step().qp_status), non_finite_input (NaN/inf in x, P or the last current),
+  // invalid_argument (dt_s differs from the config, empty bounds, T <= 0). Never NaN.
   [[nodiscard]] Status compute(const ControllerInput& in, ControllerOutput& out) noexcept override;
   void reset() noexcept override;  // forget the plan (next call starts from the last current)
 

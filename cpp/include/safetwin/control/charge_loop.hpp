@@ -31,15 +31,16 @@ struct ChargeTrace {
   double* soc = nullptr;           // after step k
   double* solve_time_s = nullptr;  // wall time of the controller's compute()
   int* iterations = nullptr;
-  std::uint8_t* status = nullptr;  // safetwin::Status of compute()
+  std::uint8_t* status = nullptr;    // safetwin::Status of compute()
+  std::uint8_t* decision = nullptr;  // safetwin::Decision of compute() (ControllerOutput::decision)
 };
 
 struct ChargeLoopResult {
   std::size_t steps = 0;
   bool reached = false;          // SOC reached soc_stop
   double time_to_stop_s = 0.0;   // crossing time, interpolated within the step (if reached)
-  std::size_t non_ok_steps = 0;  // controller returned another status than ok (it then acted on
-                                 // its own fallback command, which the loop applied)
+  std::size_t non_ok_steps = 0;  // controller returned another status than ok or another decision
+                                 // than applied (the loop applied its fallback command)
 };
 
 // Runs the loop. Returns ok, or the plant's refusal of a command (a non-finite current cannot

@@ -22,13 +22,16 @@ struct ControllerInput {
 struct ControllerOutput {
   double current_a = 0.0;  // requested per-cell current
   int iterations = 0;      // solver iterations, 0 for a law without a solver
+  // applied, or what the law decided instead: fallback (current_a is its defined safe fallback),
+  // rejected (it declined), deadline_missed (its output is late). Not applied: a missing output.
+  Decision decision = Decision::applied;
 };
 
 class Controller {
  public:
   virtual ~Controller() = default;
-  // Returns Status::ok with a finite request, or another status (the cycle then uses the safe
-  // fallback and reports it).
+  // Returns Status::ok with a finite request and out.decision, or another status. A non-ok status
+  // or a decision other than applied is a missing output (the cycle then holds and reports it).
   [[nodiscard]] virtual Status compute(const ControllerInput& in, ControllerOutput& out) noexcept = 0;
   virtual void reset() noexcept {}
 };

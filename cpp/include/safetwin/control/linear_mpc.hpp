@@ -43,10 +43,12 @@ class LinearMpc {
   explicit LinearMpc(LinearMpcConfig config, QpSolver* solver = nullptr);  // solver not owned
 
   // x0 (nx), x_ref (nx), u_prev (nu: the input applied last) -> u (nu), the first planned input.
-  // Not ok: non_finite_input (NaN/inf in the inputs), fallback (the QP was not solved): u is then
-  // the shifted previous plan clipped to the bounds, else the bound-clipped zero. Never NaN.
+  // Not ok: non_finite_input (NaN/inf in the inputs). When the QP was not solved, or on that
+  // error, last_decision() is fallback and u the shifted previous plan clipped to the bounds, else
+  // the bound-clipped zero. Never NaN.
   [[nodiscard]] Status step(const double* x0, const double* x_ref, const double* u_prev, double* u) noexcept;
   void reset() noexcept { have_plan_ = false; }
+  [[nodiscard]] Decision last_decision() const noexcept { return last_decision_; }  // of the last step()
 
   void set_horizon(int n);  // 1 <= n <= max_horizon (configuration call, may throw)
   void set_solver(QpSolver* solver) noexcept;
@@ -63,10 +65,11 @@ class LinearMpc {
   using Mat = Eigen::MatrixXd;
   using Vec = Eigen::VectorXd;
   void build_hessian() noexcept;
-  [[nodiscard]] Status fallback(double* u) noexcept;
+  void fallback(double* u) noexcept;
 
   LinearMpcConfig config_;
   DenseQpSolver builtin_;
+  Decision last_decision_ = Decision::fallback;
   QpSolver* solver_;
   int nx_, nu_, ny_, n_;
   std::uint64_t hessian_id_ = 0;

@@ -13,8 +13,9 @@
 //   1. a non-finite measurement (a valid channel, the current, the time) or dt -> SAFE_STOP now
 //   2. estimator step (BatteryEkf), prediction to now (x, P)
 //   3. monitor signals (built-in and external, e.g. trust values) and check; supervisor mode
-//   4. controller (skipped in SAFE_STOP); a non-ok status or non-finite request counts as a missing
-//      output: the supervisor holds the last command for at most hold_max_s, then SAFE_STOP
+//   4. controller (skipped in SAFE_STOP); a non-ok status, a decision other than applied or a
+//      non-finite request counts as a missing output: the supervisor holds the last command for at most hold_max_s,
+//      then SAFE_STOP
 //   5. CBF filter at the mode's current scale (margin from P; its measurement-based barriers on the
 //      most conservative valid readings of this sample; the adaptive twin below), supervisor
 //      predictive check (the same twin), release
@@ -197,6 +198,7 @@ struct CycleStatus {
   double requested_a = 0.0;  // the controller's request (NaN if none)
   Status estimator_status = Status::not_initialised;
   Status controller_status = Status::not_initialised;
+  Decision controller_decision = Decision::applied;  // the controller's (ControllerOutput::decision)
   Status supervisor_status = Status::not_initialised;
   battery::StateVector x = battery::StateVector::Zero();  // estimate now
   battery::StateMatrix P = battery::StateMatrix::Zero();

@@ -82,7 +82,8 @@
 // as the estimate grows certain and grow with P (a sensor losing trust inflates P).
 //
 // Fail closed: no current in every interval (conflict), a non-finite input or margin -> current 0
-// (the defined safe action), Status::fallback or non_finite_input, and the conflicting barriers.
+// (the defined safe action, decision fallback) with status ok (conflict, and the conflicting
+// barriers) or non_finite_input.
 // filter() allocates nothing and never throws.
 #include <array>
 #include <cstdint>
@@ -136,12 +137,13 @@ struct CbfConfig {
 };
 
 struct CbfVerdict {
-  Status status = Status::not_initialised;  // ok, fallback (conflict), non_finite_input, invalid_argument
+  Status status = Status::not_initialised;  // ok, non_finite_input, invalid_argument, numerical_error
+  Decision decision = Decision::fallback;   // applied, or fallback (current 0: a conflict or any error)
   double requested_a = 0.0;
   double current_a = 0.0;      // the filtered current: always finite
   bool modified = false;       // current_a != requested_a
   std::uint32_t active = 0;    // barriers whose bound the result sits on (when modified)
-  std::uint32_t conflict = 0;  // barriers whose intervals do not intersect (status fallback)
+  std::uint32_t conflict = 0;  // barriers whose intervals do not intersect (decision fallback)
   double lo_a = 0.0;           // the safe interval [lo_a, hi_a] (lo_a > hi_a: empty)
   double hi_a = 0.0;
   std::array<double, kBarrierCount> barrier_lo_a{};  // each barrier's own interval

@@ -69,6 +69,10 @@ struct SupervisorVerdict {
   bool holding = false;  // the request was the held last command (controller output missing)
   bool predictive_refused = false;
   double missing_for_s = 0.0;  // time since the last good controller output
+  // applied (the filtered command released, or 0 in SAFE_STOP), rejected (the predictive check
+  // refused it: 0 released), fallback (the filter's safe action or an error: 0 released),
+  // deadline_missed (ControlCycle: the hold ran out this cycle, arbitrate()'s decision).
+  Decision decision = Decision::applied;
 };
 
 class Supervisor {
@@ -81,13 +85,16 @@ class Supervisor {
   void reset(double time_s) noexcept;
 
   // Deadline check. output_ok: the controller returned ok with a finite request in time.
-  // Writes the request to filter (fresh or held); returns deadline_missed when SAFE_STOP was
-  // entered because the hold time ran out (the request is then 0). A non-finite time_s is refused
-  // (non_finite_input, request 0, nothing changed); a null request_a gives invalid_argument.
-  [[nodiscard]] Status arbitrate(double time_s, bool output_ok, double requested_a, double* request_a) noexcept;
+  // Writes the request to filter (fresh or held); returns ok with *decision deadline_missed when
+  // SAFE_STOP was entered because the hold time ran out (the request is then 0), else applied.
+  // A non-finite time_s is refused (non_finite_input, request 0, nothing changed); a null
+  // request_a gives invalid_argument. decision may be null (not asked for).
+  [[nodiscard]] Status arbitrate(double time_s, bool output_ok, double requested_a, double* request_a,
+                                 Decision* decision = nullptr) noexcept;
 
-  // Predictive check and release of the filtered command. Fills out; returns ok, rejected (the
-  // prediction left the safe set: zero released) or the CBF's own non-ok status (zero released).
+  // Predictive check and release of the filtered command. Fills out; returns ok (out.decision:
+  // applied, rejected when the prediction left the safe set, fallback when the filter fell back:
+  // zero released) or the CBF's own non-ok status (zero released, decision fallback).
   // A non-finite state or dt_s (non_finite_input) or dt_s <= 0 (invalid_argument) releases zero.
   [[nodiscard]] Status release(const battery::StateVector& x, const CbfVerdict& cbf, double dt_s,
                                SupervisorVerdict& out) noexcept;
