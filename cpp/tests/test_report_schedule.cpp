@@ -173,6 +173,7 @@ TEST_CASE("self-triggered: a measured barrier that cuts the model's current inte
   const auto idx = [](Barrier b) { return static_cast<std::size_t>(b); };
   safety::CbfVerdict verdict;
   verdict.status = Status::ok;
+  verdict.decision = Decision::applied;
   verdict.barrier_lo_a.fill(-std::numeric_limits<double>::infinity());
   verdict.barrier_hi_a.fill(std::numeric_limits<double>::infinity());
   verdict.barrier_lo_a[idx(Barrier::current_charge)] = -15.0;  // the model allows [-12, 25]
@@ -188,7 +189,7 @@ TEST_CASE("self-triggered: a measured barrier that cuts the model's current inte
   verdict.barrier_hi_a[idx(Barrier::measured_temp_max)] = 24.0;  // the hottest reading cuts discharge
   CHECK(next_after(verdict, ReportNode::voltage_a) == 30.0);
   CHECK(next_after(verdict, ReportNode::temperature) == 1.0);
-  verdict.status = Status::fallback;  // no interval to compare: the tubes alone
+  verdict.decision = Decision::fallback;  // no interval to compare: the tubes alone
   CHECK(next_after(verdict, ReportNode::temperature) == 30.0);
 }
 

@@ -133,7 +133,8 @@ struct MeasuredBinding {
 MeasuredBinding measured_binding(const safety::CbfVerdict* v) noexcept {
   using safety::Barrier;
   MeasuredBinding m;
-  if (v == nullptr || v->status != Status::ok) return m;
+  // A fallback (a conflict or an error) has no interval to compare: the tubes alone.
+  if (v == nullptr || v->status != Status::ok || v->decision != Decision::applied) return m;
   double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
   for (int b = 0; b <= static_cast<int>(Barrier::current_discharge); ++b) {
     lo = std::max(lo, v->barrier_lo_a[static_cast<std::size_t>(b)]);
