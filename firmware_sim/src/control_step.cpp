@@ -114,7 +114,8 @@ void ControlStep::select_limiting_group(const Measurements& m) noexcept {
   request_.limiting_group = best;
 }
 
-Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestation attestation, Command& out) noexcept {
+Status ControlStep::compute(const Measurements& m, double dt_s, const trust::Attestation* attestation,
+                            Command& out) noexcept {
   out = Command{};
   out.mode = report_.mode;
   const double np = static_cast<double>(config_.parallel);
@@ -153,7 +154,7 @@ Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestati
   pm.pack_current_a = m.pack_current_a;
   pm.voltage_a_v = v_.data();
   pm.temperature_k = t_.data();
-  pm.attestation = attestation == trust::Attestation::none ? nullptr : &attestation;
+  pm.attestation = attestation;
   cycle::PackCycleStatus ps;
   const Status st = cycle_->step(pm, pending_dt_s_, ps);
   pending_dt_s_ = 0.0;

@@ -476,6 +476,41 @@ TEST_CASE("quotes over ISO-TP drive the cell monitor's trust: a tampered node (P
   CHECK(cfg.attest.nodes.empty());
 }
 
+TEST_CASE("each attestation node weighs the voltages of its own groups: default blocks, explicit groups, refusals") {
+  AttestConfig a;
+  a.nodes.resize(3);
+  // default split of 10 groups over 3 nodes: [0, 3), [3, 6), [6, 10) (k * series / N)
+  CHECK(attest_voltage_nodes(a, 10) == std::vector<int>{0, 0, 0, 1, 1, 1, 2, 2, 2, 2});
+  a.nodes.resize(1);
+  CHECK(attest_voltage_nodes(a, 4) == std::vector<int>{0, 0, 0, 0});  // one node: every group
+  FirmwareConfig cfg;
+  cfg.series = 6;
+  cfg.attest.nodes.resize(2);
+  set_attest_node_groups(cfg, "--attest-node-groups", "1:0:2");
+  set_attest_node_groups(cfg, "--attest-node-groups", "0:3:2");
+  // groups 2 and 5 are measured by no attested node: not weighted by trust
+  CHECK(attest_voltage_nodes(cfg.attest, 6) ==
+        std::vector<int>{1, 1, safetwin::trust::kNoNode, 0, 0, safetwin::trust::kNoNode});
+  const FirmwareConfig before = cfg;
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "2:0:1"),
+                       doctest::Contains("node 2 is not enrolled"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "1:0"),
+                       doctest::Contains("NODE:FIRST_GROUP:GROUP_COUNT"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "1:0:0"),
+                       doctest::Contains("GROUP_COUNT must be at least 1"), std::invalid_argument);
+  CHECK(cfg.attest.nodes[1].first_group == before.attest.nodes[1].first_group);
+  CHECK(cfg.attest.nodes[1].group_count == before.attest.nodes[1].group_count);
+  cfg.attest.nodes[1].first_group = 2;
+  cfg.attest.nodes[1].group_count = 2;
+  CHECK_THROWS_WITH_AS(attest_voltage_nodes(cfg.attest, 6),
+                       doctest::Contains("attest.nodes[1].first_group = 2: group 3 is already measured by node 0"),
+                       std::invalid_argument);
+  cfg.attest.nodes[1].first_group = 5;
+  CHECK_THROWS_WITH_AS(attest_voltage_nodes(cfg.attest, 6),
+                       doctest::Contains("with group_count 2 must lie within the 6 series groups"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("non-finite or non-positive dt fails closed") {
   FirmwareConfig cfg;
   cfg.series = 3;
