@@ -57,7 +57,7 @@ struct QuoteNode {
     const Bytes h = sha256(pub);
     name.insert(name.end(), h.begin(), h.end());
     Bytes qn;
-    put(qn, 0x4000000B, 4);  // the AK's parent: the owner hierarchy
+    put(qn, 0x4000000B, 4);  // the AK is a primary key of the endorsement hierarchy (the verifier default)
     qn.insert(qn.end(), name.begin(), name.end());
     signer = {0x00, 0x0B};
     const Bytes hq = sha256(qn);

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
    * clock), with an unsigned edit (fail_signature), with a dropped frame (reassembly error), and
    * with the other node's nonce (nonce_unknown); the rounds end after cycles of 1.6 s. */
   static const uint8_t attest_seeds[][3][2] = {
-      {{1, 0x00}, {2, 0x00}, {1, 0x01}}, {{1, 0x02}, {2, 0x00}, {2, 0x0F}}, {{1, 0x01}, {2, 0x00}, {2, 0x0F}},
+      {{1, 0x00}, {2, 0x00}, {1, 0x01}}, {{1, 0x02}, {2, 0x00}, {2, 0x0F}}, {{1, 0x00}, {2, 0x00}, {2, 0x0F}},
       {{1, 0x04}, {2, 0x00}, {2, 0x0F}}, {{1, 0x08}, {2, 0x00}, {2, 0x0F}},
   };
   const int n_attest = (int)(sizeof attest_seeds / sizeof attest_seeds[0]);

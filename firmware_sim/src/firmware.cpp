@@ -80,9 +80,9 @@ void add_attest_node(FirmwareConfig& c, const std::string& key, const std::strin
     if (e == std::string::npos) break;
     b = e + 1;
   }
-  if (part.size() != 3 && part.size() != 4)
+  if (part.size() < 3 || part.size() > 5)
     throw std::invalid_argument(key + " = '" + spec.substr(0, 80) +
-                                "...': AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]");
+                                "...': AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]]");
   AttestNode n;
   n.ak_public = from_hex(key, "AK_PUBLIC_HEX", part[0]);
   std::size_t used = 0;
@@ -99,13 +99,19 @@ void add_attest_node(FirmwareConfig& c, const std::string& key, const std::strin
   if (n.golden.size() != 32 * pcrs)
     throw std::invalid_argument(key + ": GOLDEN_HEX has " + std::to_string(n.golden.size()) + " bytes: the mask's " +
                                 std::to_string(pcrs) + " PCRs need " + std::to_string(32 * pcrs));
-  if (part.size() == 4) {
+  if (part.size() >= 4 && !part[3].empty()) {  // an empty version with a parent QN: not checked
     try {
       n.firmware_version = std::stoull(part[3], &used, 10);
     } catch (const std::exception&) { used = 0; }
     if (used != part[3].size() || part[3].empty())
       throw std::invalid_argument(key + ": FIRMWARE_VERSION = '" + part[3] + "': a decimal integer");
     n.check_firmware_version = true;
+  }
+  if (part.size() == 5) {  // an AK that is a child of this parent (tpm2_createak: the EK's QN)
+    n.parent_qn = from_hex(key, "PARENT_QN_HEX", part[4]);
+    if (n.parent_qn.size() != 34)
+      throw std::invalid_argument(key + ": PARENT_QN_HEX has " + std::to_string(n.parent_qn.size()) +
+                                  " bytes: a Qualified Name is 34 (nameAlg SHA-256 || digest)");
   }
   if (c.attest.nodes.size() >= QuoteVerifier::kMaxNodes)
     throw std::invalid_argument(key + ": a 9th node; the DBC carries 8");
@@ -204,7 +210,8 @@ Firmware::Firmware(const FirmwareConfig& config)
     for (std::size_t k = 0; k < a.nodes.size(); ++k) {
       const AttestNode& n = a.nodes[k];
       verifier_->enroll(k, n.ak_public.data(), n.ak_public.size(), n.pcr_mask, n.golden.data(),
-                        n.check_firmware_version, n.firmware_version);
+                        n.check_firmware_version, n.firmware_version, tpm::kRhEndorsement,
+                        n.parent_qn.empty() ? nullptr : n.parent_qn.data(), n.parent_qn.size());
     }
     nonces_ = a.os_entropy ? std::make_unique<NonceSource>() : std::make_unique<NonceSource>(a.seed);
     AttestRoundsConfig rc;

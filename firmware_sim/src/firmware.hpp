@@ -64,6 +64,9 @@ struct AttestNode {
   std::vector<std::uint8_t> golden;     // 32 bytes per PCR of the mask, ascending
   bool check_firmware_version = false;
   std::uint64_t firmware_version = 0;
+  // Empty: the AK is a primary key of the endorsement hierarchy. Otherwise the Qualified Name
+  // (34 bytes) of the AK's parent: a tpm2_createak AK is a child of the EK.
+  std::vector<std::uint8_t> parent_qn;
   // The series groups whose cell voltages this node measures: [first_group, first_group +
   // group_count). group_count 0 = the default split: node k of N takes the contiguous block
   // [k * series / N, (k + 1) * series / N) (one node: every group). Set with --attest-node-groups.
@@ -89,8 +92,9 @@ struct AttestConfig {
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
-// Adds an enrolled node from "AK_HEX:PCR_MASK:GOLDEN_HEX[:FIRMWARE_VERSION]" (PCR mask in hex,
-// e.g. 0x7; the firmware version decimal); throws std::invalid_argument naming key and the part.
+// Adds an enrolled node from "AK_HEX:PCR_MASK:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]]" (PCR
+// mask in hex, e.g. 0x7; the firmware version decimal, empty = not checked; the parent's Qualified
+// Name for an AK that is a child of it); throws std::invalid_argument naming key and the part.
 struct FirmwareConfig;
 void add_attest_node(FirmwareConfig& c, const std::string& key, const std::string& spec);
 // Sets node K's groups from "K:FIRST:COUNT" (FIRST 0-based); throws std::invalid_argument naming key.

@@ -136,7 +136,9 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
         }}},
       {"attest-node",
        {"enrol the next sensor node (node k answers ATTEST_NONCE_k; its trust weights its groups' voltages):\n"
-        "                                AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]; repeat per node",
+        "                                AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]] "
+        "(the\n"
+        "                                parent's Qualified Name for an EK-child AK); repeat per node",
         [](Options& o, const std::string& k, const std::string& v) { add_attest_node(o.firmware, k, v); }}},
       {"attest-node-groups",
        {"NODE:FIRST:COUNT: the series groups (0-based) whose voltages enrolled node NODE measures; its trust "
