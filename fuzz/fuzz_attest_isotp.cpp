@@ -3,48 +3,30 @@
 // Input byte 0 chooses the mode:
 //   even  raw frames: records of 9 bytes, ctrl | 8 data, ctrl bits 0..3 the length (> 8 refused),
 //         bits 4..6 the time step (x 40 ms), bit 7 re-opens the round
-//   odd   the genuine answer (TPM2B_ATTEST + TPMT_SIGNATURE, 217 bytes, signed by the harness's key
+//   odd   the genuine answer (TPM2B_ATTEST + TPMT_SIGNATURE, 219 bytes, signed by the harness's key
 //         on the issued nonce) segmented into FF + CFs, then edited by the input's records:
 //         (op, index, value) with op = drop / duplicate / swap with next / xor a byte / delay
 // Properties: no crash or UB; a complete message has the length its SF/FF announced; a completed
 // answer passes verification only if it is byte for byte the genuine answer; nothing completes
 // outside an open round or after its deadline.
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "attest_isotp.hpp"
+#include "fuzz_quote_node.hpp"
 #include "quote_verifier.hpp"
 
 using namespace safetwin::firmware;
-using Bytes = std::vector<std::uint8_t>;
+using fuzz_quote::Bytes;
 
 namespace {
 
-#define REQUIRE(c)          \
-  do {                      \
-    if (!(c)) std::abort(); \
-  } while (0)
+#define REQUIRE(c) fuzz_quote::require(c)
 
-void put(Bytes& b, std::uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put2b(Bytes& b, const std::uint8_t* p, std::size_t n) {
-  put(b, n, 2);
-  b.insert(b.end(), p, p + n);
-}
-Bytes sha256(const Bytes& in) {
-  Bytes out(32);
-  unsigned int len = 0;
-  REQUIRE(EVP_Digest(in.data(), in.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
-  return out;
-}
-
+// The node (fuzz_quote_node.hpp), its genuine answer on the issued nonce (clock 100 ms,
+// resetCount 1) and that answer's ISO-TP frames.
 struct World {
   QuoteVerifier verifier{QuoteVerifierConfig{}};
   QuoteVerifier::Nonce nonce{};
@@ -52,73 +34,13 @@ struct World {
   std::vector<Bytes> frames;
 
   World() {
-    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    std::uint8_t point[65];
-    std::size_t len = 0;
-    REQUIRE(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1);
-    Bytes pub;
-    put(pub, 0x0023, 2);
-    put(pub, 0x000B, 2);
-    put(pub, 0x00050072, 4);
-    put(pub, 0, 2);
-    for (std::uint16_t v : {0x0010, 0x0018, 0x000B, 0x0003, 0x0010}) put(pub, v, 2);
-    put2b(pub, point + 1, 32);
-    put2b(pub, point + 33, 32);
-    const Bytes golden(32, 0x11);
-    verifier.enroll(0, pub.data(), pub.size(), 0x1, golden.data());
-    Bytes name = {0x00, 0x0B}, qn;
-    const Bytes h = sha256(pub);
-    name.insert(name.end(), h.begin(), h.end());
-    put(qn, 0x4000000B, 4);
-    qn.insert(qn.end(), name.begin(), name.end());
-    Bytes signer = {0x00, 0x0B};
-    const Bytes hq = sha256(qn);
-    signer.insert(signer.end(), hq.begin(), hq.end());
+    const fuzz_quote::QuoteNode node;
+    verifier.enroll(0, node.pub.data(), node.pub.size(), fuzz_quote::QuoteNode::kPcrMask, node.golden.data(), true,
+                    fuzz_quote::QuoteNode::kFirmwareVersion);
     for (std::size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<std::uint8_t>(0xC3 ^ i);
-    Bytes a;
-    put(a, 0xFF544347u, 4);
-    put(a, 0x8018, 2);
-    put2b(a, signer.data(), signer.size());
-    put2b(a, nonce.data(), nonce.size());
-    put(a, 100, 8);
-    put(a, 1, 4);
-    put(a, 0, 4);
-    put(a, 1, 1);
-    put(a, 0, 8);
-    put(a, 1, 4);
-    put(a, 0x000B, 2);
-    put(a, 3, 1);
-    put(a, 0x01, 1);
-    put(a, 0, 1);
-    put(a, 0, 1);
-    const Bytes d = sha256(golden);
-    put2b(a, d.data(), 32);
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    REQUIRE(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1);
-    REQUIRE(EVP_DigestSign(ctx, nullptr, &len, a.data(), a.size()) == 1);
-    Bytes der(len);
-    REQUIRE(EVP_DigestSign(ctx, der.data(), &len, a.data(), a.size()) == 1);
-    EVP_MD_CTX_free(ctx);
-    const unsigned char* p = der.data();
-    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-    std::uint8_t r[32], s[32];
-    BN_bn2binpad(ECDSA_SIG_get0_r(sig), r, 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(sig), s, 32);
-    ECDSA_SIG_free(sig);
-    EVP_PKEY_free(key);
-    put2b(answer, a.data(), a.size());
-    put(answer, 0x0018, 2);
-    put(answer, 0x000B, 2);
-    put2b(answer, r, 32);
-    put2b(answer, s, 32);
-    frames.push_back({static_cast<std::uint8_t>(0x10 | (answer.size() >> 8)), static_cast<std::uint8_t>(answer.size()),
-                      answer[0], answer[1], answer[2], answer[3], answer[4], answer[5]});
-    std::uint8_t seq = 1;
-    for (std::size_t at = 6; at < answer.size(); at += 7, seq = (seq + 1) & 0x0F) {
-      Bytes f{static_cast<std::uint8_t>(0x20 | seq)};
-      for (std::size_t k = at; k < at + 7; ++k) f.push_back(k < answer.size() ? answer[k] : 0xCC);
-      frames.push_back(f);
-    }
+    const Bytes a = node.attest(nonce.data(), nonce.size(), 100, 1);
+    answer = fuzz_quote::answer(a, node.sign(a));
+    frames = fuzz_quote::segment(answer);
   }
 };
 

@@ -8,41 +8,24 @@
 // Properties: no crash or UB; a structure that parses re-marshals to exactly its input bytes; a
 // quote that was not re-signed passes only if it is byte for byte the genuine one; a pass always
 // carries the issued nonce, the golden PCR digest, the enrolled signer, magic and safe = YES.
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "fuzz_quote_node.hpp"
 #include "quote_verifier.hpp"
 #include "quote_wire.hpp"
 
 using namespace safetwin::firmware;
-using Bytes = std::vector<std::uint8_t>;
+using fuzz_quote::Bytes;
+using fuzz_quote::put;
 
 namespace {
 
-#define REQUIRE(c)          \
-  do {                      \
-    if (!(c)) std::abort(); \
-  } while (0)
+#define REQUIRE(c) fuzz_quote::require(c)
 
-void put(Bytes& b, std::uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put2b(Bytes& b, const std::uint8_t* p, std::size_t n) {
-  put(b, n, 2);
-  b.insert(b.end(), p, p + n);
-}
-Bytes sha256(const Bytes& in) {
-  Bytes out(32);
-  unsigned int len = 0;
-  REQUIRE(EVP_Digest(in.data(), in.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
-  return out;
-}
+void put2b(Bytes& b, const std::uint8_t* p, std::size_t n) { fuzz_quote::put2b(b, p, n); }
 
 // Re-marshal from the views (TPM 2.0 Part 2 order), independent of the parser's reader.
 Bytes marshal(const tpm::AttestView& a) {
@@ -74,77 +57,24 @@ Bytes marshal(const tpm::SignatureView& s) {
   return b;
 }
 
+// The node (fuzz_quote_node.hpp: its key, PCRs 0 and 7, firmware 7) and its genuine quote on the
+// issued nonce (clock 5000 ms, resetCount 2).
 struct World {
-  EVP_PKEY* key = nullptr;
-  Bytes pub, golden, golden_digest, signer, genuine_attest, genuine_sig;
+  fuzz_quote::QuoteNode node;
+  Bytes& golden_digest = node.golden_digest;
+  Bytes& signer = node.signer;
+  Bytes genuine_attest, genuine_sig;
   QuoteVerifier::Nonce nonce{};
   QuoteVerifier verifier{QuoteVerifierConfig{}};
 
-  Bytes sign(const Bytes& data) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    std::size_t len = 0;
-    REQUIRE(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1);
-    REQUIRE(EVP_DigestSign(ctx, nullptr, &len, data.data(), data.size()) == 1);
-    Bytes der(len);
-    REQUIRE(EVP_DigestSign(ctx, der.data(), &len, data.data(), data.size()) == 1);
-    EVP_MD_CTX_free(ctx);
-    const unsigned char* p = der.data();
-    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-    std::uint8_t r[32], s[32];
-    BN_bn2binpad(ECDSA_SIG_get0_r(sig), r, 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(sig), s, 32);
-    ECDSA_SIG_free(sig);
-    Bytes out;
-    put(out, 0x0018, 2);
-    put(out, 0x000B, 2);
-    put2b(out, r, 32);
-    put2b(out, s, 32);
-    return out;
-  }
+  Bytes sign(const Bytes& data) const { return node.sign(data); }
 
   World() {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    std::uint8_t point[65];
-    std::size_t len = 0;
-    REQUIRE(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1);
-    put(pub, 0x0023, 2);
-    put(pub, 0x000B, 2);
-    put(pub, 0x00050072, 4);
-    put(pub, 0, 2);
-    for (std::uint16_t v : {0x0010, 0x0018, 0x000B, 0x0003, 0x0010}) put(pub, v, 2);
-    put2b(pub, point + 1, 32);
-    put2b(pub, point + 33, 32);
-    for (int i = 0; i < 2 * 32; ++i) golden.push_back(static_cast<std::uint8_t>(i));
-    golden_digest = sha256(golden);
-    Bytes name = {0x00, 0x0B};
-    const Bytes h = sha256(pub);
-    name.insert(name.end(), h.begin(), h.end());
-    Bytes qn;
-    put(qn, 0x4000000B, 4);
-    qn.insert(qn.end(), name.begin(), name.end());
-    signer = {0x00, 0x0B};
-    const Bytes hq = sha256(qn);
-    signer.insert(signer.end(), hq.begin(), hq.end());
-    verifier.enroll(0, pub.data(), pub.size(), 0x81, golden.data(), true, 7);  // PCRs 0 and 7
+    verifier.enroll(0, node.pub.data(), node.pub.size(), fuzz_quote::QuoteNode::kPcrMask, node.golden.data(), true,
+                    fuzz_quote::QuoteNode::kFirmwareVersion);
     for (std::size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<std::uint8_t>(0x5A ^ i);
-    Bytes& a = genuine_attest;
-    put(a, 0xFF544347u, 4);
-    put(a, 0x8018, 2);
-    put2b(a, signer.data(), signer.size());
-    put2b(a, nonce.data(), nonce.size());
-    put(a, 5000, 8);
-    put(a, 2, 4);
-    put(a, 0, 4);
-    put(a, 1, 1);
-    put(a, 7, 8);
-    put(a, 1, 4);
-    put(a, 0x000B, 2);
-    put(a, 3, 1);
-    put(a, 0x81, 1);
-    put(a, 0, 1);
-    put(a, 0, 1);
-    put2b(a, golden_digest.data(), 32);
-    genuine_sig = sign(a);
+    genuine_attest = node.attest(nonce.data(), nonce.size(), 5000, 2);
+    genuine_sig = sign(genuine_attest);
   }
 };
 

@@ -1,7 +1,7 @@
 /* Writes the seed corpora of the fuzz harnesses from valid frames: every message of the DBC (every
  * multiplexer value), its signals in the middle of their declared ranges, encoded by the generated
  * codec and E2E-protected as the link sends them. Usage: make_seeds OUT_DIR (writes
- * OUT_DIR/{e2e,hil_codec,firmware_frames}/seed_*; the directories must exist). */
+ * OUT_DIR/{e2e,hil_codec,firmware_frames,firmware_attest}/seed_*; the directories must exist). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +82,35 @@ int main(int argc, char** argv) {
   }
   if (fw_len >= 10) fw_seed[fw_len - 9] |= 0x40; /* and a control cycle after the last frame */
   failures += write_file(dir, "firmware_frames", 0, fw_seed, fw_len);
-  printf("seeds: %d e2e, %d hil_codec, 1 firmware_frames (%zu frames)\n", n_e2e, n_codec, fw_len / 10);
+  /* fuzz_firmware_attest (records op | arg | 8 bytes, see its header): each node's genuine answer
+   * then a cycle that verifies it (pass); the same with an edited, re-signed clock (pass, a later
+   * clock), with an unsigned edit (fail_signature), with a dropped frame (reassembly error), and
+   * with the other node's nonce (nonce_unknown); the rounds end after cycles of 1.6 s. */
+  static const uint8_t attest_seeds[][3][2] = {
+      {{1, 0x00}, {2, 0x00}, {1, 0x01}}, {{1, 0x02}, {2, 0x00}, {2, 0x0F}}, {{1, 0x00}, {2, 0x00}, {2, 0x0F}},
+      {{1, 0x04}, {2, 0x00}, {2, 0x0F}}, {{1, 0x08}, {2, 0x00}, {2, 0x0F}},
+  };
+  const int n_attest = (int)(sizeof attest_seeds / sizeof attest_seeds[0]);
+  for (int i = 0; i < n_attest; ++i) {
+    uint8_t rec[4 * 10];
+    memset(rec, 0, sizeof rec);
+    for (int r = 0; r < 3; ++r) {
+      rec[10 * r] = attest_seeds[i][r][0];
+      rec[10 * r + 1] = attest_seeds[i][r][1];
+    }
+    if (i == 1) { /* the clock's last byte of TPMS_ATTEST (offset 2+2+34+2+32+7 = 79), xor 1 */
+      rec[2] = 79;
+      rec[3] = 1;
+    }
+    if (i == 2) { /* the signature's r, unsigned */
+      rec[2] = 0x80 | 10;
+      rec[3] = 0x55;
+    }
+    rec[30] = 2; /* a last cycle */
+    rec[31] = 0x0F;
+    failures += write_file(dir, "firmware_attest", i, rec, sizeof rec);
+  }
+  printf("seeds: %d e2e, %d hil_codec, 1 firmware_frames (%zu frames), %d firmware_attest\n", n_e2e, n_codec,
+         fw_len / 10, n_attest);
   return failures ? 1 : 0;
 }

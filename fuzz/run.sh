@@ -12,7 +12,7 @@ shift || true
 HARNESSES=("$@")
 # Every harness, one name each (fuzz_<name> in fuzz/CMakeLists.txt, seeds in build/fuzz/seeds/<name>):
 # a new harness is one more name here.
-ALL_HARNESSES=(e2e hil_codec firmware_frames quote attest_isotp)
+ALL_HARNESSES=(e2e hil_codec firmware_frames firmware_attest quote attest_isotp)
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL_HARNESSES[@]}")
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}
 CC=${CC_FUZZ:-clang}

@@ -313,3 +313,38 @@ TEST_CASE("trust: a node failing attestation is distrusted within 3 cycles, its 
   CHECK(st.mode == safety::Mode::safe_stop);
   CHECK(st.command_a == 0.0);
 }
+
+TEST_CASE("trust: trust_voltage_a is the trust of each group's own voltage node, so only its groups raise") {
+  // Groups 0, 1 read their voltage from node 0, groups 2, 3 from node 1 (no redundant channel):
+  // node 1 failing attestation sets the invariant over "trust_voltage_a" in groups 2 and 3 only.
+  Bench bench(0.5);
+  Constant law(-5.0);
+  PackCycleConfig c = config(0.5);
+  c.trust.enabled = true;
+  c.trust.nodes = 2;
+  c.trust.channels = {{0, trust::kNoNode, trust::kNoNode},
+                      {0, trust::kNoNode, trust::kNoNode},
+                      {1, trust::kNoNode, trust::kNoNode},
+                      {1, trust::kNoNode, trust::kNoNode}};
+  c.cell.monitor.signals = {"trust_voltage_a"};
+  safety::InvariantSpec own{"own_node_distrusted", "trust_voltage_a", safety::InvariantKind::range, 0.1};
+  own.severity = safety::Severity::derate;
+  c.cell.monitor.invariants = {own};
+  PackCycle pc(c, {&law, &law, &law, &law});
+  PackCycleStatus st;
+  double i = 0.0;
+  (void)bench.plant.step(0.0, 1.0);
+  const trust::Attestation fail1[2] = {trust::Attestation::pass, trust::Attestation::fail};
+  for (int k = 0; k < 6; ++k) {
+    auto m = bench.sample(k, i);
+    m.attestation = fail1;
+    (void)pc.step(m, 1.0, st);
+    i = st.command_a;
+    (void)bench.plant.step(i, 1.0);
+  }
+  const trust::TrustState& ts = pc.trust()->state();
+  CHECK(ts.trust(0) > 0.9);
+  CHECK(ts.trust(1) < 0.1);
+  for (std::size_t g = 0; g < 4; ++g) CHECK(pc.group(g).monitor().active(0) == (g >= 2));
+  CHECK(st.mode == safety::Mode::derated);
+}

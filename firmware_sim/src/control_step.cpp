@@ -114,7 +114,8 @@ void ControlStep::select_limiting_group(const Measurements& m) noexcept {
   request_.limiting_group = best;
 }
 
-Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestation attestation, Command& out) noexcept {
+Status ControlStep::compute(const Measurements& m, double dt_s, const trust::Attestation* attestation,
+                            Command& out) noexcept {
   out = Command{};
   out.mode = report_.mode;
   const double np = static_cast<double>(config_.parallel);
@@ -157,7 +158,7 @@ Status ControlStep::compute(const Measurements& m, double dt_s, trust::Attestati
     pm.voltage_a_fresh = m.cell_voltage_fresh.data();
     pm.temperature_fresh = m.cell_temp_fresh.data();
   }
-  pm.attestation = attestation == trust::Attestation::none ? nullptr : &attestation;
+  pm.attestation = attestation;
   cycle::PackCycleStatus ps;
   const Status st = cycle_->step(pm, pending_dt_s_, ps);
   pending_dt_s_ = 0.0;

@@ -15,8 +15,8 @@
 //        controller_period_s on the limiting group; every other group asks for the most it may
 //        take, so its own CBF filter bounds the pack. The charger's available current bounds all.
 //      - drive: the vehicle's demand; idle: 0.
-//   3. PackCycle::step: with trust on, first the cell monitor's trust from this cycle's attestation
-//      verdict and the voltage residuals, written as noise scales into every group's EKF; then per
+//   3. PackCycle::step: with trust on, first each attested node's trust from this cycle's attestation
+//      verdicts and the voltage residuals, written as noise scales into its groups' EKFs; then per
 //      group the EKF, the controller, the CBF filter and the supervisor (NORMAL / DERATED /
 //      SAFE_STOP from the monitor's invariants, safety_calibration.hpp); then the pack command.
 // compute() allocates nothing and never throws (everything is sized at construction).
@@ -73,8 +73,9 @@ class ControlStep {
 
   // One cycle of dt_s: fills *out; returns Status::ok, Status::non_finite_input when a measurement
   // is missing (the command is then 0 and the cycle not stepped), or the pack cycle's non-ok status.
-  // attestation: this cycle's verdict for the cell-monitor node (trust enabled), none otherwise.
-  [[nodiscard]] Status compute(const Measurements& m, double dt_s, trust::Attestation attestation,
+  // attestation: this cycle's verdicts, one per attested node (trust enabled; Attestation::none
+  // for a node without one), or null when no round ended this cycle.
+  [[nodiscard]] Status compute(const Measurements& m, double dt_s, const trust::Attestation* attestation,
                                Command& out) noexcept;
   [[nodiscard]] const ControlReport& report() const noexcept { return report_; }
   [[nodiscard]] const cycle::PackCycle& pack_cycle() const noexcept { return *cycle_; }

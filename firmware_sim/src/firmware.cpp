@@ -82,9 +82,9 @@ void add_attest_node(FirmwareConfig& c, const std::string& key, const std::strin
     if (e == std::string::npos) break;
     b = e + 1;
   }
-  if (part.size() != 3 && part.size() != 4)
+  if (part.size() < 3 || part.size() > 5)
     throw std::invalid_argument(key + " = '" + spec.substr(0, 80) +
-                                "...': AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]");
+                                "...': AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]]");
   AttestNode n;
   n.ak_public = from_hex(key, "AK_PUBLIC_HEX", part[0]);
   std::size_t used = 0;
@@ -101,7 +101,7 @@ void add_attest_node(FirmwareConfig& c, const std::string& key, const std::strin
   if (n.golden.size() != 32 * pcrs)
     throw std::invalid_argument(key + ": GOLDEN_HEX has " + std::to_string(n.golden.size()) + " bytes: the mask's " +
                                 std::to_string(pcrs) + " PCRs need " + std::to_string(32 * pcrs));
-  if (part.size() == 4) {
+  if (part.size() >= 4 && !part[3].empty()) {  // an empty version with a parent QN: not checked
     try {
       n.firmware_version = std::stoull(part[3], &used, 10);
     } catch (const std::exception&) { used = 0; }
@@ -109,9 +109,60 @@ void add_attest_node(FirmwareConfig& c, const std::string& key, const std::strin
       throw std::invalid_argument(key + ": FIRMWARE_VERSION = '" + part[3] + "': a decimal integer");
     n.check_firmware_version = true;
   }
+  if (part.size() == 5) {  // an AK that is a child of this parent (tpm2_createak: the EK's QN)
+    n.parent_qn = from_hex(key, "PARENT_QN_HEX", part[4]);
+    if (n.parent_qn.size() != 34)
+      throw std::invalid_argument(key + ": PARENT_QN_HEX has " + std::to_string(n.parent_qn.size()) +
+                                  " bytes: a Qualified Name is 34 (nameAlg SHA-256 || digest)");
+  }
   if (c.attest.nodes.size() >= QuoteVerifier::kMaxNodes)
     throw std::invalid_argument(key + ": a 9th node; the DBC carries 8");
   c.attest.nodes.push_back(std::move(n));
+}
+
+void set_attest_node_groups(FirmwareConfig& c, const std::string& key, const std::string& spec) {
+  int v[3] = {0, 0, 0};
+  std::size_t b = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t e = spec.find(':', b);
+    const std::string part = spec.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    std::size_t used = 0;
+    try {
+      v[i] = std::stoi(part, &used, 10);
+    } catch (const std::exception&) { used = 0; }
+    if (used != part.size() || part.empty() || (i < 2) == (e == std::string::npos) || v[i] < 0)
+      throw std::invalid_argument(key + " = '" + spec + "': NODE:FIRST_GROUP:GROUP_COUNT, non-negative integers");
+    b = e + 1;
+  }
+  if (static_cast<std::size_t>(v[0]) >= c.attest.nodes.size())
+    throw std::invalid_argument(key + " = '" + spec + "': node " + std::to_string(v[0]) + " is not enrolled (" +
+                                std::to_string(c.attest.nodes.size()) + " --attest-node given before it)");
+  if (v[2] < 1) throw std::invalid_argument(key + " = '" + spec + "': GROUP_COUNT must be at least 1");
+  c.attest.nodes[static_cast<std::size_t>(v[0])].first_group = v[1];
+  c.attest.nodes[static_cast<std::size_t>(v[0])].group_count = v[2];
+}
+
+std::vector<int> attest_voltage_nodes(const AttestConfig& a, int series) {
+  std::vector<int> node_of(static_cast<std::size_t>(series), trust::kNoNode);
+  const int n = static_cast<int>(a.nodes.size());
+  for (int k = 0; k < n; ++k) {
+    const AttestNode& node = a.nodes[static_cast<std::size_t>(k)];
+    const int first = node.group_count > 0 ? node.first_group : k * series / n;
+    const int count = node.group_count > 0 ? node.group_count : (k + 1) * series / n - k * series / n;
+    const std::string field = "FirmwareConfig.attest.nodes[" + std::to_string(k) + "]";
+    if (first < 0 || first + count > series)
+      throw_invalid(field + ".first_group", first,
+                    "with group_count " + std::to_string(count) + " must lie within the " + std::to_string(series) +
+                        " series groups");
+    for (int g = first; g < first + count; ++g) {
+      if (node_of[static_cast<std::size_t>(g)] != trust::kNoNode)
+        throw_invalid(field + ".first_group", first,
+                      "group " + std::to_string(g) + " is already measured by node " +
+                          std::to_string(node_of[static_cast<std::size_t>(g)]));
+      node_of[static_cast<std::size_t>(g)] = k;
+    }
+  }
+  return node_of;
 }
 
 void FirmwareConfig::validate() const {
@@ -131,6 +182,7 @@ void FirmwareConfig::validate() const {
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
   attest.validate();
   if (reporting.mode != cycle::ReportingMode::every_step) reporting.validate(control.period_s);
+  if (!attest.nodes.empty()) (void)attest_voltage_nodes(attest, series);
 }
 
 namespace {
@@ -138,6 +190,10 @@ ControlStepConfig control_config(const FirmwareConfig& c) {
   ControlStepConfig cc = c.control;
   cc.series = c.series;  // one group of the pack cycle per cell channel
   cc.safety.trust = !c.attest.nodes.empty();
+  if (cc.safety.trust) {
+    cc.safety.trust_nodes = static_cast<int>(c.attest.nodes.size());
+    cc.safety.voltage_nodes = attest_voltage_nodes(c.attest, c.series);
+  }
   return cc;
 }
 }  // namespace
@@ -157,7 +213,8 @@ Firmware::Firmware(const FirmwareConfig& config)
     for (std::size_t k = 0; k < a.nodes.size(); ++k) {
       const AttestNode& n = a.nodes[k];
       verifier_->enroll(k, n.ak_public.data(), n.ak_public.size(), n.pcr_mask, n.golden.data(),
-                        n.check_firmware_version, n.firmware_version);
+                        n.check_firmware_version, n.firmware_version, tpm::kRhEndorsement,
+                        n.parent_qn.empty() ? nullptr : n.parent_qn.data(), n.parent_qn.size());
     }
     nonces_ = a.os_entropy ? std::make_unique<NonceSource>() : std::make_unique<NonceSource>(a.seed);
     AttestRoundsConfig rc;
@@ -290,23 +347,24 @@ void Firmware::on_attest_frame(std::size_t node, const std::uint8_t* data, std::
   if (e == IsoTpEvent::flow_control || e == IsoTpEvent::overflow) fc_pending_[node] = true;
 }
 
-trust::Attestation Firmware::attestation_round() noexcept {
+const trust::Attestation* Firmware::attestation_round() noexcept {
   // Before the control step: start the rounds due now, end the expired ones; each node's ended
-  // round is reported, node 0's verdict goes to the trust layer with its reason.
+  // round is reported, and its verdict goes to that node's trust with its reason.
   n_outcomes_ = 0;
-  if (!rounds_) return trust::Attestation::none;
+  if (!rounds_) return nullptr;
   (void)rounds_->tick(now_ms());  // a DRBG failure: no round this period, silence counts
-  trust::Attestation cell_monitor = trust::Attestation::none;
+  bool any = false;
   for (std::size_t k = 0; k < rounds_->nodes(); ++k) {
     const AttestReason v = rounds_->take_verdict(k);
+    verdicts_[k] = v == AttestReason::none ? trust::Attestation::none : to_attestation(v);
     if (v == AttestReason::none) continue;
-    if (k == 0) cell_monitor = to_attestation(v);
+    any = true;
     const QuoteCheck c = rounds_->last_result(k).check;
     outcomes_[n_outcomes_++] =
         AttestOutcome{static_cast<std::uint8_t>(k), 1, static_cast<std::uint8_t>(v),
                       v == AttestReason::timeout ? std::uint8_t{0} : static_cast<std::uint8_t>(c)};
   }
-  return cell_monitor;
+  return any ? verdicts_.data() : nullptr;
 }
 
 void Firmware::attestation_service() noexcept {

@@ -65,13 +65,22 @@ struct AttestNode {
   std::vector<std::uint8_t> golden;     // 32 bytes per PCR of the mask, ascending
   bool check_firmware_version = false;
   std::uint64_t firmware_version = 0;
+  // Empty: the AK is a primary key of the endorsement hierarchy. Otherwise the Qualified Name
+  // (34 bytes) of the AK's parent: a tpm2_createak AK is a child of the EK.
+  std::vector<std::uint8_t> parent_qn;
+  // The series groups whose cell voltages this node measures: [first_group, first_group +
+  // group_count). group_count 0 = the default split: node k of N takes the contiguous block
+  // [k * series / N, (k + 1) * series / N) (one node: every group). Set with --attest-node-groups.
+  int first_group = 0;
+  int group_count = 0;
 };
 
 // The attestation of the sensor nodes (issue 17): a round per node every every_s (node k starts
 // k * stagger_s later), nonce from the CTR-DRBG (seeded from `seed` in lockstep, from the OS with
-// os_entropy), answer over ISO-TP, verified after the control step. Node 0 is the cell-monitor
-// node: its round verdicts, with their reason, drive the trust weighting of the voltage channels.
-// The other nodes are verified and reported (ATTEST_RESULT) only; the core has one trust channel.
+// os_entropy), answer over ISO-TP, verified after the control step. Every node is a trust node of
+// the pack cycle: its round verdicts, with their reason, drive the trust weighting of the voltage
+// channels of its own groups (AttestNode::first_group/group_count), a group whose node is
+// distrusted derates (SENSOR_DISTRUSTED names its first group), no trusted node stops the pack.
 struct AttestConfig {
   std::vector<AttestNode> nodes;
   double every_s = 5.0;
@@ -84,10 +93,16 @@ struct AttestConfig {
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
-// Adds an enrolled node from "AK_HEX:PCR_MASK:GOLDEN_HEX[:FIRMWARE_VERSION]" (PCR mask in hex,
-// e.g. 0x7; the firmware version decimal); throws std::invalid_argument naming key and the part.
+// Adds an enrolled node from "AK_HEX:PCR_MASK:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]]" (PCR
+// mask in hex, e.g. 0x7; the firmware version decimal, empty = not checked; the parent's Qualified
+// Name for an AK that is a child of it); throws std::invalid_argument naming key and the part.
 struct FirmwareConfig;
 void add_attest_node(FirmwareConfig& c, const std::string& key, const std::string& spec);
+// Sets node K's groups from "K:FIRST:COUNT" (FIRST 0-based); throws std::invalid_argument naming key.
+void set_attest_node_groups(FirmwareConfig& c, const std::string& key, const std::string& spec);
+// Per series group, the attestation node that measures its voltage (trust::kNoNode: none); throws
+// std::invalid_argument naming the node when two nodes claim a group or a group lies past `series`.
+[[nodiscard]] std::vector<int> attest_voltage_nodes(const AttestConfig& a, int series);
 
 struct FirmwareConfig {
   int series = 96;  // cell voltage / temperature channels (1..96)
@@ -164,7 +179,7 @@ class Firmware {
   };
   void set_fault(Fault f, bool active, std::uint8_t cell = 0) noexcept;
   void report_invariants() noexcept;
-  [[nodiscard]] trust::Attestation attestation_round() noexcept;
+  [[nodiscard]] const trust::Attestation* attestation_round() noexcept;
   void attestation_service() noexcept;
   void on_attest_frame(std::size_t node, const std::uint8_t* data, std::uint8_t len) noexcept;
   void build_attest_outputs(double* phys) noexcept;
@@ -204,6 +219,7 @@ class Firmware {
   std::unique_ptr<AttestRounds> rounds_;
   double time_s_ = 0.0;  // firmware time: the sum of the cycles' dt
   std::array<bool, QuoteVerifier::kMaxNodes> fc_pending_{};
+  std::array<trust::Attestation, QuoteVerifier::kMaxNodes> verdicts_{};  // this cycle's, per node
   struct AttestOutcome {
     std::uint8_t node, kind, reason, check;  // kind 0 = an answer verified, 1 = a round ended
   };

@@ -148,9 +148,15 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
           o.firmware.control.safety.derate_factor = to_double(k, v);
         }}},
       {"attest-node",
-       {"enrol the next sensor node (node 0 first: the cell monitor, whose trust weights the voltages):\n"
-        "                                AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION]; repeat per node",
+       {"enrol the next sensor node (node k answers ATTEST_NONCE_k; its trust weights its groups' voltages):\n"
+        "                                AK_PUBLIC_HEX:PCR_MASK_HEX:GOLDEN_HEX[:FIRMWARE_VERSION[:PARENT_QN_HEX]] "
+        "(the\n"
+        "                                parent's Qualified Name for an EK-child AK); repeat per node",
         [](Options& o, const std::string& k, const std::string& v) { add_attest_node(o.firmware, k, v); }}},
+      {"attest-node-groups",
+       {"NODE:FIRST:COUNT: the series groups (0-based) whose voltages enrolled node NODE measures; its trust "
+        "weighs only them (default: the groups split in contiguous blocks, node k of N the k-th)",
+        [](Options& o, const std::string& k, const std::string& v) { set_attest_node_groups(o.firmware, k, v); }}},
       {"attest-every-s",
        {"an attestation round per node this often, s (default 5)",
         [](Options& o, const std::string& k, const std::string& v) { o.firmware.attest.every_s = to_double(k, v); }}},

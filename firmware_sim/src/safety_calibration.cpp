@@ -62,6 +62,13 @@ void SafetyCalibration::validate() const {
   require_positive("SafetyCalibration.attest_timeout_s", attest_timeout_s);
   if (!(distrust_threshold > 0.0 && distrust_threshold < 1.0))
     throw_invalid("SafetyCalibration.distrust_threshold", distrust_threshold, "must be in (0, 1)");
+  if (trust_nodes < 1 || static_cast<std::size_t>(trust_nodes) > trust::kMaxNodes)
+    throw_invalid("SafetyCalibration.trust_nodes", trust_nodes,
+                  "must be in [1, " + std::to_string(trust::kMaxNodes) + "]");
+  for (std::size_t g = 0; g < voltage_nodes.size(); ++g)
+    if (voltage_nodes[g] < trust::kNoNode || voltage_nodes[g] >= trust_nodes)
+      throw_invalid("SafetyCalibration.voltage_nodes[" + std::to_string(g) + "]", voltage_nodes[g],
+                    "must be a trust node in [0, trust_nodes) or -1 (none)");
 }
 
 cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery::CellLimits& limits, double period_s,
@@ -122,16 +129,20 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   m.event_capacity = 256;
 
   if (cal.trust) {
-    m.signals = {"trust_0", "trusted_voltage_nodes"};
+    // Per group: the trust of the node behind its own voltage channel (PackCycle's
+    // "trust_voltage_a"), so a distrusted node derates (and FW_EVENT names) only its own groups.
+    m.signals = {"trust_voltage_a", "trusted_voltage_nodes"};
     m.invariants.push_back(
-        range("trust.cell_monitor", "trust_0", cal.distrust_threshold, inf, Severity::derate, cal, period_s));
+        range("trust.cell_monitor", "trust_voltage_a", cal.distrust_threshold, inf, Severity::derate, cal, period_s));
     InvariantSpec none = range("trust.voltage_nodes", "trusted_voltage_nodes", 0.5, inf, Severity::stop, cal, period_s);
     none.set_count = 1;  // no trusted voltage source: nothing to debounce against
     m.invariants.push_back(none);
     cycle::PackTrustConfig& t = pc.trust;
     t.enabled = true;
-    t.nodes = 1;
+    t.nodes = cal.trust_nodes;
     t.channels.assign(static_cast<std::size_t>(series), trust::ChannelNodes{0, trust::kNoNode, trust::kNoNode});
+    for (std::size_t g = 0; g < cal.voltage_nodes.size() && g < t.channels.size(); ++g)
+      t.channels[g].voltage_a = cal.voltage_nodes[g];
     // TrustConfig's probabilities are per cycle; these are its defaults per second, scaled to the
     // period so that the trust dynamics do not depend on the cycle rate.
     trust::TrustConfig& tc = t.config;

@@ -1,6 +1,6 @@
 #pragma once
 // The firmware's safety calibration: the invariants its monitor checks on every series group, the
-// supervisor's derating, and the trust weighting of the cell-monitor node. A production BMS
+// supervisor's derating, and the trust weighting of the attested sensor nodes. A production BMS
 // compiles these in (they are part of its safety case), so they live here in code, with the
 // margins settable from the firmware's configuration.
 //
@@ -19,12 +19,13 @@
 //   hysteresis    each tier clears only once its value is temp_hysteresis_k / voltage_hysteresis_v
 //                 back inside its limit (the clear threshold), so a reading at a limit does not chatter
 //   estimator     the mean NIS over nis_window_s (at most 6000 samples) above nis_max: warning
-//   trust         (trust on) the cell monitor's trust below the distrust threshold: derate; no voltage
-//                 node trusted: stop
+//   trust         (trust on) the trust of the group's own voltage node below the distrust threshold:
+//                 derate that group; no voltage node trusted: stop
 // Debounce in seconds (converted to samples of period_s): set_s of net violation to set an
 // invariant, clear_s of satisfied samples to clear it.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "safetwin/battery/cell_params.hpp"
 #include "safetwin/cycle/pack_cycle.hpp"
@@ -60,9 +61,13 @@ struct SafetyCalibration {
   // default ignorance, or the CBF's SOC margins would forbid discharging the lower half of the
   // window and charging the upper half until the filter converged).
   double soc_sigma0 = 0.05;  // longest hold of the last command without a controller output
-  // Trust of the cell-monitor node (node 0, feeding every group's voltage channel), on when the
-  // firmware knows the node's expected attestation digest.
+  // Trust of the attested sensor nodes, on when the firmware has enrolled nodes: trust_nodes of
+  // them, voltage_nodes[g] the node whose readings feed group g's voltage channel (trust::kNoNode:
+  // not weighted; empty: node 0 feeds every group). A group whose own node falls below the
+  // distrust threshold derates; no trusted voltage node at all stops.
   bool trust = false;
+  int trust_nodes = 1;
+  std::vector<int> voltage_nodes;
   double attest_timeout_s = 30.0;  // no attestation verdict for this long counts as a failed one
   double distrust_threshold = 0.1;
   void validate() const;  // throws std::invalid_argument naming the field

@@ -68,11 +68,12 @@ struct TestNode {
   TestNode& operator=(const TestNode&) = delete;
 
   Bytes golden() const { return cat(cat(cat(pcrs[0], pcrs[1]), pcrs[2]), pcrs[3]); }
+  Bytes parent_qn;  // empty: a primary key of `hierarchy`; else the parent's Qualified Name (a child AK)
   Bytes qualified_signer() const {
     Bytes name = cat({0x00, 0x0B}, sha256(pub));
     Bytes h;
     put(h, hierarchy, 4);
-    return cat({0x00, 0x0B}, sha256(cat(h, name)));
+    return cat({0x00, 0x0B}, sha256(cat(parent_qn.empty() ? h : parent_qn, name)));
   }
   Bytes attest(const Bytes& nonce, std::uint32_t mask = kPcrMask) const {
     Bytes a;

@@ -479,6 +479,82 @@ TEST_CASE("quotes over ISO-TP drive the cell monitor's trust: a tampered node (P
   CHECK(cfg.attest.nodes.empty());
 }
 
+TEST_CASE("--attest-node with a parent's Qualified Name enrols an EK-child AK: its quotes pass, not without it") {
+  using quote_test::TestNode;
+  TestNode node(1);
+  node.parent_qn = quote_test::cat({0x00, 0x0B}, quote_test::sha256({'e', 'k'}));  // the EK's QN
+  const std::string base = hex_of(node.pub) + ":87:" + hex_of(node.golden()) + ":" + std::to_string(node.firmware);
+  for (const bool with_parent : {true, false}) {
+    FirmwareConfig cfg;
+    cfg.series = 4;
+    cfg.control.period_s = 1.0;
+    cfg.attest.verifier.nonce_lifetime_ms = 3000;
+    cfg.attest.isotp.n_cr_ms = 1500;
+    add_attest_node(cfg, "attest_node", with_parent ? base + ":" + hex_of(node.parent_qn) : base);
+    Firmware fw(cfg);
+    Plant plant(4);
+    std::vector<std::uint8_t> buf(HIL_WIRE_MAX_BYTES);
+    std::vector<std::pair<int, int>> answers;  // (kind, reason) of node 0
+    for (std::uint32_t seq = 1; seq <= 3; ++seq) {
+      (void)fw.on_datagram(buf.data(), plant.cycle(seq, 1.0, buf.data()));
+      (void)fw.lockstep_step();
+      for (const auto& r : results_out(fw)) answers.push_back(r);
+      const quote_test::Bytes nonce = nonce_out(fw);
+      if (nonce.empty()) continue;
+      node.clock_ms = 1000 + 1000 * seq;
+      const quote_test::Bytes at = node.attest(nonce);
+      for (const quote_test::Bytes& f : frames_of(quote_test::answer(at, node.sign(at)))) {
+        std::vector<std::uint8_t> frame(8, 0xCC);
+        std::copy(f.begin(), f.end(), frame.begin());
+        plant.raw.emplace_back(SAFETWIN_HIL_ATTEST_QUOTE_0_FRAME_ID, frame);
+      }
+    }
+    REQUIRE(!answers.empty());
+    // without the parent the qualifiedSigner is not the enrolled AK's: check `signer`, reason fail
+    CHECK(answers[0] ==
+          std::pair<int, int>{0, static_cast<int>(with_parent ? AttestReason::pass : AttestReason::fail)});
+  }
+  FirmwareConfig cfg;
+  CHECK_THROWS_WITH_AS(add_attest_node(cfg, "attest_node", base + ":00ff"),
+                       doctest::Contains("PARENT_QN_HEX has 2 bytes: a Qualified Name is 34"), std::invalid_argument);
+  CHECK(cfg.attest.nodes.empty());
+}
+
+TEST_CASE("each attestation node weighs the voltages of its own groups: default blocks, explicit groups, refusals") {
+  AttestConfig a;
+  a.nodes.resize(3);
+  // default split of 10 groups over 3 nodes: [0, 3), [3, 6), [6, 10) (k * series / N)
+  CHECK(attest_voltage_nodes(a, 10) == std::vector<int>{0, 0, 0, 1, 1, 1, 2, 2, 2, 2});
+  a.nodes.resize(1);
+  CHECK(attest_voltage_nodes(a, 4) == std::vector<int>{0, 0, 0, 0});  // one node: every group
+  FirmwareConfig cfg;
+  cfg.series = 6;
+  cfg.attest.nodes.resize(2);
+  set_attest_node_groups(cfg, "--attest-node-groups", "1:0:2");
+  set_attest_node_groups(cfg, "--attest-node-groups", "0:3:2");
+  // groups 2 and 5 are measured by no attested node: not weighted by trust
+  CHECK(attest_voltage_nodes(cfg.attest, 6) ==
+        std::vector<int>{1, 1, safetwin::trust::kNoNode, 0, 0, safetwin::trust::kNoNode});
+  const FirmwareConfig before = cfg;
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "2:0:1"),
+                       doctest::Contains("node 2 is not enrolled"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "1:0"),
+                       doctest::Contains("NODE:FIRST_GROUP:GROUP_COUNT"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(set_attest_node_groups(cfg, "--attest-node-groups", "1:0:0"),
+                       doctest::Contains("GROUP_COUNT must be at least 1"), std::invalid_argument);
+  CHECK(cfg.attest.nodes[1].first_group == before.attest.nodes[1].first_group);
+  CHECK(cfg.attest.nodes[1].group_count == before.attest.nodes[1].group_count);
+  cfg.attest.nodes[1].first_group = 2;
+  cfg.attest.nodes[1].group_count = 2;
+  CHECK_THROWS_WITH_AS(attest_voltage_nodes(cfg.attest, 6),
+                       doctest::Contains("attest.nodes[1].first_group = 2: group 3 is already measured by node 0"),
+                       std::invalid_argument);
+  cfg.attest.nodes[1].first_group = 5;
+  CHECK_THROWS_WITH_AS(attest_voltage_nodes(cfg.attest, 6),
+                       doctest::Contains("with group_count 2 must lie within the 6 series groups"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("non-finite or non-positive dt fails closed") {
   FirmwareConfig cfg;
   cfg.series = 3;

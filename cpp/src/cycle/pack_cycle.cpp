@@ -59,7 +59,9 @@ PackCycle::PackCycle(PackCycleConfig config, const std::vector<control::Controll
     for (std::size_t n = 0; n < nodes; ++n) idx[n] = c->signal_index("trust_" + std::to_string(n));
     trust_signals_.push_back(std::move(idx));
     trusted_signal_.push_back(c->signal_index("trusted_voltage_nodes"));
+    own_voltage_signal_.push_back(c->signal_index("trust_voltage_a"));
   }
+  for (const auto& ch : map) own_voltage_node_.push_back(ch.voltage_a);
 }
 
 Status PackCycle::update_trust(const PackMeasurements& m) noexcept {
@@ -75,6 +77,10 @@ Status PackCycle::update_trust(const PackMeasurements& m) noexcept {
     for (std::size_t n = 0; n < ts.nodes(); ++n)
       if (trust_signals_[g][n] >= 0) (void)cycles_[g]->set_signal(trust_signals_[g][n], ts.trust(n));
     if (trusted_signal_[g] >= 0) (void)cycles_[g]->set_signal(trusted_signal_[g], trusted);
+    // A group whose voltage comes from no trust node is not weighted: its own trust reads 1.
+    const int own = own_voltage_node_[g];
+    if (own_voltage_signal_[g] >= 0)
+      (void)cycles_[g]->set_signal(own_voltage_signal_[g], own >= 0 ? ts.trust(static_cast<std::size_t>(own)) : 1.0);
   }
   return st;
 }

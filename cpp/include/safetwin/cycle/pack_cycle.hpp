@@ -23,9 +23,11 @@
 // (trust.channels, one ChannelNodes per group); each step first updates every node's trust from
 // this cycle's attestation verdicts and the residuals of the estimators' last update, and writes
 // the noise scales into the groups' estimators (trust::EstimatorTrust), then steps the groups. The
-// trust values reach every group's monitor as the signals "trust_<node>" and
-// "trusted_voltage_nodes" (the number of voltage nodes at or above the distrust threshold), when
-// the monitor configuration declares them, so invariants over them raise derate or stop events.
+// trust values reach every group's monitor as the signals "trust_<node>",
+// "trust_voltage_a" (the trust of the node behind this group's own voltage_a channel, so that one
+// invariant over it flags exactly the groups a distrusted node feeds) and "trusted_voltage_nodes"
+// (the number of voltage nodes at or above the distrust threshold), when the monitor
+// configuration declares them, so invariants over them raise derate or stop events.
 //
 // Timing: step() once per control period, with the sample of the interval that just ended (as
 // ControlCycle::step). No allocation, no exception after construction.
@@ -116,6 +118,8 @@ class PackCycle {
   std::vector<trust::Attestation> no_verdicts_;        // Attestation::none per node
   std::vector<std::vector<int>> trust_signals_;        // per group: "trust_<node>" indices (-1: absent)
   std::vector<int> trusted_signal_;                    // per group: "trusted_voltage_nodes" index
+  std::vector<int> own_voltage_signal_;                // per group: "trust_voltage_a" index (-1: absent)
+  std::vector<int> own_voltage_node_;                  // per group: the node of voltage_a (kNoNode: none)
   std::vector<std::uint8_t> voltage_node_;             // per node: feeds a voltage channel
   double last_dt_s_ = 0.0;                             // dt of the previous step (0: none yet)
   std::vector<std::unique_ptr<ControlCycle>> cycles_;  // ControlCycle is not copyable
