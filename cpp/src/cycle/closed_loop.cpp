@@ -334,21 +334,8 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
   vb_fresh_.assign(groups_, 1);
   temp_fresh_.assign(groups_, 1);
   {  // The safe horizon of self-triggered reporting on the cycle's own model, limits and floors.
-    const CycleConfig& cc = spec_.cycle.cell;
-    safety::SafeHorizonConfig h;
-    h.cell = cc.cbf.cell;
-    h.scaling = cc.cbf.scaling;
-    h.soc_min = cc.cbf.soc_min;
-    h.soc_max = cc.cbf.soc_max;
-    h.model_error_v = cc.cbf.model_error_v;
-    h.model_error_k = cc.cbf.model_error_k;
-    h.model_error_soc = cc.cbf.model_error_soc;
-    const auto& ec = cc.estimator;
-    const double dt = spec_.dt_s;
-    h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt,
-        ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt, ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt,
-        ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt;
-    reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, dt, h);
+    const safety::SafeHorizonConfig h = safe_horizon_config(spec_.cycle.cell, spec_.dt_s);
+    reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, spec_.dt_s, h);
   }
 
   const LawSpec* repl = spec_.replacement.enabled && !spec_.replacement.direct ? &spec_.replacement.law : nullptr;

@@ -54,6 +54,23 @@ safety::SafeHorizonConfig horizon_config(const ReportingConfig& c, double dt_s, 
 }
 }  // namespace
 
+safety::SafeHorizonConfig safe_horizon_config(const CycleConfig& cc, double dt_s) {
+  safety::SafeHorizonConfig h;
+  h.cell = cc.cbf.cell;
+  h.scaling = cc.cbf.scaling;
+  h.soc_min = cc.cbf.soc_min;
+  h.soc_max = cc.cbf.soc_max;
+  h.model_error_v = cc.cbf.model_error_v;
+  h.model_error_k = cc.cbf.model_error_k;
+  h.model_error_soc = cc.cbf.model_error_soc;
+  const auto& ec = cc.estimator;
+  h.process_noise_var << ec.soc_rw_per_sqrt_s * ec.soc_rw_per_sqrt_s * dt_s,
+      ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s,
+      ec.v_rc_rw_v_per_sqrt_s * ec.v_rc_rw_v_per_sqrt_s * dt_s,
+      ec.temp_rw_k_per_sqrt_s * ec.temp_rw_k_per_sqrt_s * dt_s;
+  return h;
+}
+
 ReportScheduler::ReportScheduler(ReportingConfig config, std::size_t groups, bool node_b, double dt_s,
                                  safety::SafeHorizonConfig horizon)
     : config_(std::move(config)),

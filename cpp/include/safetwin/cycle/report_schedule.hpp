@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "safetwin/battery/state_idx.hpp"
+#include "safetwin/cycle/control_cycle.hpp"
 #include "safetwin/safety/cbf_filter.hpp"
 #include "safetwin/safety/safe_horizon.hpp"
 #include "safetwin/status.hpp"
@@ -91,6 +92,11 @@ struct GroupReadings {
   std::uint8_t* valid[kReportNodeKinds];
   std::uint8_t* fresh[kReportNodeKinds];
 };
+
+// The safe horizon of a cycle: its model, limits, SOC window and model-error floors (the CBF's), and
+// its process noise (the estimator's random walks over dt_s). The closed-loop runner and the
+// firmware build their schedulers' horizons with it.
+[[nodiscard]] safety::SafeHorizonConfig safe_horizon_config(const CycleConfig& cc, double dt_s);
 
 class ReportScheduler {
  public:
