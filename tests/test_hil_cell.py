@@ -96,7 +96,8 @@ def test_a_structure_the_firmware_does_not_take_is_refused_in_one_line(tmp_path,
     sc = Path(__file__).resolve().parents[1] / "hil" / "scenarios" / "nominal_fast_charge.toml"
     assert main(["hil", "run", "--lockstep", "--cell", LFP_HYST, str(sc), "-o", str(tmp_path / "o")]) == 2
     line = one_error_line(capsys.readouterr().err)
-    assert "--cell" in line and LFP_HYST in line and "1 RC pair + hysteresis" in line and "estimator" in line
+    # the firmware's MPC refuses it (the EKF has every structure since the one-model work; the MPC is 2RC)
+    assert "--cell" in line and LFP_HYST in line and "1 RC pair + hysteresis" in line and "MPC" in line
     assert not (tmp_path / "o").exists()  # refused before anything ran
 
 

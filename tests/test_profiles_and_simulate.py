@@ -77,7 +77,7 @@ def test_simulate_refuses_bad_options(tmp_path, capsys):
     assert "--soc0 = 1.5" in capsys.readouterr().err
     assert main(["simulate", "--profile", "nope", "-o", str(tmp_path / "x.csv")]) == 2
     assert main(["simulate", "--dt", "0", "--profile", "cc", "-o", str(tmp_path / "x.csv")]) == 2
-    assert "--dt = 0 s: must be in (0, 60] s" in capsys.readouterr().err
+    assert "--dt-s = 0 s: must be in (0, 60] s" in capsys.readouterr().err  # the old flag, the new name
     assert main(["simulate", "--series", "0", "-o", str(tmp_path / "x.csv")]) == 2
     assert "--series = 0: must be in [1, 400]" in capsys.readouterr().err
 
