@@ -137,12 +137,8 @@ def test_the_shipped_models_are_the_fit_of_their_drive_cycle(name):
     refit = _shipped_fitter().fit_shipped(name)
     np.testing.assert_allclose(shipped.levels_a, refit.levels_a, rtol=1e-12)
     np.testing.assert_allclose(shipped.transition, refit.transition, rtol=1e-12, atol=1e-15)
-    # The dwell MLE stops at L-BFGS-B's default ftol (2.2e-9 relative in the likelihood): near the
-    # optimum a likelihood error eps moves the parameters by ~sqrt(eps) relative, 4.7e-5 (Python 3.9's
-    # scipy lands 1e-6 away from 3.11's). The levels and transitions above are closed forms.
-    dwell_rtol = math.sqrt(2.2e-9)
-    np.testing.assert_allclose(shipped.dwell_r, refit.dwell_r, rtol=dwell_rtol)
-    np.testing.assert_allclose(shipped.dwell_p, refit.dwell_p, rtol=dwell_rtol)
+    np.testing.assert_allclose(shipped.dwell_r, refit.dwell_r, rtol=1e-6)
+    np.testing.assert_allclose(shipped.dwell_p, refit.dwell_p, rtol=1e-6)
     assert shipped.capacity_ah == 5.0 and "drive_cycles" in shipped.provenance["source"]
     # the model's long-run mean current is the cycle's (quantised) mean within 2 %
     assert shipped.mean_current_a() == pytest.approx(shipped.provenance["quantised_mean_current_a"], rel=0.02)
