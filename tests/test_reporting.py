@@ -59,6 +59,15 @@ SCENARIO = dict(topology="2s2p", law="cccv", fault="none", soc0=0.4, ambient_c=2
 
 
 @needs_runner
+@pytest.mark.xfail(strict=True, reason="issue 18's goal (>= 50 % fewer frames than every step) is not met since "
+                   "measurements that bind the CBF filter report every step: 2569 of 3600 on this sample")
+def test_self_triggered_sends_at_most_half_the_frames_of_every_step():
+    every, self_t = (simulate(SCENARIO, np.random.default_rng(7), 600.0, 1.0, engine="core", reporting=rep,
+                              report_period_s=1.0) for rep in ("every_step", "self_triggered"))
+    assert 2 * self_t["frames"] <= every["frames"]
+
+
+@needs_runner
 def test_the_three_schemes_count_frames_as_scheduled_on_the_same_sample():
     runs = {}
     for rep, period in (("every_step", 1.0), ("periodic", 1.0), ("periodic", 10.0), ("periodic", 0.1),
