@@ -12,7 +12,7 @@ shift || true
 HARNESSES=("$@")
 # Every harness, one name each (fuzz_<name> in fuzz/CMakeLists.txt, seeds in build/fuzz/seeds/<name>):
 # a new harness is one more name here.
-ALL_HARNESSES=(e2e hil_codec firmware_frames firmware_attest quote attest_isotp)
+ALL_HARNESSES=(e2e hil_codec firmware_frames firmware_attest quote attest_isotp cell_file)
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL_HARNESSES[@]}")
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}
 CC=${CC_FUZZ:-clang}
@@ -32,6 +32,7 @@ SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
 for h in "${ALL_HARNESSES[@]}"; do mkdir -p "$SEEDS/$h"; done  # make_seeds fills those it knows; quote, attest_isotp: structured inputs seed themselves
 "$BUILD/make_seeds" "$SEEDS"
+cp src/safetwin/data/cells/*.toml "$SEEDS/cell_file/"  # the shipped cell files
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -41,8 +42,11 @@ for h in "${HARNESSES[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   echo "== fuzz_$h: $RUNS inputs"
   start=$(date +%s.%N)
-  # -seed fixed: the same inputs every run; -max_len 640 covers 64 firmware frame records.
-  "$BUILD/fuzz_$h" -runs="$RUNS" -seed=1 -max_len=640 -print_final_stats=1 \
+  # -seed fixed: the same inputs every run; -max_len 640 covers 64 firmware frame records, 4096 the
+  # largest shipped cell file (2.8 kB) with room to grow.
+  extra=(-max_len=640)
+  [ "$h" = cell_file ] && extra=(-max_len=4096 -dict=fuzz/cell_file.dict)
+  "$BUILD/fuzz_$h" -runs="$RUNS" -seed=1 "${extra[@]}" -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$corpus" "$SEEDS/$h" 2>"$BUILD/fuzz_$h.log" || {
     tail -40 "$BUILD/fuzz_$h.log"
     echo "fuzz_$h FAILED: reproduce with $BUILD/fuzz_$h $artifacts/crash-*"

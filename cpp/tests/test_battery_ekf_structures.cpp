@@ -1,6 +1,7 @@
 // BasicBatteryEkf<S> for every structure (1, 2, 3 RC pairs, each with and without hysteresis):
 // the model's Jacobians against central finite differences, zero allocations per structure, the
-// refusal of a cell of another structure, and a 1RC cell with hysteresis estimated on an
+// refusal of a cell of another structure, the whole-log replay (safetwin estimate) against the
+// filter stepped by hand, and a 1RC cell with hysteresis estimated on an
 // independent implementation of Plett's equations (written here from the text, plain
 // doubles, not the core's model).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
@@ -9,9 +10,11 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 #include "alloc_counter.hpp"
 #include "safetwin/estimation/battery_ekf.hpp"
+#include "safetwin/estimation/replay.hpp"
 
 using namespace safetwin;
 using namespace safetwin::estimation;
@@ -198,6 +201,45 @@ double lfp_current_at(int k) {
   return phase == 0 ? 4.6 : phase == 1 ? 0.0 : phase == 2 ? -2.3 : phase == 3 ? 0.0 : phase == 4 ? 6.9 : -4.6;
 }
 }  // namespace
+
+TEST_CASE_TEMPLATE("replay of a log equals the filter stepped by hand, state columns included, 0 allocations", S,
+                   STRUCTURES) {
+  BatteryEkfConfig c;
+  c.cell = cell_of<S>();
+  constexpr std::size_t n = 600;
+  std::vector<double> t(n), i(n), v(n), tk(n), soc(n), v1(n), v2(n), state(n * S::size);
+  for (std::size_t k = 0; k < n; ++k) {
+    t[k] = 0.5 * static_cast<double>(k) + (k % 7 == 0 ? 0.1 : 0.0);  // irregular steps
+    i[k] = (k / 40) % 3 == 0 ? 9.0 : (k / 40) % 3 == 1 ? 0.0 : -5.0;
+    v[k] = 3.7 - 0.02 * i[k] + 0.001 * std::sin(0.3 * static_cast<double>(k));
+    tk[k] = 298.15;
+  }
+  v[100] = std::nan("");  // a missing sample
+  BasicBatteryEkf<S> by_replay(c), by_hand(c);
+  ReplayInput in{t.data(), i.data(), v.data(), nullptr, tk.data(), n};
+  ReplayOutput out;
+  out.soc = soc.data();
+  out.v1_v = v1.data();
+  out.v2_v = v2.data();
+  out.state = state.data();
+  ReplaySummary summary;
+  const long allocs = test::count_allocations([&] { REQUIRE(replay(by_replay, in, out, &summary) == Status::ok); });
+  CHECK(allocs == 0);
+  CHECK(summary.rows_with_missing == 1);
+  for (std::size_t k = 0; k < n; ++k) {
+    Measurement z = Measurement::voltage_temperature(v[k], tk[k]);
+    z.voltage_a_valid = std::isfinite(v[k]);
+    REQUIRE(by_hand.step(i[k], z, k > 0 ? t[k] - t[k - 1] : 1.0) != Status::invalid_argument);
+    const auto x = by_hand.state();
+    for (int j = 0; j < S::size; ++j) REQUIRE(state[k * S::size + static_cast<std::size_t>(j)] == x[j]);
+    REQUIRE(soc[k] == x[S::soc]);
+    REQUIRE(v1[k] == x[S::v_rc(0)]);
+    if (S::rc_pairs >= 2)
+      REQUIRE(v2[k] == x[S::v_rc(S::rc_pairs >= 2 ? 1 : 0)]);
+    else
+      REQUIRE(std::isnan(v2[k]));
+  }
+}
 
 TEST_CASE("1RC + hysteresis: the filter's model predicts the independent cell to 1e-9 V, noise free") {
   using S = CellStructure<1, true>;

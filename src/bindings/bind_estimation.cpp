@@ -116,15 +116,17 @@ ReplayInput replay_input(const DoubleArray& t_s, const DoubleArray& current_a, c
 
 namespace {
 
-py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& current_a, const OptArray& voltage_a_v,
-                  const OptArray& voltage_b_v, const OptArray& temperature_k) {
+template <class S>
+py::dict run_cell(BasicBatteryEkf<S>& e, const DoubleArray& t_s, const DoubleArray& current_a,
+                  const OptArray& voltage_a_v, const OptArray& voltage_b_v, const OptArray& temperature_k) {
   const ReplayInput in = replay_input(t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
   const auto n = static_cast<py::ssize_t>(in.n);
   DoubleArray soc(n), sigma(n), v1(n), v2(n), temp(n), r0(n), cap(n), nis(n), innov(n);
+  DoubleArray state({n, static_cast<py::ssize_t>(S::size)});
   py::array_t<std::uint8_t> gated(n), missing(n);
-  ReplayOutput out{soc.mutable_data(),   sigma.mutable_data(), v1.mutable_data(),     v2.mutable_data(),
-                   temp.mutable_data(),  r0.mutable_data(),    cap.mutable_data(),    nis.mutable_data(),
-                   innov.mutable_data(), gated.mutable_data(), missing.mutable_data()};
+  ReplayOutput out{soc.mutable_data(),   sigma.mutable_data(), v1.mutable_data(),    v2.mutable_data(),
+                   state.mutable_data(), temp.mutable_data(),  r0.mutable_data(),    cap.mutable_data(),
+                   nis.mutable_data(),   innov.mutable_data(), gated.mutable_data(), missing.mutable_data()};
   ReplaySummary summary;
   Status st;
   {
@@ -132,7 +134,11 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
     st = replay(e, in, out, &summary);
   }
   raise_on_error(st, "BatteryEkf.run");
+  py::list names;
+  for (int i = 0; i < S::size; ++i) names.append(S::name(i));
   py::dict d;
+  d["state"] = state;
+  d["state_names"] = py::tuple(names);
   d["soc"] = soc;
   d["soc_sigma"] = sigma;
   d["v1_v"] = v1;
@@ -148,6 +154,35 @@ py::dict run_cell(BatteryEkf& e, const DoubleArray& t_s, const DoubleArray& curr
   d["rows_gated"] = summary.rows_gated;
   d["numerical_errors"] = summary.numerical_errors;
   return d;
+}
+
+// The estimator of the cell's own structure (its rc_pairs and hysteresis), over a whole log: what
+// `safetwin estimate` runs, so that a 1RC, 3RC or hysteresis cell file needs nothing else.
+template <int NRC, bool HYST>
+py::dict replay_structure(const BatteryEkfConfig& config, const DoubleArray& t_s, const DoubleArray& current_a,
+                          const OptArray& voltage_a_v, const OptArray& voltage_b_v, const OptArray& temperature_k) {
+  BasicBatteryEkf<battery::CellStructure<NRC, HYST>> ekf(config);
+  return run_cell(ekf, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+}
+
+py::dict replay_cell(const BatteryEkfConfig& config, const DoubleArray& t_s, const DoubleArray& current_a,
+                     const OptArray& voltage_a_v, const OptArray& voltage_b_v, const OptArray& temperature_k) {
+  config.validate();
+  const bool h = config.cell.hysteresis.has_value();
+  switch (config.cell.rc_pairs) {
+    case 1:
+      return h ? replay_structure<1, true>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k)
+               : replay_structure<1, false>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+    case 2:
+      return h ? replay_structure<2, true>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k)
+               : replay_structure<2, false>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+    case 3:
+      return h ? replay_structure<3, true>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k)
+               : replay_structure<3, false>(config, t_s, current_a, voltage_a_v, voltage_b_v, temperature_k);
+    default:
+      throw std::invalid_argument("CellParams.rc_pairs = " + std::to_string(config.cell.rc_pairs) +
+                                  ": must be 1, 2 or 3");
+  }
 }
 
 Status pack_step(PackEstimator& p, const DoubleArray& current_a, const OptArray& voltage_a_v,
@@ -230,6 +265,10 @@ void bind_estimation(py::module_& m) {
   m.def("chi_square_quantile", &chi_square_quantile, py::arg("probability"), py::arg("dof"),
         "Quantile of the chi-square distribution (the EKF gate threshold)");
   m.def("chi_square_cdf", &chi_square_cdf, py::arg("x"), py::arg("dof"));
+  m.def("replay_cell", &replay_cell, py::arg("config"), py::arg("t_s"), py::arg("current_a"),
+        py::arg("voltage_a_v") = py::none(), py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(),
+        "Replays a whole log through the estimator of config.cell's own structure (1..3 RC pairs, optional "
+        "hysteresis) in C++; the dict of BatteryEkf.run plus 'state' (n x state size) and 'state_names'");
 
   py::enum_<Channel>(m, "Channel", "Measurement channels of the battery estimator")
       .value("voltage_a", Channel::voltage_a)
@@ -300,8 +339,9 @@ void bind_estimation(py::module_& m) {
           py::arg("voltage_b_v") = py::none(), py::arg("dt_s") = 1.0,
           "One sample (predict over dt_s, then update). None = channel absent, NaN = missing sample. "
           "Returns Status.ok, or Status.numerical_error when the covariance was recovered.")
-      .def("run", &run_cell, py::arg("t_s"), py::arg("current_a"), py::arg("voltage_a_v") = py::none(),
-           py::arg("voltage_b_v") = py::none(), py::arg("temperature_k") = py::none(),
+      .def("run", &run_cell<battery::RefStructure>, py::arg("t_s"), py::arg("current_a"),
+           py::arg("voltage_a_v") = py::none(), py::arg("voltage_b_v") = py::none(),
+           py::arg("temperature_k") = py::none(),
            "Replays a whole log in C++; returns a dict of arrays (row k: estimate after sample k)")
       .def("set_noise_scale", &set_scale, py::arg("channel"), py::arg("s"), "R_eff = R * s (s >= 1)")
       .def("noise_scale", &BatteryEkf::noise_scale, py::arg("channel"))

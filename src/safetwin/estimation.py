@@ -26,6 +26,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     PackEstimator,
     chi_square_cdf,
     chi_square_quantile,
+    replay_cell,
 )
 from safetwin.battery import ZERO_CELSIUS_K, CellParams
 
@@ -58,11 +59,13 @@ def soc_from_rested_voltage(voltage_v: float, cell: CellParams | None = None) ->
 
 def run(t_s, current_a, voltage_a_v=None, temperature_k=None, voltage_b_v=None,
         config: BatteryEkfConfig | None = None) -> dict:
-    """Replays a logged sequence through a new BatteryEkf in C++ (one call) and returns a dict of
+    """Replays a logged sequence through a new estimator of the config's cell structure (1..3 RC
+    pairs, optional hysteresis: the cell file decides) in C++ (one call) and returns a dict of
     arrays, row k holding the estimate after sample k: ``soc, soc_sigma, v1_v, v2_v, temp_k,
-    r0_ohm, capacity_ah, nis, innovation_v, gated, missing`` and the counts ``rows_with_missing,
-    rows_gated, numerical_errors``. ``gated``/``missing`` are bit sets over the channels
-    (bit 0 voltage_a, 1 voltage_b, 2 temperature; ``missing`` bit 7: the current).
+    r0_ohm, capacity_ah, nis, innovation_v, gated, missing``, the whole state ``state`` (n x size)
+    with its column names ``state_names`` (v2_v is NaN for a 1RC cell), and the counts
+    ``rows_with_missing, rows_gated, numerical_errors``. ``gated``/``missing`` are bit sets over the
+    channels (bit 0 voltage_a, 1 voltage_b, 2 temperature; ``missing`` bit 7: the current).
     """
     def arr(x, name):
         if x is None:
@@ -72,9 +75,9 @@ def run(t_s, current_a, voltage_a_v=None, temperature_k=None, voltage_b_v=None,
             raise ValueError(f"{name} must be a 1-D array")
         return a
 
-    ekf = BatteryEkf(config if config is not None else BatteryEkfConfig())
-    return ekf.run(arr(t_s, "t_s"), arr(current_a, "current_a"), voltage_a_v=arr(voltage_a_v, "voltage_a_v"),
-                   voltage_b_v=arr(voltage_b_v, "voltage_b_v"), temperature_k=arr(temperature_k, "temperature_k"))
+    return replay_cell(config if config is not None else BatteryEkfConfig(), arr(t_s, "t_s"),
+                       arr(current_a, "current_a"), voltage_a_v=arr(voltage_a_v, "voltage_a_v"),
+                       voltage_b_v=arr(voltage_b_v, "voltage_b_v"), temperature_k=arr(temperature_k, "temperature_k"))
 
 
 def celsius_to_kelvin(temp_c):

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
+#include "safetwin/battery/cell_file.hpp"
 #include "safetwin/diagnostics/score_replay.hpp"
 #include "safetwin/estimation/battery_model.hpp"
 #include "safetwin/validate.hpp"
@@ -121,6 +123,21 @@ safety::MonitorConfig cycle_monitor_config(const CycleConfig& c) {
 }
 
 void CycleConfig::validate() const {
+  // The cycle's parts after the estimator (the CBF filter, the supervisor, the controllers' input)
+  // work on REF-CELL-1's structure; a cell of another structure is refused here, naming its
+  // structure, rather than deep inside a part. Such a cell runs through the estimator of its own
+  // structure alone (estimation::replay, `safetwin estimate`).
+  const std::pair<const char*, const battery::CellParams*> cells[] = {
+      {"CycleConfig.estimator.cell", &estimator.cell},
+      {"CycleConfig.cbf.cell", &cbf.cell},
+      {"CycleConfig.supervisor.cell", &supervisor.cell}};
+  for (const auto& [field, cell] : cells)
+    if (cell->rc_pairs != battery::RefStructure::rc_pairs ||
+        cell->hysteresis.has_value() != battery::RefStructure::hysteresis)
+      throw std::invalid_argument(std::string(field) + ": a cell of " + battery::structure_name(*cell) +
+                                  ": the control cycle (its CBF filter, supervisor and controllers) takes 2 RC "
+                                  "pairs without hysteresis; other structures run through the estimator alone "
+                                  "(safetwin estimate)");
   estimator.validate();
   cbf.validate();
   supervisor.validate();

@@ -1,10 +1,17 @@
 #include "safetwin/estimation/replay.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace safetwin::estimation {
 
-Status replay(BatteryEkf& ekf, const ReplayInput& in, const ReplayOutput& out, ReplaySummary* summary) noexcept {
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+}  // namespace
+
+template <class S>
+Status replay(BasicBatteryEkf<S>& ekf, const ReplayInput& in, const ReplayOutput& out,
+              ReplaySummary* summary) noexcept {
   if (in.n > 0 && (in.t_s == nullptr || in.current_a == nullptr)) return Status::invalid_argument;
   for (std::size_t k = 0; k < in.n; ++k) {
     if (!std::isfinite(in.t_s[k])) return Status::invalid_argument;
@@ -35,18 +42,25 @@ Status replay(BatteryEkf& ekf, const ReplayInput& in, const ReplayOutput& out, R
     const double dt = k > 0 ? in.t_s[k] - in.t_s[k - 1] : 1.0;
     if (ekf.step(current, z, dt) == Status::numerical_error) ++s.numerical_errors;
 
-    const BatteryEkf::Report& r = ekf.report();
+    const typename BasicBatteryEkf<S>::Report& r = ekf.report();
     std::uint8_t gated = 0;
     for (int c = 0; c < kChannelCount; ++c)
       if (r.channel.flags[c] & channel_flag::gated) gated |= static_cast<std::uint8_t>(1u << c);
     if (missing != 0) ++s.rows_with_missing;
     if (gated != 0) ++s.rows_gated;
-    const battery::StateVector x = ekf.state();
-    if (out.soc != nullptr) out.soc[k] = x[battery::StateIdx::soc];
+    const typename BasicBatteryEkf<S>::StateVector x = ekf.state();
+    if (out.soc != nullptr) out.soc[k] = x[S::soc];
     if (out.soc_sigma != nullptr) out.soc_sigma[k] = ekf.soc_sigma();
-    if (out.v1_v != nullptr) out.v1_v[k] = x[battery::StateIdx::v_rc1];
-    if (out.v2_v != nullptr) out.v2_v[k] = x[battery::StateIdx::v_rc2];
-    if (out.temp_k != nullptr) out.temp_k[k] = x[battery::StateIdx::temp];
+    if (out.v1_v != nullptr) out.v1_v[k] = x[S::v_rc(0)];
+    if (out.v2_v != nullptr) {
+      if constexpr (S::rc_pairs >= 2)
+        out.v2_v[k] = x[S::v_rc(1)];
+      else
+        out.v2_v[k] = kNaN;
+    }
+    if (out.temp_k != nullptr) out.temp_k[k] = x[S::temp];
+    if (out.state != nullptr)
+      for (int i = 0; i < S::size; ++i) out.state[k * S::size + static_cast<std::size_t>(i)] = x[i];
     if (out.r0_ohm != nullptr) out.r0_ohm[k] = ekf.r0_ohm();
     if (out.capacity_ah != nullptr) out.capacity_ah[k] = ekf.capacity_ah();
     if (out.nis != nullptr) out.nis[k] = r.nis;
@@ -57,6 +71,17 @@ Status replay(BatteryEkf& ekf, const ReplayInput& in, const ReplayOutput& out, R
   if (summary != nullptr) *summary = s;
   return Status::ok;
 }
+
+#define SAFETWIN_REPLAY_INSTANCE(NRC, HYST)                                                                            \
+  template Status replay(BasicBatteryEkf<battery::CellStructure<NRC, HYST>>&, const ReplayInput&, const ReplayOutput&, \
+                         ReplaySummary*) noexcept;
+SAFETWIN_REPLAY_INSTANCE(1, false)
+SAFETWIN_REPLAY_INSTANCE(1, true)
+SAFETWIN_REPLAY_INSTANCE(2, false)
+SAFETWIN_REPLAY_INSTANCE(2, true)
+SAFETWIN_REPLAY_INSTANCE(3, false)
+SAFETWIN_REPLAY_INSTANCE(3, true)
+#undef SAFETWIN_REPLAY_INSTANCE
 
 }  // namespace safetwin::estimation
 

@@ -17,6 +17,8 @@ from safetwin.commands import checks
 
 REQUIRED = ("t_s", "current_a", "voltage_v", "temperature_c")
 OUTPUT = ("t_s", "soc", "soc_sigma", "v1_v", "v2_v", "temperature_c", "r0_ohm", "capacity_ah", "nis", "rejected")
+# The state columns between soc_sigma and temperature_c are the cell structure's (v1_v, v2_v for 2RC).
+STATE_COLUMNS_SKIPPED = ("soc", "temp_k")
 REST_CURRENT_C = 0.01  # |I| <= C/100 counts as rest for the initial SOC guess
 REST_S = 600.0         # ... for this long (about 5 x tau2: RC voltages relaxed), unless the log starts at rest
 CURRENT_FACTOR_MAX = 20.0  # beyond 20x the cell's current limits: a unit slip (mA), not a measurement
@@ -39,9 +41,14 @@ Initial SOC: --soc0, or from the first rested voltage through the OCV table: the
 600 s within C/100 (or the first row if the log starts at rest), with the charge drawn before it
 counted back to the start. A log that never rests uses the first row's voltage + R0 * current.
 
+The estimator is the one of the cell's structure (1, 2 or 3 RC pairs, with or without hysteresis,
+as the cell file says): a 1RC LFP cell with hysteresis runs as it is.
+
 Output CSV columns: t_s,soc,soc_sigma,v1_v,v2_v,temperature_c,r0_ohm,capacity_ah,nis,rejected
-(soc_sigma: the filter's standard deviation of SOC; nis: normalised innovation squared of the
-row's update; rejected: channels the innovation gate refused, bit 1 = voltage, 4 = temperature).
+for a 2RC cell; another structure has its own state columns in place of v1_v,v2_v (v1_v for 1RC,
+v1_v,v2_v,v3_v for 3RC, then hysteresis,hysteresis_sign with hysteresis). soc_sigma: the filter's
+standard deviation of SOC; nis: normalised innovation squared of the row's update; rejected:
+channels the innovation gate refused, bit 1 = voltage, 4 = temperature.
 
 A log that cannot be of this cell in these units is refused with the likely cause: temperatures
 outside -40..120 degC (in K?), currents beyond 20x the cell's limits (in mA?), more charge moved
@@ -211,10 +218,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"safetwin estimate: warning: {out['rows_with_missing']} row(s) with a missing or non-finite "
               f"value: those measurements were skipped (no update from them)", file=sys.stderr)
     rejected = out["gated"].astype(int)
-    cols = [log["t_s"], out["soc"], out["soc_sigma"], out["v1_v"], out["v2_v"], out["temp_k"] - ZERO_CELSIUS_K,
+    state_names = [name for name in out["state_names"] if name not in STATE_COLUMNS_SKIPPED]
+    state_cols = [out["state"][:, list(out["state_names"]).index(name)] for name in state_names]
+    cols = [log["t_s"], out["soc"], out["soc_sigma"], *state_cols, out["temp_k"] - ZERO_CELSIUS_K,
             out["r0_ohm"], out["capacity_ah"], out["nis"], rejected]
-    fmt = ["%.6f"] + ["%.9g"] * 8 + ["%d"]
-    np.savetxt(args.output, np.column_stack(cols), delimiter=",", header=",".join(OUTPUT), comments="", fmt=fmt)
+    header = ["t_s", "soc", "soc_sigma", *state_names, *OUTPUT[5:]]
+    fmt = ["%.6f"] + ["%.9g"] * (len(cols) - 2) + ["%d"]
+    np.savetxt(args.output, np.column_stack(cols), delimiter=",", header=",".join(header), comments="", fmt=fmt)
     n = len(log["t_s"])
     print(f"safetwin estimate: {n} rows, {log['t_s'][-1] - log['t_s'][0]:.0f} s, SOC {soc0:.3f} (initial guess) "
           f"-> {out['soc'][-1]:.4f} +/- {out['soc_sigma'][-1]:.4f}")

@@ -1,5 +1,6 @@
 #pragma once
-// Offline replay of a logged sequence through a BatteryEkf, in one call (the `safetwin estimate`
+// Offline replay of a logged sequence through the estimator of any cell structure
+// (BasicBatteryEkf<S>: 1..3 RC pairs, optional hysteresis), in one call (the `safetwin estimate`
 // tool and the Python binding run whole logs here, not in a Python loop).
 //
 // Row k of the log is one sample: time t_s[k], current_a[k], and the measured channels. Rules:
@@ -29,8 +30,11 @@ struct ReplayInput {
 struct ReplayOutput {
   double* soc = nullptr;
   double* soc_sigma = nullptr;
-  double* v1_v = nullptr;
-  double* v2_v = nullptr;
+  double* v1_v = nullptr;  // the first RC pair's voltage
+  double* v2_v = nullptr;  // the second's (NaN in every row for a 1RC cell)
+  // The whole cell state, n x S::size row-major in S's layout (CellStructure: SOC, v_1..v_NRC,
+  // (h, s), T): the columns a structure has beyond v1_v/v2_v (a third pair, the hysteresis).
+  double* state = nullptr;
   double* temp_k = nullptr;
   double* r0_ohm = nullptr;
   double* capacity_ah = nullptr;
@@ -51,7 +55,9 @@ constexpr std::uint8_t kMissingCurrentBit = 1u << 7;
 // Runs the log through ekf (continuing from its present state). Returns invalid_argument when a
 // required pointer is null or the times are not finite and strictly increasing (nothing run);
 // ok otherwise (numerical errors are counted in the summary, never fatal to the replay).
-[[nodiscard]] Status replay(BatteryEkf& ekf, const ReplayInput& in, const ReplayOutput& out,
+// Instantiated in replay.cpp for the six structures of battery_ekf.hpp.
+template <class S>
+[[nodiscard]] Status replay(BasicBatteryEkf<S>& ekf, const ReplayInput& in, const ReplayOutput& out,
                             ReplaySummary* summary = nullptr) noexcept;
 
 }  // namespace safetwin::estimation
