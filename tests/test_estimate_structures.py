@@ -9,6 +9,7 @@ coulomb count; the 3RC truth is the plant (battery.Pack) of the same cell file.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,17 @@ def test_a_cell_the_estimator_config_refuses_is_named(tmp_path, capsys):
     cfg.cell = cell
     with pytest.raises(ValueError, match="rc_pairs"):
         estimation.run(np.arange(3.0), np.zeros(3), config=cfg)
+
+
+@pytest.mark.parametrize("name, structure", [("lfp_a123_26650", "1 RC pair + hysteresis"), ("three_rc", "3 RC pairs")])
+def test_the_control_cycle_refuses_another_structure_naming_the_field(tmp_path, name, structure):
+    from safetwin import cycle
+    if name == "three_rc":
+        path = tmp_path / "three_rc.toml"
+        path.write_text(three_rc_cell_text())
+    else:
+        path = cellfile.shipped_cell_path(name)
+    cell = cellfile.load_cell(path)
+    with pytest.raises(ValueError, match="^" + re.escape("CycleConfig.estimator.cell: a cell of " + structure)) as e:
+        cycle.make_cycle(cell=cell)
+    assert "takes 2 RC pairs without hysteresis" in str(e.value) and "safetwin estimate" in str(e.value)
