@@ -16,7 +16,8 @@ from safetwin.cellfile import CellFileError, load_cell_named, shipped_cell_path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_FILES = [shipped_cell_path("ref_cell_1"), shipped_cell_path("lfp_a123_26650"),
-              ROOT / "tests" / "data" / "fit" / "fitted_2rc.toml"]
+              ROOT / "tests" / "data" / "fit" / "fitted_2rc.toml",
+              ROOT / "tests" / "data" / "fit" / "fitted_2rc_charge_transfer.toml"]
 
 ONE_RC = (Path(__file__).parent / "data" / "cells" / "one_rc.toml").read_text()
 
