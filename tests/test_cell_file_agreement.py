@@ -16,7 +16,8 @@ from safetwin.cellfile import CellFileError, load_cell_named, shipped_cell_path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_FILES = [shipped_cell_path("ref_cell_1"), shipped_cell_path("lfp_a123_26650"),
-              ROOT / "tests" / "data" / "fit" / "fitted_2rc.toml"]
+              ROOT / "tests" / "data" / "fit" / "fitted_2rc.toml",
+              ROOT / "tests" / "data" / "fit" / "fitted_2rc_charge_transfer.toml"]
 
 ONE_RC = (Path(__file__).parent / "data" / "cells" / "one_rc.toml").read_text()
 
@@ -33,6 +34,7 @@ entropic_v_per_k = [0.0001, -0.0002, 0.00005]
 r0_ohm = { soc = [0.0, 1.0], temperature_c = [0.0, 25.0, 40.0], values = [[0.03, 0.02, 0.015], [0.028, 0.019, 0.014]] }
 r0_charge_ohm = 0.022
 arrhenius_k = 2500
+exchange_current_a = { soc = [0.0, 0.5, 1.0], temperature_c = [25.0], values = [[1.5], [3.0], [2.0]] }
 rc_pairs = [
   { r_ohm = { soc = [0.2, 0.8], temperature_c = [10.0, 30.0], values = [[0.01, 0.008], [0.009, 0.007]] }, tau_s = { soc = [0.2, 0.8], temperature_c = [10.0, 30.0], values = [[12.0, 11.0], [10.0, 9.0]] } },
   { r_ohm = 0.02, tau_s = { soc = [0.0, 1.0], temperature_c = [25.0], values = [[90.0], [120.0]] }, r_charge_ohm = 0.025 },
@@ -55,7 +57,8 @@ discharge_current_max_a = 12
 """
 
 SURFACES = ("r0_ohm", "r1_ohm", "c1_f", "r2_ohm", "c2_f", "r3_ohm", "c3_f")
-OPTIONAL_SURFACES = ("r0_charge_ohm", "r1_charge_ohm", "r2_charge_ohm", "r3_charge_ohm", "entropic_v_per_k")
+OPTIONAL_SURFACES = ("r0_charge_ohm", "r1_charge_ohm", "r2_charge_ohm", "r3_charge_ohm", "entropic_v_per_k",
+                     "exchange_current_a")
 SCALARS = ("capacity_ah", "coulombic_efficiency", "rc_pairs", "arrhenius_k", "heat_capacity_j_per_k",
            "heat_transfer_w_per_k", "ambient_temp_k")
 LIMITS = ("voltage_min_v", "voltage_max_v", "temp_min_k", "temp_max_k", "charge_current_max_a",
@@ -109,6 +112,9 @@ def test_written_files_read_the_same(tmp_path, text):
         assert py[0] == "cell" and cpp[1].rc_pairs == 3 and cpp[1].hysteresis.m0_v == 0.0
         assert cpp[1].r1_charge_ohm is None and cpp[1].r2_charge_ohm is not None
         assert cpp[1].c1_f.at(0.2, 283.15) == pytest.approx(12.0 / 0.01, rel=1e-15)
+        assert cpp[1].exchange_current_a.at(0.5, 298.15) == py[1].exchange_current_a.at(0.5, 298.15) == 3.0
+    else:  # absent: no charge transfer in either reader
+        assert py[1].exchange_current_a is None and cpp[1].exchange_current_a is None
 
 
 def _sub(old, new):
@@ -164,6 +170,15 @@ BAD = {
                               "values = [[0.01], [0.01]] }, tau_s = { soc = [0.0, 0.9], temperature_c = [25.0], "
                               "values = [[20.0], [20.0]] } }"),
     "negative arrhenius": _sub("arrhenius_k = 1800.0", "arrhenius_k = -1.0"),
+    "zero exchange current": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = 0.0"),
+    "negative exchange current": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = -2"),
+    "exchange current above its limit": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = 2e4"),
+    "exchange current string": _sub("arrhenius_k = 1800.0", 'arrhenius_k = 1800.0\nexchange_current_a = "1 A"'),
+    "exchange current nan": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = nan"),
+    "exchange current table above its limit": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = "
+                                                   "{ soc = [0.0, 1.0], temperature_c = [25.0], values = [[2.0], [3e4]] }"),
+    "exchange current table zero": _sub("arrhenius_k = 1800.0", "arrhenius_k = 1800.0\nexchange_current_a = "
+                                        "{ soc = [0.0, 1.0], temperature_c = [25.0], values = [[2.0], [0.0]] }"),
     "zero heat capacity": _sub("heat_capacity_j_per_k = 40.0", "heat_capacity_j_per_k = 0.0"),
     "ambient below 0 K": _sub("ambient_c = 20.0", "ambient_c = -300.0"),
     "ambient string": _sub("ambient_c = 20.0", 'ambient_c = "warm"'),

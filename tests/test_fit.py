@@ -257,3 +257,35 @@ def test_ocv_nodes_are_bounded_by_the_cut_offs_and_ocv_fixed_keeps_the_priors():
     assert len(fixed.params) == len(free.params) - (OCV_NODES - 2)
     written = fixed.cell_dict(fixed.x0)["ocv"]
     assert written["voltage_v"] == [p.ocv.voltage_v(s) for s in written["soc"]]
+
+
+def test_fit_recovers_a_butler_volmer_exchange_current_that_a_linear_r0_cannot_represent():
+    """A truth with a charge transfer (I0 1.5 A: its chord RT/(F I0) is 17 mOhm at rest, 9.3 mOhm at
+    2C) and a 10 mOhm ohmic R0: the HPPC's 2C and 1C pulses see different resistances. With
+    --charge-transfer the fit's residual is the noise and I0 lies within its interval; the linear R0
+    alone leaves a larger residual (the nonlinearity it cannot represent)."""
+    p, d = prior()
+    td = truth_dict()
+    td["resistance"]["r0_ohm"] = 0.010
+    td["resistance"]["exchange_current_a"] = 1.5
+    truth = parse_cell(td, "truth")[1]
+    i = hppc_current(TRUTH["capacity_ah"], levels=4)
+    t, im, vm, tc = measured(truth, i, 0.99, seed=11)
+    log = check("truth_bv", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
+    q0 = capacity_from_rests([log], p)
+    rms = {}
+    for transfer in (True, False):
+        problem = Problem([log], Structure(2, False), p, d, soc_nodes=1,
+                          ocv_points=rest_ocv_points([log], p, capacity_ah=q0), ocv_nodes=OCV_NODES, capacity_ah=q0,
+                          charge_transfer=transfer)
+        res = fit(problem)
+        rms[transfer] = res.residual_rms_v["truth_bv"]
+        if transfer:
+            k = res.names.index("i0[0.50]")
+            assert res.sigma[k] < 0.2  # relative: the pulses identify it
+            assert abs(res.x[k] - math.log(1.5)) < 3.5 * res.sigma[k], (math.exp(res.x[k]), res.sigma[k])
+            assert res.cell.exchange_current_a.at(0.5, 298.15) == pytest.approx(math.exp(res.x[k]))
+            assert "i0[0.50]" not in res.unidentifiable
+    # the noise floor (the current sensor's noise through the series resistance at ~2C adds little)
+    assert rms[True] == pytest.approx(math.hypot(SIGMA_V, 0.02 * SIGMA_I), rel=0.05)
+    assert rms[False] > 1.15 * rms[True], rms

@@ -5,7 +5,8 @@ UDDS and WLTC logs it never saw, and the EKF on it estimates their SOC from a st
 
 Issue 16's goals and what this fit meets (measured on these logs; asserted only where met):
 - capacity: 5.177 Ah for the DFN's 5.153 Ah window (asserted within 1 %).
-- held-out voltage RMSE <= 8 mV: NOT met. UDDS 9.6 mV, WLTC 11.2 mV (without --charge-r0 11.1 and
+- held-out voltage RMSE <= 8 mV: met with --charge-transfer (the Butler-Volmer term, last test: UDDS
+  4.18 mV, WLTC 5.76 mV). Without it (the text below, the linear R0): NOT met. UDDS 9.6 mV, WLTC 11.2 mV (without --charge-r0 11.1 and
   13.4 mV; REF-CELL-1's constants: 11.8 and 15.2 mV). Asserted: the fitted cell beats REF-CELL-1 on
   both and stays under 10 / 12 mV; the 8 mV goal is not asserted. What is left is the DFN's kinetic
   nonlinearity, which the one model's linear R0 cannot represent: the DFN's instantaneous drop on the
@@ -115,3 +116,29 @@ def test_temperature_fit_predicts_a_held_out_temperature():
     assert 300.0 < k_r < 3000.0  # K: resistance falling with temperature (measured 814 K)
     r0 = load_cell(DATA / "fitted_2rc_temperature.toml").r0_ohm
     assert r0.at(0.5, 283.15) > r0.at(0.5, 298.15) > r0.at(0.5, 313.15)
+
+
+@pytest.fixture(scope="module")
+def fitted_charge_transfer(tmp_path_factory):
+    """The same fit with the Butler-Volmer charge transfer (--charge-transfer: I0 over SOC)."""
+    out = tmp_path_factory.mktemp("dfn_fit_bv") / "fitted_2rc_bv.toml"
+    assert main(["fit", str(DATA / "hppc.csv.gz"), str(DATA / "cccv.csv.gz"), "--structure", "2rc",
+                 "--soc-nodes", "6", "--ocv-nodes", "26", "--charge-r0", "--charge-transfer", "-o", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", ["udds", "wltc"])
+def test_charge_transfer_fit_predicts_held_out_drive_cycles_better_than_the_linear_r0(fitted, fitted_charge_transfer,
+                                                                                     name):
+    """Issue 16's held-out goal, met: the DFN's resistance falls with current and the Butler-Volmer term
+    lets the one model follow it. Measured (the command of the fixture, the cell committed as
+    tests/data/fit/fitted_2rc_charge_transfer.toml): UDDS 9.58 -> 4.18 mV, WLTC 11.18 -> 5.76 mV;
+    capacity 5.1605 Ah for the DFN's 5.1532 Ah."""
+    d = read(name)
+    linear = rmse(predicted_voltage(load_cell(fitted), d), d["voltage_true_v"])
+    cell = load_cell(fitted_charge_transfer)
+    bv = rmse(predicted_voltage(cell, d), d["voltage_true_v"])
+    assert cell.exchange_current_a is not None
+    assert abs(cell.capacity_ah - DFN_WINDOW_AH) / DFN_WINDOW_AH < 0.01
+    assert bv <= 0.008  # the goal
+    assert bv < 0.7 * linear

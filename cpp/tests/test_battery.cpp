@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "safetwin/battery/cell_model.hpp"
 #include "safetwin/battery/pack.hpp"
 
 using namespace safetwin;
@@ -278,4 +279,35 @@ TEST_CASE("R0 given as a table over SOC and temperature is used as it is (no Arr
   REQUIRE(cell.step(-8.0, 1.0, &volts) == Status::ok);
   const double r0 = 0.02 + 0.003 - 0.0005;
   CHECK(volts - p.ocv.voltage_v(0.3) == doctest::Approx(8.0 * r0).epsilon(1e-12));
+}
+
+TEST_CASE("pack with a charge transfer: each cell's voltage holds its own current's Butler-Volmer drop") {
+  // The parallel split is a fixed-point iteration on the cells' current-dependent resistances
+  // (pack.cpp): after it, KCL holds to rounding and every cell's voltage equation, with the
+  // overpotential at its own current, to well below a microvolt.
+  PackConfig cfg;
+  cfg.series = 2;
+  cfg.parallel = 3;
+  cfg.spread = {0.03, 0.10, 7};
+  cfg.cell.exchange_current_a = ParamSurface::constant(0.9);
+  cfg.initial = {0.5, 0.0, 0.0, kReferenceTempK};
+  Pack pack(cfg);
+  for (double i_pack : {-9.0, 24.0, 0.3}) {
+    for (int k = 0; k < 20; ++k) REQUIRE(pack.step(i_pack, 1.0) == Status::ok);
+    const auto before = pack.states();
+    REQUIRE(pack.step(i_pack, 1.0) == Status::ok);
+    for (std::size_t g = 0; g < 2; ++g) {
+      double sum = 0.0;
+      for (std::size_t j = g * 3; j < g * 3 + 3; ++j) {
+        const CellScaling& s = pack.scaling()[j];
+        const ModelFactors<double> f{s.resistance_factor * s.r0_factor, s.capacity_factor, s.resistance_factor};
+        const double x[4] = {before[j].soc, before[j].v1_v, before[j].v2_v, before[j].temp_k};
+        const double i = pack.cell_current_a()[j];
+        INFO("I_pack = ", i_pack, " cell ", j, " I = ", i);
+        CHECK(std::abs(pack.cell_voltage_v()[j] - terminal_voltage<RefStructure>(pack.params(), x, i, f)) < 1e-7);
+        sum += i;
+      }
+      CHECK(sum == doctest::Approx(i_pack).epsilon(1e-12));
+    }
+  }
 }

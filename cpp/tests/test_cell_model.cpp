@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -317,4 +318,124 @@ TEST_CASE("step_coefficients give the CBF's and the supervisor's closed-form one
   CHECK(xn[3] == doctest::Approx(x[3] + k.dt_per_cth * (25.0 * k.r0_ohm + k.heat_const_w)).epsilon(1e-15));
   CHECK(xn[1] == doctest::Approx(k.a[0] * x[1] + k.b[0] * 5.0).epsilon(1e-15));
   CHECK(xn[0] == doctest::Approx(x[0] - k.soc_per_a * 5.0).epsilon(1e-15));
+}
+
+// --- Butler–Volmer charge transfer (CellParams::exchange_current_a) ---------------------------------
+namespace {
+constexpr double kGasJPerMolK = 8.314462618;  // CODATA 2018, written here apart from the model's
+constexpr double kFaradayCPerMol = 96485.33212;
+
+CellParams with_charge_transfer(CellParams p, double i0_a) {
+  p.exchange_current_a = ParamSurface::constant(i0_a);
+  p.validate();
+  return p;
+}
+
+template <class S>
+void check_charge_transfer_structure() {
+  const CellParams p = with_charge_transfer(rich_cell(S::rc_pairs, S::hysteresis), 1.3);
+  check_jacobians<S>(p, 8.3);
+  check_jacobians<S>(p, -6.1);
+  check_jacobians<S>(p, 1e-4);  // u = I / (2 I0) below 1e-4: the series branch of asinh(u)/u
+  // I0 as a table over (SOC, T): its derivatives along SOC and T enter the chord
+  CellParams t = rich_cell(S::rc_pairs, S::hysteresis);
+  t.exchange_current_a = ParamSurface::table({0.0, 0.5, 1.0}, {273.15, 323.15}, {0.6, 1.4, 1.1, 2.5, 0.8, 1.9}, "i0");
+  t.validate();
+  check_jacobians<S>(t, 8.3);
+  check_jacobians<S>(t, -6.1);
+}
+}  // namespace
+
+TEST_CASE("charge transfer: the voltage loses the Butler-Volmer overpotential's closed form") {
+  // eta(I) = (2RT/F) asinh(I / (2 I0)), i.e. I = 2 I0 sinh(F eta / (2RT)) (symmetric, alpha = 1/2),
+  // on top of R0 I, scaled like R0 by the R0 factor; the heat gains I eta.
+  using S = RefStructure;
+  const CellParams base = CellParams::ref_cell_1();
+  const double i0 = 0.8;
+  const CellParams p = with_charge_transfer(base, i0);
+  const double x[4] = {0.55, 0.01, -0.02, 303.4}, dt = 1.0;
+  const ModelFactors<double> f{1.17, 0.93, 1.0};
+  for (double i : {-15.0, -5.0, -0.3, -1e-5, 0.0, 1e-5, 0.4, 5.0, 10.0, 25.0}) {
+    INFO("I = ", i);
+    const double eta = 2.0 * kGasJPerMolK * x[3] / kFaradayCPerMol * std::asinh(i / (2.0 * i0));
+    const double lost = terminal_voltage<S>(base, x, i, f) - terminal_voltage<S>(p, x, i, f);
+    // tolerances: relative, plus the rounding of the ~3.7 V voltages differenced (1e-14 V) and of the
+    // ~300 K temperatures (6e-14 K, times C_th / dt: 3e-12 W)
+    CHECK(lost == doctest::Approx(eta * f.r0).epsilon(1e-12).scale(0.01));
+    // and inverted: the current that overpotential drives
+    const double eta_model = lost / f.r0;
+    CHECK(2.0 * i0 * std::sinh(kFaradayCPerMol * eta_model / (2.0 * kGasJPerMolK * x[3])) ==
+          doctest::Approx(i).epsilon(1e-11).scale(0.01));
+    double xb[4], xp[4];
+    step<S>(base, x, i, dt, f, xb);
+    step<S>(p, x, i, dt, f, xp);
+    CHECK((xp[3] - xb[3]) * p.heat_capacity_j_per_k / dt == doctest::Approx(i * eta * f.r0).epsilon(1e-9).scale(0.02));
+    CHECK(xp[1] == xb[1]);  // the RC pairs and the SOC do not see it
+    CHECK(xp[0] == xb[0]);
+  }
+  // The resistance falls with current: the chord at 1C is above the one at 2C.
+  const double r1c = r0_at(p, 0.55, 298.15, false, ModelFactors<double>{}, 5.0);
+  const double r2c = r0_at(p, 0.55, 298.15, false, ModelFactors<double>{}, 10.0);
+  CHECK(r1c > r2c);
+  // At I -> 0 the chord is R T / (F I0) (the linearised Butler–Volmer): the small-signal R0.
+  CHECK(r0_at(p, 0.55, 298.15, false, ModelFactors<double>{}, 0.0) ==
+        doctest::Approx(0.021 + kGasJPerMolK * 298.15 / (kFaradayCPerMol * i0)).epsilon(1e-14));
+}
+
+TEST_CASE("charge transfer: Jacobians equal finite differences for every structure") {
+  check_charge_transfer_structure<CellStructure<1, false>>();
+  check_charge_transfer_structure<CellStructure<1, true>>();
+  check_charge_transfer_structure<CellStructure<2, false>>();
+  check_charge_transfer_structure<CellStructure<2, true>>();
+  check_charge_transfer_structure<CellStructure<3, false>>();
+  check_charge_transfer_structure<CellStructure<3, true>>();
+}
+
+TEST_CASE("charge transfer: the safety layer's one-step R0 bounds the model's at every current") {
+  // step_coefficients takes the chord at I -> 0, its largest: the CBF's voltage drop and heat are
+  // never below the model's, whatever current the filter then picks (of that direction).
+  using S = RefStructure;
+  const CellParams p = with_charge_transfer(CellParams::ref_cell_1(), 1.1);
+  const double x[4] = {0.86, 0.0, 0.0, 298.15};
+  const ModelFactors<double> f{1.05, 1.0, 1.0};
+  for (double sign : {-1.0, 1.0}) {
+    const StepCoefficients<2> k = step_coefficients<S>(p, x, 1.0, sign, f);
+    for (double m = 1e-3; m <= 30.0; m *= 1.5) {
+      const double i = sign * m;
+      INFO("I = ", i);
+      if (i > 0.0) CHECK(k.emf_v - k.r0_ohm * i <= terminal_voltage<S>(p, x, i, f) + 1e-12);  // discharge: lower
+      if (i < 0.0) CHECK(k.emf_v - k.r0_ohm * i >= terminal_voltage<S>(p, x, i, f) - 1e-12);  // charge: higher
+    }
+  }
+}
+
+TEST_CASE("charge transfer: the model with it allocates nothing") {
+  const CellParams p = with_charge_transfer(rich_cell(2, false), 1.3);
+  using S = CellStructure<2, false>;
+  std::vector<double> x = sample_state<S>(1.0), xn(S::size);
+  StepLinearisation<S, 2> lin;
+  double sink = 0.0;
+  const long n = safetwin::test::count_allocations([&] {
+    for (int k = 0; k < 200; ++k) {
+      const double i = (k % 7) - 3.0;
+      linearise_step<S, 2>(p, x.data(), i, 1.0, {}, lin);
+      step<S>(p, x.data(), i, 1.0, ModelFactors<double>{}, xn.data());
+      sink += terminal_voltage<S>(p, xn.data(), i, ModelFactors<double>{});
+      x = xn;
+    }
+  });
+  CHECK(std::isfinite(sink));
+  CHECK(n == 0);
+}
+
+TEST_CASE("charge transfer: an exchange current that is not a positive finite number is refused") {
+  CellParams p = CellParams::ref_cell_1();
+  for (double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity(), 2e4}) {
+    p.exchange_current_a = ParamSurface::constant(bad);
+    CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("CellParams.exchange_current_a"), std::invalid_argument);
+  }
+  p.exchange_current_a = ParamSurface::constant(1e4);  // the limit itself is accepted
+  CHECK_NOTHROW(p.validate());
+  p.exchange_current_a = ParamSurface::table({0.0, 1.0}, {298.15}, {2.0, -0.1}, "i0");  // one bad node
+  CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("CellParams.exchange_current_a"), std::invalid_argument);
 }

@@ -216,6 +216,8 @@ void bind_battery(py::module_& m) {
       .def_readwrite("r3_charge_ohm", &CellParams::r3_charge_ohm)
       .def_readwrite("entropic_v_per_k", &CellParams::entropic_v_per_k)
       .def_readwrite("hysteresis", &CellParams::hysteresis)
+      .def_readwrite("exchange_current_a", &CellParams::exchange_current_a,
+                     "Butler-Volmer exchange current I0 in A (None: no charge-transfer overpotential)")
       .def_readwrite("arrhenius_k", &CellParams::arrhenius_k)
       .def_readwrite("heat_capacity_j_per_k", &CellParams::heat_capacity_j_per_k)
       .def_readwrite("heat_transfer_w_per_k", &CellParams::heat_transfer_w_per_k)

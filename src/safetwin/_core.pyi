@@ -1294,6 +1294,14 @@ class CellParams:
     def coulombic_efficiency(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def exchange_current_a(self) -> safetwin._core.ParamSurface | None:
+        """
+        Butler-Volmer exchange current I0 in A (None: no charge-transfer overpotential)
+        """
+    @exchange_current_a.setter
+    def exchange_current_a(self, arg0: safetwin._core.ParamSurface | None) -> None:
+        ...
+    @property
     def heat_capacity_j_per_k(self) -> float:
         ...
     @heat_capacity_j_per_k.setter

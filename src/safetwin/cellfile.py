@@ -11,6 +11,7 @@ the core. Every error names the file, the key and the reason or the limit (``Cel
     [resistance]  r0_ohm = 0.021                           # a number or a table (below)
                   r0_charge_ohm = ...                      # optional, used when charging
                   arrhenius_k = 2000.0                     # on constant resistances (0: none)
+                  exchange_current_a = 1.0                 # optional Butler-Volmer I0 (A) in series with R0
                   rc_pairs = [{r_ohm = 0.0075, tau_s = 13.0}, ...]   # 1..3 pairs, optional r_charge_ohm
     [hysteresis]  gamma = 90.0, m_v = 0.015, m0_v = 0.002  # optional section (Plett vol. 1 sec. 3.10)
     [thermal]     heat_capacity_j_per_k = 52.0, heat_transfer_w_per_k = 0.3, ambient_c = 25.0
@@ -20,7 +21,9 @@ the core. Every error names the file, the key and the reason or the limit (``Cel
 A table is ``{soc = [...], temperature_c = [...], values = [[...], ...]}`` with one row per SOC
 point (bilinear interpolation, clamped at the edges); a table already holds the temperature
 dependence (no Arrhenius factor). An RC pair's capacitance is tau / R: for a tabulated R and a
-constant tau it is tabulated on R's points.
+constant tau it is tabulated on R's points. ``exchange_current_a`` (I0) adds a Butler-Volmer
+charge-transfer overpotential (2RT/F) asinh(I / (2 I0)) in series with R0: a resistance that falls
+with the current (absent: the linear R0 alone).
 """
 from __future__ import annotations
 
@@ -40,10 +43,11 @@ else:  # pragma: no cover - the hil extra brings tomli on older Pythons
     import tomli as tomllib
 
 MAX_RC_PAIRS = 3
+MAX_EXCHANGE_CURRENT_A = 1e4  # the core's kMaxExchangeCurrentA
 _SECTIONS = {
     "cell": {"name", "capacity_ah", "coulombic_efficiency"},
     "ocv": {"soc", "voltage_v", "entropic_v_per_k"},
-    "resistance": {"r0_ohm", "r0_charge_ohm", "arrhenius_k", "rc_pairs"},
+    "resistance": {"r0_ohm", "r0_charge_ohm", "arrhenius_k", "exchange_current_a", "rc_pairs"},
     "hysteresis": {"gamma", "m_v", "m0_v"},
     "thermal": {"heat_capacity_j_per_k", "heat_transfer_w_per_k", "ambient_c"},
     "limits": {"voltage_min_v", "voltage_max_v", "temperature_max_c", "temperature_min_c",
@@ -196,6 +200,12 @@ def parse_cell(data: dict[str, Any], path: str = "<cell file>") -> tuple[str, Ce
     if "r0_charge_ohm" in res:
         p.r0_charge_ohm, _ = rd.surface(res["r0_charge_ohm"], "resistance.r0_charge_ohm")
     p.arrhenius_k = rd.number(res, "resistance", "arrhenius_k", default=0.0, lo=0.0)
+    if "exchange_current_a" in res:
+        p.exchange_current_a, raw = rd.surface(res["exchange_current_a"], "resistance.exchange_current_a")
+        vmax = float(np.max(raw[2] if isinstance(raw, tuple) else raw))
+        if vmax > MAX_EXCHANGE_CURRENT_A:
+            rd.fail("resistance.exchange_current_a",
+                    f"must be <= {MAX_EXCHANGE_CURRENT_A} A everywhere (max {vmax})")
     pairs = res.get("rc_pairs")
     if not isinstance(pairs, list) or not 1 <= len(pairs) <= MAX_RC_PAIRS:
         rd.fail("resistance.rc_pairs", f"must be an array of 1 to {MAX_RC_PAIRS} pairs {{r_ohm = ..., tau_s = ...}}")

@@ -142,7 +142,7 @@ const std::vector<Section>& sections() {
   static const std::vector<Section> s = {
       {"cell", {"capacity_ah", "coulombic_efficiency", "name"}},
       {"ocv", {"entropic_v_per_k", "soc", "voltage_v"}},
-      {"resistance", {"arrhenius_k", "r0_charge_ohm", "r0_ohm", "rc_pairs"}},
+      {"resistance", {"arrhenius_k", "exchange_current_a", "r0_charge_ohm", "r0_ohm", "rc_pairs"}},
       {"hysteresis", {"gamma", "m0_v", "m_v"}},
       {"thermal", {"ambient_c", "heat_capacity_j_per_k", "heat_transfer_w_per_k"}},
       {"limits",
@@ -328,6 +328,14 @@ CellFile parse(const toml::table& data, const std::string& path) {
   if (const toml::node* n = res->get("r0_charge_ohm"))
     p.r0_charge_ohm = rd.surface(*n, "resistance.r0_charge_ohm").first;
   p.arrhenius_k = rd.number(res, "resistance", "arrhenius_k", 0.0, 0.0);
+  if (const toml::node* n = res->get("exchange_current_a")) {
+    p.exchange_current_a = rd.surface(*n, "resistance.exchange_current_a").first;
+    const std::vector<double>& v = p.exchange_current_a->values();
+    const double vmax = *std::max_element(v.begin(), v.end());
+    if (vmax > kMaxExchangeCurrentA)
+      rd.fail("resistance.exchange_current_a",
+              "must be <= " + py(kMaxExchangeCurrentA) + " A everywhere (max " + py(vmax) + ")");
+  }
   const toml::node* pairs_node = res->get("rc_pairs");
   const toml::array* pairs = pairs_node != nullptr ? pairs_node->as_array() : nullptr;
   if (pairs == nullptr || pairs->size() < 1 || pairs->size() > static_cast<std::size_t>(kCellFileMaxRcPairs))

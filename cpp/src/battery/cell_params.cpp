@@ -45,6 +45,11 @@ void CellParams::validate() const {
     require_in_range("CellParams.hysteresis.m_v", hysteresis->m_v, 0.0, 1.0);
     require_in_range("CellParams.hysteresis.m0_v", hysteresis->m0_v, 0.0, 1.0);
   }
+  if (exchange_current_a) {
+    for (double v : exchange_current_a->values())
+      if (!(v > 0.0 && v <= kMaxExchangeCurrentA))
+        throw_invalid("CellParams.exchange_current_a", v, "must be > 0 and <= 10000 A everywhere");
+  }
   require_non_negative("CellParams.arrhenius_k", arrhenius_k);
   require_positive("CellParams.heat_capacity_j_per_k", heat_capacity_j_per_k);
   require_non_negative("CellParams.heat_transfer_w_per_k", heat_transfer_w_per_k);
@@ -77,7 +82,7 @@ bool CellParams::all_constant() const noexcept {
 CellCoefficients coefficients(const CellParams& p, const CellScaling& s, double soc, double temp_k) noexcept {
   // The one model's coefficients (cell_model.hpp) of the first two pairs, discharge side.
   const ModelFactors<double> f{s.resistance_factor * s.r0_factor, s.capacity_factor, s.resistance_factor};
-  const auto c = rc_coefficients<2>(p, soc, temp_k, false, f);
+  const auto c = rc_coefficients<2>(p, soc, temp_k, false, f, 0.0);  // small-signal R0 (I -> 0)
   return CellCoefficients{c.r0_ohm, c.r_ohm[0], c.r_ohm[1], c.tau_s[0], c.tau_s[1]};
 }
 

@@ -9,6 +9,9 @@ namespace safetwin::battery {
 
 namespace {
 
+// Passes of the parallel split's fixed-point iteration with a charge transfer (step_structure).
+constexpr int kChargeTransferSplitPasses = 3;
+
 // splitmix64, uniform in [0, 1) from the top 53 bits: the same numbers on every standard library
 // (std::uniform_real_distribution is not specified bit for bit), enough for a seeded spread.
 struct SplitMix64 {
@@ -134,7 +137,7 @@ void Pack::update_base(std::size_t cell) noexcept {
   factors_[cell] = factors(cell);
   for (int side = 0; side < 2; ++side)
     base_[cell][static_cast<std::size_t>(side)] =
-        rc_coefficients<3>(params_, 0.5, kReferenceTempK, side == 1, factors(cell));
+        rc_coefficients<3>(params_, 0.5, kReferenceTempK, side == 1, factors(cell), 0.0);
 }
 
 template <class S>
@@ -153,6 +156,8 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
     cached_dt_s_ = dt_s;
   }
   double xn[S::size];
+  const bool transfer = params_.exchange_current_a.has_value();
+  const double current_share = current / static_cast<double>(np);  // the charge-transfer chord's first guess
   for (std::size_t g = 0; g < static_cast<std::size_t>(series_); ++g) {
     const std::size_t first = g * np;
     // Kirchhoff: every cell of the group sees the same terminal voltage V and the cell currents
@@ -164,14 +169,32 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
       if (constant_params_) {
         coeff_[j] = constant_coefficients_at(base_[j][side], arrhenius_factor(params_, x[S::temp]));
       } else {
-        coeff_[j] = widen(rc_coefficients<nrc>(params_, x[S::soc], x[S::temp], charging, factors_[j]));
+        coeff_[j] = widen(rc_coefficients<nrc>(params_, x[S::soc], x[S::temp], charging, factors_[j], current_share));
       }
+      if (transfer) coeff_[j].r0_ohm = r0_at(params_, x[S::soc], x[S::temp], charging, factors_[j], current_share);
       emf_v_[j] = emf_v<S>(params_, x, current);
       const double g0 = 1.0 / coeff_[j].r0_ohm;
       sum_ge += g0 * emf_v_[j];
       sum_g += g0 + leak_conductance_s_[j];
     }
-    const double v_group = (sum_ge - current) / sum_g;
+    double v_group = (sum_ge - current) / sum_g;
+    // With a charge transfer each cell's resistance depends on its own current, which the split
+    // decides: a fixed number of passes re-evaluates it at the last split's currents (a fixed-point
+    // iteration; exact from the first pass for one cell per group without leak, whose current is
+    // the group's, and otherwise converging as fast as the chord varies over the cells' spread).
+    for (int pass = 0; transfer && pass < kChargeTransferSplitPasses; ++pass) {
+      sum_ge = 0.0;
+      sum_g = 0.0;
+      for (std::size_t j = first; j < first + np; ++j) {
+        const double* x = x_[j].data();
+        const double i_cell = (emf_v_[j] - v_group) / coeff_[j].r0_ohm;
+        coeff_[j].r0_ohm = r0_at(params_, x[S::soc], x[S::temp], charging, factors_[j], i_cell);
+        const double g0 = 1.0 / coeff_[j].r0_ohm;
+        sum_ge += g0 * emf_v_[j];
+        sum_g += g0 + leak_conductance_s_[j];
+      }
+      v_group = (sum_ge - current) / sum_g;
+    }
     pack_voltage += v_group;
 
     for (std::size_t j = first; j < first + np; ++j) {

@@ -304,7 +304,7 @@ double BasicBatteryEkf<S>::capacity_factor_sigma() const noexcept {
 template <class S>
 double BasicBatteryEkf<S>::r0_ohm() const noexcept {
   const StateVector x = state();
-  return battery::r0_at(config_.cell, x[S::soc], x[S::temp], false, battery::ModelFactors<double>{}) * r0_factor();
+  return battery::r0_at(config_.cell, x[S::soc], x[S::temp], false, battery::ModelFactors<double>{}, 0.0) * r0_factor();
 }
 
 template <class S>

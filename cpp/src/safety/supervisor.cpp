@@ -148,7 +148,8 @@ bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, d
   // CBF filter evaluates them: over a few steps SOC and temperature move too little to change
   // them, and re-evaluating them (Arrhenius and RC exponentials) every step made this check most
   // of the cycle's cost.
-  const auto co = battery::rc_coefficients<S::rc_pairs>(p, x[StateIdx::soc], x[StateIdx::temp], current_a < 0.0, f);
+  const auto co =
+      battery::rc_coefficients<S::rc_pairs>(p, x[StateIdx::soc], x[StateIdx::temp], current_a < 0.0, f, current_a);
   const auto decay = battery::rc_decay(co, dt_s);
   // How far a point lies outside each bound (0 inside); NaN counts as infinitely far.
   const auto excess = [&](const battery::StateVector& t, double v, double out[4]) {

@@ -5,6 +5,9 @@ The parameters (of a structure "1rc" | "2rc" | "3rc", optionally "+hysteresis"):
   cut-off voltages, which define SOC 0 and 1),
 - R0 and each RC pair's R and tau as tables over SOC (``soc_nodes`` points; 1 = a constant),
 - with hysteresis: gamma, M and M0 (Plett vol. 1 sec. 3.10, the core's equations),
+- with a charge transfer (``charge_transfer``): the Butler-Volmer exchange current I0 of the core's
+  overpotential (2RT/F) asinh(I / (2 I0)) in series with R0 (a resistance falling with current), a
+  table over SOC like R0,
 - per log, two nuisance parameters: the initial SOC and the current sensor's offset.
 Resistances, time constants, the capacity and gamma are fitted as logarithms (positive, relative
 steps); the OCV and the nuisances as they are. Every evaluation builds the cell as a cell-file dict,
@@ -67,6 +70,11 @@ R_INIT_OHM = 0.01
 MAX_NFEV = 60
 TEMP_SPAN_K = 5.0    # logs whose median temperatures span more than this fit the Arrhenius constants
 TEMP_STEP_K = 5.0    # temperature spacing of the tables' nodes
+# The Butler-Volmer exchange current (--charge-transfer): its chord resistance RT/(F I0) at I -> 0 is
+# 257 mOhm at 0.1 A and 0.26 mOhm at 100 A, so this range spans every cell's; the start, 2 A, puts
+# 13 mOhm of a cell's ~20 mOhm into the chord.
+I0_RANGE_A = (0.1, 100.0)
+I0_INIT_A = 2.0
 
 
 class FitError(ValueError):
@@ -140,7 +148,7 @@ class Problem:
     def __init__(self, logs: list[Log], structure: Structure, prior: CellParams, prior_dict: dict,
                  soc_nodes: int = 11, ocv_points: list[tuple[float, float]] | None = None,
                  ocv_nodes: int = OCV_NODES, capacity_ah: float | None = None, charge_r0: bool = False,
-                 pulse_weight: float = 1.0, ocv_fixed: bool = False):
+                 pulse_weight: float = 1.0, ocv_fixed: bool = False, charge_transfer: bool = False):
         if not 1 <= soc_nodes <= 21:
             raise FitError(f"--soc-nodes = {soc_nodes}: must be in 1..21")
         if not 5 <= ocv_nodes <= 201:
@@ -148,6 +156,7 @@ class Problem:
         self.logs = logs
         self.structure = structure
         self.charge_r0 = charge_r0
+        self.charge_transfer = charge_transfer
         if not 1.0 <= pulse_weight <= 1000.0:
             raise FitError(f"--pulse-weight = {pulse_weight}: must be in 1..1000")
         # A pulse's rows weigh pulse_weight times a row of the rests around it (1/sqrt in sigma):
@@ -215,6 +224,10 @@ class Problem:
             for s in self.table_soc:
                 self._add(f"tau{i + 1}[{s:.2f}]", f"tau{i + 1}", True, math.log(lo), math.log(hi),
                           math.log(TAU_INIT_S[n][i]))
+        if self.charge_transfer:  # Butler-Volmer I0 (the core's exchange_current_a) over SOC, like R0
+            for s in self.table_soc:
+                self._add(f"i0[{s:.2f}]", "i0", True, math.log(I0_RANGE_A[0]), math.log(I0_RANGE_A[1]),
+                          math.log(I0_INIT_A))
         if self.thermal:  # K: R ~ exp(k / T); about E_a / R_gas of the kinetics (Chen2020: 35 kJ/mol, 4200 K)
             self._add("k_r", "arrhenius", False, -2000.0, 10000.0, 2000.0)
             self._add("k_tau", "arrhenius", False, -5000.0, 10000.0, 0.0)
@@ -274,6 +287,8 @@ class Problem:
         # (arrhenius_k = 0): the logs' temperature span decides whether that can be fitted.
         d["resistance"] = {"r0_ohm": self._table(np.exp(self._group(x, "r0")), self._k(x, "k_r")),
                            "arrhenius_k": 0.0, "rc_pairs": pairs}
+        if self.charge_transfer:  # a conductance-like rate: its temperature factor is the resistances' inverse
+            d["resistance"]["exchange_current_a"] = self._table(np.exp(self._group(x, "i0")), -self._k(x, "k_r"))
         if self.charge_r0:
             d["resistance"]["r0_charge_ohm"] = self._table(np.exp(self._group(x, "r0c")), self._k(x, "k_r"))
         if self.structure.hysteresis:
@@ -317,7 +332,7 @@ class Problem:
 
     def table_groups(self) -> list[str]:
         """The groups that are tables over SOC (the structure's resistances and time constants)."""
-        return ["r0"] + (["r0c"] if self.charge_r0 else []) + \
+        return ["r0"] + (["r0c"] if self.charge_r0 else []) + (["i0"] if self.charge_transfer else []) + \
             [f"{a}{i + 1}" for i in range(self.structure.rc_pairs) for a in ("r", "tau")]
 
     def prior_residual(self, x: np.ndarray) -> np.ndarray:

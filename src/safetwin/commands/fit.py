@@ -27,7 +27,9 @@ prior across table cells) with the core's simulate of whole profiles in the loop
 Jacobian). The cell file carries the parameters' Laplace covariance in its [fit] section. Logs at
 temperatures more than 5 K apart also fit two Arrhenius constants (resistances, time constants;
 the tables get a temperature axis), each log simulated at its own temperature. --charge-r0 fits a
-separate R0 table for charging; --pulse-weight weighs pulse rows against rest rows.
+separate R0 table for charging; --charge-transfer fits a Butler-Volmer exchange current I0, whose
+overpotential (2RT/F) asinh(I / (2 I0)) in series with R0 makes the resistance fall with current;
+--pulse-weight weighs pulse rows against rest rows.
 
 A structure the logs do not excite (every node of R0, an RC pair or the hysteresis set by the
 prior, not the data) is refused, naming the parameters; --force writes the cell anyway.
@@ -54,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="take the --prior's OCV as known (not fitted): e.g. a flat LFP plateau from the electrodes' OCPs")
     p.add_argument("--charge-r0", action="store_true",
                    help="fit a separate R0 table for charging (the cell file's r0_charge_ohm)")
+    p.add_argument("--charge-transfer", action="store_true",
+                   help="fit a Butler-Volmer exchange current in series with R0 (the cell file's exchange_current_a)")
     p.add_argument("--pulse-weight", type=float, default=1.0, metavar="W",
                    help="weight of a pulse row against a rest row, 1..1000 (default 1)")
     p.add_argument("--name", default="fitted cell", help="cell.name of the written file")
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     problem = Problem(logs + low_rate, structure, prior, prior_dict, soc_nodes=args.soc_nodes,
                       ocv_points=rest_ocv_points(logs, prior, low_rate, capacity_ah=q0), ocv_nodes=args.ocv_nodes,
                       capacity_ah=q0, charge_r0=args.charge_r0, pulse_weight=args.pulse_weight,
-                      ocv_fixed=args.ocv_fixed)
+                      ocv_fixed=args.ocv_fixed, charge_transfer=args.charge_transfer)
     try:
         result = fit(problem, force=args.force)
     except FitError as exc:

@@ -15,6 +15,9 @@
 //   T'    = T + dt / C_th (I^2 R0 + sum v_i^2 / R_i - I T dU/dT + q_extra - hA c (T - T_amb))
 //   V     = OCV(SOC) + dU/dT (T - 298.15) + M h + M0 s_I - R0 I - sum v_i,  s_I = s' (the sign
 //           under the present current, s when I = 0)
+// With a Butler–Volmer charge transfer (CellParams::exchange_current_a = I0), R0 above is the series
+// resistance R0 + eta(I)/I, the ohmic part plus the chord of eta(I) = (2RT/F) asinh(I / (2 I0)): the
+// voltage loses R0 I + eta(I) and the heat is I^2 R0 + I eta(I). Without it R0 is the ohmic part alone.
 // R0, R_i: constants scaled by the Arrhenius factor exp(E (1/T - 1/298.15)), or tables over
 // (SOC, T) used as they are; a separate charge-side surface is used when I < 0. tau_i is the
 // product of the R and C surfaces as given (for constants: fixed). The OCV is extrapolated
@@ -81,21 +84,71 @@ SAFETWIN_MODEL_INLINE T resistance_at(const ParamSurface& s, const T& soc, const
   return s.is_constant() ? s.values()[0] * arrhenius : surface_at(s, soc, temp_k);
 }
 
-// R0 alone (the terminal voltage needs nothing else).
-template <class T, class F>
-SAFETWIN_MODEL_INLINE T r0_at(const CellParams& p, const T& soc, const T& temp_k, bool charging,
-                              const ModelFactors<F>& f) noexcept {
-  const ParamSurface& s = p.r0_surface(charging);
-  const T r = s.is_constant() ? s.values()[0] * arrhenius_factor(p, temp_k) : surface_at(s, soc, temp_k);
-  return r * f.r0;
+// F / R (K/V): the Faraday constant over the gas constant (CODATA 2018).
+constexpr double kFaradayOverGasK_per_V = 96485.33212 / 8.314462618;
+
+// asinh(u) / u, 1 at u = 0, with its derivative for duals. Near 0 the quotient loses digits, so
+// there it is its series 1 - u^2/6 + 3 u^4/40 (the next term, 5 u^6/112, is below 1e-25 at 1e-4).
+SAFETWIN_MODEL_INLINE double asinh_ratio_slope(double u, double ratio) noexcept {
+  return std::abs(u) < 1e-4 ? u * (-1.0 / 3.0 + 0.3 * u * u) : (1.0 / std::sqrt(1.0 + u * u) - ratio) / u;
+}
+template <class T>
+SAFETWIN_MODEL_INLINE T asinh_ratio(const T& u) noexcept {
+  const double x = value_of(u);
+  const double r = std::abs(x) < 1e-4 ? 1.0 + x * x * (-1.0 / 6.0 + 0.075 * x * x) : std::asinh(x) / x;
+  if constexpr (std::is_same_v<T, double>) {
+    return r;
+  } else {
+    return chain(r, asinh_ratio_slope(x, r), u);
+  }
 }
 
-template <int NRC, class T, class F>
+// The chord eta(I)/I of the Butler–Volmer overpotential eta(I) = (2RT/F) asinh(I / (2 I0)):
+// (R T / (F I0)) asinh(u)/u with u = I / (2 I0). It is largest at I = 0 (R T / (F I0)) and falls
+// with |I|, which is how the cell's resistance falls with current (a cell with a charge transfer only).
+template <class T, class C>
+SAFETWIN_MODEL_INLINE T charge_transfer_chord_ohm(const CellParams& p, const T& soc, const T& temp_k,
+                                                  const C& current_a) noexcept {
+  const ParamSurface& s = *p.exchange_current_a;
+  if (s.is_constant()) {  // a plain number: no division of duals
+    const double i0 = s.values()[0];
+    return temp_k * (1.0 / (kFaradayOverGasK_per_V * i0)) * asinh_ratio(current_a * (0.5 / i0));
+  }
+  const T inv_i0 = 1.0 / surface_at(s, soc, temp_k);
+  return temp_k * inv_i0 * (1.0 / kFaradayOverGasK_per_V) * asinh_ratio(current_a * (0.5 * inv_i0));
+}
+
+// The series resistance under current_a: R0's surface of the direction (`charging`), with the
+// Arrhenius factor when constant, plus the charge-transfer chord at current_a when the cell has
+// one, times the R0 factor. current_a only enters through the chord: without charge transfer the
+// result is R0 at (soc, temp_k) whatever the current.
+template <class T, class F, class C>
+SAFETWIN_MODEL_INLINE T series_resistance(const CellParams& p, const T& r_ohmic, const T& soc, const T& temp_k,
+                                          const ModelFactors<F>& f, const C& current_a) noexcept {
+  if (!p.exchange_current_a) return r_ohmic * f.r0;
+  return (r_ohmic + charge_transfer_chord_ohm(p, soc, temp_k, current_a)) * f.r0;
+}
+
+// R0 alone (the terminal voltage needs nothing else), under current_a (the charge-transfer chord's).
+template <class T, class F, class C>
+SAFETWIN_MODEL_INLINE T r0_at(const CellParams& p, const T& soc, const T& temp_k, bool charging,
+                              const ModelFactors<F>& f, const C& current_a) noexcept {
+  const ParamSurface& s = p.r0_surface(charging);
+  const T r = s.is_constant() ? s.values()[0] * arrhenius_factor(p, temp_k) : surface_at(s, soc, temp_k);
+  return series_resistance(p, r, soc, temp_k, f, current_a);
+}
+
+// The coefficients of the direction `charging`, R0 with the charge-transfer chord at current_a
+// (series_resistance; a caller that needs a bound over every current of the direction passes 0,
+// where the chord is largest).
+template <int NRC, class T, class F, class C>
 SAFETWIN_MODEL_INLINE RcCoefficients<NRC, T> rc_coefficients(const CellParams& p, const T& soc, const T& temp_k,
-                                                             bool charging, const ModelFactors<F>& f) noexcept {
+                                                             bool charging, const ModelFactors<F>& f,
+                                                             const C& current_a) noexcept {
   const T arrhenius = arrhenius_factor(p, temp_k);
   RcCoefficients<NRC, T> c;
-  c.r0_ohm = resistance_at(p.r0_surface(charging), soc, temp_k, arrhenius) * f.r0;
+  c.r0_ohm =
+      series_resistance(p, resistance_at(p.r0_surface(charging), soc, temp_k, arrhenius), soc, temp_k, f, current_a);
   for (int i = 0; i < NRC; ++i) {
     const ParamSurface& r = p.rc_resistance(i, charging);
     c.r_ohm[i] = resistance_at(r, soc, temp_k, arrhenius) * f.rc;
@@ -135,7 +188,7 @@ SAFETWIN_MODEL_INLINE std::array<T, NRC> rc_decay(const RcCoefficients<NRC, T>& 
 // surfaces of that direction; entries of other pairs are not used), for rc_decay's `fixed_a`.
 template <int NRC>
 std::array<double, NRC> fixed_decays(const CellParams& p, bool charging, double dt_s) noexcept {
-  const auto c = rc_coefficients<NRC>(p, 0.5, kReferenceTempK, charging, ModelFactors<double>{});
+  const auto c = rc_coefficients<NRC>(p, 0.5, kReferenceTempK, charging, ModelFactors<double>{}, 0.0);
   std::array<double, NRC> a{};
   for (int i = 0; i < NRC; ++i)
     if (c.tau_fixed[i]) a[i] = std::exp(-dt_s / c.tau_s[i]);
@@ -200,7 +253,7 @@ SAFETWIN_MODEL_INLINE T emf_v(const CellParams& p, const T* x, double current_a)
 template <class S, class T, class F>
 SAFETWIN_MODEL_INLINE T terminal_voltage(const CellParams& p, const T* x, const T& current_a,
                                          const ModelFactors<F>& f) noexcept {
-  const T r0 = r0_at(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f);
+  const T r0 = r0_at(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f, current_a);
   return emf_v<S>(p, x, value_of(current_a)) - r0 * current_a;
 }
 
@@ -239,7 +292,7 @@ SAFETWIN_MODEL_INLINE void step_with(const CellParams& p, const RcCoefficients<S
 template <class S, class T, class F>
 SAFETWIN_MODEL_INLINE void step(const CellParams& p, const T* x, const T& current_a, double dt_s,
                                 const ModelFactors<F>& f, T* x_next, const ThermalInputs& th = {}) noexcept {
-  const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f);
+  const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], value_of(current_a) < 0.0, f, current_a);
   step_with<S>(p, c, rc_decay(c, dt_s), x, current_a, dt_s, f, th, x_next);
 }
 
@@ -332,7 +385,7 @@ SAFETWIN_MODEL_INLINE void linearise_step_and_voltage(
   D xd[S::size], xn[S::size], id;
   detail::seed<S>(x, current_a, xd, id);
   const auto fd = detail::seed_factors<S, NP, D>(f);
-  const auto c = rc_coefficients<S::rc_pairs>(p, xd[S::soc], xd[S::temp], current_a < 0.0, fd);
+  const auto c = rc_coefficients<S::rc_pairs>(p, xd[S::soc], xd[S::temp], current_a < 0.0, fd, id);
   step_with<S>(p, c, rc_decay<S::rc_pairs>(c, dt_s, fixed_a), xd, id, dt_s, fd, th, xn);
   const D v = emf_v<S>(p, xd, current_a) - c.r0_ohm * id;  // terminal_voltage with this R0
   for (int r = 0; r < S::size; ++r) {
@@ -351,6 +404,9 @@ SAFETWIN_MODEL_INLINE void linearise_step_and_voltage(
 // The model over one step of dt_s with every coefficient frozen at x, in the form the filter solves
 // in closed form: SOC' = SOC - soc_per_a I, v_i' = a_i v_i + b_i I, V = emf - R0 I,
 // T' = T + dt_per_cth (R0 I^2 + heat_const_w - reversible_w_per_a I).
+// With a charge transfer, R0 is the series resistance at I -> 0, the largest over every current of
+// the direction (the chord falls with |I|): the filter's voltage drop and heat are bounds, never
+// less than the model's, whatever current it then picks.
 template <int NRC>
 struct StepCoefficients {
   double r0_ohm = 0.0;
@@ -370,7 +426,7 @@ SAFETWIN_MODEL_INLINE StepCoefficients<S::rc_pairs> step_coefficients(const Cell
                                                                       const ThermalInputs& th = {}) noexcept {
   StepCoefficients<S::rc_pairs> k;
   const bool charging = current_sign_a < 0.0;
-  const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], charging, f);
+  const auto c = rc_coefficients<S::rc_pairs>(p, x[S::soc], x[S::temp], charging, f, 0.0);
   const auto a = rc_decay(c, dt_s);
   k.r0_ohm = c.r0_ohm;
   k.heat_const_w = th.extra_heat_w - p.heat_transfer_w_per_k * th.cooling_factor * (x[S::temp] - p.ambient_temp_k);

@@ -11,6 +11,9 @@ namespace safetwin::battery {
 
 constexpr double kZeroCelsiusK = 273.15;
 constexpr double kReferenceTempK = 298.15;  // 25 °C: where constant resistances are given
+// Largest exchange current a cell file may give (A): far above any cell's (a few A for an 18650),
+// so that a value in mA or a typo is refused rather than silently removing the charge transfer.
+constexpr double kMaxExchangeCurrentA = 1e4;
 
 struct CellLimits {
   double voltage_min_v = 2.5;
@@ -53,6 +56,11 @@ struct CellParams {
   std::optional<ParamSurface> entropic_v_per_k;
   // Optional one-state hysteresis (an LFP cell); present: the model's structure has h and s.
   std::optional<HysteresisParams> hysteresis;
+  // Optional Butler–Volmer charge transfer in series with R0: its exchange current I0 (A, > 0), a
+  // constant or a table over (SOC, T) used as it is (no Arrhenius factor: the overpotential's R T / F
+  // carries the cell's temperature). Present: the voltage loses eta(I) = (2 R T / F) asinh(I / (2 I0))
+  // on top of R0 I (cell_model.hpp), a resistance that falls with the current. Absent: none.
+  std::optional<ParamSurface> exchange_current_a;
   double arrhenius_k = 2000.0;
   double heat_capacity_j_per_k = 52.0;
   double heat_transfer_w_per_k = 0.3;
