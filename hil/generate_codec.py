@@ -30,7 +30,6 @@ import re
 from pathlib import Path
 
 import cantools
-from cantools.database.can.c_source import CodeGenSignal, camel_to_snake_case, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 DBC = ROOT / "hil" / "safetwin_hil.dbc"
@@ -94,6 +93,7 @@ def ordered_signals(message) -> list:
 
 
 def _table_sources(db) -> tuple[str, str]:
+    from cantools.database.can.c_source import CodeGenSignal, camel_to_snake_case
     msgs = list(db.messages)
     max_sig = max(len(m.signals) for m in msgs)
     h = [BANNER, "#ifndef SAFETWIN_HIL_TABLE_H", "#define SAFETWIN_HIL_TABLE_H", "",
@@ -354,8 +354,18 @@ def _layout_sources(db) -> tuple[str, str, str]:
     return "\n".join(h), "\n".join(pxi), "\n".join(py)
 
 
+def generate_layout(dbc: Path = DBC) -> dict[str, str]:
+    """Path -> content of the layout files alone (DBC parsing only: the same on every cantools)."""
+    layout_h, layout_pxi, layout_py = _layout_sources(cantools.database.load_file(str(dbc)))
+    gen = "firmware_sim/generated"
+    return {f"{gen}/{DB_NAME}_layout.h": layout_h, f"{gen}/{DB_NAME}_layout.pxi": layout_pxi,
+            "src/safetwin/hil/_link_layout.py": layout_py}
+
+
 def generate_all(dbc: Path = DBC) -> dict[str, str]:
-    """File name -> content of every generated file (deterministic)."""
+    """Path (from the checkout's root) -> content of every generated file (deterministic)."""
+    from cantools.database.can.c_source import generate
+
     db = cantools.database.load_file(str(dbc))
     header, source, _, _ = generate(db, DB_NAME, f"{DB_NAME}.h", f"{DB_NAME}.c", "fuzzer.c",
                                     floating_point_numbers=True, use_round=True)
