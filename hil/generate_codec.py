@@ -1,6 +1,6 @@
-"""Generate the C codec of the HIL link from hil/safetwin_hil.dbc.
-
-Two pairs of files land in firmware_sim/generated/, both headed "generated, do not edit":
+"""Generate the C codec and the layout of the HIL link from hil/safetwin_hil.dbc, the link's one
+source of truth: after a change to the DBC (a new frame, signal, range or value), re-running this
+script is all that is needed. Every output is headed "generated, do not edit":
 
 - safetwin_hil.{h,c}: cantools' own C generator (pack/unpack of every message, per-signal
   encode/decode). The firmware (C++) calls it by name.
@@ -8,23 +8,28 @@ Two pairs of files land in firmware_sim/generated/, both headed "generated, do n
   direction, hil_encode/hil_decode, taking physical values as a double array (order:
   ordered_signals()); they pack and unpack through cantools' generated functions. The Cython codec of the harness wraps this, so the plant side packs through exactly the
   generated code the firmware unpacks with.
+- safetwin_hil_layout.{h,pxi} and src/safetwin/hil/_link_layout.py: one list of constants (_layout)
+  for C/C++, Cython and Python: frame IDs, families of per-node frames (ATTEST_NONCE_0..7), each
+  signal's index in the table's arrays, the multiplexed blocks (values, first index, signals per
+  value), each signal's declared range, scale and offset, and the value tables (modes, fault codes).
 
 Signal-not-available: a measurement signal whose all-ones raw value (most negative for signed
 signals) lies outside its declared DBC range carries "not available" in that value; the table
-maps it to and from NaN. Values outside the declared range are refused (-ERANGE), as cantools'
-strict encoder refuses them.
+maps it to and from NaN. Values outside the declared range are refused (-ERANGE) on both sides:
+the encoder as cantools' strict encoder refuses them, the decoder on the raw value (a mux value or
+a field outside its range, as ATTEST_FRAG = 9 of [0, 5] once was, never reaches the caller as valid).
 
-Usage: python hil/generate_codec.py [--output-directory DIR]   (default firmware_sim/generated)
+Usage: python hil/generate_codec.py [--root DIR]   (default: the checkout; paths kept under DIR)
 The output is deterministic (no time stamp), so a test regenerates it and compares byte for byte.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
 import cantools
-from cantools.database.can.c_source import CodeGenSignal, camel_to_snake_case, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 DBC = ROOT / "hil" / "safetwin_hil.dbc"
@@ -49,6 +54,34 @@ def _sna_raw(sig) -> int | None:
     return None
 
 
+def _raw_bounds(sig) -> tuple[int, int]:
+    """The raw values whose physical value lies in the declared range [minimum, maximum]."""
+    lo = (sig.minimum - sig.offset) / sig.scale
+    hi = (sig.maximum - sig.offset) / sig.scale
+    if sig.scale < 0:
+        lo, hi = hi, lo
+    return math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+
+
+def _raw_out_of_range(sig, expr: str) -> str | None:
+    """C condition true when the raw value `expr` lies outside the declared range; None when the
+    range covers the whole raw field (nothing to check)."""
+    if sig.conversion.is_float or sig.minimum is None or sig.maximum is None:
+        return None
+    field_lo, field_hi = ((-(1 << (sig.length - 1)), (1 << (sig.length - 1)) - 1) if sig.is_signed
+                          else (0, (1 << sig.length) - 1))
+    sna = _sna_raw(sig)  # the caller lets it through; a check that would refuse it alone is dropped
+    field_lo += sna == field_lo
+    field_hi -= sna == field_hi
+    lo, hi = _raw_bounds(sig)
+    parts = []
+    if lo > field_lo:
+        parts.append(f"(long long){expr} < {lo}ll")
+    if hi < field_hi:
+        parts.append(f"(long long){expr} > {hi}ll")
+    return " || ".join(parts) or None
+
+
 def ordered_signals(message) -> list:
     """The table's signal order: plain signals by start bit, then each multiplexer value's signals
     by start bit (cantools' own order groups by position instead). hil_encode/hil_decode index
@@ -60,6 +93,7 @@ def ordered_signals(message) -> list:
 
 
 def _table_sources(db) -> tuple[str, str]:
+    from cantools.database.can.c_source import CodeGenSignal, camel_to_snake_case
     msgs = list(db.messages)
     max_sig = max(len(m.signals) for m in msgs)
     h = [BANNER, "#ifndef SAFETWIN_HIL_TABLE_H", "#define SAFETWIN_HIL_TABLE_H", "",
@@ -84,7 +118,9 @@ def _table_sources(db) -> tuple[str, str]:
          " * the declared range). Signals of other multiplexer values are ignored. */",
          "int hil_encode(int index, const double *phys, uint8_t *dst, size_t size);", "",
          "/* Unpacks src into phys[0..n_signals); SNA raw values become NaN, signals of other",
-         " * multiplexer values NaN too. Returns 0 or -EINVAL. */",
+         " * multiplexer values NaN too. Returns 0, -EINVAL (size), or -ERANGE: a raw value outside its",
+         " * signal's declared DBC range (the multiplexer's too); phys is filled all the same, so that the",
+         " * caller can name the signal, but the frame must be refused. */",
          "int hil_decode(int index, const uint8_t *src, size_t size, double *phys);", "",
          "#ifdef __cplusplus", "}", "#endif", "", "#endif", ""]
     c = [BANNER, "#include <errno.h>", "#include <math.h>", "#include <string.h>", "",
@@ -152,6 +188,18 @@ def _table_sources(db) -> tuple[str, str]:
         c.append(f"    struct {pre}_t s;")
         c.append(f"    const int rc = {pre}_unpack(&s, src, size);")
         c.append("    if (rc != 0) return rc;")
+        c.append("    int out_of_range = 0;")
+        for sig in ordered_signals(m):
+            cond = _raw_out_of_range(sig, f"s.{camel_to_snake_case(sig.name)}")
+            if cond is None:
+                continue
+            sna = _sna_raw(sig)
+            if sna is not None:
+                cond = f"s.{camel_to_snake_case(sig.name)} != ({CodeGenSignal(sig).type_name})({sna}ll) && ({cond})"
+            if sig.multiplexer_ids is not None:
+                ids = " || ".join(f"s.{camel_to_snake_case(mux_sig.name)} == {v}" for v in sig.multiplexer_ids)
+                cond = f"({ids}) && ({cond})"
+            c.append(f"    if ({cond}) out_of_range = 1;")
         for i, sig in enumerate(ordered_signals(m)):
             sn = camel_to_snake_case(sig.name)
             val = f"{pre}_{sn}_decode(s.{sn})"
@@ -162,7 +210,7 @@ def _table_sources(db) -> tuple[str, str]:
                 ids = " || ".join(f"s.{camel_to_snake_case(mux_sig.name)} == {v}" for v in sig.multiplexer_ids)
                 val = f"(({ids}) ? {val} : NAN)"
             c.append(f"    phys[{i}] = {val};")
-        c.append("    return 0;")
+        c.append("    return out_of_range ? -ERANGE : 0;")
         c.append("}")
         c.append("")
     c.append("int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)")
@@ -186,28 +234,165 @@ def _table_sources(db) -> tuple[str, str]:
     return "\n".join(h), "\n".join(c)
 
 
+def _c_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
+
+
+def _mux_layout(message) -> tuple[int, int, int, int] | None:
+    """(multiplexer index, mux values, first multiplexed index, signals per mux value) when every
+    value of the multiplexer's declared range carries the same number of signals (one block per
+    value, in the table order), else None."""
+    sigs = ordered_signals(message)
+    mux = next((i for i, s in enumerate(sigs) if s.is_multiplexer), None)
+    if mux is None:
+        return None
+    values = int(sigs[mux].maximum) + 1
+    counts = [sum(1 for s in sigs if s.multiplexer_ids and v in s.multiplexer_ids) for v in range(values)]
+    muxed = [i for i, s in enumerate(sigs) if s.multiplexer_ids]
+    if len(set(counts)) != 1 or any(len(s.multiplexer_ids) != 1 for s in sigs if s.multiplexer_ids):
+        return None
+    return mux, values, muxed[0], counts[0]
+
+
+def _families(db) -> list[tuple[str, int, int]]:
+    """Messages NAME_0 .. NAME_{n-1} at consecutive frame IDs: (NAME, first frame ID, n)."""
+    by_name = {m.name: m.frame_id for m in db.messages}
+    out = []
+    for name in sorted(by_name):
+        base, sep, num = name.rpartition("_")
+        if sep and num == "0" and base:
+            n = 0
+            while f"{base}_{n}" in by_name and by_name[f"{base}_{n}"] == by_name[name] + n:
+                n += 1
+            out.append((base, by_name[name], n))
+    return out
+
+
+def _layout(db) -> list[tuple[str, str, object]]:
+    """Every constant of the link's layout: (name, comment, value). The same list becomes the C
+    header, the Cython declarations and the Python module, so the three cannot disagree."""
+    out: list[tuple[str, str, object]] = []
+    for m in sorted(db.messages, key=lambda m: m.frame_id):
+        mn = _c_name(m.name)
+        out.append((f"{mn}", f"frame ID of {m.name}", m.frame_id))
+    for base, first, n in _families(db):
+        out.append((f"{_c_name(base)}_COUNT", f"{base}_0 .. {base}_{n - 1} at frame IDs {first:#x} + k", n))
+    for m in sorted(db.messages, key=lambda m: m.frame_id):
+        mn = _c_name(m.name)
+        sigs = ordered_signals(m)
+        out.append((f"{mn}_N_SIGNALS", f"{m.name}: signals in the table order", len(sigs)))
+        for i, sig in enumerate(sigs):
+            out.append((f"{mn}_{_c_name(sig.name)}", "", i))
+        lay = _mux_layout(m)
+        if lay is not None:
+            mux, values, first, per = lay
+            out.append((f"{mn}_MUX", f"{m.name}: index of the multiplexer", mux))
+            out.append((f"{mn}_MUX_VALUES", "multiplexer values (its declared range)", values))
+            out.append((f"{mn}_FIRST_MUXED", "index of mux value 0's first signal", first))
+            out.append((f"{mn}_PER_MUX", f"signals per mux value: value v's k-th at FIRST_MUXED + {per} v + k", per))
+    for m in sorted(db.messages, key=lambda m: m.frame_id):
+        mn = _c_name(m.name)
+        for sig in ordered_signals(m):
+            sn = f"{mn}_{_c_name(sig.name)}"
+            unit = f" {sig.unit}" if sig.unit else ""
+            out.append((f"{sn}_MIN", f"{m.name}.{sig.name}: declared range{unit}, scale", float(sig.minimum)))
+            out.append((f"{sn}_MAX", "", float(sig.maximum)))
+            out.append((f"{sn}_SCALE", "", float(sig.scale)))
+            out.append((f"{sn}_OFFSET", "", float(sig.offset)))
+            for value, choice in sorted((sig.choices or {}).items()):
+                out.append((f"{sn}_{_c_name(str(choice))}", "", int(value)))
+    seen: set[str] = set()
+    for name, _, _ in out:  # e.g. a signal BAR_MIN next to BAR's range: rename one in the DBC
+        if name in seen:
+            raise SystemExit(f"hil/safetwin_hil.dbc: two layout constants named {name}")
+        seen.add(name)
+    return out
+
+
+def _layout_sources(db) -> tuple[str, str, str]:
+    consts = _layout(db)
+    h = [BANNER, "#ifndef SAFETWIN_HIL_LAYOUT_H", "#define SAFETWIN_HIL_LAYOUT_H", "",
+         "/* The link's layout for C, C++ and Cython: frame IDs (HIL_<MESSAGE>), families of per-node",
+         " * messages (HIL_<FAMILY>_COUNT), each signal's index in the hil_encode/hil_decode arrays",
+         " * (HIL_<MESSAGE>_<SIGNAL>), the multiplexed blocks, each signal's declared range, scale and",
+         " * offset, and the value tables (HIL_<MESSAGE>_<SIGNAL>_<CHOICE>). */", ""]
+    pxi = [BANNER.replace("/*", "#").replace(" * ", "# ").replace(" */", ""),
+           'cdef extern from "safetwin_hil_layout.h":']
+    py = ['"""The HIL link\'s layout (generated by hil/generate_codec.py from hil/safetwin_hil.dbc: do not edit).',
+          "",
+          "Frame IDs (<MESSAGE>), families of per-node messages (<FAMILY>_COUNT), each signal's index in",
+          "safetwin.hil._codec.encode/decode lists (<MESSAGE>_<SIGNAL>), the multiplexed blocks, each",
+          "signal's declared range, scale and offset, and the value tables (<MESSAGE>_<SIGNAL>_<CHOICE>):",
+          "the same constants as firmware_sim/generated/safetwin_hil_layout.h.",
+          '"""', ""]
+    for name, comment, value in consts:
+        if comment:
+            h.append(f"/* {comment} */")
+            py.append(f"# {comment}")
+        text = f"{value:#05x}" if comment.startswith("frame ID") else repr(value)
+        if isinstance(value, float):
+            h.append(f"#define HIL_{name} ({text})")
+            pxi.append(f"    const double HIL_{name}")
+        else:
+            h.append(f"#define HIL_{name} {text}")
+            pxi.append(f"    enum: HIL_{name}")
+        py.append(f"{name} = {text}")
+    h += ["", "#endif", ""]
+    pxi.append("")
+    msgs = sorted(db.messages, key=lambda m: m.frame_id)
+    py += ["", "# message name -> frame ID", "FRAME_IDS = {"]
+    py += [f'    "{m.name}": {_c_name(m.name)},' for m in msgs]
+    py += ["}", "# message name -> its sending node", "SENDERS = {"]
+    py += [f'    "{m.name}": "{",".join(m.senders)}",' for m in msgs]
+    py += ["}", "# (message, signal) -> the signal's value table", "CHOICES = {"]
+    for m in msgs:
+        for sig in ordered_signals(m):
+            if sig.choices:
+                items = ", ".join(f'{int(v)}: "{c}"' for v, c in sorted(sig.choices.items()))
+                py.append(f'    ("{m.name}", "{sig.name}"): {{{items}}},')
+    py += ["}", ""]
+    return "\n".join(h), "\n".join(pxi), "\n".join(py)
+
+
+def generate_layout(dbc: Path = DBC) -> dict[str, str]:
+    """Path -> content of the layout files alone (DBC parsing only: the same on every cantools)."""
+    layout_h, layout_pxi, layout_py = _layout_sources(cantools.database.load_file(str(dbc)))
+    gen = "firmware_sim/generated"
+    return {f"{gen}/{DB_NAME}_layout.h": layout_h, f"{gen}/{DB_NAME}_layout.pxi": layout_pxi,
+            "src/safetwin/hil/_link_layout.py": layout_py}
+
+
 def generate_all(dbc: Path = DBC) -> dict[str, str]:
-    """File name -> content of every generated file (deterministic)."""
+    """Path (from the checkout's root) -> content of every generated file (deterministic)."""
+    from cantools.database.can.c_source import generate
+
     db = cantools.database.load_file(str(dbc))
     header, source, _, _ = generate(db, DB_NAME, f"{DB_NAME}.h", f"{DB_NAME}.c", "fuzzer.c",
                                     floating_point_numbers=True, use_round=True)
     table_h, table_c = _table_sources(db)
+    layout_h, layout_pxi, layout_py = _layout_sources(db)
+    gen = "firmware_sim/generated"
     return {
-        f"{DB_NAME}.h": BANNER + _strip_timestamp(header),
-        f"{DB_NAME}.c": BANNER + _strip_timestamp(source),
-        f"{DB_NAME}_table.h": table_h,
-        f"{DB_NAME}_table.c": table_c,
+        f"{gen}/{DB_NAME}.h": BANNER + _strip_timestamp(header),
+        f"{gen}/{DB_NAME}.c": BANNER + _strip_timestamp(source),
+        f"{gen}/{DB_NAME}_table.h": table_h,
+        f"{gen}/{DB_NAME}_table.c": table_c,
+        f"{gen}/{DB_NAME}_layout.h": layout_h,
+        f"{gen}/{DB_NAME}_layout.pxi": layout_pxi,
+        "src/safetwin/hil/_link_layout.py": layout_py,
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--output-directory", type=Path, default=ROOT / "firmware_sim" / "generated")
+    ap.add_argument("--root", type=Path, default=ROOT,
+                    help="write the files under this directory instead of the checkout (paths kept)")
     args = ap.parse_args()
-    args.output_directory.mkdir(parents=True, exist_ok=True)
     for name, text in generate_all().items():
-        (args.output_directory / name).write_text(text)
-        print(f"wrote {args.output_directory / name}")
+        out = args.root / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -205,16 +205,30 @@ def test_wire_framing_round_trip_and_refusal():
             _codec.wire_unpack(bad)
 
 
-# The committed C is cantools 45.1's output (hil/generate_codec.py); Python 3.9 can only have
-# cantools 40.7, whose generator writes different C. The codec itself is checked on every version.
-@pytest.mark.skipif(int(cantools.__version__.split(".")[0]) < 45,
-                    reason=f"the committed codec is cantools 45's output; cantools {cantools.__version__} here")
-def test_generated_c_matches_a_fresh_regeneration(tmp_path):
+def _generator():
     sys.path.insert(0, str(ROOT / "hil"))
     try:
         import generate_codec
     finally:
         sys.path.pop(0)
-    for name, text in generate_codec.generate_all().items():
-        committed = (ROOT / "firmware_sim" / "generated" / name).read_text()
-        assert committed == text, f"firmware_sim/generated/{name} is stale: run python hil/generate_codec.py"
+    return generate_codec
+
+
+# The committed C is cantools 45.1's output (hil/generate_codec.py); Python 3.9 can only have
+# cantools 40.7, whose generator writes different C. The codec itself is checked on every version.
+@pytest.mark.skipif(int(cantools.__version__.split(".")[0]) < 45,
+                    reason=f"the committed codec is cantools 45's output; cantools {cantools.__version__} here")
+def test_generated_c_matches_a_fresh_regeneration():
+    for name, text in _generator().generate_all().items():
+        committed = (ROOT / name).read_text()
+        assert committed == text, f"{name} is stale: run python hil/generate_codec.py"
+
+
+def test_the_generated_layout_matches_a_fresh_regeneration():
+    """The layout (C header, Cython declarations, Python module) is the generator's own text, on
+    every cantools: a DBC edited without re-running hil/generate_codec.py fails here."""
+    layout = _generator().generate_layout()
+    assert sorted(layout) == ["firmware_sim/generated/safetwin_hil_layout.h",
+                              "firmware_sim/generated/safetwin_hil_layout.pxi", "src/safetwin/hil/_link_layout.py"]
+    for name, text in layout.items():
+        assert (ROOT / name).read_text() == text, f"{name} is stale: run python hil/generate_codec.py"

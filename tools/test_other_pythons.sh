@@ -16,12 +16,14 @@ export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE
 #   test_errors            the exception classes the module registers, their bases
 #   test_cellfile, test_hil_scenario_files, test_campaign_regime
 #                          the TOML readers (tomli below 3.11), cantools 40.7 on 3.9
-#   test_can_codec         the Cython codec compiled for that Python, against cantools
+#   test_can_codec, test_link_layout
+#                          the Cython codec compiled for that Python, against cantools; the
+#                          generated layout and the decoder's range checks
 #   test_cli_errors        argparse's messages and exit codes (they changed across 3.9-3.12)
 #   test_cycle, test_cbf   the guarded cycle through the module, with a Python control law
 #   test_cli_demo          the whole demo as the CLI runs it (numpy, the pack, the trust layer)
 SELECTION=(tests/test_imports.py tests/test_version.py tests/test_errors.py tests/test_cellfile.py
-           tests/test_hil_scenario_files.py tests/test_campaign_regime.py tests/test_can_codec.py
+           tests/test_hil_scenario_files.py tests/test_campaign_regime.py tests/test_can_codec.py tests/test_link_layout.py
            tests/test_cli_errors.py tests/test_cycle.py tests/test_cbf.py tests/test_cli_demo.py)
 if [ "${OTHER_PYTHON_TESTS:-selection}" = all ]; then SELECTION=(tests); fi
 find_python() {  # a runnable pythonX.Y on PATH, else pyenv's build of it

@@ -366,11 +366,13 @@ static int decode_plant_tick(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_plant_tick_t s;
     const int rc = safetwin_hil_plant_tick_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.tick_dt < 1ll) out_of_range = 1;
     phys[0] = safetwin_hil_plant_tick_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_plant_tick_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_plant_tick_tick_seq_decode(s.tick_seq);
     phys[3] = safetwin_hil_plant_tick_tick_dt_decode(s.tick_dt);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
@@ -417,11 +419,12 @@ static int decode_plant_heartbeat(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_plant_heartbeat_t s;
     const int rc = safetwin_hil_plant_heartbeat_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_plant_heartbeat_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_plant_heartbeat_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_plant_heartbeat_plant_time_decode(s.plant_time);
     phys[3] = safetwin_hil_plant_heartbeat_plant_contactor_closed_decode(s.plant_contactor_closed);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
@@ -476,12 +479,13 @@ static int decode_pack_meas(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_pack_meas_t s;
     const int rc = safetwin_hil_pack_meas_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_pack_meas_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_pack_meas_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.pack_current == (int16_t)(-32768ll) ? NAN : safetwin_hil_pack_meas_pack_current_decode(s.pack_current));
     phys[3] = (s.pack_voltage == (uint16_t)(65535ll) ? NAN : safetwin_hil_pack_meas_pack_voltage_decode(s.pack_voltage));
     phys[4] = safetwin_hil_pack_meas_contactor_closed_decode(s.contactor_closed);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
@@ -528,11 +532,12 @@ static int decode_load_request(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_load_request_t s;
     const int rc = safetwin_hil_load_request_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_load_request_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_load_request_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.req_current == (int16_t)(-32768ll) ? NAN : safetwin_hil_load_request_req_current_decode(s.req_current));
     phys[3] = (s.req_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_load_request_req_mode_decode(s.req_mode));
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
@@ -955,6 +960,7 @@ static int decode_cell_v_a(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_cell_v_a_t s;
     const int rc = safetwin_hil_cell_v_a_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_cell_v_a_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_cell_v_a_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_v_a_cell_v_a_mux_decode(s.cell_v_a_mux);
@@ -1006,7 +1012,7 @@ static int decode_cell_v_a(const uint8_t *src, size_t size, double *phys)
     phys[48] = ((s.cell_v_a_mux == 15) ? (s.cell_v_046 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_046_decode(s.cell_v_046)) : NAN);
     phys[49] = ((s.cell_v_a_mux == 15) ? (s.cell_v_047 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_047_decode(s.cell_v_047)) : NAN);
     phys[50] = ((s.cell_v_a_mux == 15) ? (s.cell_v_048 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_048_decode(s.cell_v_048)) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
@@ -1429,6 +1435,7 @@ static int decode_cell_v_b(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_cell_v_b_t s;
     const int rc = safetwin_hil_cell_v_b_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_cell_v_b_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_cell_v_b_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_v_b_cell_v_b_mux_decode(s.cell_v_b_mux);
@@ -1480,7 +1487,7 @@ static int decode_cell_v_b(const uint8_t *src, size_t size, double *phys)
     phys[48] = ((s.cell_v_b_mux == 15) ? (s.cell_v_094 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_094_decode(s.cell_v_094)) : NAN);
     phys[49] = ((s.cell_v_b_mux == 15) ? (s.cell_v_095 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_095_decode(s.cell_v_095)) : NAN);
     phys[50] = ((s.cell_v_b_mux == 15) ? (s.cell_v_096 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_096_decode(s.cell_v_096)) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
@@ -2287,6 +2294,7 @@ static int decode_cell_t(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_cell_t_t s;
     const int rc = safetwin_hil_cell_t_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_cell_t_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_cell_t_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_cell_t_cell_t_mux_decode(s.cell_t_mux);
@@ -2386,7 +2394,7 @@ static int decode_cell_t(const uint8_t *src, size_t size, double *phys)
     phys[96] = ((s.cell_t_mux == 15) ? (s.cell_t_094 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_094_decode(s.cell_t_094)) : NAN);
     phys[97] = ((s.cell_t_mux == 15) ? (s.cell_t_095 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_095_decode(s.cell_t_095)) : NAN);
     phys[98] = ((s.cell_t_mux == 15) ? (s.cell_t_096 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_096_decode(s.cell_t_096)) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_0(const double *phys, uint8_t *dst, size_t size)
@@ -2473,6 +2481,8 @@ static int decode_attest_nonce_0(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_0_t s;
     const int rc = safetwin_hil_attest_nonce_0_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_0_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_0_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_0_nonce_frag_decode(s.nonce_frag);
@@ -2482,7 +2492,7 @@ static int decode_attest_nonce_0(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_0_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_0_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_0_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_1(const double *phys, uint8_t *dst, size_t size)
@@ -2569,6 +2579,8 @@ static int decode_attest_nonce_1(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_1_t s;
     const int rc = safetwin_hil_attest_nonce_1_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_1_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_1_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_1_nonce_frag_decode(s.nonce_frag);
@@ -2578,7 +2590,7 @@ static int decode_attest_nonce_1(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_1_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_1_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_1_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_2(const double *phys, uint8_t *dst, size_t size)
@@ -2665,6 +2677,8 @@ static int decode_attest_nonce_2(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_2_t s;
     const int rc = safetwin_hil_attest_nonce_2_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_2_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_2_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_2_nonce_frag_decode(s.nonce_frag);
@@ -2674,7 +2688,7 @@ static int decode_attest_nonce_2(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_2_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_2_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_2_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_3(const double *phys, uint8_t *dst, size_t size)
@@ -2761,6 +2775,8 @@ static int decode_attest_nonce_3(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_3_t s;
     const int rc = safetwin_hil_attest_nonce_3_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_3_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_3_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_3_nonce_frag_decode(s.nonce_frag);
@@ -2770,7 +2786,7 @@ static int decode_attest_nonce_3(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_3_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_3_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_3_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_4(const double *phys, uint8_t *dst, size_t size)
@@ -2857,6 +2873,8 @@ static int decode_attest_nonce_4(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_4_t s;
     const int rc = safetwin_hil_attest_nonce_4_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_4_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_4_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_4_nonce_frag_decode(s.nonce_frag);
@@ -2866,7 +2884,7 @@ static int decode_attest_nonce_4(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_4_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_4_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_4_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_5(const double *phys, uint8_t *dst, size_t size)
@@ -2953,6 +2971,8 @@ static int decode_attest_nonce_5(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_5_t s;
     const int rc = safetwin_hil_attest_nonce_5_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_5_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_5_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_5_nonce_frag_decode(s.nonce_frag);
@@ -2962,7 +2982,7 @@ static int decode_attest_nonce_5(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_5_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_5_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_5_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_6(const double *phys, uint8_t *dst, size_t size)
@@ -3049,6 +3069,8 @@ static int decode_attest_nonce_6(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_6_t s;
     const int rc = safetwin_hil_attest_nonce_6_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_6_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_6_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_6_nonce_frag_decode(s.nonce_frag);
@@ -3058,7 +3080,7 @@ static int decode_attest_nonce_6(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_6_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_6_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_6_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_nonce_7(const double *phys, uint8_t *dst, size_t size)
@@ -3145,6 +3167,8 @@ static int decode_attest_nonce_7(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_nonce_7_t s;
     const int rc = safetwin_hil_attest_nonce_7_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if ((long long)s.nonce_frag > 5ll) out_of_range = 1;
     phys[0] = safetwin_hil_attest_nonce_7_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_nonce_7_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_attest_nonce_7_nonce_frag_decode(s.nonce_frag);
@@ -3154,7 +3178,7 @@ static int decode_attest_nonce_7(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_7_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_7_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_7_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_0(const double *phys, uint8_t *dst, size_t size)
@@ -3233,6 +3257,7 @@ static int decode_attest_quote_0(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_0_t s;
     const int rc = safetwin_hil_attest_quote_0_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_0_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_0_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_0_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3241,7 +3266,7 @@ static int decode_attest_quote_0(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_0_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_0_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_0_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_1(const double *phys, uint8_t *dst, size_t size)
@@ -3320,6 +3345,7 @@ static int decode_attest_quote_1(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_1_t s;
     const int rc = safetwin_hil_attest_quote_1_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_1_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_1_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_1_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3328,7 +3354,7 @@ static int decode_attest_quote_1(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_1_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_1_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_1_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_2(const double *phys, uint8_t *dst, size_t size)
@@ -3407,6 +3433,7 @@ static int decode_attest_quote_2(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_2_t s;
     const int rc = safetwin_hil_attest_quote_2_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_2_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_2_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_2_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3415,7 +3442,7 @@ static int decode_attest_quote_2(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_2_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_2_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_2_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_3(const double *phys, uint8_t *dst, size_t size)
@@ -3494,6 +3521,7 @@ static int decode_attest_quote_3(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_3_t s;
     const int rc = safetwin_hil_attest_quote_3_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_3_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_3_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_3_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3502,7 +3530,7 @@ static int decode_attest_quote_3(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_3_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_3_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_3_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_4(const double *phys, uint8_t *dst, size_t size)
@@ -3581,6 +3609,7 @@ static int decode_attest_quote_4(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_4_t s;
     const int rc = safetwin_hil_attest_quote_4_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_4_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_4_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_4_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3589,7 +3618,7 @@ static int decode_attest_quote_4(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_4_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_4_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_4_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_5(const double *phys, uint8_t *dst, size_t size)
@@ -3668,6 +3697,7 @@ static int decode_attest_quote_5(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_5_t s;
     const int rc = safetwin_hil_attest_quote_5_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_5_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_5_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_5_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3676,7 +3706,7 @@ static int decode_attest_quote_5(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_5_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_5_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_5_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_6(const double *phys, uint8_t *dst, size_t size)
@@ -3755,6 +3785,7 @@ static int decode_attest_quote_6(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_6_t s;
     const int rc = safetwin_hil_attest_quote_6_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_6_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_6_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_6_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3763,7 +3794,7 @@ static int decode_attest_quote_6(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_6_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_6_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_6_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_quote_7(const double *phys, uint8_t *dst, size_t size)
@@ -3842,6 +3873,7 @@ static int decode_attest_quote_7(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_quote_7_t s;
     const int rc = safetwin_hil_attest_quote_7_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_quote_7_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_quote_7_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_quote_7_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3850,7 +3882,7 @@ static int decode_attest_quote_7(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_7_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_7_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_7_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_0(const double *phys, uint8_t *dst, size_t size)
@@ -3929,6 +3961,7 @@ static int decode_attest_fc_0(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_0_t s;
     const int rc = safetwin_hil_attest_fc_0_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_0_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_0_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_0_isotp_byte_2_decode(s.isotp_byte_2);
@@ -3937,7 +3970,7 @@ static int decode_attest_fc_0(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_0_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_0_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_0_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_1(const double *phys, uint8_t *dst, size_t size)
@@ -4016,6 +4049,7 @@ static int decode_attest_fc_1(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_1_t s;
     const int rc = safetwin_hil_attest_fc_1_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_1_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_1_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_1_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4024,7 +4058,7 @@ static int decode_attest_fc_1(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_1_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_1_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_1_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_2(const double *phys, uint8_t *dst, size_t size)
@@ -4103,6 +4137,7 @@ static int decode_attest_fc_2(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_2_t s;
     const int rc = safetwin_hil_attest_fc_2_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_2_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_2_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_2_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4111,7 +4146,7 @@ static int decode_attest_fc_2(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_2_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_2_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_2_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_3(const double *phys, uint8_t *dst, size_t size)
@@ -4190,6 +4225,7 @@ static int decode_attest_fc_3(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_3_t s;
     const int rc = safetwin_hil_attest_fc_3_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_3_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_3_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_3_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4198,7 +4234,7 @@ static int decode_attest_fc_3(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_3_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_3_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_3_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_4(const double *phys, uint8_t *dst, size_t size)
@@ -4277,6 +4313,7 @@ static int decode_attest_fc_4(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_4_t s;
     const int rc = safetwin_hil_attest_fc_4_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_4_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_4_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_4_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4285,7 +4322,7 @@ static int decode_attest_fc_4(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_4_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_4_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_4_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_5(const double *phys, uint8_t *dst, size_t size)
@@ -4364,6 +4401,7 @@ static int decode_attest_fc_5(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_5_t s;
     const int rc = safetwin_hil_attest_fc_5_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_5_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_5_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_5_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4372,7 +4410,7 @@ static int decode_attest_fc_5(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_5_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_5_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_5_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_6(const double *phys, uint8_t *dst, size_t size)
@@ -4451,6 +4489,7 @@ static int decode_attest_fc_6(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_6_t s;
     const int rc = safetwin_hil_attest_fc_6_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_6_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_6_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_6_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4459,7 +4498,7 @@ static int decode_attest_fc_6(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_6_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_6_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_6_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_fc_7(const double *phys, uint8_t *dst, size_t size)
@@ -4538,6 +4577,7 @@ static int decode_attest_fc_7(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_fc_7_t s;
     const int rc = safetwin_hil_attest_fc_7_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_attest_fc_7_isotp_byte_0_decode(s.isotp_byte_0);
     phys[1] = safetwin_hil_attest_fc_7_isotp_byte_1_decode(s.isotp_byte_1);
     phys[2] = safetwin_hil_attest_fc_7_isotp_byte_2_decode(s.isotp_byte_2);
@@ -4546,7 +4586,7 @@ static int decode_attest_fc_7(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_7_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_7_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_7_isotp_byte_7_decode(s.isotp_byte_7);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_attest_result(const double *phys, uint8_t *dst, size_t size)
@@ -4617,6 +4657,10 @@ static int decode_attest_result(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_attest_result_t s;
     const int rc = safetwin_hil_attest_result_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if (s.result_node != (uint8_t)(15ll) && ((long long)s.result_node > 7ll)) out_of_range = 1;
+    if (s.result_reason != (uint8_t)(255ll) && ((long long)s.result_reason > 7ll)) out_of_range = 1;
+    if (s.result_check != (uint8_t)(255ll) && ((long long)s.result_check > 14ll)) out_of_range = 1;
     phys[0] = safetwin_hil_attest_result_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_attest_result_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.result_node == (uint8_t)(15ll) ? NAN : safetwin_hil_attest_result_result_node_decode(s.result_node));
@@ -4624,7 +4668,7 @@ static int decode_attest_result(const uint8_t *src, size_t size, double *phys)
     phys[4] = (s.result_reason == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_reason_decode(s.result_reason));
     phys[5] = (s.result_check == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_check_decode(s.result_check));
     phys[6] = safetwin_hil_attest_result_result_cycle_decode(s.result_cycle);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_report_schedule(const double *phys, uint8_t *dst, size_t size)
@@ -4679,12 +4723,15 @@ static int decode_report_schedule(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_report_schedule_t s;
     const int rc = safetwin_hil_report_schedule_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if (s.sched_node != (uint8_t)(63ll) && ((long long)s.sched_node > 47ll)) out_of_range = 1;
+    if (s.report_in != (uint16_t)(65535ll) && ((long long)s.report_in > 60000ll)) out_of_range = 1;
     phys[0] = safetwin_hil_report_schedule_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_report_schedule_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.sched_node == (uint8_t)(63ll) ? NAN : safetwin_hil_report_schedule_sched_node_decode(s.sched_node));
     phys[3] = (s.report_in == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_report_in_decode(s.report_in));
     phys[4] = (s.event_threshold == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_event_threshold_decode(s.event_threshold));
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
@@ -4731,11 +4778,12 @@ static int decode_fw_tick_ack(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_fw_tick_ack_t s;
     const int rc = safetwin_hil_fw_tick_ack_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_fw_tick_ack_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_tick_ack_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_tick_ack_ack_seq_decode(s.ack_seq);
     phys[3] = safetwin_hil_fw_tick_ack_cycle_time_decode(s.cycle_time);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
@@ -4790,12 +4838,13 @@ static int decode_fw_command(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_fw_command_t s;
     const int rc = safetwin_hil_fw_command_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_fw_command_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_command_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.current_cmd == (int16_t)(-32768ll) ? NAN : safetwin_hil_fw_command_current_cmd_decode(s.current_cmd));
     phys[3] = safetwin_hil_fw_command_contactor_req_decode(s.contactor_req);
     phys[4] = (s.cmd_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_fw_command_cmd_mode_decode(s.cmd_mode));
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
@@ -4858,13 +4907,15 @@ static int decode_fw_status(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_fw_status_t s;
     const int rc = safetwin_hil_fw_status_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if (s.est_soc != (uint8_t)(255ll) && ((long long)s.est_soc > 200ll)) out_of_range = 1;
     phys[0] = safetwin_hil_fw_status_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_status_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.fw_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_fw_status_fw_mode_decode(s.fw_mode));
     phys[3] = safetwin_hil_fw_status_fault_flags_decode(s.fault_flags);
     phys[4] = (s.est_soc == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_status_est_soc_decode(s.est_soc));
     phys[5] = safetwin_hil_fw_status_e2_e_errors_decode(s.e2_e_errors);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
@@ -4919,12 +4970,14 @@ static int decode_fw_event(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_fw_event_t s;
     const int rc = safetwin_hil_fw_event_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
+    if (s.event_cell != (uint8_t)(255ll) && ((long long)s.event_cell > 96ll)) out_of_range = 1;
     phys[0] = safetwin_hil_fw_event_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_event_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_event_event_code_decode(s.event_code);
     phys[3] = safetwin_hil_fw_event_event_cycle_decode(s.event_cycle);
     phys[4] = (s.event_cell == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_event_event_cell_decode(s.event_cell));
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
@@ -4971,11 +5024,12 @@ static int decode_fw_heartbeat(const uint8_t *src, size_t size, double *phys)
     struct safetwin_hil_fw_heartbeat_t s;
     const int rc = safetwin_hil_fw_heartbeat_unpack(&s, src, size);
     if (rc != 0) return rc;
+    int out_of_range = 0;
     phys[0] = safetwin_hil_fw_heartbeat_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_heartbeat_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_heartbeat_fw_uptime_decode(s.fw_uptime);
     phys[3] = safetwin_hil_fw_heartbeat_fw_jitter_decode(s.fw_jitter);
-    return 0;
+    return out_of_range ? -ERANGE : 0;
 }
 
 int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)

@@ -37,7 +37,9 @@ int hil_message_index(uint32_t frame_id);
 int hil_encode(int index, const double *phys, uint8_t *dst, size_t size);
 
 /* Unpacks src into phys[0..n_signals); SNA raw values become NaN, signals of other
- * multiplexer values NaN too. Returns 0 or -EINVAL. */
+ * multiplexer values NaN too. Returns 0, -EINVAL (size), or -ERANGE: a raw value outside its
+ * signal's declared DBC range (the multiplexer's too); phys is filled all the same, so that the
+ * caller can name the signal, but the frame must be refused. */
 int hil_decode(int index, const uint8_t *src, size_t size, double *phys);
 
 #ifdef __cplusplus

@@ -10,45 +10,61 @@
 #include "hil_wire.h"
 #include "safetwin/validate.hpp"
 #include "safetwin_hil.h"
+#include "safetwin_hil_layout.h"
 #include "safetwin_hil_table.h"
 
 namespace safetwin::firmware {
 
 namespace {
 constexpr double kZeroCelsiusK = 273.15;
-// Signal positions in the DBC's signal order (the order of hil_messages[].signal_names): every
-// message starts with E2E_CRC, E2E_COUNTER, then (multiplexed messages) the multiplexer.
-constexpr int kFirstPayload = 2;
-constexpr int kFirstMuxed = 3;
 
-// Every decoded signal inside its declared DBC range [minimum, maximum] (NaN: not available, or a
-// signal of another multiplexer value). The decoder gives raw * factor + offset, which may miss a
-// limit by rounding; 1e-9 of the limit absorbs that and is far below one LSB of any signal whose
-// range is narrower than its raw field (the smallest is 1.5e-5 of the limit), so a raw value one
-// step outside the range is refused. A mux value outside its range would otherwise index past the
-// decoded signals (NONCE_FRAG = 9 of [0, 5] would read phys[12] of 9).
-bool in_declared_range(int index, const double* phys) noexcept {
-  const hil_message_info_t& msg = hil_messages[index];
-  for (int i = 0; i < msg.n_signals; ++i) {
-    const double v = phys[i], lo = msg.minimum[i], hi = msg.maximum[i];
-    if (std::isnan(v)) continue;
-    if (v < lo - 1e-9 * std::max(1.0, std::abs(lo)) || v > hi + 1e-9 * std::max(1.0, std::abs(hi))) return false;
-  }
-  return true;
-}
+// The link's layout is the DBC's (generated safetwin_hil_layout.h): frame IDs, each signal's index
+// in the hil_encode/hil_decode arrays, the multiplexed blocks. What the code below assumes of it:
+static_assert(static_cast<int>(Mode::normal) == HIL_FW_STATUS_FW_MODE_NORMAL &&
+                  static_cast<int>(Mode::derated) == HIL_FW_STATUS_FW_MODE_DERATED &&
+                  static_cast<int>(Mode::safe_stop) == HIL_FW_STATUS_FW_MODE_SAFE_STOP &&
+                  HIL_FW_COMMAND_CMD_MODE_SAFE_STOP == HIL_FW_STATUS_FW_MODE_SAFE_STOP,
+              "FW_MODE and CMD_MODE carry safety::Mode");
+static_assert(HIL_CELL_V_A_MUX_VALUES * HIL_CELL_V_A_PER_MUX + HIL_CELL_V_B_MUX_VALUES * HIL_CELL_V_B_PER_MUX ==
+                      static_cast<int>(kMaxCells) &&
+                  HIL_CELL_T_MUX_VALUES * HIL_CELL_T_PER_MUX == static_cast<int>(kMaxCells),
+              "the DBC carries kMaxCells cell voltages and temperatures");
+static_assert(HIL_LOAD_REQUEST_REQ_MODE_IDLE == static_cast<int>(RequestMode::idle) &&
+                  HIL_LOAD_REQUEST_REQ_MODE_CHARGE == static_cast<int>(RequestMode::charge) &&
+                  HIL_LOAD_REQUEST_REQ_MODE_DRIVE == static_cast<int>(RequestMode::drive),
+              "LOAD_REQUEST.REQ_MODE is a RequestMode");
+// Every message starts with E2E_CRC and E2E_COUNTER (hil_e2e_protect writes them).
+static_assert(HIL_FW_COMMAND_E2E_CRC == 0 && HIL_FW_COMMAND_E2E_COUNTER == 1 && HIL_ATTEST_RESULT_E2E_COUNTER == 1 &&
+                  HIL_ATTEST_NONCE_0_E2E_COUNTER == 1,
+              "E2E bytes first");
 
-// The attestation frames of node k are k IDs above node 0's (hil/safetwin_hil.dbc 0x300-0x33F).
-constexpr std::uint32_t kNonceId0 = SAFETWIN_HIL_ATTEST_NONCE_0_FRAME_ID;
-constexpr std::uint32_t kQuoteId0 = SAFETWIN_HIL_ATTEST_QUOTE_0_FRAME_ID;
-constexpr std::uint32_t kFcId0 = SAFETWIN_HIL_ATTEST_FC_0_FRAME_ID;
-static_assert(SAFETWIN_HIL_ATTEST_NONCE_7_FRAME_ID == kNonceId0 + 7 &&
-                  SAFETWIN_HIL_ATTEST_QUOTE_7_FRAME_ID == kQuoteId0 + 7 &&
-                  SAFETWIN_HIL_ATTEST_FC_7_FRAME_ID == kFcId0 + 7,
-              "the DBC numbers the attestation frames by node");
-static_assert(QuoteVerifier::kMaxNodes == 8, "the DBC carries 8 attestation nodes");
+// The attestation frames of node k are k IDs above node 0's.
+constexpr std::uint32_t kNonceId0 = HIL_ATTEST_NONCE_0;
+constexpr std::uint32_t kQuoteId0 = HIL_ATTEST_QUOTE_0;
+constexpr std::uint32_t kFcId0 = HIL_ATTEST_FC_0;
+static_assert(HIL_ATTEST_NONCE_COUNT == QuoteVerifier::kMaxNodes &&
+                  HIL_ATTEST_QUOTE_COUNT == QuoteVerifier::kMaxNodes && HIL_ATTEST_FC_COUNT == QuoteVerifier::kMaxNodes,
+              "the DBC carries one frame of each attestation family per node");
 static_assert(Firmware::kMaxOutputFrames == HIL_WIRE_MAX_FRAMES, "one cycle's outputs are one datagram");
 static_assert(16 + kReportNodes <= Firmware::kMaxOutputFrames, "the schedule frames always fit");
-constexpr std::size_t kNonceFragments = 6;  // 6 bytes each, the last carries bytes 30..31
+constexpr std::size_t kNonceFragments = HIL_ATTEST_NONCE_0_MUX_VALUES;  // 6 bytes each, the last carries bytes 30..31
+constexpr std::size_t kNonceFragmentBytes = 6;
+static_assert(kNonceFragments * kNonceFragmentBytes >= 32, "a 32-byte nonce");
+
+// A multiplexed block of readings (mux value v carries per signals from first + per * v) into
+// out[per * v ..], plus offset (degC -> K). The decoder has checked v against its range.
+void store_block(const double* phys, int mux, int first, int per, double offset, double* out) noexcept {
+  const int v = static_cast<int>(phys[mux]);
+  for (int k = 0; k < per; ++k) out[per * v + k] = phys[first + per * v + k] + offset;
+}
+
+// A value on a signal's grid (round to its scale) and inside its declared range: what the encoder
+// accepts, whatever the value (a NaN stays NaN and is refused or sent as not available).
+// (Steps per unit, 1 / scale, are exact for the link's scales: 100, 2, 1e6.)
+double on_grid(double v, double scale, double lo, double hi) noexcept {
+  const double per_unit = 1.0 / scale;
+  return std::clamp(std::round(v * per_unit) / per_unit, lo, hi);
+}
 
 std::uint64_t to_ms(double s) { return static_cast<std::uint64_t>(std::llround(s * 1000.0)); }
 
@@ -252,28 +268,31 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
   }
   double phys[HIL_MAX_SIGNALS];
   const bool crc_ok = data[0] == hil_e2e_crc(can_id, data, len);
-  if (!crc_ok || hil_decode(index, data, len, phys) != 0 || !in_declared_range(index, phys)) {
+  // hil_decode refuses a raw value outside its declared DBC range (-ERANGE), the multiplexer too.
+  if (!crc_ok || hil_decode(index, data, len, phys) != 0) {
     ++e2e_errors_;
     e2e_error_pending_ = true;
     return;
   }
   Element* el = nullptr;
   switch (can_id) {
-    case SAFETWIN_HIL_PLANT_TICK_FRAME_ID:
+    case HIL_PLANT_TICK:
       // A re-sent tick (the harness lost our answer) is not a repetition error: answer it again.
-      if (have_acked_ && static_cast<std::uint32_t>(phys[kFirstPayload]) == acked_seq_) {
+      if (have_acked_ && static_cast<std::uint32_t>(phys[HIL_PLANT_TICK_TICK_SEQ]) == acked_seq_) {
         tick_pending_ = true;
         tick_seq_ = acked_seq_;
         return;
       }
       el = &tick_el_;
       break;
-    case SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID: el = &hb_el_; break;
-    case SAFETWIN_HIL_PACK_MEAS_FRAME_ID: el = &pack_el_; break;
-    case SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID: el = &load_el_; break;
-    case SAFETWIN_HIL_CELL_V_A_FRAME_ID: el = &cell_v_el_[static_cast<std::size_t>(phys[2])]; break;
-    case SAFETWIN_HIL_CELL_V_B_FRAME_ID: el = &cell_v_el_[16 + static_cast<std::size_t>(phys[2])]; break;
-    case SAFETWIN_HIL_CELL_T_FRAME_ID: el = &cell_t_el_[static_cast<std::size_t>(phys[2])]; break;
+    case HIL_PLANT_HEARTBEAT: el = &hb_el_; break;
+    case HIL_PACK_MEAS: el = &pack_el_; break;
+    case HIL_LOAD_REQUEST: el = &load_el_; break;
+    case HIL_CELL_V_A: el = &cell_v_el_[static_cast<std::size_t>(phys[HIL_CELL_V_A_MUX])]; break;
+    case HIL_CELL_V_B:
+      el = &cell_v_el_[HIL_CELL_V_A_MUX_VALUES + static_cast<std::size_t>(phys[HIL_CELL_V_B_MUX])];
+      break;
+    case HIL_CELL_T: el = &cell_t_el_[static_cast<std::size_t>(phys[HIL_CELL_T_MUX])]; break;
     default: return;  // our own output frames echoed back: not ours to check
   }
   const hil_e2e_status_t st =
@@ -286,34 +305,34 @@ void Firmware::on_frame(std::uint32_t can_id, const std::uint8_t* data, std::uin
   el->valid = true;
   el->stamp = cycle_ + 1;
   switch (can_id) {
-    case SAFETWIN_HIL_PLANT_TICK_FRAME_ID:
+    case HIL_PLANT_TICK:
       tick_pending_ = true;
-      tick_seq_ = static_cast<std::uint32_t>(phys[kFirstPayload]);
-      tick_dt_s_ = phys[kFirstPayload + 1];
+      tick_seq_ = static_cast<std::uint32_t>(phys[HIL_PLANT_TICK_TICK_SEQ]);
+      tick_dt_s_ = phys[HIL_PLANT_TICK_TICK_DT];
       break;
-    case SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID: break;
-    case SAFETWIN_HIL_PACK_MEAS_FRAME_ID:
-      rx_pack_i_ = phys[kFirstPayload];
-      rx_pack_v_ = phys[kFirstPayload + 1];
-      rx_contactor_ = phys[kFirstPayload + 2] != 0.0;
+    case HIL_PLANT_HEARTBEAT: break;
+    case HIL_PACK_MEAS:
+      rx_pack_i_ = phys[HIL_PACK_MEAS_PACK_CURRENT];
+      rx_pack_v_ = phys[HIL_PACK_MEAS_PACK_VOLTAGE];
+      rx_contactor_ = phys[HIL_PACK_MEAS_CONTACTOR_CLOSED] != 0.0;
       break;
-    case SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID:
-      rx_req_i_ = phys[kFirstPayload];
+    case HIL_LOAD_REQUEST: {
+      rx_req_i_ = phys[HIL_LOAD_REQUEST_REQ_CURRENT];
       // SNA (NaN) is no valid mode: -1, never a NaN cast to int (undefined behaviour).
-      rx_req_mode_ = std::isnan(phys[kFirstPayload + 1]) ? -1 : static_cast<int>(phys[kFirstPayload + 1]);
-      break;
-    case SAFETWIN_HIL_CELL_V_A_FRAME_ID:
-    case SAFETWIN_HIL_CELL_V_B_FRAME_ID: {
-      const std::size_t mux = static_cast<std::size_t>(phys[2]);
-      const std::size_t base = (can_id == SAFETWIN_HIL_CELL_V_B_FRAME_ID ? 48u : 0u) + 3u * mux;
-      for (std::size_t k = 0; k < 3; ++k) rx_cell_v_[base + k] = phys[kFirstMuxed + 3 * mux + k];
+      const double m = phys[HIL_LOAD_REQUEST_REQ_MODE];
+      rx_req_mode_ = std::isnan(m) ? -1 : static_cast<int>(m);
       break;
     }
-    case SAFETWIN_HIL_CELL_T_FRAME_ID: {
-      const std::size_t mux = static_cast<std::size_t>(phys[2]);
-      for (std::size_t k = 0; k < 6; ++k) rx_cell_t_k_[6 * mux + k] = phys[kFirstMuxed + 6 * mux + k] + kZeroCelsiusK;
+    case HIL_CELL_V_A:
+      store_block(phys, HIL_CELL_V_A_MUX, HIL_CELL_V_A_FIRST_MUXED, HIL_CELL_V_A_PER_MUX, 0.0, rx_cell_v_.data());
       break;
-    }
+    case HIL_CELL_V_B:
+      store_block(phys, HIL_CELL_V_B_MUX, HIL_CELL_V_B_FIRST_MUXED, HIL_CELL_V_B_PER_MUX, 0.0,
+                  rx_cell_v_.data() + HIL_CELL_V_A_MUX_VALUES * HIL_CELL_V_A_PER_MUX);
+      break;
+    case HIL_CELL_T:
+      store_block(phys, HIL_CELL_T_MUX, HIL_CELL_T_FIRST_MUXED, HIL_CELL_T_PER_MUX, kZeroCelsiusK, rx_cell_t_k_.data());
+      break;
     default: break;
   }
 }
@@ -441,7 +460,7 @@ void Firmware::supervise(double dt_s) noexcept {
   meas_.pack_current_a = pack_ok ? rx_pack_i_ : NAN;
   meas_.pack_voltage_v = pack_ok ? rx_pack_v_ : NAN;
   meas_.contactor_closed = pack_ok && rx_contactor_;
-  const bool load_ok = fresh(load_el_) && rx_req_mode_ >= 0 && rx_req_mode_ <= 2;
+  const bool load_ok = fresh(load_el_) && rx_req_mode_ >= 0 && rx_req_mode_ <= HIL_LOAD_REQUEST_REQ_MODE_DRIVE;
   meas_.request_mode = load_ok ? static_cast<RequestMode>(rx_req_mode_) : RequestMode::idle;
   meas_.request_current_a = load_ok ? rx_req_i_ : 0.0;
   const bool pack_missing = !std::isfinite(meas_.pack_current_a) || !std::isfinite(meas_.pack_voltage_v);
@@ -555,8 +574,8 @@ void Firmware::build_outputs(bool with_ack) noexcept {
     if (n_out_ >= out_.size()) return;
     const int index = hil_message_index(id);
     std::uint8_t& ctr = tx_counter_[id & 0xFFu];
-    phys[0] = 0.0;
-    phys[1] = ctr;
+    phys[HIL_FW_COMMAND_E2E_CRC] = 0.0;
+    phys[HIL_FW_COMMAND_E2E_COUNTER] = ctr;
     Frame& f = out_[n_out_];
     if (hil_encode(index, phys, f.data, sizeof f.data) < 0) return;  // never on in-range values
     hil_e2e_protect(id, f.data, sizeof f.data);
@@ -564,39 +583,42 @@ void Firmware::build_outputs(bool with_ack) noexcept {
     ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
     ++n_out_;
   };
-  const double cmd = std::clamp(command_.current_a, -327.67, 327.67);
-  phys[2] = std::round(cmd * 100.0) / 100.0;
-  phys[3] = contactor_request() ? 1.0 : 0.0;
-  phys[4] = static_cast<double>(mode_);
-  emit(SAFETWIN_HIL_FW_COMMAND_FRAME_ID);
-  phys[2] = static_cast<double>(mode_);
-  phys[3] = flags_;
+  phys[HIL_FW_COMMAND_CURRENT_CMD] = on_grid(command_.current_a, HIL_FW_COMMAND_CURRENT_CMD_SCALE,
+                                             HIL_FW_COMMAND_CURRENT_CMD_MIN, HIL_FW_COMMAND_CURRENT_CMD_MAX);
+  phys[HIL_FW_COMMAND_CONTACTOR_REQ] = contactor_request() ? 1.0 : 0.0;
+  phys[HIL_FW_COMMAND_CMD_MODE] = static_cast<double>(mode_);
+  emit(HIL_FW_COMMAND);
+  phys[HIL_FW_STATUS_FW_MODE] = static_cast<double>(mode_);
+  phys[HIL_FW_STATUS_FAULT_FLAGS] = flags_;
   const double soc_pct = control_.report().soc_mean * 100.0;
-  phys[4] = !control_.report().started || !std::isfinite(soc_pct)
-                ? NAN
-                : std::clamp(std::round(soc_pct * 2.0) / 2.0, 0.0, 100.0);  // 0.5 % resolution
-  phys[5] = std::min<std::uint32_t>(e2e_errors_, 65535u);
-  emit(SAFETWIN_HIL_FW_STATUS_FRAME_ID);
+  phys[HIL_FW_STATUS_EST_SOC] =
+      !control_.report().started || !std::isfinite(soc_pct)
+          ? NAN
+          : on_grid(soc_pct, HIL_FW_STATUS_EST_SOC_SCALE, HIL_FW_STATUS_EST_SOC_MIN, HIL_FW_STATUS_EST_SOC_MAX);
+  phys[HIL_FW_STATUS_E2E_ERRORS] = std::min<double>(e2e_errors_, HIL_FW_STATUS_E2E_ERRORS_MAX);
+  emit(HIL_FW_STATUS);
   for (std::size_t k = 0; k < n_events_; ++k) {
-    phys[2] = events_[k].code;
-    phys[3] = static_cast<double>(cycle_ + 1);
-    phys[4] = events_[k].cell;
-    emit(SAFETWIN_HIL_FW_EVENT_FRAME_ID);
+    phys[HIL_FW_EVENT_EVENT_CODE] = events_[k].code;
+    phys[HIL_FW_EVENT_EVENT_CYCLE] = static_cast<double>(cycle_ + 1);
+    phys[HIL_FW_EVENT_EVENT_CELL] = events_[k].cell;
+    emit(HIL_FW_EVENT);
   }
-  phys[2] = static_cast<double>(cycle_ + 1);
-  phys[3] = std::clamp(std::round(last_jitter_s_ * 1e6) / 1e6, 0.0, 0.065535);
-  emit(SAFETWIN_HIL_FW_HEARTBEAT_FRAME_ID);
+  phys[HIL_FW_HEARTBEAT_FW_UPTIME] = static_cast<double>(cycle_ + 1);
+  phys[HIL_FW_HEARTBEAT_FW_JITTER] = on_grid(last_jitter_s_, HIL_FW_HEARTBEAT_FW_JITTER_SCALE,
+                                             HIL_FW_HEARTBEAT_FW_JITTER_MIN, HIL_FW_HEARTBEAT_FW_JITTER_MAX);
+  emit(HIL_FW_HEARTBEAT);
   if (with_ack) {
-    phys[2] = static_cast<double>(acked_seq_);
-    phys[3] = std::clamp(std::round(last_cycle_time_s_ * 1e6) / 1e6, 0.0, 0.065535);
-    emit(SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID);
+    phys[HIL_FW_TICK_ACK_ACK_SEQ] = static_cast<double>(acked_seq_);
+    phys[HIL_FW_TICK_ACK_CYCLE_TIME] = on_grid(last_cycle_time_s_, HIL_FW_TICK_ACK_CYCLE_TIME_SCALE,
+                                               HIL_FW_TICK_ACK_CYCLE_TIME_MIN, HIL_FW_TICK_ACK_CYCLE_TIME_MAX);
+    emit(HIL_FW_TICK_ACK);
   }
   for (std::size_t i = 0; reports_ && i < reports_->pending(); ++i) {
     const ScheduleFrame& f = reports_->frame(i);
-    phys[2] = f.node;
-    phys[3] = f.report_in_s;
-    phys[4] = f.threshold;
-    emit(SAFETWIN_HIL_REPORT_SCHEDULE_FRAME_ID);
+    phys[HIL_REPORT_SCHEDULE_SCHED_NODE] = f.node;
+    phys[HIL_REPORT_SCHEDULE_REPORT_IN] = f.report_in_s;
+    phys[HIL_REPORT_SCHEDULE_EVENT_THRESHOLD] = f.threshold;
+    emit(HIL_REPORT_SCHEDULE);
   }
   build_attest_outputs(phys);
 }
@@ -605,8 +627,8 @@ void Firmware::build_attest_outputs(double* phys) noexcept {
   if (!rounds_) return;
   const auto put = [&](std::uint32_t id, std::uint8_t counter) -> Frame* {
     if (n_out_ >= out_.size()) return nullptr;
-    phys[0] = 0.0;
-    phys[1] = counter;
+    phys[HIL_ATTEST_RESULT_E2E_CRC] = 0.0;
+    phys[HIL_ATTEST_RESULT_E2E_COUNTER] = counter;
     Frame& f = out_[n_out_];
     if (hil_encode(hil_message_index(id), phys, f.data, sizeof f.data) < 0) return nullptr;
     hil_e2e_protect(id, f.data, sizeof f.data);
@@ -626,25 +648,27 @@ void Firmware::build_attest_outputs(double* phys) noexcept {
     const QuoteVerifier::Nonce& nonce = rounds_->nonce_request(k);
     bool sent = true;
     for (std::size_t g = 0; g < kNonceFragments; ++g) {
-      std::fill(phys, phys + 3 + kNonceFragments, 0.0);
-      phys[2] = static_cast<double>(g);
+      std::fill(phys, phys + HIL_ATTEST_NONCE_0_N_SIGNALS, 0.0);
+      phys[HIL_ATTEST_NONCE_0_NONCE_FRAG] = static_cast<double>(g);
       std::uint64_t v = 0;
-      for (std::size_t b = 0; b < 6 && 6 * g + b < nonce.size(); ++b) v |= std::uint64_t{nonce[6 * g + b]} << (8 * b);
-      phys[3 + g] = static_cast<double>(v);  // < 2^48: exact
+      for (std::size_t b = 0; b < kNonceFragmentBytes && kNonceFragmentBytes * g + b < nonce.size(); ++b)
+        v |= std::uint64_t{nonce[kNonceFragmentBytes * g + b]} << (8 * b);
+      phys[HIL_ATTEST_NONCE_0_FIRST_MUXED + HIL_ATTEST_NONCE_0_PER_MUX * g] = static_cast<double>(v);  // < 2^48: exact
       std::uint8_t& ctr = nonce_counter_[k * kNonceFragments + g];
       sent = sent && put(kNonceId0 + static_cast<std::uint32_t>(k), ctr) != nullptr;
       ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
     }
     if (sent) rounds_->request_sent(k);
   }
-  std::uint8_t& ctr = tx_counter_[SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID & 0xFFu];
+  std::uint8_t& ctr = tx_counter_[HIL_ATTEST_RESULT & 0xFFu];
   for (std::size_t i = 0; i < n_outcomes_; ++i) {
-    phys[2] = outcomes_[i].node;
-    phys[3] = outcomes_[i].kind;
-    phys[4] = outcomes_[i].reason;
-    phys[5] = outcomes_[i].check;
-    phys[6] = static_cast<double>(cycle_ & 0xFFFFFFu);
-    if (put(SAFETWIN_HIL_ATTEST_RESULT_FRAME_ID, ctr) != nullptr) ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
+    phys[HIL_ATTEST_RESULT_RESULT_NODE] = outcomes_[i].node;
+    phys[HIL_ATTEST_RESULT_RESULT_KIND] = outcomes_[i].kind;
+    phys[HIL_ATTEST_RESULT_RESULT_REASON] = outcomes_[i].reason;
+    phys[HIL_ATTEST_RESULT_RESULT_CHECK] = outcomes_[i].check;
+    phys[HIL_ATTEST_RESULT_RESULT_CYCLE] =
+        static_cast<double>(cycle_ % (static_cast<std::uint32_t>(HIL_ATTEST_RESULT_RESULT_CYCLE_MAX) + 1u));
+    if (put(HIL_ATTEST_RESULT, ctr) != nullptr) ctr = static_cast<std::uint8_t>((ctr + 1u) & 0x0Fu);
   }
 }
 

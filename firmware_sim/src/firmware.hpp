@@ -31,30 +31,37 @@
 #include "hil_e2e.h"
 #include "measurements.hpp"
 #include "report_nodes.hpp"
+#include "safetwin/safety/supervisor.hpp"
 #include "safetwin/status.hpp"
+#include "safetwin_hil_layout.h"
 
 namespace safetwin::firmware {
 
-enum class Mode : std::uint8_t { normal = 0, derated = 1, safe_stop = 2 };
+// The firmware's mode is the guarded cycle's (FW_MODE and CMD_MODE carry its values: firmware.cpp
+// checks them against the DBC's value table).
+using Mode = safety::Mode;
 
-// Fault codes of FW_EVENT.EVENT_CODE (hil/safetwin_hil.dbc); FAULT_FLAGS bit (code - 1).
+// Fault codes of FW_EVENT.EVENT_CODE: the DBC's value table (generated safetwin_hil_layout.h);
+// FAULT_FLAGS bit (code - 1).
 enum class Fault : std::uint8_t {
-  plant_heartbeat_lost = 1,
-  cell_voltage_missing = 2,
-  cell_temp_missing = 3,
-  pack_meas_missing = 4,
-  over_voltage = 5,
-  under_voltage = 6,
-  over_temp = 7,
-  sensor_stuck = 8,
-  cell_imbalance = 9,
-  e2e_error = 10,
-  deadline_missed = 11,
-  tick_sequence = 12,
-  controller_fault = 13,
-  safety_derate = 14,      // a derate-tier invariant of the guarded cycle is active (EVENT_CELL: the group)
-  sensor_distrusted = 15,  // the cell-monitor node's trust fell below the threshold
-  safety_stop = 16,        // the guarded cycle's supervisor is in SAFE_STOP
+  plant_heartbeat_lost = HIL_FW_EVENT_EVENT_CODE_PLANT_HEARTBEAT_LOST,
+  cell_voltage_missing = HIL_FW_EVENT_EVENT_CODE_CELL_VOLTAGE_MISSING,
+  cell_temp_missing = HIL_FW_EVENT_EVENT_CODE_CELL_TEMP_MISSING,
+  pack_meas_missing = HIL_FW_EVENT_EVENT_CODE_PACK_MEAS_MISSING,
+  over_voltage = HIL_FW_EVENT_EVENT_CODE_OVER_VOLTAGE,
+  under_voltage = HIL_FW_EVENT_EVENT_CODE_UNDER_VOLTAGE,
+  over_temp = HIL_FW_EVENT_EVENT_CODE_OVER_TEMP,
+  sensor_stuck = HIL_FW_EVENT_EVENT_CODE_SENSOR_STUCK,
+  cell_imbalance = HIL_FW_EVENT_EVENT_CODE_CELL_IMBALANCE,
+  e2e_error = HIL_FW_EVENT_EVENT_CODE_E2E_ERROR,
+  deadline_missed = HIL_FW_EVENT_EVENT_CODE_DEADLINE_MISSED,
+  tick_sequence = HIL_FW_EVENT_EVENT_CODE_TICK_SEQUENCE,
+  controller_fault = HIL_FW_EVENT_EVENT_CODE_CONTROLLER_FAULT,
+  safety_derate = HIL_FW_EVENT_EVENT_CODE_SAFETY_DERATE,  // a derate-tier invariant of the guarded cycle is active
+                                                          // (EVENT_CELL: the group)
+  sensor_distrusted =
+      HIL_FW_EVENT_EVENT_CODE_SENSOR_DISTRUSTED,      // the cell-monitor node's trust fell below the threshold
+  safety_stop = HIL_FW_EVENT_EVENT_CODE_SAFETY_STOP,  // the guarded cycle's supervisor is in SAFE_STOP
 };
 // OVER_VOLTAGE, UNDER_VOLTAGE and OVER_TEMP are raised by the guarded cycle's stop-tier invariants.
 
@@ -206,8 +213,8 @@ class Firmware {
   // received values and their elements
   std::array<double, kMaxCells> rx_cell_v_{};
   std::array<double, kMaxCells> rx_cell_t_k_{};
-  std::array<Element, 32> cell_v_el_{};  // CELL_V_A mux 0..15, CELL_V_B mux 0..15
-  std::array<Element, 16> cell_t_el_{};
+  std::array<Element, HIL_CELL_V_A_MUX_VALUES + HIL_CELL_V_B_MUX_VALUES> cell_v_el_{};  // CELL_V_A mux, then B's
+  std::array<Element, HIL_CELL_T_MUX_VALUES> cell_t_el_{};
   Element pack_el_{}, load_el_{}, hb_el_{}, tick_el_{};
   double rx_pack_i_ = 0.0, rx_pack_v_ = 0.0, rx_req_i_ = 0.0;
   int rx_req_mode_ = 0;
@@ -225,7 +232,8 @@ class Firmware {
   };
   std::array<AttestOutcome, 2 * QuoteVerifier::kMaxNodes> outcomes_{};
   std::size_t n_outcomes_ = 0;
-  std::array<std::uint8_t, QuoteVerifier::kMaxNodes * 6> nonce_counter_{};  // alive counter per fragment
+  std::array<std::uint8_t, QuoteVerifier::kMaxNodes * HIL_ATTEST_NONCE_0_MUX_VALUES>
+      nonce_counter_{};  // alive counter per fragment
 
   // reporting (built at construction unless every step)
   std::unique_ptr<ReportNodes> reports_;

@@ -10,10 +10,14 @@ namespace safetwin::firmware {
 namespace {
 using cycle::ReportNode;
 // Cell j's voltage node is j / 3 for both voltage messages (CELL_V_B mux m = node 16 + m carries
-// cells 48 + 3m..), its temperature node 32 + j / 6 (report_nodes.hpp).
-std::size_t voltage_node(std::size_t j) noexcept { return j / 3; }
-std::size_t temp_node(std::size_t j) noexcept { return 32 + j / 6; }
-constexpr double kNoEventThreshold = 6.5534;  // EVENT_THRESHOLD's maximum
+// cells 48 + 3m..), its temperature node 32 + j / 6 (report_nodes.hpp; the DBC's layout).
+static_assert(HIL_CELL_V_A_PER_MUX == HIL_CELL_V_B_PER_MUX, "both voltage messages alike");
+std::size_t voltage_node(std::size_t j) noexcept { return j / HIL_CELL_V_A_PER_MUX; }
+std::size_t temp_node(std::size_t j) noexcept { return kTempNode0 + j / HIL_CELL_T_PER_MUX; }
+constexpr double kNoEventThreshold = HIL_REPORT_SCHEDULE_EVENT_THRESHOLD_MAX;
+// Steps of REPORT_IN and EVENT_THRESHOLD per unit (exact: 100, 1e4).
+constexpr double kInSteps = 1.0 / HIL_REPORT_SCHEDULE_REPORT_IN_SCALE;
+constexpr double kThresholdSteps = 1.0 / HIL_REPORT_SCHEDULE_EVENT_THRESHOLD_SCALE;
 
 }  // namespace
 
@@ -104,14 +108,15 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
     if (!std::isfinite(next[n])) continue;                      // no cell of this node in use
     if (arrived_[n]) node_due_s_[n] = t + node_interval_s_[n];  // the node's own rule after a report
     // Rounded down to the frame's LSBs: never later than the schedule.
-    const double in_s = std::clamp(std::floor((next[n] - t) * 100.0 + 1e-6) / 100.0, 0.0, 600.0);
+    const double in_s =
+        std::clamp(std::floor((next[n] - t) * kInSteps + 1e-6) / kInSteps, 0.0, HIL_REPORT_SCHEDULE_REPORT_IN_MAX);
     const bool late = node_due_s_[n] > next[n] + 1e-9 * std::max(1.0, std::abs(t));  // the scheduler's eps
     const bool retime = arrived_[n] && std::abs(in_s - node_interval_s_[n]) >= 5e-3;
     const bool tighten = threshold[n] < node_threshold_[n];
     const bool loosen = threshold[n] > 1.5 * node_threshold_[n];
     if (!late && !retime && !tighten && !loosen) continue;
     const double told = tighten ? 0.8 * threshold[n] : threshold[n];
-    const double thr = std::clamp(std::floor(told * 1e4 + 1e-6) / 1e4, 0.0, 6.5534);
+    const double thr = std::clamp(std::floor(told * kThresholdSteps + 1e-6) / kThresholdSteps, 0.0, kNoEventThreshold);
     node_due_s_[n] = t + in_s;
     node_interval_s_[n] = in_s;
     node_threshold_[n] = thr;

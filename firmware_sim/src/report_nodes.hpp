@@ -33,10 +33,15 @@
 #include "measurements.hpp"
 #include "safetwin/cycle/pack_cycle.hpp"
 #include "safetwin/cycle/report_schedule.hpp"
+#include "safetwin_hil_layout.h"
 
 namespace safetwin::firmware {
 
-inline constexpr std::size_t kReportNodes = 48;
+// The sensor nodes of REPORT_SCHEDULE.SCHED_NODE: CELL_V_A's mux values, CELL_V_B's, CELL_T's.
+inline constexpr std::size_t kTempNode0 = HIL_CELL_V_A_MUX_VALUES + HIL_CELL_V_B_MUX_VALUES;
+inline constexpr std::size_t kReportNodes = kTempNode0 + HIL_CELL_T_MUX_VALUES;
+static_assert(kReportNodes == static_cast<std::size_t>(HIL_REPORT_SCHEDULE_SCHED_NODE_MAX) + 1,
+              "SCHED_NODE numbers every measurement frame");
 
 // "every-step" | "periodic:T" (T in s, > 0) | "self-triggered"; throws std::invalid_argument
 // naming key and value.

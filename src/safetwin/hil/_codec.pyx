@@ -12,9 +12,13 @@ Python-level API (the harness's slow paths use it, tests compare it with cantool
   PlantFrameEncoder                   one control cycle of plant frames into a datagram body
   wire_pack(body) / wire_unpack(datagram)
 """
+from libc.errno cimport ERANGE
 from libc.math cimport NAN, isnan
 from libc.stdint cimport int8_t, uint8_t, uint16_t, uint32_t
 from libc.string cimport memset
+
+# The link's layout (frame IDs, signal indices, multiplexed blocks, ranges), generated from the DBC.
+include "safetwin_hil_layout.pxi"
 
 cdef extern from "safetwin_hil_table.h":
     ctypedef struct hil_message_info_t:
@@ -60,6 +64,13 @@ E2E_STATUS = ("OK", "OK_SOME_LOST", "INITIAL", "REPEATED", "WRONG_SEQUENCE", "WR
 WIRE_HEADER_BYTES = HIL_WIRE_HEADER_BYTES
 WIRE_FRAME_BYTES = HIL_WIRE_FRAME_BYTES
 WIRE_MAX_FRAMES = HIL_WIRE_MAX_FRAMES
+# The sensor nodes of REPORT_SCHEDULE.SCHED_NODE: CELL_V_A's mux values, CELL_V_B's, CELL_T's.
+_TEMP_NODE_0 = HIL_CELL_V_A_MUX_VALUES + HIL_CELL_V_B_MUX_VALUES
+_NODES = _TEMP_NODE_0 + HIL_CELL_T_MUX_VALUES
+assert _NODES == int(HIL_REPORT_SCHEDULE_SCHED_NODE_MAX) + 1, "SCHED_NODE numbers every measurement frame"
+# CELL_V_B continues CELL_V_A with the same block layout (the encoder packs both with A's constants).
+assert (HIL_CELL_V_A_MUX, HIL_CELL_V_A_FIRST_MUXED, HIL_CELL_V_A_PER_MUX) == \
+    (HIL_CELL_V_B_MUX, HIL_CELL_V_B_FIRST_MUXED, HIL_CELL_V_B_PER_MUX), "CELL_V_A and CELL_V_B alike"
 
 
 def messages():
@@ -110,11 +121,22 @@ def encode(uint32_t frame_id, values):
 
 
 def decode(uint32_t frame_id, const uint8_t[::1] data):
+    """Physical values in the DBC's signal order; ValueError for a frame of the wrong size or with
+    a raw value outside its signal's declared range (the firmware refuses the same frames)."""
     cdef int i = _index(frame_id)
+    cdef const hil_message_info_t *m = &hil_messages[i]
     cdef double phys[HIL_MAX_SIGNALS]
-    if hil_decode(i, &data[0], data.shape[0], phys) != 0:
-        raise ValueError(f"{hil_messages[i].name.decode()}: {data.shape[0]} bytes, need {hil_messages[i].length}")
-    return [phys[k] for k in range(hil_messages[i].n_signals)]
+    cdef int rc = hil_decode(i, &data[0] if data.shape[0] else NULL, data.shape[0], phys)
+    if rc == -ERANGE:
+        for k in range(m.n_signals):
+            if not isnan(phys[k]) and not (m.minimum[k] <= phys[k] <= m.maximum[k]):
+                raise ValueError(f"{m.name.decode()}.{m.signal_names[k].decode()} = {phys[k]!r}: outside the DBC range "
+                                 f"[{m.minimum[k]}, {m.maximum[k]}]")
+        # in range after rounding but raw out of range: the multiplexer of a block left NaN
+        raise ValueError(f"{m.name.decode()}: a raw value outside its DBC range")
+    if rc != 0:
+        raise ValueError(f"{m.name.decode()}: {data.shape[0]} bytes, need {m.length}")
+    return [phys[k] for k in range(m.n_signals)]
 
 
 def crc8_sae_j1850(const uint8_t[::1] data, int start=0x00):
@@ -180,19 +202,21 @@ cdef class PlantFrameEncoder:
             raise ValueError(f"n_cells = {n_cells}: the DBC carries 1..96 cells")
         self.n_cells = n_cells
         memset(self.counters, 0, sizeof(self.counters))
-        names = (0x080, 0x0F0, 0x100, 0x101, 0x110, 0x111, 0x120)
+        names = (HIL_PLANT_TICK, HIL_PLANT_HEARTBEAT, HIL_PACK_MEAS, HIL_LOAD_REQUEST, HIL_CELL_V_A, HIL_CELL_V_B,
+                 HIL_CELL_T)
         for k in range(7):
             self.idx[k] = _index(names[k])
 
     @property
     def frames_per_cycle(self):
-        # heartbeat, pack, load request, tick + cell voltages (3 per frame) + temperatures (6 per frame)
-        return 4 + (self.n_cells + 2) // 3 + (self.n_cells + 5) // 6
+        # heartbeat, pack, load request, tick + cell voltage frames + temperature frames
+        return (4 + (self.n_cells + HIL_CELL_V_A_PER_MUX - 1) // HIL_CELL_V_A_PER_MUX
+                + (self.n_cells + HIL_CELL_T_PER_MUX - 1) // HIL_CELL_T_PER_MUX)
 
     cdef int _put(self, uint8_t *out, int n, int msg, int mux, double *phys) except -1:
         cdef uint8_t buf[8]
         cdef int e = msg * 16 + mux
-        phys[1] = self.counters[e]
+        phys[HIL_PLANT_TICK_E2E_COUNTER] = self.counters[e]
         self.counters[e] = (self.counters[e] + 1) & 0x0F
         cdef int rc = hil_encode(msg, phys, buf, 8)
         if rc < 0:
@@ -217,46 +241,55 @@ cdef class PlantFrameEncoder:
         frames) are the harness's to add before the tick."""
         if cell_v.shape[0] != self.n_cells or cell_t_c.shape[0] != self.n_cells:
             raise ValueError(f"cell arrays must have n_cells = {self.n_cells} entries")
-        if report is not None and report.shape[0] != 48:
-            raise ValueError(f"report must have 48 entries (the DBC's sensor nodes), not {report.shape[0]}")
+        if report is not None and report.shape[0] != _NODES:
+            raise ValueError(f"report must have {_NODES} entries (the DBC's sensor nodes), not {report.shape[0]}")
         cdef uint8_t body[HIL_WIRE_HEADER_BYTES + HIL_WIRE_MAX_FRAMES * HIL_WIRE_FRAME_BYTES]
         cdef double phys[HIL_MAX_SIGNALS]
-        cdef int n = 0, g, k, c
+        cdef int n = 0, g, k, c, v
         if heartbeat:
-            phys[0] = 0; phys[2] = plant_time_s; phys[3] = 1.0 if contactor_closed else 0.0
+            phys[HIL_PLANT_HEARTBEAT_E2E_CRC] = 0
+            phys[HIL_PLANT_HEARTBEAT_PLANT_TIME] = plant_time_s
+            phys[HIL_PLANT_HEARTBEAT_PLANT_CONTACTOR_CLOSED] = 1.0 if contactor_closed else 0.0
             n = self._put(body, n, self.idx[IDX_HB], 0, phys)
-        phys[0] = 0; phys[2] = pack_current_a; phys[3] = pack_voltage_v; phys[4] = 1.0 if contactor_closed else 0.0
+        phys[HIL_PACK_MEAS_E2E_CRC] = 0
+        phys[HIL_PACK_MEAS_PACK_CURRENT] = pack_current_a
+        phys[HIL_PACK_MEAS_PACK_VOLTAGE] = pack_voltage_v
+        phys[HIL_PACK_MEAS_CONTACTOR_CLOSED] = 1.0 if contactor_closed else 0.0
         n = self._put(body, n, self.idx[IDX_PACK], 0, phys)
-        phys[0] = 0; phys[2] = req_current_a; phys[3] = req_mode
+        phys[HIL_LOAD_REQUEST_E2E_CRC] = 0
+        phys[HIL_LOAD_REQUEST_REQ_CURRENT] = req_current_a
+        phys[HIL_LOAD_REQUEST_REQ_MODE] = req_mode
         n = self._put(body, n, self.idx[IDX_LOAD], 0, phys)
-        # cell voltages: message A carries cells 1..48, B 49..96; 3 per mux value; signal k+3 = cell k
-        for g in range((self.n_cells + 2) // 3):
+        # cell voltages: message A's mux values first, then B's (node g of REPORT_SCHEDULE)
+        for g in range((self.n_cells + HIL_CELL_V_A_PER_MUX - 1) // HIL_CELL_V_A_PER_MUX):
             if report is not None and not report[g]:
                 continue
-            msg = self.idx[IDX_CVA] if g < 16 else self.idx[IDX_CVB]
-            for k in range(51):
+            v = g if g < HIL_CELL_V_A_MUX_VALUES else g - HIL_CELL_V_A_MUX_VALUES
+            for k in range(HIL_MAX_SIGNALS):
                 phys[k] = NAN
-            phys[0] = 0
-            phys[2] = g % 16
-            for k in range(3):
-                c = g * 3 + k
+            phys[HIL_CELL_V_A_E2E_CRC] = 0
+            phys[HIL_CELL_V_A_MUX] = v
+            for k in range(HIL_CELL_V_A_PER_MUX):
+                c = g * HIL_CELL_V_A_PER_MUX + k
                 if c < self.n_cells:
-                    phys[3 + (g % 16) * 3 + k] = cell_v[c]
-            n = self._put(body, n, msg, g % 16, phys)
-        for g in range((self.n_cells + 5) // 6):
-            if report is not None and not report[32 + g]:
+                    phys[HIL_CELL_V_A_FIRST_MUXED + v * HIL_CELL_V_A_PER_MUX + k] = cell_v[c]
+            n = self._put(body, n, self.idx[IDX_CVA] if g < HIL_CELL_V_A_MUX_VALUES else self.idx[IDX_CVB], v, phys)
+        for g in range((self.n_cells + HIL_CELL_T_PER_MUX - 1) // HIL_CELL_T_PER_MUX):
+            if report is not None and not report[_TEMP_NODE_0 + g]:
                 continue
-            for k in range(99):
+            for k in range(HIL_MAX_SIGNALS):
                 phys[k] = NAN
-            phys[0] = 0
-            phys[2] = g
-            for k in range(6):
-                c = g * 6 + k
+            phys[HIL_CELL_T_E2E_CRC] = 0
+            phys[HIL_CELL_T_MUX] = g
+            for k in range(HIL_CELL_T_PER_MUX):
+                c = g * HIL_CELL_T_PER_MUX + k
                 if c < self.n_cells:
-                    phys[3 + c] = cell_t_c[c]
+                    phys[HIL_CELL_T_FIRST_MUXED + c] = cell_t_c[c]
             n = self._put(body, n, self.idx[IDX_CT], g, phys)
         if tick:
-            phys[0] = 0; phys[2] = seq; phys[3] = dt_s
+            phys[HIL_PLANT_TICK_E2E_CRC] = 0
+            phys[HIL_PLANT_TICK_TICK_SEQ] = seq
+            phys[HIL_PLANT_TICK_TICK_DT] = dt_s
             n = self._put(body, n, self.idx[IDX_TICK], 0, phys)
         return bytes(body[HIL_WIRE_HEADER_BYTES:HIL_WIRE_HEADER_BYTES + n * HIL_WIRE_FRAME_BYTES])
 

@@ -22,6 +22,7 @@ from typing import Any
 import can
 
 from safetwin.hil import _codec
+from safetwin.hil._link_layout import PLANT_TICK
 
 
 def _parse_addr(text: str, what: str) -> tuple[str, int]:
@@ -133,7 +134,7 @@ class InProcessBus(can.BusABC):
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         self._batch.append(_body(msg))
-        if msg.arbitration_id == 0x080 or len(self._batch) >= _codec.WIRE_MAX_FRAMES:
+        if msg.arbitration_id == PLANT_TICK or len(self._batch) >= _codec.WIRE_MAX_FRAMES:
             body, self._batch = b"".join(self._batch), []
             self.send_datagram(_codec.wire_pack(body))
 

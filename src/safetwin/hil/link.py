@@ -13,35 +13,66 @@ from importlib import resources
 from pathlib import Path
 
 from safetwin.hil import _codec
+from safetwin.hil._link_layout import (  # noqa: F401  (frame IDs re-exported: the DBC's, generated)
+    ATTEST_FC_0,
+    ATTEST_NONCE_0,
+    ATTEST_NONCE_0_FIRST_MUXED,
+    ATTEST_NONCE_0_MUX_VALUES,
+    ATTEST_NONCE_0_NONCE_FRAG,
+    ATTEST_NONCE_COUNT,
+    ATTEST_QUOTE_0,
+    ATTEST_RESULT,
+    ATTEST_RESULT_RESULT_CHECK,
+    ATTEST_RESULT_RESULT_CYCLE,
+    ATTEST_RESULT_RESULT_KIND,
+    ATTEST_RESULT_RESULT_NODE,
+    ATTEST_RESULT_RESULT_REASON,
+    CELL_T,
+    CELL_T_MUX_VALUES,
+    CELL_T_PER_MUX,
+    CELL_V_A,
+    CELL_V_B,
+    CHOICES,
+    FRAME_IDS,
+    FW_COMMAND,
+    FW_COMMAND_CMD_MODE,
+    FW_COMMAND_CONTACTOR_REQ,
+    FW_COMMAND_CURRENT_CMD,
+    FW_EVENT,
+    FW_EVENT_EVENT_CELL,
+    FW_EVENT_EVENT_CODE,
+    FW_EVENT_EVENT_CYCLE,
+    FW_HEARTBEAT,
+    FW_HEARTBEAT_FW_JITTER,
+    FW_STATUS,
+    FW_STATUS_E2E_ERRORS,
+    FW_STATUS_EST_SOC,
+    FW_STATUS_FAULT_FLAGS,
+    FW_STATUS_FW_MODE,
+    FW_TICK_ACK,
+    FW_TICK_ACK_ACK_SEQ,
+    FW_TICK_ACK_CYCLE_TIME,
+    LOAD_REQUEST,
+    PACK_MEAS,
+    PLANT_HEARTBEAT,
+    PLANT_TICK,
+    REPORT_SCHEDULE,
+    REPORT_SCHEDULE_EVENT_THRESHOLD,
+    REPORT_SCHEDULE_REPORT_IN,
+    REPORT_SCHEDULE_SCHED_NODE,
+    SENDERS,
+)
 
-PLANT_TICK = 0x080
-FW_TICK_ACK = 0x081
-FW_COMMAND = 0x090
-FW_STATUS = 0x0A0
-FW_EVENT = 0x0A1
-PLANT_HEARTBEAT = 0x0F0
-FW_HEARTBEAT = 0x0F1
-PACK_MEAS = 0x100
-LOAD_REQUEST = 0x101
-CELL_V_A = 0x110
-CELL_V_B = 0x111
-CELL_T = 0x120
 # Attestation (issue 17): node n's nonce, its ISO-TP answer and the firmware's flow control at
-# these IDs + n (n = 0..7), the firmware's verdicts in ATTEST_RESULT.
-ATTEST_NONCE_0 = 0x300
-ATTEST_QUOTE_0 = 0x310
-ATTEST_FC_0 = 0x320
-ATTEST_RESULT = 0x330
-ATTEST_NODES = 8
-# Self-triggered reporting (issue 18): a sensor node's next report time and event threshold.
-REPORT_SCHEDULE = 0x140
+# the family's first ID + n, the firmware's verdicts in ATTEST_RESULT.
+ATTEST_NODES = ATTEST_NONCE_COUNT
+NONCE_BYTES = 32  # 6 bytes per fragment, the last fragment carries bytes 30..31
 
-PLANT_FRAMES = {"PLANT_TICK": PLANT_TICK, "PLANT_HEARTBEAT": PLANT_HEARTBEAT, "PACK_MEAS": PACK_MEAS,
-                "LOAD_REQUEST": LOAD_REQUEST, "CELL_V_A": CELL_V_A, "CELL_V_B": CELL_V_B, "CELL_T": CELL_T,
-                **{f"ATTEST_QUOTE_{n}": ATTEST_QUOTE_0 + n for n in range(ATTEST_NODES)}}
-MODES = ("NORMAL", "DERATED", "SAFE_STOP")
-REQUEST_MODES = {"idle": 0, "charge": 1, "drive": 2}
-MAX_CELLS = 96
+# The frames the plant side sends (the DBC's senders), by name.
+PLANT_FRAMES = {name: fid for name, fid in FRAME_IDS.items() if SENDERS[name] == "PLANT"}
+MODES = tuple(CHOICES[("FW_STATUS", "FW_MODE")][k] for k in sorted(CHOICES[("FW_STATUS", "FW_MODE")]))
+REQUEST_MODES = {name.lower(): code for code, name in CHOICES[("LOAD_REQUEST", "REQ_MODE")].items()}
+MAX_CELLS = CELL_T_MUX_VALUES * CELL_T_PER_MUX
 
 
 def dbc_path() -> Path:
@@ -119,27 +150,41 @@ class AnswerDecoder:
             if status not in E2E_OK:
                 ans.invalid_frames += 1
                 continue
-            v = _codec.decode(can_id, data)
+            try:  # a raw value outside its DBC range: refused, as the firmware refuses one
+                v = _codec.decode(can_id, data)
+            except ValueError:
+                ans.invalid_frames += 1
+                continue
             if can_id == FW_COMMAND:
-                ans.current_a, ans.contactor_request, ans.mode = v[2], v[3] != 0.0, int(v[4])
+                ans.current_a, ans.contactor_request = v[FW_COMMAND_CURRENT_CMD], v[FW_COMMAND_CONTACTOR_REQ] != 0.0
+                ans.mode = int(v[FW_COMMAND_CMD_MODE])
             elif can_id == FW_STATUS:
-                ans.mode, ans.fault_flags, ans.e2e_errors_fw = int(v[2]), int(v[3]), int(v[5])
-                ans.est_soc = None if v[4] != v[4] else v[4] / 100.0
+                ans.mode, ans.fault_flags = int(v[FW_STATUS_FW_MODE]), int(v[FW_STATUS_FAULT_FLAGS])
+                ans.e2e_errors_fw = int(v[FW_STATUS_E2E_ERRORS])
+                soc = v[FW_STATUS_EST_SOC]
+                ans.est_soc = None if soc != soc else soc / 100.0
             elif can_id == FW_EVENT:
-                ans.events.append((int(v[2]), int(v[3]), int(v[4])))
+                ans.events.append((int(v[FW_EVENT_EVENT_CODE]), int(v[FW_EVENT_EVENT_CYCLE]),
+                                   int(v[FW_EVENT_EVENT_CELL])))
             elif can_id == FW_HEARTBEAT:
-                ans.heartbeat, ans.jitter_s = True, v[3]
+                ans.heartbeat, ans.jitter_s = True, v[FW_HEARTBEAT_FW_JITTER]
             elif can_id == FW_TICK_ACK:
-                ans.ack_seq, ans.cycle_time_s = int(v[2]), v[3]
+                ans.ack_seq, ans.cycle_time_s = int(v[FW_TICK_ACK_ACK_SEQ]), v[FW_TICK_ACK_CYCLE_TIME]
             elif ATTEST_NONCE_0 <= can_id < ATTEST_NONCE_0 + ATTEST_NODES:
-                g = int(v[2])
-                frags.setdefault(can_id - ATTEST_NONCE_0, {})[g] = int(v[3 + g])
+                g = int(v[ATTEST_NONCE_0_NONCE_FRAG])  # one signal per fragment
+                frags.setdefault(can_id - ATTEST_NONCE_0, {})[g] = int(v[ATTEST_NONCE_0_FIRST_MUXED + g])
             elif can_id == REPORT_SCHEDULE:
-                ans.schedules.append((int(v[2]), float(v[3]), float(v[4])))
+                ans.schedules.append((int(v[REPORT_SCHEDULE_SCHED_NODE]), float(v[REPORT_SCHEDULE_REPORT_IN]),
+                                      float(v[REPORT_SCHEDULE_EVENT_THRESHOLD])))
             elif can_id == ATTEST_RESULT:
-                ans.attest_results.append({"node": int(v[2]), "kind": "round" if v[3] else "answer",
-                                           "reason": int(v[4]), "check": int(v[5]), "fw_cycle": int(v[6])})
+                ans.attest_results.append({"node": int(v[ATTEST_RESULT_RESULT_NODE]),
+                                           "kind": "round" if v[ATTEST_RESULT_RESULT_KIND] else "answer",
+                                           "reason": int(v[ATTEST_RESULT_RESULT_REASON]),
+                                           "check": int(v[ATTEST_RESULT_RESULT_CHECK]),
+                                           "fw_cycle": int(v[ATTEST_RESULT_RESULT_CYCLE])})
+        frag_bytes = -(-NONCE_BYTES // ATTEST_NONCE_0_MUX_VALUES)
         for node, f in frags.items():
-            if sorted(f) == list(range(6)):  # a round's nonce needs all six fragments
-                ans.nonces[node] = b"".join(f[g].to_bytes(6, "little") for g in range(6))[:32]
+            if sorted(f) == list(range(ATTEST_NONCE_0_MUX_VALUES)):  # a round's nonce needs every fragment
+                ans.nonces[node] = b"".join(f[g].to_bytes(frag_bytes, "little")
+                                            for g in range(ATTEST_NONCE_0_MUX_VALUES))[:NONCE_BYTES]
         return ans

@@ -20,9 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-VOLTAGE_NODES_A = 16  # CELL_V_A mux 0..15, then CELL_V_B mux 0..15
-TEMP_NODE_0 = 32
-NODES = 48
+from safetwin.hil import _link_layout as L
+
+VOLTAGE_NODES_A = L.CELL_V_A_MUX_VALUES  # CELL_V_A mux 0..15, then CELL_V_B mux 0..15
+TEMP_NODE_0 = VOLTAGE_NODES_A + L.CELL_V_B_MUX_VALUES
+NODES = TEMP_NODE_0 + L.CELL_T_MUX_VALUES
+assert NODES == int(L.REPORT_SCHEDULE_SCHED_NODE_MAX) + 1, "REPORT_SCHEDULE.SCHED_NODE numbers every measurement frame"
+V_CELLS_PER_NODE = L.CELL_V_A_PER_MUX
+T_CELLS_PER_NODE = L.CELL_T_PER_MUX
 CAN_BITRATE_BPS = 500_000.0
 FRAME_BITS = 135  # the worst-case 8-byte standard frame, above
 
@@ -45,8 +50,8 @@ class ReportNodes:
 
     def __init__(self, n_cells: int) -> None:
         self.n_cells = n_cells
-        self.v_nodes = list(range((n_cells + 2) // 3))
-        self.t_nodes = [TEMP_NODE_0 + g for g in range((n_cells + 5) // 6)]
+        self.v_nodes = list(range(-(-n_cells // V_CELLS_PER_NODE)))
+        self.t_nodes = [TEMP_NODE_0 + g for g in range(-(-n_cells // T_CELLS_PER_NODE))]
         self.due_at = np.zeros(NODES)               # report at or after this time (0: every cycle until told)
         self.interval = np.zeros(NODES)             # due again this long after each report
         self.threshold = np.full(NODES, np.inf)     # no local event until the firmware sends a threshold
@@ -65,12 +70,14 @@ class ReportNodes:
     def mask(self, t_s: float, cell_v: np.ndarray, cell_t_c: np.ndarray) -> np.ndarray:
         """uint8[48]: 1 = the node reports at t_s. Records the reported values and counts the frame."""
         out = np.zeros(NODES, dtype=np.uint8)
-        v = np.round(cell_v / 1e-4) * 1e-4     # the frame's resolution (the firmware decodes this)
-        tc = np.round(cell_t_c / 0.5) * 0.5
+        # the frame's resolution (the firmware decodes this)
+        v = np.round(cell_v / L.CELL_V_A_CELL_V_001_SCALE) * L.CELL_V_A_CELL_V_001_SCALE
+        tc = np.round(cell_t_c / L.CELL_T_CELL_T_001_SCALE) * L.CELL_T_CELL_T_001_SCALE
         eps = 1e-9 * max(1.0, abs(t_s))
         for node in self.v_nodes + self.t_nodes:
-            cells = (slice(3 * node, min(3 * node + 3, self.n_cells)) if node < TEMP_NODE_0 else
-                     slice(6 * (node - TEMP_NODE_0), min(6 * (node - TEMP_NODE_0) + 6, self.n_cells)))
+            first, per = ((V_CELLS_PER_NODE * node, V_CELLS_PER_NODE) if node < TEMP_NODE_0 else
+                          (T_CELLS_PER_NODE * (node - TEMP_NODE_0), T_CELLS_PER_NODE))
+            cells = slice(first, min(first + per, self.n_cells))
             now, last = (v, self.last_v) if node < TEMP_NODE_0 else (tc, self.last_t)
             due = t_s + eps >= self.due_at[node]
             with np.errstate(invalid="ignore"):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from safetwin.hil import _link_layout as L
+
 
 @dataclass
 class SensorModel:
@@ -32,10 +34,14 @@ class PackSensors:
     def __init__(self, params: dict[str, dict[str, float]], seed: int, n_cells: int) -> None:
         self.rng = np.random.default_rng(seed)
         self.n = n_cells
-        chans = [SensorModel.from_params(params.get("cell_voltage", {}), "v", 0.0, 6.5534),
-                 SensorModel.from_params(params.get("cell_temp", {}), "c", -40.0, 87.0),
-                 SensorModel.from_params(params.get("pack_current", {}), "a", -327.67, 327.67),
-                 SensorModel.from_params(params.get("pack_voltage", {}), "v", 0.0, 655.34)]
+        chans = [SensorModel.from_params(params.get("cell_voltage", {}), "v", L.CELL_V_A_CELL_V_001_MIN,
+                                         L.CELL_V_A_CELL_V_001_MAX),
+                 SensorModel.from_params(params.get("cell_temp", {}), "c", L.CELL_T_CELL_T_001_MIN,
+                                         L.CELL_T_CELL_T_001_MAX),
+                 SensorModel.from_params(params.get("pack_current", {}), "a", L.PACK_MEAS_PACK_CURRENT_MIN,
+                                         L.PACK_MEAS_PACK_CURRENT_MAX),
+                 SensorModel.from_params(params.get("pack_voltage", {}), "v", L.PACK_MEAS_PACK_VOLTAGE_MIN,
+                                         L.PACK_MEAS_PACK_VOLTAGE_MAX)]
         sizes = (n_cells, n_cells, 1, 1)
         self.cell_v, self.cell_t, self.pack_i, self.pack_v = chans
 
