@@ -83,9 +83,12 @@ void ReportNodes::schedule(double t, const cycle::PackCycle& pc, double cell_cur
   n_pending_ = 0;
   for (std::size_t j = 0; j < cells_; ++j) {
     const cycle::CycleStatus& gs = pc.group_status(j);
-    // &gs.cbf: a node whose measurement decides the CBF filter's command reports at the next step
-    // (the core's rule, report_schedule.hpp).
-    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin, &gs.cbf);  // failure: due now
+    // Not passed yet: the cycle's CBF verdict (the core's rule that a node whose measured barrier
+    // decides the command reports next step). The cut alone told test_firmware's resting 12s1p pack
+    // 1 s (fixed: the barrier must also hold the request back, and test_firmware passes with the
+    // verdict), but with it the shipped report_self_triggered_charge scenario reports every step in
+    // its rest phase too (test_hil_report: median 1 s at rest), not yet understood.
+    (void)scheduler_.schedule(t, j, gs.x, gs.P, cell_current_a, gs.twin);  // failure: due now
   }
   std::array<double, kReportNodes> next;
   std::array<double, kReportNodes> threshold;
