@@ -107,16 +107,18 @@ def test_tpm2_tools_quotes_pass_verifier(tpm, alg, scheme, sig_alg):
     assert plain.verify(NODE, tools_quote(tpm, tag, plain.challenge(NODE), scheme)).failures == {Check.SIGNER}
 
 
-def test_tpm2_tools_quotes_pass_the_firmware_verifier(tpm):
-    """The same tpm2_createak AK (a child of the EK) and tpm2_quote quotes through the firmware's
-    C++ verifier (quote_verify), enrolled with the EK's Qualified Name as the AK's parent after our
-    credential activation proved the AK's residence: they pass, a replay of one fails_replay, and
+@pytest.mark.parametrize("alg,scheme", [("ecc", "ecdsa"), ("rsa", "rsassa"), ("rsa", "rsapss")])
+def test_tpm2_tools_quotes_pass_the_firmware_verifier(tpm, alg, scheme):
+    """The same tpm2_createak AK (a child of the EK; ECC P-256, or RSA-2048 signing RSASSA or
+    RSAPSS) and tpm2_quote quotes through the firmware's C++ verifier (quote_verify), enrolled with
+    the EK's Qualified Name as the AK's parent after our credential activation proved the AK's
+    residence: they pass, a replay of one fails_replay, a changed byte fails_signature, and
     enrolled as a primary key instead the qualified signer does not match."""
     import time
 
     from safetwin.hil.quote_verify import FirmwareQuoteVerifier
-    tag = "fw_ecc"
-    ek, ak = tools_ak(tpm, "ecc", "ecdsa", tag)
+    tag = f"fw_{alg}_{scheme}"
+    ek, ak = tools_ak(tpm, alg, scheme, tag)
     v = Verifier()
     blob, secret = v.begin_enrollment(Enrollment(NODE, ak, golden(), ek_public=ek))
     v.complete_enrollment(NODE, tools_activate(tpm, tag, blob, secret))
@@ -132,13 +134,19 @@ def test_tpm2_tools_quotes_pass_the_firmware_verifier(tpm):
         fw.enroll(0, ak, golden(), parent_qualified_name=ek_qn)
         fw.enroll(1, ak, golden())  # the same AK, claimed to be a primary key
         for _ in range(2):
-            q = tools_quote(tpm, tag, fw.challenge(0, now_ms()))
+            q = tools_quote(tpm, tag, fw.challenge(0, now_ms()), scheme)
+            assert wire.parse_signature(q.signature).sig_alg == \
+                {"ecdsa": wire.TPM_ALG_ECDSA, "rsassa": wire.TPM_ALG_RSASSA, "rsapss": wire.TPM_ALG_RSAPSS}[scheme]
+            changed = bytearray(q.attest)
+            changed[-1] ^= 1  # the last byte of the PCR digest, as the TPM never signed it
+            got = fw.verify(0, bytes(changed), q.signature, now_ms())
+            assert (got.check, got.reason) == ("signature", "fail_signature")
             got = fw.verify(0, q.attest, q.signature, now_ms())
             assert (got.check, got.reason) == ("ok", "pass")
         fw.challenge(0, now_ms())
         got = fw.verify(0, q.attest, q.signature, now_ms())
         assert (got.check, got.reason) == ("nonce_unknown", "fail_replay")
-        q = tools_quote(tpm, tag, fw.challenge(1, now_ms()))
+        q = tools_quote(tpm, tag, fw.challenge(1, now_ms()), scheme)
         got = fw.verify(1, q.attest, q.signature, now_ms())
         assert got.check == "signer" and got.reason != "pass"
     finally:

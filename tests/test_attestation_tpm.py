@@ -56,6 +56,35 @@ def test_ek_child_ak_enrolled_by_credential_activation(tpm, ek, ak):
         assert v.verify(NODE, q).passed
 
 
+@pytest.mark.parametrize("ak", ["ecc", "rsassa", "rsapss"])
+def test_tpm_quotes_pass_the_firmware_verifier(tpm, ak):
+    """Quotes that swtpm signs through tpm2-pytss (an EK-child AK: ECDSA P-256, RSA-2048 RSASSA or
+    RSAPSS, enrolled by credential activation in the Python verifier) pass the firmware's C++
+    verifier (quote_verify, OpenSSL EVP) enrolled with the EK's Qualified Name; the Python verifier
+    passes the same quotes; a changed byte is fail_signature in the firmware, a replay fail_replay."""
+    from safetwin.hil.quote_verify import FirmwareQuoteVerifier
+    with TpmNode(NODE, tcti_config=tpm.tcti_config, measure_boot=False, ak=ak, ak_parent="ek") as node, \
+            FirmwareQuoteVerifier() as fw:
+        v = Verifier()
+        enrol(v, node)
+        e = node.enrollment()
+        fw.enroll(0, node.ak_public, e.golden_pcrs, parent_qualified_name=wire.qualified_name(
+            node.ek_public, wire.TPM_RH_ENDORSEMENT))
+        fw.seed(5)
+        for i in range(2):
+            nonce = fw.challenge(0, 1000 * i)
+            q = node.quote(nonce)
+            changed = bytearray(q.signature)
+            changed[-1] ^= 1
+            got = fw.verify(0, q.attest, bytes(changed), 1000 * i + 50)
+            assert (got.check, got.reason) == ("signature", "fail_signature")
+            got = fw.verify(0, q.attest, q.signature, 1000 * i + 50)
+            assert (got.check, got.reason) == ("ok", "pass"), got
+        assert fw.verify(0, q.attest, q.signature, 2100).reason == "fail_replay"
+        q = node.quote(v.challenge(NODE))
+        assert v.verify(NODE, q).passed
+
+
 def test_wrong_secret_does_not_enrol(tpm):
     with TpmNode(NODE, tcti_config=tpm.tcti_config, measure_boot=False, ak_parent="ek") as node:
         v = Verifier()

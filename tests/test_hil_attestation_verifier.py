@@ -1,7 +1,9 @@
 """The firmware's C++ quote verifier agrees with the Python verifier (safetwin.trust.attestation,
 an independent implementation over the `cryptography` package) on a corpus of valid and invalid
 quotes made by the software node: every byte of a genuine quote flipped (unsigned and re-signed by
-the key holder), every truncation, trailing bytes, foreign keys, replays and counter rollbacks.
+the key holder), every truncation, trailing bytes, foreign keys, replays and counter rollbacks,
+for each AK kind a TPM signs with: ECDSA P-256, RSA-2048 RSASSA-PKCS1-v1_5 and RSAPSS (keys made
+by the `cryptography` package, independently of the firmware's OpenSSL calls).
 
 The Python verifier reports every failed check, the firmware the first one in its documented
 order (quote_verifier.hpp); the comparison projects the Python set onto that order. Both refuse
@@ -17,6 +19,18 @@ from safetwin.hil.quote_verify import FirmwareQuoteVerifier, find_quote_verify  
 from safetwin.trust import attestation as att  # noqa: E402
 from safetwin.trust import tpm_wire as wire  # noqa: E402
 from safetwin.trust.software_node import SoftwareNode  # noqa: E402
+
+AK_KINDS = ("ecc", "rsassa", "rsapss")
+
+
+def make_node(kind: str, node_id: str = "cell-monitor-a", key=None) -> SoftwareNode:
+    """A software node whose AK is of ``kind``; ``key`` an RSA private key to use (else a new one)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    if kind == "ecc":
+        return SoftwareNode(node_id)
+    scheme = wire.TPM_ALG_RSASSA if kind == "rsassa" else wire.TPM_ALG_RSAPSS
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return SoftwareNode(node_id, key=key, rsa_scheme=scheme)
 
 _MALFORMED = {"truncated", "oversized", "malformed", "type", "magic"}
 _REPLAY = {"nonce_unknown", "nonce_replayed", "clock_rollback", "reset_count_rollback", "restart_count_rollback",
@@ -75,13 +89,14 @@ class Pair:
         return python_reason(py), fw.reason, fw.check
 
 
-@pytest.fixture(scope="module")
-def pair():
+@pytest.fixture(scope="module", params=AK_KINDS)
+def pair(request):
     try:
         find_quote_verify()
     except FileNotFoundError as exc:  # the wheel ships it; a source checkout builds it
         pytest.fail(str(exc))
-    p = Pair(SoftwareNode("cell-monitor-a"))
+    p = Pair(make_node(request.param))
+    p.kind = request.param
     yield p
     p.fw.close()
 
@@ -135,7 +150,7 @@ def test_truncations_padding_and_signature_flips_agree(pair: Pair) -> None:
 
 
 def test_foreign_key_tampered_node_and_rollback_agree(pair: Pair) -> None:
-    other = SoftwareNode("cell-monitor-a")  # same boot, another key
+    other = make_node(pair.kind)  # same boot, another key of the same kind
     q = other.quote(pair.challenge())
     assert pair.verify(q.attest, q.signature)[:2] == ("fail_signature", "fail_signature")
     pair.node.extend(0, bytes(range(32)))  # firmware measurement changed
@@ -193,3 +208,65 @@ def test_both_draw_the_clock_jump_line_at_the_same_millisecond(pair: Pair) -> No
         q = pair.node.quote(pair.challenge())  # quote() advances the clock by tick_ms first
         assert wire.parse_attest(q.attest).clock.clock_ms == ref.clock_ms + advance
         assert pair.verify(q.attest, q.signature) == expected, advance
+
+
+def test_rsapss_with_either_salt_a_tpm_uses_passes_both(pair: Pair) -> None:
+    """TPMs sign RSAPSS with a salt of the digest size (the software node) or the maximum (some
+    firmware TPMs): both verifiers accept either, and refuse the maximum-salt signature once a
+    byte of the quote changes. The maximum-salt signature is made here with `cryptography`."""
+    if pair.kind != "rsapss":
+        pytest.skip("RSAPSS only")
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    pair.reset_reference()
+    q = pair.node.quote(pair.challenge())
+    assert pair.verify(q.attest, q.signature) == ("pass", "pass", "ok")  # digest-sized salt
+    key = pair.node._key  # the node's AK (a software node keeps it in memory)
+    q = pair.node.quote(pair.challenge())
+    raw = key.sign(q.attest, padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.MAX_LENGTH), hashes.SHA256())
+    max_salt = wire.RsaSignature(wire.TPM_ALG_RSAPSS, wire.TPM_ALG_SHA256, raw).marshal()
+    assert max_salt != q.signature
+    changed = bytearray(q.attest)
+    changed[-1] ^= 1
+    assert pair.verify(bytes(changed), max_salt)[:2] == ("fail_signature", "fail_signature")
+    assert pair.verify(q.attest, max_salt) == ("pass", "pass", "ok")
+
+
+def test_a_signature_of_another_scheme_fails_both(pair: Pair) -> None:
+    """The AK signs with its enrolled scheme only: an ECDSA signature for an RSA AK, RSASSA for an
+    RSAPSS AK (and the reverse) fail_signature in both, whatever key made them."""
+    others = {"ecc": make_node("rsassa"), "rsassa": make_node("rsapss"), "rsapss": make_node("rsassa")}
+    if pair.kind != "ecc":
+        others["ecc_for_rsa"] = SoftwareNode("cell-monitor-a")
+    for other in others.values():
+        q = pair.node.quote(pair.challenge())
+        wrong = other.sign_anything(q.attest)
+        assert pair.verify(q.attest, wrong)[:2] == ("fail_signature", "fail_signature")
+        assert pair.verify(q.attest, q.signature)[:2] == ("pass", "pass")  # no nonce burnt
+
+
+_CORPUS = sorted((__import__("pathlib").Path(__file__).parent / "data" / "quotes").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", _CORPUS, ids=[p.stem for p in _CORPUS])
+def test_the_committed_quote_corpus_through_the_firmware(path) -> None:
+    """Every case of tests/data/quotes (hand-written expected verdicts; ECDSA, RSASSA and RSAPSS
+    AKs, real swtpm EK-child quotes) through the firmware's verifier: it passes exactly the steps
+    the corpus expects to pass, and fails the others with the reason the Python verifier's checks
+    give in the firmware's order (python_reason)."""
+    from safetwin.trust.quote_corpus import load_case, run_case
+    case = load_case(path)
+    assert (case["nonce_lifetime_ms"], case["clock_drift"], case["min_reboot_ms"]) == (2000, 0.15, 1000)
+    assert case["hierarchy"] == wire.TPM_RH_ENDORSEMENT  # the firmware verifier's default
+    py_verdicts = run_case(case)
+    golden = {int(k): bytes.fromhex(v) for k, v in case["golden_pcrs"].items()}
+    parent = wire.qualified_name(bytes.fromhex(case["ek_public"]), wire.TPM_RH_ENDORSEMENT) \
+        if case["ek_public"] else None
+    with FirmwareQuoteVerifier() as fw:
+        fw.enroll(0, bytes.fromhex(case["ak_public"]), golden, case["firmware_version"], parent_qualified_name=parent)
+        for i, (step, py) in enumerate(zip(case["steps"], py_verdicts)):
+            if step["issue"]:
+                fw.expect_nonce(0, bytes.fromhex(step["nonce"]), step["issued_at_ms"])
+            got = fw.verify(0, bytes.fromhex(step["attest"]), bytes.fromhex(step["signature"]), step["verified_at_ms"])
+            assert (got.reason == "pass") == step["expected"]["passed"], (i, got)
+            assert got.reason == python_reason(py), (i, got, sorted(c.value for c in py.failures))

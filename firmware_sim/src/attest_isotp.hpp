@@ -35,7 +35,7 @@ enum class IsoTpEvent : std::uint8_t {
 
 class IsoTpReceiver {
  public:
-  static constexpr std::size_t kCapacity = 2 + 1024 + 128;  // TPM2B_ATTEST + TPMT_SIGNATURE maxima
+  static constexpr std::size_t kCapacity = 2 + 1024 + 600;  // TPM2B_ATTEST + TPMT_SIGNATURE maxima (quote_wire.hpp)
 
   IsoTpReceiver() noexcept = default;
   explicit IsoTpReceiver(const IsoTpConfig& config) noexcept : config_(config) {}

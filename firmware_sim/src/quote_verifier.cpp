@@ -5,7 +5,9 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/params.h>
+#include <openssl/rsa.h>
 
 #include <algorithm>
 #include <cmath>
@@ -159,6 +161,57 @@ void QuoteVerifier::free_node(Node& n) noexcept {
   n = Node{};
 }
 
+// The AK's public key in OpenSSL, and its verify context set up once for the enrolled scheme:
+// ECDSA over SHA-256; RSASSA-PKCS1-v1_5 with SHA-256; RSAPSS with SHA-256, MGF1-SHA-256 and the
+// salt length read from the signature (TPMs use the digest size or the maximum; the Python
+// verifier's PSS.AUTO accepts either). Returns false on any refusal (the caller frees the node).
+bool QuoteVerifier::import_key(const tpm::PublicView& pub, Node& fresh) noexcept {
+  EVP_PKEY_CTX* import = nullptr;
+  bool imported = false;
+  if (pub.type == tpm::kAlgEcc) {
+    // From the uncompressed point; the import checks that the point is on the curve.
+    std::uint8_t point[65];
+    point[0] = 0x04;
+    std::memcpy(point + 1, pub.x.data, 32);
+    std::memcpy(point + 33, pub.y.data, 32);
+    char group[] = "prime256v1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+                           OSSL_PARAM_construct_end()};
+    import = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    imported = import && EVP_PKEY_fromdata_init(import) == 1 &&
+               EVP_PKEY_fromdata(import, &fresh.key, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  } else {
+    BIGNUM* n = BN_bin2bn(pub.n.data, static_cast<int>(pub.n.size), nullptr);
+    BIGNUM* e = BN_new();
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM* params = nullptr;
+    if (n && e && bld && BN_set_word(e, pub.exponent) == 1 &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1 &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1)
+      params = OSSL_PARAM_BLD_to_param(bld);
+    import = params ? EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr) : nullptr;
+    imported = import && EVP_PKEY_fromdata_init(import) == 1 &&
+               EVP_PKEY_fromdata(import, &fresh.key, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(e);
+    BN_free(n);
+  }
+  EVP_PKEY_CTX_free(import);
+  if (!imported) return false;
+  fresh.verify_ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, fresh.key, nullptr);
+  if (!fresh.verify_ctx || EVP_PKEY_verify_init(fresh.verify_ctx) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(fresh.verify_ctx, EVP_sha256()) != 1)
+    return false;
+  if (fresh.sig_alg == tpm::kAlgRsassa) return EVP_PKEY_CTX_set_rsa_padding(fresh.verify_ctx, RSA_PKCS1_PADDING) == 1;
+  if (fresh.sig_alg == tpm::kAlgRsapss)
+    return EVP_PKEY_CTX_set_rsa_padding(fresh.verify_ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(fresh.verify_ctx, EVP_sha256()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(fresh.verify_ctx, RSA_PSS_SALTLEN_AUTO) == 1;
+  return true;
+}
+
 void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
                            const std::uint8_t* golden_values, bool check_firmware_version,
                            std::uint64_t firmware_version, std::uint32_t hierarchy, const std::uint8_t* parent_qn,
@@ -168,38 +221,42 @@ void QuoteVerifier::enroll(std::size_t node, const std::uint8_t* ak_public, std:
                                 " bytes, a SHA-256 Qualified Name has 34 (nameAlg || digest)");
   if (node >= kMaxNodes)
     throw std::invalid_argument("enroll: node = " + std::to_string(node) + ": must be < " + std::to_string(kMaxNodes));
-  tpm::EccPublicView pub;
-  const tpm::WireStatus ws = ak_public ? tpm::parse_ecc_public(ak_public, ak_size, pub) : tpm::WireStatus::malformed;
+  tpm::PublicView pub;
+  const tpm::WireStatus ws = ak_public ? tpm::parse_public(ak_public, ak_size, pub) : tpm::WireStatus::malformed;
   if (ws != tpm::WireStatus::ok)
-    throw std::invalid_argument(std::string("enroll: ak_public: not a P-256 ECDSA-SHA256 TPMT_PUBLIC (") +
-                                tpm::to_string(ws) + ")");
-  if ((pub.object_attributes & tpm::kAkObjectAttributes) != tpm::kAkObjectAttributes)
+    throw std::invalid_argument(
+        std::string("enroll: ak_public: not an ECC or RSA TPMT_PUBLIC with a SHA-256 nameAlg (") + tpm::to_string(ws) +
+        ")");
+  // What an AK must be: the Python verifier's rules (Verifier._node_state), with the same limits.
+  if ((pub.object_attributes & tpm::kAkRequiredAttributes) != tpm::kAkRequiredAttributes ||
+      (pub.object_attributes & tpm::kObjectDecrypt) != 0)
     throw std::invalid_argument("enroll: ak_public.objectAttributes = " + std::to_string(pub.object_attributes) +
-                                ": an AK must be a fixedTPM restricted signing key");
+                                ": an AK must be a fixedTPM restricted signing key, no decrypt");
+  const bool ecc = pub.type == tpm::kAlgEcc;
+  const bool scheme_ok =
+      ecc ? pub.scheme == tpm::kAlgEcdsa : (pub.scheme == tpm::kAlgRsassa || pub.scheme == tpm::kAlgRsapss);
+  if (!scheme_ok || pub.scheme_hash != tpm::kAlgSha256)
+    throw std::invalid_argument("enroll: ak_public.parameters.scheme = " + std::to_string(pub.scheme) + "/" +
+                                std::to_string(pub.scheme_hash) +
+                                ": an AK signs with ECDSA (ECC) or RSASSA/RSAPSS (RSA), SHA-256");
+  if (ecc && (pub.curve != tpm::kEccNistP256 || pub.x.size != 32 || pub.y.size != 32))
+    throw std::invalid_argument("enroll: ak_public.parameters.curveID = " + std::to_string(pub.curve) +
+                                ": expected NIST P-256 (3) with 32-byte coordinates");
+  // A 2048-bit modulus: keyBits 2048 and its top bit set (not a short one padded with zeros).
+  if (!ecc && (pub.key_bits != tpm::kRsaAkBits || (pub.n.data[0] & 0x80u) == 0))
+    throw std::invalid_argument("enroll: ak_public.parameters.keyBits = " + std::to_string(pub.key_bits) +
+                                ": expected a 2048-bit RSA modulus");
   if (pcr_mask == 0 || (pcr_mask >> kMaxPcrs) != 0 || golden_values == nullptr)
     throw std::invalid_argument("enroll: pcr_mask = " + std::to_string(pcr_mask) +
                                 ": at least one PCR in 0..23, with its golden values");
 
   Node fresh;
-  // Public key from the uncompressed point; the import checks that the point is on the curve.
-  std::uint8_t point[65];
-  point[0] = 0x04;
-  std::memcpy(point + 1, pub.x.data, 32);
-  std::memcpy(point + 33, pub.y.data, 32);
-  char group[] = "prime256v1";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-                         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-                         OSSL_PARAM_construct_end()};
-  EVP_PKEY_CTX* import = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
-  const bool imported = import && EVP_PKEY_fromdata_init(import) == 1 &&
-                        EVP_PKEY_fromdata(import, &fresh.key, EVP_PKEY_PUBLIC_KEY, params) == 1;
-  EVP_PKEY_CTX_free(import);
-  if (imported) fresh.verify_ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, fresh.key, nullptr);
-  if (!imported || !fresh.verify_ctx || EVP_PKEY_verify_init(fresh.verify_ctx) != 1 ||
-      EVP_PKEY_CTX_set_signature_md(fresh.verify_ctx, EVP_sha256()) != 1) {
+  fresh.sig_alg = pub.scheme;
+  if (!import_key(pub, fresh)) {
     free_node(fresh);
     ERR_clear_error();
-    throw std::invalid_argument("enroll: ak_public.unique: not a point of P-256");
+    throw std::invalid_argument(ecc ? "enroll: ak_public.unique: not a point of P-256"
+                                    : "enroll: ak_public.unique.rsa: OpenSSL refused the RSA public key");
   }
 
   // qualifiedSigner = nameAlg || H(QN(parent) || Name), Name = nameAlg || H(TPMT_PUBLIC); the QN of
@@ -275,18 +332,27 @@ Status QuoteVerifier::verify(std::size_t node, const std::uint8_t* attest, std::
 
 bool QuoteVerifier::signature_valid(Node& n, const std::uint8_t* attest, std::size_t attest_size,
                                     const tpm::SignatureView& sig) noexcept {
-  if (sig.hash_alg != tpm::kAlgSha256) return false;
-  const BIGNUM *pr = nullptr, *ps = nullptr;
-  ECDSA_SIG_get0(sig_, &pr, &ps);
-  if (BN_bin2bn(sig.r.data, static_cast<int>(sig.r.size), const_cast<BIGNUM*>(pr)) == nullptr ||
-      BN_bin2bn(sig.s.data, static_cast<int>(sig.s.size), const_cast<BIGNUM*>(ps)) == nullptr) {
-    ERR_clear_error();
-    return false;
+  // The AK signs with its enrolled scheme only (the Python verifier's rule): an RSASSA signature
+  // of an RSAPSS key, or an ECDSA one of an RSA key, does not verify whatever its bytes.
+  if (sig.hash_alg != tpm::kAlgSha256 || sig.sig_alg != n.sig_alg) return false;
+  const unsigned char* der = sig.rsa.data;  // RSA: the signature as it came
+  std::size_t der_size = sig.rsa.size;
+  if (sig.sig_alg == tpm::kAlgEcdsa) {  // ECDSA: (r, s) re-encoded as the DER that OpenSSL takes
+    const BIGNUM *pr = nullptr, *ps = nullptr;
+    ECDSA_SIG_get0(sig_, &pr, &ps);
+    if (BN_bin2bn(sig.r.data, static_cast<int>(sig.r.size), const_cast<BIGNUM*>(pr)) == nullptr ||
+        BN_bin2bn(sig.s.data, static_cast<int>(sig.s.size), const_cast<BIGNUM*>(ps)) == nullptr) {
+      ERR_clear_error();
+      return false;
+    }
+    const int size = i2d_ECDSA_SIG(sig_, nullptr);
+    if (size <= 0 || static_cast<std::size_t>(size) > der_.size()) return false;
+    unsigned char* p = der_.data();
+    if (i2d_ECDSA_SIG(sig_, &p) != size) return false;
+    der = der_.data();
+    der_size = static_cast<std::size_t>(size);
   }
-  const int der_size = i2d_ECDSA_SIG(sig_, nullptr);
-  if (der_size <= 0 || static_cast<std::size_t>(der_size) > der_.size()) return false;
-  unsigned char* p = der_.data();
-  if (i2d_ECDSA_SIG(sig_, &p) != der_size) return false;
+  if (der == nullptr) return false;  // an empty RSA signature
   // The digest of exactly the bytes received: the buffer is read once, by this hash and the parser.
   unsigned char digest[32];
   unsigned int len = 0;
@@ -295,7 +361,7 @@ bool QuoteVerifier::signature_valid(Node& n, const std::uint8_t* attest, std::si
     ERR_clear_error();
     return false;
   }
-  const int v = EVP_PKEY_verify(n.verify_ctx, der_.data(), static_cast<std::size_t>(der_size), digest, sizeof digest);
+  const int v = EVP_PKEY_verify(n.verify_ctx, der, der_size, digest, sizeof digest);
   if (v != 1) ERR_clear_error();  // 0: does not verify; < 0: not even a valid signature
   return v == 1;
 }

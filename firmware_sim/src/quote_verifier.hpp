@@ -1,6 +1,7 @@
 #pragma once
 // The firmware's verifier of TPM 2.0 quotes from its sensor nodes: TPMS_ATTEST + TPMT_SIGNATURE
-// (quote_wire.hpp) checked against each node's enrolment (its P-256 attestation key, golden PCR
+// (quote_wire.hpp) checked against each node's enrolment (its attestation key: ECDSA P-256, or
+// RSA-2048 with RSASSA-PKCS1-v1_5 or RSAPSS, SHA-256, as a TPM signs; golden PCR
 // values, firmware version) and against the nonces the firmware issued to it.
 //
 // Crypto is OpenSSL's libcrypto (Debian libssl-dev): it is already on every Debian machine the
@@ -25,8 +26,9 @@
 //    legitimate TPM2_Clear.
 // Time comes in as the firmware's own milliseconds (lockstep: cycles * dt); nothing here reads a
 // clock. After enroll(), expect_nonce()/verify() do not throw, and no code of this file allocates;
-// libcrypto's ECDSA verify allocates internally (its BN_CTX and points: a fixed number per call,
-// counted by test_quote_verifier), which is why verification runs between control cycles.
+// libcrypto's verify allocates internally (ECDSA: its BN_CTX and points; RSA: the BN_CTX and the
+// decrypted block; a fixed number per call, counted by test_quote_verifier), which is why
+// verification runs between control cycles.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -63,7 +65,7 @@ enum class QuoteCheck : std::uint8_t {
   ok = 0,
   malformed,      // wire rules (truncated, oversized, a value no TPM writes, not a quote)
   magic,          // not TPM_GENERATED_VALUE
-  signature,      // not ECDSA-SHA256, or does not verify under the enrolled AK
+  signature,      // not the AK's scheme with SHA-256, or does not verify under the enrolled AK
   signer,         // qualifiedSigner is not the enrolled AK under its hierarchy
   nonce_unknown,  // never issued to this node, or already spent
   nonce_expired,  // issued longer ago than the round's lifetime
@@ -111,13 +113,13 @@ class QuoteVerifier {
   QuoteVerifier(const QuoteVerifier&) = delete;
   QuoteVerifier& operator=(const QuoteVerifier&) = delete;
 
-  // Enrols node `node` (< kMaxNodes) from its AK's TPMT_PUBLIC, the golden SHA-256 values of the
-  // PCRs in `pcr_mask` (bit i = PCR i, values in ascending PCR order, 32 bytes each) and optionally
-  // its firmware version. Allocates (OpenSSL key and contexts); throws std::invalid_argument naming
-  // the field on a bad key or PCR set, leaving the node's previous enrolment in place.
-  // The AK is a primary key of `hierarchy`, or, with parent_qn (the parent's Qualified Name,
-  // nameAlg || digest, parent_qn_size 34), a child of that parent: an AK made by tpm2_createak under
-  // the EK has the EK's QN as parent_qn. The residence itself (credential activation) is proven at
+  // Enrols node `node` (< kMaxNodes) from its AK's TPMT_PUBLIC (ECC P-256 ECDSA-SHA256, or RSA-2048
+  // RSASSA/RSAPSS-SHA256: the Python verifier's AK rules; quotes must carry that scheme), the golden SHA-256 values of
+  // the PCRs in `pcr_mask` (bit i = PCR i, values in ascending PCR order, 32 bytes each) and optionally its firmware
+  // version. Allocates (OpenSSL key and contexts); throws std::invalid_argument naming the field on a bad key or PCR
+  // set, leaving the node's previous enrolment in place. The AK is a primary key of `hierarchy`, or, with parent_qn
+  // (the parent's Qualified Name, nameAlg || digest, parent_qn_size 34), a child of that parent: an AK made by
+  // tpm2_createak under the EK has the EK's QN as parent_qn. The residence itself (credential activation) is proven at
   // enrolment by the Python verifier (Verifier.begin_enrollment); the firmware takes its result.
   void enroll(std::size_t node, const std::uint8_t* ak_public, std::size_t ak_size, std::uint32_t pcr_mask,
               const std::uint8_t* golden_values, bool check_firmware_version = false,
@@ -149,6 +151,7 @@ class QuoteVerifier {
   struct Node {
     evp_pkey_st* key = nullptr;
     evp_pkey_ctx_st* verify_ctx = nullptr;            // verify-initialised once, reused for every quote
+    std::uint16_t sig_alg = 0;                        // the AK's scheme: ECDSA, RSASSA or RSAPSS
     std::array<std::uint8_t, 34> qualified_signer{};  // nameAlg || SHA-256
     std::uint32_t pcr_mask = 0;
     std::array<std::uint8_t, 32> pcr_digest{};
@@ -165,6 +168,7 @@ class QuoteVerifier {
   [[nodiscard]] bool signature_valid(Node& n, const std::uint8_t* attest, std::size_t attest_size,
                                      const tpm::SignatureView& sig) noexcept;
   [[nodiscard]] QuoteCheck counters(const Node& n, const tpm::AttestView& a, std::uint64_t now_ms) const noexcept;
+  [[nodiscard]] static bool import_key(const tpm::PublicView& pub, Node& fresh) noexcept;
   void free_node(Node& n) noexcept;
 
   QuoteVerifierConfig config_;

@@ -109,34 +109,47 @@ WireStatus parse_signature(const std::uint8_t* data, std::size_t size, Signature
   if (size > kMaxSignatureBytes) return WireStatus::oversized;
   Reader r(data, size);
   out.sig_alg = static_cast<std::uint16_t>(r.uint(2));
-  if (r.ok() && out.sig_alg != kAlgEcdsa) r.fail(WireStatus::malformed);  // only ECDSA
+  const bool ecdsa = out.sig_alg == kAlgEcdsa;
+  if (r.ok() && !ecdsa && out.sig_alg != kAlgRsassa && out.sig_alg != kAlgRsapss) r.fail(WireStatus::malformed);
   out.hash_alg = static_cast<std::uint16_t>(r.uint(2));
-  out.r = r.tpm2b(kMaxSignatureCoordBytes);
-  out.s = r.tpm2b(kMaxSignatureCoordBytes);
+  if (ecdsa) {
+    out.r = r.tpm2b(kMaxSignatureCoordBytes);
+    out.s = r.tpm2b(kMaxSignatureCoordBytes);
+  } else {
+    out.rsa = r.tpm2b(kMaxRsaModulusBytes);
+  }
   r.finish();
   return r.status();
 }
 
-WireStatus parse_ecc_public(const std::uint8_t* data, std::size_t size, EccPublicView& out) noexcept {
+WireStatus parse_public(const std::uint8_t* data, std::size_t size, PublicView& out) noexcept {
   if (data == nullptr && size != 0) return WireStatus::malformed;
   if (size > kMaxPublicBytes) return WireStatus::oversized;
   Reader r(data, size);
-  const auto expect = [&r](std::uint64_t want, std::size_t bytes) {
-    if (r.uint(bytes) != want) r.fail(WireStatus::malformed);
-  };
-  expect(kAlgEcc, 2);     // type
-  expect(kAlgSha256, 2);  // nameAlg
+  out.type = static_cast<std::uint16_t>(r.uint(2));
+  if (r.ok() && out.type != kAlgEcc && out.type != kAlgRsa) r.fail(WireStatus::malformed);
+  if (r.uint(2) != kAlgSha256) r.fail(WireStatus::malformed);  // nameAlg
   out.object_attributes = static_cast<std::uint32_t>(r.uint(4));
-  (void)r.tpm2b(64);        // authPolicy
-  expect(kAlgNull, 2);      // symmetric: a signing key has none
-  expect(kAlgEcdsa, 2);     // scheme
-  expect(kAlgSha256, 2);    // scheme hash
-  expect(kEccNistP256, 2);  // curve
-  (void)r.uint(2);          // kdf
-  out.x = r.tpm2b(32);
-  out.y = r.tpm2b(32);
+  (void)r.tpm2b(64);            // authPolicy
+  if (r.uint(2) != kAlgNull) {  // symmetric: keyBits and mode follow (a storage key's; refused as an AK later)
+    (void)r.uint(2);
+    (void)r.uint(2);
+  }
+  out.scheme = static_cast<std::uint16_t>(r.uint(2));
+  out.scheme_hash = out.scheme != kAlgNull ? static_cast<std::uint16_t>(r.uint(2)) : kAlgNull;
+  if (out.type == kAlgEcc) {
+    out.curve = static_cast<std::uint16_t>(r.uint(2));
+    if (r.uint(2) != kAlgNull) (void)r.uint(2);  // kdf scheme, its hash
+    out.x = r.tpm2b(kMaxSignatureCoordBytes);
+    out.y = r.tpm2b(kMaxSignatureCoordBytes);
+  } else {
+    out.key_bits = static_cast<std::uint16_t>(r.uint(2));
+    const auto exponent = static_cast<std::uint32_t>(r.uint(4));
+    out.exponent = exponent == 0 ? 65537u : exponent;
+    out.n = r.tpm2b(kMaxRsaModulusBytes);
+    if (r.ok() && out.n.size * 8 != out.key_bits) r.fail(WireStatus::malformed);  // unique must be keyBits long
+  }
   r.finish();
-  if (r.ok() && (out.x.size != 32 || out.y.size != 32)) r.fail(WireStatus::malformed);
   return r.status();
 }
 

@@ -1,11 +1,13 @@
 #pragma once
-// A sensor node for the firmware's attestation tests: its own OpenSSL P-256 key, its AK's
+// A sensor node for the firmware's attestation tests: its own OpenSSL key (P-256 ECDSA, or RSA-2048
+// signing RSASSA-PKCS1-v1_5 or RSAPSS with a digest-sized salt, as TPMs do), its AK's
 // TPMT_PUBLIC, PCR values and TPM clock, and quotes (TPMS_ATTEST + TPMT_SIGNATURE) marshalled here
 // field by field from TPM 2.0 Part 2, independently of the parser under test.
 #include <doctest/doctest.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include <array>
 #include <cstdint>
@@ -35,9 +37,13 @@ inline Bytes cat(Bytes a, const Bytes& b) {
 
 constexpr std::uint32_t kPcrMask = 0x87;  // PCRs 0, 1, 2, 7
 
-// A node: its own P-256 key, its AK's TPMT_PUBLIC, its PCR values and clock.
+constexpr std::uint16_t kEcdsa = 0x0018, kRsassa = 0x0014, kRsapss = 0x0016;
+
+// A node: its own key (scheme kEcdsa: P-256; kRsassa / kRsapss: RSA-2048), its AK's TPMT_PUBLIC,
+// its PCR values and clock.
 struct TestNode {
   EVP_PKEY* key = nullptr;
+  std::uint16_t scheme = kEcdsa;
   Bytes pub;
   std::array<Bytes, 4> pcrs;
   std::uint64_t clock_ms = 1000;
@@ -46,20 +52,38 @@ struct TestNode {
   std::uint64_t firmware = 0x0001000000000000ull;
   std::uint32_t hierarchy = 0x4000000Bu;
 
-  explicit TestNode(int seed) {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    REQUIRE(key != nullptr);
-    std::uint8_t point[65];
-    std::size_t len = 0;
-    REQUIRE(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1);
-    REQUIRE(len == 65);
-    put(pub, 0x0023, 2);
-    put(pub, 0x000B, 2);
-    put(pub, 0x00050072, 4);  // fixedTPM fixedParent sensitiveDataOrigin userWithAuth restricted sign
-    put2b(pub, {});
-    for (std::uint16_t v : {0x0010, 0x0018, 0x000B, 0x0003, 0x0010}) put(pub, v, 2);
-    put2b(pub, Bytes(point + 1, point + 33));
-    put2b(pub, Bytes(point + 33, point + 65));
+  explicit TestNode(int seed, std::uint16_t sig_scheme = kEcdsa) : scheme(sig_scheme) {
+    if (scheme == kEcdsa) {
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+      REQUIRE(key != nullptr);
+      std::uint8_t point[65];
+      std::size_t len = 0;
+      REQUIRE(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1);
+      REQUIRE(len == 65);
+      put(pub, 0x0023, 2);
+      put(pub, 0x000B, 2);
+      put(pub, 0x00050072, 4);  // fixedTPM fixedParent sensitiveDataOrigin userWithAuth restricted sign
+      put2b(pub, {});
+      for (std::uint16_t v : {0x0010, 0x0018, 0x000B, 0x0003, 0x0010}) put(pub, v, 2);
+      put2b(pub, Bytes(point + 1, point + 33));
+      put2b(pub, Bytes(point + 33, point + 65));
+    } else {
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048));
+      REQUIRE(key != nullptr);
+      BIGNUM* n = nullptr;
+      REQUIRE(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1);
+      Bytes modulus(256);
+      REQUIRE(BN_bn2binpad(n, modulus.data(), 256) == 256);
+      BN_free(n);
+      put(pub, 0x0001, 2);  // TPM_ALG_RSA
+      put(pub, 0x000B, 2);
+      put(pub, 0x00050072, 4);
+      put2b(pub, {});
+      for (std::uint16_t v : {std::uint16_t{0x0010}, scheme, std::uint16_t{0x000B}, std::uint16_t{2048}})
+        put(pub, v, 2);
+      put(pub, 0, 4);  // exponent 0: 2^16 + 1, what OpenSSL generates
+      put2b(pub, modulus);
+    }
     for (std::size_t i = 0; i < pcrs.size(); ++i)
       pcrs[i] = sha256({static_cast<std::uint8_t>(seed), static_cast<std::uint8_t>(i)});
   }
@@ -97,12 +121,26 @@ struct TestNode {
   }
   Bytes sign(const Bytes& data) const {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pctx = nullptr;
     std::size_t len = 0;
-    REQUIRE(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1);
+    REQUIRE(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key) == 1);
+    if (scheme == kRsassa) REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1);
+    if (scheme == kRsapss) {
+      REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1);
+      REQUIRE(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1);
+    }
     REQUIRE(EVP_DigestSign(ctx, nullptr, &len, data.data(), data.size()) == 1);
     Bytes der(len);
     REQUIRE(EVP_DigestSign(ctx, der.data(), &len, data.data(), data.size()) == 1);
     EVP_MD_CTX_free(ctx);
+    der.resize(len);
+    Bytes out;
+    put(out, scheme, 2);
+    put(out, 0x000B, 2);
+    if (scheme != kEcdsa) {  // TPMS_SIGNATURE_RSA: the signature as it is
+      put2b(out, der);
+      return out;
+    }
     const unsigned char* p = der.data();
     ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
     REQUIRE(sig != nullptr);
@@ -110,9 +148,6 @@ struct TestNode {
     BN_bn2binpad(ECDSA_SIG_get0_r(sig), r.data(), 32);
     BN_bn2binpad(ECDSA_SIG_get0_s(sig), s.data(), 32);
     ECDSA_SIG_free(sig);
-    Bytes out;
-    put(out, 0x0018, 2);
-    put(out, 0x000B, 2);
     put2b(out, r);
     put2b(out, s);
     return out;

@@ -99,10 +99,10 @@ TEST_CASE("refusals: wrong sequence, gap past N_Cr, overflow, bad PCI; the round
   CHECK(feed(rx, frames[0], 3) == IsoTpEvent::flow_control);
   CHECK(feed(rx, frames[1], 3 + 250) == IsoTpEvent::none);                       // N_Cr = 250 ms: exactly in
   CHECK(feed(rx, frames[2], 3 + 250 + 251) == IsoTpEvent::error);                // late
-  CHECK(feed(rx, {0x1F, 0xFF, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::overflow);  // 4095 > 1154
+  CHECK(feed(rx, {0x1F, 0xFF, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::overflow);  // 4095 > 1626
   CHECK(rx.fc()[0] == 0x32);
-  CHECK(feed(rx, {0x14, 0x83, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::overflow);      // 1155: one past
-  CHECK(feed(rx, {0x14, 0x82, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::flow_control);  // 1154 fits
+  CHECK(feed(rx, {0x16, 0x5B, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::overflow);      // 1627: one past
+  CHECK(feed(rx, {0x16, 0x5A, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::flow_control);  // 1626 fits
   CHECK(feed(rx, {0x10, 0x07, 0, 0, 0, 0, 0, 0}, 600) == IsoTpEvent::error);         // 7 bytes must be an SF
   CHECK(feed(rx, {0x00}, 600) == IsoTpEvent::error);                                 // SF of length 0
   CHECK(feed(rx, {0x05, 1, 2}, 600) == IsoTpEvent::error);                           // SF longer than the frame

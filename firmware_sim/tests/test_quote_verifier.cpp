@@ -254,6 +254,79 @@ TEST_CASE("allocations: none in parse, nonce issue and the verifier's own code; 
   CHECK(*per_verify.begin() < 64);
 }
 
+TEST_CASE("RSA-2048 AKs: RSASSA and RSAPSS quotes pass; forged, wrong-scheme and cut signatures fail_signature") {
+  for (const std::uint16_t scheme : {kRsassa, kRsapss}) {
+    CAPTURE(scheme);
+    QuoteVerifier v{QuoteVerifierConfig{}};
+    TestNode node{7, scheme}, other{7, scheme};
+    const Bytes g = node.golden();
+    v.enroll(0, node.pub.data(), node.pub.size(), kPcrMask, g.data(), true, node.firmware);
+    const auto verify = [&](const Bytes& a, const Bytes& s) {
+      QuoteResult r;
+      REQUIRE(v.verify(0, a.data(), a.size(), s.data(), s.size(), 10, r) == safetwin::Status::ok);
+      return r;
+    };
+    const auto n = nonce_of(60);
+    REQUIRE(v.expect_nonce(0, n, 0) == safetwin::Status::ok);
+    const Bytes a = node.attest(bytes_of(n));
+    const Bytes s = node.sign(a);
+    CHECK(s.size() == 2 + 2 + 2 + 256);                              // TPMT_SIGNATURE of RSA-2048
+    CHECK(verify(a, other.sign(a)).check == QuoteCheck::signature);  // another key: burns no nonce
+    Bytes flipped = s;
+    flipped[100] ^= 0x01;
+    CHECK(verify(a, flipped).check == QuoteCheck::signature);
+    Bytes mislabelled = s;  // the same bytes called the other RSA scheme
+    mislabelled[1] = static_cast<std::uint8_t>(scheme == kRsassa ? kRsapss : kRsassa);
+    CHECK(verify(a, mislabelled).check == QuoteCheck::signature);
+    Bytes cut(s.begin(), s.end() - 1);  // one byte short: the TPM2B's size no longer matches
+    CHECK(verify(a, cut).check == QuoteCheck::malformed);
+    Bytes short_sig = s;  // a consistent TPM2B of 255 bytes: not a 2048-bit signature
+    short_sig.pop_back();
+    short_sig[4] = 0x00;
+    short_sig[5] = 0xFF;
+    CHECK(verify(a, short_sig).check == QuoteCheck::signature);
+    CHECK(verify(a, s).check == QuoteCheck::ok);
+    CHECK(verify(a, s).check == QuoteCheck::nonce_unknown);  // spent by the pass only
+    // RSA's libcrypto allocations per verify are fixed too.
+    std::set<long> per_verify;
+    QuoteResult r;
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE(v.expect_nonce(0, n, 0) == safetwin::Status::ok);
+      per_verify.insert(static_cast<long>(
+          safetwin::test::count_allocations([&] { (void)v.verify(0, a.data(), a.size(), s.data(), s.size(), 0, r); })));
+      REQUIRE(r.check == QuoteCheck::ok);
+    }
+    CHECK(per_verify.size() == 1);
+    MESSAGE("libcrypto allocations per RSA verify (scheme " << scheme << "): " << *per_verify.begin());
+  }
+}
+
+TEST_CASE("RSA enrolment: the Python verifier's AK rules name the field") {
+  QuoteVerifier v{QuoteVerifierConfig{}};
+  TestNode node{8, kRsassa};
+  const Bytes g = node.golden();
+  Bytes pub = node.pub;
+  pub[24] &= 0x7F;  // the modulus' top byte (after type..exponent, its size): a short key padded to 256 bytes: a short
+                    // key padded to 256 bytes
+  CHECK_THROWS_WITH_AS(v.enroll(0, pub.data(), pub.size(), kPcrMask, g.data()),
+                       "enroll: ak_public.parameters.keyBits = 2048: expected a 2048-bit RSA modulus",
+                       std::invalid_argument);
+  pub = node.pub;
+  pub[12] = 0x00;  // scheme RSASSA -> NULL: no signing scheme, and then no scheme hash follows
+  pub[13] = 0x10;
+  pub.erase(pub.begin() + 14, pub.begin() + 16);
+  CHECK_THROWS_WITH_AS(v.enroll(0, pub.data(), pub.size(), kPcrMask, g.data()),
+                       "enroll: ak_public.parameters.scheme = 16/16: an AK signs with ECDSA (ECC) or RSASSA/RSAPSS "
+                       "(RSA), SHA-256",
+                       std::invalid_argument);
+  pub = node.pub;
+  pub[5] |= 0x02;  // decrypt (0x00020000): a storage key, not an AK
+  CHECK_THROWS_AS(v.enroll(0, pub.data(), pub.size(), kPcrMask, g.data()), std::invalid_argument);
+  CHECK_FALSE(v.enrolled(0));
+  v.enroll(0, node.pub.data(), node.pub.size(), kPcrMask, g.data());
+  CHECK(v.enrolled(0));
+}
+
 TEST_CASE("the nonce DRBG: deterministic per seed, different across seeds and calls") {
   NonceSource a(42), b(42), c(43), os;
   std::set<Bytes> seen;

@@ -9,8 +9,17 @@ Segmentation is the maintained ``can-isotp`` package (``isotp.TransportLayerLogi
 hand once per control cycle: its transmit function appends the frames to the cycle's datagram,
 which travels over the link's python-can transport (in-process, or ``UdpCanBus``), and the flow
 control frames of the firmware's answer go to its receive queue. No thread and no sleep, so a
-lockstep run stays deterministic. The quotes come from :class:`safetwin.trust.software_node.SoftwareNode`
-(TPM 2.0 wire format, ECDSA P-256), keyed from the scenario seed.
+lockstep run stays deterministic. With ``[attestation] tpm = "software"`` (the default) the quotes
+come from :class:`safetwin.trust.software_node.SoftwareNode` (TPM 2.0 wire format), keyed from the
+scenario seed; with ``tpm = "swtpm"`` each node is a real TPM 2.0 (its own Debian ``swtpm`` process,
+started here and stopped by :meth:`AttestationNodes.close`) quoting through tpm2-pytss
+(:class:`safetwin.trust.tpm_node.TpmNode`): its AK is a child of its EK, enrolled by credential
+activation (TPM2_MakeCredential here, TPM2_ActivateCredential in that TPM) before the firmware is
+given the AK with the EK's Qualified Name as its parent. ``ak`` chooses the AK: ``"ecc"`` (P-256),
+``"rsassa"`` or ``"rsapss"`` (RSA-2048), for either backend. A swtpm's clock is its own (it runs
+in wall time, slower than a lockstep run's simulated time: the firmware's bound allows that, as it
+allows a TPM clock that runs slow); its quotes are the TPM's, so its runs give the same verdicts
+every time but not the same bytes.
 
 Misbehaviour is the scenario's (``[[faults]]`` with ``node``): ``node_tampered`` (a PCR of its
 measured boot changes: fail_pcr), ``quote_forged`` (answers signed by a key that is not its AK:
@@ -26,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import isotp
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from safetwin.hil.link import ATTEST_FC_0, ATTEST_QUOTE_0
 from safetwin.trust import tpm_wire as wire
@@ -46,6 +55,65 @@ def _key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
     """A P-256 key derived from the scenario seed: a run keys its nodes the same way every time."""
     d = int.from_bytes(hashlib.sha256(f"safetwin hil {seed} {label}".encode()).digest(), "big") % (_P256_ORDER - 1)
     return ec.derive_private_key(d + 1, ec.SECP256R1())
+
+
+_RSA_KEYS: dict[tuple[int, str], rsa.RSAPrivateKey] = {}
+
+
+def _software_node(seed: int, name: str, label: str, ak: str) -> SoftwareNode:
+    """A software node keyed from the seed (P-256), or with an RSA-2048 AK. RSA keys cannot be
+    derived from a seed through `cryptography`; they are generated once per (seed, label) in this
+    process and reused, so a process's runs of one scenario key their nodes alike."""
+    if ak == "ecc":
+        return SoftwareNode(name, key=_key(seed, label), clock_ms=_CLOCK0_MS)
+    key = _RSA_KEYS.get((seed, label))
+    if key is None:
+        key = _RSA_KEYS[(seed, label)] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    scheme = wire.TPM_ALG_RSASSA if ak == "rsassa" else wire.TPM_ALG_RSAPSS
+    return SoftwareNode(name, key=key, clock_ms=_CLOCK0_MS, rsa_scheme=scheme)
+
+
+class _SwtpmNode:
+    """A node's real TPM: its own swtpm process and a TpmNode on it whose AK is a child of the EK,
+    enrolled by credential activation in the Python verifier (the AK's residence in that TPM
+    proven, not claimed). Its clock runs on its own: set_clock does nothing."""
+
+    def __init__(self, name: str, ak: str) -> None:
+        from safetwin.trust.attestation import Verifier
+        from safetwin.trust.swtpm import Swtpm
+        from safetwin.trust.tpm_node import TpmNode
+        self.swtpm = Swtpm()
+        try:
+            self.tpm = TpmNode(name, tcti_config=self.swtpm.tcti_config, ak=ak, ak_parent="ek")
+            verifier = Verifier()
+            blob, secret = verifier.begin_enrollment(self.tpm.enrollment())
+            verifier.complete_enrollment(name, self.tpm.activate_credential(blob, secret))  # raises if not resident
+        except BaseException:
+            self.swtpm.stop()
+            raise
+        self.clock = None
+
+    def enrollment(self):
+        return self.tpm.enrollment()
+
+    @property
+    def parent_qn(self) -> bytes:
+        return wire.qualified_name(self.tpm.ek_public, wire.TPM_RH_ENDORSEMENT)
+
+    def extend(self, pcr: int, digest: bytes) -> None:
+        self.tpm.extend(pcr, digest)
+
+    def set_clock(self, clock: wire.ClockInfo) -> None:
+        pass  # the TPM's own clock
+
+    def quote(self, nonce: bytes):
+        return self.tpm.quote(nonce)
+
+    def close(self) -> None:
+        try:
+            self.tpm.close()
+        finally:
+            self.swtpm.stop()
 
 
 def answer_bytes(q) -> bytes:
@@ -100,7 +168,7 @@ class _Stack:
 @dataclass
 class _Node:
     index: int
-    tpm: SoftwareNode
+    tpm: SoftwareNode | _SwtpmNode
     forger: SoftwareNode          # same node id and boot, not the enrolled key
     stack: _Stack
     pending: list[tuple[int, bytes]] = field(default_factory=list)  # (cycle to send, nonce)
@@ -119,14 +187,21 @@ class AttestationNodes:
         self.n = int(att.get("nodes", 1))
         self.latency_cycles = int(round(att.get("quote_latency_s", 0.0) / dt_s))
         self.seed = int(sc.seed)
+        self.backend = att.get("tpm", "software")
+        ak = att.get("ak", "ecc")
         self.faults = [f for f in sc.faults if f.type in NODE_FAULTS or
                        (f.type == "stealthy_injection" and not f.params.get("holds_valid_key", False))]
         self.nodes = []
-        for k in range(self.n):
-            name = f"cell-monitor-{k}"
-            tpm = SoftwareNode(name, key=_key(self.seed, name), clock_ms=_CLOCK0_MS)
-            forger = SoftwareNode(name, key=_key(self.seed, name + " forger"), clock_ms=_CLOCK0_MS)
-            self.nodes.append(_Node(k, tpm, forger, _Stack(k)))
+        try:
+            for k in range(self.n):
+                name = f"cell-monitor-{k}"
+                tpm = _SwtpmNode(name, ak) if self.backend == "swtpm" else _software_node(self.seed, name, name, ak)
+                # The forger quotes in the node's own format with a key that is not its AK.
+                forger = _software_node(self.seed, name, name + " forger", ak)
+                self.nodes.append(_Node(k, tpm, forger, _Stack(k)))
+        except BaseException:
+            self.close()
+            raise
         self.burner = SoftwareNode("third node", key=_key(self.seed, "third node"), clock_ms=_CLOCK0_MS)
         self.burn_stacks = {k: _Stack(k) for k in range(self.n)}  # the third node on node k's IDs
         self.burn_pending: dict[int, list[tuple[int, bytes]]] = {k: [] for k in range(self.n)}
@@ -140,7 +215,10 @@ class AttestationNodes:
             e = nd.tpm.enrollment()
             mask = sum(1 << i for i in e.golden_pcrs)
             golden = b"".join(e.golden_pcrs[i] for i in sorted(e.golden_pcrs))
-            specs.append(f"{e.ak_public.hex()}:{mask:x}:{golden.hex()}:{e.firmware_version}")
+            if isinstance(nd.tpm, _SwtpmNode):  # the TPM's own firmwareVersion is not checked; its EK is the parent
+                specs.append(f"{e.ak_public.hex()}:{mask:x}:{golden.hex()}::{nd.tpm.parent_qn.hex()}")
+            else:
+                specs.append(f"{e.ak_public.hex()}:{mask:x}:{golden.hex()}:{e.firmware_version}")
         latency = self.latency_cycles * self.dt_s
         return {"attest_node": specs, "attest_every_s": every_s, "attest_seed": self.seed,
                 **timing(self.dt_s, latency)}
@@ -185,8 +263,8 @@ class AttestationNodes:
         j = nd.index
         if self._active("node_silent", j, t_s):
             return None
-        clock = wire.ClockInfo(_CLOCK0_MS + int(round(t_s * 1000)), nd.tpm.clock.reset_count,
-                               nd.tpm.clock.restart_count, True)
+        counts = nd.tpm.clock or nd.forger.clock  # a swtpm keeps its own counters (and clock)
+        clock = wire.ClockInfo(_CLOCK0_MS + int(round(t_s * 1000)), counts.reset_count, counts.restart_count, True)
         if self._active("quote_replay", j, t_s) and (nd.replay_answer or nd.last_answer) is not None:
             nd.replay_answer = nd.replay_answer or nd.last_answer  # the one recorded before the fault
             return nd.replay_answer
@@ -196,6 +274,13 @@ class AttestationNodes:
         nd.tpm.set_clock(clock)
         nd.last_answer = answer_bytes(nd.tpm.quote(nonce))
         return nd.last_answer
+
+    def close(self) -> None:
+        """Stops the nodes' swtpm processes (nothing to do for software nodes)."""
+        for nd in self.nodes:
+            if isinstance(nd.tpm, _SwtpmNode):
+                nd.tpm.close()
+        self.nodes = [nd for nd in self.nodes if not isinstance(nd.tpm, _SwtpmNode)]
 
     def on_answer(self, ans, k: int, t_s: float) -> None:
         """The firmware's answer of cycle k: new nonces (answered from cycle k+1 on, after the

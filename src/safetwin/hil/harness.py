@@ -131,16 +131,24 @@ def load_profile(sc: Scenario, dt_s: float, steps: int) -> tuple[int, np.ndarray
     return mode, np.clip(cur, -327.67, 327.67)
 
 
-def firmware_options(sc: Scenario, rate_hz: float | None = None, cell_file: str | None = None) -> dict[str, Any]:
+def firmware_options(sc: Scenario, rate_hz: float | None = None, cell_file: str | None = None,
+                     nodes: AttestationNodes | None = None) -> dict[str, Any]:
     """The firmware's configuration for a scenario: its pack, its [firmware] table, the cycle rate
     (the monitor's sample period: the scenario's dt in lockstep), the cell file the firmware reads
     with its own (C++) reader when one is given, and, when the scenario attests, the enrolment of
-    its sensor nodes (their AKs and golden PCRs) and the rounds' timing."""
+    its sensor nodes (their AKs and golden PCRs; those of `nodes`, the run's own, when given:
+    a swtpm node's AK exists only in its TPM) and the rounds' timing."""
     opts = {"cell": cell_file} if cell_file is not None else {}
     opts.update({"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
                  "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware})
     if sc.attestation["every_s"] > 0:
-        opts.update(AttestationNodes(sc, 1.0 / opts["rate_hz"]).firmware_options(sc.attestation["every_s"]))
+        own = nodes is None
+        nodes = nodes or AttestationNodes(sc, 1.0 / opts["rate_hz"])
+        try:
+            opts.update(nodes.firmware_options(sc.attestation["every_s"]))
+        finally:
+            if own:
+                nodes.close()
     return opts
 
 
@@ -227,31 +235,42 @@ class Bench:
 
     def run(self) -> RunResult:
         from safetwin.hil.criteria import evaluate
-        if self.transport == "inprocess":
-            from safetwin.hil.bus import InProcessBus
-            opts = firmware_options(self.sc, cell_file=self.cell_file)
-            bus = InProcessBus(**opts)
-            try:
-                result = self._run(bus, kill=bus.kill, alive=lambda: bus.alive, lockstep=True)
-            finally:
-                bus.shutdown()
-        else:
-            from safetwin.hil.firmware import FirmwareProcess
-            lockstep = self.transport == "udp"
-            opts = firmware_options(self.sc, None if lockstep else self.rate_hz, self.cell_file)
-            fp = FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts)
-            try:  # not `with`: a firmware that fails to start must still close the bus start() opened
-                fp.start()
-                result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep)
-                report = fp.stop()
-            finally:
-                fp.__exit__(None, None, None)  # stop() again (a no-op after the first) and the temp folder
-            result.firmware_report = report
+        # The run's sensor nodes, made once: the firmware is enrolled with their AKs (a swtpm
+        # node's lives in its TPM, started here and stopped when the run ends).
+        lockstep = self.transport != "realtime"
+        dt = step_s(self.sc, "inprocess" if lockstep else "realtime", self.rate_hz)
+        nodes = AttestationNodes(self.sc, dt) if self.sc.attestation["every_s"] > 0 else None
+        try:
+            result = self._run_with(nodes, lockstep)
+        finally:
+            if nodes is not None:
+                nodes.close()
         result.criteria = evaluate(result)
         return result
 
+    def _run_with(self, nodes: AttestationNodes | None, lockstep: bool) -> RunResult:
+        if self.transport == "inprocess":
+            from safetwin.hil.bus import InProcessBus
+            opts = firmware_options(self.sc, cell_file=self.cell_file, nodes=nodes)
+            bus = InProcessBus(**opts)
+            try:
+                return self._run(bus, kill=bus.kill, alive=lambda: bus.alive, lockstep=True, nodes=nodes)
+            finally:
+                bus.shutdown()
+        from safetwin.hil.firmware import FirmwareProcess
+        opts = firmware_options(self.sc, None if lockstep else self.rate_hz, self.cell_file, nodes=nodes)
+        fp = FirmwareProcess(lockstep=lockstep, executable=self.firmware_path, **opts)
+        try:  # not `with`: a firmware that fails to start must still close the bus start() opened
+            fp.start()
+            result = self._run(fp.bus, kill=fp.kill, alive=lambda: fp.alive, lockstep=lockstep, nodes=nodes)
+            report = fp.stop()
+        finally:
+            fp.__exit__(None, None, None)  # stop() again (a no-op after the first) and the temp folder
+        result.firmware_report = report
+        return result
+
     # ------------------------------------------------------------------------------------------
-    def _run(self, bus, kill, alive, lockstep: bool) -> RunResult:
+    def _run(self, bus, kill, alive, lockstep: bool, nodes: AttestationNodes | None = None) -> RunResult:
         sc = self.sc
         dt = step_s(sc, "inprocess" if lockstep else "realtime", self.rate_hz)
         steps = int(round(self.duration_s / dt))
@@ -264,7 +283,8 @@ class Bench:
         req_mode, req_i = load_profile(sc, dt, steps)
         # The sensor nodes answer the firmware's nonces with quotes over ISO-TP (attest_nodes.py); a
         # tampered node, a forger, a replay, a silent node or a third node burning nonces are theirs.
-        nodes = AttestationNodes(sc, dt) if sc.attestation["every_s"] > 0 else None
+        if nodes is None and sc.attestation["every_s"] > 0:
+            nodes = AttestationNodes(sc, dt)
         # The sensor nodes report when the firmware's REPORT_SCHEDULE says (every cycle until it does).
         reporters = ReportNodes(n)
         bus_frames = 0

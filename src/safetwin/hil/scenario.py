@@ -106,8 +106,11 @@ SCHEMA: dict[str, dict[str, tuple]] = {
                  "reporting": (str, None, None, True), "report_max_interval_s": _f(0.0, 600.0, False)},
     "plant": {"fw_heartbeat_timeout_s": _f(0.0, 60.0, False)},
     # every_s: a round per node this often; nodes: enrolled sensor nodes (node 0 the cell monitor);
-    # quote_latency_s: the node's TPM takes this long to quote
-    "attestation": {"every_s": _f(0.0, 3600.0), "nodes": _i(1, 8), "quote_latency_s": _f(0.0, 60.0)},
+    # quote_latency_s: the node's TPM takes this long to quote; tpm: "software" (safetwin's software
+    # TPM, keyed from the seed) or "swtpm" (a real TPM 2.0 per node, started by the harness, quoting
+    # through tpm2-pytss); ak: the nodes' AK, "ecc" (P-256), "rsassa" or "rsapss" (RSA-2048)
+    "attestation": {"every_s": _f(0.0, 3600.0), "nodes": _i(1, 8), "quote_latency_s": _f(0.0, 60.0),
+                    "tpm": (str, None, None, True), "ak": (str, None, None, True)},
     "criteria": {"max_cell_voltage_v": _f(0.0, 6.0), "min_cell_voltage_v": _f(0.0, 6.0),
                  "max_cell_temp_c": _f(-40.0, 150.0), "min_soc": _f(0.0, 1.0),
                  "max_charge_current_a": _f(0.0, 1000.0), "max_discharge_current_a": _f(0.0, 1000.0),
@@ -295,6 +298,10 @@ def load_scenario(path: str | Path) -> Scenario:
 
     attest_every = sec["attestation"].get("every_s", 0.0)
     attest_nodes = sec["attestation"].get("nodes", 1)
+    for key, allowed in (("tpm", ("software", "swtpm")), ("ak", ("ecc", "rsassa", "rsapss"))):
+        if sec["attestation"].get(key, allowed[0]) not in allowed:
+            raise ScenarioError(file, f"attestation.{key}", f"{sec['attestation'][key]!r}: one of "
+                                f"{', '.join(repr(a) for a in allowed)}")
     for i, f in enumerate(faults):
         if f.type in ("node_tampered", "quote_forged", "quote_replay", "node_silent", "nonce_burn"):
             if not attest_every > 0:
@@ -363,7 +370,8 @@ def load_scenario(path: str | Path) -> Scenario:
                           **sec["pack"]},
                     initial=init, ambient_c=sec["ambient"].get("temp_c", init["temp_c"]), load=load,
                     firmware=sec["firmware"], plant={"fw_heartbeat_timeout_s": 0.5, **sec["plant"]},
-                    attestation={"every_s": 0.0, "nodes": 1, "quote_latency_s": 0.0, **sec["attestation"]},
+                    attestation={"every_s": 0.0, "nodes": 1, "quote_latency_s": 0.0, "tpm": "software", "ak": "ecc",
+                                 **sec["attestation"]},
                     sensors=sensors, faults=faults, criteria=crit)
 
 
