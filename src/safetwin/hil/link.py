@@ -123,7 +123,8 @@ class AnswerDecoder:
             if can_id == FW_COMMAND:
                 ans.current_a, ans.contactor_request, ans.mode = v[2], v[3] != 0.0, int(v[4])
             elif can_id == FW_STATUS:
-                ans.mode, ans.fault_flags, ans.e2e_errors_fw = int(v[2]), int(v[3]), int(v[5])
+                # bit (code - 1) of every active code: FAULT_FLAGS, and DIAG_FLAGS (codes 17-21) above it
+                ans.mode, ans.fault_flags, ans.e2e_errors_fw = int(v[2]), int(v[3]) | int(v[6]) << 16, int(v[5])
                 ans.est_soc = None if v[4] != v[4] else v[4] / 100.0
             elif can_id == FW_EVENT:
                 ans.events.append((int(v[2]), int(v[3]), int(v[4])))
