@@ -10,7 +10,8 @@
 namespace safetwin::firmware {
 
 namespace {
-constexpr int kTemperatureChannel = 2;  // the BatteryEkf's channels: voltage_a, voltage_b, temperature
+constexpr int kTemperatureChannel = 2;
+constexpr double kMinBalanceS = 600.0;  // the BatteryEkf's channels: voltage_a, voltage_b, temperature
 
 // Median of the first n values of a (a copy is partially sorted; n <= kMaxCells).
 double median(const std::array<double, kMaxCells>& a, std::size_t n) noexcept {
@@ -81,8 +82,9 @@ void DiagEvents::step(const Measurements& m, const cycle::PackCycle& pack, doubl
       const double y = soc[g] - soc_med;
       sy_[g] += y;
       sty_[g] += t * y;
-      // A slope needs a spread of times: from the second minute of the balance on.
-      leak_a_[g] = s1_ >= 60.0 && den > 0.0 ? -capacity_as_ * (s1_ * sty_[g] - sum_t_ * sy_[g]) / den : 0.0;
+      // A slope needs a spread of times: 10 minutes of balance (at 60 samples a nominal resting
+      // pack showed 'leaks' past 20 mA from the estimators' noise).
+      leak_a_[g] = t >= kMinBalanceS && den > 0.0 ? -capacity_as_ * (s1_ * sty_[g] - sum_t_ * sy_[g]) / den : 0.0;
       short_s_[g] = leak_a_[g] > config_.short_leak_a ? short_s_[g] + dt_s : 0.0;
       if (short_s_[g] >= config_.debounce_s - 1e-9) raise(DiagCode::internal_short, g + 1);
     }

@@ -11,7 +11,8 @@
 //                                (the coulomb count is the same for every series group and cancels).
 //                                Least-squares slope over the rest since rest_min_s after the
 //                                current stopped (the relaxation is common to all groups); leak =
-//                                -slope * Q_group; raised when > short_leak_a for debounce_s.
+//                                -slope * Q_group, from 600 s of balance on; raised when > short_leak_a for
+//                                debounce_s.
 //   DIAG_CONNECTION_RESISTANCE   a loose busbar: the slope of (group voltage - median voltage)
 //                                against the cell current, exponentially weighted over
 //                                resistance_window_s, once the current varied enough to identify it
@@ -58,18 +59,18 @@ enum class DiagCode : std::uint8_t {
 };
 
 struct DiagConfig {
-  bool enabled = false;            // the online detectors (the anomaly score is on by its threshold)
-  double anomaly_threshold = 0.0;  // 0: no anomaly score; else the calibrated threshold
-  double rest_current_a = 0.2;     // |pack current| below this is rest
-  double rest_min_s = 300.0;       // the charge balance starts this long after the rest began
-  double short_leak_a = 0.02;      // per group (a 100 Ohm short at 3.7 V leaks 37 mA)
-  double resistance_window_s = 120.0;
+  bool enabled = false;               // the online detectors (the anomaly score is on by its threshold)
+  double anomaly_threshold = 0.0;     // 0: no anomaly score; else the calibrated threshold
+  double rest_current_a = 0.2;        // |pack current| below this is rest
+  double rest_min_s = 300.0;          // the charge balance starts this long after the rest began
+  double short_leak_a = 0.02;         // per group (a 100 Ohm short at 3.7 V leaks 37 mA)
+  double resistance_window_s = 20.0;  // short: a loose busbar trips CELL_IMBALANCE within seconds
   double min_current_sd_a = 1.0;
   double resistance_step_ohm = 0.004;
   double sensor_step_v = 0.01;
   double cooling_window_s = 120.0;
   double cooling_z = 1.5;
-  double debounce_s = 10.0;
+  double debounce_s = 5.0;
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
