@@ -12814,6 +12814,7 @@ int safetwin_hil_fw_status_pack(
     dst_p[0] |= pack_left_shift_u8(src_p->e2_e_crc, 0u, 0xffu);
     dst_p[1] |= pack_left_shift_u8(src_p->e2_e_counter, 0u, 0x0fu);
     dst_p[2] |= pack_left_shift_u8(src_p->fw_mode, 0u, 0x03u);
+    dst_p[2] |= pack_left_shift_u8(src_p->diag_flags, 2u, 0xfcu);
     dst_p[3] |= pack_left_shift_u16(src_p->fault_flags, 0u, 0xffu);
     dst_p[4] |= pack_right_shift_u16(src_p->fault_flags, 8u, 0xffu);
     dst_p[5] |= pack_left_shift_u8(src_p->est_soc, 0u, 0xffu);
@@ -12835,6 +12836,7 @@ int safetwin_hil_fw_status_unpack(
     dst_p->e2_e_crc = unpack_right_shift_u8(src_p[0], 0u, 0xffu);
     dst_p->e2_e_counter = unpack_right_shift_u8(src_p[1], 0u, 0x0fu);
     dst_p->fw_mode = unpack_right_shift_u8(src_p[2], 0u, 0x03u);
+    dst_p->diag_flags = unpack_right_shift_u8(src_p[2], 2u, 0xfcu);
     dst_p->fault_flags = unpack_right_shift_u16(src_p[3], 0u, 0xffu);
     dst_p->fault_flags |= unpack_left_shift_u16(src_p[4], 8u, 0xffu);
     dst_p->est_soc = unpack_right_shift_u8(src_p[5], 0u, 0xffu);
@@ -12913,6 +12915,26 @@ bool safetwin_hil_fw_status_fw_mode_is_in_range(uint8_t value)
 bool safetwin_hil_fw_status_fw_mode_is_in_phys_range(double value)
 {
     return ((value >= 0.0) && (value <= 2.0));
+}
+
+uint8_t safetwin_hil_fw_status_diag_flags_encode(double value)
+{
+    return (uint8_t)(cantools_unsigned_from_double(round(value)));
+}
+
+double safetwin_hil_fw_status_diag_flags_decode(uint8_t value)
+{
+    return ((double)value);
+}
+
+bool safetwin_hil_fw_status_diag_flags_is_in_range(uint8_t value)
+{
+    return (value <= 63u);
+}
+
+bool safetwin_hil_fw_status_diag_flags_is_in_phys_range(double value)
+{
+    return ((value >= 0.0) && (value <= 63.0));
 }
 
 uint16_t safetwin_hil_fw_status_fault_flags_encode(double value)

@@ -226,6 +226,11 @@ extern "C" {
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SAFETY_DERATE_CHOICE (14u)
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SENSOR_DISTRUSTED_CHOICE (15u)
 #define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_SAFETY_STOP_CHOICE (16u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DIAG_ANOMALY_CHOICE (17u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DIAG_INTERNAL_SHORT_CHOICE (18u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DIAG_CONNECTION_RESISTANCE_CHOICE (19u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DIAG_COOLING_LOSS_CHOICE (20u)
+#define SAFETWIN_HIL_FW_EVENT_EVENT_CODE_DIAG_SENSOR_FAULT_CHOICE (21u)
 
 /* Frame Names. */
 #define SAFETWIN_HIL_PLANT_TICK_NAME "PLANT_TICK"
@@ -710,6 +715,7 @@ extern "C" {
 #define SAFETWIN_HIL_FW_STATUS_E2_E_CRC_NAME "E2E_CRC"
 #define SAFETWIN_HIL_FW_STATUS_E2_E_COUNTER_NAME "E2E_COUNTER"
 #define SAFETWIN_HIL_FW_STATUS_FW_MODE_NAME "FW_MODE"
+#define SAFETWIN_HIL_FW_STATUS_DIAG_FLAGS_NAME "DIAG_FLAGS"
 #define SAFETWIN_HIL_FW_STATUS_FAULT_FLAGS_NAME "FAULT_FLAGS"
 #define SAFETWIN_HIL_FW_STATUS_EST_SOC_NAME "EST_SOC"
 #define SAFETWIN_HIL_FW_STATUS_E2_E_ERRORS_NAME "E2E_ERRORS"
@@ -4114,7 +4120,7 @@ struct safetwin_hil_fw_command_t {
 /**
  * Signals in message FW_STATUS.
  *
- * Mode, active fault flags (bit i = fault code i+1 of FW_EVENT), estimated SOC (raw 255 = not available), E2E errors seen.
+ * Mode, active fault flags (bit i = fault code i+1 of FW_EVENT), estimated SOC (raw 255 = not available), E2E errors seen; DIAG_FLAGS bit i = diagnostics code i+17 (FAULT_FLAGS is full).
  *
  * All signal values are as on the CAN bus.
  */
@@ -4141,6 +4147,13 @@ struct safetwin_hil_fw_status_t {
     uint8_t fw_mode;
 
     /**
+     * Range: 0..63 (0..63 -)
+     * Scale: 1
+     * Offset: 0
+     */
+    uint8_t diag_flags;
+
+    /**
      * Range: 0..65535 (0..65535 -)
      * Scale: 1
      * Offset: 0
@@ -4165,7 +4178,7 @@ struct safetwin_hil_fw_status_t {
 /**
  * Signals in message FW_EVENT.
  *
- * A fault became active in cycle EVENT_CYCLE, in series cell EVENT_CELL (1..96; 0 = the pack); FAULT_FLAGS bit (code - 1) stays set while it is active. Codes 5-7 and 14-16 come from the guarded control cycle (invariant monitor, trust, supervisor).
+ * A fault became active in cycle EVENT_CYCLE, in series cell EVENT_CELL (1..96; 0 = the pack); FAULT_FLAGS bit (code - 1) stays set while it is active. Codes 5-7 and 14-16 come from the guarded control cycle (invariant monitor, trust, supervisor); 17-21 from the diagnostics (anomaly score, fault isolation), their flags in FW_STATUS DIAG_FLAGS.
  *
  * All signal values are as on the CAN bus.
  */
@@ -23254,6 +23267,46 @@ bool safetwin_hil_fw_status_fw_mode_is_in_range(uint8_t value);
  * @return true if in range, false otherwise.
  */
 bool safetwin_hil_fw_status_fw_mode_is_in_phys_range(double value);
+
+/**
+ * Encode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to encode.
+ *
+ * @return Encoded signal.
+ */
+uint8_t safetwin_hil_fw_status_diag_flags_encode(double value);
+
+/**
+ * Decode given signal by applying scaling and offset.
+ *
+ * @param[in] value Signal to decode.
+ *
+ * @return Decoded signal.
+ */
+double safetwin_hil_fw_status_diag_flags_decode(uint8_t value);
+
+/**
+ * Check that given signal is in allowed range.
+ *
+ * @param[in] value Signal to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_fw_status_diag_flags_is_in_range(uint8_t value);
+
+/**
+ * Check that given physical value is in allowed range before encoding.
+ *
+ * Use this BEFORE calling _encode() to avoid silent integer overflow:
+ *   encode(-1.0) on a [0,100] signal wraps to 255 and passes is_in_range().
+ *   is_in_phys_range(-1.0) correctly returns false.
+ *
+ * @param[in] value Physical signal value to check.
+ *
+ * @return true if in range, false otherwise.
+ */
+bool safetwin_hil_fw_status_diag_flags_is_in_phys_range(double value);
 
 /**
  * Encode given signal by applying scaling and offset.

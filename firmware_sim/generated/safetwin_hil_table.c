@@ -219,10 +219,10 @@ static const double fw_command_max[] = {255.0, 15.0, 327.67, 1.0, 2.0};
 static const uint8_t fw_command_sna[] = {0, 0, 1, 0, 1};
 
 static const char *const fw_status_names[] = {
-    "E2E_CRC", "E2E_COUNTER", "FW_MODE", "FAULT_FLAGS", "EST_SOC", "E2E_ERRORS"};
-static const double fw_status_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-static const double fw_status_max[] = {255.0, 15.0, 2.0, 65535.0, 100.0, 65535.0};
-static const uint8_t fw_status_sna[] = {0, 0, 1, 0, 1, 0};
+    "E2E_CRC", "E2E_COUNTER", "FW_MODE", "DIAG_FLAGS", "FAULT_FLAGS", "EST_SOC", "E2E_ERRORS"};
+static const double fw_status_min[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+static const double fw_status_max[] = {255.0, 15.0, 2.0, 63.0, 65535.0, 100.0, 65535.0};
+static const uint8_t fw_status_sna[] = {0, 0, 1, 0, 0, 1, 0};
 
 static const char *const fw_event_names[] = {
     "E2E_CRC", "E2E_COUNTER", "EVENT_CODE", "EVENT_CYCLE", "EVENT_CELL"};
@@ -272,7 +272,7 @@ const hil_message_info_t hil_messages[HIL_N_MESSAGES] = {
     {320u, "REPORT_SCHEDULE", 8u, 5u, -1, report_schedule_names, report_schedule_min, report_schedule_max, report_schedule_sna},
     {129u, "FW_TICK_ACK", 8u, 4u, -1, fw_tick_ack_names, fw_tick_ack_min, fw_tick_ack_max, fw_tick_ack_sna},
     {144u, "FW_COMMAND", 8u, 5u, -1, fw_command_names, fw_command_min, fw_command_max, fw_command_sna},
-    {160u, "FW_STATUS", 8u, 6u, -1, fw_status_names, fw_status_min, fw_status_max, fw_status_sna},
+    {160u, "FW_STATUS", 8u, 7u, -1, fw_status_names, fw_status_min, fw_status_max, fw_status_sna},
     {161u, "FW_EVENT", 8u, 5u, -1, fw_event_names, fw_event_min, fw_event_max, fw_event_sna},
     {241u, "FW_HEARTBEAT", 8u, 4u, -1, fw_heartbeat_names, fw_heartbeat_min, fw_heartbeat_max, fw_heartbeat_sna},
 };
@@ -4880,22 +4880,30 @@ static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
         {
             if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[3] && v <= fw_status_max[3])) return -ERANGE;
-            s.fault_flags = (uint16_t)rint((v - (0.0)) / (1.0));
+            s.diag_flags = (uint8_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
         const double v = phys[4];
-        if (isnan(v)) s.est_soc = (uint8_t)(255ll);
-        else {
+        {
+            if (isnan(v)) return -EINVAL;
             if (!(v >= fw_status_min[4] && v <= fw_status_max[4])) return -ERANGE;
-            s.est_soc = (uint8_t)rint((v - (0.0)) / (0.5));
+            s.fault_flags = (uint16_t)rint((v - (0.0)) / (1.0));
         }
     }
     {
         const double v = phys[5];
+        if (isnan(v)) s.est_soc = (uint8_t)(255ll);
+        else {
+            if (!(v >= fw_status_min[5] && v <= fw_status_max[5])) return -ERANGE;
+            s.est_soc = (uint8_t)rint((v - (0.0)) / (0.5));
+        }
+    }
+    {
+        const double v = phys[6];
         {
             if (isnan(v)) return -EINVAL;
-            if (!(v >= fw_status_min[5] && v <= fw_status_max[5])) return -ERANGE;
+            if (!(v >= fw_status_min[6] && v <= fw_status_max[6])) return -ERANGE;
             s.e2_e_errors = (uint16_t)rint((v - (0.0)) / (1.0));
         }
     }
@@ -4912,9 +4920,10 @@ static int decode_fw_status(const uint8_t *src, size_t size, double *phys)
     phys[0] = safetwin_hil_fw_status_e2_e_crc_decode(s.e2_e_crc);
     phys[1] = safetwin_hil_fw_status_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.fw_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_fw_status_fw_mode_decode(s.fw_mode));
-    phys[3] = safetwin_hil_fw_status_fault_flags_decode(s.fault_flags);
-    phys[4] = (s.est_soc == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_status_est_soc_decode(s.est_soc));
-    phys[5] = safetwin_hil_fw_status_e2_e_errors_decode(s.e2_e_errors);
+    phys[3] = safetwin_hil_fw_status_diag_flags_decode(s.diag_flags);
+    phys[4] = safetwin_hil_fw_status_fault_flags_decode(s.fault_flags);
+    phys[5] = (s.est_soc == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_status_est_soc_decode(s.est_soc));
+    phys[6] = safetwin_hil_fw_status_e2_e_errors_decode(s.e2_e_errors);
     return out_of_range ? -ERANGE : 0;
 }
 

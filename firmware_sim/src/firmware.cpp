@@ -196,6 +196,7 @@ void FirmwareConfig::validate() const {
   require_non_negative("FirmwareConfig.stuck_min_current_a", stuck_min_current_a);
   require_positive("FirmwareConfig.imbalance_v", imbalance_v);
   require_positive("FirmwareConfig.imbalance_time_s", imbalance_time_s);
+  diag.validate();
   attest.validate();
   if (reporting.mode != cycle::ReportingMode::every_step) reporting.validate(control.period_s);
   if (!attest.nodes.empty()) (void)attest_voltage_nodes(attest, series);
@@ -206,6 +207,7 @@ ControlStepConfig control_config(const FirmwareConfig& c) {
   ControlStepConfig cc = c.control;
   cc.series = c.series;  // one group of the pack cycle per cell channel
   cc.safety.trust = !c.attest.nodes.empty();
+  cc.safety.anomaly_threshold = c.diag.anomaly_threshold;
   if (cc.safety.trust) {
     cc.safety.trust_nodes = static_cast<int>(c.attest.nodes.size());
     cc.safety.voltage_nodes = attest_voltage_nodes(c.attest, c.series);
@@ -215,7 +217,10 @@ ControlStepConfig control_config(const FirmwareConfig& c) {
 }  // namespace
 
 Firmware::Firmware(const FirmwareConfig& config)
-    : config_((config.validate(), config)), control_(control_config(config)) {
+    : config_((config.validate(), config)),
+      control_(control_config(config)),
+      diag_(config_.diag, static_cast<std::size_t>(config_.series),
+            config_.control.cell.capacity_ah * config_.control.parallel) {
   meas_.n_cells = static_cast<std::size_t>(config_.series);
   rx_cell_v_.fill(NAN);
   rx_cell_t_k_.fill(NAN);
@@ -354,10 +359,21 @@ Status Firmware::on_datagram(const std::uint8_t* buf, std::size_t size) noexcept
 }
 
 void Firmware::set_fault(Fault f, bool active, std::uint8_t cell) noexcept {
-  const auto code = static_cast<std::uint8_t>(f);
-  const auto bit = static_cast<std::uint16_t>(1u << (code - 1u));
+  set_code(static_cast<std::uint8_t>(f), active, cell);
+}
+
+void Firmware::set_code(std::uint8_t code, bool active, std::uint8_t cell) noexcept {
+  const std::uint32_t bit = 1u << (code - 1u);
   if (active && !(flags_ & bit) && n_events_ < events_.size()) events_[n_events_++] = Event{code, cell};
-  flags_ = active ? static_cast<std::uint16_t>(flags_ | bit) : static_cast<std::uint16_t>(flags_ & ~bit);
+  flags_ = active ? flags_ | bit : flags_ & ~bit;
+}
+
+void Firmware::report_diagnostics(double dt_s) noexcept {
+  // The online diagnostics on this cycle's measurements and estimators: each code that became
+  // active raises its event with its group; its flag stays (they latch).
+  diag_.step(meas_, control_.pack_cycle(), meas_.pack_current_a / config_.control.parallel, dt_s);
+  for (std::size_t k = 0; k < diag_.events(); ++k)
+    set_code(static_cast<std::uint8_t>(diag_.event(k).code), true, diag_.event(k).cell);
 }
 
 void Firmware::on_attest_frame(std::size_t node, const std::uint8_t* data, std::uint8_t len) noexcept {
@@ -419,10 +435,11 @@ void Firmware::report_invariants() noexcept {
     }
     invariant_active_[g] = now;
   }
-  for (const Fault f :
-       {Fault::over_voltage, Fault::under_voltage, Fault::over_temp, Fault::safety_derate, Fault::sensor_distrusted}) {
-    const auto code = static_cast<std::uint8_t>(f);
-    set_fault(f, (any_code >> code) & 1u, first_cell[code]);
+  for (const auto code :
+       {InvariantEvent::over_voltage, InvariantEvent::under_voltage, InvariantEvent::over_temp,
+        InvariantEvent::safety_derate, InvariantEvent::sensor_distrusted, InvariantEvent::diag_anomaly}) {
+    const auto c = static_cast<std::uint8_t>(code);
+    set_code(c, (any_code >> c) & 1u, first_cell[c]);
   }
 }
 
@@ -523,6 +540,7 @@ Status Firmware::run_cycle(double dt_s) noexcept {
   attestation_service();
   const bool missing = st == Status::non_finite_input;
   if (!missing) report_invariants();
+  if (!missing && control_.report().started) report_diagnostics(dt_s);
   // A controller output the guarded cycle had to replace (held, then SAFE_STOP past its hold time).
   bool holding = false;
   for (std::size_t g = 0; g < control_.pack_cycle().groups() && !missing; ++g)
@@ -532,10 +550,19 @@ Status Firmware::run_cycle(double dt_s) noexcept {
   set_fault(Fault::safety_stop, cycle_stop);
   // The guarded cycle's non-ok statuses (an MPC fallback, a CBF conflict) are handled inside it:
   // its command is safe. A missing measurement or a latched pack-level fault holds 0 here.
-  const bool hold = latched_ != 0 || missing;
+  const bool hold = latched_ != 0 || missing || diag_.active(DiagCode::internal_short);
   if (safe_stop_latched_ || cycle_stop || hold || !std::isfinite(command_.current_a)) {
     command_.current_a = 0.0;
     command_.current_min_a = command_.current_max_a = 0.0;
+  }
+  // A diagnosed loose connection, lost cooling or jumping sensor: the supervisor's derate.
+  if (diag_.active(DiagCode::connection_resistance) || diag_.active(DiagCode::cooling_loss) ||
+      diag_.active(DiagCode::sensor_fault)) {
+    const double f = config_.control.safety.derate_factor;
+    command_.current_a *= f;
+    command_.current_min_a *= f;
+    command_.current_max_a *= f;
+    command_.derated = true;
   }
   if (reports_ && !missing && control_.report().started)  // the nodes' next reports under this command
     reports_->schedule(time_s_, control_.pack_cycle(), command_.current_a / config_.control.parallel);
@@ -589,7 +616,8 @@ void Firmware::build_outputs(bool with_ack) noexcept {
   phys[HIL_FW_COMMAND_CMD_MODE] = static_cast<double>(mode_);
   emit(HIL_FW_COMMAND);
   phys[HIL_FW_STATUS_FW_MODE] = static_cast<double>(mode_);
-  phys[HIL_FW_STATUS_FAULT_FLAGS] = flags_;
+  phys[HIL_FW_STATUS_FAULT_FLAGS] = fault_flags();
+  phys[HIL_FW_STATUS_DIAG_FLAGS] = diag_flags();
   const double soc_pct = control_.report().soc_mean * 100.0;
   phys[HIL_FW_STATUS_EST_SOC] =
       !control_.report().started || !std::isfinite(soc_pct)

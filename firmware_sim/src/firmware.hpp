@@ -28,6 +28,7 @@
 
 #include "attest_rounds.hpp"
 #include "control_step.hpp"
+#include "diag_events.hpp"
 #include "hil_e2e.h"
 #include "measurements.hpp"
 #include "report_nodes.hpp"
@@ -63,6 +64,8 @@ enum class Fault : std::uint8_t {
       HIL_FW_EVENT_EVENT_CODE_SENSOR_DISTRUSTED,      // the cell-monitor node's trust fell below the threshold
   safety_stop = HIL_FW_EVENT_EVENT_CODE_SAFETY_STOP,  // the guarded cycle's supervisor is in SAFE_STOP
 };
+// Codes 17-21 are the diagnostics' (DiagCode, diag_events.hpp); their bits (code - 17) go in
+// FW_STATUS DIAG_FLAGS.
 // OVER_VOLTAGE, UNDER_VOLTAGE and OVER_TEMP are raised by the guarded cycle's stop-tier invariants.
 
 // One enrolled sensor node: it answers ATTEST_NONCE_k on ATTEST_QUOTE_k (k = its index).
@@ -125,6 +128,7 @@ struct FirmwareConfig {
   double stuck_min_current_a = 1.0;
   double imbalance_v = 0.05;  // a cell this far from the pack mean for imbalance_time_s
   double imbalance_time_s = 5.0;
+  DiagConfig diag{};      // online diagnostics (diag_events.hpp): off by default
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
@@ -165,7 +169,9 @@ class Firmware {
   [[nodiscard]] Mode mode() const noexcept { return mode_; }
   [[nodiscard]] const Command& command() const noexcept { return command_; }
   [[nodiscard]] bool contactor_request() const noexcept { return mode_ != Mode::safe_stop; }
-  [[nodiscard]] std::uint16_t fault_flags() const noexcept { return flags_; }
+  [[nodiscard]] std::uint16_t fault_flags() const noexcept { return static_cast<std::uint16_t>(flags_ & 0xFFFFu); }
+  [[nodiscard]] std::uint8_t diag_flags() const noexcept { return static_cast<std::uint8_t>(flags_ >> 16); }
+  [[nodiscard]] const DiagEvents& diagnostics() const noexcept { return diag_; }
   [[nodiscard]] std::uint32_t cycles() const noexcept { return cycle_; }
   [[nodiscard]] std::uint32_t e2e_errors() const noexcept { return e2e_errors_; }
   [[nodiscard]] const Measurements& measurements() const noexcept { return meas_; }
@@ -185,6 +191,8 @@ class Firmware {
     bool valid = false;
   };
   void set_fault(Fault f, bool active, std::uint8_t cell = 0) noexcept;
+  void set_code(std::uint8_t code, bool active, std::uint8_t cell) noexcept;
+  void report_diagnostics(double dt_s) noexcept;
   void report_invariants() noexcept;
   [[nodiscard]] const trust::Attestation* attestation_round() noexcept;
   void attestation_service() noexcept;
@@ -201,7 +209,7 @@ class Firmware {
   Command command_{};
   Mode mode_ = Mode::normal;
   bool safe_stop_latched_ = false;
-  std::uint16_t flags_ = 0;
+  std::uint32_t flags_ = 0;    // bit (code - 1): FAULT_FLAGS the low 16, DIAG_FLAGS the next 5
   std::uint16_t latched_ = 0;  // faults that stay once raised (stuck sensor, imbalance)
   std::uint32_t cycle_ = 0;    // cycles completed; frames received now are for cycle_ + 1
   std::uint32_t e2e_errors_ = 0;
@@ -256,6 +264,8 @@ class Firmware {
   // the guarded cycle's invariants: FW_EVENT code per invariant, active ones per group (bit i)
   std::array<std::uint8_t, 32> invariant_code_{};
   std::array<std::uint32_t, kMaxCells> invariant_active_{};
+
+  DiagEvents diag_;
 
   // outputs
   std::array<Frame, kMaxOutputFrames> out_{};

@@ -212,6 +212,37 @@ const std::map<std::string, std::pair<std::string, Setter>>& table() {
       {"imbalance-time-s",
        {"for this long, s (default 5)",
         [](Options& o, const std::string& k, const std::string& v) { o.firmware.imbalance_time_s = to_double(k, v); }}},
+      // the online diagnostics (diag_events.hpp): FW_EVENT codes 17-21
+      {"diag",
+       {"online diagnostics: internal short, connection resistance, sensor step, cooling loss; 0 or 1 (default 0)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          if (v != "0" && v != "1" && v != "true" && v != "false" && v != "True" && v != "False")
+            throw std::invalid_argument(k + " = " + v + ": 0 or 1 (true or false)");
+          o.firmware.diag.enabled = v == "1" || v == "true" || v == "True";
+        }}},
+      {"anomaly-threshold",
+       {"the anomaly score's calibrated threshold (safetwin.diagnostics.calibration); 0 = off (default)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.diag.anomaly_threshold = to_double(k, v);
+        }}},
+      {"diag-short-leak-a",
+       {"leak current of a group that is an internal short, A (default 0.02)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.diag.short_leak_a = to_double(k, v);
+        }}},
+      {"diag-resistance-step-ohm",
+       {"a group's resistance above the median's by this: a loose connection, Ohm (default 0.004)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.diag.resistance_step_ohm = to_double(k, v);
+        }}},
+      {"diag-sensor-step-v",
+       {"a reading that steps by this at rest: a sensor fault, V (default 0.01)",
+        [](Options& o, const std::string& k, const std::string& v) {
+          o.firmware.diag.sensor_step_v = to_double(k, v);
+        }}},
+      {"diag-cooling-z",
+       {"mean whitened temperature innovation that is a cooling loss (default 1.5)",
+        [](Options& o, const std::string& k, const std::string& v) { o.firmware.diag.cooling_z = to_double(k, v); }}},
   };
   return t;
 }

@@ -58,6 +58,7 @@ void SafetyCalibration::validate() const {
   require_positive("SafetyCalibration.nis_max", nis_max);
   require_in_range("SafetyCalibration.derate_factor", derate_factor, 0.0, 1.0);
   require_positive("SafetyCalibration.hold_max_s", hold_max_s);
+  require_non_negative("SafetyCalibration.anomaly_threshold", anomaly_threshold);
   require_in_range("SafetyCalibration.soc_sigma0", soc_sigma0, 1e-4, 1.0);
   require_positive("SafetyCalibration.attest_timeout_s", attest_timeout_s);
   if (!(distrust_threshold > 0.0 && distrust_threshold < 1.0))
@@ -127,6 +128,13 @@ cycle::PackCycleConfig pack_cycle_config(int series, int parallel, const battery
   nis.severity = Severity::warning;
   m.invariants.push_back(nis);
   m.event_capacity = 256;
+  if (cal.anomaly_threshold > 0.0) {  // the cycle adds its invariant "diagnostics.anomaly_score"
+    c.anomaly.enabled = true;
+    c.anomaly.score.window_samples = 300;
+    c.anomaly.score.channel_mask = 0x5;
+    c.anomaly.score.z2_cap = 100.0;
+    c.anomaly.score.threshold = cal.anomaly_threshold;
+  }
 
   if (cal.trust) {
     // Per group: the trust of the node behind its own voltage channel (PackCycle's
@@ -161,6 +169,7 @@ InvariantEvent invariant_event(const std::string& name) noexcept {
   if (name == "voltage_high.maximum") return InvariantEvent::over_voltage;
   if (name == "voltage_low.maximum") return InvariantEvent::under_voltage;
   if (name == "trust.cell_monitor" || name == "trust.voltage_nodes") return InvariantEvent::sensor_distrusted;
+  if (name == "diagnostics.anomaly_score") return InvariantEvent::diag_anomaly;
   if (name.size() > 12 && name.compare(name.size() - 12, 12, ".recommended") == 0) return InvariantEvent::safety_derate;
   return InvariantEvent::none;
 }

@@ -39,7 +39,8 @@ enum class InvariantEvent : std::uint8_t {
   under_voltage = 6,
   over_temp = 7,
   safety_derate = 14,
-  sensor_distrusted = 15
+  sensor_distrusted = 15,
+  diag_anomaly = 17  // the anomaly score's invariant (diag_events.hpp)
 };
 
 struct SafetyCalibration {
@@ -70,6 +71,10 @@ struct SafetyCalibration {
   std::vector<int> voltage_nodes;
   double attest_timeout_s = 30.0;  // no attestation verdict for this long counts as a failed one
   double distrust_threshold = 0.1;
+  // The anomaly score (CycleConfig::anomaly, safetwin.diagnostics.calibration): 0 = off, else its
+  // calibrated threshold, with the shipped calibration's window (300 samples), channels (voltage a
+  // and temperature) and cap.
+  double anomaly_threshold = 0.0;
   void validate() const;  // throws std::invalid_argument naming the field
 };
 

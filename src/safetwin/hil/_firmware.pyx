@@ -70,7 +70,15 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         cbool os_entropy
         QuoteVerifierConfig verifier
         IsoTpConfig isotp
+    cdef cppclass DiagConfig:
+        cbool enabled
+        double anomaly_threshold
+        double short_leak_a
+        double resistance_step_ohm
+        double sensor_step_v
+        double cooling_z
     cdef cppclass FirmwareConfig:
+        DiagConfig diag
         AttestConfig attest
         ReportingConfig reporting
         int series
@@ -97,6 +105,7 @@ cdef extern from "firmware.hpp" namespace "safetwin::firmware":
         const Command& command()
         cbool contactor_request()
         uint16_t fault_flags()
+        uint8_t diag_flags()
         uint32_t cycles()
         uint32_t e2e_errors()
 
@@ -117,7 +126,9 @@ CONFIG_KEYS = ("cell", "series", "parallel", "rate_hz", "controller", "controlle
                "voltage_derate_v", "voltage_stop_v", "derate_factor", "attest_node", "attest_every_s",
                "attest_seed", "attest_lifetime_ms", "attest_n_cr_ms", "attest_timeout_s",
                "plant_heartbeat_timeout_s", "meas_loss_timeout_s", "meas_max_age_cycles", "e2e_max_delta",
-               "stuck_time_s", "imbalance_v", "imbalance_time_s", "reporting", "report_max_interval_s")
+               "stuck_time_s", "imbalance_v", "imbalance_time_s", "reporting", "report_max_interval_s",
+               "diag", "anomaly_threshold", "diag_short_leak_a", "diag_resistance_step_ohm", "diag_sensor_step_v",
+               "diag_cooling_z")
 
 
 cdef class InProcessFirmware:
@@ -175,6 +186,12 @@ cdef class InProcessFirmware:
                 c.reporting = parse_reporting(b"reporting", str(value).encode())
                 c.reporting.max_interval_s = keep
             elif key == "report_max_interval_s": c.reporting.max_interval_s = value
+            elif key == "diag": c.diag.enabled = bool(value)
+            elif key == "anomaly_threshold": c.diag.anomaly_threshold = value
+            elif key == "diag_short_leak_a": c.diag.short_leak_a = value
+            elif key == "diag_resistance_step_ohm": c.diag.resistance_step_ohm = value
+            elif key == "diag_sensor_step_v": c.diag.sensor_step_v = value
+            elif key == "diag_cooling_z": c.diag.cooling_z = value
             else:
                 raise ValueError(f"firmware config {key!r}: unknown key (known: {', '.join(CONFIG_KEYS)})")
         if cell is not None:
@@ -217,7 +234,8 @@ cdef class InProcessFirmware:
 
     @property
     def fault_flags(self):
-        return self.fw.fault_flags()
+        """Bit (code - 1) of every active fault: FW_STATUS FAULT_FLAGS | DIAG_FLAGS << 16."""
+        return self.fw.fault_flags() | (<uint32_t>self.fw.diag_flags() << 16)
 
     @property
     def cycles(self):

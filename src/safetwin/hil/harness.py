@@ -29,7 +29,15 @@ import numpy as np
 from safetwin import battery, profiles
 from safetwin.hil import _codec
 from safetwin.hil.attest_nodes import ATTEST_CHECKS, ATTEST_REASONS, AttestationNodes
-from safetwin.hil.link import PLANT_FRAMES, PLANT_TICK, REQUEST_MODES, AnswerDecoder, FirmwareAnswer, flag_names
+from safetwin.hil.diag import anomaly_threshold, connection_resistance
+from safetwin.hil.link import (
+    PLANT_FRAMES,
+    PLANT_TICK,
+    REQUEST_MODES,
+    AnswerDecoder,
+    FirmwareAnswer,
+    fault_codes,
+)
 from safetwin.hil.report_nodes import ReportNodes, bus_load, node_name
 from safetwin.hil.scenario import Scenario
 from safetwin.hil.sensors import PackSensors
@@ -141,6 +149,8 @@ def firmware_options(sc: Scenario, rate_hz: float | None = None, cell_file: str 
     opts = {"cell": cell_file} if cell_file is not None else {}
     opts.update({"series": int(sc.pack["series"]), "parallel": int(sc.pack["parallel"]),
                  "rate_hz": rate_hz or 1.0 / sc.dt_s, **sc.firmware})
+    if "anomaly_alpha_per_h" in opts:  # the firmware takes the calibrated threshold itself
+        opts["anomaly_threshold"] = anomaly_threshold(opts.pop("anomaly_alpha_per_h"))
     if sc.attestation["every_s"] > 0:
         own = nodes is None
         nodes = nodes or AttestationNodes(sc, 1.0 / opts["rate_hz"])
@@ -387,8 +397,8 @@ class Bench:
             if ans.fault_flags is not None:
                 fw_flags = ans.fault_flags
             for code, cyc, cell in ans.events:
-                events.append({"t_s": t, "source": "firmware", "event": flag_names(1 << (code - 1))[0]
-                               if code <= 16 else str(code), "code": code, "fw_cycle": cyc, "cell": cell})
+                events.append({"t_s": t, "source": "firmware", "event": fault_codes().get(code, str(code)),
+                               "code": code, "fw_cycle": cyc, "cell": cell})
 
             # 4. plant-side watchdog and contactor
             # silent cycles counted as integers: a float sum of dt would trip a cycle early
@@ -479,6 +489,8 @@ class Bench:
                 pack.set_cooling_factor(int(c), p.get("factor", 0.0))
         elif f.type == "internal_short":
             pack.set_leak_resistance(p["cell"], p["resistance_ohm"])
+        elif f.type == "connection_resistance":
+            connection_resistance(pack, p["cell"], p["resistance_ohm"])
         elif f.type == "sensor_stuck":
             sensors.stuck[p["cell"]] = p.get("value_v", float(v_true[p["cell"]]))
         elif f.type == "sensor_offset":
@@ -505,6 +517,8 @@ class Bench:
                 pack.set_cooling_factor(int(c), 1.0)
         elif f.type == "internal_short":
             pack.set_leak_resistance(p["cell"], math.inf)
+        elif f.type == "connection_resistance":
+            connection_resistance(pack, p["cell"], -p["resistance_ohm"])
         elif f.type == "sensor_stuck":
             sensors.stuck.pop(p["cell"], None)
         elif f.type in ("sensor_offset", "stealthy_injection"):

@@ -159,7 +159,9 @@ class AnswerDecoder:
                 ans.current_a, ans.contactor_request = v[FW_COMMAND_CURRENT_CMD], v[FW_COMMAND_CONTACTOR_REQ] != 0.0
                 ans.mode = int(v[FW_COMMAND_CMD_MODE])
             elif can_id == FW_STATUS:
-                ans.mode, ans.fault_flags = int(v[FW_STATUS_FW_MODE]), int(v[FW_STATUS_FAULT_FLAGS])
+                # bit (code - 1) of every active code: FAULT_FLAGS, and DIAG_FLAGS (codes 17-21) above it
+                ans.mode = int(v[FW_STATUS_FW_MODE])
+                ans.fault_flags = int(v[FW_STATUS_FAULT_FLAGS]) | int(v[FW_STATUS_DIAG_FLAGS]) << 16
                 ans.e2e_errors_fw = int(v[FW_STATUS_E2E_ERRORS])
                 soc = v[FW_STATUS_EST_SOC]
                 ans.est_soc = None if soc != soc else soc / 100.0

@@ -56,6 +56,9 @@ def _i(lo: int, hi: int) -> tuple:
 FAULT_TYPES: dict[str, dict[str, tuple]] = {
     "cooling_failure": {"factor": _f(0.0, 1.0), "cells": (list, 0, 95, True)},
     "internal_short": {"cell": _i(0, 95), "resistance_ohm": _f(0.0, math.inf, False)},
+    # a loose busbar: resistance_ohm more in series with the cell (the plant's R0 at 25 degC raised
+    # by it, as the closed loop's connection_resistance fault; a loose one is 5-20 mOhm)
+    "connection_resistance": {"cell": _i(0, 95), "resistance_ohm": _f(0.0, 1.0, False)},
     "sensor_stuck": {"cell": _i(0, 95), "value_v": _f(0.0, 6.5534)},
     "sensor_offset": {"cell": _i(0, 95), "offset_v": _f(-1.0, 1.0)},
     "frame_loss": {"frames": (list, None, None, True), "probability": _f(0.0, 1.0)},
@@ -103,7 +106,13 @@ SCHEMA: dict[str, dict[str, tuple]] = {
                  "e2e_max_delta": _i(1, 14), "stuck_time_s": _f(0.0, 3600.0, False),
                  "imbalance_v": _f(0.0, 5.0, False), "imbalance_time_s": _f(0.0, 3600.0, False),
                  # when the sensor nodes report (firmware_sim --reporting; safetwin.hil.report_nodes)
-                 "reporting": (str, None, None, True), "report_max_interval_s": _f(0.0, 600.0, False)},
+                 "reporting": (str, None, None, True), "report_max_interval_s": _f(0.0, 600.0, False),
+                 # the online diagnostics (firmware_sim/src/diag_events.hpp: FW_EVENT codes 17-21);
+                 # anomaly_alpha_per_h: the anomaly score at the shipped calibration's threshold
+                 # for this false-alarm rate per hour (safetwin/data/anomaly_calibration.json)
+                 "diag": (bool, None, None, True), "anomaly_alpha_per_h": _f(0.0, 1.0, False),
+                 "diag_short_leak_a": _f(0.0, 10.0, False), "diag_resistance_step_ohm": _f(0.0, 1.0, False),
+                 "diag_sensor_step_v": _f(0.0, 1.0, False), "diag_cooling_z": _f(0.0, 100.0, False)},
     "plant": {"fw_heartbeat_timeout_s": _f(0.0, 60.0, False)},
     # every_s: a round per node this often; nodes: enrolled sensor nodes (node 0 the cell monitor);
     # quote_latency_s: the node's TPM takes this long to quote; tpm: "software" (safetwin's software
@@ -348,6 +357,13 @@ def load_scenario(path: str | Path) -> Scenario:
     if "contactor_open_within_s" in crit and not faults:
         raise ScenarioError(file, "criteria.contactor_open_within_s", "needs a [[faults]] entry to time it from")
 
+    alpha = sec["firmware"].get("anomaly_alpha_per_h")
+    if alpha is not None:
+        from safetwin.hil.diag import anomaly_threshold
+        try:
+            anomaly_threshold(alpha)
+        except ValueError as e:
+            raise ScenarioError(file, "firmware.anomaly_alpha_per_h", str(e)) from None
     rep = sec["firmware"].get("reporting")
     if rep is not None:
         period = rep[len("periodic:"):] if rep.startswith("periodic:") else None
