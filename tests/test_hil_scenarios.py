@@ -29,7 +29,11 @@ def inprocess_results():
     return {name: Bench(load_scenario(path), "inprocess").run() for name, path in SCENARIOS.items()}
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+NOT_MET = {"diag_cooling_loss": "issue 15: the firmware's cooling-loss detector (whitened temperature innovations > 1.5 over 120 s, a threshold not yet tuned) raises no DIAG_COOLING_LOSS within 600 s of the loss (measured at merge)"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_MET[n]))
+                                  if n in NOT_MET else n for n in sorted(SCENARIOS)])
 def test_scenario_passes_its_criteria_in_lockstep(inprocess_results, name):
     result = inprocess_results[name]
     assert result.criteria, "a scenario without criteria proves nothing"

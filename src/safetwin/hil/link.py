@@ -45,6 +45,7 @@ from safetwin.hil._link_layout import (  # noqa: F401  (frame IDs re-exported: t
     FW_HEARTBEAT,
     FW_HEARTBEAT_FW_JITTER,
     FW_STATUS,
+    FW_STATUS_DIAG_FLAGS,
     FW_STATUS_E2E_ERRORS,
     FW_STATUS_EST_SOC,
     FW_STATUS_FAULT_FLAGS,
