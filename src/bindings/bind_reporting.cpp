@@ -102,7 +102,6 @@ void bind_reporting(py::module_& m) {
       .def_readwrite("threshold_min_v", &ReportingConfig::threshold_min_v)
       .def_readwrite("threshold_max_k", &ReportingConfig::threshold_max_k)
       .def_readwrite("threshold_min_k", &ReportingConfig::threshold_min_k)
-      .def_readwrite("event_noise_sigmas", &ReportingConfig::event_noise_sigmas)
       .def("validate", &ReportingConfig::validate, py::arg("dt_s"));
 }
 

@@ -335,8 +335,7 @@ ClosedLoop::ClosedLoop(LoopSpec spec, const std::vector<control::Controller*>& c
   temp_fresh_.assign(groups_, 1);
   {  // The safe horizon of self-triggered reporting on the cycle's own model, limits and floors.
     const safety::SafeHorizonConfig h = safe_horizon_config(spec_.cycle.cell, spec_.dt_s);
-    reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, spec_.dt_s, h,
-                                                  report_noise(spec_.cycle.cell));
+    reporter_ = std::make_unique<ReportScheduler>(spec_.reporting, groups_, spec_.noise.voltage_b, spec_.dt_s, h);
   }
 
   const LawSpec* repl = spec_.replacement.enabled && !spec_.replacement.direct ? &spec_.replacement.law : nullptr;

@@ -38,7 +38,6 @@ void ReportingConfig::validate(double dt_s) const {
     throw_invalid("ReportingConfig.threshold_max_v", threshold_max_v, "must be finite and >= threshold_min_v");
   if (!(threshold_max_k >= threshold_min_k) || !std::isfinite(threshold_max_k))
     throw_invalid("ReportingConfig.threshold_max_k", threshold_max_k, "must be finite and >= threshold_min_k");
-  require_in_range("ReportingConfig.event_noise_sigmas", event_noise_sigmas, 0.0, 10.0);
 }
 
 namespace {
@@ -54,11 +53,6 @@ safety::SafeHorizonConfig horizon_config(const ReportingConfig& c, double dt_s, 
   return h;
 }
 }  // namespace
-
-ReportNoise report_noise(const CycleConfig& cc) noexcept {
-  const auto& ec = cc.estimator;
-  return ReportNoise{ec.voltage_a_sigma_v, ec.voltage_b_sigma_v, ec.temperature_sigma_k};
-}
 
 safety::SafeHorizonConfig safe_horizon_config(const CycleConfig& cc, double dt_s) {
   safety::SafeHorizonConfig h;
@@ -78,11 +72,8 @@ safety::SafeHorizonConfig safe_horizon_config(const CycleConfig& cc, double dt_s
 }
 
 ReportScheduler::ReportScheduler(ReportingConfig config, std::size_t groups, bool node_b, double dt_s,
-                                 safety::SafeHorizonConfig horizon, ReportNoise noise)
+                                 safety::SafeHorizonConfig horizon)
     : config_(std::move(config)),
-      noise_floor_{config_.event_noise_sigmas * std::sqrt(2.0) * noise.voltage_a_v,
-                   config_.event_noise_sigmas * std::sqrt(2.0) * noise.voltage_b_v,
-                   config_.event_noise_sigmas * std::sqrt(2.0) * noise.temp_k},
       dt_s_(dt_s),
       node_b_(node_b),
       horizon_(horizon_config(config_, dt_s, std::move(horizon))),
@@ -95,9 +86,7 @@ void ReportScheduler::update_threshold(Node& n, ReportNode kind) const noexcept 
                         : std::min(lim.temp_max_k - n.last, n.last - lim.temp_min_k);
   const double lo = volt ? config_.threshold_min_v : config_.threshold_min_k;
   const double hi = volt ? config_.threshold_max_v : config_.threshold_max_k;
-  // The noise floor above the ceiling too: a threshold inside the noise detects nothing but noise.
-  const double noise = noise_floor_[static_cast<std::size_t>(kind)];
-  n.threshold = std::max(std::isfinite(d) ? std::min(std::max(0.5 * d, lo), hi) : lo, noise);
+  n.threshold = std::isfinite(d) ? std::min(std::max(0.5 * d, lo), hi) : lo;
 }
 
 void ReportScheduler::decide(double t, std::size_t group, const GroupReadings& r) noexcept {
@@ -151,14 +140,9 @@ void ReportScheduler::decide(double t, std::size_t group, const GroupReadings& r
 }
 
 namespace {
-// Does a measurement-based barrier of the CBF filter decide the command (report_schedule.hpp)? It
-// must both cut the interval of currents the model's barriers and the current limits allow (the
-// model is optimistic there) and hold the request back (the request lies on or beyond its bound).
-// Between reports the cycle holds the readings and drops those barriers, so it would release the
-// current the measurement forbids. A barrier that only cuts the interval away from the request
-// releases nothing: a resting pack (request 0) far from every limit has a measured voltage bound
-// tighter than the charge limit (its rs = R0 + b1 + b2 against the model barrier's gamma R0 + b1 +
-// b2), and on the cut alone it was told to report every step (test_firmware's 12s1p pack).
+// Does a measurement-based barrier of the CBF filter cut the interval of currents the model's
+// barriers and the current limits allow (report_schedule.hpp)? Between reports the cycle holds the
+// readings and drops those barriers, so it would release currents the measurement forbids.
 struct MeasuredBinding {
   bool voltage = false;
   bool temperature = false;
@@ -173,14 +157,12 @@ MeasuredBinding measured_binding(const safety::CbfVerdict* v) noexcept {
     lo = std::max(lo, v->barrier_lo_a[static_cast<std::size_t>(b)]);
     hi = std::min(hi, v->barrier_hi_a[static_cast<std::size_t>(b)]);
   }
-  const double req = v->requested_a;
-  const auto decides = [&](Barrier b) {
+  const auto cuts = [&](Barrier b) {
     const auto i = static_cast<std::size_t>(b);
-    const double blo = v->barrier_lo_a[i], bhi = v->barrier_hi_a[i];
-    return (blo > lo && req <= blo) || (bhi < hi && req >= bhi);
+    return v->barrier_lo_a[i] > lo || v->barrier_hi_a[i] < hi;
   };
-  m.voltage = decides(Barrier::measured_voltage_max) || decides(Barrier::measured_voltage_min);
-  m.temperature = decides(Barrier::measured_temp_max);
+  m.voltage = cuts(Barrier::measured_voltage_max) || cuts(Barrier::measured_voltage_min);
+  m.temperature = cuts(Barrier::measured_temp_max);
   return m;
 }
 }  // namespace

@@ -26,15 +26,13 @@
 // an explicit event (the node's tube leaves before min_interval_s) asks for the next step.
 // So does a measurement that binds (cbf, the cycle's filter verdict of this step): when one of the
 // CBF filter's measurement-based barriers cuts the current interval its model barriers and the
-// current limits allow and holds the request back (the request on or beyond its bound; a cut away
-// from the request releases nothing when dropped), the model is optimistic there (an aged cell the twin has not learned yet),
+// current limits allow, the model is optimistic there (an aged cell the twin has not learned yet),
 // and holding the reading would drop that barrier and release the current the measurement forbids
 // (a 3C charge of a cell with R0 x 1.77 went from 12.6 A to 15 A at the first held reading and to
 // 4.30 V): that node kind reports again at the next step. It
 // replaces the time of the nodes that reported and can only pull the others' earlier (a schedule
 // frame, downlink, counted when a group's time changes). Thresholds: half the distance of the last
-// report to the nearest limit, between the configured floor and ceiling, and never below the noise of
-// the node's own comparison (ReportingConfig::event_noise_sigmas).
+// report to the nearest limit, between the configured floor and ceiling.
 //
 // Periodic(T) with T < dt: a node sends dt / T frames per step, the cycle uses the last (the loop
 // resolves time by dt); frames are counted as sent. Allocation: at construction only.
@@ -72,11 +70,6 @@ struct ReportingConfig {
   double threshold_min_v = 0.005;
   double threshold_max_k = 2.0;
   double threshold_min_k = 0.3;
-  // A threshold is never below event_noise_sigmas times the noise of the difference the node
-  // compares, its reading against its last report: two readings, sigma sqrt(2) (their noises in
-  // quadrature; ReportNoise). Below it, noise alone sends events: node b's 10 mV sensor against the
-  // 5 mV floor reported on an "event" at nearly every step near a limit.
-  double event_noise_sigmas = 4.0;
   void validate(double dt_s) const;  // throws std::invalid_argument naming the field
 };
 
@@ -100,15 +93,6 @@ struct GroupReadings {
   std::uint8_t* fresh[kReportNodeKinds];
 };
 
-// The sensor nodes' noise (standard deviations) the twin assumes: the estimator's (ReportingConfig::
-// event_noise_sigmas). 0: none known (the configured floors alone).
-struct ReportNoise {
-  double voltage_a_v = 0.0;
-  double voltage_b_v = 0.0;
-  double temp_k = 0.0;
-};
-[[nodiscard]] ReportNoise report_noise(const CycleConfig& cc) noexcept;
-
 // The safe horizon of a cycle: its model, limits, SOC window and model-error floors (the CBF's), and
 // its process noise (the estimator's random walks over dt_s). The closed-loop runner and the
 // firmware build their schedulers' horizons with it.
@@ -119,7 +103,7 @@ class ReportScheduler {
   // groups: series groups; node_b: the redundant voltage node exists; horizon: the safe horizon's
   // model and SOC window (its ceiling etc. are taken from `config`). Throws std::invalid_argument.
   ReportScheduler(ReportingConfig config, std::size_t groups, bool node_b, double dt_s,
-                  safety::SafeHorizonConfig horizon, ReportNoise noise = {});
+                  safety::SafeHorizonConfig horizon);
 
   void decide(double t, std::size_t group, const GroupReadings& r) noexcept;
   // Self-triggered only (a no-op otherwise): the next report time of the group's nodes.
@@ -157,7 +141,6 @@ class ReportScheduler {
   void update_threshold(Node& n, ReportNode kind) const noexcept;
 
   ReportingConfig config_;
-  std::array<double, kReportNodeKinds> noise_floor_{};  // event_noise_sigmas sqrt(2) sigma per node kind
   double dt_s_;
   bool node_b_;
   safety::SafeHorizon horizon_;
