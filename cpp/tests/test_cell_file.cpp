@@ -111,7 +111,8 @@ TEST_CASE("bad files are refused naming the file, the key and the reason or the 
   CHECK(refusal(replaced(kOneRc, "[thermal]", "[thermals]")) ==
         "x.toml: [thermals]: unknown section (known: cell, ocv, resistance, hysteresis, thermal, limits, fit)");
   CHECK(refusal(replaced(kOneRc, "r0_ohm = 0.018", "r0_ohms = 0.018")) ==
-        "x.toml: resistance.r0_ohms: unknown key (known: arrhenius_k, r0_charge_ohm, r0_ohm, rc_pairs)");
+        "x.toml: resistance.r0_ohms: unknown key (known: arrhenius_k, exchange_current_a, r0_charge_ohm, r0_ohm, "
+        "rc_pairs)");
   CHECK(refusal(replaced(kOneRc, "tau_s = 20.0", "tau_s = 0")) ==
         "x.toml: resistance.rc_pairs[0].tau_s: = 0.0 must be finite and > 0");
   CHECK(refusal(replaced(kOneRc, "rc_pairs = [{ r_ohm = 0.01, tau_s = 20.0 }]", "rc_pairs = []")) ==

@@ -119,7 +119,7 @@ Decoded decode(const Firmware& fw) {
       d.contactor = static_cast<int>(phys[3]);
     } else if (f.id == SAFETWIN_HIL_FW_STATUS_FRAME_ID) {
       d.mode = static_cast<int>(phys[2]);
-      d.flags = static_cast<int>(phys[3]);
+      d.flags = static_cast<int>(phys[4]);  // FAULT_FLAGS, after DIAG_FLAGS (start bit 18) in the table order
     } else if (f.id == SAFETWIN_HIL_FW_TICK_ACK_FRAME_ID) {
       d.ack = static_cast<std::int64_t>(phys[2]);
     } else if (f.id == SAFETWIN_HIL_FW_EVENT_FRAME_ID) {

@@ -134,10 +134,10 @@ void CycleConfig::validate() const {
   for (const auto& [field, cell] : cells)
     if (cell->rc_pairs != battery::RefStructure::rc_pairs ||
         cell->hysteresis.has_value() != battery::RefStructure::hysteresis)
-      throw std::invalid_argument(std::string(field) + ": a cell of " + battery::structure_name(*cell) +
-                                  ": the control cycle (its CBF filter, supervisor and controllers) takes 2 RC "
-                                  "pairs without hysteresis; other structures run through the estimator alone "
-                                  "(safetwin estimate)");
+      throw_invalid(field, std::string("a cell of ") + battery::structure_name(*cell) +
+                               ": the control cycle (its CBF filter, supervisor and controllers) takes 2 RC "
+                               "pairs without hysteresis; other structures run through the estimator alone "
+                               "(safetwin estimate)");
   estimator.validate();
   cbf.validate();
   supervisor.validate();
