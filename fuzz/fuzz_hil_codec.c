@@ -2,11 +2,10 @@
  * through the table interface of safetwin_hil_table.c) on any bytes of any message.
  * Properties: decode never reads past the frame (the frame is its own exact-size allocation) and
  * returns 0, -EINVAL or -ERANGE (a raw value outside its declared range, which the decoder refuses
- * for the signals whose DBC range is narrower than their raw range, issue 19); every decoded signal is NaN (SNA or another multiplexer value) or finite;
- * the encoder refuses with -ERANGE exactly when a decoded value lies outside its declared DBC
- * range, and otherwise encode(decode(x)) decodes to the same values (the codec is a bijection on
- * in-range frames up to unused bits).
- * Input layout: message selector (1 byte) | frame bytes. */
+ * for the signals whose DBC range is narrower than their raw range, issue 19); every decoded signal is NaN (SNA or
+ * another multiplexer value) or finite; the encoder refuses with -ERANGE exactly when a decoded value lies outside its
+ * declared DBC range, and otherwise encode(decode(x)) decodes to the same values (the codec is a bijection on in-range
+ * frames up to unused bits). Input layout: message selector (1 byte) | frame bytes. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
