@@ -29,7 +29,9 @@ def inprocess_results():
     return {name: Bench(load_scenario(path), "inprocess").run() for name, path in SCENARIOS.items()}
 
 
-NOT_MET = {"diag_cooling_loss": "issue 15: the firmware's cooling-loss detector (whitened temperature innovations > 1.5 over 120 s, a threshold not yet tuned) raises no DIAG_COOLING_LOSS within 600 s of the loss (measured at merge)"}
+# goals not met, as strict xfails: none today (diag_cooling_loss was withdrawn: its detector raised no
+# DIAG_COOLING_LOSS within 600 s of the loss; see the closing note of session 5)
+NOT_MET: dict = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_MET[n]))
