@@ -77,7 +77,7 @@ def main() -> int:
         d.update(c.profile(), meas)
         used += c.length_s
         print(f"  {c.current_a:+7.2f} A {c.duration_s:4.0f} s + rest {c.rest_s:4.0f} s: trace {dec.trace_before:.4f} -> "
-              f"{np.trace(d.sigma):.4f} (predicted {dec.trace_predicted:.4f}), margin {1000 * dec.margin_v:.1f} mV, "
+              f"{np.trace(d.sigma):.4f} (predicted {dec.trace_predicted:.4f}), margin {1000 * dec.voltage_margin_v:.1f} mV, "
               f"noise {1000 * d.noise_v:.1f} mV (tau {d.noise_tau:.0f} s), "
               f"decision {dec.seconds:.2f} s wall / {dec.cpu_s:.2f} s CPU, {dec.rejected_unsafe} unsafe rejected")
     lim = prior_cell.limits

@@ -170,6 +170,8 @@ def test_cli_json_has_the_contract_keys(tmp_path, capsys):
     (lambda t: t.replace("robust_voltage_max_v < 0.05", "robust_vmax < 0.05"), "unknown fields ['robust_vmax']"),
     (lambda t: t.replace("[variables.severity]", "[variables.severityy]"), "variables.severityy: unknown variable 'severityy'"),
     (lambda t: t + '\n[variables.ambient_c]\ndist = "uniform"\nlow = 0.0\nhigh = 40.0\nspread = 1\n', "variables.ambient_c: unknown keys ['spread']"),
+    # an unhashable dist (a list) was a TypeError traceback (found by the atheris campaign harness in CI)
+    (lambda t: t + '\n[variables.ambient_c]\ndist = ["uniform"]\nlow = 0.0\nhigh = 40.0\n', "variables.ambient_c.dist = ['uniform']: must be one of"),
     (lambda t: t.replace("batch_size = 2", "batch_size = 0"), "campaign: batch_size = 0: must be in [1, 10000000]"),
     (lambda t: t.replace('values = ["mpc", "const_3c", "faulty"]', 'values = ["mpc", "const_3c", "faulty"]\nprobs = [0.5, 0.5, 0.5]'), "variables.law.probs sum to 1.5: must sum to 1"),
 ])

@@ -131,7 +131,7 @@ def test_safe_request_passes_unchanged(x, request):
 
 def test_margin_follows_the_covariance():
     x = np.array([0.9, -0.02, -0.05, 300.0])
-    m = [FILTER.filter(x, np.eye(4) * s, -15.0, 1.0).margin_v for s in (1e-8, 1e-6, 1e-4)]
+    m = [FILTER.filter(x, np.eye(4) * s, -15.0, 1.0).voltage_margin_v for s in (1e-8, 1e-6, 1e-4)]
     assert m[0] < m[1] < m[2]
     assert m[0] == pytest.approx(margins(x, np.eye(4) * 1e-8, 1.0)[0], rel=1e-12)
 
@@ -166,12 +166,12 @@ def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, r
     v = FILTER.filter(x, np.zeros((4, 4)), request, 1.0, 1.0, measured_voltage_max_v=v_hi, measured_voltage_min_v=v_lo,
                       measured_temperature_max_k=tm, measured_current_a=i_m)
     B = safety.Barrier
-    lo_v = min((rs * i_m + max(d0, 0.0) - 0.5 * (L.voltage_max_v - CFG.measured_margin_v - v_hi)) / (rs + sc), 0.0)
-    hi_v = max((rs * i_m + min(d0, 0.0) + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_margin_v)) / (rs + sc), 0.0)
+    lo_v = min((rs * i_m + max(d0, 0.0) - 0.5 * (L.voltage_max_v - CFG.measured_voltage_margin_v - v_hi)) / (rs + sc), 0.0)
+    hi_v = max((rs * i_m + min(d0, 0.0) + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_voltage_margin_v)) / (rs + sc), 0.0)
     assert v.barrier_lo_a[int(B.measured_voltage_max)] == pytest.approx(lo_v, rel=1e-12, abs=1e-12)
     assert v.barrier_hi_a[int(B.measured_voltage_min)] == pytest.approx(hi_v, rel=1e-12, abs=1e-12)
     q_in = v1 * v1 / r1 + v2 * v2 / r2 + CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)
-    r = (0.1 * (L.temp_max_k - CFG.measured_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0 - q_in) / r0
+    r = (0.1 * (L.temp_max_k - CFG.measured_temp_margin_k - tm) * CELL.heat_capacity_j_per_k / 1.0 - q_in) / r0
     if r >= 0:
         assert v.barrier_hi_a[int(B.measured_temp_max)] == pytest.approx(math.sqrt(r), rel=1e-12)
     # The released current lies inside every measured barrier (or is the fallback 0).

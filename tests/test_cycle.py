@@ -163,7 +163,7 @@ def test_losing_trust_in_the_voltage_sensors_widens_the_margin():
                 cyc.set_noise_scale(cycle.CycleChannel.voltage_b, scale)
             t = plant.state.temp_k
             st = cyc.step(cycle.CycleMeasurements(float(k), v, v, t, i), 1.0)
-            margins.append(st.cbf.margin_v)
+            margins.append(st.cbf.voltage_margin_v)
             i = st.command_a
             v = plant.step(i, 1.0)
         return np.array(margins)

@@ -60,7 +60,7 @@ def test_design_beats_hppc_and_stays_safe_and_covers_the_truth():
     z = (d.theta - theta_true) / np.sqrt(np.diag(d.sigma))
     assert np.all(np.abs(z) < 3.5), z
     # the margins shrink as the design learns (easy-to-hard)
-    assert d.decisions[-1].margin_v < d.decisions[0].margin_v
+    assert d.decisions[-1].voltage_margin_v < d.decisions[0].voltage_margin_v
     assert all(np.diff([x.trace_before for x in d.decisions]) <= 1e-12)
 
 

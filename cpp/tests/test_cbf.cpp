@@ -55,8 +55,8 @@ TEST_CASE("near V_max the charge current is cut to the voltage bound, checked on
   CHECK(v.current_a > -15.0);
   CHECK(v.current_a < 0.0);
   CHECK((v.active & bit(Barrier::voltage_max)) != 0);
-  const double vmax = cfg.cell.limits.voltage_max_v - v.margin_v;
-  CHECK(v.margin_v == doctest::Approx(cfg.model_error_v));
+  const double vmax = cfg.cell.limits.voltage_max_v - v.voltage_margin_v;
+  CHECK(v.voltage_margin_v == doctest::Approx(cfg.model_error_v));
   auto cell = plant(cfg, x);
   const double v_now = cell.voltage_v(v.current_a);
   REQUIRE(cell.step(v.current_a, 1.0) == Status::ok);
@@ -78,7 +78,7 @@ TEST_CASE("the temperature barrier is the exact root of the quadratic heating") 
   CHECK((v.active & bit(Barrier::temp_max)) != 0);
   auto cell = plant(cfg, x);
   REQUIRE(cell.step(v.current_a, 1.0) == Status::ok);
-  const double tmax = cfg.cell.limits.temp_max_k - v.margin_k;
+  const double tmax = cfg.cell.limits.temp_max_k - v.temp_margin_k;
   const double lhs = tmax - cell.state().temp_k;
   const double rhs = (1.0 - cfg.gamma[2]) * (tmax - x[3]);
   CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
@@ -95,9 +95,9 @@ TEST_CASE("the margin grows with the covariance and shrinks with it") {
   REQUIRE(f.filter(x, P, -15.0, 1.0, 1.0, tight) == Status::ok);
   P *= 100.0;
   REQUIRE(f.filter(x, P, -15.0, 1.0, 1.0, loose) == Status::ok);
-  CHECK(loose.margin_v > tight.margin_v);
+  CHECK(loose.voltage_margin_v > tight.voltage_margin_v);
   CHECK(loose.current_a > tight.current_a);  // less charge current allowed when less certain
-  CHECK(loose.margin_v - 0.002 == doctest::Approx(10.0 * (tight.margin_v - 0.002)));
+  CHECK(loose.voltage_margin_v - 0.002 == doctest::Approx(10.0 * (tight.voltage_margin_v - 0.002)));
 }
 
 TEST_CASE("a cell over V_max at rest is not discharged by the filter: it holds it at rest") {
@@ -254,7 +254,7 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   MeasuredBounds hot;
   hot.temperature_max_k = 44.2 + battery::kZeroCelsiusK;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, hot, v) == Status::ok);
-  const double i_t = std::sqrt(0.1 * (45.0 - 0.5 - 44.2) * 52.0 / r0);  // measured_margin_k = 0.5 K
+  const double i_t = std::sqrt(0.1 * (45.0 - 0.5 - 44.2) * 52.0 / r0);  // measured_temp_margin_k = 0.5 K
   CHECK(v.current_a == doctest::Approx(-i_t).epsilon(1e-12));
   CHECK(v.active == bit(Barrier::measured_temp_max));
   // A NaN bound (no valid reading) drops its barrier; an infinite one is refused.
@@ -303,10 +303,10 @@ TEST_CASE(
   twin = TwinEstimate{};
   twin.model_error_v = 0.015;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
-  CHECK(a.margin_v == doctest::Approx(0.015));
+  CHECK(a.voltage_margin_v == doctest::Approx(0.015));
   twin.model_error_v = 0.001;
   REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) == Status::ok);
-  CHECK(a.margin_v == doctest::Approx(cfg.model_error_v));
+  CHECK(a.voltage_margin_v == doctest::Approx(cfg.model_error_v));
   twin.model_error_v = -0.01;
   CHECK(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, MeasuredBounds{}, twin, a) ==
         Status::invalid_argument);
@@ -328,7 +328,7 @@ TEST_CASE("thermal twin: the temperature barrier counts the unexplained heat and
   battery::StateVector next;
   battery::step<battery::RefStructure>(cfg.cell, x.data(), v.current_a, 1.0, model_factors(cfg.scaling), next.data(),
                                        battery::ThermalInputs{0.5, 2.0});
-  const double tmax = cfg.cell.limits.temp_max_k - v.margin_k;
+  const double tmax = cfg.cell.limits.temp_max_k - v.temp_margin_k;
   CHECK(tmax - next[StateIdx::temp] == doctest::Approx((1.0 - cfg.gamma[2]) * (tmax - x[3])).epsilon(1e-12));
   // AND it allows less than the nominal twin does
   CbfVerdict nominal;

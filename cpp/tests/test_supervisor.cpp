@@ -23,8 +23,8 @@ CbfVerdict ok_cbf(double current) {
   c.status = Status::ok;
   c.decision = Decision::applied;
   c.current_a = current;
-  c.margin_v = 0.002;
-  c.margin_k = 0.05;
+  c.voltage_margin_v = 0.002;
+  c.temp_margin_k = 0.05;
   return c;
 }
 battery::StateVector rest(double soc, double temp_c = 25.0) {
@@ -117,17 +117,17 @@ TEST_CASE("from outside the safe set, the check compares with resting: the way o
   Supervisor s(SupervisorConfig{});
   SupervisorVerdict out;
   CbfVerdict discharge = ok_cbf(10.0);
-  discharge.margin_v = 0.01;
+  discharge.voltage_margin_v = 0.01;
   CHECK(s.release(rest(1.0), discharge, 1.0, out) == Status::ok);
   CHECK(out.current_a == 10.0);
   CbfVerdict charge = ok_cbf(-5.0);
-  charge.margin_v = 0.01;
+  charge.voltage_margin_v = 0.01;
   CHECK(s.release(rest(1.0), charge, 1.0, out) == Status::ok);
   CHECK(out.decision == Decision::rejected);
   CHECK(out.current_a == 0.0);
   CHECK(s.release(rest(1.0, 44.9), discharge, 1.0, out) == Status::ok);  // 10 A heats 0.04 K: inside
   CbfVerdict hard = ok_cbf(25.0);
-  hard.margin_v = 0.01;
+  hard.voltage_margin_v = 0.01;
   CHECK(s.release(rest(1.0, 44.9), hard, 1.0, out) == Status::ok);  // 25 A: 0.25 K, past T_max
   CHECK(out.decision == Decision::rejected);
 }

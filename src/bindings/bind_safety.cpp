@@ -217,8 +217,8 @@ void bind_safety(py::module_& m) {
       .def_readwrite("heat_detect_sigma", &CbfConfig::heat_detect_sigma)
       .def_readwrite("measured_limits", &CbfConfig::measured_limits,
                      "the measurement-based barriers on the most conservative valid readings")
-      .def_readwrite("measured_margin_v", &CbfConfig::measured_margin_v)
-      .def_readwrite("measured_margin_k", &CbfConfig::measured_margin_k)
+      .def_readwrite("measured_voltage_margin_v", &CbfConfig::measured_voltage_margin_v)
+      .def_readwrite("measured_temp_margin_k", &CbfConfig::measured_temp_margin_k)
       .def_readwrite("measured_temp_max_k", &CbfConfig::measured_temp_max_k, "NaN: the cell's temp_max_k")
       .def("validate", &CbfConfig::validate);
 
@@ -247,9 +247,9 @@ void bind_safety(py::module_& m) {
       .def_readonly("hi_a", &CbfVerdict::hi_a)
       .def_readonly("barrier_lo_a", &CbfVerdict::barrier_lo_a)
       .def_readonly("barrier_hi_a", &CbfVerdict::barrier_hi_a)
-      .def_readonly("margin_v", &CbfVerdict::margin_v)
-      .def_readonly("margin_k", &CbfVerdict::margin_k)
-      .def_readonly("margin_soc", &CbfVerdict::margin_soc)
+      .def_readonly("voltage_margin_v", &CbfVerdict::voltage_margin_v)
+      .def_readonly("temp_margin_k", &CbfVerdict::temp_margin_k)
+      .def_readonly("soc_margin", &CbfVerdict::soc_margin)
       .def_property_readonly("active_barriers",
                              [](const CbfVerdict& v) {
                                std::vector<Barrier> out;
@@ -332,7 +332,7 @@ void bind_safety(py::module_& m) {
       .def_property_readonly("mode", &Supervisor::mode)
       .def_property_readonly("current_scale", &Supervisor::current_scale)
       .def("predict_safe", &Supervisor::predict_safe, py::arg("x"), py::arg("current_a"), py::arg("dt_s"),
-           py::arg("margin_v") = 0.0, py::arg("margin_k") = 0.0)
+           py::arg("voltage_margin_v") = 0.0, py::arg("temp_margin_k") = 0.0)
       .def(
           "transitions", [](const Supervisor& s) { return log_array(s.transitions()); },
           "Mode transitions oldest first: structured array (time_s, invariant, from, to, cause)");

@@ -1020,16 +1020,10 @@ class CbfConfig:
     def measured_limits(self, arg0: bool) -> None:
         ...
     @property
-    def measured_margin_k(self) -> float:
+    def measured_temp_margin_k(self) -> float:
         ...
-    @measured_margin_k.setter
-    def measured_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def measured_margin_v(self) -> float:
-        ...
-    @measured_margin_v.setter
-    def measured_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    @measured_temp_margin_k.setter
+    def measured_temp_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def measured_temp_max_k(self) -> float:
@@ -1038,6 +1032,12 @@ class CbfConfig:
         """
     @measured_temp_max_k.setter
     def measured_temp_max_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def measured_voltage_margin_v(self) -> float:
+        ...
+    @measured_voltage_margin_v.setter
+    def measured_voltage_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def model_error_k(self) -> float:
@@ -1117,22 +1117,22 @@ class CbfVerdict:
     def lo_a(self) -> float:
         ...
     @property
-    def margin_k(self) -> float:
-        ...
-    @property
-    def margin_soc(self) -> float:
-        ...
-    @property
-    def margin_v(self) -> float:
-        ...
-    @property
     def modified(self) -> bool:
         ...
     @property
     def requested_a(self) -> float:
         ...
     @property
+    def soc_margin(self) -> float:
+        ...
+    @property
     def status(self) -> Status:
+        ...
+    @property
+    def temp_margin_k(self) -> float:
+        ...
+    @property
+    def voltage_margin_v(self) -> float:
         ...
 class CcCvCharger:
     """
@@ -3398,24 +3398,6 @@ class ReportingConfig:
     def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def margin_k(self) -> float:
-        ...
-    @margin_k.setter
-    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def margin_soc(self) -> float:
-        ...
-    @margin_soc.setter
-    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def margin_v(self) -> float:
-        ...
-    @margin_v.setter
-    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
     def max_interval_s(self) -> float:
         ...
     @max_interval_s.setter
@@ -3432,6 +3414,18 @@ class ReportingConfig:
         ...
     @period_s.setter
     def period_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def soc_margin(self) -> float:
+        ...
+    @soc_margin.setter
+    def soc_margin(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_margin_k(self) -> float:
+        ...
+    @temp_margin_k.setter
+    def temp_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def threshold_max_k(self) -> float:
@@ -3456,6 +3450,12 @@ class ReportingConfig:
         ...
     @threshold_min_v.setter
     def threshold_min_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_margin_v(self) -> float:
+        ...
+    @voltage_margin_v.setter
+    def voltage_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class ReportingMode:
     """
@@ -3540,24 +3540,6 @@ class SafeHorizonConfig:
     def confidence_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def margin_k(self) -> float:
-        ...
-    @margin_k.setter
-    def margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def margin_soc(self) -> float:
-        ...
-    @margin_soc.setter
-    def margin_soc(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def margin_v(self) -> float:
-        ...
-    @margin_v.setter
-    def margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
     def max_horizon_s(self) -> float:
         ...
     @max_horizon_s.setter
@@ -3594,6 +3576,12 @@ class SafeHorizonConfig:
     def process_noise_var(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"]) -> None:
         ...
     @property
+    def soc_margin(self) -> float:
+        ...
+    @soc_margin.setter
+    def soc_margin(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def soc_max(self) -> float:
         ...
     @soc_max.setter
@@ -3610,6 +3598,18 @@ class SafeHorizonConfig:
         ...
     @step_s.setter
     def step_s(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def temp_margin_k(self) -> float:
+        ...
+    @temp_margin_k.setter
+    def temp_margin_k(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def voltage_margin_v(self) -> float:
+        ...
+    @voltage_margin_v.setter
+    def voltage_margin_v(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class SafeHorizonResult:
     """
@@ -3841,7 +3841,7 @@ class Status:
 class Supervisor:
     def __init__(self, config: SupervisorConfig = ...) -> None:
         ...
-    def predict_safe(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, margin_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, margin_k: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> bool:
+    def predict_safe(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], current_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, voltage_margin_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, temp_margin_k: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> bool:
         ...
     def transitions(self) -> numpy.typing.NDArray[...]:
         """

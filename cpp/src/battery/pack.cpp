@@ -117,7 +117,7 @@ Pack::Pack(PackConfig config)
     s.capacity_factor = 1.0 + config.spread.capacity_rel * (2.0 * rng.next() - 1.0);
     s.r0_factor = 1.0 + config.spread.r0_rel * (2.0 * rng.next() - 1.0);
   }
-  leak_conductance_s_.assign(n, 0.0);
+  leak_conductance_siemens_.assign(n, 0.0);
   cooling_factor_.assign(n, 1.0);
   cell_voltage_.assign(n, 0.0);
   cell_current_.assign(n, 0.0);
@@ -178,7 +178,7 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
       emf_v_[j] = emf_v<S>(params_, x, current);
       const double g0 = 1.0 / coeff_[j].r0_ohm;
       sum_ge += g0 * emf_v_[j];
-      sum_g += g0 + leak_conductance_s_[j];
+      sum_g += g0 + leak_conductance_siemens_[j];
     }
     double v_group = (sum_ge - current) / sum_g;
     // With a charge transfer each cell's resistance depends on its own current, which the split
@@ -194,7 +194,7 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
         coeff_[j].r0_ohm = r0_at(params_, x[S::soc], x[S::temp], charging, factors_[j], i_cell);
         const double g0 = 1.0 / coeff_[j].r0_ohm;
         sum_ge += g0 * emf_v_[j];
-        sum_g += g0 + leak_conductance_s_[j];
+        sum_g += g0 + leak_conductance_siemens_[j];
       }
       const double v_next = (sum_ge - current) / sum_g;
       const bool converged = std::abs(v_next - v_group) < kSplitToleranceV;
@@ -207,14 +207,14 @@ void Pack::step_structure(double current, double dt_s, double& pack_voltage) noe
       const RcCoefficients<nrc> c = first_pairs<nrc>(coeff_[j]);
       const double i_cell = (emf_v_[j] - v_group) / c.r0_ohm;  // through the cell's own circuit
       cell_voltage_[j] = v_group;
-      cell_current_[j] = i_cell - v_group * leak_conductance_s_[j];  // at the cell's terminals
+      cell_current_[j] = i_cell - v_group * leak_conductance_siemens_[j];  // at the cell's terminals
       std::array<double, nrc> a;
       if (constant_params_) {
         for (int i = 0; i < nrc; ++i) a[static_cast<std::size_t>(i)] = cached_a_[side][static_cast<std::size_t>(i)];
       } else {
         a = rc_decay(c, dt_s);
       }
-      const ThermalInputs th{cooling_factor_[j], v_group * v_group * leak_conductance_s_[j]};
+      const ThermalInputs th{cooling_factor_[j], v_group * v_group * leak_conductance_siemens_[j]};
       step_with<S>(params_, c, a, x_[j].data(), i_cell, dt_s, factors_[j], th, xn);
       from_array<S>(xn, states_[j]);
     }
@@ -300,12 +300,12 @@ void Pack::set_scaling(std::size_t cell, const CellScaling& scaling) {
 void Pack::set_leak_resistance(std::size_t cell, double ohm) {
   check_cell(cell, "set_leak_resistance");
   if (!(ohm > 0.0)) throw_invalid("Pack.set_leak_resistance.ohm", ohm, "must be > 0 (+inf: no short)");
-  leak_conductance_s_[cell] = std::isinf(ohm) ? 0.0 : 1.0 / ohm;
+  leak_conductance_siemens_[cell] = std::isinf(ohm) ? 0.0 : 1.0 / ohm;
 }
 
 double Pack::leak_resistance(std::size_t cell) const {
   check_cell(cell, "leak_resistance");
-  const double g = leak_conductance_s_[cell];
+  const double g = leak_conductance_siemens_[cell];
   return g > 0.0 ? 1.0 / g : std::numeric_limits<double>::infinity();
 }
 

@@ -29,9 +29,9 @@ void ReportingConfig::validate(double dt_s) const {
         "ReportingConfig.max_interval_s", max_interval_s,
         "must be <= " + std::to_string(safety::kSafeHorizonMaxSteps) + " steps of dt_s = " + std::to_string(dt_s));
   require_positive("ReportingConfig.confidence_sigma", confidence_sigma);
-  require_non_negative("ReportingConfig.margin_v", margin_v);
-  require_non_negative("ReportingConfig.margin_k", margin_k);
-  require_non_negative("ReportingConfig.margin_soc", margin_soc);
+  require_non_negative("ReportingConfig.voltage_margin_v", voltage_margin_v);
+  require_non_negative("ReportingConfig.temp_margin_k", temp_margin_k);
+  require_non_negative("ReportingConfig.soc_margin", soc_margin);
   require_positive("ReportingConfig.threshold_min_v", threshold_min_v);
   require_positive("ReportingConfig.threshold_min_k", threshold_min_k);
   if (!(threshold_max_v >= threshold_min_v) || !std::isfinite(threshold_max_v))
@@ -47,9 +47,9 @@ safety::SafeHorizonConfig horizon_config(const ReportingConfig& c, double dt_s, 
   h.max_horizon_s = c.max_interval_s;
   h.min_interval_s = c.min_interval_s;
   h.confidence_sigma = c.confidence_sigma;
-  h.margin_v = c.margin_v;
-  h.margin_k = c.margin_k;
-  h.margin_soc = c.margin_soc;
+  h.voltage_margin_v = c.voltage_margin_v;
+  h.temp_margin_k = c.temp_margin_k;
+  h.soc_margin = c.soc_margin;
   return h;
 }
 }  // namespace

@@ -111,8 +111,8 @@ void CbfConfig::validate() const {
   require_non_negative("CbfConfig.model_error_k", model_error_k);
   require_non_negative("CbfConfig.model_error_soc", model_error_soc);
   require_non_negative("CbfConfig.heat_detect_sigma", heat_detect_sigma);
-  require_in_range("CbfConfig.measured_margin_v", measured_margin_v, 0.0, 0.5);
-  require_in_range("CbfConfig.measured_margin_k", measured_margin_k, 0.0, 10.0);
+  require_in_range("CbfConfig.measured_voltage_margin_v", measured_voltage_margin_v, 0.0, 0.5);
+  require_in_range("CbfConfig.measured_temp_margin_k", measured_temp_margin_k, 0.0, 10.0);
   if (!std::isnan(measured_temp_max_k)) require_positive("CbfConfig.measured_temp_max_k", measured_temp_max_k);
 }
 
@@ -193,10 +193,10 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   g1 << slope, -a1, -a2, 0.0;
   const double var_v = std::max(g0.dot(P * g0), g1.dot(P * g1));
   const double kappa = cf.confidence_sigma;
-  out.margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + std::max(cf.model_error_v, twin.model_error_v);
-  out.margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) +
-                 std::max(cf.model_error_k, twin.model_error_k);
-  out.margin_soc = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
+  out.voltage_margin_v = kappa * std::sqrt(std::max(var_v, 0.0)) + std::max(cf.model_error_v, twin.model_error_v);
+  out.temp_margin_k = kappa * std::sqrt(std::max(P(StateIdx::temp, StateIdx::temp), 0.0)) +
+                      std::max(cf.model_error_k, twin.model_error_k);
+  out.soc_margin = kappa * std::sqrt(std::max(P(StateIdx::soc, StateIdx::soc), 0.0)) + cf.model_error_soc;
   if (var_v < 0.0 || P(StateIdx::temp, StateIdx::temp) < 0.0 || P(StateIdx::soc, StateIdx::soc) < 0.0) {
     out.status = Status::invalid_argument;  // not a covariance: the margin cannot be trusted
     out.modified = requested_a != 0.0;
@@ -220,19 +220,19 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     return ocv_root(p.ocv, soc, c, kr, gamma * bound - base);
   };
   {  // voltage_max: V[k](I) <= V_max - m and the CBF condition on V[k+1]: both lower bounds on I.
-    const double vmax = p.limits.voltage_max_v - out.margin_v;
+    const double vmax = p.limits.voltage_max_v - out.voltage_margin_v;
     const double now = (emf - vmax) / k.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_max), vmax);
     lo[B(Barrier::voltage_max)] = std::min(std::max(now, next), 0.0);  // never demands a discharge (header)
   }
   {  // voltage_min: upper bounds on I.
-    const double vmin = p.limits.voltage_min_v + out.margin_v;
+    const double vmin = p.limits.voltage_min_v + out.voltage_margin_v;
     const double now = (emf - vmin) / k.r0_ohm;
     const double next = next_voltage_root(G(Barrier::voltage_min), vmin);
     hi[B(Barrier::voltage_min)] = std::max(std::min(now, next), 0.0);  // never demands a charge
   }
   {  // temp_max: dt/C_th (R0 I^2 - r_rev I + q) <= gamma (T_max - m - T), q the twin's heat at I = 0.
-    const double t_lim = p.limits.temp_max_k - out.margin_k;
+    const double t_lim = p.limits.temp_max_k - out.temp_margin_k;
     const double rhs = G(Barrier::temp_max) * (t_lim - T) / k.dt_per_cth - heat_const_w;
     quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::temp_max)], hi[B(Barrier::temp_max)]);
     // The heat still to come (header): a detected unexplained heat that settles past the limit at 0 A.
@@ -246,8 +246,8 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     }
   }
   // SOC window: SOC[k+1] = SOC - cI.
-  lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.margin_soc - soc) / c, 0.0);
-  hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.margin_soc) / c, 0.0);
+  lo[B(Barrier::soc_max)] = std::min(-G(Barrier::soc_max) * (cf.soc_max - out.soc_margin - soc) / c, 0.0);
+  hi[B(Barrier::soc_min)] = std::max(G(Barrier::soc_min) * (soc - cf.soc_min - out.soc_margin) / c, 0.0);
   // Measurement-based barriers (header): the most conservative valid readings, no state estimate.
   if (cf.measured_limits) {
     const double rs = k.r0_ohm + b1 + b2;  // the voltage change per ampere within one step
@@ -260,12 +260,12 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     const double sc = k.ocv_slope_v * c;
     const double d0 = (1.0 - a1) * (v1 - k.r_ohm[0] * im) + (1.0 - a2) * (v2 - k.r_ohm[1] * im);
     if (!std::isnan(measured.voltage_max_v)) {
-      const double room = p.limits.voltage_max_v - cf.measured_margin_v - measured.voltage_max_v;
+      const double room = p.limits.voltage_max_v - cf.measured_voltage_margin_v - measured.voltage_max_v;
       const double bound = (rs * im + std::max(d0, 0.0) - G(Barrier::measured_voltage_max) * room) / (rs + sc);
       lo[B(Barrier::measured_voltage_max)] = std::min(bound, 0.0);
     }
     if (!std::isnan(measured.voltage_min_v)) {
-      const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_margin_v;
+      const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_voltage_margin_v;
       const double bound = (rs * im + std::min(d0, 0.0) + G(Barrier::measured_voltage_min) * room) / (rs + sc);
       hi[B(Barrier::measured_voltage_min)] = std::max(bound, 0.0);
     }
@@ -274,7 +274,7 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
       const double q_in = rc_heat_w + extra_heat_w +
                           p.heat_transfer_w_per_k * std::max(p.ambient_temp_k - tm, 0.0);  // no cooling credit
       const double t_lim = std::isnan(cf.measured_temp_max_k) ? p.limits.temp_max_k : cf.measured_temp_max_k;
-      const double rhs = G(Barrier::measured_temp_max) * (t_lim - cf.measured_margin_k - tm) / k.dt_per_cth - q_in;
+      const double rhs = G(Barrier::measured_temp_max) * (t_lim - cf.measured_temp_margin_k - tm) / k.dt_per_cth - q_in;
       quadratic_interval(k.r0_ohm, k.reversible_w_per_a, rhs, lo[B(Barrier::measured_temp_max)],
                          hi[B(Barrier::measured_temp_max)]);
     }

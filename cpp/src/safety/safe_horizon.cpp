@@ -46,9 +46,9 @@ void SafeHorizonConfig::validate() const {
                       " * step_s = " + std::to_string(kSafeHorizonMaxSteps * step_s));
   require_in_range("SafeHorizonConfig.min_interval_s", min_interval_s, 0.0, max_horizon_s);
   require_positive("SafeHorizonConfig.confidence_sigma", confidence_sigma);
-  require_non_negative("SafeHorizonConfig.margin_v", margin_v);
-  require_non_negative("SafeHorizonConfig.margin_k", margin_k);
-  require_non_negative("SafeHorizonConfig.margin_soc", margin_soc);
+  require_non_negative("SafeHorizonConfig.voltage_margin_v", voltage_margin_v);
+  require_non_negative("SafeHorizonConfig.temp_margin_k", temp_margin_k);
+  require_non_negative("SafeHorizonConfig.soc_margin", soc_margin);
   require_non_negative("SafeHorizonConfig.model_error_v", model_error_v);
   require_non_negative("SafeHorizonConfig.model_error_k", model_error_k);
   require_non_negative("SafeHorizonConfig.model_error_soc", model_error_soc);
@@ -121,9 +121,9 @@ Status SafeHorizon::compute(const battery::StateVector& x, const battery::StateM
   const double e_v = std::max(cf.model_error_v, twin.model_error_v);
   const double e_k = std::max(cf.model_error_k, twin.model_error_k);
   const double e_soc = cf.model_error_soc;
-  const double v_hi = p.limits.voltage_max_v - cf.margin_v, v_lo = p.limits.voltage_min_v + cf.margin_v;
-  const double t_hi = p.limits.temp_max_k - cf.margin_k, t_lo = p.limits.temp_min_k + cf.margin_k;
-  const double s_hi = cf.soc_max - cf.margin_soc, s_lo = cf.soc_min + cf.margin_soc;
+  const double v_hi = p.limits.voltage_max_v - cf.voltage_margin_v, v_lo = p.limits.voltage_min_v + cf.voltage_margin_v;
+  const double t_hi = p.limits.temp_max_k - cf.temp_margin_k, t_lo = p.limits.temp_min_k + cf.temp_margin_k;
+  const double s_hi = cf.soc_max - cf.soc_margin, s_lo = cf.soc_min + cf.soc_margin;
 
   battery::StepLinearisation<S, 2> ls;
   battery::VoltageLinearisation<S, 2> lv;

@@ -130,16 +130,16 @@ Status Supervisor::arbitrate(double time_s, bool output_ok, double requested_a, 
   return Status::ok;
 }
 
-bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
-                              double margin_k) const noexcept {
+bool Supervisor::predict_safe(const battery::StateVector& x, double current_a, double dt_s, double voltage_margin_v,
+                              double temp_margin_k) const noexcept {
   // A prediction from a non-finite state, step or margin proves nothing: not safe.
   if (!x.allFinite() || !std::isfinite(current_a) || !std::isfinite(dt_s) || !(dt_s > 0.0) ||
-      !std::isfinite(margin_v) || !std::isfinite(margin_k))
+      !std::isfinite(voltage_margin_v) || !std::isfinite(temp_margin_k))
     return false;
   using S = battery::RefStructure;
   const battery::CellParams& p = config_.cell;
-  const double vmax = p.limits.voltage_max_v - margin_v, vmin = p.limits.voltage_min_v + margin_v;
-  const double tmax = p.limits.temp_max_k - margin_k;
+  const double vmax = p.limits.voltage_max_v - voltage_margin_v, vmin = p.limits.voltage_min_v + voltage_margin_v;
+  const double tmax = p.limits.temp_max_k - temp_margin_k;
   const battery::ModelFactors<double> f = model_factors(scaling_);
   // Two predictions side by side through the one cell model's step (battery::step_with):
   // [0] the command for one step then zero, [1] zero throughout.
@@ -209,7 +209,7 @@ Status Supervisor::release(const battery::StateVector& x, const CbfVerdict& cbf,
     out.decision = Decision::fallback;
     st = cbf.status == Status::ok && !std::isfinite(cbf.current_a) ? Status::numerical_error : cbf.status;
   } else if (config_.predictive_check && cbf.current_a != 0.0 &&
-             !predict_safe(x, cbf.current_a, dt_s, cbf.margin_v, cbf.margin_k)) {
+             !predict_safe(x, cbf.current_a, dt_s, cbf.voltage_margin_v, cbf.temp_margin_k)) {
     command = 0.0;
     out.predictive_refused = true;
     out.decision = Decision::rejected;

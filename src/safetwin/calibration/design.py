@@ -123,7 +123,7 @@ class Decision:
     seconds: float        # wall time of the decision
     cpu_s: float          # CPU time of this process for it (one core)
     rejected_unsafe: int
-    margin_v: float
+    voltage_margin_v: float
 
 
 @dataclass
@@ -200,7 +200,7 @@ class Design:
             verdict = cbf.filter(x, np.zeros((4, 4)), float(i), 1.0)
             if verdict.status != Status.ok or verdict.decision != FilterDecision.applied or verdict.modified:
                 return False, margin
-            if not sup.predict_safe(x, float(i), 1.0, margin_v=margin):
+            if not sup.predict_safe(x, float(i), 1.0, voltage_margin_v=margin):
                 return False, margin
             v = probe.voltage_v(float(i))
             if not lim.voltage_min_v + margin <= v <= lim.voltage_max_v - margin:

@@ -179,7 +179,7 @@ def parse(where: str, d: Any) -> Distribution:
     kind = d.get("dist")
     keys = {"uniform": {"low", "high"}, "beta": {"a", "b", "low", "high"}, "normal": {"mean", "sd"},
             "categorical": {"values", "probs"}}
-    if kind not in keys:
+    if not isinstance(kind, str) or kind not in keys:  # a list or a table is unhashable: test the type first
         raise ValueError(f"{where}.dist = {kind!r}: must be one of {sorted(keys)}")
     given = set(d) - {"dist"}
     unknown = given - keys[kind]

@@ -125,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
     with open(args.output, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["t_start_s", "current_a", "duration_s", "rest_s", "trace_before", "trace_predicted",
-                    "margin_v", "decision_s", "decision_cpu_s", "rejected_unsafe"])
+                    "voltage_margin_v", "decision_s", "decision_cpu_s", "rejected_unsafe"])
         for t0, dec in plan:
             c = dec.candidate
             w.writerow([f"{t0:g}", f"{c.current_a:.4g}", f"{c.duration_s:g}", f"{c.rest_s:g}", f"{dec.trace_before:.6g}",
-                        f"{dec.trace_predicted:.6g}", f"{dec.margin_v:.4g}", f"{dec.seconds:.3f}", f"{dec.cpu_s:.3f}", dec.rejected_unsafe])
+                        f"{dec.trace_predicted:.6g}", f"{dec.voltage_margin_v:.4g}", f"{dec.seconds:.3f}", f"{dec.cpu_s:.3f}", dec.rejected_unsafe])
     names = dz.names(dz.pairs_of(d.theta))
     sig = {n: float(np.sqrt(d.sigma[k, k])) for k, n in enumerate(names)}
     s = {"segments": len(plan), "test_time_s": float(len(d.history)) if args.truth else None,

@@ -112,7 +112,7 @@ class Pack {
   bool contactor_closed_ = true;
   std::vector<CellState> states_;
   std::vector<CellScaling> scaling_;
-  std::vector<double> leak_conductance_s_;  // 1/R_leak; 0 = no internal short
+  std::vector<double> leak_conductance_siemens_;  // 1/R_leak; 0 = no internal short
   std::vector<double> cooling_factor_;
   std::vector<double> cell_voltage_;
   std::vector<double> cell_current_;

@@ -63,9 +63,9 @@ struct ReportingConfig {
   double max_interval_s = 30.0;
   double min_interval_s = 1.0;
   double confidence_sigma = 3.7;
-  double margin_v = 0.0;
-  double margin_k = 0.0;
-  double margin_soc = 0.0;
+  double voltage_margin_v = 0.0;
+  double temp_margin_k = 0.0;
+  double soc_margin = 0.0;
   double threshold_max_v = 0.05;  // event thresholds sent to the nodes: ceiling and floor
   double threshold_min_v = 0.005;
   double threshold_max_k = 2.0;

@@ -33,12 +33,12 @@
 //   measured_voltage_max   V_m + R_s (I_m - I) - (V_max - m) <= (1 - gamma)(V_m - (V_max - m))
 //                          ->  I >= I_m - gamma (V_max - m - V_m) / R_s
 //   measured_voltage_min   I <= I_m + gamma (V_m - V_min - m) / R_s
-// with m = measured_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of voltage a
-// current change makes is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at gamma 0.5):
-// robust to resistance growth the twin has not learned. Beside the change of current, the voltage
-// drifts over the step under the held current: the OCV with the charge moved (slope x c per
-// ampere, c the SOC per ampere-step) and the RC pairs relaxing towards R_i I_m,
-// d0 = sum (1 - a_i)(v_i - R_i I_m) (the twin's coefficients at the estimate), so the bounds read
+// with m = measured_voltage_margin_v (the nodes' noise; the state's covariance plays no part). Since the change of
+// voltage a current change makes is R_true dI, the condition holds for any true resistance up to R_s / gamma (2x at
+// gamma 0.5): robust to resistance growth the twin has not learned. Beside the change of current, the voltage drifts
+// over the step under the held current: the OCV with the charge moved (slope x c per ampere, c the SOC per ampere-step)
+// and the RC pairs relaxing towards R_i I_m, d0 = sum (1 - a_i)(v_i - R_i I_m) (the twin's coefficients at the
+// estimate), so the bounds read
 //                          I >= (R_s I_m + max(d0, 0) - gamma room_max) / (R_s + slope c)
 //                          I <= (R_s I_m + min(d0, 0) + gamma room_min) / (R_s + slope c)
 // with room the distance left to the limit minus m. d0 only ever tightens (a wrong estimate of
@@ -48,7 +48,7 @@
 // a 12 A step) crossed the limit by 4-7 mV within 4 s. Past the limit the bound
 // asks for less current than I_m, never for the opposite sign (as the model's voltage barriers).
 //   measured_temp_max      T_m + dt/C_th (R0 I^2 + q_rc + h_in) - (T_max - m) <= (1 - gamma)(...)
-//                          with m = measured_margin_k and T_max = measured_temp_max_k
+//                          with m = measured_temp_margin_k and T_max = measured_temp_max_k
 // with no credit for cooling (it may have failed): q_rc the RC pairs' heat at the estimate, h_in the
 // heat flowing in from a hotter ambient. A NaN bound (no valid reading) drops its barrier.
 //
@@ -119,9 +119,9 @@ struct CbfConfig {
   double soc_max = 1.0;
   // Class-K gains (the fraction of the remaining distance to the boundary a step may use).
   std::array<double, kBarrierCount> gamma{0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 0.1};
-  bool measured_limits = true;       // the measurement-based barriers (above)
-  double measured_margin_v = 0.005;  // the voltage nodes' noise allowance, V
-  double measured_margin_k = 0.5;    // the temperature sensor's noise allowance, K
+  bool measured_limits = true;               // the measurement-based barriers (above)
+  double measured_voltage_margin_v = 0.005;  // the voltage nodes' noise allowance, V
+  double measured_temp_margin_k = 0.5;       // the temperature sensor's noise allowance, K
   // The measured temperature's limit, K (NaN: cell.limits.temp_max_k). A filter that plans to a
   // tightened limit (the firmware's operating tier) still lets the hottest measured cell go to the
   // cell's own limit: past the planning limit the monitor derates, the measurement cuts off.
@@ -148,9 +148,9 @@ struct CbfVerdict {
   double hi_a = 0.0;
   std::array<double, kBarrierCount> barrier_lo_a{};  // each barrier's own interval
   std::array<double, kBarrierCount> barrier_hi_a{};
-  double margin_v = 0.0;
-  double margin_k = 0.0;
-  double margin_soc = 0.0;
+  double voltage_margin_v = 0.0;
+  double temp_margin_k = 0.0;
+  double soc_margin = 0.0;
 };
 
 // The most conservative valid readings of this cycle, for the measurement-based barriers. NaN: no

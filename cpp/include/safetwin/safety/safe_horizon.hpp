@@ -17,7 +17,7 @@
 // worst-case accumulation; a stable model does not amplify an error, so the sum bounds it).
 // Voltage is checked at the start of each step under its current (when the current changes) and at
 // its end; T and SOC at the end. Limits: V in [V_min, V_max], T in [T_min, T_max] (the cell's),
-// SOC in [soc_min, soc_max], each tightened by its guard band (margin_v / _k / _soc).
+// SOC in [soc_min, soc_max], each tightened by its guard band (voltage_margin_v / _k / _soc).
 //
 // The tube's probability: with a Gaussian estimation error and the linearised propagation, each
 // output lies inside mean +/- kappa sigma with probability 1 - erfc(kappa / sqrt 2) at each
@@ -66,9 +66,9 @@ struct SafeHorizonConfig {
   double max_horizon_s = 30.0;    // tau's ceiling
   double min_interval_s = 1.0;    // the guaranteed minimum inter-report time (<= max_horizon_s)
   double confidence_sigma = 3.7;  // kappa (header: 99.935 % for the three outputs)
-  double margin_v = 0.0;          // guard bands inside the limits
-  double margin_k = 0.0;
-  double margin_soc = 0.0;
+  double voltage_margin_v = 0.0;  // guard bands inside the limits
+  double temp_margin_k = 0.0;
+  double soc_margin = 0.0;
   double model_error_v = 0.002;  // one-step model-error floors (the learned bound replaces them when larger)
   double model_error_k = 0.05;
   double model_error_soc = 0.0;

@@ -106,8 +106,8 @@ class Supervisor {
   // whose OCV sits at V_max) a command that leads out (a discharge) passes, one that goes further
   // out does not. The model's resistances and time constants are those at x for every step.
   // A non-finite x, current, dt_s or margin, or dt_s <= 0, is not safe (false).
-  [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s, double margin_v,
-                                  double margin_k) const noexcept;
+  [[nodiscard]] bool predict_safe(const battery::StateVector& x, double current_a, double dt_s, double voltage_margin_v,
+                                  double temp_margin_k) const noexcept;
 
   // The adaptive twin's parameters for the predictive check from now on (the same conservative
   // scaling as the CBF filter's, conservative_scaling with kappa): ControlCycle sets it every step.
