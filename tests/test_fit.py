@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from safetwin._core import Cell, CellState
-from safetwin.calibration import cell_writer
+from safetwin.calibration import cell_writer, report
 from safetwin.calibration.fit import FitError, Problem, Structure, capacity_from_rests, fit, rest_ocv_points
 from safetwin.calibration.logs import LogError, check
 from safetwin.cellfile import load_cell, load_fit_section, parse_cell, shipped_cell_path
@@ -88,6 +88,30 @@ def test_fit_recovers_a_known_cell_within_its_intervals():
     # the node below the lowest SOC the log reaches (0.04) is set by the smoothness prior, and flagged
     assert "ocv[0.050]" not in res.unidentifiable or res.data_share[res.names.index("ocv[0.050]")] < 1
     assert "r0[0.50]" not in res.unidentifiable
+    assert res.at_bound == {}  # the truth lies inside every bound of the box
+
+
+def test_a_parameter_held_on_its_bound_is_named_with_the_side():
+    """The same log, with R0's box cut at 25 mOhm under the true 30: the optimiser leaves R0 on that
+    upper bound (the data pull it further), and the fit names it as set by the bound, not the data."""
+    p, d = prior()
+    truth = parse_cell(truth_dict(), "truth")[1]
+    i = hppc_current(TRUTH["capacity_ah"])
+    t, im, vm, tc = measured(truth, i, 0.99, seed=7)
+    log = check("truth_hppc", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
+    q0 = capacity_from_rests([log], p)
+    problem = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_points=rest_ocv_points([log], p, capacity_ah=q0),
+                      ocv_nodes=OCV_NODES, capacity_ah=q0)
+    r0 = next(q for q in problem.params if q.name == "r0[0.50]")
+    assert r0.log and r0.lo < r0.x0 < math.log(0.025)  # the prior's 21 mOhm start stays inside the cut box
+    r0.hi = math.log(0.025)
+    res = fit(problem)
+    assert res.at_bound == {"r0[0.50]": "upper"}
+    assert math.exp(res.x[res.names.index("r0[0.50]")]) == pytest.approx(0.025, rel=1e-5)
+    s = report.summary(res, problem)
+    assert s["at_bound"] == {"r0[0.50]": "upper"}
+    assert [q["at_bound"] for q in s["parameters"] if q["name"] == "r0[0.50]"] == ["upper"]
+    assert all(q["at_bound"] is None for q in s["parameters"] if q["name"] != "r0[0.50]")
 
 
 def test_fit_refuses_a_log_that_does_not_excite_the_rc_pairs():

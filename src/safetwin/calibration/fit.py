@@ -128,6 +128,7 @@ class FitResult:
     wall_s: float
     model_v: list = field(default_factory=list)  # per log, the fitted model's voltage
     residual_tau: float = 1.0      # the residuals' pooled correlation time, rows (1: white)
+    at_bound: dict = field(default_factory=dict)  # name -> "lower" | "upper": the bound, not the data, set it
 
     @property
     def sigma(self) -> np.ndarray:
@@ -454,6 +455,7 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
             p.group, IDENT_SIGMA_LOG if p.log else 0.05)
         if sig_weak[k] > IDENT_GROWTH * sig[k] or sig[k] > limit:
             flagged.append(p.name)
+    at_bound = parameters_at_bounds(problem, x)
     sig_cov = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sig_cov, sig_cov)
     correlated = []
@@ -476,4 +478,20 @@ def fit(problem: Problem, force: bool = False, max_nfev: int = MAX_NFEV) -> FitR
     return FitResult(problem.structure, names, groups, [p.log for p in problem.params], x, cov, cell_dict,
                      parse_cell(cell_dict, "<fit>")[1], per_log, segment_rms, flagged, correlated, share, sigma_v,
                      int(sol.nfev), int(sol.nfev + (sol.njev or 0) * len(x)), time.perf_counter() - start, model,
-                     tau)
+                     tau, at_bound)
+
+
+def parameters_at_bounds(problem: Problem, x: np.ndarray, rel: float = 1e-6) -> dict:
+    """The parameters the optimiser left on a bound of their box (within rel of its width): there the
+    data would have moved them further, so the value is the bound's and its Laplace interval (a
+    Gaussian around an interior optimum) does not hold. Named so that a user widens the bound or
+    reads the value as a limit, not as a fit (an exchange current on its 0.1 A floor at SOC 0)."""
+    out = {}
+    for k, p in enumerate(problem.params):
+        width = p.hi - p.lo
+        tol = rel * width if math.isfinite(width) else rel * max(1.0, abs(x[k]))
+        if math.isfinite(p.lo) and x[k] - p.lo <= tol:
+            out[p.name] = "lower"
+        elif math.isfinite(p.hi) and p.hi - x[k] <= tol:
+            out[p.name] = "upper"
+    return out

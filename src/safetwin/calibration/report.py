@@ -20,12 +20,13 @@ def summary(result: FitResult, problem: Problem) -> dict:
         params.append({"name": name, "value": value, "sigma": value * s if result.log_scale[k] else s,
                        "interval_95": [math.exp(x - 1.96 * s), math.exp(x + 1.96 * s)] if result.log_scale[k]
                        else [x - 1.96 * s, x + 1.96 * s],
-                       "data_share": float(result.data_share[k]), "unidentifiable": name in result.unidentifiable})
+                       "data_share": float(result.data_share[k]), "unidentifiable": name in result.unidentifiable,
+                       "at_bound": result.at_bound.get(name)})
     return {"structure": str(result.structure), "logs": [lg.path for lg in problem.logs],
             "residual_rms_mv": {p: v * 1000 for p, v in result.residual_rms_v.items()},
             "segment_rms_mv": {k: v * 1000 for k, v in result.segment_rms_v.items()},
             "capacity_ah": result.value("capacity_ah"), "sigma_v_used_mv": result.sigma_v * 1000,
-            "unidentifiable": result.unidentifiable,
+            "unidentifiable": result.unidentifiable, "at_bound": result.at_bound,
             "correlated": [{"a": a, "b": b, "correlation": c} for a, b, c in result.correlated],
             "evaluations": result.evaluations, "wall_s": result.wall_s,
             "jacobian": "finite differences (2-point) over the core's Cell.simulate", "parameters": params}

@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  capacity {result.value('capacity_ah'):.4f} Ah")
     if result.unidentifiable:
         print(f"  not identified by the data (set by the smoothness prior): {', '.join(result.unidentifiable)}")
+    if result.at_bound:
+        print("  on a bound of the fit (the value is the bound's, its interval does not hold): "
+              + ", ".join(f"{n} ({side})" for n, side in result.at_bound.items()))
     for a, b, c in result.correlated[:10]:
         print(f"  strongly correlated: {a} and {b} ({c:+.3f})")
     print(f"  written {args.output}" + (f" and {len(written)} report file(s) in {args.report}" if written else ""))
