@@ -58,7 +58,8 @@ def measured(cell, current, soc0, seed):
             np.full(n, 25.0))
 
 
-def test_fit_recovers_a_known_cell_within_its_intervals():
+def truth_hppc_problem():
+    """The prior and the 2RC fit problem of the truth cell's HPPC log (seed 7)."""
     p, d = prior()
     truth = parse_cell(truth_dict(), "truth")[1]
     i = hppc_current(TRUTH["capacity_ah"])
@@ -67,6 +68,11 @@ def test_fit_recovers_a_known_cell_within_its_intervals():
     q0 = capacity_from_rests([log], p)
     problem = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_points=rest_ocv_points([log], p, capacity_ah=q0),
                       ocv_nodes=OCV_NODES, capacity_ah=q0)
+    return p, problem
+
+
+def test_fit_recovers_a_known_cell_within_its_intervals():
+    p, problem = truth_hppc_problem()
     res = fit(problem)
     # a model that can represent the truth: the residual is the noise, the voltage's and the current
     # sensor's through R0 (errors in the input): sqrt(sigma_v^2 + (R0 sigma_i)^2) = 2.088 mV
@@ -94,14 +100,7 @@ def test_fit_recovers_a_known_cell_within_its_intervals():
 def test_a_parameter_held_on_its_bound_is_named_with_the_side():
     """The same log, with R0's box cut at 25 mOhm under the true 30: the optimiser leaves R0 on that
     upper bound (the data pull it further), and the fit names it as set by the bound, not the data."""
-    p, d = prior()
-    truth = parse_cell(truth_dict(), "truth")[1]
-    i = hppc_current(TRUTH["capacity_ah"])
-    t, im, vm, tc = measured(truth, i, 0.99, seed=7)
-    log = check("truth_hppc", t, im, vm, tc, p.capacity_ah, p.limits.voltage_max_v)
-    q0 = capacity_from_rests([log], p)
-    problem = Problem([log], Structure(2, False), p, d, soc_nodes=1, ocv_points=rest_ocv_points([log], p, capacity_ah=q0),
-                      ocv_nodes=OCV_NODES, capacity_ah=q0)
+    p, problem = truth_hppc_problem()
     r0 = next(q for q in problem.params if q.name == "r0[0.50]")
     assert r0.log and r0.lo < r0.x0 < math.log(0.025)  # the prior's 21 mOhm start stays inside the cut box
     r0.hi = math.log(0.025)
