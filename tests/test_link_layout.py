@@ -145,3 +145,48 @@ def test_the_harness_refuses_a_firmware_frame_outside_the_declared_range(msg, si
     assert ok.invalid_frames == 0
     bad = dec.decode(_codec.wire_pack(_codec.wire_frame(msg.frame_id, _protected(msg, sig, outside, counter=1))))
     assert bad.invalid_frames == 1 and bad.frames == 1
+
+
+def _sna_cases(sender):
+    """(message, signal, its "not available" raw value) of every signal of `sender` that has one."""
+    out = []
+    for msg in database().messages:
+        if msg.senders != [sender]:
+            continue
+        for sig in msg.signals:
+            lo, hi, field_lo, field_hi = _raw_bounds(sig)
+            sna = _sna(sig, field_lo, field_hi, lo, hi)
+            if sna is not None:
+                out.append((msg, sig, sna))
+    return out
+
+
+FW_SNA_CASES = _sna_cases("FW")
+
+
+def test_the_firmware_sna_cases_cover_the_commands_and_the_indices():
+    names = {(m.name, s.name) for m, s, _ in FW_SNA_CASES}
+    assert {("FW_COMMAND", "CURRENT_CMD"), ("FW_COMMAND", "CMD_MODE"), ("FW_STATUS", "FW_MODE"),
+            ("FW_STATUS", "EST_SOC"), ("REPORT_SCHEDULE", "SCHED_NODE"), ("ATTEST_RESULT", "RESULT_NODE"),
+            ("FW_EVENT", "EVENT_CELL")} <= names
+
+
+@pytest.mark.parametrize("msg,sig,sna", FW_SNA_CASES, ids=[f"{m.name}.{s.name}={r}" for m, s, r in FW_SNA_CASES])
+def test_the_harness_refuses_a_firmware_frame_missing_a_signal_it_needs(msg, sig, sna):
+    """A firmware frame whose signal carries its "not available" raw value (the codec's NaN) is
+    refused by the answer decoder, nothing of it taken: a NaN current never reaches the plant, a NaN
+    mode, node or code never reaches int(). The one exception is EST_SOC: no estimate, None."""
+    frame = _protected(msg, sig, sna)
+    assert math.isnan(_codec.decode(msg.frame_id, frame)[_codec_index(msg, sig)])  # the codec's NaN
+    ans = AnswerDecoder().decode(_codec.wire_pack(_codec.wire_frame(msg.frame_id, frame)))
+    assert ans.frames == 1
+    if (msg.name, sig.name) == ("FW_STATUS", "EST_SOC"):
+        assert ans.invalid_frames == 0 and ans.est_soc is None and ans.mode == 0
+        return
+    assert ans.invalid_frames == 1
+    assert (ans.current_a, ans.mode, ans.fault_flags, ans.ack_seq, ans.jitter_s) == (None,) * 5
+    assert not ans.heartbeat and ans.events == [] and ans.schedules == [] and ans.attest_results == []
+
+
+def _codec_index(msg, sig):
+    return next(m for m in _codec.messages() if m["frame_id"] == msg.frame_id)["signals"].index(sig.name)

@@ -111,6 +111,23 @@ def flag_names(flags: int) -> list[str]:
 E2E_OK = {0, 1, 2}  # OK, OK_SOME_LOST, INITIAL (indices of _codec.E2E_STATUS)
 
 
+# The signals a firmware frame cannot do without. Each of them has a "not available" raw value
+# (all ones, outside its DBC range: hil/generate_codec.py), which decodes to NaN; in one of these it
+# makes the frame invalid, as an out-of-range value does: a command, a mode, an index or a code is
+# never guessed (int(NaN) would raise, a NaN current would reach the plant). FW_STATUS's EST_SOC is
+# the one signal the firmware may leave not available (no estimate yet).
+REQUIRED_SIGNALS = {
+    FW_COMMAND: (FW_COMMAND_CURRENT_CMD, FW_COMMAND_CONTACTOR_REQ, FW_COMMAND_CMD_MODE),
+    FW_STATUS: (FW_STATUS_FW_MODE, FW_STATUS_FAULT_FLAGS, FW_STATUS_E2E_ERRORS, FW_STATUS_DIAG_FLAGS),
+    FW_EVENT: (FW_EVENT_EVENT_CODE, FW_EVENT_EVENT_CYCLE, FW_EVENT_EVENT_CELL),
+    FW_HEARTBEAT: (FW_HEARTBEAT_FW_JITTER,),
+    FW_TICK_ACK: (FW_TICK_ACK_ACK_SEQ, FW_TICK_ACK_CYCLE_TIME),
+    REPORT_SCHEDULE: (REPORT_SCHEDULE_SCHED_NODE, REPORT_SCHEDULE_REPORT_IN, REPORT_SCHEDULE_EVENT_THRESHOLD),
+    ATTEST_RESULT: (ATTEST_RESULT_RESULT_NODE, ATTEST_RESULT_RESULT_KIND, ATTEST_RESULT_RESULT_REASON,
+                    ATTEST_RESULT_RESULT_CHECK, ATTEST_RESULT_RESULT_CYCLE),
+}
+
+
 @dataclass
 class FirmwareAnswer:
     """What the firmware said in one cycle (frames that passed their E2E check)."""
@@ -154,6 +171,9 @@ class AnswerDecoder:
             try:  # a raw value outside its DBC range: refused, as the firmware refuses one
                 v = _codec.decode(can_id, data)
             except ValueError:
+                ans.invalid_frames += 1
+                continue
+            if any(v[k] != v[k] for k in REQUIRED_SIGNALS.get(can_id, ())):  # "not available"
                 ans.invalid_frames += 1
                 continue
             if can_id == FW_COMMAND:
