@@ -17,7 +17,9 @@ Signal-not-available: a measurement signal whose all-ones raw value (most negati
 signals) lies outside its declared DBC range carries "not available" in that value; the table
 maps it to and from NaN. Values outside the declared range are refused (-ERANGE) on both sides:
 the encoder as cantools' strict encoder refuses them, the decoder on the raw value (a mux value or
-a field outside its range, as ATTEST_FRAG = 9 of [0, 5] once was, never reaches the caller as valid).
+a field outside its range, as ATTEST_FRAG = 9 of [0, 5] once was, never reaches the caller as valid);
+an in-range raw value whose physical value rounds one step past its bound decodes to the bound, so
+every decoded frame encodes again.
 
 Usage: python hil/generate_codec.py [--root DIR]   (default: the checkout; paths kept under DIR)
 The output is deterministic (no time stamp), so a test regenerates it and compares byte for byte.
@@ -210,7 +212,17 @@ def _table_sources(db) -> tuple[str, str]:
                 ids = " || ".join(f"s.{camel_to_snake_case(mux_sig.name)} == {v}" for v in sig.multiplexer_ids)
                 val = f"(({ids}) ? {val} : NAN)"
             c.append(f"    phys[{i}] = {val};")
-        c.append("    return out_of_range ? -ERANGE : 0;")
+        c.append("    if (out_of_range) return -ERANGE;")
+        # Every raw value is in range here, but raw * scale + offset can land one rounding step
+        # beyond a declared bound (PLANT_TICK.TICK_DT: 65535 * 1e-4 = 6.5535000000000005 > 6.5535),
+        # which the encoder would refuse: the bound is the value. NaN compares false and stays.
+        for i, sig in enumerate(ordered_signals(m)):
+            exact = sig.scale == 1 and float(sig.offset).is_integer()  # integers: no rounding
+            if exact or sig.conversion.is_float or sig.minimum is None or sig.maximum is None:
+                continue
+            c.append(f"    phys[{i}] = phys[{i}] < {mn}_min[{i}] ? {mn}_min[{i}] "
+                     f": phys[{i}] > {mn}_max[{i}] ? {mn}_max[{i}] : phys[{i}];")
+        c.append("    return 0;")
         c.append("}")
         c.append("")
     c.append("int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)")

@@ -190,3 +190,32 @@ def test_the_harness_refuses_a_firmware_frame_missing_a_signal_it_needs(msg, sig
 
 def _codec_index(msg, sig):
     return next(m for m in _codec.messages() if m["frame_id"] == msg.frame_id)["signals"].index(sig.name)
+
+
+def _bound_cases():
+    """(message, signal, raw) for each end of every signal's in-range raw values (not the
+    "not available" one): where raw * scale + offset can round past the declared bound."""
+    out = []
+    for msg in database().messages:
+        for sig in msg.signals:
+            lo, hi, field_lo, field_hi = _raw_bounds(sig)
+            out += [(msg, sig, max(lo, field_lo)), (msg, sig, min(hi, field_hi))]
+    return out
+
+
+BOUND_CASES = _bound_cases()
+
+
+def test_a_raw_value_on_its_bound_decodes_inside_the_range_and_encodes_again():
+    """Every signal at both ends of its raw range, the frame built bit by bit: the decoded value lies
+    in [minimum, maximum] and the strict encoder takes the frame back (PLANT_TICK.TICK_DT = 65535
+    once decoded to 65535 * 1e-4 = 6.5535000000000005 > 6.5535, which the encoder refused)."""
+    rounded = 0
+    for msg, sig, raw in BOUND_CASES:
+        k = _codec_index(msg, sig)
+        values = _codec.decode(msg.frame_id, bytes(_frame(msg, sig, raw)))
+        assert sig.minimum <= values[k] <= sig.maximum, (msg.name, sig.name, raw, values[k])
+        again = _codec.decode(msg.frame_id, _codec.encode(msg.frame_id, values))
+        assert all(a == b or (a != a and b != b) for a, b in zip(again, values)), (msg.name, sig.name)  # NaN: other mux
+        rounded += raw * sig.scale + sig.offset != values[k]
+    assert rounded >= 1  # the rounding case is among them (TICK_DT)

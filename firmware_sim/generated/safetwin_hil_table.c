@@ -372,7 +372,9 @@ static int decode_plant_tick(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_plant_tick_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_plant_tick_tick_seq_decode(s.tick_seq);
     phys[3] = safetwin_hil_plant_tick_tick_dt_decode(s.tick_dt);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < plant_tick_min[3] ? plant_tick_min[3] : phys[3] > plant_tick_max[3] ? plant_tick_max[3] : phys[3];
+    return 0;
 }
 
 static int encode_plant_heartbeat(const double *phys, uint8_t *dst, size_t size)
@@ -424,7 +426,9 @@ static int decode_plant_heartbeat(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_plant_heartbeat_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_plant_heartbeat_plant_time_decode(s.plant_time);
     phys[3] = safetwin_hil_plant_heartbeat_plant_contactor_closed_decode(s.plant_contactor_closed);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[2] = phys[2] < plant_heartbeat_min[2] ? plant_heartbeat_min[2] : phys[2] > plant_heartbeat_max[2] ? plant_heartbeat_max[2] : phys[2];
+    return 0;
 }
 
 static int encode_pack_meas(const double *phys, uint8_t *dst, size_t size)
@@ -485,7 +489,10 @@ static int decode_pack_meas(const uint8_t *src, size_t size, double *phys)
     phys[2] = (s.pack_current == (int16_t)(-32768ll) ? NAN : safetwin_hil_pack_meas_pack_current_decode(s.pack_current));
     phys[3] = (s.pack_voltage == (uint16_t)(65535ll) ? NAN : safetwin_hil_pack_meas_pack_voltage_decode(s.pack_voltage));
     phys[4] = safetwin_hil_pack_meas_contactor_closed_decode(s.contactor_closed);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[2] = phys[2] < pack_meas_min[2] ? pack_meas_min[2] : phys[2] > pack_meas_max[2] ? pack_meas_max[2] : phys[2];
+    phys[3] = phys[3] < pack_meas_min[3] ? pack_meas_min[3] : phys[3] > pack_meas_max[3] ? pack_meas_max[3] : phys[3];
+    return 0;
 }
 
 static int encode_load_request(const double *phys, uint8_t *dst, size_t size)
@@ -537,7 +544,9 @@ static int decode_load_request(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_load_request_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = (s.req_current == (int16_t)(-32768ll) ? NAN : safetwin_hil_load_request_req_current_decode(s.req_current));
     phys[3] = (s.req_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_load_request_req_mode_decode(s.req_mode));
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[2] = phys[2] < load_request_min[2] ? load_request_min[2] : phys[2] > load_request_max[2] ? load_request_max[2] : phys[2];
+    return 0;
 }
 
 static int encode_cell_v_a(const double *phys, uint8_t *dst, size_t size)
@@ -1012,7 +1021,56 @@ static int decode_cell_v_a(const uint8_t *src, size_t size, double *phys)
     phys[48] = ((s.cell_v_a_mux == 15) ? (s.cell_v_046 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_046_decode(s.cell_v_046)) : NAN);
     phys[49] = ((s.cell_v_a_mux == 15) ? (s.cell_v_047 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_047_decode(s.cell_v_047)) : NAN);
     phys[50] = ((s.cell_v_a_mux == 15) ? (s.cell_v_048 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_a_cell_v_048_decode(s.cell_v_048)) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < cell_v_a_min[3] ? cell_v_a_min[3] : phys[3] > cell_v_a_max[3] ? cell_v_a_max[3] : phys[3];
+    phys[4] = phys[4] < cell_v_a_min[4] ? cell_v_a_min[4] : phys[4] > cell_v_a_max[4] ? cell_v_a_max[4] : phys[4];
+    phys[5] = phys[5] < cell_v_a_min[5] ? cell_v_a_min[5] : phys[5] > cell_v_a_max[5] ? cell_v_a_max[5] : phys[5];
+    phys[6] = phys[6] < cell_v_a_min[6] ? cell_v_a_min[6] : phys[6] > cell_v_a_max[6] ? cell_v_a_max[6] : phys[6];
+    phys[7] = phys[7] < cell_v_a_min[7] ? cell_v_a_min[7] : phys[7] > cell_v_a_max[7] ? cell_v_a_max[7] : phys[7];
+    phys[8] = phys[8] < cell_v_a_min[8] ? cell_v_a_min[8] : phys[8] > cell_v_a_max[8] ? cell_v_a_max[8] : phys[8];
+    phys[9] = phys[9] < cell_v_a_min[9] ? cell_v_a_min[9] : phys[9] > cell_v_a_max[9] ? cell_v_a_max[9] : phys[9];
+    phys[10] = phys[10] < cell_v_a_min[10] ? cell_v_a_min[10] : phys[10] > cell_v_a_max[10] ? cell_v_a_max[10] : phys[10];
+    phys[11] = phys[11] < cell_v_a_min[11] ? cell_v_a_min[11] : phys[11] > cell_v_a_max[11] ? cell_v_a_max[11] : phys[11];
+    phys[12] = phys[12] < cell_v_a_min[12] ? cell_v_a_min[12] : phys[12] > cell_v_a_max[12] ? cell_v_a_max[12] : phys[12];
+    phys[13] = phys[13] < cell_v_a_min[13] ? cell_v_a_min[13] : phys[13] > cell_v_a_max[13] ? cell_v_a_max[13] : phys[13];
+    phys[14] = phys[14] < cell_v_a_min[14] ? cell_v_a_min[14] : phys[14] > cell_v_a_max[14] ? cell_v_a_max[14] : phys[14];
+    phys[15] = phys[15] < cell_v_a_min[15] ? cell_v_a_min[15] : phys[15] > cell_v_a_max[15] ? cell_v_a_max[15] : phys[15];
+    phys[16] = phys[16] < cell_v_a_min[16] ? cell_v_a_min[16] : phys[16] > cell_v_a_max[16] ? cell_v_a_max[16] : phys[16];
+    phys[17] = phys[17] < cell_v_a_min[17] ? cell_v_a_min[17] : phys[17] > cell_v_a_max[17] ? cell_v_a_max[17] : phys[17];
+    phys[18] = phys[18] < cell_v_a_min[18] ? cell_v_a_min[18] : phys[18] > cell_v_a_max[18] ? cell_v_a_max[18] : phys[18];
+    phys[19] = phys[19] < cell_v_a_min[19] ? cell_v_a_min[19] : phys[19] > cell_v_a_max[19] ? cell_v_a_max[19] : phys[19];
+    phys[20] = phys[20] < cell_v_a_min[20] ? cell_v_a_min[20] : phys[20] > cell_v_a_max[20] ? cell_v_a_max[20] : phys[20];
+    phys[21] = phys[21] < cell_v_a_min[21] ? cell_v_a_min[21] : phys[21] > cell_v_a_max[21] ? cell_v_a_max[21] : phys[21];
+    phys[22] = phys[22] < cell_v_a_min[22] ? cell_v_a_min[22] : phys[22] > cell_v_a_max[22] ? cell_v_a_max[22] : phys[22];
+    phys[23] = phys[23] < cell_v_a_min[23] ? cell_v_a_min[23] : phys[23] > cell_v_a_max[23] ? cell_v_a_max[23] : phys[23];
+    phys[24] = phys[24] < cell_v_a_min[24] ? cell_v_a_min[24] : phys[24] > cell_v_a_max[24] ? cell_v_a_max[24] : phys[24];
+    phys[25] = phys[25] < cell_v_a_min[25] ? cell_v_a_min[25] : phys[25] > cell_v_a_max[25] ? cell_v_a_max[25] : phys[25];
+    phys[26] = phys[26] < cell_v_a_min[26] ? cell_v_a_min[26] : phys[26] > cell_v_a_max[26] ? cell_v_a_max[26] : phys[26];
+    phys[27] = phys[27] < cell_v_a_min[27] ? cell_v_a_min[27] : phys[27] > cell_v_a_max[27] ? cell_v_a_max[27] : phys[27];
+    phys[28] = phys[28] < cell_v_a_min[28] ? cell_v_a_min[28] : phys[28] > cell_v_a_max[28] ? cell_v_a_max[28] : phys[28];
+    phys[29] = phys[29] < cell_v_a_min[29] ? cell_v_a_min[29] : phys[29] > cell_v_a_max[29] ? cell_v_a_max[29] : phys[29];
+    phys[30] = phys[30] < cell_v_a_min[30] ? cell_v_a_min[30] : phys[30] > cell_v_a_max[30] ? cell_v_a_max[30] : phys[30];
+    phys[31] = phys[31] < cell_v_a_min[31] ? cell_v_a_min[31] : phys[31] > cell_v_a_max[31] ? cell_v_a_max[31] : phys[31];
+    phys[32] = phys[32] < cell_v_a_min[32] ? cell_v_a_min[32] : phys[32] > cell_v_a_max[32] ? cell_v_a_max[32] : phys[32];
+    phys[33] = phys[33] < cell_v_a_min[33] ? cell_v_a_min[33] : phys[33] > cell_v_a_max[33] ? cell_v_a_max[33] : phys[33];
+    phys[34] = phys[34] < cell_v_a_min[34] ? cell_v_a_min[34] : phys[34] > cell_v_a_max[34] ? cell_v_a_max[34] : phys[34];
+    phys[35] = phys[35] < cell_v_a_min[35] ? cell_v_a_min[35] : phys[35] > cell_v_a_max[35] ? cell_v_a_max[35] : phys[35];
+    phys[36] = phys[36] < cell_v_a_min[36] ? cell_v_a_min[36] : phys[36] > cell_v_a_max[36] ? cell_v_a_max[36] : phys[36];
+    phys[37] = phys[37] < cell_v_a_min[37] ? cell_v_a_min[37] : phys[37] > cell_v_a_max[37] ? cell_v_a_max[37] : phys[37];
+    phys[38] = phys[38] < cell_v_a_min[38] ? cell_v_a_min[38] : phys[38] > cell_v_a_max[38] ? cell_v_a_max[38] : phys[38];
+    phys[39] = phys[39] < cell_v_a_min[39] ? cell_v_a_min[39] : phys[39] > cell_v_a_max[39] ? cell_v_a_max[39] : phys[39];
+    phys[40] = phys[40] < cell_v_a_min[40] ? cell_v_a_min[40] : phys[40] > cell_v_a_max[40] ? cell_v_a_max[40] : phys[40];
+    phys[41] = phys[41] < cell_v_a_min[41] ? cell_v_a_min[41] : phys[41] > cell_v_a_max[41] ? cell_v_a_max[41] : phys[41];
+    phys[42] = phys[42] < cell_v_a_min[42] ? cell_v_a_min[42] : phys[42] > cell_v_a_max[42] ? cell_v_a_max[42] : phys[42];
+    phys[43] = phys[43] < cell_v_a_min[43] ? cell_v_a_min[43] : phys[43] > cell_v_a_max[43] ? cell_v_a_max[43] : phys[43];
+    phys[44] = phys[44] < cell_v_a_min[44] ? cell_v_a_min[44] : phys[44] > cell_v_a_max[44] ? cell_v_a_max[44] : phys[44];
+    phys[45] = phys[45] < cell_v_a_min[45] ? cell_v_a_min[45] : phys[45] > cell_v_a_max[45] ? cell_v_a_max[45] : phys[45];
+    phys[46] = phys[46] < cell_v_a_min[46] ? cell_v_a_min[46] : phys[46] > cell_v_a_max[46] ? cell_v_a_max[46] : phys[46];
+    phys[47] = phys[47] < cell_v_a_min[47] ? cell_v_a_min[47] : phys[47] > cell_v_a_max[47] ? cell_v_a_max[47] : phys[47];
+    phys[48] = phys[48] < cell_v_a_min[48] ? cell_v_a_min[48] : phys[48] > cell_v_a_max[48] ? cell_v_a_max[48] : phys[48];
+    phys[49] = phys[49] < cell_v_a_min[49] ? cell_v_a_min[49] : phys[49] > cell_v_a_max[49] ? cell_v_a_max[49] : phys[49];
+    phys[50] = phys[50] < cell_v_a_min[50] ? cell_v_a_min[50] : phys[50] > cell_v_a_max[50] ? cell_v_a_max[50] : phys[50];
+    return 0;
 }
 
 static int encode_cell_v_b(const double *phys, uint8_t *dst, size_t size)
@@ -1487,7 +1545,56 @@ static int decode_cell_v_b(const uint8_t *src, size_t size, double *phys)
     phys[48] = ((s.cell_v_b_mux == 15) ? (s.cell_v_094 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_094_decode(s.cell_v_094)) : NAN);
     phys[49] = ((s.cell_v_b_mux == 15) ? (s.cell_v_095 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_095_decode(s.cell_v_095)) : NAN);
     phys[50] = ((s.cell_v_b_mux == 15) ? (s.cell_v_096 == (uint16_t)(65535ll) ? NAN : safetwin_hil_cell_v_b_cell_v_096_decode(s.cell_v_096)) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < cell_v_b_min[3] ? cell_v_b_min[3] : phys[3] > cell_v_b_max[3] ? cell_v_b_max[3] : phys[3];
+    phys[4] = phys[4] < cell_v_b_min[4] ? cell_v_b_min[4] : phys[4] > cell_v_b_max[4] ? cell_v_b_max[4] : phys[4];
+    phys[5] = phys[5] < cell_v_b_min[5] ? cell_v_b_min[5] : phys[5] > cell_v_b_max[5] ? cell_v_b_max[5] : phys[5];
+    phys[6] = phys[6] < cell_v_b_min[6] ? cell_v_b_min[6] : phys[6] > cell_v_b_max[6] ? cell_v_b_max[6] : phys[6];
+    phys[7] = phys[7] < cell_v_b_min[7] ? cell_v_b_min[7] : phys[7] > cell_v_b_max[7] ? cell_v_b_max[7] : phys[7];
+    phys[8] = phys[8] < cell_v_b_min[8] ? cell_v_b_min[8] : phys[8] > cell_v_b_max[8] ? cell_v_b_max[8] : phys[8];
+    phys[9] = phys[9] < cell_v_b_min[9] ? cell_v_b_min[9] : phys[9] > cell_v_b_max[9] ? cell_v_b_max[9] : phys[9];
+    phys[10] = phys[10] < cell_v_b_min[10] ? cell_v_b_min[10] : phys[10] > cell_v_b_max[10] ? cell_v_b_max[10] : phys[10];
+    phys[11] = phys[11] < cell_v_b_min[11] ? cell_v_b_min[11] : phys[11] > cell_v_b_max[11] ? cell_v_b_max[11] : phys[11];
+    phys[12] = phys[12] < cell_v_b_min[12] ? cell_v_b_min[12] : phys[12] > cell_v_b_max[12] ? cell_v_b_max[12] : phys[12];
+    phys[13] = phys[13] < cell_v_b_min[13] ? cell_v_b_min[13] : phys[13] > cell_v_b_max[13] ? cell_v_b_max[13] : phys[13];
+    phys[14] = phys[14] < cell_v_b_min[14] ? cell_v_b_min[14] : phys[14] > cell_v_b_max[14] ? cell_v_b_max[14] : phys[14];
+    phys[15] = phys[15] < cell_v_b_min[15] ? cell_v_b_min[15] : phys[15] > cell_v_b_max[15] ? cell_v_b_max[15] : phys[15];
+    phys[16] = phys[16] < cell_v_b_min[16] ? cell_v_b_min[16] : phys[16] > cell_v_b_max[16] ? cell_v_b_max[16] : phys[16];
+    phys[17] = phys[17] < cell_v_b_min[17] ? cell_v_b_min[17] : phys[17] > cell_v_b_max[17] ? cell_v_b_max[17] : phys[17];
+    phys[18] = phys[18] < cell_v_b_min[18] ? cell_v_b_min[18] : phys[18] > cell_v_b_max[18] ? cell_v_b_max[18] : phys[18];
+    phys[19] = phys[19] < cell_v_b_min[19] ? cell_v_b_min[19] : phys[19] > cell_v_b_max[19] ? cell_v_b_max[19] : phys[19];
+    phys[20] = phys[20] < cell_v_b_min[20] ? cell_v_b_min[20] : phys[20] > cell_v_b_max[20] ? cell_v_b_max[20] : phys[20];
+    phys[21] = phys[21] < cell_v_b_min[21] ? cell_v_b_min[21] : phys[21] > cell_v_b_max[21] ? cell_v_b_max[21] : phys[21];
+    phys[22] = phys[22] < cell_v_b_min[22] ? cell_v_b_min[22] : phys[22] > cell_v_b_max[22] ? cell_v_b_max[22] : phys[22];
+    phys[23] = phys[23] < cell_v_b_min[23] ? cell_v_b_min[23] : phys[23] > cell_v_b_max[23] ? cell_v_b_max[23] : phys[23];
+    phys[24] = phys[24] < cell_v_b_min[24] ? cell_v_b_min[24] : phys[24] > cell_v_b_max[24] ? cell_v_b_max[24] : phys[24];
+    phys[25] = phys[25] < cell_v_b_min[25] ? cell_v_b_min[25] : phys[25] > cell_v_b_max[25] ? cell_v_b_max[25] : phys[25];
+    phys[26] = phys[26] < cell_v_b_min[26] ? cell_v_b_min[26] : phys[26] > cell_v_b_max[26] ? cell_v_b_max[26] : phys[26];
+    phys[27] = phys[27] < cell_v_b_min[27] ? cell_v_b_min[27] : phys[27] > cell_v_b_max[27] ? cell_v_b_max[27] : phys[27];
+    phys[28] = phys[28] < cell_v_b_min[28] ? cell_v_b_min[28] : phys[28] > cell_v_b_max[28] ? cell_v_b_max[28] : phys[28];
+    phys[29] = phys[29] < cell_v_b_min[29] ? cell_v_b_min[29] : phys[29] > cell_v_b_max[29] ? cell_v_b_max[29] : phys[29];
+    phys[30] = phys[30] < cell_v_b_min[30] ? cell_v_b_min[30] : phys[30] > cell_v_b_max[30] ? cell_v_b_max[30] : phys[30];
+    phys[31] = phys[31] < cell_v_b_min[31] ? cell_v_b_min[31] : phys[31] > cell_v_b_max[31] ? cell_v_b_max[31] : phys[31];
+    phys[32] = phys[32] < cell_v_b_min[32] ? cell_v_b_min[32] : phys[32] > cell_v_b_max[32] ? cell_v_b_max[32] : phys[32];
+    phys[33] = phys[33] < cell_v_b_min[33] ? cell_v_b_min[33] : phys[33] > cell_v_b_max[33] ? cell_v_b_max[33] : phys[33];
+    phys[34] = phys[34] < cell_v_b_min[34] ? cell_v_b_min[34] : phys[34] > cell_v_b_max[34] ? cell_v_b_max[34] : phys[34];
+    phys[35] = phys[35] < cell_v_b_min[35] ? cell_v_b_min[35] : phys[35] > cell_v_b_max[35] ? cell_v_b_max[35] : phys[35];
+    phys[36] = phys[36] < cell_v_b_min[36] ? cell_v_b_min[36] : phys[36] > cell_v_b_max[36] ? cell_v_b_max[36] : phys[36];
+    phys[37] = phys[37] < cell_v_b_min[37] ? cell_v_b_min[37] : phys[37] > cell_v_b_max[37] ? cell_v_b_max[37] : phys[37];
+    phys[38] = phys[38] < cell_v_b_min[38] ? cell_v_b_min[38] : phys[38] > cell_v_b_max[38] ? cell_v_b_max[38] : phys[38];
+    phys[39] = phys[39] < cell_v_b_min[39] ? cell_v_b_min[39] : phys[39] > cell_v_b_max[39] ? cell_v_b_max[39] : phys[39];
+    phys[40] = phys[40] < cell_v_b_min[40] ? cell_v_b_min[40] : phys[40] > cell_v_b_max[40] ? cell_v_b_max[40] : phys[40];
+    phys[41] = phys[41] < cell_v_b_min[41] ? cell_v_b_min[41] : phys[41] > cell_v_b_max[41] ? cell_v_b_max[41] : phys[41];
+    phys[42] = phys[42] < cell_v_b_min[42] ? cell_v_b_min[42] : phys[42] > cell_v_b_max[42] ? cell_v_b_max[42] : phys[42];
+    phys[43] = phys[43] < cell_v_b_min[43] ? cell_v_b_min[43] : phys[43] > cell_v_b_max[43] ? cell_v_b_max[43] : phys[43];
+    phys[44] = phys[44] < cell_v_b_min[44] ? cell_v_b_min[44] : phys[44] > cell_v_b_max[44] ? cell_v_b_max[44] : phys[44];
+    phys[45] = phys[45] < cell_v_b_min[45] ? cell_v_b_min[45] : phys[45] > cell_v_b_max[45] ? cell_v_b_max[45] : phys[45];
+    phys[46] = phys[46] < cell_v_b_min[46] ? cell_v_b_min[46] : phys[46] > cell_v_b_max[46] ? cell_v_b_max[46] : phys[46];
+    phys[47] = phys[47] < cell_v_b_min[47] ? cell_v_b_min[47] : phys[47] > cell_v_b_max[47] ? cell_v_b_max[47] : phys[47];
+    phys[48] = phys[48] < cell_v_b_min[48] ? cell_v_b_min[48] : phys[48] > cell_v_b_max[48] ? cell_v_b_max[48] : phys[48];
+    phys[49] = phys[49] < cell_v_b_min[49] ? cell_v_b_min[49] : phys[49] > cell_v_b_max[49] ? cell_v_b_max[49] : phys[49];
+    phys[50] = phys[50] < cell_v_b_min[50] ? cell_v_b_min[50] : phys[50] > cell_v_b_max[50] ? cell_v_b_max[50] : phys[50];
+    return 0;
 }
 
 static int encode_cell_t(const double *phys, uint8_t *dst, size_t size)
@@ -2394,7 +2501,104 @@ static int decode_cell_t(const uint8_t *src, size_t size, double *phys)
     phys[96] = ((s.cell_t_mux == 15) ? (s.cell_t_094 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_094_decode(s.cell_t_094)) : NAN);
     phys[97] = ((s.cell_t_mux == 15) ? (s.cell_t_095 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_095_decode(s.cell_t_095)) : NAN);
     phys[98] = ((s.cell_t_mux == 15) ? (s.cell_t_096 == (uint8_t)(255ll) ? NAN : safetwin_hil_cell_t_cell_t_096_decode(s.cell_t_096)) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < cell_t_min[3] ? cell_t_min[3] : phys[3] > cell_t_max[3] ? cell_t_max[3] : phys[3];
+    phys[4] = phys[4] < cell_t_min[4] ? cell_t_min[4] : phys[4] > cell_t_max[4] ? cell_t_max[4] : phys[4];
+    phys[5] = phys[5] < cell_t_min[5] ? cell_t_min[5] : phys[5] > cell_t_max[5] ? cell_t_max[5] : phys[5];
+    phys[6] = phys[6] < cell_t_min[6] ? cell_t_min[6] : phys[6] > cell_t_max[6] ? cell_t_max[6] : phys[6];
+    phys[7] = phys[7] < cell_t_min[7] ? cell_t_min[7] : phys[7] > cell_t_max[7] ? cell_t_max[7] : phys[7];
+    phys[8] = phys[8] < cell_t_min[8] ? cell_t_min[8] : phys[8] > cell_t_max[8] ? cell_t_max[8] : phys[8];
+    phys[9] = phys[9] < cell_t_min[9] ? cell_t_min[9] : phys[9] > cell_t_max[9] ? cell_t_max[9] : phys[9];
+    phys[10] = phys[10] < cell_t_min[10] ? cell_t_min[10] : phys[10] > cell_t_max[10] ? cell_t_max[10] : phys[10];
+    phys[11] = phys[11] < cell_t_min[11] ? cell_t_min[11] : phys[11] > cell_t_max[11] ? cell_t_max[11] : phys[11];
+    phys[12] = phys[12] < cell_t_min[12] ? cell_t_min[12] : phys[12] > cell_t_max[12] ? cell_t_max[12] : phys[12];
+    phys[13] = phys[13] < cell_t_min[13] ? cell_t_min[13] : phys[13] > cell_t_max[13] ? cell_t_max[13] : phys[13];
+    phys[14] = phys[14] < cell_t_min[14] ? cell_t_min[14] : phys[14] > cell_t_max[14] ? cell_t_max[14] : phys[14];
+    phys[15] = phys[15] < cell_t_min[15] ? cell_t_min[15] : phys[15] > cell_t_max[15] ? cell_t_max[15] : phys[15];
+    phys[16] = phys[16] < cell_t_min[16] ? cell_t_min[16] : phys[16] > cell_t_max[16] ? cell_t_max[16] : phys[16];
+    phys[17] = phys[17] < cell_t_min[17] ? cell_t_min[17] : phys[17] > cell_t_max[17] ? cell_t_max[17] : phys[17];
+    phys[18] = phys[18] < cell_t_min[18] ? cell_t_min[18] : phys[18] > cell_t_max[18] ? cell_t_max[18] : phys[18];
+    phys[19] = phys[19] < cell_t_min[19] ? cell_t_min[19] : phys[19] > cell_t_max[19] ? cell_t_max[19] : phys[19];
+    phys[20] = phys[20] < cell_t_min[20] ? cell_t_min[20] : phys[20] > cell_t_max[20] ? cell_t_max[20] : phys[20];
+    phys[21] = phys[21] < cell_t_min[21] ? cell_t_min[21] : phys[21] > cell_t_max[21] ? cell_t_max[21] : phys[21];
+    phys[22] = phys[22] < cell_t_min[22] ? cell_t_min[22] : phys[22] > cell_t_max[22] ? cell_t_max[22] : phys[22];
+    phys[23] = phys[23] < cell_t_min[23] ? cell_t_min[23] : phys[23] > cell_t_max[23] ? cell_t_max[23] : phys[23];
+    phys[24] = phys[24] < cell_t_min[24] ? cell_t_min[24] : phys[24] > cell_t_max[24] ? cell_t_max[24] : phys[24];
+    phys[25] = phys[25] < cell_t_min[25] ? cell_t_min[25] : phys[25] > cell_t_max[25] ? cell_t_max[25] : phys[25];
+    phys[26] = phys[26] < cell_t_min[26] ? cell_t_min[26] : phys[26] > cell_t_max[26] ? cell_t_max[26] : phys[26];
+    phys[27] = phys[27] < cell_t_min[27] ? cell_t_min[27] : phys[27] > cell_t_max[27] ? cell_t_max[27] : phys[27];
+    phys[28] = phys[28] < cell_t_min[28] ? cell_t_min[28] : phys[28] > cell_t_max[28] ? cell_t_max[28] : phys[28];
+    phys[29] = phys[29] < cell_t_min[29] ? cell_t_min[29] : phys[29] > cell_t_max[29] ? cell_t_max[29] : phys[29];
+    phys[30] = phys[30] < cell_t_min[30] ? cell_t_min[30] : phys[30] > cell_t_max[30] ? cell_t_max[30] : phys[30];
+    phys[31] = phys[31] < cell_t_min[31] ? cell_t_min[31] : phys[31] > cell_t_max[31] ? cell_t_max[31] : phys[31];
+    phys[32] = phys[32] < cell_t_min[32] ? cell_t_min[32] : phys[32] > cell_t_max[32] ? cell_t_max[32] : phys[32];
+    phys[33] = phys[33] < cell_t_min[33] ? cell_t_min[33] : phys[33] > cell_t_max[33] ? cell_t_max[33] : phys[33];
+    phys[34] = phys[34] < cell_t_min[34] ? cell_t_min[34] : phys[34] > cell_t_max[34] ? cell_t_max[34] : phys[34];
+    phys[35] = phys[35] < cell_t_min[35] ? cell_t_min[35] : phys[35] > cell_t_max[35] ? cell_t_max[35] : phys[35];
+    phys[36] = phys[36] < cell_t_min[36] ? cell_t_min[36] : phys[36] > cell_t_max[36] ? cell_t_max[36] : phys[36];
+    phys[37] = phys[37] < cell_t_min[37] ? cell_t_min[37] : phys[37] > cell_t_max[37] ? cell_t_max[37] : phys[37];
+    phys[38] = phys[38] < cell_t_min[38] ? cell_t_min[38] : phys[38] > cell_t_max[38] ? cell_t_max[38] : phys[38];
+    phys[39] = phys[39] < cell_t_min[39] ? cell_t_min[39] : phys[39] > cell_t_max[39] ? cell_t_max[39] : phys[39];
+    phys[40] = phys[40] < cell_t_min[40] ? cell_t_min[40] : phys[40] > cell_t_max[40] ? cell_t_max[40] : phys[40];
+    phys[41] = phys[41] < cell_t_min[41] ? cell_t_min[41] : phys[41] > cell_t_max[41] ? cell_t_max[41] : phys[41];
+    phys[42] = phys[42] < cell_t_min[42] ? cell_t_min[42] : phys[42] > cell_t_max[42] ? cell_t_max[42] : phys[42];
+    phys[43] = phys[43] < cell_t_min[43] ? cell_t_min[43] : phys[43] > cell_t_max[43] ? cell_t_max[43] : phys[43];
+    phys[44] = phys[44] < cell_t_min[44] ? cell_t_min[44] : phys[44] > cell_t_max[44] ? cell_t_max[44] : phys[44];
+    phys[45] = phys[45] < cell_t_min[45] ? cell_t_min[45] : phys[45] > cell_t_max[45] ? cell_t_max[45] : phys[45];
+    phys[46] = phys[46] < cell_t_min[46] ? cell_t_min[46] : phys[46] > cell_t_max[46] ? cell_t_max[46] : phys[46];
+    phys[47] = phys[47] < cell_t_min[47] ? cell_t_min[47] : phys[47] > cell_t_max[47] ? cell_t_max[47] : phys[47];
+    phys[48] = phys[48] < cell_t_min[48] ? cell_t_min[48] : phys[48] > cell_t_max[48] ? cell_t_max[48] : phys[48];
+    phys[49] = phys[49] < cell_t_min[49] ? cell_t_min[49] : phys[49] > cell_t_max[49] ? cell_t_max[49] : phys[49];
+    phys[50] = phys[50] < cell_t_min[50] ? cell_t_min[50] : phys[50] > cell_t_max[50] ? cell_t_max[50] : phys[50];
+    phys[51] = phys[51] < cell_t_min[51] ? cell_t_min[51] : phys[51] > cell_t_max[51] ? cell_t_max[51] : phys[51];
+    phys[52] = phys[52] < cell_t_min[52] ? cell_t_min[52] : phys[52] > cell_t_max[52] ? cell_t_max[52] : phys[52];
+    phys[53] = phys[53] < cell_t_min[53] ? cell_t_min[53] : phys[53] > cell_t_max[53] ? cell_t_max[53] : phys[53];
+    phys[54] = phys[54] < cell_t_min[54] ? cell_t_min[54] : phys[54] > cell_t_max[54] ? cell_t_max[54] : phys[54];
+    phys[55] = phys[55] < cell_t_min[55] ? cell_t_min[55] : phys[55] > cell_t_max[55] ? cell_t_max[55] : phys[55];
+    phys[56] = phys[56] < cell_t_min[56] ? cell_t_min[56] : phys[56] > cell_t_max[56] ? cell_t_max[56] : phys[56];
+    phys[57] = phys[57] < cell_t_min[57] ? cell_t_min[57] : phys[57] > cell_t_max[57] ? cell_t_max[57] : phys[57];
+    phys[58] = phys[58] < cell_t_min[58] ? cell_t_min[58] : phys[58] > cell_t_max[58] ? cell_t_max[58] : phys[58];
+    phys[59] = phys[59] < cell_t_min[59] ? cell_t_min[59] : phys[59] > cell_t_max[59] ? cell_t_max[59] : phys[59];
+    phys[60] = phys[60] < cell_t_min[60] ? cell_t_min[60] : phys[60] > cell_t_max[60] ? cell_t_max[60] : phys[60];
+    phys[61] = phys[61] < cell_t_min[61] ? cell_t_min[61] : phys[61] > cell_t_max[61] ? cell_t_max[61] : phys[61];
+    phys[62] = phys[62] < cell_t_min[62] ? cell_t_min[62] : phys[62] > cell_t_max[62] ? cell_t_max[62] : phys[62];
+    phys[63] = phys[63] < cell_t_min[63] ? cell_t_min[63] : phys[63] > cell_t_max[63] ? cell_t_max[63] : phys[63];
+    phys[64] = phys[64] < cell_t_min[64] ? cell_t_min[64] : phys[64] > cell_t_max[64] ? cell_t_max[64] : phys[64];
+    phys[65] = phys[65] < cell_t_min[65] ? cell_t_min[65] : phys[65] > cell_t_max[65] ? cell_t_max[65] : phys[65];
+    phys[66] = phys[66] < cell_t_min[66] ? cell_t_min[66] : phys[66] > cell_t_max[66] ? cell_t_max[66] : phys[66];
+    phys[67] = phys[67] < cell_t_min[67] ? cell_t_min[67] : phys[67] > cell_t_max[67] ? cell_t_max[67] : phys[67];
+    phys[68] = phys[68] < cell_t_min[68] ? cell_t_min[68] : phys[68] > cell_t_max[68] ? cell_t_max[68] : phys[68];
+    phys[69] = phys[69] < cell_t_min[69] ? cell_t_min[69] : phys[69] > cell_t_max[69] ? cell_t_max[69] : phys[69];
+    phys[70] = phys[70] < cell_t_min[70] ? cell_t_min[70] : phys[70] > cell_t_max[70] ? cell_t_max[70] : phys[70];
+    phys[71] = phys[71] < cell_t_min[71] ? cell_t_min[71] : phys[71] > cell_t_max[71] ? cell_t_max[71] : phys[71];
+    phys[72] = phys[72] < cell_t_min[72] ? cell_t_min[72] : phys[72] > cell_t_max[72] ? cell_t_max[72] : phys[72];
+    phys[73] = phys[73] < cell_t_min[73] ? cell_t_min[73] : phys[73] > cell_t_max[73] ? cell_t_max[73] : phys[73];
+    phys[74] = phys[74] < cell_t_min[74] ? cell_t_min[74] : phys[74] > cell_t_max[74] ? cell_t_max[74] : phys[74];
+    phys[75] = phys[75] < cell_t_min[75] ? cell_t_min[75] : phys[75] > cell_t_max[75] ? cell_t_max[75] : phys[75];
+    phys[76] = phys[76] < cell_t_min[76] ? cell_t_min[76] : phys[76] > cell_t_max[76] ? cell_t_max[76] : phys[76];
+    phys[77] = phys[77] < cell_t_min[77] ? cell_t_min[77] : phys[77] > cell_t_max[77] ? cell_t_max[77] : phys[77];
+    phys[78] = phys[78] < cell_t_min[78] ? cell_t_min[78] : phys[78] > cell_t_max[78] ? cell_t_max[78] : phys[78];
+    phys[79] = phys[79] < cell_t_min[79] ? cell_t_min[79] : phys[79] > cell_t_max[79] ? cell_t_max[79] : phys[79];
+    phys[80] = phys[80] < cell_t_min[80] ? cell_t_min[80] : phys[80] > cell_t_max[80] ? cell_t_max[80] : phys[80];
+    phys[81] = phys[81] < cell_t_min[81] ? cell_t_min[81] : phys[81] > cell_t_max[81] ? cell_t_max[81] : phys[81];
+    phys[82] = phys[82] < cell_t_min[82] ? cell_t_min[82] : phys[82] > cell_t_max[82] ? cell_t_max[82] : phys[82];
+    phys[83] = phys[83] < cell_t_min[83] ? cell_t_min[83] : phys[83] > cell_t_max[83] ? cell_t_max[83] : phys[83];
+    phys[84] = phys[84] < cell_t_min[84] ? cell_t_min[84] : phys[84] > cell_t_max[84] ? cell_t_max[84] : phys[84];
+    phys[85] = phys[85] < cell_t_min[85] ? cell_t_min[85] : phys[85] > cell_t_max[85] ? cell_t_max[85] : phys[85];
+    phys[86] = phys[86] < cell_t_min[86] ? cell_t_min[86] : phys[86] > cell_t_max[86] ? cell_t_max[86] : phys[86];
+    phys[87] = phys[87] < cell_t_min[87] ? cell_t_min[87] : phys[87] > cell_t_max[87] ? cell_t_max[87] : phys[87];
+    phys[88] = phys[88] < cell_t_min[88] ? cell_t_min[88] : phys[88] > cell_t_max[88] ? cell_t_max[88] : phys[88];
+    phys[89] = phys[89] < cell_t_min[89] ? cell_t_min[89] : phys[89] > cell_t_max[89] ? cell_t_max[89] : phys[89];
+    phys[90] = phys[90] < cell_t_min[90] ? cell_t_min[90] : phys[90] > cell_t_max[90] ? cell_t_max[90] : phys[90];
+    phys[91] = phys[91] < cell_t_min[91] ? cell_t_min[91] : phys[91] > cell_t_max[91] ? cell_t_max[91] : phys[91];
+    phys[92] = phys[92] < cell_t_min[92] ? cell_t_min[92] : phys[92] > cell_t_max[92] ? cell_t_max[92] : phys[92];
+    phys[93] = phys[93] < cell_t_min[93] ? cell_t_min[93] : phys[93] > cell_t_max[93] ? cell_t_max[93] : phys[93];
+    phys[94] = phys[94] < cell_t_min[94] ? cell_t_min[94] : phys[94] > cell_t_max[94] ? cell_t_max[94] : phys[94];
+    phys[95] = phys[95] < cell_t_min[95] ? cell_t_min[95] : phys[95] > cell_t_max[95] ? cell_t_max[95] : phys[95];
+    phys[96] = phys[96] < cell_t_min[96] ? cell_t_min[96] : phys[96] > cell_t_max[96] ? cell_t_max[96] : phys[96];
+    phys[97] = phys[97] < cell_t_min[97] ? cell_t_min[97] : phys[97] > cell_t_max[97] ? cell_t_max[97] : phys[97];
+    phys[98] = phys[98] < cell_t_min[98] ? cell_t_min[98] : phys[98] > cell_t_max[98] ? cell_t_max[98] : phys[98];
+    return 0;
 }
 
 static int encode_attest_nonce_0(const double *phys, uint8_t *dst, size_t size)
@@ -2492,7 +2696,8 @@ static int decode_attest_nonce_0(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_0_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_0_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_0_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_1(const double *phys, uint8_t *dst, size_t size)
@@ -2590,7 +2795,8 @@ static int decode_attest_nonce_1(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_1_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_1_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_1_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_2(const double *phys, uint8_t *dst, size_t size)
@@ -2688,7 +2894,8 @@ static int decode_attest_nonce_2(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_2_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_2_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_2_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_3(const double *phys, uint8_t *dst, size_t size)
@@ -2786,7 +2993,8 @@ static int decode_attest_nonce_3(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_3_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_3_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_3_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_4(const double *phys, uint8_t *dst, size_t size)
@@ -2884,7 +3092,8 @@ static int decode_attest_nonce_4(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_4_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_4_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_4_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_5(const double *phys, uint8_t *dst, size_t size)
@@ -2982,7 +3191,8 @@ static int decode_attest_nonce_5(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_5_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_5_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_5_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_6(const double *phys, uint8_t *dst, size_t size)
@@ -3080,7 +3290,8 @@ static int decode_attest_nonce_6(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_6_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_6_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_6_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_nonce_7(const double *phys, uint8_t *dst, size_t size)
@@ -3178,7 +3389,8 @@ static int decode_attest_nonce_7(const uint8_t *src, size_t size, double *phys)
     phys[6] = ((s.nonce_frag == 3) ? safetwin_hil_attest_nonce_7_nonce_bytes_3_decode(s.nonce_bytes_3) : NAN);
     phys[7] = ((s.nonce_frag == 4) ? safetwin_hil_attest_nonce_7_nonce_bytes_4_decode(s.nonce_bytes_4) : NAN);
     phys[8] = ((s.nonce_frag == 5) ? safetwin_hil_attest_nonce_7_nonce_bytes_5_decode(s.nonce_bytes_5) : NAN);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_0(const double *phys, uint8_t *dst, size_t size)
@@ -3266,7 +3478,8 @@ static int decode_attest_quote_0(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_0_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_0_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_0_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_1(const double *phys, uint8_t *dst, size_t size)
@@ -3354,7 +3567,8 @@ static int decode_attest_quote_1(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_1_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_1_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_1_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_2(const double *phys, uint8_t *dst, size_t size)
@@ -3442,7 +3656,8 @@ static int decode_attest_quote_2(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_2_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_2_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_2_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_3(const double *phys, uint8_t *dst, size_t size)
@@ -3530,7 +3745,8 @@ static int decode_attest_quote_3(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_3_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_3_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_3_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_4(const double *phys, uint8_t *dst, size_t size)
@@ -3618,7 +3834,8 @@ static int decode_attest_quote_4(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_4_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_4_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_4_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_5(const double *phys, uint8_t *dst, size_t size)
@@ -3706,7 +3923,8 @@ static int decode_attest_quote_5(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_5_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_5_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_5_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_6(const double *phys, uint8_t *dst, size_t size)
@@ -3794,7 +4012,8 @@ static int decode_attest_quote_6(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_6_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_6_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_6_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_quote_7(const double *phys, uint8_t *dst, size_t size)
@@ -3882,7 +4101,8 @@ static int decode_attest_quote_7(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_quote_7_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_quote_7_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_quote_7_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_0(const double *phys, uint8_t *dst, size_t size)
@@ -3970,7 +4190,8 @@ static int decode_attest_fc_0(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_0_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_0_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_0_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_1(const double *phys, uint8_t *dst, size_t size)
@@ -4058,7 +4279,8 @@ static int decode_attest_fc_1(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_1_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_1_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_1_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_2(const double *phys, uint8_t *dst, size_t size)
@@ -4146,7 +4368,8 @@ static int decode_attest_fc_2(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_2_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_2_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_2_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_3(const double *phys, uint8_t *dst, size_t size)
@@ -4234,7 +4457,8 @@ static int decode_attest_fc_3(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_3_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_3_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_3_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_4(const double *phys, uint8_t *dst, size_t size)
@@ -4322,7 +4546,8 @@ static int decode_attest_fc_4(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_4_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_4_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_4_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_5(const double *phys, uint8_t *dst, size_t size)
@@ -4410,7 +4635,8 @@ static int decode_attest_fc_5(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_5_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_5_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_5_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_6(const double *phys, uint8_t *dst, size_t size)
@@ -4498,7 +4724,8 @@ static int decode_attest_fc_6(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_6_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_6_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_6_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_fc_7(const double *phys, uint8_t *dst, size_t size)
@@ -4586,7 +4813,8 @@ static int decode_attest_fc_7(const uint8_t *src, size_t size, double *phys)
     phys[5] = safetwin_hil_attest_fc_7_isotp_byte_5_decode(s.isotp_byte_5);
     phys[6] = safetwin_hil_attest_fc_7_isotp_byte_6_decode(s.isotp_byte_6);
     phys[7] = safetwin_hil_attest_fc_7_isotp_byte_7_decode(s.isotp_byte_7);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_attest_result(const double *phys, uint8_t *dst, size_t size)
@@ -4668,7 +4896,8 @@ static int decode_attest_result(const uint8_t *src, size_t size, double *phys)
     phys[4] = (s.result_reason == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_reason_decode(s.result_reason));
     phys[5] = (s.result_check == (uint8_t)(255ll) ? NAN : safetwin_hil_attest_result_result_check_decode(s.result_check));
     phys[6] = safetwin_hil_attest_result_result_cycle_decode(s.result_cycle);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_report_schedule(const double *phys, uint8_t *dst, size_t size)
@@ -4731,7 +4960,10 @@ static int decode_report_schedule(const uint8_t *src, size_t size, double *phys)
     phys[2] = (s.sched_node == (uint8_t)(63ll) ? NAN : safetwin_hil_report_schedule_sched_node_decode(s.sched_node));
     phys[3] = (s.report_in == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_report_in_decode(s.report_in));
     phys[4] = (s.event_threshold == (uint16_t)(65535ll) ? NAN : safetwin_hil_report_schedule_event_threshold_decode(s.event_threshold));
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < report_schedule_min[3] ? report_schedule_min[3] : phys[3] > report_schedule_max[3] ? report_schedule_max[3] : phys[3];
+    phys[4] = phys[4] < report_schedule_min[4] ? report_schedule_min[4] : phys[4] > report_schedule_max[4] ? report_schedule_max[4] : phys[4];
+    return 0;
 }
 
 static int encode_fw_tick_ack(const double *phys, uint8_t *dst, size_t size)
@@ -4783,7 +5015,9 @@ static int decode_fw_tick_ack(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_fw_tick_ack_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_tick_ack_ack_seq_decode(s.ack_seq);
     phys[3] = safetwin_hil_fw_tick_ack_cycle_time_decode(s.cycle_time);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < fw_tick_ack_min[3] ? fw_tick_ack_min[3] : phys[3] > fw_tick_ack_max[3] ? fw_tick_ack_max[3] : phys[3];
+    return 0;
 }
 
 static int encode_fw_command(const double *phys, uint8_t *dst, size_t size)
@@ -4844,7 +5078,9 @@ static int decode_fw_command(const uint8_t *src, size_t size, double *phys)
     phys[2] = (s.current_cmd == (int16_t)(-32768ll) ? NAN : safetwin_hil_fw_command_current_cmd_decode(s.current_cmd));
     phys[3] = safetwin_hil_fw_command_contactor_req_decode(s.contactor_req);
     phys[4] = (s.cmd_mode == (uint8_t)(3ll) ? NAN : safetwin_hil_fw_command_cmd_mode_decode(s.cmd_mode));
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[2] = phys[2] < fw_command_min[2] ? fw_command_min[2] : phys[2] > fw_command_max[2] ? fw_command_max[2] : phys[2];
+    return 0;
 }
 
 static int encode_fw_status(const double *phys, uint8_t *dst, size_t size)
@@ -4924,7 +5160,9 @@ static int decode_fw_status(const uint8_t *src, size_t size, double *phys)
     phys[4] = safetwin_hil_fw_status_fault_flags_decode(s.fault_flags);
     phys[5] = (s.est_soc == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_status_est_soc_decode(s.est_soc));
     phys[6] = safetwin_hil_fw_status_e2_e_errors_decode(s.e2_e_errors);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[5] = phys[5] < fw_status_min[5] ? fw_status_min[5] : phys[5] > fw_status_max[5] ? fw_status_max[5] : phys[5];
+    return 0;
 }
 
 static int encode_fw_event(const double *phys, uint8_t *dst, size_t size)
@@ -4986,7 +5224,8 @@ static int decode_fw_event(const uint8_t *src, size_t size, double *phys)
     phys[2] = safetwin_hil_fw_event_event_code_decode(s.event_code);
     phys[3] = safetwin_hil_fw_event_event_cycle_decode(s.event_cycle);
     phys[4] = (s.event_cell == (uint8_t)(255ll) ? NAN : safetwin_hil_fw_event_event_cell_decode(s.event_cell));
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    return 0;
 }
 
 static int encode_fw_heartbeat(const double *phys, uint8_t *dst, size_t size)
@@ -5038,7 +5277,9 @@ static int decode_fw_heartbeat(const uint8_t *src, size_t size, double *phys)
     phys[1] = safetwin_hil_fw_heartbeat_e2_e_counter_decode(s.e2_e_counter);
     phys[2] = safetwin_hil_fw_heartbeat_fw_uptime_decode(s.fw_uptime);
     phys[3] = safetwin_hil_fw_heartbeat_fw_jitter_decode(s.fw_jitter);
-    return out_of_range ? -ERANGE : 0;
+    if (out_of_range) return -ERANGE;
+    phys[3] = phys[3] < fw_heartbeat_min[3] ? fw_heartbeat_min[3] : phys[3] > fw_heartbeat_max[3] ? fw_heartbeat_max[3] : phys[3];
+    return 0;
 }
 
 int hil_encode(int index, const double *phys, uint8_t *dst, size_t size)
