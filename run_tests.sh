@@ -6,8 +6,9 @@
 # installed core, installs the package (its module compiled once, not again per run), lints the
 # Python code, runs the atheris harnesses of the Python parsers, then pytest.
 # Usage: ./run_tests.sh [extra pytest arguments]
-# FUZZ_RUNS (default 30000) is the number of inputs of each fuzz harness: at 10^5 the firmware-frame
-# harness alone took 491 s here (205 inputs/s), too much of CI's 45-minute budget.
+# FUZZ_RUNS (default 100000) is the number of inputs of each fuzz harness; the harnesses run side by
+# side, one per core (fuzz/side_by_side.sh): the slowest, the wired attestation path at about 200
+# inputs/s, sets the phase's length.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -19,7 +20,7 @@ phase() { echo "== [$((SECONDS - start_s)) s] $*"; }
 # quote verifier, toml++ for the C++ cell-file reader, ccache and Ninja for the builds, clang for the
 # libFuzzer harnesses, clang-format for tools/check_format.sh). Installed only when missing.
 DEBS=(doctest-dev libeigen3-dev swtpm swtpm-tools libtss2-dev tpm2-tools libssl-dev libtomlplusplus-dev ccache ninja-build clang clang-format)
-FUZZ_RUNS=${FUZZ_RUNS:-30000}
+FUZZ_RUNS=${FUZZ_RUNS:-100000}
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,16 +1,17 @@
 // libFuzzer harness: the wired attestation path of the firmware end to end, from raw CAN frames:
 // Firmware::on_frame on ATTEST_QUOTE_k -> the node's ISO-TP receiver (attest_isotp.cpp) -> the
 // answer queue -> the quote parser and verifier after the control step (quote_wire.cpp,
-// quote_verifier.cpp) -> the round's verdict -> that node's trust in the pack cycle. Two nodes are
-// enrolled (each with its own key, fuzz_quote_node.hpp) and a round per node is open from the
-// first cycle (rounds every 5 s, lifetime 3 s), so the inputs reach reassembly, parse and verify.
+// quote_verifier.cpp) -> the round's verdict -> that node's trust in the pack cycle. Three nodes are
+// enrolled, one per AK kind (ECDSA P-256, RSASSA-2048, RSAPSS-2048; each with its own key,
+// fuzz_quote_node.hpp), and a round per node is open from the sixth cycle on (rounds every 5 s,
+// staggered by 0.25 s, lifetime 3 s), so the inputs reach reassembly, parse and verify.
 // A fresh firmware per input (the nonces come from the seeded DRBG: the same per input).
-// Input: records of 10 bytes: op | arg | 8 data bytes, op % 4 =
-//   0  raw frame on ATTEST_QUOTE_(arg & 1), length (arg >> 1) & 0x0F (> 8: 8), the 8 data bytes
-//   1  node (arg & 1)'s genuine answer on its live nonce, with up to 4 (offset, xor) edits from the
+// Input: records of 10 bytes: op | arg | 8 data bytes; node k = (arg bit 0 + 2 * arg bit 7) % 3; op % 4 =
+//   0  raw frame on ATTEST_QUOTE_k, length (arg >> 1) & 0x0F (> 8: 8), the 8 data bytes
+//   1  node k's genuine answer on its live nonce, with up to 4 (offset, xor) edits from the
 //      data bytes (xor 0: skip); arg bit 1: re-signed after the edits by the node's key (so the
 //      checks after the signature are reached); arg bit 2: drop consecutive frame data[7] % 32;
-//      bit 3: the nonce of the other node; segmented into ISO-TP frames and sent
+//      bit 3: the nonce of the next node, (k + 1) % 3; segmented into ISO-TP frames and sent
 //   2  a control cycle of 0.1 * (1 + arg % 16) s (the verify runs after its control step), after
 //      the plant's nominal measurement frames unless arg bit 7 is set (then they are missing)
 //   3  any other DBC message (index arg), E2E-protected, with the 8 data bytes
@@ -33,13 +34,16 @@ using fuzz_quote::require;
 
 namespace {
 
-constexpr std::size_t kNodes = 2;
+constexpr std::size_t kNodes = 3;
 
 struct World {
-  fuzz_quote::QuoteNode node[kNodes] = {fuzz_quote::QuoteNode(0), fuzz_quote::QuoteNode(0x40)};
+  fuzz_quote::QuoteNode node[kNodes] = {fuzz_quote::QuoteNode(0, fuzz_quote::AkKind::ecdsa),
+                                        fuzz_quote::QuoteNode(0x40, fuzz_quote::AkKind::rsassa),
+                                        fuzz_quote::QuoteNode(0x80, fuzz_quote::AkKind::rsapss)};
   FirmwareConfig config;
   World() {
-    config.series = 6;  // a small pack: construction per input stays cheap; nodes take groups 1-3, 4-6
+    fuzz_quote::require_genuine_quotes_pass(node, kNodes);
+    config.series = 6;  // a small pack: construction per input stays cheap; nodes take groups 1-2, 3-4, 5-6
     config.control.period_s = 0.1;
     config.control.controller = ControllerKind::cccv;  // the MPC's setup per input would dominate the run
     config.attest.every_s = 5.0;
@@ -134,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const World w;
   Firmware fw(w.config);
   NominalPlant plant;
-  for (int i = 0; i < 3; ++i) {  // opens node 0's round (node 1's at 0.25 s, in the third cycle)
+  for (int i = 0; i < 6; ++i) {  // opens node 0's round (node 1's at 0.25 s, node 2's at 0.5 s: the sixth cycle)
     plant.send(fw, 0.1 * i);
     (void)fw.cycle(0.1);
   }
@@ -143,12 +147,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t off = 0; off + 10 <= size && off < 10 * 64; off += 10) {
     const std::uint8_t op = data[off] % 4, arg = data[off + 1];
     const std::uint8_t* d = data + off + 2;
-    const std::size_t k = arg & 1u;
+    const std::size_t k = ((arg & 1u) | ((arg >> 6) & 2u)) % kNodes;
     if (op == 0) {
       const std::uint8_t len = static_cast<std::uint8_t>(std::min((arg >> 1) & 0x0F, 8));
       send_quote_frame(fw, k, d, len);
     } else if (op == 1) {
-      const QuoteVerifier::Nonce& nonce = fw.attest_rounds()->nonce_request((arg & 8u) ? 1 - k : k);
+      const QuoteVerifier::Nonce& nonce = fw.attest_rounds()->nonce_request((arg & 8u) ? (k + 1) % kNodes : k);
       const auto clock_ms = static_cast<std::uint64_t>(1000 + fw.now_ms());
       const Bytes genuine_attest = w.node[k].attest(nonce.data(), nonce.size(), clock_ms, 1);
       const Bytes genuine_sig = w.node[k].sign(genuine_attest);

@@ -82,30 +82,34 @@ int main(int argc, char** argv) {
   }
   if (fw_len >= 10) fw_seed[fw_len - 9] |= 0x40; /* and a control cycle after the last frame */
   failures += write_file(dir, "firmware_frames", 0, fw_seed, fw_len);
-  /* fuzz_firmware_attest (records op | arg | 8 bytes, see its header): each node's genuine answer
-   * then a cycle that verifies it (pass); the same with an edited, re-signed clock (pass, a later
-   * clock), with an unsigned edit (fail_signature), with a dropped frame (reassembly error), and
-   * with the other node's nonce (nonce_unknown); the rounds end after cycles of 1.6 s. */
-  static const uint8_t attest_seeds[][3][2] = {
-      {{1, 0x00}, {2, 0x00}, {1, 0x01}}, {{1, 0x02}, {2, 0x00}, {2, 0x0F}}, {{1, 0x00}, {2, 0x00}, {2, 0x0F}},
-      {{1, 0x04}, {2, 0x00}, {2, 0x0F}}, {{1, 0x08}, {2, 0x00}, {2, 0x0F}},
+  /* fuzz_firmware_attest (records op | arg | 8 bytes, see its header; arg 0x00, 0x01, 0x80 address
+   * nodes 0, 1, 2: ECDSA, RSASSA, RSAPSS): each node's genuine answer then a cycle that verifies it
+   * (pass); the same with an edited, re-signed clock (pass, a later clock), with an unsigned edit
+   * (fail_signature), with a dropped frame (reassembly error), and with the next node's nonce
+   * (nonce_unknown); the rounds end after cycles of 1.6 s. Edits: (offset, xor) in the first record. */
+  static const struct {
+    uint8_t op_arg[3][2];
+    uint8_t edit[2];
+  } attest_seeds[] = {
+      {{{1, 0x00}, {2, 0x00}, {1, 0x01}}, {0, 0}},
+      {{{1, 0x02}, {2, 0x00}, {2, 0x0F}}, {79, 1}},           /* the clock's last byte (offset 2+2+34+2+32+7 = 79) */
+      {{{1, 0x00}, {2, 0x00}, {2, 0x0F}}, {0x80 | 10, 0x55}}, /* the signature's r, unsigned */
+      {{{1, 0x04}, {2, 0x00}, {2, 0x0F}}, {0, 0}},
+      {{{1, 0x08}, {2, 0x00}, {2, 0x0F}}, {0, 0}},
+      {{{1, 0x80}, {2, 0x00}, {2, 0x0F}}, {0, 0}},
+      {{{1, 0x82}, {2, 0x00}, {2, 0x0F}}, {79, 1}},
+      {{{1, 0x01}, {2, 0x00}, {2, 0x0F}}, {0x80 | 100, 0x55}}, /* inside the RSA signature, unsigned */
   };
   const int n_attest = (int)(sizeof attest_seeds / sizeof attest_seeds[0]);
   for (int i = 0; i < n_attest; ++i) {
     uint8_t rec[4 * 10];
     memset(rec, 0, sizeof rec);
     for (int r = 0; r < 3; ++r) {
-      rec[10 * r] = attest_seeds[i][r][0];
-      rec[10 * r + 1] = attest_seeds[i][r][1];
+      rec[10 * r] = attest_seeds[i].op_arg[r][0];
+      rec[10 * r + 1] = attest_seeds[i].op_arg[r][1];
     }
-    if (i == 1) { /* the clock's last byte of TPMS_ATTEST (offset 2+2+34+2+32+7 = 79), xor 1 */
-      rec[2] = 79;
-      rec[3] = 1;
-    }
-    if (i == 2) { /* the signature's r, unsigned */
-      rec[2] = 0x80 | 10;
-      rec[3] = 0x55;
-    }
+    rec[2] = attest_seeds[i].edit[0];
+    rec[3] = attest_seeds[i].edit[1];
     rec[30] = 2; /* a last cycle */
     rec[31] = 0x0F;
     failures += write_file(dir, "firmware_attest", i, rec, sizeof rec);

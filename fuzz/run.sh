@@ -12,7 +12,7 @@ shift || true
 HARNESSES=("$@")
 # Every harness, one name each (fuzz_<name> in fuzz/CMakeLists.txt, seeds in build/fuzz/seeds/<name>):
 # a new harness is one more name here.
-ALL_HARNESSES=(e2e hil_codec firmware_frames firmware_attest quote attest_isotp cell_file)
+ALL_HARNESSES=(firmware_attest firmware_frames e2e hil_codec quote attest_isotp cell_file)
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL_HARNESSES[@]}")
 BUILD=${FUZZ_BUILD_DIR:-build/fuzz}
 CC=${CC_FUZZ:-clang}
@@ -36,23 +36,35 @@ cp src/safetwin/data/cells/*.toml "$SEEDS/cell_file/"  # the shipped cell files
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for h in "${HARNESSES[@]}"; do
-  corpus="$BUILD/corpus/$h"
-  artifacts="$BUILD/artifacts/$h"
+# One harness: its log in $BUILD/fuzz_<h>.log, its summary in $BUILD/results/<h>.result.
+run_harness() {
+  local h=$1 corpus="$BUILD/corpus/$1" artifacts="$BUILD/artifacts/$1" start end status=0
   mkdir -p "$corpus" "$artifacts"
-  echo "== fuzz_$h: $RUNS inputs"
   start=$(date +%s.%N)
   # -seed fixed: the same inputs every run; -max_len 640 covers 64 firmware frame records, 4096 the
   # largest shipped cell file (2.8 kB) with room to grow.
-  extra=(-max_len=640)
+  local extra=(-max_len=640)
   [ "$h" = cell_file ] && extra=(-max_len=4096 -dict=fuzz/cell_file.dict)
   "$BUILD/fuzz_$h" -runs="$RUNS" -seed=1 "${extra[@]}" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$corpus" "$SEEDS/$h" 2>"$BUILD/fuzz_$h.log" || {
-    tail -40 "$BUILD/fuzz_$h.log"
-    echo "fuzz_$h FAILED: reproduce with $BUILD/fuzz_$h $artifacts/crash-*"
-    exit 1
-  }
+    -artifact_prefix="$artifacts/" "$corpus" "$SEEDS/$h" 2>"$BUILD/fuzz_$h.log" || status=$?
   end=$(date +%s.%N)
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$BUILD/fuzz_$h.log" | tr '\n' ' '
-  awk -v h="$h" -v s="$start" -v e="$end" 'BEGIN { printf "\nfuzz_%s: ok, %.1f s wall\n", h, e - s }'
-done
+  {
+    { grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$BUILD/fuzz_$h.log" || true; } | tr '\n' ' '
+    awk -v h="$h" -v s="$start" -v e="$end" -v st="$status" \
+      'BEGIN { printf "\nfuzz_%s: %s, %.1f s wall\n", h, st == 0 ? "ok" : "FAILED", e - s }'
+  } >"$BUILD/results/$h.result"
+  return "$status"
+}
+
+# Side by side (fuzz/side_by_side.sh), $RUNS inputs each. The two firmware harnesses (a fresh
+# firmware per input, about 200 inputs/s) take most of the time: listed first, they start first
+# and the fast ones fill the other core.
+echo "== libFuzzer harnesses, $RUNS inputs each"
+source fuzz/side_by_side.sh
+run_side_by_side run_harness "$BUILD/results" "${HARNESSES[@]}" || {
+  for h in "${FAILED_HARNESSES[@]}"; do
+    tail -40 "$BUILD/fuzz_$h.log"
+    echo "fuzz_$h FAILED: reproduce with $BUILD/fuzz_$h $BUILD/artifacts/$h/crash-*"
+  done
+  exit 1
+}
