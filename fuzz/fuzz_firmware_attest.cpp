@@ -3,8 +3,8 @@
 // answer queue -> the quote parser and verifier after the control step (quote_wire.cpp,
 // quote_verifier.cpp) -> the round's verdict -> that node's trust in the pack cycle. Three nodes are
 // enrolled, one per AK kind (ECDSA P-256, RSASSA-2048, RSAPSS-2048; each with its own key,
-// fuzz_quote_node.hpp), and a round per node is open from the sixth cycle on (rounds every 5 s,
-// staggered by 0.25 s, lifetime 3 s), so the inputs reach reassembly, parse and verify.
+// fuzz_quote_node.hpp) on a 3-cell pack, and a round per node is open after three cycles of 0.25 s
+// (rounds every 5 s, staggered by 0.25 s, lifetime 3 s), so the inputs reach reassembly, parse and verify.
 // A fresh firmware per input (the nonces come from the seeded DRBG: the same per input).
 // Input: records of 10 bytes: op | arg | 8 data bytes; node k = (arg bit 0 + 2 * arg bit 7) % 3; op % 4 =
 //   0  raw frame on ATTEST_QUOTE_k, length (arg >> 1) & 0x0F (> 8: 8), the 8 data bytes
@@ -35,6 +35,7 @@ using fuzz_quote::require;
 namespace {
 
 constexpr std::size_t kNodes = 3;
+constexpr int kCells = 3;  // the smallest pack with a group per node: the control cycles are most of an input's time
 
 struct World {
   fuzz_quote::QuoteNode node[kNodes] = {fuzz_quote::QuoteNode(0, fuzz_quote::AkKind::ecdsa),
@@ -43,7 +44,7 @@ struct World {
   FirmwareConfig config;
   World() {
     fuzz_quote::require_genuine_quotes_pass(node, kNodes);
-    config.series = 6;  // a small pack: construction per input stays cheap; nodes take groups 1-2, 3-4, 5-6
+    config.series = kCells;  // node k weighs group k + 1
     config.control.period_s = 0.1;
     config.control.controller = ControllerKind::cccv;  // the MPC's setup per input would dominate the run
     config.attest.every_s = 5.0;
@@ -85,7 +86,7 @@ unsigned passed_answers(const Firmware& fw) {
   return bits;
 }
 
-// The plant's nominal frames of one cycle (6 cells at 3.7 V and 25 C, no current), E2E-protected
+// The plant's nominal frames of one cycle (kCells cells at 3.7 V and 25 C, no current), E2E-protected
 // with advancing counters, so the control step runs and the verdicts reach the pack cycle's trust.
 class NominalPlant {
  public:
@@ -96,21 +97,19 @@ class NominalPlant {
     phys[3] = 1;
     put(fw, SAFETWIN_HIL_PLANT_HEARTBEAT_FRAME_ID, 0, phys);
     phys[2] = 0.0;
-    phys[3] = 6 * 3.7;
+    phys[3] = kCells * 3.7;
     phys[4] = 1;
     put(fw, SAFETWIN_HIL_PACK_MEAS_FRAME_ID, 0, phys);
     phys[2] = 0.0;
     phys[3] = 0;
     put(fw, SAFETWIN_HIL_LOAD_REQUEST_FRAME_ID, 0, phys);
-    for (int g = 0; g < 2; ++g) {
-      for (double& p : phys) p = NAN;
-      phys[2] = g;
-      for (int k = 0; k < 3; ++k) phys[3 + g * 3 + k] = 3.7;
-      put(fw, SAFETWIN_HIL_CELL_V_A_FRAME_ID, g, phys);
-    }
+    for (double& p : phys) p = NAN;
+    phys[2] = 0;  // cells 1-3: one CELL_V_A frame (multiplexer 0), one CELL_T frame
+    for (int k = 0; k < kCells; ++k) phys[3 + k] = 3.7;
+    put(fw, SAFETWIN_HIL_CELL_V_A_FRAME_ID, 0, phys);
     for (double& p : phys) p = NAN;
     phys[2] = 0;
-    for (int k = 0; k < 6; ++k) phys[3 + k] = 25.0;
+    for (int k = 0; k < kCells; ++k) phys[3 + k] = 25.0;
     put(fw, SAFETWIN_HIL_CELL_T_FRAME_ID, 0, phys);
   }
 
@@ -138,9 +137,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const World w;
   Firmware fw(w.config);
   NominalPlant plant;
-  for (int i = 0; i < 6; ++i) {  // opens node 0's round (node 1's at 0.25 s, node 2's at 0.5 s: the sixth cycle)
-    plant.send(fw, 0.1 * i);
-    (void)fw.cycle(0.1);
+  for (int i = 0; i < 3; ++i) {  // cycles of 0.25 s open the rounds of nodes 0, 1, 2 (staggered by 0.25 s)
+    plant.send(fw, 0.25 * i);
+    (void)fw.cycle(0.25);
   }
   require(fw.attest_rounds() != nullptr);
   unsigned genuine_sent = 0;  // bit k: node k was sent a genuine or re-signed answer
