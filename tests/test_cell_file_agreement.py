@@ -162,6 +162,8 @@ BAD = {
                                                  "values = [[0.02]] }"),
     "r0 table long row": _sub("r0_ohm = 0.018", "r0_ohm = { soc = [0.0], temperature_c = [25.0], "
                                                 "values = [[0.02, 0.03]] }"),
+    "r0 table ragged": _sub("r0_ohm = 0.018", "r0_ohm = { soc = [0.0, 1.0], temperature_c = [25.0], "
+                                              "values = [[0.02], [0.02, 0.03]] }"),  # numpy raised its own error
     "r0 table zero": _sub("r0_ohm = 0.018", "r0_ohm = { soc = [0.0, 1.0], temperature_c = [25.0], "
                                             "values = [[0.02], [0.0]] }"),
     "r0 table temperature order": _sub("r0_ohm = 0.018", "r0_ohm = { soc = [0.0], temperature_c = [25.0, 0.0], "

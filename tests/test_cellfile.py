@@ -142,6 +142,23 @@ def test_bad_cell_files_name_the_file_the_key_and_the_reason(tmp_path, edit, key
     assert str(p) in msg and key in msg and reason in msg, msg
 
 
+@pytest.mark.parametrize("row, message", [
+    ("[0.0,2, 0.011, 0.0075]", "resistance.r0_ohm.values: must be 3 x 3, got (3, 4)"),
+    ("[0.022, 0.011]", "resistance.r0_ohm.values[2]: has 2 points, needs >= 3"),
+])
+def test_a_table_row_of_the_wrong_length_is_refused_naming_the_table(tmp_path, row, message):
+    """fuzz_parsers.py cell found the 4-point row at its 31 130th input: numpy's own ValueError
+    ("inhomogeneous shape"), naming neither the file nor the key, left the loader
+    (test_cell_file_agreement: the C++ reader refuses a ragged table with the same message)."""
+    text = shipped_cell_path("lfp_a123_26650").read_text()
+    good = "[0.022, 0.011, 0.0075],"
+    assert good in text
+    p = _write(tmp_path, text.replace(good, row + ","))
+    with pytest.raises(CellFileError) as e:
+        load_cell(p)
+    assert str(e.value) == f"{p}: {message}"
+
+
 def test_parse_errors_and_missing_files_name_the_file(tmp_path):
     p = _write(tmp_path, "[cell\ncapacity_ah = 1")
     with pytest.raises(CellFileError, match=r"bad\.toml: not valid TOML"):

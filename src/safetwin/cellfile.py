@@ -140,9 +140,13 @@ class _Reader:
         rows = value["values"]
         if not isinstance(rows, list) or len(rows) != len(soc):
             self.fail(f"{name}.values", f"must have one row per soc point ({len(soc)} rows)")
-        vals = np.array([self.array(r, f"{name}.values[{i}]", min_len=len(temp_c)) for i, r in enumerate(rows)])
-        if vals.shape != (len(soc), len(temp_c)):
-            self.fail(f"{name}.values", f"must be {len(soc)} x {len(temp_c)}, got {vals.shape}")
+        # Row by row, as the C++ reader (cell_file.cpp) does, with its messages: a ragged table is
+        # refused naming the key, not by numpy's "inhomogeneous shape" (found by fuzz_parsers.py cell).
+        for i, r in enumerate(rows):
+            n = len(self.array(r, f"{name}.values[{i}]", min_len=len(temp_c)))
+            if n != len(temp_c):
+                self.fail(f"{name}.values", f"must be {len(soc)} x {len(temp_c)}, got ({len(soc)}, {n})")
+        vals = np.array(rows, dtype=float)
         if positive and np.any(vals <= 0):
             self.fail(f"{name}.values", f"must be > 0 everywhere (min {vals.min()})")
         temp_k = temp_c + ZERO_CELSIUS_K
