@@ -127,7 +127,7 @@ struct QuoteNode {
     std::size_t len = 0;
     require(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key) == 1);
     if (kind == AkKind::rsassa) require(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1);
-    if (kind == AkKind::rsapss)  // a TPM's PSS salt is as long as the digest (TPM 2.0 Part 1, B.7)
+    if (kind == AkKind::rsapss)  // salt as long as the digest, as FIPS 186-4 TPMs sign (the verifier takes any length)
       require(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
               EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1);
     require(EVP_DigestSign(ctx, nullptr, &len, data.data(), data.size()) == 1);
