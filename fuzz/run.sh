@@ -36,35 +36,24 @@ cp src/safetwin/data/cells/*.toml "$SEEDS/cell_file/"  # the shipped cell files
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-# One harness: its log in $BUILD/fuzz_<h>.log, its summary in $BUILD/results/<h>.result.
+# One harness, its log and summary in $BUILD/results/<h>.{log,result} (fuzz/side_by_side.sh).
 run_harness() {
-  local h=$1 corpus="$BUILD/corpus/$1" artifacts="$BUILD/artifacts/$1" start end status=0
-  mkdir -p "$corpus" "$artifacts"
+  local h=$1 start status=0
+  mkdir -p "$BUILD/corpus/$h" "$BUILD/artifacts/$h"
   start=$(date +%s.%N)
   # -seed fixed: the same inputs every run; -max_len 640 covers 64 firmware frame records, 4096 the
   # largest shipped cell file (2.8 kB) with room to grow.
   local extra=(-max_len=640)
   [ "$h" = cell_file ] && extra=(-max_len=4096 -dict=fuzz/cell_file.dict)
-  "$BUILD/fuzz_$h" -runs="$RUNS" -seed=1 "${extra[@]}" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$corpus" "$SEEDS/$h" 2>"$BUILD/fuzz_$h.log" || status=$?
-  end=$(date +%s.%N)
-  {
-    { grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$BUILD/fuzz_$h.log" || true; } | tr '\n' ' '
-    awk -v h="$h" -v s="$start" -v e="$end" -v st="$status" \
-      'BEGIN { printf "\nfuzz_%s: %s, %.1f s wall\n", h, st == 0 ? "ok" : "FAILED", e - s }'
-  } >"$BUILD/results/$h.result"
-  return "$status"
+  "$BUILD/fuzz_$h" -runs="$RUNS" -seed=1 "${extra[@]}" -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$h/" \
+    "$BUILD/corpus/$h" "$SEEDS/$h" 2>"$BUILD/results/$h.log" || status=$?
+  summarize "$BUILD/results" "$h" "fuzz_$h" "$status" "$start"
 }
+reproduce_hint() { echo "fuzz_$1 FAILED: reproduce with $BUILD/fuzz_$1 $BUILD/artifacts/$1/crash-*"; }
 
-# Side by side (fuzz/side_by_side.sh), $RUNS inputs each. The two firmware harnesses (a fresh
-# firmware per input, about 200 inputs/s) take most of the time: listed first, they start first
-# and the fast ones fill the other core.
+# Side by side, $RUNS inputs each. The two firmware harnesses (a fresh firmware per input, about
+# 200-300 inputs/s) take most of the time: listed first, they start first and the fast ones fill
+# the other core.
 echo "== libFuzzer harnesses, $RUNS inputs each"
 source fuzz/side_by_side.sh
-run_side_by_side run_harness "$BUILD/results" "${HARNESSES[@]}" || {
-  for h in "${FAILED_HARNESSES[@]}"; do
-    tail -40 "$BUILD/fuzz_$h.log"
-    echo "fuzz_$h FAILED: reproduce with $BUILD/fuzz_$h $BUILD/artifacts/$h/crash-*"
-  done
-  exit 1
-}
+run_side_by_side run_harness "$BUILD/results" "${HARNESSES[@]}"

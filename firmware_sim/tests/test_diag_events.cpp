@@ -77,6 +77,16 @@ Measurements measurements(double current_a, double v = 3.7) {
 // A square wave of +-amp A, period 10 s: enough current variation to identify a resistance.
 double square(int k, double amp) { return (k / 5) % 2 == 0 ? amp : -amp; }
 
+// n cycles of the +-10 A square wave with group 3 (1-based) dr_ohm above the others (3.7 V at rest).
+void drive_loose_connection(DiagEvents& diag, const Pack& pack, double dr_ohm, int n) {
+  for (int k = 0; k < n; ++k) {
+    const double i = square(k, 10.0);
+    Measurements m = measurements(i);
+    m.cell_voltage_v[2] -= dr_ohm * i;
+    diag.step(m, *pack.cycle, i, kDt);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a loose connection: the voltage slope against the current is the resistance step, on its group") {
@@ -114,13 +124,8 @@ TEST_CASE("a resistance step under the threshold, or no current variation, raise
   SUBCASE("3 mOhm < resistance_step_ohm = 4 mOhm") {
     Pack pack;
     DiagEvents diag(enabled(), kGroups, kCapacityAh);
-    for (int k = 0; k < 600; ++k) {
-      const double i = square(k, 10.0);
-      Measurements m = measurements(i);
-      m.cell_voltage_v[2] -= 0.003 * i;
-      diag.step(m, *pack.cycle, i, kDt);
-      CHECK(diag.events() == 0);
-    }
+    drive_loose_connection(diag, pack, 0.003, 600);
+    CHECK_FALSE(diag.active(DiagCode::connection_resistance));  // never raised (a raised code latches)
     CHECK(diag.resistance_ohm(2) == doctest::Approx(0.003).epsilon(1e-9));
   }
   SUBCASE("a constant current: the slope is not identified (estimate 0)") {
@@ -238,12 +243,7 @@ TEST_CASE("current ends the rest: the charge balance starts again") {
 TEST_CASE("a cycle with a missing value is skipped: nothing learned, nothing decided") {
   Pack pack;
   DiagEvents diag(enabled(), kGroups, kCapacityAh);
-  for (int k = 0; k < 100; ++k) {
-    const double i = square(k, 10.0);
-    Measurements m = measurements(i);
-    m.cell_voltage_v[2] -= 0.003 * i;
-    diag.step(m, *pack.cycle, i, kDt);
-  }
+  drive_loose_connection(diag, pack, 0.003, 100);
   const double before = diag.resistance_ohm(2);
   Measurements bad = measurements(10.0);
   bad.cell_voltage_v[2] = NAN;
@@ -277,12 +277,9 @@ TEST_CASE("step allocates nothing, from the first call on") {
   Pack pack;
   DiagEvents diag(enabled(), kGroups, kCapacityAh);
   const long n = test::count_allocations([&] {
-    for (int k = 0; k < 2000; ++k) {
-      const double i = k < 1000 ? square(k, 10.0) : 0.0;  // current, then a rest long enough to balance
-      Measurements m = measurements(i);
-      m.cell_voltage_v[2] -= 0.008 * i;
-      diag.step(m, *pack.cycle, i, kDt);
-    }
+    drive_loose_connection(diag, pack, 0.008, 1000);
+    for (int k = 0; k < 1000; ++k)
+      diag.step(measurements(0.0), *pack.cycle, 0.0, kDt);  // a rest long enough to balance
   });
   CHECK(n == 0);
   CHECK(diag.active(DiagCode::connection_resistance));
