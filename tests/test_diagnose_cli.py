@@ -52,8 +52,10 @@ def test_diagnose_table_and_plot(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["diagnose", DFN, "--alpha", "0.05"], "--alpha = 0.05: the calibration has thresholds for alpha = 0.01, 0.001"),
-    (["diagnose", DFN, "--alpha", "2"], "--alpha = 2: must be in (0, 1) (a false-alarm rate per hour)"),
+    (["diagnose", DFN, "--alpha-per-h", "0.05"],
+     "--alpha-per-h = 0.05: the calibration has thresholds for alpha = 0.01, 0.001"),
+    (["diagnose", DFN, "--alpha-per-h", "2"], "--alpha-per-h = 2: must be in (0, 1) (a false-alarm rate per hour)"),
+    (["diagnose", DFN, "--alpha", "2"], "--alpha-per-h = 2: must be in (0, 1)"),  # the old spelling, a hidden alias
     (["diagnose", "no_such.csv"], "no_such.csv"),
     (["diagnose", DFN, "--calibration", "no_such.json"], "no_such.json"),
     (["diagnose", "calibrate", "--hours", "50"], "--hours = 50: too few to calibrate"),

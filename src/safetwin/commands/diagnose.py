@@ -20,7 +20,7 @@ Diagnose one cell from a measured log (the `safetwin estimate` columns t_s,curre
 temperature_c; current > 0 discharges) with the core's EKF (joint R0 and capacity estimation) and
 the online anomaly score (window mean of the squared whitened innovations).
 
-Alarms: the score above the threshold that the calibration file gives for --alpha, a false-alarm
+Alarms: the score above the threshold that the calibration file gives for --alpha-per-h, a false-alarm
 rate per hour of nominal operation. The default calibration ships with the package; make your own
 with `safetwin diagnose calibrate` (nominal hours simulated with spread, ageing within spec, sensor
 noise, load profiles and ambient temperatures drawn at random; one threshold per alpha).
@@ -45,7 +45,7 @@ hours (default 10000) and writes the calibration file.
 
 examples:
   safetwin diagnose examples/bench_log.csv
-  safetwin diagnose examples/bench_log.csv --alpha 0.001 --json
+  safetwin diagnose examples/bench_log.csv --alpha-per-h 0.001 --json
 """
 
 DEFAULT_CALIBRATION = "anomaly_calibration.json"
@@ -58,7 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("log", metavar="LOG.csv|calibrate", help="measured log, or the word calibrate")
     p.add_argument("--calibration", metavar="FILE", default=None,
                    help="calibration file (default: the one shipped with the package)")
-    p.add_argument("--alpha", type=float, default=1e-2, help="false-alarm rate per hour (default 0.01)")
+    p.add_argument("--alpha-per-h", dest="alpha", type=float, default=1e-2,
+                   help="false-alarm rate per hour of operation (default 0.01)")
+    p.add_argument("--alpha", dest="alpha", type=float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old spelling
     p.add_argument("--soc0", type=float, default=None, help="initial SOC guess, 0..1 (default: from the log)")
     p.add_argument("--cell", metavar="FILE", default=None, help="cell file (TOML) of the logged cell (default REF-CELL-1)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
@@ -129,7 +132,7 @@ def diagnose(log: dict, calibration: dict, alpha_per_h: float, soc0: float | Non
 
     key = f"{alpha_per_h:g}"
     if key not in calibration["thresholds"]:
-        raise ValueError(f"--alpha = {alpha_per_h:g}: the calibration has thresholds for alpha = "
+        raise ValueError(f"--alpha-per-h = {alpha_per_h:g}: the calibration has thresholds for alpha = "
                          f"{', '.join(calibration['thresholds'])} per hour only")
     threshold = float(calibration["thresholds"][key])
     settings = cal.settings_of(calibration)
@@ -198,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         return run_calibrate(args)
     from safetwin.diagnostics import calibration as cal
 
-    checks.number("--alpha", args.alpha, lo=0.0, hi=1.0, lo_open=True, hi_open=True, why="a false-alarm rate per hour")
+    checks.number("--alpha-per-h", args.alpha, lo=0.0, hi=1.0, lo_open=True, hi_open=True, why="a false-alarm rate per hour")
     if args.soc0 is not None:
         checks.number("--soc0", args.soc0, lo=0.0, hi=1.0)
     cell = None
