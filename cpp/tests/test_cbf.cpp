@@ -272,6 +272,76 @@ TEST_CASE("measurement-based barriers: hand-computed bounds from the most conser
   CHECK(v.current_a == -15.0);
 }
 
+TEST_CASE("measurement-based barriers: the observed drift per step and the noise of the reading behind a bound") {
+  // A twin at SOC 0.5 (flat OCV) over a cell that is nearly empty (off_nominal: a short drained
+  // charge the twin did not count): the lowest node fell 15 mV per step at about 10 A.
+  const CbfConfig cfg = exact_config();
+  CbfFilter f(cfg);
+  const auto x = state(0.5, 0.0, 0.0, 25.0);
+  const double r0 = 0.021, r1 = 0.0075, r2 = 0.023, tau1 = 0.0075 * 1733.0, tau2 = 0.023 * 5652.0;
+  const double a1 = std::exp(-1.0 / tau1), a2 = std::exp(-1.0 / tau2);
+  const double rs = r0 + r1 * (1.0 - a1) + r2 * (1.0 - a2);
+  const double sc = cfg.cell.ocv.slope_v(0.5) / (3600.0 * cfg.cell.capacity_ah);
+  const double d0 = (1.0 - a1) * (0.0 - r1 * 10.0) + (1.0 - a2) * (0.0 - r2 * 10.0);
+  MeasuredBounds low;
+  low.voltage_min_v = 2.56;
+  low.voltage_max_v = 2.56;
+  low.current_a = 10.0;
+  CbfVerdict model, seen;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, model) == Status::ok);
+  const double room = 2.56 - 2.5 - 0.005;
+  CHECK(model.current_a == doctest::Approx((rs * 10.0 + d0 + 0.5 * room) / (rs + sc)).epsilon(1e-12));
+  // Observed: dV = -15 mV, dI = +0.2 A -> D_obs = -0.015 + R_s 0.2, at the twin's OCV term of 10 A.
+  low.voltage_min_change_v = -0.015;
+  low.current_change_a = 0.2;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, seen) == Status::ok);
+  const double observed = -0.015 + rs * 0.2 + sc * 10.0;
+  REQUIRE(observed < d0);  // the cell fell faster than the twin expects: the observation governs
+  CHECK(seen.current_a == doctest::Approx((rs * 10.0 + observed + 0.5 * room) / (rs + sc)).epsilon(1e-12));
+  CHECK(seen.current_a < model.current_a);
+  // A drift the twin already expects (or a rise) never releases more than the model's d0.
+  low.voltage_min_change_v = +0.004;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, seen) == Status::ok);
+  CHECK(seen.current_a == model.current_a);
+  // Without the current's change (NaN) the drift is not observed.
+  low.voltage_min_change_v = -0.015;
+  low.current_change_a = NAN;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, low, seen) == Status::ok);
+  CHECK(seen.current_a == model.current_a);
+  // The upper limit, mirrored: a charge at 5 A under which the highest node rose 6 mV.
+  MeasuredBounds high;
+  high.voltage_max_v = 4.17;
+  high.voltage_min_v = 4.17;
+  high.current_a = -5.0;
+  high.voltage_max_change_v = 0.006;
+  high.current_change_a = 0.0;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), -15.0, 1.0, 1.0, high, seen) == Status::ok);
+  const double up = 0.006 + sc * -5.0;
+  const double d0c = (1.0 - a1) * (0.0 - r1 * -5.0) + (1.0 - a2) * (0.0 - r2 * -5.0);
+  REQUIRE(up > d0c);
+  CHECK(seen.current_a == doctest::Approx((rs * -5.0 + up - 0.5 * (4.2 - 0.005 - 4.17)) / (rs + sc)).epsilon(1e-12));
+  // The noise of the reading behind the bound: a 10 mV node keeps kappa 10 mV = 30 mV, more than
+  // the configured 5 mV; a 1 mV node keeps the configured margin (the larger of the two).
+  MeasuredBounds noisy = low;
+  noisy.voltage_min_change_v = NAN;
+  noisy.voltage_min_sigma_v = 0.010;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, noisy, seen) == Status::ok);
+  CHECK(seen.current_a == doctest::Approx((rs * 10.0 + d0 + 0.5 * (2.56 - 2.5 - 0.030)) / (rs + sc)).epsilon(1e-12));
+  noisy.voltage_min_sigma_v = 0.001;
+  REQUIRE(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, noisy, seen) == Status::ok);
+  CHECK(seen.current_a == model.current_a);
+  // Refused: a negative or non-finite sigma, an infinite change; the command is 0.
+  noisy.voltage_min_sigma_v = -0.001;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, noisy, seen) == Status::invalid_argument);
+  CHECK(seen.current_a == 0.0);
+  noisy.voltage_min_sigma_v = NAN;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, noisy, seen) == Status::non_finite_input);
+  noisy.voltage_min_sigma_v = 0.0;
+  noisy.voltage_max_change_v = -INFINITY;
+  CHECK(f.filter(x, battery::StateMatrix::Zero(), 25.0, 1.0, 1.0, noisy, seen) == Status::non_finite_input);
+  CHECK(seen.current_a == 0.0);
+}
+
 TEST_CASE(
     "adaptive twin: the filter predicts with R0 x (f + kappa sigma), Q x (c - kappa sigma); learned error widens the "
     "margin") {

@@ -402,3 +402,73 @@ TEST_CASE("dt <= 0 and a monitor that cannot check stop the cycle under their ow
   CHECK(std::string(safety::to_string(safety::TransitionCause::monitor_failed)) == "monitor_failed");
   CHECK(std::string(safety::to_string(safety::TransitionCause::invalid_step)) == "invalid_step");
 }
+
+TEST_CASE("measured barriers: the cycle passes each bound's noise and its smoothed change per step to the filter") {
+  // Synthetic readings (no plant): both nodes fall 5 mV per step under a held 5 A, b 3 mV above a;
+  // from step 30 node a reads 0.2 V high (a disagreement: each bound is one node's, with its noise).
+  // The cycle's filter verdict must equal the filter's on bounds built here by the stated rules.
+  struct Constant final : control::Controller {
+    Status compute(const control::ControllerInput& in, control::ControllerOutput& out) noexcept override {
+      (void)in;
+      out.current_a = 5.0;
+      return Status::ok;
+    }
+  } law;
+  CycleConfig cfg = config(0.2);
+  cfg.estimator.voltage_a_sigma_v = 0.002;
+  cfg.estimator.voltage_b_sigma_v = 0.010;
+  ControlCycle cyc(cfg, &law);
+  CycleStatus st;
+  const auto min_bound = safety::Barrier::measured_voltage_min, max_bound = safety::Barrier::measured_voltage_max;
+  const auto at = [](const safety::CbfVerdict& v, safety::Barrier b, bool hi) {
+    return hi ? v.barrier_hi_a[static_cast<std::size_t>(b)] : v.barrier_lo_a[static_cast<std::size_t>(b)];
+  };
+  double change_a = 0.0;  // node a's smoothed change once it jumps (gain 0.3)
+  for (int k = 0; k < 40; ++k) {
+    const double v = 3.45 - 0.005 * k;
+    CycleMeasurements m = sample(k, v + (k >= 30 ? 0.2 : 0.0), 298.15, 5.0);
+    m.voltage_b_v = v + 0.003;
+    if (k == 12) m.voltage_a_fresh = false;  // a held report: node a's change starts over
+    REQUIRE(cyc.step(m, 1.0, st) == Status::ok);
+    safety::MeasuredBounds mb;
+    mb.current_a = 5.0;
+    if (k == 12) {  // node b alone: its reading, noise and change
+      mb.voltage_max_v = mb.voltage_min_v = v + 0.003;
+      mb.voltage_max_sigma_v = mb.voltage_min_sigma_v = 0.010;
+      mb.voltage_max_change_v = mb.voltage_min_change_v = -0.005;
+      mb.current_change_a = 0.0;
+    } else if (k < 30) {  // agreeing: the quieter node's noise, the nodes' mean change (both -5 mV)
+      mb.voltage_max_v = v + 0.003;
+      mb.voltage_min_v = v;
+      mb.voltage_max_sigma_v = mb.voltage_min_sigma_v = 0.002;
+      if (k >= 1) {
+        mb.voltage_max_change_v = mb.voltage_min_change_v = -0.005;
+        mb.current_change_a = 0.0;
+      }
+    } else {  // disagreeing: the highest is node a's (its jump in its change), the lowest node b's
+      change_a = k == 30 ? -0.005 + 0.3 * (0.195 + 0.005) : change_a + 0.3 * (-0.005 - change_a);
+      mb.voltage_max_v = v + 0.2;
+      mb.voltage_max_sigma_v = 0.002;
+      mb.voltage_max_change_v = change_a;
+      mb.voltage_min_v = v + 0.003;
+      mb.voltage_min_sigma_v = 0.010;
+      mb.voltage_min_change_v = -0.005;
+      mb.current_change_a = 0.0;
+    }
+    safety::CbfVerdict expected;
+    REQUIRE(cyc.filter().filter(st.x, st.P, st.requested_a, 1.0, 1.0, mb, st.twin, expected) == Status::ok);
+    CAPTURE(k);
+    CHECK(at(st.cbf, min_bound, true) == doctest::Approx(at(expected, min_bound, true)).epsilon(1e-9));
+    CHECK(at(st.cbf, max_bound, false) == doctest::Approx(at(expected, max_bound, false)).epsilon(1e-9));
+  }
+  // The 10 mV node governing alone keeps 30 mV: the bound is lower than with the 2 mV node's 6 mV.
+  safety::MeasuredBounds quiet;
+  quiet.current_a = 5.0;
+  quiet.voltage_min_v = quiet.voltage_max_v = 3.45 - 0.005 * 39 + 0.003;
+  quiet.voltage_min_sigma_v = quiet.voltage_max_sigma_v = 0.002;
+  quiet.voltage_min_change_v = quiet.voltage_max_change_v = -0.005;
+  quiet.current_change_a = 0.0;
+  safety::CbfVerdict q;
+  REQUIRE(cyc.filter().filter(st.x, st.P, st.requested_a, 1.0, 1.0, quiet, st.twin, q) == Status::ok);
+  CHECK(at(st.cbf, min_bound, true) < at(q, min_bound, true));
+}

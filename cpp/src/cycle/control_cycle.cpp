@@ -173,6 +173,7 @@ ControlCycle::ControlCycle(CycleConfig config, control::Controller* controller)
       anomaly_(config_.anomaly.score) {
   for (int s = 0; s < static_cast<int>(CycleSignal::count); ++s)
     builtin_[static_cast<std::size_t>(s)] = monitor_.signal_index(signal_name(static_cast<CycleSignal>(s)));
+  temperature_plausible_ = monitor_.invariant_index("sensor.temperature_plausible");
 }
 
 Status ControlCycle::set_noise_scale(estimation::Channel channel, double s) noexcept {
@@ -186,24 +187,88 @@ void ControlCycle::reset(double time_s) noexcept {
   anomaly_.reset();
   supervisor_.reset(time_s);
   heat_fault_ = false;
+  drift_a_ = drift_b_ = NodeDrift{};
+  temperature_excluded_ = false;
 }
 
-safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m) noexcept {
+safety::MeasuredBounds ControlCycle::measured_bounds(const CycleMeasurements& m) const noexcept {
   // The most conservative valid reading of each kind: the highest and the lowest of the redundant
   // voltages, the (hottest) temperature. A node that reads wrong in the safe direction is outvoted
   // by its peer; one that reads wrong in the unsafe direction derates (the plausibility check
-  // names it).
+  // names it). With each voltage bound go the noise of the reading behind it and its observed
+  // change per step (CbfFilter: observed drift): while the nodes agree within the plausibility
+  // threshold, the truth is within the quieter node's noise of the bound and the change is the
+  // nodes' inverse-variance mean; when they disagree (or one node alone reports), the bound is one
+  // node's reading, with that node's noise and change.
   safety::MeasuredBounds b;
   b.current_a = std::isfinite(m.current_a) ? m.current_a : 0.0;
   const bool a = m.voltage_a_valid && m.voltage_a_fresh && std::isfinite(m.voltage_a_v),
              bv = m.voltage_b_valid && m.voltage_b_fresh && std::isfinite(m.voltage_b_v);
-  if (a || bv) {
-    b.voltage_max_v = a && bv ? std::max(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
-    b.voltage_min_v = a && bv ? std::min(m.voltage_a_v, m.voltage_b_v) : (a ? m.voltage_a_v : m.voltage_b_v);
+  const double sa = config_.estimator.voltage_a_sigma_v, sb = config_.estimator.voltage_b_sigma_v;
+  const NodeDrift &da = drift_a_, &db = drift_b_;
+  if (a && bv && std::abs(m.voltage_a_v - m.voltage_b_v) <= plausibility_threshold_v(config_)) {
+    b.voltage_max_v = std::max(m.voltage_a_v, m.voltage_b_v);
+    b.voltage_min_v = std::min(m.voltage_a_v, m.voltage_b_v);
+    b.voltage_max_sigma_v = b.voltage_min_sigma_v = std::min(sa, sb);
+    const bool ha = !std::isnan(da.change_v), hb = !std::isnan(db.change_v);
+    const double wa = sb * sb, wb = sa * sa;  // inverse-variance weights, times sa^2 sb^2
+    const double w = !ha ? 0.0 : !hb ? 1.0 : wa + wb > 0.0 ? wa / (wa + wb) : 0.5;  // node a's share
+    if (ha || hb) {
+      b.voltage_max_change_v = b.voltage_min_change_v =
+          (ha ? w * da.change_v : 0.0) + (hb ? (1.0 - w) * db.change_v : 0.0);
+      b.current_change_a = (ha ? w * da.current_change_a : 0.0) + (hb ? (1.0 - w) * db.current_change_a : 0.0);
+    }
+  } else if (a || bv) {
+    const bool a_high = a && (!bv || m.voltage_a_v >= m.voltage_b_v);
+    const bool a_low = a && (!bv || m.voltage_a_v <= m.voltage_b_v);
+    b.voltage_max_v = a_high ? m.voltage_a_v : m.voltage_b_v;
+    b.voltage_max_sigma_v = a_high ? sa : sb;
+    b.voltage_min_v = a_low ? m.voltage_a_v : m.voltage_b_v;
+    b.voltage_min_sigma_v = a_low ? sa : sb;
+    if (a_high == a_low) {  // one node behind both bounds: its change (the filter takes one current change)
+      const NodeDrift& d = a_high ? da : db;
+      b.voltage_max_change_v = b.voltage_min_change_v = d.change_v;
+      b.current_change_a = d.current_change_a;
+    } else {  // two nodes that disagree: each bound's own node, if both saw the same current change
+      const NodeDrift &dh = a_high ? da : db, &dl = a_low ? da : db;
+      if (dh.current_change_a == dl.current_change_a) {
+        b.voltage_max_change_v = dh.change_v;
+        b.voltage_min_change_v = dl.change_v;
+        b.current_change_a = dh.current_change_a;
+      }
+    }
   }
-  if (m.temperature_valid && m.temperature_fresh && std::isfinite(m.temperature_k))
+  if (m.temperature_valid && m.temperature_fresh && !temperature_excluded_ && std::isfinite(m.temperature_k))
     b.temperature_max_k = m.temperature_k;
   return b;
+}
+
+void ControlCycle::observe_readings(const CycleMeasurements& m, bool used) noexcept {
+  // The change per step of each node's reading and of the current under it, smoothed over a few
+  // steps: a node's white noise sigma makes a one-step change of sigma sqrt(2) (2.8 mV for the 2 mV
+  // cell monitor), which the filter's one-sided use (it only tightens) would turn into a derate of
+  // a few tenths of an ampere at every step near a limit; the drift the filter needs (the OCV slope
+  // under a held current, the RC build-up) changes over tens of steps. Gain 0.3: the noise of the
+  // change falls to 0.42 of it, the smoothed change follows a new drift within 3 steps. Only
+  // fresh, valid readings of consecutive steps the cycle ran on count; anything else starts over.
+  constexpr double kGain = 0.3;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double current = used && std::isfinite(m.current_a) ? m.current_a : nan;
+  const auto observe = [&](NodeDrift& d, bool fresh, double v) {
+    fresh = fresh && used && std::isfinite(v) && !std::isnan(current);
+    if (fresh && !std::isnan(d.previous_v) && !std::isnan(d.previous_current_a)) {
+      const double dv = v - d.previous_v, di = current - d.previous_current_a;
+      const bool start = std::isnan(d.change_v);
+      d.change_v = start ? dv : d.change_v + kGain * (dv - d.change_v);
+      d.current_change_a = start ? di : d.current_change_a + kGain * (di - d.current_change_a);
+    } else {
+      d.change_v = d.current_change_a = nan;
+    }
+    d.previous_v = fresh ? v : nan;
+    d.previous_current_a = fresh ? current : nan;
+  };
+  observe(drift_a_, m.voltage_a_valid && m.voltage_a_fresh, m.voltage_a_v);
+  observe(drift_b_, m.voltage_b_valid && m.voltage_b_fresh, m.voltage_b_v);
 }
 
 double ControlCycle::current_scale() const noexcept {
@@ -298,7 +363,18 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     z.temperature_k = m.temperature_k;
     z.voltage_a_valid = m.voltage_a_valid && m.voltage_a_fresh;  // a held report: predict only
     z.voltage_b_valid = m.voltage_b_valid && m.voltage_b_fresh;
-    z.temperature_valid = m.temperature_valid && m.temperature_fresh;
+    // A temperature sensor its plausibility check has named (the event set by the last step's
+    // monitor) is neither fused nor read by the measured barrier: a reading stuck low pulled the
+    // twin's temperature with it, and the model barrier then released current on a cell 15 K
+    // hotter than the twin believed (off_nominal 10 000: 2 cells over T_max at 35-38 degC ambient,
+    // DERATED from the event 10 s after the onset). The twin's temperature runs on the model, its
+    // variance growing with temp_rw_k_per_sqrt_s, so the margin widens until the cell is held at
+    // 0 A. The thermal twin still reads the sensor: the check goes on judging it (the event clears
+    // when the reading fits the heat balance again), and what a low reading does to the thermal
+    // twin cannot release current (the filter takes its extra heat >= 0 and its cooling <= 1).
+    temperature_excluded_ = temperature_plausible_ >= 0 && monitor_.active(temperature_plausible_);
+    const bool temperature_read = m.temperature_valid && m.temperature_fresh;
+    z.temperature_valid = temperature_read && !temperature_excluded_;
     const battery::StateVector x_before = estimator_.state();
     out.estimator_status = estimator_.step(m.current_a, z, dt_s);
     if (config_.estimate_cooling) {
@@ -309,7 +385,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
           safety::model_factors(safety::conservative_scaling(config_.cbf.scaling, twin_, 0.0)),
           battery::ThermalInputs{0.0, 0.0});
       const double heat_w = k.r0_ohm * m.current_a * m.current_a + k.heat_const_w - k.reversible_w_per_a * m.current_a;
-      (void)cooling_.step(heat_w, m.temperature_k, z.temperature_valid, dt_s);
+      (void)cooling_.step(heat_w, m.temperature_k, temperature_read, dt_s);
     }
     note(out.estimator_status);
     const battery::StateVector xs = estimator_.state();
@@ -415,6 +491,7 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
   }
 
   // 5. Filter (model- and measurement-based barriers), predictive check, release.
+  observe_readings(m, first == Status::ok);
   if (first == Status::ok || supervisor_.mode() != safety::Mode::safe_stop) {
     (void)filter_.filter(out.x, out.P, request, dt_s, current_scale(), measured_bounds(m), twin_, out.cbf);
   } else {

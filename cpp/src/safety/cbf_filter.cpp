@@ -148,10 +148,12 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   out.current_a = 0.0;
   if (!x.allFinite() || !P.allFinite() || !std::isfinite(requested_a) || !std::isfinite(dt_s) ||
       !std::isfinite(current_scale) || !std::isfinite(measured.current_a) || std::isinf(measured.voltage_max_v) ||
-      std::isinf(measured.voltage_min_v) || std::isinf(measured.temperature_max_k) || !std::isfinite(twin.r0_factor) ||
-      !std::isfinite(twin.r0_factor_sigma) || !std::isfinite(twin.capacity_factor) ||
-      !std::isfinite(twin.capacity_factor_sigma) || !std::isfinite(twin.model_error_v) ||
-      !std::isfinite(twin.model_error_k) || !std::isfinite(twin.extra_heat_w) ||
+      std::isinf(measured.voltage_min_v) || std::isinf(measured.temperature_max_k) ||
+      !std::isfinite(measured.voltage_max_sigma_v) || !std::isfinite(measured.voltage_min_sigma_v) ||
+      std::isinf(measured.voltage_max_change_v) || std::isinf(measured.voltage_min_change_v) ||
+      std::isinf(measured.current_change_a) || !std::isfinite(twin.r0_factor) || !std::isfinite(twin.r0_factor_sigma) ||
+      !std::isfinite(twin.capacity_factor) || !std::isfinite(twin.capacity_factor_sigma) ||
+      !std::isfinite(twin.model_error_v) || !std::isfinite(twin.model_error_k) || !std::isfinite(twin.extra_heat_w) ||
       !std::isfinite(twin.extra_heat_sigma_w) || !std::isfinite(twin.cooling_factor) ||
       !std::isfinite(twin.cooling_factor_sigma)) {
     out.status = Status::non_finite_input;
@@ -160,8 +162,9 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
   }
   if (!(dt_s > 0.0) || !(current_scale >= 0.0 && current_scale <= 1.0) || !(x[StateIdx::temp] > 0.0) ||
       !(twin.r0_factor > 0.0) || !(twin.capacity_factor > 0.0) || twin.r0_factor_sigma < 0.0 ||
-      twin.capacity_factor_sigma < 0.0 || twin.model_error_v < 0.0 || twin.model_error_k < 0.0 ||
-      twin.extra_heat_sigma_w < 0.0 || !(twin.cooling_factor > 0.0) || twin.cooling_factor_sigma < 0.0) {
+      measured.voltage_max_sigma_v < 0.0 || measured.voltage_min_sigma_v < 0.0 || twin.capacity_factor_sigma < 0.0 ||
+      twin.model_error_v < 0.0 || twin.model_error_k < 0.0 || twin.extra_heat_sigma_w < 0.0 ||
+      !(twin.cooling_factor > 0.0) || twin.cooling_factor_sigma < 0.0) {
     out.status = Status::invalid_argument;
     out.modified = requested_a != 0.0;
     return out.status;
@@ -259,14 +262,26 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     // more than the measurement alone would.
     const double sc = k.ocv_slope_v * c;
     const double d0 = (1.0 - a1) * (v1 - k.r_ohm[0] * im) + (1.0 - a2) * (v2 - k.r_ohm[1] * im);
+    // The observed drift of the last step (header), at the twin's OCV term of the held current;
+    // NaN when not observed, and then the comparisons below keep d0.
+    const auto observed = [&](double change_v) {
+      return std::isnan(change_v) || std::isnan(measured.current_change_a)
+                 ? std::numeric_limits<double>::quiet_NaN()
+                 : change_v + rs * measured.current_change_a + sc * im;
+    };
+    const auto margin = [&](double sigma_v) { return std::max(cf.measured_voltage_margin_v, kappa * sigma_v); };
     if (!std::isnan(measured.voltage_max_v)) {
-      const double room = p.limits.voltage_max_v - cf.measured_voltage_margin_v - measured.voltage_max_v;
-      const double bound = (rs * im + std::max(d0, 0.0) - G(Barrier::measured_voltage_max) * room) / (rs + sc);
+      const double room = p.limits.voltage_max_v - margin(measured.voltage_max_sigma_v) - measured.voltage_max_v;
+      const double seen = observed(measured.voltage_max_change_v);
+      const double drift = std::max(std::max(d0, 0.0), std::isnan(seen) ? 0.0 : seen);
+      const double bound = (rs * im + drift - G(Barrier::measured_voltage_max) * room) / (rs + sc);
       lo[B(Barrier::measured_voltage_max)] = std::min(bound, 0.0);
     }
     if (!std::isnan(measured.voltage_min_v)) {
-      const double room = measured.voltage_min_v - p.limits.voltage_min_v - cf.measured_voltage_margin_v;
-      const double bound = (rs * im + std::min(d0, 0.0) + G(Barrier::measured_voltage_min) * room) / (rs + sc);
+      const double room = measured.voltage_min_v - p.limits.voltage_min_v - margin(measured.voltage_min_sigma_v);
+      const double seen = observed(measured.voltage_min_change_v);
+      const double drift = std::min(std::min(d0, 0.0), std::isnan(seen) ? 0.0 : seen);
+      const double bound = (rs * im + drift + G(Barrier::measured_voltage_min) * room) / (rs + sc);
       hi[B(Barrier::measured_voltage_min)] = std::max(bound, 0.0);
     }
     if (!std::isnan(measured.temperature_max_k)) {

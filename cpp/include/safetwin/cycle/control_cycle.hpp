@@ -72,6 +72,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "safetwin/battery/state_idx.hpp"
@@ -242,7 +243,9 @@ class ControlCycle {
   [[nodiscard]] const CycleConfig& config() const noexcept { return config_; }
 
  private:
-  static safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) noexcept;
+  // The most conservative readings, their noise and their observed change per step (observe_readings first).
+  [[nodiscard]] safety::MeasuredBounds measured_bounds(const CycleMeasurements& m) const noexcept;
+  void observe_readings(const CycleMeasurements& m, bool used) noexcept;
   void update_twin() noexcept;
   [[nodiscard]] double current_scale()
       const noexcept;  // the supervisor's, the heat fault's, the share  // the adaptive twin and the learned model
@@ -258,6 +261,20 @@ class ControlCycle {
   double last_request_a_ = 0.0;
   double last_command_a_ = 0.0;
   bool last_controller_ok_ = true;
+  // The measured barriers' observed drift (CbfFilter): per voltage node its previous fresh reading
+  // and the smoothed change per step of the reading and of the measured current under it (NaN: none).
+  struct NodeDrift {
+    double previous_v = std::numeric_limits<double>::quiet_NaN();
+    double previous_current_a = std::numeric_limits<double>::quiet_NaN();
+    double change_v = std::numeric_limits<double>::quiet_NaN();
+    double current_change_a = std::numeric_limits<double>::quiet_NaN();
+  };
+  NodeDrift drift_a_{};
+  NodeDrift drift_b_{};
+  // The temperature sensor named by its plausibility check (the invariant's index, -1 without
+  // estimate_cooling) is out of the estimator and the measured barrier while its event is active.
+  int temperature_plausible_ = -1;
+  bool temperature_excluded_ = false;
   trust::NodeAttribution attribution_;    // plausibility: which voltage node departed
   safety::WindowQuantile voltage_error_;  // learned model-error bound (|voltage innovation|)
   safety::WindowQuantile temp_error_;     // (|temperature innovation|)
