@@ -472,3 +472,47 @@ TEST_CASE("measured barriers: the cycle passes each bound's noise and its smooth
   REQUIRE(cyc.filter().filter(st.x, st.P, st.requested_a, 1.0, 1.0, quiet, st.twin, q) == Status::ok);
   CHECK(at(st.cbf, min_bound, true) < at(q, min_bound, true));
 }
+
+TEST_CASE("a temperature sensor stuck low: once named it is not fused, and the true cell stays under T_max") {
+  // A 3C charge law on a cell at 38 degC ambient, its sensor frozen 5 K under the ambient from
+  // t = 100 s (off_nominal's temperature_stuck_low). The heat balance names it; from then on (its
+  // event clears once the cell rests, the exclusion does not) the twin's temperature runs on the
+  // model, the channel not used, and the true cell stays under 45 degC. (Without the exclusion the
+  // frozen reading is fused again and keeps its measured barrier, which the checks below catch; the
+  // cell stays under 45 degC in this run either way, 44.4 against 44.1: the campaign's 2 cells over
+  // T_max were drive cycles at 35-38 degC.)
+  battery::CellParams cell = battery::CellParams::ref_cell_1();
+  cell.ambient_temp_k = 273.15 + 38.0;
+  battery::Cell plant(cell, battery::CellState{0.2, 0.0, 0.0, cell.ambient_temp_k});
+  CycleConfig cfg = config(0.2);
+  cfg.cbf.cell = cfg.estimator.cell = cell;
+  cfg.estimator.temp0_k = cell.ambient_temp_k;
+  cfg.estimate_cooling = true;
+  MaxCharge law;
+  ControlCycle cyc(cfg, &law);
+  const int inv = cyc.monitor().invariant_index("sensor.temperature_plausible");
+  REQUIRE(inv >= 0);
+  CycleStatus st;
+  double i = 0.0, v = plant.voltage_v(0.0), t_max = 0.0, named_at = -1.0;
+  int fused_after = 0;
+  for (int k = 0; k < 1800; ++k) {
+    const double reading = k >= 100 ? cell.ambient_temp_k - 5.0 : plant.state().temp_k;
+    REQUIRE(cyc.step(sample(k, v, reading, i), 1.0, st) == Status::ok);
+    if (named_at < 0 && cyc.monitor().active(inv)) named_at = k;
+    if (named_at >= 0 && k > named_at &&
+        (cyc.estimator().flags(estimation::Channel::temperature) & estimation::channel_flag::used))
+      ++fused_after;
+    if (named_at >= 0 && k > named_at)  // the measured temperature barrier is dropped: no interval
+      CHECK(st.cbf.barrier_hi_a[static_cast<std::size_t>(safety::Barrier::measured_temp_max)] ==
+            std::numeric_limits<double>::infinity());
+    i = st.command_a;
+    REQUIRE(plant.step(i, 1.0, &v) == Status::ok);
+    t_max = std::max(t_max, plant.state().temp_k);
+  }
+  MESSAGE("stuck-low sensor named at ", named_at, " s; max true T ", t_max - 273.15, " degC; final SOC ",
+          plant.state().soc);
+  REQUIRE(named_at > 100.0);
+  CHECK(named_at < 130.0);
+  CHECK(fused_after == 0);
+  CHECK(t_max <= cell.limits.temp_max_k);
+}

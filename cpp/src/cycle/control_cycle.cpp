@@ -369,10 +369,13 @@ Status ControlCycle::step(const CycleMeasurements& m, double dt_s, CycleStatus& 
     // hotter than the twin believed (off_nominal 10 000: 2 cells over T_max at 35-38 degC ambient,
     // DERATED from the event 10 s after the onset). The twin's temperature runs on the model, its
     // variance growing with temp_rw_k_per_sqrt_s, so the margin widens until the cell is held at
-    // 0 A. The thermal twin still reads the sensor: the check goes on judging it (the event clears
-    // when the reading fits the heat balance again), and what a low reading does to the thermal
-    // twin cannot release current (the filter takes its extra heat >= 0 and its cooling <= 1).
-    temperature_excluded_ = temperature_plausible_ >= 0 && monitor_.active(temperature_plausible_);
+    // 0 A. The exclusion latches until reset(): a stuck sensor does not heal, and its check can
+    // clear while it is still stuck (once the cell rests the heat balance no longer shows the
+    // deficit: test_cycle), which re-fused the frozen reading. The thermal twin still reads the
+    // sensor, so the check goes on judging it; what a low reading does to the thermal twin cannot
+    // release current (the filter takes its extra heat >= 0 and its cooling <= 1).
+    temperature_excluded_ =
+        temperature_excluded_ || (temperature_plausible_ >= 0 && monitor_.active(temperature_plausible_));
     const bool temperature_read = m.temperature_valid && m.temperature_fresh;
     z.temperature_valid = temperature_read && !temperature_excluded_;
     const battery::StateVector x_before = estimator_.state();

@@ -272,7 +272,7 @@ class ControlCycle {
   NodeDrift drift_a_{};
   NodeDrift drift_b_{};
   // The temperature sensor named by its plausibility check (the invariant's index, -1 without
-  // estimate_cooling) is out of the estimator and the measured barrier while its event is active.
+  // estimate_cooling) is out of the estimator and the measured barrier from then until reset().
   int temperature_plausible_ = -1;
   bool temperature_excluded_ = false;
   trust::NodeAttribution attribution_;    // plausibility: which voltage node departed
