@@ -262,7 +262,7 @@ Status CbfFilter::filter(const battery::StateVector& x, const battery::StateMatr
     // more than the measurement alone would.
     const double sc = k.ocv_slope_v * c;
     const double d0 = (1.0 - a1) * (v1 - k.r_ohm[0] * im) + (1.0 - a2) * (v2 - k.r_ohm[1] * im);
-    // The observed drift of the last step (header), at the twin's OCV term of the held current;
+    // The observed drift per step (header, smoothed by the cycle), at the twin's OCV term of the held current;
     // NaN when not observed, and then the comparisons below keep d0.
     const auto observed = [&](double change_v) {
       return std::isnan(change_v) || std::isnan(measured.current_change_a)
