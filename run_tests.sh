@@ -6,9 +6,9 @@
 # installed core, installs the package (its module compiled once, not again per run), lints the
 # Python code, runs the atheris harnesses of the Python parsers, then pytest.
 # Usage: ./run_tests.sh [extra pytest arguments]
-# FUZZ_RUNS (default 100000) is the number of inputs of each fuzz harness; the harnesses run side by
-# side, one per core (fuzz/side_by_side.sh): the slowest, the wired attestation path at about 200
-# inputs/s, sets the phase's length.
+# FUZZ_RUNS (default 100000) is the number of inputs of each fuzz harness (the two firmware harnesses,
+# a whole firmware per input at 130-300 inputs/s, run a quarter of it: fuzz/run.sh); the harnesses
+# run side by side, one per core (fuzz/side_by_side.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
