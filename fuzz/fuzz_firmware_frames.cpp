@@ -28,8 +28,8 @@ namespace {
 safetwin::firmware::FirmwareConfig make_config() {
   safetwin::firmware::FirmwareConfig c;
   c.series = 6;  // a small pack: construction per input stays cheap; frames for cells 7..96 must be ignored
-  c.control.horizon =
-      10;  // the MPC's Hessian is factored at construction, O(horizon^3): a third of an input's time at 30
+  // The MPC's Hessian is factored at construction, O(horizon^3): a third of an input's time at 30.
+  c.control.horizon = 10;
   return c;
 }
 
