@@ -143,14 +143,22 @@ def test_non_finite_and_conflict_give_zero():
     assert hot.current_a == 0.0 and safety.Barrier.temp_max in hot.conflicting_barriers
 
 
+NOT_OBSERVED = st.just(math.nan)
+
+
 @settings(max_examples=300, deadline=None)
 @given(soc=st.floats(0.05, 0.95), v_hi=st.floats(3.0, 4.3), spread=st.floats(0.0, 0.2), i_m=st.floats(-15.0, 25.0),
-       t_c=st.floats(20.0, 44.9), request=st.floats(-15.0, 25.0), v1=st.floats(-0.12, 0.2), v2=st.floats(-0.35, 0.6))
-def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, request, v1, v2):
+       t_c=st.floats(20.0, 44.9), request=st.floats(-15.0, 25.0), v1=st.floats(-0.12, 0.2), v2=st.floats(-0.35, 0.6),
+       sigma_hi=st.floats(0.0, 0.02), sigma_lo=st.floats(0.0, 0.02),
+       change_hi=st.floats(-0.02, 0.02) | NOT_OBSERVED, change_lo=st.floats(-0.02, 0.02) | NOT_OBSERVED,
+       di=st.floats(-5.0, 5.0) | NOT_OBSERVED)
+def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, request, v1, v2, sigma_hi, sigma_lo,
+                                                  change_hi, change_lo, di):
     """The measurement-based barriers (cbf_filter.hpp) from the readings: the step resistance
     R_s = R0 + R1 (1 - a1) + R2 (1 - a2) at x, gamma = 0.5 / 0.5 / 0.1, no cooling credit; the
     held current's drift, the OCV slope times c per ampere and d0 = sum (1 - a_i)(v_i - R_i I_m),
-    counted only where it tightens."""
+    or the observed drift change + R_s dI + slope c I_m where that is faster, counted only where it
+    tightens; each voltage margin max(configured, kappa sigma) of the reading behind the bound."""
     # At an OCV knot the piecewise-linear OCV has no slope: the core and this formula may take the two
     # sides' slopes within an ulp of it (hypothesis found SOC 0.19999999999999998), both legitimate.
     assume(np.min(np.abs(SOC_AXIS - soc)) > 1e-9)
@@ -164,10 +172,18 @@ def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, r
     v_lo = v_hi - spread
     tm = t_c + 273.15
     v = FILTER.filter(x, np.zeros((4, 4)), request, 1.0, 1.0, measured_voltage_max_v=v_hi, measured_voltage_min_v=v_lo,
-                      measured_temperature_max_k=tm, measured_current_a=i_m)
+                      measured_temperature_max_k=tm, measured_current_a=i_m, measured_voltage_max_sigma_v=sigma_hi,
+                      measured_voltage_min_sigma_v=sigma_lo, measured_voltage_max_change_v=change_hi,
+                      measured_voltage_min_change_v=change_lo, measured_current_change_a=di)
     B = safety.Barrier
-    lo_v = min((rs * i_m + max(d0, 0.0) - 0.5 * (L.voltage_max_v - CFG.measured_voltage_margin_v - v_hi)) / (rs + sc), 0.0)
-    hi_v = max((rs * i_m + min(d0, 0.0) + 0.5 * (v_lo - L.voltage_min_v - CFG.measured_voltage_margin_v)) / (rs + sc), 0.0)
+    m_hi = max(CFG.measured_voltage_margin_v, CFG.confidence_sigma * sigma_hi)
+    m_lo = max(CFG.measured_voltage_margin_v, CFG.confidence_sigma * sigma_lo)
+    seen_hi = change_hi + rs * di + sc * i_m  # NaN when either change is not observed
+    seen_lo = change_lo + rs * di + sc * i_m
+    drift_hi = max(d0, 0.0, 0.0 if math.isnan(seen_hi) else seen_hi)
+    drift_lo = min(d0, 0.0, 0.0 if math.isnan(seen_lo) else seen_lo)
+    lo_v = min((rs * i_m + drift_hi - 0.5 * (L.voltage_max_v - m_hi - v_hi)) / (rs + sc), 0.0)
+    hi_v = max((rs * i_m + drift_lo + 0.5 * (v_lo - L.voltage_min_v - m_lo)) / (rs + sc), 0.0)
     assert v.barrier_lo_a[int(B.measured_voltage_max)] == pytest.approx(lo_v, rel=1e-12, abs=1e-12)
     assert v.barrier_hi_a[int(B.measured_voltage_min)] == pytest.approx(hi_v, rel=1e-12, abs=1e-12)
     q_in = v1 * v1 / r1 + v2 * v2 / r2 + CELL.heat_transfer_w_per_k * max(CELL.ambient_temp_k - tm, 0.0)

@@ -271,13 +271,20 @@ void bind_safety(py::module_& m) {
           "filter",
           [](const CbfFilter& f, const battery::StateVector& x, const battery::StateMatrix& P, double requested_a,
              double dt_s, double current_scale, double measured_voltage_max_v, double measured_voltage_min_v,
-             double measured_temperature_max_k, double measured_current_a) {
+             double measured_temperature_max_k, double measured_current_a, double measured_voltage_max_sigma_v,
+             double measured_voltage_min_sigma_v, double measured_voltage_max_change_v,
+             double measured_voltage_min_change_v, double measured_current_change_a) {
             CbfVerdict v;
             MeasuredBounds mb;
             mb.voltage_max_v = measured_voltage_max_v;
             mb.voltage_min_v = measured_voltage_min_v;
             mb.temperature_max_k = measured_temperature_max_k;
             mb.current_a = measured_current_a;
+            mb.voltage_max_sigma_v = measured_voltage_max_sigma_v;
+            mb.voltage_min_sigma_v = measured_voltage_min_sigma_v;
+            mb.voltage_max_change_v = measured_voltage_max_change_v;
+            mb.voltage_min_change_v = measured_voltage_min_change_v;
+            mb.current_change_a = measured_current_change_a;
             (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, v);
             return v;
           },
@@ -285,8 +292,15 @@ void bind_safety(py::module_& m) {
           py::arg("measured_voltage_max_v") = std::numeric_limits<double>::quiet_NaN(),
           py::arg("measured_voltage_min_v") = std::numeric_limits<double>::quiet_NaN(),
           py::arg("measured_temperature_max_k") = std::numeric_limits<double>::quiet_NaN(),
-          py::arg("measured_current_a") = 0.0,
-          "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers")
+          py::arg("measured_current_a") = 0.0, py::arg("measured_voltage_max_sigma_v") = 0.0,
+          py::arg("measured_voltage_min_sigma_v") = 0.0,
+          py::arg("measured_voltage_max_change_v") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("measured_voltage_min_change_v") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("measured_current_change_a") = std::numeric_limits<double>::quiet_NaN(),
+          "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers: "
+          "each voltage bound with the noise (sigma, V) of the reading behind it and the drift per step the "
+          "readings showed (change_v, V, and the current's change_a, A; NaN: not observed), as "
+          "ControlCycle passes them (MeasuredBounds in cbf_filter.hpp)")
       .def_property_readonly("config", &CbfFilter::config);
 
   // Enum members are spelled as in C++ (Severity.warning, Status.ok): Mode.normal, derated, safe_stop.

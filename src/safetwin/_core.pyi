@@ -1075,9 +1075,9 @@ class CbfFilter:
     """
     def __init__(self, config: CbfConfig = ...) -> None:
         ...
-    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, measured_voltage_max_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_temperature_max_k: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> CbfVerdict:
+    def filter(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 1]"], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[4, 4]"], requested_a: typing.SupportsFloat | typing.SupportsIndex, dt_s: typing.SupportsFloat | typing.SupportsIndex, current_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, measured_voltage_max_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_temperature_max_k: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_a: typing.SupportsFloat | typing.SupportsIndex = 0.0, measured_voltage_max_sigma_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, measured_voltage_min_sigma_v: typing.SupportsFloat | typing.SupportsIndex = 0.0, measured_voltage_max_change_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_voltage_min_change_v: typing.SupportsFloat | typing.SupportsIndex = ..., measured_current_change_a: typing.SupportsFloat | typing.SupportsIndex = ...) -> CbfVerdict:
         """
-        The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers
+        The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers: each voltage bound with the noise (sigma, V) of the reading behind it and the drift per step the readings showed (change_v, V, and the current's change_a, A; NaN: not observed), as ControlCycle passes them (MeasuredBounds in cbf_filter.hpp)
         """
     @property
     def config(self) -> CbfConfig:
