@@ -5,7 +5,7 @@
 # libFuzzer harnesses for a fixed number of inputs, builds the C++ consumer examples against the
 # installed core, installs the package (its module compiled once, not again per run), lints the
 # Python code, runs the atheris harnesses of the Python parsers, then pytest.
-# Usage: ./run_tests.sh [extra pytest arguments]
+# Usage: ./run_tests.sh [extra pytest arguments] (e.g. -n 0: pytest serial, -k NAME)
 # FUZZ_RUNS (default 100000) is the number of inputs of each fuzz harness (the two firmware harnesses,
 # a whole firmware per input at 130-300 inputs/s, run a quarter of it: fuzz/run.sh); the harnesses
 # run side by side, one per core (fuzz/side_by_side.sh).
@@ -99,6 +99,9 @@ phase "ruff check"
 phase "clang-format check"; tools/check_format.sh
 phase "atheris harnesses of the Python parsers, $FUZZ_RUNS inputs each (fuzz/run_python.sh)"
 PYTHON="$PYTHON" fuzz/run_python.sh "$FUZZ_RUNS"
+# pytest on every core (pytest-xdist), a test file per worker at a time (--dist loadfile): a module's
+# fixtures (the DFN fits, the CI-sized campaigns) are built once, not once per worker. Measured here
+# (2 cores, 1 195 tests): 402 s, against 471 s with the tests dealt one by one and about 700 s serial.
 phase "pytest"
-"$PYTHON" -m pytest tests "$@"
+"$PYTHON" -m pytest tests -n auto --dist loadfile "$@"
 phase "done"
