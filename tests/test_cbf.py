@@ -193,3 +193,30 @@ def test_measured_barriers_against_their_formulas(soc, v_hi, spread, i_m, t_c, r
     # The released current lies inside every measured barrier (or is the fallback 0).
     if v.status == safety.Status.ok and v.decision == safety.Decision.applied:
         assert lo_v - 1e-12 <= v.current_a <= hi_v + 1e-12
+
+
+def _verdict_fields(v):
+    return (v.current_a, v.decision, v.voltage_margin_v, list(v.barrier_lo_a), list(v.barrier_hi_a))
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=states, P=covariances, request=st.floats(-40.0, 40.0), r0=st.floats(0.8, 2.0), r0_sigma=st.floats(0.0, 0.1),
+       cap=st.floats(0.6, 1.1), cap_sigma=st.floats(0.0, 0.1), err_v=st.floats(0.0, 0.02))
+def test_the_twin_argument_is_the_conservative_scaling_and_the_learned_error(x, P, request, r0, r0_sigma, cap,
+                                                                             cap_sigma, err_v):
+    """CbfFilter.filter(twin=...) predicts as a filter configured with the conservative scaling
+    (cbf_filter.hpp): R0 x (f + kappa sigma_f), Q x max(c - kappa sigma_c, 0.05), and the larger of
+    the configured and the learned model error in the voltage margin."""
+    x = np.array(x)
+    twin = safety.TwinEstimate()
+    twin.r0_factor, twin.r0_factor_sigma, twin.capacity_factor, twin.capacity_factor_sigma = r0, r0_sigma, cap, cap_sigma
+    twin.model_error_v = err_v
+    kappa = CFG.confidence_sigma
+    cfg = safety.CbfConfig()
+    cfg.scaling = battery.CellScaling(max(cap - kappa * cap_sigma, 0.05), 1.0, r0 + kappa * r0_sigma)
+    cfg.model_error_v = max(CFG.model_error_v, err_v)
+    configured = safety.CbfFilter(cfg).filter(x, P, request, 1.0, 1.0)
+    assert _verdict_fields(FILTER.filter(x, P, request, 1.0, 1.0, twin=twin)) == _verdict_fields(configured)
+    # The nominal twin is the default: the same verdict as no twin at all.
+    assert _verdict_fields(FILTER.filter(x, P, request, 1.0, 1.0, twin=safety.TwinEstimate())) == _verdict_fields(
+        FILTER.filter(x, P, request, 1.0, 1.0))

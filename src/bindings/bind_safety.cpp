@@ -273,7 +273,7 @@ void bind_safety(py::module_& m) {
              double dt_s, double current_scale, double measured_voltage_max_v, double measured_voltage_min_v,
              double measured_temperature_max_k, double measured_current_a, double measured_voltage_max_sigma_v,
              double measured_voltage_min_sigma_v, double measured_voltage_max_change_v,
-             double measured_voltage_min_change_v, double measured_current_change_a) {
+             double measured_voltage_min_change_v, double measured_current_change_a, const TwinEstimate& twin) {
             CbfVerdict v;
             MeasuredBounds mb;
             mb.voltage_max_v = measured_voltage_max_v;
@@ -285,7 +285,7 @@ void bind_safety(py::module_& m) {
             mb.voltage_max_change_v = measured_voltage_max_change_v;
             mb.voltage_min_change_v = measured_voltage_min_change_v;
             mb.current_change_a = measured_current_change_a;
-            (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, v);
+            (void)f.filter(x, P, requested_a, dt_s, current_scale, mb, twin, v);
             return v;
           },
           py::arg("x"), py::arg("P"), py::arg("requested_a"), py::arg("dt_s"), py::arg("current_scale") = 1.0,
@@ -297,10 +297,12 @@ void bind_safety(py::module_& m) {
           py::arg("measured_voltage_max_change_v") = std::numeric_limits<double>::quiet_NaN(),
           py::arg("measured_voltage_min_change_v") = std::numeric_limits<double>::quiet_NaN(),
           py::arg("measured_current_change_a") = std::numeric_limits<double>::quiet_NaN(),
+          py::arg("twin") = TwinEstimate{},
           "The filtered current; the measured_* readings (NaN: none) feed the measurement-based barriers: "
           "each voltage bound with the noise (sigma, V) of the reading behind it and the drift per step the "
           "readings showed (change_v, V, and the current's change_a, A; NaN: not observed), as "
-          "ControlCycle passes them (MeasuredBounds in cbf_filter.hpp)")
+          "ControlCycle passes them (MeasuredBounds in cbf_filter.hpp); twin: the adaptive twin's "
+          "parameters, learned model error and thermal estimates (default: the nominal cell)")
       .def_property_readonly("config", &CbfFilter::config);
 
   // Enum members are spelled as in C++ (Severity.warning, Status.ok): Mode.normal, derated, safe_stop.

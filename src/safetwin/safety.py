@@ -42,6 +42,7 @@ from safetwin._core import (  # noqa: F401  (re-exported API)
     SupervisorConfig,
     SupervisorVerdict,
     TransitionCause,
+    TwinEstimate,
 )
 
 KINDS = {k: getattr(InvariantKind, k) for k in
