@@ -44,6 +44,6 @@ for py in "${PYTHON_OLDEST:-$(find_python 3.9)}" "${PYTHON_NEWEST:-$(find_python
   ".ci-venv-$tag/bin/python" -m pip install -q "${requires[@]}"
   ".ci-venv-$tag/bin/python" -m pip install -q --no-build-isolation ".[test]"
   t1=$SECONDS
-  ".ci-venv-$tag/bin/python" -m pytest "${SELECTION[@]}" -q -p no:cacheprovider
+  ".ci-venv-$tag/bin/python" -m pytest "${SELECTION[@]}" -q -p no:cacheprovider -n auto --dist loadfile
   echo "== Python tests on $tag took $((SECONDS - t0)) s (install $((t1 - t0)) s, pytest $((SECONDS - t1)) s)"
 done
